@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! `libvirt_lxc`: the per-container controller (thin main; the logic lives
+//! in the `lxc-controller` crate).
+#![forbid(unsafe_code)]
+
+fn main() {
+    std::process::exit(lxc_controller::controller::main_entry());
+}

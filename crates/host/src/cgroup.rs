@@ -1,0 +1,971 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Control groups: layout detection (v1, v2, hybrid), creation of a machine
+//! group the way libvirt does without systemd (`<placement>/<partition>/<NAME>.libvirt-lxc`),
+//! limits, freezer, statistics and removal.
+//!
+//! In the hybrid layout the v1 hierarchies carry the controllers; a matching
+//! group is also made in the unified hierarchy when it is writable, so tools
+//! that look there find the container.
+
+use crate::{Error, Result};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The v1 controllers the machine group is created in.
+pub const V1_CONTROLLERS: &[&str] = &[
+    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+];
+
+/// Which cgroup layout the host uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Only v1 hierarchies.
+    V1,
+    /// Only the unified (v2) hierarchy.
+    V2,
+    /// v1 hierarchies carry the controllers, a cgroup2 is mounted beside them.
+    Hybrid,
+}
+
+/// One mounted v1 hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Mount {
+    /// Controller names from the mount options (`name=systemd` kept as is).
+    pub controllers: Vec<String>,
+    /// Mount point.
+    pub mount_point: PathBuf,
+    /// Root of the mount inside the hierarchy (not `/` inside a container).
+    pub root: String,
+}
+
+/// The cgroup mounts of this host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mounts {
+    /// v1 hierarchies.
+    pub v1: Vec<V1Mount>,
+    /// Mount point and root of the unified hierarchy.
+    pub unified: Option<(PathBuf, String)>,
+}
+
+impl Mounts {
+    /// The layout these mounts describe; `None` when there are no cgroups.
+    pub fn layout(&self) -> Option<Layout> {
+        let v1 = self
+            .v1
+            .iter()
+            .any(|m| m.controllers.iter().any(|c| !c.starts_with("name=")));
+        match (v1, self.unified.is_some()) {
+            (true, true) => Some(Layout::Hybrid),
+            (true, false) => Some(Layout::V1),
+            (false, true) => Some(Layout::V2),
+            (false, false) => None,
+        }
+    }
+
+    /// The v1 mount carrying `controller`.
+    pub fn v1_for(&self, controller: &str) -> Option<&V1Mount> {
+        self.v1
+            .iter()
+            .find(|m| m.controllers.iter().any(|c| c == controller))
+    }
+}
+
+/// Reads /proc/self/mountinfo and returns the cgroup mounts.
+pub fn detect() -> Result<Mounts> {
+    let text = fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::sys("reading /proc/self/mountinfo", e))?;
+    Ok(parse_mountinfo(&text))
+}
+
+/// Undoes the octal escapes (`\040`) mountinfo uses for blanks.
+fn unescape_mount_path(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 4 <= b.len() {
+            let digits = &b[i + 1..i + 4];
+            if digits.iter().all(|d| (b'0'..=b'7').contains(d)) {
+                let v = u32::from(digits[0] - b'0') * 64
+                    + u32::from(digits[1] - b'0') * 8
+                    + u32::from(digits[2] - b'0');
+                if let Ok(v) = u8::try_from(v) {
+                    out.push(v);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses the text of a mountinfo file (pure, for unit tests).
+pub fn parse_mountinfo(text: &str) -> Mounts {
+    let mut mounts = Mounts::default();
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let lf: Vec<&str> = left.split(' ').collect();
+        let rf: Vec<&str> = right.split(' ').collect();
+        if lf.len() < 5 || rf.len() < 3 {
+            continue;
+        }
+        let root = unescape_mount_path(lf[3]);
+        let mount_point = PathBuf::from(unescape_mount_path(lf[4]));
+        match rf[0] {
+            // The first cgroup2 mount wins, like the kernel's own lookup order.
+            "cgroup2" if mounts.unified.is_none() => {
+                mounts.unified = Some((mount_point, root));
+            }
+            "cgroup" => {
+                let controllers: Vec<String> = rf[2]
+                    .split(',')
+                    .filter(|o| {
+                        o.starts_with("name=")
+                            || !matches!(
+                                *o,
+                                "rw" | "ro"
+                                    | "relatime"
+                                    | "noatime"
+                                    | "nosuid"
+                                    | "nodev"
+                                    | "noexec"
+                                    | "clone_children"
+                                    | "xattr"
+                                    | "noprefix"
+                            ) && !o.contains('=')
+                    })
+                    .map(str::to_string)
+                    .collect();
+                if !controllers.is_empty() {
+                    mounts.v1.push(V1Mount {
+                        controllers,
+                        mount_point,
+                        root,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    mounts
+}
+
+/// One line of /proc/PID/cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// Hierarchy id (0 for the unified hierarchy).
+    pub id: u32,
+    /// Controllers of the hierarchy (empty for the unified one).
+    pub controllers: Vec<String>,
+    /// Path of the process's group inside that hierarchy.
+    pub path: String,
+}
+
+/// Parses the text of /proc/PID/cgroup.
+pub fn parse_proc_cgroup(text: &str) -> Vec<Placement> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let id = it.next()?.parse().ok()?;
+            let ctrls = it.next()?;
+            let path = it.next()?.to_string();
+            let controllers = if ctrls.is_empty() {
+                Vec::new()
+            } else {
+                ctrls.split(',').map(str::to_string).collect()
+            };
+            Some(Placement {
+                id,
+                controllers,
+                path,
+            })
+        })
+        .collect()
+}
+
+/// Escapes one path component like libvirt: a leading `_` is added when the
+/// name starts with `_`, `.`, `cgroup.` or `CONTROLLER.` (it could clash
+/// with a control file).
+pub fn escape_component(name: &str, known_controllers: &[String]) -> String {
+    let clash = name.starts_with('_')
+        || name.starts_with('.')
+        || name.starts_with("cgroup.")
+        || known_controllers.iter().any(|c| {
+            name.len() > c.len() && name.starts_with(c.as_str()) && name.as_bytes()[c.len()] == b'.'
+        });
+    if clash {
+        format!("_{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// Names of all controllers the kernel knows (from /proc/cgroups).
+fn kernel_controllers() -> Vec<String> {
+    let mut out: Vec<String> = fs::read_to_string("/proc/cgroups")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    for c in V1_CONTROLLERS {
+        if !out.iter().any(|o| o == c) {
+            out.push((*c).to_string());
+        }
+    }
+    out
+}
+
+/// The path, relative to a hierarchy root, of machine `name` in `partition`
+/// (`/machine` by default) below the caller's placement `base`.
+pub fn machine_relpath(base: &str, partition: &str, name: &str) -> Result<String> {
+    if !partition.starts_with('/') {
+        return Err(Error::Invalid(format!(
+            "Resource partition '{partition}' must start with '/'"
+        )));
+    }
+    let ctrls = kernel_controllers();
+    let mut rel = String::new();
+    let base = base.trim_end_matches('/');
+    rel.push_str(base);
+    for comp in partition.split('/').filter(|c| !c.is_empty()) {
+        if comp == "." || comp == ".." {
+            return Err(Error::Invalid(format!(
+                "invalid resource partition '{partition}'"
+            )));
+        }
+        rel.push('/');
+        rel.push_str(&escape_component(comp, &ctrls));
+    }
+    if name.is_empty() || name.contains('/') || name.contains('\0') {
+        return Err(Error::Invalid(format!("invalid machine name '{name}'")));
+    }
+    rel.push('/');
+    rel.push_str(&escape_component(&format!("{name}.libvirt-lxc"), &ctrls));
+    Ok(rel)
+}
+
+/// A machine group across every hierarchy that carries a controller.
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    /// Directory of the group per v1 controller (several controllers may share one).
+    v1: Vec<(String, PathBuf)>,
+    /// Directory of the group in the unified hierarchy.
+    v2: Option<PathBuf>,
+    /// Whether controllers are driven through the unified hierarchy (pure v2).
+    v2_controllers: bool,
+    /// Where the caller came from per hierarchy, to move itself back before removal.
+    origin_v1: Vec<(String, PathBuf)>,
+    origin_v2: Option<PathBuf>,
+}
+
+fn strip_root(path: &str, root: &str) -> String {
+    if root != "/" {
+        if let Some(rest) = path.strip_prefix(root) {
+            return if rest.is_empty() {
+                "/".into()
+            } else {
+                rest.to_string()
+            };
+        }
+    }
+    path.to_string()
+}
+
+fn join_rel(mount: &Path, rel: &str) -> PathBuf {
+    mount.join(rel.trim_start_matches('/'))
+}
+
+fn write_file(path: &Path, value: &str) -> Result<()> {
+    fs::write(path, value)
+        .map_err(|e| Error::sys(format!("writing '{value}' to {}", path.display()), e))
+}
+
+fn read_file(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|e| Error::sys(format!("reading {}", path.display()), e))
+}
+
+fn read_u64(path: &Path) -> Result<u64> {
+    let s = read_file(path)?;
+    s.trim().parse().map_err(|_| {
+        Error::Invalid(format!(
+            "unexpected content in {}: {:?}",
+            path.display(),
+            s.trim()
+        ))
+    })
+}
+
+/// Creates every directory from `top` down to `dir`, calling `init` on each
+/// one that was created (cpuset needs values copied down level by level).
+fn mkdir_levels(top: &Path, dir: &Path, mut init: impl FnMut(&Path) -> Result<()>) -> Result<()> {
+    let rel = dir
+        .strip_prefix(top)
+        .map_err(|_| Error::Invalid(format!("{} is not below {}", dir.display(), top.display())))?;
+    let mut cur = top.to_path_buf();
+    for comp in rel.components() {
+        cur.push(comp);
+        match fs::create_dir(&cur) {
+            Ok(()) => init(&cur)?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::sys(format!("creating cgroup {}", cur.display()), e)),
+        }
+    }
+    Ok(())
+}
+
+/// Copies cpuset.cpus/mems from the parent when they are empty (v1 leaves
+/// them empty in a new group, and a group with empty sets takes no task).
+fn cpuset_inherit(dir: &Path) -> Result<()> {
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        let own = dir.join(f);
+        if !own.exists() {
+            continue;
+        }
+        if read_file(&own)?.trim().is_empty() {
+            let v = read_file(&parent.join(f))?;
+            write_file(&own, v.trim())?;
+        }
+    }
+    Ok(())
+}
+
+/// Resource settings applied to a machine group. Sizes are KiB like libvirt's XML.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Initial memory of the domain (v1 memory.limit_in_bytes, v2 memory.max).
+    pub memory_kib: Option<u64>,
+    /// `<memtune><hard_limit>`.
+    pub hard_limit_kib: Option<u64>,
+    /// `<memtune><soft_limit>` (v1 soft limit, v2 memory.high).
+    pub soft_limit_kib: Option<u64>,
+    /// `<memtune><swap_hard_limit>` (v1 memsw limit, v2 memory.swap.max).
+    pub swap_hard_limit_kib: Option<u64>,
+    /// `<cputune><shares>` (v2 cpu.weight takes the same number, as libvirt does).
+    pub cpu_shares: Option<u64>,
+    /// `<cputune><period>` in microseconds.
+    pub cfs_period: Option<u64>,
+    /// `<cputune><quota>` in microseconds, negative for unlimited.
+    pub cfs_quota: Option<i64>,
+    /// CPUs (cpuset list syntax).
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes (cpuset list syntax).
+    pub cpuset_mems: Option<String>,
+    /// `<blkiotune><weight>`.
+    pub blkio_weight: Option<u32>,
+    /// Maximum number of tasks.
+    pub pids_max: Option<u64>,
+}
+
+/// A device rule for the v1 devices controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceRule {
+    /// `'c'`, `'b'` or `'a'`.
+    pub kind: char,
+    /// Major number, `None` for any.
+    pub major: Option<u32>,
+    /// Minor number, `None` for any.
+    pub minor: Option<u32>,
+    /// Any of `r`, `w`, `m`.
+    pub perms: &'static str,
+}
+
+impl DeviceRule {
+    fn render(&self) -> String {
+        let num = |n: Option<u32>| n.map_or("*".to_string(), |v| v.to_string());
+        format!(
+            "{} {}:{} {}",
+            self.kind,
+            num(self.major),
+            num(self.minor),
+            self.perms
+        )
+    }
+}
+
+/// Memory/CPU figures for domain statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Memory in use, bytes.
+    pub memory_bytes: Option<u64>,
+    /// CPU time used, nanoseconds.
+    pub cpu_ns: Option<u64>,
+}
+
+impl Cgroup {
+    /// Resolves (without creating) the machine group of `name` in
+    /// `partition`, below the placement of process `base_pid` (0 = self).
+    pub fn resolve(mounts: &Mounts, base_pid: u32, partition: &str, name: &str) -> Result<Cgroup> {
+        let proc_path = if base_pid == 0 {
+            "/proc/self/cgroup".to_string()
+        } else {
+            format!("/proc/{base_pid}/cgroup")
+        };
+        let placements = parse_proc_cgroup(&read_file(Path::new(&proc_path))?);
+        let layout = mounts
+            .layout()
+            .ok_or_else(|| Error::Invalid("no cgroup filesystem is mounted".into()))?;
+        let mut v1 = Vec::new();
+        let mut origin_v1 = Vec::new();
+        if layout != Layout::V2 {
+            for ctrl in V1_CONTROLLERS {
+                let Some(m) = mounts.v1_for(ctrl) else {
+                    continue;
+                };
+                let Some(pl) = placements
+                    .iter()
+                    .find(|p| p.id != 0 && p.controllers.iter().any(|c| c == ctrl))
+                else {
+                    continue;
+                };
+                let base = strip_root(&pl.path, &m.root);
+                let rel = machine_relpath(&base, partition, name)?;
+                v1.push(((*ctrl).to_string(), join_rel(&m.mount_point, &rel)));
+                origin_v1.push(((*ctrl).to_string(), join_rel(&m.mount_point, &base)));
+            }
+        }
+        let mut v2 = None;
+        let mut origin_v2 = None;
+        if let Some((mp, root)) = &mounts.unified {
+            if let Some(pl) = placements.iter().find(|p| p.id == 0) {
+                let base = strip_root(&pl.path, root);
+                let rel = machine_relpath(&base, partition, name)?;
+                v2 = Some(join_rel(mp, &rel));
+                origin_v2 = Some(join_rel(mp, &base));
+            }
+        }
+        Ok(Cgroup {
+            v1,
+            v2,
+            v2_controllers: layout == Layout::V2,
+            origin_v1,
+            origin_v2,
+        })
+    }
+
+    /// Creates the group directories (missing levels included). In the hybrid
+    /// layout a failure in the unified hierarchy is not an error: it is
+    /// reported through the returned warning list.
+    pub fn create(&self, mounts: &Mounts) -> Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        let mut done: Vec<&Path> = Vec::new();
+        for (ctrl, dir) in &self.v1 {
+            if done.contains(&dir.as_path()) {
+                continue;
+            }
+            let Some(m) = mounts.v1_for(ctrl) else {
+                continue;
+            };
+            let is_cpuset = ctrl == "cpuset" || m.controllers.iter().any(|c| c == "cpuset");
+            mkdir_levels(&m.mount_point, dir, |d| {
+                if is_cpuset {
+                    cpuset_inherit(d)
+                } else {
+                    Ok(())
+                }
+            })?;
+            if is_cpuset {
+                cpuset_inherit(dir)?;
+            }
+            done.push(dir);
+        }
+        if let (Some(dir), Some((mp, _))) = (&self.v2, &mounts.unified) {
+            let wanted = ["cpu", "io", "memory", "pids", "cpuset"];
+            let res = mkdir_levels(mp, dir, |d| {
+                if self.v2_controllers {
+                    // Enable the controllers for the new level from its parent;
+                    // the parent may hold processes, in which case this fails
+                    // and limits are simply not available there.
+                    if let Some(parent) = d.parent() {
+                        let avail = fs::read_to_string(parent.join("cgroup.controllers"))
+                            .unwrap_or_default();
+                        let req: Vec<String> = wanted
+                            .iter()
+                            .filter(|c| avail.split_whitespace().any(|a| a == **c))
+                            .map(|c| format!("+{c}"))
+                            .collect();
+                        if !req.is_empty() {
+                            let _ = fs::write(parent.join("cgroup.subtree_control"), req.join(" "));
+                        }
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = res {
+                if self.v2_controllers {
+                    return Err(e);
+                }
+                warnings.push(format!("unified hierarchy group not created: {e}"));
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// Directory of the group for a v1 controller.
+    pub fn v1_dir(&self, controller: &str) -> Option<&Path> {
+        self.v1
+            .iter()
+            .find(|(c, _)| c == controller)
+            .map(|(_, d)| d.as_path())
+    }
+
+    /// Directory of the group in the unified hierarchy.
+    pub fn v2_dir(&self) -> Option<&Path> {
+        self.v2.as_deref()
+    }
+
+    /// Whether the unified hierarchy drives the controllers (pure v2 layout).
+    pub fn is_v2(&self) -> bool {
+        self.v2_controllers
+    }
+
+    /// Every distinct group directory.
+    pub fn all_dirs(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for (_, d) in &self.v1 {
+            if !out.contains(d) {
+                out.push(d.clone());
+            }
+        }
+        if let Some(d) = &self.v2 {
+            out.push(d.clone());
+        }
+        out
+    }
+
+    /// Moves `pid` into the group in every hierarchy except the v1 controllers
+    /// named in `skip`. Missing unified-hierarchy support is tolerated in hybrid mode.
+    pub fn add_task(&self, pid: u32, skip: &[&str]) -> Result<()> {
+        let mut done: Vec<&Path> = Vec::new();
+        for (ctrl, dir) in &self.v1 {
+            if skip.contains(&ctrl.as_str()) || done.contains(&dir.as_path()) {
+                continue;
+            }
+            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
+            done.push(dir);
+        }
+        if let Some(d) = &self.v2 {
+            let r = write_file(&d.join("cgroup.procs"), &pid.to_string());
+            if self.v2_controllers {
+                r?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts `pid` back where the caller was found in every hierarchy.
+    pub fn move_to_origin(&self, pid: u32) {
+        for (_, d) in &self.origin_v1 {
+            let _ = fs::write(d.join("cgroup.procs"), pid.to_string());
+        }
+        if let Some(d) = &self.origin_v2 {
+            let _ = fs::write(d.join("cgroup.procs"), pid.to_string());
+        }
+    }
+
+    /// Applies resource limits. Settings the host lacks (no memsw accounting,
+    /// no bfq) are skipped and named in the returned warnings.
+    pub fn apply_limits(&self, l: &Limits) -> Result<Vec<String>> {
+        let mut warn = Vec::new();
+        if self.v2_controllers {
+            self.apply_limits_v2(l, &mut warn)?;
+        } else {
+            self.apply_limits_v1(l, &mut warn)?;
+        }
+        Ok(warn)
+    }
+
+    fn v1_file(&self, ctrl: &str, file: &str) -> Result<PathBuf> {
+        self.v1_dir(ctrl)
+            .map(|d| d.join(file))
+            .ok_or_else(|| Error::Invalid(format!("cgroup controller '{ctrl}' is not mounted")))
+    }
+
+    fn v2_file(&self, file: &str) -> Result<PathBuf> {
+        self.v2
+            .as_ref()
+            .map(|d| d.join(file))
+            .ok_or_else(|| Error::Invalid("unified cgroup hierarchy is not mounted".into()))
+    }
+
+    fn apply_limits_v1(&self, l: &Limits, warn: &mut Vec<String>) -> Result<()> {
+        let bytes = |k: u64| k.saturating_mul(1024).to_string();
+        // Order matters: memsw must stay >= the memory limit at every step,
+        // so raise memsw first when it is set.
+        if let Some(s) = l.swap_hard_limit_kib {
+            let p = self.v1_file("memory", "memory.memsw.limit_in_bytes")?;
+            if p.exists() {
+                // Lowering below the current memory limit fails; set memory first then.
+                if fs::write(&p, bytes(s)).is_err() {
+                    if let Some(h) = l.hard_limit_kib.or(l.memory_kib) {
+                        write_file(&self.v1_file("memory", "memory.limit_in_bytes")?, &bytes(h))?;
+                    }
+                    write_file(&p, &bytes(s))?;
+                }
+            } else {
+                warn.push("swap hard limit ignored: memory.memsw.limit_in_bytes is missing".into());
+            }
+        }
+        if let Some(m) = l.hard_limit_kib.or(l.memory_kib) {
+            write_file(&self.v1_file("memory", "memory.limit_in_bytes")?, &bytes(m))?;
+        }
+        if let Some(s) = l.soft_limit_kib {
+            write_file(
+                &self.v1_file("memory", "memory.soft_limit_in_bytes")?,
+                &bytes(s),
+            )?;
+        }
+        if let Some(s) = l.cpu_shares {
+            write_file(&self.v1_file("cpu", "cpu.shares")?, &s.to_string())?;
+        }
+        if let Some(p) = l.cfs_period {
+            write_file(&self.v1_file("cpu", "cpu.cfs_period_us")?, &p.to_string())?;
+        }
+        if let Some(q) = l.cfs_quota {
+            let v = if q < 0 { -1 } else { q };
+            write_file(&self.v1_file("cpu", "cpu.cfs_quota_us")?, &v.to_string())?;
+        }
+        if let Some(c) = &l.cpuset_cpus {
+            write_file(&self.v1_file("cpuset", "cpuset.cpus")?, c)?;
+        }
+        if let Some(m) = &l.cpuset_mems {
+            write_file(&self.v1_file("cpuset", "cpuset.mems")?, m)?;
+        }
+        if let Some(w) = l.blkio_weight {
+            let plain = self.v1_file("blkio", "blkio.weight")?;
+            let bfq = self.v1_file("blkio", "blkio.bfq.weight")?;
+            if plain.exists() {
+                write_file(&plain, &w.to_string())?;
+            } else if bfq.exists() {
+                write_file(&bfq, &w.to_string())?;
+            } else {
+                return Err(Error::Invalid(
+                    "blkio weight is valid only for bfq or cfq scheduler".into(),
+                ));
+            }
+        }
+        if let Some(p) = l.pids_max {
+            write_file(&self.v1_file("pids", "pids.max")?, &p.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn apply_limits_v2(&self, l: &Limits, warn: &mut Vec<String>) -> Result<()> {
+        let bytes = |k: u64| k.saturating_mul(1024).to_string();
+        if let Some(m) = l.hard_limit_kib.or(l.memory_kib) {
+            write_file(&self.v2_file("memory.max")?, &bytes(m))?;
+        }
+        if let Some(s) = l.soft_limit_kib {
+            write_file(&self.v2_file("memory.high")?, &bytes(s))?;
+        }
+        if let Some(s) = l.swap_hard_limit_kib {
+            let p = self.v2_file("memory.swap.max")?;
+            if p.exists() {
+                write_file(&p, &bytes(s))?;
+            } else {
+                warn.push("swap hard limit ignored: memory.swap.max is missing".into());
+            }
+        }
+        if let Some(s) = l.cpu_shares {
+            write_file(&self.v2_file("cpu.weight")?, &s.to_string())?;
+        }
+        if l.cfs_period.is_some() || l.cfs_quota.is_some() {
+            let p = self.v2_file("cpu.max")?;
+            let cur = fs::read_to_string(&p).unwrap_or_else(|_| "max 100000".into());
+            let mut it = cur.split_whitespace();
+            let cur_quota = it.next().unwrap_or("max").to_string();
+            let cur_period = it.next().unwrap_or("100000").to_string();
+            let quota = match l.cfs_quota {
+                Some(q) if q < 0 => "max".to_string(),
+                Some(q) => q.to_string(),
+                None => cur_quota,
+            };
+            let period = l.cfs_period.map_or(cur_period, |p| p.to_string());
+            write_file(&p, &format!("{quota} {period}"))?;
+        }
+        if let Some(c) = &l.cpuset_cpus {
+            write_file(&self.v2_file("cpuset.cpus")?, c)?;
+        }
+        if let Some(m) = &l.cpuset_mems {
+            write_file(&self.v2_file("cpuset.mems")?, m)?;
+        }
+        if let Some(w) = l.blkio_weight {
+            let bfq = self.v2_file("io.bfq.weight")?;
+            let plain = self.v2_file("io.weight")?;
+            if bfq.exists() {
+                write_file(&bfq, &w.to_string())?;
+            } else if plain.exists() {
+                write_file(&plain, &format!("default {w}"))?;
+            } else {
+                return Err(Error::Invalid(
+                    "blkio weight is valid only for bfq or cfq scheduler".into(),
+                ));
+            }
+        }
+        if let Some(p) = l.pids_max {
+            write_file(&self.v2_file("pids.max")?, &p.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Restricts device access to `allow` (v1 devices controller). On the
+    /// unified hierarchy device control needs BPF programs; it is skipped and
+    /// the reason is returned.
+    pub fn set_devices(&self, allow: &[DeviceRule]) -> Result<Option<String>> {
+        if self.v2_controllers {
+            return Ok(Some(
+                "device access control skipped: cgroup v2 needs a BPF program".into(),
+            ));
+        }
+        let Some(dir) = self.v1_dir("devices") else {
+            return Ok(Some(
+                "device access control skipped: devices controller not mounted".into(),
+            ));
+        };
+        write_file(&dir.join("devices.deny"), "a")?;
+        for r in allow {
+            write_file(&dir.join("devices.allow"), &r.render())?;
+        }
+        Ok(None)
+    }
+
+    /// Freezes (`true`) or thaws the group and waits until the kernel reports
+    /// the new state.
+    pub fn set_frozen(&self, frozen: bool) -> Result<()> {
+        if self.v2_controllers {
+            let p = self.v2_file("cgroup.freeze")?;
+            write_file(&p, if frozen { "1" } else { "0" })?;
+            let events = self.v2_file("cgroup.events")?;
+            let want = if frozen { "frozen 1" } else { "frozen 0" };
+            for _ in 0..1000 {
+                if read_file(&events)?.lines().any(|l| l.trim() == want) {
+                    return Ok(());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            return Err(Error::Invalid(
+                "timed out waiting for cgroup freeze state".into(),
+            ));
+        }
+        let p = self.v1_file("freezer", "freezer.state")?;
+        let want = if frozen { "FROZEN" } else { "THAWED" };
+        for _ in 0..1000 {
+            write_file(&p, want)?;
+            if read_file(&p)?.trim() == want {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Err(Error::Invalid(format!(
+            "timed out waiting for freezer state {want}"
+        )))
+    }
+
+    /// Whether the group is frozen.
+    pub fn is_frozen(&self) -> Result<bool> {
+        if self.v2_controllers {
+            let ev = read_file(&self.v2_file("cgroup.events")?)?;
+            return Ok(ev.lines().any(|l| l.trim() == "frozen 1"));
+        }
+        Ok(read_file(&self.v1_file("freezer", "freezer.state")?)?.trim() != "THAWED")
+    }
+
+    /// Memory and CPU usage of the group.
+    pub fn usage(&self) -> Usage {
+        if self.v2_controllers {
+            let mem = self
+                .v2_file("memory.current")
+                .ok()
+                .and_then(|p| read_u64(&p).ok());
+            let cpu = self.v2_file("cpu.stat").ok().and_then(|p| {
+                read_file(&p).ok().and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("usage_usec "))
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(|us| us.saturating_mul(1000))
+                })
+            });
+            return Usage {
+                memory_bytes: mem,
+                cpu_ns: cpu,
+            };
+        }
+        Usage {
+            memory_bytes: self
+                .v1_file("memory", "memory.usage_in_bytes")
+                .ok()
+                .and_then(|p| read_u64(&p).ok()),
+            cpu_ns: self
+                .v1_file("cpuacct", "cpuacct.usage")
+                .ok()
+                .and_then(|p| read_u64(&p).ok()),
+        }
+    }
+
+    /// Every process id found in any of the group's hierarchies.
+    pub fn pids(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for d in self.all_dirs() {
+            if let Ok(s) = fs::read_to_string(d.join("cgroup.procs")) {
+                for p in s.lines().filter_map(|l| l.trim().parse::<u32>().ok()) {
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Sends `signal` to every process of the group except `except`.
+    /// Returns how many were signalled.
+    pub fn kill_all(&self, signal: i32, except: &[u32]) -> usize {
+        let mut n = 0;
+        for p in self.pids() {
+            if except.contains(&p) {
+                continue;
+            }
+            if crate::process::kill(p, signal).is_ok() {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Removes the group directories (deepest first). The tasks must be gone;
+    /// a busy directory is retried briefly because exiting tasks leave the
+    /// group asynchronously.
+    pub fn remove(&self) -> Result<()> {
+        let mut first_err = None;
+        for d in self.all_dirs() {
+            let mut tries = 0;
+            loop {
+                match fs::remove_dir(&d) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_micros(500));
+                    }
+                    Err(e) => {
+                        if first_err.is_none() {
+                            first_err =
+                                Some(Error::sys(format!("removing cgroup {}", d.display()), e));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether any of the group directories still exists.
+    pub fn exists(&self) -> bool {
+        self.all_dirs().iter().any(|d| d.exists())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn hybrid_layout_is_detected_from_mountinfo() {
+        let m = parse_mountinfo(HYBRID);
+        assert_eq!(m.layout(), Some(Layout::Hybrid));
+        assert_eq!(m.v1.len(), 3);
+        assert_eq!(
+            m.v1_for("memory").map(|x| x.mount_point.clone()),
+            Some(PathBuf::from("/sys/fs/cgroup/memory"))
+        );
+        assert!(m.v1_for("name=systemd").is_some());
+        assert_eq!(
+            m.unified.as_ref().map(|u| u.0.clone()),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
+    }
+
+    #[test]
+    fn pure_v2_and_v1_layouts() {
+        let v2 = "25 1 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(parse_mountinfo(v2).layout(), Some(Layout::V2));
+        let v1 = "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n";
+        let m = parse_mountinfo(v1);
+        assert_eq!(m.layout(), Some(Layout::V1));
+        assert!(m.v1_for("cpuacct").is_some());
+        assert_eq!(parse_mountinfo("").layout(), None);
+    }
+
+    #[test]
+    fn proc_cgroup_lines_parse() {
+        let p = parse_proc_cgroup("4:memory:/a/b\n1:cpu,cpuacct:/\n0::/x\n");
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[0].path, "/a/b");
+        assert_eq!(
+            p[1].controllers,
+            vec!["cpu".to_string(), "cpuacct".to_string()]
+        );
+        assert_eq!(p[2].id, 0);
+        assert!(p[2].controllers.is_empty());
+    }
+
+    #[test]
+    fn machine_path_follows_libvirt_naming_and_escaping() {
+        let c = vec!["cpu".to_string(), "memory".to_string()];
+        assert_eq!(escape_component("web.libvirt-lxc", &c), "web.libvirt-lxc");
+        assert_eq!(escape_component("cpu.libvirt-lxc", &c), "_cpu.libvirt-lxc");
+        assert_eq!(escape_component("_x", &c), "__x");
+        assert_eq!(escape_component("cgroup.x", &c), "_cgroup.x");
+        assert_eq!(
+            machine_relpath("/", "/machine", "web").ok().as_deref(),
+            Some("/machine/web.libvirt-lxc")
+        );
+        assert_eq!(
+            machine_relpath("/a/", "/machine/sub", "web")
+                .ok()
+                .as_deref(),
+            Some("/a/machine/sub/web.libvirt-lxc")
+        );
+        assert!(machine_relpath("/", "machine", "web").is_err());
+        assert!(machine_relpath("/", "/machine", "a/b").is_err());
+        assert!(machine_relpath("/", "/../x", "a").is_err());
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mount_path("/a\\040b"), "/a b");
+        assert_eq!(unescape_mount_path("/plain\\"), "/plain\\");
+    }
+
+    #[test]
+    fn device_rules_render_like_the_kernel_expects() {
+        let r = DeviceRule {
+            kind: 'c',
+            major: Some(1),
+            minor: None,
+            perms: "rwm",
+        };
+        assert_eq!(r.render(), "c 1:* rwm");
+    }
+}

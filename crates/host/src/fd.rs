@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! File descriptors: closing everything inherited, socket pairs, passing fds
+//! over Unix sockets (SCM_RIGHTS), duplication onto stdio.
+
+use crate::{check, Error, Result};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// Closes every fd >= 3 except those in `keep`.
+pub fn close_all_except(keep: &[RawFd]) -> Result<()> {
+    let mut fds = Vec::new();
+    let dir =
+        std::fs::read_dir("/proc/self/fd").map_err(|e| Error::sys("listing /proc/self/fd", e))?;
+    for ent in dir.flatten() {
+        if let Some(fd) = ent
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<RawFd>().ok())
+        {
+            fds.push(fd);
+        }
+    }
+    for fd in fds {
+        if fd < 3 || keep.contains(&fd) {
+            continue;
+        }
+        // SAFETY: closing an fd number this process owns; the fd used to list
+        // the directory is closed too, which only makes its later close fail.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
+/// Duplicates `fd` onto `target` (e.g. 0, 1, 2). The new fd is inherited by exec.
+pub fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> Result<()> {
+    // SAFETY: dup2 on a valid source fd; target is replaced atomically.
+    check(unsafe { libc::dup2(fd.as_raw_fd(), target) }, || {
+        format!("dup2 onto {target}")
+    })?;
+    Ok(())
+}
+
+/// Duplicates `fd` with close-on-exec set.
+pub fn dup_cloexec(fd: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let r = check(
+        // SAFETY: fcntl F_DUPFD_CLOEXEC on a valid fd returns a new fd or -1.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) },
+        || "dup".into(),
+    )?;
+    // SAFETY: r is a new fd owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(r) })
+}
+
+/// Sets or clears O_NONBLOCK.
+pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<()> {
+    let fl = check(
+        // SAFETY: F_GETFL on a valid fd.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) },
+        || "F_GETFL".into(),
+    )?;
+    let nf = if on {
+        fl | libc::O_NONBLOCK
+    } else {
+        fl & !libc::O_NONBLOCK
+    };
+    check(
+        // SAFETY: F_SETFL on a valid fd with flags derived from its own.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, nf) },
+        || "F_SETFL".into(),
+    )?;
+    Ok(())
+}
+
+/// A close-on-exec SOCK_SEQPACKET pair: message boundaries are kept.
+pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
+    let mut sv = [0 as libc::c_int; 2];
+    check(
+        // SAFETY: sv has room for the two fds socketpair writes.
+        unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                sv.as_mut_ptr(),
+            )
+        },
+        || "socketpair".into(),
+    )?;
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) })
+}
+
+/// Most fds accepted in one message.
+pub const MAX_FDS: usize = 8;
+
+/// Sends `data` with `fds` attached as SCM_RIGHTS.
+pub fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> Result<usize> {
+    if fds.len() > MAX_FDS {
+        return Err(Error::Invalid("too many fds to send".into()));
+    }
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    let payload = std::mem::size_of_val(raw.as_slice());
+    let payload_u32 = u32::try_from(payload).map_err(|_| Error::Invalid("fd payload".into()))?;
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    let space = unsafe { libc::CMSG_SPACE(payload_u32) } as usize;
+    let mut cbuf = vec![0u64; space.div_ceil(8).max(1)];
+    // SAFETY: an all-zero msghdr is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !raw.is_empty() {
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = space;
+        // SAFETY: msg_control points at a buffer of `space` bytes, enough for
+        // one header carrying `payload` bytes; CMSG_FIRSTHDR/CMSG_DATA stay inside it.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            (*c).cmsg_len = libc::CMSG_LEN(payload_u32) as usize;
+            std::ptr::copy_nonoverlapping(raw.as_ptr().cast::<u8>(), libc::CMSG_DATA(c), payload);
+        }
+    }
+    loop {
+        // SAFETY: msg references iov/cbuf which live across the call.
+        let r = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(Error::sys("sendmsg", e));
+        }
+        return usize::try_from(r).map_err(|_| Error::Invalid("sendmsg result".into()));
+    }
+}
+
+/// Receives into `buf`, collecting any fds passed along (close-on-exec).
+/// Returns the byte count (0 = end of stream) and the fds.
+pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize, Vec<OwnedFd>)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let payload = u32::try_from(MAX_FDS * std::mem::size_of::<RawFd>()).unwrap_or(64);
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    let space = unsafe { libc::CMSG_SPACE(payload) } as usize;
+    let mut cbuf = vec![0u64; space.div_ceil(8)];
+    // SAFETY: an all-zero msghdr is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    let n = loop {
+        // SAFETY: msg references iov (over buf) and cbuf which live across the call.
+        let r = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(Error::sys("recvmsg", e));
+        }
+        break usize::try_from(r).map_err(|_| Error::Invalid("recvmsg result".into()))?;
+    };
+    let mut fds = Vec::new();
+    // SAFETY: the kernel filled msg_control with well-formed headers within
+    // msg_controllen; the CMSG_* macros walk only inside that buffer.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c);
+                let len = ((*c).cmsg_len as usize).saturating_sub(libc::CMSG_LEN(0) as usize);
+                let count = len / std::mem::size_of::<RawFd>();
+                for i in 0..count {
+                    let mut fd: RawFd = 0;
+                    std::ptr::copy_nonoverlapping(
+                        data.add(i * std::mem::size_of::<RawFd>()),
+                        (&mut fd as *mut RawFd).cast::<u8>(),
+                        std::mem::size_of::<RawFd>(),
+                    );
+                    fds.push(OwnedFd::from_raw_fd(fd));
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n, fds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn fds_pass_over_a_socket_pair() {
+        let (a, b) = seqpacket_pair()
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let file = std::fs::File::open("/proc/self/stat").unwrap_or_else(|e| panic!("{e}"));
+        let sent =
+            send_with_fds(a.as_fd(), b"x", &[file.as_fd()]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sent, 1);
+        let mut buf = [0u8; 8];
+        let (n, fds) = recv_with_fds(b.as_fd(), &mut buf).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n, 1);
+        assert_eq!(&buf[..1], b"x");
+        assert_eq!(fds.len(), 1);
+        drop(a);
+        let (n, fds) = recv_with_fds(b.as_fd(), &mut buf).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((n, fds.len()), (0, 0));
+    }
+}

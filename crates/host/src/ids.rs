@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! User and group ids: lookups in passwd/group files (the container's own,
+//! read after pivot_root) and switching identity.
+
+use crate::{check, Error, Result};
+
+/// Finds `name` (or a number) in passwd text; returns (uid, primary gid).
+pub fn lookup_user(passwd: &str, name: &str) -> Option<(u32, u32)> {
+    for line in passwd.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() < 4 {
+            continue;
+        }
+        if f[0] == name || f[2] == name {
+            return Some((f[2].parse().ok()?, f[3].parse().ok()?));
+        }
+    }
+    name.parse().ok().map(|u| (u, u))
+}
+
+/// Finds `name` (or a number) in group text.
+pub fn lookup_group(group: &str, name: &str) -> Option<u32> {
+    for line in group.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() < 3 {
+            continue;
+        }
+        if f[0] == name || f[2] == name {
+            return f[2].parse().ok();
+        }
+    }
+    name.parse().ok()
+}
+
+/// Switches to `gid` (clearing supplementary groups) and `uid`.
+pub fn switch_to(uid: u32, gid: u32) -> Result<()> {
+    let groups = [gid];
+    // SAFETY: the pointer and length describe a one-element array.
+    let r = unsafe { libc::setgroups(1, groups.as_ptr()) };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        // A user namespace with setgroups denied refuses this; that is fine.
+        if e.raw_os_error() != Some(libc::EPERM) {
+            return Err(Error::sys("setgroups", e));
+        }
+    }
+    // SAFETY: setgid/setuid take integers only.
+    check(unsafe { libc::setgid(gid) }, || {
+        format!("Failed to set gid {gid}")
+    })?;
+    // SAFETY: as above.
+    check(unsafe { libc::setuid(uid) }, || {
+        format!("Failed to set uid {uid}")
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_and_groups_resolve_by_name_or_number() {
+        let pw = "root:x:0:0:root:/root:/bin/sh\nweb:x:33:44::/:/bin/sh\n";
+        assert_eq!(lookup_user(pw, "web"), Some((33, 44)));
+        assert_eq!(lookup_user(pw, "1000"), Some((1000, 1000)));
+        assert_eq!(lookup_user(pw, "nobody"), None);
+        let gr = "root:x:0:\nwww:x:44:\n";
+        assert_eq!(lookup_group(gr, "www"), Some(44));
+        assert_eq!(lookup_group(gr, "nogroup"), None);
+    }
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Networking for containers: veth pairs made with the `ip` tool (as libvirt
+//! does), moved into a container's network namespace, configured from inside
+//! that namespace, attached to bridges, and removed.
+//!
+//! Every `ip` invocation runs in batch mode (`ip -batch -`) so that a whole
+//! interface setup costs one process, not one per command.
+
+use crate::{Error, Result};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where the `ip` tool is looked for.
+const IP_PATHS: &[&str] = &["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
+
+fn ip_binary() -> Result<PathBuf> {
+    IP_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or_else(|| Error::Invalid("cannot find the 'ip' tool".into()))
+}
+
+/// Whether a network interface called `name` exists in this namespace.
+pub fn link_exists(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/') && Path::new("/sys/class/net").join(name).exists()
+}
+
+/// Checks an interface name the kernel would accept (1..15 bytes, no '/', blanks or ':').
+pub fn valid_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < 16
+        && name != "."
+        && name != ".."
+        && !name
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0)
+}
+
+/// Picks `count` unused names `vethN` with the smallest N, like libvirt.
+pub fn free_veth_names(count: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(count);
+    let mut n = 0u32;
+    while out.len() < count && n < 1_000_000 {
+        let name = format!("veth{n}");
+        if !link_exists(&name) {
+            out.push(name);
+        }
+        n += 1;
+    }
+    out
+}
+
+/// Runs `ip -batch -` with `commands`, inside the network namespace of
+/// `netns_pid` when given. Stops at the first failing command and returns
+/// the tool's message.
+pub fn ip_batch(commands: &[String], netns_pid: Option<u32>) -> Result<()> {
+    if commands.is_empty() {
+        return Ok(());
+    }
+    for c in commands {
+        if c.contains('\n') {
+            return Err(Error::Invalid(format!("invalid ip command {c:?}")));
+        }
+    }
+    let mut cmd = Command::new(ip_binary()?);
+    cmd.arg("-batch").arg("-");
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // Kept open until spawn returns, so the raw fd stays valid in the child.
+    let ns_file = match netns_pid {
+        Some(pid) => {
+            let p = format!("/proc/{pid}/ns/net");
+            Some(std::fs::File::open(&p).map_err(|e| Error::sys(format!("opening {p}"), e))?)
+        }
+        None => None,
+    };
+    if let Some(f) = &ns_file {
+        let raw = f.as_raw_fd();
+        // SAFETY: the closure runs in the forked child before exec and only
+        // makes the async-signal-safe setns call on an fd inherited from the parent.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setns(raw, libc::CLONE_NEWNET) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().map_err(|e| Error::sys("running ip", e))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let text: String = commands.iter().map(|c| format!("{c}\n")).collect();
+        // A write error means ip exited early; its status says why.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::sys("waiting for ip", e))?;
+    drop(ns_file);
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(Error::Invalid(format!(
+            "ip failed ({}): {msg}",
+            commands.join("; ")
+        )));
+    }
+    Ok(())
+}
+
+/// Creates a veth pair `host` <-> `peer`.
+pub fn create_veth(host: &str, peer: &str) -> Result<()> {
+    if !valid_ifname(host) || !valid_ifname(peer) {
+        return Err(Error::Invalid(format!(
+            "invalid veth names '{host}', '{peer}'"
+        )));
+    }
+    ip_batch(
+        &[format!("link add {host} type veth peer name {peer}")],
+        None,
+    )
+}
+
+/// Deletes interface `name` if it exists (deleting one end of a veth pair removes both).
+pub fn delete_link(name: &str) -> Result<()> {
+    if !link_exists(name) {
+        return Ok(());
+    }
+    match ip_batch(&[format!("link del {name}")], None) {
+        Ok(()) => Ok(()),
+        // Gone in the meantime (its namespace died): nothing to do.
+        Err(_) if !link_exists(name) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Formats a MAC address.
+pub fn format_mac(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Parses "aa:bb:cc:dd:ee:ff".
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut n = 0;
+    for part in s.split(':') {
+        if n >= 6 || part.len() != 2 {
+            return None;
+        }
+        out[n] = u8::from_str_radix(part, 16).ok()?;
+        n += 1;
+    }
+    (n == 6).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_round_trips_and_rejects_garbage() {
+        let m = parse_mac("52:54:00:AB:cd:01");
+        assert_eq!(m, Some([0x52, 0x54, 0, 0xab, 0xcd, 1]));
+        assert_eq!(
+            format_mac([0x52, 0x54, 0, 0xab, 0xcd, 1]),
+            "52:54:00:ab:cd:01"
+        );
+        assert_eq!(parse_mac("52:54:00:ab:cd"), None);
+        assert_eq!(parse_mac("52:54:00:ab:cd:01:02"), None);
+        assert_eq!(parse_mac("zz:54:00:ab:cd:01"), None);
+    }
+
+    #[test]
+    fn interface_names_are_checked() {
+        assert!(valid_ifname("eth0"));
+        assert!(!valid_ifname(""));
+        assert!(!valid_ifname("a/b"));
+        assert!(!valid_ifname("0123456789abcdef"));
+        assert!(!valid_ifname("a b"));
+    }
+}

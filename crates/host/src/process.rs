@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Processes: signals, pidfds, waiting, start times (to detect pid reuse),
+//! sessions, and the bits of daemonising that need raw calls.
+
+use crate::{check, Error, Result};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// Sends `signal` to process `pid`.
+pub fn kill(pid: u32, signal: i32) -> Result<()> {
+    let p = libc::pid_t::try_from(pid).map_err(|_| Error::Invalid(format!("bad pid {pid}")))?;
+    if p <= 0 {
+        return Err(Error::Invalid(format!("bad pid {pid}")));
+    }
+    // SAFETY: kill takes plain integers; a positive pid addresses one process.
+    check(unsafe { libc::kill(p, signal) }, || {
+        format!("sending signal {signal} to {pid}")
+    })?;
+    Ok(())
+}
+
+/// Whether process `pid` exists (signal 0 probe; EPERM still means it exists).
+pub fn exists(pid: u32) -> bool {
+    match kill(pid, 0) {
+        Ok(()) => true,
+        Err(e) => e.raw_os_error() == Some(libc::EPERM),
+    }
+}
+
+/// This process's id.
+pub fn getpid() -> u32 {
+    std::process::id()
+}
+
+/// Opens a pidfd for `pid`: it becomes readable when the process exits.
+pub fn pidfd_open(pid: u32) -> Result<OwnedFd> {
+    let p = libc::pid_t::try_from(pid).map_err(|_| Error::Invalid(format!("bad pid {pid}")))?;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, p, 0) };
+    if r < 0 {
+        return Err(Error::last(format!("pidfd_open({pid})")));
+    }
+    let fd = i32::try_from(r).map_err(|_| Error::Invalid("pidfd out of range".into()))?;
+    // SAFETY: the kernel just returned this fd to us; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// How a child process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Exited with this code.
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled(i32),
+}
+
+/// Waits for child `pid`. With `block == false`, returns `None` if it still runs.
+pub fn waitpid(pid: u32, block: bool) -> Result<Option<ExitStatus>> {
+    let p = libc::pid_t::try_from(pid).map_err(|_| Error::Invalid(format!("bad pid {pid}")))?;
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: status points to a valid c_int for the duration of the call.
+        let r = unsafe { libc::waitpid(p, &mut status, if block { 0 } else { libc::WNOHANG }) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(Error::sys(format!("waiting for {pid}"), e));
+        }
+        if r == 0 {
+            return Ok(None);
+        }
+        break;
+    }
+    if libc::WIFEXITED(status) {
+        Ok(Some(ExitStatus::Exited(libc::WEXITSTATUS(status))))
+    } else if libc::WIFSIGNALED(status) {
+        Ok(Some(ExitStatus::Signaled(libc::WTERMSIG(status))))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat).
+/// Together with the pid it identifies a process across pid reuse.
+pub fn start_time(pid: u32) -> Result<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let s = std::fs::read_to_string(&path).map_err(|e| Error::sys(format!("reading {path}"), e))?;
+    parse_stat_start_time(&s).ok_or_else(|| Error::Invalid(format!("unexpected format of {path}")))
+}
+
+/// Parses the start time out of the text of /proc/PID/stat. The command name
+/// may hold spaces and parentheses, so fields are counted after the last ')'.
+pub fn parse_stat_start_time(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // After ')' the fields start at 3 (state); starttime is field 22.
+    rest.split_whitespace().nth(22 - 3)?.parse().ok()
+}
+
+/// Whether `pid` still names the process that started at `start`.
+pub fn is_same_process(pid: u32, start: u64) -> bool {
+    start_time(pid).map(|t| t == start).unwrap_or(false)
+}
+
+/// Starts a new session (the caller must not be a process group leader).
+pub fn setsid() -> Result<()> {
+    // SAFETY: setsid has no arguments and only changes this process's session.
+    check(unsafe { libc::setsid() }, || "setsid".to_string())?;
+    Ok(())
+}
+
+/// Ignores `signal` (e.g. SIGHUP, SIGPIPE) in this process.
+pub fn ignore_signal(signal: i32) -> Result<()> {
+    // SAFETY: installing SIG_IGN needs no handler code and is always sound.
+    let r = unsafe { libc::signal(signal, libc::SIG_IGN) };
+    if r == libc::SIG_ERR {
+        return Err(Error::last(format!("ignoring signal {signal}")));
+    }
+    Ok(())
+}
+
+/// Restores the default disposition of `signal`.
+pub fn default_signal(signal: i32) -> Result<()> {
+    // SAFETY: installing SIG_DFL needs no handler code and is always sound.
+    let r = unsafe { libc::signal(signal, libc::SIG_DFL) };
+    if r == libc::SIG_ERR {
+        return Err(Error::last(format!("resetting signal {signal}")));
+    }
+    Ok(())
+}
+
+/// Number of threads of this process (from /proc/self/status).
+pub fn thread_count() -> Result<u32> {
+    let s = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| Error::sys("reading /proc/self/status", e))?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| Error::Invalid("no thread count in /proc/self/status".into()))
+}
+
+/// Forks a plain child process (no namespaces). Refuses when the process
+/// has more than one thread, since a forked copy of a threaded process may
+/// inherit held locks.
+pub fn fork() -> Result<u32> {
+    crate::ns::clone_process(0)
+}
+
+/// Leaves the process at once with `code`, without running destructors or
+/// flushing stdio: the right exit for a forked child that must not touch the
+/// parent's state.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and is async-signal-safe.
+    unsafe { libc::_exit(code) }
+}
+
+/// Waits up to `timeout_ms` (-1 = forever) for any of `fds` to be readable
+/// (or hung up). Returns the readiness flags per fd.
+pub fn poll_read(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> Result<Vec<bool>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|f| libc::pollfd {
+            fd: f.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let n =
+        libc::nfds_t::try_from(pfds.len()).map_err(|_| Error::Invalid("too many fds".into()))?;
+    loop {
+        // SAFETY: pfds is a valid array of n pollfd structs for the call.
+        let r = unsafe { libc::poll(pfds.as_mut_ptr(), n, timeout_ms) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(Error::sys("poll", e));
+        }
+        break;
+    }
+    Ok(pfds.iter().map(|p| p.revents != 0).collect())
+}
+
+/// Waits up to `timeout_ms` for `fd` to accept writes.
+pub fn poll_write(fd: BorrowedFd<'_>, timeout_ms: i32) -> Result<bool> {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: p is one valid pollfd for the call.
+        let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(Error::sys("poll", e));
+        }
+        return Ok(r > 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_read_after_the_command_name() {
+        let stat = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(parse_stat_start_time(stat), Some(987_654));
+        assert_eq!(parse_stat_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn own_process_is_itself() {
+        let me = getpid();
+        let t = start_time(me).ok();
+        assert!(t.is_some());
+        assert!(is_same_process(me, t.unwrap_or(0)));
+        assert!(!is_same_process(me, t.unwrap_or(0) + 1));
+        assert!(exists(me));
+    }
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! XDR (RFC 4506) encoding and decoding as the libvirt wire protocol uses it.
+//!
+//! Role: turn typed values into bytes and back. No I/O, no knowledge of
+//! libvirt programs or procedures (that lives in `protocol`).
+//!
+//! Invariants:
+//! - decoding never panics and never allocates more than the input can back:
+//!   every variable-length count is checked against its declared bound and
+//!   against the bytes left in the buffer *before* any allocation;
+//! - encoding is infallible and always produces 4-byte aligned output.
+#![forbid(unsafe_code)]
+
+mod codec;
+mod macros;
+
+pub use codec::{put_padded, CharArray, Decoder, Opaque, Xdr, XdrError, DEFAULT_STRING_MAX};
+
+/// Serialise a value into a fresh buffer.
+pub fn to_bytes<T: Xdr>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    value.encode(&mut out);
+    out
+}
+
+/// Decode a value that must consume the whole buffer.
+pub fn from_bytes<T: Xdr>(buf: &[u8]) -> Result<T, XdrError> {
+    let mut d = Decoder::new(buf);
+    let v = T::decode(&mut d)?;
+    d.finish()?;
+    Ok(v)
+}

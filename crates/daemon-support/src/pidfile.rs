@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The daemon's pid file: created if needed, locked with an fcntl write
+//! lock on its first byte (so a second daemon fails to start), then
+//! truncated and filled with the pid. The descriptor stays open for the
+//! daemon's life; the lock goes away with the process.
+//!
+//! fcntl locks belong to the process: a second acquire from the same process
+//! succeeds, so the double-start check needs two processes.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// A pid file could not be acquired or written; the message names the
+/// path and the OS reason, in libvirt's words.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct PidFileError {
+    /// e.g. `Failed to acquire pid file '/run/libvirtd.pid': Resource
+    /// temporarily unavailable`.
+    pub message: String,
+    /// The OS error number.
+    pub errno: Option<i32>,
+}
+
+fn os_reason(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+fn fail(what: &str, path: &Path, err: &std::io::Error) -> PidFileError {
+    PidFileError {
+        message: format!("{what} '{}': {}", path.display(), os_reason(err)),
+        errno: err.raw_os_error(),
+    }
+}
+
+/// A held pid file. Dropping it removes the file and releases the lock.
+#[derive(Debug)]
+pub struct PidFile {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+fn lock_first_byte(file: &File) -> std::io::Result<()> {
+    // SAFETY: an all-zero flock is a valid value of this plain C struct.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    // SAFETY: the descriptor is owned by `file` and open; `fl` is a valid
+    // flock that lives across the call.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl PidFile {
+    /// Acquires `path` for `pid` (libvirt's virPidFileAcquirePath): fails
+    /// at once if another process holds it.
+    pub fn acquire(path: impl AsRef<Path>, pid: u32) -> Result<PidFile, PidFileError> {
+        let path = path.as_ref();
+        let file = loop {
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o644)
+                .open(path)
+                .map_err(|e| fail("Failed to open pid file", path, &e))?;
+            let held = file
+                .metadata()
+                .map_err(|e| fail("Unable to check status of pid file", path, &e))?;
+            lock_first_byte(&file).map_err(|e| fail("Failed to acquire pid file", path, &e))?;
+            // The file we locked must still be the one at `path`: a racing
+            // daemon may have removed it on exit and another recreated it.
+            match std::fs::metadata(path) {
+                Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => break file,
+                _ => continue,
+            }
+        };
+        file.set_len(0)
+            .map_err(|e| fail("Failed to truncate pid file", path, &e))?;
+        (&file)
+            .write_all(pid.to_string().as_bytes())
+            .map_err(|e| fail("Failed to write to pid file", path, &e))?;
+        Ok(PidFile {
+            path: path.to_owned(),
+            file: Some(file),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Removes the file and drops the lock.
+    pub fn release(mut self) {
+        self.release_inner();
+    }
+
+    fn release_inner(&mut self) {
+        if let Some(file) = self.file.take() {
+            // Unlink while still locked so no one sees an unlocked stale file.
+            let _ = std::fs::remove_file(&self.path);
+            drop(file);
+        }
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        self.release_inner();
+    }
+}
+
+/// Reads the pid stored in a pid file.
+pub fn read_pid(path: impl AsRef<Path>) -> std::io::Result<u32> {
+    let text = std::fs::read_to_string(path)?;
+    text.trim()
+        .parse()
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed pid file"))
+}

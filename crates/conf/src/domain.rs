@@ -1,0 +1,1524 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Domain (guest) definitions: `<domain>` XML.
+//!
+//! The model is typed where drivers read or change values (identity,
+//! memory, vcpus, OS boot data, lifecycle actions, id maps, devices'
+//! common fields) and keeps every other element as an owned XML subtree
+//! that is normalised in place and written back in libvirt's canonical
+//! position. Stages: [`parse`] → [`post_parse`] (defaults and implicit
+//! devices) → [`validate`] → [`DomainDef::to_xml`].
+
+use crate::error::{
+    ConfError, CONFIG_UNSUPPORTED, INTERNAL_ERROR, INVALID_ARG, NO_DOMAIN_METADATA, NO_NAME,
+    XML_ERROR,
+};
+use crate::util::{format_bitmap, parse_bitmap, parse_u64, scaled_bytes, BITMAP_LIMIT};
+use crate::uuid::Uuid;
+use crate::xml::{self, Element, Node};
+
+mod devices;
+pub use devices::{ChrDef, DiskDef, FilesystemDef, NetDef};
+
+/// Parse-time options (libvirt's VIR_DOMAIN_DEF_PARSE_*).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseFlags {
+    /// VIR_DOMAIN_DEF_PARSE_INACTIVE: persistent config; live-only data
+    /// such as the `id` attribute is ignored.
+    pub inactive: bool,
+    /// Validate against the RELAX NG schema (accepted, not enforced here:
+    /// the structural checks below still apply).
+    pub validate_schema: bool,
+}
+
+/// Format-time options (libvirt's VIR_DOMAIN_DEF_FORMAT_*).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FormatFlags {
+    /// Omit live-only data (id, runtime addresses, generated ports).
+    pub inactive: bool,
+    /// Include secrets such as graphics passwords.
+    pub secure: bool,
+    /// Drop data that must not migrate.
+    pub migratable: bool,
+    /// Update the CPU model from the host (accepted; no effect here).
+    pub update_cpu: bool,
+}
+
+/// `<os>` contents.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OsDef {
+    /// `hvm`, `xen`, `linux`, `exe`, `xenpvh`.
+    pub os_type: String,
+    /// `arch` attribute of `<type>`.
+    pub arch: Option<String>,
+    /// `machine` attribute of `<type>`.
+    pub machine: Option<String>,
+    /// `firmware` attribute of `<os>`.
+    pub firmware: Option<String>,
+    /// Container init binary.
+    pub init: Option<String>,
+    /// Container init arguments.
+    pub initargs: Vec<String>,
+    /// Container init environment.
+    pub initenv: Vec<(String, String)>,
+    /// Container init working directory.
+    pub initdir: Option<String>,
+    /// Container init user.
+    pub inituser: Option<String>,
+    /// Container init group.
+    pub initgroup: Option<String>,
+    /// Direct kernel boot.
+    pub kernel: Option<String>,
+    /// Initial ramdisk.
+    pub initrd: Option<String>,
+    /// Kernel command line.
+    pub cmdline: Option<String>,
+    /// Device tree blob.
+    pub dtb: Option<String>,
+    /// Root device.
+    pub root: Option<String>,
+    /// `<boot dev=.../>` in order.
+    pub boot_devs: Vec<String>,
+    /// Xen PV bootloader (formatted before `<os>`).
+    pub bootloader: Option<String>,
+    /// Bootloader arguments.
+    pub bootloader_args: Option<String>,
+    /// Other `<os>` children (loader, nvram, bootmenu, bios, smbios, acpi,
+    /// firmware) kept as XML.
+    pub other: Vec<Element>,
+}
+
+/// One `<uid>` or `<gid>` mapping of `<idmap>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdMapEntry {
+    /// First id inside the container.
+    pub start: u32,
+    /// First id on the host.
+    pub target: u32,
+    /// Number of ids.
+    pub count: u32,
+}
+
+/// `<idmap>` contents.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdMap {
+    /// User id ranges.
+    pub uid: Vec<IdMapEntry>,
+    /// Group id ranges.
+    pub gid: Vec<IdMapEntry>,
+}
+
+/// A guest definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainDef {
+    /// Hypervisor type (`test`, `lxc`, `xen`, `kvm`, `qemu`, ...).
+    pub virt_type: String,
+    /// Live id; formatted only when set and not formatting inactive XML.
+    pub id: Option<i32>,
+    /// Guest name.
+    pub name: String,
+    /// Guest UUID.
+    pub uuid: Uuid,
+    /// Short title.
+    pub title: Option<String>,
+    /// Free-form description.
+    pub description: Option<String>,
+    /// Children of `<metadata>`, each serialised the way libxml2 dumps it
+    /// (with its own namespace declaration), one per line.
+    pub metadata: Option<String>,
+    /// `<maxMemory>` in KiB (memory hotplug ceiling), 0 when absent.
+    pub max_memory_kib: u64,
+    /// `<maxMemory slots=...>`.
+    pub memory_slots: u32,
+    /// `<memory>` in KiB.
+    pub memory_kib: u64,
+    /// `dumpCore` attribute of `<memory>`.
+    pub memory_dump_core: Option<String>,
+    /// `<currentMemory>` in KiB.
+    pub current_memory_kib: u64,
+    /// Maximum vcpus (`<vcpu>` content).
+    pub vcpus_max: u32,
+    /// Online vcpus (`current` attribute, defaults to the maximum).
+    pub vcpus_current: u32,
+    /// `placement` of `<vcpu>` (`static` or `auto`).
+    pub vcpu_placement: String,
+    /// `cpuset` of `<vcpu>`, normalised.
+    pub vcpu_cpuset: Option<String>,
+    /// OS boot data.
+    pub os: OsDef,
+    /// Container id maps.
+    pub idmap: IdMap,
+    /// `<on_poweroff>`.
+    pub on_poweroff: String,
+    /// `<on_reboot>`.
+    pub on_reboot: String,
+    /// `<on_crash>`.
+    pub on_crash: String,
+    /// `<on_lockfailure>`.
+    pub on_lockfailure: Option<String>,
+    /// `<clock>` element (defaults to `<clock offset='utc'/>`).
+    pub clock: Element,
+    /// `<devices><emulator>`.
+    pub emulator: Option<String>,
+    /// Devices in libvirt's canonical order (emulator excluded).
+    pub devices: Vec<Element>,
+    /// Other top-level elements (features, cpu, cputune, resource,
+    /// seclabel, namespace extensions, ...) kept as XML.
+    pub other: Vec<Element>,
+    /// Namespace declarations on the root element that extension
+    /// elements use (e.g. `xmlns:lxc`).
+    pub root_ns: Vec<(String, String)>,
+}
+
+/// Top-level element order of libvirt's formatter.
+const TOP_ORDER: &[&str] = &[
+    "name",
+    "uuid",
+    "genid",
+    "title",
+    "description",
+    "metadata",
+    "maxMemory",
+    "memory",
+    "currentMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpu",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "defaultiothread",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "bootloader",
+    "bootloader_args",
+    "os",
+    "idmap",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "on_lockfailure",
+    "pm",
+    "perf",
+    "devices",
+    "seclabel",
+    "keywrap",
+    "launchSecurity",
+];
+
+fn top_rank(name: &str) -> usize {
+    TOP_ORDER
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(TOP_ORDER.len())
+}
+
+/// Device element order of libvirt's formatter.
+const DEVICE_ORDER: &[&str] = &[
+    "disk",
+    "controller",
+    "lease",
+    "filesystem",
+    "interface",
+    "smartcard",
+    "serial",
+    "parallel",
+    "console",
+    "channel",
+    "input",
+    "tpm",
+    "graphics",
+    "sound",
+    "audio",
+    "video",
+    "hostdev",
+    "redirdev",
+    "redirfilter",
+    "hub",
+    "watchdog",
+    "memballoon",
+    "rng",
+    "nvram",
+    "panic",
+    "shmem",
+    "memory",
+    "crypto",
+    "iommu",
+    "vsock",
+];
+
+fn device_rank(name: &str) -> usize {
+    DEVICE_ORDER
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(DEVICE_ORDER.len())
+}
+
+/// Order of `<os>` children other than the typed ones.
+const OS_ORDER: &[&str] = &[
+    "type",
+    "firmware",
+    "init",
+    "initarg",
+    "initenv",
+    "initdir",
+    "inituser",
+    "initgroup",
+    "loader",
+    "nvram",
+    "kernel",
+    "initrd",
+    "cmdline",
+    "dtb",
+    "root",
+    "acpi",
+    "boot",
+    "bootmenu",
+    "bios",
+    "smbios",
+];
+
+const VIRT_TYPES: &[&str] = &[
+    "none",
+    "qemu",
+    "kqemu",
+    "kvm",
+    "xen",
+    "lxc",
+    "uml",
+    "openvz",
+    "test",
+    "vmware",
+    "hyperv",
+    "vbox",
+    "phyp",
+    "parallels",
+    "bhyve",
+    "vz",
+    "hvf",
+];
+
+const OS_TYPES: &[&str] = &["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
+
+const LIFECYCLE: &[&str] = &[
+    "destroy",
+    "restart",
+    "rename-restart",
+    "preserve",
+    "coredump-destroy",
+    "coredump-restart",
+];
+
+const ARCHES: &[&str] = &[
+    "none",
+    "alpha",
+    "armv6l",
+    "armv7l",
+    "armv7b",
+    "aarch64",
+    "cris",
+    "i686",
+    "ia64",
+    "lm32",
+    "loongarch64",
+    "m68k",
+    "microblaze",
+    "microblazeel",
+    "mips",
+    "mipsel",
+    "mips64",
+    "mips64el",
+    "openrisc",
+    "parisc",
+    "parisc64",
+    "ppc",
+    "ppcle",
+    "ppc64",
+    "ppc64le",
+    "ppcemb",
+    "riscv32",
+    "riscv64",
+    "s390",
+    "s390x",
+    "sh4",
+    "sh4eb",
+    "sparc",
+    "sparc64",
+    "unicore32",
+    "x86_64",
+    "xtensa",
+    "xtensaeb",
+];
+
+/// libvirt's `virDomainSetMetadata` kinds.
+pub const METADATA_DESCRIPTION: i32 = 0;
+/// Title.
+pub const METADATA_TITLE: i32 = 1;
+/// Custom element in a caller-chosen namespace.
+pub const METADATA_ELEMENT: i32 = 2;
+
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86" => "i686",
+        "arm" => "armv7l",
+        "powerpc64" => "ppc64le",
+        other => ARCHES
+            .iter()
+            .copied()
+            .find(|a| *a == other)
+            .unwrap_or("x86_64"),
+    }
+}
+
+fn parse_memory_elem(e: &Element, what: &str) -> Result<u64, ConfError> {
+    let text = e.text();
+    let bytes = scaled_bytes(text.trim(), e.attr("unit"), 1024, what)?;
+    // KiB, rounded up as libvirt does.
+    Ok(bytes.div_ceil(1024))
+}
+
+fn non_empty(s: String) -> Option<String> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+/// Stage 1: reads the document into the model without defaults.
+pub fn parse(text: &str, flags: &ParseFlags) -> Result<DomainDef, ConfError> {
+    let root = xml::parse_document(text, "(domain_definition)", "domain")?;
+    parse_element(&root, flags)
+}
+
+/// Stage 1 on an already parsed `<domain>` element.
+pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, ConfError> {
+    let virt_type = root
+        .attr("type")
+        .ok_or_else(|| ConfError::internal("missing domain type attribute"))?
+        .to_string();
+    if !VIRT_TYPES.contains(&virt_type.as_str()) {
+        return Err(ConfError::unsupported(format!(
+            "invalid domain type {virt_type}"
+        )));
+    }
+    let mut id = None;
+    if !flags.inactive {
+        if let Some(v) = root.attr("id") {
+            let n: i32 = v.trim().parse().ok().filter(|n: &i32| *n >= 0).ok_or_else(|| {
+                ConfError::xml(format!(
+                    "Invalid value for attribute 'id' in element 'domain': '{v}'. Expected non-negative integer value"
+                ))
+            })?;
+            id = Some(n);
+        }
+    }
+    let name = root
+        .child("name")
+        .map(|e| e.text())
+        .and_then(non_empty)
+        .ok_or_else(|| ConfError::new(NO_NAME, "missing name information"))?;
+    let uuid = match root.child("uuid").map(|e| e.text()).and_then(non_empty) {
+        Some(s) => Uuid::parse(&s).ok_or_else(|| ConfError::internal("malformed uuid element"))?,
+        None => Uuid::generate()?,
+    };
+
+    let mut def = DomainDef {
+        virt_type,
+        id,
+        name,
+        uuid,
+        title: root.child("title").map(|e| e.text()),
+        description: root.child("description").map(|e| e.text()),
+        metadata: None,
+        max_memory_kib: 0,
+        memory_slots: 0,
+        memory_kib: 0,
+        memory_dump_core: None,
+        current_memory_kib: 0,
+        vcpus_max: 1,
+        vcpus_current: 1,
+        vcpu_placement: "static".into(),
+        vcpu_cpuset: None,
+        os: OsDef::default(),
+        idmap: IdMap::default(),
+        on_poweroff: "destroy".into(),
+        on_reboot: "restart".into(),
+        on_crash: "destroy".into(),
+        on_lockfailure: None,
+        clock: Element::new("clock").with_attr("offset", "utc"),
+        emulator: None,
+        devices: Vec::new(),
+        other: Vec::new(),
+        root_ns: Vec::new(),
+    };
+
+    if root.children_named("genid").count() > 1 {
+        return Err(ConfError::xml("element 'genid' can only appear once"));
+    }
+
+    if let Some(m) = root.child("metadata") {
+        def.metadata = Some(metadata_from_element(m));
+    }
+
+    if let Some(e) = root.child("memory") {
+        def.memory_kib = parse_memory_elem(e, "memory")?;
+        def.memory_dump_core = e.attr("dumpCore").map(str::to_string);
+    }
+    if let Some(e) = root.child("currentMemory") {
+        def.current_memory_kib = parse_memory_elem(e, "currentMemory")?;
+    }
+    if let Some(e) = root.child("maxMemory") {
+        def.max_memory_kib = parse_memory_elem(e, "maxMemory")?;
+        if let Some(s) = e.attr("slots") {
+            def.memory_slots = parse_u64(s)
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| ConfError::xml("Failed to parse memory slot count"))?;
+        }
+    }
+
+    if let Some(v) = root.child("vcpu") {
+        let t = v.text();
+        let max = if t.trim().is_empty() {
+            1
+        } else {
+            parse_u64(&t)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| ConfError::xml("maximum vcpus count must be an integer"))?
+        };
+        def.vcpus_max = max;
+        def.vcpus_current = max;
+        if let Some(c) = v.attr("current") {
+            def.vcpus_current = parse_u64(c)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| ConfError::xml("current vcpus count must be an integer"))?;
+        }
+        if let Some(p) = v.attr("placement") {
+            if p != "static" && p != "auto" {
+                return Err(ConfError::xml(format!(
+                    "Unsupported CPU placement mode '{p}'"
+                )));
+            }
+            def.vcpu_placement = p.to_string();
+        }
+        if let Some(cs) = v.attr("cpuset") {
+            let ids = parse_bitmap(cs, BITMAP_LIMIT)
+                .ok_or_else(|| ConfError::xml(format!("Invalid value of 'cpuset': {cs}")))?;
+            def.vcpu_cpuset = Some(format_bitmap(&ids));
+        }
+    }
+
+    // OS
+    def.os.bootloader = root.child_text("bootloader").and_then(non_empty);
+    def.os.bootloader_args = root.child_text("bootloader_args").and_then(non_empty);
+    let os = root.child("os");
+    let ostype = os.and_then(|o| o.child("type"));
+    match ostype {
+        Some(t) => {
+            let s = t.text().trim().to_string();
+            if s.is_empty() && def.os.bootloader.is_none() {
+                return Err(ConfError::xml("an os <type> must be specified"));
+            }
+            let s = if s.is_empty() { "xen".to_string() } else { s };
+            if !OS_TYPES.contains(&s.as_str()) {
+                return Err(ConfError::unsupported(format!("unknown OS type '{s}'")));
+            }
+            def.os.os_type = if s == "linux" && def.virt_type == "xen" {
+                "xen".into()
+            } else {
+                s
+            };
+            if let Some(a) = t.attr("arch") {
+                if !ARCHES.contains(&a) || a == "none" {
+                    return Err(ConfError::unsupported(format!("Unknown architecture {a}")));
+                }
+                def.os.arch = Some(a.to_string());
+            }
+            def.os.machine = t.attr("machine").map(str::to_string);
+        }
+        None => {
+            if def.os.bootloader.is_some() {
+                def.os.os_type = "xen".into();
+            } else {
+                return Err(ConfError::xml("an os <type> must be specified"));
+            }
+        }
+    }
+    if let Some(o) = os {
+        def.os.firmware = o.attr("firmware").map(str::to_string);
+        for c in o.elements() {
+            match c.name.as_str() {
+                "type" => {}
+                "init" => def.os.init = non_empty(c.text()),
+                "initarg" => def.os.initargs.push(c.text()),
+                "initenv" => {
+                    let n = c.attr("name").unwrap_or("").to_string();
+                    def.os.initenv.push((n, c.text()));
+                }
+                "initdir" => def.os.initdir = non_empty(c.text()),
+                "inituser" => def.os.inituser = non_empty(c.text()),
+                "initgroup" => def.os.initgroup = non_empty(c.text()),
+                "kernel" => def.os.kernel = non_empty(c.text()),
+                "initrd" => def.os.initrd = non_empty(c.text()),
+                "cmdline" => def.os.cmdline = non_empty(c.text()),
+                "dtb" => def.os.dtb = non_empty(c.text()),
+                "root" => def.os.root = non_empty(c.text()),
+                "boot" => {
+                    if let Some(d) = c.attr("dev") {
+                        if !["fd", "hd", "cdrom", "network"].contains(&d) {
+                            return Err(ConfError::unsupported(format!(
+                                "unknown boot device '{d}'"
+                            )));
+                        }
+                        if def.os.boot_devs.len() < 4 {
+                            def.os.boot_devs.push(d.to_string());
+                        }
+                    } else {
+                        return Err(ConfError::internal("missing boot device"));
+                    }
+                }
+                _ => def.os.other.push(c.clone()),
+            }
+        }
+    }
+
+    if let Some(idm) = root.child("idmap") {
+        for c in idm.elements() {
+            let entry = parse_idmap_entry(c)?;
+            match c.name.as_str() {
+                "uid" => def.idmap.uid.push(entry),
+                "gid" => def.idmap.gid.push(entry),
+                _ => {}
+            }
+        }
+        def.idmap.uid.sort_by_key(|e| e.start);
+        def.idmap.gid.sort_by_key(|e| e.start);
+    }
+
+    for (field, tag) in [
+        ("poweroff", "on_poweroff"),
+        ("reboot", "on_reboot"),
+        ("crash", "on_crash"),
+    ] {
+        if let Some(e) = root.child(tag) {
+            let v = e.text().trim().to_string();
+            if !LIFECYCLE.contains(&v.as_str()) {
+                return Err(ConfError::xml(format!(
+                    "Invalid value for element '{tag}': '{v}'"
+                )));
+            }
+            match field {
+                "poweroff" => def.on_poweroff = v,
+                "reboot" => def.on_reboot = v,
+                _ => def.on_crash = v,
+            }
+        }
+    }
+    if let Some(e) = root.child("on_lockfailure") {
+        def.on_lockfailure = Some(e.text().trim().to_string());
+    }
+    if let Some(c) = root.child("clock") {
+        def.clock = c.clone();
+    }
+
+    if let Some(devs) = root.child("devices") {
+        for d in devs.elements() {
+            if d.name == "emulator" {
+                if def.emulator.is_none() {
+                    def.emulator = non_empty(d.text());
+                }
+                continue;
+            }
+            def.devices.push(d.clone());
+        }
+    }
+
+    const TYPED: &[&str] = &[
+        "name",
+        "uuid",
+        "title",
+        "description",
+        "metadata",
+        "memory",
+        "currentMemory",
+        "maxMemory",
+        "vcpu",
+        "os",
+        "bootloader",
+        "bootloader_args",
+        "idmap",
+        "on_poweroff",
+        "on_reboot",
+        "on_crash",
+        "on_lockfailure",
+        "clock",
+        "devices",
+    ];
+    let mut used_prefixes = Vec::new();
+    for c in root.elements() {
+        if TYPED.contains(&c.name.as_str()) {
+            continue;
+        }
+        if let Some((p, _)) = c.name.split_once(':') {
+            used_prefixes.push(p.to_string());
+        }
+        def.other.push(c.clone());
+    }
+    for (k, v) in &root.attrs {
+        if let Some(p) = k.strip_prefix("xmlns:") {
+            if used_prefixes.iter().any(|u| u == p) {
+                def.root_ns.push((k.clone(), v.clone()));
+            }
+        }
+    }
+    // genid keeps its place; an empty one asks for a generated value.
+    for e in def.other.iter_mut() {
+        if e.name == "genid" {
+            let t = e.text();
+            if t.trim().is_empty() {
+                e.set_text(&Uuid::generate()?.to_string());
+            } else {
+                let u = Uuid::parse(&t)
+                    .ok_or_else(|| ConfError::internal("malformed genid element"))?;
+                e.set_text(&u.to_string());
+            }
+        }
+    }
+    Ok(def)
+}
+
+fn parse_idmap_entry(c: &Element) -> Result<IdMapEntry, ConfError> {
+    let get = |k: &str| -> Result<u32, ConfError> {
+        c.attr(k)
+            .and_then(parse_u64)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| ConfError::xml("You must specify start, target and count for idmap"))
+    };
+    Ok(IdMapEntry {
+        start: get("start")?,
+        target: get("target")?,
+        count: get("count")?,
+    })
+}
+
+/// Serialises `<metadata>` children the way [`DomainDef::metadata`] stores
+/// them: drops children without a namespace and later children repeating a
+/// namespace, and gives each kept child its namespace declaration.
+fn metadata_from_element(m: &Element) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let mut parts = Vec::new();
+    for c in m.elements() {
+        let Some(prefix) = c.name.split_once(':').map(|(p, _)| p.to_string()) else {
+            // An unprefixed child needs a default namespace declared on itself.
+            match c.attr("xmlns") {
+                Some(uri) if !seen.iter().any(|s| s == uri) => {
+                    seen.push(uri.to_string());
+                    let mut s = String::new();
+                    xml::write_libxml(c, &mut s, 0);
+                    parts.push(s);
+                }
+                _ => {}
+            }
+            continue;
+        };
+        let key = format!("xmlns:{prefix}");
+        let uri = c
+            .attr(&key)
+            .map(str::to_string)
+            .or_else(|| m.attr(&key).map(str::to_string));
+        let Some(uri) = uri else { continue };
+        if seen.contains(&uri) {
+            continue;
+        }
+        seen.push(uri.clone());
+        let mut c = c.clone();
+        if c.attr(&key).is_none() {
+            c.attrs.insert(0, (key, uri));
+        }
+        let mut s = String::new();
+        xml::write_libxml(&c, &mut s, 0);
+        parts.push(s);
+    }
+    parts.join("\n")
+}
+
+fn metadata_children(meta: &str) -> Vec<Element> {
+    let wrapped = format!("<metadata>{meta}</metadata>");
+    match xml::parse_document(&wrapped, "(metadata)", "metadata") {
+        Ok(e) => e.elements().cloned().collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Stage 2: defaults and implicit devices (libvirt's post-parse).
+pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
+    if def.os.os_type == "exe" && def.os.init.is_none() {
+        return Err(ConfError::xml("init binary must be specified"));
+    }
+    if def.vcpus_max == 0 {
+        return Err(ConfError::xml("Invalid number of vcpus '0'"));
+    }
+    if def.vcpus_current > def.vcpus_max {
+        return Err(ConfError::invalid_arg(
+            "maxvcpus must not be less than current vcpus",
+        ));
+    }
+    if def.vcpus_current == 0 {
+        def.vcpus_current = def.vcpus_max;
+    }
+    if def.memory_kib == 0 {
+        return Err(ConfError::xml(
+            "Memory size must be specified via <memory> or in the <numa> configuration",
+        ));
+    }
+    if def.current_memory_kib == 0 || def.current_memory_kib > def.memory_kib {
+        def.current_memory_kib = def.memory_kib;
+    }
+    if def.max_memory_kib == 0 && def.memory_slots > 0 {
+        return Err(ConfError::xml(
+            "maximum memory size must be specified when specifying number of memory slots",
+        ));
+    }
+    if def.max_memory_kib != 0 && def.max_memory_kib < def.memory_kib {
+        return Err(ConfError::xml(
+            "maximum memory size must be equal or greater than the actual memory size",
+        ));
+    }
+    if def.os.arch.is_none() {
+        def.os.arch = Some(default_arch(def).to_string());
+    }
+    if def.os.os_type == "hvm" && def.os.boot_devs.is_empty() {
+        let per_device_boot = def.devices.iter().any(|d| d.child("boot").is_some());
+        if !per_device_boot {
+            def.os.boot_devs.push("hd".into());
+        }
+    }
+    if def.virt_type == "lxc" && def.emulator.is_none() {
+        def.emulator = Some("/usr/libexec/libvirt_lxc".into());
+    }
+    if def.name.contains('/') {
+        return Err(ConfError::xml(format!(
+            "name {} cannot contain '/'",
+            def.name
+        )));
+    }
+    post_parse_cputune(def)?;
+    devices::post_parse_devices(def)?;
+    Ok(())
+}
+
+fn default_arch(def: &DomainDef) -> &'static str {
+    match def.os.os_type.as_str() {
+        "hvm" | "xen" | "xenpvh" | "exe" => {
+            let h = host_arch();
+            if h == "i686" {
+                "i686"
+            } else if def.os.os_type == "hvm" || def.os.os_type == "exe" {
+                h
+            } else {
+                "x86_64"
+            }
+        }
+        _ => host_arch(),
+    }
+}
+
+fn sched_key(e: &Element) -> (String, Option<String>) {
+    (
+        e.attr("scheduler").unwrap_or("").to_string(),
+        e.attr("priority").map(str::to_string),
+    )
+}
+
+fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
+    let maxv = usize::try_from(def.vcpus_max).unwrap_or(usize::MAX);
+    let Some(ct) = def.other.iter_mut().find(|e| e.name == "cputune") else {
+        return Ok(());
+    };
+    // Expand vcpusched / iothreadsched into one element per id, in id order.
+    let mut vsched: Vec<(usize, Element)> = Vec::new();
+    let mut isched: Vec<(usize, Element)> = Vec::new();
+    let mut pins: Vec<(usize, Element)> = Vec::new();
+    let mut cachetunes = Vec::new();
+    let mut memorytunes = Vec::new();
+    let mut rest = Vec::new();
+    for c in ct.elements() {
+        match c.name.as_str() {
+            "vcpusched" | "iothreadsched" => {
+                let attr = if c.name == "vcpusched" {
+                    "vcpus"
+                } else {
+                    "iothreads"
+                };
+                let ids = match c.attr(attr) {
+                    Some(s) => parse_bitmap(s, BITMAP_LIMIT)
+                        .ok_or_else(|| ConfError::xml(format!("Invalid value of '{attr}': {s}")))?,
+                    None => {
+                        return Err(ConfError::xml(format!(
+                            "Missing attribute '{attr}' in element '{}'",
+                            c.name
+                        )))
+                    }
+                };
+                let (sch, prio) = sched_key(c);
+                let target = if c.name == "vcpusched" {
+                    &mut vsched
+                } else {
+                    &mut isched
+                };
+                for id in ids {
+                    if target.iter().any(|(i, _)| *i == id) {
+                        return Err(ConfError::xml(format!(
+                            "{attr} attribute of {} element overlaps",
+                            c.name
+                        )));
+                    }
+                    let mut e = Element::new(&c.name)
+                        .with_attr(attr, &id.to_string())
+                        .with_attr("scheduler", &sch);
+                    if let Some(p) = &prio {
+                        e.set_attr("priority", p);
+                    }
+                    target.push((id, e));
+                }
+            }
+            "vcpupin" => {
+                let id = c
+                    .attr("vcpu")
+                    .and_then(parse_u64)
+                    .and_then(|v| usize::try_from(v).ok());
+                let id = id.ok_or_else(|| ConfError::xml("missing vcpu id in vcpupin"))?;
+                if id >= maxv {
+                    continue;
+                }
+                let mut e = c.clone();
+                if let Some(cs) = c.attr("cpuset") {
+                    let ids = parse_bitmap(cs, BITMAP_LIMIT).ok_or_else(|| {
+                        ConfError::xml(format!("Invalid value of 'cpuset': {cs}"))
+                    })?;
+                    e.set_attr("cpuset", &format_bitmap(&ids));
+                }
+                pins.push((id, e));
+            }
+            "cachetune" => cachetunes.push(c.clone()),
+            "memorytune" => memorytunes.push(c.clone()),
+            _ => rest.push(c.clone()),
+        }
+    }
+    vsched.sort_by_key(|(i, _)| *i);
+    vsched.retain(|(i, _)| *i < maxv);
+    isched.sort_by_key(|(i, _)| *i);
+    pins.sort_by_key(|(i, _)| *i);
+
+    // Resource control groups: vcpus trimmed to existing vcpus, dropped
+    // when nothing is left; allocations may not overlap.
+    let mut used: Vec<Vec<usize>> = Vec::new();
+    let norm_tune =
+        |e: &Element, child_first: &str| -> Result<Option<(Vec<usize>, Element)>, ConfError> {
+            let s = e.attr("vcpus").unwrap_or("");
+            let ids = parse_bitmap(s, BITMAP_LIMIT)
+                .ok_or_else(|| ConfError::xml(format!("Invalid value of 'vcpus': {s}")))?;
+            let ids: Vec<usize> = ids.into_iter().filter(|i| *i < maxv).collect();
+            if ids.is_empty() {
+                return Ok(None);
+            }
+            let mut out = e.clone();
+            out.set_attr("vcpus", &format_bitmap(&ids));
+            let (a, b): (Vec<Node>, Vec<Node>) = out
+                .children
+                .drain(..)
+                .partition(|n| matches!(n, Node::Element(c) if c.name == child_first));
+            out.children = a
+                .into_iter()
+                .chain(
+                    b.into_iter()
+                        .filter(|n| matches!(n, Node::Element(c) if c.name == "monitor")),
+                )
+                .collect();
+            Ok(Some((ids, out)))
+        };
+    let mut tunes_out: Vec<(Vec<usize>, Element)> = Vec::new();
+    for c in &cachetunes {
+        if let Some((ids, e)) = norm_tune(c, "cache")? {
+            check_cache_tune(&e)?;
+            for u in &used {
+                if u.iter().any(|i| ids.contains(i)) {
+                    return Err(ConfError::xml("Overlapping vcpus in cachetunes"));
+                }
+            }
+            used.push(ids.clone());
+            tunes_out.push((ids, e));
+        }
+    }
+    let mut mem_out = Vec::new();
+    let mut mem_used: Vec<Vec<usize>> = Vec::new();
+    for c in &memorytunes {
+        if let Some((ids, e)) = norm_tune(c, "node")? {
+            let same_as_cache = used.contains(&ids);
+            if !same_as_cache && used.iter().any(|u| u.iter().any(|i| ids.contains(i))) {
+                return Err(ConfError::xml("Overlapping vcpus in memorytunes"));
+            }
+            if mem_used.iter().any(|u| u.iter().any(|i| ids.contains(i))) {
+                return Err(ConfError::xml("Overlapping vcpus in memorytunes"));
+            }
+            check_monitors(&e, &ids)?;
+            mem_used.push(ids);
+            mem_out.push(e);
+        }
+    }
+    for (ids, e) in &tunes_out {
+        check_monitors(e, ids)?;
+    }
+
+    let order = [
+        "shares",
+        "period",
+        "quota",
+        "global_period",
+        "global_quota",
+        "emulator_period",
+        "emulator_quota",
+        "iothread_period",
+        "iothread_quota",
+    ];
+    let mut children: Vec<Element> = Vec::new();
+    for n in order {
+        children.extend(rest.iter().filter(|e| e.name == n).cloned());
+    }
+    children.extend(pins.into_iter().map(|(_, e)| e));
+    children.extend(rest.iter().filter(|e| e.name == "emulatorpin").cloned());
+    children.extend(rest.iter().filter(|e| e.name == "iothreadpin").cloned());
+    children.extend(rest.iter().filter(|e| e.name == "emulatorsched").cloned());
+    children.extend(vsched.into_iter().map(|(_, e)| e));
+    children.extend(isched.into_iter().map(|(_, e)| e));
+    children.extend(tunes_out.into_iter().map(|(_, e)| e));
+    children.extend(mem_out);
+    let known = ["emulatorpin", "iothreadpin", "emulatorsched"];
+    children.extend(
+        rest.iter()
+            .filter(|e| !order.contains(&e.name.as_str()) && !known.contains(&e.name.as_str()))
+            .cloned(),
+    );
+    ct.children = children.into_iter().map(Node::Element).collect();
+    Ok(())
+}
+
+fn check_cache_tune(e: &Element) -> Result<(), ConfError> {
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for c in e.children_named("cache") {
+        let id = c.attr("id").unwrap_or("").to_string();
+        let level = c.attr("level").unwrap_or("").to_string();
+        let ty = c.attr("type").unwrap_or("").to_string();
+        for (i, l, t) in &seen {
+            if *i == id && *l == level && (*t == ty || t == "both" || ty == "both") {
+                return Err(ConfError::xml(format!(
+                    "Cache allocation of type '{ty}' for cache level '{level}' id '{id}' collides with an existing one"
+                )));
+            }
+        }
+        seen.push((id, level, ty));
+    }
+    Ok(())
+}
+
+fn check_monitors(e: &Element, ids: &[usize]) -> Result<(), ConfError> {
+    for m in e.children_named("monitor") {
+        let s = m.attr("vcpus").unwrap_or("");
+        let mids = parse_bitmap(s, BITMAP_LIMIT)
+            .ok_or_else(|| ConfError::xml(format!("Invalid value of 'vcpus': {s}")))?;
+        if mids.iter().any(|i| !ids.contains(i)) {
+            return Err(ConfError::xml("Monitor vcpus conflicts with allocation"));
+        }
+    }
+    Ok(())
+}
+
+/// Stage 3: checks libvirt makes after defaults are filled.
+pub fn validate(def: &DomainDef) -> Result<(), ConfError> {
+    if def.name.is_empty() {
+        return Err(ConfError::new(NO_NAME, "missing name information"));
+    }
+    devices::validate_devices(def)
+}
+
+impl DomainDef {
+    /// Parses, fills defaults and validates (virDomainDefParseString).
+    pub fn parse_str(xml: &str, flags: &ParseFlags) -> Result<DomainDef, ConfError> {
+        let mut def = parse(xml, flags)?;
+        post_parse(&mut def)?;
+        validate(&def)?;
+        Ok(def)
+    }
+
+    /// Formats as libvirt's virDomainDefFormat does.
+    pub fn to_xml(&self, flags: &FormatFlags) -> String {
+        format_domain(self, flags)
+    }
+
+    /// Sets `<memory>` (KiB); current memory is capped to it.
+    pub fn set_memory_kib(&mut self, kib: u64) {
+        self.memory_kib = kib;
+        if self.current_memory_kib > kib || self.current_memory_kib == 0 {
+            self.current_memory_kib = kib;
+        }
+    }
+
+    /// Sets `<currentMemory>` (KiB).
+    pub fn set_current_memory_kib(&mut self, kib: u64) -> Result<(), ConfError> {
+        if kib > self.memory_kib {
+            return Err(ConfError::invalid_arg(
+                "cannot set memory higher than max memory",
+            ));
+        }
+        self.current_memory_kib = kib;
+        Ok(())
+    }
+
+    /// Sets the maximum vcpu count; the current count is capped to it.
+    pub fn set_vcpus_max(&mut self, n: u32) -> Result<(), ConfError> {
+        if n == 0 {
+            return Err(ConfError::invalid_arg("Invalid number of vcpus '0'"));
+        }
+        self.vcpus_max = n;
+        self.vcpus_current = self.vcpus_current.min(n);
+        Ok(())
+    }
+
+    /// Sets the online vcpu count.
+    pub fn set_vcpus(&mut self, n: u32) -> Result<(), ConfError> {
+        if n == 0 {
+            return Err(ConfError::invalid_arg("Invalid number of vcpus '0'"));
+        }
+        if n > self.vcpus_max {
+            return Err(ConfError::invalid_arg(format!(
+                "requested vcpus is greater than max allowable vcpus for the persistent domain: {} > {}",
+                n, self.vcpus_max
+            )));
+        }
+        self.vcpus_current = n;
+        Ok(())
+    }
+
+    /// virDomainSetMetadata: kind is [`METADATA_DESCRIPTION`],
+    /// [`METADATA_TITLE`] or [`METADATA_ELEMENT`]; `None` or empty value
+    /// removes the entry.
+    pub fn set_metadata(
+        &mut self,
+        kind: i32,
+        value: Option<&str>,
+        key: Option<&str>,
+        uri: Option<&str>,
+    ) -> Result<(), ConfError> {
+        let value = value.filter(|v| !v.is_empty());
+        match kind {
+            METADATA_DESCRIPTION => self.description = value.map(str::to_string),
+            METADATA_TITLE => {
+                if let Some(v) = value {
+                    if v.contains('\n') {
+                        return Err(ConfError::invalid_arg("title can't contain newlines"));
+                    }
+                }
+                self.title = value.map(str::to_string);
+            }
+            METADATA_ELEMENT => {
+                let uri = uri.ok_or_else(|| {
+                    ConfError::invalid_arg("uri in virDomainSetMetadata must not be NULL")
+                })?;
+                let mut kids = self
+                    .metadata
+                    .as_deref()
+                    .map(metadata_children)
+                    .unwrap_or_default();
+                kids.retain(|c| element_ns(c).as_deref() != Some(uri));
+                if let Some(v) = value {
+                    let key = key.ok_or_else(|| {
+                        ConfError::invalid_arg("key in virDomainSetMetadata must not be NULL")
+                    })?;
+                    let wrapped = format!(
+                        "<metadata xmlns:{key}='{}'>{v}</metadata>",
+                        xml::escape(uri)
+                    );
+                    let parsed = xml::parse_document(&wrapped, "(metadata_xml)", "metadata")
+                        .map_err(|e| {
+                            ConfError::xml(format!("Unable to parse metadata: {}", e.message))
+                        })?;
+                    let mut el = parsed
+                        .elements()
+                        .next()
+                        .cloned()
+                        .ok_or_else(|| ConfError::xml("metadata element is missing"))?;
+                    // Put the element into the caller's namespace.
+                    let local = el.local_name().to_string();
+                    rename_into_ns(&mut el, key);
+                    el.name = format!("{key}:{local}");
+                    el.attrs.retain(|(k, _)| !k.starts_with("xmlns"));
+                    el.attrs
+                        .insert(0, (format!("xmlns:{key}"), uri.to_string()));
+                    kids.push(el);
+                }
+                self.metadata = if kids.is_empty() {
+                    None
+                } else {
+                    Some(
+                        kids.iter()
+                            .map(|k| {
+                                let mut s = String::new();
+                                xml::write_libxml(k, &mut s, 0);
+                                s
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    )
+                };
+            }
+            _ => {
+                return Err(ConfError::invalid_arg(format!(
+                    "unknown metadata type '{kind}'"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// virDomainGetMetadata.
+    pub fn get_metadata(&self, kind: i32, uri: Option<&str>) -> Result<String, ConfError> {
+        let missing = || {
+            ConfError::new(
+                NO_DOMAIN_METADATA,
+                "Requested metadata element is not present",
+            )
+        };
+        match kind {
+            METADATA_DESCRIPTION => self.description.clone().ok_or_else(missing),
+            METADATA_TITLE => self.title.clone().ok_or_else(missing),
+            METADATA_ELEMENT => {
+                let uri = uri.ok_or_else(|| {
+                    ConfError::invalid_arg("uri in virDomainGetMetadata must not be NULL")
+                })?;
+                let kids = self
+                    .metadata
+                    .as_deref()
+                    .map(metadata_children)
+                    .unwrap_or_default();
+                let el = kids
+                    .into_iter()
+                    .find(|c| element_ns(c).as_deref() == Some(uri))
+                    .ok_or_else(missing)?;
+                let mut s = String::new();
+                xml::write_libxml(&el, &mut s, 0);
+                Ok(s)
+            }
+            _ => Err(ConfError::invalid_arg(format!(
+                "unknown metadata type '{kind}'"
+            ))),
+        }
+    }
+
+    /// Filesystems, typed.
+    pub fn filesystems(&self) -> Vec<FilesystemDef> {
+        self.devices
+            .iter()
+            .filter(|d| d.name == "filesystem")
+            .map(FilesystemDef::from_element)
+            .collect()
+    }
+
+    /// Network interfaces, typed.
+    pub fn interfaces(&self) -> Vec<NetDef> {
+        self.devices
+            .iter()
+            .filter(|d| d.name == "interface")
+            .map(NetDef::from_element)
+            .collect()
+    }
+
+    /// Consoles, typed.
+    pub fn consoles(&self) -> Vec<ChrDef> {
+        self.devices
+            .iter()
+            .filter(|d| d.name == "console")
+            .map(ChrDef::from_element)
+            .collect()
+    }
+
+    /// Serial ports, typed.
+    pub fn serials(&self) -> Vec<ChrDef> {
+        self.devices
+            .iter()
+            .filter(|d| d.name == "serial")
+            .map(ChrDef::from_element)
+            .collect()
+    }
+
+    /// Disks, typed.
+    pub fn disks(&self) -> Vec<DiskDef> {
+        self.devices
+            .iter()
+            .filter(|d| d.name == "disk")
+            .map(DiskDef::from_element)
+            .collect()
+    }
+
+    /// A top-level element kept as XML (features, cpu, resource, ...).
+    pub fn other_element(&self, name: &str) -> Option<&Element> {
+        self.other.iter().find(|e| e.name == name)
+    }
+
+    /// `<resource><partition>`.
+    pub fn resource_partition(&self) -> Option<String> {
+        self.other_element("resource")
+            .and_then(|r| r.child_text("partition"))
+    }
+
+    /// `<features><capabilities policy=...>` for containers.
+    pub fn capabilities_policy(&self) -> Option<String> {
+        self.other_element("features")
+            .and_then(|f| f.child("capabilities"))
+            .map(|c| c.attr("policy").unwrap_or("default").to_string())
+    }
+
+    /// Adds a device element at its canonical position.
+    pub fn add_device(&mut self, dev: Element) {
+        let r = device_rank(&dev.name);
+        let pos = self
+            .devices
+            .iter()
+            .rposition(|d| device_rank(&d.name) <= r)
+            .map(|p| p + 1)
+            .unwrap_or(0);
+        self.devices.insert(pos, dev);
+    }
+}
+
+fn element_ns(e: &Element) -> Option<String> {
+    match e.name.split_once(':') {
+        Some((p, _)) => e.attr(&format!("xmlns:{p}")).map(str::to_string),
+        None => e.attr("xmlns").map(str::to_string),
+    }
+}
+
+fn rename_into_ns(e: &mut Element, prefix: &str) {
+    for c in e.elements_mut() {
+        let local = c.local_name().to_string();
+        c.name = format!("{prefix}:{local}");
+        rename_into_ns(c, prefix);
+    }
+}
+
+fn push_text_elem(out: &mut String, indent: usize, name: &str, text: &str) {
+    for _ in 0..indent {
+        out.push(' ');
+    }
+    out.push_str(&format!("<{name}>{}</{name}>\n", xml::escape(text)));
+}
+
+fn format_domain(def: &DomainDef, flags: &FormatFlags) -> String {
+    let inactive = flags.inactive || def.id.is_none();
+    let mut out = String::new();
+    out.push_str(&format!("<domain type='{}'", def.virt_type));
+    if !inactive {
+        if let Some(id) = def.id {
+            out.push_str(&format!(" id='{id}'"));
+        }
+    }
+    for (k, v) in &def.root_ns {
+        out.push_str(&format!(" {k}='{}'", xml::escape(v)));
+    }
+    out.push_str(">\n");
+    let ind = 2;
+    push_text_elem(&mut out, ind, "name", &def.name);
+    out.push_str(&format!("  <uuid>{}</uuid>\n", def.uuid));
+    let mut others: Vec<&Element> = def.other.iter().collect();
+    others.sort_by_key(|e| top_rank(&e.name));
+    let mut oi = 0;
+    // Emits kept elements whose canonical rank is below `rank`.
+    let emit_until = |out: &mut String, oi: &mut usize, rank: usize| {
+        while *oi < others.len() && top_rank(&others[*oi].name) < rank {
+            let e = others[*oi];
+            let e = filter_for_format(e, inactive, flags);
+            if let Some(e) = e {
+                e.write_libvirt(out, ind);
+            }
+            *oi += 1;
+        }
+    };
+    emit_until(&mut out, &mut oi, top_rank("title"));
+    if let Some(t) = &def.title {
+        push_text_elem(&mut out, ind, "title", t);
+    }
+    if let Some(d) = &def.description {
+        push_text_elem(&mut out, ind, "description", d);
+    }
+    if let Some(m) = &def.metadata {
+        let kids = metadata_children(m);
+        let mut me = Element::new("metadata");
+        me.children = kids.into_iter().map(Node::Element).collect();
+        out.push_str("  ");
+        xml::write_libxml(&me, &mut out, 1);
+        out.push('\n');
+    }
+    emit_until(&mut out, &mut oi, top_rank("maxMemory"));
+    if def.max_memory_kib > 0 {
+        out.push_str("  <maxMemory");
+        if def.memory_slots > 0 {
+            out.push_str(&format!(" slots='{}'", def.memory_slots));
+        }
+        out.push_str(&format!(" unit='KiB'>{}</maxMemory>\n", def.max_memory_kib));
+    }
+    out.push_str("  <memory");
+    if let Some(dc) = &def.memory_dump_core {
+        out.push_str(&format!(" dumpCore='{dc}'"));
+    }
+    out.push_str(&format!(" unit='KiB'>{}</memory>\n", def.memory_kib));
+    out.push_str(&format!(
+        "  <currentMemory unit='KiB'>{}</currentMemory>\n",
+        def.current_memory_kib
+    ));
+    emit_until(&mut out, &mut oi, top_rank("vcpu"));
+    out.push_str(&format!("  <vcpu placement='{}'", def.vcpu_placement));
+    if let Some(cs) = &def.vcpu_cpuset {
+        out.push_str(&format!(" cpuset='{cs}'"));
+    }
+    if def.vcpus_current != def.vcpus_max {
+        out.push_str(&format!(" current='{}'", def.vcpus_current));
+    }
+    out.push_str(&format!(">{}</vcpu>\n", def.vcpus_max));
+    emit_until(&mut out, &mut oi, top_rank("bootloader"));
+    if let Some(b) = &def.os.bootloader {
+        push_text_elem(&mut out, ind, "bootloader", b);
+        if let Some(a) = &def.os.bootloader_args {
+            push_text_elem(&mut out, ind, "bootloader_args", a);
+        }
+    }
+    format_os(&def.os, &mut out);
+    if !def.idmap.uid.is_empty() || !def.idmap.gid.is_empty() {
+        out.push_str("  <idmap>\n");
+        for (n, list) in [("uid", &def.idmap.uid), ("gid", &def.idmap.gid)] {
+            for e in list {
+                out.push_str(&format!(
+                    "    <{n} start='{}' target='{}' count='{}'/>\n",
+                    e.start, e.target, e.count
+                ));
+            }
+        }
+        out.push_str("  </idmap>\n");
+    }
+    emit_until(&mut out, &mut oi, top_rank("clock"));
+    def.clock.write_libvirt(&mut out, ind);
+    push_text_elem(&mut out, ind, "on_poweroff", &def.on_poweroff);
+    push_text_elem(&mut out, ind, "on_reboot", &def.on_reboot);
+    push_text_elem(&mut out, ind, "on_crash", &def.on_crash);
+    if let Some(l) = &def.on_lockfailure {
+        push_text_elem(&mut out, ind, "on_lockfailure", l);
+    }
+    emit_until(&mut out, &mut oi, top_rank("devices"));
+    out.push_str("  <devices>\n");
+    if let Some(e) = &def.emulator {
+        push_text_elem(&mut out, 4, "emulator", e);
+    }
+    for d in &def.devices {
+        if let Some(d) = devices::format_filter(d, inactive, flags) {
+            d.write_libvirt(&mut out, 4);
+        }
+    }
+    out.push_str("  </devices>\n");
+    emit_until(&mut out, &mut oi, usize::MAX);
+    out.push_str("</domain>\n");
+    out
+}
+
+/// Drops live-only pieces of kept top-level elements when formatting
+/// inactive XML.
+fn filter_for_format(e: &Element, inactive: bool, _flags: &FormatFlags) -> Option<Element> {
+    let mut e = e.clone();
+    if e.name == "cputune" {
+        for c in e.elements_mut() {
+            if (c.name == "cachetune" || c.name == "memorytune") && inactive {
+                c.remove_attr("id");
+            }
+        }
+        if e.children.is_empty() {
+            return None;
+        }
+    }
+    Some(e)
+}
+
+fn format_os(os: &OsDef, out: &mut String) {
+    out.push_str("  <os");
+    if let Some(f) = &os.firmware {
+        out.push_str(&format!(" firmware='{}'", xml::escape(f)));
+    }
+    out.push_str(">\n    <type");
+    if let Some(a) = &os.arch {
+        out.push_str(&format!(" arch='{a}'"));
+    }
+    if let Some(m) = &os.machine {
+        out.push_str(&format!(" machine='{}'", xml::escape(m)));
+    }
+    out.push_str(&format!(">{}</type>\n", os.os_type));
+    let mut other: Vec<&Element> = os.other.iter().collect();
+    let rank = |n: &str| {
+        OS_ORDER
+            .iter()
+            .position(|x| *x == n)
+            .unwrap_or(OS_ORDER.len())
+    };
+    other.sort_by_key(|e| rank(&e.name));
+    let mut oi = 0;
+    let mut emit_until = |out: &mut String, r: usize| {
+        while oi < other.len() && rank(&other[oi].name) < r {
+            other[oi].write_libvirt(out, 4);
+            oi += 1;
+        }
+    };
+    emit_until(out, rank("init"));
+    if let Some(v) = &os.init {
+        push_text_elem(out, 4, "init", v);
+    }
+    for a in &os.initargs {
+        push_text_elem(out, 4, "initarg", a);
+    }
+    for (n, v) in &os.initenv {
+        out.push_str(&format!(
+            "    <initenv name='{}'>{}</initenv>\n",
+            xml::escape(n),
+            xml::escape(v)
+        ));
+    }
+    if let Some(v) = &os.initdir {
+        push_text_elem(out, 4, "initdir", v);
+    }
+    if let Some(v) = &os.inituser {
+        push_text_elem(out, 4, "inituser", v);
+    }
+    if let Some(v) = &os.initgroup {
+        push_text_elem(out, 4, "initgroup", v);
+    }
+    emit_until(out, rank("kernel"));
+    for (n, v) in [
+        ("kernel", &os.kernel),
+        ("initrd", &os.initrd),
+        ("cmdline", &os.cmdline),
+        ("dtb", &os.dtb),
+        ("root", &os.root),
+    ] {
+        if let Some(v) = v {
+            push_text_elem(out, 4, n, v);
+        }
+    }
+    emit_until(out, rank("boot"));
+    for b in &os.boot_devs {
+        out.push_str(&format!("    <boot dev='{b}'/>\n"));
+    }
+    emit_until(out, usize::MAX);
+    out.push_str("  </os>\n");
+}
+
+#[allow(dead_code)]
+const _CODES: [i32; 3] = [CONFIG_UNSUPPORTED, INTERNAL_ERROR, INVALID_ARG + XML_ERROR];

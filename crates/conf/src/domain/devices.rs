@@ -1,0 +1,757 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Device handling for [`super::DomainDef`]: typed views of the devices
+//! drivers act on, and the per-device defaults and checks libvirt applies.
+
+use super::{device_rank, DomainDef, FormatFlags};
+use crate::error::ConfError;
+use crate::util::{parse_u64, scaled_bytes};
+use crate::xml::{Element, Node};
+
+/// `<filesystem>`, typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilesystemDef {
+    /// `type`: mount, block, file, template, ram, bind, volume.
+    pub fs_type: String,
+    /// `accessmode`: passthrough, mapped, squash.
+    pub accessmode: String,
+    /// Source directory / device / file / template name.
+    pub source: Option<String>,
+    /// RAM filesystem size in KiB.
+    pub usage_kib: Option<u64>,
+    /// Mount point inside the guest.
+    pub target: String,
+    /// `<readonly/>` present.
+    pub readonly: bool,
+    /// `<driver type=... format=...>`.
+    pub driver_type: Option<String>,
+    /// Driver format (for file/block images).
+    pub driver_format: Option<String>,
+}
+
+impl FilesystemDef {
+    /// Reads a (normalised) `<filesystem>` element.
+    pub fn from_element(e: &Element) -> FilesystemDef {
+        let src = e.child("source");
+        let source = src.and_then(|s| {
+            ["dir", "dev", "file", "name", "volume"]
+                .iter()
+                .find_map(|k| s.attr(k).map(str::to_string))
+        });
+        FilesystemDef {
+            fs_type: e.attr("type").unwrap_or("mount").to_string(),
+            accessmode: e.attr("accessmode").unwrap_or("passthrough").to_string(),
+            source,
+            usage_kib: src.and_then(|s| s.attr("usage")).and_then(parse_u64),
+            target: e
+                .child("target")
+                .and_then(|t| t.attr("dir"))
+                .unwrap_or("")
+                .to_string(),
+            readonly: e.child("readonly").is_some(),
+            driver_type: e
+                .child("driver")
+                .and_then(|d| d.attr("type"))
+                .map(str::to_string),
+            driver_format: e
+                .child("driver")
+                .and_then(|d| d.attr("format"))
+                .map(str::to_string),
+        }
+    }
+}
+
+/// `<interface>`, typed (the fields drivers act on).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetDef {
+    /// `type`: bridge, network, ethernet, direct, user, ...
+    pub net_type: String,
+    /// MAC address.
+    pub mac: Option<String>,
+    /// Bridge name (`<source bridge>`).
+    pub bridge: Option<String>,
+    /// Network name (`<source network>`).
+    pub network: Option<String>,
+    /// Host device for direct (`<source dev>`).
+    pub source_dev: Option<String>,
+    /// Host-side device name (`<target dev>`).
+    pub target_dev: Option<String>,
+    /// Guest-side device name (`<guest dev>`).
+    pub guest_dev: Option<String>,
+    /// Model type.
+    pub model: Option<String>,
+    /// Guest IP addresses: (address, prefix).
+    pub ips: Vec<(String, Option<u32>)>,
+    /// Guest routes: (address, prefix, gateway).
+    pub routes: Vec<(String, Option<u32>, String)>,
+}
+
+impl NetDef {
+    /// Reads an `<interface>` element.
+    pub fn from_element(e: &Element) -> NetDef {
+        let src = e.child("source");
+        NetDef {
+            net_type: e.attr("type").unwrap_or("").to_string(),
+            mac: e
+                .child("mac")
+                .and_then(|m| m.attr("address"))
+                .map(str::to_string),
+            bridge: src.and_then(|s| s.attr("bridge")).map(str::to_string),
+            network: src.and_then(|s| s.attr("network")).map(str::to_string),
+            source_dev: src.and_then(|s| s.attr("dev")).map(str::to_string),
+            target_dev: e
+                .child("target")
+                .and_then(|t| t.attr("dev"))
+                .map(str::to_string),
+            guest_dev: e
+                .child("guest")
+                .and_then(|t| t.attr("dev"))
+                .map(str::to_string),
+            model: e
+                .child("model")
+                .and_then(|t| t.attr("type"))
+                .map(str::to_string),
+            ips: e
+                .children_named("ip")
+                .filter(|i| e.name == "interface" && i.attr("address").is_some())
+                .map(|i| {
+                    (
+                        i.attr("address").unwrap_or("").to_string(),
+                        i.attr("prefix")
+                            .and_then(parse_u64)
+                            .and_then(|p| u32::try_from(p).ok()),
+                    )
+                })
+                .collect(),
+            routes: e
+                .children_named("route")
+                .map(|r| {
+                    (
+                        r.attr("address").unwrap_or("").to_string(),
+                        r.attr("prefix")
+                            .and_then(parse_u64)
+                            .and_then(|p| u32::try_from(p).ok()),
+                        r.attr("gateway").unwrap_or("").to_string(),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A character device (`<console>`, `<serial>`, `<channel>`, `<parallel>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChrDef {
+    /// Element name.
+    pub device: String,
+    /// Backend `type`: pty, file, unix, tcp, ...
+    pub chr_type: String,
+    /// Source path (pty path when live, file or socket path).
+    pub source_path: Option<String>,
+    /// `<target type>`.
+    pub target_type: Option<String>,
+    /// `<target port>`.
+    pub target_port: Option<u32>,
+}
+
+impl ChrDef {
+    /// Reads a character device element.
+    pub fn from_element(e: &Element) -> ChrDef {
+        let t = e.child("target");
+        ChrDef {
+            device: e.name.clone(),
+            chr_type: e.attr("type").unwrap_or("pty").to_string(),
+            source_path: e
+                .child("source")
+                .and_then(|s| s.attr("path"))
+                .map(str::to_string),
+            target_type: t.and_then(|t| t.attr("type")).map(str::to_string),
+            target_port: t
+                .and_then(|t| t.attr("port"))
+                .and_then(parse_u64)
+                .and_then(|p| u32::try_from(p).ok()),
+        }
+    }
+}
+
+/// `<disk>`, typed (the fields drivers act on).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiskDef {
+    /// `type`: file, block, dir, network, volume.
+    pub disk_type: String,
+    /// `device`: disk, cdrom, floppy, lun.
+    pub device: String,
+    /// Source path (file, dev, dir, or network name).
+    pub source: Option<String>,
+    /// Target device name (`vda`, `hda`, ...).
+    pub target_dev: String,
+    /// Target bus.
+    pub target_bus: Option<String>,
+    /// Driver name.
+    pub driver_name: Option<String>,
+    /// Image format (`<driver type>`).
+    pub driver_type: Option<String>,
+    /// `<readonly/>` present.
+    pub readonly: bool,
+}
+
+impl DiskDef {
+    /// Reads a `<disk>` element.
+    pub fn from_element(e: &Element) -> DiskDef {
+        let src = e.child("source");
+        DiskDef {
+            disk_type: e.attr("type").unwrap_or("file").to_string(),
+            device: e.attr("device").unwrap_or("disk").to_string(),
+            source: src.and_then(|s| {
+                ["file", "dev", "dir", "name", "volume"]
+                    .iter()
+                    .find_map(|k| s.attr(k).map(str::to_string))
+            }),
+            target_dev: e
+                .child("target")
+                .and_then(|t| t.attr("dev"))
+                .unwrap_or("")
+                .to_string(),
+            target_bus: e
+                .child("target")
+                .and_then(|t| t.attr("bus"))
+                .map(str::to_string),
+            driver_name: e
+                .child("driver")
+                .and_then(|d| d.attr("name"))
+                .map(str::to_string),
+            driver_type: e
+                .child("driver")
+                .and_then(|d| d.attr("type"))
+                .map(str::to_string),
+            readonly: e.child("readonly").is_some(),
+        }
+    }
+}
+
+fn chr_missing(what: &str) -> ConfError {
+    ConfError::xml(format!("Missing source {what} attribute for char device"))
+}
+
+/// Normalises a character device backend's `<source>` elements the way
+/// libvirt's chardev source parser and formatter do. `allow_no_path` is
+/// true where libvirt accepts a UNIX socket without a path.
+fn normalise_chr_source(
+    e: &mut Element,
+    chr_type: &str,
+    allow_no_path: bool,
+) -> Result<(), ConfError> {
+    let first_pos = e
+        .children
+        .iter()
+        .position(|n| matches!(n, Node::Element(c) if c.name == "source"));
+    let sources: Vec<Element> = e.children_named("source").cloned().collect();
+    let mut new_sources: Vec<Element> = Vec::new();
+    let mut add_protocol = false;
+    match chr_type {
+        "tcp" => {
+            if sources.len() > 1 {
+                return Err(ConfError::xml(
+                    "Invalid char device definition: multiple <source> elements for 'tcp' type",
+                ));
+            }
+            let s = sources
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Element::new("source"));
+            let mode = s.attr("mode").unwrap_or("connect").to_string();
+            if mode != "connect" && mode != "bind" {
+                return Err(ConfError::xml(format!("Unknown source mode '{mode}'")));
+            }
+            let host = s
+                .attr("host")
+                .ok_or_else(|| chr_missing("host"))?
+                .to_string();
+            let service = s
+                .attr("service")
+                .ok_or_else(|| chr_missing("service"))?
+                .to_string();
+            let mut ns = Element::new("source")
+                .with_attr("mode", &mode)
+                .with_attr("host", &host)
+                .with_attr("service", &service);
+            if let Some(t) = s.attr("tls") {
+                ns.set_attr("tls", t);
+            }
+            if let Some(r) = s.child("reconnect") {
+                check_reconnect(r, &mode)?;
+                ns.push(r.clone());
+            }
+            new_sources.push(ns);
+            add_protocol = true;
+        }
+        "udp" => {
+            let mut bind: Option<Element> = None;
+            let mut connect: Option<Element> = None;
+            for s in &sources {
+                let mode = s.attr("mode").unwrap_or("connect");
+                let slot = match mode {
+                    "bind" => &mut bind,
+                    "connect" => &mut connect,
+                    other => return Err(ConfError::xml(format!("Unknown source mode '{other}'"))),
+                };
+                if slot.is_some() {
+                    return Err(ConfError::xml(format!(
+                        "Invalid char device definition: multiple <source mode='{mode}'> elements for 'udp' type"
+                    )));
+                }
+                let mut ns = Element::new("source").with_attr("mode", mode);
+                for k in ["host", "service"] {
+                    if let Some(v) = s.attr(k) {
+                        ns.set_attr(k, v);
+                    }
+                }
+                *slot = Some(ns);
+            }
+            match &connect {
+                Some(c) if c.attr("service").is_none() => return Err(chr_missing("service")),
+                None => return Err(chr_missing("service")),
+                _ => {}
+            }
+            if let Some(b) = bind {
+                if b.attr("host").is_some() || b.attr("service").is_some() {
+                    new_sources.push(b);
+                }
+            }
+            new_sources.extend(connect);
+        }
+        "unix" => {
+            if sources.len() > 1 {
+                return Err(ConfError::xml(
+                    "Invalid char device definition: multiple <source> elements for 'unix' type",
+                ));
+            }
+            let s = sources
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Element::new("source"));
+            let mode = s.attr("mode").unwrap_or("connect").to_string();
+            if let Some(path) = s.attr("path") {
+                let mut ns = Element::new("source")
+                    .with_attr("mode", &mode)
+                    .with_attr("path", path);
+                for c in s.elements() {
+                    if c.name == "reconnect" {
+                        check_reconnect(c, &mode)?;
+                    }
+                    ns.push(c.clone());
+                }
+                new_sources.push(ns);
+            } else if !allow_no_path {
+                return Err(chr_missing("path"));
+            }
+        }
+        _ => return Ok(()),
+    }
+    e.remove_children("source");
+    let pos = first_pos.unwrap_or(0).min(e.children.len());
+    for (i, s) in new_sources.into_iter().enumerate() {
+        e.children.insert(pos + i, Node::Element(s));
+    }
+    if add_protocol && e.child("protocol").is_none() {
+        let p = e
+            .children
+            .iter()
+            .rposition(|n| matches!(n, Node::Element(c) if c.name == "source"))
+            .map(|p| p + 1)
+            .unwrap_or(0);
+        e.children.insert(
+            p,
+            Node::Element(Element::new("protocol").with_attr("type", "raw")),
+        );
+    }
+    Ok(())
+}
+
+fn check_reconnect(r: &Element, mode: &str) -> Result<(), ConfError> {
+    if r.attr("enabled") == Some("yes") {
+        if r.attr("timeout").is_none() {
+            return Err(ConfError::xml(
+                "missing timeout for chardev with reconnect enabled",
+            ));
+        }
+        if mode == "bind" {
+            return Err(ConfError::xml(
+                "chardev reconnect is possible only for connect mode",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn ensure_controller(def: &mut DomainDef, ctype: &str, index: u32) {
+    let exists = def.devices.iter().any(|d| {
+        d.name == "controller"
+            && d.attr("type") == Some(ctype)
+            && d.attr("index").and_then(parse_u64) == Some(u64::from(index))
+    });
+    if !exists {
+        let c = Element::new("controller")
+            .with_attr("type", ctype)
+            .with_attr("index", &index.to_string());
+        // Keep controllers of the same type together, as libvirt's insert does.
+        let pos = def
+            .devices
+            .iter()
+            .rposition(|d| d.name == "controller" && d.attr("type") == Some(ctype))
+            .or_else(|| def.devices.iter().rposition(|d| d.name == "controller"))
+            .map(|p| p + 1)
+            .unwrap_or_else(|| {
+                def.devices
+                    .iter()
+                    .position(|d| device_rank(&d.name) > device_rank("controller"))
+                    .unwrap_or(def.devices.len())
+            });
+        def.devices.insert(pos, c);
+    }
+}
+
+fn disk_index(dev: &str) -> Option<u64> {
+    let prefixes = ["hd", "sd", "vd", "xvd", "fd", "ubd"];
+    let p = prefixes.iter().find(|p| dev.starts_with(*p))?;
+    let rest = &dev[p.len()..];
+    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let mut idx: u64 = 0;
+    for b in rest.bytes() {
+        idx = idx.checked_mul(26)?.checked_add(u64::from(b - b'a') + 1)?;
+    }
+    Some(idx - 1)
+}
+
+/// Device defaults and implicit devices.
+pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
+    // Canonical order: by kind, stable within a kind.
+    def.devices.sort_by_key(|d| device_rank(&d.name));
+
+    // Controllers without an index get the next free one of their type.
+    let mut next: Vec<(String, u64)> = Vec::new();
+    for d in def.devices.iter_mut().filter(|d| d.name == "controller") {
+        let ty = d.attr("type").unwrap_or("").to_string();
+        match d.attr("index").and_then(parse_u64) {
+            Some(i) => {
+                if let Some(n) = next.iter_mut().find(|(t, _)| *t == ty) {
+                    n.1 = n.1.max(i + 1);
+                } else {
+                    next.push((ty, i + 1));
+                }
+            }
+            None => {
+                let slot = match next.iter_mut().find(|(t, _)| *t == ty) {
+                    Some(n) => n,
+                    None => {
+                        next.push((ty.clone(), 0));
+                        let last = next.len() - 1;
+                        &mut next[last]
+                    }
+                };
+                let idx = slot.1;
+                slot.1 += 1;
+                d.insert_attr(1, "index", &idx.to_string());
+            }
+        }
+    }
+
+    let mut need_ccid = false;
+    let mut ccid_slot = 0u32;
+    for d in def.devices.iter_mut() {
+        match d.name.as_str() {
+            "serial" | "parallel" | "console" | "channel" => {
+                let ty = d.attr("type").unwrap_or("pty").to_string();
+                let virtio_channel = d.name == "channel"
+                    && matches!(
+                        d.child("target").and_then(|t| t.attr("type")),
+                        Some("virtio") | Some("xen")
+                    );
+                normalise_chr_source(d, &ty, virtio_channel)?;
+            }
+            "smartcard" => {
+                if d.attr("mode") == Some("passthrough") {
+                    let ty = d.attr("type").unwrap_or("").to_string();
+                    normalise_chr_source(d, &ty, false)?;
+                }
+                need_ccid = true;
+                if d.child("address").is_none() {
+                    d.push(
+                        Element::new("address")
+                            .with_attr("type", "ccid")
+                            .with_attr("controller", "0")
+                            .with_attr("slot", &ccid_slot.to_string()),
+                    );
+                    ccid_slot += 1;
+                }
+            }
+            "redirdev" => {
+                let ty = d.attr("type").unwrap_or("").to_string();
+                normalise_chr_source(d, &ty, false)?;
+            }
+            "rng" => {
+                if let Some(b) = d.child_mut("backend") {
+                    if b.attr("model") == Some("egd") {
+                        let ty = b.attr("type").unwrap_or("").to_string();
+                        normalise_chr_source(b, &ty, false)?;
+                    }
+                }
+            }
+            "filesystem" => normalise_filesystem(d)?,
+            "graphics" => normalise_graphics(d)?,
+            _ => {}
+        }
+    }
+    if need_ccid {
+        ensure_controller(def, "ccid", 0);
+    }
+
+    // Disks on drive buses get a drive address and their controller.
+    let mut implicit: Vec<(String, u32)> = Vec::new();
+    for d in def.devices.iter_mut().filter(|d| d.name == "disk") {
+        let Some(t) = d.child("target") else { continue };
+        let bus = t.attr("bus").unwrap_or("").to_string();
+        let dev = t.attr("dev").unwrap_or("").to_string();
+        let (per_ctrl, per_bus): (u64, u64) = match bus.as_str() {
+            "ide" => (4, 2),
+            "scsi" => (7, 7),
+            "sata" => (6, 6),
+            "fdc" => (2, 2),
+            _ => continue,
+        };
+        if d.child("address").is_none() {
+            if let Some(idx) = disk_index(&dev) {
+                let ctrl = idx / per_ctrl;
+                let (b, unit) = if bus == "ide" {
+                    ((idx % 4) / 2, idx % 2)
+                } else {
+                    (0, idx % per_bus)
+                };
+                d.push(
+                    Element::new("address")
+                        .with_attr("type", "drive")
+                        .with_attr("controller", &ctrl.to_string())
+                        .with_attr("bus", &b.to_string())
+                        .with_attr("target", "0")
+                        .with_attr("unit", &unit.to_string()),
+                );
+            }
+        }
+        if let Some(a) = d.child("address") {
+            if a.attr("type") == Some("drive") {
+                let c = a
+                    .attr("controller")
+                    .and_then(parse_u64)
+                    .and_then(|v| u32::try_from(v).ok())
+                    .unwrap_or(0);
+                let ctype = if bus == "fdc" { "fdc" } else { bus.as_str() };
+                implicit.push((ctype.to_string(), c));
+            }
+        }
+    }
+    for (t, c) in implicit {
+        for i in 0..=c.min(16) {
+            ensure_controller(def, &t, i);
+        }
+    }
+    if def.devices.iter().any(|d| {
+        (d.name == "channel" || d.name == "console")
+            && d.child("target").and_then(|t| t.attr("type")) == Some("virtio")
+    }) {
+        ensure_controller(def, "virtio-serial", 0);
+    }
+
+    // The first video device is the primary one.
+    if let Some(v) = def.devices.iter_mut().find(|d| d.name == "video") {
+        if let Some(m) = v.child_mut("model") {
+            if m.attr("type") != Some("none") && m.attr("primary").is_none() {
+                m.set_attr("primary", "yes");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn normalise_filesystem(d: &mut Element) -> Result<(), ConfError> {
+    let ty = d.attr("type").unwrap_or("mount").to_string();
+    if d.attr("accessmode").is_none() {
+        let pos = if d.attr("type").is_some() { 1 } else { 0 };
+        d.insert_attr(pos, "accessmode", "passthrough");
+    }
+    if ty == "ram" {
+        if let Some(s) = d.child_mut("source") {
+            let usage = s.attr("usage").unwrap_or("").to_string();
+            let bytes = scaled_bytes(&usage, s.attr("units"), 1024, "usage")?;
+            let kib = bytes / 1024;
+            s.attrs = vec![
+                ("usage".into(), kib.to_string()),
+                ("units".into(), "KiB".into()),
+            ];
+        }
+    }
+    if d.child("target").and_then(|t| t.attr("dir")).is_none() {
+        return Err(ConfError::xml("missing target information for filesystem"));
+    }
+    Ok(())
+}
+
+fn normalise_graphics(d: &mut Element) -> Result<(), ConfError> {
+    if d.attr("type") != Some("vnc") {
+        return Ok(());
+    }
+    let socket = d.attr("socket").map(str::to_string);
+    let listen_attr = d.attr("listen").map(str::to_string);
+    let mut listens: Vec<Element> = d.children_named("listen").cloned().collect();
+    for l in &listens {
+        if l.attr("type") == Some("network") && l.attr("network").is_none() {
+            return Err(ConfError::xml(
+                "'network' attribute is required for listen type 'network'",
+            ));
+        }
+    }
+    if let Some(sock) = &socket {
+        match listens.first() {
+            Some(l) if l.attr("type") == Some("socket") => {
+                if let Some(s) = l.attr("socket") {
+                    if s != sock {
+                        return Err(ConfError::xml(format!(
+                            "graphics 'socket' attribute '{sock}' must match 'socket' attribute of first listen element (found '{s}')"
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        listens = vec![Element::new("listen")
+            .with_attr("type", "socket")
+            .with_attr("socket", sock)];
+    } else {
+        if let (Some(la), Some(first)) = (&listen_attr, listens.first()) {
+            if first.attr("type") == Some("address") {
+                if let Some(addr) = first.attr("address") {
+                    if addr != la {
+                        return Err(ConfError::xml(format!(
+                            "graphics 'listen' attribute '{la}' must match 'address' attribute of first listen element (found '{addr}')"
+                        )));
+                    }
+                }
+            }
+        }
+        if listens.is_empty() {
+            let mut l = Element::new("listen").with_attr("type", "address");
+            if let Some(la) = &listen_attr {
+                l.set_attr("address", la);
+            }
+            listens.push(l);
+        } else if let Some(la) = &listen_attr {
+            if listens[0].attr("type") == Some("address") && listens[0].attr("address").is_none() {
+                listens[0].set_attr("address", la);
+            }
+        }
+    }
+    // Attributes in libvirt's order.
+    let mut attrs: Vec<(String, String)> = vec![("type".into(), "vnc".into())];
+    let first = listens[0].clone();
+    if first.attr("type") == Some("socket") {
+        if let Some(s) = first.attr("socket") {
+            attrs.push(("socket".into(), s.to_string()));
+        }
+    } else {
+        let port: i64 = d
+            .attr("port")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(0);
+        let autoport = match d.attr("autoport") {
+            Some("yes") => true,
+            Some("no") => false,
+            _ => port == -1 || port == 0,
+        };
+        // Formatting is always "inactive" here unless a live id is set;
+        // a fixed port only survives without autoport.
+        if port > 0 && !autoport {
+            attrs.push(("port".into(), port.to_string()));
+        } else if autoport {
+            attrs.push(("port".into(), "-1".into()));
+        }
+        attrs.push((
+            "autoport".into(),
+            if autoport { "yes" } else { "no" }.into(),
+        ));
+        if let Some(w) = d.attr("websocket") {
+            attrs.push(("websocket".into(), w.to_string()));
+        }
+        if first.attr("type") == Some("address") {
+            if let Some(a) = first.attr("address") {
+                attrs.push(("listen".into(), a.to_string()));
+            }
+        }
+    }
+    for k in [
+        "keymap",
+        "sharePolicy",
+        "powerControl",
+        "passwd",
+        "passwdValidTo",
+        "connected",
+    ] {
+        if let Some(v) = d.attr(k) {
+            attrs.push((k.into(), v.to_string()));
+        }
+    }
+    d.attrs = attrs;
+    // Listens first, then other children.
+    let others: Vec<Node> = d
+        .children
+        .drain(..)
+        .filter(|n| !matches!(n, Node::Element(c) if c.name == "listen"))
+        .collect();
+    d.children = listens
+        .into_iter()
+        .map(Node::Element)
+        .chain(others)
+        .collect();
+    Ok(())
+}
+
+/// Device checks run after defaults.
+pub(super) fn validate_devices(def: &DomainDef) -> Result<(), ConfError> {
+    for d in &def.devices {
+        if d.name == "interface" {
+            if let Some(mac) = d.child("mac").and_then(|m| m.attr("address")) {
+                if !valid_mac(mac) {
+                    return Err(ConfError::xml(format!(
+                        "unable to parse mac address '{mac}'"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn valid_mac(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(':').collect();
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Returns the device as it should be formatted, or `None` to skip it.
+pub(super) fn format_filter(d: &Element, inactive: bool, _flags: &FormatFlags) -> Option<Element> {
+    if !inactive {
+        return Some(d.clone());
+    }
+    let mut d = d.clone();
+    // Live-only pty paths are not part of the persistent config.
+    if matches!(
+        d.name.as_str(),
+        "serial" | "console" | "parallel" | "channel"
+    ) && d.attr("type").unwrap_or("pty") == "pty"
+    {
+        d.remove_children("source");
+    }
+    d.remove_children("alias");
+    Some(d)
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! libvirt's XML object models: domains, networks, storage pools and
+//! volumes, domain backups, and host capabilities.
+//!
+//! Role: turn client-supplied XML into typed definitions and format them
+//! back byte for byte as libvirt 9.6 does. Each model goes through the same
+//! stages: parse (structure only) → post-parse (defaults, implicit
+//! devices) → validate → format.
+//!
+//! Must not depend on: the RPC layer, drivers, or the host (no syscalls,
+//! no I/O besides the caller's strings).
+//!
+//! Invariants: parsing never panics on any input; errors carry libvirt's
+//! `virErrorNumber` and its detail wording; formatting a parsed
+//! definition and parsing the result again yields the same output.
+#![forbid(unsafe_code)]
+
+pub mod backup;
+pub mod capabilities;
+pub mod domain;
+pub mod error;
+pub mod network;
+pub mod storage;
+pub(crate) mod util;
+pub mod uuid;
+pub mod xml;
+
+pub use domain::{DomainDef, FormatFlags, ParseFlags};
+pub use error::ConfError;
+pub use network::NetworkDef;
+pub use storage::{PoolDef, VolDef};
+pub use uuid::Uuid;

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Storage pool (`<pool>`) and volume (`<volume>`) definitions.
+//!
+//! Sizes are bytes. Units are accepted as libvirt accepts them and the
+//! output always says `unit='bytes'`.
+
+use crate::error::{ConfError, INVALID_STORAGE_POOL, INVALID_STORAGE_VOL};
+use crate::util::scaled_bytes;
+use crate::uuid::Uuid;
+use crate::xml::{self, Element};
+
+/// Target permissions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permissions {
+    /// Octal mode.
+    pub mode: Option<u32>,
+    /// Owner uid.
+    pub owner: Option<i64>,
+    /// Group gid.
+    pub group: Option<i64>,
+    /// Security label.
+    pub label: Option<String>,
+}
+
+impl Permissions {
+    fn parse(e: Option<&Element>) -> Result<Option<Permissions>, ConfError> {
+        let Some(e) = e else { return Ok(None) };
+        let mode = match e.child_text("mode") {
+            Some(m) => Some(
+                u32::from_str_radix(m.trim(), 8)
+                    .ok()
+                    .filter(|v| *v <= 0o777 || *v <= 0o7777)
+                    .ok_or_else(|| ConfError::xml("malformed octal mode"))?,
+            ),
+            None => None,
+        };
+        let id = |n: &str| -> Result<Option<i64>, ConfError> {
+            match e.child_text(n) {
+                Some(v) => v
+                    .trim()
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| ConfError::xml(format!("malformed {n} element"))),
+                None => Ok(None),
+            }
+        };
+        Ok(Some(Permissions {
+            mode,
+            owner: id("owner")?,
+            group: id("group")?,
+            label: e.child_text("label"),
+        }))
+    }
+
+    fn format(&self, out: &mut String, indent: usize) {
+        if self.mode.is_none()
+            && self.owner.is_none()
+            && self.group.is_none()
+            && self.label.is_none()
+        {
+            return;
+        }
+        let p = " ".repeat(indent);
+        out.push_str(&format!("{p}<permissions>\n"));
+        if let Some(m) = self.mode {
+            out.push_str(&format!("{p}  <mode>0{m:o}</mode>\n"));
+        }
+        if let Some(o) = self.owner {
+            out.push_str(&format!("{p}  <owner>{o}</owner>\n"));
+        }
+        if let Some(g) = self.group {
+            out.push_str(&format!("{p}  <group>{g}</group>\n"));
+        }
+        if let Some(l) = &self.label {
+            out.push_str(&format!("{p}  <label>{}</label>\n", xml::escape(l)));
+        }
+        out.push_str(&format!("{p}</permissions>\n"));
+    }
+}
+
+/// A storage pool definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolDef {
+    /// Pool type (`dir`, `fs`, `netfs`, `logical`, ...).
+    pub pool_type: String,
+    /// Name.
+    pub name: String,
+    /// UUID.
+    pub uuid: Uuid,
+    /// Capacity in bytes.
+    pub capacity: u64,
+    /// Allocation in bytes.
+    pub allocation: u64,
+    /// Available bytes.
+    pub available: u64,
+    /// `<source>` kept as XML.
+    pub source: Option<Element>,
+    /// `<target><path>`.
+    pub target_path: Option<String>,
+    /// `<target><permissions>`.
+    pub target_perms: Permissions,
+    /// Other children (features, refresh, namespace data) kept as XML.
+    pub other: Vec<Element>,
+}
+
+const POOL_TYPES: &[&str] = &[
+    "dir",
+    "fs",
+    "netfs",
+    "logical",
+    "disk",
+    "iscsi",
+    "iscsi-direct",
+    "scsi",
+    "mpath",
+    "rbd",
+    "sheepdog",
+    "gluster",
+    "zfs",
+    "vstorage",
+];
+
+fn size_of(e: Option<&Element>, what: &str) -> Result<u64, ConfError> {
+    match e {
+        Some(e) => scaled_bytes(e.text().trim(), e.attr("unit"), 1, what),
+        None => Ok(0),
+    }
+}
+
+fn err_pool(msg: impl Into<String>) -> ConfError {
+    ConfError::new(crate::error::XML_ERROR, msg)
+}
+
+impl PoolDef {
+    /// Parses and validates a `<pool>` document.
+    pub fn parse_str(text: &str) -> Result<PoolDef, ConfError> {
+        let root = xml::parse_document(text, "(storage_pool_definition)", "pool")?;
+        Self::from_element(&root)
+    }
+
+    /// Parses an already read `<pool>` element.
+    pub fn from_element(root: &Element) -> Result<PoolDef, ConfError> {
+        let ty = root
+            .attr("type")
+            .ok_or_else(|| err_pool("storage pool missing type attribute"))?;
+        if !POOL_TYPES.contains(&ty) {
+            return Err(err_pool(format!("unknown storage pool type {ty}")));
+        }
+        let name = root
+            .child_text("name")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| err_pool("missing pool source name element"))?;
+        if name.contains('/') {
+            return Err(err_pool(format!("name {name} cannot contain '/'")));
+        }
+        let uuid = match root.child_text("uuid").filter(|u| !u.trim().is_empty()) {
+            Some(u) => Uuid::parse(&u).ok_or_else(|| err_pool("malformed uuid element"))?,
+            None => Uuid::generate()?,
+        };
+        let target = root.child("target");
+        let target_path = target.and_then(|t| t.child_text("path"));
+        let needs_target = !matches!(ty, "rbd" | "sheepdog" | "gluster" | "iscsi-direct");
+        if needs_target && !matches!(target_path.as_deref(), Some(p) if !p.is_empty()) {
+            return Err(err_pool("missing storage pool target path"));
+        }
+        let target_perms =
+            Permissions::parse(target.and_then(|t| t.child("permissions")))?.unwrap_or_default();
+        let mut other = Vec::new();
+        for c in root.elements() {
+            if ![
+                "name",
+                "uuid",
+                "capacity",
+                "allocation",
+                "available",
+                "source",
+                "target",
+            ]
+            .contains(&c.name.as_str())
+            {
+                other.push(c.clone());
+            }
+        }
+        Ok(PoolDef {
+            pool_type: ty.to_string(),
+            name,
+            uuid,
+            capacity: size_of(root.child("capacity"), "capacity")?,
+            allocation: size_of(root.child("allocation"), "allocation")?,
+            available: size_of(root.child("available"), "available")?,
+            source: root.child("source").cloned(),
+            target_path: target_path.map(|p| normalise_path(&p)),
+            target_perms,
+            other,
+        })
+    }
+
+    /// Formats as libvirt's virStoragePoolDefFormat.
+    pub fn to_xml(&self) -> String {
+        let mut out = format!("<pool type='{}'>\n", self.pool_type);
+        out.push_str(&format!("  <name>{}</name>\n", xml::escape(&self.name)));
+        out.push_str(&format!("  <uuid>{}</uuid>\n", self.uuid));
+        out.push_str(&format!(
+            "  <capacity unit='bytes'>{}</capacity>\n",
+            self.capacity
+        ));
+        out.push_str(&format!(
+            "  <allocation unit='bytes'>{}</allocation>\n",
+            self.allocation
+        ));
+        out.push_str(&format!(
+            "  <available unit='bytes'>{}</available>\n",
+            self.available
+        ));
+        match &self.source {
+            Some(s) if !s.is_empty() => {
+                let mut s = s.clone();
+                if s.children.is_empty() {
+                    s.children.clear();
+                }
+                s.write_libvirt(&mut out, 2);
+            }
+            _ => out.push_str("  <source>\n  </source>\n"),
+        }
+        if let Some(p) = &self.target_path {
+            out.push_str("  <target>\n");
+            out.push_str(&format!("    <path>{}</path>\n", xml::escape(p)));
+            self.target_perms.format(&mut out, 4);
+            out.push_str("  </target>\n");
+        }
+        for e in &self.other {
+            e.write_libvirt(&mut out, 2);
+        }
+        out.push_str("</pool>\n");
+        out
+    }
+}
+
+fn normalise_path(p: &str) -> String {
+    // libvirt collapses repeated slashes and drops a trailing one.
+    let mut out = String::with_capacity(p.len());
+    let mut prev_slash = false;
+    for c in p.chars() {
+        if c == '/' {
+            if prev_slash {
+                continue;
+            }
+            prev_slash = true;
+        } else {
+            prev_slash = false;
+        }
+        out.push(c);
+    }
+    if out.len() > 1 && out.ends_with('/') {
+        out.pop();
+    }
+    out
+}
+
+/// A storage volume definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolDef {
+    /// Volume type attribute (`file`, `block`, `dir`, `network`, `netdir`, `ploop`).
+    pub vol_type: String,
+    /// Name.
+    pub name: String,
+    /// Key (usually the path), set by the pool driver.
+    pub key: Option<String>,
+    /// Capacity in bytes.
+    pub capacity: u64,
+    /// Allocation in bytes.
+    pub allocation: u64,
+    /// Physical size in bytes, when known.
+    pub physical: Option<u64>,
+    /// `<target><path>`.
+    pub target_path: Option<String>,
+    /// `<target><format type>`.
+    pub format: Option<String>,
+    /// `<target><permissions>`.
+    pub target_perms: Permissions,
+    /// `<backingStore>` kept as XML.
+    pub backing_store: Option<Element>,
+    /// `<source>` kept as XML.
+    pub source: Option<Element>,
+}
+
+impl VolDef {
+    /// Parses and validates a `<volume>` document.
+    pub fn parse_str(text: &str) -> Result<VolDef, ConfError> {
+        let root = xml::parse_document(text, "(storage_volume_definition)", "volume")?;
+        Self::from_element(&root)
+    }
+
+    /// Parses an already read `<volume>` element.
+    pub fn from_element(root: &Element) -> Result<VolDef, ConfError> {
+        let name = root
+            .child_text("name")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ConfError::new(INVALID_STORAGE_VOL, "missing volume name element"))?;
+        if name.contains('/') {
+            return Err(ConfError::xml(format!(
+                "volume name '{name}' cannot contain '/'"
+            )));
+        }
+        let cap = root
+            .child("capacity")
+            .ok_or_else(|| ConfError::xml("missing capacity element"))?;
+        let capacity = size_of(Some(cap), "capacity")?;
+        let allocation = match root.child("allocation") {
+            Some(a) => size_of(Some(a), "allocation")?,
+            None => capacity,
+        };
+        let target = root.child("target");
+        Ok(VolDef {
+            vol_type: root.attr("type").unwrap_or("file").to_string(),
+            name,
+            key: root.child_text("key"),
+            capacity,
+            allocation,
+            physical: match root.child("physical") {
+                Some(p) => Some(size_of(Some(p), "physical")?),
+                None => None,
+            },
+            target_path: target.and_then(|t| t.child_text("path")),
+            format: target
+                .and_then(|t| t.child("format"))
+                .and_then(|f| f.attr("type"))
+                .map(str::to_string),
+            target_perms: Permissions::parse(target.and_then(|t| t.child("permissions")))?
+                .unwrap_or_default(),
+            backing_store: root.child("backingStore").cloned(),
+            source: root.child("source").cloned(),
+        })
+    }
+
+    /// Formats as libvirt's virStorageVolDefFormat.
+    pub fn to_xml(&self) -> String {
+        let mut out = format!("<volume type='{}'>\n", self.vol_type);
+        out.push_str(&format!("  <name>{}</name>\n", xml::escape(&self.name)));
+        if let Some(k) = &self.key {
+            out.push_str(&format!("  <key>{}</key>\n", xml::escape(k)));
+        }
+        match &self.source {
+            Some(s) if !s.is_empty() => s.write_libvirt(&mut out, 2),
+            _ => out.push_str("  <source>\n  </source>\n"),
+        }
+        out.push_str(&format!(
+            "  <capacity unit='bytes'>{}</capacity>\n",
+            self.capacity
+        ));
+        out.push_str(&format!(
+            "  <allocation unit='bytes'>{}</allocation>\n",
+            self.allocation
+        ));
+        if let Some(p) = self.physical {
+            out.push_str(&format!("  <physical unit='bytes'>{p}</physical>\n"));
+        }
+        out.push_str("  <target>\n");
+        if let Some(p) = &self.target_path {
+            out.push_str(&format!("    <path>{}</path>\n", xml::escape(p)));
+        }
+        if let Some(f) = &self.format {
+            out.push_str(&format!("    <format type='{f}'/>\n"));
+        }
+        self.target_perms.format(&mut out, 4);
+        out.push_str("  </target>\n");
+        if let Some(b) = &self.backing_store {
+            b.write_libvirt(&mut out, 2);
+        }
+        out.push_str("</volume>\n");
+        out
+    }
+}
+
+#[allow(dead_code)]
+const _UNUSED: i32 = INVALID_STORAGE_POOL;

@@ -4,8 +4,13 @@
 //! truncated and filled with the pid. The descriptor stays open for the
 //! daemon's life; the lock goes away with the process.
 //!
-//! fcntl locks belong to the process: a second acquire from the same process
-//! succeeds, so the double-start check needs two processes.
+//! The lock is an open-file-description lock (F_OFD_SETLK) where the
+//! kernel has them, falling back to a classic F_SETLK lock as libvirt takes.
+//! On Linux the two kinds conflict with each other, so this daemon and a C
+//! libvirt daemon exclude each other. Unlike a classic lock, an OFD lock is
+//! not dropped when the process closes some other descriptor of the same
+//! file (for example by reading the pid file), and a second acquire from
+//! the same process fails too.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -55,7 +60,16 @@ fn lock_first_byte(file: &File) -> std::io::Result<()> {
     fl.l_start = 0;
     fl.l_len = 1;
     // SAFETY: the descriptor is owned by `file` and open; `fl` is a valid
-    // flock that lives across the call.
+    // flock (l_pid 0, as OFD locks require) that lives across the call.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &fl) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::EINVAL) {
+        return Err(err);
+    }
+    // SAFETY: as above; the kernel lacks OFD locks, take a classic one.
     let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) };
     if rc < 0 {
         return Err(std::io::Error::last_os_error());

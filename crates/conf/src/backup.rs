@@ -72,7 +72,10 @@ impl BackupDef {
         let root = xml::parse_document(text, "(domain_backup)", "domainbackup")?;
         let mode = root.attr("mode").unwrap_or("push").to_string();
         if mode != "push" && mode != "pull" {
-            return Err(ConfError::new(CONFIG_UNSUPPORTED, format!("unknown backup mode '{mode}'")));
+            return Err(ConfError::new(
+                CONFIG_UNSUPPORTED,
+                format!("unknown backup mode '{mode}'"),
+            ));
         }
         let push = mode == "push";
         let mut def = BackupDef {
@@ -82,19 +85,30 @@ impl BackupDef {
         };
         if let Some(s) = root.child("server") {
             if push {
-                return Err(ConfError::new(CONFIG_UNSUPPORTED, "use of <server> requires pull mode backup"));
+                return Err(ConfError::new(
+                    CONFIG_UNSUPPORTED,
+                    "use of <server> requires pull mode backup",
+                ));
             }
             let transport = s.attr("transport").unwrap_or("tcp");
             if transport == "rdma" {
-                return Err(ConfError::new(CONFIG_UNSUPPORTED, "transport rdma is not supported for <server>"));
+                return Err(ConfError::new(
+                    CONFIG_UNSUPPORTED,
+                    "transport rdma is not supported for <server>",
+                ));
             }
             if transport != "tcp" && transport != "unix" {
-                return Err(ConfError::new(CONFIG_UNSUPPORTED, format!("unknown protocol transport type '{transport}'")));
+                return Err(ConfError::new(
+                    CONFIG_UNSUPPORTED,
+                    format!("unknown protocol transport type '{transport}'"),
+                ));
             }
             let mut e = Element::new("server").with_attr("transport", transport);
             if let Some(t) = s.attr("tls") {
                 if t != "yes" && t != "no" {
-                    return Err(ConfError::xml(format!("Invalid value for attribute 'tls' in element 'server': '{t}'")));
+                    return Err(ConfError::xml(format!(
+                        "Invalid value for attribute 'tls' in element 'server': '{t}'"
+                    )));
                 }
                 e.set_attr("tls", t);
             }
@@ -106,7 +120,9 @@ impl BackupDef {
             }
             if let Some(sock) = s.attr("socket") {
                 if transport == "unix" && !sock.starts_with('/') {
-                    return Err(ConfError::xml(format!("backup socket path '{sock}' must be absolute")));
+                    return Err(ConfError::xml(format!(
+                        "backup socket path '{sock}' must be absolute"
+                    )));
                 }
                 e.set_attr("socket", sock);
             }
@@ -124,7 +140,10 @@ impl BackupDef {
                     .find(|s| s.attr("type") == Some("tlskey"))
                     .and_then(|s| s.attr("alias"))
                     .map(str::to_string);
-                def.tls_alias = objs.child("TLSx509").and_then(|t| t.attr("alias")).map(str::to_string);
+                def.tls_alias = objs
+                    .child("TLSx509")
+                    .and_then(|t| t.attr("alias"))
+                    .map(str::to_string);
             }
         }
         Ok(def)
@@ -133,10 +152,16 @@ impl BackupDef {
     /// virDomainBackupAlignDisks: checks the requested disks against the
     /// domain's and adds every other domain disk (backed up only when the
     /// request named none). Generated store paths are `PATH.SUFFIX`.
-    pub fn align_disks(&mut self, disks: &[BackupDomainDisk], suffix: &str) -> Result<(), ConfError> {
+    pub fn align_disks(
+        &mut self,
+        disks: &[BackupDomainDisk],
+        suffix: &str,
+    ) -> Result<(), ConfError> {
         let unsupported = |m: String| ConfError::new(CONFIG_UNSUPPORTED, m);
         if disks.is_empty() {
-            return Err(unsupported("domain must have at least one disk to perform backup".into()));
+            return Err(unsupported(
+                "domain must have at least one disk to perform backup".into(),
+            ));
         }
         let mut seen: Vec<String> = Vec::new();
         let push = self.mode == "push";
@@ -149,7 +174,10 @@ impl BackupDef {
                 return Err(unsupported(format!("disk '{}' specified twice", bd.name)));
             }
             seen.push(bd.name.clone());
-            if bd.backupmode.as_deref() == Some("incremental") && bd.incremental.is_none() && self.incremental.is_none() {
+            if bd.backupmode.as_deref() == Some("incremental")
+                && bd.incremental.is_none()
+                && self.incremental.is_none()
+            {
                 return Err(unsupported(format!(
                     "'incremental' backup mode of disk '{}' requires setting 'incremental' field for disk or backup",
                     bd.name
@@ -164,7 +192,11 @@ impl BackupDef {
             if seen.contains(&d.dst) {
                 continue;
             }
-            let mut bd = BackupDiskDef { name: d.dst.clone(), store_type: "file".into(), ..Default::default() };
+            let mut bd = BackupDiskDef {
+                name: d.dst.clone(),
+                store_type: "file".into(),
+                ..Default::default()
+            };
             if backup_all && !d.path.is_empty() {
                 bd.backup = true;
                 assign_store(&mut bd, d, suffix, push)?;
@@ -198,7 +230,9 @@ impl BackupDef {
         let push = self.mode == "push";
         let mut disks = Element::new("disks");
         for d in &self.disks {
-            let mut e = Element::new("disk").with_attr("name", &d.name).with_attr("backup", if d.backup { "yes" } else { "no" });
+            let mut e = Element::new("disk")
+                .with_attr("name", &d.name)
+                .with_attr("backup", if d.backup { "yes" } else { "no" });
             if internal {
                 if let Some(s) = &d.state {
                     e.set_attr("state", s);
@@ -209,7 +243,11 @@ impl BackupDef {
                 if let Some(m) = &d.backupmode {
                     e.set_attr("backupmode", m);
                 }
-                for (k, v) in [("incremental", &d.incremental), ("exportname", &d.exportname), ("exportbitmap", &d.exportbitmap)] {
+                for (k, v) in [
+                    ("incremental", &d.incremental),
+                    ("exportname", &d.exportname),
+                    ("exportbitmap", &d.exportbitmap),
+                ] {
                     if let Some(v) = v {
                         e.set_attr(k, v);
                     }
@@ -234,7 +272,11 @@ impl BackupDef {
         if internal {
             let mut objs = Element::new("objects");
             if let Some(a) = &self.tls_secret_alias {
-                objs.push(Element::new("secret").with_attr("type", "tlskey").with_attr("alias", a));
+                objs.push(
+                    Element::new("secret")
+                        .with_attr("type", "tlskey")
+                        .with_attr("alias", a),
+                );
             }
             if let Some(a) = &self.tls_alias {
                 objs.push(Element::new("TLSx509").with_attr("alias", a));
@@ -247,9 +289,17 @@ impl BackupDef {
     }
 }
 
-fn assign_store(bd: &mut BackupDiskDef, dom: &BackupDomainDisk, suffix: &str, push: bool) -> Result<(), ConfError> {
+fn assign_store(
+    bd: &mut BackupDiskDef,
+    dom: &BackupDomainDisk,
+    suffix: &str,
+    push: bool,
+) -> Result<(), ConfError> {
     if dom.path.is_empty() && bd.store.is_some() {
-        return Err(ConfError::new(CONFIG_UNSUPPORTED, format!("disk '{}' has no media", bd.name)));
+        return Err(ConfError::new(
+            CONFIG_UNSUPPORTED,
+            format!("disk '{}' has no media", bd.name),
+        ));
     }
     let empty = match &bd.store {
         None => true,
@@ -258,7 +308,10 @@ fn assign_store(bd: &mut BackupDiskDef, dom: &BackupDomainDisk, suffix: &str, pu
     if empty {
         let path = format!("{}.{}", dom.path, suffix);
         bd.store_type = "file".into();
-        let mut s = bd.store.take().unwrap_or_else(|| Element::new(if push { "target" } else { "scratch" }));
+        let mut s = bd
+            .store
+            .take()
+            .unwrap_or_else(|| Element::new(if push { "target" } else { "scratch" }));
         s.attrs.retain(|(k, _)| k != "file" && k != "dev");
         s.attrs.insert(0, ("file".into(), path));
         bd.store = Some(s);
@@ -280,7 +333,12 @@ fn parse_disk(d: &Element, push: bool, internal: bool) -> Result<BackupDiskDef, 
             )))
         }
     };
-    let mut bd = BackupDiskDef { name, backup, store_type: "file".into(), ..Default::default() };
+    let mut bd = BackupDiskDef {
+        name,
+        backup,
+        store_type: "file".into(),
+        ..Default::default()
+    };
     if !backup {
         return Ok(bd);
     }
@@ -298,22 +356,36 @@ fn parse_disk(d: &Element, push: bool, internal: bool) -> Result<BackupDiskDef, 
     }
     bd.incremental = d.attr("incremental").map(str::to_string);
     if internal {
-        let s = d.attr("state").ok_or_else(|| ConfError::xml("Missing required attribute 'state' in element 'disk'"))?;
+        let s = d.attr("state").ok_or_else(|| {
+            ConfError::xml("Missing required attribute 'state' in element 'disk'")
+        })?;
         if !STATES.contains(&s) {
-            return Err(ConfError::xml(format!("Invalid value for attribute 'state' in element 'disk': '{s}'")));
+            return Err(ConfError::xml(format!(
+                "Invalid value for attribute 'state' in element 'disk': '{s}'"
+            )));
         }
         bd.state = Some(s.to_string());
         bd.index = d.attr("index").and_then(|i| i.parse().ok());
     }
     let ty = d.attr("type").unwrap_or("file");
-    if !matches!(ty, "file" | "block" | "dir" | "network" | "volume" | "nvme" | "vhostuser" | "vhostvdpa") {
-        return Err(ConfError::xml(format!("unknown storage source type '{ty}'")));
+    if !matches!(
+        ty,
+        "file" | "block" | "dir" | "network" | "volume" | "nvme" | "vhostuser" | "vhostvdpa"
+    ) {
+        return Err(ConfError::xml(format!(
+            "unknown storage source type '{ty}'"
+        )));
     }
     if ty != "file" && ty != "block" {
-        return Err(ConfError::xml(format!("unsupported disk backup type '{ty}'")));
+        return Err(ConfError::xml(format!(
+            "unsupported disk backup type '{ty}'"
+        )));
     }
     bd.store_type = ty.to_string();
-    bd.store_format = d.child("driver").and_then(|x| x.attr("type")).map(str::to_string);
+    bd.store_format = d
+        .child("driver")
+        .and_then(|x| x.attr("type"))
+        .map(str::to_string);
     let src_name = if push { "target" } else { "scratch" };
     if let Some(s) = d.child(src_name) {
         let mut s = s.clone();

@@ -967,6 +967,16 @@ fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
                 return Err(ConfError::xml("Overlapping vcpus in memorytunes"));
             }
             check_monitors(&e, &ids)?;
+            let mut nodes: Vec<&str> = Vec::new();
+            for n in e.children_named("node") {
+                let id = n.attr("id").unwrap_or("");
+                if nodes.contains(&id) {
+                    return Err(ConfError::xml(format!(
+                        "Memory Bandwidth already defined for node {id}"
+                    )));
+                }
+                nodes.push(id);
+            }
             mem_used.push(ids);
             mem_out.push(e);
         }

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Schema and robustness tests: what we format validates against libvirt's
+//! RELAX NG schemas (when xmllint is installed), schema test documents
+//! parse, network/storage examples round trip, and parsing is total.
+
+use conf::network::NetworkFormatFlags;
+use conf::{DomainDef, FormatFlags, NetworkDef, ParseFlags, PoolDef, VolDef};
+use proptest::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/libvirt-9.6")
+}
+
+fn xmllint_available() -> bool {
+    Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Validates `doc` against `schema`; returns the diagnostics on failure.
+fn relaxng_check(doc: &str, schema: &str, tag: &str) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("conf-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join(format!("{}.xml", tag.replace(['/', ':'], "_")));
+    std::fs::write(&file, doc).map_err(|e| e.to_string())?;
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--relaxng")
+        .arg(corpus().join("schemas").join(schema))
+        .arg(&file)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&file);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn xml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Corpus inputs that parse successfully (the round-trip cases).
+fn corpus_domain_inputs() -> Vec<(PathBuf, bool)> {
+    let mut out = Vec::new();
+    for (manifest, dir, prefix) in [
+        ("genericxml2xml.tsv", "genericxml2xmlindata", ""),
+        ("lxcxml2xml.tsv", "lxcxml2xmldata", "lxc-"),
+    ] {
+        let text =
+            std::fs::read_to_string(corpus().join("manifests").join(manifest)).unwrap_or_default();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let mut cols = line.split('\t');
+            let (Some(case), Some(mode)) = (cols.next(), cols.next()) else {
+                continue;
+            };
+            if mode == "same" || mode == "different" {
+                out.push((
+                    corpus().join(dir).join(format!("{prefix}{case}.xml")),
+                    manifest.starts_with("lxc"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn corpus_manifests_are_present() {
+    assert!(
+        corpus_domain_inputs().len() >= 40,
+        "conformance corpus not found at {}",
+        corpus().display()
+    );
+}
+
+#[test]
+fn formatted_corpus_domains_validate_against_domain_rng() {
+    if !xmllint_available() {
+        eprintln!("skipping: xmllint is not installed");
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (path, lxc) in corpus_domain_inputs() {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let lives: &[bool] = if lxc { &[false, true] } else { &[true] };
+        for &live in lives {
+            let def = match DomainDef::parse_str(
+                &text,
+                &ParseFlags {
+                    inactive: !live,
+                    validate_schema: false,
+                },
+            ) {
+                Ok(d) => d,
+                Err(e) => {
+                    failures.push(format!("{}: parse: {e}", path.display()));
+                    continue;
+                }
+            };
+            let out = def.to_xml(&FormatFlags {
+                inactive: !live,
+                secure: true,
+                ..Default::default()
+            });
+            let tag = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if let Err(e) = relaxng_check(&out, "domain.rng", &tag) {
+                failures.push(format!("{}: {e}", path.display()));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+    assert!(
+        failures.is_empty(),
+        "schema failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn domainschemadata_documents_parse() {
+    let files = xml_files(&corpus().join("domainschemadata"));
+    assert!(!files.is_empty());
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        // Stage 1 (structure) must accept every schema-valid document.
+        let parsed = conf::domain::parse(&text, &ParseFlags::default());
+        assert!(parsed.is_ok(), "{}: {:?}", f.display(), parsed.err());
+        // The full pipeline accepts them too, except where libvirt itself
+        // rejects a schema-valid document (a memory size of zero).
+        let full = DomainDef::parse_str(&text, &ParseFlags::default());
+        if parsed.map(|d| d.memory_kib).unwrap_or(0) > 0 {
+            assert!(full.is_ok(), "{}: {:?}", f.display(), full.err());
+        } else {
+            let e = full.expect_err("a domain without memory must be rejected");
+            assert_eq!(e.code, conf::error::XML_ERROR);
+        }
+    }
+}
+
+#[test]
+fn test_network_definition_formats_like_libvirt() {
+    let text =
+        std::fs::read_to_string(corpus().join("examples-test/testnetdef.xml")).unwrap_or_default();
+    let def = NetworkDef::parse_str(&text).expect("parse");
+    assert_eq!(def.name, "default");
+    assert_eq!(def.bridge_name(), Some("brdefault"));
+    assert_eq!(def.forward_mode(), Some("nat"));
+    let out = def.to_xml(&NetworkFormatFlags::default());
+    assert_eq!(
+        out,
+        "<network>\n  <name>default</name>\n  <uuid>004b96e1-2d78-c30f-5aa5-f03c87d21e69</uuid>\n  <forward dev='eth0' mode='nat'>\n    <interface dev='eth0'/>\n  </forward>\n  <bridge name='brdefault' stp='on' delay='0'/>\n  <ip address='192.168.122.1' netmask='255.255.255.0'>\n    <dhcp>\n      <range start='192.168.122.128' end='192.168.122.253'/>\n    </dhcp>\n  </ip>\n</network>\n"
+    );
+}
+
+fn inline_elements(name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(corpus().join("examples-test/testnodeinline.xml"))
+        .unwrap_or_default();
+    let root = conf::xml::parse_document(&text, "t", "node").expect("testnodeinline parses");
+    let mut v = Vec::new();
+    fn walk(e: &conf::xml::Element, name: &str, v: &mut Vec<String>) {
+        for c in e.elements() {
+            if c.name == name {
+                v.push(c.to_libvirt_string(0));
+            }
+            walk(c, name, v);
+        }
+    }
+    walk(&root, name, &mut v);
+    v
+}
+
+#[test]
+fn network_examples_round_trip_and_validate() {
+    let mut docs: Vec<String> = ["testnetdef.xml", "testnetpriv.xml"]
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(corpus().join("examples-test").join(f)).unwrap_or_default()
+        })
+        .collect();
+    docs.extend(inline_elements("network"));
+    assert!(docs.len() >= 3);
+    for (i, d) in docs.iter().enumerate() {
+        let def = NetworkDef::parse_str(d).unwrap_or_else(|e| panic!("network {i}: {e}"));
+        let out = def.to_xml(&NetworkFormatFlags::default());
+        let again = NetworkDef::parse_str(&out)
+            .expect("reparse")
+            .to_xml(&NetworkFormatFlags::default());
+        assert_eq!(out, again, "network {i} is not a fixed point");
+        if xmllint_available() {
+            relaxng_check(&out, "network.rng", &format!("net{i}"))
+                .unwrap_or_else(|e| panic!("network {i}: {e}\n{out}"));
+        }
+    }
+}
+
+#[test]
+fn pool_and_volume_examples_round_trip_and_validate() {
+    let mut pools = vec![
+        std::fs::read_to_string(corpus().join("examples-test/testpool.xml")).unwrap_or_default(),
+    ];
+    pools.extend(
+        inline_elements("pool")
+            .into_iter()
+            .filter(|p| p.contains("type=")),
+    );
+    for (i, p) in pools.iter().enumerate() {
+        let def = PoolDef::parse_str(p).unwrap_or_else(|e| panic!("pool {i}: {e}"));
+        let out = def.to_xml();
+        assert_eq!(PoolDef::parse_str(&out).expect("reparse").to_xml(), out);
+        if xmllint_available() {
+            relaxng_check(&out, "storagepool.rng", &format!("pool{i}"))
+                .unwrap_or_else(|e| panic!("pool {i}: {e}\n{out}"));
+        }
+    }
+    let pool = PoolDef::parse_str(&pools[0]).expect("pool");
+    assert_eq!(pool.pool_type, "dir");
+    assert_eq!(pool.capacity, 107374182400);
+    assert_eq!(pool.target_path.as_deref(), Some("/default-pool"));
+    assert!(pool.to_xml().contains("      <mode>0700</mode>\n"));
+
+    let mut vols = vec![
+        std::fs::read_to_string(corpus().join("examples-test/testvol.xml")).unwrap_or_default(),
+    ];
+    vols.extend(inline_elements("volume"));
+    for (i, v) in vols.iter().enumerate() {
+        let mut def = VolDef::parse_str(v).unwrap_or_else(|e| panic!("volume {i}: {e}"));
+        def.key = Some(format!("/default-pool/{}", def.name));
+        def.target_path = def.key.clone();
+        let out = def.to_xml();
+        assert_eq!(VolDef::parse_str(&out).expect("reparse").to_xml(), out);
+        if xmllint_available() {
+            relaxng_check(&out, "storagevol.rng", &format!("vol{i}"))
+                .unwrap_or_else(|e| panic!("volume {i}: {e}\n{out}"));
+        }
+    }
+    let vol = VolDef::parse_str(&vols[0]).expect("vol");
+    assert_eq!((vol.capacity, vol.allocation), (1000000, 50000));
+}
+
+#[test]
+fn corpus_outputs_are_fixed_points() {
+    for (path, _) in corpus_domain_inputs() {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let flags = ParseFlags::default();
+        let fflags = FormatFlags {
+            secure: true,
+            ..Default::default()
+        };
+        let once = DomainDef::parse_str(&text, &flags)
+            .expect("parse")
+            .to_xml(&fflags);
+        let twice = DomainDef::parse_str(&once, &flags)
+            .expect("reparse")
+            .to_xml(&fflags);
+        assert_eq!(once, twice, "{} is not a fixed point", path.display());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsing_arbitrary_text_never_panics(s in "\\PC{0,200}") {
+        let _ = DomainDef::parse_str(&s, &ParseFlags::default());
+        let _ = NetworkDef::parse_str(&s);
+        let _ = PoolDef::parse_str(&s);
+        let _ = VolDef::parse_str(&s);
+    }
+
+    #[test]
+    fn parsing_mutated_corpus_documents_never_panics(idx in 0usize..64, cut in 0usize..4000, junk in "[<>/='a-z0-9 ]{0,12}") {
+        let inputs = corpus_domain_inputs();
+        prop_assume!(!inputs.is_empty());
+        let (path, _) = &inputs[idx % inputs.len()];
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut cut = cut.min(text.len());
+        while !text.is_char_boundary(cut) { cut -= 1; }
+        let doc = format!("{}{}{}", &text[..cut], junk, &text[cut..]);
+        if let Ok(def) = DomainDef::parse_str(&doc, &ParseFlags::default()) {
+            // Whatever parses formats to something that parses to the same output.
+            let once = def.to_xml(&FormatFlags::default());
+            let again = DomainDef::parse_str(&once, &ParseFlags::default()).map(|d| d.to_xml(&FormatFlags::default()));
+            prop_assert_eq!(Ok(once), again);
+        }
+    }
+}

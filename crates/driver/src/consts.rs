@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Public libvirt enum values drivers need (states, flags, event codes).
+
+/// virDomainState.
+pub mod state {
+    pub const NOSTATE: i32 = 0;
+    pub const RUNNING: i32 = 1;
+    pub const BLOCKED: i32 = 2;
+    pub const PAUSED: i32 = 3;
+    pub const SHUTDOWN: i32 = 4;
+    pub const SHUTOFF: i32 = 5;
+    pub const CRASHED: i32 = 6;
+    pub const PMSUSPENDED: i32 = 7;
+}
+
+/// Reasons per state (virDomainRunningReason, virDomainShutoffReason, ...).
+pub mod reason {
+    pub const RUNNING_UNKNOWN: i32 = 0;
+    pub const RUNNING_BOOTED: i32 = 1;
+    pub const RUNNING_UNPAUSED: i32 = 5;
+    pub const RUNNING_RESTORED: i32 = 3;
+    pub const PAUSED_UNKNOWN: i32 = 0;
+    pub const PAUSED_USER: i32 = 1;
+    pub const SHUTDOWN_USER: i32 = 1;
+    pub const SHUTOFF_UNKNOWN: i32 = 0;
+    pub const SHUTOFF_SHUTDOWN: i32 = 1;
+    pub const SHUTOFF_DESTROYED: i32 = 2;
+    pub const SHUTOFF_CRASHED: i32 = 3;
+    pub const SHUTOFF_SAVED: i32 = 5;
+    pub const SHUTOFF_FAILED: i32 = 6;
+    pub const CRASHED_UNKNOWN: i32 = 0;
+}
+
+/// virConnectListAllDomainsFlags.
+pub mod list {
+    pub const ACTIVE: u32 = 1 << 0;
+    pub const INACTIVE: u32 = 1 << 1;
+    pub const PERSISTENT: u32 = 1 << 2;
+    pub const TRANSIENT: u32 = 1 << 3;
+    pub const RUNNING: u32 = 1 << 4;
+    pub const PAUSED: u32 = 1 << 5;
+    pub const SHUTOFF: u32 = 1 << 6;
+    pub const OTHER: u32 = 1 << 7;
+    pub const MANAGEDSAVE: u32 = 1 << 8;
+    pub const NO_MANAGEDSAVE: u32 = 1 << 9;
+    pub const AUTOSTART: u32 = 1 << 10;
+    pub const NO_AUTOSTART: u32 = 1 << 11;
+    pub const HAS_SNAPSHOT: u32 = 1 << 12;
+    pub const NO_SNAPSHOT: u32 = 1 << 13;
+    pub const HAS_CHECKPOINT: u32 = 1 << 14;
+    pub const NO_CHECKPOINT: u32 = 1 << 15;
+    pub const ALL: u32 = (1 << 16) - 1;
+}
+
+/// virConnectListAllNetworksFlags / StoragePools (same bit layout for the first four).
+pub mod list_net {
+    pub const INACTIVE: u32 = 1 << 0;
+    pub const ACTIVE: u32 = 1 << 1;
+    pub const PERSISTENT: u32 = 1 << 2;
+    pub const TRANSIENT: u32 = 1 << 3;
+    pub const AUTOSTART: u32 = 1 << 4;
+    pub const NO_AUTOSTART: u32 = 1 << 5;
+}
+
+/// Domain event ids (virDomainEventID).
+pub mod event_id {
+    pub const LIFECYCLE: i32 = 0;
+    pub const REBOOT: i32 = 1;
+    pub const METADATA_CHANGE: i32 = 23;
+    pub const LAST: i32 = 28;
+}
+
+/// virDomainEventType and the detail codes drivers emit.
+pub mod lifecycle {
+    pub const DEFINED: i32 = 0;
+    pub const UNDEFINED: i32 = 1;
+    pub const STARTED: i32 = 2;
+    pub const SUSPENDED: i32 = 3;
+    pub const RESUMED: i32 = 4;
+    pub const STOPPED: i32 = 5;
+    pub const SHUTDOWN: i32 = 6;
+    pub const PMSUSPENDED: i32 = 7;
+    pub const CRASHED: i32 = 8;
+
+    pub const DEFINED_ADDED: i32 = 0;
+    pub const DEFINED_UPDATED: i32 = 1;
+    pub const DEFINED_RENAMED: i32 = 2;
+    pub const UNDEFINED_REMOVED: i32 = 0;
+    pub const UNDEFINED_RENAMED: i32 = 1;
+    pub const STARTED_BOOTED: i32 = 0;
+    pub const STARTED_RESTORED: i32 = 2;
+    pub const SUSPENDED_PAUSED: i32 = 0;
+    pub const RESUMED_UNPAUSED: i32 = 0;
+    pub const STOPPED_SHUTDOWN: i32 = 0;
+    pub const STOPPED_DESTROYED: i32 = 1;
+    pub const STOPPED_CRASHED: i32 = 2;
+    pub const STOPPED_SAVED: i32 = 4;
+    pub const STOPPED_FAILED: i32 = 5;
+    pub const SHUTDOWN_FINISHED: i32 = 0;
+    pub const SHUTDOWN_GUEST: i32 = 1;
+    pub const SHUTDOWN_HOST: i32 = 2;
+}
+
+/// Network, storage pool and node device lifecycle events.
+pub mod object_event {
+    pub const DEFINED: i32 = 0;
+    pub const UNDEFINED: i32 = 1;
+    pub const STARTED: i32 = 2;
+    pub const STOPPED: i32 = 3;
+    /// Storage pools only.
+    pub const POOL_CREATED: i32 = 4;
+    pub const POOL_DELETED: i32 = 5;
+    /// Node devices: DELETED=1? no: CREATED=0, DELETED=1, DEFINED=2, UNDEFINED=3.
+    pub const NODEDEV_CREATED: i32 = 0;
+    pub const NODEDEV_DELETED: i32 = 1;
+}
+
+/// virDomainXMLFlags.
+pub mod xml {
+    pub const SECURE: u32 = 1 << 0;
+    pub const INACTIVE: u32 = 1 << 1;
+    pub const UPDATE_CPU: u32 = 1 << 2;
+    pub const MIGRATABLE: u32 = 1 << 3;
+}
+
+/// virDomainModificationImpact and friends.
+pub mod affect {
+    pub const CURRENT: u32 = 0;
+    pub const LIVE: u32 = 1 << 0;
+    pub const CONFIG: u32 = 1 << 1;
+    /// virDomainVcpuFlags / virDomainMemoryModFlags: the maximum.
+    pub const MAXIMUM: u32 = 1 << 2;
+}
+
+/// virDomainUndefineFlagsValues.
+pub mod undefine {
+    pub const MANAGED_SAVE: u32 = 1 << 0;
+    pub const SNAPSHOTS_METADATA: u32 = 1 << 1;
+    pub const NVRAM: u32 = 1 << 2;
+    pub const KEEP_NVRAM: u32 = 1 << 3;
+    pub const CHECKPOINTS_METADATA: u32 = 1 << 4;
+    pub const TPM: u32 = 1 << 5;
+    pub const KEEP_TPM: u32 = 1 << 6;
+}
+
+/// virDomainDefineFlags / virDomainCreateFlags.
+pub mod define {
+    pub const VALIDATE: u32 = 1 << 0;
+}
+pub mod create {
+    pub const START_PAUSED: u32 = 1 << 0;
+    pub const START_AUTODESTROY: u32 = 1 << 1;
+    pub const START_BYPASS_CACHE: u32 = 1 << 2;
+    pub const START_FORCE_BOOT: u32 = 1 << 3;
+    pub const START_VALIDATE: u32 = 1 << 4;
+    pub const START_RESET_NVRAM: u32 = 1 << 5;
+}
+
+/// virDomainMetadataType.
+pub mod metadata {
+    pub const DESCRIPTION: i32 = 0;
+    pub const TITLE: i32 = 1;
+    pub const ELEMENT: i32 = 2;
+}

@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! `Connection`: one open driver connection (libvirt's virConnectPtr on the
+//! daemon side). Each method names the public API it implements.
+//!
+//! Conventions shared by every method:
+//! - objects are identified by the handle the client sent; drivers look
+//!   domains up by UUID and report `NoDomain` ("no domain with matching
+//!   uuid ...") when it is gone;
+//! - unknown flag bits are rejected with `Error::check_flags`;
+//! - the defaults fail with VIR_ERR_NO_SUPPORT naming the API.
+//! - reads never wait for a busy guest; operations that change a guest take
+//!   its job lock with a deadline and fail with VIR_ERR_OPERATION_TIMEOUT.
+
+use crate::error::{Error, Result};
+use crate::events::EventSink;
+use crate::types::*;
+
+macro_rules! unsupported {
+    ($api:literal) => {
+        Err(Error::no_support($api))
+    };
+}
+
+#[allow(unused_variables)]
+pub trait Connection: Send + Sync {
+    // ---- connection and host ----
+
+    /// virConnectGetType: the driver's name ("Test", "LXC", "Xen").
+    fn get_type(&self) -> &'static str;
+    /// virConnectGetURI.
+    fn uri(&self) -> String;
+    /// virConnectGetVersion: hypervisor version, major*1e6+minor*1e3+micro.
+    fn version(&self) -> Result<u64> {
+        unsupported!("virConnectGetVersion")
+    }
+    /// virConnectGetHostname.
+    fn hostname(&self) -> Result<String> {
+        unsupported!("virConnectGetHostname")
+    }
+    /// virConnectGetCapabilities.
+    fn capabilities(&self) -> Result<String> {
+        unsupported!("virConnectGetCapabilities")
+    }
+    /// virConnectGetDomainCapabilities.
+    fn domain_capabilities(
+        &self,
+        emulator: Option<&str>,
+        arch: Option<&str>,
+        machine: Option<&str>,
+        virttype: Option<&str>,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virConnectGetDomainCapabilities")
+    }
+    /// virConnectGetSysinfo.
+    fn sysinfo(&self, flags: u32) -> Result<String> {
+        unsupported!("virConnectGetSysinfo")
+    }
+    /// virConnectGetMaxVcpus.
+    fn max_vcpus(&self, virt_type: Option<&str>) -> Result<i32> {
+        unsupported!("virConnectGetMaxVcpus")
+    }
+    /// virNodeGetInfo.
+    fn node_info(&self) -> Result<NodeInfo> {
+        unsupported!("virNodeGetInfo")
+    }
+    /// virNodeGetFreeMemory: bytes.
+    fn node_free_memory(&self) -> Result<u64> {
+        unsupported!("virNodeGetFreeMemory")
+    }
+    /// virNodeGetCellsFreeMemory: bytes per NUMA cell.
+    fn node_cells_free_memory(&self, start: i32, max: i32) -> Result<Vec<u64>> {
+        unsupported!("virNodeGetCellsFreeMemory")
+    }
+    /// virNodeGetSecurityModel.
+    fn node_security_model(&self) -> Result<SecurityModel> {
+        Ok(SecurityModel::default())
+    }
+    /// virConnectIsSecure (for local drivers: always).
+    fn is_secure(&self) -> bool {
+        true
+    }
+    /// virDomainXMLFromNative.
+    fn domain_xml_from_native(&self, format: &str, config: &str, flags: u32) -> Result<String> {
+        unsupported!("virConnectDomainXMLFromNative")
+    }
+    /// virDomainXMLToNative.
+    fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {
+        unsupported!("virConnectDomainXMLToNative")
+    }
+    /// Subscribe to this connection's driver events; returns a token.
+    fn subscribe(&self, sink: EventSink) -> Option<u64> {
+        None
+    }
+    fn unsubscribe(&self, token: u64) {}
+
+    // ---- domains: listing and lookup ----
+
+    /// virConnectListAllDomains.
+    fn list_all_domains(&self, flags: u32) -> Result<Vec<DomainRef>> {
+        unsupported!("virConnectListAllDomains")
+    }
+    /// virConnectListDomains: ids of active domains.
+    fn list_domain_ids(&self, max: usize) -> Result<Vec<i32>> {
+        let mut v: Vec<i32> = self
+            .list_all_domains(crate::consts::list::ACTIVE)?
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        v.sort_unstable();
+        v.truncate(max);
+        Ok(v)
+    }
+    /// virConnectNumOfDomains.
+    fn num_of_domains(&self) -> Result<usize> {
+        Ok(self.list_all_domains(crate::consts::list::ACTIVE)?.len())
+    }
+    /// virConnectListDefinedDomains.
+    fn list_defined_domains(&self, max: usize) -> Result<Vec<String>> {
+        let mut v: Vec<String> = self
+            .list_all_domains(crate::consts::list::INACTIVE)?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        v.sort();
+        v.truncate(max);
+        Ok(v)
+    }
+    /// virConnectNumOfDefinedDomains.
+    fn num_of_defined_domains(&self) -> Result<usize> {
+        Ok(self.list_all_domains(crate::consts::list::INACTIVE)?.len())
+    }
+    /// virDomainLookupByID.
+    fn domain_lookup_by_id(&self, id: i32) -> Result<DomainRef> {
+        unsupported!("virDomainLookupByID")
+    }
+    /// virDomainLookupByName.
+    fn domain_lookup_by_name(&self, name: &str) -> Result<DomainRef> {
+        unsupported!("virDomainLookupByName")
+    }
+    /// virDomainLookupByUUID.
+    fn domain_lookup_by_uuid(&self, uuid: &[u8; 16]) -> Result<DomainRef> {
+        unsupported!("virDomainLookupByUUID")
+    }
+
+    // ---- domains: lifecycle ----
+
+    /// virDomainDefineXMLFlags.
+    fn domain_define_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
+        unsupported!("virDomainDefineXMLFlags")
+    }
+    /// virDomainUndefineFlags.
+    fn domain_undefine(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainUndefineFlags")
+    }
+    /// virDomainCreateWithFlags. Returns the domain with its new id.
+    fn domain_create(&self, dom: &DomainRef, flags: u32) -> Result<DomainRef> {
+        unsupported!("virDomainCreateWithFlags")
+    }
+    /// virDomainCreateXML: a transient domain.
+    fn domain_create_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
+        unsupported!("virDomainCreateXML")
+    }
+    /// virDomainDestroyFlags.
+    fn domain_destroy(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainDestroyFlags")
+    }
+    /// virDomainShutdownFlags.
+    fn domain_shutdown(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainShutdownFlags")
+    }
+    /// virDomainReboot.
+    fn domain_reboot(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainReboot")
+    }
+    /// virDomainReset.
+    fn domain_reset(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainReset")
+    }
+    /// virDomainSuspend.
+    fn domain_suspend(&self, dom: &DomainRef) -> Result<()> {
+        unsupported!("virDomainSuspend")
+    }
+    /// virDomainResume.
+    fn domain_resume(&self, dom: &DomainRef) -> Result<()> {
+        unsupported!("virDomainResume")
+    }
+    /// virDomainSave.
+    fn domain_save(&self, dom: &DomainRef, to: &str, dxml: Option<&str>, flags: u32) -> Result<()> {
+        unsupported!("virDomainSaveFlags")
+    }
+    /// virDomainRestore.
+    fn domain_restore(&self, from: &str, dxml: Option<&str>, flags: u32) -> Result<()> {
+        unsupported!("virDomainRestoreFlags")
+    }
+    /// virDomainManagedSave.
+    fn domain_managed_save(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainManagedSave")
+    }
+    /// virDomainHasManagedSaveImage.
+    fn domain_has_managed_save(&self, dom: &DomainRef, flags: u32) -> Result<bool> {
+        unsupported!("virDomainHasManagedSaveImage")
+    }
+    /// virDomainManagedSaveRemove.
+    fn domain_managed_save_remove(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainManagedSaveRemove")
+    }
+    /// virDomainRename.
+    fn domain_rename(&self, dom: &DomainRef, new_name: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainRename")
+    }
+
+    // ---- domains: state and configuration ----
+
+    /// virDomainGetInfo.
+    fn domain_get_info(&self, dom: &DomainRef) -> Result<DomainInfo> {
+        unsupported!("virDomainGetInfo")
+    }
+    /// virDomainGetState: (state, reason).
+    fn domain_get_state(&self, dom: &DomainRef, flags: u32) -> Result<(i32, i32)> {
+        unsupported!("virDomainGetState")
+    }
+    /// virDomainGetXMLDesc.
+    fn domain_get_xml_desc(&self, dom: &DomainRef, flags: u32) -> Result<String> {
+        unsupported!("virDomainGetXMLDesc")
+    }
+    /// virDomainGetOSType.
+    fn domain_get_os_type(&self, dom: &DomainRef) -> Result<String> {
+        unsupported!("virDomainGetOSType")
+    }
+    /// virDomainGetMaxMemory: KiB.
+    fn domain_get_max_memory(&self, dom: &DomainRef) -> Result<u64> {
+        unsupported!("virDomainGetMaxMemory")
+    }
+    /// virDomainSetMaxMemory.
+    fn domain_set_max_memory(&self, dom: &DomainRef, kib: u64) -> Result<()> {
+        unsupported!("virDomainSetMaxMemory")
+    }
+    /// virDomainSetMemoryFlags.
+    fn domain_set_memory(&self, dom: &DomainRef, kib: u64, flags: u32) -> Result<()> {
+        unsupported!("virDomainSetMemoryFlags")
+    }
+    /// virDomainGetMemoryParameters.
+    fn domain_get_memory_parameters(&self, dom: &DomainRef, flags: u32) -> Result<TypedParams> {
+        unsupported!("virDomainGetMemoryParameters")
+    }
+    /// virDomainSetVcpusFlags.
+    fn domain_set_vcpus(&self, dom: &DomainRef, n: u32, flags: u32) -> Result<()> {
+        unsupported!("virDomainSetVcpusFlags")
+    }
+    /// virDomainGetVcpusFlags.
+    fn domain_get_vcpus_flags(&self, dom: &DomainRef, flags: u32) -> Result<i32> {
+        unsupported!("virDomainGetVcpusFlags")
+    }
+    /// virDomainGetVcpus: per-vcpu info and cpumaps (`maplen` bytes each).
+    fn domain_get_vcpus(
+        &self,
+        dom: &DomainRef,
+        maxinfo: usize,
+        maplen: usize,
+    ) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
+        unsupported!("virDomainGetVcpus")
+    }
+    /// virDomainGetMaxVcpus.
+    fn domain_get_max_vcpus(&self, dom: &DomainRef) -> Result<i32> {
+        self.domain_get_vcpus_flags(
+            dom,
+            crate::consts::affect::LIVE | crate::consts::affect::MAXIMUM,
+        )
+    }
+    /// virDomainGetAutostart.
+    fn domain_get_autostart(&self, dom: &DomainRef) -> Result<bool> {
+        unsupported!("virDomainGetAutostart")
+    }
+    /// virDomainSetAutostart.
+    fn domain_set_autostart(&self, dom: &DomainRef, on: bool) -> Result<()> {
+        unsupported!("virDomainSetAutostart")
+    }
+    /// virDomainIsActive.
+    fn domain_is_active(&self, dom: &DomainRef) -> Result<bool> {
+        Ok(self.domain_get_state(dom, 0)?.0 != crate::consts::state::SHUTOFF)
+    }
+    /// virDomainIsPersistent.
+    fn domain_is_persistent(&self, dom: &DomainRef) -> Result<bool> {
+        unsupported!("virDomainIsPersistent")
+    }
+    /// virDomainIsUpdated.
+    fn domain_is_updated(&self, dom: &DomainRef) -> Result<bool> {
+        Ok(false)
+    }
+    /// virDomainGetSecurityLabel.
+    fn domain_security_label(&self, dom: &DomainRef) -> Result<SecurityLabel> {
+        Ok(SecurityLabel::default())
+    }
+    /// virDomainGetMessages.
+    fn domain_get_messages(&self, dom: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        unsupported!("virDomainGetMessages")
+    }
+    /// virDomainSetMetadata.
+    fn domain_set_metadata(
+        &self,
+        dom: &DomainRef,
+        kind: i32,
+        metadata: Option<&str>,
+        key: Option<&str>,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetMetadata")
+    }
+    /// virDomainGetMetadata.
+    fn domain_get_metadata(
+        &self,
+        dom: &DomainRef,
+        kind: i32,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virDomainGetMetadata")
+    }
+    /// virDomainGetSchedulerType: (type, nparams).
+    fn domain_get_scheduler_type(&self, dom: &DomainRef) -> Result<(String, i32)> {
+        unsupported!("virDomainGetSchedulerType")
+    }
+    /// virDomainGetSchedulerParametersFlags.
+    fn domain_get_scheduler_parameters(&self, dom: &DomainRef, flags: u32) -> Result<TypedParams> {
+        unsupported!("virDomainGetSchedulerParameters")
+    }
+    /// virDomainInterfaceStats etc. are not modelled; virConnectGetAllDomainStats:
+    fn domain_stats(
+        &self,
+        doms: &[DomainRef],
+        stats: u32,
+        flags: u32,
+    ) -> Result<Vec<(DomainRef, TypedParams)>> {
+        unsupported!("virConnectGetAllDomainStats")
+    }
+    /// virDomainSnapshotNum: drivers without snapshots report 0.
+    fn domain_snapshot_num(&self, dom: &DomainRef, flags: u32) -> Result<i32> {
+        unsupported!("virDomainSnapshotNum")
+    }
+    /// virDomainListAllSnapshots names.
+    fn domain_list_snapshots(&self, dom: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        unsupported!("virDomainListAllSnapshots")
+    }
+    /// virDomainOpenConsole: the driver returns a console endpoint.
+    fn domain_open_console(
+        &self,
+        dom: &DomainRef,
+        dev: Option<&str>,
+        flags: u32,
+    ) -> Result<std::os::fd::OwnedFd> {
+        unsupported!("virDomainOpenConsole")
+    }
+    /// virDomainLxcOpenNamespace: namespace fds of the container's init.
+    fn domain_open_namespace(
+        &self,
+        dom: &DomainRef,
+        flags: u32,
+    ) -> Result<Vec<std::os::fd::OwnedFd>> {
+        unsupported!("virDomainLxcOpenNamespace")
+    }
+
+    // ---- networks ----
+
+    /// virConnectListAllNetworks.
+    fn list_all_networks(&self, flags: u32) -> Result<Vec<NetworkRef>> {
+        unsupported!("virConnectListAllNetworks")
+    }
+    fn network_lookup_by_name(&self, name: &str) -> Result<NetworkRef> {
+        unsupported!("virNetworkLookupByName")
+    }
+    fn network_lookup_by_uuid(&self, uuid: &[u8; 16]) -> Result<NetworkRef> {
+        unsupported!("virNetworkLookupByUUID")
+    }
+    /// virNetworkDefineXMLFlags.
+    fn network_define_xml(&self, xml: &str, flags: u32) -> Result<NetworkRef> {
+        unsupported!("virNetworkDefineXML")
+    }
+    /// virNetworkCreateXMLFlags: transient and started.
+    fn network_create_xml(&self, xml: &str, flags: u32) -> Result<NetworkRef> {
+        unsupported!("virNetworkCreateXML")
+    }
+    fn network_undefine(&self, net: &NetworkRef) -> Result<()> {
+        unsupported!("virNetworkUndefine")
+    }
+    /// virNetworkCreate: start.
+    fn network_create(&self, net: &NetworkRef) -> Result<()> {
+        unsupported!("virNetworkCreate")
+    }
+    fn network_destroy(&self, net: &NetworkRef) -> Result<()> {
+        unsupported!("virNetworkDestroy")
+    }
+    fn network_get_xml_desc(&self, net: &NetworkRef, flags: u32) -> Result<String> {
+        unsupported!("virNetworkGetXMLDesc")
+    }
+    fn network_get_bridge_name(&self, net: &NetworkRef) -> Result<String> {
+        unsupported!("virNetworkGetBridgeName")
+    }
+    fn network_get_autostart(&self, net: &NetworkRef) -> Result<bool> {
+        unsupported!("virNetworkGetAutostart")
+    }
+    fn network_set_autostart(&self, net: &NetworkRef, on: bool) -> Result<()> {
+        unsupported!("virNetworkSetAutostart")
+    }
+    fn network_is_active(&self, net: &NetworkRef) -> Result<bool> {
+        unsupported!("virNetworkIsActive")
+    }
+    fn network_is_persistent(&self, net: &NetworkRef) -> Result<bool> {
+        unsupported!("virNetworkIsPersistent")
+    }
+    /// virNetworkUpdate.
+    fn network_update(
+        &self,
+        net: &NetworkRef,
+        command: u32,
+        section: u32,
+        index: i32,
+        xml: &str,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virNetworkUpdate")
+    }
+
+    // ---- storage ----
+
+    fn list_all_storage_pools(&self, flags: u32) -> Result<Vec<PoolRef>> {
+        unsupported!("virConnectListAllStoragePools")
+    }
+    fn storage_pool_lookup_by_name(&self, name: &str) -> Result<PoolRef> {
+        unsupported!("virStoragePoolLookupByName")
+    }
+    fn storage_pool_lookup_by_uuid(&self, uuid: &[u8; 16]) -> Result<PoolRef> {
+        unsupported!("virStoragePoolLookupByUUID")
+    }
+    fn storage_pool_lookup_by_volume(&self, vol: &VolRef) -> Result<PoolRef> {
+        self.storage_pool_lookup_by_name(&vol.pool)
+    }
+    fn storage_pool_define_xml(&self, xml: &str, flags: u32) -> Result<PoolRef> {
+        unsupported!("virStoragePoolDefineXML")
+    }
+    fn storage_pool_create_xml(&self, xml: &str, flags: u32) -> Result<PoolRef> {
+        unsupported!("virStoragePoolCreateXML")
+    }
+    fn storage_pool_build(&self, pool: &PoolRef, flags: u32) -> Result<()> {
+        unsupported!("virStoragePoolBuild")
+    }
+    fn storage_pool_undefine(&self, pool: &PoolRef) -> Result<()> {
+        unsupported!("virStoragePoolUndefine")
+    }
+    fn storage_pool_create(&self, pool: &PoolRef, flags: u32) -> Result<()> {
+        unsupported!("virStoragePoolCreate")
+    }
+    fn storage_pool_destroy(&self, pool: &PoolRef) -> Result<()> {
+        unsupported!("virStoragePoolDestroy")
+    }
+    fn storage_pool_delete(&self, pool: &PoolRef, flags: u32) -> Result<()> {
+        unsupported!("virStoragePoolDelete")
+    }
+    fn storage_pool_refresh(&self, pool: &PoolRef, flags: u32) -> Result<()> {
+        unsupported!("virStoragePoolRefresh")
+    }
+    fn storage_pool_get_info(&self, pool: &PoolRef) -> Result<PoolInfo> {
+        unsupported!("virStoragePoolGetInfo")
+    }
+    fn storage_pool_get_xml_desc(&self, pool: &PoolRef, flags: u32) -> Result<String> {
+        unsupported!("virStoragePoolGetXMLDesc")
+    }
+    fn storage_pool_get_autostart(&self, pool: &PoolRef) -> Result<bool> {
+        unsupported!("virStoragePoolGetAutostart")
+    }
+    fn storage_pool_set_autostart(&self, pool: &PoolRef, on: bool) -> Result<()> {
+        unsupported!("virStoragePoolSetAutostart")
+    }
+    fn storage_pool_is_active(&self, pool: &PoolRef) -> Result<bool> {
+        unsupported!("virStoragePoolIsActive")
+    }
+    fn storage_pool_is_persistent(&self, pool: &PoolRef) -> Result<bool> {
+        unsupported!("virStoragePoolIsPersistent")
+    }
+    fn storage_pool_list_volumes(&self, pool: &PoolRef) -> Result<Vec<VolRef>> {
+        unsupported!("virStoragePoolListAllVolumes")
+    }
+    fn storage_vol_lookup_by_name(&self, pool: &PoolRef, name: &str) -> Result<VolRef> {
+        unsupported!("virStorageVolLookupByName")
+    }
+    fn storage_vol_lookup_by_key(&self, key: &str) -> Result<VolRef> {
+        unsupported!("virStorageVolLookupByKey")
+    }
+    fn storage_vol_lookup_by_path(&self, path: &str) -> Result<VolRef> {
+        unsupported!("virStorageVolLookupByPath")
+    }
+    fn storage_vol_create_xml(&self, pool: &PoolRef, xml: &str, flags: u32) -> Result<VolRef> {
+        unsupported!("virStorageVolCreateXML")
+    }
+    fn storage_vol_create_xml_from(
+        &self,
+        pool: &PoolRef,
+        xml: &str,
+        clone: &VolRef,
+        flags: u32,
+    ) -> Result<VolRef> {
+        unsupported!("virStorageVolCreateXMLFrom")
+    }
+    fn storage_vol_delete(&self, vol: &VolRef, flags: u32) -> Result<()> {
+        unsupported!("virStorageVolDelete")
+    }
+    fn storage_vol_get_info(&self, vol: &VolRef) -> Result<VolInfo> {
+        unsupported!("virStorageVolGetInfo")
+    }
+    fn storage_vol_get_xml_desc(&self, vol: &VolRef, flags: u32) -> Result<String> {
+        unsupported!("virStorageVolGetXMLDesc")
+    }
+    fn storage_vol_get_path(&self, vol: &VolRef) -> Result<String> {
+        unsupported!("virStorageVolGetPath")
+    }
+
+    // ---- host interfaces ----
+
+    fn list_all_interfaces(&self, flags: u32) -> Result<Vec<InterfaceRef>> {
+        unsupported!("virConnectListAllInterfaces")
+    }
+    fn interface_lookup_by_name(&self, name: &str) -> Result<InterfaceRef> {
+        unsupported!("virInterfaceLookupByName")
+    }
+    fn interface_lookup_by_mac(&self, mac: &str) -> Result<InterfaceRef> {
+        unsupported!("virInterfaceLookupByMACString")
+    }
+    fn interface_get_xml_desc(&self, iface: &InterfaceRef, flags: u32) -> Result<String> {
+        unsupported!("virInterfaceGetXMLDesc")
+    }
+    fn interface_define_xml(&self, xml: &str, flags: u32) -> Result<InterfaceRef> {
+        unsupported!("virInterfaceDefineXML")
+    }
+    fn interface_undefine(&self, iface: &InterfaceRef) -> Result<()> {
+        unsupported!("virInterfaceUndefine")
+    }
+    fn interface_create(&self, iface: &InterfaceRef, flags: u32) -> Result<()> {
+        unsupported!("virInterfaceCreate")
+    }
+    fn interface_destroy(&self, iface: &InterfaceRef, flags: u32) -> Result<()> {
+        unsupported!("virInterfaceDestroy")
+    }
+    fn interface_is_active(&self, iface: &InterfaceRef) -> Result<bool> {
+        unsupported!("virInterfaceIsActive")
+    }
+
+    // ---- node devices ----
+
+    fn list_all_node_devices(&self, flags: u32) -> Result<Vec<NodeDeviceRef>> {
+        unsupported!("virConnectListAllNodeDevices")
+    }
+    /// virNodeNumOfDevices / virNodeListDevices with a capability filter.
+    fn node_list_devices(&self, cap: Option<&str>, flags: u32) -> Result<Vec<String>> {
+        unsupported!("virNodeListDevices")
+    }
+    fn node_device_lookup_by_name(&self, name: &str) -> Result<NodeDeviceRef> {
+        unsupported!("virNodeDeviceLookupByName")
+    }
+    fn node_device_get_xml_desc(&self, dev: &NodeDeviceRef, flags: u32) -> Result<String> {
+        unsupported!("virNodeDeviceGetXMLDesc")
+    }
+    fn node_device_get_parent(&self, dev: &NodeDeviceRef) -> Result<Option<String>> {
+        unsupported!("virNodeDeviceGetParent")
+    }
+    fn node_device_list_caps(&self, dev: &NodeDeviceRef) -> Result<Vec<String>> {
+        unsupported!("virNodeDeviceListCaps")
+    }
+    fn node_device_create_xml(&self, xml: &str, flags: u32) -> Result<NodeDeviceRef> {
+        unsupported!("virNodeDeviceCreateXML")
+    }
+    fn node_device_destroy(&self, dev: &NodeDeviceRef) -> Result<()> {
+        unsupported!("virNodeDeviceDestroy")
+    }
+}

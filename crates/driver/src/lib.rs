@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The driver interface: what a hypervisor driver (test, lxc, xen, vz)
+//! implements, the objects it hands out, its errors and its events.
+//!
+//! Every trait method has a default that fails with libvirt's "this
+//! function is not supported by the connection driver" error, so a driver
+//! implements exactly what it supports. Drivers never see XDR; `dispatch`
+//! converts between these types and the wire.
+//!
+//! Depends on `protocol` only for the error code and domain numbers.
+#![forbid(unsafe_code)]
+
+pub mod consts;
+pub mod error;
+pub mod events;
+pub mod registry;
+pub mod types;
+
+mod hypervisor;
+
+pub use error::{Error, Result};
+pub use events::{Event, EventBus, EventSink};
+pub use hypervisor::Connection;
+pub use registry::{ConnectAuth, DriverFactory, Registry, Uri};
+pub use types::*;

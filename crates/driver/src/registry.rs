@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! URI parsing and routing a connection request to the driver that
+//! claims it.
+
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorCode, ErrorDomain, Result};
+use crate::Connection;
+
+/// A parsed libvirt URI: `scheme://[user@][host][:port]/path?query`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Uri {
+    pub original: String,
+    /// The driver part of the scheme ("test" for "test+unix").
+    pub scheme: String,
+    pub transport: Option<String>,
+    pub user: Option<String>,
+    pub server: Option<String>,
+    pub port: Option<u16>,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+}
+
+impl Uri {
+    pub fn parse(s: &str) -> Result<Uri> {
+        let bad = || {
+            Error::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Uri,
+                format!("Unable to parse URI {s}"),
+            )
+        };
+        let (scheme_full, rest) = s.split_once(':').ok_or_else(bad)?;
+        if scheme_full.is_empty()
+            || !scheme_full
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            return Err(bad());
+        }
+        let (scheme, transport) = match scheme_full.split_once('+') {
+            Some((a, b)) => (a.to_string(), Some(b.to_string())),
+            None => (scheme_full.to_string(), None),
+        };
+        let (rest, query) = match rest.split_once('?') {
+            Some((a, q)) => (a, parse_query(q)),
+            None => (rest, Vec::new()),
+        };
+        let (authority, path) = if let Some(r) = rest.strip_prefix("//") {
+            match r.find('/') {
+                Some(i) => (&r[..i], r[i..].to_string()),
+                None => (r, String::new()),
+            }
+        } else {
+            ("", rest.to_string())
+        };
+        let (user, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_string()), h),
+            None => (None, authority),
+        };
+        let (server, port) = if let Some(h) = hostport.strip_prefix('[') {
+            let (h, p) = h.split_once(']').ok_or_else(bad)?;
+            (h.to_string(), p.strip_prefix(':'))
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (hostport.to_string(), None),
+            }
+        };
+        let port = match port {
+            Some(p) if !p.is_empty() => Some(p.parse::<u16>().map_err(|_| bad())?),
+            _ => None,
+        };
+        Ok(Uri {
+            original: s.to_string(),
+            scheme: scheme.to_ascii_lowercase(),
+            transport,
+            user,
+            server: Some(server).filter(|s| !s.is_empty()),
+            port,
+            path,
+            query,
+        })
+    }
+
+    /// The URI as the daemon-side driver reports it: the transport and the
+    /// client-only query parameters (socket=, no_verify=, ...) removed.
+    pub fn driver_uri(&self) -> String {
+        let q: Vec<String> = self
+            .query
+            .iter()
+            .filter(|(k, _)| !CLIENT_ONLY_PARAMS.contains(&k.as_str()))
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect();
+        let mut s = format!(
+            "{}://{}{}",
+            self.scheme,
+            self.server.clone().unwrap_or_default(),
+            self.path
+        );
+        if !q.is_empty() {
+            s.push('?');
+            s.push_str(&q.join("&"));
+        }
+        s
+    }
+}
+
+/// Query parameters consumed by the client-side remote driver.
+const CLIENT_ONLY_PARAMS: &[&str] = &[
+    "name",
+    "command",
+    "socket",
+    "netcat",
+    "keyfile",
+    "sshauth",
+    "no_verify",
+    "no_tty",
+    "pkipath",
+    "known_hosts",
+    "mode",
+    "proxy",
+    "tls_priority",
+    "known_hosts_verify",
+    "transport",
+];
+
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split(['&', ';'])
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (p.to_string(), String::new()),
+        })
+        .collect()
+}
+
+/// What the daemon knows about the client opening the connection.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectAuth {
+    pub readonly: bool,
+    pub uid: Option<u32>,
+    pub pid: Option<i32>,
+}
+
+/// A driver that can open connections for the URIs it claims.
+pub trait DriverFactory: Send + Sync {
+    /// Driver name for logs ("test", "LXC").
+    fn name(&self) -> &'static str;
+    /// Whether this driver handles `uri` (by scheme).
+    fn claims(&self, uri: &Uri) -> bool;
+    /// The URI to use when the client gave none, if this driver is the default.
+    fn default_uri(&self) -> Option<&'static str> {
+        None
+    }
+    fn open(&self, uri: &Uri, auth: &ConnectAuth) -> Result<Arc<dyn Connection>>;
+}
+
+/// The drivers one daemon hosts.
+#[derive(Default, Clone)]
+pub struct Registry {
+    drivers: Vec<Arc<dyn DriverFactory>>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, d: Arc<dyn DriverFactory>) {
+        self.drivers.push(d);
+    }
+
+    pub fn drivers(&self) -> &[Arc<dyn DriverFactory>] {
+        &self.drivers
+    }
+
+    /// Open a connection for `name` (None or "": the first driver with a
+    /// default URI).
+    pub fn open(&self, name: Option<&str>, auth: &ConnectAuth) -> Result<Arc<dyn Connection>> {
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(n) => n.to_string(),
+            None => self
+                .drivers
+                .iter()
+                .find_map(|d| d.default_uri())
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::NoConnect,
+                        ErrorDomain::None,
+                        "no connection driver available",
+                    )
+                })?
+                .to_string(),
+        };
+        let uri = Uri::parse(&name)?;
+        for d in &self.drivers {
+            if d.claims(&uri) {
+                return d.open(&uri, auth);
+            }
+        }
+        Err(Error::new(
+            ErrorCode::NoConnect,
+            ErrorDomain::None,
+            format!("no connection driver available for {}", uri.driver_uri()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_test_uri_with_socket() {
+        let u = Uri::parse("test+unix:///default?socket=/tmp/s").unwrap();
+        assert_eq!(u.scheme, "test");
+        assert_eq!(u.transport.as_deref(), Some("unix"));
+        assert_eq!(u.path, "/default");
+        assert_eq!(u.driver_uri(), "test:///default");
+    }
+
+    #[test]
+    fn parses_host_and_port() {
+        let u = Uri::parse("qemu+tcp://user@host:16509/system").unwrap();
+        assert_eq!(u.server.as_deref(), Some("host"));
+        assert_eq!(u.port, Some(16509));
+        assert_eq!(u.user.as_deref(), Some("user"));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(Uri::parse("no scheme here").is_err());
+        assert!(Uri::parse("x://h:notaport/").is_err());
+    }
+}

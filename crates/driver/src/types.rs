@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Object handles and plain records exchanged with drivers.
+
+/// A domain as clients name it: name, UUID and live id (-1 when inactive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRef {
+    pub name: String,
+    pub uuid: [u8; 16],
+    pub id: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkRef {
+    pub name: String,
+    pub uuid: [u8; 16],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolRef {
+    pub name: String,
+    pub uuid: [u8; 16],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolRef {
+    pub pool: String,
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceRef {
+    pub name: String,
+    pub mac: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeDeviceRef {
+    pub name: String,
+}
+
+/// virDomainInfo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainInfo {
+    pub state: i32,
+    /// KiB.
+    pub max_mem: u64,
+    /// KiB.
+    pub memory: u64,
+    pub nr_virt_cpu: u32,
+    /// Nanoseconds.
+    pub cpu_time: u64,
+}
+
+/// virNodeInfo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub model: String,
+    /// KiB.
+    pub memory: u64,
+    pub cpus: u32,
+    pub mhz: u32,
+    pub nodes: u32,
+    pub sockets: u32,
+    pub cores: u32,
+    pub threads: u32,
+}
+
+/// virStoragePoolInfo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolInfo {
+    pub state: i32,
+    pub capacity: u64,
+    pub allocation: u64,
+    pub available: u64,
+}
+
+/// virStorageVolInfo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolInfo {
+    pub vol_type: i32,
+    pub capacity: u64,
+    pub allocation: u64,
+}
+
+/// virVcpuInfo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VcpuInfo {
+    pub number: u32,
+    pub state: i32,
+    pub cpu_time: u64,
+    pub cpu: i32,
+}
+
+/// virSecurityLabel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityLabel {
+    pub label: String,
+    pub enforcing: bool,
+}
+
+/// virSecurityModel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityModel {
+    pub model: String,
+    pub doi: String,
+}
+
+/// A typed parameter (virTypedParameter), as drivers produce them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypedValue {
+    Int(i32),
+    UInt(u32),
+    LLong(i64),
+    ULLong(u64),
+    Double(f64),
+    Boolean(bool),
+    String(String),
+}
+
+pub type TypedParams = Vec<(String, TypedValue)>;

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The libvirt RPC transport: an async server (and a small client) that
+//! moves framed messages between sockets and a [`Handler`].
+//!
+//! Role: framing and size limits, keepalive (answered on the connection
+//! task, never queued), client limits, the normal and priority worker pools,
+//! per-client request budget, outgoing event messages.
+//!
+//! Must not depend on drivers or the XML model: it sees procedure numbers
+//! and payload bytes only. `dispatch` implements [`Handler`].
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod frame;
+pub mod server;
+
+pub use server::{
+    CallMode, Client, ClientInfo, ClientSummary, Handler, Limits, Response, Server, ServerStats,
+    Transport,
+};

@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The RPC server: accepts connections, reads frames, answers keepalive
+//! on the connection task, and runs calls inline or on the worker pools.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use protocol::header::{frame, frame_value, Header, MessageType, Status};
+use protocol::{keepalive, ErrorCode, ErrorDomain, RemoteError};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, Notify, Semaphore};
+
+use crate::frame::{read_frame, ReadError};
+
+/// How a client reached us (virClientTransport numbering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Unix = 0,
+    Tcp = 1,
+    Tls = 2,
+}
+
+/// What the server knows about a connected client.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub readonly: bool,
+    pub transport: Transport,
+    /// Seconds since the epoch when the connection was accepted.
+    pub connected_at: i64,
+    pub peer_pid: Option<i32>,
+    pub peer_uid: Option<u32>,
+    pub peer_gid: Option<u32>,
+    pub addr: Option<String>,
+}
+
+/// A summary of one client for the admin program.
+pub type ClientSummary = ClientInfo;
+
+/// Server limits; names and defaults are libvirtd.conf's.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_clients: usize,
+    pub max_anonymous_clients: usize,
+    pub min_workers: usize,
+    pub max_workers: usize,
+    pub prio_workers: usize,
+    pub max_client_requests: usize,
+    /// Seconds between keepalive probes; -1 disables keepalive.
+    pub keepalive_interval: i32,
+    pub keepalive_count: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_clients: 5000,
+            max_anonymous_clients: 20,
+            min_workers: 5,
+            max_workers: 20,
+            prio_workers: 5,
+            max_client_requests: 5,
+            keepalive_interval: 5,
+            keepalive_count: 5,
+        }
+    }
+}
+
+/// Where a call runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallMode {
+    /// On the connection task: only for calls that never wait.
+    Inline,
+    /// On the normal worker pool.
+    Worker,
+    /// On a normal worker if one is free, else on the priority pool.
+    Priority,
+}
+
+/// The outcome of a call.
+pub enum Response {
+    /// Encoded reply payload.
+    Reply(Vec<u8>),
+    /// Encoded reply payload and file descriptors to pass after it.
+    ReplyWithFds(Vec<u8>, Vec<OwnedFd>),
+    Error(RemoteError),
+    /// The handler has sent (or will send) the reply itself.
+    NoReply,
+}
+
+/// What a program implementation provides to the server.
+pub trait Handler: Send + Sync + 'static {
+    /// Per-client state owned by the handler.
+    type State: Send + Sync + 'static;
+
+    /// Whether this handler serves program `prog` version `vers`.
+    fn accepts(&self, prog: u32, vers: u32) -> bool;
+    fn new_state(&self, info: &ClientInfo) -> Self::State;
+    fn mode(&self, header: &Header) -> CallMode;
+    fn call(
+        &self,
+        client: &Arc<Client<Self::State>>,
+        header: &Header,
+        payload: &[u8],
+        fds: Vec<OwnedFd>,
+    ) -> Response;
+    /// A STREAM message from the client.
+    fn stream(&self, _client: &Arc<Client<Self::State>>, _header: &Header, _payload: &[u8]) {}
+    /// The connection is gone: release what the client held.
+    fn closed(&self, _client: &Arc<Client<Self::State>>) {}
+}
+
+enum Out {
+    Frame(Vec<u8>),
+    WithFds(Vec<u8>, Vec<OwnedFd>),
+}
+
+/// Bytes a client may have queued for sending before it is considered
+/// stuck and dropped (events pile up for a client that never reads).
+const MAX_QUEUED_BYTES: usize = 256 << 20;
+/// Bytes of received calls a client may have waiting for a worker; past
+/// this the connection stops reading until some finish.
+const MAX_PENDING_BYTES: usize = 64 << 20;
+
+/// One connected client.
+pub struct Client<S> {
+    pub info: ClientInfo,
+    pub state: S,
+    out: mpsc::UnboundedSender<Out>,
+    queued: AtomicUsize,
+    closing: AtomicBool,
+    close_notify: Notify,
+    keepalive: AtomicBool,
+    /// Milliseconds since the epoch of the last message received.
+    last_rx: AtomicU64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl<S> Client<S> {
+    /// Queue a whole frame for sending. Returns false if the client is gone.
+    pub fn send(&self, frame: Vec<u8>) -> bool {
+        self.enqueue(Out::Frame(frame))
+    }
+
+    fn enqueue(&self, out: Out) -> bool {
+        if self.closing.load(Ordering::Relaxed) {
+            return false;
+        }
+        let n = match &out {
+            Out::Frame(f) | Out::WithFds(f, _) => f.len(),
+        };
+        if self.queued.fetch_add(n, Ordering::Relaxed) + n > MAX_QUEUED_BYTES {
+            self.close();
+            return false;
+        }
+        self.out.send(out).is_ok()
+    }
+
+    /// Ask the connection to close (virt-admin client-disconnect, errors).
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        self.close_notify.notify_waiters();
+        self.close_notify.notify_one();
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Relaxed)
+    }
+
+    /// Start sending keepalive probes (the client said it understands them).
+    pub fn start_keepalive(&self) {
+        self.keepalive.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Counters for the admin program.
+#[derive(Debug, Clone, Default)]
+pub struct ServerStats {
+    pub clients: usize,
+    pub free_workers: usize,
+    pub job_queue_depth: usize,
+}
+
+/// A server: one handler, any number of listeners, shared limits.
+pub struct Server<H: Handler> {
+    pub name: String,
+    handler: Arc<H>,
+    limits: RwLock<Limits>,
+    clients: Mutex<HashMap<u64, Arc<Client<H::State>>>>,
+    next_id: AtomicU64,
+    slots: Arc<Semaphore>,
+    workers: Arc<Semaphore>,
+    prio: Arc<Semaphore>,
+    queued_jobs: AtomicUsize,
+    /// Woken whenever a client connects or disconnects.
+    pub activity: Notify,
+}
+
+impl<H: Handler> Server<H> {
+    pub fn new(name: &str, handler: Arc<H>, limits: Limits) -> Arc<Self> {
+        Arc::new(Server {
+            name: name.to_string(),
+            handler,
+            slots: Arc::new(Semaphore::new(limits.max_clients)),
+            workers: Arc::new(Semaphore::new(limits.max_workers.max(1))),
+            prio: Arc::new(Semaphore::new(limits.prio_workers.max(1))),
+            limits: RwLock::new(limits),
+            clients: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            queued_jobs: AtomicUsize::new(0),
+            activity: Notify::new(),
+        })
+    }
+
+    pub fn handler(&self) -> &Arc<H> {
+        &self.handler
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits.read().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Change limits at run time; pools grow or shrink to match.
+    pub fn set_limits(&self, new: Limits) {
+        let Ok(mut cur) = self.limits.write() else {
+            return;
+        };
+        resize(&self.slots, cur.max_clients, new.max_clients);
+        resize(
+            &self.workers,
+            cur.max_workers.max(1),
+            new.max_workers.max(1),
+        );
+        resize(&self.prio, cur.prio_workers.max(1), new.prio_workers.max(1));
+        *cur = new;
+    }
+
+    pub fn stats(&self) -> ServerStats {
+        ServerStats {
+            clients: self.client_count(),
+            free_workers: self.workers.available_permits(),
+            job_queue_depth: self.queued_jobs.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.clients.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    pub fn clients(&self) -> Vec<Arc<Client<H::State>>> {
+        let mut v: Vec<_> = self
+            .clients
+            .lock()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by_key(|c| c.info.id);
+        v
+    }
+
+    pub fn client(&self, id: u64) -> Option<Arc<Client<H::State>>> {
+        self.clients.lock().ok()?.get(&id).cloned()
+    }
+
+    /// Accept connections on a Unix socket until the listener fails.
+    pub async fn serve_unix(self: Arc<Self>, listener: UnixListener, readonly: bool) {
+        loop {
+            // Wait for a free client slot before accepting: further
+            // connections stay queued in the listen backlog meanwhile.
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let (stream, _) = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) if is_transient(&e) => {
+                    drop(permit);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(_) => return,
+            };
+            let cred = stream.peer_cred().ok();
+            let info = self.new_info(readonly, Transport::Unix, None);
+            let info = ClientInfo {
+                peer_pid: cred.as_ref().and_then(|c| c.pid()),
+                peer_uid: cred.as_ref().map(|c| c.uid()),
+                peer_gid: cred.as_ref().map(|c| c.gid()),
+                ..info
+            };
+            let srv = self.clone();
+            tokio::spawn(async move {
+                let fd = stream.as_raw_fd();
+                let (rd, wr) = stream.into_split();
+                srv.run_client(rd, UnixWriter(wr), Some(fd), info).await;
+                drop(permit);
+            });
+        }
+    }
+
+    /// Accept TCP connections (no fd passing, no peer credentials).
+    pub async fn serve_tcp(self: Arc<Self>, listener: tokio::net::TcpListener, readonly: bool) {
+        loop {
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let (stream, addr) = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) if is_transient(&e) => {
+                    drop(permit);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(_) => return,
+            };
+            let _ = stream.set_nodelay(true);
+            let info = self.new_info(readonly, Transport::Tcp, Some(addr.to_string()));
+            let srv = self.clone();
+            tokio::spawn(async move {
+                let (rd, wr) = stream.into_split();
+                srv.run_client(rd, PlainWriter(wr), None, info).await;
+                drop(permit);
+            });
+        }
+    }
+
+    fn new_info(&self, readonly: bool, transport: Transport, addr: Option<String>) -> ClientInfo {
+        ClientInfo {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            readonly,
+            transport,
+            connected_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+            peer_pid: None,
+            peer_uid: None,
+            peer_gid: None,
+            addr,
+        }
+    }
+
+    async fn run_client<R, W>(
+        self: Arc<Self>,
+        mut rd: R,
+        wr: W,
+        raw_fd: Option<RawFd>,
+        info: ClientInfo,
+    ) where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: FrameWriter,
+    {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let state = self.handler.new_state(&info);
+        let client = Arc::new(Client {
+            info,
+            state,
+            out: tx,
+            queued: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
+            close_notify: Notify::new(),
+            keepalive: AtomicBool::new(false),
+            last_rx: AtomicU64::new(now_ms()),
+        });
+        if let Ok(mut c) = self.clients.lock() {
+            c.insert(client.info.id, client.clone());
+        }
+        self.activity.notify_waiters();
+
+        let writer = tokio::spawn(write_loop(wr, rx, client.clone(), raw_fd));
+        let ka = tokio::spawn(keepalive_loop(client.clone(), self.limits()));
+        let budget = Arc::new(Semaphore::new(self.limits().max_client_requests.max(1)));
+        let pending = Arc::new(Semaphore::new(MAX_PENDING_BYTES));
+
+        loop {
+            let frame = tokio::select! {
+                f = read_frame(&mut rd) => f,
+                _ = client.close_notify.notified() => break,
+            };
+            let frame = match frame {
+                Ok(f) => f,
+                Err(ReadError::Eof) | Err(ReadError::Io(_)) | Err(ReadError::BadLength(_)) => break,
+            };
+            if client.is_closing() {
+                break;
+            }
+            client.last_rx.store(now_ms(), Ordering::Relaxed);
+            let h = frame.header;
+            if h.prog == keepalive::PROGRAM {
+                if h.proc_ == keepalive::PROC_PING && h.message_type() == Some(MessageType::Message)
+                {
+                    let pong = Header::new(
+                        keepalive::PROGRAM,
+                        keepalive::PROTOCOL_VERSION,
+                        keepalive::PROC_PONG,
+                        MessageType::Message,
+                        0,
+                        Status::Ok,
+                    );
+                    client.send(frame_value(&pong, &()));
+                }
+                continue;
+            }
+            if !self.handler.accepts(h.prog, h.vers) {
+                if matches!(
+                    h.message_type(),
+                    Some(MessageType::Call | MessageType::CallWithFds)
+                ) {
+                    let e = RemoteError::new(
+                        ErrorCode::Rpc,
+                        ErrorDomain::Rpc,
+                        Some(&format!(
+                            "Cannot find program {} version {}",
+                            h.prog, h.vers
+                        )),
+                    );
+                    send_error(&client, &h, &e);
+                }
+                continue;
+            }
+            match h.message_type() {
+                Some(MessageType::Call) | Some(MessageType::CallWithFds) => {}
+                Some(MessageType::Stream) | Some(MessageType::StreamHole) => {
+                    self.handler.stream(&client, &h, &frame.payload);
+                    continue;
+                }
+                _ => continue,
+            }
+            if h.status != Status::Ok as i32 {
+                let e = RemoteError::new(
+                    ErrorCode::Rpc,
+                    ErrorDomain::Rpc,
+                    Some(&format!("Unexpected message status {}", h.status)),
+                );
+                send_error(&client, &h, &e);
+                continue;
+            }
+            // Calls that carry fds are not accepted: nothing in the
+            // supported programs needs them from the client.
+            let mode = self.handler.mode(&h);
+            if mode == CallMode::Inline {
+                let resp = self.handler.call(&client, &h, &frame.payload, Vec::new());
+                respond(&client, &h, resp);
+                continue;
+            }
+            // Bound what waits for a worker: past the budget the call
+            // waits here, but keepalive keeps being read and answered
+            // until the pending bytes are exhausted.
+            let cost = frame.payload.len().clamp(1, MAX_PENDING_BYTES) as u32;
+            let Ok(pend) = pending.clone().acquire_many_owned(cost).await else {
+                break;
+            };
+            let srv = self.clone();
+            let c2 = client.clone();
+            let budget = budget.clone();
+            srv.queued_jobs.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                let Ok(_b) = budget.acquire_owned().await else {
+                    return;
+                };
+                let worker = match mode {
+                    CallMode::Priority => match srv.workers.clone().try_acquire_owned() {
+                        Ok(p) => Ok(p),
+                        Err(_) => srv.prio.clone().acquire_owned().await,
+                    },
+                    _ => srv.workers.clone().acquire_owned().await,
+                };
+                srv.queued_jobs.fetch_sub(1, Ordering::Relaxed);
+                let Ok(_w) = worker else { return };
+                let handler = srv.handler.clone();
+                let c3 = c2.clone();
+                let payload = frame.payload;
+                drop(pend);
+                let resp = tokio::task::spawn_blocking(move || {
+                    handler.call(&c3, &h, &payload, Vec::new())
+                })
+                .await;
+                match resp {
+                    Ok(r) => respond(&c2, &h, r),
+                    Err(_) => {
+                        let e = RemoteError::new(
+                            ErrorCode::InternalError,
+                            ErrorDomain::Rpc,
+                            Some("the call failed unexpectedly"),
+                        );
+                        send_error(&c2, &h, &e);
+                    }
+                }
+            });
+        }
+
+        client.close();
+        ka.abort();
+        if let Ok(mut c) = self.clients.lock() {
+            c.remove(&client.info.id);
+        }
+        self.handler.closed(&client);
+        self.activity.notify_waiters();
+        // Let queued replies drain, then stop the writer.
+        let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+    }
+}
+
+fn resize(sem: &Semaphore, old: usize, new: usize) {
+    if new > old {
+        sem.add_permits(new - old);
+    } else if old > new {
+        sem.forget_permits(old - new);
+    }
+}
+
+fn is_transient(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
+    ) || e.kind() == std::io::ErrorKind::ConnectionAborted
+}
+
+fn respond<S>(client: &Client<S>, h: &Header, resp: Response) {
+    match resp {
+        Response::Reply(payload) => {
+            client.send(frame(&h.reply(Status::Ok), &payload));
+        }
+        Response::ReplyWithFds(payload, fds) => {
+            let mut hdr = h.reply(Status::Ok);
+            hdr.type_ = MessageType::ReplyWithFds as i32;
+            let mut body = (fds.len() as u32).to_be_bytes().to_vec();
+            body.extend_from_slice(&payload);
+            client.enqueue(Out::WithFds(frame(&hdr, &body), fds));
+        }
+        Response::Error(e) => send_error(client, h, &e),
+        Response::NoReply => {}
+    }
+}
+
+/// Send an error reply to the call `h`.
+pub fn send_error<S>(client: &Client<S>, h: &Header, e: &RemoteError) {
+    let mut hdr = h.reply(Status::Error);
+    if hdr.type_ == MessageType::CallWithFds as i32 {
+        hdr.type_ = MessageType::Reply as i32;
+    }
+    client.send(frame_value(&hdr, &e.to_raw()));
+}
+
+async fn keepalive_loop<S>(client: Arc<Client<S>>, limits: Limits) {
+    if limits.keepalive_interval <= 0 {
+        return;
+    }
+    let interval = Duration::from_secs(limits.keepalive_interval as u64);
+    let mut missed = 0u32;
+    loop {
+        tokio::time::sleep(interval).await;
+        if !client.keepalive.load(Ordering::Relaxed) {
+            continue;
+        }
+        let idle = now_ms().saturating_sub(client.last_rx.load(Ordering::Relaxed));
+        if idle < interval.as_millis() as u64 {
+            missed = 0;
+            continue;
+        }
+        if missed >= limits.keepalive_count && limits.keepalive_count > 0 {
+            client.close();
+            return;
+        }
+        missed += 1;
+        let ping = Header::new(
+            keepalive::PROGRAM,
+            keepalive::PROTOCOL_VERSION,
+            keepalive::PROC_PING,
+            MessageType::Message,
+            0,
+            Status::Ok,
+        );
+        client.send(frame_value(&ping, &()));
+    }
+}
+
+/// The sending side of a connection.
+pub trait FrameWriter: Send + 'static {
+    fn write_all<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>>;
+    /// Pass descriptors after a message, one per 1-byte message, as libvirt does.
+    fn send_fd<'a>(
+        &'a mut self,
+        fd: &'a OwnedFd,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>>;
+}
+
+struct UnixWriter(tokio::net::unix::OwnedWriteHalf);
+struct PlainWriter<W>(W);
+
+impl FrameWriter for UnixWriter {
+    fn write_all<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>> {
+        Box::pin(self.0.write_all(buf))
+    }
+    fn send_fd<'a>(
+        &'a mut self,
+        fd: &'a OwnedFd,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>> {
+        Box::pin(async move {
+            let sock: &UnixStream = self.0.as_ref();
+            loop {
+                sock.writable().await?;
+                let r = sock.try_io(tokio::io::Interest::WRITABLE, || {
+                    host::fd::send_with_fds(sock.as_fd(), &[0u8], &[fd.as_fd()])
+                        .map_err(|e| std::io::Error::other(e.to_string()))
+                });
+                match r {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        })
+    }
+}
+
+impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for PlainWriter<W> {
+    fn write_all<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>> {
+        Box::pin(self.0.write_all(buf))
+    }
+    fn send_fd<'a>(
+        &'a mut self,
+        _fd: &'a OwnedFd,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>> {
+        Box::pin(async {
+            Err(std::io::Error::other(
+                "descriptor passing needs a Unix socket",
+            ))
+        })
+    }
+}
+
+async fn write_loop<W: FrameWriter, S>(
+    mut wr: W,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+    client: Arc<Client<S>>,
+    _raw_fd: Option<RawFd>,
+) {
+    while let Some(out) = rx.recv().await {
+        let (buf, fds) = match out {
+            Out::Frame(f) => (f, Vec::new()),
+            Out::WithFds(f, fds) => (f, fds),
+        };
+        client.queued.fetch_sub(buf.len(), Ordering::Relaxed);
+        if wr.write_all(&buf).await.is_err() {
+            client.close();
+            return;
+        }
+        for fd in &fds {
+            if wr.send_fd(fd).await.is_err() {
+                client.close();
+                return;
+            }
+        }
+    }
+}

@@ -646,7 +646,7 @@ impl Controller {
     /// `Ok(false)` drops the client; `Err(Finished)` means the container is gone.
     fn read_client(
         &mut self,
-        clients: &mut Vec<Client>,
+        clients: &mut [Client],
         i: usize,
     ) -> std::result::Result<bool, Finished> {
         let mut chunk = [0u8; 8192];

@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Privileged tests: real containers built from a busybox root filesystem.
+//! Each test checks that it can run (root, user namespaces, a static
+//! busybox, cgroups) and prints why it skips otherwise.
+
+use lxc_controller::client::{self, Client, StartOptions};
+use lxc_controller::proto::{Event, ExitReason, RunState};
+use lxc_controller::spec::{ContainerSpec, Filesystem, FsType, Interface, IpAddr, NetType};
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const BUSYBOX: &str = "/bin/busybox";
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Why the privileged tests cannot run here, if they cannot.
+fn skip_reason() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid0 = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
+    if !uid0 {
+        return Some("not running as root".into());
+    }
+    if !Path::new("/proc/self/ns/user").exists() {
+        return Some("kernel without user namespaces".into());
+    }
+    if !Path::new(BUSYBOX).exists() {
+        return Some(format!(
+            "{BUSYBOX} missing (apt-get install busybox-static)"
+        ));
+    }
+    match host::cgroup::detect() {
+        Ok(m) if m.layout().is_some() => None,
+        _ => Some("no cgroup filesystem mounted".into()),
+    }
+}
+
+macro_rules! require_privileges {
+    () => {
+        if let Some(why) = skip_reason() {
+            eprintln!("skipping: {why}");
+            return;
+        }
+    };
+}
+
+struct Env {
+    dir: PathBuf,
+    root: PathBuf,
+    state: PathBuf,
+    name: String,
+}
+
+impl Env {
+    fn new(tag: &str) -> Env {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t{}-{tag}-{n}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("lxc-ctl-test-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = dir.join("root");
+        for d in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
+            std::fs::create_dir_all(root.join(d)).unwrap_or_else(|e| panic!("mkdir {d}: {e}"));
+        }
+        std::fs::copy(BUSYBOX, root.join("bin/busybox"))
+            .unwrap_or_else(|e| panic!("copy busybox: {e}"));
+        for l in [
+            "sh", "sleep", "cat", "ls", "hostname", "ps", "mount", "echo", "id", "ip", "test",
+        ] {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(l))
+                .unwrap_or_else(|e| panic!("symlink {l}: {e}"));
+        }
+        std::fs::write(
+            root.join("etc/passwd"),
+            "root:x:0:0:root:/:/bin/sh\nweb:x:33:44::/:/bin/sh\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(root.join("etc/group"), "root:x:0:\nwww:x:44:\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let state = dir.join("state");
+        Env {
+            dir,
+            root,
+            state,
+            name,
+        }
+    }
+
+    fn spec(&self, script: &str) -> ContainerSpec {
+        ContainerSpec {
+            name: self.name.clone(),
+            uuid: "c7a5fdbd-edaf-9455-926a-d65c16db1809".into(),
+            root: Some(self.root.clone()),
+            init: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            ..Default::default()
+        }
+    }
+
+    fn start(&self, spec: &ContainerSpec) -> lxc_controller::Result<client::Started> {
+        client::start(spec, &self.state, &opts())
+    }
+
+    fn connect(&self) -> Client {
+        client::connect(&self.state, &self.name, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("connect: {e}"))
+    }
+
+    /// Waits (bounded) for a file written by the container and returns it.
+    fn wait_file(&self, rel: &str) -> String {
+        let p = self.root.join(rel);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(s) = std::fs::read_to_string(&p) {
+                if s.ends_with('\n') {
+                    return s;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("container never wrote {rel}");
+    }
+
+    fn cgroup(&self) -> host::cgroup::Cgroup {
+        let mounts = host::cgroup::detect().unwrap_or_else(|e| panic!("{e}"));
+        host::cgroup::Cgroup::resolve(&mounts, 0, "/machine", &self.name)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Ok(mut c) = client::connect(&self.state, &self.name, Duration::from_secs(5)) {
+            let _ = c.destroy();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn opts() -> StartOptions {
+    StartOptions {
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_libvirt_lxc")),
+        timeout: Duration::from_secs(30),
+    }
+}
+
+fn ok<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
+    r.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+#[test]
+fn container_runs_in_its_own_namespaces_with_hostname_and_pid_1() {
+    require_privileges!();
+    let env = Env::new("ns");
+    let mut spec =
+        env.spec("hostname > /tmp/hn; echo $$ > /tmp/pid; ls /proc > /tmp/procs; exec sleep 1000");
+    spec.hostname = Some("box1".into());
+    let st = ok(env.start(&spec), "start");
+    assert!(st.init_pid > 1);
+    for kind in ["pid", "mnt", "uts", "ipc"] {
+        let inside = ok(host::ns::ns_id(st.init_pid, kind), "ns");
+        let outside = ok(host::ns::ns_id(std::process::id(), kind), "ns");
+        assert_ne!(inside, outside, "{kind} namespace is shared with the host");
+    }
+    // No interfaces and no private network asked for: the host network is shared.
+    assert_eq!(
+        ok(host::ns::ns_id(st.init_pid, "net"), "ns"),
+        ok(host::ns::ns_id(std::process::id(), "net"), "ns")
+    );
+    assert_eq!(env.wait_file("tmp/hn").trim(), "box1");
+    assert_eq!(env.wait_file("tmp/pid").trim(), "1");
+    let procs = env.wait_file("tmp/procs");
+    let pids: Vec<u32> = procs
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(pids.contains(&1));
+    assert!(
+        !pids.contains(&st.init_pid) || st.init_pid < 10,
+        "host pids visible inside: {pids:?}"
+    );
+    // Seen from the host, init is pid 1 of its namespace.
+    let status = ok(
+        std::fs::read_to_string(format!("/proc/{}/status", st.init_pid)),
+        "status",
+    );
+    let nspid = status
+        .lines()
+        .find(|l| l.starts_with("NSpid:"))
+        .unwrap_or("");
+    assert_eq!(nspid.split_whitespace().last(), Some("1"), "{nspid}");
+    let mut c = env.connect();
+    let s = ok(c.status(), "status");
+    assert_eq!(s.init_pid, st.init_pid);
+    assert_eq!(s.controller_pid, st.controller_pid);
+    assert_eq!(s.state, RunState::Running);
+}
+
+#[test]
+fn memory_limit_and_cpu_shares_land_in_the_cgroup() {
+    require_privileges!();
+    let mounts = ok(host::cgroup::detect(), "detect");
+    if mounts.v1_for("memory").is_none() || mounts.v1_for("cpu").is_none() {
+        eprintln!("skipping: v1 memory/cpu controllers not mounted");
+        return;
+    }
+    let env = Env::new("cg");
+    let mut spec = env.spec("exec sleep 1000");
+    spec.memory_kib = Some(65536);
+    spec.soft_limit_kib = Some(32768);
+    spec.cpu_shares = Some(512);
+    let st = ok(env.start(&spec), "start");
+    let cg = env.cgroup();
+    let mem = cg
+        .v1_dir("memory")
+        .unwrap_or_else(|| panic!("no memory dir"));
+    assert!(
+        mem.ends_with(format!("machine/{}.libvirt-lxc", env.name)),
+        "{}",
+        mem.display()
+    );
+    let read = |p: PathBuf| ok(std::fs::read_to_string(&p), "read").trim().to_string();
+    assert_eq!(
+        read(mem.join("memory.limit_in_bytes")),
+        (64u64 << 20).to_string()
+    );
+    assert_eq!(
+        read(mem.join("memory.soft_limit_in_bytes")),
+        (32u64 << 20).to_string()
+    );
+    let cpu = cg.v1_dir("cpu").unwrap_or_else(|| panic!("no cpu dir"));
+    assert_eq!(read(cpu.join("cpu.shares")), "512");
+    // init and the controller are accounted in the group.
+    let procs = read(mem.join("cgroup.procs"));
+    assert!(
+        procs.lines().any(|l| l == st.init_pid.to_string()),
+        "{procs}"
+    );
+    assert!(
+        procs.lines().any(|l| l == st.controller_pid.to_string()),
+        "{procs}"
+    );
+    let stats = ok(env.connect().stats(), "stats");
+    assert!(stats.memory_bytes.unwrap_or(0) > 0);
+    assert!(stats.cpu_ns.is_some());
+}
+
+#[test]
+fn console_runs_a_command_and_returns_its_output() {
+    require_privileges!();
+    let env = Env::new("con");
+    let mut spec = env.spec("");
+    spec.args.clear();
+    let _st = ok(env.start(&spec), "start");
+    let fd = ok(env.connect().console(), "console");
+    let mut tty = std::fs::File::from(fd);
+    ok(tty.write_all(b"echo marker-$((6*7))\n"), "write");
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let ready = ok(host::process::poll_read(&[tty.as_fd()], 200), "poll");
+        if ready[0] {
+            let mut buf = [0u8; 1024];
+            let n = ok(tty.read(&mut buf), "read");
+            seen.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&seen).contains("marker-42") {
+                return;
+            }
+        }
+    }
+    panic!(
+        "console output never showed the command result: {:?}",
+        String::from_utf8_lossy(&seen)
+    );
+}
+
+#[test]
+fn veth_pair_is_created_configured_and_removed() {
+    require_privileges!();
+    let env = Env::new("net");
+    let mut spec =
+        env.spec("ip addr show eth0 > /tmp/addr; ip route > /tmp/route; exec sleep 1000");
+    spec.interfaces = vec![Interface {
+        net_type: NetType::Ethernet,
+        mac: Some("52:54:00:12:34:56".into()),
+        ips: vec![IpAddr {
+            address: "10.213.7.2".into(),
+            prefix: 24,
+        }],
+        gateway: Some("10.213.7.1".into()),
+        ..Default::default()
+    }];
+    let st = ok(env.start(&spec), "start");
+    assert_eq!(st.veths.len(), 1);
+    let hostdev = st.veths[0].clone();
+    assert!(hostdev.starts_with("veth"), "{hostdev}");
+    let out = ok(
+        std::process::Command::new("ip")
+            .args(["link", "show", &hostdev])
+            .output(),
+        "ip",
+    );
+    assert!(out.status.success(), "ip link show {hostdev} failed");
+    assert_ne!(
+        ok(host::ns::ns_id(st.init_pid, "net"), "ns"),
+        ok(host::ns::ns_id(std::process::id(), "net"), "ns")
+    );
+    let addr = env.wait_file("tmp/addr");
+    assert!(addr.contains("10.213.7.2/24"), "{addr}");
+    assert!(addr.contains("52:54:00:12:34:56"), "{addr}");
+    assert!(addr.contains("UP"), "{addr}");
+    let route = env.wait_file("tmp/route");
+    assert!(route.contains("default via 10.213.7.1"), "{route}");
+    let exit = ok(env.connect().destroy(), "destroy");
+    assert_eq!(exit.reason, ExitReason::Destroyed);
+    assert!(!host::net::link_exists(&hostdev), "{hostdev} left behind");
+}
+
+#[test]
+fn freeze_and_thaw_change_the_freezer_state() {
+    require_privileges!();
+    let mounts = ok(host::cgroup::detect(), "detect");
+    if mounts.v1_for("freezer").is_none() {
+        eprintln!("skipping: v1 freezer not mounted");
+        return;
+    }
+    let env = Env::new("frz");
+    let _st = ok(env.start(&env.spec("exec sleep 1000")), "start");
+    let state_file = env
+        .cgroup()
+        .v1_dir("freezer")
+        .map(|d| d.join("freezer.state"))
+        .unwrap_or_else(|| panic!("no freezer dir"));
+    let read = || {
+        ok(std::fs::read_to_string(&state_file), "read")
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read(), "THAWED");
+    let mut c = env.connect();
+    ok(c.freeze(), "freeze");
+    assert_eq!(read(), "FROZEN");
+    assert_eq!(ok(c.status(), "status").state, RunState::Paused);
+    ok(c.thaw(), "thaw");
+    assert_eq!(read(), "THAWED");
+    assert_eq!(ok(c.status(), "status").state, RunState::Running);
+    // Destroying a frozen container works too.
+    ok(c.freeze(), "freeze");
+    let exit = ok(c.destroy(), "destroy");
+    assert_eq!(exit.signal, Some(9));
+    assert!(!env.cgroup().exists());
+}
+
+#[test]
+fn container_outlives_its_starter_and_clients() {
+    require_privileges!();
+    let env = Env::new("ind");
+    let spec = env.spec("exec sleep 1000");
+    ok(std::fs::create_dir_all(&env.state), "mkdir");
+    let spec_file = client::spec_path(&env.state, &env.name);
+    ok(
+        std::fs::write(&spec_file, ok(serde_json::to_vec(&spec), "json")),
+        "write spec",
+    );
+    // A starter shell that launches the controller and then lingers.
+    let script = format!(
+        "{} --name {} --spec {} --state-dir {}; exec sleep 1000",
+        env!("CARGO_BIN_EXE_libvirt_lxc"),
+        env.name,
+        spec_file.display(),
+        env.state.display()
+    );
+    let mut starter = ok(
+        std::process::Command::new("/bin/sh")
+            .args(["-c", &script])
+            .stdout(std::process::Stdio::piped())
+            .spawn(),
+        "spawn starter",
+    );
+    let mut out = starter.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while !line.ends_with(b"\n") {
+        if ok(out.read(&mut b), "read handshake") == 0 {
+            break;
+        }
+        line.push(b[0]);
+    }
+    let hs: lxc_controller::proto::Handshake = ok(serde_json::from_slice(&line), "handshake");
+    assert!(hs.ok, "{:?}", hs.error);
+    // A client that goes away in the middle of a request.
+    {
+        let mut s = ok(
+            std::os::unix::net::UnixStream::connect(env.state.join(format!("{}.sock", env.name))),
+            "c",
+        );
+        ok(s.write_all(b"{\"op\":\"sta"), "partial");
+    }
+    // The starter dies hard, and its pipe with it.
+    ok(starter.kill(), "kill starter");
+    let _ = starter.wait();
+    drop(out);
+    assert!(host::process::exists(hs.init_pid));
+    assert!(host::process::is_same_process(
+        hs.init_pid,
+        hs.init_start_time
+    ));
+    let mut c = env.connect();
+    let s = ok(c.status(), "status after starter death");
+    assert_eq!(s.init_pid, hs.init_pid);
+    // The controller is in a session of its own.
+    let stat = ok(
+        std::fs::read_to_string(format!("/proc/{}/stat", hs.controller_pid)),
+        "stat",
+    );
+    let after = &stat[stat.rfind(')').unwrap_or(0) + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    assert_eq!(
+        fields.get(3).copied(),
+        Some(hs.controller_pid.to_string().as_str()),
+        "session id"
+    );
+}
+
+#[test]
+fn destroy_reports_exit_and_removes_cgroup_and_socket() {
+    require_privileges!();
+    let env = Env::new("des");
+    let st = ok(env.start(&env.spec("exec sleep 1000")), "start");
+    let mut watcher = env.connect();
+    ok(watcher.subscribe(), "subscribe");
+    assert!(env.cgroup().exists());
+    let exit = ok(env.connect().destroy(), "destroy");
+    assert_eq!(exit.reason, ExitReason::Destroyed);
+    assert_eq!(exit.signal, Some(9));
+    let ev = ok(watcher.wait_event(Some(Duration::from_secs(10))), "event");
+    assert_eq!(ev, Event::Exited(exit.clone()));
+    assert!(
+        !host::process::exists(st.init_pid)
+            || !host::process::is_same_process(st.init_pid, st.init_start_time)
+    );
+    assert!(!env.cgroup().exists(), "cgroup left behind");
+    assert!(!env.state.join(format!("{}.sock", env.name)).exists());
+    assert_eq!(client::last_exit(&env.state, &env.name), Some(exit));
+}
+
+#[test]
+fn init_exit_is_reported_with_its_status() {
+    require_privileges!();
+    let env = Env::new("ex");
+    let _st = ok(
+        env.start(&env.spec("while [ ! -e /tmp/go ]; do sleep 0.02; done; exit 3")),
+        "start",
+    );
+    let mut watcher = env.connect();
+    ok(watcher.subscribe(), "subscribe");
+    ok(std::fs::write(env.root.join("tmp/go"), ""), "go");
+    let ev = ok(watcher.wait_event(Some(Duration::from_secs(10))), "event");
+    let Event::Exited(info) = ev;
+    assert_eq!(info.reason, ExitReason::Shutdown);
+    assert_eq!(info.code, Some(3));
+    assert!(!env.cgroup().exists(), "cgroup left behind");
+}
+
+#[test]
+fn user_group_env_and_filesystems_apply() {
+    require_privileges!();
+    let env = Env::new("usr");
+    let extra = env.dir.join("shared");
+    ok(std::fs::create_dir_all(&extra), "mkdir");
+    ok(std::fs::write(extra.join("hello"), "from-host\n"), "write");
+    let mut spec = env.spec(
+        "id -u > /tmp/uid.tmp; id -g >> /tmp/uid.tmp; echo $FOO $container $LIBVIRT_LXC_NAME >> /tmp/uid.tmp; \
+         cat /mnt/shared/hello >> /tmp/uid.tmp; (echo x > /mnt/shared/w && echo rw || echo ro) >> /tmp/uid.tmp; \
+         cat /proc/mounts | grep ' /scratch ' >> /tmp/uid.tmp; pwd >> /tmp/uid.tmp; mv /tmp/uid.tmp /tmp/uid; exec sleep 1000",
+    );
+    ok(
+        std::fs::set_permissions(
+            env.root.join("tmp"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+        ),
+        "chmod",
+    );
+    spec.user = Some("web".into());
+    spec.group = Some("www".into());
+    spec.initdir = Some("/tmp".into());
+    spec.env = vec![lxc_controller::spec::EnvVar {
+        name: "FOO".into(),
+        value: "bar".into(),
+    }];
+    spec.filesystems = vec![
+        Filesystem {
+            fs_type: FsType::Mount,
+            source: Some(extra.clone()),
+            target: "/mnt/shared".into(),
+            readonly: true,
+            ..Default::default()
+        },
+        Filesystem {
+            fs_type: FsType::Ram,
+            target: "/scratch".into(),
+            usage_kib: Some(1024),
+            ..Default::default()
+        },
+    ];
+    let _st = ok(env.start(&spec), "start");
+    let out = env.wait_file("tmp/uid");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first().copied(), Some("33"), "{out}");
+    assert_eq!(lines.get(1).copied(), Some("44"), "{out}");
+    assert_eq!(
+        lines.get(2).copied(),
+        Some(format!("bar lxc-libvirt {}", env.name).as_str()),
+        "{out}"
+    );
+    assert_eq!(lines.get(3).copied(), Some("from-host"), "{out}");
+    assert_eq!(lines.get(4).copied(), Some("ro"), "{out}");
+    assert!(
+        lines
+            .get(5)
+            .is_some_and(|l| l.contains("tmpfs") && l.contains("size=1024k")),
+        "{out}"
+    );
+    assert_eq!(lines.get(6).copied(), Some("/tmp"), "{out}");
+}
+
+#[test]
+fn missing_root_fails_cleanly() {
+    require_privileges!();
+    let env = Env::new("bad");
+    let mut spec = env.spec("exec sleep 1000");
+    spec.root = Some(env.dir.join("no-such-root"));
+    let err = env
+        .start(&spec)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!env.cgroup().exists(), "cgroup left behind");
+    assert!(!env.state.join(format!("{}.sock", env.name)).exists());
+}
+
+#[test]
+fn unknown_user_fails_cleanly_without_leftovers() {
+    require_privileges!();
+    let env = Env::new("usr2");
+    let mut spec = env.spec("exec sleep 1000");
+    spec.user = Some("nosuchuser".into());
+    let dev = format!("vt{}", std::process::id() % 100_000);
+    spec.interfaces = vec![Interface {
+        target: Some(dev.clone()),
+        ..Default::default()
+    }];
+    let err = env
+        .start(&spec)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("user 'nosuchuser' not found"), "{err}");
+    assert!(!env.cgroup().exists(), "cgroup left behind");
+    assert!(!host::net::link_exists(&dev), "veth left behind");
+    assert!(!env.state.join(format!("{}.sock", env.name)).exists());
+}
+
+#[test]
+fn reboot_is_refused_and_shutdown_signals_init() {
+    require_privileges!();
+    let env = Env::new("sd");
+    // A shell that exits 0 on SIGTERM (pid 1 only gets signals it handles).
+    let _st = ok(
+        env.start(&env.spec("trap 'exit 0' TERM; while true; do sleep 0.05; done")),
+        "start",
+    );
+    let mut c = env.connect();
+    let err = c.reboot().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("not supported"), "{err}");
+    let mut watcher = env.connect();
+    ok(watcher.subscribe(), "subscribe");
+    ok(c.shutdown(None), "shutdown");
+    let Event::Exited(info) = ok(watcher.wait_event(Some(Duration::from_secs(10))), "event");
+    assert_eq!(info.reason, ExitReason::Shutdown);
+    assert_eq!(info.code, Some(0));
+}

@@ -99,6 +99,11 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never, String> {
         // The controller gave up; leave quietly.
         host::process::exit_now(1);
     }
+    if a.userns {
+        // Until now the child kept the host's root credentials, which mean
+        // nothing in the new namespace; become its (mapped) root.
+        herr(host::ids::switch_to(0, 0))?;
+    }
     if host::ns::available("cgroup") {
         // The cgroup namespace root becomes the container's own group.
         herr(host::ns::unshare(host::ns::CLONE_NEWCGROUP))?;

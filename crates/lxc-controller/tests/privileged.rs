@@ -367,7 +367,7 @@ fn container_outlives_its_starter_and_clients() {
     );
     // A starter shell that launches the controller and then lingers.
     let script = format!(
-        "{} --name {} --spec {} --state-dir {}; exec sleep 1000",
+        "exec 7</dev/null; {} --name {} --spec {} --state-dir {}; exec sleep 1000",
         env!("CARGO_BIN_EXE_libvirt_lxc"),
         env.name,
         spec_file.display(),
@@ -583,4 +583,73 @@ fn reboot_is_refused_and_shutdown_signals_init() {
     let Event::Exited(info) = ok(watcher.wait_event(Some(Duration::from_secs(10))), "event");
     assert_eq!(info.reason, ExitReason::Shutdown);
     assert_eq!(info.code, Some(0));
+}
+
+#[test]
+fn id_maps_give_the_container_a_user_namespace() {
+    require_privileges!();
+    let env = Env::new("uns");
+    ok(
+        std::fs::set_permissions(
+            env.root.join("tmp"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+        ),
+        "chmod",
+    );
+    let mut spec = env.spec("id -u > /tmp/u.tmp; cat /proc/self/uid_map >> /tmp/u.tmp; mv /tmp/u.tmp /tmp/u; exec sleep 1000");
+    let map = lxc_controller::spec::IdMapEntry {
+        start: 0,
+        target: 200_000,
+        count: 65536,
+    };
+    spec.idmap.uid = vec![map];
+    spec.idmap.gid = vec![map];
+    let st = ok(env.start(&spec), "start");
+    assert_ne!(
+        ok(host::ns::ns_id(st.init_pid, "user"), "ns"),
+        ok(host::ns::ns_id(std::process::id(), "user"), "ns")
+    );
+    let out = env.wait_file("tmp/u");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("0"), "{out}");
+    let fields: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    assert_eq!(fields, vec!["0", "200000", "65536"], "{out}");
+    // Seen from the host, init runs as the mapped uid.
+    let status = ok(
+        std::fs::read_to_string(format!("/proc/{}/status", st.init_pid)),
+        "status",
+    );
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or("");
+    assert_eq!(
+        uid_line.split_whitespace().nth(1),
+        Some("200000"),
+        "{uid_line}"
+    );
+}
+
+#[test]
+fn without_a_root_filesystem_the_host_root_is_shared_with_private_proc_and_dev() {
+    require_privileges!();
+    let env = Env::new("noroot");
+    let out = env.dir.join("noroot-out");
+    let script = format!(
+        "echo $$ > {o}.tmp; ls /dev/pts >> {o}.tmp; mv {o}.tmp {o}; exec sleep 1000",
+        o = out.display()
+    );
+    let mut spec = env.spec(&script);
+    spec.root = None;
+    let _st = ok(env.start(&spec), "start");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !out.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let text = ok(std::fs::read_to_string(&out), "read output");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("1"), "{text}");
+    // A private devpts instance: only the console pty and ptmx.
+    let pts: Vec<&str> = lines.collect();
+    assert!(
+        pts.contains(&"ptmx") && pts.contains(&"0") && pts.len() == 2,
+        "{pts:?}"
+    );
 }

@@ -160,6 +160,22 @@ pub trait DriverFactory: Send + Sync {
         None
     }
     fn open(&self, uri: &Uri, auth: &ConnectAuth) -> Result<Arc<dyn Connection>>;
+    /// Daemon start-up, once, before clients are served: reattach to
+    /// running guests, autostart. Errors are logged, not fatal.
+    fn startup(&self) -> Result<()> {
+        Ok(())
+    }
+    /// SIGHUP: reload persistent configuration.
+    fn reload(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Daemon shutdown: release resources; guests keep running.
+    fn shutdown(&self) {}
+    /// Guests currently running under this driver (the idle timeout waits
+    /// for none to be running).
+    fn active_guests(&self) -> usize {
+        0
+    }
 }
 
 /// The drivers one daemon hosts.
@@ -179,6 +195,11 @@ impl Registry {
 
     pub fn drivers(&self) -> &[Arc<dyn DriverFactory>] {
         &self.drivers
+    }
+
+    /// Guests running under every driver.
+    pub fn active_guests(&self) -> usize {
+        self.drivers.iter().map(|d| d.active_guests()).sum()
     }
 
     /// Open a connection for `name` (None or "": the first driver with a
@@ -208,7 +229,7 @@ impl Registry {
         Err(Error::new(
             ErrorCode::NoConnect,
             ErrorDomain::None,
-            format!("no connection driver available for {}", uri.driver_uri()),
+            uri.driver_uri(),
         ))
     }
 }

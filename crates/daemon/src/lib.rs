@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The daemon runtime: command line, configuration, paths, logging, pid
+//! file, sockets (traditional or systemd-activated), signals, idle timeout.
+//! Each daemon binary is a profile name plus the drivers it hosts.
+//!
+//! Depends on everything below it (rpc, dispatch, driver, daemon-support)
+//! and on no concrete driver: binaries pass their drivers in.
+
+mod sockets;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use daemon_support::log::{self as dlog, Priority};
+use daemon_support::{
+    parse_args, usage, version_string, CliAction, DaemonConfig, DaemonErr, Env, Paths, PidFile,
+    Profile,
+};
+use dispatch::RemoteHandler;
+use driver::Registry;
+use rpc::{Limits, Server};
+
+pub use daemon_support::DriverDirs;
+
+/// What drivers get to know about the daemon hosting them.
+#[derive(Clone)]
+pub struct DaemonContext {
+    pub profile: Profile,
+    pub privileged: bool,
+    pub paths: Paths,
+}
+
+impl DaemonContext {
+    /// Config and state directories for driver `name` ("lxc", "libxl").
+    pub fn driver_dirs(&self, name: &str) -> DriverDirs {
+        self.paths.driver_dirs(name)
+    }
+}
+
+fn log(p: Priority, msg: std::fmt::Arguments<'_>) {
+    dlog::log(p, "daemon", msg);
+}
+
+fn fail(argv0: &str, daemon: bool, err: DaemonErr, msg: &str) -> ExitCode {
+    eprintln!("{argv0}: error: {msg}");
+    log(Priority::Error, format_args!("{msg}"));
+    if daemon {
+        daemon_support::ready_fail(err);
+    }
+    ExitCode::from(err.exit_code() as u8)
+}
+
+/// Run the daemon `name`; `drivers` builds the driver registry once the
+/// paths are known. Returns the process exit status.
+pub fn run(name: &str, drivers: impl FnOnce(&DaemonContext) -> Registry) -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let argv0 = args
+        .first()
+        .map(|a| {
+            Path::new(a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .flatten()
+        .unwrap_or_else(|| name.to_string());
+    let Some(profile) = Profile::by_name(name) else {
+        eprintln!("{argv0}: unknown daemon profile {name}");
+        return ExitCode::FAILURE;
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let opts = match parse_args(&profile, &argv0, args.get(1..).unwrap_or(&[])) {
+        Ok(CliAction::Run(o)) => o,
+        Ok(CliAction::Help) => {
+            eprint!("{}", usage(&profile, &argv0, privileged));
+            return ExitCode::SUCCESS;
+        }
+        Ok(CliAction::Version) => {
+            println!("{}", version_string(&argv0));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{argv0}: {}", e.message);
+            if e.show_usage {
+                eprint!("{}", usage(&profile, &argv0, privileged));
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    if profile.requires_root && !privileged {
+        eprintln!("{argv0}: error: {} must be run as root", profile.name);
+        return ExitCode::FAILURE;
+    }
+
+    let env = Env::from_process();
+    let mut paths = match Paths::resolve(&profile, privileged, &env) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{argv0}: error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (config_path, allow_missing) = match &opts.config_file {
+        Some(p) => (p.clone(), false),
+        None => (paths.config_file.clone(), true),
+    };
+    let config = match DaemonConfig::load_for(&profile, &config_path, allow_missing) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "{argv0}: error: Can't load config file: {e}: {}",
+                config_path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(dir) = &config.unix_sock_dir {
+        paths.apply_unix_sock_dir(Path::new(dir));
+    }
+
+    let default_log_file = paths.default_log_file(&profile);
+    let setup = dlog::LogSetup {
+        daemon_name: profile.name,
+        log_level: config.log_level,
+        log_filters: config.log_filters.as_deref(),
+        log_outputs: config.log_outputs.as_deref(),
+        verbose: opts.verbose,
+        daemon: opts.daemon,
+        default_log_file: &default_log_file,
+        journald: dlog::journald_available(),
+        stdin_is_tty: dlog::stdin_is_tty(),
+    };
+    if let Err(e) = dlog::setup(&setup, &env) {
+        eprintln!("{argv0}: error: {e}");
+        return ExitCode::FAILURE;
+    }
+
+    if opts.daemon {
+        if let Err(e) = daemon_support::daemonize(&argv0) {
+            eprintln!("{argv0}: error: Failed to fork as daemon: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let pid_path: PathBuf = opts
+        .pid_file
+        .clone()
+        .unwrap_or_else(|| paths.pid_file.clone());
+    if let Some(parent) = pid_path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let pidfile = match PidFile::acquire(&pid_path, std::process::id()) {
+        Ok(p) => p,
+        Err(e) => return fail(&argv0, opts.daemon, DaemonErr::PidFile, &e.to_string()),
+    };
+    if let Err(e) = std::fs::create_dir_all(&paths.run_dir) {
+        return fail(
+            &argv0,
+            opts.daemon,
+            DaemonErr::RunDir,
+            &format!("Unable to create rundir {}: {e}", paths.run_dir.display()),
+        );
+    }
+
+    let ctx = DaemonContext {
+        profile: profile.clone(),
+        privileged,
+        paths: paths.clone(),
+    };
+    let registry = drivers(&ctx);
+    for d in registry.drivers() {
+        if let Err(e) = d.startup() {
+            log(
+                Priority::Warning,
+                format_args!("driver {} start-up: {e}", d.name()),
+            );
+        }
+    }
+
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(64)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(
+                &argv0,
+                opts.daemon,
+                DaemonErr::Init,
+                &format!("cannot start the runtime: {e}"),
+            )
+        }
+    };
+    let code = rt.block_on(serve(
+        &argv0,
+        &ctx,
+        &config,
+        &config_path,
+        &opts,
+        registry.clone(),
+    ));
+    for d in registry.drivers() {
+        d.shutdown();
+    }
+    drop(pidfile);
+    code
+}
+
+fn limits_of(c: &DaemonConfig) -> Limits {
+    Limits {
+        max_clients: c.max_clients as usize,
+        max_anonymous_clients: c.max_anonymous_clients as usize,
+        min_workers: c.min_workers as usize,
+        max_workers: c.max_workers as usize,
+        prio_workers: c.prio_workers as usize,
+        max_client_requests: c.max_client_requests as usize,
+        keepalive_interval: c.keepalive_interval,
+        keepalive_count: c.keepalive_count,
+    }
+}
+
+async fn serve(
+    argv0: &str,
+    ctx: &DaemonContext,
+    config: &DaemonConfig,
+    config_path: &Path,
+    opts: &daemon_support::CliOptions,
+    registry: Registry,
+) -> ExitCode {
+    let handler = Arc::new(RemoteHandler::new(registry.clone()));
+    let server = Server::new(ctx.profile.name, handler.clone(), limits_of(config));
+
+    let listeners = match sockets::open(ctx, config, opts.listen) {
+        Ok(l) => l,
+        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Network, &e),
+    };
+    for (l, readonly) in listeners.unix {
+        tokio::spawn(server.clone().serve_unix(l, readonly));
+    }
+    for l in listeners.tcp {
+        tokio::spawn(server.clone().serve_tcp(l, false));
+    }
+
+    log(
+        Priority::Info,
+        format_args!(
+            "{} started, serving {}",
+            ctx.profile.name,
+            ctx.paths.sock.display()
+        ),
+    );
+    if opts.daemon {
+        daemon_support::ready_notify();
+    }
+
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
+    };
+    let mut int = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+        Ok(s) => s,
+        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
+    };
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
+    };
+
+    let timeout = (opts.timeout > 0).then(|| Duration::from_secs(u64::from(opts.timeout)));
+    let mut idle_since = Instant::now();
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => reload(config_path, &registry),
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                if let Some(t) = timeout {
+                    let busy = server.client_count() > 0 || registry.active_guests() > 0;
+                    if busy {
+                        idle_since = Instant::now();
+                    } else if idle_since.elapsed() >= t {
+                        log(Priority::Info, format_args!("idle timeout, shutting down"));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    sockets::cleanup(&listeners.paths);
+    ExitCode::SUCCESS
+}
+
+/// SIGHUP: re-read the log settings and let drivers reload.
+fn reload(config_path: &Path, registry: &Registry) {
+    log(
+        Priority::Info,
+        format_args!("reloading configuration on SIGHUP"),
+    );
+    match daemon_support::config::DaemonConfig::load(config_path) {
+        Ok(c) => {
+            if c.log_level > 0 {
+                let _ = dlog::set_default_priority(c.log_level);
+            }
+            if let Some(f) = &c.log_filters {
+                if let Err(e) = dlog::set_filters(f) {
+                    log(Priority::Error, format_args!("{e}"));
+                }
+            }
+            if let Some(o) = &c.log_outputs {
+                if let Err(e) = dlog::set_outputs(o) {
+                    log(Priority::Error, format_args!("{e}"));
+                }
+            }
+        }
+        Err(e) => log(
+            Priority::Error,
+            format_args!("reload of {} failed: {e}", config_path.display()),
+        ),
+    }
+    for d in registry.drivers() {
+        if let Err(e) = d.reload() {
+            log(
+                Priority::Error,
+                format_args!("driver {} reload failed: {e}", d.name()),
+            );
+        }
+    }
+}

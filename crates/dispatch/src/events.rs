@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Per-client event registrations and turning driver events into MESSAGE
+//! frames. The sink only encodes and queues: it never waits on the client.
+
+use std::sync::{Arc, Mutex, Weak};
+
+use driver::consts::event_id;
+use driver::Event;
+use protocol::header::{frame_value, Header, MessageType, Status};
+use protocol::remote as r;
+use protocol::RemoteProc as P;
+use rpc::Client;
+use xdr::Xdr;
+
+use crate::convert::{dom_out, net_out, pool_out};
+use crate::remote::RemoteState;
+
+/// Which API registered a callback; it decides the message procedure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// virConnectDomainEventRegister (lifecycle only, no callback id).
+    DomainLegacy,
+    /// virConnectDomainEventRegisterAny without server-side callback ids.
+    DomainAny,
+    /// The callback-id variant every modern client uses.
+    DomainCallback,
+    Network,
+    StoragePool,
+    NodeDevice,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub id: i32,
+    pub kind: Kind,
+    pub event_id: i32,
+    /// Only events about this object (UUID, or node device name bytes).
+    pub filter: Option<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub struct Registrations {
+    pub token: Option<u64>,
+    pub next_id: i32,
+    pub list: Vec<Registration>,
+}
+
+impl Registrations {
+    pub fn add(&mut self, kind: Kind, event_id: i32, filter: Option<Vec<u8>>) -> i32 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.list.push(Registration {
+            id,
+            kind,
+            event_id,
+            filter,
+        });
+        id
+    }
+}
+
+fn message<T: Xdr>(proc_: P, body: &T) -> Vec<u8> {
+    let h = Header::new(
+        r::PROGRAM,
+        r::PROTOCOL_VERSION,
+        proc_ as i32,
+        MessageType::Message,
+        1,
+        Status::Ok,
+    );
+    frame_value(&h, body)
+}
+
+/// Build the sink that forwards a connection's driver events to `client`.
+pub fn sink(client: Weak<Client<RemoteState>>) -> driver::EventSink {
+    Arc::new(move |ev: &Event| {
+        let Some(c) = client.upgrade() else { return };
+        let regs: Vec<Registration> = match c.state.events.lock() {
+            Ok(r) => r.list.clone(),
+            Err(_) => return,
+        };
+        for reg in &regs {
+            if let Some(f) = frame_for(reg, ev) {
+                c.send(f);
+            }
+        }
+    })
+}
+
+fn matches(filter: &Option<Vec<u8>>, key: &[u8]) -> bool {
+    filter.as_deref().is_none_or(|f| f == key)
+}
+
+fn frame_for(reg: &Registration, ev: &Event) -> Option<Vec<u8>> {
+    match (ev, reg.kind) {
+        (Event::DomainLifecycle { dom, event, detail }, k)
+            if reg.event_id == event_id::LIFECYCLE && matches(&reg.filter, &dom.uuid) =>
+        {
+            let msg = r::DomainEventLifecycleMsg {
+                dom: dom_out(dom.clone()),
+                event: *event,
+                detail: *detail,
+            };
+            match k {
+                Kind::DomainLegacy | Kind::DomainAny => {
+                    Some(message(P::DomainEventLifecycle, &msg))
+                }
+                Kind::DomainCallback => Some(message(
+                    P::DomainEventCallbackLifecycle,
+                    &r::DomainEventCallbackLifecycleMsg {
+                        callback_id: reg.id,
+                        msg,
+                    },
+                )),
+                _ => None,
+            }
+        }
+        (Event::DomainReboot { dom }, k)
+            if reg.event_id == event_id::REBOOT && matches(&reg.filter, &dom.uuid) =>
+        {
+            let msg = r::DomainEventRebootMsg {
+                dom: dom_out(dom.clone()),
+            };
+            match k {
+                Kind::DomainAny => Some(message(P::DomainEventReboot, &msg)),
+                Kind::DomainCallback => Some(message(
+                    P::DomainEventCallbackReboot,
+                    &r::DomainEventCallbackRebootMsg {
+                        callback_id: reg.id,
+                        msg,
+                    },
+                )),
+                _ => None,
+            }
+        }
+        (Event::DomainMetadataChange { dom, kind, nsuri }, Kind::DomainCallback)
+            if reg.event_id == event_id::METADATA_CHANGE && matches(&reg.filter, &dom.uuid) =>
+        {
+            Some(message(
+                P::DomainEventCallbackMetadataChange,
+                &r::DomainEventCallbackMetadataChangeMsg {
+                    callback_id: reg.id,
+                    dom: dom_out(dom.clone()),
+                    r#type: *kind,
+                    nsuri: nsuri.clone(),
+                },
+            ))
+        }
+        (Event::NetworkLifecycle { net, event, detail }, Kind::Network)
+            if reg.event_id == 0 && matches(&reg.filter, &net.uuid) =>
+        {
+            Some(message(
+                P::NetworkEventLifecycle,
+                &r::NetworkEventLifecycleMsg {
+                    callback_id: reg.id,
+                    net: net_out(net.clone()),
+                    event: *event,
+                    detail: *detail,
+                },
+            ))
+        }
+        (
+            Event::StoragePoolLifecycle {
+                pool,
+                event,
+                detail,
+            },
+            Kind::StoragePool,
+        ) if reg.event_id == 0 && matches(&reg.filter, &pool.uuid) => Some(message(
+            P::StoragePoolEventLifecycle,
+            &r::StoragePoolEventLifecycleMsg {
+                callback_id: reg.id,
+                pool: pool_out(pool.clone()),
+                event: *event,
+                detail: *detail,
+            },
+        )),
+        (Event::StoragePoolRefresh { pool }, Kind::StoragePool)
+            if reg.event_id == 1 && matches(&reg.filter, &pool.uuid) =>
+        {
+            Some(message(
+                P::StoragePoolEventRefresh,
+                &r::StoragePoolEventRefreshMsg {
+                    callback_id: reg.id,
+                    pool: pool_out(pool.clone()),
+                },
+            ))
+        }
+        (Event::NodeDeviceLifecycle { dev, event, detail }, Kind::NodeDevice)
+            if reg.event_id == 0 && matches(&reg.filter, dev.name.as_bytes()) =>
+        {
+            Some(message(
+                P::NodeDeviceEventLifecycle,
+                &r::NodeDeviceEventLifecycleMsg {
+                    callback_id: reg.id,
+                    dev: r::NonnullNodeDevice {
+                        name: dev.name.clone(),
+                    },
+                    event: *event,
+                    detail: *detail,
+                },
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Shared type for the client's registrations.
+pub type EventState = Mutex<Registrations>;

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Dispatch: the only place that knows both the wire types and the driver
+//! traits. Decodes a procedure's arguments, checks access (read-only
+//! socket, open connection), calls the driver and encodes the reply or the
+//! libvirt error.
+//!
+//! Must not do I/O of its own beyond queueing frames on a client.
+#![forbid(unsafe_code)]
+
+mod convert;
+mod events;
+mod remote;
+mod streams;
+
+pub use remote::{RemoteHandler, RemoteState};

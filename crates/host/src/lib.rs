@@ -18,6 +18,7 @@ pub mod caps;
 pub mod cgroup;
 pub mod fd;
 pub mod ids;
+pub mod loopdev;
 pub mod mount;
 pub mod net;
 pub mod ns;

@@ -264,8 +264,9 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never, String> {
                 mount_block(src, &dst, fs.format.as_deref(), fs.readonly)?;
             }
             FsType::File => {
+                // The controller turns image files into loop devices first.
                 return Err(format!(
-                    "filesystem type 'file' for '{}' is not supported: it needs a loop device",
+                    "filesystem type 'file' for '{}' reached the container unprepared",
                     fs.target.display()
                 ));
             }

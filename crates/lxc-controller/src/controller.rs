@@ -225,6 +225,7 @@ pub struct Controller {
     listener: Option<UnixListener>,
     staging: PathBuf,
     stop_requested: Option<ExitReason>,
+    loops: Vec<host::loopdev::LoopDevice>,
 }
 
 impl Controller {
@@ -243,6 +244,7 @@ impl Controller {
             listener: None,
             staging,
             stop_requested: None,
+            loops: Vec::new(),
         }
     }
 
@@ -303,6 +305,26 @@ impl Controller {
                 if iface.net_type == NetType::Bridge && !host::net::link_exists(br) {
                     return Err(Error::Spec(format!("bridge '{br}' does not exist")));
                 }
+            }
+        }
+
+        // Image files become loop devices, mounted in the container like
+        // block devices. The devices clear themselves once unmounted.
+        let mut spec = spec;
+        for fs in spec.filesystems.iter_mut() {
+            if fs.fs_type == crate::spec::FsType::File {
+                let Some(src) = fs.source.clone() else {
+                    continue;
+                };
+                let dev = host::loopdev::attach(&src, fs.readonly)?;
+                log(format!(
+                    "attached {} to {}",
+                    src.display(),
+                    dev.path().display()
+                ));
+                fs.fs_type = crate::spec::FsType::Block;
+                fs.source = Some(dev.path().to_path_buf());
+                self.loops.push(dev);
             }
         }
 
@@ -428,6 +450,9 @@ impl Controller {
             )));
         }
         self.init_start = host::process::start_time(pid).unwrap_or(0);
+        // The container holds its mounts now; our handles would only keep
+        // the loop devices attached after it is gone.
+        self.loops.clear();
 
         let _ = std::fs::remove_file(&sock_path);
         let _ = std::fs::remove_file(exit_path(&self.args.state_dir, &spec.name));
@@ -525,6 +550,9 @@ impl Controller {
         }
         let _ = std::fs::remove_dir(&self.staging);
         self.console = None;
+        for l in std::mem::take(&mut self.loops) {
+            let _ = l.detach();
+        }
     }
 
     /// Waits (bounded) for init and returns how it ended.

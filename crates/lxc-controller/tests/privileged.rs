@@ -653,3 +653,141 @@ fn without_a_root_filesystem_the_host_root_is_shared_with_private_proc_and_dev()
         "{pts:?}"
     );
 }
+
+fn make_ext4_image(path: &Path) -> bool {
+    let Ok(f) = std::fs::File::create(path) else {
+        return false;
+    };
+    if f.set_len(8 << 20).is_err() {
+        return false;
+    }
+    let seed = path.with_extension("seed");
+    let _ = std::fs::create_dir_all(&seed);
+    let _ = std::fs::write(seed.join("inside"), "image-data\n");
+    std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(&seed)
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn image_file_and_block_filesystems_are_mounted() {
+    require_privileges!();
+    if !Path::new("/dev/loop-control").exists() {
+        eprintln!("skipping: no loop devices");
+        return;
+    }
+    let env = Env::new("img");
+    let img = env.dir.join("disk.img");
+    let img2 = env.dir.join("disk2.img");
+    if !make_ext4_image(&img) || !make_ext4_image(&img2) {
+        eprintln!("skipping: mkfs.ext4 unavailable");
+        return;
+    }
+    // A block device attached by the host, and an image the controller attaches.
+    let blk = ok(host::loopdev::attach(&img2, true), "attach");
+    let mut spec = env.spec(
+        "cat /data/inside > /tmp/o.tmp; cat /blk/inside >> /tmp/o.tmp; grep ' /blk ' /proc/mounts >> /tmp/o.tmp; \
+         mv /tmp/o.tmp /tmp/o; exec sleep 1000",
+    );
+    spec.filesystems = vec![
+        Filesystem {
+            fs_type: FsType::File,
+            source: Some(img.clone()),
+            target: "/data".into(),
+            ..Default::default()
+        },
+        Filesystem {
+            fs_type: FsType::Block,
+            source: Some(blk.path().to_path_buf()),
+            target: "/blk".into(),
+            readonly: true,
+            format: Some("ext4".into()),
+            ..Default::default()
+        },
+    ];
+    let _st = ok(env.start(&spec), "start");
+    let out = env.wait_file("tmp/o");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first().copied(), Some("image-data"), "{out}");
+    assert_eq!(lines.get(1).copied(), Some("image-data"), "{out}");
+    assert!(
+        lines
+            .get(2)
+            .is_some_and(|l| l.contains(" ro,") || l.contains(" ro ")),
+        "{out}"
+    );
+    ok(env.connect().destroy(), "destroy");
+    let _ = blk.detach();
+}
+
+#[test]
+fn bridge_interface_is_enslaved_to_the_bridge() {
+    require_privileges!();
+    let env = Env::new("br");
+    let br = format!("lbr{}", std::process::id() % 100_000);
+    let made = std::process::Command::new("ip")
+        .args(["link", "add", &br, "type", "bridge"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        eprintln!("skipping: cannot create a bridge");
+        return;
+    }
+    let mut spec = env.spec("exec sleep 1000");
+    spec.interfaces = vec![Interface {
+        net_type: NetType::Bridge,
+        bridge: Some(br.clone()),
+        guest_name: Some("lan0".into()),
+        ..Default::default()
+    }];
+    let res = env.start(&spec);
+    let master = res
+        .as_ref()
+        .ok()
+        .and_then(|st| st.veths.first())
+        .and_then(|v| std::fs::read_link(format!("/sys/class/net/{v}/master")).ok())
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let inner = res.as_ref().ok().map(|st| {
+        std::fs::read_dir(format!("/proc/{}/root/sys/class/net", st.init_pid))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    });
+    if res.is_ok() {
+        let _ = env.connect().destroy();
+    }
+    let _ = std::process::Command::new("ip")
+        .args(["link", "del", &br])
+        .status();
+    let st = ok(res, "start");
+    assert_eq!(master.as_deref(), Some(br.as_str()), "veths {:?}", st.veths);
+    let inner = inner.unwrap_or_default();
+    assert!(inner.iter().any(|n| n == "lan0"), "{inner:?}");
+}
+
+#[test]
+fn missing_bridge_fails_cleanly() {
+    require_privileges!();
+    let env = Env::new("nobr");
+    let mut spec = env.spec("exec sleep 1000");
+    spec.interfaces = vec![Interface {
+        net_type: NetType::Bridge,
+        bridge: Some("nosuchbr0".into()),
+        ..Default::default()
+    }];
+    let err = env
+        .start(&spec)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("bridge 'nosuchbr0' does not exist"), "{err}");
+    assert!(!env.cgroup().exists());
+}

@@ -224,3 +224,73 @@ mod tests {
         assert!(exists(me));
     }
 }
+
+/// Blocks `signals` for this thread and returns a signalfd that reports
+/// them (read it with [`read_signal`]). Children inherit the blocked mask
+/// across exec, so a forked child must call [`unblock_all_signals`].
+pub fn signalfd(signals: &[i32]) -> Result<OwnedFd> {
+    // SAFETY: an all-zero sigset_t is a valid value to initialise.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is a valid sigset_t owned by this frame.
+    unsafe { libc::sigemptyset(&mut set) };
+    for &s in signals {
+        // SAFETY: as above; invalid numbers make sigaddset fail, which is checked.
+        if unsafe { libc::sigaddset(&mut set, s) } < 0 {
+            return Err(Error::Invalid(format!("bad signal {s}")));
+        }
+    }
+    // SAFETY: set is initialised; the old mask is not wanted (null).
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if r != 0 {
+        return Err(Error::sys(
+            "blocking signals",
+            std::io::Error::from_raw_os_error(r),
+        ));
+    }
+    // SAFETY: -1 asks for a new fd; set is initialised.
+    let fd = check(
+        unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) },
+        || "signalfd".into(),
+    )?;
+    // SAFETY: fd is new and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Reads one pending signal number from a signalfd.
+pub fn read_signal(fd: BorrowedFd<'_>) -> Result<i32> {
+    // SAFETY: an all-zero signalfd_siginfo is a valid buffer.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: info is a writable buffer of exactly `size` bytes.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            (&mut info as *mut libc::signalfd_siginfo).cast(),
+            size,
+        )
+    };
+    if n < 0 {
+        return Err(Error::last("reading signalfd"));
+    }
+    if usize::try_from(n).ok() != Some(size) {
+        return Err(Error::Invalid("short read from signalfd".into()));
+    }
+    i32::try_from(info.ssi_signo).map_err(|_| Error::Invalid("signal number".into()))
+}
+
+/// Unblocks every signal (for a child about to exec).
+pub fn unblock_all_signals() -> Result<()> {
+    // SAFETY: an all-zero sigset_t is a valid value to initialise.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is a valid sigset_t owned by this frame.
+    unsafe { libc::sigfillset(&mut set) };
+    // SAFETY: set is initialised; the old mask is not wanted.
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+    if r != 0 {
+        return Err(Error::sys(
+            "unblocking signals",
+            std::io::Error::from_raw_os_error(r),
+        ));
+    }
+    Ok(())
+}

@@ -326,6 +326,7 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never, String> {
     herr(host::ns::chdir(&dir))?;
 
     // 8. Exec init with a clean environment and default signal handling.
+    herr(host::process::unblock_all_signals())?;
     let _ = host::process::default_signal(libc_sig::SIGHUP);
     let _ = host::process::default_signal(libc_sig::SIGPIPE);
     let err = std::process::Command::new(&spec.init)

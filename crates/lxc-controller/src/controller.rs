@@ -151,6 +151,12 @@ pub fn main_entry() -> i32 {
     }
     log(format!("starting container '{}'", spec.name));
     let mut ctl = Controller::new(spec, args);
+    // SIGTERM/SIGINT to the controller destroy the container cleanly
+    // instead of orphaning it.
+    match host::process::signalfd(&[SIGTERM, SIGINT]) {
+        Ok(fd) => ctl.sigfd = Some(fd),
+        Err(e) => log(format!("no signalfd, SIGTERM will not clean up: {e}")),
+    }
     match ctl.start() {
         Ok(()) => {
             let st = ctl.status();
@@ -226,6 +232,7 @@ pub struct Controller {
     staging: PathBuf,
     stop_requested: Option<ExitReason>,
     loops: Vec<host::loopdev::LoopDevice>,
+    sigfd: Option<OwnedFd>,
 }
 
 impl Controller {
@@ -245,6 +252,7 @@ impl Controller {
             staging,
             stop_requested: None,
             loops: Vec::new(),
+            sigfd: None,
         }
     }
 
@@ -615,6 +623,8 @@ impl Controller {
                 return 1;
             };
             let mut fds: Vec<BorrowedFd<'_>> = vec![pidfd.as_fd(), listener.as_fd()];
+            // A placeholder keeps client indices fixed when there is no signalfd.
+            fds.push(self.sigfd.as_ref().map_or(listener.as_fd(), |f| f.as_fd()));
             fds.extend(clients.iter().map(|c| c.stream.as_fd()));
             let ready = match host::process::poll_read(&fds, -1) {
                 Ok(r) => r,
@@ -629,11 +639,22 @@ impl Controller {
                 self.finish(&mut clients, st);
                 return 0;
             }
+            if ready.get(2).copied().unwrap_or(false) {
+                if let Some(sig) = self
+                    .sigfd
+                    .as_ref()
+                    .and_then(|f| host::process::read_signal(f.as_fd()).ok())
+                {
+                    log(format!("signal {sig} received: destroying the container"));
+                    self.destroy_now(&mut clients);
+                    return 0;
+                }
+            }
             // Clients first (indices shift when new ones are accepted).
             let mut gone = Vec::new();
             let mut exit_now = false;
             for i in 0..clients.len() {
-                if !ready.get(i + 2).copied().unwrap_or(false) {
+                if !ready.get(i + 3).copied().unwrap_or(false) {
                     continue;
                 }
                 match self.read_client(&mut clients, i) {
@@ -698,17 +719,7 @@ impl Controller {
                 }
             };
             if let Request::Destroy = req {
-                self.stop_requested = Some(ExitReason::Destroyed);
-                let me = host::process::getpid();
-                let _ = host::process::kill(self.init_pid, SIGKILL);
-                if let Some(cg) = &self.cgroup {
-                    cg.kill_all(SIGKILL, &[me]);
-                    if cg.is_frozen().unwrap_or(false) {
-                        let _ = cg.set_frozen(false);
-                    }
-                }
-                let st = self.reap_init(Duration::from_secs(10));
-                let info = self.finish(clients, st);
+                let info = self.destroy_now(clients);
                 let resp = Response {
                     ok: true,
                     exit: Some(info),
@@ -732,6 +743,22 @@ impl Controller {
             return Ok(false);
         }
         Ok(true)
+    }
+
+    /// Kills every task of the container, waits for init, tears down and
+    /// tells subscribers.
+    fn destroy_now(&mut self, clients: &mut [Client]) -> ExitInfo {
+        self.stop_requested = Some(ExitReason::Destroyed);
+        let me = host::process::getpid();
+        let _ = host::process::kill(self.init_pid, SIGKILL);
+        if let Some(cg) = &self.cgroup {
+            cg.kill_all(SIGKILL, &[me]);
+            if cg.is_frozen().unwrap_or(false) {
+                let _ = cg.set_frozen(false);
+            }
+        }
+        let st = self.reap_init(Duration::from_secs(10));
+        self.finish(clients, st)
     }
 
     fn handle(&mut self, req: Request, client: &mut Client) -> (Response, Option<OwnedFd>) {

@@ -791,3 +791,85 @@ fn missing_bridge_fails_cleanly() {
     assert!(err.contains("bridge 'nosuchbr0' does not exist"), "{err}");
     assert!(!env.cgroup().exists());
 }
+
+#[test]
+fn a_stopped_controller_makes_requests_time_out_not_hang() {
+    require_privileges!();
+    let env = Env::new("stop");
+    let st = ok(env.start(&env.spec("exec sleep 1000")), "start");
+    let mut c = ok(
+        client::connect(&env.state, &env.name, Duration::from_millis(300)),
+        "connect",
+    );
+    ok(host::process::kill(st.controller_pid, 19), "SIGSTOP");
+    let r = c.status();
+    ok(host::process::kill(st.controller_pid, 18), "SIGCONT");
+    match r {
+        Err(lxc_controller::Error::Timeout(_)) => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}
+
+#[test]
+fn sigterm_to_the_controller_destroys_the_container_cleanly() {
+    require_privileges!();
+    let env = Env::new("term");
+    let st = ok(env.start(&env.spec("exec sleep 1000")), "start");
+    let mut watcher = env.connect();
+    ok(watcher.subscribe(), "subscribe");
+    ok(host::process::kill(st.controller_pid, 15), "SIGTERM");
+    let Event::Exited(info) = ok(watcher.wait_event(Some(Duration::from_secs(10))), "event");
+    assert_eq!(info.reason, ExitReason::Destroyed);
+    assert!(!env.cgroup().exists());
+}
+
+#[test]
+fn a_second_start_of_a_running_container_is_refused() {
+    require_privileges!();
+    let env = Env::new("dup");
+    let spec = env.spec("exec sleep 1000");
+    let st = ok(env.start(&spec), "start");
+    let err = env
+        .start(&spec)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("already"), "{err}");
+    // The first one is untouched.
+    assert_eq!(ok(env.connect().status(), "status").init_pid, st.init_pid);
+}
+
+#[test]
+fn private_network_without_interfaces_and_default_capabilities() {
+    require_privileges!();
+    let env = Env::new("cap");
+    let mut spec = env.spec("cat /proc/self/status > /tmp/s.tmp; ls /sys/class/net >> /tmp/s.tmp; mv /tmp/s.tmp /tmp/s; exec sleep 1000");
+    spec.private_net = true;
+    let st = ok(env.start(&spec), "start");
+    assert_ne!(
+        ok(host::ns::ns_id(st.init_pid, "net"), "ns"),
+        ok(host::ns::ns_id(std::process::id(), "net"), "ns")
+    );
+    let out = env.wait_file("tmp/s");
+    let bnd = out
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no CapBnd in {out}"));
+    for dropped in [
+        "mknod",
+        "sys_module",
+        "sys_time",
+        "audit_control",
+        "mac_admin",
+    ] {
+        let bit = host::caps::by_name(dropped).unwrap_or(0);
+        assert_eq!(bnd & (1 << bit), 0, "{dropped} still in the bounding set");
+    }
+    for kept in ["sys_admin", "net_admin", "chown", "sys_boot"] {
+        let bit = host::caps::by_name(kept).unwrap_or(0);
+        assert_ne!(bnd & (1 << bit), 0, "{kept} was dropped");
+    }
+    assert!(out.lines().any(|l| l == "lo"), "{out}");
+    assert!(!out.lines().any(|l| l == "eth0"), "{out}");
+}

@@ -203,28 +203,6 @@ pub fn poll_write(fd: BorrowedFd<'_>, timeout_ms: i32) -> Result<bool> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn start_time_is_read_after_the_command_name() {
-        let stat = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(parse_stat_start_time(stat), Some(987_654));
-        assert_eq!(parse_stat_start_time("garbage"), None);
-    }
-
-    #[test]
-    fn own_process_is_itself() {
-        let me = getpid();
-        let t = start_time(me).ok();
-        assert!(t.is_some());
-        assert!(is_same_process(me, t.unwrap_or(0)));
-        assert!(!is_same_process(me, t.unwrap_or(0) + 1));
-        assert!(exists(me));
-    }
-}
-
 /// Blocks `signals` for this thread and returns a signalfd that reports
 /// them (read it with [`read_signal`]). Children inherit the blocked mask
 /// across exec, so a forked child must call [`unblock_all_signals`].
@@ -293,4 +271,26 @@ pub fn unblock_all_signals() -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_read_after_the_command_name() {
+        let stat = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(parse_stat_start_time(stat), Some(987_654));
+        assert_eq!(parse_stat_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn own_process_is_itself() {
+        let me = getpid();
+        let t = start_time(me).ok();
+        assert!(t.is_some());
+        assert!(is_same_process(me, t.unwrap_or(0)));
+        assert!(!is_same_process(me, t.unwrap_or(0) + 1));
+        assert!(exists(me));
+    }
 }

@@ -59,8 +59,18 @@ macro_rules! access {
     };
 }
 
+/// The Rust type of an argument or reply column: `()` or a type of `$m`.
+macro_rules! wire_ty {
+    ($m:ident, ()) => {
+        ()
+    };
+    ($m:ident, $t:ident) => {
+        crate::$m::$t
+    };
+}
+
 macro_rules! define_program {
-    ($enum:ident; $($num:literal $name:ident $args:tt $ret:tt $prio:ident $stream:ident $access:ident $api:literal $acl:literal;)*) => {
+    ($enum:ident, $m:ident; $($num:literal $name:ident $args:tt $ret:tt $prio:ident $stream:ident $access:ident $api:literal $acl:literal;)*) => {
         /// Procedures of this program, numbered as on the wire.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(i32)]
@@ -91,6 +101,21 @@ macro_rules! define_program {
                     },)*
                 }
             }
+
+            /// Decode `payload` as this procedure's arguments, only to
+            /// check it (fuzzing, validation). The reply type is checked
+            /// by [`Self::check_reply`].
+            pub fn check_args(self, payload: &[u8]) -> Result<(), xdr::XdrError> {
+                match self {
+                    $($enum::$name => xdr::from_bytes::<wire_ty!($m, $args)>(payload).map(|_| ()),)*
+                }
+            }
+
+            pub fn check_reply(self, payload: &[u8]) -> Result<(), xdr::XdrError> {
+                match self {
+                    $($enum::$name => xdr::from_bytes::<wire_ty!($m, $ret)>(payload).map(|_| ()),)*
+                }
+            }
         }
     };
 }
@@ -101,15 +126,15 @@ include!("tables/lxc_procs.rs");
 
 mod remote_table {
     use super::*;
-    remote_procedures!(define_program, RemoteProc);
+    remote_procedures!(define_program, RemoteProc, remote);
 }
 mod admin_table {
     use super::*;
-    admin_procedures!(define_program, AdminProc);
+    admin_procedures!(define_program, AdminProc, admin);
 }
 mod lxc_table {
     use super::*;
-    lxc_procedures!(define_program, LxcProc);
+    lxc_procedures!(define_program, LxcProc, lxc);
 }
 
 pub use admin_table::AdminProc;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /// Every procedure: number, name, argument type, reply type, priority, ACL.
 macro_rules! remote_procedures {
-    ($m:ident, $e:ident) => { $m! { $e;
+    ($m:ident, $e:ident, $mod:ident) => { $m! { $e, $mod;
         1 ConnectOpen ConnectOpenArgs () high none ro "virConnectOpen" "connect:getattr";
         2 ConnectClose () () high none ro "virConnectClose" "none";
         3 ConnectGetType () ConnectGetTypeRet high none ro "virConnectGetType" "connect:getattr";

@@ -97,9 +97,23 @@ pub fn parse_stat_start_time(stat: &str) -> Option<u64> {
     rest.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
-/// Whether `pid` still names the process that started at `start`.
+/// Whether `pid` still names the live process that started at `start`
+/// (a zombie, dead but not yet reaped, does not count).
 pub fn is_same_process(pid: u32, start: u64) -> bool {
-    start_time(pid).map(|t| t == start).unwrap_or(false)
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let live = !matches!(parse_stat_state(&s), Some('Z' | 'X' | 'x'));
+    live && parse_stat_start_time(&s) == Some(start)
+}
+
+/// The state letter of /proc/PID/stat (R, S, D, Z, ...).
+pub fn parse_stat_state(stat: &str) -> Option<char> {
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
 }
 
 /// Starts a new session (the caller must not be a process group leader).
@@ -282,6 +296,7 @@ mod tests {
         let stat = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
         assert_eq!(parse_stat_start_time(stat), Some(987_654));
         assert_eq!(parse_stat_start_time("garbage"), None);
+        assert_eq!(parse_stat_state(stat), Some('S'));
     }
 
     #[test]

@@ -333,3 +333,38 @@ impl Client {
         }
     }
 }
+
+/// Cleans up after a controller that died without tearing down (killed
+/// with SIGKILL, crashed): kills every task left in the container's cgroup,
+/// removes the cgroup, the stale socket and the staging directory. The
+/// cgroup is found below the caller's own placement, as the controller
+/// inherited it from its starter. Fails if a controller still answers.
+/// Returns whether anything was left to clean.
+pub fn cleanup_orphan(state_dir: &Path, name: &str, partition: &str) -> Result<bool> {
+    let sock = socket_path(state_dir, name);
+    if UnixStream::connect(&sock).is_ok() {
+        return Err(Error::Controller(format!(
+            "container '{name}' still has a running controller"
+        )));
+    }
+    let mounts = host::cgroup::detect()?;
+    let cg = host::cgroup::Cgroup::resolve(&mounts, 0, partition, name)?;
+    let mut found = cg.exists();
+    if found {
+        if cg.is_frozen().unwrap_or(false) {
+            cg.kill_all(9, &[]);
+            let _ = cg.set_frozen(false);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !cg.pids().is_empty() && Instant::now() < deadline {
+            cg.kill_all(9, &[]);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        cg.remove()?;
+    }
+    if std::fs::remove_file(&sock).is_ok() {
+        found = true;
+    }
+    let _ = std::fs::remove_dir(state_dir.join(format!("{name}.root")));
+    Ok(found)
+}

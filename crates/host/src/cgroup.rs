@@ -968,4 +968,120 @@ mod tests {
         };
         assert_eq!(r.render(), "c 1:* rwm");
     }
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("host-cg-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        d
+    }
+
+    fn touch(dir: &Path, files: &[(&str, &str)]) {
+        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        for (f, v) in files {
+            fs::write(dir.join(f), v).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    fn get(p: PathBuf) -> String {
+        fs::read_to_string(p).unwrap_or_default()
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            memory_kib: Some(1024),
+            hard_limit_kib: None,
+            soft_limit_kib: Some(512),
+            swap_hard_limit_kib: Some(2048),
+            cpu_shares: Some(512),
+            cfs_period: None,
+            cfs_quota: Some(50_000),
+            cpuset_cpus: Some("0".into()),
+            cpuset_mems: None,
+            blkio_weight: Some(300),
+            pids_max: Some(100),
+        }
+    }
+
+    #[test]
+    fn v1_limits_go_to_the_v1_files() {
+        let d = scratch("v1");
+        let ctl = |c: &str| (c.to_string(), d.join(c));
+        touch(
+            &d.join("memory"),
+            &[
+                ("memory.limit_in_bytes", ""),
+                ("memory.soft_limit_in_bytes", ""),
+                ("memory.memsw.limit_in_bytes", ""),
+            ],
+        );
+        touch(
+            &d.join("cpu"),
+            &[("cpu.shares", ""), ("cpu.cfs_quota_us", "")],
+        );
+        touch(&d.join("cpuset"), &[("cpuset.cpus", "")]);
+        touch(&d.join("blkio"), &[("blkio.bfq.weight", "")]);
+        touch(&d.join("pids"), &[("pids.max", "")]);
+        let cg = Cgroup {
+            v1: vec![
+                ctl("memory"),
+                ctl("cpu"),
+                ctl("cpuset"),
+                ctl("blkio"),
+                ctl("pids"),
+            ],
+            v2: None,
+            v2_controllers: false,
+            origin_v1: Vec::new(),
+            origin_v2: None,
+        };
+        let warn = cg.apply_limits(&limits()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(warn.is_empty(), "{warn:?}");
+        assert_eq!(get(d.join("memory/memory.limit_in_bytes")), "1048576");
+        assert_eq!(get(d.join("memory/memory.soft_limit_in_bytes")), "524288");
+        assert_eq!(get(d.join("memory/memory.memsw.limit_in_bytes")), "2097152");
+        assert_eq!(get(d.join("cpu/cpu.shares")), "512");
+        assert_eq!(get(d.join("cpu/cpu.cfs_quota_us")), "50000");
+        assert_eq!(get(d.join("cpuset/cpuset.cpus")), "0");
+        // Without blkio.weight the bfq file takes the weight.
+        assert_eq!(get(d.join("blkio/blkio.bfq.weight")), "300");
+        assert_eq!(get(d.join("pids/pids.max")), "100");
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn v2_limits_go_to_the_unified_files() {
+        let d = scratch("v2");
+        touch(
+            &d,
+            &[
+                ("memory.max", ""),
+                ("memory.high", ""),
+                ("memory.swap.max", ""),
+                ("cpu.weight", ""),
+                ("cpu.max", "max 100000"),
+                ("cpuset.cpus", ""),
+                ("io.weight", ""),
+                ("pids.max", ""),
+            ],
+        );
+        let cg = Cgroup {
+            v1: Vec::new(),
+            v2: Some(d.clone()),
+            v2_controllers: true,
+            origin_v1: Vec::new(),
+            origin_v2: None,
+        };
+        cg.apply_limits(&limits()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(get(d.join("memory.max")), "1048576");
+        assert_eq!(get(d.join("memory.high")), "524288");
+        assert_eq!(get(d.join("memory.swap.max")), "2097152");
+        assert_eq!(get(d.join("cpu.weight")), "512");
+        assert_eq!(get(d.join("cpu.max")), "50000 100000");
+        assert_eq!(get(d.join("io.weight")), "default 300");
+        assert_eq!(get(d.join("pids.max")), "100");
+        // Device control is skipped with a reason on v2.
+        assert!(cg.set_devices(&[]).ok().flatten().is_some());
+        let _ = fs::remove_dir_all(&d);
+    }
 }

@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Building a host from a node document: the built-in default host or a
+//! node file named by the URI (`<node>` with `<cpu>`, `<memory>`,
+//! `<domain>`, `<network>`, `<interface>`, `<pool>` with `<volume>`s and
+//! `<device>` children, inline or as `file='...'` references).
+
+use std::path::Path;
+
+use conf::domain::ParseFlags;
+use conf::xml::{Element, Node};
+use conf::{DomainDef, NetworkDef, PoolDef, VolDef};
+use driver::consts::{reason, state as st};
+use driver::error::ErrorDomain;
+use driver::Result;
+
+use crate::errors;
+use crate::state::{default_node_info, Cell, Dom, Iface, Net, NodeDev, Pool, Shared, State};
+
+/// XML namespace of the test driver's per-domain extensions.
+pub const TEST_NS: &str = "http://libvirt.org/schemas/domain/test/1.0";
+
+/// Capacity every pool reports (100 GiB), as libvirt's test driver does.
+pub const DEFAULT_POOL_CAPACITY: u64 = 100 * 1024 * 1024 * 1024;
+
+/// The default host. The objects and their values are the ones libvirt's
+/// test driver predefines, so clients see the same host.
+const DEFAULT_NODE: &str = r#"<node>
+<domain type='test'>
+  <name>test</name>
+  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+  <memory>8388608</memory>
+  <currentMemory>2097152</currentMemory>
+  <vcpu>2</vcpu>
+  <os>
+    <type>hvm</type>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/guest/diskimage1'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
+    </disk>
+    <interface type='network'>
+      <mac address='aa:bb:cc:dd:ee:ff'/>
+      <source network='default' bridge='virbr0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x1' function='0x0'/>
+    </interface>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x2' function='0x0'/>
+    </memballoon>
+  </devices>
+</domain>
+<network>
+  <name>default</name>
+  <uuid>dd8fe884-6c02-601e-7551-cca97df1c5df</uuid>
+  <bridge name='virbr0'/>
+  <forward/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.122.2' end='192.168.122.254'/>
+    </dhcp>
+  </ip>
+</network>
+<interface type='ethernet' name='eth1'>
+  <start mode='onboot'/>
+  <mac address='aa:bb:cc:dd:ee:ff'/>
+  <mtu size='1492'/>
+  <protocol family='ipv4'>
+    <ip address='192.168.0.5' prefix='24'/>
+    <route gateway='192.168.0.1'/>
+  </protocol>
+</interface>
+<pool type='dir'>
+  <name>default-pool</name>
+  <uuid>dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566</uuid>
+  <target>
+    <path>/default-pool</path>
+  </target>
+</pool>
+<device>
+  <name>computer</name>
+  <capability type='system'>
+    <hardware>
+      <vendor>Libvirt</vendor>
+      <version>Test driver</version>
+      <serial>123456</serial>
+      <uuid>11111111-2222-3333-4444-555555555555</uuid>
+    </hardware>
+    <firmware>
+      <vendor>Libvirt</vendor>
+      <version>Test Driver</version>
+      <release_date>01/22/2007</release_date>
+    </firmware>
+  </capability>
+</device>
+<device>
+  <name>scsi_host1</name>
+  <parent>computer</parent>
+  <capability type='scsi_host'>
+    <host>1</host>
+    <unique_id>0</unique_id>
+    <capability type='fc_host'>
+      <wwnn>2000000012341234</wwnn>
+      <wwpn>1000000012341234</wwpn>
+      <fabric_wwn>2000000043214321</fabric_wwn>
+    </capability>
+    <capability type='vport_ops'>
+      <max_vports>127</max_vports>
+      <vports>1</vports>
+    </capability>
+  </capability>
+</device>
+<device>
+  <name>scsi_host2</name>
+  <parent>computer</parent>
+  <capability type='scsi_host'>
+    <host>2</host>
+    <unique_id>1</unique_id>
+    <capability type='fc_host'>
+      <wwnn>2000000056785678</wwnn>
+      <wwpn>1000000056785678</wwpn>
+      <fabric_wwn>2000000087658765</fabric_wwn>
+    </capability>
+    <capability type='vport_ops'>
+      <max_vports>127</max_vports>
+      <vports>0</vports>
+    </capability>
+  </capability>
+</device>
+<device>
+  <name>scsi_host11</name>
+  <parent>scsi_host1</parent>
+  <capability type='scsi_host'>
+    <host>11</host>
+    <unique_id>10</unique_id>
+    <capability type='fc_host'>
+      <wwnn>2000000034563456</wwnn>
+      <wwpn>1000000034563456</wwpn>
+      <fabric_wwn>2000000043214321</fabric_wwn>
+    </capability>
+  </capability>
+</device>
+</node>
+"#;
+
+/// The default host (test:///default).
+pub fn load_default() -> Result<Shared> {
+    let root = conf::xml::parse_document(DEFAULT_NODE, "(test driver)", "node")
+        .map_err(|e| errors::conf(e, ErrorDomain::Test))?;
+    let mut state = State::new(default_node_info());
+    // Two NUMA cells of 8 CPUs; cell i has (i+1)*2 GiB, half of it free.
+    for i in 0..2u32 {
+        let cpus = (0..8u32).map(|j| (i * 8 + j, i, j)).collect();
+        state.cells.push(Cell {
+            mem: u64::from(i + 1) * 2048 * 1024,
+            free_mem: u64::from(i + 1) * 1024 * 1024,
+            cpus,
+        });
+    }
+    parse_node(&mut state, &root, None)?;
+    Ok(Shared::new(state))
+}
+
+/// A host described by a node file; relative `file=` references resolve
+/// against the file's directory.
+pub fn load_file(path: &str) -> Result<Shared> {
+    let root = read_doc(path, "node")?;
+    let mut state = State::new(default_node_info());
+    parse_node(&mut state, &root, Some(Path::new(path)))?;
+    Ok(Shared::new(state))
+}
+
+fn read_doc(path: &str, root: &str) -> Result<Element> {
+    let text = std::fs::read_to_string(path).map_err(|_| {
+        errors::test(
+            driver::error::ErrorCode::XmlError,
+            format!("failed to parse xml document '{path}'"),
+        )
+    })?;
+    conf::xml::parse_document(&text, path, root).map_err(|e| errors::conf(e, ErrorDomain::Test))
+}
+
+/// An inline element, or the document its `file` attribute names.
+fn resolve(el: &Element, file: Option<&Path>) -> Result<Element> {
+    let Some(rel) = el.attr("file") else {
+        return Ok(el.clone());
+    };
+    let abs = if rel.starts_with('/') {
+        rel.to_string()
+    } else {
+        let dir = file
+            .and_then(Path::parent)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|| ".".into());
+        format!("{dir}/{rel}")
+    };
+    let mut doc = read_doc(&abs, &el.name)?;
+    // A <pool file=...> may still list its volumes inline.
+    if el.name == "pool" {
+        for v in el.children_named("volume") {
+            doc.children.push(Node::Element(v.clone()));
+        }
+    }
+    Ok(doc)
+}
+
+fn parse_uint(root: &Element, path: &[&str], what: &str) -> Result<Option<u64>> {
+    let mut cur = root;
+    for p in path {
+        match cur.child(p) {
+            Some(c) => cur = c,
+            None => return Ok(None),
+        }
+    }
+    let t = cur.text();
+    let t = t.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    t.parse::<u64>()
+        .map(Some)
+        .map_err(|_| errors::xml(format!("invalid node {what} value")))
+}
+
+fn to_u32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+fn parse_node(state: &mut State, root: &Element, file: Option<&Path>) -> Result<()> {
+    let ni = &mut state.node_info;
+    if let Some(v) = parse_uint(root, &["cpu", "nodes"], "cpu nodes")? {
+        ni.nodes = to_u32(v);
+    }
+    if let Some(v) = parse_uint(root, &["cpu", "sockets"], "cpu sockets")? {
+        ni.sockets = to_u32(v);
+    }
+    if let Some(v) = parse_uint(root, &["cpu", "cores"], "cpu cores")? {
+        ni.cores = to_u32(v);
+    }
+    if let Some(v) = parse_uint(root, &["cpu", "threads"], "cpu threads")? {
+        ni.threads = to_u32(v);
+    }
+    ni.cpus = ni
+        .cores
+        .saturating_mul(ni.threads)
+        .saturating_mul(ni.sockets)
+        .saturating_mul(ni.nodes);
+    if let Some(v) = parse_uint(root, &["cpu", "active"], "cpu active")? {
+        ni.cpus = ni.cpus.min(to_u32(v));
+    }
+    if let Some(v) = parse_uint(root, &["cpu", "mhz"], "cpu mhz")? {
+        ni.mhz = to_u32(v);
+    }
+    if let Some(m) = root.child("cpu").and_then(|c| c.child("model")) {
+        let m = m.text();
+        if m.len() >= 32 {
+            return Err(errors::internal(format!(
+                "Model {m} too big for destination"
+            )));
+        }
+        ni.model = m;
+    }
+    if let Some(v) = parse_uint(root, &["memory"], "memory")? {
+        ni.memory = v;
+    }
+
+    for el in root.children_named("domain") {
+        let el = resolve(el, file)?;
+        load_domain(state, el)?;
+    }
+    for el in root.children_named("network") {
+        let el = resolve(el, file)?;
+        let def =
+            NetworkDef::from_element(&el).map_err(|e| errors::conf(e, ErrorDomain::Network))?;
+        if state.networks.contains_key(&def.name) || state.net_by_uuid(&def.uuid.0).is_some() {
+            return Err(errors::test(
+                driver::error::ErrorCode::OperationFailed,
+                format!("network '{}' already exists", def.name),
+            ));
+        }
+        state.networks.insert(
+            def.name.clone(),
+            Net {
+                def,
+                new_def: None,
+                persistent: true,
+                active: true,
+                autostart: false,
+            },
+        );
+    }
+    for el in root.children_named("interface") {
+        let el = resolve(el, file)?;
+        let iface = parse_iface(el)?;
+        state.ifaces.insert(
+            iface.name.clone(),
+            Iface {
+                active: true,
+                ..iface
+            },
+        );
+    }
+    for el in root.children_named("pool") {
+        let el = resolve(el, file)?;
+        let mut def =
+            PoolDef::from_element(&el).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+        if state.pools.contains_key(&def.name) || state.pool_by_uuid(&def.uuid.0).is_some() {
+            return Err(errors::test(
+                driver::error::ErrorCode::OperationFailed,
+                format!("pool '{}' already exists", def.name),
+            ));
+        }
+        def.capacity = DEFAULT_POOL_CAPACITY;
+        def.allocation = 0;
+        def.available = DEFAULT_POOL_CAPACITY;
+        let mut pool = Pool {
+            def,
+            persistent: true,
+            active: true,
+            autostart: false,
+            vols: Vec::new(),
+        };
+        for v in el.children_named("volume") {
+            let v = resolve(v, file)?;
+            let mut vol =
+                VolDef::from_element(&v).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+            if vol.target_path.is_none() {
+                vol.target_path = Some(format!(
+                    "{}/{}",
+                    pool.def.target_path.as_deref().unwrap_or(""),
+                    vol.name
+                ));
+            }
+            if vol.key.is_none() {
+                vol.key = vol.target_path.clone();
+            }
+            crate::conn::vol_defaults(&pool.def, &mut vol);
+            if pool.vol(&vol.name).is_some() {
+                return Err(errors::test(
+                    driver::error::ErrorCode::OperationFailed,
+                    "storage vol already exists",
+                ));
+            }
+            pool.def.allocation = pool.def.allocation.saturating_add(vol.allocation);
+            pool.def.available = pool.def.capacity.saturating_sub(pool.def.allocation);
+            pool.vols.push(vol);
+        }
+        state.pools.insert(pool.def.name.clone(), pool);
+    }
+    for el in root.children_named("device") {
+        let el = resolve(el, file)?;
+        let dev = parse_nodedev(el)?;
+        if let Some(old) = state.devs.iter_mut().find(|d| d.name == dev.name) {
+            *old = dev;
+        } else {
+            state.devs.push(dev);
+        }
+    }
+    Ok(())
+}
+
+/// The test driver's namespace data on a domain.
+pub struct TestNs {
+    pub runstate: i32,
+    pub transient: bool,
+    pub has_managed_save: bool,
+}
+
+/// Removes `<test:...>` children and the namespace declaration from a
+/// domain element and returns what they said.
+pub fn take_test_ns(el: &mut Element) -> Result<TestNs> {
+    let mut ns = TestNs {
+        runstate: st::RUNNING,
+        transient: false,
+        has_managed_save: false,
+    };
+    let prefixes: Vec<String> = el
+        .attrs
+        .iter()
+        .filter(|(k, v)| k.starts_with("xmlns:") && v == TEST_NS)
+        .map(|(k, _)| k["xmlns:".len()..].to_string())
+        .collect();
+    if prefixes.is_empty() {
+        return Ok(ns);
+    }
+    let is_test = |name: &str| {
+        name.split_once(':')
+            .is_some_and(|(p, _)| prefixes.iter().any(|x| x == p))
+    };
+    let mut runstate_text = None;
+    for c in el.elements() {
+        if !is_test(&c.name) {
+            continue;
+        }
+        match c.local_name() {
+            "transient" => ns.transient = true,
+            "hasmanagedsave" => ns.has_managed_save = true,
+            "runstate" if runstate_text.is_none() => runstate_text = Some(c.text()),
+            _ => {}
+        }
+    }
+    el.children
+        .retain(|n| !matches!(n, Node::Element(c) if is_test(&c.name)));
+    el.attrs
+        .retain(|(k, v)| !(k.starts_with("xmlns:") && v == TEST_NS));
+    if let Some(t) = runstate_text {
+        let t = t.trim();
+        if !t.is_empty() {
+            let v: u32 = t.parse().map_err(|_| errors::xml("invalid runstate"))?;
+            if v >= 8 {
+                return Err(errors::xml(format!("runstate '{v}' out of range'")));
+            }
+            ns.runstate = v as i32;
+        }
+    }
+    if ns.transient && ns.runstate == st::SHUTOFF {
+        return Err(errors::xml(
+            "transient domain cannot have runstate 'shutoff'",
+        ));
+    }
+    if ns.has_managed_save && ns.runstate != st::SHUTOFF {
+        return Err(errors::xml(
+            "domain with managedsave data can only have runstate 'shutoff'",
+        ));
+    }
+    Ok(ns)
+}
+
+/// Parses a domain element through conf's three stages.
+pub fn parse_domain_element(el: &Element, validate_schema: bool) -> Result<DomainDef> {
+    let flags = ParseFlags {
+        inactive: true,
+        validate_schema,
+    };
+    let mut def = conf::domain::parse_element(el, &flags)
+        .map_err(|e| errors::conf(e, ErrorDomain::Domain))?;
+    // The fake hypervisor's default architecture.
+    if def.os.arch.is_none() {
+        def.os.arch = Some("i686".into());
+    }
+    conf::domain::post_parse(&mut def).map_err(|e| errors::conf(e, ErrorDomain::Domain))?;
+    conf::domain::validate(&def).map_err(|e| errors::conf(e, ErrorDomain::Domain))?;
+    generate_ifnames(&mut def);
+    Ok(def)
+}
+
+/// Parses a domain document given by a client.
+pub fn parse_domain_xml(xml: &str, validate_schema: bool) -> Result<DomainDef> {
+    let mut el = conf::xml::parse_document(xml, "(domain_definition)", "domain")
+        .map_err(|e| errors::conf(e, ErrorDomain::Domain))?;
+    // Namespace data only means something in node files.
+    take_test_ns(&mut el)?;
+    parse_domain_element(&el, validate_schema)
+}
+
+/// Interfaces without a host-side name get `testnetN`, the first N that
+/// no interface of the domain uses.
+fn generate_ifnames(def: &mut DomainDef) {
+    let mut used: Vec<String> = def
+        .devices
+        .iter()
+        .filter(|d| d.name == "interface")
+        .filter_map(|d| {
+            d.child("target")
+                .and_then(|t| t.attr("dev"))
+                .map(str::to_string)
+        })
+        .collect();
+    for dev in def.devices.iter_mut().filter(|d| d.name == "interface") {
+        if dev.child("target").and_then(|t| t.attr("dev")).is_some() {
+            continue;
+        }
+        let Some(name) = (0..1024)
+            .map(|i| format!("testnet{i}"))
+            .find(|n| !used.contains(n))
+        else {
+            return;
+        };
+        used.push(name.clone());
+        let t = Element::new("target").with_attr("dev", &name);
+        if let Some(old) = dev.child_mut("target") {
+            old.set_attr("dev", &name);
+        } else {
+            dev.insert_after_names(
+                t,
+                &[
+                    "mac",
+                    "source",
+                    "virtualport",
+                    "ip",
+                    "route",
+                    "script",
+                    "downscript",
+                    "backenddomain",
+                ],
+            );
+        }
+    }
+}
+
+/// The taint bits and deprecations libvirt's test driver records for a
+/// domain loaded from a node file.
+fn taint(dom: &mut Dom) {
+    let def = &dom.def;
+    let mut t = 0u32;
+    for d in def.devices.iter().filter(|d| d.name == "disk") {
+        if d.attr("rawio") == Some("yes") {
+            t |= 1 << 2;
+        }
+        if d.attr("device") == Some("cdrom")
+            && d.attr("type") == Some("block")
+            && d.child("source").and_then(|s| s.attr("dev")).is_some()
+        {
+            t |= 1 << 8;
+        }
+    }
+    for h in def.devices.iter().filter(|d| d.name == "hostdev") {
+        if h.attr("type") == Some("scsi") && h.attr("rawio") == Some("yes") {
+            t |= 1 << 2;
+        }
+    }
+    for n in def.devices.iter().filter(|d| d.name == "interface") {
+        if n.child("script").is_some() {
+            t |= 1 << 3;
+        }
+    }
+    if let Some(cpu) = def.other_element("cpu") {
+        let custom = matches!(cpu.attr("mode"), None | Some("custom"));
+        if custom && cpu.child_text("model").as_deref() == Some("Deprecated-Test") {
+            t |= 1 << 12;
+            dom.deprecations.push("CPU model Deprecated-Test".into());
+        }
+    }
+    if def.os.dtb.is_some() {
+        t |= 1 << 9;
+    }
+    dom.taint |= t;
+}
+
+fn load_domain(state: &mut State, mut el: Element) -> Result<()> {
+    let ns = take_test_ns(&mut el)?;
+    if el.children_named("domainsnapshot").next().is_some() {
+        // Snapshots in node files are not modelled; they are dropped.
+    }
+    let def = parse_domain_element(&el, false)?;
+    if let Some(u) = state.domains.uuid_by_name(&def.name) {
+        return Err(errors::test(
+            driver::error::ErrorCode::OperationFailed,
+            format!(
+                "domain '{}' already exists with uuid {}",
+                def.name,
+                conf::Uuid(u)
+            ),
+        ));
+    }
+    if let Some(d) = state.domains.get(&def.uuid.0) {
+        return Err(errors::test(
+            driver::error::ErrorCode::OperationFailed,
+            format!(
+                "domain '{}' is already defined with uuid {}",
+                d.def.name, d.def.uuid
+            ),
+        ));
+    }
+    let mut dom = Dom::new(def);
+    dom.persistent = !ns.transient;
+    dom.has_managed_save = ns.has_managed_save;
+    if ns.runstate != st::SHUTOFF {
+        let id = state.alloc_dom_id();
+        if dom.persistent {
+            dom.new_def = Some(dom.def.clone());
+        }
+        dom.def.id = Some(id);
+        dom.has_managed_save = false;
+    }
+    dom.state = ns.runstate;
+    dom.reason = 0;
+    if ns.runstate == st::RUNNING {
+        // libvirt resets the reason to 0 after booting node-file domains.
+        dom.reason = reason::RUNNING_UNKNOWN;
+    }
+    taint(&mut dom);
+    state.domains.insert(dom);
+    Ok(())
+}
+
+/// Host interface XML: name and MAC, the rest kept as given.
+pub fn parse_iface(el: Element) -> Result<Iface> {
+    let name = el
+        .attr("name")
+        .map(str::to_string)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            driver::Error::new(
+                driver::error::ErrorCode::XmlError,
+                ErrorDomain::Interface,
+                "interface has no name",
+            )
+        })?;
+    let ty = el.attr("type").unwrap_or("");
+    if !matches!(ty, "ethernet" | "bridge" | "bond" | "vlan") {
+        return Err(driver::Error::new(
+            driver::error::ErrorCode::XmlError,
+            ErrorDomain::Interface,
+            format!("unknown interface type {ty}"),
+        ));
+    }
+    let mac = el
+        .child("mac")
+        .and_then(|m| m.attr("address"))
+        .unwrap_or("")
+        .to_string();
+    Ok(Iface {
+        name,
+        mac,
+        xml: el,
+        active: false,
+    })
+}
+
+/// Node device XML: name, parent and capability types, the rest kept.
+pub fn parse_nodedev(el: Element) -> Result<NodeDev> {
+    let name = el
+        .child_text("name")
+        .map(|s| s.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            driver::Error::new(
+                driver::error::ErrorCode::InternalError,
+                ErrorDomain::Nodedev,
+                "no device name",
+            )
+        })?;
+    let parent = el
+        .child_text("parent")
+        .map(|s| s.trim().to_string())
+        .filter(|p| !p.is_empty());
+    let caps: Vec<String> = el
+        .children_named("capability")
+        .filter_map(|c| c.attr("type").map(str::to_string))
+        .collect();
+    if caps.is_empty() {
+        return Err(driver::Error::new(
+            driver::error::ErrorCode::InternalError,
+            ErrorDomain::Nodedev,
+            format!("no device capabilities for '{name}'"),
+        ));
+    }
+    Ok(NodeDev {
+        name,
+        parent,
+        caps,
+        xml: el,
+    })
+}

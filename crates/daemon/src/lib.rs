@@ -5,11 +5,23 @@
 //!
 //! Depends on everything below it (rpc, dispatch, driver, daemon-support)
 //! and on no concrete driver: binaries pass their drivers in.
+//!
+//! Invariants: the process forks (for `-d`) before any thread exists; the
+//! activation variables are read before that too; every listener runs on
+//! one async runtime; the admin program is served on its own server
+//! (named `admin`) beside the main one (named after the daemon), as in
+//! libvirt. `unsafe` is limited to adopting descriptors passed by systemd
+//! and reading the effective uid.
 
+pub mod admin;
 mod sockets;
+
+/// The support library (logging macros, config, paths) for binaries.
+pub use daemon_support as support;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +32,9 @@ use daemon_support::{
 };
 use dispatch::RemoteHandler;
 use driver::Registry;
-use rpc::{Limits, Server};
+use rpc::{Handler, Limits, Server};
+
+use admin::{AdminHandler, DaemonControl, ServerControl};
 
 pub use daemon_support::DriverDirs;
 
@@ -52,18 +66,32 @@ fn fail(argv0: &str, daemon: bool, err: DaemonErr, msg: &str) -> ExitCode {
     ExitCode::from(err.exit_code() as u8)
 }
 
-/// Run the daemon `name`; `drivers` builds the driver registry once the
-/// paths are known. Returns the process exit status.
+/// Run the daemon `name` serving the remote program; `drivers` builds the
+/// driver registry once the paths are known. Returns the process exit
+/// status.
 pub fn run(name: &str, drivers: impl FnOnce(&DaemonContext) -> Registry) -> ExitCode {
+    run_with(name, |ctx| {
+        let registry = drivers(ctx);
+        (Arc::new(RemoteHandler::new(registry.clone())), registry)
+    })
+}
+
+/// Like [`run`] with a handler of the caller's choosing for the main
+/// server (virtproxyd's forwarding handler). `build` returns the handler
+/// and the registry whose drivers are started, reloaded on SIGHUP, shut
+/// down at exit and counted for the idle timeout.
+pub fn run_with<H: Handler>(
+    name: &str,
+    build: impl FnOnce(&DaemonContext) -> (Arc<H>, Registry),
+) -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let argv0 = args
         .first()
-        .map(|a| {
+        .and_then(|a| {
             Path::new(a)
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
         })
-        .flatten()
         .unwrap_or_else(|| name.to_string());
     let Some(profile) = Profile::by_name(name) else {
         eprintln!("{argv0}: unknown daemon profile {name}");
@@ -90,9 +118,21 @@ pub fn run(name: &str, drivers: impl FnOnce(&DaemonContext) -> Registry) -> Exit
         }
     };
     if profile.requires_root && !privileged {
-        eprintln!("{argv0}: error: {} must be run as root", profile.name);
+        eprintln!(
+            "{argv0}: error: {} must be run as root (it manages host resources)",
+            profile.name
+        );
         return ExitCode::FAILURE;
     }
+    // Read (and clear) the systemd variables while the process is still
+    // single-threaded and before `-d` changes the pid.
+    let activation = match daemon_support::activation_from_env() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{argv0}: error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     let env = Env::from_process();
     let mut paths = match Paths::resolve(&profile, privileged, &env) {
@@ -165,11 +205,11 @@ pub fn run(name: &str, drivers: impl FnOnce(&DaemonContext) -> Registry) -> Exit
     }
 
     let ctx = DaemonContext {
-        profile: profile.clone(),
+        profile,
         privileged,
         paths: paths.clone(),
     };
-    let registry = drivers(&ctx);
+    let (handler, registry) = build(&ctx);
     for d in registry.drivers() {
         if let Err(e) = d.startup() {
             log(
@@ -201,13 +241,38 @@ pub fn run(name: &str, drivers: impl FnOnce(&DaemonContext) -> Registry) -> Exit
         &config,
         &config_path,
         &opts,
-        registry.clone(),
+        Served {
+            handler,
+            registry: registry.clone(),
+            activation,
+        },
     ));
     for d in registry.drivers() {
         d.shutdown();
     }
     drop(pidfile);
     code
+}
+
+/// What the main loop serves.
+struct Served<H: Handler> {
+    handler: Arc<H>,
+    registry: Registry,
+    activation: Option<daemon_support::Activation>,
+}
+
+fn admin_limits_of(c: &DaemonConfig) -> Limits {
+    Limits {
+        max_clients: c.admin_max_clients as usize,
+        // The admin socket takes no anonymous clients (libvirt passes 0).
+        max_anonymous_clients: 0,
+        min_workers: c.admin_min_workers as usize,
+        max_workers: c.admin_max_workers as usize,
+        prio_workers: 0,
+        max_client_requests: c.admin_max_client_requests as usize,
+        keepalive_interval: c.admin_keepalive_interval,
+        keepalive_count: c.admin_keepalive_count,
+    }
 }
 
 fn limits_of(c: &DaemonConfig) -> Limits {
@@ -223,18 +288,29 @@ fn limits_of(c: &DaemonConfig) -> Limits {
     }
 }
 
-async fn serve(
+async fn serve<H: Handler>(
     argv0: &str,
     ctx: &DaemonContext,
     config: &DaemonConfig,
     config_path: &Path,
     opts: &daemon_support::CliOptions,
-    registry: Registry,
+    served: Served<H>,
 ) -> ExitCode {
-    let handler = Arc::new(RemoteHandler::new(registry.clone()));
-    let server = Server::new(ctx.profile.name, handler.clone(), limits_of(config));
+    let Served {
+        handler,
+        registry,
+        activation,
+    } = served;
+    let server = Server::new(ctx.profile.name, handler, limits_of(config));
+    let control = Arc::new(DaemonControl::default());
+    control.timeout.store(opts.timeout, Ordering::Relaxed);
+    let admin_handler = Arc::new(AdminHandler::new(control.clone()));
+    let admin_server = Server::new("admin", admin_handler.clone(), admin_limits_of(config));
+    let main_ctl: Arc<dyn ServerControl> = server.clone();
+    let admin_ctl: Arc<dyn ServerControl> = admin_server.clone();
+    admin_handler.set_servers(vec![Arc::downgrade(&main_ctl), Arc::downgrade(&admin_ctl)]);
 
-    let listeners = match sockets::open(ctx, config, opts.listen) {
+    let listeners = match sockets::open(ctx, config, opts.listen, activation) {
         Ok(l) => l,
         Err(e) => return fail(argv0, opts.daemon, DaemonErr::Network, &e),
     };
@@ -243,6 +319,9 @@ async fn serve(
     }
     for l in listeners.tcp {
         tokio::spawn(server.clone().serve_tcp(l, false));
+    }
+    if let Some(l) = listeners.admin {
+        tokio::spawn(admin_server.clone().serve_unix(l, false));
     }
 
     log(
@@ -270,22 +349,30 @@ async fn serve(
         Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
     };
 
-    let timeout = (opts.timeout > 0).then(|| Duration::from_secs(u64::from(opts.timeout)));
     let mut idle_since = Instant::now();
     loop {
         tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => reload(config_path, &registry),
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                if let Some(t) = timeout {
-                    let busy = server.client_count() > 0 || registry.active_guests() > 0;
-                    if busy {
-                        idle_since = Instant::now();
-                    } else if idle_since.elapsed() >= t {
-                        log(Priority::Info, format_args!("idle timeout, shutting down"));
-                        break;
-                    }
+            _ = term.recv() => {
+                log(Priority::Info, format_args!("shutting down on SIGTERM"));
+                break;
+            }
+            _ = int.recv() => {
+                log(Priority::Info, format_args!("shutting down on SIGINT"));
+                break;
+            }
+            _ = hup.recv() => reload(ctx, config_path, opts, &registry),
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {
+                let secs = control.timeout.load(Ordering::Relaxed);
+                // Any client of any server (admin included, as in
+                // libvirt) or any running guest keeps the daemon alive.
+                let busy = server.client_count() > 0
+                    || admin_server.client_count() > 0
+                    || registry.active_guests() > 0;
+                if busy || secs == 0 {
+                    idle_since = Instant::now();
+                } else if idle_since.elapsed() >= Duration::from_secs(u64::from(secs)) {
+                    log(Priority::Info, format_args!("idle timeout, shutting down"));
+                    break;
                 }
             }
         }
@@ -294,26 +381,50 @@ async fn serve(
     ExitCode::SUCCESS
 }
 
-/// SIGHUP: re-read the log settings and let drivers reload.
-fn reload(config_path: &Path, registry: &Registry) {
+/// SIGHUP: re-read the configuration file's logging settings (level,
+/// filters, outputs; the environment and `-v` keep their precedence) and
+/// let the drivers reload their state. Clients stay connected; socket and
+/// limit settings need a restart, as in libvirt.
+fn reload(
+    ctx: &DaemonContext,
+    config_path: &Path,
+    opts: &daemon_support::CliOptions,
+    registry: &Registry,
+) {
     log(
         Priority::Info,
         format_args!("reloading configuration on SIGHUP"),
     );
-    match daemon_support::config::DaemonConfig::load(config_path) {
+    let allow_missing = opts.config_file.is_none();
+    match DaemonConfig::load_for(&ctx.profile, config_path, allow_missing) {
         Ok(c) => {
-            if c.log_level > 0 {
-                let _ = dlog::set_default_priority(c.log_level);
+            let env = Env::from_process();
+            let mut level = if c.log_level > 0 { c.log_level } else { 3 };
+            if let Some(p) = env
+                .get("LIBVIRT_DEBUG")
+                .and_then(|l| dlog::parse_priority(l).ok())
+            {
+                level = p.number();
             }
-            if let Some(f) = &c.log_filters {
-                if let Err(e) = dlog::set_filters(f) {
-                    log(Priority::Error, format_args!("{e}"));
-                }
+            if opts.verbose && level > Priority::Info.number() {
+                level = Priority::Info.number();
             }
-            if let Some(o) = &c.log_outputs {
-                if let Err(e) = dlog::set_outputs(o) {
-                    log(Priority::Error, format_args!("{e}"));
-                }
+            let _ = dlog::set_default_priority(level);
+            let filters = env
+                .get("LIBVIRT_LOG_FILTERS")
+                .map(str::to_owned)
+                .or(c.log_filters.clone())
+                .unwrap_or_default();
+            if let Err(e) = dlog::set_filters(&filters) {
+                log(Priority::Error, format_args!("{e}"));
+            }
+            let outputs = env
+                .get("LIBVIRT_LOG_OUTPUTS")
+                .map(str::to_owned)
+                .or(c.log_outputs.clone())
+                .unwrap_or_default();
+            if let Err(e) = dlog::set_outputs(&outputs) {
+                log(Priority::Error, format_args!("{e}"));
             }
         }
         Err(e) => log(

@@ -83,8 +83,17 @@ fn tcp_from_fd(fd: RawFd) -> Result<TcpListener, String> {
     TcpListener::from_std(l).map_err(|e| e.to_string())
 }
 
-/// Open every socket this daemon serves.
-pub fn open(ctx: &DaemonContext, config: &DaemonConfig, listen: bool) -> Result<Listeners, String> {
+/// Opens every socket this daemon serves. With systemd activation
+/// (`act`), a socket passed under its unit name is used as is (the
+/// permission and group settings do not apply to it); a UNIX socket that
+/// was not passed is created as usual, as libvirt does; TCP/TLS come only
+/// from activation then.
+pub fn open(
+    ctx: &DaemonContext,
+    config: &DaemonConfig,
+    listen: bool,
+    act: Option<daemon_support::Activation>,
+) -> Result<Listeners, String> {
     let mut out = Listeners {
         unix: Vec::new(),
         admin: None,
@@ -92,64 +101,106 @@ pub fn open(ctx: &DaemonContext, config: &DaemonConfig, listen: bool) -> Result<
         paths: Vec::new(),
     };
     let name = ctx.profile.name;
-
-    if let Some(mut act) = daemon_support::activation_from_env().map_err(|e| e.to_string())? {
-        if listen {
-            return Err("--listen parameter not permitted with systemd activation sockets, see 'man libvirtd' for further guidance".into());
-        }
-        for fd in act.claim(&format!("{name}.socket")) {
-            out.unix.push((unix_from_fd(fd)?, false));
-        }
-        for fd in act.claim(&format!("{name}-ro.socket")) {
-            out.unix.push((unix_from_fd(fd)?, true));
-        }
-        if let Some(fd) = act
-            .claim(&format!("{name}-admin.socket"))
-            .into_iter()
-            .next()
-        {
-            out.admin = Some(unix_from_fd(fd)?);
-        }
-        for fd in act.claim(&format!("{name}-tcp.socket")) {
-            out.tcp.push(tcp_from_fd(fd)?);
-        }
-        for fd in act.claim(&format!("{name}-tls.socket")) {
-            out.tcp.push(tcp_from_fd(fd)?);
-        }
-        act.complete().map_err(|e| e.to_string())?;
-        return Ok(out);
+    let mut act = act;
+    let activated = act.is_some();
+    if activated && listen {
+        return Err("--listen parameter not permitted with systemd activation sockets, see 'man libvirtd' for further guidance".into());
     }
+    let mut claim =
+        |unit: String| -> Vec<RawFd> { act.as_mut().map(|a| a.claim(&unit)).unwrap_or_default() };
 
     let group = match &config.unix_sock_group {
         Some(g) if ctx.privileged => Some(group_id(g)?),
         _ => None,
     };
-    let rw_mode = mode(&config.unix_sock_rw_perms, "unix_sock_rw_perms")?;
-    out.unix
-        .push((bind_unix(&ctx.paths.sock, rw_mode, group)?, false));
-    out.paths.push(ctx.paths.sock.clone());
-    if let Some(ro) = &ctx.paths.sock_ro {
-        let ro_mode = mode(&config.unix_sock_ro_perms, "unix_sock_ro_perms")?;
-        out.unix.push((bind_unix(ro, ro_mode, group)?, true));
-        out.paths.push(ro.clone());
+
+    let fds = claim(format!("{name}.socket"));
+    if fds.is_empty() {
+        let rw_mode = mode(&config.unix_sock_rw_perms, "unix_sock_rw_perms")?;
+        out.unix
+            .push((bind_unix(&ctx.paths.sock, rw_mode, group)?, false));
+        out.paths.push(ctx.paths.sock.clone());
     }
-    if let Some(admin) = &ctx.paths.sock_admin {
-        let admin_mode = mode(&config.unix_sock_admin_perms, "unix_sock_admin_perms")?;
-        out.admin = Some(bind_unix(admin, admin_mode, group)?);
-        out.paths.push(admin.clone());
+    for fd in fds {
+        out.unix.push((unix_from_fd(fd)?, false));
     }
-    if listen && ctx.profile.with_ip && config.listen_tcp {
-        let addr = config
-            .listen_addr
-            .clone()
-            .unwrap_or_else(|| "0.0.0.0".into());
-        let l = std::net::TcpListener::bind(format!("{}:{}", addr, config.tcp_port))
-            .map_err(|e| format!("Failed to bind TCP socket {addr}:{}: {e}", config.tcp_port))?;
-        l.set_nonblocking(true).map_err(|e| e.to_string())?;
-        out.tcp
-            .push(TcpListener::from_std(l).map_err(|e| e.to_string())?);
+
+    let fds = claim(format!("{name}-ro.socket"));
+    if fds.is_empty() {
+        if let Some(ro) = &ctx.paths.sock_ro {
+            let ro_mode = mode(&config.unix_sock_ro_perms, "unix_sock_ro_perms")?;
+            out.unix.push((bind_unix(ro, ro_mode, group)?, true));
+            out.paths.push(ro.clone());
+        }
+    }
+    for fd in fds {
+        out.unix.push((unix_from_fd(fd)?, true));
+    }
+
+    let fds = claim(format!("{name}-admin.socket"));
+    if fds.is_empty() {
+        if let Some(admin) = &ctx.paths.sock_admin {
+            let admin_mode = mode(&config.unix_sock_admin_perms, "unix_sock_admin_perms")?;
+            out.admin = Some(bind_unix(admin, admin_mode, group)?);
+            out.paths.push(admin.clone());
+        }
+    }
+    for fd in fds {
+        // One admin listener is served; extra ones are closed.
+        let l = unix_from_fd(fd)?;
+        if out.admin.is_none() {
+            out.admin = Some(l);
+        }
+    }
+
+    if ctx.profile.with_ip {
+        let tcp_fds = claim(format!("{name}-tcp.socket"));
+        let tls_fds = claim(format!("{name}-tls.socket"));
+        for fd in tcp_fds {
+            out.tcp.push(tcp_from_fd(fd)?);
+        }
+        if !tls_fds.is_empty() {
+            for fd in tls_fds {
+                // Take ownership so the descriptor is closed.
+                drop(tcp_from_fd(fd)?);
+            }
+            return Err(format!(
+                "{name}-tls.socket was passed but this build of {name} has no TLS support"
+            ));
+        }
+        // libvirtd honours listen_* only with --listen; virtproxyd always.
+        let ipsock = !activated && (listen || !ctx.profile.has_listen);
+        if ipsock && config.listen_tls {
+            return Err(
+                "listen_tls is enabled but this build has no TLS support; set listen_tls = 0"
+                    .into(),
+            );
+        }
+        if ipsock && config.listen_tcp {
+            let addr = config
+                .listen_addr
+                .clone()
+                .unwrap_or_else(|| "0.0.0.0".into());
+            let port: u16 = config
+                .tcp_port
+                .parse()
+                .map_err(|_| format!("Invalid tcp_port '{}'", config.tcp_port))?;
+            let l = bind_tcp(&addr, port)?;
+            out.tcp.push(l);
+        }
+    }
+    if let Some(a) = act {
+        a.complete().map_err(|e| e.to_string())?;
     }
     Ok(out)
+}
+
+fn bind_tcp(addr: &str, port: u16) -> Result<TcpListener, String> {
+    let host = addr.trim_start_matches('[').trim_end_matches(']');
+    let l = std::net::TcpListener::bind((host, port))
+        .map_err(|e| format!("Failed to bind TCP socket {addr}:{port}: {e}"))?;
+    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+    TcpListener::from_std(l).map_err(|e| e.to_string())
 }
 
 pub fn cleanup(paths: &[PathBuf]) {

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The admin program (0x06900690) served on `PREFIX-admin-sock`: what
+//! `virt-admin` uses to list servers and clients, read and change worker
+//! and client limits, disconnect clients, read and change the logging
+//! setup, and set the idle timeout.
+//!
+//! The servers it manages are reached through [`ServerControl`], a
+//! type-erased view of an `rpc::Server`, so the admin handler does not care
+//! which program a server speaks. The admin server manages itself too (it
+//! is listed as `admin`).
+
+// The wire error is large by nature (it mirrors virNetMessageError) and
+// is built once per failed call; boxing it buys nothing here.
+#![allow(clippy::result_large_err)]
+
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+
+use daemon_support::log as dlog;
+use protocol::admin as a;
+use protocol::header::Header;
+use protocol::{AdminProc as P, ErrorCode, ErrorDomain, RemoteError, TypedParamValue};
+use rpc::{CallMode, Client, ClientInfo, Handler, Limits, Response, Server, Transport};
+use xdr::{from_bytes, to_bytes, Xdr};
+
+type R<T> = Result<T, RemoteError>;
+
+/// What the admin program needs from one RPC server.
+pub trait ServerControl: Send + Sync {
+    /// The server's name as virt-admin shows it.
+    fn name(&self) -> &str;
+    /// Current limits.
+    fn limits(&self) -> Limits;
+    /// Replace the limits (the pools follow).
+    fn set_limits(&self, limits: Limits);
+    /// Workers free right now (of `max_workers`).
+    fn free_workers(&self) -> usize;
+    /// Calls waiting for a worker.
+    fn job_queue_depth(&self) -> usize;
+    /// Connected clients, oldest first.
+    fn clients(&self) -> Vec<ClientInfo>;
+    /// Close client `id`; false if there is no such client.
+    fn close_client(&self, id: u64) -> bool;
+}
+
+impl<H: Handler> ServerControl for Server<H> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn limits(&self) -> Limits {
+        Server::limits(self)
+    }
+    fn set_limits(&self, limits: Limits) {
+        Server::set_limits(self, limits);
+    }
+    fn free_workers(&self) -> usize {
+        self.stats().free_workers
+    }
+    fn job_queue_depth(&self) -> usize {
+        self.stats().job_queue_depth
+    }
+    fn clients(&self) -> Vec<ClientInfo> {
+        Server::clients(self)
+            .into_iter()
+            .map(|c| c.info.clone())
+            .collect()
+    }
+    fn close_client(&self, id: u64) -> bool {
+        match self.client(id) {
+            Some(c) => {
+                c.close();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Daemon-wide settings the admin program may change.
+#[derive(Debug, Default)]
+pub struct DaemonControl {
+    /// Idle timeout in seconds (0: never). Read by the main loop.
+    pub timeout: AtomicU32,
+}
+
+/// Per-client state: whether CONNECT_OPEN was called.
+#[derive(Debug, Default)]
+pub struct AdminState {
+    open: AtomicBool,
+}
+
+/// Serves the admin program.
+pub struct AdminHandler {
+    servers: OnceLock<Vec<Weak<dyn ServerControl>>>,
+    control: Arc<DaemonControl>,
+}
+
+impl AdminHandler {
+    /// A handler with no servers yet; call [`AdminHandler::set_servers`]
+    /// once the servers (including the admin server itself) exist.
+    pub fn new(control: Arc<DaemonControl>) -> Self {
+        AdminHandler {
+            servers: OnceLock::new(),
+            control,
+        }
+    }
+
+    /// Registers the managed servers (only the first call counts).
+    pub fn set_servers(&self, servers: Vec<Weak<dyn ServerControl>>) {
+        let _ = self.servers.set(servers);
+    }
+
+    /// Live servers sorted by name (`admin` first, as libvirt lists them).
+    fn servers(&self) -> Vec<Arc<dyn ServerControl>> {
+        let mut v: Vec<Arc<dyn ServerControl>> = self
+            .servers
+            .get()
+            .map(|s| s.iter().filter_map(Weak::upgrade).collect())
+            .unwrap_or_default();
+        v.sort_by(|x, y| x.name().cmp(y.name()));
+        v
+    }
+
+    fn server(&self, name: &str) -> R<Arc<dyn ServerControl>> {
+        self.servers()
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                RemoteError::new(
+                    ErrorCode::NoServer,
+                    ErrorDomain::Admin,
+                    Some(&format!("No server named '{name}'")),
+                )
+            })
+    }
+
+    fn client(&self, srv: &dyn ServerControl, id: u64) -> R<ClientInfo> {
+        srv.clients()
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| no_client(id))
+    }
+}
+
+fn no_client(id: u64) -> RemoteError {
+    RemoteError::new(
+        ErrorCode::NoClient,
+        ErrorDomain::Admin,
+        Some(&format!("No client with matching ID '{id}'")),
+    )
+}
+
+fn invalid_arg(msg: &str) -> RemoteError {
+    RemoteError::new(ErrorCode::InvalidArg, ErrorDomain::Admin, Some(msg))
+}
+
+fn check_flags(flags: u32) -> R<()> {
+    if flags != 0 {
+        return Err(invalid_arg(&format!("unsupported flags (0x{flags:x})")));
+    }
+    Ok(())
+}
+
+fn decode<T: Xdr>(payload: &[u8]) -> R<T> {
+    from_bytes(payload).map_err(|_| {
+        RemoteError::new(
+            ErrorCode::Rpc,
+            ErrorDomain::Rpc,
+            Some("Unable to decode message payload"),
+        )
+    })
+}
+
+fn uint(field: &str, v: usize) -> a::TypedParam {
+    a::TypedParam {
+        field: field.to_owned(),
+        value: TypedParamValue::UInt(u32::try_from(v).unwrap_or(u32::MAX)),
+    }
+}
+
+fn param(field: &str, value: TypedParamValue) -> a::TypedParam {
+    a::TypedParam {
+        field: field.to_owned(),
+        value,
+    }
+}
+
+/// Accepts only the given unsigned fields (libvirt's
+/// virTypedParamsValidate) and returns them in order.
+fn take_uints(params: &[a::TypedParam], allowed: &[&str]) -> R<Vec<Option<u32>>> {
+    let mut out = vec![None; allowed.len()];
+    for p in params {
+        let Some(i) = allowed.iter().position(|f| *f == p.field) else {
+            return Err(RemoteError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::None,
+                Some(&format!("parameter '{}' not supported", p.field)),
+            ));
+        };
+        match p.value {
+            TypedParamValue::UInt(v) => out[i] = Some(v),
+            _ => {
+                return Err(RemoteError::new(
+                    ErrorCode::InvalidArg,
+                    ErrorDomain::None,
+                    Some(&format!(
+                        "invalid type '{}' for parameter '{}', expected 'uint'",
+                        type_name(&p.value),
+                        p.field
+                    )),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn type_name(v: &TypedParamValue) -> &'static str {
+    match v {
+        TypedParamValue::Int(_) => "int",
+        TypedParamValue::UInt(_) => "uint",
+        TypedParamValue::LLong(_) => "llong",
+        TypedParamValue::ULLong(_) => "ullong",
+        TypedParamValue::Double(_) => "double",
+        TypedParamValue::Boolean(_) => "boolean",
+        TypedParamValue::String(_) => "string",
+    }
+}
+
+fn transport_number(t: Transport) -> u32 {
+    t as u32
+}
+
+fn nonnull_client(srv: &str, c: &ClientInfo) -> a::NonnullClient {
+    a::NonnullClient {
+        srv: a::NonnullServer {
+            name: srv.to_owned(),
+        },
+        id: c.id,
+        timestamp: c.connected_at,
+        transport: transport_number(c.transport),
+    }
+}
+
+/// Name of user `uid` from /etc/passwd (None if unknown).
+fn user_name(uid: u32) -> Option<String> {
+    id_name("/etc/passwd", uid)
+}
+
+/// Name of group `gid` from /etc/group.
+fn group_name(gid: u32) -> Option<String> {
+    id_name("/etc/group", gid)
+}
+
+fn id_name(file: &str, id: u32) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let _ = f.next();
+        let n = f.next()?.parse::<u32>().ok()?;
+        (n == id).then(|| name.to_owned())
+    })
+}
+
+/// The identity parameters libvirt reports for a client.
+fn client_params(c: &ClientInfo) -> Vec<a::TypedParam> {
+    let mut v = vec![param("readonly", TypedParamValue::Boolean(c.readonly))];
+    if c.transport == Transport::Unix {
+        if let Some(uid) = c.peer_uid {
+            v.push(param(
+                "unix_user_id",
+                TypedParamValue::Int(i32::try_from(uid).unwrap_or(-1)),
+            ));
+            if let Some(n) = user_name(uid) {
+                v.push(param("unix_user_name", TypedParamValue::String(n)));
+            }
+        }
+        if let Some(gid) = c.peer_gid {
+            v.push(param(
+                "unix_group_id",
+                TypedParamValue::Int(i32::try_from(gid).unwrap_or(-1)),
+            ));
+            if let Some(n) = group_name(gid) {
+                v.push(param("unix_group_name", TypedParamValue::String(n)));
+            }
+        }
+        if let Some(pid) = c.peer_pid {
+            v.push(param("unix_process_id", TypedParamValue::Int(pid)));
+        }
+    } else if let Some(addr) = &c.addr {
+        v.push(param("sock_addr", TypedParamValue::String(addr.clone())));
+    }
+    v
+}
+
+impl AdminHandler {
+    fn dispatch(&self, client: &Client<AdminState>, p: P, payload: &[u8]) -> R<Vec<u8>> {
+        if p != P::ConnectOpen && !client.state.open.load(Ordering::Relaxed) {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some("connection not open"),
+            ));
+        }
+        Ok(match p {
+            P::ConnectOpen => {
+                let args: a::ConnectOpenArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                client.state.open.store(true, Ordering::Relaxed);
+                Vec::new()
+            }
+            P::ConnectClose => {
+                client.state.open.store(false, Ordering::Relaxed);
+                Vec::new()
+            }
+            P::ConnectGetLibVersion => to_bytes(&a::ConnectGetLibVersionRet {
+                lib_ver: daemon_support::LIBVIRT_VERSION_NUMBER,
+            }),
+            P::ConnectListServers => {
+                let args: a::ConnectListServersArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let all = self.servers();
+                let n = u32::try_from(all.len()).unwrap_or(u32::MAX);
+                // need_results is a flag: the caller wants the objects.
+                let servers = if args.need_results != 0 {
+                    all.iter()
+                        .map(|s| a::NonnullServer {
+                            name: s.name().to_owned(),
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                to_bytes(&a::ConnectListServersRet { servers, ret: n })
+            }
+            P::ConnectLookupServer => {
+                let args: a::ConnectLookupServerArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let s = self.server(&args.name)?;
+                to_bytes(&a::ConnectLookupServerRet {
+                    srv: a::NonnullServer {
+                        name: s.name().to_owned(),
+                    },
+                })
+            }
+            P::ServerGetThreadpoolParameters => {
+                let args: a::ServerGetThreadpoolParametersArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let s = self.server(&args.srv.name)?;
+                let l = s.limits();
+                let free = s.free_workers().min(l.max_workers);
+                let busy = l.max_workers - free;
+                // Threads exist on demand: at least min_workers are
+                // counted, idle ones are free.
+                let current = busy
+                    .max(l.min_workers)
+                    .min(l.max_workers.max(l.min_workers));
+                let params = vec![
+                    uint("minWorkers", l.min_workers),
+                    uint("maxWorkers", l.max_workers),
+                    uint("nWorkers", current),
+                    uint("freeWorkers", current - busy.min(current)),
+                    uint("prioWorkers", l.prio_workers),
+                    uint("jobQueueDepth", s.job_queue_depth()),
+                ];
+                to_bytes(&a::ServerGetThreadpoolParametersRet { params })
+            }
+            P::ServerSetThreadpoolParameters => {
+                let args: a::ServerSetThreadpoolParametersArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let s = self.server(&args.srv.name)?;
+                let v = take_uints(&args.params, &["minWorkers", "maxWorkers", "prioWorkers"])?;
+                let mut l = s.limits();
+                let min = v[0].map_or(l.min_workers, |x| x as usize);
+                let max = v[1].map_or(l.max_workers, |x| x as usize);
+                if min > max {
+                    return Err(invalid_arg("minWorkers cannot be larger than maxWorkers"));
+                }
+                if (v[1] == Some(0) && l.max_workers > 0) || (max > 0 && l.max_workers == 0) {
+                    return Err(invalid_arg(
+                        "maxWorkers must not be switched from zero to non-zero and vice versa",
+                    ));
+                }
+                l.min_workers = min;
+                l.max_workers = max;
+                if let Some(p) = v[2] {
+                    l.prio_workers = p as usize;
+                }
+                s.set_limits(l);
+                Vec::new()
+            }
+            P::ServerListClients => {
+                let args: a::ServerListClientsArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let s = self.server(&args.srv.name)?;
+                let all = s.clients();
+                let n = u32::try_from(all.len()).unwrap_or(u32::MAX);
+                let clients = if args.need_results != 0 {
+                    all.iter().map(|c| nonnull_client(s.name(), c)).collect()
+                } else {
+                    Vec::new()
+                };
+                to_bytes(&a::ServerListClientsRet { clients, ret: n })
+            }
+            P::ServerLookupClient => {
+                let args: a::ServerLookupClientArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let s = self.server(&args.srv.name)?;
+                let c = self.client(s.as_ref(), args.id)?;
+                to_bytes(&a::ServerLookupClientRet {
+                    clnt: nonnull_client(s.name(), &c),
+                })
+            }
+            P::ClientGetInfo => {
+                let args: a::ClientGetInfoArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let s = self.server(&args.clnt.srv.name)?;
+                let c = self.client(s.as_ref(), args.clnt.id)?;
+                to_bytes(&a::ClientGetInfoRet {
+                    params: client_params(&c),
+                })
+            }
+            P::ClientClose => {
+                let args: a::ClientCloseArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let s = self.server(&args.clnt.srv.name)?;
+                if !s.close_client(args.clnt.id) {
+                    return Err(no_client(args.clnt.id));
+                }
+                Vec::new()
+            }
+            P::ServerGetClientLimits => {
+                let args: a::ServerGetClientLimitsArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let s = self.server(&args.srv.name)?;
+                let l = s.limits();
+                let params = vec![
+                    uint("nclients_max", l.max_clients),
+                    uint("nclients", s.clients().len()),
+                    uint("nclients_unauth_max", l.max_anonymous_clients),
+                    // Every client is authenticated on connection (auth
+                    // "none" on the UNIX sockets): nobody is waiting.
+                    uint("nclients_unauth", 0),
+                ];
+                to_bytes(&a::ServerGetClientLimitsRet { params })
+            }
+            P::ServerSetClientLimits => {
+                let args: a::ServerSetClientLimitsArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let s = self.server(&args.srv.name)?;
+                let v = take_uints(&args.params, &["nclients_max", "nclients_unauth_max"])?;
+                let mut l = s.limits();
+                let max = v[0].map_or(l.max_clients, |x| x as usize);
+                let unauth = v[1].map_or(l.max_anonymous_clients, |x| x as usize);
+                if max < unauth {
+                    return Err(invalid_arg(
+                        "The overall maximum number of clients must not be less than the number of clients waiting for authentication",
+                    ));
+                }
+                l.max_clients = max;
+                l.max_anonymous_clients = unauth;
+                s.set_limits(l);
+                Vec::new()
+            }
+            P::ConnectGetLoggingOutputs => {
+                let args: a::ConnectGetLoggingOutputsArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                to_bytes(&a::ConnectGetLoggingOutputsRet {
+                    outputs: dlog::outputs_string(),
+                    noutputs: u32::try_from(dlog::output_count()).unwrap_or(u32::MAX),
+                })
+            }
+            P::ConnectGetLoggingFilters => {
+                let args: a::ConnectGetLoggingFiltersArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let f = dlog::filters_string();
+                let n = f.split(' ').filter(|s| !s.is_empty()).count();
+                to_bytes(&a::ConnectGetLoggingFiltersRet {
+                    filters: (!f.is_empty()).then_some(f),
+                    nfilters: u32::try_from(n).unwrap_or(u32::MAX),
+                })
+            }
+            P::ConnectSetLoggingOutputs => {
+                let args: a::ConnectSetLoggingOutputsArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                dlog::set_outputs(args.outputs.as_deref().unwrap_or(""))
+                    .map_err(|e| invalid_arg(&e.message))?;
+                Vec::new()
+            }
+            P::ConnectSetLoggingFilters => {
+                let args: a::ConnectSetLoggingFiltersArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                dlog::set_filters(args.filters.as_deref().unwrap_or(""))
+                    .map_err(|e| invalid_arg(&e.message))?;
+                Vec::new()
+            }
+            P::ServerUpdateTlsFiles => {
+                let args: a::ServerUpdateTlsFilesArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                let _ = self.server(&args.srv.name)?;
+                return Err(RemoteError::new(
+                    ErrorCode::InternalError,
+                    ErrorDomain::Admin,
+                    Some("no tls service found, unable to update tls files"),
+                ));
+            }
+            P::ConnectSetDaemonTimeout => {
+                let args: a::ConnectSetDaemonTimeoutArgs = decode(payload)?;
+                check_flags(args.flags)?;
+                self.control.timeout.store(args.timeout, Ordering::Relaxed);
+                Vec::new()
+            }
+        })
+    }
+}
+
+impl Handler for AdminHandler {
+    type State = AdminState;
+
+    fn accepts(&self, prog: u32, vers: u32) -> bool {
+        prog == a::PROGRAM && vers == a::PROTOCOL_VERSION
+    }
+
+    fn new_state(&self, _info: &ClientInfo) -> AdminState {
+        AdminState::default()
+    }
+
+    fn mode(&self, _header: &Header) -> CallMode {
+        // Every admin call reads or flips in-memory state; none waits.
+        CallMode::Inline
+    }
+
+    fn call(
+        &self,
+        client: &Arc<Client<AdminState>>,
+        h: &Header,
+        payload: &[u8],
+        _fds: Vec<OwnedFd>,
+    ) -> Response {
+        let result = match P::from_i32(h.proc_) {
+            Some(p) => self.dispatch(client, p, payload),
+            None => Err(RemoteError::new(
+                ErrorCode::Rpc,
+                ErrorDomain::Rpc,
+                Some(&format!("unknown procedure: {}", h.proc_)),
+            )),
+        };
+        match result {
+            Ok(b) => Response::Reply(b),
+            Err(e) => Response::Error(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(field: &str, v: TypedParamValue) -> a::TypedParam {
+        param(field, v)
+    }
+
+    #[test]
+    fn take_uints_rejects_unknown_field() {
+        let e = take_uints(&[p("bogus", TypedParamValue::UInt(1))], &["maxWorkers"]);
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn take_uints_rejects_wrong_type() {
+        let e = take_uints(&[p("maxWorkers", TypedParamValue::Int(1))], &["maxWorkers"]);
+        let msg = e.err().map(|e| e.message).unwrap_or_default();
+        assert!(msg.contains("expected 'uint'"), "{msg}");
+    }
+
+    #[test]
+    fn take_uints_places_values_by_name() {
+        let v = take_uints(
+            &[p("prioWorkers", TypedParamValue::UInt(7))],
+            &["minWorkers", "maxWorkers", "prioWorkers"],
+        )
+        .unwrap_or_default();
+        assert_eq!(v, vec![None, None, Some(7)]);
+    }
+
+    #[test]
+    fn tcp_client_reports_address_not_unix_identity() {
+        let c = ClientInfo {
+            id: 3,
+            readonly: true,
+            transport: Transport::Tcp,
+            connected_at: 0,
+            peer_pid: Some(5),
+            peer_uid: Some(0),
+            peer_gid: Some(0),
+            addr: Some("127.0.0.1:5000".into()),
+        };
+        let names: Vec<String> = client_params(&c).into_iter().map(|p| p.field).collect();
+        assert_eq!(names, vec!["readonly", "sock_addr"]);
+    }
+}

@@ -175,7 +175,6 @@ pub fn connect(state_dir: &Path, name: &str, timeout: Duration) -> Result<Client
     Ok(Client {
         stream,
         buf: Vec::new(),
-        fds: Vec::new(),
         events: Vec::new(),
         timeout,
     })
@@ -191,7 +190,6 @@ pub fn last_exit(state_dir: &Path, name: &str) -> Option<ExitInfo> {
 pub struct Client {
     stream: UnixStream,
     buf: Vec<u8>,
-    fds: Vec<OwnedFd>,
     events: Vec<Event>,
     timeout: Duration,
 }
@@ -224,7 +222,8 @@ impl Client {
             }
             let mut chunk = [0u8; 8192];
             let (n, fds) = host::fd::recv_with_fds(self.stream.as_fd(), &mut chunk)?;
-            self.fds.extend(fds);
+            // Nothing in this protocol passes descriptors to the client.
+            drop(fds);
             if n == 0 {
                 return Err(Error::Controller("controller closed the connection".into()));
             }
@@ -296,13 +295,15 @@ impl Client {
         self.request(&Request::Thaw).map(drop)
     }
 
-    /// A duplicate of the console pty master.
-    pub fn console(&mut self) -> Result<OwnedFd> {
-        self.fds.clear();
+    /// Attaches to the console: the connection becomes a raw byte stream
+    /// to and from the container's /dev/console. Fails with "Active console
+    /// session exists for this domain" while another one is attached.
+    pub fn console(mut self) -> Result<Console> {
         self.request(&Request::Console)?;
-        self.fds
-            .pop()
-            .ok_or_else(|| Error::Protocol("console fd missing".into()))
+        Ok(Console {
+            stream: self.stream,
+            pending: std::mem::take(&mut self.buf),
+        })
     }
 
     /// Memory and CPU usage.
@@ -367,4 +368,51 @@ pub fn cleanup_orphan(state_dir: &Path, name: &str, partition: &str) -> Result<b
     }
     let _ = std::fs::remove_dir(state_dir.join(format!("{name}.root")));
     Ok(found)
+}
+
+/// An attached console: read container output, write keyboard input.
+/// Dropping it detaches.
+pub struct Console {
+    stream: UnixStream,
+    pending: Vec<u8>,
+}
+
+impl Console {
+    /// Output that arrived together with the attach response; read it
+    /// before polling [`Console::stream`].
+    pub fn take_pending(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// The underlying socket (for polling or splicing into a stream).
+    pub fn stream(&self) -> &UnixStream {
+        &self.stream
+    }
+
+    /// Splits off the socket, with any output already received.
+    pub fn into_parts(self) -> (UnixStream, Vec<u8>) {
+        (self.stream, self.pending)
+    }
+}
+
+impl std::io::Read for Console {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.pending.is_empty() {
+            let n = buf.len().min(self.pending.len());
+            buf[..n].copy_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+            return Ok(n);
+        }
+        (&self.stream).read(buf)
+    }
+}
+
+impl std::io::Write for Console {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (&self.stream).write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -227,7 +227,12 @@ pub struct Controller {
     init_pid: u32,
     init_start: u64,
     pidfd: Option<OwnedFd>,
-    console: Option<OwnedFd>,
+    console: Option<std::fs::File>,
+    /// The connection currently attached to the console (one at a time).
+    console_client: Option<UnixStream>,
+    /// Set when the console reported hang-up (no slave open): it is not
+    /// polled again until a client attaches.
+    console_hup: bool,
     listener: Option<UnixListener>,
     staging: PathBuf,
     stop_requested: Option<ExitReason>,
@@ -248,6 +253,8 @@ impl Controller {
             init_start: 0,
             pidfd: None,
             console: None,
+            console_client: None,
+            console_hup: false,
             listener: None,
             staging,
             stop_requested: None,
@@ -443,7 +450,7 @@ impl Controller {
                 break;
             }
             match buf[0] {
-                MSG_PTY => self.console = fds.pop(),
+                MSG_PTY => self.console = fds.pop().map(std::fs::File::from),
                 container::MSG_ERR => {
                     let msg = String::from_utf8_lossy(&buf[1..n]).into_owned();
                     return Err(Error::Controller(msg));
@@ -458,6 +465,10 @@ impl Controller {
             )));
         }
         self.init_start = host::process::start_time(pid).unwrap_or(0);
+        if let Some(c) = &self.console {
+            // Reads of the console must never block the controller.
+            host::fd::set_nonblocking(c.as_fd(), true)?;
+        }
         // The container holds its mounts now; our handles would only keep
         // the loop devices attached after it is gone.
         self.loops.clear();
@@ -558,6 +569,7 @@ impl Controller {
         }
         let _ = std::fs::remove_dir(&self.staging);
         self.console = None;
+        self.console_client = None;
         for l in std::mem::take(&mut self.loops) {
             let _ = l.detach();
         }
@@ -625,6 +637,16 @@ impl Controller {
             let mut fds: Vec<BorrowedFd<'_>> = vec![pidfd.as_fd(), listener.as_fd()];
             // A placeholder keeps client indices fixed when there is no signalfd.
             fds.push(self.sigfd.as_ref().map_or(listener.as_fd(), |f| f.as_fd()));
+            let console_active = self.console.is_some() && !self.console_hup;
+            fds.push(match (&self.console, console_active) {
+                (Some(c), true) => c.as_fd(),
+                _ => listener.as_fd(),
+            });
+            fds.push(
+                self.console_client
+                    .as_ref()
+                    .map_or(listener.as_fd(), |c| c.as_fd()),
+            );
             fds.extend(clients.iter().map(|c| c.stream.as_fd()));
             let ready = match host::process::poll_read(&fds, -1) {
                 Ok(r) => r,
@@ -650,27 +672,34 @@ impl Controller {
                     return 0;
                 }
             }
+            if console_active && ready.get(3).copied().unwrap_or(false) {
+                self.console_output();
+            }
+            if self.console_client.is_some() && ready.get(4).copied().unwrap_or(false) {
+                self.console_input();
+            }
             // Clients first (indices shift when new ones are accepted).
             let mut gone = Vec::new();
-            let mut exit_now = false;
+            let mut to_console = None;
             for i in 0..clients.len() {
-                if !ready.get(i + 3).copied().unwrap_or(false) {
+                if !ready.get(i + FIRST_CLIENT).copied().unwrap_or(false) {
                     continue;
                 }
                 match self.read_client(&mut clients, i) {
-                    Ok(true) => {}
-                    Ok(false) => gone.push(i),
-                    Err(Finished) => {
-                        exit_now = true;
-                        break;
+                    Outcome::Keep => {}
+                    Outcome::Drop => gone.push(i),
+                    Outcome::Console => {
+                        gone.push(i);
+                        to_console = Some(i);
                     }
+                    Outcome::Finished => return 0,
                 }
             }
-            if exit_now {
-                return 0;
-            }
             for i in gone.into_iter().rev() {
-                clients.remove(i);
+                let c = clients.remove(i);
+                if to_console == Some(i) {
+                    self.attach_console(c);
+                }
             }
             if ready.get(1).copied().unwrap_or(false) {
                 if let Some(l) = self.listener.as_ref() {
@@ -693,14 +722,10 @@ impl Controller {
 
     /// Reads what is available from client `i` and answers complete lines.
     /// `Ok(false)` drops the client; `Err(Finished)` means the container is gone.
-    fn read_client(
-        &mut self,
-        clients: &mut [Client],
-        i: usize,
-    ) -> std::result::Result<bool, Finished> {
+    fn read_client(&mut self, clients: &mut [Client], i: usize) -> Outcome {
         let mut chunk = [0u8; 8192];
         let n = match clients[i].stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return Ok(false),
+            Ok(0) | Err(_) => return Outcome::Drop,
             Ok(n) => n,
         };
         clients[i].buf.extend_from_slice(&chunk[..n]);
@@ -726,12 +751,35 @@ impl Controller {
                     ..Default::default()
                 };
                 let _ = send_line(&clients[i].stream, &resp, &[]);
-                return Err(Finished);
+                return Outcome::Finished;
+            }
+            if let Request::Console = req {
+                if self.console.is_none() {
+                    let _ = send_line(
+                        &clients[i].stream,
+                        &Response::err("container has no console"),
+                        &[],
+                    );
+                    continue;
+                }
+                if self.console_client.is_some() {
+                    let _ = send_line(
+                        &clients[i].stream,
+                        &Response::err("Active console session exists for this domain"),
+                        &[],
+                    );
+                    continue;
+                }
+                if send_line(&clients[i].stream, &Response::ok(), &[]).is_err() {
+                    return Outcome::Drop;
+                }
+                // The rest of the connection is raw console bytes.
+                return Outcome::Console;
             }
             let (resp, fd) = self.handle(req, &mut clients[i]);
             let fds: Vec<BorrowedFd<'_>> = fd.iter().map(|f| f.as_fd()).collect();
             if send_line(&clients[i].stream, &resp, &fds).is_err() {
-                return Ok(false);
+                return Outcome::Drop;
             }
         }
         if clients[i].buf.len() > MAX_LINE {
@@ -740,9 +788,76 @@ impl Controller {
                 &Response::err("request line too long"),
                 &[],
             );
-            return Ok(false);
+            return Outcome::Drop;
         }
-        Ok(true)
+        Outcome::Keep
+    }
+
+    /// Makes `c` the console connection; bytes it sent after the request
+    /// are console input.
+    fn attach_console(&mut self, c: Client) {
+        self.console_hup = false;
+        if !c.buf.is_empty() {
+            self.write_console(&c.buf);
+        }
+        self.console_client = Some(c.stream);
+    }
+
+    /// Console output: relayed to the attached connection, or discarded so
+    /// that the container never blocks on a full terminal.
+    fn console_output(&mut self) {
+        let Some(con) = self.console.as_ref() else {
+            return;
+        };
+        let mut buf = [0u8; 8192];
+        let mut r = con;
+        match r.read(&mut buf) {
+            Ok(0) => self.console_hup = true,
+            Ok(n) => {
+                if let Some(mut cc) = self.console_client.as_ref() {
+                    if cc.write_all(&buf[..n]).is_err() {
+                        self.console_client = None;
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // EIO: no process has the terminal open any more.
+            Err(_) => self.console_hup = true,
+        }
+    }
+
+    /// Console input from the attached connection.
+    fn console_input(&mut self) {
+        let Some(mut cc) = self.console_client.as_ref() else {
+            return;
+        };
+        let mut buf = [0u8; 8192];
+        match cc.read(&mut buf) {
+            Ok(0) | Err(_) => self.console_client = None,
+            Ok(n) => self.write_console(&buf[..n]),
+        }
+    }
+
+    /// Writes to the console, waiting a bounded time when it is full.
+    fn write_console(&mut self, mut data: &[u8]) {
+        let Some(con) = self.console.as_ref() else {
+            return;
+        };
+        let mut w = con;
+        while !data.is_empty() {
+            match w.write(data) {
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !host::process::poll_write(con.as_fd(), 1000).unwrap_or(false) {
+                        log("console input dropped: terminal full");
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
     }
 
     /// Kills every task of the container, waits for init, tears down and
@@ -794,11 +909,7 @@ impl Controller {
                     None => (Response::err("no cgroup"), None),
                 }
             }
-            Request::Console => match self.console.as_ref().map(|c| c.try_clone()) {
-                Some(Ok(fd)) => (Response::ok(), Some(fd)),
-                Some(Err(e)) => (Response::err(format!("duplicating console: {e}")), None),
-                None => (Response::err("container has no console"), None),
-            },
+            Request::Console => (Response::err("internal: console handled elsewhere"), None),
             Request::Stats => {
                 let u = self.cgroup.as_ref().map(|c| c.usage()).unwrap_or_default();
                 (
@@ -822,8 +933,21 @@ impl Controller {
     }
 }
 
-/// Marker: the container is gone and the controller must exit.
-struct Finished;
+/// What became of a client after its input was handled.
+enum Outcome {
+    /// Still connected.
+    Keep,
+    /// Gone or misbehaving: close it.
+    Drop,
+    /// It asked for the console: the connection becomes the console relay.
+    Console,
+    /// The container is gone and the controller must exit.
+    Finished,
+}
+
+/// Index of the first client in the poll set (pidfd, listener, signalfd,
+/// console, console connection come first).
+const FIRST_CLIENT: usize = 5;
 
 fn send_line(stream: &UnixStream, resp: &Response, fds: &[BorrowedFd<'_>]) -> Result<()> {
     let mut line = serde_json::to_vec(resp).map_err(|e| Error::Protocol(e.to_string()))?;

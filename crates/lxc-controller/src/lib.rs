@@ -11,7 +11,8 @@
 //! - [`container`], the code that runs inside the new namespaces up to the
 //!   exec of the container's init;
 //! - [`client`], the blocking client library the driver uses: [`client::start`],
-//!   [`client::connect`], requests with timeouts, and the exit event stream.
+//!   [`client::connect`], requests with timeouts, the console relay and the
+//!   exit event stream.
 //!
 //! Must not depend on: conf, protocol, rpc, driver crates (the driver maps
 //! XML to a spec; the controller never sees XML). All system calls go
@@ -32,6 +33,6 @@ pub mod error;
 pub mod proto;
 pub mod spec;
 
-pub use client::{connect, start, Client, StartOptions, Started};
+pub use client::{connect, start, Client, Console, StartOptions, Started};
 pub use error::{Error, Result};
 pub use spec::ContainerSpec;

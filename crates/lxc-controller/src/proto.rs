@@ -2,8 +2,10 @@
 //! The control protocol between a client (the LXC driver) and a controller:
 //! newline-delimited JSON on the Unix socket `<state-dir>/<name>.sock`.
 //! One request line gets one response line; after `subscribe`, event lines
-//! follow on that connection. The `console` response carries the console's
-//! pty master as SCM_RIGHTS.
+//! follow on that connection. After a successful `console` response the
+//! connection carries raw console bytes both ways until it is closed; one
+//! console connection at a time. While none is attached the controller
+//! reads and discards console output so the container never blocks on it.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +32,7 @@ pub enum Request {
     Freeze,
     /// Thaw.
     Thaw,
-    /// Hand over the console pty master.
+    /// Turn this connection into the console relay.
     Console,
     /// Memory and CPU usage.
     Stats,

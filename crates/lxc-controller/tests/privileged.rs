@@ -255,19 +255,39 @@ fn console_runs_a_command_and_returns_its_output() {
     let mut spec = env.spec("");
     spec.args.clear();
     let _st = ok(env.start(&spec), "start");
-    let fd = ok(env.connect().console(), "console");
-    let mut tty = std::fs::File::from(fd);
-    ok(tty.write_all(b"echo marker-$((6*7))\n"), "write");
-    let mut seen = Vec::new();
+    let mut con = ok(env.connect().console(), "console");
+    // Only one console session at a time.
+    let err = env
+        .connect()
+        .console()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("Active console session exists"), "{err}");
+    ok(con.write_all(b"echo marker-$((6*7))\n"), "write");
+    let mut seen = con.take_pending();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        let ready = ok(host::process::poll_read(&[tty.as_fd()], 200), "poll");
+    while Instant::now() < deadline && !String::from_utf8_lossy(&seen).contains("marker-42") {
+        let ready = ok(
+            host::process::poll_read(&[con.stream().as_fd()], 200),
+            "poll",
+        );
         if ready[0] {
             let mut buf = [0u8; 1024];
-            let n = ok(tty.read(&mut buf), "read");
+            let n = ok(con.read(&mut buf), "read");
+            assert!(n > 0, "console closed");
             seen.extend_from_slice(&buf[..n]);
-            if String::from_utf8_lossy(&seen).contains("marker-42") {
-                return;
+        }
+    }
+    if String::from_utf8_lossy(&seen).contains("marker-42") {
+        // Detach, and a new session can attach.
+        drop(con);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match env.connect().console() {
+                Ok(_) => return,
+                Err(e) if Instant::now() > deadline => panic!("re-attach failed: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
     }
@@ -917,4 +937,15 @@ fn a_killed_controller_leaves_an_orphan_that_can_be_cleaned_up() {
         client::cleanup_orphan(&env.state, &env.name, "/machine"),
         "second cleanup"
     ));
+}
+
+#[test]
+fn console_output_without_a_reader_does_not_block_the_container() {
+    require_privileges!();
+    let env = Env::new("flood");
+    let line = "x".repeat(100);
+    let script = format!("i=0; while [ $i -lt 3000 ]; do echo {line}; i=$((i+1)); done; echo ok > /tmp/done; exec sleep 1000");
+    let _st = ok(env.start(&env.spec(&script)), "start");
+    // 300 KB through the console with nobody attached.
+    assert_eq!(env.wait_file("tmp/done").trim(), "ok");
 }

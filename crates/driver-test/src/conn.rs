@@ -1413,6 +1413,65 @@ impl Connection for TestConnection {
         self.with_dom(r, |_| Ok(vec![("weight".into(), TypedValue::UInt(50))]))
     }
 
+    fn domain_stats(
+        &self,
+        doms: &[DomainRef],
+        stats: u32,
+        flags: u32,
+    ) -> Result<Vec<(DomainRef, TypedParams)>> {
+        const STATS_STATE: u32 = 1;
+        const STATS_IOTHREAD: u32 = 1 << 7;
+        const ENFORCE: u32 = 1 << 31;
+        let filters = list::ACTIVE
+            | list::INACTIVE
+            | list::PERSISTENT
+            | list::TRANSIENT
+            | list::RUNNING
+            | list::PAUSED
+            | list::SHUTOFF
+            | list::OTHER;
+        Error::check_flags(
+            flags,
+            filters | (1 << 29) | (1 << 30) | ENFORCE,
+            "testConnectGetAllDomainStats",
+        )?;
+        let supported = STATS_STATE | STATS_IOTHREAD;
+        let stats = if stats == 0 { supported } else { stats };
+        if flags & ENFORCE != 0 && stats & !supported != 0 {
+            return Err(errors::test(
+                ErrorCode::ArgumentUnsupported,
+                format!(
+                    "Stats types bits 0x{:x} are not supported by this daemon",
+                    stats & !supported
+                ),
+            ));
+        }
+        let lflags = flags & filters;
+        let s = self.shared.lock();
+        let record = |d: &Dom| {
+            let mut p: TypedParams = Vec::new();
+            if stats & STATS_STATE != 0 {
+                p.push(("state.state".into(), TypedValue::Int(d.state)));
+                p.push(("state.reason".into(), TypedValue::Int(d.reason)));
+            }
+            (d.dref(), p)
+        };
+        if doms.is_empty() {
+            return Ok(s
+                .domains
+                .iter()
+                .filter(|d| dom_matches(d, lflags))
+                .map(record)
+                .collect());
+        }
+        Ok(doms
+            .iter()
+            .filter_map(|r| s.domains.get(&r.uuid))
+            .filter(|d| dom_matches(d, lflags))
+            .map(record)
+            .collect())
+    }
+
     fn domain_snapshot_num(&self, r: &DomainRef, _flags: u32) -> Result<i32> {
         self.with_dom(r, |_| Ok(0))
     }

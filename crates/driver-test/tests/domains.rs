@@ -638,3 +638,60 @@ fn listing_ten_thousand_domains() {
     assert_eq!(c.list_all_domains(list::INACTIVE).unwrap().len(), 10_000);
     assert_eq!(c.domain_lookup_by_name("d09999").unwrap().id, -1);
 }
+
+#[test]
+fn all_domain_stats_report_state() {
+    let c = node_conn();
+    let d = c.domain_define_xml(DOM_XML, 0).unwrap();
+    let all = c.domain_stats(&[], 0, 0).unwrap();
+    assert_eq!(all.len(), 4);
+    let active = c.domain_stats(&[], 1, list::ACTIVE).unwrap();
+    assert_eq!(active.len(), 3);
+    let one = c.domain_stats(std::slice::from_ref(&d), 1, 0).unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one[0].1,
+        vec![
+            (
+                "state.state".to_string(),
+                driver::TypedValue::Int(st::SHUTOFF)
+            ),
+            ("state.reason".to_string(), driver::TypedValue::Int(0)),
+        ]
+    );
+    let e = c.domain_stats(&[], 1 << 3, 1 << 31).unwrap_err();
+    assert_eq!(e.code, ErrorCode::ArgumentUnsupported);
+}
+
+#[test]
+fn concurrent_defines_and_starts_get_unique_ids() {
+    let c = Arc::new(node_conn());
+    let ev = record(&c);
+    let threads: Vec<_> = (0..8u32)
+        .map(|t| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                for i in 0..50u32 {
+                    let n = t * 100 + i;
+                    let uuid = format!("{n:08x}-1111-4000-8000-000000000000");
+                    let d = c
+                        .domain_define_xml(&dom_xml(&format!("c{n}"), &uuid), 0)
+                        .unwrap();
+                    ids.push(c.domain_create(&d, 0).unwrap().id);
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut ids: Vec<i32> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 400);
+    assert_eq!(c.num_of_domains().unwrap(), 403);
+    // Every define and every start was announced.
+    assert_eq!(lifecycles(&ev).len(), 800);
+}

@@ -29,8 +29,10 @@ fn node_conn() -> TestConnection {
 fn record(c: &TestConnection) -> Arc<Mutex<Vec<Event>>> {
     let v = Arc::new(Mutex::new(Vec::new()));
     let v2 = v.clone();
-    c.subscribe(Arc::new(move |e: &Event| v2.lock().unwrap().push(e.clone())))
-        .unwrap();
+    c.subscribe(Arc::new(move |e: &Event| {
+        v2.lock().unwrap().push(e.clone())
+    }))
+    .unwrap();
     v
 }
 
@@ -86,19 +88,31 @@ fn default_host_objects() {
     assert!(c.network_is_persistent(&n).unwrap());
     assert_eq!(c.network_get_bridge_name(&n).unwrap(), "virbr0");
     let x = c.network_get_xml_desc(&n, 0).unwrap();
-    assert!(x.contains("<uuid>dd8fe884-6c02-601e-7551-cca97df1c5df</uuid>"), "{x}");
+    assert!(
+        x.contains("<uuid>dd8fe884-6c02-601e-7551-cca97df1c5df</uuid>"),
+        "{x}"
+    );
 
     let p = c.storage_pool_lookup_by_name("default-pool").unwrap();
     assert!(c.storage_pool_list_volumes(&p).unwrap().is_empty());
     let info = c.storage_pool_get_info(&p).unwrap();
-    assert_eq!((info.state, info.capacity, info.allocation), (2, 107374182400, 0));
+    assert_eq!(
+        (info.state, info.capacity, info.allocation),
+        (2, 107374182400, 0)
+    );
 
     let i = c.interface_lookup_by_name("eth1").unwrap();
     assert_eq!(i.mac, "aa:bb:cc:dd:ee:ff");
     assert!(c.interface_is_active(&i).unwrap());
-    assert_eq!(c.interface_lookup_by_mac("AA:BB:CC:DD:EE:FF").unwrap().name, "eth1");
+    assert_eq!(
+        c.interface_lookup_by_mac("AA:BB:CC:DD:EE:FF").unwrap().name,
+        "eth1"
+    );
     let x = c.interface_get_xml_desc(&i, 0).unwrap();
-    assert!(x.starts_with("<interface type='ethernet' name='eth1'>\n"), "{x}");
+    assert!(
+        x.starts_with("<interface type='ethernet' name='eth1'>\n"),
+        "{x}"
+    );
 
     let devs: Vec<String> = c
         .list_all_node_devices(0)
@@ -106,7 +120,10 @@ fn default_host_objects() {
         .into_iter()
         .map(|d| d.name)
         .collect();
-    assert_eq!(devs, vec!["computer", "scsi_host1", "scsi_host2", "scsi_host11"]);
+    assert_eq!(
+        devs,
+        vec!["computer", "scsi_host1", "scsi_host2", "scsi_host11"]
+    );
     assert_eq!(
         c.node_list_devices(Some("fc_host"), 0).unwrap(),
         vec!["scsi_host1", "scsi_host2", "scsi_host11"]
@@ -124,7 +141,10 @@ fn default_host_objects() {
         .collect();
     assert_eq!(sys, vec!["computer"]);
     let d = c.node_device_lookup_by_name("scsi_host11").unwrap();
-    assert_eq!(c.node_device_get_parent(&d).unwrap().as_deref(), Some("scsi_host1"));
+    assert_eq!(
+        c.node_device_get_parent(&d).unwrap().as_deref(),
+        Some("scsi_host1")
+    );
     assert_eq!(c.node_device_list_caps(&d).unwrap(), vec!["scsi_host"]);
     let comp = c.node_device_lookup_by_name("computer").unwrap();
     let e = c.node_device_get_parent(&comp).unwrap_err();
@@ -179,26 +199,44 @@ fn network_lifecycle_and_errors() {
     );
     let n = c.network_define_xml(NET_XML, 0).unwrap();
     assert!(!c.network_is_active(&n).unwrap());
-    assert_eq!(names_n(c.list_all_networks(list_net::INACTIVE).unwrap()), vec!["net1"]);
+    assert_eq!(
+        names_n(c.list_all_networks(list_net::INACTIVE).unwrap()),
+        vec!["net1"]
+    );
     c.network_create(&n).unwrap();
     let e = c.network_create(&n).unwrap_err();
-    assert_eq!(e.message(), "Requested operation is not valid: Network 'net1' is already running");
+    assert_eq!(
+        e.message(),
+        "Requested operation is not valid: Network 'net1' is already running"
+    );
     let e = c.network_undefine(&n).unwrap_err();
-    assert_eq!(e.message(), "Requested operation is not valid: Network 'net1' is still running");
+    assert_eq!(
+        e.message(),
+        "Requested operation is not valid: Network 'net1' is still running"
+    );
     assert!(!c.network_get_autostart(&n).unwrap());
     c.network_set_autostart(&n, true).unwrap();
-    assert_eq!(names_n(c.list_all_networks(list_net::AUTOSTART).unwrap()), vec!["net1"]);
+    assert_eq!(
+        names_n(c.list_all_networks(list_net::AUTOSTART).unwrap()),
+        vec!["net1"]
+    );
     c.network_destroy(&n).unwrap();
     c.network_undefine(&n).unwrap();
     let e = c.network_lookup_by_name("net1").unwrap_err();
-    assert_eq!(e.message(), "Network not found: no network with matching name 'net1'");
+    assert_eq!(
+        e.message(),
+        "Network not found: no network with matching name 'net1'"
+    );
     let e = c.network_lookup_by_uuid(&[1; 16]).unwrap_err();
     assert_eq!(e.code, ErrorCode::NoNetwork);
 
     // Transient: gone after destroy.
     let t = c.network_create_xml(NET_XML, 0).unwrap();
     assert!(!c.network_is_persistent(&t).unwrap());
-    assert_eq!(names_n(c.list_all_networks(list_net::TRANSIENT).unwrap()), vec!["net1"]);
+    assert_eq!(
+        names_n(c.list_all_networks(list_net::TRANSIENT).unwrap()),
+        vec!["net1"]
+    );
     c.network_destroy(&t).unwrap();
     assert!(c.network_lookup_by_name("net1").is_err());
 
@@ -229,7 +267,10 @@ fn network_without_bridge_name() {
         )
         .unwrap();
     let e = c.network_get_bridge_name(&n).unwrap_err();
-    assert_eq!(e.message(), "internal error: network 'nb' does not have a bridge name.");
+    assert_eq!(
+        e.message(),
+        "internal error: network 'nb' does not have a bridge name."
+    );
 }
 
 #[test]
@@ -245,12 +286,21 @@ fn pool_lifecycle_and_errors() {
     assert!(c.list_all_storage_pools(1 << 9).unwrap().is_empty());
     c.storage_pool_build(&p, 0).unwrap();
     let e = c.storage_pool_list_volumes(&p).unwrap_err();
-    assert_eq!(e.message(), "Requested operation is not valid: storage pool is not active");
+    assert_eq!(
+        e.message(),
+        "Requested operation is not valid: storage pool is not active"
+    );
     let e = c.storage_vol_lookup_by_name(&p, "x").unwrap_err();
-    assert_eq!(e.message(), "Requested operation is not valid: storage pool 'p1' is not active");
+    assert_eq!(
+        e.message(),
+        "Requested operation is not valid: storage pool 'p1' is not active"
+    );
     c.storage_pool_create(&p, 0).unwrap();
     let e = c.storage_pool_create(&p, 0).unwrap_err();
-    assert_eq!(e.message(), "Requested operation is not valid: storage pool 'p1' is active");
+    assert_eq!(
+        e.message(),
+        "Requested operation is not valid: storage pool 'p1' is active"
+    );
     c.storage_pool_refresh(&p, 0).unwrap();
     c.storage_pool_set_autostart(&p, true).unwrap();
     assert!(c.storage_pool_get_autostart(&p).unwrap());
@@ -306,12 +356,19 @@ fn volumes_create_clone_lookup_delete() {
     assert_eq!(v.key, "/default-pool/v1");
     assert_eq!(c.storage_vol_get_path(&v).unwrap(), "/default-pool/v1");
     let info = c.storage_vol_get_info(&v).unwrap();
-    assert_eq!((info.vol_type, info.capacity, info.allocation), (0, 1000, 100));
+    assert_eq!(
+        (info.vol_type, info.capacity, info.allocation),
+        (0, 1000, 100)
+    );
     assert_eq!(c.storage_pool_get_info(&p).unwrap().allocation, 50100);
     let x = c.storage_vol_get_xml_desc(&v, 0).unwrap();
     assert!(x.contains("<path>/default-pool/v1</path>"), "{x}");
     let e = c
-        .storage_vol_create_xml(&p, "<volume><name>v1</name><capacity>1</capacity></volume>", 0)
+        .storage_vol_create_xml(
+            &p,
+            "<volume><name>v1</name><capacity>1</capacity></volume>",
+            0,
+        )
         .unwrap_err();
     assert_eq!(e.message(), "operation failed: storage vol already exists");
     let e = c
@@ -373,7 +430,10 @@ fn interfaces_define_start_stop_undefine() {
     c.interface_destroy(&i, 0).unwrap();
     c.interface_undefine(&i).unwrap();
     let e = c.interface_lookup_by_name("eth9").unwrap_err();
-    assert_eq!(e.message(), "Interface not found: no interface with matching name 'eth9'");
+    assert_eq!(
+        e.message(),
+        "Interface not found: no interface with matching name 'eth9'"
+    );
     let e = c.interface_lookup_by_mac("52:54:00:00:00:09").unwrap_err();
     assert_eq!(e.code, ErrorCode::NoInterface);
 }

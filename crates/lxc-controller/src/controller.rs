@@ -372,24 +372,31 @@ impl Controller {
 
         // Host ends of the network.
         let mut peers = Vec::new();
-        if !spec.interfaces.is_empty() {
-            let auto = host::net::free_veth_names(spec.interfaces.len() * 2);
-            let mut auto_it = auto.into_iter();
-            for iface in &spec.interfaces {
-                let hostname = match &iface.target {
-                    Some(t) => t.clone(),
-                    None => auto_it
-                        .next()
-                        .ok_or_else(|| Error::Controller("no free veth name".into()))?,
+        for iface in &spec.interfaces {
+            // Another controller may grab the same free names at the same
+            // moment; creation then fails and fresh names are tried.
+            let mut attempt = 0;
+            let (hostdev, peer) = loop {
+                attempt += 1;
+                let auto = host::net::free_veth_names(2);
+                let (hostdev, peer) = match (&iface.target, auto.as_slice()) {
+                    (Some(t), [a, b]) => (t.clone(), if a == t { b.clone() } else { a.clone() }),
+                    (None, [a, b]) => (a.clone(), b.clone()),
+                    _ => return Err(Error::Controller("no free veth name".into())),
                 };
-                let peer = auto_it
-                    .by_ref()
-                    .find(|n| *n != hostname)
-                    .ok_or_else(|| Error::Controller("no free veth name".into()))?;
-                host::net::create_veth(&hostname, &peer)?;
-                self.veths.push(hostname);
-                peers.push(peer);
-            }
+                match host::net::create_veth(&hostdev, &peer) {
+                    Ok(()) => break (hostdev, peer),
+                    Err(e) => {
+                        let taken = host::net::link_exists(&peer)
+                            || (iface.target.is_none() && host::net::link_exists(&hostdev));
+                        if !taken || attempt >= 8 {
+                            return Err(e.into());
+                        }
+                    }
+                }
+            };
+            self.veths.push(hostdev);
+            peers.push(peer);
         }
 
         // Clone init.

@@ -1267,9 +1267,12 @@ impl Connection for TestConnection {
             None => vec![true; hostcpus],
         };
         let n = maxinfo.min(d.def.vcpus_current as usize);
-        // The caller bounds maplen; cap it anyway before allocating.
-        let maplen = maplen.min(hostcpus.div_ceil(8).max(1) + 64);
-        let mut maps = vec![0u8; n.saturating_mul(maplen)];
+        // The caller bounds the sizes; refuse absurd ones before allocating.
+        let total = n
+            .checked_mul(maplen)
+            .filter(|t| *t <= 1 << 24)
+            .ok_or_else(|| Error::invalid_arg(ErrorDomain::Test, "cpumap size too large"))?;
+        let mut maps = vec![0u8; total];
         let t = now_micros() / 10;
         let last = mask.iter().rposition(|b| *b).map_or(-1, |i| i as i32);
         let mut infos = Vec::with_capacity(n);

@@ -194,14 +194,10 @@ fn resolve(el: &Element, file: Option<&Path>) -> Result<Element> {
             .unwrap_or_else(|| ".".into());
         format!("{dir}/{rel}")
     };
-    let mut doc = read_doc(&abs, &el.name)?;
-    // A <pool file=...> may still list its volumes inline.
-    if el.name == "pool" {
-        for v in el.children_named("volume") {
-            doc.children.push(Node::Element(v.clone()));
-        }
-    }
-    Ok(doc)
+    // The referenced document replaces the element entirely: children of
+    // the referencing element (such as <volume>s inside <pool file=...>)
+    // are dropped, as libvirt does.
+    read_doc(&abs, &el.name)
 }
 
 fn parse_uint(root: &Element, path: &[&str], what: &str) -> Result<Option<u64>> {

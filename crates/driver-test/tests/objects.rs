@@ -337,9 +337,46 @@ fn pool_lifecycle_and_errors() {
     );
 }
 
+/// A node file with an inline pool holding one inline and one referenced
+/// volume.
+fn pool_node_conn() -> (std::path::PathBuf, TestConnection) {
+    let dir = std::env::temp_dir().join(format!(
+        "driver-test-pool-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("vol.xml"),
+        "<volume><name>default-vol</name><capacity>1000000</capacity>\
+         <allocation>50000</allocation><target/></volume>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("node.xml"),
+        "<node><pool type='dir'><name>default-pool</name>\
+         <uuid>35bb2ad9-388a-cdfe-461a-b8907f6e53fe</uuid>\
+         <target><path>/default-pool</path></target>\
+         <volume file='vol.xml'/></pool></node>",
+    )
+    .unwrap();
+    let p = dir.join("node.xml");
+    let c = driver_test::open_path(p.to_str().unwrap(), "x".into()).unwrap();
+    (dir, c)
+}
+
+#[test]
+fn volumes_inside_a_referenced_pool_file_are_dropped() {
+    // testnode.xml lists a volume inside <pool file=...>; the referenced
+    // document replaces the element, so the pool has no volumes.
+    let c = node_conn();
+    let p = c.storage_pool_lookup_by_name("default-pool").unwrap();
+    assert!(c.storage_pool_list_volumes(&p).unwrap().is_empty());
+}
+
 #[test]
 fn volumes_create_clone_lookup_delete() {
-    let c = node_conn();
+    let (dir, c) = pool_node_conn();
     let p = c.storage_pool_lookup_by_name("default-pool").unwrap();
     let vols = c.storage_pool_list_volumes(&p).unwrap();
     assert_eq!(vols.len(), 1);
@@ -406,6 +443,7 @@ fn volumes_create_clone_lookup_delete() {
         "Storage volume not found: no storage vol with matching name 'v1'"
     );
     assert_eq!(c.storage_pool_get_info(&p).unwrap().allocation, 51000);
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

@@ -136,6 +136,8 @@ impl Drop for Env {
         if let Ok(mut c) = client::connect(&self.state, &self.name, Duration::from_secs(5)) {
             let _ = c.destroy();
         }
+        // A test that killed its controller must not leave the container behind.
+        let _ = client::cleanup_orphan(&self.state, &self.name, "/machine");
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! virtproxyd's forwarding handler: clients that connect to the classic
+//! `libvirt-sock` / `libvirt-sock-ro` are connected, by the URI they open,
+//! to the daemon that hosts that driver.
+//!
+//! How a connection goes:
+//! 1. Before CONNECT_OPEN the proxy answers by itself: AUTH_LIST (no
+//!    authentication), CONNECT_SUPPORTS_FEATURE, and "connection not open"
+//!    for anything else.
+//! 2. CONNECT_OPEN picks the back end from the URI's scheme: `lxc` →
+//!    `virtlxcd-sock`, `xen` → `virtxend-sock`, `vz` / `parallels` →
+//!    `virtvzd-sock` (all in the proxy's own socket directory; `-sock-ro`
+//!    for clients of the read-only socket), `test` → the proxy's in-process
+//!    test driver. No URI: the first per-driver daemon that answers, else
+//!    the in-process drivers. Any other scheme gets libvirt's "no connection
+//!    driver available for URI". The proxy opens one back-end connection
+//!    for the client, sends the client's CONNECT_OPEN unchanged and relays
+//!    the reply.
+//! 3. From then on every call and stream message goes to the back end as
+//!    is (same serial), and everything the back end sends (replies, events,
+//!    stream data) goes to the client as is. Keepalive is answered on each
+//!    side by the proxy. CONNECT_SUPPORTS_FEATURE stays local so that the
+//!    client never asks for descriptor passing, which is not relayed.
+//!
+//! The in-process drivers are served by a `dispatch::RemoteHandler` on a
+//! private server whose sockets live in a directory only the daemon's user
+//! can enter, so the proxy relays to them exactly as to another daemon.
+//!
+//! Must not depend on any concrete driver: the binary passes the registry.
+//! Invariants: a back-end connection belongs to exactly one client and is
+//! shut down when the client goes; nothing from a back end is parsed beyond
+//! its header and length (checked before allocating).
+#![forbid(unsafe_code)]
+// The wire error is large by nature; it is built once per failed call.
+#![allow(clippy::result_large_err)]
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use dispatch::RemoteHandler;
+use driver::{Registry, Uri};
+use protocol::header::{
+    check_length, frame, frame_value, Header, MessageType, Status, HEADER_SIZE,
+};
+use protocol::remote as r;
+use protocol::{keepalive, ErrorCode, ErrorDomain, RemoteError, RemoteProc as P};
+use rpc::{CallMode, Client, ClientInfo, Handler, Limits, Response, Server};
+use xdr::{from_bytes, to_bytes, Decoder, Xdr};
+
+type R<T> = Result<T, RemoteError>;
+
+/// Per-driver daemons the proxy forwards to: URI schemes and the daemon's
+/// socket prefix.
+pub const DAEMONS: &[(&[&str], &str)] = &[
+    (&["lxc"], "virtlxcd"),
+    (&["xen"], "virtxend"),
+    (&["vz", "parallels"], "virtvzd"),
+];
+
+/// Schemes served by the in-process drivers.
+pub const LOCAL_SCHEMES: &[&str] = &["test"];
+
+/// Where a CONNECT_OPEN goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The in-process drivers.
+    Local,
+    /// The daemon with this socket prefix.
+    Daemon(&'static str),
+    /// No URI: probe the daemons, then the local drivers.
+    Probe,
+}
+
+/// Chooses the back end for a URI (None or "" means "the default").
+pub fn route(name: Option<&str>) -> R<Route> {
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Ok(Route::Probe);
+    };
+    let uri = Uri::parse(name).map_err(|e| e.to_remote())?;
+    if LOCAL_SCHEMES.contains(&uri.scheme.as_str()) {
+        return Ok(Route::Local);
+    }
+    for (schemes, prefix) in DAEMONS {
+        if schemes.contains(&uri.scheme.as_str()) {
+            return Ok(Route::Daemon(prefix));
+        }
+    }
+    Err(RemoteError::new(
+        ErrorCode::NoConnect,
+        ErrorDomain::None,
+        Some(&uri.driver_uri()),
+    ))
+}
+
+/// The private sockets of the in-process drivers.
+#[derive(Debug, Clone)]
+pub struct LocalSockets {
+    /// Read-write socket.
+    pub rw: PathBuf,
+    /// Read-only socket.
+    pub ro: PathBuf,
+}
+
+/// Starts the in-process drivers of `registry` on a private server in
+/// `dir` (created with mode 0700), on its own thread and runtime.
+pub fn start_local(registry: Registry, dir: &Path) -> std::io::Result<LocalSockets> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    let socks = LocalSockets {
+        rw: dir.join("local-sock"),
+        ro: dir.join("local-sock-ro"),
+    };
+    let mut listeners = Vec::new();
+    for (path, readonly) in [(&socks.rw, false), (&socks.ro, true)] {
+        let _ = std::fs::remove_file(path);
+        let l = UnixListener::bind(path)?;
+        l.set_nonblocking(true)?;
+        listeners.push((l, readonly));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("proxy-local".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let handler = Arc::new(RemoteHandler::new(registry));
+                let server = Server::new("local", handler, Limits::default());
+                let mut tasks = Vec::new();
+                for (l, readonly) in listeners {
+                    match tokio::net::UnixListener::from_std(l) {
+                        Ok(l) => tasks.push(tokio::spawn(server.clone().serve_unix(l, readonly))),
+                        Err(_) => return,
+                    }
+                }
+                for t in tasks {
+                    let _ = t.await;
+                }
+            })
+        })?;
+    Ok(socks)
+}
+
+/// One client's connection to its back end.
+struct Upstream {
+    writer: Mutex<UnixStream>,
+}
+
+impl Upstream {
+    fn send(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        w.write_all(bytes)
+    }
+
+    fn shutdown(&self) {
+        let w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = w.shutdown(Shutdown::Both);
+    }
+}
+
+/// Per-client state.
+pub struct ProxyState {
+    readonly: bool,
+    upstream: Mutex<Option<Arc<Upstream>>>,
+}
+
+impl ProxyState {
+    fn upstream(&self) -> Option<Arc<Upstream>> {
+        self.upstream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// The remote-program handler of virtproxyd.
+pub struct ProxyHandler {
+    sock_dir: PathBuf,
+    local: LocalSockets,
+}
+
+impl ProxyHandler {
+    /// `sock_dir` holds the per-driver daemons' sockets (the proxy's own
+    /// socket directory); `local` are the in-process drivers' sockets.
+    pub fn new(sock_dir: PathBuf, local: LocalSockets) -> Self {
+        ProxyHandler { sock_dir, local }
+    }
+
+    fn daemon_socket(&self, prefix: &str, readonly: bool) -> PathBuf {
+        if readonly {
+            let ro = self.sock_dir.join(format!("{prefix}-sock-ro"));
+            if ro.exists() {
+                return ro;
+            }
+        }
+        self.sock_dir.join(format!("{prefix}-sock"))
+    }
+
+    fn local_socket(&self, readonly: bool) -> &Path {
+        if readonly {
+            &self.local.ro
+        } else {
+            &self.local.rw
+        }
+    }
+
+    fn connect_backend(&self, route: &Route, readonly: bool) -> R<UnixStream> {
+        let connect = |path: &Path| {
+            UnixStream::connect(path).map_err(|e| {
+                RemoteError::new(
+                    ErrorCode::SystemError,
+                    ErrorDomain::Rpc,
+                    Some(&format!(
+                        "Failed to connect socket to '{}': {}",
+                        path.display(),
+                        os_reason(&e)
+                    )),
+                )
+            })
+        };
+        match route {
+            Route::Local => connect(self.local_socket(readonly)),
+            Route::Daemon(prefix) => connect(&self.daemon_socket(prefix, readonly)),
+            Route::Probe => {
+                for (_, prefix) in DAEMONS {
+                    if let Ok(s) = UnixStream::connect(self.daemon_socket(prefix, readonly)) {
+                        return Ok(s);
+                    }
+                }
+                connect(self.local_socket(readonly))
+            }
+        }
+    }
+
+    /// CONNECT_OPEN: connect the back end, replay the call, relay the
+    /// reply; on success the client is bound to the back end.
+    fn open(&self, client: &Arc<Client<ProxyState>>, h: &Header, payload: &[u8]) -> R<()> {
+        let args: r::ConnectOpenArgs = decode(payload)?;
+        let route = route(args.name.as_deref())?;
+        let mut sock = self.connect_backend(&route, client.state.readonly)?;
+        let io_err = |e: std::io::Error| {
+            RemoteError::new(
+                ErrorCode::SystemError,
+                ErrorDomain::Rpc,
+                Some(&format!(
+                    "Cannot talk to the driver daemon: {}",
+                    os_reason(&e)
+                )),
+            )
+        };
+        sock.write_all(&frame(h, payload)).map_err(io_err)?;
+        let reply = loop {
+            let (rh, bytes) = read_raw_frame(&mut sock).map_err(io_err)?;
+            if rh.prog == keepalive::PROGRAM {
+                if rh.proc_ == keepalive::PROC_PING {
+                    sock.write_all(&pong()).map_err(io_err)?;
+                }
+                continue;
+            }
+            if rh.serial == h.serial && rh.proc_ == h.proc_ {
+                break (rh, bytes);
+            }
+        };
+        let (rh, bytes) = reply;
+        if rh.status == Status::Ok as i32 {
+            let reader = sock.try_clone().map_err(io_err)?;
+            let up = Arc::new(Upstream {
+                writer: Mutex::new(sock),
+            });
+            *client
+                .state
+                .upstream
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(up.clone());
+            let c = client.clone();
+            let spawned = std::thread::Builder::new()
+                .name("proxy-relay".into())
+                .spawn(move || relay_from_backend(reader, up, c));
+            if let Err(e) = spawned {
+                client
+                    .state
+                    .upstream
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                return Err(io_err(e));
+            }
+        }
+        client.send(bytes);
+        Ok(())
+    }
+}
+
+fn os_reason(err: &std::io::Error) -> String {
+    let t = err.to_string();
+    t.split(" (os error ").next().unwrap_or_default().to_owned()
+}
+
+fn decode<T: Xdr>(payload: &[u8]) -> R<T> {
+    from_bytes(payload).map_err(|_| {
+        RemoteError::new(
+            ErrorCode::Rpc,
+            ErrorDomain::Rpc,
+            Some("Unable to decode message payload"),
+        )
+    })
+}
+
+fn not_open() -> RemoteError {
+    RemoteError::new(
+        ErrorCode::InternalError,
+        ErrorDomain::Rpc,
+        Some("connection not open"),
+    )
+}
+
+fn pong() -> Vec<u8> {
+    let h = Header::new(
+        keepalive::PROGRAM,
+        keepalive::PROTOCOL_VERSION,
+        keepalive::PROC_PONG,
+        MessageType::Message,
+        0,
+        Status::Ok,
+    );
+    frame_value(&h, &())
+}
+
+/// Reads one whole frame (length word included in the returned bytes).
+/// The length is checked before the buffer is allocated.
+fn read_raw_frame(sock: &mut UnixStream) -> std::io::Result<(Header, Vec<u8>)> {
+    let mut len = [0u8; 4];
+    sock.read_exact(&mut len)?;
+    let total = check_length(u32::from_be_bytes(len))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    let mut buf = vec![0u8; total];
+    buf[..4].copy_from_slice(&len);
+    sock.read_exact(&mut buf[4..])?;
+    let h = Header::decode(&mut Decoder::new(&buf[4..4 + HEADER_SIZE]))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    Ok((h, buf))
+}
+
+/// Copies what the back end sends to the client until either side goes.
+fn relay_from_backend(mut sock: UnixStream, up: Arc<Upstream>, client: Arc<Client<ProxyState>>) {
+    loop {
+        if client.is_closing() {
+            break;
+        }
+        let Ok((h, bytes)) = read_raw_frame(&mut sock) else {
+            break;
+        };
+        if h.prog == keepalive::PROGRAM {
+            if h.proc_ == keepalive::PROC_PING && up.send(&pong()).is_err() {
+                break;
+            }
+            continue;
+        }
+        if h.message_type() == Some(MessageType::ReplyWithFds) {
+            // Descriptors are not relayed (the proxy reports no
+            // FD_PASSING support); drain them and fail the call.
+            let n = bytes
+                .get(4 + HEADER_SIZE..8 + HEADER_SIZE)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(0, u32::from_be_bytes);
+            if n as usize > protocol::header::NUM_FDS_MAX {
+                break;
+            }
+            for _ in 0..n {
+                let mut one = [0u8; 1];
+                if host::fd::recv_with_fds(sock.as_fd(), &mut one).is_err() {
+                    break;
+                }
+            }
+            let mut call = h;
+            call.type_ = MessageType::Call as i32;
+            let e = RemoteError::new(
+                ErrorCode::OperationUnsupported,
+                ErrorDomain::Rpc,
+                Some("file descriptor passing is not relayed by virtproxyd"),
+            );
+            rpc::server::send_error(&client, &call, &e);
+            continue;
+        }
+        if !client.send(bytes) {
+            break;
+        }
+    }
+    up.shutdown();
+    client.close();
+}
+
+impl Handler for ProxyHandler {
+    type State = ProxyState;
+
+    fn accepts(&self, prog: u32, vers: u32) -> bool {
+        (prog == r::PROGRAM && vers == r::PROTOCOL_VERSION)
+            || (prog == protocol::lxc::PROGRAM && vers == protocol::lxc::PROTOCOL_VERSION)
+    }
+
+    fn new_state(&self, info: &ClientInfo) -> ProxyState {
+        ProxyState {
+            readonly: info.readonly,
+            upstream: Mutex::new(None),
+        }
+    }
+
+    fn mode(&self, h: &Header) -> CallMode {
+        if h.prog != r::PROGRAM {
+            return CallMode::Worker;
+        }
+        match P::from_i32(h.proc_) {
+            Some(P::AuthList | P::ConnectSupportsFeature) => CallMode::Inline,
+            Some(p) if p.info().high_priority => CallMode::Priority,
+            _ => CallMode::Worker,
+        }
+    }
+
+    fn call(
+        &self,
+        client: &Arc<Client<ProxyState>>,
+        h: &Header,
+        payload: &[u8],
+        _fds: Vec<OwnedFd>,
+    ) -> Response {
+        let proc_ = (h.prog == r::PROGRAM)
+            .then(|| P::from_i32(h.proc_))
+            .flatten();
+        if proc_ == Some(P::ConnectSupportsFeature) {
+            return match decode::<r::ConnectSupportsFeatureArgs>(payload) {
+                Ok(a) => {
+                    if a.feature == 10 {
+                        client.start_keepalive();
+                    }
+                    Response::Reply(to_bytes(&r::ConnectSupportsFeatureRet {
+                        supported: i32::from(feature_supported(a.feature)),
+                    }))
+                }
+                Err(e) => Response::Error(e),
+            };
+        }
+        if let Some(up) = client.state.upstream() {
+            return match up.send(&frame(h, payload)) {
+                Ok(()) => Response::NoReply,
+                Err(e) => {
+                    client.close();
+                    Response::Error(RemoteError::new(
+                        ErrorCode::SystemError,
+                        ErrorDomain::Rpc,
+                        Some(&format!("Cannot write data: {}", os_reason(&e))),
+                    ))
+                }
+            };
+        }
+        match proc_ {
+            Some(P::AuthList) => Response::Reply(to_bytes(&r::AuthListRet { types: vec![0] })),
+            Some(P::ConnectOpen) => match self.open(client, h, payload) {
+                Ok(()) => Response::NoReply,
+                Err(e) => Response::Error(e),
+            },
+            Some(P::ConnectClose) => Response::Reply(Vec::new()),
+            _ => Response::Error(not_open()),
+        }
+    }
+
+    fn stream(&self, client: &Arc<Client<ProxyState>>, h: &Header, payload: &[u8]) {
+        if let Some(up) = client.state.upstream() {
+            if up.send(&frame(h, payload)).is_err() {
+                client.close();
+            }
+        }
+    }
+
+    fn closed(&self, client: &Arc<Client<ProxyState>>) {
+        let up = client
+            .state
+            .upstream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(up) = up {
+            up.shutdown();
+        }
+    }
+}
+
+/// Features the proxy reports: as the daemons do, minus FD_PASSING (8).
+fn feature_supported(f: i32) -> bool {
+    // REMOTE=2, TYPED_PARAM_STRING=9, PROGRAM_KEEPALIVE=10,
+    // REMOTE_CLOSE_CALLBACK=14, REMOTE_EVENT_CALLBACK=15,
+    // NETWORK_UPDATE_HAS_CORRECT_ORDER=16.
+    matches!(f, 2 | 9 | 10 | 14 | 15 | 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lxc_uri_goes_to_virtlxcd() {
+        assert_eq!(
+            route(Some("lxc:///system")).ok(),
+            Some(Route::Daemon("virtlxcd"))
+        );
+    }
+
+    #[test]
+    fn xen_and_vz_uris_go_to_their_daemons() {
+        assert_eq!(
+            route(Some("xen:///system")).ok(),
+            Some(Route::Daemon("virtxend"))
+        );
+        assert_eq!(
+            route(Some("vz:///system")).ok(),
+            Some(Route::Daemon("virtvzd"))
+        );
+    }
+
+    #[test]
+    fn test_uri_is_served_locally() {
+        assert_eq!(route(Some("test:///default")).ok(), Some(Route::Local));
+    }
+
+    #[test]
+    fn missing_uri_probes() {
+        assert_eq!(route(None).ok(), Some(Route::Probe));
+        assert_eq!(route(Some("")).ok(), Some(Route::Probe));
+    }
+
+    #[test]
+    fn unknown_scheme_has_no_driver() {
+        let e = route(Some("qemu:///system")).err();
+        assert_eq!(
+            e.map(|e| e.message),
+            Some("no connection driver available for qemu:///system".to_string())
+        );
+    }
+
+    #[test]
+    fn fd_passing_is_not_offered() {
+        assert!(!feature_supported(8));
+        assert!(feature_supported(10));
+    }
+}

@@ -1666,6 +1666,28 @@ impl Connection for TestConnection {
             .ok_or_else(|| errors::no_network_uuid(&net.uuid))
     }
 
+    fn network_update(
+        &self,
+        net: &NetworkRef,
+        command: u32,
+        section: u32,
+        index: i32,
+        xml: &str,
+        flags: u32,
+    ) -> Result<()> {
+        Error::check_flags(flags, 0x3, "testNetworkUpdate")?;
+        let mut s = self.shared.lock();
+        let name = s
+            .net_by_uuid(&net.uuid)
+            .map(|n| n.def.name.clone())
+            .ok_or_else(|| errors::no_network_uuid(&net.uuid))?;
+        let n = s
+            .networks
+            .get_mut(&name)
+            .ok_or_else(|| errors::no_network_uuid(&net.uuid))?;
+        crate::netupdate::update(n, command, section, index, xml, flags)
+    }
+
     // ---- storage ----
 
     fn list_all_storage_pools(&self, flags: u32) -> Result<Vec<PoolRef>> {

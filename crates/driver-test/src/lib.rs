@@ -29,6 +29,7 @@ mod caps;
 mod conn;
 mod errors;
 mod load;
+mod netupdate;
 mod state;
 
 use std::sync::{Arc, Mutex, Weak};

@@ -483,3 +483,36 @@ fn node_file_devices() {
     assert_eq!(c.node_device_list_caps(&d).unwrap(), vec!["system"]);
     assert_eq!(c.node_list_devices(Some("system"), 0).unwrap().len(), 1);
 }
+
+#[test]
+fn network_update_dhcp_hosts() {
+    let c = node_conn();
+    let n = c.network_lookup_by_name("default").unwrap();
+    let host = "<host mac='52:54:00:00:00:01' name='h1' ip='192.168.122.10'/>";
+    // VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, SECTION_IP_DHCP_HOST, LIVE|CONFIG
+    c.network_update(&n, 3, 4, -1, host, 3).unwrap();
+    let x = c.network_get_xml_desc(&n, 0).unwrap();
+    assert!(x.contains(host), "{x}");
+    let e = c.network_update(&n, 3, 4, -1, host, 0).unwrap_err();
+    assert_eq!(e.code, ErrorCode::OperationInvalid);
+    assert!(
+        e.message().contains("there is an existing dhcp host entry"),
+        "{}",
+        e.message()
+    );
+    let modified = "<host mac='52:54:00:00:00:01' name='h1' ip='192.168.122.11'/>";
+    c.network_update(&n, 1, 4, -1, modified, 0).unwrap();
+    assert!(c.network_get_xml_desc(&n, 0).unwrap().contains(modified));
+    c.network_update(&n, 2, 4, -1, "<host mac='52:54:00:00:00:01'/>", 0)
+        .unwrap();
+    assert!(!c.network_get_xml_desc(&n, 0).unwrap().contains("<host "));
+    let e = c
+        .network_update(&n, 2, 4, -1, "<host mac='52:54:00:00:00:01'/>", 0)
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "Requested operation is not valid: couldn't locate a matching dhcp host entry in network 'default'"
+    );
+    let e = c.network_update(&n, 3, 10, -1, "<host/>", 0).unwrap_err();
+    assert_eq!(e.code, ErrorCode::OperationUnsupported);
+}

@@ -899,7 +899,7 @@ impl Connection for TestConnection {
                 return Err(errors::internal(format!("domain '{}' not running", r.name)));
             }
             d.state = st::PAUSED;
-            d.reason = 1; // VIR_DOMAIN_PAUSED_USER
+            d.reason = reason::PAUSED_USER;
             ev.push(lifecycle(d, lc::SUSPENDED, lc::SUSPENDED_PAUSED));
             Ok(())
         })

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The capabilities XML of a Xen host.
+
+use conf::capabilities::{Capabilities, Guest, GuestDomain, GuestFeature, Host, Machine};
+use xenconfig::XenCaps;
+
+fn feature(name: &str, default: Option<&str>, toggle: Option<&str>) -> GuestFeature {
+    GuestFeature {
+        name: name.into(),
+        default: default.map(str::to_string),
+        toggle: toggle.map(str::to_string),
+    }
+}
+
+/// virConnectGetCapabilities for `caps` on a host of `host_arch`.
+pub fn capabilities_xml(caps: &XenCaps, host_arch: &str, host_cpu_features: &[String]) -> String {
+    let guests = caps
+        .guests
+        .iter()
+        .map(|g| {
+            let features = if g.os_type == "hvm" {
+                vec![
+                    feature("pae", None, None),
+                    feature("acpi", Some("on"), Some("yes")),
+                    feature("apic", Some("on"), Some("no")),
+                    feature("hap", Some("on"), Some("yes")),
+                ]
+            } else {
+                Vec::new()
+            };
+            Guest {
+                os_type: g.os_type.clone(),
+                arch: g.arch.clone(),
+                wordsize: if g.arch == "i686" { 32 } else { 64 },
+                emulator: Some(g.emulator.clone()),
+                loader: g.loader.clone(),
+                machines: g
+                    .machines
+                    .iter()
+                    .map(|m| Machine {
+                        name: m.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                domains: vec![GuestDomain {
+                    virt_type: "xen".into(),
+                    ..Default::default()
+                }],
+                features,
+            }
+        })
+        .collect();
+    Capabilities {
+        host: Host {
+            arch: host_arch.into(),
+            cpu_features: host_cpu_features.to_vec(),
+            migrate_transports: vec!["xenmigr".into()],
+            live_migrate: true,
+            ..Default::default()
+        },
+        guests,
+    }
+    .to_xml()
+}

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! A safe wrapper over the parts of libxl the driver uses.
+
+use crate::ffi;
+use std::ffi::{CStr, CString};
+use std::ptr;
+
+/// A libxl error: the call and libxl's return code (ERROR_* values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibxlError {
+    /// The libxl function that failed.
+    pub call: &'static str,
+    /// libxl's return code.
+    pub code: i32,
+}
+
+impl std::fmt::Display for LibxlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} failed (libxl error {})", self.call, self.code)
+    }
+}
+
+impl std::error::Error for LibxlError {}
+
+/// Result of a wrapper call.
+pub type Result<T> = std::result::Result<T, LibxlError>;
+
+fn check(call: &'static str, rc: i32) -> Result<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(LibxlError { call, code: rc })
+    }
+}
+
+/// Host facts from libxl_get_physinfo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhysInfo {
+    /// Threads per core.
+    pub threads_per_core: u32,
+    /// Cores per socket.
+    pub cores_per_socket: u32,
+    /// Highest physical CPU number + 1.
+    pub max_cpu_id: u32,
+    /// Online physical CPUs.
+    pub nr_cpus: u32,
+    /// CPU frequency (kHz).
+    pub cpu_khz: u32,
+    /// Total memory in pages.
+    pub total_pages: u64,
+    /// Free memory in pages.
+    pub free_pages: u64,
+    /// NUMA nodes.
+    pub nr_nodes: u32,
+    /// HVM guests are possible.
+    pub cap_hvm: bool,
+    /// PV guests are possible.
+    pub cap_pv: bool,
+    /// Hardware-assisted paging is available.
+    pub cap_hap: bool,
+}
+
+/// Xen's version information (libxl_get_version_info).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// Major version.
+    pub major: i32,
+    /// Minor version.
+    pub minor: i32,
+    /// Extra version string (".7", "-rc1").
+    pub extra: String,
+    /// Xen's capabilities string ("xen-3.0-x86_64 hvm-3.0-x86_64 ...").
+    pub capabilities: String,
+    /// Xen's boot command line.
+    pub commandline: String,
+    /// Page size in bytes.
+    pub pagesize: u64,
+}
+
+/// One running domain (libxl_dominfo).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomInfo {
+    /// Domain id.
+    pub domid: u32,
+    /// UUID bytes.
+    pub uuid: [u8; 16],
+    /// Current memory (KiB).
+    pub current_memkb: u64,
+    /// Maximum memory (KiB).
+    pub max_memkb: u64,
+    /// CPU time (ns).
+    pub cpu_time: u64,
+    /// Online vCPUs.
+    pub vcpu_online: u32,
+    /// Highest vCPU id.
+    pub vcpu_max_id: u32,
+    /// Running.
+    pub running: bool,
+    /// Blocked.
+    pub blocked: bool,
+    /// Paused.
+    pub paused: bool,
+    /// Shut down.
+    pub shutdown: bool,
+    /// Dying.
+    pub dying: bool,
+    /// Shutdown reason code when shut down.
+    pub shutdown_reason: i32,
+}
+
+/// A libxl context with its logger.
+pub struct Ctx {
+    ctx: *mut ffi::libxl_ctx,
+    logger: *mut ffi::xentoollog_logger_stdiostream,
+}
+
+// SAFETY: libxl contexts are safe to use from several threads (libxl takes
+// its own lock around each call, see libxl.h "Threadsafety"); the pointers
+// are only freed in Drop.
+unsafe impl Send for Ctx {}
+// SAFETY: as above; every method takes &self and libxl serialises calls.
+unsafe impl Sync for Ctx {}
+
+impl Ctx {
+    /// Allocates a context (libxl_ctx_alloc) logging errors to stderr.
+    /// Fails when not running in a Xen dom0.
+    pub fn new() -> Result<Ctx> {
+        // SAFETY: fdopen on a dup of fd 2 gives a FILE* we own; a NULL
+        // return is checked.
+        let stream = unsafe {
+            let fd = libc::dup(2);
+            if fd < 0 {
+                return Err(LibxlError {
+                    call: "dup",
+                    code: -1,
+                });
+            }
+            let f = libc::fdopen(fd, c"w".as_ptr());
+            if f.is_null() {
+                libc::close(fd);
+                return Err(LibxlError {
+                    call: "fdopen",
+                    code: -1,
+                });
+            }
+            f
+        };
+        // SAFETY: the stream is valid for the logger's lifetime (never
+        // closed by us); XTL_ERROR is a valid level.
+        let logger = unsafe {
+            ffi::xtl_createlogger_stdiostream(stream.cast(), ffi::xentoollog_level_XTL_ERROR, 0)
+        };
+        if logger.is_null() {
+            return Err(LibxlError {
+                call: "xtl_createlogger_stdiostream",
+                code: -1,
+            });
+        }
+        let mut ctx: *mut ffi::libxl_ctx = ptr::null_mut();
+        // SAFETY: ctx is an out-pointer; the logger outlives the context
+        // (both are released together in Drop).
+        let rc = unsafe {
+            ffi::libxl_ctx_alloc(
+                &mut ctx,
+                ffi::LIBXL_VERSION as i32,
+                0,
+                logger.cast::<ffi::xentoollog_logger>(),
+            )
+        };
+        if rc != 0 || ctx.is_null() {
+            // SAFETY: the logger was created above and is not used again.
+            unsafe { ffi::xtl_logger_destroy(logger.cast::<ffi::xentoollog_logger>()) };
+            return Err(LibxlError {
+                call: "libxl_ctx_alloc",
+                code: rc,
+            });
+        }
+        Ok(Ctx { ctx, logger })
+    }
+
+    /// Host physical information.
+    pub fn physinfo(&self) -> Result<PhysInfo> {
+        let mut p = ffi::libxl_physinfo::default();
+        // SAFETY: p is a valid, initialised libxl_physinfo; it is disposed
+        // after its plain fields are copied.
+        unsafe {
+            ffi::libxl_physinfo_init(&mut p);
+            let rc = ffi::libxl_get_physinfo(self.ctx, &mut p);
+            let out = PhysInfo {
+                threads_per_core: p.threads_per_core,
+                cores_per_socket: p.cores_per_socket,
+                max_cpu_id: p.max_cpu_id,
+                nr_cpus: p.nr_cpus,
+                cpu_khz: p.cpu_khz,
+                total_pages: p.total_pages,
+                free_pages: p.free_pages,
+                nr_nodes: p.nr_nodes,
+                cap_hvm: p.cap_hvm,
+                cap_pv: p.cap_pv,
+                cap_hap: p.cap_hap,
+            };
+            ffi::libxl_physinfo_dispose(&mut p);
+            check("libxl_get_physinfo", rc)?;
+            Ok(out)
+        }
+    }
+
+    /// Xen's version information.
+    pub fn version_info(&self) -> Result<VersionInfo> {
+        // SAFETY: the returned pointer is owned by the context and valid
+        // while it lives; strings are copied out.
+        unsafe {
+            let v = ffi::libxl_get_version_info(self.ctx);
+            if v.is_null() {
+                return Err(LibxlError {
+                    call: "libxl_get_version_info",
+                    code: -1,
+                });
+            }
+            let v = &*v;
+            Ok(VersionInfo {
+                major: v.xen_version_major,
+                minor: v.xen_version_minor,
+                extra: cstr(v.xen_version_extra),
+                capabilities: cstr(v.capabilities),
+                commandline: cstr(v.commandline),
+                pagesize: u64::try_from(v.pagesize).unwrap_or(4096),
+            })
+        }
+    }
+
+    /// Every domain Xen knows, dom0 included.
+    pub fn list_domains(&self) -> Result<Vec<DomInfo>> {
+        let mut n: i32 = 0;
+        // SAFETY: libxl returns an array of n entries or NULL; it is freed
+        // with libxl_dominfo_list_free after copying.
+        unsafe {
+            let list = ffi::libxl_list_domain(self.ctx, &mut n);
+            if list.is_null() {
+                return Err(LibxlError {
+                    call: "libxl_list_domain",
+                    code: -1,
+                });
+            }
+            let len = usize::try_from(n).unwrap_or(0);
+            let out = std::slice::from_raw_parts(list, len)
+                .iter()
+                .map(dominfo)
+                .collect();
+            ffi::libxl_dominfo_list_free(list, n);
+            Ok(out)
+        }
+    }
+
+    /// One domain's state.
+    pub fn domain_info(&self, domid: u32) -> Result<DomInfo> {
+        let mut d = ffi::libxl_dominfo::default();
+        // SAFETY: d is initialised, filled by libxl and disposed once.
+        unsafe {
+            ffi::libxl_dominfo_init(&mut d);
+            let rc = ffi::libxl_domain_info(self.ctx, &mut d, domid);
+            let out = dominfo(&d);
+            ffi::libxl_dominfo_dispose(&mut d);
+            check("libxl_domain_info", rc)?;
+            Ok(out)
+        }
+    }
+
+    /// Creates and starts a domain from libxl's JSON domain configuration
+    /// (libxl_domain_config_from_json + libxl_domain_create_new); returns
+    /// its id.
+    pub fn domain_create_from_json(&self, json: &str) -> Result<u32> {
+        let cjson = CString::new(json).map_err(|_| LibxlError {
+            call: "libxl_domain_config_from_json",
+            code: -1,
+        })?;
+        let mut cfg = ffi::libxl_domain_config::default();
+        let mut domid: u32 = 0;
+        // SAFETY: cfg is initialised before use and disposed once; the
+        // JSON string lives across the call; NULL ao_how makes the call
+        // synchronous and NULL console_how means no console wait.
+        unsafe {
+            ffi::libxl_domain_config_init(&mut cfg);
+            let rc = ffi::libxl_domain_config_from_json(self.ctx, &mut cfg, cjson.as_ptr());
+            if rc != 0 {
+                ffi::libxl_domain_config_dispose(&mut cfg);
+                return Err(LibxlError {
+                    call: "libxl_domain_config_from_json",
+                    code: rc,
+                });
+            }
+            let rc = ffi::libxl_domain_create_new(
+                self.ctx,
+                &mut cfg,
+                &mut domid,
+                ptr::null(),
+                ptr::null(),
+            );
+            ffi::libxl_domain_config_dispose(&mut cfg);
+            check("libxl_domain_create_new", rc)?;
+        }
+        Ok(domid)
+    }
+
+    /// Destroys a domain at once.
+    pub fn domain_destroy(&self, domid: u32) -> Result<()> {
+        // SAFETY: plain call; NULL ao_how = synchronous.
+        check("libxl_domain_destroy", unsafe {
+            ffi::libxl_domain_destroy(self.ctx, domid, ptr::null())
+        })
+    }
+
+    /// Asks a domain to shut down.
+    pub fn domain_shutdown(&self, domid: u32) -> Result<()> {
+        // SAFETY: plain call; NULL ao_how = synchronous.
+        check("libxl_domain_shutdown", unsafe {
+            ffi::libxl_domain_shutdown(self.ctx, domid, ptr::null())
+        })
+    }
+
+    /// Asks a domain to reboot.
+    pub fn domain_reboot(&self, domid: u32) -> Result<()> {
+        // SAFETY: plain call; NULL ao_how = synchronous.
+        check("libxl_domain_reboot", unsafe {
+            ffi::libxl_domain_reboot(self.ctx, domid, ptr::null())
+        })
+    }
+
+    /// Pauses a domain.
+    pub fn domain_pause(&self, domid: u32) -> Result<()> {
+        // SAFETY: plain call; NULL ao_how = synchronous.
+        check("libxl_domain_pause", unsafe {
+            ffi::libxl_domain_pause(self.ctx, domid, ptr::null())
+        })
+    }
+
+    /// Unpauses a domain.
+    pub fn domain_unpause(&self, domid: u32) -> Result<()> {
+        // SAFETY: plain call; NULL ao_how = synchronous.
+        check("libxl_domain_unpause", unsafe {
+            ffi::libxl_domain_unpause(self.ctx, domid, ptr::null())
+        })
+    }
+
+    /// Sets a domain's balloon target (KiB), waiting for nothing.
+    pub fn set_memory_target(&self, domid: u32, target_kib: u64) -> Result<()> {
+        let t = i64::try_from(target_kib).map_err(|_| LibxlError {
+            call: "libxl_set_memory_target",
+            code: -1,
+        })?;
+        // SAFETY: plain call with scalar arguments.
+        check("libxl_set_memory_target", unsafe {
+            ffi::libxl_set_memory_target(self.ctx, domid, t, 0, 1)
+        })
+    }
+
+    /// Brings vCPUs 0..n online and the rest offline.
+    pub fn set_vcpus_online(&self, domid: u32, max: u32, n: u32) -> Result<()> {
+        let mut bm = ffi::libxl_bitmap::default();
+        let max_i = i32::try_from(max).unwrap_or(i32::MAX);
+        // SAFETY: the bitmap is initialised, sized by libxl for `max` CPUs,
+        // only bits below that are set, and disposed once.
+        unsafe {
+            ffi::libxl_bitmap_init(&mut bm);
+            let rc = ffi::libxl_cpu_bitmap_alloc(self.ctx, &mut bm, max_i);
+            if rc != 0 {
+                ffi::libxl_bitmap_dispose(&mut bm);
+                return Err(LibxlError {
+                    call: "libxl_cpu_bitmap_alloc",
+                    code: rc,
+                });
+            }
+            for i in 0..n.min(max) {
+                ffi::libxl_bitmap_set(&mut bm, i32::try_from(i).unwrap_or(0));
+            }
+            let rc = ffi::libxl_set_vcpuonline(self.ctx, domid, &mut bm, ptr::null());
+            ffi::libxl_bitmap_dispose(&mut bm);
+            check("libxl_set_vcpuonline", rc)
+        }
+    }
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        // SAFETY: both pointers came from successful allocations in new()
+        // and are released exactly once here, context first.
+        unsafe {
+            ffi::libxl_ctx_free(self.ctx);
+            ffi::xtl_logger_destroy(self.logger.cast::<ffi::xentoollog_logger>());
+        }
+    }
+}
+
+fn cstr(p: *const std::os::raw::c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: libxl hands out NUL-terminated strings it owns; we copy.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+// The enum's C type differs between libxl builds.
+#[allow(clippy::unnecessary_cast)]
+fn dominfo(d: &ffi::libxl_dominfo) -> DomInfo {
+    DomInfo {
+        domid: d.domid,
+        uuid: d.uuid.uuid,
+        current_memkb: d.current_memkb,
+        max_memkb: d.max_memkb,
+        cpu_time: d.cpu_time,
+        vcpu_online: d.vcpu_online,
+        vcpu_max_id: d.vcpu_max_id,
+        running: d.running,
+        blocked: d.blocked,
+        paused: d.paused,
+        shutdown: d.shutdown,
+        dying: d.dying,
+        shutdown_reason: d.shutdown_reason as i32,
+    }
+}

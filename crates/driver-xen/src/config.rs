@@ -169,9 +169,7 @@ pub fn cmdline_limits_dom0_mem(cmdline: &str) -> bool {
                     .unwrap_or(it);
                 let digits = it.bytes().take_while(u8::is_ascii_digit).count();
                 let rest = &it[digits..];
-                digits > 0
-                    && (rest.is_empty()
-                        || (rest.len() == 1 && "bBkKmMgG".contains(rest)))
+                digits > 0 && (rest.is_empty() || (rest.len() == 1 && "bBkKmMgG".contains(rest)))
             })
     })
 }

@@ -104,10 +104,7 @@ impl XenFactory {
 
     /// The driver's configuration (from libxl.conf once started).
     pub fn config(&self) -> LibxlConfig {
-        self.config
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default()
+        self.config.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     /// Why the driver is inactive, `None` when it runs.
@@ -131,7 +128,10 @@ impl XenFactory {
     }
 
     fn initialise(&self) -> State {
-        let privileged = self.opts.privileged.unwrap_or_else(host::running_privileged);
+        let privileged = self
+            .opts
+            .privileged
+            .unwrap_or_else(host::running_privileged);
         if let Err(why) = host::should_load(privileged, &self.opts.host_paths) {
             return State::Inactive(why);
         }

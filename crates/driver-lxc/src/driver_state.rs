@@ -1,0 +1,1091 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The driver's state: the domain table, per-domain job locks, starting
+//! and stopping containers through their controllers, status files,
+//! exit watchers and reattaching after a restart.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use conf::{DomainDef, FormatFlags, ParseFlags};
+use driver::consts::{lifecycle, reason, state};
+use driver::{DomainRef, Error, Event, EventBus, Result};
+use lxc_controller::client;
+use lxc_controller::proto::{Event as CtlEvent, ExitInfo, ExitReason, RunState};
+
+use crate::lxcconf::LxcConf;
+use crate::status::Status;
+use crate::{errors, spec, write_atomic, LxcDriverConfig};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A running container.
+#[derive(Debug, Clone)]
+pub(crate) struct Live {
+    /// The live definition (with its id).
+    pub def: DomainDef,
+    pub id: i32,
+    pub controller_pid: u32,
+    pub init_pid: u32,
+    pub init_start_time: u64,
+    pub veths: Vec<String>,
+    pub cgroups: Vec<String>,
+    /// Identifies this run, so a late exit report of an earlier run is ignored.
+    pub run: u64,
+}
+
+/// A domain's mutable state (guarded by a short-lived mutex).
+#[derive(Debug)]
+pub(crate) struct DomState {
+    pub name: String,
+    /// The persistent definition, `None` for a transient domain.
+    pub persistent: Option<DomainDef>,
+    pub live: Option<Live>,
+    pub autostart: bool,
+    pub state: i32,
+    pub reason: i32,
+    /// Dropped from the table; operations still holding it fail.
+    pub removed: bool,
+}
+
+impl DomState {
+    /// The definition reads report: live when running.
+    pub fn current_def(&self) -> Option<&DomainDef> {
+        self.live
+            .as_ref()
+            .map(|l| &l.def)
+            .or(self.persistent.as_ref())
+    }
+
+    pub fn id(&self) -> i32 {
+        self.live.as_ref().map_or(-1, |l| l.id)
+    }
+}
+
+/// A domain's job lock: who holds it (the API name) and a condvar.
+#[derive(Default)]
+struct Job {
+    holder: Mutex<Option<String>>,
+    cv: Condvar,
+}
+
+/// One domain of the table.
+pub(crate) struct Dom {
+    pub uuid: [u8; 16],
+    job: Job,
+    pub st: Mutex<DomState>,
+}
+
+/// The held job of a domain; dropping it releases the job.
+pub(crate) struct JobGuard {
+    dom: Arc<Dom>,
+}
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        let mut h = lock(&self.dom.job.holder);
+        *h = None;
+        self.dom.job.cv.notify_one();
+    }
+}
+
+impl JobGuard {
+    pub fn dom(&self) -> &Arc<Dom> {
+        &self.dom
+    }
+}
+
+impl Dom {
+    fn new(uuid: [u8; 16], st: DomState) -> Arc<Dom> {
+        Arc::new(Dom {
+            uuid,
+            job: Job::default(),
+            st: Mutex::new(st),
+        })
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, DomState> {
+        lock(&self.st)
+    }
+
+    pub fn dom_ref(&self) -> DomainRef {
+        let st = self.state();
+        DomainRef {
+            name: st.name.clone(),
+            uuid: self.uuid,
+            id: st.id(),
+        }
+    }
+}
+
+/// Takes `dom`'s job for `api`, waiting at most `timeout`.
+fn begin_job(dom: &Arc<Dom>, api: &str, timeout: Duration) -> Result<JobGuard> {
+    let deadline = Instant::now().checked_add(timeout);
+    let mut h = lock(&dom.job.holder);
+    while let Some(holder) = h.as_ref() {
+        let wait = match deadline {
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return Err(errors::job_timeout(holder));
+                }
+                d - now
+            }
+            None => Duration::from_secs(3600),
+        };
+        h = dom
+            .job
+            .cv
+            .wait_timeout(h, wait)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|p| p.into_inner().0);
+    }
+    *h = Some(api.to_string());
+    drop(h);
+    let g = JobGuard { dom: dom.clone() };
+    if g.dom.state().removed {
+        let st = g.dom.state();
+        return Err(errors::no_domain_uuid(&g.dom.uuid, &st.name));
+    }
+    Ok(g)
+}
+
+/// The LXC driver shared by every connection.
+pub struct Driver {
+    pub(crate) cfg: LxcDriverConfig,
+    pub(crate) lxcconf: Mutex<LxcConf>,
+    table: Mutex<Vec<Arc<Dom>>>,
+    pub(crate) events: EventBus,
+    shutting_down: AtomicBool,
+    next_run: AtomicU64,
+    weak: Weak<Driver>,
+}
+
+/// How a container stopped: the state reason and the event detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StopKind {
+    pub reason: i32,
+    pub detail: i32,
+}
+
+impl StopKind {
+    pub const DESTROYED: StopKind = StopKind {
+        reason: reason::SHUTOFF_DESTROYED,
+        detail: lifecycle::STOPPED_DESTROYED,
+    };
+    pub const SHUTDOWN: StopKind = StopKind {
+        reason: reason::SHUTOFF_SHUTDOWN,
+        detail: lifecycle::STOPPED_SHUTDOWN,
+    };
+    pub const FAILED: StopKind = StopKind {
+        reason: reason::SHUTOFF_FAILED,
+        detail: lifecycle::STOPPED_FAILED,
+    };
+    pub const CRASHED: StopKind = StopKind {
+        reason: reason::SHUTOFF_CRASHED,
+        detail: lifecycle::STOPPED_FAILED,
+    };
+
+    fn from_exit(info: Option<&ExitInfo>) -> StopKind {
+        match info.map(|i| i.reason) {
+            Some(ExitReason::Shutdown) | Some(ExitReason::Reboot) => StopKind::SHUTDOWN,
+            Some(ExitReason::Destroyed) => StopKind::DESTROYED,
+            Some(ExitReason::Error) => StopKind::FAILED,
+            None => StopKind::CRASHED,
+        }
+    }
+}
+
+fn log(msg: impl AsRef<str>) {
+    eprintln!("lxc driver: {}", msg.as_ref());
+}
+
+impl Driver {
+    /// Creates the driver and loads persistent definitions from `config_dir`.
+    pub fn new(cfg: LxcDriverConfig) -> Arc<Driver> {
+        let lxcconf = match &cfg.lxc_conf {
+            Some(p) => LxcConf::load(p).unwrap_or_else(|e| {
+                log(format!("ignoring {}: {e}", p.display()));
+                LxcConf::default()
+            }),
+            None => LxcConf::default(),
+        };
+        let d = Arc::new_cyclic(|weak| Driver {
+            cfg,
+            lxcconf: Mutex::new(lxcconf),
+            table: Mutex::new(Vec::new()),
+            events: EventBus::new(),
+            shutting_down: AtomicBool::new(false),
+            next_run: AtomicU64::new(1),
+            weak: weak.clone(),
+        });
+        d.load_configs();
+        d
+    }
+
+    fn parse_flags(inactive: bool) -> ParseFlags {
+        ParseFlags {
+            inactive,
+            ..Default::default()
+        }
+    }
+
+    /// Reads every `config_dir/NAME.xml` not yet known.
+    fn load_configs(&self) {
+        let Ok(dir) = std::fs::read_dir(&self.cfg.config_dir) else {
+            return;
+        };
+        let mut paths: Vec<PathBuf> = dir
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xml") && p.is_file())
+            .collect();
+        paths.sort();
+        for p in paths {
+            let text = match std::fs::read_to_string(&p) {
+                Ok(t) => t,
+                Err(e) => {
+                    log(format!("cannot read {}: {e}", p.display()));
+                    continue;
+                }
+            };
+            let def = match DomainDef::parse_str(&text, &Self::parse_flags(true)) {
+                Ok(d) => d,
+                Err(e) => {
+                    log(format!("cannot load {}: {}", p.display(), e.message));
+                    continue;
+                }
+            };
+            let autostart = self.cfg.autostart_link(&def.name).exists();
+            let mut t = lock(&self.table);
+            if let Some(existing) = t.iter().find(|d| d.uuid == def.uuid.0) {
+                let mut st = existing.state();
+                if st.live.is_none() {
+                    st.autostart = autostart;
+                    st.persistent = Some(def);
+                }
+                continue;
+            }
+            if t.iter().any(|d| d.state().name == def.name) {
+                continue;
+            }
+            t.push(Dom::new(
+                def.uuid.0,
+                DomState {
+                    name: def.name.clone(),
+                    persistent: Some(def),
+                    live: None,
+                    autostart,
+                    state: state::SHUTOFF,
+                    reason: reason::SHUTOFF_UNKNOWN,
+                    removed: false,
+                },
+            ));
+        }
+    }
+
+    pub(crate) fn job_timeout(&self) -> Duration {
+        self.cfg.job_timeout
+    }
+
+    // ---- table access (never waits on a job) ----
+
+    pub(crate) fn all(&self) -> Vec<Arc<Dom>> {
+        lock(&self.table).clone()
+    }
+
+    pub(crate) fn find_uuid(&self, uuid: &[u8; 16]) -> Option<Arc<Dom>> {
+        lock(&self.table).iter().find(|d| d.uuid == *uuid).cloned()
+    }
+
+    pub(crate) fn find_name(&self, name: &str) -> Option<Arc<Dom>> {
+        lock(&self.table)
+            .iter()
+            .find(|d| d.state().name == name)
+            .cloned()
+    }
+
+    pub(crate) fn find_id(&self, id: i32) -> Option<Arc<Dom>> {
+        if id < 0 {
+            return None;
+        }
+        lock(&self.table)
+            .iter()
+            .find(|d| d.state().id() == id)
+            .cloned()
+    }
+
+    /// The domain a client handle names.
+    pub(crate) fn get(&self, r: &DomainRef) -> Result<Arc<Dom>> {
+        self.find_uuid(&r.uuid)
+            .ok_or_else(|| errors::no_domain_uuid(&r.uuid, &r.name))
+    }
+
+    fn remove(&self, dom: &Arc<Dom>) {
+        lock(&self.table).retain(|d| !Arc::ptr_eq(d, dom));
+        dom.state().removed = true;
+    }
+
+    pub(crate) fn active_count(&self) -> usize {
+        self.all()
+            .iter()
+            .filter(|d| d.state().live.is_some())
+            .count()
+    }
+
+    pub(crate) fn emit(&self, dom: DomainRef, event: i32, detail: i32) {
+        self.events
+            .publish(Event::DomainLifecycle { dom, event, detail });
+    }
+
+    /// Takes a domain's job for `api`.
+    pub(crate) fn begin(&self, r: &DomainRef, api: &str) -> Result<JobGuard> {
+        let dom = self.get(r)?;
+        begin_job(&dom, api, self.job_timeout())
+    }
+
+    // ---- definitions ----
+
+    /// Parses and checks a definition for this driver.
+    pub(crate) fn parse_def(&self, xml: &str, inactive: bool) -> Result<DomainDef> {
+        let mut def =
+            DomainDef::parse_str(xml, &Self::parse_flags(inactive)).map_err(errors::conf)?;
+        if def.virt_type != "lxc" {
+            return Err(errors::config_unsupported(format!(
+                "could not find capabilities for domaintype={}",
+                def.virt_type
+            )));
+        }
+        if def.os.os_type != "exe" {
+            return Err(Error::new(
+                driver::error::ErrorCode::OsType,
+                errors::LXC,
+                format!("no support for os type '{}'", def.os.os_type),
+            ));
+        }
+        if def.name.contains('\n') || def.name.contains('/') {
+            return Err(errors::config_unsupported(format!(
+                "name {} cannot contain '/' or a newline",
+                def.name
+            )));
+        }
+        if def.emulator.is_none() {
+            def.emulator = Some(self.cfg.controller_binary.display().to_string());
+        }
+        spec::assign_macs(&mut def)?;
+        def.id = None;
+        Ok(def)
+    }
+
+    fn write_config(&self, def: &DomainDef) -> Result<()> {
+        let xml = def.to_xml(&FormatFlags {
+            inactive: true,
+            ..Default::default()
+        });
+        let path = self.cfg.config_file(&def.name);
+        write_atomic(&path, xml.as_bytes()).map_err(|e| {
+            errors::system(format!("cannot write config file '{}'", path.display()), &e)
+        })
+    }
+
+    /// virDomainDefineXML.
+    pub(crate) fn define(&self, xml: &str) -> Result<DomainRef> {
+        let def = self.parse_def(xml, true)?;
+        let (dom, updated) = {
+            let mut t = lock(&self.table);
+            if let Some(d) = t.iter().find(|d| d.uuid == def.uuid.0).cloned() {
+                let st = d.state();
+                if st.name != def.name {
+                    return Err(errors::op_failed(format!(
+                        "domain '{}' is already defined with uuid {}",
+                        st.name, def.uuid
+                    )));
+                }
+                drop(st);
+                (d, true)
+            } else {
+                if let Some(other) = t.iter().find(|d| d.state().name == def.name) {
+                    return Err(errors::op_failed(format!(
+                        "domain '{}' already exists with uuid {}",
+                        def.name,
+                        conf::Uuid(other.uuid)
+                    )));
+                }
+                let d = Dom::new(
+                    def.uuid.0,
+                    DomState {
+                        name: def.name.clone(),
+                        persistent: None,
+                        live: None,
+                        autostart: false,
+                        state: state::SHUTOFF,
+                        reason: reason::SHUTOFF_UNKNOWN,
+                        removed: false,
+                    },
+                );
+                t.push(d.clone());
+                (d, false)
+            }
+        };
+        // A domain that was transient (running) becomes persistent too.
+        let was_persistent = dom.state().persistent.is_some();
+        if let Err(e) = self.write_config(&def) {
+            if !updated {
+                self.remove(&dom);
+            }
+            return Err(e);
+        }
+        dom.state().persistent = Some(def);
+        let r = dom.dom_ref();
+        let detail = if updated && was_persistent {
+            lifecycle::DEFINED_UPDATED
+        } else {
+            lifecycle::DEFINED_ADDED
+        };
+        self.emit(r.clone(), lifecycle::DEFINED, detail);
+        Ok(r)
+    }
+
+    /// virDomainUndefine.
+    pub(crate) fn undefine(&self, r: &DomainRef) -> Result<()> {
+        let job = self.begin(r, "virDomainUndefine")?;
+        let dom = job.dom().clone();
+        let (name, active) = {
+            let st = dom.state();
+            if st.persistent.is_none() {
+                return Err(errors::op_invalid("Cannot undefine transient domain"));
+            }
+            (st.name.clone(), st.live.is_some())
+        };
+        let cfgfile = self.cfg.config_file(&name);
+        if let Err(e) = std::fs::remove_file(&cfgfile) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(errors::system(
+                    format!("cannot remove config {}", cfgfile.display()),
+                    &e,
+                ));
+            }
+        }
+        let _ = std::fs::remove_file(self.cfg.autostart_link(&name));
+        {
+            let mut st = dom.state();
+            st.persistent = None;
+            st.autostart = false;
+        }
+        let r = dom.dom_ref();
+        if !active {
+            self.remove(&dom);
+        }
+        drop(job);
+        self.emit(r, lifecycle::UNDEFINED, lifecycle::UNDEFINED_REMOVED);
+        Ok(())
+    }
+
+    // ---- starting ----
+
+    /// virDomainCreate.
+    pub(crate) fn start(&self, r: &DomainRef) -> Result<DomainRef> {
+        let job = self.begin(r, "virDomainCreate")?;
+        let def = {
+            let st = job.dom().state();
+            if st.live.is_some() {
+                return Err(errors::op_invalid("Domain is already running"));
+            }
+            st.persistent
+                .clone()
+                .ok_or_else(|| errors::internal("domain has no definition"))?
+        };
+        self.start_locked(&job, def)?;
+        Ok(job.dom().dom_ref())
+    }
+
+    /// virDomainCreateXML: a transient domain, or a live run of a defined one.
+    pub(crate) fn create_xml(&self, xml: &str) -> Result<DomainRef> {
+        let def = self.parse_def(xml, false)?;
+        let (dom, fresh) = {
+            let mut t = lock(&self.table);
+            if let Some(d) = t.iter().find(|d| d.uuid == def.uuid.0).cloned() {
+                let st = d.state();
+                if st.name != def.name {
+                    return Err(errors::op_failed(format!(
+                        "domain '{}' is already defined with uuid {}",
+                        st.name, def.uuid
+                    )));
+                }
+                if st.live.is_some() {
+                    return Err(errors::op_invalid(format!(
+                        "domain '{}' is already active",
+                        def.name
+                    )));
+                }
+                drop(st);
+                (d, false)
+            } else {
+                if let Some(other) = t.iter().find(|d| d.state().name == def.name) {
+                    return Err(errors::op_failed(format!(
+                        "domain '{}' already exists with uuid {}",
+                        def.name,
+                        conf::Uuid(other.uuid)
+                    )));
+                }
+                let d = Dom::new(
+                    def.uuid.0,
+                    DomState {
+                        name: def.name.clone(),
+                        persistent: None,
+                        live: None,
+                        autostart: false,
+                        state: state::SHUTOFF,
+                        reason: reason::SHUTOFF_UNKNOWN,
+                        removed: false,
+                    },
+                );
+                t.push(d.clone());
+                (d, true)
+            }
+        };
+        let job = match begin_job(&dom, "virDomainCreateXML", self.job_timeout()) {
+            Ok(j) => j,
+            Err(e) => {
+                if fresh {
+                    self.remove(&dom);
+                }
+                return Err(e);
+            }
+        };
+        if !fresh && job.dom().state().live.is_some() {
+            return Err(errors::op_invalid(format!(
+                "domain '{}' is already active",
+                def.name
+            )));
+        }
+        if let Err(e) = self.start_locked(&job, def) {
+            if fresh {
+                self.remove(&dom);
+            }
+            return Err(e);
+        }
+        Ok(dom.dom_ref())
+    }
+
+    /// Starts the container of a domain whose job is held.
+    fn start_locked(&self, job: &JobGuard, def: DomainDef) -> Result<()> {
+        let dom = job.dom();
+        let spec = spec::build(&def, host::ns::available("user"))?;
+        let opts = client::StartOptions {
+            binary: self.cfg.controller_binary.clone(),
+            timeout: Duration::from_secs(30),
+        };
+        let started = client::start(&spec, &self.cfg.state_dir, &opts).map_err(|e| match e {
+            lxc_controller::Error::Controller(m) => errors::op_failed(m),
+            other => errors::controller(other),
+        })?;
+        let cgroups = client::connect(&self.cfg.state_dir, &def.name, self.cfg.request_timeout)
+            .and_then(|mut c| c.status())
+            .map(|s| s.cgroups)
+            .unwrap_or_default();
+        let id = i32::try_from(started.controller_pid).unwrap_or(i32::MAX);
+        let mut live_def = def;
+        live_def.id = Some(id);
+        spec::live_devices(&mut live_def, &started.veths);
+        let live = Live {
+            def: live_def,
+            id,
+            controller_pid: started.controller_pid,
+            init_pid: started.init_pid,
+            init_start_time: started.init_start_time,
+            veths: started.veths.clone(),
+            cgroups,
+            run: self.next_run.fetch_add(1, Ordering::Relaxed),
+        };
+        if let Err(e) = self.write_status(&live, state::RUNNING, reason::RUNNING_BOOTED) {
+            // Without a status file the container could not be found again.
+            if let Ok(mut c) = client::connect(
+                &self.cfg.state_dir,
+                &live.def.name,
+                self.cfg.request_timeout,
+            ) {
+                let _ = c.destroy();
+            }
+            let _ = client::cleanup_orphan(
+                &self.cfg.state_dir,
+                &live.def.name,
+                &spec.resource_partition,
+            );
+            return Err(e);
+        }
+        let run = live.run;
+        let name = live.def.name.clone();
+        {
+            let mut st = dom.state();
+            st.live = Some(live);
+            st.state = state::RUNNING;
+            st.reason = reason::RUNNING_BOOTED;
+        }
+        self.spawn_watcher(dom.clone(), name, run);
+        self.emit(dom.dom_ref(), lifecycle::STARTED, lifecycle::STARTED_BOOTED);
+        Ok(())
+    }
+
+    fn write_status(&self, live: &Live, st: i32, rs: i32) -> Result<()> {
+        let status = Status {
+            state: st,
+            reason: rs,
+            controller_pid: live.controller_pid,
+            init_pid: live.init_pid,
+            init_start_time: live.init_start_time,
+            veths: live.veths.clone(),
+            cgroups: live.cgroups.clone(),
+            xml: live.def.to_xml(&FormatFlags::default()),
+        };
+        let path = self.cfg.status_file(&live.def.name);
+        write_atomic(&path, status.to_xml().as_bytes()).map_err(|e| {
+            errors::system(format!("cannot write status file '{}'", path.display()), &e)
+        })
+    }
+
+    /// Rewrites the status file after a state change of a running domain.
+    pub(crate) fn save_status(&self, dom: &Dom) {
+        let st = dom.state();
+        if let Some(l) = &st.live {
+            if let Err(e) = self.write_status(l, st.state, st.reason) {
+                log(e.message());
+            }
+        }
+    }
+
+    // ---- stopping ----
+
+    /// Records that the container of a domain whose job is held is gone.
+    pub(crate) fn stopped_locked(&self, dom: &Arc<Dom>, kind: StopKind) {
+        let (name, partition, r) = {
+            let st = dom.state();
+            let Some(l) = &st.live else { return };
+            (
+                st.name.clone(),
+                l.def
+                    .resource_partition()
+                    .unwrap_or_else(|| "/machine".into()),
+                DomainRef {
+                    name: st.name.clone(),
+                    uuid: dom.uuid,
+                    id: l.id,
+                },
+            )
+        };
+        let _ = std::fs::remove_file(self.cfg.status_file(&name));
+        // Whatever the controller left (it removes its own cgroup and socket
+        // when it tears down cleanly; after a crash they are still there).
+        let _ = client::cleanup_orphan(&self.cfg.state_dir, &name, &partition);
+        let transient = {
+            let mut st = dom.state();
+            st.live = None;
+            st.state = state::SHUTOFF;
+            st.reason = kind.reason;
+            st.persistent.is_none()
+        };
+        if transient {
+            self.remove(dom);
+        }
+        self.emit(r, lifecycle::STOPPED, kind.detail);
+    }
+
+    fn connect(&self, name: &str) -> Result<client::Client> {
+        client::connect(&self.cfg.state_dir, name, self.cfg.request_timeout).map_err(|e| {
+            errors::op_failed(format!("cannot talk to the controller of '{name}': {e}"))
+        })
+    }
+
+    /// The running state of a domain whose job is held.
+    pub(crate) fn active(&self, job: &JobGuard) -> Result<(String, Live)> {
+        let st = job.dom().state();
+        match &st.live {
+            Some(l) => Ok((st.name.clone(), l.clone())),
+            None => Err(errors::not_running()),
+        }
+    }
+
+    /// virDomainDestroy.
+    pub(crate) fn destroy(&self, r: &DomainRef) -> Result<()> {
+        let job = self.begin(r, "virDomainDestroy")?;
+        let (name, live) = self.active(&job)?;
+        match client::connect(&self.cfg.state_dir, &name, self.cfg.request_timeout) {
+            Ok(mut c) => {
+                c.destroy().map_err(errors::controller)?;
+            }
+            Err(_) => {
+                // No controller: kill what is left by hand.
+                if host::process::is_same_process(live.init_pid, live.init_start_time) {
+                    let _ = host::process::kill(live.init_pid, 9);
+                }
+            }
+        }
+        self.stopped_locked(job.dom(), StopKind::DESTROYED);
+        Ok(())
+    }
+
+    /// virDomainShutdownFlags: SIGTERM to init.
+    pub(crate) fn shutdown_dom(&self, r: &DomainRef, flags: u32) -> Result<()> {
+        const INITCTL: u32 = 1 << 2;
+        const SIGNAL: u32 = 1 << 3;
+        Error::check_flags(flags, INITCTL | SIGNAL, "lxcDomainShutdownFlags")?;
+        let job = self.begin(r, "virDomainShutdown")?;
+        let (name, live) = self.active(&job)?;
+        if live.init_pid == 0 {
+            return Err(errors::op_invalid("Init process ID is not yet known"));
+        }
+        if flags != 0 && flags & SIGNAL == 0 {
+            return Err(Error::new(
+                driver::error::ErrorCode::OperationUnsupported,
+                errors::LXC,
+                "Container does not provide an initctl pipe",
+            ));
+        }
+        let mut c = self.connect(&name)?;
+        c.shutdown(None).map_err(errors::controller)
+    }
+
+    /// virDomainReboot.
+    pub(crate) fn reboot(&self, r: &DomainRef, flags: u32) -> Result<()> {
+        const INITCTL: u32 = 1 << 2;
+        const SIGNAL: u32 = 1 << 3;
+        Error::check_flags(flags, INITCTL | SIGNAL, "lxcDomainReboot")?;
+        let job = self.begin(r, "virDomainReboot")?;
+        let (name, _) = self.active(&job)?;
+        let mut c = self.connect(&name)?;
+        c.reboot().map_err(|e| match e {
+            lxc_controller::Error::Controller(m) => Error::new(
+                driver::error::ErrorCode::OperationUnsupported,
+                errors::LXC,
+                m,
+            ),
+            other => errors::controller(other),
+        })
+    }
+
+    /// virDomainSuspend.
+    pub(crate) fn suspend(&self, r: &DomainRef) -> Result<()> {
+        let job = self.begin(r, "virDomainSuspend")?;
+        let (name, _) = self.active(&job)?;
+        if job.dom().state().state == state::PAUSED {
+            return Ok(());
+        }
+        let mut c = self.connect(&name)?;
+        c.freeze()
+            .map_err(|e| errors::op_failed(format!("Suspend operation failed: {e}")))?;
+        {
+            let mut st = job.dom().state();
+            st.state = state::PAUSED;
+            st.reason = reason::PAUSED_USER;
+        }
+        self.save_status(job.dom());
+        self.emit(
+            job.dom().dom_ref(),
+            lifecycle::SUSPENDED,
+            lifecycle::SUSPENDED_PAUSED,
+        );
+        Ok(())
+    }
+
+    /// virDomainResume.
+    pub(crate) fn resume(&self, r: &DomainRef) -> Result<()> {
+        let job = self.begin(r, "virDomainResume")?;
+        let (name, _) = self.active(&job)?;
+        if job.dom().state().state != state::PAUSED {
+            return Ok(());
+        }
+        let mut c = self.connect(&name)?;
+        c.thaw()
+            .map_err(|e| errors::op_failed(format!("Resume operation failed: {e}")))?;
+        {
+            let mut st = job.dom().state();
+            st.state = state::RUNNING;
+            st.reason = reason::RUNNING_UNPAUSED;
+        }
+        self.save_status(job.dom());
+        self.emit(
+            job.dom().dom_ref(),
+            lifecycle::RESUMED,
+            lifecycle::RESUMED_UNPAUSED,
+        );
+        Ok(())
+    }
+
+    // ---- autostart ----
+
+    pub(crate) fn set_autostart(&self, r: &DomainRef, on: bool) -> Result<()> {
+        let job = self.begin(r, "virDomainSetAutostart")?;
+        let name = {
+            let st = job.dom().state();
+            if st.persistent.is_none() {
+                return Err(errors::op_invalid(
+                    "Cannot set autostart for transient domain",
+                ));
+            }
+            if st.autostart == on {
+                return Ok(());
+            }
+            st.name.clone()
+        };
+        let link = self.cfg.autostart_link(&name);
+        if on {
+            let dir = self.cfg.autostart_dir();
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                errors::system(
+                    format!("Cannot create autostart directory {}", dir.display()),
+                    &e,
+                )
+            })?;
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(self.cfg.config_file(&name), &link).map_err(|e| {
+                errors::system(format!("Failed to create symlink '{}'", link.display()), &e)
+            })?;
+        } else if let Err(e) = std::fs::remove_file(&link) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(errors::system(
+                    format!("Failed to delete symlink '{}'", link.display()),
+                    &e,
+                ));
+            }
+        }
+        job.dom().state().autostart = on;
+        Ok(())
+    }
+
+    // ---- watching ----
+
+    fn spawn_watcher(&self, dom: Arc<Dom>, name: String, run: u64) {
+        let weak = self.weak.clone();
+        let state_dir = self.cfg.state_dir.clone();
+        let timeout = self.cfg.request_timeout;
+        let controller_pid = dom.state().live.as_ref().map_or(0, |l| l.controller_pid);
+        let res = std::thread::Builder::new()
+            .name(format!("lxc-watch-{name}"))
+            .spawn(move || {
+                let info = watch(&state_dir, &name, timeout, controller_pid, &weak);
+                let Some(drv) = weak.upgrade() else { return };
+                if drv.shutting_down.load(Ordering::Relaxed) {
+                    return;
+                }
+                drv.on_exit(&dom, run, info.as_ref());
+            });
+        if let Err(e) = res {
+            log(format!("cannot start a watcher thread: {e}"));
+        }
+    }
+
+    /// The watcher's report that run `run` of `dom` ended.
+    fn on_exit(&self, dom: &Arc<Dom>, run: u64, info: Option<&ExitInfo>) {
+        let job = loop {
+            match begin_job(dom, "watcher", Duration::from_secs(3600)) {
+                Ok(j) => break j,
+                Err(e) if e.code == driver::error::ErrorCode::OperationTimeout => continue,
+                Err(_) => return,
+            }
+        };
+        let current = job.dom().state().live.as_ref().map(|l| l.run);
+        if current != Some(run) {
+            return;
+        }
+        self.stopped_locked(job.dom(), StopKind::from_exit(info));
+    }
+
+    // ---- daemon lifecycle ----
+
+    /// Reattaches to containers that still run, cleans up after the others,
+    /// then starts autostart domains.
+    pub fn startup(&self) -> Result<()> {
+        let entries = match std::fs::read_dir(&self.cfg.state_dir) {
+            Ok(d) => d.flatten().map(|e| e.path()).collect::<Vec<_>>(),
+            Err(_) => Vec::new(),
+        };
+        for p in entries {
+            if !matches!(p.extension(), Some(e) if e == "xml") || !p.is_file() {
+                continue;
+            }
+            self.reattach(&p);
+        }
+        let candidates: Vec<Arc<Dom>> = self
+            .all()
+            .into_iter()
+            .filter(|d| {
+                let st = d.state();
+                st.autostart && st.live.is_none() && st.persistent.is_some()
+            })
+            .collect();
+        for d in candidates {
+            let r = d.dom_ref();
+            if let Err(e) = self.start(&r) {
+                log(format!(
+                    "Failed to autostart VM '{}': {}",
+                    r.name,
+                    e.message()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn reattach(&self, path: &Path) {
+        let Some(status) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| Status::parse(&t))
+        else {
+            log(format!(
+                "ignoring unreadable status file {}",
+                path.display()
+            ));
+            return;
+        };
+        let def = match DomainDef::parse_str(&status.xml, &Self::parse_flags(false)) {
+            Ok(d) => d,
+            Err(e) => {
+                log(format!(
+                    "ignoring status file {}: {}",
+                    path.display(),
+                    e.message
+                ));
+                return;
+            }
+        };
+        let name = def.name.clone();
+        let partition = def
+            .resource_partition()
+            .unwrap_or_else(|| "/machine".into());
+        let alive = host::process::is_same_process(status.init_pid, status.init_start_time);
+        let ctl = if alive {
+            client::connect(&self.cfg.state_dir, &name, self.cfg.request_timeout)
+                .and_then(|mut c| c.status())
+                .ok()
+                .filter(|s| s.init_pid == status.init_pid)
+        } else {
+            None
+        };
+        let Some(ctl) = ctl else {
+            log(format!("container '{name}' is gone; cleaning up"));
+            if alive {
+                let _ = host::process::kill(status.init_pid, 9);
+            }
+            let _ = client::cleanup_orphan(&self.cfg.state_dir, &name, &partition);
+            let _ = std::fs::remove_file(path);
+            return;
+        };
+        let (st_state, st_reason) = match ctl.state {
+            RunState::Paused => (state::PAUSED, reason::PAUSED_USER),
+            RunState::Running if status.state == state::RUNNING => (state::RUNNING, status.reason),
+            RunState::Running => (state::RUNNING, reason::RUNNING_UNKNOWN),
+        };
+        let id = i32::try_from(status.controller_pid).unwrap_or(i32::MAX);
+        let mut live_def = def;
+        live_def.id = Some(id);
+        let live = Live {
+            def: live_def,
+            id,
+            controller_pid: status.controller_pid,
+            init_pid: status.init_pid,
+            init_start_time: status.init_start_time,
+            veths: status.veths.clone(),
+            cgroups: if ctl.cgroups.is_empty() {
+                status.cgroups.clone()
+            } else {
+                ctl.cgroups.clone()
+            },
+            run: self.next_run.fetch_add(1, Ordering::Relaxed),
+        };
+        let run = live.run;
+        let uuid = live.def.uuid.0;
+        let dom = {
+            let mut t = lock(&self.table);
+            match t.iter().find(|d| d.uuid == uuid).cloned() {
+                Some(d) => d,
+                None => {
+                    let d = Dom::new(
+                        uuid,
+                        DomState {
+                            name: name.clone(),
+                            persistent: None,
+                            live: None,
+                            autostart: false,
+                            state: state::SHUTOFF,
+                            reason: reason::SHUTOFF_UNKNOWN,
+                            removed: false,
+                        },
+                    );
+                    t.push(d.clone());
+                    d
+                }
+            }
+        };
+        {
+            let mut st = dom.state();
+            st.live = Some(live);
+            st.state = st_state;
+            st.reason = st_reason;
+        }
+        self.spawn_watcher(dom, name, run);
+    }
+
+    /// SIGHUP: picks up new or changed persistent definitions.
+    pub fn reload(&self) -> Result<()> {
+        self.load_configs();
+        if let Some(p) = &self.cfg.lxc_conf {
+            *lock(&self.lxcconf) = LxcConf::load(p)?;
+        }
+        Ok(())
+    }
+
+    /// Daemon shutdown: containers keep running; watchers stop reporting.
+    pub fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Waits for the end of a container; `None` when the controller vanished
+/// without reporting how init ended.
+fn watch(
+    state_dir: &Path,
+    name: &str,
+    timeout: Duration,
+    controller_pid: u32,
+    weak: &Weak<Driver>,
+) -> Option<ExitInfo> {
+    loop {
+        let mut c = match client::connect(state_dir, name, timeout) {
+            Ok(c) => c,
+            Err(_) => return client::last_exit(state_dir, name),
+        };
+        match c.subscribe() {
+            Ok(()) => {}
+            Err(lxc_controller::Error::Timeout(_)) => {
+                // A stopped controller: try again later unless it died.
+                if !host::process::exists(controller_pid) {
+                    return client::last_exit(state_dir, name);
+                }
+                std::thread::sleep(Duration::from_millis(500));
+                if weak.strong_count() == 0 {
+                    return None;
+                }
+                continue;
+            }
+            Err(_) => return client::last_exit(state_dir, name),
+        }
+        loop {
+            match c.wait_event(Some(Duration::from_secs(5))) {
+                Ok(CtlEvent::Exited(info)) => return Some(info),
+                Err(lxc_controller::Error::Timeout(_)) => {
+                    let gone = match weak.upgrade() {
+                        Some(d) => d.shutting_down.load(Ordering::Relaxed),
+                        None => true,
+                    };
+                    if gone {
+                        return None;
+                    }
+                }
+                Err(_) => return client::last_exit(state_dir, name),
+            }
+        }
+    }
+}

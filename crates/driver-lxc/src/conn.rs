@@ -86,6 +86,10 @@ fn limit_kib(dirs: &[String], files: &[&str]) -> Option<u64> {
         return Some(UNLIMITED_KIB);
     }
     let bytes: u64 = v.parse().ok()?;
+    // cgroup v1 reports "no limit" as the largest page-aligned i64.
+    if bytes >= (i64::MAX as u64) & !0xfff {
+        return Some(UNLIMITED_KIB);
+    }
     Some((bytes / 1024).min(UNLIMITED_KIB))
 }
 

@@ -491,6 +491,34 @@ fn container_whose_init_exits_is_reported_shut_off() {
 }
 
 #[test]
+fn killed_controller_is_reported_crashed_and_cleaned_up() {
+    require_privileges!();
+    let env = Env::new("kill");
+    let name = env.name("k");
+    let dom = ok(
+        env.c()
+            .domain_define_xml(&env.xml(&name, "exec sleep 1000"), 0),
+        "define",
+    );
+    let dom = ok(env.c().domain_create(&dom, 0), "start");
+    let params = ok(env.c().domain_get_memory_parameters(&dom, 0), "memtune");
+    assert!(
+        params
+            .iter()
+            .any(|(n, v)| n == "soft_limit"
+                && *v == driver::TypedValue::ULLong(9_007_199_254_740_991))
+    );
+    ok(
+        host::process::kill(u32::try_from(dom.id).unwrap_or(0), 9),
+        "kill",
+    );
+    env.wait_event(&name, lifecycle::STOPPED, lifecycle::STOPPED_FAILED);
+    env.wait_state(&dom, (state::SHUTOFF, reason::SHUTOFF_CRASHED));
+    assert!(!env.status_file(&name).exists());
+    assert!(!env.cgroup(&name).exists(), "cgroup left behind");
+}
+
+#[test]
 fn restarted_driver_finds_running_containers_and_controls_them() {
     require_privileges!();
     let mut env = Env::new("restart");

@@ -2,9 +2,15 @@
 //! libvirtd: the monolithic daemon hosting every driver.
 #![forbid(unsafe_code)]
 
+use driver::Registry;
+
+/// The drivers libvirtd hosts.
+fn registry(_ctx: &daemon::DaemonContext) -> Registry {
+    let mut registry = Registry::new();
+    registry.add(driver_test::factory());
+    registry
+}
+
 fn main() -> std::process::ExitCode {
-    daemon::run("libvirtd", |_ctx| {
-        let registry = driver::Registry::new();
-        registry
-    })
+    daemon::run("libvirtd", registry)
 }

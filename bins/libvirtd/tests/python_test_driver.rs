@@ -11,8 +11,16 @@ fn libvirt_python_conformance_script() {
         return;
     }
     let d = Daemon::start();
-    let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/test_driver.py")).unwrap();
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/test_driver.py"
+    ))
+    .unwrap();
     let out = python(&script, &[&d.test_uri()]);
-    assert!(out.ok, "python failed:\nstdout: {}\nstderr: {}", out.stdout, out.stderr);
+    assert!(
+        out.ok,
+        "python failed:\nstdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
     assert!(out.stdout.contains("python conformance: ok"));
 }

@@ -12,14 +12,22 @@ use rpc::client::{ClientError, RpcClient};
 fn open(d: &Daemon) -> RpcClient {
     let mut c = RpcClient::connect(&d.sock, remote::PROGRAM, 1).unwrap();
     let _: () = c
-        .call(RemoteProc::ConnectOpen as i32, &ConnectOpenArgs { name: Some("test:///default".into()), flags: 0 })
+        .call(
+            RemoteProc::ConnectOpen as i32,
+            &ConnectOpenArgs {
+                name: Some("test:///default".into()),
+                flags: 0,
+            },
+        )
         .unwrap();
     c
 }
 
 fn still_serving(d: &Daemon) {
     let mut c = open(d);
-    let v: remote::ConnectGetLibVersionRet = c.call(RemoteProc::ConnectGetLibVersion as i32, &()).unwrap();
+    let v: remote::ConnectGetLibVersionRet = c
+        .call(RemoteProc::ConnectGetLibVersion as i32, &())
+        .unwrap();
     assert_eq!(v.lib_ver, 9_006_000);
 }
 
@@ -36,9 +44,15 @@ fn unknown_procedure_gets_an_rpc_error() {
     let mut c = open(&d);
     let e = remote_error(c.call::<(), ()>(9999, &()));
     assert_eq!(e.code, ErrorCode::Rpc as i32);
-    assert!(e.message.contains("unknown procedure: 9999"), "{}", e.message);
+    assert!(
+        e.message.contains("unknown procedure: 9999"),
+        "{}",
+        e.message
+    );
     // the connection is still usable
-    let _: remote::ConnectGetLibVersionRet = c.call(RemoteProc::ConnectGetLibVersion as i32, &()).unwrap();
+    let _: remote::ConnectGetLibVersionRet = c
+        .call(RemoteProc::ConnectGetLibVersion as i32, &())
+        .unwrap();
 }
 
 #[test]
@@ -46,7 +60,12 @@ fn unknown_program_and_version_get_an_error_reply() {
     let d = Daemon::start();
     let mut c = RpcClient::connect(&d.sock, 0x1234_5678, 1).unwrap();
     let e = remote_error(c.call::<(), ()>(1, &()));
-    assert!(e.message.contains("Cannot find program 305419896 version 1"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("Cannot find program 305419896 version 1"),
+        "{}",
+        e.message
+    );
     let mut c = RpcClient::connect(&d.sock, remote::PROGRAM, 7).unwrap();
     let e = remote_error(c.call::<(), ()>(1, &()));
     assert!(e.message.contains("version 7"), "{}", e.message);
@@ -57,13 +76,24 @@ fn garbage_arguments_are_rejected_cleanly() {
     let d = Daemon::start();
     let mut c = open(&d);
     // a name whose length says 1 GiB
-    let h = Header::new(remote::PROGRAM, 1, RemoteProc::DomainLookupByName as i32, MessageType::Call, 77, Status::Ok);
-    c.send_raw(&frame(&h, &[0x40, 0, 0, 0, b'x', 0, 0, 0])).unwrap();
+    let h = Header::new(
+        remote::PROGRAM,
+        1,
+        RemoteProc::DomainLookupByName as i32,
+        MessageType::Call,
+        77,
+        Status::Ok,
+    );
+    c.send_raw(&frame(&h, &[0x40, 0, 0, 0, b'x', 0, 0, 0]))
+        .unwrap();
     let (rh, body) = c.read_frame().unwrap();
     assert_eq!(rh.serial, 77);
     assert_eq!(rh.status, Status::Error as i32);
     let err: remote::Error = xdr::from_bytes(&body).unwrap();
-    assert!(err.message.unwrap_or_default().contains("Unable to decode message payload"));
+    assert!(err
+        .message
+        .unwrap_or_default()
+        .contains("Unable to decode message payload"));
     still_serving(&d);
 }
 
@@ -103,7 +133,9 @@ fn too_short_length_is_rejected() {
 fn calls_before_open_say_connection_not_open() {
     let d = Daemon::start();
     let mut c = RpcClient::connect(&d.sock, remote::PROGRAM, 1).unwrap();
-    let e = remote_error(c.call::<(), remote::ConnectGetTypeRet>(RemoteProc::ConnectGetType as i32, &()));
+    let e = remote_error(
+        c.call::<(), remote::ConnectGetTypeRet>(RemoteProc::ConnectGetType as i32, &()),
+    );
     assert!(e.message.contains("connection not open"), "{}", e.message);
 }
 
@@ -111,7 +143,14 @@ fn calls_before_open_say_connection_not_open() {
 fn keepalive_ping_gets_pong() {
     let d = Daemon::start();
     let mut c = RpcClient::connect(&d.sock, remote::PROGRAM, 1).unwrap();
-    let ping = Header::new(protocol::keepalive::PROGRAM, 1, protocol::keepalive::PROC_PING, MessageType::Message, 0, Status::Ok);
+    let ping = Header::new(
+        protocol::keepalive::PROGRAM,
+        1,
+        protocol::keepalive::PROC_PING,
+        MessageType::Message,
+        0,
+        Status::Ok,
+    );
     c.send_raw(&frame_value(&ping, &())).unwrap();
     let (h, _) = c.read_frame().unwrap();
     assert_eq!(h.prog, protocol::keepalive::PROGRAM);
@@ -137,7 +176,14 @@ fn a_thousand_random_frames_never_kill_the_daemon() {
         let proc_ = (next() % 460) as i32;
         let len = (next() % 64) as usize;
         let payload: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-        let h = Header::new(remote::PROGRAM, 1, proc_, MessageType::Call, round, Status::Ok);
+        let h = Header::new(
+            remote::PROGRAM,
+            1,
+            proc_,
+            MessageType::Call,
+            round,
+            Status::Ok,
+        );
         let _ = c.send_raw(&frame(&h, &payload));
         if round % 50 == 0 {
             let _ = c.read_frame();

@@ -2162,16 +2162,29 @@ impl Connection for TestConnection {
     // ---- node devices ----
 
     fn list_all_node_devices(&self, flags: u32) -> Result<Vec<NodeDeviceRef>> {
-        Error::check_flags(flags, (1 << 22) - 1, "testConnectListAllNodeDevices")?;
+        // Capability bits, plus INACTIVE (1 << 30) and ACTIVE (1 << 31):
+        // every test device is active.
+        const CAP_BITS: u32 = (1 << 22) - 1;
+        const INACTIVE: u32 = 1 << 30;
+        const ACTIVE: u32 = 1 << 31;
+        Error::check_flags(
+            flags,
+            CAP_BITS | INACTIVE | ACTIVE,
+            "testConnectListAllNodeDevices",
+        )?;
+        if flags & (INACTIVE | ACTIVE) == INACTIVE {
+            return Ok(Vec::new());
+        }
+        let caps = flags & CAP_BITS;
         let s = self.shared.lock();
         Ok(s.devs
             .iter()
             .filter(|d| {
-                flags == 0
+                caps == 0
                     || NODEDEV_CAPS
                         .iter()
                         .enumerate()
-                        .any(|(i, c)| flags & (1 << i) != 0 && nodedev_has_cap(d, c))
+                        .any(|(i, c)| caps & (1 << i) != 0 && nodedev_has_cap(d, c))
             })
             .map(|d| NodeDeviceRef {
                 name: d.name.clone(),

@@ -117,6 +117,8 @@ pub trait Handler: Send + Sync + 'static {
 enum Out {
     Frame(Vec<u8>),
     WithFds(Vec<u8>, Vec<OwnedFd>),
+    /// Everything queued before this has been written: stop.
+    Close,
 }
 
 /// Bytes a client may have queued for sending before it is considered
@@ -158,6 +160,7 @@ impl<S> Client<S> {
         }
         let n = match &out {
             Out::Frame(f) | Out::WithFds(f, _) => f.len(),
+            Out::Close => 0,
         };
         if self.queued.fetch_add(n, Ordering::Relaxed) + n > MAX_QUEUED_BYTES {
             self.close();
@@ -276,17 +279,21 @@ impl<H: Handler> Server<H> {
         loop {
             // Wait for a free client slot before accepting: further
             // connections stay queued in the listen backlog meanwhile.
-            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+            // The slot is only reserved once a connection is accepted, so
+            // listeners sharing the limit do not pin slots while idle.
+            if !self.wait_for_slot().await {
                 return;
-            };
+            }
             let (stream, _) = match listener.accept().await {
                 Ok(s) => s,
                 Err(e) if is_transient(&e) => {
-                    drop(permit);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
                 Err(_) => return,
+            };
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
             };
             let cred = stream.peer_cred().ok();
             let info = self.new_info(readonly, Transport::Unix, None);
@@ -309,17 +316,19 @@ impl<H: Handler> Server<H> {
     /// Accept TCP connections (no fd passing, no peer credentials).
     pub async fn serve_tcp(self: Arc<Self>, listener: tokio::net::TcpListener, readonly: bool) {
         loop {
-            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+            if !self.wait_for_slot().await {
                 return;
-            };
+            }
             let (stream, addr) = match listener.accept().await {
                 Ok(s) => s,
                 Err(e) if is_transient(&e) => {
-                    drop(permit);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
                 Err(_) => return,
+            };
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
             };
             let _ = stream.set_nodelay(true);
             let info = self.new_info(readonly, Transport::Tcp, Some(addr.to_string()));
@@ -330,6 +339,12 @@ impl<H: Handler> Server<H> {
                 drop(permit);
             });
         }
+    }
+
+    /// Waits until a client slot is free without keeping it; false once
+    /// the server is shut.
+    async fn wait_for_slot(&self) -> bool {
+        self.slots.acquire().await.is_ok()
     }
 
     fn new_info(&self, readonly: bool, transport: Transport, addr: Option<String>) -> ClientInfo {
@@ -504,8 +519,16 @@ impl<H: Handler> Server<H> {
         }
         self.handler.closed(&client);
         self.activity.notify_waiters();
-        // Let queued replies drain, then stop the writer.
-        let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+        // Let queued replies drain, then stop the writer, which closes
+        // the socket (the client's own handle keeps the channel open).
+        let _ = client.out.send(Out::Close);
+        let mut writer = writer;
+        if tokio::time::timeout(Duration::from_secs(1), &mut writer)
+            .await
+            .is_err()
+        {
+            writer.abort();
+        }
     }
 }
 
@@ -657,6 +680,7 @@ async fn write_loop<W: FrameWriter, S>(
         let (buf, fds) = match out {
             Out::Frame(f) => (f, Vec::new()),
             Out::WithFds(f, fds) => (f, fds),
+            Out::Close => return,
         };
         client.queued.fetch_sub(buf.len(), Ordering::Relaxed);
         if wr.write_all(&buf).await.is_err() {

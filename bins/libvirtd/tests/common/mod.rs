@@ -73,14 +73,26 @@ impl Daemon {
         let sock = run.join("libvirt-sock");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::os::unix::net::UnixStream::connect(&sock).is_err() {
-            assert!(Instant::now() < deadline, "libvirtd did not start listening on {}", sock.display());
+            assert!(
+                Instant::now() < deadline,
+                "libvirtd did not start listening on {}",
+                sock.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Daemon { child, dir, sock }
     }
 
     pub fn uri(&self, driver: &str) -> String {
-        format!("{driver}+unix:///{}?socket={}", if driver == "test" { "default" } else { "system" }, self.sock.display())
+        format!(
+            "{driver}+unix:///{}?socket={}",
+            if driver == "test" {
+                "default"
+            } else {
+                "system"
+            },
+            self.sock.display()
+        )
     }
 
     pub fn ro_uri(&self) -> String {
@@ -94,11 +106,15 @@ impl Daemon {
     /// Keep test:///default alive between virsh invocations: its state is
     /// freed when the last connection closes, as in libvirt.
     pub fn keeper(&self) -> rpc::client::RpcClient {
-        let mut c = rpc::client::RpcClient::connect(&self.sock, protocol::remote::PROGRAM, 1).expect("connect");
+        let mut c = rpc::client::RpcClient::connect(&self.sock, protocol::remote::PROGRAM, 1)
+            .expect("connect");
         let _: () = c
             .call(
                 protocol::RemoteProc::ConnectOpen as i32,
-                &protocol::remote::ConnectOpenArgs { name: Some("test:///default".into()), flags: 0 },
+                &protocol::remote::ConnectOpenArgs {
+                    name: Some("test:///default".into()),
+                    flags: 0,
+                },
             )
             .expect("open test:///default");
         c
@@ -120,7 +136,10 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         // SAFETY-free: ask politely, then make sure.
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -167,7 +186,12 @@ impl Out {
 }
 
 pub fn have(cmd: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {cmd}")).output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 /// Skip (return true) with a printed reason when a client is missing.
@@ -180,12 +204,26 @@ pub fn skip_without(cmd: &str) -> bool {
 }
 
 pub fn virsh_uri(uri: &str, args: &[&str]) -> Out {
-    Command::new("virsh").arg("-q").arg("-c").arg(uri).args(args).stdin(Stdio::null()).output().expect("run virsh").into()
+    Command::new("virsh")
+        .arg("-c")
+        .arg(uri)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run virsh")
+        .into()
 }
 
 /// Run a python snippet with libvirt-python (Debian's /usr/bin/python3).
 pub fn python(script: &str, args: &[&str]) -> Out {
-    Command::new("/usr/bin/python3").arg("-c").arg(script).args(args).stdin(Stdio::null()).output().expect("run python").into()
+    Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python")
+        .into()
 }
 
 pub fn python_available() -> bool {

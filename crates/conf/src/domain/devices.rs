@@ -428,6 +428,17 @@ fn disk_index(dev: &str) -> Option<u64> {
 pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
     // Canonical order: by kind, stable within a kind.
     def.devices.sort_by_key(|d| device_rank(&d.name));
+    for d in def.devices.iter_mut() {
+        normalise_pci_addresses(d)?;
+        // A network-type interface names its network (and port group or
+        // port); anything else on <source> is not part of its config.
+        if d.name == "interface" && d.attr("type") == Some("network") {
+            if let Some(src) = d.child_mut("source") {
+                src.attrs
+                    .retain(|(k, _)| matches!(k.as_str(), "network" | "portgroup" | "portid"));
+            }
+        }
+    }
 
     // Controllers without an index get the next free one of their type.
     let mut next: Vec<(String, u64)> = Vec::new();
@@ -569,6 +580,33 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
                 m.set_attr("primary", "yes");
             }
         }
+    }
+    Ok(())
+}
+
+/// PCI addresses are printed with fixed widths (domain 4 hex digits, bus
+/// and slot 2, function 1) whatever the input used, as libvirt does.
+fn normalise_pci_addresses(e: &mut Element) -> Result<(), ConfError> {
+    if e.name == "address" && e.attr("type") == Some("pci") {
+        for (key, width, max) in [
+            ("domain", 4, 0xffff_u64),
+            ("bus", 2, 0xff),
+            ("slot", 2, 0x1f),
+            ("function", 1, 7),
+        ] {
+            let Some(v) = e.attr(key) else { continue };
+            let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+                Some(h) => u64::from_str_radix(h, 16).ok(),
+                None => v.parse::<u64>().ok(),
+            };
+            let n = parsed
+                .filter(|n| *n <= max)
+                .ok_or_else(|| ConfError::xml(format!("Invalid PCI address {key} '{v}'")))?;
+            e.set_attr(key, &format!("0x{n:0width$x}"));
+        }
+    }
+    for c in e.elements_mut() {
+        normalise_pci_addresses(c)?;
     }
     Ok(())
 }

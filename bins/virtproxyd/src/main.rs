@@ -22,13 +22,15 @@ fn registry(_ctx: &DaemonContext) -> Registry {
 fn main() -> ExitCode {
     daemon::run_with("virtproxyd", |ctx| {
         let reg = registry(ctx);
-        let dir = ctx.paths.run_dir.join("virtproxyd-local");
         let sock_dir = ctx
             .paths
             .sock
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_else(|| ctx.paths.run_dir.clone());
+        // Beside the public sockets, so that each instance (one per
+        // socket directory) has its own.
+        let dir = sock_dir.join("virtproxyd-local");
         let local = match proxy::start_local(reg.clone(), &dir) {
             Ok(l) => l,
             Err(e) => {

@@ -335,6 +335,7 @@ async fn serve<H: Handler>(
     if opts.daemon {
         daemon_support::ready_notify();
     }
+    sd_notify("READY=1");
 
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
@@ -377,8 +378,28 @@ async fn serve<H: Handler>(
             }
         }
     }
+    sd_notify("STOPPING=1");
     sockets::cleanup(&listeners.paths);
     ExitCode::SUCCESS
+}
+
+/// Tells the service manager about a state change (`Type=notify` units):
+/// one datagram to `$NOTIFY_SOCKET` (a path, or `@name` for an abstract
+/// socket). Does nothing outside systemd.
+fn sd_notify(state: &str) {
+    use std::os::linux::net::SocketAddrExt;
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let target = target.to_string_lossy().into_owned();
+    let addr = match target.strip_prefix('@') {
+        Some(name) => std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()),
+        None => std::os::unix::net::SocketAddr::from_pathname(&target),
+    };
+    let (Ok(addr), Ok(sock)) = (addr, std::os::unix::net::UnixDatagram::unbound()) else {
+        return;
+    };
+    let _ = sock.send_to_addr(state.as_bytes(), &addr);
 }
 
 /// SIGHUP: re-read the configuration file's logging settings (level,

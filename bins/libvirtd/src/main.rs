@@ -4,10 +4,16 @@
 
 use driver::Registry;
 
-/// The drivers libvirtd hosts.
-fn registry(_ctx: &daemon::DaemonContext) -> Registry {
+/// The drivers libvirtd hosts: test, LXC and Xen (the Xen driver runs
+/// guests only on a Xen dom0 and offers its config conversions anywhere).
+fn registry(ctx: &daemon::DaemonContext) -> Registry {
     let mut registry = Registry::new();
     registry.add(driver_test::factory());
+    let lxc = ctx.driver_dirs("lxc");
+    let mut cfg = driver_lxc::LxcDriverConfig::from_dirs(ctx.privileged, lxc.config_dir, lxc.state_dir, lxc.log_dir);
+    cfg.lxc_conf = Some(ctx.paths.config_dir.join("lxc.conf"));
+    registry.add(driver_lxc::factory(cfg));
+    registry.add(driver_xen::factory());
     registry
 }
 

@@ -10,10 +10,20 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     let mut registry = Registry::new();
     registry.add(driver_test::factory());
     let lxc = ctx.driver_dirs("lxc");
-    let mut cfg = driver_lxc::LxcDriverConfig::from_dirs(ctx.privileged, lxc.config_dir, lxc.state_dir, lxc.log_dir);
+    let mut cfg = driver_lxc::LxcDriverConfig::from_dirs(
+        ctx.privileged,
+        lxc.config_dir,
+        lxc.state_dir,
+        lxc.log_dir,
+    );
     cfg.lxc_conf = Some(ctx.paths.config_dir.join("lxc.conf"));
     registry.add(driver_lxc::factory(cfg));
-    registry.add(driver_xen::factory());
+    let xen = driver_xen::XenOptions {
+        config_file: ctx.paths.config_dir.join("libxl.conf"),
+        privileged: Some(ctx.privileged),
+        ..Default::default()
+    };
+    registry.add(std::sync::Arc::new(driver_xen::XenFactory::new(xen)));
     registry
 }
 

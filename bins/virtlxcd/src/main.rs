@@ -7,12 +7,19 @@
 use daemon::DaemonContext;
 use driver::Registry;
 
-/// The drivers this daemon hosts. The LXC driver is registered here once
-/// it exists (its directories come from `ctx.driver_dirs("lxc")`); until
-/// then `lxc:///system` gets "no connection driver available".
+/// The drivers this daemon hosts: LXC.
 fn registry(ctx: &DaemonContext) -> Registry {
-    let _dirs = ctx.driver_dirs("lxc");
-    Registry::new()
+    let dirs = ctx.driver_dirs("lxc");
+    let mut cfg = driver_lxc::LxcDriverConfig::from_dirs(
+        ctx.privileged,
+        dirs.config_dir,
+        dirs.state_dir,
+        dirs.log_dir,
+    );
+    cfg.lxc_conf = Some(ctx.paths.config_dir.join("lxc.conf"));
+    let mut registry = Registry::new();
+    registry.add(driver_lxc::factory(cfg));
+    registry
 }
 
 fn main() -> std::process::ExitCode {

@@ -7,13 +7,18 @@
 use daemon::DaemonContext;
 use driver::Registry;
 
-/// The drivers this daemon hosts. The libxl driver is registered here
-/// once it exists (its directories come from `ctx.driver_dirs("libxl")`,
-/// its settings from libxl.conf); until then `xen:///system` gets "no
-/// connection driver available".
+/// The drivers this daemon hosts: Xen through libxl, configured by
+/// libxl.conf beside the daemon's own config file. On a host that is not
+/// a Xen dom0 the driver stays inactive and says why in the log.
 fn registry(ctx: &DaemonContext) -> Registry {
-    let _dirs = ctx.driver_dirs("libxl");
-    Registry::new()
+    let opts = driver_xen::XenOptions {
+        config_file: ctx.paths.config_dir.join("libxl.conf"),
+        privileged: Some(ctx.privileged),
+        ..Default::default()
+    };
+    let mut registry = Registry::new();
+    registry.add(std::sync::Arc::new(driver_xen::XenFactory::new(opts)));
+    registry
 }
 
 fn main() -> std::process::ExitCode {

@@ -91,22 +91,25 @@ impl Streams {
             .lock()
             .ok()
             .and_then(|m| m.get(&h.serial).map(|e| (e.file.clone(), e.stop.clone())));
-        let Some((file, stop)) = entry else { return };
-        match status {
-            Some(Status::Continue) => {
+        match (status, entry) {
+            (Some(Status::Continue), Some((file, stop))) => {
                 if (&*file).write_all(payload).is_err() {
                     stop.store(true, Ordering::Relaxed);
                 }
             }
-            _ => {
-                // Finish or abort: stop relaying; a finish is acknowledged.
-                stop.store(true, Ordering::Relaxed);
+            // Data for a stream that has already ended is dropped.
+            (Some(Status::Continue), None) => {}
+            (_, entry) => {
+                // Finish or abort: stop relaying. The client waits for a
+                // zero-length confirmation either way (also for a stream
+                // that already ended on our side).
+                if let Some((_, stop)) = entry {
+                    stop.store(true, Ordering::Relaxed);
+                }
                 if let Ok(mut m) = self.open.lock() {
                     m.remove(&h.serial);
                 }
-                if status == Some(Status::Ok) {
-                    client.send(frame(&stream_header(h, Status::Ok), &[]));
-                }
+                client.send(frame(&stream_header(h, Status::Ok), &[]));
             }
         }
     }

@@ -50,6 +50,21 @@ impl Daemon {
     /// Start with extra config lines appended to the default test config.
     pub fn start_with(extra: &str) -> Daemon {
         let dir = TempDir::new("libvirtd");
+        let (child, sock) = Self::spawn(&dir, extra);
+        Daemon { child, dir, sock }
+    }
+
+    /// Kill the daemon with SIGKILL (guests must survive) and start it
+    /// again on the same directories.
+    pub fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, sock) = Self::spawn(&self.dir, "");
+        self.child = child;
+        self.sock = sock;
+    }
+
+    fn spawn(dir: &TempDir, extra: &str) -> (Child, PathBuf) {
         let run = dir.path().join("run");
         let conf = dir.path().join("libvirtd.conf");
         std::fs::write(
@@ -67,6 +82,7 @@ impl Daemon {
             .arg("-p")
             .arg(dir.path().join("libvirtd.pid"))
             .env("LIBVIRT_RS_ROOT_PREFIX", dir.path())
+            .env("LIBVIRT_LXC_BINARY", lxc_binary())
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn libvirtd");
@@ -80,7 +96,7 @@ impl Daemon {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Daemon { child, dir, sock }
+        (child, sock)
     }
 
     pub fn uri(&self, driver: &str) -> String {
@@ -150,6 +166,11 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The controller binary built beside the daemon.
+pub fn lxc_binary() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_libvirtd")).with_file_name("libvirt_lxc")
 }
 
 /// What a client command printed.

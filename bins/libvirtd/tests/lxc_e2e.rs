@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Real containers through lxc:///system on our libvirtd, driven by the
+//! real virsh and libvirt-python; the daemon is killed with SIGKILL and
+//! restarted while containers run.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// Why this machine cannot run the container tests, if it cannot.
+fn cannot_run() -> Option<String> {
+    // SAFETY-free check of the effective uid via /proc.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2));
+    if euid != Some("0") {
+        return Some("needs root".into());
+    }
+    if !Path::new("/bin/busybox").exists() {
+        return Some("needs /bin/busybox (apt-get install busybox-static)".into());
+    }
+    if !lxc_binary().exists() {
+        return Some(format!("{} is not built (cargo build --workspace --bins)", lxc_binary().display()));
+    }
+    if !have("virsh") {
+        return Some("needs virsh (apt-get install libvirt-clients)".into());
+    }
+    None
+}
+
+fn rootfs(dir: &Path) -> std::path::PathBuf {
+    let root = dir.join("rootfs");
+    for d in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+    for a in ["sh", "sleep", "cat", "echo", "ls", "hostname"] {
+        let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(a));
+    }
+    root
+}
+
+fn ct_xml(name: &str, root: &Path, mem_mib: u32) -> String {
+    format!(
+        "<domain type='lxc'>\n  <name>{name}</name>\n  <memory unit='MiB'>{mem_mib}</memory>\n  <os>\n    <type>exe</type>\n    <init>/bin/sh</init>\n  </os>\n  <devices>\n    <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>\n    <console type='pty'/>\n  </devices>\n</domain>\n",
+        root.display()
+    )
+}
+
+fn init_pid_of(d: &Daemon, name: &str) -> u32 {
+    // the domain id is the controller's pid; its child is the container's init
+    let id: u32 = virsh_uri(&d.uri("lxc"), &["domid", name]).success().trim().parse().unwrap();
+    let children = std::fs::read_to_string(format!("/proc/{id}/task/{id}/children")).unwrap_or_default();
+    children.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(id)
+}
+
+#[test]
+fn container_lifecycle_with_virsh_and_restart() {
+    if let Some(why) = cannot_run() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let mut d = Daemon::start();
+    let uri = d.uri("lxc");
+    let root = rootfs(d.dir.path());
+    let xml = d.dir.path().join("ct.xml");
+    std::fs::write(&xml, ct_xml("e2e1", &root, 64)).unwrap();
+
+    let out = virsh_uri(&uri, &["define", xml.to_str().unwrap()]).success();
+    assert!(out.contains("Domain 'e2e1' defined"), "{out}");
+    let out = virsh_uri(&uri, &["start", "e2e1"]).success();
+    assert!(out.contains("Domain 'e2e1' started"), "{out}");
+    assert_eq!(virsh_uri(&uri, &["domstate", "--reason", "e2e1"]).success().trim(), "running (booted)");
+
+    // really in its own namespaces
+    let pid = init_pid_of(&d, "e2e1");
+    for ns in ["pid", "mnt", "uts", "ipc"] {
+        let host = std::fs::read_link(format!("/proc/self/ns/{ns}")).unwrap();
+        let ct = std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap();
+        assert_ne!(host, ct, "{ns} namespace is shared with the host");
+    }
+    let info = virsh_uri(&uri, &["dominfo", "e2e1"]).success();
+    assert!(info.contains("Max memory:     65536 KiB"), "{info}");
+
+    // suspend / resume freeze the container
+    virsh_uri(&uri, &["suspend", "e2e1"]).success();
+    assert_eq!(virsh_uri(&uri, &["domstate", "--reason", "e2e1"]).success().trim(), "paused (user)");
+    virsh_uri(&uri, &["resume", "e2e1"]).success();
+
+    // SIGKILL the daemon twice: the container keeps running and is found again
+    for _ in 0..2 {
+        d.kill_and_restart();
+        assert_eq!(virsh_uri(&uri, &["domstate", "e2e1"]).success().trim(), "running");
+        assert_eq!(init_pid_of(&d, "e2e1"), pid, "the container was restarted, not reattached");
+    }
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+
+    let out = virsh_uri(&uri, &["destroy", "e2e1"]).success();
+    assert!(out.contains("Domain 'e2e1' destroyed"), "{out}");
+    assert_eq!(virsh_uri(&uri, &["domstate", "--reason", "e2e1"]).success().trim(), "shut off (destroyed)");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists() || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        !Path::new(&format!("/proc/{pid}")).exists()
+    });
+    virsh_uri(&uri, &["undefine", "e2e1"]).success();
+}
+
+#[test]
+fn container_console_and_events_with_python() {
+    if let Some(why) = cannot_run() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    if !python_available() {
+        eprintln!("SKIP: python3-libvirt is missing");
+        return;
+    }
+    let d = Daemon::start();
+    let root = rootfs(d.dir.path());
+    let script = r#"
+import sys, time, threading, libvirt
+uri, xml = sys.argv[1], open(sys.argv[2]).read()
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(uri)
+events = []
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                         lambda c, d, ev, det, op: events.append((ev, det)), None)
+stop = [False]
+def loop():
+    while not stop[0]:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+d = c.createXML(xml, 0)
+assert d.isActive() and not d.isPersistent()
+st = c.newStream(0)
+d.openConsole(None, st, 0)
+st.send(b"echo console-$((6*7))\n")
+buf = b""
+t = time.time()
+while b"console-42" not in buf.replace(b"$((6*7))", b"") and time.time() - t < 10:
+    buf += st.recv(4096)
+assert b"console-42" in buf.replace(b"$((6*7))", b""), buf
+st.abort()
+d.destroy()
+t = time.time()
+while len(events) < 2 and time.time() - t < 5:
+    time.sleep(0.05)
+stop[0] = True
+assert events[:2] == [(libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_BOOTED),
+                      (libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED)], events
+try:
+    c.lookupByName("e2e2")
+    raise SystemExit("transient domain still exists after destroy")
+except libvirt.libvirtError as e:
+    assert e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
+print("lxc python: ok")
+"#;
+    let xml = d.dir.path().join("ct2.xml");
+    std::fs::write(&xml, ct_xml("e2e2", &root, 32)).unwrap();
+    let out = python(script, &[&d.uri("lxc"), xml.to_str().unwrap()]);
+    assert!(out.ok && out.stdout.contains("lxc python: ok"), "stdout: {}\nstderr: {}", out.stdout, out.stderr);
+}
+
+#[test]
+fn impossible_config_is_refused_before_anything_is_created() {
+    if let Some(why) = cannot_run() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let d = Daemon::start();
+    let xml = d.dir.path().join("bad.xml");
+    std::fs::write(&xml, ct_xml("e2e3", &d.dir.path().join("no-such-root"), 32)).unwrap();
+    let e = virsh_uri(&d.uri("lxc"), &["create", xml.to_str().unwrap()]).failure();
+    assert!(e.contains("no-such-root"), "{e}");
+    assert!(!Path::new("/sys/fs/cgroup/memory/machine/e2e3.libvirt-lxc").exists());
+    assert!(virsh_uri(&d.uri("lxc"), &["list", "--all", "--name"]).success().trim().is_empty());
+}

@@ -26,6 +26,7 @@ pub mod host;
 pub mod limited;
 #[cfg(feature = "libxl")]
 pub mod live;
+pub mod saveimage;
 
 pub use config::LibxlConfig;
 pub use host::{HostPaths, Inactive};
@@ -139,7 +140,11 @@ impl XenFactory {
         {
             let cfg = self.config();
             match live::XenDriver::start(cfg) {
-                Ok(d) => State::Active(Arc::new(d)),
+                Ok(d) => {
+                    let d = Arc::new(d);
+                    d.spawn_event_thread();
+                    State::Active(d)
+                }
                 Err(e) => State::Inactive(Inactive::LibxlFailed(e)),
             }
         }

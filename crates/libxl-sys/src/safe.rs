@@ -2,8 +2,11 @@
 //! A safe wrapper over the parts of libxl the driver uses.
 
 use crate::ffi;
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr;
+use std::sync::Mutex;
 
 /// A libxl error: the call and libxl's return code (ERROR_* values).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +115,9 @@ pub struct DomInfo {
 pub struct Ctx {
     ctx: *mut ffi::libxl_ctx,
     logger: *mut ffi::xentoollog_logger_stdiostream,
+    /// Domain-death event generators by domain id (pointers kept as
+    /// integers so the map is `Send`); each is disabled exactly once.
+    death_watches: Mutex<HashMap<u32, usize>>,
 }
 
 // SAFETY: libxl contexts are safe to use from several threads (libxl takes
@@ -175,7 +181,11 @@ impl Ctx {
                 code: rc,
             });
         }
-        Ok(Ctx { ctx, logger })
+        Ok(Ctx {
+            ctx,
+            logger,
+            death_watches: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Host physical information.
@@ -378,10 +388,274 @@ impl Ctx {
             check("libxl_set_vcpuonline", rc)
         }
     }
+    /// Sets a domain's maximum memory (KiB, libxl_domain_setmaxmem).
+    pub fn set_max_memory(&self, domid: u32, max_kib: u64) -> Result<()> {
+        // SAFETY: plain call with scalar arguments.
+        check("libxl_domain_setmaxmem", unsafe {
+            ffi::libxl_domain_setmaxmem(self.ctx, domid, max_kib)
+        })
+    }
+
+    /// Saves a running domain's memory and device state into `fd` at its
+    /// current position (libxl_domain_suspend). The domain is left
+    /// suspended; the caller destroys it (or resumes it on failure).
+    pub fn domain_suspend_to_fd(&self, domid: u32, fd: BorrowedFd<'_>) -> Result<()> {
+        // SAFETY: fd stays open for the whole (synchronous, NULL ao_how)
+        // call; flags 0 asks for a plain, non-live save.
+        check("libxl_domain_suspend", unsafe {
+            ffi::libxl_domain_suspend(self.ctx, domid, fd.as_raw_fd(), 0, ptr::null())
+        })
+    }
+
+    /// Resumes a domain whose save failed (libxl_domain_resume,
+    /// cooperative).
+    pub fn domain_resume_after_suspend(&self, domid: u32) -> Result<()> {
+        // SAFETY: plain call; NULL ao_how = synchronous.
+        check("libxl_domain_resume", unsafe {
+            ffi::libxl_domain_resume(self.ctx, domid, 1, ptr::null())
+        })
+    }
+
+    /// Creates a domain from libxl's JSON configuration and the saved
+    /// state read from `fd` at its current position
+    /// (libxl_domain_create_restore, migration stream v2). The domain is
+    /// left paused; returns its id.
+    pub fn domain_restore_from_json(&self, json: &str, fd: BorrowedFd<'_>) -> Result<u32> {
+        let cjson = CString::new(json).map_err(|_| LibxlError {
+            call: "libxl_domain_config_from_json",
+            code: -1,
+        })?;
+        let mut cfg = ffi::libxl_domain_config::default();
+        let mut params = ffi::libxl_domain_restore_params::default();
+        let mut domid: u32 = 0;
+        // SAFETY: cfg and params are initialised before use and disposed
+        // once; the JSON string and fd live across the synchronous call
+        // (NULL ao_how); -1 = no send-back fd.
+        unsafe {
+            ffi::libxl_domain_config_init(&mut cfg);
+            ffi::libxl_domain_restore_params_init(&mut params);
+            params.stream_version = 2;
+            let rc = ffi::libxl_domain_config_from_json(self.ctx, &mut cfg, cjson.as_ptr());
+            if rc != 0 {
+                ffi::libxl_domain_config_dispose(&mut cfg);
+                ffi::libxl_domain_restore_params_dispose(&mut params);
+                return Err(LibxlError {
+                    call: "libxl_domain_config_from_json",
+                    code: rc,
+                });
+            }
+            let rc = ffi::libxl_domain_create_restore(
+                self.ctx,
+                &mut cfg,
+                &mut domid,
+                fd.as_raw_fd(),
+                -1,
+                &params,
+                ptr::null(),
+                ptr::null(),
+            );
+            ffi::libxl_domain_config_dispose(&mut cfg);
+            ffi::libxl_domain_restore_params_dispose(&mut params);
+            check("libxl_domain_create_restore", rc)?;
+        }
+        Ok(domid)
+    }
+
+    /// The dom0 path of a domain's console pty (libxl_console_get_tty);
+    /// `serial` picks the emulated serial port instead of the PV console.
+    pub fn console_tty(&self, domid: u32, num: i32, serial: bool) -> Result<String> {
+        let kind = if serial {
+            ffi::libxl_console_type_LIBXL_CONSOLE_TYPE_SERIAL
+        } else {
+            ffi::libxl_console_type_LIBXL_CONSOLE_TYPE_PV
+        };
+        let mut path: *mut std::os::raw::c_char = ptr::null_mut();
+        // SAFETY: path is an out-pointer to a malloc'd string we copy and
+        // free once.
+        unsafe {
+            let rc = ffi::libxl_console_get_tty(self.ctx, domid, num, kind, &mut path);
+            if rc != 0 || path.is_null() {
+                return Err(LibxlError {
+                    call: "libxl_console_get_tty",
+                    code: rc,
+                });
+            }
+            let out = cstr(path);
+            libc::free(path.cast());
+            Ok(out)
+        }
+    }
+
+    /// Asks libxl for DOMAIN_SHUTDOWN and DOMAIN_DEATH events of `domid`
+    /// (libxl_evenable_domain_death); a second call for the same domain is
+    /// a no-op.
+    pub fn watch_domain_death(&self, domid: u32) -> Result<()> {
+        let Ok(mut m) = self.death_watches.lock() else {
+            return Err(LibxlError {
+                call: "libxl_evenable_domain_death",
+                code: -1,
+            });
+        };
+        if m.contains_key(&domid) {
+            return Ok(());
+        }
+        let mut gen: *mut ffi::libxl_evgen_domain_death = ptr::null_mut();
+        // SAFETY: gen is an out-pointer; the generator is disabled once in
+        // unwatch_domain_death (or Drop).
+        let rc = unsafe {
+            ffi::libxl_evenable_domain_death(self.ctx, domid, u64::from(domid), &mut gen)
+        };
+        check("libxl_evenable_domain_death", rc)?;
+        m.insert(domid, gen as usize);
+        Ok(())
+    }
+
+    /// Stops the events of [`Ctx::watch_domain_death`].
+    pub fn unwatch_domain_death(&self, domid: u32) {
+        let gen = self
+            .death_watches
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(&domid));
+        if let Some(gen) = gen {
+            // SAFETY: the pointer came from libxl_evenable_domain_death and
+            // was removed from the map, so it is disabled only once.
+            unsafe {
+                ffi::libxl_evdisable_domain_death(
+                    self.ctx,
+                    gen as *mut ffi::libxl_evgen_domain_death,
+                )
+            };
+        }
+    }
+
+    /// Blocks until libxl has a domain event (libxl_event_wait) and
+    /// returns it. Meant for one dedicated thread; other threads keep
+    /// using the context meanwhile.
+    pub fn wait_event(&self) -> Result<DomainEvent> {
+        let mut ev: *mut ffi::libxl_event = ptr::null_mut();
+        // SAFETY: ev is an out-pointer; the event is copied and freed once
+        // with libxl_event_free. A NULL predicate accepts every event.
+        unsafe {
+            let rc = ffi::libxl_event_wait(self.ctx, &mut ev, u64::MAX, None, ptr::null_mut());
+            if rc != 0 || ev.is_null() {
+                return Err(LibxlError {
+                    call: "libxl_event_wait",
+                    code: rc,
+                });
+            }
+            let e = &*ev;
+            #[allow(clippy::unnecessary_cast)]
+            let kind = match e.type_ as i64 {
+                t if t == ffi::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN as i64 => {
+                    DomainEventKind::Shutdown(ShutdownReason::from_code(i32::from(
+                        e.u.domain_shutdown.shutdown_reason,
+                    )))
+                }
+                t if t == ffi::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_DEATH as i64 => {
+                    DomainEventKind::Death
+                }
+                t => DomainEventKind::Other(i32::try_from(t).unwrap_or(-1)),
+            };
+            let out = DomainEvent {
+                domid: e.domid,
+                kind,
+            };
+            ffi::libxl_event_free(self.ctx, ev);
+            Ok(out)
+        }
+    }
+}
+
+/// Why a domain shut down (libxl_shutdown_reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownReason {
+    /// The guest powered off.
+    Poweroff,
+    /// The guest asked for a reboot.
+    Reboot,
+    /// The guest suspended (a save is under way).
+    Suspend,
+    /// The guest crashed.
+    Crash,
+    /// The watchdog fired.
+    Watchdog,
+    /// The guest asked for a soft reset.
+    SoftReset,
+    /// Any other code.
+    Unknown(i32),
+}
+
+impl ShutdownReason {
+    /// From libxl's numeric code (also `DomInfo::shutdown_reason`).
+    pub fn from_code(c: i32) -> ShutdownReason {
+        match c {
+            0 => ShutdownReason::Poweroff,
+            1 => ShutdownReason::Reboot,
+            2 => ShutdownReason::Suspend,
+            3 => ShutdownReason::Crash,
+            4 => ShutdownReason::Watchdog,
+            5 => ShutdownReason::SoftReset,
+            c => ShutdownReason::Unknown(c),
+        }
+    }
+}
+
+/// What happened to a domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainEventKind {
+    /// It shut down (it still exists until destroyed).
+    Shutdown(ShutdownReason),
+    /// It is gone.
+    Death,
+    /// Another libxl event type.
+    Other(i32),
+}
+
+/// A libxl domain event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainEvent {
+    /// The domain.
+    pub domid: u32,
+    /// What happened.
+    pub kind: DomainEventKind,
+}
+
+/// Opens a console pty (the dom0 side path from [`Ctx::console_tty`])
+/// read-write without making it the daemon's controlling terminal.
+pub fn open_console_tty(path: &str) -> std::io::Result<OwnedFd> {
+    let c =
+        CString::new(path).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: open with a NUL-terminated path; the returned fd is checked
+    // and owned by the OwnedFd from then on.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor nobody else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    // Raw mode: bytes pass unchanged in both directions.
+    // SAFETY: termios is plain data filled by tcgetattr on a valid fd.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut t) == 0 {
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(fd, libc::TCSANOW, &t);
+        }
+    }
+    Ok(owned)
 }
 
 impl Drop for Ctx {
     fn drop(&mut self) {
+        let watches: Vec<u32> = self
+            .death_watches
+            .lock()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        for domid in watches {
+            self.unwatch_domain_death(domid);
+        }
         // SAFETY: both pointers came from successful allocations in new()
         // and are released exactly once here, context first.
         unsafe {

@@ -15,6 +15,6 @@ pub mod frame;
 pub mod server;
 
 pub use server::{
-    CallMode, Client, ClientInfo, ClientSummary, Handler, Limits, Response, Server, ServerStats,
-    Transport,
+    CallMode, Client, ClientInfo, ClientSummary, Handler, Limits, Outbox, Response, Server,
+    ServerStats, Transport,
 };

@@ -186,6 +186,53 @@ impl<S> Client<S> {
     }
 }
 
+/// The frames a [`Client::detached`] client has queued for sending.
+pub struct Outbox<S> {
+    rx: mpsc::UnboundedReceiver<Out>,
+    client: Arc<Client<S>>,
+}
+
+impl<S> Outbox<S> {
+    /// Takes every whole frame queued so far (descriptors are dropped).
+    pub fn drain(&mut self) -> Vec<Vec<u8>> {
+        let mut frames = Vec::new();
+        while let Ok(out) = self.rx.try_recv() {
+            match out {
+                Out::Frame(f) | Out::WithFds(f, _) => {
+                    self.client.queued.fetch_sub(f.len(), Ordering::Relaxed);
+                    frames.push(f);
+                }
+                Out::Close => {}
+            }
+        }
+        frames
+    }
+}
+
+impl<S> Client<S> {
+    /// A client with no socket behind it, for driving a [`Handler`]
+    /// directly (in-process tests, fuzzing): what the handler sends to it
+    /// is collected in the returned [`Outbox`].
+    pub fn detached(info: ClientInfo, state: S) -> (Arc<Client<S>>, Outbox<S>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let client = Arc::new(Client {
+            info,
+            state,
+            out: tx,
+            queued: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
+            close_notify: Notify::new(),
+            keepalive: AtomicBool::new(false),
+            last_rx: AtomicU64::new(now_ms()),
+        });
+        let outbox = Outbox {
+            rx,
+            client: client.clone(),
+        };
+        (client, outbox)
+    }
+}
+
 /// Counters for the admin program.
 #[derive(Debug, Clone, Default)]
 pub struct ServerStats {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! libvirt's XML object models: domains, networks, storage pools and
+//! libvirt's XML object models: domains, domain capabilities, networks, storage pools and
 //! volumes, domain backups, and host capabilities.
 //!
 //! Role: turn client-supplied XML into typed definitions and format them
@@ -18,6 +18,7 @@
 pub mod backup;
 pub mod capabilities;
 pub mod domain;
+pub mod domcaps;
 pub mod error;
 pub mod network;
 pub mod storage;

@@ -222,6 +222,7 @@ impl Driver {
             next_run: AtomicU64::new(1),
             weak: weak.clone(),
         });
+        remove_stale_temp_files(&d.cfg.config_dir);
         d.load_configs();
         d
     }
@@ -1086,6 +1087,38 @@ fn watch(
                 }
                 Err(_) => return client::last_exit(state_dir, name),
             }
+        }
+    }
+}
+
+/// Removes the temporary files of atomic writes (`.NAME.xml.tmpPID`) that a
+/// daemon killed mid-write left in `dir`, so they do not pile up across
+/// crashes. A file whose writer is still alive is kept: another process
+/// may be writing it right now.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !name.starts_with('.') {
+            continue;
+        }
+        let Some((_, pid)) = name.rsplit_once(".xml.tmp") else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        match std::fs::remove_file(e.path()) {
+            Ok(()) => log(format!(
+                "removed stale temporary file {}",
+                e.path().display()
+            )),
+            Err(err) => log(format!("cannot remove {}: {err}", e.path().display())),
         }
     }
 }

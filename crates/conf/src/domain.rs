@@ -25,8 +25,9 @@ pub struct ParseFlags {
     /// VIR_DOMAIN_DEF_PARSE_INACTIVE: persistent config; live-only data
     /// such as the `id` attribute is ignored.
     pub inactive: bool,
-    /// Validate against the RELAX NG schema (accepted, not enforced here:
-    /// the structural checks below still apply).
+    /// VIR_DOMAIN_DEF_PARSE_VALIDATE_SCHEMA: check the raw document against
+    /// the structural subset of `domain.rng` in [`crate::schema`] first
+    /// (VIR_ERR_XML_INVALID_SCHEMA on failure).
     pub validate_schema: bool,
 }
 
@@ -398,6 +399,9 @@ pub fn parse(text: &str, flags: &ParseFlags) -> Result<DomainDef, ConfError> {
 
 /// Stage 1 on an already parsed `<domain>` element.
 pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, ConfError> {
+    if flags.validate_schema {
+        crate::schema::validate_domain(root)?;
+    }
     let virt_type = root
         .attr("type")
         .ok_or_else(|| ConfError::internal("missing domain type attribute"))?

@@ -480,3 +480,107 @@ fn domain_capabilities_validate_against_domaincaps_rng() {
             .unwrap_or_else(|e| panic!("{tag}: {e}\n{doc}"));
     }
 }
+
+/// Every domain document of the corpus, whatever its folder.
+fn all_corpus_domain_documents() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for dir in [
+        "genericxml2xmlindata",
+        "genericxml2xmloutdata",
+        "lxcxml2xmldata",
+        "lxcxml2xmloutdata",
+        "lxcconf2xmldata",
+        "domainschemadata",
+        "xlconfigdata",
+        "xmconfigdata",
+        "libxlxml2domconfigdata",
+        "examples-test",
+    ] {
+        for f in xml_files(&corpus().join(dir)) {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            if text.contains("<domain") && !text.contains("<node") {
+                v.push(f);
+            }
+        }
+    }
+    v
+}
+
+fn structural_check(text: &str) -> Option<Result<(), conf::ConfError>> {
+    let root = conf::xml::parse_document(text, "t", "domain").ok()?;
+    Some(conf::schema::validate_domain(&root))
+}
+
+#[test]
+fn structural_schema_checks_accept_every_document_xmllint_accepts() {
+    if !xmllint_available() {
+        eprintln!("skipping: xmllint is not installed");
+        return;
+    }
+    let docs = all_corpus_domain_documents();
+    assert!(docs.len() > 100, "{}", docs.len());
+    let (mut valid, mut caught, mut missed) = (0, 0, Vec::new());
+    let mut false_rejects = Vec::new();
+    for (i, f) in docs.iter().enumerate() {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        let Some(ours) = structural_check(&text) else {
+            continue;
+        };
+        let theirs = relaxng_check(&text, "domain.rng", &format!("struct{i}"));
+        match (theirs.is_ok(), ours) {
+            (true, Ok(())) => valid += 1,
+            (true, Err(e)) => false_rejects.push(format!("{}: {}", f.display(), e.message)),
+            (false, Err(_)) => caught += 1,
+            (false, Ok(())) => missed.push(f.display().to_string()),
+        }
+    }
+    eprintln!(
+        "schema-valid: {valid}; invalid caught: {caught}; invalid not caught: {} {:?}",
+        missed.len(),
+        missed
+    );
+    assert!(valid > 100);
+    assert!(
+        false_rejects.is_empty(),
+        "refused schema-valid documents:\n{}",
+        false_rejects.join("\n")
+    );
+}
+
+#[test]
+fn structural_schema_checks_catch_what_xmllint_rejects() {
+    let base = std::fs::read_to_string(corpus().join("lxcxml2xmldata/lxc-ethernet.xml"))
+        .unwrap_or_default();
+    assert!(base.contains("<devices>") && base.contains("<on_crash>"));
+    let broken = [
+        base.replace("<devices>", "<devicez/>\n  <devices>"),
+        base.replace("<devices>", "<devices>\n    <frobnicator/>"),
+        base.replace("<on_crash>", "<on_crash>explode"),
+        base.replace("<domain type='lxc'", "<domain type='lxcc'"),
+        base.replace("<domain type='lxc'", "<domain type='lxc' colour='blue'"),
+        base.replace("<interface type='ethernet'", "<interface type='wire'"),
+    ];
+    for (i, doc) in broken.iter().enumerate() {
+        assert_ne!(doc, &base, "mutation {i} did not apply");
+        let ours = structural_check(doc).expect("well-formed");
+        let e = ours.expect_err("structural check must refuse");
+        assert_eq!(e.code, conf::error::XML_INVALID_SCHEMA, "{i}");
+        assert!(e
+            .message
+            .starts_with("Unable to validate doc against /usr/share/libvirt/schemas/domain.rng\n"));
+        // Full parse with the flag refuses it with the same error.
+        let flags = ParseFlags {
+            inactive: true,
+            validate_schema: true,
+        };
+        assert_eq!(DomainDef::parse_str(doc, &flags).err(), Some(e), "{i}");
+        if xmllint_available() {
+            assert!(
+                relaxng_check(doc, "domain.rng", &format!("broken{i}")).is_err(),
+                "xmllint accepts mutation {i}"
+            );
+        }
+    }
+    // Without the flag the ordinary parser ignores an unknown element.
+    assert!(DomainDef::parse_str(&broken[0], &ParseFlags::default()).is_ok());
+}

@@ -638,7 +638,10 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
                 }
                 continue;
             }
-            def.devices.push(d.clone());
+            // libvirt reads devices by name and ignores other elements.
+            if crate::schema::DEVICES.contains(&d.name.as_str()) {
+                def.devices.push(d.clone());
+            }
         }
     }
 
@@ -670,6 +673,9 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
         }
         if let Some((p, _)) = c.name.split_once(':') {
             used_prefixes.push(p.to_string());
+        } else if !crate::schema::TOP_LEVEL.contains(&c.name.as_str()) {
+            // An element the grammar does not know: libvirt ignores it.
+            continue;
         }
         def.other.push(c.clone());
     }

@@ -37,7 +37,8 @@ const HYPERVISORS: &[&str] = &[
     "phyp", "vz", "bhyve", "hvf",
 ];
 
-const TOP_LEVEL: &[&str] = &[
+/// The un-namespaced children `domain.rng` allows in `<domain>`.
+pub(crate) const TOP_LEVEL: &[&str] = &[
     "name",
     "uuid",
     "genid",
@@ -99,7 +100,8 @@ const EXTENSIONS: &[(&str, &[&str])] = &[
     ),
 ];
 
-const DEVICES: &[&str] = &[
+/// The children `domain.rng` allows in `<devices>`.
+pub(crate) const DEVICES: &[&str] = &[
     "emulator",
     "disk",
     "controller",

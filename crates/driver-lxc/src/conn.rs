@@ -261,7 +261,8 @@ impl Connection for LxcConnection {
             driver::consts::define::VALIDATE,
             "lxcDomainDefineXMLFlags",
         )?;
-        self.drv.define(xml)
+        self.drv
+            .define(xml, flags & driver::consts::define::VALIDATE != 0)
     }
 
     fn domain_undefine(&self, dom: &DomainRef, flags: u32) -> Result<()> {
@@ -284,7 +285,8 @@ impl Connection for LxcConnection {
             driver::consts::create::START_AUTODESTROY | driver::consts::create::START_VALIDATE,
             "lxcDomainCreateXMLWithFiles",
         )?;
-        self.drv.create_xml(xml)
+        self.drv
+            .create_xml(xml, flags & driver::consts::create::START_VALIDATE != 0)
     }
 
     fn domain_destroy(&self, dom: &DomainRef, flags: u32) -> Result<()> {

@@ -350,10 +350,14 @@ impl Driver {
 
     // ---- definitions ----
 
-    /// Parses and checks a definition for this driver.
-    pub(crate) fn parse_def(&self, xml: &str, inactive: bool) -> Result<DomainDef> {
-        let mut def =
-            DomainDef::parse_str(xml, &Self::parse_flags(inactive)).map_err(errors::conf)?;
+    /// Parses and checks a definition for this driver; `validate` first
+    /// checks the document against the domain schema (the VALIDATE flags).
+    pub(crate) fn parse_def(&self, xml: &str, inactive: bool, validate: bool) -> Result<DomainDef> {
+        let flags = ParseFlags {
+            validate_schema: validate,
+            ..Self::parse_flags(inactive)
+        };
+        let mut def = DomainDef::parse_str(xml, &flags).map_err(errors::conf)?;
         if def.virt_type != "lxc" {
             return Err(errors::config_unsupported(format!(
                 "could not find capabilities for domaintype={}",
@@ -392,9 +396,9 @@ impl Driver {
         })
     }
 
-    /// virDomainDefineXML.
-    pub(crate) fn define(&self, xml: &str) -> Result<DomainRef> {
-        let def = self.parse_def(xml, true)?;
+    /// virDomainDefineXMLFlags; `validate` is VIR_DOMAIN_DEFINE_VALIDATE.
+    pub(crate) fn define(&self, xml: &str, validate: bool) -> Result<DomainRef> {
+        let def = self.parse_def(xml, true, validate)?;
         let (dom, updated) = {
             let mut t = lock(&self.table);
             if let Some(d) = t.iter().find(|d| d.uuid == def.uuid.0).cloned() {
@@ -503,9 +507,10 @@ impl Driver {
         Ok(job.dom().dom_ref())
     }
 
-    /// virDomainCreateXML: a transient domain, or a live run of a defined one.
-    pub(crate) fn create_xml(&self, xml: &str) -> Result<DomainRef> {
-        let def = self.parse_def(xml, false)?;
+    /// virDomainCreateXML: a transient domain, or a live run of a defined
+    /// one; `validate` is VIR_DOMAIN_START_VALIDATE.
+    pub(crate) fn create_xml(&self, xml: &str, validate: bool) -> Result<DomainRef> {
+        let def = self.parse_def(xml, false, validate)?;
         let (dom, fresh) = {
             let mut t = lock(&self.table);
             if let Some(d) = t.iter().find(|d| d.uuid == def.uuid.0).cloned() {

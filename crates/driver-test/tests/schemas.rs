@@ -9,6 +9,10 @@ use std::process::Command;
 use driver::error::ErrorCode;
 use driver::{ConnectAuth, Connection, Uri};
 
+/// test:///default is shared within a process: tests that change it run
+/// alone.
+static DEFAULT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/libvirt-9.6")
 }
@@ -107,6 +111,7 @@ fn documents(c: &dyn Connection, label: &str) -> Vec<(&'static str, String, Stri
 
 #[test]
 fn every_document_of_the_default_and_custom_nodes_validates() {
+    let _g = DEFAULT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let node = corpus().join("examples-test/testnode.xml");
     let inline = corpus().join("examples-test/testnodeinline.xml");
     let mut docs = Vec::new();
@@ -139,7 +144,8 @@ fn every_document_of_the_default_and_custom_nodes_validates() {
             // <cells num='0'> list, which its own schema refuses (a cell is
             // required). The output keeps libvirt's bytes; the rest of the
             // document must still validate.
-            const EMPTY: &str = "    <topology>\n      <cells num='0'>\n      </cells>\n    </topology>\n";
+            const EMPTY: &str =
+                "    <topology>\n      <cells num='0'>\n      </cells>\n    </topology>\n";
             let doc = doc.replace(EMPTY, "");
             relaxng_check(&doc, schema, tag)
                 .err()
@@ -161,4 +167,35 @@ fn domain_capabilities_are_not_supported_as_in_libvirt() {
         e.message(),
         "this function is not supported by the connection driver: virConnectGetDomainCapabilities"
     );
+}
+
+#[test]
+fn define_and_create_with_validate_refuse_schema_invalid_documents() {
+    use driver::consts::{create, define};
+    let _g = DEFAULT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let c = driver_test::open_path("/default", "test:///default".into()).expect("open");
+    let good = "<domain type='test'><name>schema-check</name><memory>8192</memory><os><type>hvm</type></os><devices><frob/></devices><colour>blue</colour></domain>";
+    let bad = good.replace("<devices>", "<devicez/><devices>");
+    let e = c
+        .domain_define_xml(&bad, define::VALIDATE)
+        .expect_err("refused");
+    assert_eq!(e.code, ErrorCode::XmlInvalidSchema);
+    assert!(
+        e.message()
+            .starts_with("XML document failed to validate against schema: Unable to validate doc against /usr/share/libvirt/schemas/domain.rng\nExtra element "),
+        "{}",
+        e.message()
+    );
+    let e = c
+        .domain_create_xml(&bad, create::START_VALIDATE)
+        .expect_err("refused");
+    assert_eq!(e.code, ErrorCode::XmlInvalidSchema);
+    // Without the flag, unknown elements are ignored and not kept.
+    let d = c.domain_define_xml(&bad, 0).expect("define");
+    let x = c.domain_get_xml_desc(&d, 0).expect("xml");
+    assert!(
+        !x.contains("devicez") && !x.contains("colour") && !x.contains("frob"),
+        "{x}"
+    );
+    c.domain_undefine(&d, 0).expect("undefine");
 }

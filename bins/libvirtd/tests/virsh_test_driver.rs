@@ -387,7 +387,7 @@ fn event_loop_sees_another_clients_actions() {
     }
     let d = Daemon::start();
     let _keep = d.keeper();
-    let mut ev = std::process::Command::new("virsh")
+    let ev = std::process::Command::new("virsh")
         .args([
             "-c",
             &d.test_uri(),

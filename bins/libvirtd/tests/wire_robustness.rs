@@ -33,7 +33,7 @@ fn still_serving(d: &Daemon) {
 
 fn remote_error<T: std::fmt::Debug>(r: Result<T, ClientError>) -> protocol::RemoteError {
     match r {
-        Err(ClientError::Remote(e)) => e,
+        Err(ClientError::Remote(e)) => *e,
         other => panic!("expected a libvirt error, got {other:?}"),
     }
 }

@@ -15,7 +15,7 @@ use xdr::{from_bytes, Decoder, Xdr};
 pub enum ClientError {
     Io(std::io::Error),
     Decode(xdr::XdrError),
-    Remote(RemoteError),
+    Remote(Box<RemoteError>),
     Protocol(String),
 }
 
@@ -118,7 +118,7 @@ impl RpcClient {
                 Some(Status::Error) => {
                     let raw = from_bytes::<protocol::remote::Error>(&body)
                         .map_err(ClientError::Decode)?;
-                    Err(ClientError::Remote(RemoteError::from_raw(raw)))
+                    Err(ClientError::Remote(Box::new(RemoteError::from_raw(raw))))
                 }
                 _ => Err(ClientError::Protocol(format!(
                     "unexpected status {}",

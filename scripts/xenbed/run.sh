@@ -6,6 +6,9 @@
 # status is the number of failed steps.
 cd "$(dirname "$0")"
 SHARE=$PWD
+# Everything also goes to the share as it happens (the bed copies run.out
+# only at the end), so the host can follow a long run.
+exec > >(tee "$SHARE/progress.log") 2>&1
 W=/tmp/lvrs; rm -rf $W; mkdir -p $W/run
 FAILS=0
 up() { cut -d' ' -f1 /proc/uptime; }

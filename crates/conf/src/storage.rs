@@ -334,7 +334,8 @@ impl VolDef {
         }
         match &self.source {
             Some(s) if !s.is_empty() => s.write_libvirt(&mut out, 2),
-            _ => out.push_str("  <source>\n  </source>\n"),
+            // An empty <source> is left out, as libvirt 9.6 does for volumes.
+            _ => {}
         }
         out.push_str(&format!(
             "  <capacity unit='bytes'>{}</capacity>\n",

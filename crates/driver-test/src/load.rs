@@ -564,7 +564,7 @@ fn load_domain(state: &mut State, mut el: Element) -> Result<()> {
     if ns.runstate != st::SHUTOFF {
         let id = state.alloc_dom_id();
         if dom.persistent {
-            dom.new_def = Some(dom.def.clone());
+            dom.new_def = Some(Box::new(dom.def.clone()));
         }
         dom.def.id = Some(id);
         dom.has_managed_save = false;
@@ -606,6 +606,20 @@ pub fn parse_iface(el: Element) -> Result<Iface> {
         .and_then(|m| m.attr("address"))
         .unwrap_or("")
         .to_string();
+    let mut el = el;
+    // libvirt writes the common settings first (start mode, MTU, protocols),
+    // then the type-specific ones (MAC, bridge, bond, VLAN).
+    el.children.sort_by_key(|n| match n {
+        Node::Element(e) => match e.name.as_str() {
+            "start" => 0,
+            "mtu" => 1,
+            "protocol" => 2,
+            "mac" => 3,
+            "link" => 4,
+            _ => 5,
+        },
+        Node::Text(_) => 6,
+    });
     Ok(Iface {
         name,
         mac,

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets in fuzz/, one after the other, on one core.
+# Runs the cargo-fuzz targets in fuzz/, one after the other, each in one
+# process on one core (no -jobs: that would leave fuzz-N.log files here).
 #
 #   scripts/fuzz-smoke.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 10: a smoke run); all targets by default.
+# FUZZ_RUNS=N stops a target after N executions if that comes first.
 # Needs cargo-fuzz (`cargo install cargo-fuzz`); on a stable toolchain the
 # nightly flags it uses are enabled with RUSTC_BOOTSTRAP=1. The corpus of
 # each target lives in fuzz/corpus/TARGET (not committed) and is seeded
@@ -51,8 +53,8 @@ for t in "${targets[@]}"; do
     seed "$t"
     log=$(mktemp)
     start=$(date +%s)
-    if ! cargo fuzz run "${flags[@]}" --fuzz-dir fuzz "$t" -- -max_total_time="$secs" -jobs=1 -workers=1 \
-            -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
+    if ! cargo fuzz run "${flags[@]}" --fuzz-dir fuzz "$t" -- -max_total_time="$secs" \
+            -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1 ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} >"$log" 2>&1; then
         echo "$t: FAILED (see fuzz/artifacts/$t)"; tail -40 "$log"; status=1
     fi
     end=$(date +%s)

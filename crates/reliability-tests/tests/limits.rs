@@ -169,3 +169,49 @@ fn huge_messages_do_not_starve_other_clients_and_memory_returns() {
         d.rss_kib()
     );
 }
+
+#[test]
+fn one_client_holding_hundreds_of_connections_does_not_starve_others() {
+    let t = TempDir::new("manyconns");
+    let spec = Spec::new("libvirtd", &t, "");
+    let d = spec.start();
+    let mut other = open(&spec.ready, "test:///default").unwrap_or_else(|e| panic!("open: {e}"));
+    std::thread::sleep(Duration::from_millis(300));
+    let base_fds = d.fd_count();
+    // 400 connections from one process: idle, opened, or stuck in the
+    // middle of a frame header.
+    let mut held = Vec::new();
+    for i in 0..400 {
+        let mut s = UnixStream::connect(&spec.ready).unwrap_or_else(|e| panic!("connect {i}: {e}"));
+        if i % 4 == 1 {
+            s.write_all(&[0, 0, 0, 64, 0x20])
+                .unwrap_or_else(|e| panic!("write: {e}"));
+        }
+        held.push(s);
+        if i % 50 == 0 {
+            assert_eq!(list(&mut other), 1);
+        }
+    }
+    let mut opened: Vec<RpcClient> = (0..100)
+        .map(|i| open(&spec.ready, "test:///default").unwrap_or_else(|e| panic!("open {i}: {e}")))
+        .collect();
+    // Everyone is served: a newcomer, the old client, the opened ones.
+    let mut late = open(&spec.ready, "test:///default").unwrap_or_else(|e| panic!("open: {e}"));
+    assert_eq!(list(&mut late), 1);
+    assert_eq!(list(&mut other), 1);
+    for c in opened.iter_mut().step_by(7) {
+        assert_eq!(list(c), 1);
+    }
+    assert!(
+        d.fd_count() >= base_fds + 500,
+        "connections were not all accepted"
+    );
+    drop(held);
+    drop(opened);
+    drop(late);
+    assert!(
+        eventually(WAIT, || d.fd_count() == base_fds),
+        "fds {} vs base {base_fds}",
+        d.fd_count()
+    );
+}

@@ -283,7 +283,7 @@ fn one_def(d: &Dom, flags: u32) -> Result<(&DomainDef, bool)> {
     let flags = modification_impact(d, flags)?;
     let live = flags & affect::LIVE != 0;
     if d.is_active() && flags & affect::CONFIG != 0 {
-        return Ok((d.new_def.as_ref().unwrap_or(&d.def), live));
+        return Ok((d.new_def.as_deref().unwrap_or(&d.def), live));
     }
     Ok((&d.def, live))
 }
@@ -294,9 +294,9 @@ fn one_def_mut(d: &mut Dom, flags: u32) -> Result<(&mut DomainDef, bool)> {
     let live = flags & affect::LIVE != 0;
     if d.is_active() && flags & affect::CONFIG != 0 {
         if d.new_def.is_none() {
-            d.new_def = Some(d.def.clone());
+            d.new_def = Some(Box::new(d.def.clone()));
         }
-        if let Some(nd) = d.new_def.as_mut() {
+        if let Some(nd) = d.new_def.as_deref_mut() {
             return Ok((nd, live));
         }
     }
@@ -308,7 +308,7 @@ fn defs_mut(d: &mut Dom, flags: u32) -> Result<(Option<&mut DomainDef>, Option<&
     let flags = modification_impact(d, flags)?;
     if d.is_active() {
         if flags & affect::CONFIG != 0 && d.new_def.is_none() {
-            d.new_def = Some(d.def.clone());
+            d.new_def = Some(Box::new(d.def.clone()));
         }
         let live = if flags & affect::LIVE != 0 {
             Some(&mut d.def)
@@ -316,7 +316,7 @@ fn defs_mut(d: &mut Dom, flags: u32) -> Result<(Option<&mut DomainDef>, Option<&
             None
         };
         let pers = if flags & affect::CONFIG != 0 {
-            d.new_def.as_mut()
+            d.new_def.as_deref_mut()
         } else {
             None
         };
@@ -386,7 +386,7 @@ fn start_state(s: &mut State, uuid: [u8; 16], why: i32) -> Option<DomainRef> {
     d.state = st::RUNNING;
     d.reason = why;
     if d.persistent && d.new_def.is_none() {
-        d.new_def = Some(d.def.clone());
+        d.new_def = Some(Box::new(d.def.clone()));
     }
     d.def.id = Some(id);
     d.has_managed_save = false;
@@ -404,7 +404,7 @@ fn shutdown_state(s: &mut State, uuid: [u8; 16], why: i32) {
     let old_id = d.def.id;
     let name = d.def.name.clone();
     if let Some(nd) = d.new_def.take() {
-        d.def = nd;
+        d.def = *nd;
     }
     d.def.id = None;
     d.state = st::SHUTOFF;
@@ -452,7 +452,7 @@ fn add_live(s: &mut State, def: DomainDef) -> Result<[u8; 16]> {
         }
         let old = std::mem::replace(&mut d.def, def);
         if d.new_def.is_none() {
-            d.new_def = Some(old);
+            d.new_def = Some(Box::new(old));
         }
         return Ok(uuid);
     }
@@ -722,7 +722,7 @@ impl Connection for TestConnection {
                 }
                 if d.is_active() {
                     updated = d.new_def.is_some();
-                    d.new_def = Some(def);
+                    d.new_def = Some(Box::new(def));
                 } else {
                     updated = true;
                     d.def = def;
@@ -1069,7 +1069,7 @@ impl Connection for TestConnection {
         )?;
         self.with_dom(r, |d| {
             let def = if flags & xmlf::INACTIVE != 0 {
-                d.new_def.as_ref().unwrap_or(&d.def)
+                d.new_def.as_deref().unwrap_or(&d.def)
             } else {
                 &d.def
             };

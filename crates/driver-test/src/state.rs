@@ -55,8 +55,9 @@ pub struct Cell {
 pub struct Dom {
     /// The running definition while active, otherwise the persistent one.
     pub def: DomainDef,
-    /// The persistent definition while a persistent domain runs.
-    pub new_def: Option<DomainDef>,
+    /// The persistent definition while a persistent domain runs (boxed:
+    /// most domains never have one, and a definition is about 1 KiB).
+    pub new_def: Option<Box<DomainDef>>,
     pub persistent: bool,
     pub state: i32,
     pub reason: i32,
@@ -101,20 +102,24 @@ impl Dom {
 
 /// All domains with their name and id indexes. The name index is ordered,
 /// so listings come out sorted by name without a sort.
+///
+/// Domains are boxed so that the hash table holds small entries: probing
+/// and iteration stay within a few cache lines, and the table's own
+/// allocation (which never shrinks by itself) stays small.
 #[derive(Default)]
 pub struct Domains {
-    by_uuid: HashMap<[u8; 16], Dom>,
+    by_uuid: HashMap<[u8; 16], Box<Dom>>,
     by_name: BTreeMap<String, [u8; 16]>,
     by_id: HashMap<i32, [u8; 16]>,
 }
 
 impl Domains {
     pub fn get(&self, uuid: &[u8; 16]) -> Option<&Dom> {
-        self.by_uuid.get(uuid)
+        self.by_uuid.get(uuid).map(|d| &**d)
     }
 
     pub fn get_mut(&mut self, uuid: &[u8; 16]) -> Option<&mut Dom> {
-        self.by_uuid.get_mut(uuid)
+        self.by_uuid.get_mut(uuid).map(|d| &mut **d)
     }
 
     pub fn uuid_by_name(&self, name: &str) -> Option<[u8; 16]> {
@@ -136,7 +141,7 @@ impl Domains {
         if let Some(id) = dom.def.id {
             self.by_id.insert(id, uuid);
         }
-        self.by_uuid.insert(uuid, dom);
+        self.by_uuid.insert(uuid, Box::new(dom));
     }
 
     pub fn remove(&mut self, uuid: &[u8; 16]) -> Option<Dom> {
@@ -145,7 +150,15 @@ impl Domains {
         if let Some(id) = d.def.id {
             self.by_id.remove(&id);
         }
-        Some(d)
+        // Give memory back after mass undefines: hash tables never shrink
+        // by themselves.
+        if self.by_uuid.capacity() > 64 && self.by_uuid.len() < self.by_uuid.capacity() / 4 {
+            self.by_uuid.shrink_to(self.by_uuid.len() * 2);
+        }
+        if self.by_id.capacity() > 64 && self.by_id.len() < self.by_id.capacity() / 4 {
+            self.by_id.shrink_to(self.by_id.len() * 2);
+        }
+        Some(*d)
     }
 
     /// Re-indexes a domain after its id or name changed.
@@ -169,7 +182,9 @@ impl Domains {
 
     /// Domains in name order.
     pub fn iter(&self) -> impl Iterator<Item = &Dom> {
-        self.by_name.values().filter_map(|u| self.by_uuid.get(u))
+        self.by_name
+            .values()
+            .filter_map(|u| self.by_uuid.get(u).map(|d| &**d))
     }
 }
 

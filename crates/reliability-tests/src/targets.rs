@@ -185,6 +185,18 @@ pub fn dispatch_outcomes(data: &[u8]) -> Vec<(i32, i32)> {
             _ => return,
         }
         let resp = h.call(&client, &hdr, payload, Vec::new());
+        // A read-only connection refuses every state change, whatever the
+        // arguments.
+        if readonly && prog == protocol::remote::PROGRAM {
+            if let Some(p) = RemoteProc::from_i32(proc_).filter(|p| !p.info().readonly_ok) {
+                assert!(
+                    matches!(&resp, Response::Error(e)
+                        if e.code == protocol::ErrorCode::OperationDenied as i32),
+                    "{} was not refused on a read-only connection",
+                    p.info().name
+                );
+            }
+        }
         outcomes.push((
             proc_,
             match &resp {

@@ -154,6 +154,8 @@ impl Domains {
         // by themselves.
         if self.by_uuid.capacity() > 64 && self.by_uuid.len() < self.by_uuid.capacity() / 4 {
             self.by_uuid.shrink_to(self.by_uuid.len() * 2);
+            // the domains dropped since the last shrink are free heap now
+            host::mem::release_free_heap();
         }
         if self.by_id.capacity() > 64 && self.by_id.len() < self.by_id.capacity() / 4 {
             self.by_id.shrink_to(self.by_id.len() * 2);

@@ -19,6 +19,7 @@ pub mod cgroup;
 pub mod fd;
 pub mod ids;
 pub mod loopdev;
+pub mod mem;
 pub mod mount;
 pub mod net;
 pub mod ns;

@@ -874,10 +874,9 @@ fn dominfo_state(i: &DomInfo) -> (i32, i32) {
         (state::PAUSED, reason::PAUSED_USER)
     } else if i.shutdown || i.dying {
         (state::SHUTDOWN, reason::SHUTDOWN_USER)
-    } else if i.running {
-        (state::RUNNING, reason::RUNNING_BOOTED)
     } else {
-        (state::BLOCKED, 0)
+        // Like libvirt's libxl driver: an idle (blocked) guest is running.
+        (state::RUNNING, reason::RUNNING_BOOTED)
     }
 }
 

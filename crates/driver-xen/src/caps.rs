@@ -62,3 +62,35 @@ pub fn capabilities_xml(caps: &XenCaps, host_arch: &str, host_cpu_features: &[St
     }
     .to_xml()
 }
+
+/// Firmware images libxl can boot HVM guests with, as found on this host.
+fn firmwares() -> Vec<String> {
+    [
+        "/usr/lib/xen/boot/hvmloader",
+        "/usr/lib/xen/boot/ovmf.bin",
+        "/usr/share/OVMF/OVMF.fd",
+    ]
+    .iter()
+    .filter(|p| std::path::Path::new(p).exists())
+    .map(|p| p.to_string())
+    .collect()
+}
+
+/// virConnectGetDomainCapabilities for libxl: libvirt's libxl document,
+/// with its argument checks (virttype, arch, machine).
+pub fn domain_capabilities_xml(
+    emulator: Option<&str>,
+    arch: Option<&str>,
+    machine: Option<&str>,
+    virttype: Option<&str>,
+    flags: u32,
+) -> driver::Result<String> {
+    driver::Error::check_flags(flags, 0, "libxlConnectGetDomainCapabilities")?;
+    conf::domcaps::libxl(emulator, arch, machine, virttype, "x86_64", &firmwares())
+        .map(|c| c.to_xml())
+        .map_err(|e| {
+            let code = driver::error::ErrorCode::from_i32(e.code)
+                .unwrap_or(driver::error::ErrorCode::InternalError);
+            driver::Error::new(code, driver::error::ErrorDomain::Libxl, e.message)
+        })
+}

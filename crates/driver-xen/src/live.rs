@@ -897,6 +897,16 @@ impl Connection for XenConnection {
             .map(|s| s.trim().to_string())
             .map_err(|e| Error::internal(ErrorDomain::Libxl, format!("cannot get hostname: {e}")))
     }
+    fn domain_capabilities(
+        &self,
+        emulator: Option<&str>,
+        arch: Option<&str>,
+        machine: Option<&str>,
+        virttype: Option<&str>,
+        flags: u32,
+    ) -> Result<String> {
+        crate::caps::domain_capabilities_xml(emulator, arch, machine, virttype, flags)
+    }
     fn capabilities(&self) -> Result<String> {
         Ok(crate::caps::capabilities_xml(&self.drv.caps, "x86_64", &[]))
     }

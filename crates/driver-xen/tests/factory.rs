@@ -109,3 +109,25 @@ fn conversion_errors_keep_libvirt_codes() {
     assert_eq!(e.domain, ErrorDomain::Xenxl);
     assert_eq!(e.detail.as_deref(), Some("config value name was missing"));
 }
+
+#[test]
+fn domain_capabilities_work_without_a_xen_host() {
+    let xml = driver_xen::caps::domain_capabilities_xml(
+        None,
+        Some("x86_64"),
+        Some("xenpv"),
+        Some("xen"),
+        0,
+    )
+    .unwrap();
+    assert!(xml.starts_with("<domainCapabilities>"), "{xml}");
+    assert!(xml.contains("<domain>xen</domain>"), "{xml}");
+    assert!(xml.contains("<machine>xenpv</machine>"), "{xml}");
+    let e =
+        driver_xen::caps::domain_capabilities_xml(None, None, None, Some("kvm"), 0).unwrap_err();
+    assert!(
+        e.message().contains("unknown virttype: kvm"),
+        "{}",
+        e.message()
+    );
+}

@@ -206,8 +206,15 @@ pub fn escape_component(name: &str, known_controllers: &[String]) -> String {
     }
 }
 
-/// Names of all controllers the kernel knows (from /proc/cgroups).
-fn kernel_controllers() -> Vec<String> {
+/// Names of all controllers the kernel knows (from /proc/cgroups). The
+/// set is fixed while the system runs, so it is read once per process
+/// (a container start resolves one path per hierarchy).
+fn kernel_controllers() -> &'static [String] {
+    static CTRLS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    CTRLS.get_or_init(read_kernel_controllers)
+}
+
+fn read_kernel_controllers() -> Vec<String> {
     let mut out: Vec<String> = fs::read_to_string("/proc/cgroups")
         .unwrap_or_default()
         .lines()
@@ -241,13 +248,13 @@ pub fn machine_relpath(base: &str, partition: &str, name: &str) -> Result<String
             )));
         }
         rel.push('/');
-        rel.push_str(&escape_component(comp, &ctrls));
+        rel.push_str(&escape_component(comp, ctrls));
     }
     if name.is_empty() || name.contains('/') || name.contains('\0') {
         return Err(Error::Invalid(format!("invalid machine name '{name}'")));
     }
     rel.push('/');
-    rel.push_str(&escape_component(&format!("{name}.libvirt-lxc"), &ctrls));
+    rel.push_str(&escape_component(&format!("{name}.libvirt-lxc"), ctrls));
     Ok(rel)
 }
 
@@ -558,6 +565,20 @@ impl Cgroup {
             if self.v2_controllers {
                 r?;
             }
+        }
+        Ok(())
+    }
+
+    /// Adds `pid` to the v1 hierarchies of the controllers in `only`, for a
+    /// child that inherited the other placements from its parent.
+    pub fn add_task_only(&self, pid: u32, only: &[&str]) -> Result<()> {
+        let mut done: Vec<&Path> = Vec::new();
+        for (ctrl, dir) in &self.v1 {
+            if !only.contains(&ctrl.as_str()) || done.contains(&dir.as_path()) {
+                continue;
+            }
+            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
+            done.push(dir);
         }
         Ok(())
     }

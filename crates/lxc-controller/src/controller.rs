@@ -368,7 +368,8 @@ impl Controller {
         }
         // The controller is accounted with the container but never frozen
         // or device-restricted itself.
-        cg.add_task(host::process::getpid(), &["devices", "freezer"])?;
+        const OWN_ONLY: [&str; 2] = ["devices", "freezer"];
+        cg.add_task(host::process::getpid(), &OWN_ONLY)?;
 
         // Host ends of the network.
         let mut peers = Vec::new();
@@ -441,7 +442,10 @@ impl Controller {
             };
             host::ns::write_id_maps(pid, &conv(&spec.idmap.uid), &conv(&spec.idmap.gid), false)?;
         }
-        cg.add_task(pid, &[])?;
+        // init inherited every other placement from the controller: each
+        // cgroup.procs write is a migration that can wait for the kernel,
+        // so only the groups the controller stays out of are joined here.
+        cg.add_task_only(pid, &OWN_ONLY)?;
         self.setup_network(pid, &peers)?;
 
         host::fd::send_with_fds(parent_sock.as_fd(), &[MSG_GO], &[])?;

@@ -695,3 +695,32 @@ fn concurrent_defines_and_starts_get_unique_ids() {
     // Every define and every start was announced.
     assert_eq!(lifecycles(&ev).len(), 800);
 }
+
+#[test]
+fn unfiltered_listing_follows_define_start_rename_and_undefine() {
+    let c = node_conn();
+    let listed = |c: &TestConnection| -> Vec<(String, i32)> {
+        c.list_all_domains(0)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.id))
+            .collect()
+    };
+    let before = listed(&c);
+    assert_eq!(before, listed(&c));
+    let d = c.domain_define_xml(DOM_XML, 0).unwrap();
+    assert!(listed(&c).contains(&("vm1".to_string(), -1)));
+    c.domain_create(&d, 0).unwrap();
+    let d = c.domain_lookup_by_name("vm1").unwrap();
+    assert!(d.id > 0);
+    assert!(listed(&c).contains(&("vm1".to_string(), d.id)));
+    c.domain_destroy(&d, 0).unwrap();
+    assert!(listed(&c).contains(&("vm1".to_string(), -1)));
+    c.domain_rename(&d, "vm2", 0).unwrap();
+    let now = listed(&c);
+    assert!(now.contains(&("vm2".to_string(), -1)), "{now:?}");
+    assert!(!now.iter().any(|(n, _)| n == "vm1"), "{now:?}");
+    let d = c.domain_lookup_by_name("vm2").unwrap();
+    c.domain_undefine(&d, 0).unwrap();
+    assert_eq!(listed(&c), before);
+}

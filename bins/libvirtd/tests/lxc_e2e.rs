@@ -11,7 +11,10 @@ use std::path::Path;
 fn cannot_run() -> Option<String> {
     // SAFETY-free check of the effective uid via /proc.
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2));
+    let euid = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2));
     if euid != Some("0") {
         return Some("needs root".into());
     }
@@ -19,7 +22,10 @@ fn cannot_run() -> Option<String> {
         return Some("needs /bin/busybox (apt-get install busybox-static)".into());
     }
     if !lxc_binary().exists() {
-        return Some(format!("{} is not built (cargo build --workspace --bins)", lxc_binary().display()));
+        return Some(format!(
+            "{} is not built (cargo build --workspace --bins)",
+            lxc_binary().display()
+        ));
     }
     if !have("virsh") {
         return Some("needs virsh (apt-get install libvirt-clients)".into());
@@ -48,9 +54,18 @@ fn ct_xml(name: &str, root: &Path, mem_mib: u32) -> String {
 
 fn init_pid_of(d: &Daemon, name: &str) -> u32 {
     // the domain id is the controller's pid; its child is the container's init
-    let id: u32 = virsh_uri(&d.uri("lxc"), &["domid", name]).success().trim().parse().unwrap();
-    let children = std::fs::read_to_string(format!("/proc/{id}/task/{id}/children")).unwrap_or_default();
-    children.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(id)
+    let id: u32 = virsh_uri(&d.uri("lxc"), &["domid", name])
+        .success()
+        .trim()
+        .parse()
+        .unwrap();
+    let children =
+        std::fs::read_to_string(format!("/proc/{id}/task/{id}/children")).unwrap_or_default();
+    children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(id)
 }
 
 #[test]
@@ -69,7 +84,12 @@ fn container_lifecycle_with_virsh_and_restart() {
     assert!(out.contains("Domain 'e2e1' defined"), "{out}");
     let out = virsh_uri(&uri, &["start", "e2e1"]).success();
     assert!(out.contains("Domain 'e2e1' started"), "{out}");
-    assert_eq!(virsh_uri(&uri, &["domstate", "--reason", "e2e1"]).success().trim(), "running (booted)");
+    assert_eq!(
+        virsh_uri(&uri, &["domstate", "--reason", "e2e1"])
+            .success()
+            .trim(),
+        "running (booted)"
+    );
 
     // really in its own namespaces
     let pid = init_pid_of(&d, "e2e1");
@@ -83,24 +103,43 @@ fn container_lifecycle_with_virsh_and_restart() {
 
     // suspend / resume freeze the container
     virsh_uri(&uri, &["suspend", "e2e1"]).success();
-    assert_eq!(virsh_uri(&uri, &["domstate", "--reason", "e2e1"]).success().trim(), "paused (user)");
+    assert_eq!(
+        virsh_uri(&uri, &["domstate", "--reason", "e2e1"])
+            .success()
+            .trim(),
+        "paused (user)"
+    );
     virsh_uri(&uri, &["resume", "e2e1"]).success();
 
     // SIGKILL the daemon twice: the container keeps running and is found again
     for _ in 0..2 {
         d.kill_and_restart();
-        assert_eq!(virsh_uri(&uri, &["domstate", "e2e1"]).success().trim(), "running");
-        assert_eq!(init_pid_of(&d, "e2e1"), pid, "the container was restarted, not reattached");
+        assert_eq!(
+            virsh_uri(&uri, &["domstate", "e2e1"]).success().trim(),
+            "running"
+        );
+        assert_eq!(
+            init_pid_of(&d, "e2e1"),
+            pid,
+            "the container was restarted, not reattached"
+        );
     }
     assert!(Path::new(&format!("/proc/{pid}")).exists());
 
     let out = virsh_uri(&uri, &["destroy", "e2e1"]).success();
     assert!(out.contains("Domain 'e2e1' destroyed"), "{out}");
-    assert_eq!(virsh_uri(&uri, &["domstate", "--reason", "e2e1"]).success().trim(), "shut off (destroyed)");
-    assert!(!Path::new(&format!("/proc/{pid}")).exists() || {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        !Path::new(&format!("/proc/{pid}")).exists()
-    });
+    assert_eq!(
+        virsh_uri(&uri, &["domstate", "--reason", "e2e1"])
+            .success()
+            .trim(),
+        "shut off (destroyed)"
+    );
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists() || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            !Path::new(&format!("/proc/{pid}")).exists()
+        }
+    );
     virsh_uri(&uri, &["undefine", "e2e1"]).success();
 }
 
@@ -157,7 +196,12 @@ print("lxc python: ok")
     let xml = d.dir.path().join("ct2.xml");
     std::fs::write(&xml, ct_xml("e2e2", &root, 32)).unwrap();
     let out = python(script, &[&d.uri("lxc"), xml.to_str().unwrap()]);
-    assert!(out.ok && out.stdout.contains("lxc python: ok"), "stdout: {}\nstderr: {}", out.stdout, out.stderr);
+    assert!(
+        out.ok && out.stdout.contains("lxc python: ok"),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
 }
 
 #[test]
@@ -172,5 +216,66 @@ fn impossible_config_is_refused_before_anything_is_created() {
     let e = virsh_uri(&d.uri("lxc"), &["create", xml.to_str().unwrap()]).failure();
     assert!(e.contains("no-such-root"), "{e}");
     assert!(!Path::new("/sys/fs/cgroup/memory/machine/e2e3.libvirt-lxc").exists());
-    assert!(virsh_uri(&d.uri("lxc"), &["list", "--all", "--name"]).success().trim().is_empty());
+    assert!(virsh_uri(&d.uri("lxc"), &["list", "--all", "--name"])
+        .success()
+        .trim()
+        .is_empty());
+}
+
+#[test]
+fn a_container_that_reboots_itself_is_started_again() {
+    if let Some(why) = cannot_run() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let d = Daemon::start();
+    let root = rootfs(d.dir.path());
+    let _ = std::os::unix::fs::symlink("busybox", root.join("bin/reboot"));
+    let xml = d.dir.path().join("rb.xml");
+    // init waits for a marker file in the root, then reboots: the first run
+    // creates the marker, the run after the reboot finds it and stays up.
+    std::fs::write(
+        &xml,
+        format!(
+            "<domain type='lxc'><name>e2e4</name><memory unit='MiB'>32</memory><os><type>exe</type>\
+             <init>/bin/sh</init><initarg>-c</initarg>\
+             <initarg>if [ -e /tmp/booted ]; then exec sleep 1000; fi; echo &gt; /tmp/booted; reboot -f; sleep 1000</initarg></os>\
+             <devices><filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem></devices></domain>",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let uri = d.uri("lxc");
+    virsh_uri(&uri, &["create", xml.to_str().unwrap()]).success();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !root.join("tmp/booted").exists() {
+        assert!(std::time::Instant::now() < deadline, "first boot never ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // the controller reports init's exit with the reboot reason ...
+    let log = d.dir.path().join("run/libvirt/lxc/e2e4.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("Reboot")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reboot reported in {}",
+            log.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // ... and the driver starts the container again: it settles running
+    let mut state = String::new();
+    for _ in 0..200 {
+        let o = virsh_uri(&uri, &["domstate", "--reason", "e2e4"]);
+        state = o.stdout.trim().to_string();
+        if o.ok && state == "running (booted)" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(state, "running (booted)");
+    virsh_uri(&uri, &["destroy", "e2e4"]).success();
 }

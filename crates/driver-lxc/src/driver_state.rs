@@ -199,6 +199,18 @@ impl StopKind {
     }
 }
 
+/// Whether `pid` is a live (not zombie) process.
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                != Some("Z")
+        }
+        Err(_) => false,
+    }
+}
+
 fn log(msg: impl AsRef<str>) {
     eprintln!("lxc driver: {}", msg.as_ref());
 }
@@ -760,16 +772,22 @@ impl Driver {
         const SIGNAL: u32 = 1 << 3;
         Error::check_flags(flags, INITCTL | SIGNAL, "lxcDomainReboot")?;
         let job = self.begin(r, "virDomainReboot")?;
-        let (name, _) = self.active(&job)?;
-        let mut c = self.connect(&name)?;
-        c.reboot().map_err(|e| match e {
-            lxc_controller::Error::Controller(m) => Error::new(
+        let (name, live) = self.active(&job)?;
+        if live.init_pid == 0 {
+            return Err(errors::op_invalid("Init process ID is not yet known"));
+        }
+        if flags != 0 && flags & SIGNAL == 0 {
+            return Err(Error::new(
                 driver::error::ErrorCode::OperationUnsupported,
                 errors::LXC,
-                m,
-            ),
-            other => errors::controller(other),
-        })
+                "Container does not provide an initctl pipe",
+            ));
+        }
+        // As libvirt: SIGHUP to the container's init. Its exit is reported
+        // with the reboot reason, and the watcher starts the container again.
+        const SIGHUP: i32 = 1;
+        let mut c = self.connect(&name)?;
+        c.shutdown(Some(SIGHUP)).map_err(errors::controller)
     }
 
     /// virDomainSuspend.
@@ -896,7 +914,57 @@ impl Driver {
         if current != Some(run) {
             return;
         }
+        if matches!(info.map(|i| i.reason), Some(ExitReason::Reboot)) {
+            self.restart_after_reboot(&job);
+            return;
+        }
         self.stopped_locked(job.dom(), StopKind::from_exit(info));
+    }
+
+    /// The container's init asked for a reboot (or was sent SIGHUP by
+    /// virDomainReboot): clean up the old run and start the same live
+    /// definition again, as libvirt's LXC driver does.
+    fn restart_after_reboot(&self, job: &JobGuard) {
+        let dom = job.dom();
+        let Some((name, partition, def, old, controller)) = dom.state().live.as_ref().map(|l| {
+            let mut def = l.def.clone();
+            def.id = None;
+            let partition = l
+                .def
+                .resource_partition()
+                .unwrap_or_else(|| "/machine".into());
+            let old = DomainRef {
+                name: l.def.name.clone(),
+                uuid: dom.uuid,
+                id: l.id,
+            };
+            (l.def.name.clone(), partition, def, old, l.controller_pid)
+        }) else {
+            return;
+        };
+        // The old controller reports the exit, then tears down its cgroup
+        // and socket: let it finish before the new one claims the names.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while controller > 0 && process_alive(controller) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = std::fs::remove_file(self.cfg.status_file(&name));
+        let _ = client::cleanup_orphan(&self.cfg.state_dir, &name, &partition);
+        dom.state().live = None;
+        self.events.publish(Event::DomainReboot { dom: old });
+        if let Err(e) = self.start_locked(job, def) {
+            log(format!("restart of '{name}' after reboot failed: {e}"));
+            let transient = {
+                let mut st = dom.state();
+                st.state = state::SHUTOFF;
+                st.reason = reason::SHUTOFF_FAILED;
+                st.persistent.is_none()
+            };
+            if transient {
+                self.remove(dom);
+            }
+            self.emit(dom.dom_ref(), lifecycle::STOPPED, lifecycle::STOPPED_FAILED);
+        }
     }
 
     // ---- daemon lifecycle ----
@@ -1061,14 +1129,14 @@ fn watch(
     loop {
         let mut c = match client::connect(state_dir, name, timeout) {
             Ok(c) => c,
-            Err(_) => return client::last_exit(state_dir, name),
+            Err(_) => return final_exit(state_dir, name, controller_pid),
         };
         match c.subscribe() {
             Ok(()) => {}
             Err(lxc_controller::Error::Timeout(_)) => {
                 // A stopped controller: try again later unless it died.
                 if !host::process::exists(controller_pid) {
-                    return client::last_exit(state_dir, name);
+                    return final_exit(state_dir, name, controller_pid);
                 }
                 std::thread::sleep(Duration::from_millis(500));
                 if weak.strong_count() == 0 {
@@ -1076,7 +1144,7 @@ fn watch(
                 }
                 continue;
             }
-            Err(_) => return client::last_exit(state_dir, name),
+            Err(_) => return final_exit(state_dir, name, controller_pid),
         }
         loop {
             match c.wait_event(Some(Duration::from_secs(5))) {
@@ -1090,10 +1158,20 @@ fn watch(
                         return None;
                     }
                 }
-                Err(_) => return client::last_exit(state_dir, name),
+                Err(_) => return final_exit(state_dir, name, controller_pid),
             }
         }
     }
+}
+
+/// The exit record of a controller that went away: it writes the record
+/// while tearing down, so wait (briefly) until it is gone before reading.
+fn final_exit(state_dir: &Path, name: &str, controller_pid: u32) -> Option<ExitInfo> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while controller_pid > 0 && process_alive(controller_pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    client::last_exit(state_dir, name)
 }
 
 /// Removes the temporary files of atomic writes (`.NAME.xml.tmpPID`) that a

@@ -111,6 +111,21 @@ fn container_lifecycle_with_virsh_and_restart() {
     );
     virsh_uri(&uri, &["resume", "e2e1"]).success();
 
+    // lxc-enter-namespace: the namespace fds are passed to virsh, which
+    // runs a command inside (the container's hostname is its name)
+    let out = virsh_uri(
+        &uri,
+        &[
+            "lxc-enter-namespace",
+            "e2e1",
+            "--noseclabel",
+            "--",
+            "/bin/hostname",
+        ],
+    )
+    .success();
+    assert_eq!(out.trim(), "e2e1");
+
     // SIGKILL the daemon twice: the container keeps running and is found again
     for _ in 0..2 {
         d.kill_and_restart();

@@ -15,6 +15,7 @@
 
 pub mod admin;
 mod sockets;
+pub mod tls;
 
 /// The support library (logging macros, config, paths) for binaries.
 pub use daemon_support as support;
@@ -319,6 +320,16 @@ async fn serve<H: Handler>(
     }
     for l in listeners.tcp {
         tokio::spawn(server.clone().serve_tcp(l, false));
+    }
+    if let Some(tls) = &listeners.tls_setup {
+        for l in listeners.tls {
+            tokio::spawn(server.clone().serve_tls(
+                l,
+                tls.acceptor.clone(),
+                false,
+                tls.on_peer.clone(),
+            ));
+        }
     }
     if let Some(l) = listeners.admin {
         tokio::spawn(admin_server.clone().serve_unix(l, false));

@@ -15,6 +15,9 @@ pub struct Listeners {
     pub unix: Vec<(UnixListener, bool)>,
     pub admin: Option<UnixListener>,
     pub tcp: Vec<TcpListener>,
+    /// TLS listeners and the credentials they use.
+    pub tls: Vec<TcpListener>,
+    pub tls_setup: Option<crate::tls::TlsSetup>,
     /// Socket files we created and remove at exit.
     pub paths: Vec<PathBuf>,
 }
@@ -98,6 +101,8 @@ pub fn open(
         unix: Vec::new(),
         admin: None,
         tcp: Vec::new(),
+        tls: Vec::new(),
+        tls_setup: None,
         paths: Vec::new(),
     };
     let name = ctx.profile.name;
@@ -159,22 +164,27 @@ pub fn open(
         for fd in tcp_fds {
             out.tcp.push(tcp_from_fd(fd)?);
         }
-        if !tls_fds.is_empty() {
-            for fd in tls_fds {
-                // Take ownership so the descriptor is closed.
-                drop(tcp_from_fd(fd)?);
-            }
-            return Err(format!(
-                "{name}-tls.socket was passed but this build of {name} has no TLS support"
-            ));
+        for fd in tls_fds {
+            out.tls.push(tcp_from_fd(fd)?);
         }
         // libvirtd honours listen_* only with --listen; virtproxyd always.
         let ipsock = !activated && (listen || !ctx.profile.has_listen);
         if ipsock && config.listen_tls {
-            return Err(
-                "listen_tls is enabled but this build has no TLS support; set listen_tls = 0"
-                    .into(),
-            );
+            let addr = config
+                .listen_addr
+                .clone()
+                .unwrap_or_else(|| "0.0.0.0".into());
+            let port: u16 = config
+                .tls_port
+                .parse()
+                .map_err(|_| format!("Invalid tls_port '{}'", config.tls_port))?;
+            // Credentials first: a daemon that cannot serve TLS stops
+            // before it binds anything.
+            out.tls_setup = Some(crate::tls::load(ctx, config)?);
+            out.tls.push(bind_tcp(&addr, port)?);
+        }
+        if !out.tls.is_empty() && out.tls_setup.is_none() {
+            out.tls_setup = Some(crate::tls::load(ctx, config)?);
         }
         if ipsock && config.listen_tcp {
             let addr = config

@@ -14,7 +14,10 @@ pub mod client;
 pub mod frame;
 pub mod server;
 
+/// The TLS stack the server uses, for callers that build its configuration.
+pub use tokio_rustls;
+
 pub use server::{
-    CallMode, Client, ClientInfo, ClientSummary, Handler, Limits, Outbox, Response, Server,
-    ServerStats, Transport,
+    CallMode, Client, ClientInfo, ClientSummary, Handler, Limits, Outbox, PeerCheck, Response,
+    Server, ServerStats, Transport,
 };

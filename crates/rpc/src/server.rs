@@ -38,6 +38,10 @@ pub struct ClientInfo {
     pub addr: Option<String>,
 }
 
+/// Decides, after a TLS handshake, whether a client may stay: it gets the
+/// client's certificate chain (DER, leaf first; empty if none was sent).
+pub type PeerCheck = Arc<dyn Fn(&[Vec<u8>]) -> bool + Send + Sync>;
+
 /// A summary of one client for the admin program.
 pub type ClientSummary = ClientInfo;
 
@@ -388,6 +392,70 @@ impl<H: Handler> Server<H> {
         }
     }
 
+    /// Accept TCP connections and run a TLS handshake on each before
+    /// serving it. A failed or slow handshake drops that connection only.
+    /// `on_peer` sees the client's certificate chain (DER, leaf first) once
+    /// the handshake is done and may refuse the client by returning false.
+    pub async fn serve_tls(
+        self: Arc<Self>,
+        listener: tokio::net::TcpListener,
+        acceptor: tokio_rustls::TlsAcceptor,
+        readonly: bool,
+        on_peer: PeerCheck,
+    ) {
+        loop {
+            if !self.wait_for_slot().await {
+                return;
+            }
+            let (stream, addr) = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) if is_transient(&e) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(_) => return,
+            };
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            let srv = self.clone();
+            let acceptor = acceptor.clone();
+            let on_peer = on_peer.clone();
+            tokio::spawn(async move {
+                let hs = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                let Ok(Ok(mut tls)) = hs else {
+                    drop(permit);
+                    return;
+                };
+                let chain: Vec<Vec<u8>> = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .map(|c| c.iter().map(|d| d.as_ref().to_vec()).collect())
+                    .unwrap_or_default();
+                if !on_peer(&chain) {
+                    drop(permit);
+                    return;
+                }
+                // libvirt clients wait for one byte of value 1 telling
+                // them the server accepted their certificate.
+                let confirmed = async {
+                    tls.write_all(&[1]).await?;
+                    tls.flush().await
+                };
+                if confirmed.await.is_err() {
+                    drop(permit);
+                    return;
+                }
+                let info = srv.new_info(readonly, Transport::Tls, Some(addr.to_string()));
+                let (rd, wr) = tokio::io::split(tls);
+                srv.run_client(rd, FlushingWriter(wr), None, info).await;
+                drop(permit);
+            });
+        }
+    }
+
     /// Waits until a client slot is free without keeping it; false once
     /// the server is shut.
     async fn wait_for_slot(&self) -> bool {
@@ -668,6 +736,12 @@ pub trait FrameWriter: Send + 'static {
 
 struct UnixWriter(tokio::net::unix::OwnedWriteHalf);
 struct PlainWriter<W>(W);
+/// A writer whose stream buffers (TLS): each frame is flushed so it
+/// leaves as soon as it is written.
+struct FlushingWriter<W>(W);
+
+/// How long a client gets to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl FrameWriter for UnixWriter {
     fn write_all<'a>(
@@ -712,6 +786,28 @@ impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for PlainWriter<W> {
         Box::pin(async {
             Err(std::io::Error::other(
                 "descriptor passing needs a Unix socket",
+            ))
+        })
+    }
+}
+
+impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for FlushingWriter<W> {
+    fn write_all<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>> {
+        Box::pin(async move {
+            self.0.write_all(buf).await?;
+            self.0.flush().await
+        })
+    }
+    fn send_fd<'a>(
+        &'a mut self,
+        _fd: &'a OwnedFd,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>> {
+        Box::pin(async {
+            Err(std::io::Error::other(
+                "file descriptors cannot be passed over TLS",
             ))
         })
     }

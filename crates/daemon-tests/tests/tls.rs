@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! libvirtd -l serving TLS, checked with the real virsh and certificates
+//! made by openssl at test time.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        text(&out.stderr)
+    );
+}
+
+/// A CA (key `name.key`, certificate `name.pem`) in `dir`.
+fn make_ca(dir: &Path, name: &str, cn: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+}
+
+/// A leaf certificate `cert` with key `key`, signed by CA `ca`.
+fn make_leaf(dir: &Path, ca: &str, subj: &str, ext: &str, cert: &str, key: &str, serial: u32) {
+    let ext_file = format!("{cert}.ext");
+    std::fs::write(dir.join(&ext_file), ext).expect("write extensions");
+    let csr = format!("{cert}.csr");
+    openssl(
+        dir,
+        &[
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", &csr, "-subj", subj,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-set_serial",
+            &serial.to_string(),
+            "-days",
+            "2",
+            "-extfile",
+            &ext_file,
+            "-out",
+            cert,
+        ],
+    );
+}
+
+const SERVER_EXT: &str = "basicConstraints=critical,CA:FALSE\n\
+keyUsage=critical,digitalSignature,keyEncipherment\n\
+extendedKeyUsage=serverAuth\n\
+subjectAltName=IP:127.0.0.1\n";
+const CLIENT_EXT: &str = "basicConstraints=critical,CA:FALSE\n\
+keyUsage=critical,digitalSignature,keyEncipherment\n\
+extendedKeyUsage=clientAuth\n";
+
+/// Files for one test: the server's in `dir`, a good client's pkipath in
+/// `dir/client`, and in `dir/rogue` a client whose certificate comes
+/// from another CA (it still trusts the real CA for the server).
+struct Pki {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    client: PathBuf,
+    rogue: PathBuf,
+}
+
+fn make_pki(t: &TempDir) -> Pki {
+    let dir = t.join("pki");
+    let client = dir.join("client");
+    let rogue = dir.join("rogue");
+    for d in [&dir, &client, &rogue] {
+        std::fs::create_dir_all(d).expect("pki dir");
+    }
+    make_ca(&dir, "ca", "Test CA");
+    make_ca(&dir, "other", "Other CA");
+    make_leaf(
+        &dir,
+        "ca",
+        "/O=Test/CN=127.0.0.1",
+        SERVER_EXT,
+        "servercert.pem",
+        "serverkey.pem",
+        1,
+    );
+    make_leaf(
+        &dir,
+        "ca",
+        "/C=GB/O=Test/CN=good client",
+        CLIENT_EXT,
+        "client/clientcert.pem",
+        "client/clientkey.pem",
+        2,
+    );
+    make_leaf(
+        &dir,
+        "other",
+        "/C=GB/O=Test/CN=rogue client",
+        CLIENT_EXT,
+        "rogue/clientcert.pem",
+        "rogue/clientkey.pem",
+        3,
+    );
+    for d in [&client, &rogue] {
+        std::fs::copy(dir.join("ca.pem"), d.join("cacert.pem")).expect("copy CA");
+    }
+    Pki {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("servercert.pem"),
+        key: dir.join("serverkey.pem"),
+        client,
+        rogue,
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn tls_config(t: &TempDir, pki: &Pki, port: u16, extra: &str) -> PathBuf {
+    t.config(&format!(
+        "listen_tls = 1\nlisten_tcp = 0\nlisten_addr = \"127.0.0.1\"\ntls_port = \"{port}\"\n\
+         ca_file = \"{}\"\ncert_file = \"{}\"\nkey_file = \"{}\"\nauth_tls = \"none\"\n{extra}",
+        pki.ca.display(),
+        pki.cert.display(),
+        pki.key.display()
+    ))
+}
+
+fn tools_present() -> bool {
+    for tool in ["openssl", "virsh"] {
+        if !tool_exists(tool) {
+            eprintln!("skipped: {tool} is not installed");
+            return false;
+        }
+    }
+    true
+}
+
+fn tls_uri(port: u16, pkipath: &Path) -> String {
+    format!(
+        "test+tls://127.0.0.1:{port}/default?pkipath={}",
+        pkipath.display()
+    )
+}
+
+#[test]
+fn virsh_lists_domains_over_tls_and_foreign_clients_are_refused() {
+    if !tools_present() {
+        return;
+    }
+    let t = TempDir::new("tls");
+    let pki = make_pki(&t);
+    let port = free_port();
+    let conf = tls_config(&t, &pki, port, "");
+    let d = Daemon::start(
+        "libvirtd",
+        &t,
+        &[
+            "-l",
+            "-f",
+            conf.to_str().unwrap_or(""),
+            "-p",
+            t.join("d.pid").to_str().unwrap_or(""),
+        ],
+        &t.join("run/libvirt-sock"),
+    );
+
+    let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
+    assert!(
+        out.status.success(),
+        "virsh over TLS failed: {}\ndaemon: {}",
+        text(&out.stderr),
+        d.stderr_text()
+    );
+    let listing = text(&out.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("test")),
+        "{listing}"
+    );
+
+    // A client certificate from another CA does not get in.
+    let out = virsh(&tls_uri(port, &pki.rogue), false, &["list", "--all"]);
+    assert!(
+        !out.status.success(),
+        "a foreign client certificate was accepted: {}",
+        text(&out.stdout)
+    );
+    assert!(!text(&out.stdout).contains("test"));
+
+    // The daemon is still serving good clients afterwards.
+    let out = virsh(&tls_uri(port, &pki.client), false, &["dominfo", "test"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("running"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn tls_allowed_dn_list_refuses_other_subjects() {
+    if !tools_present() {
+        return;
+    }
+    let t = TempDir::new("tls-dn");
+    let pki = make_pki(&t);
+    let port = free_port();
+    // Only a subject that the good client does not have.
+    let conf = tls_config(
+        &t,
+        &pki,
+        port,
+        "tls_allowed_dn_list = [\"C=GB,O=Test,CN=someone else\"]\n",
+    );
+    let d = Daemon::start(
+        "libvirtd",
+        &t,
+        &[
+            "-l",
+            "-f",
+            conf.to_str().unwrap_or(""),
+            "-p",
+            t.join("d.pid").to_str().unwrap_or(""),
+        ],
+        &t.join("run/libvirt-sock"),
+    );
+    let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
+    assert!(
+        !out.status.success(),
+        "a client outside tls_allowed_dn_list was accepted"
+    );
+    drop(d);
+
+    // A pattern matching the good client's subject lets it in.
+    let t2 = TempDir::new("tls-dn2");
+    let port = free_port();
+    let conf = tls_config(
+        &t2,
+        &pki,
+        port,
+        "tls_allowed_dn_list = [\"C=GB,O=Test,CN=good*\"]\n",
+    );
+    let d = Daemon::start(
+        "libvirtd",
+        &t2,
+        &[
+            "-l",
+            "-f",
+            conf.to_str().unwrap_or(""),
+            "-p",
+            t2.join("d.pid").to_str().unwrap_or(""),
+        ],
+        &t2.join("run/libvirt-sock"),
+    );
+    let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
+    assert!(
+        out.status.success(),
+        "{}\ndaemon: {}",
+        text(&out.stderr),
+        d.stderr_text()
+    );
+    assert!(text(&out.stdout).contains("test"));
+}
+
+#[test]
+fn missing_certificate_files_stop_start_up() {
+    let t = TempDir::new("tls-missing");
+    let port = free_port();
+    let missing = t.join("nowhere/cacert.pem");
+    let conf = t.config(&format!(
+        "listen_tls = 1\nlisten_tcp = 0\nlisten_addr = \"127.0.0.1\"\ntls_port = \"{port}\"\n\
+         ca_file = \"{}\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+        missing.display(),
+        t.join("nowhere/servercert.pem").display(),
+        t.join("nowhere/serverkey.pem").display()
+    ));
+    let mut cmd = Command::new(bin("libvirtd"));
+    let pid = t.join("d.pid");
+    cmd.args([
+        "-l",
+        "-f",
+        conf.to_str().unwrap_or(""),
+        "-p",
+        pid.to_str().unwrap_or(""),
+    ]);
+    let out = run_cmd(cmd);
+    assert!(!out.status.success(), "started without certificates");
+    let err = text(&out.stderr);
+    let want = format!(
+        "Cannot read CA certificate '{}': No such file or directory",
+        missing.display()
+    );
+    assert!(err.contains(&want), "{err}");
+    // Nothing was left listening.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}

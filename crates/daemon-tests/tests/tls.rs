@@ -336,3 +336,101 @@ fn missing_certificate_files_stop_start_up() {
     // Nothing was left listening.
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[test]
+fn socket_activated_tls_socket_serves_tls() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+
+    if !tools_present() {
+        return;
+    }
+    let t = TempDir::new("tls-act");
+    let pki = make_pki(&t);
+    // Nothing from listen_* applies under activation: the passed
+    // sockets are used, with the certificate settings of the file.
+    let conf = t.config(&format!(
+        "ca_file = \"{}\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+        pki.ca.display(),
+        pki.cert.display(),
+        pki.key.display()
+    ));
+    let unix_path = t.join("act-sock");
+    let unix = std::os::unix::net::UnixListener::bind(&unix_path).expect("bind unix");
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+    let port = tcp.local_addr().expect("addr").port();
+    let raw = [unix.as_raw_fd(), tcp.as_raw_fd()];
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
+        .arg(bin("libvirtd"))
+        .args(["-f", conf.to_str().unwrap_or("")])
+        .args(["-p", t.join("p.pid").to_str().unwrap_or("")])
+        .env("LISTEN_FDS", "2")
+        .env("LISTEN_FDNAMES", "libvirtd.socket:libvirtd-tls.socket");
+    // SAFETY: only fcntl and dup2 (async-signal-safe) run between fork
+    // and exec; they put the inherited listeners at 3 and 4 as systemd
+    // does (the copies do not have close-on-exec).
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut tmp = Vec::new();
+            for fd in raw {
+                let n = libc::fcntl(fd, libc::F_DUPFD, 100);
+                if n < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                tmp.push(n);
+            }
+            for (i, fd) in tmp.iter().enumerate() {
+                if libc::dup2(*fd, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let d = Daemon::start_cmd(cmd, &t, &unix_path);
+    let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
+    assert!(
+        out.status.success(),
+        "{}\ndaemon: {}",
+        text(&out.stderr),
+        d.stderr_text()
+    );
+    assert!(text(&out.stdout).contains("test"));
+    let out = virsh(&tls_uri(port, &pki.rogue), false, &["list", "--all"]);
+    assert!(
+        !out.status.success(),
+        "a foreign client certificate was accepted"
+    );
+}
+
+#[test]
+fn virtproxyd_serves_tls_without_listen_option() {
+    if !tools_present() {
+        return;
+    }
+    let t = TempDir::new("tls-proxy");
+    let pki = make_pki(&t);
+    let port = free_port();
+    let conf = tls_config(&t, &pki, port, "");
+    let d = Daemon::start(
+        "virtproxyd",
+        &t,
+        &[
+            "-f",
+            conf.to_str().unwrap_or(""),
+            "-p",
+            t.join("d.pid").to_str().unwrap_or(""),
+        ],
+        &t.join("run/libvirt-sock"),
+    );
+    let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
+    assert!(
+        out.status.success(),
+        "{}\ndaemon: {}",
+        text(&out.stderr),
+        d.stderr_text()
+    );
+    assert!(text(&out.stdout).contains("test"));
+}

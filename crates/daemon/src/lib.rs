@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! The daemon runtime: command line, configuration, paths, logging, pid
-//! file, sockets (traditional or systemd-activated), signals, idle timeout.
+//! file, sockets (traditional or systemd-activated, TLS credentials in
+//! `tls`), signals, idle timeout.
 //! Each daemon binary is a profile name plus the drivers it hosts.
 //!
 //! Depends on everything below it (rpc, dispatch, driver, daemon-support)

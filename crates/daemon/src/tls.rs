@@ -316,6 +316,49 @@ pub mod dn {
             assert!(!glob_match("a?c", "ac"));
         }
 
+        /// The subject of a certificate made by openssl reads as
+        /// libvirt's `virt-pki-query-dn` prints it.
+        #[test]
+        fn subject_reads_like_gnutls() {
+            let dir = std::env::temp_dir().join(format!("dn-test-{}", std::process::id()));
+            let _ = std::fs::create_dir_all(&dir);
+            let made = std::process::Command::new("openssl")
+                .current_dir(&dir)
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:1024",
+                    "-nodes",
+                    "-keyout",
+                    "k.pem",
+                    "-outform",
+                    "DER",
+                    "-out",
+                    "c.der",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/C=GB/ST=London/L=London/O=Red Hat, Inc./OU=Virt+UID=x/CN=fred",
+                ])
+                .output();
+            let Ok(out) = made else {
+                eprintln!("skipped: openssl is not installed");
+                return;
+            };
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let der = std::fs::read(dir.join("c.der")).unwrap_or_default();
+            let _ = std::fs::remove_dir_all(&dir);
+            assert_eq!(
+                subject_dn(&der).as_deref(),
+                Some("C=GB,ST=London,L=London,O=Red Hat\\, Inc.,OU=Virt+UID=x,CN=fred")
+            );
+        }
+
         #[test]
         fn truncated_der_is_refused() {
             assert_eq!(subject_dn(&[0x30, 0x82, 0xff]), None);

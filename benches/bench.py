@@ -186,15 +186,19 @@ def define_undefine(conn, prefix, reps, count):
             "undefine_s": summary([round(t, 4) for t in undefine_s])}
 
 
-def list_all(conn, reps):
+def list_all(conn, reps, pid):
     times, n = [], 0
+    d0 = proc_cpu_s(pid)
     for _ in range(reps):
         t0 = time.perf_counter()
         doms = conn.listAllDomains(0)
         times.append(time.perf_counter() - t0)
         n = len(doms)
         del doms
-    return {"returned": n, "ms": summary([round(t * 1e3, 3) for t in times])}
+    d1 = proc_cpu_s(pid)
+    cpu = None if d0 is None or d1 is None else round((d1 - d0) / reps * 1e3, 3)
+    return {"returned": n, "ms": summary([round(t * 1e3, 3) for t in times]),
+            "daemon_cpu_ms_per_call": cpu}
 
 
 def wait_state(dom, want, limit_s=60.0):
@@ -327,13 +331,13 @@ def main():
             have = len(conn.listAllDomains(0))
             for i in range(1000 - have):
                 doms.append(conn.defineXML(test_domain_xml(f"{prefix}-{i}")))
-            lst = {"with_1000": list_all(conn, 20 if not args.quick else 3)}
+            lst = {"with_1000": list_all(conn, 20 if not args.quick else 3, pid)}
             say(f"list 1000: {lst['with_1000']['ms']['median']:.2f} ms")
             t0 = time.perf_counter()
             for i in range(1000 - have, 10000 - have):
                 doms.append(conn.defineXML(test_domain_xml(f"{prefix}-{i}")))
             lst["define_9000_s"] = round(time.perf_counter() - t0, 3)
-            lst["with_10000"] = list_all(conn, 10 if not args.quick else 2)
+            lst["with_10000"] = list_all(conn, 20 if not args.quick else 5, pid)
             say(f"list 10000: {lst['with_10000']['ms']['median']:.2f} ms")
             time.sleep(0.5)
             rss["with_10000_domains"] = proc_rss_kib(pid)

@@ -331,16 +331,23 @@ fn define_undefine(
     Ok(json!({"domains": 1000, "define_s": summary(&def_s), "undefine_s": summary(&undef_s)}))
 }
 
-fn time_list(c: &mut RpcClient, reps: usize) -> Result<Value> {
+fn time_list(o: &Opts, c: &mut RpcClient, reps: usize) -> Result<Value> {
     let mut ms = Vec::new();
     let mut n = 0;
+    let d0 = cpu_ticks(o.pid);
     for _ in 0..reps {
         let t0 = Instant::now();
         let doms = list_all(c)?;
         ms.push(round(t0.elapsed().as_secs_f64() * 1e3, 3));
         n = doms.len();
     }
-    Ok(json!({"returned": n, "ms": summary(&ms)}))
+    let d1 = cpu_ticks(o.pid);
+    // reps is never 0 here
+    let cpu = match (d0, d1) {
+        (Some(a), Some(b)) => Some(round((b - a) as f64 / TICKS_PER_S / reps as f64 * 1e3, 3)),
+        _ => None,
+    };
+    Ok(json!({"returned": n, "ms": summary(&ms), "daemon_cpu_ms_per_call": cpu}))
 }
 
 fn list(
@@ -356,13 +363,13 @@ fn list(
         defined.push(define(c, &format!("{prefix}-{i}"))?);
         i += 1;
     }
-    let with_1000 = time_list(c, if o.quick { 3 } else { 20 })?;
+    let with_1000 = time_list(o, c, if o.quick { 3 } else { 20 })?;
     eprintln!("list 1000: {} ms", with_1000["ms"]["median"]);
     while have + defined.len() < 10000 {
         defined.push(define(c, &format!("{prefix}-{i}"))?);
         i += 1;
     }
-    let with_10000 = time_list(c, if o.quick { 2 } else { 10 })?;
+    let with_10000 = time_list(o, c, if o.quick { 5 } else { 20 })?;
     eprintln!("list 10000: {} ms", with_10000["ms"]["median"]);
     while defined.len() > base {
         if let Some(d) = defined.last() {

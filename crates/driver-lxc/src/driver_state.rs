@@ -199,6 +199,32 @@ impl StopKind {
     }
 }
 
+/// Adds a new, shut off domain for `def` to the table, refusing a name
+/// another domain (with another UUID) already has.
+fn add_new_domain(t: &mut Vec<Arc<Dom>>, def: &DomainDef) -> Result<Arc<Dom>> {
+    if let Some(other) = t.iter().find(|d| d.state().name == def.name) {
+        return Err(errors::op_failed(format!(
+            "domain '{}' already exists with uuid {}",
+            def.name,
+            conf::Uuid(other.uuid)
+        )));
+    }
+    let d = Dom::new(
+        def.uuid.0,
+        DomState {
+            name: def.name.clone(),
+            persistent: None,
+            live: None,
+            autostart: false,
+            state: state::SHUTOFF,
+            reason: reason::SHUTOFF_UNKNOWN,
+            removed: false,
+        },
+    );
+    t.push(d.clone());
+    Ok(d)
+}
+
 /// Whether `pid` is a live (not zombie) process.
 fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -424,26 +450,7 @@ impl Driver {
                 drop(st);
                 (d, true)
             } else {
-                if let Some(other) = t.iter().find(|d| d.state().name == def.name) {
-                    return Err(errors::op_failed(format!(
-                        "domain '{}' already exists with uuid {}",
-                        def.name,
-                        conf::Uuid(other.uuid)
-                    )));
-                }
-                let d = Dom::new(
-                    def.uuid.0,
-                    DomState {
-                        name: def.name.clone(),
-                        persistent: None,
-                        live: None,
-                        autostart: false,
-                        state: state::SHUTOFF,
-                        reason: reason::SHUTOFF_UNKNOWN,
-                        removed: false,
-                    },
-                );
-                t.push(d.clone());
+                let d = add_new_domain(&mut t, &def)?;
                 (d, false)
             }
         };
@@ -542,26 +549,7 @@ impl Driver {
                 drop(st);
                 (d, false)
             } else {
-                if let Some(other) = t.iter().find(|d| d.state().name == def.name) {
-                    return Err(errors::op_failed(format!(
-                        "domain '{}' already exists with uuid {}",
-                        def.name,
-                        conf::Uuid(other.uuid)
-                    )));
-                }
-                let d = Dom::new(
-                    def.uuid.0,
-                    DomState {
-                        name: def.name.clone(),
-                        persistent: None,
-                        live: None,
-                        autostart: false,
-                        state: state::SHUTOFF,
-                        reason: reason::SHUTOFF_UNKNOWN,
-                        removed: false,
-                    },
-                );
-                t.push(d.clone());
+                let d = add_new_domain(&mut t, &def)?;
                 (d, true)
             }
         };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test of the project: unit, codec, golden corpus, end-to-end with
 # the real clients, privileged container tests (they skip, saying why, when
-# not root), and a short smoke run of the fuzz targets when cargo-fuzz exists.
+# not root), and the fuzz target bodies replayed on seeds and deterministic
+# mutations (crates/reliability-tests; real cargo-fuzz runs: scripts/fuzz-smoke.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never

@@ -284,7 +284,8 @@ const OS_ORDER: &[&str] = &[
     "smbios",
 ];
 
-const VIRT_TYPES: &[&str] = &[
+/// Domain types libvirt knows (virDomainVirtType names).
+pub const VIRT_TYPES: &[&str] = &[
     "none",
     "qemu",
     "kqemu",
@@ -315,7 +316,9 @@ const LIFECYCLE: &[&str] = &[
     "coredump-restart",
 ];
 
-const ARCHES: &[&str] = &[
+/// Architecture names a domain definition accepts, `none` included
+/// (which `<type arch>` refuses).
+pub const ARCHES: &[&str] = &[
     "none",
     "alpha",
     "armv6l",
@@ -362,6 +365,11 @@ pub const METADATA_DESCRIPTION: i32 = 0;
 pub const METADATA_TITLE: i32 = 1;
 /// Custom element in a caller-chosen namespace.
 pub const METADATA_ELEMENT: i32 = 2;
+
+/// Whether `a` names an architecture a definition may use.
+pub fn is_known_arch(a: &str) -> bool {
+    a != "none" && ARCHES.contains(&a)
+}
 
 fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
@@ -538,7 +546,7 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
                 s
             };
             if let Some(a) = t.attr("arch") {
-                if !ARCHES.contains(&a) || a == "none" {
+                if !is_known_arch(a) {
                     return Err(ConfError::unsupported(format!("Unknown architecture {a}")));
                 }
                 def.os.arch = Some(a.to_string());

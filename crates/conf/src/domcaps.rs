@@ -403,25 +403,7 @@ pub const ARCHES: &[&str] = &[
 ];
 
 /// Domain virtualization types libvirt knows (virDomainVirtType).
-pub const VIRT_TYPES: &[&str] = &[
-    "none",
-    "qemu",
-    "kqemu",
-    "kvm",
-    "xen",
-    "lxc",
-    "uml",
-    "openvz",
-    "test",
-    "vmware",
-    "hyperv",
-    "vbox",
-    "phyp",
-    "parallels",
-    "bhyve",
-    "vz",
-    "hvf",
-];
+pub use crate::domain::VIRT_TYPES;
 
 struct Out {
     s: String,

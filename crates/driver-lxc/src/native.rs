@@ -69,47 +69,6 @@ const BASIC_MOUNTS: &[&str] = &[
     "/sys/kernel/security",
 ];
 
-/// Architecture names libvirt knows (virArch), for `lxc.arch`.
-const ARCHES: &[&str] = &[
-    "aarch64",
-    "alpha",
-    "armv6l",
-    "armv7l",
-    "armv7b",
-    "cris",
-    "i686",
-    "ia64",
-    "lm32",
-    "loongarch64",
-    "m68k",
-    "microblaze",
-    "microblazeel",
-    "mips",
-    "mipsel",
-    "mips64",
-    "mips64el",
-    "openrisc",
-    "parisc",
-    "parisc64",
-    "ppc",
-    "ppcle",
-    "ppc64",
-    "ppc64le",
-    "ppcemb",
-    "riscv32",
-    "riscv64",
-    "s390",
-    "s390x",
-    "sh4",
-    "sh4eb",
-    "sparc",
-    "sparc64",
-    "unicore32",
-    "x86_64",
-    "xtensa",
-    "xtensaeb",
-];
-
 /// Largest memory limit libvirt stores (VIR_DOMAIN_MEMORY_PARAM_UNLIMITED).
 const MEMORY_UNLIMITED: u64 = 9_007_199_254_740_991;
 
@@ -756,7 +715,10 @@ pub fn lxc_config_to_def(config: &str, emulator: &str) -> Result<DomainDef, Erro
     let arch = get_str(&conf, "lxc.arch").and_then(|a| match a.trim() {
         "x86" => Some("i686"),
         "amd64" => Some("x86_64"),
-        other => ARCHES.iter().find(|x| **x == other).copied(),
+        other => conf::domain::ARCHES
+            .iter()
+            .find(|x| **x == other && conf::domain::is_known_arch(x))
+            .copied(),
     });
 
     let _ = writeln!(head, "<domain type='lxc'>\n<name>{}</name>", escape(name));

@@ -131,6 +131,9 @@ const MAX_QUEUED_BYTES: usize = 256 << 20;
 /// Bytes of received calls a client may have waiting for a worker; past
 /// this the connection stops reading until some finish.
 const MAX_PENDING_BYTES: usize = 64 << 20;
+/// Receive buffer of a connection; larger bodies are read straight into
+/// their own buffer.
+const READ_BUFFER: usize = 8 << 10;
 
 /// One connected client.
 pub struct Client<S> {
@@ -480,7 +483,7 @@ impl<H: Handler> Server<H> {
 
     async fn run_client<R, W>(
         self: Arc<Self>,
-        mut rd: R,
+        rd: R,
         wr: W,
         raw_fd: Option<RawFd>,
         info: ClientInfo,
@@ -488,6 +491,11 @@ impl<H: Handler> Server<H> {
         R: AsyncRead + Unpin + Send + 'static,
         W: FrameWriter,
     {
+        // One receive usually brings a whole call (length, header and
+        // arguments) instead of one per part; a receive that does not
+        // fill the buffer also tells the runtime the socket is drained,
+        // which saves the extra receive that would only say "empty".
+        let mut rd = tokio::io::BufReader::with_capacity(READ_BUFFER, rd);
         let (tx, rx) = mpsc::unbounded_channel();
         let state = self.handler.new_state(&info);
         let client = Arc::new(Client {

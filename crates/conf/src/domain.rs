@@ -13,6 +13,7 @@ use crate::error::{
     XML_ERROR,
 };
 use crate::util::{format_bitmap, parse_bitmap, parse_u64, scaled_bytes, BITMAP_LIMIT};
+use crate::rare::{Empty, Rare};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element, Node};
 
@@ -53,6 +54,19 @@ pub struct OsDef {
     pub arch: Option<String>,
     /// `machine` attribute of `<type>`.
     pub machine: Option<String>,
+    /// `<boot dev=.../>` in order.
+    pub boot_devs: Vec<String>,
+    /// Boot data most guests do not have, stored out of line.
+    pub boot: Rare<OsBoot>,
+    /// Other `<os>` children (loader, nvram, bootmenu, bios, smbios, acpi,
+    /// firmware) kept as XML.
+    pub other: Vec<Element>,
+}
+
+/// The parts of `<os>` that only some guests use: container init data,
+/// direct kernel boot, the Xen PV bootloader and the firmware choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OsBoot {
     /// `firmware` attribute of `<os>`.
     pub firmware: Option<String>,
     /// Container init binary.
@@ -77,15 +91,33 @@ pub struct OsDef {
     pub dtb: Option<String>,
     /// Root device.
     pub root: Option<String>,
-    /// `<boot dev=.../>` in order.
-    pub boot_devs: Vec<String>,
     /// Xen PV bootloader (formatted before `<os>`).
     pub bootloader: Option<String>,
     /// Bootloader arguments.
     pub bootloader_args: Option<String>,
-    /// Other `<os>` children (loader, nvram, bootmenu, bios, smbios, acpi,
-    /// firmware) kept as XML.
-    pub other: Vec<Element>,
+}
+
+static NO_OS_BOOT: OsBoot = OsBoot {
+    firmware: None,
+    init: None,
+    initargs: Vec::new(),
+    initenv: Vec::new(),
+    initdir: None,
+    inituser: None,
+    initgroup: None,
+    kernel: None,
+    initrd: None,
+    cmdline: None,
+    dtb: None,
+    root: None,
+    bootloader: None,
+    bootloader_args: None,
+};
+
+impl Empty for OsBoot {
+    fn empty() -> &'static Self {
+        &NO_OS_BOOT
+    }
 }
 
 /// One `<uid>` or `<gid>` mapping of `<idmap>`.
@@ -526,14 +558,14 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
     }
 
     // OS
-    def.os.bootloader = root.child_text("bootloader").and_then(non_empty);
-    def.os.bootloader_args = root.child_text("bootloader_args").and_then(non_empty);
+    def.os.boot.bootloader = root.child_text("bootloader").and_then(non_empty);
+    def.os.boot.bootloader_args = root.child_text("bootloader_args").and_then(non_empty);
     let os = root.child("os");
     let ostype = os.and_then(|o| o.child("type"));
     match ostype {
         Some(t) => {
             let s = t.text().trim().to_string();
-            if s.is_empty() && def.os.bootloader.is_none() {
+            if s.is_empty() && def.os.boot.bootloader.is_none() {
                 return Err(ConfError::xml("an os <type> must be specified"));
             }
             let s = if s.is_empty() { "xen".to_string() } else { s };
@@ -554,7 +586,7 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
             def.os.machine = t.attr("machine").map(str::to_string);
         }
         None => {
-            if def.os.bootloader.is_some() {
+            if def.os.boot.bootloader.is_some() {
                 def.os.os_type = "xen".into();
             } else {
                 return Err(ConfError::xml("an os <type> must be specified"));
@@ -562,24 +594,24 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
         }
     }
     if let Some(o) = os {
-        def.os.firmware = o.attr("firmware").map(str::to_string);
+        def.os.boot.firmware = o.attr("firmware").map(str::to_string);
         for c in o.elements() {
             match c.name.as_str() {
                 "type" => {}
-                "init" => def.os.init = non_empty(c.text()),
-                "initarg" => def.os.initargs.push(c.text()),
+                "init" => def.os.boot.init = non_empty(c.text()),
+                "initarg" => def.os.boot.initargs.push(c.text()),
                 "initenv" => {
                     let n = c.attr("name").unwrap_or("").to_string();
-                    def.os.initenv.push((n, c.text()));
+                    def.os.boot.initenv.push((n, c.text()));
                 }
-                "initdir" => def.os.initdir = non_empty(c.text()),
-                "inituser" => def.os.inituser = non_empty(c.text()),
-                "initgroup" => def.os.initgroup = non_empty(c.text()),
-                "kernel" => def.os.kernel = non_empty(c.text()),
-                "initrd" => def.os.initrd = non_empty(c.text()),
-                "cmdline" => def.os.cmdline = non_empty(c.text()),
-                "dtb" => def.os.dtb = non_empty(c.text()),
-                "root" => def.os.root = non_empty(c.text()),
+                "initdir" => def.os.boot.initdir = non_empty(c.text()),
+                "inituser" => def.os.boot.inituser = non_empty(c.text()),
+                "initgroup" => def.os.boot.initgroup = non_empty(c.text()),
+                "kernel" => def.os.boot.kernel = non_empty(c.text()),
+                "initrd" => def.os.boot.initrd = non_empty(c.text()),
+                "cmdline" => def.os.boot.cmdline = non_empty(c.text()),
+                "dtb" => def.os.boot.dtb = non_empty(c.text()),
+                "root" => def.os.boot.root = non_empty(c.text()),
                 "boot" => {
                     if let Some(d) = c.attr("dev") {
                         if !["fd", "hd", "cdrom", "network"].contains(&d) {
@@ -775,7 +807,7 @@ fn metadata_children(meta: &str) -> Vec<Element> {
 
 /// Stage 2: defaults and implicit devices (libvirt's post-parse).
 pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
-    if def.os.os_type == "exe" && def.os.init.is_none() {
+    if def.os.os_type == "exe" && def.os.boot.init.is_none() {
         return Err(ConfError::xml("init binary must be specified"));
     }
     if def.vcpus_max == 0 {
@@ -827,6 +859,7 @@ pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
     }
     post_parse_cputune(def)?;
     devices::post_parse_devices(def)?;
+    def.shrink_to_fit();
     Ok(())
 }
 
@@ -1075,6 +1108,79 @@ pub fn validate(def: &DomainDef) -> Result<(), ConfError> {
 }
 
 impl DomainDef {
+    /// Gives back spare capacity left by parsing and frees the rare-field
+    /// group when it is empty: definitions are kept for the daemon's
+    /// lifetime, often by the thousand.
+    pub fn shrink_to_fit(&mut self) {
+        fn opt(s: &mut Option<String>) {
+            if let Some(s) = s {
+                s.shrink_to_fit();
+            }
+        }
+        fn strings(v: &mut Vec<String>) {
+            v.shrink_to_fit();
+            v.iter_mut().for_each(String::shrink_to_fit);
+        }
+        fn elements(v: &mut Vec<Element>) {
+            v.shrink_to_fit();
+            v.iter_mut().for_each(Element::shrink_to_fit);
+        }
+        for s in [
+            &mut self.virt_type,
+            &mut self.name,
+            &mut self.vcpu_placement,
+            &mut self.on_poweroff,
+            &mut self.on_reboot,
+            &mut self.on_crash,
+            &mut self.os.os_type,
+        ] {
+            s.shrink_to_fit();
+        }
+        for s in [
+            &mut self.title,
+            &mut self.description,
+            &mut self.metadata,
+            &mut self.memory_dump_core,
+            &mut self.vcpu_cpuset,
+            &mut self.on_lockfailure,
+            &mut self.emulator,
+            &mut self.os.arch,
+            &mut self.os.machine,
+        ] {
+            opt(s);
+        }
+        strings(&mut self.os.boot_devs);
+        elements(&mut self.os.other);
+        self.os.boot.compact();
+        if self.os.boot.is_allocated() {
+            let b = &mut *self.os.boot;
+            for s in [
+                &mut b.firmware,
+                &mut b.init,
+                &mut b.initdir,
+                &mut b.inituser,
+                &mut b.initgroup,
+                &mut b.kernel,
+                &mut b.initrd,
+                &mut b.cmdline,
+                &mut b.dtb,
+                &mut b.root,
+                &mut b.bootloader,
+                &mut b.bootloader_args,
+            ] {
+                opt(s);
+            }
+            strings(&mut b.initargs);
+            b.initenv.shrink_to_fit();
+        }
+        self.idmap.uid.shrink_to_fit();
+        self.idmap.gid.shrink_to_fit();
+        self.clock.shrink_to_fit();
+        elements(&mut self.devices);
+        elements(&mut self.other);
+        self.root_ns.shrink_to_fit();
+    }
+
     /// Parses, fills defaults and validates (virDomainDefParseString).
     pub fn parse_str(xml: &str, flags: &ParseFlags) -> Result<DomainDef, ConfError> {
         let mut def = parse(xml, flags)?;
@@ -1417,9 +1523,9 @@ fn format_domain(def: &DomainDef, flags: &FormatFlags) -> String {
     }
     out.push_str(&format!(">{}</vcpu>\n", def.vcpus_max));
     emit_until(&mut out, &mut oi, top_rank("bootloader"));
-    if let Some(b) = &def.os.bootloader {
+    if let Some(b) = &def.os.boot.bootloader {
         push_text_elem(&mut out, ind, "bootloader", b);
-        if let Some(a) = &def.os.bootloader_args {
+        if let Some(a) = &def.os.boot.bootloader_args {
             push_text_elem(&mut out, ind, "bootloader_args", a);
         }
     }
@@ -1479,7 +1585,7 @@ fn filter_for_format(e: &Element, inactive: bool, _flags: &FormatFlags) -> Optio
 
 fn format_os(os: &OsDef, out: &mut String) {
     out.push_str("  <os");
-    if let Some(f) = &os.firmware {
+    if let Some(f) = &os.boot.firmware {
         out.push_str(&format!(" firmware='{}'", xml::escape(f)));
     }
     out.push_str(">\n    <type");
@@ -1506,35 +1612,35 @@ fn format_os(os: &OsDef, out: &mut String) {
         }
     };
     emit_until(out, rank("init"));
-    if let Some(v) = &os.init {
+    if let Some(v) = &os.boot.init {
         push_text_elem(out, 4, "init", v);
     }
-    for a in &os.initargs {
+    for a in &os.boot.initargs {
         push_text_elem(out, 4, "initarg", a);
     }
-    for (n, v) in &os.initenv {
+    for (n, v) in &os.boot.initenv {
         out.push_str(&format!(
             "    <initenv name='{}'>{}</initenv>\n",
             xml::escape(n),
             xml::escape(v)
         ));
     }
-    if let Some(v) = &os.initdir {
+    if let Some(v) = &os.boot.initdir {
         push_text_elem(out, 4, "initdir", v);
     }
-    if let Some(v) = &os.inituser {
+    if let Some(v) = &os.boot.inituser {
         push_text_elem(out, 4, "inituser", v);
     }
-    if let Some(v) = &os.initgroup {
+    if let Some(v) = &os.boot.initgroup {
         push_text_elem(out, 4, "initgroup", v);
     }
     emit_until(out, rank("kernel"));
     for (n, v) in [
-        ("kernel", &os.kernel),
-        ("initrd", &os.initrd),
-        ("cmdline", &os.cmdline),
-        ("dtb", &os.dtb),
-        ("root", &os.root),
+        ("kernel", &os.boot.kernel),
+        ("initrd", &os.boot.initrd),
+        ("cmdline", &os.boot.cmdline),
+        ("dtb", &os.boot.dtb),
+        ("root", &os.boot.root),
     ] {
         if let Some(v) = v {
             push_text_elem(out, 4, n, v);

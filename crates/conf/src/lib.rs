@@ -21,6 +21,7 @@ pub mod domain;
 pub mod domcaps;
 pub mod error;
 pub mod network;
+pub mod rare;
 pub mod schema;
 pub mod storage;
 pub(crate) mod util;

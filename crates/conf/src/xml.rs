@@ -31,6 +31,24 @@ pub struct Element {
 }
 
 impl Element {
+    /// Gives back the spare capacity of every string and list in the
+    /// subtree (parsing grows them in steps); for trees kept long.
+    pub fn shrink_to_fit(&mut self) {
+        self.name.shrink_to_fit();
+        self.attrs.shrink_to_fit();
+        for (k, v) in &mut self.attrs {
+            k.shrink_to_fit();
+            v.shrink_to_fit();
+        }
+        self.children.shrink_to_fit();
+        for c in &mut self.children {
+            match c {
+                Node::Element(e) => e.shrink_to_fit(),
+                Node::Text(t) => t.shrink_to_fit(),
+            }
+        }
+    }
+
     /// A new empty element.
     pub fn new(name: &str) -> Element {
         Element {

@@ -211,7 +211,7 @@ fn lxc_typed_views() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/conformance/libvirt-9.6/lxcxml2xmldata/lxc-idmap.xml");
     let d = DomainDef::parse_str(&std::fs::read_to_string(path).unwrap(), &live()).unwrap();
-    assert_eq!(d.os.init.as_deref(), Some("/sbin/init"));
+    assert_eq!(d.os.boot.init.as_deref(), Some("/sbin/init"));
     assert_eq!(d.idmap.uid[0].target, 100000);
     assert_eq!(d.resource_partition().as_deref(), Some("/machine"));
     let fs = d.filesystems();

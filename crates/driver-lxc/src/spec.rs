@@ -105,9 +105,10 @@ pub fn build(def: &DomainDef, ns_user: bool) -> Result<ContainerSpec, Error> {
 
     // Init and its environment.
     let os = &def.os;
-    spec.init = PathBuf::from(os.init.clone().unwrap_or_else(|| "/sbin/init".into()));
-    spec.args = os.initargs.clone();
+    spec.init = PathBuf::from(os.boot.init.clone().unwrap_or_else(|| "/sbin/init".into()));
+    spec.args = os.boot.initargs.clone();
     spec.env = os
+        .boot
         .initenv
         .iter()
         .map(|(n, v)| EnvVar {
@@ -115,9 +116,9 @@ pub fn build(def: &DomainDef, ns_user: bool) -> Result<ContainerSpec, Error> {
             value: v.clone(),
         })
         .collect();
-    spec.initdir = os.initdir.clone().map(PathBuf::from);
-    spec.user = os.inituser.clone();
-    spec.group = os.initgroup.clone();
+    spec.initdir = os.boot.initdir.clone().map(PathBuf::from);
+    spec.user = os.boot.inituser.clone();
+    spec.group = os.boot.initgroup.clone();
     let root = spec.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     if let Some(u) = &spec.user {
         let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap_or_default();

@@ -527,7 +527,7 @@ fn taint(dom: &mut Dom) {
             dom.deprecations.push("CPU model Deprecated-Test".into());
         }
     }
-    if def.os.dtb.is_some() {
+    if def.os.boot.dtb.is_some() {
         t |= 1 << 9;
     }
     dom.taint |= t;

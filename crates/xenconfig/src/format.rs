@@ -585,13 +585,13 @@ fn format_xl_os(c: &mut Conf, def: &DomainDef) -> Result<(), XenConfigError> {
         {
             set_str(c, "acpi_firmware", &t.text());
         }
-        if let Some(k) = &def.os.kernel {
+        if let Some(k) = &def.os.boot.kernel {
             set_str(c, "kernel", k);
         }
-        if let Some(r) = &def.os.initrd {
+        if let Some(r) = &def.os.boot.initrd {
             set_str(c, "ramdisk", r);
         }
-        if let Some(cl) = &def.os.cmdline {
+        if let Some(cl) = &def.os.boot.cmdline {
             set_str(c, "cmdline", cl);
         }
         set_str(c, "boot", &boot_string(def));
@@ -607,19 +607,19 @@ fn format_xl_os(c: &mut Conf, def: &DomainDef) -> Result<(), XenConfigError> {
         if def.os.os_type == "xenpvh" {
             set_str(c, "type", "pvh");
         }
-        if let Some(b) = &def.os.bootloader {
+        if let Some(b) = &def.os.boot.bootloader {
             set_str(c, "bootloader", b);
         }
-        if let Some(b) = &def.os.bootloader_args {
+        if let Some(b) = &def.os.boot.bootloader_args {
             set_str(c, "bootargs", b);
         }
-        if let Some(k) = &def.os.kernel {
+        if let Some(k) = &def.os.boot.kernel {
             set_str(c, "kernel", k);
         }
-        if let Some(r) = &def.os.initrd {
+        if let Some(r) = &def.os.boot.initrd {
             set_str(c, "ramdisk", r);
         }
-        if let Some(cl) = &def.os.cmdline {
+        if let Some(cl) = &def.os.boot.cmdline {
             set_str(c, "cmdline", cl);
         }
     }
@@ -637,19 +637,19 @@ fn format_xm_os(c: &mut Conf, def: &DomainDef) {
         }
         set_str(c, "boot", &boot_string(def));
     } else {
-        if let Some(b) = &def.os.bootloader {
+        if let Some(b) = &def.os.boot.bootloader {
             set_str(c, "bootloader", b);
         }
-        if let Some(b) = &def.os.bootloader_args {
+        if let Some(b) = &def.os.boot.bootloader_args {
             set_str(c, "bootargs", b);
         }
-        if let Some(k) = &def.os.kernel {
+        if let Some(k) = &def.os.boot.kernel {
             set_str(c, "kernel", k);
         }
-        if let Some(r) = &def.os.initrd {
+        if let Some(r) = &def.os.boot.initrd {
             set_str(c, "ramdisk", r);
         }
-        if let Some(cl) = &def.os.cmdline {
+        if let Some(cl) = &def.os.boot.cmdline {
             set_str(c, "extra", cl);
         }
     }

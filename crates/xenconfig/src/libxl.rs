@@ -351,11 +351,11 @@ pub fn build_domain_config(def: &DomainDef, opts: &LibxlOptions) -> Result<Value
                 .collect()
         };
         hvm_info.insert("boot".into(), json!(boot));
-        insert_opt(&mut b, "cmdline", def.os.cmdline.as_deref());
-        insert_opt(&mut b, "kernel", def.os.kernel.as_deref());
-        insert_opt(&mut b, "ramdisk", def.os.initrd.as_deref());
+        insert_opt(&mut b, "cmdline", def.os.boot.cmdline.as_deref());
+        insert_opt(&mut b, "kernel", def.os.boot.kernel.as_deref());
+        insert_opt(&mut b, "ramdisk", def.os.boot.initrd.as_deref());
         let loader = def.os.other.iter().find(|e| e.name == "loader");
-        if def.os.firmware.as_deref() == Some("efi") {
+        if def.os.boot.firmware.as_deref() == Some("efi") {
             let path = loader
                 .map(|l| l.text().trim().to_string())
                 .filter(|p| !p.is_empty())
@@ -413,26 +413,26 @@ pub fn build_domain_config(def: &DomainDef, opts: &LibxlOptions) -> Result<Value
             hvm_info.insert("usbdevice_list".into(), Value::Array(usbdevs));
         }
     } else if pvh {
-        insert_opt(&mut b, "cmdline", def.os.cmdline.as_deref());
-        insert_opt(&mut b, "kernel", def.os.kernel.as_deref());
-        insert_opt(&mut b, "ramdisk", def.os.initrd.as_deref());
-        insert_opt(&mut b, "bootloader", def.os.bootloader.as_deref());
-        if let Some(a) = &def.os.bootloader_args {
+        insert_opt(&mut b, "cmdline", def.os.boot.cmdline.as_deref());
+        insert_opt(&mut b, "kernel", def.os.boot.kernel.as_deref());
+        insert_opt(&mut b, "ramdisk", def.os.boot.initrd.as_deref());
+        insert_opt(&mut b, "bootloader", def.os.boot.bootloader.as_deref());
+        if let Some(a) = &def.os.boot.bootloader_args {
             b.insert("bootloader_args".into(), split_args(a));
         }
     } else {
         let mut pv = Map::new();
-        if let Some(bl) = &def.os.bootloader {
+        if let Some(bl) = &def.os.boot.bootloader {
             pv.insert("bootloader".into(), json!(bl));
-        } else if def.os.kernel.is_none() {
+        } else if def.os.boot.kernel.is_none() {
             pv.insert("bootloader".into(), json!(BOOTLOADER_PATH));
         }
-        if let Some(a) = &def.os.bootloader_args {
+        if let Some(a) = &def.os.boot.bootloader_args {
             pv.insert("bootloader_args".into(), split_args(a));
         }
-        insert_opt(&mut pv, "cmdline", def.os.cmdline.as_deref());
-        insert_opt(&mut pv, "kernel", def.os.kernel.as_deref());
-        insert_opt(&mut pv, "ramdisk", def.os.initrd.as_deref());
+        insert_opt(&mut pv, "cmdline", def.os.boot.cmdline.as_deref());
+        insert_opt(&mut pv, "kernel", def.os.boot.kernel.as_deref());
+        insert_opt(&mut pv, "ramdisk", def.os.boot.initrd.as_deref());
         if let Some(xen) = feature(def, "xen").filter(|x| x.attr("state").is_none_or(|s| s == "on"))
         {
             if let Some(e) = xen.child("e820_host") {

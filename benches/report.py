@@ -60,6 +60,8 @@ ROWS = [
     ("listAllDomains, 1,000 defined", "rs", ("list", "with_1000", "ms", "median"), "ms", "low", None),
     ("listAllDomains, 10,000 defined", "py", ("list", "with_10000", "ms", "median"), "ms", "low", ("ratio_le", 0.25)),
     ("listAllDomains, 10,000 defined", "rs", ("list", "with_10000", "ms", "median"), "ms", "low", ("ratio_le", 0.25)),
+    ("listAllDomains(10,000) daemon CPU/call", "py", ("list", "with_10000", "daemon_cpu_ms_per_call"), "ms", "low", None),
+    ("listAllDomains(10,000) daemon CPU/call", "rs", ("list", "with_10000", "daemon_cpu_ms_per_call"), "ms", "low", None),
     ("RSS idle", "py", ("rss_kib", "idle"), "MiB", "low", ("ratio_le", 1 / 3)),
     ("RSS with 10,000 domains", "py", ("rss_kib", "with_10000_domains"), "MiB", "low", ("ratio_le", 1 / 3)),
     ("RSS after undefining them", "py", ("rss_kib", "after_undefine"), "MiB", "low", ("returned", None)),

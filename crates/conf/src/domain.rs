@@ -12,8 +12,8 @@ use crate::error::{
     ConfError, CONFIG_UNSUPPORTED, INTERNAL_ERROR, INVALID_ARG, NO_DOMAIN_METADATA, NO_NAME,
     XML_ERROR,
 };
-use crate::util::{format_bitmap, parse_bitmap, parse_u64, scaled_bytes, BITMAP_LIMIT};
 use crate::rare::{Empty, Rare};
+use crate::util::{format_bitmap, parse_bitmap, parse_u64, scaled_bytes, BITMAP_LIMIT};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element, Node};
 

@@ -272,6 +272,35 @@ pub struct Cgroup {
     origin_v2: Option<PathBuf>,
 }
 
+/// Removes empty group directories. A busy one is retried briefly, because
+/// exiting tasks leave their group asynchronously; missing ones are fine.
+pub fn remove_dirs(dirs: &[PathBuf]) -> Result<()> {
+    let mut first_err = None;
+    for d in dirs {
+        let mut tries = 0;
+        loop {
+            match fs::remove_dir(d) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_micros(500));
+                }
+                Err(e) => {
+                    if first_err.is_none() {
+                        first_err = Some(Error::sys(format!("removing cgroup {}", d.display()), e));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 fn strip_root(path: &str, root: &str) -> String {
     if root != "/" {
         if let Some(rest) = path.strip_prefix(root) {
@@ -567,6 +596,39 @@ impl Cgroup {
             }
         }
         Ok(())
+    }
+
+    /// Moves the calling process into the group in the v1 hierarchies whose
+    /// controller `pick` accepts.
+    ///
+    /// A single-threaded caller writes `0` (itself) to `tasks`: the kernel
+    /// then moves the one thread without taking the global lock that makes
+    /// every process migration (`cgroup.procs`) wait for an RCU grace
+    /// period, several milliseconds each time. A multi-threaded caller is
+    /// moved as a whole through `cgroup.procs`.
+    pub fn join_v1(&self, pick: impl Fn(&str) -> bool) -> Result<()> {
+        let single = crate::process::thread_count().is_ok_and(|n| n == 1);
+        let me = crate::process::getpid().to_string();
+        let mut done: Vec<&Path> = Vec::new();
+        for (ctrl, dir) in &self.v1 {
+            if !pick(ctrl) || done.contains(&dir.as_path()) {
+                continue;
+            }
+            if single {
+                write_file(&dir.join("tasks"), "0")?;
+            } else {
+                write_file(&dir.join("cgroup.procs"), &me)?;
+            }
+            done.push(dir);
+        }
+        Ok(())
+    }
+
+    /// Whether a failure to place a process in the unified hierarchy must
+    /// fail the start (it drives the controllers) or is only a loss of
+    /// bookkeeping (hybrid layout: v1 controllers do the work).
+    pub fn v2_required(&self) -> bool {
+        self.v2_controllers
     }
 
     /// Adds `pid` to the v1 hierarchies of the controllers in `only`, for a
@@ -866,31 +928,7 @@ impl Cgroup {
     /// a busy directory is retried briefly because exiting tasks leave the
     /// group asynchronously.
     pub fn remove(&self) -> Result<()> {
-        let mut first_err = None;
-        for d in self.all_dirs() {
-            let mut tries = 0;
-            loop {
-                match fs::remove_dir(&d) {
-                    Ok(()) => break,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => break,
-                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
-                        tries += 1;
-                        std::thread::sleep(std::time::Duration::from_micros(500));
-                    }
-                    Err(e) => {
-                        if first_err.is_none() {
-                            first_err =
-                                Some(Error::sys(format!("removing cgroup {}", d.display()), e));
-                        }
-                        break;
-                    }
-                }
-            }
-        }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        remove_dirs(&self.all_dirs())
     }
 
     /// Whether any of the group directories still exists.

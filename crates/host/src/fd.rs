@@ -193,6 +193,31 @@ pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize, Vec
     Ok((n, fds))
 }
 
+/// The process id of the peer of a connected Unix socket (SO_PEERCRED).
+pub fn peer_pid(sock: BorrowedFd<'_>) -> Result<u32> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes and `len` holds the size
+    // of `cred`, which is what SO_PEERCRED fills in.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if r < 0 {
+        return Err(Error::last("getsockopt(SO_PEERCRED)"));
+    }
+    u32::try_from(cred.pid).map_err(|_| Error::Invalid("peer has no pid".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

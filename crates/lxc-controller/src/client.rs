@@ -277,12 +277,29 @@ impl Client {
         self.request(&Request::Reboot).map(drop)
     }
 
-    /// Kills the container; returns once it is torn down.
+    /// Kills the container; returns once it is torn down and its
+    /// controller has exited.
     pub fn destroy(&mut self) -> Result<ExitInfo> {
         let t = self.timeout.max(Duration::from_secs(15));
-        self.request_with_timeout(&Request::Destroy, t)?
+        // Pinned while the controller certainly runs, so that its exit
+        // (not a later process with a recycled pid) is awaited below.
+        let controller = host::fd::peer_pid(self.stream.as_fd())
+            .and_then(host::process::pidfd_open)
+            .ok();
+        let resp = self.request_with_timeout(&Request::Destroy, t)?;
+        let exit = resp
             .exit
-            .ok_or_else(|| Error::Protocol("exit info missing".into()))
+            .ok_or_else(|| Error::Protocol("exit info missing".into()))?;
+        if !resp.leftover_cgroups.is_empty() {
+            // The controller exits right after its answer; its cgroup can
+            // go once it has (it was the last task in it).
+            if let Some(fd) = &controller {
+                let _ = host::process::poll_read(&[fd.as_fd()], 5000);
+            }
+            let dirs: Vec<PathBuf> = resp.leftover_cgroups.iter().map(PathBuf::from).collect();
+            host::cgroup::remove_dirs(&dirs)?;
+        }
+        Ok(exit)
     }
 
     /// Freezes every task of the container.

@@ -3,7 +3,8 @@
 //! namespaces, from the first instruction up to the exec of init.
 //!
 //! Protocol with the controller over a SOCK_SEQPACKET pair (close-on-exec):
-//! 1. the child waits for `g` (ids mapped, cgroup joined, network moved in);
+//! 0. the child joins the cgroups it did not inherit;
+//! 1. the child waits for `g` (ids mapped, network moved in);
 //! 2. it builds the root, then sends `P` with the console pty master attached;
 //! 3. on any failure it sends `E<message>` and exits; on success the exec
 //!    closes its end and the controller reads end-of-stream.
@@ -32,6 +33,10 @@ pub struct ChildArgs<'a> {
     pub userns: bool,
     /// The child's end of the setup socket.
     pub sock: OwnedFd,
+    /// The container's cgroup.
+    pub cgroup: &'a host::cgroup::Cgroup,
+    /// v1 controllers the child joins itself (it inherited the others).
+    pub join_v1: &'a [&'a str],
 }
 
 /// Runs in the cloned child; never returns.
@@ -92,6 +97,11 @@ const DEV_NODES: &[(&str, u32, u32, u32)] = &[
 
 fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never, String> {
     let spec = a.spec;
+    // 0. Join the rest of the cgroup while still holding the host's root
+    // credentials (a user namespace has no ids mapped yet): a freshly
+    // cloned child is single-threaded, so it moves itself without the
+    // grace-period wait of moving another process.
+    herr(a.cgroup.join_v1(|c| a.join_v1.contains(&c)))?;
     // 1. Wait until the controller has prepared ids, cgroup and network.
     let mut b = [0u8; 1];
     let (n, _) = herr(host::fd::recv_with_fds(a.sock.as_fd(), &mut b))?;

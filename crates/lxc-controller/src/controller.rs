@@ -26,6 +26,9 @@ const SIGTERM: i32 = 15;
 const SIGHUP: i32 = 1;
 const SIGPIPE: i32 = 13;
 const SIGINT: i32 = 2;
+/// v1 controllers only the container's processes join (the controller
+/// itself is never frozen nor device-restricted).
+const INIT_ONLY: [&str; 2] = ["devices", "freezer"];
 
 /// Parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +239,13 @@ pub struct Controller {
     listener: Option<UnixListener>,
     staging: PathBuf,
     stop_requested: Option<ExitReason>,
+    /// Set by a `destroy` request: teardown leaves the emptied cgroup to
+    /// the requester, which removes it once this process has exited.
+    /// Moving this process out first would cost an RCU grace period (a
+    /// v1 `cgroup.procs` write), several ms on every destroy.
+    leave_cgroup: bool,
+    /// The directories teardown left for the requester.
+    left_cgroups: Vec<String>,
     loops: Vec<host::loopdev::LoopDevice>,
     sigfd: Option<OwnedFd>,
 }
@@ -258,6 +268,8 @@ impl Controller {
             listener: None,
             staging,
             stop_requested: None,
+            leave_cgroup: false,
+            left_cgroups: Vec::new(),
             loops: Vec::new(),
             sigfd: None,
         }
@@ -366,10 +378,11 @@ impl Controller {
         if let Some(why) = cg.set_devices(&device_rules(&spec))? {
             log(why);
         }
-        // The controller is accounted with the container but never frozen
-        // or device-restricted itself.
-        const OWN_ONLY: [&str; 2] = ["devices", "freezer"];
-        cg.add_task(host::process::getpid(), &OWN_ONLY)?;
+        // The controller is accounted with the container in the v1
+        // hierarchies but never frozen or device-restricted itself; init
+        // inherits these placements and joins the other two itself. In the
+        // unified hierarchy init is cloned straight into the group.
+        cg.join_v1(|c| !INIT_ONLY.contains(&c))?;
 
         // Host ends of the network.
         let mut peers = Vec::new();
@@ -416,7 +429,24 @@ impl Controller {
             flags |= host::ns::CLONE_NEWUSER;
         }
         let (parent_sock, child_sock) = host::fd::seqpacket_pair()?;
-        let pid = host::ns::clone_process(flags)?;
+        let v2_dir = cg.v2_dir().and_then(|d| std::fs::File::open(d).ok());
+        let mut in_v2 = false;
+        let pid = match v2_dir
+            .as_ref()
+            .map(|d| host::ns::clone_process_into(flags, d.as_fd()))
+        {
+            Some(Ok(pid)) => {
+                in_v2 = true;
+                pid
+            }
+            Some(Err(e)) => {
+                log(format!(
+                    "cloning into the unified group: {e}; moving init after"
+                ));
+                host::ns::clone_process(flags)?
+            }
+            None => host::ns::clone_process(flags)?,
+        };
         if pid == 0 {
             drop(parent_sock);
             container::child_main(ChildArgs {
@@ -424,10 +454,22 @@ impl Controller {
                 staging: self.staging.clone(),
                 userns,
                 sock: child_sock,
+                cgroup: &cg,
+                join_v1: &INIT_ONLY,
             });
         }
         drop(child_sock);
         self.init_pid = pid;
+        if !in_v2 {
+            if let Some(d) = cg.v2_dir() {
+                let r = std::fs::write(d.join("cgroup.procs"), pid.to_string());
+                if let Err(e) = r {
+                    if cg.v2_required() {
+                        return Err(Error::io(format!("adding init to {}", d.display()), e));
+                    }
+                }
+            }
+        }
         self.pidfd = Some(host::process::pidfd_open(pid)?);
 
         if userns {
@@ -442,10 +484,6 @@ impl Controller {
             };
             host::ns::write_id_maps(pid, &conv(&spec.idmap.uid), &conv(&spec.idmap.gid), false)?;
         }
-        // init inherited every other placement from the controller: each
-        // cgroup.procs write is a migration that can wait for the kernel,
-        // so only the groups the controller stays out of are joined here.
-        cg.add_task_only(pid, &OWN_ONLY)?;
         self.setup_network(pid, &peers)?;
 
         host::fd::send_with_fds(parent_sock.as_fd(), &[MSG_GO], &[])?;
@@ -565,9 +603,17 @@ impl Controller {
             if cg.is_frozen().unwrap_or(false) {
                 let _ = cg.set_frozen(false);
             }
-            cg.move_to_origin(me);
-            if let Err(e) = cg.remove() {
-                log(format!("cgroup removal: {e}"));
+            if self.leave_cgroup {
+                self.left_cgroups = cg
+                    .all_dirs()
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect();
+            } else {
+                cg.move_to_origin(me);
+                if let Err(e) = cg.remove() {
+                    log(format!("cgroup removal: {e}"));
+                }
             }
         }
         for v in std::mem::take(&mut self.veths) {
@@ -755,10 +801,12 @@ impl Controller {
                 }
             };
             if let Request::Destroy = req {
+                self.leave_cgroup = true;
                 let info = self.destroy_now(clients);
                 let resp = Response {
                     ok: true,
                     exit: Some(info),
+                    leftover_cgroups: std::mem::take(&mut self.left_cgroups),
                     ..Default::default()
                 };
                 let _ = send_line(&clients[i].stream, &resp, &[]);

@@ -127,6 +127,10 @@ pub struct Response {
     /// For `destroy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit: Option<ExitInfo>,
+    /// For `destroy`: the emptied cgroup directories the controller left;
+    /// the requester removes them once the controller process has exited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftover_cgroups: Vec<String>,
     /// Set on event lines (not a response to a request).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<Event>,

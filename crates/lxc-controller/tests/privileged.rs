@@ -245,6 +245,18 @@ fn memory_limit_and_cpu_shares_land_in_the_cgroup() {
         procs.lines().any(|l| l == st.controller_pid.to_string()),
         "{procs}"
     );
+    // init joined the devices and freezer groups itself and was cloned into
+    // the unified group; the controller stays out of those three.
+    let mut own = Vec::new();
+    own.extend(cg.v1_dir("devices").map(Path::to_path_buf));
+    own.extend(cg.v1_dir("freezer").map(Path::to_path_buf));
+    own.extend(cg.v2_dir().map(Path::to_path_buf));
+    assert!(!own.is_empty());
+    for d in own {
+        let procs = read(d.join("cgroup.procs"));
+        let pids: Vec<&str> = procs.lines().collect();
+        assert_eq!(pids, [st.init_pid.to_string()], "{}", d.display());
+    }
     let stats = ok(env.connect().stats(), "stats");
     assert!(stats.memory_bytes.unwrap_or(0) > 0);
     assert!(stats.cpu_ns.is_some());

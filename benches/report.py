@@ -151,11 +151,29 @@ def render(rows, markdown):
     return "\n".join(out)
 
 
+def floor_note(floor, sets):
+    """A sentence on the machine's floor for one cheap call's daemon CPU."""
+    if floor is None:
+        return None
+    parts = []
+    for client, name in (("py", "libvirt-python"), ("rs", "rpc-bench")):
+        c = dig(sets["c", client], "cheap", "getLibVersion", "daemon_cpu_us_per_call")
+        if c:
+            parts.append(f"{floor / c:.2f} of C's getLibVersion CPU/call with {name}")
+    text = (f"Floor on this machine: a minimal blocking echo server (`rpc-bench --echo-floor`, "
+            f"one read and one write per request, no protocol) uses {floor:.1f} us of CPU per "
+            f"round trip of a getLibVersion-sized request")
+    if parts:
+        text += "; that is " + " and ".join(parts) + ", the lowest ratio any daemon that sleeps between calls can show here"
+    return text + "."
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     for k in ("c-py", "c-rs", "ours-py", "ours-rs", "machine"):
         ap.add_argument(f"--{k}")
+    ap.add_argument("--floor", help="rpc-bench --echo-floor output")
     ap.add_argument("--json", required=True)
     ap.add_argument("--markdown", required=True)
     a = ap.parse_args()
@@ -163,15 +181,21 @@ def main():
             ("ours", "py"): load(a.ours_py), ("ours", "rs"): load(a.ours_rs)}
     machine = load(a.machine) or {}
     rows = build(sets)
+    floor = dig(load(a.floor) or {}, "echo_floor", "server_cpu_us_per_round_trip")
+    note = floor_note(floor, sets)
     with open(a.json, "w") as f:
-        json.dump({"machine": machine, "table": rows,
+        json.dump({"machine": machine, "table": rows, "echo_floor_us": floor,
                    "raw": {"c": {"libvirt-python": sets["c", "py"], "rpc-bench": sets["c", "rs"]},
                            "ours": {"libvirt-python": sets["ours", "py"],
                                     "rpc-bench": sets["ours", "rs"]}}},
                   f, indent=1)
     with open(a.markdown, "w") as f:
         f.write(render(rows, True) + "\n")
+        if note:
+            f.write("\n" + note + "\n")
     print(render(rows, False))
+    if note:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -154,6 +154,9 @@ json.dump({"date": sys.argv[2], "commit": sys.argv[3], "c_libvirtd": sys.argv[4]
            "loadavg_start": os.getloadavg()}, open(sys.argv[1], "w"), indent=1)
 EOF
 
+say "echo floor: CPU of a minimal server per round trip on this machine"
+"$RPCBENCH" --echo-floor "${QUICK[@]}" > "$LAB/floor.json"
+
 if [ $RUN_C = 1 ]; then
     say "starting Debian's C libvirtd"
     start_c
@@ -174,7 +177,7 @@ EOF
 mkdir -p benches/results
 $PY benches/report.py --machine "$LAB/machine.json" \
     --c-py "$LAB/c-py.json" --c-rs "$LAB/c-rs.json" \
-    --ours-py "$LAB/ours-py.json" --ours-rs "$LAB/ours-rs.json" \
+    --ours-py "$LAB/ours-py.json" --ours-rs "$LAB/ours-rs.json" --floor "$LAB/floor.json" \
     --json "benches/results/$DATE.json" --markdown "$LAB/table.md"
 say "raw figures: benches/results/$DATE.json"
 

@@ -12,6 +12,13 @@
 //! it measures the daemon across the socket exactly as other clients do.
 //! Every domain it defines is named `rsbench-<pid>-...` and is undefined
 //! again before it exits, also when a step fails.
+//!
+//! `rpc-bench --echo-floor` measures what no daemon can go below on this
+//! machine: the CPU a minimal blocking server (a child process: one read,
+//! one write per request, no protocol at all) spends per round trip of a
+//! getLibVersion-sized request over a Unix socket. On virtual machines
+//! where sleeping and waking a thread is expensive, that floor is most of
+//! a cheap call's cost.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -35,6 +42,7 @@ struct Opts {
 fn usage() -> ! {
     eprintln!(
         "usage: rpc-bench --socket PATH [--uri test:///default] [--pid PID] [--quick] [--skip a,b]\n\
+         \x20      rpc-bench --echo-floor [--quick]\n\
          sections: cheap, conc, defundef, list"
     );
     std::process::exit(2)
@@ -412,7 +420,92 @@ fn run(
     Ok(())
 }
 
+/// Bytes of a getLibVersion call and of its reply on the wire.
+const CALL_BYTES: usize = 28;
+const REPLY_BYTES: usize = 36;
+
+/// The child of `--echo-floor`: answers every read with one reply.
+fn echo_server(path: &str) -> Result<()> {
+    use std::io::{Read, Write};
+    let l = std::os::unix::net::UnixListener::bind(path).context("bind")?;
+    println!("ready");
+    let (mut s, _) = l.accept().context("accept")?;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).context("read")?;
+        if n == 0 {
+            return Ok(());
+        }
+        s.write_all(&[0u8; REPLY_BYTES]).context("write")?;
+    }
+}
+
+fn echo_floor(quick: bool) -> Result<Value> {
+    use std::io::{BufRead, Read, Write};
+    let dir = std::env::temp_dir().join(format!("rpc-bench-floor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).context("temp dir")?;
+    let path = dir.join("sock");
+    let exe = std::env::current_exe().context("own path")?;
+    let mut child = std::process::Command::new(exe)
+        .arg("--echo-server")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("spawn echo server")?;
+    let result = (|| -> Result<Value> {
+        let out = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut line = String::new();
+        std::io::BufReader::new(out).read_line(&mut line)?;
+        let mut s = std::os::unix::net::UnixStream::connect(&path).context("connect")?;
+        let pid = Some(child.id());
+        let (reps, calls) = if quick { (2, 2000u32) } else { (5, 10000u32) };
+        let mut reply = [0u8; REPLY_BYTES];
+        let mut rates = Vec::new();
+        let mut cpu = Vec::new();
+        for _ in 0..reps {
+            let d0 = cpu_ticks(pid);
+            let t0 = Instant::now();
+            for _ in 0..calls {
+                s.write_all(&[0u8; CALL_BYTES])?;
+                s.read_exact(&mut reply)?;
+            }
+            let dt = t0.elapsed().as_secs_f64();
+            let d1 = cpu_ticks(pid);
+            rates.push(f64::from(calls) / dt);
+            if let (Some(a), Some(b)) = (d0, d1) {
+                cpu.push((b - a) as f64 / TICKS_PER_S / f64::from(calls) * 1e6);
+            }
+        }
+        let us = (!cpu.is_empty()).then(|| round(median(&mut cpu), 2));
+        eprintln!(
+            "echo floor: {:.0} round trips/s, server {us:?} us/round trip",
+            median(&mut rates.clone())
+        );
+        Ok(json!({
+            "round_trips_per_s": summary(&rates.iter().map(|x| x.round()).collect::<Vec<_>>()),
+            "server_cpu_us_per_round_trip": us,
+        }))
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("--echo-server") => {
+            return echo_server(args.get(2).ok_or_else(|| anyhow!("socket path missing"))?);
+        }
+        Some("--echo-floor") => {
+            let quick = args.iter().any(|a| a == "--quick");
+            let floor = echo_floor(quick)?;
+            println!("{}", serde_json::to_string_pretty(&json!({ "echo_floor": floor }))?);
+            return Ok(());
+        }
+        _ => {}
+    }
     let o = parse_args();
     let mut c = open(&o)?;
     let mut res = serde_json::Map::new();

@@ -195,31 +195,46 @@ fn round(x: f64, digits: i32) -> f64 {
     (x * m).round() / m
 }
 
+/// Runs `reps` batches of `calls` round trips; returns the calls per
+/// second of each batch and the median CPU per call of process `pid`
+/// (microseconds), when it can be read.
+fn timed_batches(
+    reps: usize,
+    calls: u32,
+    pid: Option<u32>,
+    mut call: impl FnMut() -> Result<()>,
+) -> Result<(Vec<f64>, Option<f64>)> {
+    let mut rates = Vec::new();
+    let mut cpu_us = Vec::new();
+    for _ in 0..reps {
+        let d0 = cpu_ticks(pid);
+        let t0 = Instant::now();
+        for _ in 0..calls {
+            call()?;
+        }
+        let dt = t0.elapsed().as_secs_f64();
+        let d1 = cpu_ticks(pid);
+        rates.push(f64::from(calls) / dt);
+        if let (Some(a), Some(b)) = (d0, d1) {
+            cpu_us.push((b - a) as f64 / TICKS_PER_S / f64::from(calls) * 1e6);
+        }
+    }
+    let cpu = (!cpu_us.is_empty()).then(|| round(median(&mut cpu_us), 2));
+    Ok((rates, cpu))
+}
+
 fn cheap(o: &Opts, c: &mut RpcClient, lookup_name: &str) -> Result<Value> {
     let reps = if o.quick { 2 } else { 5 };
     let calls: u32 = if o.quick { 2000 } else { 10000 };
     let mut out = serde_json::Map::new();
     for label in ["getLibVersion", "lookupByName"] {
-        let mut rates = Vec::new();
-        let mut daemon_us = Vec::new();
-        for _ in 0..reps {
-            let d0 = cpu_ticks(o.pid);
-            let t0 = Instant::now();
-            for _ in 0..calls {
-                if label == "getLibVersion" {
-                    lib_version(c)?;
-                } else {
-                    lookup(c, lookup_name)?;
-                }
+        let (rates, cpu) = timed_batches(reps, calls, o.pid, || {
+            if label == "getLibVersion" {
+                lib_version(c).map(drop)
+            } else {
+                lookup(c, lookup_name).map(drop)
             }
-            let dt = t0.elapsed().as_secs_f64();
-            let d1 = cpu_ticks(o.pid);
-            rates.push(f64::from(calls) / dt);
-            if let (Some(a), Some(b)) = (d0, d1) {
-                daemon_us.push((b - a) as f64 / TICKS_PER_S / f64::from(calls) * 1e6);
-            }
-        }
-        let cpu = (!daemon_us.is_empty()).then(|| round(median(&mut daemon_us), 2));
+        })?;
         eprintln!(
             "cheap {label}: {:.0} calls/s, daemon {cpu:?} us/call",
             median(&mut rates.clone())
@@ -460,23 +475,11 @@ fn echo_floor(quick: bool) -> Result<Value> {
         let pid = Some(child.id());
         let (reps, calls) = if quick { (2, 2000u32) } else { (5, 10000u32) };
         let mut reply = [0u8; REPLY_BYTES];
-        let mut rates = Vec::new();
-        let mut cpu = Vec::new();
-        for _ in 0..reps {
-            let d0 = cpu_ticks(pid);
-            let t0 = Instant::now();
-            for _ in 0..calls {
-                s.write_all(&[0u8; CALL_BYTES])?;
-                s.read_exact(&mut reply)?;
-            }
-            let dt = t0.elapsed().as_secs_f64();
-            let d1 = cpu_ticks(pid);
-            rates.push(f64::from(calls) / dt);
-            if let (Some(a), Some(b)) = (d0, d1) {
-                cpu.push((b - a) as f64 / TICKS_PER_S / f64::from(calls) * 1e6);
-            }
-        }
-        let us = (!cpu.is_empty()).then(|| round(median(&mut cpu), 2));
+        let (rates, us) = timed_batches(reps, calls, pid, || {
+            s.write_all(&[0u8; CALL_BYTES])?;
+            s.read_exact(&mut reply)?;
+            Ok(())
+        })?;
         eprintln!(
             "echo floor: {:.0} round trips/s, server {us:?} us/round trip",
             median(&mut rates.clone())
@@ -501,7 +504,10 @@ fn main() -> Result<()> {
         Some("--echo-floor") => {
             let quick = args.iter().any(|a| a == "--quick");
             let floor = echo_floor(quick)?;
-            println!("{}", serde_json::to_string_pretty(&json!({ "echo_floor": floor }))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({ "echo_floor": floor }))?
+            );
             return Ok(());
         }
         _ => {}

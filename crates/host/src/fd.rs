@@ -241,4 +241,15 @@ mod tests {
         let (n, fds) = recv_with_fds(b.as_fd(), &mut buf).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((n, fds.len()), (0, 0));
     }
+
+    #[test]
+    fn peer_pid_names_the_other_end_and_refuses_a_non_socket() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            peer_pid(a.as_fd()).unwrap_or_else(|e| panic!("{e}")),
+            std::process::id()
+        );
+        let file = std::fs::File::open("/proc/self/stat").unwrap_or_else(|e| panic!("{e}"));
+        assert!(peer_pid(file.as_fd()).is_err());
+    }
 }

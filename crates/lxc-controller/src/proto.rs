@@ -26,7 +26,9 @@ pub enum Request {
     },
     /// Restart init (unsupported: answered with an error).
     Reboot,
-    /// Kill every task now; the response comes after teardown.
+    /// Kill every task now; the response comes after teardown, which leaves
+    /// the emptied cgroup (named in the response) for the requester to
+    /// remove once the controller has exited.
     Destroy,
     /// Freeze every task.
     Freeze,

@@ -285,6 +285,19 @@ def virsh_sequence(uri, prefix, reps):
             "per_command_ms": {k: round(statistics.median(v), 2) for k, v in per_step.items()}}
 
 
+def calls_only(uri, proc, n):
+    conn = libvirt.open(uri)
+    name = f"bench-{os.getpid()}-cg"
+    dom = conn.defineXML(test_domain_xml(name))
+    for _ in range(n):
+        if proc == "getLibVersion":
+            conn.getLibVersion()
+        else:
+            conn.lookupByName(name)
+    dom.undefine()
+    conn.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -297,7 +310,15 @@ def main():
     ap.add_argument("--settle", type=float, default=0.1)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--skip", default="", help="comma list of sections to skip")
+    ap.add_argument("--calls-only", type=int, metavar="N",
+                    help="only open a connection, define one domain, make N calls of "
+                         "--proc, undefine and close (for instruction counts of a daemon "
+                         "run under callgrind)")
+    ap.add_argument("--proc", choices=("getLibVersion", "lookupByName"), default="getLibVersion")
     args = ap.parse_args()
+    if args.calls_only is not None:
+        calls_only(args.uri, args.proc, args.calls_only)
+        return
     skip = set(filter(None, args.skip.split(",")))
     reps = 2 if args.quick else 5
     prefix = f"bench-{os.getpid()}"

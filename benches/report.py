@@ -40,10 +40,12 @@ ROWS = [
     ("getLibVersion, 1 connection", "rs", ("cheap", "getLibVersion", "calls_per_s", "median"), "calls/s", "high", None),
     ("getLibVersion daemon CPU/call", "py", ("cheap", "getLibVersion", "daemon_cpu_us_per_call"), "us", "low", ("ratio_le", 0.2)),
     ("getLibVersion daemon CPU/call", "rs", ("cheap", "getLibVersion", "daemon_cpu_us_per_call"), "us", "low", ("ratio_le", 0.2)),
+    ("getLibVersion daemon instructions/call (callgrind)", "py", ("callgrind", "getLibVersion", "instructions_per_call"), "Ir", "low", ("ratio_le", 0.2)),
     ("lookupByName, 1 connection", "py", ("cheap", "lookupByName", "calls_per_s", "median"), "calls/s", "high", None),
     ("lookupByName, 1 connection", "rs", ("cheap", "lookupByName", "calls_per_s", "median"), "calls/s", "high", None),
     ("lookupByName daemon CPU/call", "py", ("cheap", "lookupByName", "daemon_cpu_us_per_call"), "us", "low", ("ratio_le", 0.2)),
     ("lookupByName daemon CPU/call", "rs", ("cheap", "lookupByName", "daemon_cpu_us_per_call"), "us", "low", ("ratio_le", 0.2)),
+    ("lookupByName daemon instructions/call (callgrind)", "py", ("callgrind", "lookupByName", "instructions_per_call"), "Ir", "low", ("ratio_le", 0.2)),
     ("8 connections, aggregate", "py", ("conc8", "calls_per_s", "median"), "calls/s", "high", ("ratio_ge", 2.0)),
     ("8 connections, aggregate", "rs", ("conc8", "calls_per_s", "median"), "calls/s", "high", ("ratio_ge", 2.0)),
     ("8 connections, p99 latency", "py", ("conc8", "p99_ms"), "ms", "low", None),
@@ -74,7 +76,7 @@ ROWS = [
 def fmt(x, unit):
     if x is None:
         return "-"
-    if unit == "calls/s":
+    if unit in ("calls/s", "Ir"):
         return f"{x:,.0f}"
     if unit == "MiB":
         return f"{x:.1f}"
@@ -174,11 +176,17 @@ def main():
     for k in ("c-py", "c-rs", "ours-py", "ours-rs", "machine"):
         ap.add_argument(f"--{k}")
     ap.add_argument("--floor", help="rpc-bench --echo-floor output")
+    ap.add_argument("--c-cg", help="callgrind instruction counts of the C daemon")
+    ap.add_argument("--ours-cg", help="callgrind instruction counts of ours")
     ap.add_argument("--json", required=True)
     ap.add_argument("--markdown", required=True)
     a = ap.parse_args()
     sets = {("c", "py"): load(a.c_py), ("c", "rs"): load(a.c_rs),
             ("ours", "py"): load(a.ours_py), ("ours", "rs"): load(a.ours_rs)}
+    for who, path in (("c", a.c_cg), ("ours", a.ours_cg)):
+        cg = load(path)
+        if cg is not None and sets[who, "py"] is not None:
+            sets[who, "py"]["callgrind"] = cg
     machine = load(a.machine) or {}
     rows = build(sets)
     floor = dig(load(a.floor) or {}, "echo_floor", "server_cpu_us_per_round_trip")

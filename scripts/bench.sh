@@ -102,7 +102,7 @@ start_c() {
     mountpoint -q /sys/fs/cgroup/unified 2>/dev/null && pre="umount /sys/fs/cgroup/unified"
     mkdir -p /run/libvirt
     unshare --mount --propagation private sh -c \
-        "$pre && mount -t tmpfs -o mode=0755 lvbench /run/libvirt && exec libvirtd -f '$LAB/c/libvirtd.conf' -p '$LAB/c/libvirtd.pid'" \
+        "$pre && mount -t tmpfs -o mode=0755 lvbench /run/libvirt && exec ${WRAP:-} libvirtd -f '$LAB/c/libvirtd.conf' -p '$LAB/c/libvirtd.pid'" \
         > "$LAB/c/stdout.log" 2>&1 &
     wait_socket "$LAB/c/run/libvirt-sock" "$LAB/c/libvirtd.log"
     for _ in $(seq 50); do [ -s "$LAB/c/libvirtd.pid" ] && break; sleep 0.1; done
@@ -114,7 +114,7 @@ start_c() {
 start_ours() {
     common_conf "$LAB/ours/run" "$LAB/ours/libvirtd.log" > "$LAB/ours/libvirtd.conf"
     LIBVIRT_RS_ROOT_PREFIX="$LAB/ours/root" LIBVIRT_LXC_BINARY="$TARGET/release/libvirt_lxc" \
-        "$OURS" -f "$LAB/ours/libvirtd.conf" -p "$LAB/ours/libvirtd.pid" \
+        ${WRAP:-} "$OURS" -f "$LAB/ours/libvirtd.conf" -p "$LAB/ours/libvirtd.pid" \
         > "$LAB/ours/stdout.log" 2>&1 &
     OURS_PID=$!
     STARTED+=("$OURS_PID")
@@ -132,6 +132,37 @@ measure() {  # name pid sockdir
     say "$name: rpc-bench client"
     "$RPCBENCH" "${QUICK[@]}" --pid "$pid" --socket "$sock" --uri test:///default \
         > "$LAB/$name-rs.json"
+}
+
+# Instructions the daemon executes per call, counted by callgrind: unlike
+# CPU time this does not depend on the machine's load or on how expensive
+# sleeping and waking threads is here (user space only; the kernel's part
+# is not counted). Each count is the difference between a session with
+# CG_CALLS calls and one with none, so start-up and connection set-up cancel.
+CG_CALLS=2000
+callgrind_total() {  # c|ours proc calls -> prints the daemon's total Ir
+    local who=$1 proc=$2 n=$3 out="$LAB/cg.out" pid
+    rm -f "$out"
+    WRAP="valgrind --tool=callgrind --callgrind-out-file=$out"
+    if [ "$who" = c ]; then start_c; pid=$C_PID; else start_ours; pid=$OURS_PID; fi
+    WRAP=
+    $PY "$ROOT/benches/bench.py" --uri "test+unix:///default?socket=$LAB/$who/run/libvirt-sock" \
+        --calls-only "$n" --proc "$proc"
+    stop_daemon "$pid"
+    sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$out" | head -1
+}
+callgrind_section() {  # c|ours -> $LAB/WHO-cg.json
+    local who=$1 base full
+    {
+        echo "{"
+        for proc in getLibVersion lookupByName; do
+            base=$(callgrind_total "$who" "$proc" 0)
+            full=$(callgrind_total "$who" "$proc" "$CG_CALLS")
+            [ "$proc" = lookupByName ] && echo ","
+            echo "\"$proc\": {\"instructions_per_call\": $(( (full - base) / CG_CALLS ))}"
+        done
+        echo "}"
+    } > "$LAB/$who-cg.json"
 }
 
 DATE=$(date -u +%Y-%m-%dT%H%M%SZ)
@@ -157,6 +188,14 @@ EOF
 say "echo floor: CPU of a minimal server per round trip on this machine"
 "$RPCBENCH" --echo-floor "${QUICK[@]}" > "$LAB/floor.json"
 
+if command -v valgrind >/dev/null; then
+    say "instructions per call under callgrind"
+    [ $RUN_C = 1 ] && callgrind_section c
+    callgrind_section ours
+else
+    say "valgrind missing: no instruction counts"
+fi
+
 if [ $RUN_C = 1 ]; then
     say "starting Debian's C libvirtd"
     start_c
@@ -178,6 +217,7 @@ mkdir -p benches/results
 $PY benches/report.py --machine "$LAB/machine.json" \
     --c-py "$LAB/c-py.json" --c-rs "$LAB/c-rs.json" \
     --ours-py "$LAB/ours-py.json" --ours-rs "$LAB/ours-rs.json" --floor "$LAB/floor.json" \
+    --c-cg "$LAB/c-cg.json" --ours-cg "$LAB/ours-cg.json" \
     --json "benches/results/$DATE.json" --markdown "$LAB/table.md"
 say "raw figures: benches/results/$DATE.json"
 

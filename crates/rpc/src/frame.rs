@@ -42,7 +42,13 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Frame, ReadEr
     r.read_exact(&mut head).await.map_err(ReadError::Io)?;
     let header = Header::decode(&mut Decoder::new(&head)).map_err(|_| ReadError::BadLength(raw))?;
     let want = total - LEN_SIZE - HEADER_SIZE;
-    let mut payload = Vec::with_capacity(want.min(INITIAL_BODY));
+    if want <= INITIAL_BODY {
+        // Small bodies (nearly every call): one allocation of the exact size.
+        let mut payload = vec![0u8; want];
+        r.read_exact(&mut payload).await.map_err(ReadError::Io)?;
+        return Ok(Frame { header, payload });
+    }
+    let mut payload = Vec::with_capacity(INITIAL_BODY);
     let got = r
         .take(want as u64)
         .read_to_end(&mut payload)
@@ -78,6 +84,13 @@ mod tests {
         let f = run(read_frame(&mut rd)).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(f.payload, b"abcd");
         assert!(matches!(run(read_frame(&mut rd)), Err(ReadError::Eof)));
+        // A small body cut short is an error, not a shorter frame.
+        let mut cut = frame(&h, b"abcdefgh");
+        cut.truncate(cut.len() - 3);
+        match run(read_frame(&mut cut.as_slice())) {
+            Err(ReadError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub use codec::{put_padded, CharArray, Decoder, Opaque, Xdr, XdrError, DEFAULT_S
 
 /// Serialise a value into a fresh buffer.
 pub fn to_bytes<T: Xdr>(value: &T) -> Vec<u8> {
-    let mut out = Vec::new();
+    // Most messages are small: one allocation instead of growing 8, 16,
+    // 32, 64 bytes at a time.
+    let mut out = Vec::with_capacity(128);
     value.encode(&mut out);
     out
 }

@@ -361,7 +361,6 @@ pub const ARCHES: &[&str] = &[
     "i686",
     "ia64",
     "lm32",
-    "loongarch64",
     "m68k",
     "microblaze",
     "microblazeel",

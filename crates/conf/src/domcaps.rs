@@ -362,45 +362,12 @@ const HYPERV: &[&str] = &[
     "avic",
 ];
 
-/// Architecture names libvirt knows (virArch, without "none").
-pub const ARCHES: &[&str] = &[
-    "alpha",
-    "armv6l",
-    "armv7l",
-    "armv7b",
-    "aarch64",
-    "cris",
-    "i686",
-    "ia64",
-    "lm32",
-    "m68k",
-    "microblaze",
-    "microblazeel",
-    "mips",
-    "mipsel",
-    "mips64",
-    "mips64el",
-    "openrisc",
-    "parisc",
-    "parisc64",
-    "ppc",
-    "ppcle",
-    "ppc64",
-    "ppc64le",
-    "ppcemb",
-    "riscv32",
-    "riscv64",
-    "s390",
-    "s390x",
-    "sh4",
-    "sh4eb",
-    "sparc",
-    "sparc64",
-    "unicore32",
-    "x86_64",
-    "xtensa",
-    "xtensaeb",
-];
+/// Architecture names libvirt knows (virArch, without "none", which
+/// leads the domain model's list).
+pub const ARCHES: &[&str] = match crate::domain::ARCHES.split_first() {
+    Some((_, rest)) => rest,
+    None => &[],
+};
 
 /// Domain virtualization types libvirt knows (virDomainVirtType).
 pub use crate::domain::VIRT_TYPES;
@@ -854,6 +821,14 @@ pub fn libxl(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn architectures_are_the_domain_models_without_none() {
+        assert_eq!(crate::domain::ARCHES.first(), Some(&"none"));
+        assert_eq!(ARCHES.len() + 1, crate::domain::ARCHES.len());
+        assert!(!ARCHES.contains(&"none"));
+        assert!(ARCHES.contains(&"x86_64") && ARCHES.contains(&"aarch64"));
+    }
 
     #[test]
     fn minimal_document_has_cpu_devices_and_features() {

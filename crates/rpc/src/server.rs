@@ -12,7 +12,7 @@ use protocol::header::{frame, frame_value, Header, MessageType, Status};
 use protocol::{keepalive, ErrorCode, ErrorDomain, RemoteError};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::frame::{read_frame, ReadError};
 
@@ -330,25 +330,7 @@ impl<H: Handler> Server<H> {
 
     /// Accept connections on a Unix socket until the listener fails.
     pub async fn serve_unix(self: Arc<Self>, listener: UnixListener, readonly: bool) {
-        loop {
-            // Wait for a free client slot before accepting: further
-            // connections stay queued in the listen backlog meanwhile.
-            // The slot is only reserved once a connection is accepted, so
-            // listeners sharing the limit do not pin slots while idle.
-            if !self.wait_for_slot().await {
-                return;
-            }
-            let (stream, _) = match listener.accept().await {
-                Ok(s) => s,
-                Err(e) if is_transient(&e) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-                Err(_) => return,
-            };
-            let Ok(permit) = self.slots.clone().acquire_owned().await else {
-                return;
-            };
+        while let Some((stream, _, permit)) = self.next_client(&listener).await {
             let cred = stream.peer_cred().ok();
             let info = self.new_info(readonly, Transport::Unix, None);
             let info = ClientInfo {
@@ -369,23 +351,9 @@ impl<H: Handler> Server<H> {
 
     /// Accept TCP connections (no fd passing, no peer credentials).
     pub async fn serve_tcp(self: Arc<Self>, listener: tokio::net::TcpListener, readonly: bool) {
-        loop {
-            if !self.wait_for_slot().await {
-                return;
-            }
-            let (stream, addr) = match listener.accept().await {
-                Ok(s) => s,
-                Err(e) if is_transient(&e) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-                Err(_) => return,
-            };
-            let Ok(permit) = self.slots.clone().acquire_owned().await else {
-                return;
-            };
+        while let Some((stream, addr, permit)) = self.next_client(&listener).await {
             let _ = stream.set_nodelay(true);
-            let info = self.new_info(readonly, Transport::Tcp, Some(addr.to_string()));
+            let info = self.new_info(readonly, Transport::Tcp, addr);
             let srv = self.clone();
             tokio::spawn(async move {
                 let (rd, wr) = stream.into_split();
@@ -406,21 +374,7 @@ impl<H: Handler> Server<H> {
         readonly: bool,
         on_peer: PeerCheck,
     ) {
-        loop {
-            if !self.wait_for_slot().await {
-                return;
-            }
-            let (stream, addr) = match listener.accept().await {
-                Ok(s) => s,
-                Err(e) if is_transient(&e) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-                Err(_) => return,
-            };
-            let Ok(permit) = self.slots.clone().acquire_owned().await else {
-                return;
-            };
+        while let Some((stream, addr, permit)) = self.next_client(&listener).await {
             let _ = stream.set_nodelay(true);
             let srv = self.clone();
             let acceptor = acceptor.clone();
@@ -451,11 +405,38 @@ impl<H: Handler> Server<H> {
                     drop(permit);
                     return;
                 }
-                let info = srv.new_info(readonly, Transport::Tls, Some(addr.to_string()));
+                let info = srv.new_info(readonly, Transport::Tls, addr);
                 let (rd, wr) = tokio::io::split(tls);
                 srv.run_client(rd, FlushingWriter(wr), None, info).await;
                 drop(permit);
             });
+        }
+    }
+
+    /// The next connection to serve and its client slot: waits for a free
+    /// slot before accepting (further connections stay queued in the
+    /// listen backlog meanwhile; the slot is only taken once a connection
+    /// is accepted, so listeners sharing the limit do not pin slots while
+    /// idle) and rides out transient accept failures (descriptor or memory
+    /// exhaustion). `None` once the server is shut or the listener failed.
+    async fn next_client<L: Listener>(
+        &self,
+        listener: &L,
+    ) -> Option<(L::Conn, Option<String>, OwnedSemaphorePermit)> {
+        loop {
+            if !self.wait_for_slot().await {
+                return None;
+            }
+            let (conn, addr) = match listener.accept_conn().await {
+                Ok(c) => c,
+                Err(e) if is_transient(&e) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(_) => return None,
+            };
+            let permit = self.slots.clone().acquire_owned().await.ok()?;
+            return Some((conn, addr, permit));
         }
     }
 
@@ -652,6 +633,27 @@ impl<H: Handler> Server<H> {
         {
             writer.abort();
         }
+    }
+}
+
+/// A listening socket the server accepts clients from.
+trait Listener {
+    type Conn;
+    /// The next connection and the peer's address (none for Unix sockets).
+    async fn accept_conn(&self) -> std::io::Result<(Self::Conn, Option<String>)>;
+}
+
+impl Listener for UnixListener {
+    type Conn = tokio::net::UnixStream;
+    async fn accept_conn(&self) -> std::io::Result<(Self::Conn, Option<String>)> {
+        self.accept().await.map(|(s, _)| (s, None))
+    }
+}
+
+impl Listener for tokio::net::TcpListener {
+    type Conn = tokio::net::TcpStream;
+    async fn accept_conn(&self) -> std::io::Result<(Self::Conn, Option<String>)> {
+        self.accept().await.map(|(s, a)| (s, Some(a.to_string())))
     }
 }
 

@@ -48,7 +48,7 @@ pub(crate) fn format_native(def: &DomainDef, f: NativeFormat) -> Result<Conf, Xe
             format_xl_cpuid(&mut c, def);
             format_xl_vnuma(&mut c, def)?;
             format_xl_xenbus_limits(&mut c, def);
-            format_xl_disks(&mut c, def)?;
+            format_disks(&mut c, def, format_xl_disk)?;
             format_xl_spice(&mut c, def);
             format_input_devs(&mut c, def, true);
             format_xl_usb(&mut c, def);
@@ -58,7 +58,7 @@ pub(crate) fn format_native(def: &DomainDef, f: NativeFormat) -> Result<Conf, Xe
         }
         NativeFormat::Xm => {
             format_xm_os(&mut c, def);
-            format_xm_disks(&mut c, def)?;
+            format_disks(&mut c, def, format_xm_disk)?;
             format_input_devs(&mut c, def, false);
         }
     }
@@ -331,19 +331,7 @@ fn format_net(
                 if script.is_none() {
                     script = Some("vif-openvswitch".into());
                 }
-                if let Some(vlan) = net.child("vlan") {
-                    let tags: Vec<&str> = vlan
-                        .children_named("tag")
-                        .filter_map(|t| t.attr("id"))
-                        .collect();
-                    if vlan.attr("trunk") == Some("yes") {
-                        for t in &tags {
-                            buf.push_str(&format!(":{t}"));
-                        }
-                    } else if let Some(t) = tags.first() {
-                        buf.push_str(&format!(".{t}"));
-                    }
-                }
+                buf.push_str(&ovs_vlan_suffix(net));
             }
             if !ips.is_empty() {
                 buf.push_str(&format!(",ip={}", ips.join(" ")));
@@ -856,13 +844,36 @@ fn format_xl_disk(disk: &Element) -> Result<String, XenConfigError> {
     Ok(buf)
 }
 
-fn format_xl_disks(c: &mut Conf, def: &DomainDef) -> Result<(), XenConfigError> {
+/// The `disk` list (floppies have no place in it), each entry written by
+/// `entry` in the xl or the xm dialect.
+/// What an Open vSwitch bridge name carries of `<vlan>`: `.TAG` for an
+/// access port, `:TAG:TAG...` for a trunk, nothing without tags.
+pub(crate) fn ovs_vlan_suffix(net: &Element) -> String {
+    let Some(vlan) = net.child("vlan") else {
+        return String::new();
+    };
+    let tags: Vec<&str> = vlan
+        .children_named("tag")
+        .filter_map(|t| t.attr("id"))
+        .collect();
+    if vlan.attr("trunk") == Some("yes") {
+        tags.iter().map(|t| format!(":{t}")).collect()
+    } else {
+        tags.first().map(|t| format!(".{t}")).unwrap_or_default()
+    }
+}
+
+fn format_disks(
+    c: &mut Conf,
+    def: &DomainDef,
+    entry: fn(&Element) -> Result<String, XenConfigError>,
+) -> Result<(), XenConfigError> {
     let mut out = Vec::new();
     for d in devices(def, "disk") {
         if d.attr("device") == Some("floppy") {
             continue;
         }
-        out.push(format_xl_disk(d)?);
+        out.push(entry(d)?);
     }
     if !out.is_empty() {
         set_list(c, "disk", out);
@@ -909,20 +920,6 @@ fn format_xm_disk(disk: &Element) -> Result<String, XenConfigError> {
         ));
     }
     Ok(buf)
-}
-
-fn format_xm_disks(c: &mut Conf, def: &DomainDef) -> Result<(), XenConfigError> {
-    let mut out = Vec::new();
-    for d in devices(def, "disk") {
-        if d.attr("device") == Some("floppy") {
-            continue;
-        }
-        out.push(format_xm_disk(d)?);
-    }
-    if !out.is_empty() {
-        set_list(c, "disk", out);
-    }
-    Ok(())
 }
 
 fn format_xl_spice(c: &mut Conf, def: &DomainDef) {

@@ -887,19 +887,7 @@ fn make_nic(def: &DomainDef, n: &Element, devid: usize) -> Result<Value, XenConf
                     if script.is_none() {
                         script = Some("vif-openvswitch".into());
                     }
-                    if let Some(vlan) = n.child("vlan") {
-                        let tags: Vec<&str> = vlan
-                            .children_named("tag")
-                            .filter_map(|t| t.attr("id"))
-                            .collect();
-                        if vlan.attr("trunk") == Some("yes") {
-                            for t in &tags {
-                                br.push_str(&format!(":{t}"));
-                            }
-                        } else if let Some(t) = tags.first() {
-                            br.push_str(&format!(".{t}"));
-                        }
-                    }
+                    br.push_str(&crate::format::ovs_vlan_suffix(n));
                 }
                 m.insert("bridge".into(), json!(br));
             }

@@ -2,7 +2,8 @@
 # Run every test of the project: unit, codec, golden corpus, end-to-end with
 # the real clients, privileged container tests (they skip, saying why, when
 # not root), and the fuzz target bodies replayed on seeds and deterministic
-# mutations (crates/reliability-tests; real cargo-fuzz runs: scripts/fuzz-smoke.sh).
+# mutations (crates/reliability-tests), then every cargo-fuzz target for a few
+# seconds (FUZZ_SECONDS, default 5; skipped, saying so, without cargo-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -19,3 +20,6 @@ if [ -f /usr/include/libxl.h ] && [ -f /usr/include/xentoollog.h ] \
 else
     echo "SKIP libxl build: libxen-dev (libxl.h, xentoollog.h) or libclang-dev is not installed"
 fi
+
+# Every cargo-fuzz target briefly: a crash, hang or memory blow-up fails the run.
+bash scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-5}"

@@ -578,26 +578,6 @@ impl Cgroup {
         out
     }
 
-    /// Moves `pid` into the group in every hierarchy except the v1 controllers
-    /// named in `skip`. Missing unified-hierarchy support is tolerated in hybrid mode.
-    pub fn add_task(&self, pid: u32, skip: &[&str]) -> Result<()> {
-        let mut done: Vec<&Path> = Vec::new();
-        for (ctrl, dir) in &self.v1 {
-            if skip.contains(&ctrl.as_str()) || done.contains(&dir.as_path()) {
-                continue;
-            }
-            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
-            done.push(dir);
-        }
-        if let Some(d) = &self.v2 {
-            let r = write_file(&d.join("cgroup.procs"), &pid.to_string());
-            if self.v2_controllers {
-                r?;
-            }
-        }
-        Ok(())
-    }
-
     /// Moves the calling process into the group in the v1 hierarchies whose
     /// controller `pick` accepts.
     ///
@@ -629,20 +609,6 @@ impl Cgroup {
     /// bookkeeping (hybrid layout: v1 controllers do the work).
     pub fn v2_required(&self) -> bool {
         self.v2_controllers
-    }
-
-    /// Adds `pid` to the v1 hierarchies of the controllers in `only`, for a
-    /// child that inherited the other placements from its parent.
-    pub fn add_task_only(&self, pid: u32, only: &[&str]) -> Result<()> {
-        let mut done: Vec<&Path> = Vec::new();
-        for (ctrl, dir) in &self.v1 {
-            if !only.contains(&ctrl.as_str()) || done.contains(&dir.as_path()) {
-                continue;
-            }
-            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
-            done.push(dir);
-        }
-        Ok(())
     }
 
     /// Puts `pid` back where the caller was found in every hierarchy.

@@ -444,3 +444,88 @@ fn virtproxyd_serves_tls_without_listen_option() {
     );
     assert!(text(&out.stdout).contains("test"));
 }
+
+#[test]
+fn server_update_tls_rereads_the_files_and_keeps_the_old_ones_on_error() {
+    if !tools_present() || !tool_exists("virt-admin") {
+        return;
+    }
+    let t = TempDir::new("tlsupd");
+    let pki = make_pki(&t);
+    let dir = t.join("pki");
+    // A second server certificate, from the CA only some clients trust.
+    make_leaf(
+        &dir,
+        "other",
+        "/O=Test/CN=127.0.0.1",
+        SERVER_EXT,
+        "server2cert.pem",
+        "server2key.pem",
+        4,
+    );
+    // A client that trusts both CAs, with a certificate from the server's CA.
+    let both = dir.join("both");
+    std::fs::create_dir_all(&both).expect("dir");
+    for f in ["clientcert.pem", "clientkey.pem"] {
+        std::fs::copy(pki.client.join(f), both.join(f)).expect("copy");
+    }
+    std::fs::copy(pki.rogue.join("cacert.pem"), both.join("cacert.pem")).expect("copy");
+
+    let port = free_port();
+    let conf = tls_config(&t, &pki, port, "");
+    let d = Daemon::start(
+        "libvirtd",
+        &t,
+        &[
+            "-l",
+            "-f",
+            conf.to_str().unwrap_or(""),
+            "-p",
+            t.join("d.pid").to_str().unwrap_or(""),
+        ],
+        &t.join("run/libvirt-sock"),
+    );
+    let admin = t.join("run/libvirt-admin-sock");
+    let list = |pkipath: &Path| virsh(&tls_uri(port, pkipath), false, &["list", "--all"]);
+    let out = list(&pki.client);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // Swap the server's certificate and key on disk, then tell the daemon.
+    std::fs::copy(dir.join("server2cert.pem"), &pki.cert).expect("copy cert");
+    std::fs::copy(dir.join("server2key.pem"), &pki.key).expect("copy key");
+    // Until then the old credentials are served.
+    let out = list(&pki.client);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = virt_admin(&admin, &["server-update-tls", "libvirtd"]);
+    assert!(
+        out.status.success(),
+        "{}\ndaemon: {}",
+        text(&out.stderr),
+        d.stderr_text()
+    );
+    // The new certificate is what new connections get: a client trusting
+    // only the first CA refuses it, one trusting both gets in.
+    let out = list(&pki.client);
+    assert!(!out.status.success(), "old certificate still served");
+    let out = list(&both);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A broken key file: the update fails, saying why, and the
+    // credentials in use stay.
+    std::fs::write(&pki.key, "not a key\n").expect("write key");
+    let out = virt_admin(&admin, &["server-update-tls", "libvirtd"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("private key"), "{err}");
+    let out = list(&both);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A server without TLS listeners has nothing to update.
+    let out = virt_admin(&admin, &["server-update-tls", "admin"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no tls service found"),
+        "{}",
+        text(&out.stderr)
+    );
+}

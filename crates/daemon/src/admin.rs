@@ -94,6 +94,8 @@ pub struct AdminState {
 pub struct AdminHandler {
     servers: OnceLock<Vec<Weak<dyn ServerControl>>>,
     control: Arc<DaemonControl>,
+    /// The server whose TLS listeners share these credentials.
+    tls: OnceLock<(String, Arc<crate::tls::TlsSetup>)>,
 }
 
 impl AdminHandler {
@@ -103,7 +105,14 @@ impl AdminHandler {
         AdminHandler {
             servers: OnceLock::new(),
             control,
+            tls: OnceLock::new(),
         }
+    }
+
+    /// Registers the TLS credentials of server `name` for
+    /// server-update-tls (only the first call counts).
+    pub fn set_tls(&self, name: &str, tls: Arc<crate::tls::TlsSetup>) {
+        let _ = self.tls.set((name.to_string(), tls));
     }
 
     /// Registers the managed servers (only the first call counts).
@@ -500,11 +509,17 @@ impl AdminHandler {
                 let args: a::ServerUpdateTlsFilesArgs = decode(payload)?;
                 check_flags(args.flags)?;
                 let _ = self.server(&args.srv.name)?;
-                return Err(RemoteError::new(
-                    ErrorCode::InternalError,
-                    ErrorDomain::Admin,
-                    Some("no tls service found, unable to update tls files"),
-                ));
+                let Some((_, tls)) = self.tls.get().filter(|(n, _)| *n == args.srv.name) else {
+                    return Err(RemoteError::new(
+                        ErrorCode::InternalError,
+                        ErrorDomain::Admin,
+                        Some("no tls service found, unable to update tls files"),
+                    ));
+                };
+                tls.reload().map_err(|e| {
+                    RemoteError::new(ErrorCode::SystemError, ErrorDomain::Rpc, Some(&e))
+                })?;
+                Vec::new()
             }
             P::ConnectSetDaemonTimeout => {
                 let args: a::ConnectSetDaemonTimeoutArgs = decode(payload)?;

@@ -322,7 +322,9 @@ async fn serve<H: Handler>(
     for l in listeners.tcp {
         tokio::spawn(server.clone().serve_tcp(l, false));
     }
-    if let Some(tls) = &listeners.tls_setup {
+    if let Some(tls) = listeners.tls_setup {
+        let tls = Arc::new(tls);
+        admin_handler.set_tls(ctx.profile.name, tls.clone());
         for l in listeners.tls {
             tokio::spawn(server.clone().serve_tls(
                 l,

@@ -18,10 +18,55 @@ use rustls::server::WebPkiClientVerifier;
 use crate::DaemonContext;
 
 /// What the TLS listener needs: the handshake side and the check run on
-/// the client's certificate chain once the handshake is done.
+/// the client's certificate chain once the handshake is done, and a way to
+/// read the files again (virt-admin server-update-tls).
 pub struct TlsSetup {
-    pub acceptor: TlsAcceptor,
+    pub acceptor: rpc::SharedAcceptor,
     pub on_peer: rpc::PeerCheck,
+    rebuild: Arc<dyn Fn() -> Result<TlsAcceptor, String> + Send + Sync>,
+}
+
+impl TlsSetup {
+    /// Reads the certificate, key, CA and CRL files again from the paths
+    /// the configuration names; connections accepted from now on use them.
+    /// On failure the credentials in use stay as they are.
+    pub fn reload(&self) -> Result<(), String> {
+        let fresh = (self.rebuild)()?;
+        match self.acceptor.write() {
+            Ok(mut a) => *a = fresh,
+            Err(p) => *p.into_inner() = fresh,
+        }
+        Ok(())
+    }
+}
+
+/// Loads the files named by `ca_file`, `cert_file`, `key_file` and
+/// `crl_file` (or the default PKI locations) and builds the server side.
+pub fn load(ctx: &DaemonContext, config: &DaemonConfig) -> Result<TlsSetup, String> {
+    let acceptor = build_acceptor(ctx, config)?;
+    let allowed = if config.tls_no_verify_certificate {
+        None
+    } else {
+        config.tls_allowed_dn_list.clone()
+    };
+    let on_peer: rpc::PeerCheck = Arc::new(move |chain: &[Vec<u8>]| match &allowed {
+        None => true,
+        Some(list) => {
+            let Some(leaf) = chain.first() else {
+                return false;
+            };
+            let Some(dn) = dn::subject_dn(leaf) else {
+                return false;
+            };
+            list.iter().any(|pat| dn::glob_match(pat, &dn))
+        }
+    });
+    let (ctx, config) = (ctx.clone(), config.clone());
+    Ok(TlsSetup {
+        acceptor: Arc::new(std::sync::RwLock::new(acceptor)),
+        on_peer,
+        rebuild: Arc::new(move || build_acceptor(&ctx, &config)),
+    })
 }
 
 fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, String> {
@@ -55,9 +100,8 @@ fn pick(set: &Option<String>, default: &Path) -> PathBuf {
     }
 }
 
-/// Loads the files named by `ca_file`, `cert_file`, `key_file` and
-/// `crl_file` (or the default PKI locations) and builds the server side.
-pub fn load(ctx: &DaemonContext, config: &DaemonConfig) -> Result<TlsSetup, String> {
+/// The handshake side from the files the configuration names.
+fn build_acceptor(ctx: &DaemonContext, config: &DaemonConfig) -> Result<TlsAcceptor, String> {
     let ca_path = pick(&config.ca_file, &ctx.paths.tls_ca_cert);
     let cert_path = pick(&config.cert_file, &ctx.paths.tls_server_cert);
     let key_path = pick(&config.key_file, &ctx.paths.tls_server_key);
@@ -124,27 +168,7 @@ pub fn load(ctx: &DaemonContext, config: &DaemonConfig) -> Result<TlsSetup, Stri
     let mut server = server;
     server.send_tls13_tickets = 0;
 
-    let allowed = if config.tls_no_verify_certificate {
-        None
-    } else {
-        config.tls_allowed_dn_list.clone()
-    };
-    let on_peer: rpc::PeerCheck = Arc::new(move |chain: &[Vec<u8>]| match &allowed {
-        None => true,
-        Some(list) => {
-            let Some(leaf) = chain.first() else {
-                return false;
-            };
-            let Some(dn) = dn::subject_dn(leaf) else {
-                return false;
-            };
-            list.iter().any(|pat| dn::glob_match(pat, &dn))
-        }
-    });
-    Ok(TlsSetup {
-        acceptor: TlsAcceptor::from(Arc::new(server)),
-        on_peer,
-    })
+    Ok(TlsAcceptor::from(Arc::new(server)))
 }
 
 /// Just enough DER to read a certificate's subject and format it as

@@ -19,5 +19,5 @@ pub use tokio_rustls;
 
 pub use server::{
     CallMode, Client, ClientInfo, ClientSummary, Handler, Limits, Outbox, PeerCheck, Response,
-    Server, ServerStats, Transport,
+    Server, ServerStats, SharedAcceptor, Transport,
 };

@@ -42,6 +42,11 @@ pub struct ClientInfo {
 /// client's certificate chain (DER, leaf first; empty if none was sent).
 pub type PeerCheck = Arc<dyn Fn(&[Vec<u8>]) -> bool + Send + Sync>;
 
+/// The TLS credentials a listener hands new connections; replacing the
+/// acceptor inside (virt-admin server-update-tls) changes them for the
+/// connections accepted afterwards only.
+pub type SharedAcceptor = Arc<RwLock<tokio_rustls::TlsAcceptor>>;
+
 /// A summary of one client for the admin program.
 pub type ClientSummary = ClientInfo;
 
@@ -370,14 +375,17 @@ impl<H: Handler> Server<H> {
     pub async fn serve_tls(
         self: Arc<Self>,
         listener: tokio::net::TcpListener,
-        acceptor: tokio_rustls::TlsAcceptor,
+        acceptor: SharedAcceptor,
         readonly: bool,
         on_peer: PeerCheck,
     ) {
         while let Some((stream, addr, permit)) = self.next_client(&listener).await {
             let _ = stream.set_nodelay(true);
             let srv = self.clone();
-            let acceptor = acceptor.clone();
+            let acceptor = match acceptor.read() {
+                Ok(a) => a.clone(),
+                Err(p) => p.into_inner().clone(),
+            };
             let on_peer = on_peer.clone();
             tokio::spawn(async move {
                 let hs = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! The modular path: a real container managed by virtlxcd, reached with
 //! the real virsh both on virtlxcd's own socket and through virtproxyd's
-//! libvirtd-compatible socket.
+//! libvirtd-compatible socket (descriptor passing included).
 
 mod common;
 use common::*;
@@ -59,6 +59,7 @@ fn container_through_virtlxcd_and_the_proxy() {
     }
     std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
     let _ = std::os::unix::fs::symlink("busybox", root.join("bin/sh"));
+    let _ = std::os::unix::fs::symlink("busybox", root.join("bin/hostname"));
     let xml = t.join("ct.xml");
     std::fs::write(
         &xml,
@@ -89,6 +90,21 @@ fn container_through_virtlxcd_and_the_proxy() {
     let o = virsh(&direct, false, &["domstate", "modct"]);
     assert_eq!(text(&o.stdout).trim(), "running", "{}", text(&o.stderr));
     let o = virsh(&proxied, false, &["list", "--name"]);
+    assert_eq!(text(&o.stdout).trim(), "modct");
+    // The namespace descriptors virtlxcd returns are relayed by the proxy:
+    // virsh runs a command inside (the container's hostname is its name).
+    let o = virsh(
+        &proxied,
+        false,
+        &[
+            "lxc-enter-namespace",
+            "modct",
+            "--noseclabel",
+            "--",
+            "/bin/hostname",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout).trim(), "modct");
     // the read-only socket of virtlxcd refuses changes
     let ro = format!(

@@ -362,29 +362,39 @@ fn relay_from_backend(mut sock: UnixStream, up: Arc<Upstream>, client: Arc<Clien
             continue;
         }
         if h.message_type() == Some(MessageType::ReplyWithFds) {
-            // Descriptors are not relayed (the proxy reports no
-            // FD_PASSING support); drain them and fail the call.
+            // The descriptors follow the frame, one per single-byte message.
             let n = bytes
                 .get(4 + HEADER_SIZE..8 + HEADER_SIZE)
                 .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map_or(0, u32::from_be_bytes);
-            if n as usize > protocol::header::NUM_FDS_MAX {
+                .map_or(0, u32::from_be_bytes) as usize;
+            if n > protocol::header::NUM_FDS_MAX {
                 break;
             }
-            for _ in 0..n {
+            let mut fds = Vec::with_capacity(n);
+            while fds.len() < n {
                 let mut one = [0u8; 1];
-                if host::fd::recv_with_fds(sock.as_fd(), &mut one).is_err() {
-                    break;
+                match host::fd::recv_with_fds(sock.as_fd(), &mut one) {
+                    Ok((1, got)) => fds.extend(got),
+                    _ => break,
                 }
             }
-            let mut call = h;
-            call.type_ = MessageType::Call as i32;
-            let e = RemoteError::new(
-                ErrorCode::OperationUnsupported,
-                ErrorDomain::Rpc,
-                Some("file descriptor passing is not relayed by virtproxyd"),
-            );
-            rpc::server::send_error(&client, &call, &e);
+            if fds.len() != n {
+                break;
+            }
+            if client.info.transport == rpc::Transport::Unix {
+                if !client.send_with_fds(bytes, fds) {
+                    break;
+                }
+            } else {
+                let mut call = h;
+                call.type_ = MessageType::Call as i32;
+                let e = RemoteError::new(
+                    ErrorCode::OperationUnsupported,
+                    ErrorDomain::Rpc,
+                    Some("file descriptors can only be passed over a local socket"),
+                );
+                rpc::server::send_error(&client, &call, &e);
+            }
             continue;
         }
         if !client.send(bytes) {
@@ -489,12 +499,12 @@ impl Handler for ProxyHandler {
     }
 }
 
-/// Features the proxy reports: as the daemons do, minus FD_PASSING (8).
+/// Features the proxy reports: the same as the daemons it relays to.
 fn feature_supported(f: i32) -> bool {
-    // REMOTE=2, TYPED_PARAM_STRING=9, PROGRAM_KEEPALIVE=10,
-    // REMOTE_CLOSE_CALLBACK=14, REMOTE_EVENT_CALLBACK=15,
-    // NETWORK_UPDATE_HAS_CORRECT_ORDER=16.
-    matches!(f, 2 | 9 | 10 | 14 | 15 | 16)
+    // REMOTE=2, FD_PASSING=8 (descriptors in replies are relayed),
+    // TYPED_PARAM_STRING=9, PROGRAM_KEEPALIVE=10, REMOTE_CLOSE_CALLBACK=14,
+    // REMOTE_EVENT_CALLBACK=15, NETWORK_UPDATE_HAS_CORRECT_ORDER=16.
+    matches!(f, 2 | 8 | 9 | 10 | 14 | 15 | 16)
 }
 
 #[cfg(test)]
@@ -542,8 +552,9 @@ mod tests {
     }
 
     #[test]
-    fn fd_passing_is_not_offered() {
-        assert!(!feature_supported(8));
+    fn features_match_the_daemons() {
+        assert!(feature_supported(8));
         assert!(feature_supported(10));
+        assert!(!feature_supported(1));
     }
 }

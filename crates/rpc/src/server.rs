@@ -166,6 +166,13 @@ impl<S> Client<S> {
         self.enqueue(Out::Frame(frame))
     }
 
+    /// Queue a whole frame followed by descriptors (a REPLY_WITH_FDS that
+    /// is already framed, as a relay has it). Only a Unix-socket client can
+    /// receive them. Returns false if the client is gone.
+    pub fn send_with_fds(&self, frame: Vec<u8>, fds: Vec<OwnedFd>) -> bool {
+        self.enqueue(Out::WithFds(frame, fds))
+    }
+
     fn enqueue(&self, out: Out) -> bool {
         if self.closing.load(Ordering::Relaxed) {
             return false;

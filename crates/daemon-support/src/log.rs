@@ -283,7 +283,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        // A `*` in the pattern is always a wildcard, even where the text
+        // has a literal `*`.
+        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
             pi += 1;
             ti += 1;
         } else if pi < p.len() && p[pi] == '*' {

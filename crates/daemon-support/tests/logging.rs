@@ -89,6 +89,8 @@ fn glob_matching() {
     assert!(!glob_match("*rpc*", "remote"));
     assert!(glob_match("*util.?ile*", "util.file"));
     assert!(glob_match("*", ""));
+    // A `*` in the pattern stays a wildcard where the text has a `*` too.
+    assert!(glob_match("*b", "*ab"));
 }
 
 #[test]

@@ -300,32 +300,9 @@ pub mod dn {
         Some(rdns.join(","))
     }
 
-    /// Shell-style match: `*` any run, `?` one character, others literal.
-    pub fn glob_match(pattern: &str, text: &str) -> bool {
-        let p: Vec<char> = pattern.chars().collect();
-        let t: Vec<char> = text.chars().collect();
-        let (mut pi, mut ti) = (0usize, 0usize);
-        let mut star: Option<(usize, usize)> = None;
-        while ti < t.len() {
-            if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
-                pi += 1;
-                ti += 1;
-            } else if pi < p.len() && p[pi] == '*' {
-                star = Some((pi, ti));
-                pi += 1;
-            } else if let Some((sp, st)) = star {
-                pi = sp + 1;
-                ti = st + 1;
-                star = Some((sp, st + 1));
-            } else {
-                return false;
-            }
-        }
-        while pi < p.len() && p[pi] == '*' {
-            pi += 1;
-        }
-        pi == p.len()
-    }
+    /// Shell-style match: `*` any run, `?` one character, others literal
+    /// (the same matcher as log filters).
+    pub use daemon_support::log::glob_match;
 
     #[cfg(test)]
     mod tests {

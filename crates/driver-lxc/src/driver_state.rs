@@ -52,6 +52,19 @@ pub(crate) struct DomState {
 }
 
 impl DomState {
+    /// A new table entry: shut off, nothing defined or running yet.
+    fn shut_off(name: String) -> Self {
+        DomState {
+            name,
+            persistent: None,
+            live: None,
+            autostart: false,
+            state: state::SHUTOFF,
+            reason: reason::SHUTOFF_UNKNOWN,
+            removed: false,
+        }
+    }
+
     /// The definition reads report: live when running.
     pub fn current_def(&self) -> Option<&DomainDef> {
         self.live
@@ -209,18 +222,7 @@ fn add_new_domain(t: &mut Vec<Arc<Dom>>, def: &DomainDef) -> Result<Arc<Dom>> {
             conf::Uuid(other.uuid)
         )));
     }
-    let d = Dom::new(
-        def.uuid.0,
-        DomState {
-            name: def.name.clone(),
-            persistent: None,
-            live: None,
-            autostart: false,
-            state: state::SHUTOFF,
-            reason: reason::SHUTOFF_UNKNOWN,
-            removed: false,
-        },
-    );
+    let d = Dom::new(def.uuid.0, DomState::shut_off(def.name.clone()));
     t.push(d.clone());
     Ok(d)
 }
@@ -311,18 +313,11 @@ impl Driver {
             if t.iter().any(|d| d.state().name == def.name) {
                 continue;
             }
-            t.push(Dom::new(
-                def.uuid.0,
-                DomState {
-                    name: def.name.clone(),
-                    persistent: Some(def),
-                    live: None,
-                    autostart,
-                    state: state::SHUTOFF,
-                    reason: reason::SHUTOFF_UNKNOWN,
-                    removed: false,
-                },
-            ));
+            let uuid = def.uuid.0;
+            let mut st = DomState::shut_off(def.name.clone());
+            st.persistent = Some(def);
+            st.autostart = autostart;
+            t.push(Dom::new(uuid, st));
         }
     }
 
@@ -1064,18 +1059,7 @@ impl Driver {
             match t.iter().find(|d| d.uuid == uuid).cloned() {
                 Some(d) => d,
                 None => {
-                    let d = Dom::new(
-                        uuid,
-                        DomState {
-                            name: name.clone(),
-                            persistent: None,
-                            live: None,
-                            autostart: false,
-                            state: state::SHUTOFF,
-                            reason: reason::SHUTOFF_UNKNOWN,
-                            removed: false,
-                        },
-                    );
+                    let d = Dom::new(uuid, DomState::shut_off(name.clone()));
                     t.push(d.clone());
                     d
                 }

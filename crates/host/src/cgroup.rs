@@ -604,13 +604,6 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Whether a failure to place a process in the unified hierarchy must
-    /// fail the start (it drives the controllers) or is only a loss of
-    /// bookkeeping (hybrid layout: v1 controllers do the work).
-    pub fn v2_required(&self) -> bool {
-        self.v2_controllers
-    }
-
     /// Puts `pid` back where the caller was found in every hierarchy.
     pub fn move_to_origin(&self, pid: u32) {
         for (_, d) in &self.origin_v1 {

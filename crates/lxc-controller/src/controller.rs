@@ -464,7 +464,9 @@ impl Controller {
             if let Some(d) = cg.v2_dir() {
                 let r = std::fs::write(d.join("cgroup.procs"), pid.to_string());
                 if let Err(e) = r {
-                    if cg.v2_required() {
+                    // In the hybrid layout v1 controllers do the work; the
+                    // unified group is only bookkeeping there.
+                    if cg.is_v2() {
                         return Err(Error::io(format!("adding init to {}", d.display()), e));
                     }
                 }

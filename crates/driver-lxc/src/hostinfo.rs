@@ -60,9 +60,7 @@ pub fn parse_version(rel: &str) -> Option<u64> {
 }
 
 pub fn hostname() -> String {
-    let h = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
+    let h = host::ns::hostname().unwrap_or_default();
     if h.is_empty() {
         "localhost".into()
     } else {

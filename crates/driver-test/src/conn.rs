@@ -559,9 +559,7 @@ impl Connection for TestConnection {
     }
 
     fn hostname(&self) -> Result<String> {
-        let h = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default();
+        let h = host::ns::hostname().unwrap_or_default();
         if h.is_empty() {
             return Ok("localhost".into());
         }

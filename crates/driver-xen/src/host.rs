@@ -112,6 +112,18 @@ pub fn running_privileged() -> bool {
         .unwrap_or(false)
 }
 
+/// virConnectGetHostname for both Xen connections.
+pub fn hostname() -> driver::Result<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .map_err(|e| {
+            driver::Error::internal(
+                driver::error::ErrorDomain::Libxl,
+                format!("cannot get hostname: {e}"),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

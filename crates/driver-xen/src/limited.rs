@@ -101,9 +101,7 @@ impl Connection for LimitedConnection {
         self.uri.clone()
     }
     fn hostname(&self) -> Result<String> {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|s| s.trim().to_string())
-            .map_err(|e| Error::internal(ErrorDomain::Libxl, format!("cannot get hostname: {e}")))
+        crate::host::hostname()
     }
     fn domain_capabilities(
         &self,

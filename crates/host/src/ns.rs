@@ -157,6 +157,13 @@ pub fn unshare(flags: libc::c_int) -> Result<()> {
     Ok(())
 }
 
+/// The hostname of the current UTS namespace, as the kernel reports it.
+pub fn hostname() -> Result<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .map_err(|e| Error::sys("reading /proc/sys/kernel/hostname", e))
+}
+
 /// Sets the hostname of the current UTS namespace.
 pub fn sethostname(name: &str) -> Result<()> {
     check(

@@ -179,6 +179,22 @@ fn tools_present() -> bool {
     true
 }
 
+/// `libvirtd -l` with `conf`, once its Unix socket serves.
+fn start_listening(t: &TempDir, conf: &Path) -> Daemon {
+    Daemon::start(
+        "libvirtd",
+        t,
+        &[
+            "-l",
+            "-f",
+            conf.to_str().unwrap_or(""),
+            "-p",
+            t.join("d.pid").to_str().unwrap_or(""),
+        ],
+        &t.join("run/libvirt-sock"),
+    )
+}
+
 fn tls_uri(port: u16, pkipath: &Path) -> String {
     format!(
         "test+tls://127.0.0.1:{port}/default?pkipath={}",
@@ -195,18 +211,7 @@ fn virsh_lists_domains_over_tls_and_foreign_clients_are_refused() {
     let pki = make_pki(&t);
     let port = free_port();
     let conf = tls_config(&t, &pki, port, "");
-    let d = Daemon::start(
-        "libvirtd",
-        &t,
-        &[
-            "-l",
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            t.join("d.pid").to_str().unwrap_or(""),
-        ],
-        &t.join("run/libvirt-sock"),
-    );
+    let d = start_listening(&t, &conf);
 
     let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
     assert!(
@@ -264,18 +269,7 @@ fn tls_allowed_dn_list_refuses_other_subjects() {
         port,
         "tls_allowed_dn_list = [\"C=GB,O=Test,CN=someone else\"]\n",
     );
-    let d = Daemon::start(
-        "libvirtd",
-        &t,
-        &[
-            "-l",
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            t.join("d.pid").to_str().unwrap_or(""),
-        ],
-        &t.join("run/libvirt-sock"),
-    );
+    let d = start_listening(&t, &conf);
     let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
     assert!(
         !out.status.success(),
@@ -292,18 +286,7 @@ fn tls_allowed_dn_list_refuses_other_subjects() {
         port,
         "tls_allowed_dn_list = [\"C=GB,O=Test,CN=good*\"]\n",
     );
-    let d = Daemon::start(
-        "libvirtd",
-        &t2,
-        &[
-            "-l",
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            t2.join("d.pid").to_str().unwrap_or(""),
-        ],
-        &t2.join("run/libvirt-sock"),
-    );
+    let d = start_listening(&t2, &conf);
     let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
     assert!(
         out.status.success(),
@@ -473,18 +456,7 @@ fn server_update_tls_rereads_the_files_and_keeps_the_old_ones_on_error() {
 
     let port = free_port();
     let conf = tls_config(&t, &pki, port, "");
-    let d = Daemon::start(
-        "libvirtd",
-        &t,
-        &[
-            "-l",
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            t.join("d.pid").to_str().unwrap_or(""),
-        ],
-        &t.join("run/libvirt-sock"),
-    );
+    let d = start_listening(&t, &conf);
     let admin = t.join("run/libvirt-admin-sock");
     let list = |pkipath: &Path| virsh(&tls_uri(port, pkipath), false, &["list", "--all"]);
     let out = list(&pki.client);

@@ -42,11 +42,16 @@ pub trait ServerControl: Send + Sync {
     fn clients(&self) -> Vec<ClientInfo>;
     /// Close client `id`; false if there is no such client.
     fn close_client(&self, id: u64) -> bool;
+    /// Connected clients still authenticating.
+    fn unauthenticated(&self) -> usize;
 }
 
 impl<H: Handler> ServerControl for Server<H> {
     fn name(&self) -> &str {
         &self.name
+    }
+    fn unauthenticated(&self) -> usize {
+        self.unauthenticated_count()
     }
     fn limits(&self) -> Limits {
         Server::limits(self)
@@ -449,9 +454,7 @@ impl AdminHandler {
                     uint("nclients_max", l.max_clients),
                     uint("nclients", s.clients().len()),
                     uint("nclients_unauth_max", l.max_anonymous_clients),
-                    // Every client is authenticated on connection (auth
-                    // "none" on the UNIX sockets): nobody is waiting.
-                    uint("nclients_unauth", 0),
+                    uint("nclients_unauth", s.unauthenticated()),
                 ];
                 to_bytes(&a::ServerGetClientLimitsRet { params })
             }
@@ -603,14 +606,12 @@ mod tests {
     #[test]
     fn tcp_client_reports_address_not_unix_identity() {
         let c = ClientInfo {
-            id: 3,
-            readonly: true,
             transport: Transport::Tcp,
-            connected_at: 0,
             peer_pid: Some(5),
             peer_uid: Some(0),
             peer_gid: Some(0),
             addr: Some("127.0.0.1:5000".into()),
+            ..ClientInfo::local(3, true)
         };
         let names: Vec<String> = client_params(&c).into_iter().map(|p| p.field).collect();
         assert_eq!(names, vec!["readonly", "sock_addr"]);

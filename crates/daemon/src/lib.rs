@@ -15,6 +15,7 @@
 //! and reading the effective uid.
 
 pub mod admin;
+mod auth;
 mod sockets;
 pub mod tls;
 
@@ -316,11 +317,30 @@ async fn serve<H: Handler>(
         Ok(l) => l,
         Err(e) => return fail(argv0, opts.daemon, DaemonErr::Network, &e),
     };
+    let in_use = auth::InUse {
+        unix_rw: listeners.unix.iter().any(|(_, ro)| !ro),
+        unix_ro: listeners.unix.iter().any(|(_, ro)| *ro),
+        tcp: !listeners.tcp.is_empty(),
+        tls: !listeners.tls.is_empty(),
+    };
+    match auth::setup(config, &in_use) {
+        Ok(a) => server.set_auth_config(a),
+        Err(e) => {
+            sockets::cleanup(&listeners.paths);
+            return fail(argv0, opts.daemon, DaemonErr::Config, &e);
+        }
+    }
+    rpc::set_warn_logger(|args| log(Priority::Warning, args));
     for (l, readonly) in listeners.unix {
-        tokio::spawn(server.clone().serve_unix(l, readonly));
+        let scheme = auth::scheme(if readonly {
+            config.auth_unix_ro
+        } else {
+            config.auth_unix_rw
+        });
+        tokio::spawn(server.clone().serve_unix(l, readonly, scheme));
     }
     for l in listeners.tcp {
-        tokio::spawn(server.clone().serve_tcp(l, false));
+        tokio::spawn(server.clone().serve_tcp(l, false, auth::scheme(config.auth_tcp)));
     }
     if let Some(tls) = listeners.tls_setup {
         let tls = Arc::new(tls);
@@ -331,11 +351,12 @@ async fn serve<H: Handler>(
                 tls.acceptor.clone(),
                 false,
                 tls.on_peer.clone(),
+                auth::scheme(config.auth_tls),
             ));
         }
     }
     if let Some(l) = listeners.admin {
-        tokio::spawn(admin_server.clone().serve_unix(l, false));
+        tokio::spawn(admin_server.clone().serve_unix(l, false, rpc::AuthScheme::None));
     }
 
     log(
@@ -475,4 +496,9 @@ fn reload(
             );
         }
     }
+}
+
+/// The polkit check for UNIX sockets whose scheme is "polkit".
+fn polkit_check() -> Result<rpc::PolkitCheck, String> {
+    Err("auth_unix_rw = \"polkit\" cannot be enforced: polkit support is not built in".into())
 }

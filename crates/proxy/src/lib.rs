@@ -134,7 +134,7 @@ pub fn start_local(registry: Registry, dir: &Path) -> std::io::Result<LocalSocke
                 let mut tasks = Vec::new();
                 for (l, readonly) in listeners {
                     match tokio::net::UnixListener::from_std(l) {
-                        Ok(l) => tasks.push(tokio::spawn(server.clone().serve_unix(l, readonly))),
+                        Ok(l) => tasks.push(tokio::spawn(server.clone().serve_unix(l, readonly, rpc::AuthScheme::None))),
                         Err(_) => return,
                     }
                 }

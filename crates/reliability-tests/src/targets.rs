@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 
 use protocol::header::{Header, MessageType, Status, HEADER_SIZE, LEN_SIZE, MESSAGE_MAX};
 use protocol::{AdminProc, LxcProc, RemoteProc, StreamDir};
-use rpc::{Client, ClientInfo, Handler, Response, Transport};
+use rpc::{Client, ClientInfo, Handler, Response};
 use xdr::{Decoder, Xdr};
 
 /// A fuzz target's body.
@@ -151,14 +151,9 @@ pub fn dispatch_outcomes(data: &[u8]) -> Vec<(i32, i32)> {
     let readonly = data.first().is_some_and(|b| b & 0x80 != 0);
     let h = handler();
     let info = ClientInfo {
-        id: 1,
-        readonly,
-        transport: Transport::Unix,
-        connected_at: 0,
-        peer_pid: None,
         peer_uid: Some(0),
         peer_gid: Some(0),
-        addr: None,
+        ..ClientInfo::local(1, readonly)
     };
     let state = h.new_state(&info);
     let (client, mut outbox) = Client::detached(info, state);

@@ -10,6 +10,7 @@
 //! and payload bytes only. `dispatch` implements [`Handler`].
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod client;
 pub mod frame;
 pub mod server;
@@ -17,7 +18,24 @@ pub mod server;
 /// The TLS stack the server uses, for callers that build its configuration.
 pub use tokio_rustls;
 
+pub use auth::{AuthConfig, AuthScheme, PolkitCheck, UserCheck};
 pub use server::{
     CallMode, Client, ClientInfo, ClientSummary, Handler, Limits, Outbox, PeerCheck, Response,
     Server, ServerStats, SharedAcceptor, Transport,
 };
+
+/// Where the transport's warnings go (the daemon installs its logger).
+static WARN: std::sync::OnceLock<fn(std::fmt::Arguments<'_>)> = std::sync::OnceLock::new();
+
+/// Routes the transport's warnings (refused authentication and the like)
+/// to `f`; without it they go to standard error.
+pub fn set_warn_logger(f: fn(std::fmt::Arguments<'_>)) {
+    let _ = WARN.set(f);
+}
+
+pub(crate) fn log_warn(args: std::fmt::Arguments<'_>) {
+    match WARN.get() {
+        Some(f) => f(args),
+        None => eprintln!("rpc: {args}"),
+    }
+}

@@ -14,7 +14,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
+use crate::auth::{self, AuthConfig, AuthScheme, ClientAuth, SaslLayer, SaslReader};
 use crate::frame::{read_frame, ReadError};
+use std::net::SocketAddr;
 
 /// How a client reached us (virClientTransport numbering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,35 @@ pub struct ClientInfo {
     pub peer_uid: Option<u32>,
     pub peer_gid: Option<u32>,
     pub addr: Option<String>,
+    /// Our end and the peer's end of a TCP connection.
+    pub local_addr: Option<SocketAddr>,
+    pub peer_addr: Option<SocketAddr>,
+    /// Key size in bits of the negotiated TLS cipher (SASL's external
+    /// security strength).
+    pub tls_key_bits: Option<u32>,
+    /// The scheme of the listener the client came through.
+    pub auth: AuthScheme,
+}
+
+impl ClientInfo {
+    /// A client of a local, unauthenticated-by-design connection (tests,
+    /// in-process handlers): no peer details, auth "none".
+    pub fn local(id: u64, readonly: bool) -> Self {
+        ClientInfo {
+            id,
+            readonly,
+            transport: Transport::Unix,
+            connected_at: 0,
+            peer_pid: None,
+            peer_uid: None,
+            peer_gid: None,
+            addr: None,
+            local_addr: None,
+            peer_addr: None,
+            tls_key_bits: None,
+            auth: AuthScheme::None,
+        }
+    }
 }
 
 /// Decides, after a TLS handshake, whether a client may stay: it gets the
@@ -126,6 +157,9 @@ pub trait Handler: Send + Sync + 'static {
 enum Out {
     Frame(Vec<u8>),
     WithFds(Vec<u8>, Vec<OwnedFd>),
+    /// Everything queued before this has been written in clear: what
+    /// follows goes through the SASL security layer.
+    SaslOn,
     /// Everything queued before this has been written: stop.
     Close,
 }
@@ -144,6 +178,8 @@ const READ_BUFFER: usize = 8 << 10;
 pub struct Client<S> {
     pub info: ClientInfo,
     pub state: S,
+    /// Where the client stands with authentication.
+    pub auth: ClientAuth,
     out: mpsc::UnboundedSender<Out>,
     queued: AtomicUsize,
     closing: AtomicBool,
@@ -179,7 +215,7 @@ impl<S> Client<S> {
         }
         let n = match &out {
             Out::Frame(f) | Out::WithFds(f, _) => f.len(),
-            Out::Close => 0,
+            Out::Close | Out::SaslOn => 0,
         };
         if self.queued.fetch_add(n, Ordering::Relaxed) + n > MAX_QUEUED_BYTES {
             self.close();
@@ -221,7 +257,7 @@ impl<S> Outbox<S> {
                     self.client.queued.fetch_sub(f.len(), Ordering::Relaxed);
                     frames.push(f);
                 }
-                Out::Close => {}
+                Out::Close | Out::SaslOn => {}
             }
         }
         frames
@@ -235,6 +271,7 @@ impl<S> Client<S> {
     pub fn detached(info: ClientInfo, state: S) -> (Arc<Client<S>>, Outbox<S>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let client = Arc::new(Client {
+            auth: ClientAuth::new(AuthScheme::None, None),
             info,
             state,
             out: tx,
@@ -268,6 +305,9 @@ pub struct Server<H: Handler> {
     clients: Mutex<HashMap<u64, Arc<Client<H::State>>>>,
     next_id: AtomicU64,
     slots: Arc<Semaphore>,
+    /// Places for clients still authenticating (`max_anonymous_clients`).
+    unauth: Arc<Semaphore>,
+    auth_cfg: RwLock<AuthConfig>,
     workers: Arc<Semaphore>,
     prio: Arc<Semaphore>,
     queued_jobs: AtomicUsize,
@@ -281,6 +321,8 @@ impl<H: Handler> Server<H> {
             name: name.to_string(),
             handler,
             slots: Arc::new(Semaphore::new(limits.max_clients)),
+            unauth: Arc::new(Semaphore::new(unauth_places(limits.max_anonymous_clients))),
+            auth_cfg: RwLock::new(AuthConfig::default()),
             workers: Arc::new(Semaphore::new(limits.max_workers.max(1))),
             prio: Arc::new(Semaphore::new(limits.prio_workers.max(1))),
             limits: RwLock::new(limits),
@@ -289,6 +331,30 @@ impl<H: Handler> Server<H> {
             queued_jobs: AtomicUsize::new(0),
             activity: Notify::new(),
         })
+    }
+
+    /// Sets how clients of listeners that require authentication are
+    /// authenticated (SASL strength and user list, polkit).
+    pub fn set_auth_config(&self, cfg: AuthConfig) {
+        match self.auth_cfg.write() {
+            Ok(mut c) => *c = cfg,
+            Err(p) => *p.into_inner() = cfg,
+        }
+    }
+
+    fn auth_config(&self) -> AuthConfig {
+        match self.auth_cfg.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Clients connected that have not finished authenticating.
+    pub fn unauthenticated_count(&self) -> usize {
+        self.clients
+            .lock()
+            .map(|c| c.values().filter(|c| !c.auth.is_authenticated()).count())
+            .unwrap_or(0)
     }
 
     pub fn handler(&self) -> &Arc<H> {
@@ -305,6 +371,11 @@ impl<H: Handler> Server<H> {
             return;
         };
         resize(&self.slots, cur.max_clients, new.max_clients);
+        resize(
+            &self.unauth,
+            unauth_places(cur.max_anonymous_clients),
+            unauth_places(new.max_anonymous_clients),
+        );
         resize(
             &self.workers,
             cur.max_workers.max(1),
@@ -341,10 +412,12 @@ impl<H: Handler> Server<H> {
     }
 
     /// Accept connections on a Unix socket until the listener fails.
-    pub async fn serve_unix(self: Arc<Self>, listener: UnixListener, readonly: bool) {
-        while let Some((stream, _, permit)) = self.next_client(&listener).await {
+    /// Accept connections on a Unix socket until the listener fails;
+    /// clients authenticate with `auth`.
+    pub async fn serve_unix(self: Arc<Self>, listener: UnixListener, readonly: bool, auth: AuthScheme) {
+        while let Some((stream, _, permit, pending)) = self.next_client(&listener, auth).await {
             let cred = stream.peer_cred().ok();
-            let info = self.new_info(readonly, Transport::Unix, None);
+            let info = self.new_info(readonly, Transport::Unix, None, auth);
             let info = ClientInfo {
                 peer_pid: cred.as_ref().and_then(|c| c.pid()),
                 peer_uid: cred.as_ref().map(|c| c.uid()),
@@ -355,21 +428,30 @@ impl<H: Handler> Server<H> {
             tokio::spawn(async move {
                 let fd = stream.as_raw_fd();
                 let (rd, wr) = stream.into_split();
-                srv.run_client(rd, UnixWriter(wr), Some(fd), info).await;
+                srv.run_client(rd, UnixWriter(wr), Some(fd), info, pending).await;
                 drop(permit);
             });
         }
     }
 
     /// Accept TCP connections (no fd passing, no peer credentials).
-    pub async fn serve_tcp(self: Arc<Self>, listener: tokio::net::TcpListener, readonly: bool) {
-        while let Some((stream, addr, permit)) = self.next_client(&listener).await {
+    pub async fn serve_tcp(
+        self: Arc<Self>,
+        listener: tokio::net::TcpListener,
+        readonly: bool,
+        auth: AuthScheme,
+    ) {
+        while let Some((stream, addr, permit, pending)) = self.next_client(&listener, auth).await {
             let _ = stream.set_nodelay(true);
-            let info = self.new_info(readonly, Transport::Tcp, addr);
+            let info = ClientInfo {
+                local_addr: stream.local_addr().ok(),
+                peer_addr: stream.peer_addr().ok(),
+                ..self.new_info(readonly, Transport::Tcp, addr, auth)
+            };
             let srv = self.clone();
             tokio::spawn(async move {
                 let (rd, wr) = stream.into_split();
-                srv.run_client(rd, PlainWriter(wr), None, info).await;
+                srv.run_client(rd, PlainWriter(wr), None, info, pending).await;
                 drop(permit);
             });
         }
@@ -385,9 +467,12 @@ impl<H: Handler> Server<H> {
         acceptor: SharedAcceptor,
         readonly: bool,
         on_peer: PeerCheck,
+        auth: AuthScheme,
     ) {
-        while let Some((stream, addr, permit)) = self.next_client(&listener).await {
+        while let Some((stream, addr, permit, pending)) = self.next_client(&listener, auth).await {
             let _ = stream.set_nodelay(true);
+            let local_addr = stream.local_addr().ok();
+            let peer_addr = stream.peer_addr().ok();
             let srv = self.clone();
             let acceptor = match acceptor.read() {
                 Ok(a) => a.clone(),
@@ -420,9 +505,19 @@ impl<H: Handler> Server<H> {
                     drop(permit);
                     return;
                 }
-                let info = srv.new_info(readonly, Transport::Tls, addr);
+                let tls_key_bits = tls
+                    .get_ref()
+                    .1
+                    .negotiated_cipher_suite()
+                    .map(|s| cipher_key_bits(&format!("{:?}", s.suite())));
+                let info = ClientInfo {
+                    local_addr,
+                    peer_addr,
+                    tls_key_bits,
+                    ..srv.new_info(readonly, Transport::Tls, addr, auth)
+                };
                 let (rd, wr) = tokio::io::split(tls);
-                srv.run_client(rd, FlushingWriter(wr), None, info).await;
+                srv.run_client(rd, FlushingWriter(wr), None, info, pending).await;
                 drop(permit);
             });
         }
@@ -434,11 +529,22 @@ impl<H: Handler> Server<H> {
     /// is accepted, so listeners sharing the limit do not pin slots while
     /// idle) and rides out transient accept failures (descriptor or memory
     /// exhaustion). `None` once the server is shut or the listener failed.
+    ///
+    /// On a listener that requires authentication, a connection is also
+    /// only accepted while fewer than `max_anonymous_clients` clients are
+    /// still authenticating; the returned place is held until the new
+    /// client is done authenticating.
     async fn next_client<L: Listener>(
         &self,
         listener: &L,
-    ) -> Option<(L::Conn, Option<String>, OwnedSemaphorePermit)> {
+        auth: AuthScheme,
+    ) -> Option<(L::Conn, Option<String>, OwnedSemaphorePermit, Option<OwnedSemaphorePermit>)> {
         loop {
+            let pending = if auth == AuthScheme::None {
+                None
+            } else {
+                Some(self.unauth.clone().acquire_owned().await.ok()?)
+            };
             if !self.wait_for_slot().await {
                 return None;
             }
@@ -451,7 +557,7 @@ impl<H: Handler> Server<H> {
                 Err(_) => return None,
             };
             let permit = self.slots.clone().acquire_owned().await.ok()?;
-            return Some((conn, addr, permit));
+            return Some((conn, addr, permit, pending));
         }
     }
 
@@ -461,8 +567,18 @@ impl<H: Handler> Server<H> {
         self.slots.acquire().await.is_ok()
     }
 
-    fn new_info(&self, readonly: bool, transport: Transport, addr: Option<String>) -> ClientInfo {
+    fn new_info(
+        &self,
+        readonly: bool,
+        transport: Transport,
+        addr: Option<String>,
+        auth: AuthScheme,
+    ) -> ClientInfo {
         ClientInfo {
+            local_addr: None,
+            peer_addr: None,
+            tls_key_bits: None,
+            auth,
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             readonly,
             transport,
@@ -483,6 +599,7 @@ impl<H: Handler> Server<H> {
         wr: W,
         raw_fd: Option<RawFd>,
         info: ClientInfo,
+        pending: Option<OwnedSemaphorePermit>,
     ) where
         R: AsyncRead + Unpin + Send + 'static,
         W: FrameWriter,
@@ -491,10 +608,14 @@ impl<H: Handler> Server<H> {
         // arguments) instead of one per part; a receive that does not
         // fill the buffer also tells the runtime the socket is drained,
         // which saves the extra receive that would only say "empty".
+        let auth = ClientAuth::new(info.auth, pending);
+        let layer = auth.layer.clone();
+        let rd = SaslReader::new(rd, layer.clone());
         let mut rd = tokio::io::BufReader::with_capacity(READ_BUFFER, rd);
         let (tx, rx) = mpsc::unbounded_channel();
         let state = self.handler.new_state(&info);
         let client = Arc::new(Client {
+            auth,
             info,
             state,
             out: tx,
@@ -509,7 +630,7 @@ impl<H: Handler> Server<H> {
         }
         self.activity.notify_waiters();
 
-        let writer = tokio::spawn(write_loop(wr, rx, client.clone(), raw_fd));
+        let writer = tokio::spawn(write_loop(SaslWriter { inner: wr, layer }, rx, client.clone(), raw_fd));
         let ka = tokio::spawn(keepalive_loop(client.clone(), self.limits()));
         let budget = Arc::new(Semaphore::new(self.limits().max_client_requests.max(1)));
         let pending = Arc::new(Semaphore::new(MAX_PENDING_BYTES));
@@ -575,6 +696,42 @@ impl<H: Handler> Server<H> {
                     Some(&format!("Unexpected message status {}", h.status)),
                 );
                 send_error(&client, &h, &e);
+                continue;
+            }
+            if !client.auth.is_authenticated() && !auth::allowed_unauthenticated(h.prog, h.proc_) {
+                send_error(&client, &h, &auth::auth_required());
+                continue;
+            }
+            if auth::is_auth_proc(h.prog, h.proc_) {
+                // The auth procedures may wait on the SASL library or
+                // the system bus: run them off the connection task. The
+                // client sends nothing else until it has the answer.
+                let cfg = self.auth_config();
+                let c2 = client.clone();
+                tokio::spawn(async move {
+                    let c3 = c2.clone();
+                    let payload = frame.payload;
+                    let out = tokio::task::spawn_blocking(move || {
+                        auth::call(&cfg, &c3.info, &c3.auth, h.proc_, &payload)
+                    })
+                    .await;
+                    match out {
+                        Ok(o) => {
+                            respond(&c2, &h, o.response);
+                            if o.start_layer {
+                                c2.enqueue(Out::SaslOn);
+                            }
+                        }
+                        Err(_) => {
+                            let e = RemoteError::new(
+                                ErrorCode::AuthFailed,
+                                ErrorDomain::Rpc,
+                                Some("authentication failed"),
+                            );
+                            send_error(&c2, &h, &e);
+                        }
+                    }
+                });
                 continue;
             }
             // Calls that carry fds are not accepted: nothing in the
@@ -669,6 +826,52 @@ impl Listener for tokio::net::TcpListener {
     type Conn = tokio::net::TcpStream;
     async fn accept_conn(&self) -> std::io::Result<(Self::Conn, Option<String>)> {
         self.accept().await.map(|(s, a)| (s, Some(a.to_string())))
+    }
+}
+
+/// Places in the authentication queue for a `max_anonymous_clients`
+/// value (0: no limit).
+fn unauth_places(max: usize) -> usize {
+    if max == 0 {
+        Semaphore::MAX_PERMITS >> 1
+    } else {
+        max
+    }
+}
+
+/// Key size in bits of a TLS cipher suite, from its name.
+fn cipher_key_bits(suite: &str) -> u32 {
+    if suite.contains("AES_128") {
+        128
+    } else {
+        256
+    }
+}
+
+/// Writes frames through the SASL security layer once it is on.
+struct SaslWriter<W> {
+    inner: W,
+    layer: Arc<SaslLayer>,
+}
+
+impl<W: FrameWriter> FrameWriter for SaslWriter<W> {
+    fn write_all<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>> {
+        if !self.layer.writing() {
+            return self.inner.write_all(buf);
+        }
+        Box::pin(async move {
+            let wire = self.layer.encode(buf)?;
+            self.inner.write_all(&wire).await
+        })
+    }
+    fn send_fd<'a>(
+        &'a mut self,
+        fd: &'a OwnedFd,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>> {
+        self.inner.send_fd(fd)
     }
 }
 
@@ -839,7 +1042,7 @@ impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for FlushingWriter<W> {
 }
 
 async fn write_loop<W: FrameWriter, S>(
-    mut wr: W,
+    mut wr: SaslWriter<W>,
     mut rx: mpsc::UnboundedReceiver<Out>,
     client: Arc<Client<S>>,
     _raw_fd: Option<RawFd>,
@@ -848,6 +1051,10 @@ async fn write_loop<W: FrameWriter, S>(
         let (buf, fds) = match out {
             Out::Frame(f) => (f, Vec::new()),
             Out::WithFds(f, fds) => (f, fds),
+            Out::SaslOn => {
+                wr.layer.start_writing();
+                continue;
+            }
             Out::Close => return,
         };
         client.queued.fetch_sub(buf.len(), Ordering::Relaxed);

@@ -20,7 +20,7 @@ secs="${1:-10}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(frame proc_args dispatch domain_xml network_xml storage_xml virconf lxc_native xen_native)
+    targets=(frame proc_args dispatch domain_xml network_xml storage_xml virconf lxc_native xen_native auth)
 fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     echo "cargo-fuzz is not installed (cargo install cargo-fuzz); the same targets run" \

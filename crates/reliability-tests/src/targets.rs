@@ -31,6 +31,7 @@ pub const ALL: &[(&str, Target)] = &[
     ("virconf", virconf),
     ("lxc_native", lxc_native),
     ("xen_native", xen_native),
+    ("auth", auth),
 ];
 
 /// Polls a future that never waits (it reads from memory) to completion.
@@ -349,6 +350,62 @@ pub fn xen_native(data: &[u8]) {
         if let Ok(def) = xenconfig::native_to_domain(s, f, caps) {
             let _ = xenconfig::domain_to_xml(&def);
             let _ = xenconfig::domain_to_native_conf(&def, f);
+        }
+    }
+}
+
+/// The auth procedures (AUTH_LIST, AUTH_SASL_INIT/START/STEP,
+/// AUTH_POLKIT) on one unauthenticated client, through the real SASL
+/// library: byte 0 picks the scheme (bit 0: SASL or polkit) and the
+/// transport (bits 1-2: UNIX, TCP, TLS); then steps of a procedure byte,
+/// a 16-bit length and that many argument bytes. Nothing panics, and a
+/// client without credentials never ends up authenticated where no
+/// anonymous mechanism is allowed (plain TCP) or polkit is unavailable.
+pub fn auth(data: &[u8]) {
+    use rpc::auth::{call, AuthConfig, ClientAuth};
+    use rpc::{AuthScheme, Transport};
+    let Some((&head, mut rest)) = data.split_first() else {
+        return;
+    };
+    if sasl::server_init(rpc::auth::SASL_SERVICE).is_err() {
+        return;
+    }
+    let scheme = if head & 1 == 0 {
+        AuthScheme::Sasl
+    } else {
+        AuthScheme::Polkit
+    };
+    let transport = match (head >> 1) % 3 {
+        0 => Transport::Unix,
+        1 => Transport::Tcp,
+        _ => Transport::Tls,
+    };
+    let info = ClientInfo {
+        transport,
+        peer_uid: Some(1000),
+        peer_pid: Some(1),
+        local_addr: "127.0.0.1:16509".parse().ok(),
+        peer_addr: "127.0.0.1:40000".parse().ok(),
+        tls_key_bits: (transport == Transport::Tls).then_some(256),
+        auth: scheme,
+        ..ClientInfo::local(1, false)
+    };
+    let cfg = AuthConfig::default();
+    let client = ClientAuth::new(scheme, None);
+    let mut steps = 0;
+    while rest.len() >= 3 && steps < 64 {
+        steps += 1;
+        let proc_ = 66 + i32::from(rest[0] % 5);
+        let len = usize::from(u16::from_be_bytes([rest[1], rest[2]]));
+        let body = &rest[3..];
+        let take = len.min(body.len());
+        let _ = call(&cfg, &info, &client, proc_, &body[..take]);
+        rest = &body[take..];
+        if transport == Transport::Tcp || scheme == AuthScheme::Polkit {
+            assert!(
+                !client.is_authenticated(),
+                "a client without credentials was authenticated"
+            );
         }
     }
 }

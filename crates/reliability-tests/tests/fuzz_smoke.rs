@@ -282,3 +282,49 @@ fn xen_native_target_survives_the_corpus_and_mutations() {
     assert!(seeds.len() > 20, "conformance corpus missing");
     run("xen_native", seeds);
 }
+
+#[test]
+fn auth_target_survives_every_procedure_order_and_garbage() {
+    // Layout: scheme/transport byte, then (procedure, u16 length, data).
+    fn step(p: u8, data: &[u8]) -> Vec<u8> {
+        let mut v = vec![p];
+        v.extend_from_slice(&u16::try_from(data.len()).unwrap_or(0).to_be_bytes());
+        v.extend_from_slice(data);
+        v
+    }
+    let start = |mech: &str, data: &[u8]| {
+        xdr::to_bytes(&r::AuthSaslStartArgs {
+            mech: mech.into(),
+            nil: 0,
+            data: data.iter().map(|&b| b as i8).collect(),
+        })
+    };
+    let step_args = |data: &[u8]| {
+        xdr::to_bytes(&r::AuthSaslStepArgs {
+            nil: 0,
+            data: data.iter().map(|&b| b as i8).collect(),
+        })
+    };
+    let mut seeds = Vec::new();
+    for head in 0u8..6 {
+        // list, init, start with each common mechanism, steps, polkit.
+        for mech in ["DIGEST-MD5", "SCRAM-SHA-256", "PLAIN", "ANONYMOUS", "GSSAPI", "LOGIN"] {
+            let mut s = vec![head];
+            s.extend(step(0, &[]));
+            s.extend(step(1, &[]));
+            s.extend(step(2, &start(mech, b"alice\0alice\0secret")));
+            s.extend(step(3, &step_args(b"username=\"alice\",realm=\"x\",nonce=\"n\"")));
+            s.extend(step(3, &step_args(&[0xff; 40])));
+            s.extend(step(4, &[]));
+            seeds.push(s);
+        }
+        // A step before init, a second init, oversized data.
+        let mut s = vec![head];
+        s.extend(step(3, &step_args(b"x")));
+        s.extend(step(1, &[]));
+        s.extend(step(1, &[]));
+        s.extend(step(2, &[0xff; 300]));
+        seeds.push(s);
+    }
+    run("auth", seeds);
+}

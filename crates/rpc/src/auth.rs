@@ -243,7 +243,9 @@ pub struct ClientAuth {
 }
 
 impl ClientAuth {
-    pub(crate) fn new(scheme: AuthScheme, pending: Option<OwnedSemaphorePermit>) -> Self {
+    /// A client of a listener with `scheme`; `pending` is its place among
+    /// the clients still authenticating, released once it is done.
+    pub fn new(scheme: AuthScheme, pending: Option<OwnedSemaphorePermit>) -> Self {
         ClientAuth {
             scheme,
             done: AtomicBool::new(scheme == AuthScheme::None),
@@ -278,7 +280,7 @@ impl ClientAuth {
 }
 
 /// What a completed auth call asks of the connection besides its reply.
-pub(crate) struct AuthOutcome {
+pub struct AuthOutcome {
     pub response: Response,
     /// Switch the writer to the SASL layer once the reply is out.
     pub start_layer: bool,
@@ -308,8 +310,9 @@ fn sasl_addr(a: Option<std::net::SocketAddr>) -> Option<String> {
     a.map(|a| format!("{};{}", a.ip(), a.port()))
 }
 
-/// Answers one of the auth procedures for `info`'s client.
-pub(crate) fn call(
+/// Answers one of the auth procedures for `info`'s client (the server
+/// calls it off the connection task; public for the fuzz target).
+pub fn call(
     cfg: &AuthConfig,
     info: &ClientInfo,
     auth: &ClientAuth,

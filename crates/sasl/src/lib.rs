@@ -30,6 +30,9 @@ pub enum SaslError {
     /// A caller-supplied string contained a NUL byte.
     #[error("{0} contains a NUL byte")]
     Nul(&'static str),
+    /// A step without an exchange in progress.
+    #[error("no SASL exchange in progress")]
+    NotStarted,
     /// Data larger than the negotiated buffer.
     #[error("SASL data length {len} too long, max {max}")]
     TooLong { len: usize, max: usize },
@@ -92,6 +95,9 @@ pub struct ServerSession {
     conn: *mut sys::sasl_conn_t,
     /// Largest plain chunk encoded at once (negotiated after completion).
     maxbufsize: usize,
+    /// A mechanism has been started (the library must not be stepped
+    /// before: it has no mechanism to step and crashes).
+    started: bool,
 }
 
 // SAFETY: a sasl_conn_t belongs to one session and is only used through
@@ -141,6 +147,7 @@ impl ServerSession {
         Ok(ServerSession {
             conn,
             maxbufsize: DEFAULT_BUFSIZE,
+            started: false,
         })
     }
 
@@ -259,16 +266,22 @@ impl ServerSession {
         // SAFETY: `mech` is NUL-terminated, `p`/`n` describe the caller's
         // slice (or NULL/0), the out pointers are valid.
         let rc = unsafe { sys::sasl_server_start(self.conn, mech.as_ptr(), p, n, &mut out, &mut len) };
+        self.started = rc == sys::SASL_CONTINUE;
         self.outcome("Failed to start SASL negotiation", rc, out, len)
     }
 
     /// The next round of the exchange.
+    /// Fails without calling the library unless a start asked for more.
     pub fn step(&mut self, data: Option<&[u8]>) -> Result<Step, SaslError> {
+        if !self.started {
+            return Err(SaslError::NotStarted);
+        }
         let (p, n) = input(data)?;
         let mut out: *const c_char = ptr::null();
         let mut len: c_uint = 0;
         // SAFETY: as in `start`.
         let rc = unsafe { sys::sasl_server_step(self.conn, p, n, &mut out, &mut len) };
+        self.started = rc == sys::SASL_CONTINUE;
         self.outcome("Failed to step SASL negotiation", rc, out, len)
     }
 
@@ -416,6 +429,17 @@ mod tests {
         // or fails; it never panics.
         let _ = s.decode(b"garbage");
         assert!(s.encode(&vec![0u8; DEFAULT_BUFSIZE + 1]).is_err());
+    }
+
+    #[test]
+    fn a_step_before_start_is_refused_without_reaching_the_library() {
+        if server_init("libvirt-rs-test").is_err() {
+            eprintln!("SKIP: the SASL library could not be initialised");
+            return;
+        }
+        let mut s = ServerSession::new("libvirt", None, None).expect("session");
+        assert!(matches!(s.step(Some(b"x")), Err(SaslError::NotStarted)));
+        assert!(matches!(s.step(None), Err(SaslError::NotStarted)));
     }
 
     #[test]

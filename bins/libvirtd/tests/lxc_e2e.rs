@@ -294,3 +294,186 @@ fn a_container_that_reboots_itself_is_started_again() {
     assert_eq!(state, "running (booted)");
     virsh_uri(&uri, &["destroy", "e2e4"]).success();
 }
+
+/// Waits (bounded) until `f` holds.
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn domain_names(uri: &str) -> Vec<String> {
+    virsh_uri(uri, &["list", "--all", "--name"])
+        .success()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn autodestroy_container_goes_with_the_connection_that_started_it() {
+    if let Some(why) = cannot_run() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    if !python_available() {
+        eprintln!("SKIP: python3-libvirt is missing");
+        return;
+    }
+    let d = Daemon::start();
+    let root = rootfs(d.dir.path());
+    let script = r#"
+import os, sys, time, threading, libvirt
+uri, xml_auto, xml_plain = sys.argv[1], open(sys.argv[2]).read(), open(sys.argv[3]).read()
+libvirt.virEventRegisterDefaultImpl()
+owner = libvirt.open(uri)
+watcher = libvirt.open(uri)
+events = []
+watcher.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                               lambda c, d, ev, det, op: events.append((d.name(), ev, det)), None)
+stop = [False]
+def loop():
+    while not stop[0]:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+auto = owner.createXML(xml_auto, libvirt.VIR_DOMAIN_START_AUTODESTROY)
+plain = owner.createXML(xml_plain, 0)
+seen = watcher.lookupByName("e2e5")
+assert seen.isActive() and not seen.isPersistent()
+controller = seen.ID()
+assert os.path.exists("/proc/%d" % controller)
+# Domain objects hold their connection: drop them so close() really closes.
+del auto, plain
+owner.close()
+t = time.time()
+gone = False
+while time.time() - t < 20:
+    try:
+        watcher.lookupByName("e2e5")
+    except libvirt.libvirtError as e:
+        assert e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN, e
+        gone = True
+        break
+    time.sleep(0.05)
+assert gone, "the autodestroy container outlived its connection"
+t = time.time()
+while os.path.exists("/proc/%d" % controller) and time.time() - t < 10:
+    time.sleep(0.05)
+assert not os.path.exists("/proc/%d" % controller), "its processes are still there"
+t = time.time()
+while ("e2e5", libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED) not in events and time.time() - t < 5:
+    time.sleep(0.05)
+assert ("e2e5", libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED) in events, events
+survivor = watcher.lookupByName("e2e6")
+assert survivor.state() == [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_BOOTED], survivor.state()
+survivor.destroy()
+stop[0] = True
+print("autodestroy: ok")
+"#;
+    let auto = d.dir.path().join("auto.xml");
+    let plain = d.dir.path().join("plain.xml");
+    std::fs::write(&auto, ct_xml("e2e5", &root, 32)).unwrap();
+    std::fs::write(&plain, ct_xml("e2e6", &root, 32)).unwrap();
+    let out = python(
+        script,
+        &[
+            &d.uri("lxc"),
+            auto.to_str().unwrap(),
+            plain.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.ok && out.stdout.contains("autodestroy: ok"),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+/// A libvirt-python client that starts `xml` with autodestroy, prints the
+/// domain id and waits to be killed.
+fn spawn_autodestroy_owner(uri: &str, xml: &Path) -> (std::process::Child, i32) {
+    use std::io::BufRead;
+    let script = r#"
+import sys, time, libvirt
+c = libvirt.open(sys.argv[1])
+d = c.createXML(open(sys.argv[2]).read(), libvirt.VIR_DOMAIN_START_AUTODESTROY)
+print(d.ID(), flush=True)
+while True:
+    time.sleep(1000)
+"#;
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .arg(uri)
+        .arg(xml)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("python's stdout");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the domain id");
+    let id = line.trim().parse().unwrap_or_else(|_| {
+        let _ = child.kill();
+        panic!("python printed {line:?} instead of a domain id")
+    });
+    (child, id)
+}
+
+#[test]
+fn autodestroy_container_goes_when_its_client_is_killed_but_not_when_the_daemon_restarts() {
+    if let Some(why) = cannot_run() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    if !python_available() {
+        eprintln!("SKIP: python3-libvirt is missing");
+        return;
+    }
+    let mut d = Daemon::start();
+    let uri = d.uri("lxc");
+    let root = rootfs(d.dir.path());
+    let xml = d.dir.path().join("owned.xml");
+    std::fs::write(&xml, ct_xml("e2e7", &root, 32)).unwrap();
+
+    // The client dies without closing: its socket drops, the guest goes.
+    let (mut owner, id) = spawn_autodestroy_owner(&uri, &xml);
+    assert_eq!(
+        virsh_uri(&uri, &["domstate", "e2e7"]).success().trim(),
+        "running"
+    );
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    wait_until("the container is gone after its client was killed", || {
+        !domain_names(&uri).contains(&"e2e7".to_string())
+    });
+    wait_until("the container's processes are gone", || {
+        !Path::new(&format!("/proc/{id}")).exists()
+    });
+
+    // The daemon is killed and restarted while the client lives: the
+    // container is reattached and belongs to no connection any more, so
+    // neither the old client's death nor a new client's close destroys it.
+    let (mut owner, id) = spawn_autodestroy_owner(&uri, &xml);
+    d.kill_and_restart();
+    assert_eq!(
+        virsh_uri(&uri, &["domstate", "e2e7"]).success().trim(),
+        "running"
+    );
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    virsh_uri(&uri, &["list"]).success();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        virsh_uri(&uri, &["domstate", "e2e7"]).success().trim(),
+        "running"
+    );
+    assert!(Path::new(&format!("/proc/{id}")).exists());
+    virsh_uri(&uri, &["destroy", "e2e7"]).success();
+}

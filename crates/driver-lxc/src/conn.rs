@@ -10,7 +10,8 @@ use conf::FormatFlags;
 use driver::consts::{affect, list, state, xml as xmlflags};
 use driver::error::{ErrorCode, ErrorDomain};
 use driver::{
-    Connection, DomainInfo, DomainRef, Error, EventSink, NodeInfo, Result, TypedParams, TypedValue,
+    Connection, ConnectionId, DomainInfo, DomainRef, Error, EventSink, NodeInfo, Result,
+    TypedParams, TypedValue,
 };
 use lxc_controller::client;
 
@@ -24,6 +25,8 @@ const UNLIMITED_KIB: u64 = 9_007_199_254_740_991;
 pub struct LxcConnection {
     drv: Arc<Driver>,
     subs: Mutex<Vec<u64>>,
+    /// Whom guests started with VIR_DOMAIN_START_AUTODESTROY belong to.
+    id: ConnectionId,
 }
 
 impl LxcConnection {
@@ -31,7 +34,14 @@ impl LxcConnection {
         LxcConnection {
             drv,
             subs: Mutex::new(Vec::new()),
+            id: ConnectionId::new(),
         }
+    }
+
+    /// The connection guests started now are tied to, if `flags` asks for
+    /// autodestroy.
+    fn autodestroy_owner(&self, flags: u32) -> Option<ConnectionId> {
+        (flags & driver::consts::create::START_AUTODESTROY != 0).then_some(self.id)
     }
 
     fn get(&self, r: &DomainRef) -> Result<Arc<Dom>> {
@@ -45,6 +55,9 @@ impl Drop for LxcConnection {
         for s in subs {
             self.drv.events.unsubscribe(s);
         }
+        // virConnectClose: destroy the guests this connection started with
+        // VIR_DOMAIN_START_AUTODESTROY.
+        self.drv.connection_closed(self.id);
     }
 }
 
@@ -276,7 +289,7 @@ impl Connection for LxcConnection {
             driver::consts::create::START_AUTODESTROY,
             "lxcDomainCreateWithFiles",
         )?;
-        self.drv.start(dom)
+        self.drv.start(dom, self.autodestroy_owner(flags))
     }
 
     fn domain_create_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
@@ -285,8 +298,11 @@ impl Connection for LxcConnection {
             driver::consts::create::START_AUTODESTROY | driver::consts::create::START_VALIDATE,
             "lxcDomainCreateXMLWithFiles",
         )?;
-        self.drv
-            .create_xml(xml, flags & driver::consts::create::START_VALIDATE != 0)
+        self.drv.create_xml(
+            xml,
+            flags & driver::consts::create::START_VALIDATE != 0,
+            self.autodestroy_owner(flags),
+        )
     }
 
     fn domain_destroy(&self, dom: &DomainRef, flags: u32) -> Result<()> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use conf::{DomainDef, FormatFlags, ParseFlags};
 use driver::consts::{lifecycle, reason, state};
-use driver::{DomainRef, Error, Event, EventBus, Result};
+use driver::{CloseCallbacks, ConnectionId, DomainRef, Error, Event, EventBus, Result};
 use lxc_controller::client;
 use lxc_controller::proto::{Event as CtlEvent, ExitInfo, ExitReason, RunState};
 
@@ -166,12 +166,22 @@ fn begin_job(dom: &Arc<Dom>, api: &str, timeout: Duration) -> Result<JobGuard> {
     Ok(g)
 }
 
+/// What the driver runs for a domain when a connection closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseCallback {
+    /// VIR_DOMAIN_START_AUTODESTROY: destroy the guest.
+    AutoDestroy,
+}
+
 /// The LXC driver shared by every connection.
 pub struct Driver {
     pub(crate) cfg: LxcDriverConfig,
     pub(crate) lxcconf: Mutex<LxcConf>,
     table: Mutex<Vec<Arc<Dom>>>,
     pub(crate) events: EventBus,
+    /// Guests tied to the connection that started them (in memory only:
+    /// after a restart, reattached guests belong to no connection).
+    close_callbacks: CloseCallbacks<CloseCallback>,
     shutting_down: AtomicBool,
     next_run: AtomicU64,
     weak: Weak<Driver>,
@@ -258,6 +268,7 @@ impl Driver {
             lxcconf: Mutex::new(lxcconf),
             table: Mutex::new(Vec::new()),
             events: EventBus::new(),
+            close_callbacks: CloseCallbacks::new(),
             shutting_down: AtomicBool::new(false),
             next_run: AtomicU64::new(1),
             weak: weak.clone(),
@@ -505,8 +516,13 @@ impl Driver {
 
     // ---- starting ----
 
-    /// virDomainCreate.
-    pub(crate) fn start(&self, r: &DomainRef) -> Result<DomainRef> {
+    /// virDomainCreate; with `autodestroy`, the guest is destroyed when that
+    /// connection closes.
+    pub(crate) fn start(
+        &self,
+        r: &DomainRef,
+        autodestroy: Option<ConnectionId>,
+    ) -> Result<DomainRef> {
         let job = self.begin(r, "virDomainCreate")?;
         let def = {
             let st = job.dom().state();
@@ -518,12 +534,19 @@ impl Driver {
                 .ok_or_else(|| errors::internal("domain has no definition"))?
         };
         self.start_locked(&job, def)?;
+        self.register_autodestroy(&job, autodestroy);
         Ok(job.dom().dom_ref())
     }
 
     /// virDomainCreateXML: a transient domain, or a live run of a defined
-    /// one; `validate` is VIR_DOMAIN_START_VALIDATE.
-    pub(crate) fn create_xml(&self, xml: &str, validate: bool) -> Result<DomainRef> {
+    /// one; `validate` is VIR_DOMAIN_START_VALIDATE, `autodestroy` as for
+    /// [`Driver::start`].
+    pub(crate) fn create_xml(
+        &self,
+        xml: &str,
+        validate: bool,
+        autodestroy: Option<ConnectionId>,
+    ) -> Result<DomainRef> {
         let def = self.parse_def(xml, false, validate)?;
         let (dom, fresh) = {
             let mut t = lock(&self.table);
@@ -569,7 +592,17 @@ impl Driver {
             }
             return Err(e);
         }
+        self.register_autodestroy(&job, autodestroy);
         Ok(dom.dom_ref())
+    }
+
+    /// Ties a guest that has just started (its job held) to the connection
+    /// that asked for VIR_DOMAIN_START_AUTODESTROY.
+    fn register_autodestroy(&self, job: &JobGuard, conn: Option<ConnectionId>) {
+        if let Some(conn) = conn {
+            self.close_callbacks
+                .add(job.dom().uuid, conn, CloseCallback::AutoDestroy);
+        }
     }
 
     /// Starts the container of a domain whose job is held.
@@ -677,6 +710,9 @@ impl Driver {
                 },
             )
         };
+        // Stopped by any means: no connection's close destroys it any more
+        // (only a fake reboot, which does not come here, keeps the tie).
+        self.close_callbacks.remove(&dom.uuid, None, None);
         let _ = std::fs::remove_file(self.cfg.status_file(&name));
         // Whatever the controller left (it removes its own cgroup and socket
         // when it tears down cleanly; after a crash they are still there).
@@ -712,7 +748,14 @@ impl Driver {
     /// virDomainDestroy.
     pub(crate) fn destroy(&self, r: &DomainRef) -> Result<()> {
         let job = self.begin(r, "virDomainDestroy")?;
-        let (name, live) = self.active(&job)?;
+        self.destroy_locked(&job)
+    }
+
+    /// Kills the container of a domain whose job is held: shut off with
+    /// reason "destroyed", the STOPPED/DESTROYED event, a transient domain
+    /// dropped.
+    fn destroy_locked(&self, job: &JobGuard) -> Result<()> {
+        let (name, live) = self.active(job)?;
         match client::connect(&self.cfg.state_dir, &name, self.cfg.request_timeout) {
             Ok(mut c) => {
                 c.destroy().map_err(errors::controller)?;
@@ -937,6 +980,7 @@ impl Driver {
         self.events.publish(Event::DomainReboot { dom: old });
         if let Err(e) = self.start_locked(job, def) {
             log(format!("restart of '{name}' after reboot failed: {e}"));
+            self.close_callbacks.remove(&dom.uuid, None, None);
             let transient = {
                 let mut st = dom.state();
                 st.state = state::SHUTOFF;
@@ -947,6 +991,72 @@ impl Driver {
                 self.remove(dom);
             }
             self.emit(dom.dom_ref(), lifecycle::STOPPED, lifecycle::STOPPED_FAILED);
+        }
+    }
+
+    // ---- close callbacks ----
+
+    /// A connection object was dropped (virConnectClose): destroy the
+    /// guests it started with VIR_DOMAIN_START_AUTODESTROY. Returns at
+    /// once; the guests are destroyed on a thread of their own, since the
+    /// caller may be the RPC layer's connection task. At daemon shutdown
+    /// nothing is destroyed: guests outlive the daemon.
+    pub(crate) fn connection_closed(&self, conn: ConnectionId) {
+        if self.shutting_down.load(Ordering::Relaxed) {
+            return;
+        }
+        let doms = self.close_callbacks.domains_of(conn);
+        if doms.is_empty() {
+            return;
+        }
+        let weak = self.weak.clone();
+        let res = std::thread::Builder::new()
+            .name("lxc-autodestroy".into())
+            .spawn(move || {
+                let Some(drv) = weak.upgrade() else { return };
+                for uuid in doms {
+                    drv.run_close_callbacks(&uuid, conn);
+                }
+            });
+        if let Err(e) = res {
+            log(format!("cannot start the autodestroy thread: {e}"));
+        }
+    }
+
+    /// Runs what `conn` still has registered for one domain, under the
+    /// domain's job (waiting for another operation on it to end).
+    fn run_close_callbacks(&self, uuid: &[u8; 16], conn: ConnectionId) {
+        let Some(dom) = self.find_uuid(uuid) else {
+            self.close_callbacks.remove(uuid, None, None);
+            return;
+        };
+        let job = loop {
+            if self.shutting_down.load(Ordering::Relaxed)
+                || !self.close_callbacks.is_registered(uuid, Some(conn), None)
+            {
+                return;
+            }
+            match begin_job(&dom, "autodestroy", self.job_timeout()) {
+                Ok(j) => break j,
+                Err(e) if e.code == driver::error::ErrorCode::OperationTimeout => continue,
+                Err(_) => {
+                    self.close_callbacks.remove(uuid, None, None);
+                    return;
+                }
+            }
+        };
+        for cb in self.close_callbacks.take(uuid, conn) {
+            match cb {
+                CloseCallback::AutoDestroy => {
+                    let name = job.dom().state().name.clone();
+                    log(format!(
+                        "destroying '{name}': the connection that started it closed"
+                    ));
+                    if let Err(e) = self.destroy_locked(&job) {
+                        log(format!("autodestroy of '{name}' failed: {}", e.message()));
+                    }
+                }
+            }
         }
     }
 
@@ -975,7 +1085,7 @@ impl Driver {
             .collect();
         for d in candidates {
             let r = d.dom_ref();
-            if let Err(e) = self.start(&r) {
+            if let Err(e) = self.start(&r, None) {
                 log(format!(
                     "Failed to autostart VM '{}': {}",
                     r.name,

@@ -746,3 +746,125 @@ fn connection_reports_the_host() {
     let uri = ok(Uri::parse("lxc:///"), "uri");
     assert!(f.open(&uri, &ConnectAuth::default()).is_err());
 }
+
+/// A second connection onto the test's driver, as another client's.
+fn second_connection(env: &Env) -> Arc<dyn Connection> {
+    let f = env.factory.as_ref().unwrap_or_else(|| panic!("no driver"));
+    let uri = ok(Uri::parse("lxc:///system"), "uri");
+    ok(f.open(&uri, &ConnectAuth::default()), "open")
+}
+
+/// Whether process `pid` (a container's controller, by its domain id) is gone.
+fn wait_process_gone(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "process {pid} is still there");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn autodestroy_guests_are_destroyed_when_their_connection_is_dropped() {
+    require_privileges!();
+    let env = Env::new("autod");
+    let (transient, persistent, plain) = (env.name("t"), env.name("p"), env.name("n"));
+    let autodestroy = driver::consts::create::START_AUTODESTROY;
+    let owner = second_connection(&env);
+    let t = ok(
+        owner.domain_create_xml(&env.xml(&transient, "exec sleep 1000"), autodestroy),
+        "create with autodestroy",
+    );
+    let p = ok(
+        owner.domain_define_xml(&env.xml(&persistent, "exec sleep 1000"), 0),
+        "define",
+    );
+    let p = ok(
+        owner.domain_create(&p, autodestroy),
+        "start with autodestroy",
+    );
+    let n = ok(
+        owner.domain_create_xml(&env.xml(&plain, "exec sleep 1000"), 0),
+        "create",
+    );
+    // Another connection sees them run.
+    assert!(ok(env.c().domain_is_active(&t), "active"));
+    assert!(ok(env.c().domain_is_active(&p), "active"));
+
+    drop(owner);
+    env.wait_event(&transient, lifecycle::STOPPED, lifecycle::STOPPED_DESTROYED);
+    env.wait_event(
+        &persistent,
+        lifecycle::STOPPED,
+        lifecycle::STOPPED_DESTROYED,
+    );
+    env.wait_state(&p, (state::SHUTOFF, reason::SHUTOFF_DESTROYED));
+    let e = env.c().domain_lookup_by_name(&transient).err();
+    assert_eq!(e.map(|e| e.code), Some(ErrorCode::NoDomain));
+    wait_process_gone(t.id);
+    wait_process_gone(p.id);
+    assert!(!env.status_file(&transient).exists());
+    // Started without the flag: it outlives its client.
+    assert_eq!(
+        ok(env.c().domain_get_state(&n, 0), "state"),
+        (state::RUNNING, reason::RUNNING_BOOTED)
+    );
+    ok(env.c().domain_destroy(&n, 0), "destroy");
+}
+
+#[test]
+fn a_destroyed_autodestroy_guest_started_again_is_no_longer_tied() {
+    require_privileges!();
+    let env = Env::new("autod2");
+    let name = env.name("a");
+    let owner = second_connection(&env);
+    let dom = ok(
+        owner.domain_define_xml(&env.xml(&name, "exec sleep 1000"), 0),
+        "define",
+    );
+    ok(
+        owner.domain_create(&dom, driver::consts::create::START_AUTODESTROY),
+        "start with autodestroy",
+    );
+    // virsh destroy from elsewhere drops the tie; a plain start by another
+    // client is not the owner's to destroy.
+    ok(env.c().domain_destroy(&dom, 0), "destroy");
+    let again = ok(env.c().domain_create(&dom, 0), "start");
+    drop(owner);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        ok(env.c().domain_get_state(&again, 0), "state"),
+        (state::RUNNING, reason::RUNNING_BOOTED)
+    );
+    ok(env.c().domain_destroy(&again, 0), "destroy");
+}
+
+#[test]
+fn autodestroy_is_forgotten_across_a_driver_restart() {
+    require_privileges!();
+    let mut env = Env::new("autod3");
+    let name = env.name("r");
+    let owner = second_connection(&env);
+    let dom = ok(
+        owner.domain_create_xml(
+            &env.xml(&name, "exec sleep 1000"),
+            driver::consts::create::START_AUTODESTROY,
+        ),
+        "create with autodestroy",
+    );
+    // The daemon shuts down (its clients' connections go with it) and
+    // starts again: the guest keeps running and belongs to no connection.
+    if let Some(f) = &env.factory {
+        f.shutdown();
+    }
+    drop(owner);
+    env.open();
+    let again = ok(env.c().domain_lookup_by_name(&name), "lookup");
+    assert_eq!(again.id, dom.id);
+    let owner = second_connection(&env);
+    drop(owner);
+    env.open();
+    std::thread::sleep(Duration::from_millis(500));
+    let again = ok(env.c().domain_lookup_by_name(&name), "lookup");
+    assert!(ok(env.c().domain_is_active(&again), "active"));
+    ok(env.c().domain_destroy(&again, 0), "destroy");
+}

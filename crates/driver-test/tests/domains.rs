@@ -724,3 +724,25 @@ fn unfiltered_listing_follows_define_start_rename_and_undefine() {
     c.domain_undefine(&d, 0).unwrap();
     assert_eq!(listed(&c), before);
 }
+
+#[test]
+fn start_autodestroy_is_refused_as_the_c_test_driver_refuses_it() {
+    // libvirt's test driver accepts no flag on virDomainCreateWithFlags and
+    // only VIR_DOMAIN_START_VALIDATE on virDomainCreateXML.
+    let c = node_conn();
+    let autodestroy = driver::consts::create::START_AUTODESTROY;
+    let e = c.domain_create_xml(DOM_XML, autodestroy).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidArg);
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("unsupported flags (0x2) in function testDomainCreateXML")
+    );
+    let d = c.domain_define_xml(DOM_XML, 0).unwrap();
+    let e = c.domain_create(&d, autodestroy).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidArg);
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("unsupported flags (0x2) in function testDomainCreateWithFlags")
+    );
+    assert!(!c.domain_is_active(&d).unwrap());
+}

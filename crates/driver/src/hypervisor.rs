@@ -10,6 +10,9 @@
 //! - the defaults fail with VIR_ERR_NO_SUPPORT naming the API.
 //! - reads never wait for a busy guest; operations that change a guest take
 //!   its job lock with a deadline and fail with VIR_ERR_OPERATION_TIMEOUT.
+//! - dropping the connection object is virConnectClose: the driver runs
+//!   the close callbacks registered for it ([`crate::CloseCallbacks`]),
+//!   without blocking the dropping thread (it may be a connection task).
 
 use crate::error::{Error, Result};
 use crate::events::EventSink;
@@ -154,10 +157,14 @@ pub trait Connection: Send + Sync {
         unsupported!("virDomainUndefineFlags")
     }
     /// virDomainCreateWithFlags. Returns the domain with its new id.
+    /// A driver that accepts VIR_DOMAIN_START_AUTODESTROY ties the guest to
+    /// this connection object through [`crate::CloseCallbacks`] and
+    /// destroys it when the object is dropped.
     fn domain_create(&self, dom: &DomainRef, flags: u32) -> Result<DomainRef> {
         unsupported!("virDomainCreateWithFlags")
     }
-    /// virDomainCreateXML: a transient domain.
+    /// virDomainCreateXML: a transient domain (VIR_DOMAIN_START_AUTODESTROY
+    /// as for `domain_create`).
     fn domain_create_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
         unsupported!("virDomainCreateXML")
     }

@@ -10,6 +10,7 @@
 //! Depends on `protocol` only for the error code and domain numbers.
 #![forbid(unsafe_code)]
 
+pub mod close_callbacks;
 pub mod consts;
 pub mod error;
 pub mod events;
@@ -18,6 +19,7 @@ pub mod types;
 
 mod hypervisor;
 
+pub use close_callbacks::{CloseCallbacks, ConnectionId};
 pub use error::{Error, Result};
 pub use events::{Event, EventBus, EventSink};
 pub use hypervisor::Connection;

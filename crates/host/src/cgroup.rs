@@ -5,7 +5,8 @@
 //!
 //! In the hybrid layout the v1 hierarchies carry the controllers; a matching
 //! group is also made in the unified hierarchy when it is writable, so tools
-//! that look there find the container.
+//! that look there find the container (and it carries a BPF device filter
+//! beside the v1 `devices` controller, see [`Cgroup::set_devices`]).
 
 use crate::{Error, Result};
 use std::fs;
@@ -402,7 +403,8 @@ pub struct Limits {
     pub pids_max: Option<u64>,
 }
 
-/// A device rule for the v1 devices controller.
+/// A device rule: a line of the v1 `devices.allow`, or an entry of the BPF
+/// device filter ([`crate::bpf_devices`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceRule {
     /// `'c'`, `'b'` or `'a'`.
@@ -759,25 +761,65 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Restricts device access to `allow` (v1 devices controller). On the
-    /// unified hierarchy device control needs BPF programs; it is skipped and
-    /// the reason is returned.
-    pub fn set_devices(&self, allow: &[DeviceRule]) -> Result<Option<String>> {
+    /// Restricts device access to `allow`; returns warnings about what
+    /// could not be applied.
+    ///
+    /// - v1: the `devices` controller (deny all, then each rule).
+    /// - unified hierarchy (pure v2): a BPF device filter on the group
+    ///   ([`crate::bpf_devices`]), reusing one attached earlier. A kernel
+    ///   without cgroup BPF gives a warning, like a missing v1 controller;
+    ///   any other failure is an error.
+    /// - hybrid: the v1 `devices` controller enforces, as in libvirt, and
+    ///   the same list also goes into a BPF filter on the group in the
+    ///   unified hierarchy when that group exists. The kernel consults both
+    ///   (BPF first, then v1) and a device must pass both, so with one list
+    ///   nothing changes for the container; the filter is what still holds
+    ///   if the v1 `devices` hierarchy is missing, and it keeps the v2 path
+    ///   in use on hybrid hosts. Its failures are only warnings here, since
+    ///   v1 already enforces.
+    pub fn set_devices(&self, allow: &[DeviceRule]) -> Result<Vec<String>> {
+        let mut warn = Vec::new();
         if self.v2_controllers {
-            return Ok(Some(
-                "device access control skipped: cgroup v2 needs a BPF program".into(),
-            ));
+            let dir = self
+                .v2
+                .as_deref()
+                .ok_or_else(|| Error::Invalid("unified cgroup hierarchy is not mounted".into()))?;
+            match crate::bpf_devices::unavailable_reason(dir)? {
+                Some(why) => warn.push(format!("device access control skipped: {why}")),
+                None => crate::bpf_devices::DeviceFilter::open(dir)?.set_rules(allow)?,
+            }
+            return Ok(warn);
         }
-        let Some(dir) = self.v1_dir("devices") else {
-            return Ok(Some(
-                "device access control skipped: devices controller not mounted".into(),
-            ));
-        };
-        write_file(&dir.join("devices.deny"), "a")?;
-        for r in allow {
-            write_file(&dir.join("devices.allow"), &r.render())?;
+        match self.v1_dir("devices") {
+            Some(dir) => {
+                write_file(&dir.join("devices.deny"), "a")?;
+                for r in allow {
+                    write_file(&dir.join("devices.allow"), &r.render())?;
+                }
+            }
+            None => {
+                warn.push("device access control skipped: devices controller not mounted".into())
+            }
         }
-        Ok(None)
+        if let Some(dir) = self.v2.as_deref().filter(|d| d.is_dir()) {
+            let filtered = crate::bpf_devices::unavailable_reason(dir).and_then(|why| match why {
+                Some(why) => Err(Error::Invalid(why)),
+                None => {
+                    let mut f = crate::bpf_devices::DeviceFilter::open(dir)?;
+                    f.set_rules(allow).inspect_err(|_| {
+                        // Half filled, it would deny what v1 allows.
+                        let _ = f.detach();
+                    })
+                }
+            });
+            if let Err(e) = filtered {
+                warn.push(format!(
+                    "device filter not attached to the unified group {}: {e}",
+                    dir.display()
+                ));
+            }
+        }
+        Ok(warn)
     }
 
     /// Freezes (`true`) or thaws the group and waits until the kernel reports
@@ -1098,8 +1140,9 @@ mod tests {
         assert_eq!(get(d.join("cpu.max")), "50000 100000");
         assert_eq!(get(d.join("io.weight")), "default 300");
         assert_eq!(get(d.join("pids.max")), "100");
-        // Device control is skipped with a reason on v2.
-        assert!(cg.set_devices(&[]).ok().flatten().is_some());
+        // Device control on v2 needs a real cgroup2 directory: a plain one
+        // is an error, never a silent skip.
+        assert!(cg.set_devices(&[]).is_err());
         let _ = fs::remove_dir_all(&d);
     }
 }

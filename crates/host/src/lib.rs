@@ -3,7 +3,7 @@
 //!
 //! Role: wrap the Linux facilities the drivers need (cgroups v1/v2/hybrid,
 //! namespaces, mounts, capabilities, ptys, veth networking, process handling,
-//! fd passing) behind small safe functions.
+//! fd passing, BPF device filters for cgroup v2) behind small safe functions.
 //!
 //! Must not depend on: any protocol, XML or driver crate. It knows nothing about
 //! libvirt domains; callers translate their models into the plain values used here.
@@ -14,6 +14,8 @@
 //!   [`ns::clone_process`]) check that precondition at run time and fail instead;
 //! - nothing here panics on data read from the system or from a peer.
 
+pub mod bpf;
+pub mod bpf_devices;
 pub mod caps;
 pub mod cgroup;
 pub mod fd;

@@ -375,8 +375,9 @@ impl Controller {
         for w in cg.apply_limits(&spec.limits())? {
             log(w);
         }
-        if let Some(why) = cg.set_devices(&device_rules(&spec))? {
-            log(why);
+        // Before init exists: it is cloned into groups that already filter.
+        for w in cg.set_devices(&device_rules(&spec))? {
+            log(w);
         }
         // The controller is accounted with the container in the v1
         // hierarchies but never frozen or device-restricted itself; init

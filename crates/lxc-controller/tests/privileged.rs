@@ -963,3 +963,110 @@ fn console_output_without_a_reader_does_not_block_the_container() {
     // 300 KB through the console with nobody attached.
     assert_eq!(env.wait_file("tmp/done").trim(), "ok");
 }
+
+#[test]
+fn a_device_off_the_list_is_denied_by_the_bpf_filter_of_the_unified_group() {
+    require_privileges!();
+    let env = Env::new("bpfdev");
+    let cg = env.cgroup();
+    let Some(v2) = cg.v2_dir().map(Path::to_path_buf) else {
+        eprintln!("skipping: no unified cgroup hierarchy");
+        return;
+    };
+    let mounts = ok(host::cgroup::detect(), "detect");
+    let unified = mounts.unified.map(|(m, _)| m).unwrap_or_default();
+    match host::bpf_devices::unavailable_reason(&unified) {
+        Ok(None) => {}
+        Ok(Some(why)) => {
+            eprintln!("skipping: {why}");
+            return;
+        }
+        Err(e) => {
+            eprintln!("skipping: BPF device programs unusable: {e}");
+            return;
+        }
+    }
+    for l in ["mknod", "mv"] {
+        ok(
+            std::os::unix::fs::symlink("busybox", env.root.join("bin").join(l)),
+            "symlink",
+        );
+    }
+    // loop-control (c 10:237) is on no list; mknod is allowed for every
+    // device when the capability is kept, so the container can make the
+    // node and only the open is filtered.
+    let round = |n: u32| {
+        format!(
+            "while [ ! -e /tmp/go{n} ]; do sleep 0.02; done; \
+             for d in /dev/null /dev/probe; do \
+               if m=$( (exec 3<$d) 2>&1 ); then echo \"$d ok\"; else echo \"$d $m\"; fi >> /tmp/r.tmp; \
+             done; mv /tmp/r.tmp /tmp/r{n}; "
+        )
+    };
+    let script = format!(
+        "mknod /dev/probe c 10 237 && echo made > /tmp/made; {}{}exec sleep 1000",
+        round(1),
+        round(2)
+    );
+    let mut spec = env.spec(&script);
+    spec.caps.switches.push(lxc_controller::spec::CapSwitch {
+        name: "mknod".into(),
+        on: true,
+    });
+    let st = ok(env.start(&spec), "start");
+    assert!(st.init_pid > 1);
+    let mut filter = ok(host::bpf_devices::DeviceFilter::find(&v2), "find")
+        .unwrap_or_else(|| panic!("no device filter on {}", v2.display()));
+    assert_eq!(
+        ok(host::bpf_devices::attached_programs(&v2), "query").len(),
+        1
+    );
+    let rules = ok(filter.rules(), "rules");
+    let has = |major: u32, minor: Option<u32>, perms: &str| {
+        rules.iter().any(|r| {
+            r.kind == 'c' && r.major == Some(major) && r.minor == minor && r.perms == perms
+        })
+    };
+    assert!(has(1, Some(3), "rwm"), "{rules:?}");
+    assert!(has(136, None, "rwm"), "{rules:?}");
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.kind == 'a' && r.major.is_none() && r.minor.is_none() && r.perms == "m"),
+        "{rules:?}"
+    );
+    assert!(!has(10, Some(237), "rwm"), "{rules:?}");
+    // Let the v1 devices controller (hybrid host) allow the probe, so only
+    // the BPF filter stands in its way.
+    if let Some(d) = cg.v1_dir("devices") {
+        ok(
+            std::fs::write(d.join("devices.allow"), "c 10:237 rwm"),
+            "widening devices.allow",
+        );
+    }
+    ok(std::fs::write(env.root.join("tmp/go1"), ""), "go1");
+    assert_eq!(env.wait_file("tmp/made").trim(), "made");
+    let r1 = env.wait_file("tmp/r1");
+    assert!(r1.lines().any(|l| l == "/dev/null ok"), "{r1}");
+    let probe = r1
+        .lines()
+        .find_map(|l| l.strip_prefix("/dev/probe "))
+        .unwrap_or_else(|| panic!("{r1}"));
+    assert!(probe.contains("Operation not permitted"), "{r1}");
+
+    // Granting it through the map (as a restarted daemon would, from the
+    // filter it found) lets the running container open it.
+    ok(
+        filter.allow(&host::cgroup::DeviceRule {
+            kind: 'c',
+            major: Some(10),
+            minor: Some(237),
+            perms: "r",
+        }),
+        "allow",
+    );
+    ok(std::fs::write(env.root.join("tmp/go2"), ""), "go2");
+    let r2 = env.wait_file("tmp/r2");
+    assert!(r2.lines().any(|l| l == "/dev/null ok"), "{r2}");
+    assert!(!r2.contains("Operation not permitted"), "{r2}");
+}

@@ -447,3 +447,82 @@ fn non_root_user_gets_permission_denied_on_rw_socket_and_read_only_service() {
     );
     drop(d);
 }
+
+/// Runs virsh as `uid` against the socket `sock` of the test's daemon.
+fn virsh_as(uid: u32, sock: &Path, args: &[&str]) -> Output {
+    Command::new("setpriv")
+        .arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={uid}"))
+        .args(["--clear-groups", "virsh", "-c"])
+        .arg(format!("test+unix:///default?socket={}", sock.display()))
+        .args(args)
+        .env("HOME", "/tmp")
+        .env_remove("XDG_RUNTIME_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("setpriv virsh")
+}
+
+#[test]
+fn polkit_decides_who_uses_the_unix_sockets() {
+    use polkit::testbed::{self, PolkitBus};
+    if !is_root() {
+        eprintln!("skipped: needs root to run polkitd and clients as other users");
+        return;
+    }
+    if let Some(why) = testbed::unavailable() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    if !tool_exists("virsh") || !tool_exists("setpriv") {
+        eprintln!("skipped: virsh or setpriv is not installed");
+        return;
+    }
+    // Everyone may monitor; only nobody (65534) may manage.
+    let bus = PolkitBus::start(testbed::RULES_NOBODY_MANAGES).expect("polkitd on a private bus");
+    let t = TempDir::new("auth-polkit");
+    let conf = t.config("auth_unix_rw = \"polkit\"\nauth_unix_ro = \"polkit\"\n");
+    let mut cmd = Command::new(bin("libvirtd"));
+    cmd.env("DBUS_SYSTEM_BUS_ADDRESS", bus.address()).args([
+        "-f",
+        conf.to_str().unwrap_or(""),
+        "-p",
+        t.join("d.pid").to_str().unwrap_or(""),
+    ]);
+    let _d = Daemon::start_cmd(cmd, &t, &t.join("run/libvirt-sock"));
+    use std::os::unix::fs::PermissionsExt;
+    for p in [t.path().to_path_buf(), t.join("run")] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let rw = t.join("run/libvirt-sock");
+    let ro = t.join("run/libvirt-sock-ro");
+    // With polkit deciding, the read-write socket is open to all.
+    let mode = std::fs::metadata(&rw).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+    assert_eq!(mode, 0o777);
+
+    let out = virsh_as(65534, &rw, &["list", "--all"]);
+    assert!(out.status.success(), "nobody refused: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(" test "));
+
+    let out = virsh_as(1, &rw, &["list", "--all"]);
+    assert!(!out.status.success(), "uid 1 was served on the read-write socket");
+    let err = text(&out.stderr);
+    assert!(err.contains("authentication failed: access denied by policy"), "{err}");
+
+    let out = virsh_as(1, &ro, &["list", "--all"]);
+    assert!(out.status.success(), "uid 1 refused read-only: {}", text(&out.stderr));
+
+    // Root skips polkit (as in libvirt, so a broken polkit never locks
+    // root out).
+    let out = virsh(
+        &format!("test+unix:///default?socket={}", rw.display()),
+        false,
+        &["list", "--all"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // polkit gone: nobody is refused rather than let in.
+    drop(bus);
+    let out = virsh_as(65534, &rw, &["list", "--all"]);
+    assert!(!out.status.success(), "served without polkit");
+}

@@ -498,7 +498,60 @@ fn reload(
     }
 }
 
-/// The polkit check for UNIX sockets whose scheme is "polkit".
+/// The polkit check for UNIX sockets whose scheme is "polkit": the
+/// connecting process (peer credentials of the socket, its start time
+/// from /proc) asks for `org.libvirt.unix.manage` on the read-write
+/// socket and `org.libvirt.unix.monitor` on the read-only one. A polkit
+/// that cannot be reached refuses.
 fn polkit_check() -> Result<rpc::PolkitCheck, String> {
-    Err("auth_unix_rw = \"polkit\" cannot be enforced: polkit support is not built in".into())
+    Ok(Arc::new(|info: &rpc::ClientInfo| {
+        let failed = || {
+            protocol::RemoteError::new(
+                protocol::ErrorCode::AuthFailed,
+                protocol::ErrorDomain::Rpc,
+                Some("authentication failed"),
+            )
+        };
+        let (Some(pid), Some(uid)) = (info.peer_pid, info.peer_uid) else {
+            log(
+                Priority::Warning,
+                format_args!("polkit auth needs the peer credentials of a UNIX socket"),
+            );
+            return Err(failed());
+        };
+        let start_time = polkit::process_start_time(pid).unwrap_or(0);
+        if start_time == 0 {
+            log(
+                Priority::Warning,
+                format_args!("Failing polkit auth due to missing client (pid={pid}) start time"),
+            );
+            return Err(failed());
+        }
+        let subject = polkit::Subject {
+            pid,
+            start_time,
+            uid,
+        };
+        let action = polkit::action_for(info.readonly);
+        log(
+            Priority::Info,
+            format_args!("Checking PID {pid} running as {uid}"),
+        );
+        match polkit::check_auth(action, &subject, true) {
+            Ok(()) => {
+                log(
+                    Priority::Info,
+                    format_args!("Policy allowed action {action} from pid {pid}, uid {uid}"),
+                );
+                Ok(())
+            }
+            Err(e) => {
+                log(
+                    Priority::Warning,
+                    format_args!("Policy refused action {action} from pid {pid}, uid {uid}: {e}"),
+                );
+                Err(e.into())
+            }
+        }
+    }))
 }

@@ -149,10 +149,11 @@ pub struct DaemonConfig {
     pub unix_sock_admin_perms: String,
     /// `unix_sock_dir` string, default unset (see `Paths`).
     pub unix_sock_dir: Option<String>,
-    /// `auth_unix_ro`, default "none" (this project is built without
-    /// PolicyKit, so the privileged default is not polkit).
+    /// `auth_unix_ro`, default "polkit" for a daemon running as root,
+    /// "none" otherwise.
     pub auth_unix_ro: AuthScheme,
-    /// `auth_unix_rw`, default "none".
+    /// `auth_unix_rw`, default "polkit" for a daemon running as root
+    /// (the read-write socket is then 0777), "none" otherwise.
     pub auth_unix_rw: AuthScheme,
     /// `access_drivers` string list, default unset (no access control).
     pub access_drivers: Option<Vec<String>>,
@@ -293,6 +294,16 @@ impl DaemonConfig {
         Self::load_for(&profile, path, false)
     }
 
+    /// The defaults of a daemon running as root: polkit decides who uses
+    /// the UNIX sockets (root itself always may), so the read-write
+    /// socket is open to all.
+    pub fn privileged_defaults(mut self) -> DaemonConfig {
+        self.auth_unix_rw = AuthScheme::Polkit;
+        self.auth_unix_ro = AuthScheme::Polkit;
+        "0777".clone_into(&mut self.unix_sock_rw_perms);
+        self
+    }
+
     /// Reads `path` for `profile`. With `allow_missing` (the default config
     /// path, no `-f`), a file that does not exist gives the defaults.
     pub fn load_for(
@@ -300,8 +311,32 @@ impl DaemonConfig {
         path: impl AsRef<Path>,
         allow_missing: bool,
     ) -> Result<DaemonConfig, ConfigError> {
+        Self::load_with(DaemonConfig::default_for(profile.name), profile, path, allow_missing)
+    }
+
+    /// Like [`load_for`](Self::load_for), for a daemon running as root
+    /// when `privileged` (see [`privileged_defaults`](Self::privileged_defaults)).
+    pub fn load_for_user(
+        profile: &Profile,
+        path: impl AsRef<Path>,
+        allow_missing: bool,
+        privileged: bool,
+    ) -> Result<DaemonConfig, ConfigError> {
+        let mut defaults = DaemonConfig::default_for(profile.name);
+        if privileged {
+            defaults = defaults.privileged_defaults();
+        }
+        Self::load_with(defaults, profile, path, allow_missing)
+    }
+
+    fn load_with(
+        defaults: DaemonConfig,
+        profile: &Profile,
+        path: impl AsRef<Path>,
+        allow_missing: bool,
+    ) -> Result<DaemonConfig, ConfigError> {
         let path = path.as_ref();
-        let mut cfg = DaemonConfig::default_for(profile.name);
+        let mut cfg = defaults;
         match Conf::read_file(path) {
             Ok(conf) => {
                 cfg.apply(&conf, profile.with_ip)?;
@@ -362,9 +397,15 @@ impl DaemonConfig {
             set_opt(&mut self.listen_addr, conf.get_string("listen_addr")?);
         }
         set(&mut self.auth_unix_rw, auth("auth_unix_rw")?);
-        if self.auth_unix_rw == AuthScheme::Polkit {
-            "0777".clone_into(&mut self.unix_sock_rw_perms);
-        }
+        // The read-write socket is open to everyone only when polkit
+        // decides who may use it (a root daemon's default, or set here);
+        // otherwise only root may, unless unix_sock_rw_perms says more.
+        let rw_default = if self.auth_unix_rw == AuthScheme::Polkit {
+            "0777"
+        } else {
+            "0700"
+        };
+        rw_default.clone_into(&mut self.unix_sock_rw_perms);
         set(&mut self.auth_unix_ro, auth("auth_unix_ro")?);
         if with_ip {
             set(&mut self.auth_tcp, auth("auth_tcp")?);

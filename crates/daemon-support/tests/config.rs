@@ -238,3 +238,29 @@ fn parse_mode_is_octal() {
     );
     assert!(DaemonConfig::parse_mode("").is_err());
 }
+
+#[test]
+fn root_daemons_default_to_polkit_and_an_open_rw_socket_only_with_it() {
+    let p = Profile::by_name("libvirtd").expect("profile");
+    let dir = std::env::temp_dir().join(format!("cfg-polkit-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let missing = dir.join("none.conf");
+    let c = DaemonConfig::load_for_user(&p, &missing, true, true).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.auth_unix_rw, AuthScheme::Polkit);
+    assert_eq!(c.auth_unix_ro, AuthScheme::Polkit);
+    assert_eq!(c.unix_sock_rw_perms, "0777");
+    let c = DaemonConfig::load_for_user(&p, &missing, true, false).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.auth_unix_rw, AuthScheme::None);
+    assert_eq!(c.unix_sock_rw_perms, "0700");
+    // Turning polkit off on a root daemon closes the socket again.
+    let f = dir.join("none-auth.conf");
+    std::fs::write(&f, "auth_unix_rw = \"none\"\n").expect("write");
+    let c = DaemonConfig::load_for_user(&p, &f, false, true).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.auth_unix_rw, AuthScheme::None);
+    assert_eq!(c.unix_sock_rw_perms, "0700");
+    // Explicit permissions win.
+    std::fs::write(&f, "auth_unix_rw = \"none\"\nunix_sock_rw_perms = \"0770\"\n").expect("write");
+    let c = DaemonConfig::load_for_user(&p, &f, false, true).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.unix_sock_rw_perms, "0770");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -149,7 +149,7 @@ pub fn run_with<H: Handler>(
         Some(p) => (p.clone(), false),
         None => (paths.config_file.clone(), true),
     };
-    let config = match DaemonConfig::load_for(&profile, &config_path, allow_missing) {
+    let config = match DaemonConfig::load_for_user(&profile, &config_path, allow_missing, privileged) {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
@@ -452,7 +452,7 @@ fn reload(
         format_args!("reloading configuration on SIGHUP"),
     );
     let allow_missing = opts.config_file.is_none();
-    match DaemonConfig::load_for(&ctx.profile, config_path, allow_missing) {
+    match DaemonConfig::load_for_user(&ctx.profile, config_path, allow_missing, ctx.privileged) {
         Ok(c) => {
             let env = Env::from_process();
             let mut level = if c.log_level > 0 { c.log_level } else { 3 };

@@ -415,8 +415,15 @@ impl<H: Handler> Server<H> {
     /// Accept connections on a Unix socket until the listener fails;
     /// clients authenticate with `auth`.
     pub async fn serve_unix(self: Arc<Self>, listener: UnixListener, readonly: bool, auth: AuthScheme) {
-        while let Some((stream, _, permit, pending)) = self.next_client(&listener, auth).await {
+        while let Some((stream, _, permit)) = self.next_client(&listener).await {
             let cred = stream.peer_cred().ok();
+            // Root never waits on polkit (libvirt lets it skip polkit, so
+            // that a missing polkit cannot lock root out).
+            let auth = if auth == AuthScheme::Polkit && cred.as_ref().map(|c| c.uid()) == Some(0) {
+                AuthScheme::None
+            } else {
+                auth
+            };
             let info = self.new_info(readonly, Transport::Unix, None, auth);
             let info = ClientInfo {
                 peer_pid: cred.as_ref().and_then(|c| c.pid()),
@@ -426,6 +433,9 @@ impl<H: Handler> Server<H> {
             };
             let srv = self.clone();
             tokio::spawn(async move {
+                let Ok(pending) = srv.auth_place(auth).await else {
+                    return;
+                };
                 let fd = stream.as_raw_fd();
                 let (rd, wr) = stream.into_split();
                 srv.run_client(rd, UnixWriter(wr), Some(fd), info, pending).await;
@@ -441,7 +451,7 @@ impl<H: Handler> Server<H> {
         readonly: bool,
         auth: AuthScheme,
     ) {
-        while let Some((stream, addr, permit, pending)) = self.next_client(&listener, auth).await {
+        while let Some((stream, addr, permit)) = self.next_client(&listener).await {
             let _ = stream.set_nodelay(true);
             let info = ClientInfo {
                 local_addr: stream.local_addr().ok(),
@@ -450,6 +460,9 @@ impl<H: Handler> Server<H> {
             };
             let srv = self.clone();
             tokio::spawn(async move {
+                let Ok(pending) = srv.auth_place(auth).await else {
+                    return;
+                };
                 let (rd, wr) = stream.into_split();
                 srv.run_client(rd, PlainWriter(wr), None, info, pending).await;
                 drop(permit);
@@ -469,7 +482,7 @@ impl<H: Handler> Server<H> {
         on_peer: PeerCheck,
         auth: AuthScheme,
     ) {
-        while let Some((stream, addr, permit, pending)) = self.next_client(&listener, auth).await {
+        while let Some((stream, addr, permit)) = self.next_client(&listener).await {
             let _ = stream.set_nodelay(true);
             let local_addr = stream.local_addr().ok();
             let peer_addr = stream.peer_addr().ok();
@@ -480,6 +493,9 @@ impl<H: Handler> Server<H> {
             };
             let on_peer = on_peer.clone();
             tokio::spawn(async move {
+                let Ok(pending) = srv.auth_place(auth).await else {
+                    return;
+                };
                 let hs = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
                 let Ok(Ok(mut tls)) = hs else {
                     drop(permit);
@@ -529,22 +545,11 @@ impl<H: Handler> Server<H> {
     /// is accepted, so listeners sharing the limit do not pin slots while
     /// idle) and rides out transient accept failures (descriptor or memory
     /// exhaustion). `None` once the server is shut or the listener failed.
-    ///
-    /// On a listener that requires authentication, a connection is also
-    /// only accepted while fewer than `max_anonymous_clients` clients are
-    /// still authenticating; the returned place is held until the new
-    /// client is done authenticating.
     async fn next_client<L: Listener>(
         &self,
         listener: &L,
-        auth: AuthScheme,
-    ) -> Option<(L::Conn, Option<String>, OwnedSemaphorePermit, Option<OwnedSemaphorePermit>)> {
+    ) -> Option<(L::Conn, Option<String>, OwnedSemaphorePermit)> {
         loop {
-            let pending = if auth == AuthScheme::None {
-                None
-            } else {
-                Some(self.unauth.clone().acquire_owned().await.ok()?)
-            };
             if !self.wait_for_slot().await {
                 return None;
             }
@@ -557,8 +562,19 @@ impl<H: Handler> Server<H> {
                 Err(_) => return None,
             };
             let permit = self.slots.clone().acquire_owned().await.ok()?;
-            return Some((conn, addr, permit, pending));
+            return Some((conn, addr, permit));
         }
+    }
+
+    /// For a connection that must authenticate, waits for a place among
+    /// the `max_anonymous_clients` clients still authenticating; the
+    /// connection is not read until it has one, and keeps it until it is
+    /// done authenticating. `Err` once the server is shut.
+    async fn auth_place(&self, auth: AuthScheme) -> Result<Option<OwnedSemaphorePermit>, ()> {
+        if auth == AuthScheme::None {
+            return Ok(None);
+        }
+        self.unauth.clone().acquire_owned().await.map(Some).map_err(|_| ())
     }
 
     /// Waits until a client slot is free without keeping it; false once

@@ -503,6 +503,8 @@ fn reload(
 /// from /proc) asks for `org.libvirt.unix.manage` on the read-write
 /// socket and `org.libvirt.unix.monitor` on the read-only one. A polkit
 /// that cannot be reached refuses.
+// The wire error is what the client is told, as is.
+#[allow(clippy::result_large_err)]
 fn polkit_check() -> Result<rpc::PolkitCheck, String> {
     Ok(Arc::new(|info: &rpc::ClientInfo| {
         let failed = || {

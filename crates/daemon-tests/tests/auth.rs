@@ -248,8 +248,17 @@ xml = re.sub(r"<uuid>.*</uuid>", "", c.lookupByName("test").XMLDesc())
 big = "<description>" + "x" * 200000 + "</description>"
 c.defineXML(xml.replace("<name>test</name>", "<name>big</name>" + big))
 assert len(c.lookupByName("big").XMLDesc()) > 200000
+# virt-admin names the SASL user of this TCP client.
+import subprocess
+adm = ["virt-admin", "-c", "libvirtd+unix:///system?socket={admin}"]
+rows = subprocess.run(adm + ["srv-clients-list", "libvirtd"], capture_output=True, text=True).stdout
+ids = [l.split()[0] for l in rows.splitlines() if " tcp " in l]
+# The newest TCP client is this one (the raw client above is still open).
+info = subprocess.run(adm + ["client-info", "libvirtd", ids[-1]], capture_output=True, text=True).stdout
+assert "sasl_user_name" in info and "{USER}" in info, info
 print("ok", c.getHostname() != "")
-"#
+"#,
+            admin = t.join("run/libvirt-admin-sock").display()
         );
         let out = Command::new("/usr/bin/python3")
             .arg("-c")

@@ -66,10 +66,7 @@ impl<H: Handler> ServerControl for Server<H> {
         self.stats().job_queue_depth
     }
     fn clients(&self) -> Vec<ClientInfo> {
-        Server::clients(self)
-            .into_iter()
-            .map(|c| c.info.clone())
-            .collect()
+        self.client_infos()
     }
     fn close_client(&self, id: u64) -> bool {
         match self.client(id) {
@@ -281,6 +278,9 @@ fn id_name(file: &str, id: u32) -> Option<String> {
 /// The identity parameters libvirt reports for a client.
 fn client_params(c: &ClientInfo) -> Vec<a::TypedParam> {
     let mut v = vec![param("readonly", TypedParamValue::Boolean(c.readonly))];
+    if let Some(user) = &c.sasl_user_name {
+        v.push(param("sasl_user_name", TypedParamValue::String(user.clone())));
+    }
     if c.transport == Transport::Unix {
         if let Some(uid) = c.peer_uid {
             v.push(param(

@@ -46,6 +46,9 @@ pub struct ClientInfo {
     pub tls_key_bits: Option<u32>,
     /// The scheme of the listener the client came through.
     pub auth: AuthScheme,
+    /// The SASL user name, once authenticated (filled in when clients
+    /// are listed: see [`Server::client_infos`]).
+    pub sasl_user_name: Option<String>,
 }
 
 impl ClientInfo {
@@ -65,6 +68,7 @@ impl ClientInfo {
             peer_addr: None,
             tls_key_bits: None,
             auth: AuthScheme::None,
+            sasl_user_name: None,
         }
     }
 }
@@ -407,6 +411,18 @@ impl<H: Handler> Server<H> {
         v
     }
 
+    /// What is known of each connected client, oldest first, with the
+    /// SASL user name of those that authenticated with SASL.
+    pub fn client_infos(&self) -> Vec<ClientInfo> {
+        self.clients()
+            .into_iter()
+            .map(|c| ClientInfo {
+                sasl_user_name: c.auth.identity(),
+                ..c.info.clone()
+            })
+            .collect()
+    }
+
     pub fn client(&self, id: u64) -> Option<Arc<Client<H::State>>> {
         self.clients.lock().ok()?.get(&id).cloned()
     }
@@ -595,6 +611,7 @@ impl<H: Handler> Server<H> {
             peer_addr: None,
             tls_key_bits: None,
             auth,
+            sasl_user_name: None,
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             readonly,
             transport,

@@ -477,3 +477,123 @@ fn autodestroy_container_goes_when_its_client_is_killed_but_not_when_the_daemon_
     assert!(Path::new(&format!("/proc/{id}")).exists());
     virsh_uri(&uri, &["destroy", "e2e7"]).success();
 }
+
+#[test]
+fn a_console_nobody_reads_does_not_hold_up_calls_or_keepalive() {
+    if let Some(why) = cannot_run() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    if !python_available() {
+        eprintln!("SKIP: python3-libvirt is missing");
+        return;
+    }
+    let d = Daemon::start();
+    let root = rootfs(d.dir.path());
+    // init sleeps: nothing in the container ever reads the console.
+    let xml = d.dir.path().join("deaf.xml");
+    std::fs::write(
+        &xml,
+        format!(
+            "<domain type='lxc'><name>e2e8</name><memory unit='MiB'>32</memory><os><type>exe</type>\
+             <init>/bin/sleep</init><initarg>1000</initarg></os>\
+             <devices><filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>\
+             <console type='pty'/></devices></domain>",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let script = r#"
+import sys, time, threading, libvirt
+uri, xml = sys.argv[1], open(sys.argv[2]).read()
+libvirt.virEventRegisterDefaultImpl()
+stop = [False]
+def loop():
+    while not stop[0]:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+c = libvirt.open(uri)
+c.setKeepAlive(1, 3)
+d = c.createXML(xml, 0)
+st = c.newStream(0)
+d.openConsole(None, st, 0)
+chunk = b"x" * 262144
+sent, err = 0, None
+for i in range(64):
+    try:
+        st.send(chunk)
+        sent += len(chunk)
+    except libvirt.libvirtError as e:
+        err = e
+        break
+    if i % 4 == 3:
+        # the same connection keeps answering while the console is stuck
+        assert c.getHostname()
+        assert [x.name() for x in c.listAllDomains()] == ["e2e8"]
+# keepalive probes go both ways for a few seconds with no other traffic
+time.sleep(4)
+assert c.isAlive() == 1
+assert c.getHostname()
+print("sent %d bytes; stream error: %s" % (sent, err))
+if err is not None:
+    assert "not reading" in str(err), err
+    try:
+        st.abort()
+    except libvirt.libvirtError:
+        pass
+d.destroy()
+stop[0] = True
+print("deaf console: ok")
+"#;
+    let out = python(script, &[&d.uri("lxc"), xml.to_str().unwrap()]);
+    assert!(
+        out.ok && out.stdout.contains("deaf console: ok"),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    eprintln!("{}", out.stdout.trim());
+}
+
+#[test]
+fn a_console_whose_container_stops_reads_end_of_file_and_keeps_the_connection() {
+    if let Some(why) = cannot_run() {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    if !python_available() {
+        eprintln!("SKIP: python3-libvirt is missing");
+        return;
+    }
+    let d = Daemon::start();
+    let root = rootfs(d.dir.path());
+    let xml = d.dir.path().join("eof.xml");
+    std::fs::write(&xml, ct_xml("e2e9", &root, 32)).unwrap();
+    let script = r#"
+import sys, libvirt
+uri, xml = sys.argv[1], open(sys.argv[2]).read()
+c = libvirt.open(uri)
+other = libvirt.open(uri)
+d = c.createXML(xml, 0)
+st = c.newStream(0)
+d.openConsole(None, st, 0)
+other.lookupByName("e2e9").destroy()
+while True:
+    data = st.recv(65536)
+    if data == b"" or data == -2:
+        break
+assert data == b"", data
+st.finish()
+# The end of the console did not take the connection with it.
+assert c.isAlive() == 1
+assert c.getHostname()
+print("console eof: ok")
+"#;
+    let out = python(script, &[&d.uri("lxc"), xml.to_str().unwrap()]);
+    assert!(
+        out.ok && out.stdout.contains("console eof: ok"),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+}

@@ -166,6 +166,7 @@ impl Handler for RemoteHandler {
         match result {
             Ok(Reply::Bytes(b)) => Response::Reply(b),
             Ok(Reply::Fds(b, fds)) => Response::ReplyWithFds(b, fds),
+            Ok(Reply::Sent) => Response::NoReply,
             Err(e) => Response::Error(e),
         }
     }
@@ -202,6 +203,9 @@ fn is_slow_read(_proc: i32) -> bool {
 pub(crate) enum Reply {
     Bytes(Vec<u8>),
     Fds(Vec<u8>, Vec<OwnedFd>),
+    /// Already queued by the procedure (a stream's reply must precede its
+    /// first message).
+    Sent,
 }
 
 impl From<Vec<u8>> for Reply {
@@ -834,8 +838,8 @@ impl RemoteHandler {
                 let a = a!(DomainOpenConsoleArgs);
                 let fd =
                     d!(c!().domain_open_console(&dom_in(&a.dom), a.dev_name.as_deref(), a.flags));
-                st.streams.open_console(client, _h, fd);
-                Vec::new()
+                st.streams.open_console(client, _h, fd)?;
+                return Ok(Reply::Sent);
             }
 
             // ---- events ----

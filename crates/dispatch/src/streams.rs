@@ -1,28 +1,87 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Data streams bound to a call (virsh console): bytes from a file
 //! descriptor go to the client as STREAM messages and back.
+//!
+//! Each stream is one task on the daemon's runtime (no thread, no
+//! polling): the descriptor is made non-blocking and watched with
+//! `AsyncFd`. The connection task never touches the descriptor, so a
+//! stream can never hold up keepalive or the client's other calls.
+//!
+//! - Client → descriptor: [`Streams::incoming`] only queues the data for
+//!   the stream's task, which writes it as the descriptor accepts it. The
+//!   queue is bounded per stream ([`INPUT_MAX`] bytes). When it is full the
+//!   descriptor is not draining (a guest that does not read its console):
+//!   libvirt then stops reading the whole client socket until the stream
+//!   drains (each queued message holds one of the client's request slots),
+//!   which stalls keepalive and every other call of that client. We keep
+//!   reading and abort that stream instead, with a STREAM error the client
+//!   gets from its next stream call (virStreamSend fails with it); the
+//!   connection and its other streams go on. Dropping data silently was
+//!   the alternative; a console that loses keystrokes without a word is
+//!   worse than one that says it gave up.
+//! - Descriptor → client: at most [`CHUNK`] bytes per STREAM message, one
+//!   read at a time, stopping when the client is gone. libvirt reads the
+//!   next chunk only once the previous message has left the socket; the
+//!   RPC layer does not tell us that yet, so a guest that writes faster
+//!   than its client reads fills the client's send queue until the RPC
+//!   layer drops that client (its queue limit).
+//! - Ends, as libvirt's daemon words them: end of file is an empty
+//!   Continue message (libvirt's clients take a server-sent Ok for the
+//!   confirmation of a finish they did not ask for, and drop the
+//!   connection); a read or write failure is a STREAM message with status
+//!   Error; a finish or abort from the client stops the stream and is
+//!   confirmed with an empty Ok. The stream's task sends all of these, so
+//!   nothing of a stream follows its last message.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use protocol::header::{frame, Header, MessageType, Status};
+use protocol::header::{frame, frame_value, Header, MessageType, Status};
+use protocol::{ErrorCode, ErrorDomain, RemoteError};
 use rpc::Client;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
 
 use crate::remote::RemoteState;
 
+/// Largest chunk sent in one STREAM message (libvirt uses 256 KiB).
+const CHUNK: usize = 256 * 1024;
+
+/// Client data a stream holds for a descriptor that does not drain before
+/// the stream is aborted: four of libvirt's largest stream messages, far
+/// more than anyone types or pastes into a console.
+pub(crate) const INPUT_MAX: usize = 4 * CHUNK;
+
+/// What a stream's task is asked to do besides relaying.
+enum Control {
+    /// The client finished or aborted (its message's header): stop and
+    /// confirm.
+    Close(Header),
+    /// Stop with this error (the client's data overflowed the queue).
+    Fail(RemoteError),
+}
+
+/// One open stream, as the connection task sees it.
 struct Entry {
-    file: Arc<File>,
-    stop: Arc<AtomicBool>,
+    /// Tells this stream from a later one on the same serial.
+    id: u64,
+    input: mpsc::UnboundedSender<Vec<u8>>,
+    control: mpsc::UnboundedSender<Control>,
+    /// Bytes in `input` the task has not written yet.
+    queued: Arc<AtomicUsize>,
+    /// An end was asked for: further data is dropped.
+    ending: bool,
 }
 
 /// Open streams of one client, by call serial.
 #[derive(Default)]
 pub struct Streams {
     open: Mutex<HashMap<u32, Entry>>,
+    next_id: AtomicU64,
 }
 
 fn stream_header(h: &Header, status: Status) -> Header {
@@ -33,91 +92,292 @@ fn stream_header(h: &Header, status: Status) -> Header {
     }
 }
 
-/// Largest chunk sent in one STREAM message (libvirt uses 256 KiB).
-const CHUNK: usize = 256 * 1024;
+/// The zero-length Ok that confirms a client's finish or abort.
+fn confirmation(h: &Header) -> Vec<u8> {
+    frame(&stream_header(h, Status::Ok), &[])
+}
+
+/// "what: reason" as a system error of the streams domain, the way
+/// libvirt reports a failed read or write of a stream.
+fn system_error(what: &str, e: &std::io::Error) -> RemoteError {
+    let text = e.to_string();
+    let reason = text.split(" (os error ").next().unwrap_or(&text);
+    RemoteError::new(
+        ErrorCode::SystemError,
+        ErrorDomain::Streams,
+        Some(&format!("{what}: {reason}")),
+    )
+}
+
+fn overflow_error() -> RemoteError {
+    RemoteError::new(
+        ErrorCode::Rpc,
+        ErrorDomain::Streams,
+        Some(&format!(
+            "stream aborted: the other end is not reading it ({INPUT_MAX} bytes queued)"
+        )),
+    )
+}
+
+fn no_runtime() -> RemoteError {
+    RemoteError::new(
+        ErrorCode::InternalError,
+        ErrorDomain::Streams,
+        Some("streams need the daemon's runtime"),
+    )
+}
 
 impl Streams {
-    /// Reply to the opening call, then relay `fd` in both directions.
-    pub fn open_console(&self, client: &Arc<Client<RemoteState>>, h: &Header, fd: OwnedFd) {
-        let file = Arc::new(File::from(fd));
-        let stop = Arc::new(AtomicBool::new(false));
-        if let Ok(mut m) = self.open.lock() {
-            m.insert(
-                h.serial,
-                Entry {
-                    file: file.clone(),
-                    stop: stop.clone(),
-                },
-            );
-        }
-        let weak = Arc::downgrade(client);
-        let h = *h;
-        std::thread::spawn(move || {
-            let mut buf = vec![0u8; CHUNK];
-            loop {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                match host::process::poll_read(&[file.as_fd()], 250) {
-                    Ok(r) if r.first() == Some(&true) => {}
-                    Ok(_) => continue,
-                    Err(_) => break,
-                }
-                let n = match (&*file).read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                let Some(c) = weak.upgrade() else { return };
-                if !c.send(frame(&stream_header(&h, Status::Continue), &buf[..n])) {
-                    return;
-                }
-            }
-            if let Some(c) = weak.upgrade() {
-                if !stop.load(Ordering::Relaxed) {
-                    c.send(frame(&stream_header(&h, Status::Ok), &[]));
-                }
-                if let Ok(mut m) = c.state.streams.open.lock() {
-                    m.remove(&h.serial);
-                }
-            }
-        });
+    fn open(&self) -> MutexGuard<'_, HashMap<u32, Entry>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A STREAM message from the client.
+    /// Reply to the opening call `h`, then relay `fd` in both directions
+    /// until either side ends. The reply is queued here, before the
+    /// stream's first message; the caller must not reply again.
+    pub fn open_console(
+        &self,
+        client: &Arc<Client<RemoteState>>,
+        h: &Header,
+        fd: OwnedFd,
+    ) -> Result<(), RemoteError> {
+        let rt = tokio::runtime::Handle::try_current().map_err(|_| no_runtime())?;
+        host::fd::set_nonblocking(fd.as_fd(), true).map_err(|e| {
+            RemoteError::new(
+                ErrorCode::SystemError,
+                ErrorDomain::Streams,
+                Some(&format!("Unable to set non-blocking mode: {e}")),
+            )
+        })?;
+        let fd = {
+            let _in_runtime = rt.enter();
+            // tokio deprecates this constructor because it cannot check that
+            // an arbitrary value owns the descriptor it registers; a File
+            // does, and AsyncFd keeps it (lending only &File) until the
+            // registration ends. The replacement, AsyncFd::register, is
+            // unsafe code, which this crate forbids.
+            #[allow(deprecated)]
+            let registered = AsyncFd::new(File::from(fd));
+            registered.map_err(|e| system_error("cannot watch the stream's descriptor", &e))?
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (input_tx, input) = mpsc::unbounded_channel();
+        let (control_tx, control) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        self.open().insert(
+            h.serial,
+            Entry {
+                id,
+                input: input_tx,
+                control: control_tx,
+                queued: queued.clone(),
+                ending: false,
+            },
+        );
+        client.send(frame(&h.reply(Status::Ok), &[]));
+        let relay = Relay {
+            client: Arc::downgrade(client),
+            header: *h,
+            id,
+            fd,
+            input,
+            control,
+            queued,
+        };
+        rt.spawn(relay.run());
+        Ok(())
+    }
+
+    /// A STREAM message from the client. Runs on the connection task:
+    /// never waits.
     pub fn incoming(&self, client: &Arc<Client<RemoteState>>, h: &Header, payload: &[u8]) {
-        let status = Status::from_i32(h.status);
-        let entry = self
-            .open
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&h.serial).map(|e| (e.file.clone(), e.stop.clone())));
-        match (status, entry) {
-            (Some(Status::Continue), Some((file, stop))) => {
-                if (&*file).write_all(payload).is_err() {
-                    stop.store(true, Ordering::Relaxed);
+        if h.type_ != MessageType::Stream as i32 {
+            // Holes: no stream here is sparse.
+            return;
+        }
+        let mut open = self.open();
+        let entry = open.get_mut(&h.serial);
+        match (Status::from_i32(h.status), entry) {
+            (Some(Status::Continue), Some(e)) => {
+                if e.ending || payload.is_empty() {
+                    return;
                 }
+                let queued = e.queued.load(Ordering::Acquire);
+                if queued > 0 && queued + payload.len() > INPUT_MAX {
+                    e.ending = true;
+                    let _ = e.control.send(Control::Fail(overflow_error()));
+                    return;
+                }
+                e.queued.fetch_add(payload.len(), Ordering::AcqRel);
+                let _ = e.input.send(payload.to_vec());
             }
             // Data for a stream that has already ended is dropped.
             (Some(Status::Continue), None) => {}
-            (_, entry) => {
-                // Finish or abort: stop relaying. The client waits for a
-                // zero-length confirmation either way (also for a stream
-                // that already ended on our side).
-                if let Some((_, stop)) = entry {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                if let Ok(mut m) = self.open.lock() {
-                    m.remove(&h.serial);
-                }
-                client.send(frame(&stream_header(h, Status::Ok), &[]));
+            (_, Some(e)) => {
+                // Finish or abort: the stream's task stops and confirms,
+                // after anything it still had to say.
+                e.ending = true;
+                let _ = e.control.send(Control::Close(*h));
+            }
+            (_, None) => {
+                // The client waits for a confirmation even for a stream
+                // that already ended on our side.
+                drop(open);
+                client.send(confirmation(h));
             }
         }
     }
 
+    /// The client is gone: every stream stops without a word.
     pub fn close_all(&self) {
-        if let Ok(mut m) = self.open.lock() {
-            for (_, e) in m.drain() {
-                e.stop.store(true, Ordering::Relaxed);
+        // Dropping the entries closes the tasks' channels.
+        self.open().clear();
+    }
+}
+
+/// How a stream's task ended.
+enum End {
+    /// The descriptor reached end of file.
+    Eof,
+    /// Reading or writing failed, or the client overflowed the queue.
+    Failed(RemoteError),
+    /// The client finished or aborted.
+    Closed(Header),
+    /// The client is gone: nobody to tell.
+    Gone,
+}
+
+/// One stream's task and what it owns.
+struct Relay {
+    client: Weak<Client<RemoteState>>,
+    /// The opening call's header: stream messages carry its program,
+    /// procedure and serial.
+    header: Header,
+    id: u64,
+    fd: AsyncFd<File>,
+    input: mpsc::UnboundedReceiver<Vec<u8>>,
+    control: mpsc::UnboundedReceiver<Control>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Relay {
+    fn send(&self, status: Status, data: &[u8]) -> bool {
+        match self.client.upgrade() {
+            Some(c) => c.send(frame(&stream_header(&self.header, status), data)),
+            None => false,
+        }
+    }
+
+    async fn run(mut self) {
+        let end = self.relay().await;
+        self.finish(end);
+    }
+
+    async fn relay(&mut self) -> End {
+        let mut buf = vec![0u8; CHUNK];
+        // Client data being written: the message and how much is done.
+        let mut pending: Option<(Vec<u8>, usize)> = None;
+        loop {
+            // Unbiased: a guest that writes without pause must not starve
+            // the client's input, nor the other way round.
+            tokio::select! {
+                c = self.control.recv() => {
+                    return match c {
+                        Some(Control::Close(h)) => End::Closed(h),
+                        Some(Control::Fail(e)) => End::Failed(e),
+                        None => End::Gone,
+                    };
+                }
+                r = self.fd.readable() => {
+                    let Ok(mut ready) = r else {
+                        return End::Gone;
+                    };
+                    match ready.try_io(|f| {
+                        let mut file: &File = f.get_ref();
+                        file.read(&mut buf)
+                    }) {
+                        Err(_would_block) => {}
+                        Ok(Ok(0)) => return End::Eof,
+                        Ok(Ok(n)) => {
+                            if !self.send(Status::Continue, &buf[..n]) {
+                                return End::Gone;
+                            }
+                        }
+                        Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        // A pty master whose other side was closed.
+                        Ok(Err(e)) if e.raw_os_error() == Some(libc::EIO) => return End::Eof,
+                        Ok(Err(e)) => {
+                            return End::Failed(system_error("cannot read from stream", &e))
+                        }
+                    }
+                }
+                w = self.fd.writable(), if pending.is_some() => {
+                    let Ok(mut ready) = w else {
+                        return End::Gone;
+                    };
+                    let Some((data, done)) = pending.as_mut() else {
+                        continue;
+                    };
+                    match ready.try_io(|f| {
+                        let mut file: &File = f.get_ref();
+                        file.write(&data[*done..])
+                    }) {
+                        Err(_would_block) => {}
+                        Ok(Ok(n)) => {
+                            *done += n;
+                            if *done >= data.len() {
+                                self.queued.fetch_sub(data.len(), Ordering::AcqRel);
+                                pending = None;
+                            }
+                        }
+                        Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Ok(Err(e)) => {
+                            return End::Failed(system_error("cannot write to stream", &e))
+                        }
+                    }
+                }
+                m = self.input.recv(), if pending.is_none() => {
+                    match m {
+                        Some(data) => pending = Some((data, 0)),
+                        None => return End::Gone,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leaves the client's table, then sends the stream's last message and
+    /// the confirmations the client asked for meanwhile.
+    fn finish(&mut self, end: End) {
+        let Some(client) = self.client.upgrade() else {
+            return;
+        };
+        {
+            let mut open = client.state.streams.open();
+            if open
+                .get(&self.header.serial)
+                .is_some_and(|e| e.id == self.id)
+            {
+                open.remove(&self.header.serial);
+            }
+        }
+        // From here no control can arrive: what is queued is all there is.
+        match end {
+            End::Eof => {
+                self.send(Status::Continue, &[]);
+            }
+            End::Failed(e) => {
+                let h = stream_header(&self.header, Status::Error);
+                client.send(frame_value(&h, &e.to_raw()));
+            }
+            End::Closed(h) => {
+                client.send(confirmation(&h));
+            }
+            End::Gone => return,
+        }
+        while let Ok(c) = self.control.try_recv() {
+            if let Control::Close(h) = c {
+                client.send(confirmation(&h));
             }
         }
     }

@@ -425,7 +425,7 @@ impl Handler for ProxyHandler {
             return CallMode::Worker;
         }
         match P::from_i32(h.proc_) {
-            Some(P::AuthList | P::ConnectSupportsFeature) => CallMode::Inline,
+            Some(P::ConnectSupportsFeature) => CallMode::Inline,
             Some(p) if p.info().high_priority => CallMode::Priority,
             _ => CallMode::Worker,
         }
@@ -468,7 +468,6 @@ impl Handler for ProxyHandler {
             };
         }
         match proc_ {
-            Some(P::AuthList) => Response::Reply(to_bytes(&r::AuthListRet { types: vec![0] })),
             Some(P::ConnectOpen) => match self.open(client, h, payload) {
                 Ok(()) => Response::NoReply,
                 Err(e) => Response::Error(e),

@@ -120,7 +120,10 @@ pub struct DaemonConfig {
     pub tls_no_verify_certificate: bool,
     /// `tls_allowed_dn_list` string list, default unset (no DN check).
     pub tls_allowed_dn_list: Option<Vec<String>>,
-    /// `tls_priority` string, default unset (the TLS library's default).
+    /// `tls_priority` string in GnuTLS priority syntax, default unset
+    /// (rustls's defaults: TLS 1.3 and 1.2, all its cipher suites). The
+    /// subset honoured is documented in `daemon::tls::priority`; anything
+    /// else stops start-up with an error naming the element.
     pub tls_priority: Option<String>,
     /// `tcp_min_ssf` unsigned, default 56; a set value must be >= 112.
     pub tcp_min_ssf: u32,

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! libvirtd -l serving TLS, checked with the real virsh and certificates
-//! made by openssl at test time.
+//! libvirtd -l serving TLS, checked with the real virsh, libvirt-python
+//! and `openssl s_client`, with certificates and revocation lists made by
+//! openssl at test time: client certificates, `crl_file`,
+//! `tls_no_verify_certificate`, `tls_allowed_dn_list`, `tls_priority`, and
+//! SASL on top of TLS.
 
 mod common;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 
 use common::*;
 
@@ -46,6 +50,30 @@ fn make_ca(dir: &Path, name: &str, cn: &str) {
             "keyUsage=critical,keyCertSign,cRLSign",
         ],
     );
+}
+
+/// The revocation list of CA `name` in `dir` (`name-crl.pem`), listing
+/// the certificates in `revoked` (paths relative to `dir`), made with
+/// `openssl ca -revoke` and `openssl ca -gencrl`.
+fn make_crl(dir: &Path, name: &str, revoked: &[&str]) -> PathBuf {
+    let cnf = format!("{name}-ca.cnf");
+    std::fs::write(
+        dir.join(&cnf),
+        format!(
+            "[ ca ]\ndefault_ca = this\n[ this ]\ndatabase = {name}.index\n\
+             crlnumber = {name}.crlnumber\ncertificate = {name}.pem\n\
+             private_key = {name}.key\ndefault_md = sha256\ndefault_crl_days = 2\n"
+        ),
+    )
+    .expect("write CA config");
+    std::fs::write(dir.join(format!("{name}.index")), "").expect("write CA index");
+    std::fs::write(dir.join(format!("{name}.crlnumber")), "01\n").expect("write CRL number");
+    for cert in revoked {
+        openssl(dir, &["ca", "-config", &cnf, "-revoke", cert]);
+    }
+    let out = format!("{name}-crl.pem");
+    openssl(dir, &["ca", "-config", &cnf, "-gencrl", "-out", &out]);
+    dir.join(out)
 }
 
 /// A leaf certificate `cert` with key `key`, signed by CA `ca`.
@@ -160,9 +188,14 @@ fn free_port() -> u16 {
 }
 
 fn tls_config(t: &TempDir, pki: &Pki, port: u16, extra: &str) -> PathBuf {
+    tls_config_auth(t, pki, port, "none", extra)
+}
+
+/// A configuration serving TLS on `port`, `auth_tls` set to `auth`.
+fn tls_config_auth(t: &TempDir, pki: &Pki, port: u16, auth: &str, extra: &str) -> PathBuf {
     t.config(&format!(
         "listen_tls = 1\nlisten_tcp = 0\nlisten_addr = \"127.0.0.1\"\ntls_port = \"{port}\"\n\
-         ca_file = \"{}\"\ncert_file = \"{}\"\nkey_file = \"{}\"\nauth_tls = \"none\"\n{extra}",
+         ca_file = \"{}\"\ncert_file = \"{}\"\nkey_file = \"{}\"\nauth_tls = \"{auth}\"\n{extra}",
         pki.ca.display(),
         pki.cert.display(),
         pki.key.display()
@@ -499,5 +532,496 @@ fn server_update_tls_rereads_the_files_and_keeps_the_old_ones_on_error() {
         text(&out.stderr).contains("no tls service found"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// `openssl s_client` forcing one protocol version (`-tls1_2`,
+/// `-tls1_3`) with the good client's certificate; stdin is empty, so it
+/// leaves right after the handshake.
+fn s_client(port: u16, pki: &Pki, version: &str) -> Output {
+    Command::new("openssl")
+        .args(["s_client", "-brief", version, "-connect"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-CAfile")
+        .arg(&pki.ca)
+        .arg("-cert")
+        .arg(pki.client.join("clientcert.pem"))
+        .arg("-key")
+        .arg(pki.client.join("clientkey.pem"))
+        .args(["-verify_return_error"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl s_client")
+}
+
+/// Whether `openssl s_client`, presenting the certificate in `pkipath`
+/// whatever CA the server names (virsh's GnuTLS sends none then), is
+/// accepted: libvirt's one byte of value 1 arrives after the handshake.
+fn s_client_accepted(port: u16, ca: &Path, pkipath: &Path) -> bool {
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-brief", "-connect"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-CAfile")
+        .arg(ca)
+        .arg("-cert")
+        .arg(pkipath.join("clientcert.pem"))
+        .arg("-key")
+        .arg(pkipath.join("clientkey.pem"))
+        // Kept open: s_client would leave at the end of its input.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run openssl s_client");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut byte = [0u8; 1];
+        let got = matches!(stdout.read(&mut byte), Ok(1) if byte[0] == 1);
+        let _ = tx.send(got);
+    });
+    let accepted = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap_or(false);
+    let _ = child.kill();
+    let _ = child.wait();
+    accepted
+}
+
+#[test]
+fn tls_priority_limits_the_protocol_versions() {
+    if !tools_present() {
+        return;
+    }
+    let t = TempDir::new("tls-prio");
+    let pki = make_pki(&t);
+
+    // Without tls_priority both versions are served, so what follows is
+    // the setting's doing.
+    let port = free_port();
+    let conf = tls_config(&t, &pki, port, "");
+    let d = start_listening(&t, &conf);
+    let out = s_client(port, &pki, "-tls1_3");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    drop(d);
+
+    let t2 = TempDir::new("tls-prio2");
+    let port = free_port();
+    let conf = tls_config(
+        &t2,
+        &pki,
+        port,
+        "tls_priority = \"NORMAL:-VERS-ALL:+VERS-TLS1.2\"\n",
+    );
+    let d = start_listening(&t2, &conf);
+    let out = s_client(port, &pki, "-tls1_3");
+    assert!(
+        !out.status.success(),
+        "TLS 1.3 was served: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = s_client(port, &pki, "-tls1_2");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{all}\ndaemon: {}", d.stderr_text());
+    assert!(all.contains("TLSv1.2"), "{all}");
+    // virsh (GnuTLS) settles on TLS 1.2 and is served.
+    let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
+    assert!(
+        out.status.success(),
+        "{}\ndaemon: {}",
+        text(&out.stderr),
+        d.stderr_text()
+    );
+    assert!(
+        text(&out.stdout).contains(" test "),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// `libvirtd -l` with `tls_priority = "prio"`: it must not start, and says
+/// `want` on stderr.
+fn refused_priority(prio: &str, want: &str) {
+    let t = TempDir::new("tls-prio-bad");
+    let port = free_port();
+    // The setting is checked before the files are read: none exist.
+    let conf = t.config(&format!(
+        "listen_tls = 1\nlisten_tcp = 0\nlisten_addr = \"127.0.0.1\"\ntls_port = \"{port}\"\n\
+         ca_file = \"{0}/cacert.pem\"\ncert_file = \"{0}/servercert.pem\"\n\
+         key_file = \"{0}/serverkey.pem\"\ntls_priority = \"{prio}\"\n",
+        t.join("nowhere").display(),
+    ));
+    let mut cmd = Command::new(bin("libvirtd"));
+    cmd.args([
+        "-l",
+        "-f",
+        conf.to_str().unwrap_or(""),
+        "-p",
+        t.join("d.pid").to_str().unwrap_or(""),
+    ]);
+    let out = run_cmd(cmd);
+    assert!(
+        !out.status.success(),
+        "started with tls_priority = {prio:?}"
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains(want), "{err}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn unsupported_tls_priority_stops_start_up() {
+    refused_priority(
+        "NORMAL:+VERS-TLS1.1",
+        "tls_priority: unsupported element '+VERS-TLS1.1' in 'NORMAL:+VERS-TLS1.1'; \
+         supported: a first element NORMAL, PERFORMANCE, PFS,",
+    );
+    refused_priority(
+        "@SYSTEM",
+        "tls_priority: unsupported element '@SYSTEM' in '@SYSTEM'",
+    );
+    refused_priority(
+        "NORMAL:-VERS-ALL",
+        "tls_priority: 'NORMAL:-VERS-ALL' leaves no protocol version",
+    );
+    refused_priority(
+        "SECURE192:-CIPHER-ALL:+AES-128-GCM:-AES-128-GCM",
+        "leaves no cipher suite",
+    );
+}
+
+#[test]
+fn revoked_client_certificates_are_refused() {
+    if !tools_present() {
+        return;
+    }
+    let t = TempDir::new("tls-crl");
+    let pki = make_pki(&t);
+    let dir = t.join("pki");
+    // A second client of the same CA, revoked.
+    let revoked = dir.join("revoked");
+    std::fs::create_dir_all(&revoked).expect("dir");
+    make_leaf(
+        &dir,
+        "ca",
+        "/C=GB/O=Test/CN=revoked client",
+        CLIENT_EXT,
+        "revoked/clientcert.pem",
+        "revoked/clientkey.pem",
+        5,
+    );
+    std::fs::copy(&pki.ca, revoked.join("cacert.pem")).expect("copy CA");
+    let crl = make_crl(&dir, "ca", &["revoked/clientcert.pem"]);
+
+    let port = free_port();
+    let conf = tls_config(
+        &t,
+        &pki,
+        port,
+        &format!("crl_file = \"{}\"\n", crl.display()),
+    );
+    let d = start_listening(&t, &conf);
+    let out = virsh(&tls_uri(port, &revoked), false, &["list", "--all"]);
+    assert!(
+        !out.status.success(),
+        "a revoked certificate was served: {}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    // Refused by the server once the handshake is done, as libvirt does.
+    assert!(err.contains("Unable to read TLS confirmation"), "{err}");
+    assert!(
+        eventually(|| d.stderr_text().contains("client certificate refused")),
+        "{}",
+        d.stderr_text()
+    );
+    // The CA's other clients are served.
+    let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
+    assert!(
+        out.status.success(),
+        "{}\ndaemon: {}",
+        text(&out.stderr),
+        d.stderr_text()
+    );
+    assert!(text(&out.stdout).contains(" test "));
+    drop(d);
+
+    // A list from another CA says nothing about this CA's clients: they
+    // are served (GnuTLS treats a certificate no list covers as valid).
+    let t2 = TempDir::new("tls-crl2");
+    let other_crl = make_crl(&dir, "other", &["rogue/clientcert.pem"]);
+    let port = free_port();
+    let conf = tls_config(
+        &t2,
+        &pki,
+        port,
+        &format!("crl_file = \"{}\"\n", other_crl.display()),
+    );
+    let d = start_listening(&t2, &conf);
+    for pkipath in [&pki.client, &revoked] {
+        let out = virsh(&tls_uri(port, pkipath), false, &["list", "--all"]);
+        assert!(
+            out.status.success(),
+            "{}\ndaemon: {}",
+            text(&out.stderr),
+            d.stderr_text()
+        );
+    }
+    drop(d);
+
+    // As in libvirt, a crl_file that does not exist is skipped.
+    let t3 = TempDir::new("tls-crl3");
+    let port = free_port();
+    let conf = tls_config(
+        &t3,
+        &pki,
+        port,
+        &format!("crl_file = \"{}\"\n", t3.join("no-such-crl.pem").display()),
+    );
+    let d = start_listening(&t3, &conf);
+    let out = virsh(&tls_uri(port, &revoked), false, &["list", "--all"]);
+    assert!(
+        out.status.success(),
+        "{}\ndaemon: {}",
+        text(&out.stderr),
+        d.stderr_text()
+    );
+}
+
+#[test]
+fn tls_no_verify_certificate_serves_foreign_client_certificates() {
+    if !tools_present() {
+        return;
+    }
+    // (virsh refused without the setting:
+    // virsh_lists_domains_over_tls_and_foreign_clients_are_refused.)
+    let t = TempDir::new("tls-noverify");
+    let pki = make_pki(&t);
+    let port = free_port();
+    // libvirt skips the whole check, tls_allowed_dn_list included.
+    let conf = tls_config(
+        &t,
+        &pki,
+        port,
+        "tls_no_verify_certificate = 1\ntls_allowed_dn_list = [\"CN=nobody\"]\n",
+    );
+    let d = start_listening(&t, &conf);
+    for pkipath in [&pki.rogue, &pki.client] {
+        let out = virsh(&tls_uri(port, pkipath), false, &["list", "--all"]);
+        assert!(
+            out.status.success(),
+            "{}: {}\ndaemon: {}",
+            pkipath.display(),
+            text(&out.stderr),
+            d.stderr_text()
+        );
+        assert!(
+            text(&out.stdout).contains(" test "),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    // A client that does present its foreign certificate is let in too.
+    assert!(s_client_accepted(port, &pki.ca, &pki.rogue));
+    drop(d);
+
+    // The same client without the setting: refused after the handshake.
+    let t2 = TempDir::new("tls-verify");
+    let port = free_port();
+    let conf = tls_config(&t2, &pki, port, "");
+    let d = start_listening(&t2, &conf);
+    assert!(!s_client_accepted(port, &pki.ca, &pki.rogue));
+    assert!(s_client_accepted(port, &pki.ca, &pki.client));
+    assert!(
+        eventually(|| d.stderr_text().contains("client certificate refused")),
+        "{}",
+        d.stderr_text()
+    );
+}
+
+const SASL_USER: &str = "alice";
+const SASL_PASSWORD: &str = "wonderland";
+
+/// A SASL configuration directory for the daemon (`SASL_CONF_PATH`):
+/// `libvirt.conf` offering `mechs` and a sasldb holding alice.
+fn sasl_dir(t: &TempDir, mechs: &str) -> PathBuf {
+    let dir = t.join("sasl");
+    std::fs::create_dir_all(&dir).expect("sasl dir");
+    let db = dir.join("passwd.db");
+    std::fs::write(
+        dir.join("libvirt.conf"),
+        format!("mech_list: {mechs}\nsasldb_path: {}\n", db.display()),
+    )
+    .expect("libvirt.conf");
+    let mut c = Command::new("saslpasswd2")
+        .args(["-a", "libvirt", "-f", db.to_str().unwrap_or(""), "-p", "-c"])
+        .arg(SASL_USER)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("saslpasswd2");
+    if let Some(mut i) = c.stdin.take() {
+        i.write_all(SASL_PASSWORD.as_bytes()).expect("password");
+    }
+    assert!(
+        c.wait().expect("saslpasswd2").success(),
+        "saslpasswd2 failed"
+    );
+    dir
+}
+
+/// A libvirt client auth file giving `password` for alice at 127.0.0.1.
+fn auth_file(t: &TempDir, name: &str, password: &str) -> PathBuf {
+    let p = t.join(name);
+    std::fs::write(
+        &p,
+        format!(
+            "[credentials-t]\nauthname={SASL_USER}\npassword={password}\n\n\
+             [auth-libvirt-127.0.0.1]\ncredentials=t\n"
+        ),
+    )
+    .expect("auth file");
+    p
+}
+
+fn virsh_auth(uri: &str, auth: Option<&Path>, args: &[&str]) -> Output {
+    Command::new("virsh")
+        .arg("-c")
+        .arg(uri)
+        .args(args)
+        .env(
+            "LIBVIRT_AUTH_FILE",
+            auth.unwrap_or(Path::new("/nonexistent")),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .expect("run virsh")
+}
+
+/// libvirt-python opening `uri` with alice and `password` through an auth
+/// callback; prints the names of the domains, or the error.
+fn python_open(uri: &str, password: &str) -> Output {
+    let script = format!(
+        r#"
+import libvirt, sys
+def cb(creds, data):
+    for c in creds:
+        if c[0] == libvirt.VIR_CRED_AUTHNAME: c[4] = "{SASL_USER}"
+        elif c[0] == libvirt.VIR_CRED_PASSPHRASE: c[4] = "{password}"
+    return 0
+libvirt.registerErrorHandler(lambda *a: None, None)
+try:
+    c = libvirt.openAuth("{uri}", [[libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_PASSPHRASE], cb, None], 0)
+except libvirt.libvirtError as e:
+    print("error:", e)
+    sys.exit(1)
+print(" ".join(d.name() for d in c.listAllDomains()))
+"#
+    );
+    Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .output()
+        .expect("python3")
+}
+
+#[test]
+fn sasl_over_tls_needs_the_password_and_a_trusted_certificate() {
+    if !tools_present() || !tool_exists("saslpasswd2") {
+        if tool_exists("openssl") && tool_exists("virsh") {
+            eprintln!("skipped: saslpasswd2 is not installed");
+        }
+        return;
+    }
+    if !["/usr/lib/x86_64-linux-gnu/sasl2", "/usr/lib/sasl2"]
+        .iter()
+        .any(|d| Path::new(d).join("libscram.so").exists())
+    {
+        eprintln!("skipped: the SCRAM SASL module (libsasl2-modules) is not installed");
+        return;
+    }
+    let t = TempDir::new("tls-sasl");
+    let pki = make_pki(&t);
+    // SCRAM has no security layer: acceptable here because TLS is one.
+    let sasl = sasl_dir(&t, "scram-sha-256");
+    let port = free_port();
+    let conf = tls_config_auth(&t, &pki, port, "sasl", "");
+    let mut cmd = Command::new(bin("libvirtd"));
+    cmd.env("SASL_CONF_PATH", &sasl).args([
+        "-l",
+        "-f",
+        conf.to_str().unwrap_or(""),
+        "-p",
+        t.join("d.pid").to_str().unwrap_or(""),
+    ]);
+    let d = Daemon::start_cmd(cmd, &t, &t.join("run/libvirt-sock"));
+    let uri = tls_uri(port, &pki.client);
+
+    // No credentials, a wrong password: refused.
+    let out = virsh_auth(&uri, None, &["list", "--all"]);
+    assert!(!out.status.success(), "served without credentials");
+    let bad = auth_file(&t, "bad.conf", "not-the-password");
+    let out = virsh_auth(&uri, Some(&bad), &["list", "--all"]);
+    assert!(!out.status.success(), "served with a wrong password");
+    assert!(
+        text(&out.stderr).contains("authentication failed"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The password and a certificate from the server's CA: served.
+    let good = auth_file(&t, "good.conf", SASL_PASSWORD);
+    let out = virsh_auth(&uri, Some(&good), &["list", "--all"]);
+    assert!(
+        out.status.success(),
+        "{}\ndaemon: {}",
+        text(&out.stderr),
+        d.stderr_text()
+    );
+    assert!(
+        text(&out.stdout).contains(" test "),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The password with a certificate from another CA: the TLS handshake
+    // already fails, SASL is never reached.
+    let out = virsh_auth(&tls_uri(port, &pki.rogue), Some(&good), &["list", "--all"]);
+    assert!(
+        !out.status.success(),
+        "a foreign client certificate was served"
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("Unable to read TLS confirmation"), "{err}");
+    assert!(!err.contains("authentication"), "{err}");
+
+    // libvirt-python, credentials from its callback.
+    if !Path::new("/usr/lib/python3/dist-packages/libvirt.py").exists() {
+        eprintln!("skipped the libvirt-python part: python3-libvirt is not installed");
+        return;
+    }
+    let out = python_open(&uri, SASL_PASSWORD);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout).trim(), "test");
+    let out = python_open(&uri, "not-the-password");
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("authentication failed"),
+        "{}",
+        text(&out.stdout)
     );
 }

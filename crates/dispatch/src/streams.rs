@@ -20,11 +20,11 @@
 //!   the alternative; a console that loses keystrokes without a word is
 //!   worse than one that says it gave up.
 //! - Descriptor → client: at most [`CHUNK`] bytes per STREAM message, one
-//!   read at a time, stopping when the client is gone. libvirt reads the
-//!   next chunk only once the previous message has left the socket; the
-//!   RPC layer does not tell us that yet, so a guest that writes faster
-//!   than its client reads fills the client's send queue until the RPC
-//!   layer drops that client (its queue limit).
+//!   read at a time, stopping when the client is gone. While the client
+//!   has more than [`OUTPUT_MAX`] bytes waiting to be sent, the guest's
+//!   output is not read (libvirt reads the next chunk once the previous
+//!   message has left the socket): a guest that writes faster than its
+//!   client reads is slowed down, not the connection dropped.
 //! - Ends, as libvirt's daemon words them: end of file is an empty
 //!   Continue message (libvirt's clients take a server-sent Ok for the
 //!   confirmation of a finish they did not ask for, and drop the
@@ -55,6 +55,9 @@ const CHUNK: usize = 256 * 1024;
 /// the stream is aborted: four of libvirt's largest stream messages, far
 /// more than anyone types or pastes into a console.
 pub(crate) const INPUT_MAX: usize = 4 * CHUNK;
+/// Bytes the client may have waiting to be sent before the relay stops
+/// reading the guest's output.
+const OUTPUT_MAX: usize = 4 * CHUNK;
 
 /// What a stream's task is asked to do besides relaying.
 enum Control {
@@ -278,9 +281,23 @@ impl Relay {
         // Client data being written: the message and how much is done.
         let mut pending: Option<(Vec<u8>, usize)> = None;
         loop {
+            // The guest's output waits while the client has more than
+            // OUTPUT_MAX bytes to read: a console keeps pace with its
+            // reader instead of filling the connection's send queue.
+            let congested = self
+                .client
+                .upgrade()
+                .is_some_and(|c| c.queued_bytes() > OUTPUT_MAX);
+            let weak = self.client.clone();
+            let drained = async move {
+                if let Some(c) = weak.upgrade() {
+                    c.wait_queue_below(OUTPUT_MAX).await;
+                }
+            };
             // Unbiased: a guest that writes without pause must not starve
             // the client's input, nor the other way round.
             tokio::select! {
+                _ = drained, if congested => {}
                 c = self.control.recv() => {
                     return match c {
                         Some(Control::Close(h)) => End::Closed(h),
@@ -288,7 +305,7 @@ impl Relay {
                         None => End::Gone,
                     };
                 }
-                r = self.fd.readable() => {
+                r = self.fd.readable(), if !congested => {
                     let Ok(mut ready) = r else {
                         return End::Gone;
                     };

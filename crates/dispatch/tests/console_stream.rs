@@ -471,3 +471,63 @@ fn a_closed_connection_stops_its_streams() {
         "still connected"
     );
 }
+
+#[test]
+fn a_guest_writing_faster_than_its_client_reads_is_held_back() {
+    let d = Daemon::start();
+    let mut c = Client::connect(&d);
+    let st = c.open_console();
+    let guest = d.guest(0);
+    host::fd::set_nonblocking(guest.as_fd(), true).unwrap();
+
+    // The client reads nothing while the guest writes 64 MiB without
+    // blocking: once the client has its fill queued, the relay stops
+    // reading, the pty fills up and the guest's writes would block. Without
+    // the hold-back the relay would drain the pty into the connection's
+    // send queue and the guest would never be held.
+    let total = 64usize << 20;
+    let chunk: Vec<u8> = (0..64 * 1024).map(|i: u32| (i % 251) as u8).collect();
+    let mut written = 0usize;
+    let mut held = false;
+    let mut g = &guest;
+    // Consecutive refusals; a short pause between them lets a relay that
+    // is still draining catch up, so only a lasting refusal counts.
+    let mut refused = 0;
+    for _ in 0..20_000 {
+        if written >= total {
+            break;
+        }
+        match g.write(&chunk[written % chunk.len()..]) {
+            Ok(n) => {
+                written += n;
+                refused = 0;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                refused += 1;
+                if refused == 5 {
+                    held = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50 * refused));
+            }
+            Err(e) => panic!("guest write: {e}"),
+        }
+    }
+    assert!(held, "the guest wrote {written} bytes without being held back");
+    assert!(written < total);
+
+    // The client starts reading: everything written arrives, in order,
+    // and the connection answers calls.
+    let mut seen = 0usize;
+    while seen < written {
+        let (h, body) = c.read();
+        assert!(is_stream(&h, st, Status::Continue), "{h:?}");
+        for (k, b) in body.iter().enumerate() {
+            assert_eq!(*b, chunk[(seen + k) % chunk.len()]);
+        }
+        seen += body.len();
+    }
+    assert_eq!(seen, written);
+    let s = c.send_call(P::ConnectGetHostname, &());
+    let _: r::ConnectGetHostnameRet = c.reply(s, P::ConnectGetHostname);
+}

@@ -188,6 +188,8 @@ pub struct Client<S> {
     queued: AtomicUsize,
     closing: AtomicBool,
     close_notify: Notify,
+    /// Woken whenever queued frames have been written (or on close).
+    drained: Notify,
     keepalive: AtomicBool,
     /// Milliseconds since the epoch of the last message received.
     last_rx: AtomicU64,
@@ -233,6 +235,27 @@ impl<S> Client<S> {
         self.closing.store(true, Ordering::Relaxed);
         self.close_notify.notify_waiters();
         self.close_notify.notify_one();
+        self.drained.notify_waiters();
+    }
+
+    /// Bytes queued for sending and not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Waits until at most `limit` bytes are queued for sending, or the
+    /// client is closing: a producer that can wait (a stream relay) keeps
+    /// pace with what the client reads.
+    pub async fn wait_queue_below(&self, limit: usize) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.queued.load(Ordering::Relaxed) <= limit || self.is_closing() {
+                return;
+            }
+            drained.await;
+        }
     }
 
     pub fn is_closing(&self) -> bool {
@@ -282,6 +305,7 @@ impl<S> Client<S> {
             queued: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             close_notify: Notify::new(),
+            drained: Notify::new(),
             keepalive: AtomicBool::new(false),
             last_rx: AtomicU64::new(now_ms()),
         });
@@ -655,6 +679,7 @@ impl<H: Handler> Server<H> {
             queued: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             close_notify: Notify::new(),
+            drained: Notify::new(),
             keepalive: AtomicBool::new(false),
             last_rx: AtomicU64::new(now_ms()),
         });
@@ -1090,11 +1115,12 @@ async fn write_loop<W: FrameWriter, S>(
             }
             Out::Close => return,
         };
-        client.queued.fetch_sub(buf.len(), Ordering::Relaxed);
         if wr.write_all(&buf).await.is_err() {
             client.close();
             return;
         }
+        client.queued.fetch_sub(buf.len(), Ordering::Relaxed);
+        client.drained.notify_waiters();
         for fd in &fds {
             if wr.send_fd(fd).await.is_err() {
                 client.close();

@@ -536,3 +536,26 @@ fn polkit_decides_who_uses_the_unix_sockets() {
     let out = virsh_as(65534, &rw, &["list", "--all"]);
     assert!(!out.status.success(), "served without polkit");
 }
+
+#[test]
+fn an_access_driver_that_cannot_be_enforced_stops_start_up() {
+    let t = TempDir::new("auth-access");
+    let conf = t.config("access_drivers = [ \"polkit\" ]\n");
+    let out = run(
+        "libvirtd",
+        &["-f", conf.to_str().unwrap_or(""), "-p", t.join("d.pid").to_str().unwrap_or("")],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("access_drivers: the access driver 'polkit' cannot be enforced"), "{err}");
+    assert!(!t.join("run/libvirt-sock").exists(), "a socket was left behind");
+    // "nop" allows everything, which is what this daemon does.
+    let conf = t.config("access_drivers = [ \"nop\" ]\n");
+    let d = Daemon::start(
+        "libvirtd",
+        &t,
+        &["-f", conf.to_str().unwrap_or(""), "-p", t.join("d.pid").to_str().unwrap_or("")],
+        &t.join("run/libvirt-sock"),
+    );
+    drop(d);
+}

@@ -4,7 +4,8 @@
 //! `tcp_min_ssf` and `sasl_allowed_username_list`.
 //!
 //! A scheme that cannot be enforced stops the daemon at start-up with a
-//! message naming the key; no listener ever falls back to "none".
+//! message naming the key; no listener ever falls back to "none". The same
+//! holds for `access_drivers` other than "nop".
 
 use std::sync::Arc;
 
@@ -38,6 +39,16 @@ pub fn setup(config: &DaemonConfig, in_use: &InUse) -> Result<AuthConfig, String
         ("auth_tcp", config.auth_tcp, in_use.tcp, false),
         ("auth_tls", config.auth_tls, in_use.tls, false),
     ];
+    // Fine-grained access control (per object and operation) is not
+    // implemented: a configuration asking for it must not run without it.
+    if let Some(list) = &config.access_drivers {
+        if let Some(d) = list.iter().find(|d| d.as_str() != "nop") {
+            return Err(format!(
+                "access_drivers: the access driver '{d}' cannot be enforced: this daemon \
+                 controls access per socket only (read-only, read-write, admin)"
+            ));
+        }
+    }
     let mut need_polkit = false;
     for (key, value, used, local) in keys {
         if !used {

@@ -38,13 +38,29 @@ fn bind_unix(path: &Path, mode: u32, group: Option<u32>) -> Result<UnixListener,
         }
         let _ = std::fs::remove_file(path);
     }
-    let std_l = std::os::unix::net::UnixListener::bind(path)
+    // Bound under a temporary name and renamed once its mode and group
+    // are set: whoever finds the socket finds it as configured.
+    let tmp = path.with_file_name(format!(
+        ".{}.{}",
+        path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    let std_l = std::os::unix::net::UnixListener::bind(&tmp)
         .map_err(|e| format!("Failed to bind socket to '{}': {e}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("Failed to set permissions on '{}': {e}", path.display()))?;
-    if let Some(gid) = group {
-        std::os::unix::fs::chown(path, None, Some(gid))
-            .map_err(|e| format!("Failed to change group of '{}': {e}", path.display()))?;
+    let placed = (|| {
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("Failed to set permissions on '{}': {e}", path.display()))?;
+        if let Some(gid) = group {
+            std::os::unix::fs::chown(&tmp, None, Some(gid))
+                .map_err(|e| format!("Failed to change group of '{}': {e}", path.display()))?;
+        }
+        std::fs::rename(&tmp, path)
+            .map_err(|e| format!("Failed to bind socket to '{}': {e}", path.display()))
+    })();
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
     std_l.set_nonblocking(true).map_err(|e| e.to_string())?;
     UnixListener::from_std(std_l).map_err(|e| e.to_string())
@@ -119,17 +135,6 @@ pub fn open(
         _ => None,
     };
 
-    let fds = claim(format!("{name}.socket"));
-    if fds.is_empty() {
-        let rw_mode = mode(&config.unix_sock_rw_perms, "unix_sock_rw_perms")?;
-        out.unix
-            .push((bind_unix(&ctx.paths.sock, rw_mode, group)?, false));
-        out.paths.push(ctx.paths.sock.clone());
-    }
-    for fd in fds {
-        out.unix.push((unix_from_fd(fd)?, false));
-    }
-
     let fds = claim(format!("{name}-ro.socket"));
     if fds.is_empty() {
         if let Some(ro) = &ctx.paths.sock_ro {
@@ -156,6 +161,19 @@ pub fn open(
         if out.admin.is_none() {
             out.admin = Some(l);
         }
+    }
+
+    // The read-write socket last: once it answers, every UNIX socket of
+    // the daemon is there.
+    let fds = claim(format!("{name}.socket"));
+    if fds.is_empty() {
+        let rw_mode = mode(&config.unix_sock_rw_perms, "unix_sock_rw_perms")?;
+        out.unix
+            .push((bind_unix(&ctx.paths.sock, rw_mode, group)?, false));
+        out.paths.push(ctx.paths.sock.clone());
+    }
+    for fd in fds {
+        out.unix.push((unix_from_fd(fd)?, false));
     }
 
     if ctx.profile.with_ip {

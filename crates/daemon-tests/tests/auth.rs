@@ -17,8 +17,8 @@ use protocol::header::{frame_value, Header, MessageType, Status};
 use protocol::remote as r;
 use protocol::RemoteProc;
 
-const USER: &str = "alice";
-const PASSWORD: &str = "wonderland";
+const USER: &str = SASL_USER;
+const PASSWORD: &str = SASL_PASSWORD;
 
 fn tools_present(tools: &[&str]) -> bool {
     for tool in tools {
@@ -36,51 +36,6 @@ fn tools_present(tools: &[&str]) -> bool {
     true
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// A SASL configuration directory for the daemon (`SASL_CONF_PATH`):
-/// `libvirt.conf` with `mechs`, and a sasldb holding alice.
-fn sasl_dir(t: &TempDir, mechs: &str) -> PathBuf {
-    let dir = t.join("sasl");
-    std::fs::create_dir_all(&dir).expect("sasl dir");
-    let db = dir.join("passwd.db");
-    std::fs::write(
-        dir.join("libvirt.conf"),
-        format!("mech_list: {mechs}\nsasldb_path: {}\n", db.display()),
-    )
-    .expect("libvirt.conf");
-    let mut c = Command::new("saslpasswd2")
-        .args(["-a", "libvirt", "-f", db.to_str().unwrap_or(""), "-p", "-c", USER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("saslpasswd2");
-    if let Some(mut i) = c.stdin.take() {
-        i.write_all(PASSWORD.as_bytes()).expect("password");
-    }
-    assert!(c.wait().expect("saslpasswd2").success(), "saslpasswd2 failed");
-    dir
-}
-
-/// A libvirt client auth file giving `user`/`password` for 127.0.0.1.
-fn auth_file(t: &TempDir, name: &str, user: &str, password: &str) -> PathBuf {
-    let p = t.join(name);
-    std::fs::write(
-        &p,
-        format!(
-            "[credentials-t]\nauthname={user}\npassword={password}\n\n[auth-libvirt-127.0.0.1]\ncredentials=t\n"
-        ),
-    )
-    .expect("auth file");
-    p
-}
-
 fn start(t: &TempDir, sasl: &Path, conf: &Path) -> Daemon {
     let mut cmd = Command::new(bin("libvirtd"));
     cmd.env("SASL_CONF_PATH", sasl).args([
@@ -91,16 +46,6 @@ fn start(t: &TempDir, sasl: &Path, conf: &Path) -> Daemon {
         t.join("d.pid").to_str().unwrap_or(""),
     ]);
     Daemon::start_cmd(cmd, t, &t.join("run/libvirt-sock"))
-}
-
-fn virsh_auth(uri: &str, auth: Option<&Path>, args: &[&str]) -> Output {
-    let mut c = Command::new("virsh");
-    c.arg("-c").arg(uri).args(args).stdin(Stdio::null());
-    match auth {
-        Some(a) => c.env("LIBVIRT_AUTH_FILE", a),
-        None => c.env("LIBVIRT_AUTH_FILE", "/nonexistent"),
-    };
-    c.output().expect("run virsh")
 }
 
 /// A raw client on a TCP socket: sends one call, reads one answer.

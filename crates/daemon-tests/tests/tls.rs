@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -178,13 +177,6 @@ fn make_pki(t: &TempDir) -> Pki {
         client,
         rogue,
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 fn tls_config(t: &TempDir, pki: &Pki, port: u16, extra: &str) -> PathBuf {
@@ -846,66 +838,6 @@ fn tls_no_verify_certificate_serves_foreign_client_certificates() {
     );
 }
 
-const SASL_USER: &str = "alice";
-const SASL_PASSWORD: &str = "wonderland";
-
-/// A SASL configuration directory for the daemon (`SASL_CONF_PATH`):
-/// `libvirt.conf` offering `mechs` and a sasldb holding alice.
-fn sasl_dir(t: &TempDir, mechs: &str) -> PathBuf {
-    let dir = t.join("sasl");
-    std::fs::create_dir_all(&dir).expect("sasl dir");
-    let db = dir.join("passwd.db");
-    std::fs::write(
-        dir.join("libvirt.conf"),
-        format!("mech_list: {mechs}\nsasldb_path: {}\n", db.display()),
-    )
-    .expect("libvirt.conf");
-    let mut c = Command::new("saslpasswd2")
-        .args(["-a", "libvirt", "-f", db.to_str().unwrap_or(""), "-p", "-c"])
-        .arg(SASL_USER)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("saslpasswd2");
-    if let Some(mut i) = c.stdin.take() {
-        i.write_all(SASL_PASSWORD.as_bytes()).expect("password");
-    }
-    assert!(
-        c.wait().expect("saslpasswd2").success(),
-        "saslpasswd2 failed"
-    );
-    dir
-}
-
-/// A libvirt client auth file giving `password` for alice at 127.0.0.1.
-fn auth_file(t: &TempDir, name: &str, password: &str) -> PathBuf {
-    let p = t.join(name);
-    std::fs::write(
-        &p,
-        format!(
-            "[credentials-t]\nauthname={SASL_USER}\npassword={password}\n\n\
-             [auth-libvirt-127.0.0.1]\ncredentials=t\n"
-        ),
-    )
-    .expect("auth file");
-    p
-}
-
-fn virsh_auth(uri: &str, auth: Option<&Path>, args: &[&str]) -> Output {
-    Command::new("virsh")
-        .arg("-c")
-        .arg(uri)
-        .args(args)
-        .env(
-            "LIBVIRT_AUTH_FILE",
-            auth.unwrap_or(Path::new("/nonexistent")),
-        )
-        .stdin(Stdio::null())
-        .output()
-        .expect("run virsh")
-}
-
 /// libvirt-python opening `uri` with alice and `password` through an auth
 /// callback; prints the names of the domains, or the error.
 fn python_open(uri: &str, password: &str) -> Output {
@@ -969,7 +901,7 @@ fn sasl_over_tls_needs_the_password_and_a_trusted_certificate() {
     // No credentials, a wrong password: refused.
     let out = virsh_auth(&uri, None, &["list", "--all"]);
     assert!(!out.status.success(), "served without credentials");
-    let bad = auth_file(&t, "bad.conf", "not-the-password");
+    let bad = auth_file(&t, "bad.conf", SASL_USER, "not-the-password");
     let out = virsh_auth(&uri, Some(&bad), &["list", "--all"]);
     assert!(!out.status.success(), "served with a wrong password");
     assert!(
@@ -979,7 +911,7 @@ fn sasl_over_tls_needs_the_password_and_a_trusted_certificate() {
     );
 
     // The password and a certificate from the server's CA: served.
-    let good = auth_file(&t, "good.conf", SASL_PASSWORD);
+    let good = auth_file(&t, "good.conf", SASL_USER, SASL_PASSWORD);
     let out = virsh_auth(&uri, Some(&good), &["list", "--all"]);
     assert!(
         out.status.success(),

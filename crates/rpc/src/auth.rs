@@ -79,20 +79,10 @@ impl Default for AuthConfig {
 pub const SASL_SERVICE: &str = "libvirt";
 
 /// Whether procedure `proc_` of the remote program runs before
-/// authentication.
+/// authentication: the auth procedures and CONNECT_SUPPORTS_FEATURE.
 pub fn allowed_unauthenticated(prog: u32, proc_: i32) -> bool {
-    prog == r::PROGRAM
-        && matches!(
-            RemoteProc::from_i32(proc_),
-            Some(
-                RemoteProc::AuthList
-                    | RemoteProc::AuthSaslInit
-                    | RemoteProc::AuthSaslStart
-                    | RemoteProc::AuthSaslStep
-                    | RemoteProc::AuthPolkit
-                    | RemoteProc::ConnectSupportsFeature
-            )
-        )
+    is_auth_proc(prog, proc_)
+        || (prog == r::PROGRAM && proc_ == RemoteProc::ConnectSupportsFeature as i32)
 }
 
 /// Whether `proc_` is one of the auth procedures this module answers.

@@ -15,5 +15,7 @@
 //! which follows `CARGO_TARGET_DIR`. Tests needing root (setuid to
 //! `nobody`, root-only daemons) say why they skip when not run as root.
 //!
-//! Must not depend on any daemon crate: only the wire-level client.
+//! Starting daemons, the real clients and the skips come from
+//! `test-support`. Must not depend on any daemon crate: only the
+//! wire-level client.
 #![forbid(unsafe_code)]

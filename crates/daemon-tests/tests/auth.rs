@@ -4,18 +4,16 @@
 //! plain TCP with its security layer, the user list, the limit on clients
 //! still authenticating, and socket permissions for a non-root user.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::*;
 use protocol::header::{frame_value, Header, MessageType, Status};
 use protocol::remote as r;
 use protocol::RemoteProc;
+use test_support::*;
 
 const USER: &str = SASL_USER;
 const PASSWORD: &str = SASL_PASSWORD;
@@ -23,14 +21,14 @@ const PASSWORD: &str = SASL_PASSWORD;
 fn tools_present(tools: &[&str]) -> bool {
     for tool in tools {
         if !tool_exists(tool) {
-            eprintln!("skipped: {tool} is not installed");
+            skip(format!("{tool} is not installed"));
             return false;
         }
     }
     if !Path::new("/usr/lib/x86_64-linux-gnu/sasl2/libdigestmd5.so").exists()
         && !Path::new("/usr/lib/sasl2/libdigestmd5.so").exists()
     {
-        eprintln!("skipped: the DIGEST-MD5 SASL module (libsasl2-modules) is not installed");
+        skip("the DIGEST-MD5 SASL module (libsasl2-modules) is not installed");
         return false;
     }
     true
@@ -339,11 +337,11 @@ fn polkit_on_tcp_cannot_be_enforced_and_stops_start_up() {
 #[test]
 fn non_root_user_gets_permission_denied_on_rw_socket_and_read_only_service() {
     if !is_root() {
-        eprintln!("skipped: needs root to run a client as another user");
+        skip("needs root to run a client as another user");
         return;
     }
     if !tool_exists("virsh") || !tool_exists("setpriv") {
-        eprintln!("skipped: virsh or setpriv is not installed");
+        skip("virsh or setpriv is not installed");
         return;
     }
     let t = TempDir::new("auth-perms");
@@ -422,15 +420,15 @@ fn virsh_as(uid: u32, sock: &Path, args: &[&str]) -> Output {
 fn polkit_decides_who_uses_the_unix_sockets() {
     use polkit::testbed::{self, PolkitBus};
     if !is_root() {
-        eprintln!("skipped: needs root to run polkitd and clients as other users");
+        skip("needs root to run polkitd and clients as other users");
         return;
     }
     if let Some(why) = testbed::unavailable() {
-        eprintln!("skipped: {why}");
+        skip(why);
         return;
     }
     if !tool_exists("virsh") || !tool_exists("setpriv") {
-        eprintln!("skipped: virsh or setpriv is not installed");
+        skip("virsh or setpriv is not installed");
         return;
     }
     // Everyone may monitor; only nobody (65534) may manage.

@@ -10,8 +10,6 @@
 // Test harness: the client's error type is the wire error, large by nature.
 #![allow(clippy::result_large_err)]
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
@@ -19,10 +17,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
 use protocol::admin as a;
 use protocol::remote as r;
 use rpc::client::RpcClient;
+use test_support::*;
 
 const ALL: [&str; 5] = ["libvirtd", "virtproxyd", "virtlxcd", "virtxend", "virtvzd"];
 const NOBODY: u32 = 65534;
@@ -303,7 +301,7 @@ fn sighup_applies_new_log_filters_without_dropping_clients() {
 #[test]
 fn read_only_socket_refuses_changes_and_allows_reads() {
     if !tool_exists("virsh") {
-        eprintln!("skipped: virsh is not installed");
+        skip("virsh is not installed");
         return;
     }
     let t = TempDir::new("ro");
@@ -350,7 +348,7 @@ fn read_only_socket_refuses_changes_and_allows_reads() {
 #[test]
 fn virt_admin_manages_servers_clients_and_logging() {
     if !tool_exists("virt-admin") {
-        eprintln!("skipped: virt-admin is not installed");
+        skip("virt-admin is not installed");
         return;
     }
     let t = TempDir::new("admin");
@@ -669,7 +667,7 @@ fn listen_is_refused_with_socket_activation() {
 #[test]
 fn root_paths_follow_the_layout() {
     if !is_root() {
-        eprintln!("skipped: the privileged layout is only used when running as root");
+        skip("the privileged layout is only used when running as root");
         return;
     }
     let t = TempDir::new("rootpaths");
@@ -698,7 +696,7 @@ fn root_paths_follow_the_layout() {
 #[test]
 fn socket_permissions_follow_the_config() {
     if !is_root() {
-        eprintln!("skipped: read-only and admin sockets exist only for root daemons");
+        skip("read-only and admin sockets exist only for root daemons");
         return;
     }
     let t = TempDir::new("perms");
@@ -740,7 +738,7 @@ fn as_nobody(cmd: &mut Command, home: &Path) {
 #[test]
 fn unprivileged_daemon_uses_xdg_paths() {
     if !is_root() {
-        eprintln!("skipped: needs root to switch to the unprivileged user 'nobody'");
+        skip("needs root to switch to the unprivileged user 'nobody'");
         return;
     }
     let t = TempDir::new("nonroot");
@@ -766,7 +764,7 @@ fn unprivileged_daemon_uses_xdg_paths() {
 #[test]
 fn root_only_daemons_refuse_to_run_unprivileged() {
     if !is_root() {
-        eprintln!("skipped: needs root to switch to the unprivileged user 'nobody'");
+        skip("needs root to switch to the unprivileged user 'nobody'");
         return;
     }
     let t = TempDir::new("rootonly");
@@ -820,7 +818,7 @@ fn missing_explicit_config_is_an_error() {
 fn debian_libvirtd_conf_is_accepted() {
     let shipped = Path::new("/etc/libvirt/libvirtd.conf");
     if !shipped.exists() {
-        eprintln!("skipped: Debian's libvirtd.conf is not installed here");
+        skip("Debian's libvirtd.conf is not installed here");
         return;
     }
     // Every key in the shipped file is commented out but its grammar must

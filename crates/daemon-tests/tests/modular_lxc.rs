@@ -3,22 +3,21 @@
 //! the real virsh both on virtlxcd's own socket and through virtproxyd's
 //! libvirtd-compatible socket (descriptor passing included).
 
-mod common;
-use common::*;
 use std::process::Command;
+use test_support::*;
 
-fn skip_reason() -> Option<&'static str> {
+fn skip_reason() -> Option<String> {
     if !is_root() {
-        return Some("virtlxcd needs root");
+        return Some("virtlxcd needs root".into());
     }
-    if !std::path::Path::new("/bin/busybox").exists() {
-        return Some("needs /bin/busybox (busybox-static)");
+    if let Some(why) = missing_busybox() {
+        return Some(why);
     }
     if !bin("libvirt_lxc").exists() {
-        return Some("libvirt_lxc is not built (cargo build --workspace --bins)");
+        return Some("libvirt_lxc is not built (cargo build --workspace --bins)".into());
     }
     if !tool_exists("virsh") {
-        return Some("needs virsh (libvirt-clients)");
+        return Some("needs virsh (libvirt-clients)".into());
     }
     None
 }
@@ -26,7 +25,7 @@ fn skip_reason() -> Option<&'static str> {
 #[test]
 fn container_through_virtlxcd_and_the_proxy() {
     if let Some(why) = skip_reason() {
-        eprintln!("SKIP: {why}");
+        skip(why);
         return;
     }
     let t = TempDir::new("modlxc");
@@ -53,13 +52,9 @@ fn container_through_virtlxcd_and_the_proxy() {
         &t.join("run/libvirt-sock"),
     );
 
-    let root = t.join("rootfs");
-    for d in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    let _ = std::os::unix::fs::symlink("busybox", root.join("bin/sh"));
-    let _ = std::os::unix::fs::symlink("busybox", root.join("bin/hostname"));
+    let root = BusyboxRoot::new(t.join("rootfs"))
+        .applets(&["sh", "hostname"])
+        .build();
     let xml = t.join("ct.xml");
     std::fs::write(
         &xml,

@@ -5,12 +5,10 @@
 //! `tls_no_verify_certificate`, `tls_allowed_dn_list`, `tls_priority`, and
 //! SASL on top of TLS.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::*;
+use test_support::*;
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -197,7 +195,7 @@ fn tls_config_auth(t: &TempDir, pki: &Pki, port: u16, auth: &str, extra: &str) -
 fn tools_present() -> bool {
     for tool in ["openssl", "virsh"] {
         if !tool_exists(tool) {
-            eprintln!("skipped: {tool} is not installed");
+            skip(format!("{tool} is not installed"));
             return false;
         }
     }
@@ -870,7 +868,7 @@ print(" ".join(d.name() for d in c.listAllDomains()))
 fn sasl_over_tls_needs_the_password_and_a_trusted_certificate() {
     if !tools_present() || !tool_exists("saslpasswd2") {
         if tool_exists("openssl") && tool_exists("virsh") {
-            eprintln!("skipped: saslpasswd2 is not installed");
+            skip("saslpasswd2 is not installed");
         }
         return;
     }
@@ -878,7 +876,7 @@ fn sasl_over_tls_needs_the_password_and_a_trusted_certificate() {
         .iter()
         .any(|d| Path::new(d).join("libscram.so").exists())
     {
-        eprintln!("skipped: the SCRAM SASL module (libsasl2-modules) is not installed");
+        skip("the SCRAM SASL module (libsasl2-modules) is not installed");
         return;
     }
     let t = TempDir::new("tls-sasl");

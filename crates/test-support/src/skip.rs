@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Whether a test can run here, and saying why not in one form:
+//! `skipped: <reason>` on stderr, then the test returns (and passes).
+
+use std::path::Path;
+
+use crate::BUSYBOX;
+
+/// Prints why a test does not run: `skipped: <reason>`.
+pub fn skip(reason: impl std::fmt::Display) {
+    eprintln!("skipped: {reason}");
+}
+
+/// Returns from the test, printing `skipped: <reason>`, when `reason`
+/// (an `Option` of something printable) is `Some`.
+#[macro_export]
+macro_rules! skip_if {
+    ($reason:expr) => {
+        if let Some(why) = $reason {
+            $crate::skip(why);
+            return;
+        }
+    };
+}
+
+/// Whether this process runs with effective uid 0.
+pub fn is_root() -> bool {
+    // The effective uid is the second field of Uid:, read without libc.
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"))
+}
+
+/// Whether `name` is an executable on `PATH` (or, with a `/`, a path to
+/// one).
+pub fn tool_exists(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if name.contains('/') {
+        return runnable(Path::new(name));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| runnable(&d.join(name))))
+}
+
+/// Same as [`tool_exists`].
+pub fn have(name: &str) -> bool {
+    tool_exists(name)
+}
+
+/// Skips (returns true, having said why) when client `cmd` is missing.
+pub fn skip_without(cmd: &str) -> bool {
+    if have(cmd) {
+        return false;
+    }
+    skip(format!(
+        "{cmd} is not installed (apt-get install libvirt-clients python3-libvirt)"
+    ));
+    true
+}
+
+/// Why [`BUSYBOX`] cannot be used, if it cannot.
+pub fn missing_busybox() -> Option<String> {
+    (!Path::new(BUSYBOX).exists())
+        .then(|| format!("{BUSYBOX} missing (apt-get install busybox-static)"))
+}
+
+/// Why containers get no cgroups here, if they do not.
+pub fn missing_cgroups() -> Option<String> {
+    match host::cgroup::detect() {
+        Ok(m) if m.layout().is_some() => None,
+        _ => Some("no cgroup filesystem mounted".into()),
+    }
+}
+
+/// Why busybox containers cannot run here (root, [`BUSYBOX`], a cgroup
+/// file system), if they cannot.
+pub fn container_skip_reason() -> Option<String> {
+    if !is_root() {
+        return Some("not running as root".into());
+    }
+    missing_busybox().or_else(missing_cgroups)
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! File descriptors: closing everything inherited, socket pairs, passing fds
-//! over Unix sockets (SCM_RIGHTS), duplication onto stdio.
+//! File descriptors: closing everything inherited, pipes and socket pairs,
+//! passing fds over Unix sockets (SCM_RIGHTS), duplication onto stdio, and
+//! adopting the listening sockets a service manager passes in.
 
 use crate::{check, Error, Result};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -87,6 +88,93 @@ pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd)> {
     )?;
     // SAFETY: both fds were just created and are owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) })
+}
+
+/// A close-on-exec pipe: (read end, write end).
+pub fn pipe_cloexec() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    check(r, || "pipe2".into())?;
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by
+    // nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Marks descriptor number `fd` close-on-exec, for descriptors inherited
+/// by number (systemd's LISTEN_FDS) before anything owns them, so that
+/// children the process starts do not inherit them.
+pub fn set_cloexec(fd: RawFd) -> Result<()> {
+    // SAFETY: F_SETFD takes an integer argument and only changes the
+    // descriptor's flag; an fd that is not open makes it fail with EBADF.
+    let r = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    check(r, || format!("marking descriptor {fd} close-on-exec"))?;
+    Ok(())
+}
+
+/// Descriptor numbers already adopted by [`adopt_unix_listener`] or
+/// [`adopt_tcp_listener`]: each can be adopted once per process.
+static ADOPTED: std::sync::Mutex<Vec<RawFd>> = std::sync::Mutex::new(Vec::new());
+
+fn sockopt_int(fd: RawFd, opt: libc::c_int) -> Result<libc::c_int> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `v` and `len` are valid for writes and `len` holds the size
+    // of `v`; a descriptor that is not an open socket makes the call fail.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r < 0 {
+        return Err(Error::last(format!("descriptor {fd}")));
+    }
+    Ok(v)
+}
+
+/// Takes ownership of the inherited stream socket at `fd` if it is one of
+/// `families`.
+fn adopt_stream_socket(fd: RawFd, families: &[libc::c_int], what: &str) -> Result<OwnedFd> {
+    let mut adopted = ADOPTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if fd < 0 || adopted.contains(&fd) {
+        return Err(Error::Invalid(format!(
+            "descriptor {fd} is not an inherited socket this process may take"
+        )));
+    }
+    let family = sockopt_int(fd, libc::SO_DOMAIN)?;
+    if !families.contains(&family) || sockopt_int(fd, libc::SO_TYPE)? != libc::SOCK_STREAM {
+        return Err(Error::Invalid(format!(
+            "descriptor {fd} is not a {what} stream socket"
+        )));
+    }
+    adopted.push(fd);
+    // SAFETY: the descriptor is an open socket (getsockopt succeeded) that
+    // the process inherited by number (systemd's LISTEN_FDS) and that no
+    // object owns yet: the caller's contract, and ADOPTED refuses a second
+    // adoption of the same number, so no two owners ever close it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Takes ownership of an inherited UNIX stream socket at descriptor `fd`
+/// (a socket unit's listener passed by systemd). Fails for a descriptor
+/// that is not open, not a UNIX stream socket, or already adopted. Call it
+/// only for numbers the process inherited and nothing else has taken (the
+/// activation data names them): the listener closes the descriptor when
+/// dropped.
+pub fn adopt_unix_listener(fd: RawFd) -> Result<std::os::unix::net::UnixListener> {
+    adopt_stream_socket(fd, &[libc::AF_UNIX], "UNIX").map(Into::into)
+}
+
+/// Takes ownership of an inherited TCP socket (IPv4 or IPv6) at
+/// descriptor `fd`, like [`adopt_unix_listener`].
+pub fn adopt_tcp_listener(fd: RawFd) -> Result<std::net::TcpListener> {
+    adopt_stream_socket(fd, &[libc::AF_INET, libc::AF_INET6], "TCP").map(Into::into)
 }
 
 /// Most fds accepted in one message.
@@ -240,6 +328,84 @@ mod tests {
         drop(a);
         let (n, fds) = recv_with_fds(b.as_fd(), &mut buf).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((n, fds.len()), (0, 0));
+    }
+
+    #[test]
+    fn pipe_cloexec_carries_bytes_and_is_close_on_exec() {
+        use std::io::{Read, Write};
+        let (rd, wr) = pipe_cloexec().unwrap_or_else(|e| panic!("{e}"));
+        for fd in [rd.as_raw_fd(), wr.as_raw_fd()] {
+            // SAFETY: F_GETFD only reads the flag of an open descriptor.
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+            assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+        }
+        std::fs::File::from(wr)
+            .write_all(b"ready")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut got = String::new();
+        let _ = std::fs::File::from(rd).read_to_string(&mut got);
+        assert_eq!(got, "ready");
+    }
+
+    #[test]
+    fn set_cloexec_sets_the_flag_and_refuses_a_closed_number() {
+        let file = std::fs::File::open("/proc/self/stat").unwrap_or_else(|e| panic!("{e}"));
+        let raw = file.as_raw_fd();
+        // std opens with O_CLOEXEC; clear it to see it set again.
+        // SAFETY: F_SETFD on a descriptor `file` owns, changing only its flag.
+        unsafe { libc::fcntl(raw, libc::F_SETFD, 0) };
+        set_cloexec(raw).unwrap_or_else(|e| panic!("{e}"));
+        // SAFETY: F_GETFD only reads the flag.
+        let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
+        assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+        assert!(set_cloexec(i32::MAX - 1).is_err());
+    }
+
+    /// One test, so that no other test of this binary adopts descriptor
+    /// numbers; everything adopted stays open until the end, so no number
+    /// is reused while the test runs.
+    #[test]
+    fn inherited_listeners_are_adopted_once_and_only_as_their_kind() {
+        use std::io::{Read, Write};
+        use std::os::fd::IntoRawFd;
+        let dir = std::env::temp_dir().join(format!("host-fd-adopt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let sock = dir.join("s");
+        let unix = std::os::unix::net::UnixListener::bind(&sock)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_raw_fd();
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_raw_fd();
+        // The wrong kind is refused and stays unowned, to be taken as the
+        // right kind.
+        let e = adopt_tcp_listener(unix).unwrap_err();
+        assert!(e.to_string().contains("not a TCP stream socket"), "{e}");
+        let e = adopt_unix_listener(tcp).unwrap_err();
+        assert!(e.to_string().contains("not a UNIX stream socket"), "{e}");
+        let ul = adopt_unix_listener(unix).unwrap_or_else(|e| panic!("{e}"));
+        let tl = adopt_tcp_listener(tcp).unwrap_or_else(|e| panic!("{e}"));
+        // A second adoption of a number would make two owners.
+        assert!(adopt_unix_listener(unix).is_err());
+        assert!(adopt_tcp_listener(tcp).is_err());
+        // Not sockets, not open, not a descriptor.
+        let file = std::fs::File::open("/proc/self/stat").unwrap_or_else(|e| panic!("{e}"));
+        assert!(adopt_unix_listener(file.as_raw_fd()).is_err());
+        assert!(adopt_unix_listener(i32::MAX - 1).is_err());
+        assert!(adopt_tcp_listener(-1).is_err());
+        // The adopted listeners serve.
+        let mut c =
+            std::os::unix::net::UnixStream::connect(&sock).unwrap_or_else(|e| panic!("{e}"));
+        let (mut s, _) = ul.accept().unwrap_or_else(|e| panic!("{e}"));
+        c.write_all(b"u").unwrap_or_else(|e| panic!("{e}"));
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(&b, b"u");
+        let addr = tl.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let _c = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        assert!(tl.accept().is_ok());
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

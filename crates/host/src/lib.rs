@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! The host layer: the only crate of the project that makes raw system calls.
 //!
-//! Role: wrap the Linux facilities the drivers need (cgroups v1/v2/hybrid,
-//! namespaces, mounts, capabilities, ptys, veth networking, process handling,
-//! fd passing, BPF device filters for cgroup v2) behind small safe functions.
+//! Role: wrap the Linux facilities the drivers and daemons need (cgroups
+//! v1/v2/hybrid, namespaces, mounts, capabilities, ptys, veth networking,
+//! process handling and `-d` daemonizing, fd passing and adopting systemd's
+//! listening sockets, BPF device filters for cgroup v2, the one atomic file
+//! write, pid-file locks) behind small safe functions. Every other crate
+//! but the FFI ones (`sasl`, `libxl-sys`) forbids `unsafe`.
 //!
-//! Must not depend on: any protocol, XML or driver crate. It knows nothing about
-//! libvirt domains; callers translate their models into the plain values used here.
+//! Must not depend on: any other crate of the workspace (it is the bottom of
+//! every stack, daemons included). It knows nothing about libvirt domains;
+//! callers translate their models into the plain values used here.
 //!
 //! Invariants:
 //! - every `unsafe` block carries a `// SAFETY:` comment stating why it is sound;
@@ -19,6 +23,7 @@ pub mod bpf_devices;
 pub mod caps;
 pub mod cgroup;
 pub mod fd;
+pub mod fs;
 pub mod ids;
 pub mod loopdev;
 pub mod mem;
@@ -59,6 +64,16 @@ impl Error {
     /// Builds an error from the current `errno`.
     pub fn last(context: impl Into<String>) -> Self {
         Error::sys(context, io::Error::last_os_error())
+    }
+
+    /// The OS error alone, for callers that word their own message around
+    /// it (libvirt's "cannot write config file '...': REASON"); a request
+    /// refused here becomes an `InvalidInput` error with its text.
+    pub fn into_io(self) -> io::Error {
+        match self {
+            Error::Sys { source, .. } => source,
+            Error::Invalid(text) => io::Error::new(io::ErrorKind::InvalidInput, text),
+        }
     }
 
     /// The raw OS error number, when there is one.

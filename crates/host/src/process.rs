@@ -123,6 +123,91 @@ pub fn setsid() -> Result<()> {
     Ok(())
 }
 
+/// The effective user id of this process (root is 0).
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The kernel's id of the calling thread (equal to the pid on the main
+/// thread), as libvirt's log lines show it.
+pub fn gettid() -> u32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    u32::try_from(tid).unwrap_or(0)
+}
+
+/// Where [`detach`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detached {
+    /// In the calling process, once the intermediate child has exited
+    /// successfully (the daemon exists).
+    Caller,
+    /// In the daemon: a grandchild of the caller, in a session of its own,
+    /// with stdin, stdout and stderr on /dev/null.
+    Daemon,
+}
+
+/// fork(2) through the C library, so its at-fork handlers run and the
+/// child's thread bookkeeping is its own.
+fn fork_libc() -> Result<u32> {
+    // SAFETY: fork takes no arguments. Only the calling thread goes on in
+    // the child; memory other threads were changing stays as a thread
+    // paused forever would leave it (a lock it held stays held), which
+    // can deadlock the child but not make its memory invalid. The C
+    // library's own locks are reset by its at-fork handlers.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(Error::last("fork"));
+    }
+    u32::try_from(pid).map_err(|_| Error::Invalid("fork returned an odd pid".into()))
+}
+
+/// In the intermediate child: standard streams on /dev/null, new session.
+fn detach_child() -> Result<()> {
+    let null_in =
+        std::fs::File::open("/dev/null").map_err(|e| Error::sys("opening /dev/null", e))?;
+    let null_out = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| Error::sys("opening /dev/null", e))?;
+    use std::os::fd::AsFd;
+    crate::fd::dup_onto(null_in.as_fd(), 0)?;
+    crate::fd::dup_onto(null_out.as_fd(), 1)?;
+    crate::fd::dup_onto(null_out.as_fd(), 2)?;
+    setsid()
+}
+
+/// Detaches into the background the classic way (libvirt's `-d`): the
+/// process forks; the child puts its standard streams on /dev/null, starts
+/// a new session and forks again, then exits; the grandchild goes on as
+/// the daemon, no longer a session leader, so it can never acquire a
+/// controlling terminal. Returns [`Detached::Daemon`] in the grandchild and
+/// [`Detached::Caller`] in the calling process once the intermediate child
+/// has exited with 0 (the caller then usually waits on a pipe for the
+/// daemon's report and exits).
+///
+/// Call it while the process has one thread: only the calling thread goes
+/// on in the daemon, and locks other threads hold would stay held there.
+/// Descriptors are inherited as usual.
+pub fn detach() -> Result<Detached> {
+    let pid = fork_libc()?;
+    if pid == 0 {
+        if detach_child().is_err() {
+            exit_now(1);
+        }
+        match fork_libc() {
+            Ok(0) => return Ok(Detached::Daemon),
+            Ok(_) => exit_now(0),
+            Err(_) => exit_now(1),
+        }
+    }
+    match waitpid(pid, true) {
+        Ok(Some(ExitStatus::Exited(0))) => Ok(Detached::Caller),
+        _ => Err(Error::Invalid("the intermediate child failed".into())),
+    }
+}
+
 /// Ignores `signal` (e.g. SIGHUP, SIGPIPE) in this process.
 pub fn ignore_signal(signal: i32) -> Result<()> {
     // SAFETY: installing SIG_IGN needs no handler code and is always sound.
@@ -297,6 +382,56 @@ mod tests {
         assert_eq!(parse_stat_start_time(stat), Some(987_654));
         assert_eq!(parse_stat_start_time("garbage"), None);
         assert_eq!(parse_stat_state(stat), Some('S'));
+    }
+
+    #[test]
+    fn geteuid_and_gettid_match_proc() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let euid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|v| v.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u32>().ok());
+        assert_eq!(Some(geteuid()), euid);
+        let me = std::fs::read_link("/proc/thread-self").unwrap_or_default();
+        assert_eq!(
+            me.to_string_lossy(),
+            format!("{}/task/{}", getpid(), gettid())
+        );
+    }
+
+    #[test]
+    fn detach_runs_the_daemon_in_a_new_session_on_dev_null() {
+        use std::io::{Read, Write};
+        let (rd, wr) = crate::fd::pipe_cloexec().unwrap_or_else(|e| panic!("{e}"));
+        match detach().unwrap_or_else(|e| panic!("{e}")) {
+            Detached::Daemon => {
+                // The daemon: report and leave without touching the harness.
+                // SAFETY: getsid(0) only queries this process.
+                let sid = unsafe { libc::getsid(0) };
+                let stdin = std::fs::read_link("/proc/self/fd/0").unwrap_or_default();
+                let line = format!("{} {sid} {}", getpid(), stdin.display());
+                let _ = std::fs::File::from(wr).write_all(line.as_bytes());
+                exit_now(0)
+            }
+            Detached::Caller => {
+                drop(wr);
+                let mut text = String::new();
+                let _ = std::fs::File::from(rd).read_to_string(&mut text);
+                let f: Vec<&str> = text.split(' ').collect();
+                assert_eq!(f.len(), 3, "{text:?}");
+                let pid: u32 = f[0].parse().unwrap_or(0);
+                assert!(pid > 0 && pid != getpid(), "{text}");
+                // A session of its own, led by the intermediate child
+                // that has exited: the daemon is not the leader.
+                // SAFETY: getsid(0) only queries this process.
+                let ours = unsafe { libc::getsid(0) };
+                let sid: i32 = f[1].parse().unwrap_or(-1);
+                assert!(sid > 0 && sid != ours, "{text}");
+                assert_ne!(u32::try_from(sid).ok(), Some(pid), "{text}");
+                assert_eq!(f[2], "/dev/null");
+            }
+        }
     }
 
     #[test]

@@ -8,10 +8,7 @@
 //! position. Stages: [`parse`] → [`post_parse`] (defaults and implicit
 //! devices) → [`validate`] → [`DomainDef::to_xml`].
 
-use crate::error::{
-    ConfError, CONFIG_UNSUPPORTED, INTERNAL_ERROR, INVALID_ARG, NO_DOMAIN_METADATA, NO_NAME,
-    XML_ERROR,
-};
+use crate::error::{ConfError, NO_DOMAIN_METADATA, NO_NAME};
 use crate::rare::{Empty, Rare};
 use crate::util::{format_bitmap, parse_bitmap, parse_u64, scaled_bytes, BITMAP_LIMIT};
 use crate::uuid::Uuid;
@@ -465,7 +462,7 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
         .child("name")
         .map(|e| e.text())
         .and_then(non_empty)
-        .ok_or_else(|| ConfError::new(NO_NAME, "missing name information"))?;
+        .ok_or_else(|| ConfError::bare(NO_NAME))?;
     let uuid = match root.child("uuid").map(|e| e.text()).and_then(non_empty) {
         Some(s) => Uuid::parse(&s).ok_or_else(|| ConfError::internal("malformed uuid element"))?,
         None => Uuid::generate()?,
@@ -1101,7 +1098,7 @@ fn check_monitors(e: &Element, ids: &[usize]) -> Result<(), ConfError> {
 /// Stage 3: checks libvirt makes after defaults are filled.
 pub fn validate(def: &DomainDef) -> Result<(), ConfError> {
     if def.name.is_empty() {
-        return Err(ConfError::new(NO_NAME, "missing name information"));
+        return Err(ConfError::bare(NO_NAME));
     }
     devices::validate_devices(def)
 }
@@ -1278,7 +1275,7 @@ impl DomainDef {
                     );
                     let parsed = xml::parse_document(&wrapped, "(metadata_xml)", "metadata")
                         .map_err(|e| {
-                            ConfError::xml(format!("Unable to parse metadata: {}", e.message))
+                            ConfError::xml(format!("Unable to parse metadata: {}", e.detail_text()))
                         })?;
                     let mut el = parsed
                         .elements()
@@ -1653,5 +1650,3 @@ fn format_os(os: &OsDef, out: &mut String) {
     out.push_str("  </os>\n");
 }
 
-#[allow(dead_code)]
-const _CODES: [i32; 3] = [CONFIG_UNSUPPORTED, INTERNAL_ERROR, INVALID_ARG + XML_ERROR];

@@ -920,14 +920,14 @@ mod tests {
     fn libxl_rejects_unknown_arguments_with_invalid_arg() {
         let e = libxl(None, None, None, Some("kvm"), "x86_64", &[]).expect_err("virttype");
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code, e.detail_text()),
             (crate::error::INVALID_ARG, "unknown virttype: kvm")
         );
         let e = libxl(None, Some("z80"), None, None, "x86_64", &[]).expect_err("arch");
-        assert_eq!(e.message, "unknown architecture: z80");
+        assert_eq!(e.detail_text(), "unknown architecture: z80");
         let e = libxl(None, None, Some("pc"), None, "x86_64", &[]).expect_err("machine");
         assert_eq!(
-            e.message,
+            e.detail_text(),
             "Xen only supports 'xenpv', 'xenpvh' and 'xenfv' machines"
         );
         let x = libxl(None, None, Some("xenpvh"), None, "x86_64", &[])

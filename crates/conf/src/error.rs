@@ -1,74 +1,100 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! The error every parser and setter in this crate returns: a libvirt
-//! `virErrorNumber` plus the detail text a client shows after the code's
-//! standard prefix (for example "XML error: " for [`XML_ERROR`]).
+//! error code plus, where libvirt gives one, the detail the code's
+//! template surrounds (for example "XML error: <detail>" for
+//! [`XML_ERROR`]; [`NO_NAME`] has none: "missing name information").
+//! The driver that reports it adds the error domain ([`ConfError::in_domain`]).
+
+pub use virterror::{ErrorCode, ErrorDomain, VirError};
 
 /// VIR_ERR_INTERNAL_ERROR
-pub const INTERNAL_ERROR: i32 = 1;
+pub const INTERNAL_ERROR: ErrorCode = ErrorCode::InternalError;
 /// VIR_ERR_INVALID_ARG
-pub const INVALID_ARG: i32 = 8;
+pub const INVALID_ARG: ErrorCode = ErrorCode::InvalidArg;
 /// VIR_ERR_OPERATION_FAILED
-pub const OPERATION_FAILED: i32 = 9;
+pub const OPERATION_FAILED: ErrorCode = ErrorCode::OperationFailed;
 /// VIR_ERR_OS_TYPE
-pub const OS_TYPE: i32 = 16;
+pub const OS_TYPE: ErrorCode = ErrorCode::OsType;
 /// VIR_ERR_NO_NAME
-pub const NO_NAME: i32 = 21;
+pub const NO_NAME: ErrorCode = ErrorCode::NoName;
 /// VIR_ERR_XML_ERROR
-pub const XML_ERROR: i32 = 27;
+pub const XML_ERROR: ErrorCode = ErrorCode::XmlError;
 /// VIR_ERR_XML_DETAIL: the document is not well-formed XML.
-pub const XML_DETAIL: i32 = 35;
+pub const XML_DETAIL: ErrorCode = ErrorCode::XmlDetail;
 /// VIR_ERR_INVALID_MAC
-pub const INVALID_MAC: i32 = 44;
+pub const INVALID_MAC: ErrorCode = ErrorCode::InvalidMac;
 /// VIR_ERR_CONFIG_UNSUPPORTED
-pub const CONFIG_UNSUPPORTED: i32 = 67;
+pub const CONFIG_UNSUPPORTED: ErrorCode = ErrorCode::ConfigUnsupported;
 /// VIR_ERR_NO_DOMAIN_METADATA
-pub const NO_DOMAIN_METADATA: i32 = 80;
+pub const NO_DOMAIN_METADATA: ErrorCode = ErrorCode::NoDomainMetadata;
 /// VIR_ERR_OPERATION_UNSUPPORTED
-pub const OPERATION_UNSUPPORTED: i32 = 84;
+pub const OPERATION_UNSUPPORTED: ErrorCode = ErrorCode::OperationUnsupported;
 /// VIR_ERR_XML_INVALID_SCHEMA
-pub const XML_INVALID_SCHEMA: i32 = 92;
+pub const XML_INVALID_SCHEMA: ErrorCode = ErrorCode::XmlInvalidSchema;
+/// VIR_ERR_INVALID_STORAGE_POOL
+pub const INVALID_STORAGE_POOL: ErrorCode = ErrorCode::InvalidStoragePool;
+/// VIR_ERR_INVALID_STORAGE_VOL
+pub const INVALID_STORAGE_VOL: ErrorCode = ErrorCode::InvalidStorageVol;
 
-/// A libvirt error code with its detail message.
+/// A libvirt error code with its detail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (code {code})")]
+#[error("{}", virterror::compose(*.code, .detail.as_deref()))]
 pub struct ConfError {
-    /// libvirt `virErrorNumber`.
-    pub code: i32,
-    /// Detail text, without the code's standard prefix.
-    pub message: String,
+    pub code: ErrorCode,
+    /// The detail the code's template surrounds; none for its bare text.
+    pub detail: Option<String>,
 }
 
 impl ConfError {
-    /// Builds an error with an explicit code.
-    pub fn new(code: i32, message: impl Into<String>) -> Self {
+    /// Builds an error with an explicit code and a detail.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         ConfError {
             code,
-            message: message.into(),
+            detail: Some(detail.into()),
         }
     }
 
+    /// The code's own text, without a detail.
+    pub fn bare(code: ErrorCode) -> Self {
+        ConfError { code, detail: None }
+    }
+
     /// VIR_ERR_XML_ERROR with the given detail.
-    pub fn xml(message: impl Into<String>) -> Self {
-        Self::new(XML_ERROR, message)
+    pub fn xml(detail: impl Into<String>) -> Self {
+        Self::new(XML_ERROR, detail)
     }
 
     /// VIR_ERR_CONFIG_UNSUPPORTED with the given detail.
-    pub fn unsupported(message: impl Into<String>) -> Self {
-        Self::new(CONFIG_UNSUPPORTED, message)
+    pub fn unsupported(detail: impl Into<String>) -> Self {
+        Self::new(CONFIG_UNSUPPORTED, detail)
     }
 
     /// VIR_ERR_INTERNAL_ERROR with the given detail.
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(INTERNAL_ERROR, message)
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(INTERNAL_ERROR, detail)
     }
 
     /// VIR_ERR_INVALID_ARG with the given detail.
-    pub fn invalid_arg(message: impl Into<String>) -> Self {
-        Self::new(INVALID_ARG, message)
+    pub fn invalid_arg(detail: impl Into<String>) -> Self {
+        Self::new(INVALID_ARG, detail)
+    }
+
+    /// The detail, or empty when the error has none.
+    pub fn detail_text(&self) -> &str {
+        self.detail.as_deref().unwrap_or("")
+    }
+
+    /// The message a client shows (the template around the detail).
+    pub fn message(&self) -> String {
+        virterror::compose(self.code, self.detail.as_deref())
+    }
+
+    /// This error as reported from error domain `domain`.
+    pub fn in_domain(self, domain: ErrorDomain) -> VirError {
+        VirError {
+            code: self.code,
+            domain,
+            detail: self.detail,
+        }
     }
 }
-
-/// VIR_ERR_INVALID_STORAGE_POOL
-pub const INVALID_STORAGE_POOL: i32 = 46;
-/// VIR_ERR_INVALID_STORAGE_VOL
-pub const INVALID_STORAGE_VOL: i32 = 47;

@@ -127,7 +127,7 @@ impl NetworkDef {
         let name = root
             .child_text("name")
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| ConfError::new(crate::error::NO_NAME, "missing name information"))?;
+            .ok_or_else(|| ConfError::bare(crate::error::NO_NAME))?;
         if name.contains('/') {
             return Err(ConfError::xml(format!("name {name} cannot contain '/'")));
         }

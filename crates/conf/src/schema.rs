@@ -353,7 +353,7 @@ mod tests {
         let e = check(&OK.replace("<memory>", "<memroy>1</memroy><memory>")).expect_err("bad");
         assert_eq!(e.code, XML_INVALID_SCHEMA);
         assert_eq!(
-            e.message,
+            e.detail_text(),
             "Unable to validate doc against /usr/share/libvirt/schemas/domain.rng\nExtra element memroy in interleave\nElement domain failed to validate content\n"
         );
     }
@@ -362,7 +362,7 @@ mod tests {
     fn an_unknown_device_is_named() {
         let e = check(&OK.replace("<console", "<consol type='pty'/><console")).expect_err("bad");
         assert!(e
-            .message
+            .detail_text()
             .contains("Extra element consol in interleave\nElement devices failed"));
     }
 
@@ -371,16 +371,16 @@ mod tests {
         let e =
             check(&OK.replace("<name>", "<on_crash>explode</on_crash><name>")).expect_err("bad");
         assert!(e
-            .message
+            .detail_text()
             .contains("Element on_crash failed to validate content"));
         let e = check(&OK.replace("<console type='pty'/>", "<interface type='wire'/>"))
             .expect_err("bad");
         assert!(e
-            .message
+            .detail_text()
             .contains("Invalid attribute type for element interface"));
         let e = check(&OK.replace("type='lxc'", "type='lxc' foo='1'")).expect_err("bad");
         assert!(e
-            .message
+            .detail_text()
             .contains("Invalid attribute foo for element domain"));
     }
 
@@ -404,6 +404,6 @@ mod tests {
         assert!(check(&OK.replace("<name>c</name>", "")).is_err());
         let e = check(&OK.replace("<os><type>exe</type><init>/bin/sh</init></os>", ""))
             .expect_err("no os");
-        assert!(e.message.contains("Expecting an element os"));
+        assert!(e.detail_text().contains("Expecting an element os"));
     }
 }

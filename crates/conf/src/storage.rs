@@ -4,7 +4,7 @@
 //! Sizes are bytes. Units are accepted as libvirt accepts them and the
 //! output always says `unit='bytes'`.
 
-use crate::error::{ConfError, INVALID_STORAGE_POOL, INVALID_STORAGE_VOL};
+use crate::error::{ConfError, INVALID_STORAGE_VOL};
 use crate::util::scaled_bytes;
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
@@ -365,5 +365,3 @@ impl VolDef {
     }
 }
 
-#[allow(dead_code)]
-const _UNUSED: i32 = INVALID_STORAGE_POOL;

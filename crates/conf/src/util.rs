@@ -4,7 +4,7 @@
 use crate::error::{ConfError, INVALID_ARG, XML_ERROR};
 
 /// Overflow error code (VIR_ERR_OVERFLOW).
-pub const OVERFLOW: i32 = 82;
+pub const OVERFLOW: crate::error::ErrorCode = crate::error::ErrorCode::Overflow;
 
 /// Multiplier for a unit suffix as libvirt's `virScaleInteger` reads it;
 /// `default_scale` applies when no unit is given.

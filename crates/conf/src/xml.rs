@@ -505,9 +505,9 @@ mod tests {
         let err = parse_document("<domain>\n<name>", "(domain_definition)", "domain").unwrap_err();
         assert_eq!(err.code, XML_DETAIL);
         assert!(
-            err.message.starts_with("(domain_definition):"),
+            err.detail_text().starts_with("(domain_definition):"),
             "{}",
-            err.message
+            err.detail_text()
         );
     }
 
@@ -516,7 +516,7 @@ mod tests {
         let err = parse_document("<network/>", "(domain_definition)", "domain").unwrap_err();
         assert_eq!(err.code, XML_ERROR);
         assert_eq!(
-            err.message,
+            err.detail_text(),
             "expecting root element of 'domain', not 'network'"
         );
     }

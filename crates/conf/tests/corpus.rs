@@ -50,7 +50,7 @@ fn check_fail(input: &PathBuf, live: bool) {
             input.display(),
             def.to_xml(&FormatFlags::default())
         ),
-        Err(e) => assert!(!e.message.is_empty(), "error without message"),
+        Err(e) => assert!(!e.detail_text().is_empty(), "error without message"),
     }
 }
 

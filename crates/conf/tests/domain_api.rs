@@ -59,11 +59,12 @@ fn missing_uuid_is_generated() {
 
 #[test]
 fn errors_carry_libvirt_codes() {
-    let cases: &[(&str, i32, &str)] = &[
+    let cases: &[(&str, conf::error::ErrorCode, &str)] = &[
         (
             &BASE.replace("<name>t</name>", ""),
             NO_NAME,
-            "missing name information",
+            // No detail: the code's own words are the whole message.
+            "",
         ),
         (
             &BASE.replace("c7a5fdbd-edaf", "zzz"),
@@ -108,18 +109,21 @@ fn errors_carry_libvirt_codes() {
     ];
     for (xml, code, msg) in cases {
         let e = DomainDef::parse_str(xml, &live()).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (*code, *msg), "for {xml}");
+        assert_eq!((e.code, e.detail_text()), (*code, *msg), "for {xml}");
+        if *code == NO_NAME {
+            assert_eq!(e.message(), "missing name information");
+        }
     }
     let e = DomainDef::parse_str("<domain type='test'><name>", &live()).unwrap_err();
     assert_eq!(e.code, XML_DETAIL);
     assert!(
-        e.message.starts_with("(domain_definition):1: "),
+        e.detail_text().starts_with("(domain_definition):1: "),
         "{}",
-        e.message
+        e.detail_text()
     );
     let e =
         DomainDef::parse_str(&BASE.replace("unit='MiB'", "unit='parsec'"), &live()).unwrap_err();
-    assert_eq!(e.message, "unknown suffix 'parsec'");
+    assert_eq!(e.detail_text(), "unknown suffix 'parsec'");
 }
 
 #[test]

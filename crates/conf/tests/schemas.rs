@@ -529,7 +529,7 @@ fn structural_schema_checks_accept_every_document_xmllint_accepts() {
         let theirs = relaxng_check(&text, "domain.rng", &format!("struct{i}"));
         match (theirs.is_ok(), ours) {
             (true, Ok(())) => valid += 1,
-            (true, Err(e)) => false_rejects.push(format!("{}: {}", f.display(), e.message)),
+            (true, Err(e)) => false_rejects.push(format!("{}: {}", f.display(), e.detail_text())),
             (false, Err(_)) => caught += 1,
             (false, Ok(())) => missed.push(f.display().to_string()),
         }
@@ -566,7 +566,7 @@ fn structural_schema_checks_catch_what_xmllint_rejects() {
         let e = ours.expect_err("structural check must refuse");
         assert_eq!(e.code, conf::error::XML_INVALID_SCHEMA, "{i}");
         assert!(e
-            .message
+            .detail_text()
             .starts_with("Unable to validate doc against /usr/share/libvirt/schemas/domain.rng\n"));
         // Full parse with the flag refuses it with the same error.
         let flags = ParseFlags {

@@ -188,9 +188,7 @@ impl ClientCertVerifier for AskOnly {
 fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| {
         let reason = std::io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(libc::EIO));
-        // io::Error's Display appends " (os error N)": keep the text only.
-        let text = reason.to_string();
-        let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+        let text = virterror::os_error_text(&reason);
         format!("Cannot read {what} '{}': {text}", path.display())
     })
 }

@@ -307,7 +307,7 @@ impl Driver {
             let def = match DomainDef::parse_str(&text, &Self::parse_flags(true)) {
                 Ok(d) => d,
                 Err(e) => {
-                    log(format!("cannot load {}: {}", p.display(), e.message));
+                    log(format!("cannot load {}: {}", p.display(), e.detail_text()));
                     continue;
                 }
             };
@@ -1113,7 +1113,7 @@ impl Driver {
                 log(format!(
                     "ignoring status file {}: {}",
                     path.display(),
-                    e.message
+                    e.detail_text()
                 ));
                 return;
             }

@@ -10,21 +10,12 @@ pub const LXC: ErrorDomain = ErrorDomain::Lxc;
 
 /// A `conf` error (XML parse, validation) as a driver error.
 pub fn conf(e: conf::ConfError) -> Error {
-    let code = ErrorCode::from_i32(e.code).unwrap_or(ErrorCode::InternalError);
-    Error::new(code, ErrorDomain::Domain, e.message)
+    e.in_domain(ErrorDomain::Domain).into()
 }
 
 /// A `virconf` error (config file grammar) as a driver error.
 pub fn virconf(e: virconf::ConfError) -> Error {
-    let code = ErrorCode::from_i32(e.code()).unwrap_or(ErrorCode::InternalError);
-    let text = e.to_string();
-    // The wire message is rebuilt from the code's prefix and the detail.
-    let detail = ["configuration file syntax error: ", "internal error: "]
-        .iter()
-        .find_map(|p| text.strip_prefix(p))
-        .unwrap_or(&text)
-        .to_string();
-    Error::new(code, ErrorDomain::Conf, detail)
+    e.to_vir().into()
 }
 
 pub fn internal(msg: impl Into<String>) -> Error {
@@ -45,11 +36,7 @@ pub fn config_unsupported(msg: impl Into<String>) -> Error {
 
 /// A system call failed: "MESSAGE: STRERROR".
 pub fn system(msg: impl Into<String>, err: &std::io::Error) -> Error {
-    let text = err.to_string();
-    let reason = match text.find(" (os error ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    };
+    let reason = virterror::os_error_text(err);
     Error::new(
         ErrorCode::SystemError,
         LXC,

@@ -588,7 +588,7 @@ pub fn lxc_config_to_def(config: &str, emulator: &str) -> Result<DomainDef, Erro
         .ok_or_else(|| internal("missing lxc.rootfs.path (or lxc.rootfs) in the configuration"))?;
     if conf.get("lxc.mount.fstab").is_some() || conf.get("lxc.mount").is_some() {
         return Err(lxc_err(
-            ErrorCode::from_i32(74).unwrap_or(ErrorCode::ConfigUnsupported),
+            ErrorCode::ArgumentUnsupported,
             "lxc.mount.fstab or lxc.mount found, use lxc.mount.entry lines instead",
         ));
     }

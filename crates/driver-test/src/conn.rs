@@ -54,11 +54,7 @@ fn now_micros() -> u64 {
 
 /// "No such file or directory" from an io::Error, like strerror.
 fn strerror(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
+    virterror::os_error_text(e)
 }
 
 fn lifecycle(d: &Dom, event: i32, detail: i32) -> Event {

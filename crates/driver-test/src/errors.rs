@@ -10,8 +10,7 @@ const T: ErrorDomain = ErrorDomain::Test;
 
 /// A conf error reported from the given error domain.
 pub fn conf(e: ConfError, domain: ErrorDomain) -> Error {
-    let code = ErrorCode::from_i32(e.code).unwrap_or(ErrorCode::InternalError);
-    Error::new(code, domain, e.message)
+    e.in_domain(domain).into()
 }
 
 pub fn test(code: ErrorCode, msg: impl Into<String>) -> Error {

@@ -12,7 +12,7 @@
 //! - `nested_hvm` (bool, default off): allow nested HVM for
 //!   `<cpu mode='host-passthrough'>` guests.
 
-use driver::error::{ErrorCode, ErrorDomain};
+
 use driver::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -96,13 +96,7 @@ impl Default for LibxlConfig {
 }
 
 fn conf_err(e: virconf::ConfError) -> Error {
-    let code = ErrorCode::from_i32(e.code()).unwrap_or(ErrorCode::ConfSyntax);
-    let domain = if e.domain() == 0 {
-        ErrorDomain::None
-    } else {
-        ErrorDomain::Conf
-    };
-    Error::new(code, domain, e.to_string())
+    e.to_vir().into()
 }
 
 impl LibxlConfig {

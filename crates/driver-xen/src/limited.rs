@@ -81,16 +81,7 @@ fn native_format(format: &str, from: bool) -> Result<xenconfig::NativeFormat> {
 
 /// A conversion error as the driver reports it.
 pub fn to_driver_error(e: xenconfig::XenConfigError) -> Error {
-    let code = ErrorCode::from_i32(e.code).unwrap_or(ErrorCode::InternalError);
-    let domain = match e.domain {
-        1 => ErrorDomain::Xen,
-        9 => ErrorDomain::Conf,
-        15 => ErrorDomain::Xenxm,
-        20 => ErrorDomain::Domain,
-        64 => ErrorDomain::Xenxl,
-        _ => ErrorDomain::Libxl,
-    };
-    Error::new(code, domain, e.message)
+    e.to_vir().into()
 }
 
 impl Connection for LimitedConnection {

@@ -185,13 +185,7 @@ fn parse_def(xml: &str) -> Result<DomainDef> {
             validate_schema: false,
         },
     )
-    .map_err(|e| {
-        Error::new(
-            ErrorCode::from_i32(e.code).unwrap_or(ErrorCode::XmlError),
-            ErrorDomain::Domain,
-            e.message,
-        )
-    })?;
+    .map_err(|e| Error::from(e.in_domain(ErrorDomain::Domain)))?;
     if def.virt_type != "xen" {
         return Err(Error::new(
             ErrorCode::ConfigUnsupported,
@@ -1412,7 +1406,7 @@ impl Connection for XenConnection {
                     def.set_memory_kib(kib);
                 } else {
                     def.set_current_memory_kib(kib)
-                        .map_err(|e| Error::invalid_arg(ErrorDomain::Libxl, e.message))?;
+                        .map_err(|e| Error::invalid_arg(ErrorDomain::Libxl, e.detail_text()))?;
                 }
                 Ok(())
             })?;
@@ -1476,7 +1470,7 @@ impl Connection for XenConnection {
             self.drv.with_dom(dom, |d| {
                 d.def
                     .set_vcpus(n)
-                    .map_err(|e| Error::invalid_arg(ErrorDomain::Libxl, e.message))
+                    .map_err(|e| Error::invalid_arg(ErrorDomain::Libxl, e.detail_text()))
             })?;
             self.drv.save_status(dom);
         }
@@ -1488,7 +1482,7 @@ impl Connection for XenConnection {
                 } else {
                     def.set_vcpus(n)
                 };
-                r.map_err(|e| Error::invalid_arg(ErrorDomain::Libxl, e.message))
+                r.map_err(|e| Error::invalid_arg(ErrorDomain::Libxl, e.detail_text()))
             })?;
             self.persist(dom)?;
         }

@@ -85,6 +85,16 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<virterror::VirError> for Error {
+    fn from(v: virterror::VirError) -> Self {
+        Error {
+            code: v.code,
+            domain: v.domain,
+            detail: v.detail,
+        }
+    }
+}
+
 impl From<Error> for RemoteError {
     fn from(e: Error) -> Self {
         e.to_remote()

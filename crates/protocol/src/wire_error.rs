@@ -33,12 +33,8 @@ impl RemoteError {
     /// An error whose message is built from the code's standard text and a
     /// detail, exactly as libvirt composes it ("Domain not found: <detail>").
     pub fn new(code: ErrorCode, domain: ErrorDomain, detail: Option<&str>) -> Self {
-        let (bare, with) = code.texts();
-        let message = match detail {
-            Some(d) if !with.is_empty() => with.replacen("{}", d, 1),
-            Some(d) => d.to_string(),
-            None => bare.to_string(),
-        };
+        let (bare, _) = code.texts();
+        let message = virterror::compose(code, detail);
         RemoteError {
             code: code as i32,
             domain: domain as i32,
@@ -98,3 +94,15 @@ impl std::fmt::Display for RemoteError {
 }
 
 impl std::error::Error for RemoteError {}
+
+impl From<virterror::VirError> for RemoteError {
+    fn from(e: virterror::VirError) -> Self {
+        RemoteError::new(e.code, e.domain, e.detail.as_deref())
+    }
+}
+
+impl From<&virterror::VirError> for RemoteError {
+    fn from(e: &virterror::VirError) -> Self {
+        RemoteError::new(e.code, e.domain, e.detail.as_deref())
+    }
+}

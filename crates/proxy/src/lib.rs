@@ -297,8 +297,7 @@ impl ProxyHandler {
 }
 
 fn os_reason(err: &std::io::Error) -> String {
-    let t = err.to_string();
-    t.split(" (os error ").next().unwrap_or_default().to_owned()
+    virterror::os_error_text(err)
 }
 
 fn decode<T: Xdr>(payload: &[u8]) -> R<T> {

@@ -52,12 +52,7 @@ pub enum ConfError {
 
 impl ConfError {
     pub(crate) fn io(op: &str, path: &str, err: &std::io::Error) -> ConfError {
-        let text = err.to_string();
-        // std appends " (os error N)"; libvirt shows strerror's text alone.
-        let reason = match text.find(" (os error ") {
-            Some(i) => text[..i].to_owned(),
-            None => text,
-        };
+        let reason = virterror::os_error_text(err);
         ConfError::Io {
             message: format!("Failed to {op} file '{path}': {reason}"),
             errno: err.raw_os_error(),
@@ -89,8 +84,53 @@ impl ConfError {
         }
     }
 
+    /// The detail the error code's template surrounds (the message
+    /// without "configuration file syntax error: " or "internal error: ").
+    pub fn detail(&self) -> String {
+        match self {
+            ConfError::Syntax { file, line, reason } => format!("{file}:{line}: {reason}"),
+            ConfError::Internal { message } | ConfError::Semantic { message } => message.clone(),
+            ConfError::Io { message, .. } => message.clone(),
+        }
+    }
+
+    /// The error in the shared vocabulary: code, domain and detail.
+    pub fn to_vir(&self) -> virterror::VirError {
+        let code = match self {
+            ConfError::Syntax { .. } | ConfError::Semantic { .. } => virterror::ErrorCode::ConfSyntax,
+            ConfError::Internal { .. } => virterror::ErrorCode::InternalError,
+            ConfError::Io { .. } => virterror::ErrorCode::SystemError,
+        };
+        let domain = match self {
+            ConfError::Io { .. } => virterror::ErrorDomain::None,
+            _ => virterror::ErrorDomain::Conf,
+        };
+        virterror::VirError::new(code, domain, self.detail())
+    }
+
     /// True when the error came from opening a file that does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, ConfError::Io { errno: Some(2), .. })
+    }
+}
+
+#[cfg(test)]
+mod vocabulary_tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_error_says_the_message_once() {
+        let e = ConfError::Syntax {
+            file: "f.conf".into(),
+            line: 3,
+            reason: "expecting a value",
+        };
+        assert_eq!(e.to_vir().message(), e.to_string());
+        let e = ConfError::Internal {
+            message: "f.conf: expected a string for 'k' parameter".into(),
+        };
+        assert_eq!(e.to_vir().message(), e.to_string());
+        let e = ConfError::io("open", "/x", &std::io::Error::from_raw_os_error(2));
+        assert_eq!(e.to_vir().message(), e.to_string());
     }
 }

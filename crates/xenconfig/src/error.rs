@@ -2,49 +2,63 @@
 //! The conversion error: a libvirt error code, the error domain and the
 //! detail message, worded as libvirt words it (clients match on it).
 
+pub use virterror::{ErrorCode, ErrorDomain};
+
 /// VIR_ERR_INTERNAL_ERROR
-pub const ERR_INTERNAL_ERROR: i32 = 1;
+pub const ERR_INTERNAL_ERROR: ErrorCode = ErrorCode::InternalError;
 /// VIR_ERR_NO_SUPPORT
-pub const ERR_NO_SUPPORT: i32 = 3;
+pub const ERR_NO_SUPPORT: ErrorCode = ErrorCode::NoSupport;
 /// VIR_ERR_INVALID_ARG
-pub const ERR_INVALID_ARG: i32 = 8;
+pub const ERR_INVALID_ARG: ErrorCode = ErrorCode::InvalidArg;
 /// VIR_ERR_CONF_SYNTAX
-pub const ERR_CONF_SYNTAX: i32 = 33;
+pub const ERR_CONF_SYNTAX: ErrorCode = ErrorCode::ConfSyntax;
 /// VIR_ERR_CONFIG_UNSUPPORTED
-pub const ERR_CONFIG_UNSUPPORTED: i32 = 67;
+pub const ERR_CONFIG_UNSUPPORTED: ErrorCode = ErrorCode::ConfigUnsupported;
 /// VIR_ERR_OVERFLOW
-pub const ERR_OVERFLOW: i32 = 82;
+pub const ERR_OVERFLOW: ErrorCode = ErrorCode::Overflow;
 
 /// VIR_FROM_XEN: code shared by both native formats.
-pub const FROM_XEN: i32 = 1;
+pub const FROM_XEN: ErrorDomain = ErrorDomain::Xen;
 /// VIR_FROM_CONF: the configuration grammar.
-pub const FROM_CONF: i32 = 9;
+pub const FROM_CONF: ErrorDomain = ErrorDomain::Conf;
 /// VIR_FROM_XENXM: the xm format.
-pub const FROM_XENXM: i32 = 15;
+pub const FROM_XENXM: ErrorDomain = ErrorDomain::Xenxm;
 /// VIR_FROM_LIBXL: the libxl driver (domain configuration building).
-pub const FROM_LIBXL: i32 = 41;
+pub const FROM_LIBXL: ErrorDomain = ErrorDomain::Libxl;
 /// VIR_FROM_XENXL: the xl format.
-pub const FROM_XENXL: i32 = 64;
+pub const FROM_XENXL: ErrorDomain = ErrorDomain::Xenxl;
 
 /// One failed conversion.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", .detail.as_deref().unwrap_or(""))]
 pub struct XenConfigError {
-    /// libvirt `virErrorNumber`.
-    pub code: i32,
-    /// libvirt `virErrorDomain`.
-    pub domain: i32,
-    /// Detail text (without the code's standard prefix).
-    pub message: String,
+    pub code: ErrorCode,
+    pub domain: ErrorDomain,
+    /// The detail the code's template surrounds; none for its bare text.
+    pub detail: Option<String>,
 }
 
 impl XenConfigError {
     /// An error with an explicit code in the Xen domain.
-    pub fn new(code: i32, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         XenConfigError {
             code,
             domain: FROM_XEN,
-            message: message.into(),
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// The detail, or empty when the error has none.
+    pub fn detail_text(&self) -> &str {
+        self.detail.as_deref().unwrap_or("")
+    }
+
+    /// The error as the rest of the stack carries it.
+    pub fn to_vir(&self) -> virterror::VirError {
+        virterror::VirError {
+            code: self.code,
+            domain: self.domain,
+            detail: self.detail.clone(),
         }
     }
 
@@ -69,7 +83,7 @@ impl XenConfigError {
     }
 
     /// The same error reported from another domain.
-    pub fn in_domain(mut self, domain: i32) -> Self {
+    pub fn in_domain(mut self, domain: ErrorDomain) -> Self {
         self.domain = domain;
         self
     }
@@ -79,18 +93,19 @@ impl From<conf::ConfError> for XenConfigError {
     fn from(e: conf::ConfError) -> Self {
         XenConfigError {
             code: e.code,
-            domain: 20, // VIR_FROM_DOMAIN
-            message: e.message,
+            domain: ErrorDomain::Domain,
+            detail: e.detail,
         }
     }
 }
 
 impl From<virconf::ConfError> for XenConfigError {
     fn from(e: virconf::ConfError) -> Self {
+        let v = e.to_vir();
         XenConfigError {
-            code: e.code(),
-            domain: e.domain(),
-            message: e.to_string(),
+            code: v.code,
+            domain: v.domain,
+            detail: v.detail,
         }
     }
 }

@@ -62,7 +62,7 @@ impl NativeFormat {
         }
     }
 
-    fn error_domain(self) -> i32 {
+    fn error_domain(self) -> error::ErrorDomain {
         match self {
             NativeFormat::Xl => error::FROM_XENXL,
             NativeFormat::Xm => error::FROM_XENXM,

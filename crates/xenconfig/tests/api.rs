@@ -16,33 +16,33 @@ fn missing_name_is_an_internal_error_from_the_xl_domain() {
     let e = xl("memory = 128\n").unwrap_err();
     assert_eq!(e.code, ERR_INTERNAL_ERROR);
     assert_eq!(e.domain, FROM_XENXL);
-    assert_eq!(e.message, "config value name was missing");
+    assert_eq!(e.detail_text(), "config value name was missing");
 }
 
 #[test]
 fn signed_memory_is_malformed() {
     let e = xl("name = \"a\"\nmemory = -5\n").unwrap_err();
-    assert_eq!(e.message, "config value memory was malformed");
+    assert_eq!(e.detail_text(), "config value memory was malformed");
 }
 
 #[test]
 fn unknown_guest_type_is_unsupported() {
     let e = xl("name = \"a\"\ntype = \"bogus\"\n").unwrap_err();
     assert_eq!(e.code, ERR_CONFIG_UNSUPPORTED);
-    assert_eq!(e.message, "type bogus is not supported");
+    assert_eq!(e.detail_text(), "type bogus is not supported");
 }
 
 #[test]
 fn bad_uuid_is_a_syntax_error() {
     let e = xl("name = \"a\"\nuuid = \"nope\"\n").unwrap_err();
     assert_eq!(e.code, ERR_CONF_SYNTAX);
-    assert_eq!(e.message, "nope not parseable");
+    assert_eq!(e.detail_text(), "nope not parseable");
 }
 
 #[test]
 fn bad_lifecycle_action_is_reported() {
     let e = xl("name = \"a\"\non_crash = \"explode\"\n").unwrap_err();
-    assert_eq!(e.message, "unexpected value explode for on_crash");
+    assert_eq!(e.detail_text(), "unexpected value explode for on_crash");
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn xm_rejects_several_serial_ports() {
     assert_eq!(e.code, ERR_CONFIG_UNSUPPORTED);
     assert_eq!(e.domain, FROM_XENXM);
     assert_eq!(
-        e.message,
+        e.detail_text(),
         "Multiple serial devices are not supported by xen-xm"
     );
 }
@@ -75,7 +75,7 @@ fn hvm_clock_reset_cannot_be_written_as_xl() {
     let xml = "<domain type='xen'><name>a</name><memory>1024</memory>\
                <os><type>hvm</type></os><clock offset='utc' adjustment='reset'/></domain>";
     let e = xenconfig::domain_xml_to_native(xml, NativeFormat::Xl).unwrap_err();
-    assert_eq!(e.message, "unsupported clock adjustment='reset'");
+    assert_eq!(e.detail_text(), "unsupported clock adjustment='reset'");
 }
 
 #[test]

@@ -22,7 +22,7 @@ fn payloads() -> [Vec<u8>; 3] {
 #[test]
 fn read_only_socket_refuses_every_state_changing_procedure_before_decoding() {
     if !is_root() {
-        eprintln!("skipping: the read-only socket exists only for privileged daemons (not root)");
+        skip("the read-only socket exists only for privileged daemons (not root)");
         return;
     }
     let t = TempDir::new("ro");
@@ -172,11 +172,11 @@ fn connect_as(uid: u32, sock: &std::path::Path) -> (bool, String) {
 #[test]
 fn unprivileged_daemon_cannot_be_reached_by_another_user() {
     if !is_root() {
-        eprintln!("skipping: needs root to run the daemon and the client as two other users");
+        skip("needs root to run the daemon and the client as two other users");
         return;
     }
     if python().is_none() {
-        eprintln!("skipping: python3 is needed to connect as another user");
+        skip("python3 is needed to connect as another user");
         return;
     }
     let t = TempDir::new("users");
@@ -189,7 +189,7 @@ fn unprivileged_daemon_cannot_be_reached_by_another_user() {
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755))
         .unwrap_or_else(|e| panic!("chmod: {e}"));
     let spec = Spec {
-        name: "virtvzd".into(),
+        program: bin("virtvzd"),
         args: Vec::new(),
         env: vec![
             ("PATH".into(), "/usr/bin:/bin".into()),

@@ -203,7 +203,7 @@ fn check_files(config_dir: &Path) -> usize {
 #[test]
 fn acknowledged_definitions_survive_sigkill_at_random_moments() {
     if !is_root() {
-        eprintln!("skipping: virtlxcd runs only as root");
+        skip("virtlxcd runs only as root");
         return;
     }
     let rounds: usize = std::env::var("RELIAB_KILLS")

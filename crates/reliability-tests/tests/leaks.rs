@@ -78,13 +78,13 @@ fn define_start_destroy_undefine_cycles_leave_fds_and_memory_at_base() {
         }
     }
     assert!(
-        eventually(WAIT, || d.fd_count() == base_fds),
+        eventually_within(WAIT, || d.fd_count() == base_fds),
         "fds {} after {cycles} cycles, {base_fds} before",
         d.fd_count()
     );
     // Growth per cycle must stay far below what one cycle allocates (a
     // connection, a definition, its XML): 16 MiB over the run.
-    let ok = eventually(WAIT, || d.rss_kib() <= base_rss + 16 * 1024);
+    let ok = eventually_within(WAIT, || d.rss_kib() <= base_rss + 16 * 1024);
     let rss = d.rss_kib();
     eprintln!(
         "{cycles} cycles: rss {base_rss} -> {rss} KiB, fds {base_fds} -> {}, threads {base_threads} -> {}",

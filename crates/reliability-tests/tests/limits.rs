@@ -43,7 +43,7 @@ fn max_clients_holds_with_hundreds_of_connections_and_memory_returns() {
         let mut c = open(&spec.ready, "test:///default").unwrap_or_else(|e| panic!("open: {e}"));
         assert_eq!(list(&mut c), 1);
     }
-    assert!(eventually(Duration::from_secs(10), || d.fd_count() > 0));
+    assert!(eventually_within(Duration::from_secs(10), || d.fd_count() > 0));
     std::thread::sleep(Duration::from_millis(300));
     let base_rss = d.rss_kib();
     let base_fds = d.fd_count();
@@ -78,12 +78,12 @@ fn max_clients_holds_with_hundreds_of_connections_and_memory_returns() {
 
     // Everything is released: descriptors exactly, memory near its base.
     assert!(
-        eventually(WAIT, || d.fd_count() == base_fds),
+        eventually_within(WAIT, || d.fd_count() == base_fds),
         "fds {} vs base {base_fds}",
         d.fd_count()
     );
     assert!(
-        eventually(WAIT, || d.rss_kib() <= base_rss + RSS_SLACK_KIB),
+        eventually_within(WAIT, || d.rss_kib() <= base_rss + RSS_SLACK_KIB),
         "rss {} KiB vs base {base_rss} KiB",
         d.rss_kib()
     );
@@ -164,7 +164,7 @@ fn huge_messages_do_not_starve_other_clients_and_memory_returns() {
     drop(big);
     drop(msg);
     assert!(
-        eventually(WAIT, || d.rss_kib() <= base_rss + RSS_SLACK_KIB),
+        eventually_within(WAIT, || d.rss_kib() <= base_rss + RSS_SLACK_KIB),
         "rss {} KiB vs base {base_rss} KiB",
         d.rss_kib()
     );
@@ -210,7 +210,7 @@ fn one_client_holding_hundreds_of_connections_does_not_starve_others() {
     drop(opened);
     drop(late);
     assert!(
-        eventually(WAIT, || d.fd_count() == base_fds),
+        eventually_within(WAIT, || d.fd_count() == base_fds),
         "fds {} vs base {base_fds}",
         d.fd_count()
     );

@@ -20,36 +20,15 @@ use reliability_tests::harness::*;
 use rpc::client::{ClientError, RpcClient};
 
 const URI: &str = "lxc:///system";
-const BUSYBOX: &str = "/bin/busybox";
-
 fn skip_reason() -> Option<String> {
-    if !is_root() {
-        return Some("not running as root".into());
-    }
-    if !Path::new(BUSYBOX).exists() {
-        return Some(format!(
-            "{BUSYBOX} missing (apt-get install busybox-static)"
-        ));
-    }
-    match host::cgroup::detect() {
-        Ok(m) if m.layout().is_some() => {}
-        _ => return Some("no cgroup filesystem mounted".into()),
-    }
-    None
+    container_skip_reason()
 }
 
 /// A busybox root file system in `dir/root`.
 fn rootfs(t: &TempDir) -> PathBuf {
-    let root = t.join("rootfs");
-    for d in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
-        std::fs::create_dir_all(root.join(d)).unwrap_or_else(|e| panic!("mkdir: {e}"));
-    }
-    std::fs::copy(BUSYBOX, root.join("bin/busybox")).unwrap_or_else(|e| panic!("copy: {e}"));
-    for l in ["sh", "sleep"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(l))
-            .unwrap_or_else(|e| panic!("symlink: {e}"));
-    }
-    root
+    BusyboxRoot::new(t.join("rootfs"))
+        .applets(&["sh", "sleep"])
+        .build()
 }
 
 fn xml(name: &str, root: &Path) -> String {
@@ -143,7 +122,7 @@ impl Drop for Cleanup {
 #[test]
 fn containers_survive_repeated_daemon_sigkill_and_stay_controllable() {
     if let Some(why) = skip_reason() {
-        eprintln!("skipping: {why}");
+        skip(why);
         return;
     }
     let t = TempDir::new("lxc-restart");
@@ -252,7 +231,7 @@ fn containers_survive_repeated_daemon_sigkill_and_stay_controllable() {
 #[test]
 fn stopped_controller_times_out_its_guest_only_and_keepalive_still_answers() {
     if let Some(why) = skip_reason() {
-        eprintln!("skipping: {why}");
+        skip(why);
         return;
     }
     let t = TempDir::new("lxc-stall");

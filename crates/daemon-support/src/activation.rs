@@ -136,11 +136,8 @@ pub fn activation_from_env() -> Result<Option<Activation>, ActivationError> {
     }
     if let Ok(Some(act)) = &result {
         for fd in act.fds.values().flatten() {
-            // SAFETY: F_SETFD only changes the descriptor flag; systemd
-            // passed these descriptors to this process.
-            unsafe {
-                libc::fcntl(*fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
+            // A number that is not open is refused when claimed.
+            let _ = host::fd::set_cloexec(*fd);
         }
     }
     result

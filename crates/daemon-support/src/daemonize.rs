@@ -13,8 +13,9 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Mutex;
+
+use host::process::Detached;
 
 /// Why a daemon failed to start (libvirt's virDaemonErr; the number is the
 /// byte sent to the waiting parent and the daemon's exit status).
@@ -79,10 +80,6 @@ impl DaemonErr {
 
 static STATUS_PIPE: Mutex<Option<File>> = Mutex::new(None);
 
-fn last_err() -> std::io::Error {
-    std::io::Error::last_os_error()
-}
-
 fn os_reason(err: &std::io::Error) -> String {
     let t = err.to_string();
     t.split(" (os error ").next().unwrap_or_default().to_owned()
@@ -92,50 +89,17 @@ fn os_reason(err: &std::io::Error) -> String {
 /// process exits once the daemon reports. `argv0` prefixes the parent's
 /// error messages.
 pub fn daemonize(argv0: &str) -> std::io::Result<()> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(last_err());
-    }
-    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by
-    // nobody else.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-
-    // SAFETY: fork has no memory-safety preconditions; the caller
-    // guarantees no other thread exists, so the child's state is coherent.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(last_err());
-    }
-    if pid == 0 {
+    let (rd, wr) = host::fd::pipe_cloexec().map_err(host::Error::into_io)?;
+    // The forks, the new session and /dev/null on the standard streams.
+    if host::process::detach().map_err(host::Error::into_io)? == Detached::Daemon {
         drop(rd);
-        if detach_child().is_err() {
-            // SAFETY: _exit ends the intermediate child without running
-            // the parent's exit handlers twice.
-            unsafe { libc::_exit(1) };
-        }
-        // SAFETY: as for the first fork.
-        match unsafe { libc::fork() } {
-            0 => {
-                let mut slot = STATUS_PIPE.lock().unwrap_or_else(|p| p.into_inner());
-                *slot = Some(File::from(wr));
-                return Ok(());
-            }
-            // SAFETY: ends the intermediate child (error or success).
-            n if n < 0 => unsafe { libc::_exit(1) },
-            // SAFETY: as above.
-            _ => unsafe { libc::_exit(0) },
-        }
+        let mut slot = STATUS_PIPE.lock().unwrap_or_else(|p| p.into_inner());
+        *slot = Some(File::from(wr));
+        return Ok(());
     }
 
-    // Original process: wait for the intermediate child, then the report.
+    // Original process, the intermediate child gone: wait for the report.
     drop(wr);
-    let mut status: libc::c_int = 0;
-    // SAFETY: `status` is a valid out-pointer; `pid` is our child.
-    let got = unsafe { libc::waitpid(pid, &mut status, 0) };
-    if got != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(std::io::Error::other("the intermediate child failed"));
-    }
     let mut byte = [0u8; 1];
     let mut rd = File::from(rd);
     match rd.read(&mut byte) {
@@ -159,24 +123,6 @@ pub fn daemonize(argv0: &str) -> std::io::Result<()> {
             std::process::exit(1)
         }
     }
-}
-
-fn detach_child() -> std::io::Result<()> {
-    let null_in = File::open("/dev/null")?;
-    let null_out = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
-    use std::os::fd::AsRawFd;
-    for (src, dst) in [(&null_in, 0), (&null_out, 1), (&null_out, 2)] {
-        // SAFETY: both descriptors are open; dup2 onto 0..2 replaces the
-        // standard streams, which this process owns.
-        if unsafe { libc::dup2(src.as_raw_fd(), dst) } != dst {
-            return Err(last_err());
-        }
-    }
-    // SAFETY: setsid has no memory-safety preconditions.
-    if unsafe { libc::setsid() } < 0 {
-        return Err(last_err());
-    }
-    Ok(())
 }
 
 fn report(byte: u8) {

@@ -470,8 +470,7 @@ pub fn enabled(priority: Priority, module: &str) -> bool {
 }
 
 fn thread_id() -> i64 {
-    // SAFETY: gettid takes no arguments and cannot fail.
-    i64::from(unsafe { libc::gettid() })
+    i64::from(host::process::gettid())
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
@@ -650,15 +649,13 @@ pub struct LogSetup<'a> {
 
 /// Whether the systemd journal can be written to.
 pub fn journald_available() -> bool {
-    let c = std::ffi::CString::new(JOURNALD_SOCKET).unwrap_or_default();
-    // SAFETY: `c` is a valid NUL-terminated string for the call's duration.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    host::fs::is_writable(Path::new(JOURNALD_SOCKET))
 }
 
 /// Whether standard input is a terminal.
 pub fn stdin_is_tty() -> bool {
-    // SAFETY: isatty only inspects the descriptor.
-    unsafe { libc::isatty(0) == 1 }
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
 }
 
 /// The default output libvirt would pick: journald when daemonized (or

@@ -14,7 +14,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -52,31 +52,6 @@ pub struct PidFile {
     file: Option<File>,
 }
 
-fn lock_first_byte(file: &File) -> std::io::Result<()> {
-    // SAFETY: an all-zero flock is a valid value of this plain C struct.
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = libc::F_WRLCK as libc::c_short;
-    fl.l_whence = libc::SEEK_SET as libc::c_short;
-    fl.l_start = 0;
-    fl.l_len = 1;
-    // SAFETY: the descriptor is owned by `file` and open; `fl` is a valid
-    // flock (l_pid 0, as OFD locks require) that lives across the call.
-    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &fl) };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = std::io::Error::last_os_error();
-    if err.raw_os_error() != Some(libc::EINVAL) {
-        return Err(err);
-    }
-    // SAFETY: as above; the kernel lacks OFD locks, take a classic one.
-    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) };
-    if rc < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 impl PidFile {
     /// Acquires `path` for `pid` (libvirt's virPidFileAcquirePath): fails
     /// at once if another process holds it.
@@ -93,7 +68,8 @@ impl PidFile {
             let held = file
                 .metadata()
                 .map_err(|e| fail("Unable to check status of pid file", path, &e))?;
-            lock_first_byte(&file).map_err(|e| fail("Failed to acquire pid file", path, &e))?;
+            host::fs::lock_file(file.as_fd())
+                .map_err(|e| fail("Failed to acquire pid file", path, &e.into_io()))?;
             // The file we locked must still be the one at `path`: a racing
             // daemon may have removed it on exit and another recreated it.
             match std::fs::metadata(path) {

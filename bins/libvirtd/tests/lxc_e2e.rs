@@ -9,17 +9,11 @@ use std::path::Path;
 
 /// Why this machine cannot run the container tests, if it cannot.
 fn cannot_run() -> Option<String> {
-    // SAFETY-free check of the effective uid via /proc.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(2));
-    if euid != Some("0") {
+    if !is_root() {
         return Some("needs root".into());
     }
-    if !Path::new("/bin/busybox").exists() {
-        return Some("needs /bin/busybox (apt-get install busybox-static)".into());
+    if let Some(why) = missing_busybox() {
+        return Some(why);
     }
     if !lxc_binary().exists() {
         return Some(format!(
@@ -34,15 +28,9 @@ fn cannot_run() -> Option<String> {
 }
 
 fn rootfs(dir: &Path) -> std::path::PathBuf {
-    let root = dir.join("rootfs");
-    for d in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for a in ["sh", "sleep", "cat", "echo", "ls", "hostname"] {
-        let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(a));
-    }
-    root
+    BusyboxRoot::new(dir.join("rootfs"))
+        .applets(&["sh", "sleep", "cat", "echo", "ls", "hostname"])
+        .build()
 }
 
 fn ct_xml(name: &str, root: &Path, mem_mib: u32) -> String {
@@ -71,7 +59,7 @@ fn init_pid_of(d: &Daemon, name: &str) -> u32 {
 #[test]
 fn container_lifecycle_with_virsh_and_restart() {
     if let Some(why) = cannot_run() {
-        eprintln!("SKIP: {why}");
+        skip(why);
         return;
     }
     let mut d = Daemon::start();
@@ -161,11 +149,11 @@ fn container_lifecycle_with_virsh_and_restart() {
 #[test]
 fn container_console_and_events_with_python() {
     if let Some(why) = cannot_run() {
-        eprintln!("SKIP: {why}");
+        skip(why);
         return;
     }
     if !python_available() {
-        eprintln!("SKIP: python3-libvirt is missing");
+        skip("python3-libvirt is missing");
         return;
     }
     let d = Daemon::start();
@@ -222,7 +210,7 @@ print("lxc python: ok")
 #[test]
 fn impossible_config_is_refused_before_anything_is_created() {
     if let Some(why) = cannot_run() {
-        eprintln!("SKIP: {why}");
+        skip(why);
         return;
     }
     let d = Daemon::start();
@@ -240,12 +228,12 @@ fn impossible_config_is_refused_before_anything_is_created() {
 #[test]
 fn a_container_that_reboots_itself_is_started_again() {
     if let Some(why) = cannot_run() {
-        eprintln!("SKIP: {why}");
+        skip(why);
         return;
     }
     let d = Daemon::start();
     let root = rootfs(d.dir.path());
-    let _ = std::os::unix::fs::symlink("busybox", root.join("bin/reboot"));
+    link_applets(&root, &["reboot"]);
     let xml = d.dir.path().join("rb.xml");
     // init waits for a marker file in the root, then reboots: the first run
     // creates the marker, the run after the reboot finds it and stays up.
@@ -316,11 +304,11 @@ fn domain_names(uri: &str) -> Vec<String> {
 #[test]
 fn autodestroy_container_goes_with_the_connection_that_started_it() {
     if let Some(why) = cannot_run() {
-        eprintln!("SKIP: {why}");
+        skip(why);
         return;
     }
     if !python_available() {
-        eprintln!("SKIP: python3-libvirt is missing");
+        skip("python3-libvirt is missing");
         return;
     }
     let d = Daemon::start();
@@ -429,11 +417,11 @@ while True:
 #[test]
 fn autodestroy_container_goes_when_its_client_is_killed_but_not_when_the_daemon_restarts() {
     if let Some(why) = cannot_run() {
-        eprintln!("SKIP: {why}");
+        skip(why);
         return;
     }
     if !python_available() {
-        eprintln!("SKIP: python3-libvirt is missing");
+        skip("python3-libvirt is missing");
         return;
     }
     let mut d = Daemon::start();
@@ -481,11 +469,11 @@ fn autodestroy_container_goes_when_its_client_is_killed_but_not_when_the_daemon_
 #[test]
 fn a_console_nobody_reads_does_not_hold_up_calls_or_keepalive() {
     if let Some(why) = cannot_run() {
-        eprintln!("SKIP: {why}");
+        skip(why);
         return;
     }
     if !python_available() {
-        eprintln!("SKIP: python3-libvirt is missing");
+        skip("python3-libvirt is missing");
         return;
     }
     let d = Daemon::start();
@@ -558,11 +546,11 @@ print("deaf console: ok")
 #[test]
 fn a_console_whose_container_stops_reads_end_of_file_and_keeps_the_connection() {
     if let Some(why) = cannot_run() {
-        eprintln!("SKIP: {why}");
+        skip(why);
         return;
     }
     if !python_available() {
-        eprintln!("SKIP: python3-libvirt is missing");
+        skip("python3-libvirt is missing");
         return;
     }
     let d = Daemon::start();

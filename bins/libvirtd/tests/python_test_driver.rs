@@ -7,7 +7,7 @@ use common::*;
 #[test]
 fn libvirt_python_conformance_script() {
     if !python_available() {
-        eprintln!("SKIP: /usr/bin/python3 with the libvirt module is missing (apt-get install python3-libvirt)");
+        skip("/usr/bin/python3 with the libvirt module is missing (apt-get install python3-libvirt)");
         return;
     }
     let d = Daemon::start();

@@ -166,6 +166,17 @@ impl Daemon {
         }
     }
 
+    /// SIGTERM, then SIGKILL if it has not exited after `grace`; reaped
+    /// either way.
+    pub fn stop(&mut self, grace: Duration) {
+        if self.running() {
+            let _ = host::process::kill(self.pid(), 15);
+            if self.wait_exit(grace).is_none() {
+                self.kill9();
+            }
+        }
+    }
+
     /// SIGKILL and reap.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

@@ -11,8 +11,9 @@
 //! Used from tests only (dev-dependencies, and the harness module of
 //! `reliability-tests`). Must not depend on any daemon, driver or rpc
 //! crate: a test reaches a daemon from outside, as a process; `host` is
-//! used for signals and the cgroup check only. Helpers panic with the
-//! path or command in the message, as a test wants.
+//! used for signals, the effective uid and the cgroup check only.
+//! Helpers panic with the path or command in the message, as a test
+//! wants.
 #![forbid(unsafe_code)]
 
 mod busybox;

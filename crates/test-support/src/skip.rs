@@ -25,12 +25,7 @@ macro_rules! skip_if {
 
 /// Whether this process runs with effective uid 0.
 pub fn is_root() -> bool {
-    // The effective uid is the second field of Uid:, read without libc.
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"))
+    host::process::geteuid() == 0
 }
 
 /// Whether `name` is an executable on `PATH` (or, with a `/`, a path to

@@ -7,11 +7,9 @@
 //! virsh; each test says why it skips.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-static SEQ: AtomicU32 = AtomicU32::new(0);
+use test_support::{have, is_root, run_cmd, skip, Spec, TempDir};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,18 +17,10 @@ fn corpus() -> PathBuf {
 }
 
 fn skip_reason() -> Option<String> {
-    let uid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
-        })
-        .unwrap_or_default();
-    if uid != "0" {
+    if !is_root() {
         return Some("virtxend must run as root".into());
     }
-    if Command::new("virsh").arg("--version").output().is_err() {
+    if !have("virsh") {
         return Some("virsh (libvirt-clients) is not installed".into());
     }
     if !corpus().is_dir() {
@@ -45,7 +35,7 @@ fn skip_reason() -> Option<String> {
 macro_rules! skip_unless_ready {
     () => {
         if let Some(why) = skip_reason() {
-            eprintln!("SKIP: {why}");
+            skip(why);
             return;
         }
     };
@@ -53,57 +43,43 @@ macro_rules! skip_unless_ready {
 
 /// virtxend on a private directory tree (LIBVIRT_RS_ROOT_PREFIX).
 struct Daemon {
-    child: Child,
-    dir: PathBuf,
+    process: test_support::Daemon,
     sock: PathBuf,
+    _dir: TempDir,
 }
 
 impl Daemon {
     fn start() -> Daemon {
-        let dir = std::env::temp_dir().join(format!(
-            "lvrs-virtxend-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        let run = dir.join("run");
+        let dir = TempDir::new("virtxend");
         let conf = dir.join("virtxend.conf");
         std::fs::write(
             &conf,
             format!(
                 "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n",
-                run.display()
+                dir.join("run").display()
             ),
         )
         .expect("write config");
-        let stderr = std::fs::File::create(dir.join("stderr.log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_virtxend"))
-            .arg("-f")
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("virtxend.pid"))
-            .env("LIBVIRT_RS_ROOT_PREFIX", &dir)
-            .stdin(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn virtxend");
-        let sock = run.join("virtxend-sock");
-        let mut d = Daemon { child, dir, sock };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::os::unix::net::UnixStream::connect(&d.sock).is_err() {
-            if let Ok(Some(st)) = d.child.try_wait() {
-                panic!("virtxend exited early ({st}): {}", d.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "virtxend did not listen on {}: {}",
-                d.sock.display(),
-                d.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        let spec = Spec {
+            program: PathBuf::from(env!("CARGO_BIN_EXE_virtxend")),
+            args: vec![
+                "-f".into(),
+                conf.display().to_string(),
+                "-p".into(),
+                dir.join("virtxend.pid").display().to_string(),
+            ],
+            env: vec![(
+                "LIBVIRT_RS_ROOT_PREFIX".into(),
+                dir.path().display().to_string(),
+            )],
+            ready: dir.join("run/virtxend-sock"),
+            log_dir: dir.path().to_path_buf(),
+        };
+        Daemon {
+            process: spec.start(),
+            sock: spec.ready,
+            _dir: dir,
         }
-        d
     }
 
     fn uri(&self) -> String {
@@ -111,27 +87,17 @@ impl Daemon {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+        self.process.stderr_text()
     }
 
     fn virsh(&self, args: &[&str]) -> Output {
-        Command::new("virsh")
-            .arg("-q")
+        let mut c = Command::new("virsh");
+        c.arg("-q")
             .arg("-c")
             .arg(self.uri())
             .args(args)
-            .env("LIBVIRT_DEFAULT_URI", self.uri())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run virsh")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+            .env("LIBVIRT_DEFAULT_URI", self.uri());
+        run_cmd(c)
     }
 }
 

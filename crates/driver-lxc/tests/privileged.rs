@@ -15,8 +15,8 @@ use driver::consts::{lifecycle, reason, state};
 use driver::error::ErrorCode;
 use driver::{ConnectAuth, Connection, DomainRef, DriverFactory, Event, Uri};
 use driver_lxc::{LxcDriverConfig, LxcDriverFactory};
+use test_support::{container_skip_reason, skip, BusyboxRoot};
 
-const BUSYBOX: &str = "/bin/busybox";
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// The controller binary, built on demand next to this test's target dir.
@@ -52,22 +52,8 @@ fn controller_binary() -> Option<PathBuf> {
 }
 
 fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid0 = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
-    if !uid0 {
-        return Some("not running as root".into());
-    }
-    if !Path::new(BUSYBOX).exists() {
-        return Some(format!(
-            "{BUSYBOX} missing (apt-get install busybox-static)"
-        ));
-    }
-    match host::cgroup::detect() {
-        Ok(m) if m.layout().is_some() => {}
-        _ => return Some("no cgroup filesystem mounted".into()),
+    if let Some(why) = container_skip_reason() {
+        return Some(why);
     }
     if controller_binary().is_none() {
         return Some("the libvirt_lxc binary could not be built".into());
@@ -78,7 +64,7 @@ fn skip_reason() -> Option<String> {
 macro_rules! require_privileges {
     () => {
         if let Some(why) = skip_reason() {
-            eprintln!("skipping: {why}");
+            skip(why);
             return;
         }
     };
@@ -104,28 +90,11 @@ impl Env {
         let tag = format!("d{}-{tag}-{n}", std::process::id());
         let dir = std::env::temp_dir().join(format!("lxc-drv-test-{tag}"));
         let _ = std::fs::remove_dir_all(&dir);
-        let root = dir.join("root");
-        for d in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
-            ok(std::fs::create_dir_all(root.join(d)), "mkdir");
-        }
-        ok(
-            std::fs::copy(BUSYBOX, root.join("bin/busybox")),
-            "copy busybox",
-        );
-        for l in ["sh", "sleep", "cat", "echo", "true", "hostname"] {
-            ok(
-                std::os::unix::fs::symlink("busybox", root.join("bin").join(l)),
-                "symlink",
-            );
-        }
-        ok(
-            std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n"),
-            "passwd",
-        );
-        ok(
-            std::fs::write(root.join("etc/group"), "root:x:0:\n"),
-            "group",
-        );
+        let root = BusyboxRoot::new(dir.join("root"))
+            .applets(&["sh", "sleep", "cat", "echo", "true", "hostname"])
+            .file("etc/passwd", "root:x:0:0:root:/:/bin/sh\n")
+            .file("etc/group", "root:x:0:\n")
+            .build();
         let mut cfg = LxcDriverConfig::from_dirs(
             true,
             dir.join("config"),

@@ -11,38 +11,21 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+use test_support::{container_skip_reason, link_applets, skip, BusyboxRoot};
 
-const BUSYBOX: &str = "/bin/busybox";
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Why the privileged tests cannot run here, if they cannot.
 fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid0 = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
-    if !uid0 {
-        return Some("not running as root".into());
-    }
-    if !Path::new("/proc/self/ns/user").exists() {
-        return Some("kernel without user namespaces".into());
-    }
-    if !Path::new(BUSYBOX).exists() {
-        return Some(format!(
-            "{BUSYBOX} missing (apt-get install busybox-static)"
-        ));
-    }
-    match host::cgroup::detect() {
-        Ok(m) if m.layout().is_some() => None,
-        _ => Some("no cgroup filesystem mounted".into()),
-    }
+    container_skip_reason().or_else(|| {
+        (!Path::new("/proc/self/ns/user").exists()).then(|| "kernel without user namespaces".into())
+    })
 }
 
 macro_rules! require_privileges {
     () => {
         if let Some(why) = skip_reason() {
-            eprintln!("skipping: {why}");
+            skip(why);
             return;
         }
     };
@@ -61,25 +44,16 @@ impl Env {
         let name = format!("t{}-{tag}-{n}", std::process::id());
         let dir = std::env::temp_dir().join(format!("lxc-ctl-test-{name}"));
         let _ = std::fs::remove_dir_all(&dir);
-        let root = dir.join("root");
-        for d in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
-            std::fs::create_dir_all(root.join(d)).unwrap_or_else(|e| panic!("mkdir {d}: {e}"));
-        }
-        std::fs::copy(BUSYBOX, root.join("bin/busybox"))
-            .unwrap_or_else(|e| panic!("copy busybox: {e}"));
-        for l in [
-            "sh", "sleep", "cat", "ls", "hostname", "ps", "mount", "echo", "id", "ip", "test",
-        ] {
-            std::os::unix::fs::symlink("busybox", root.join("bin").join(l))
-                .unwrap_or_else(|e| panic!("symlink {l}: {e}"));
-        }
-        std::fs::write(
-            root.join("etc/passwd"),
-            "root:x:0:0:root:/:/bin/sh\nweb:x:33:44::/:/bin/sh\n",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(root.join("etc/group"), "root:x:0:\nwww:x:44:\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let root = BusyboxRoot::new(dir.join("root"))
+            .applets(&[
+                "sh", "sleep", "cat", "ls", "hostname", "ps", "mount", "echo", "id", "ip", "test",
+            ])
+            .file(
+                "etc/passwd",
+                "root:x:0:0:root:/:/bin/sh\nweb:x:33:44::/:/bin/sh\n",
+            )
+            .file("etc/group", "root:x:0:\nwww:x:44:\n")
+            .build();
         let state = dir.join("state");
         Env {
             dir,
@@ -206,7 +180,7 @@ fn memory_limit_and_cpu_shares_land_in_the_cgroup() {
     require_privileges!();
     let mounts = ok(host::cgroup::detect(), "detect");
     if mounts.v1_for("memory").is_none() || mounts.v1_for("cpu").is_none() {
-        eprintln!("skipping: v1 memory/cpu controllers not mounted");
+        skip("v1 memory/cpu controllers not mounted");
         return;
     }
     let env = Env::new("cg");
@@ -358,7 +332,7 @@ fn freeze_and_thaw_change_the_freezer_state() {
     require_privileges!();
     let mounts = ok(host::cgroup::detect(), "detect");
     if mounts.v1_for("freezer").is_none() {
-        eprintln!("skipping: v1 freezer not mounted");
+        skip("v1 freezer not mounted");
         return;
     }
     let env = Env::new("frz");
@@ -725,14 +699,14 @@ fn make_ext4_image(path: &Path) -> bool {
 fn image_file_and_block_filesystems_are_mounted() {
     require_privileges!();
     if !Path::new("/dev/loop-control").exists() {
-        eprintln!("skipping: no loop devices");
+        skip("no loop devices");
         return;
     }
     let env = Env::new("img");
     let img = env.dir.join("disk.img");
     let img2 = env.dir.join("disk2.img");
     if !make_ext4_image(&img) || !make_ext4_image(&img2) {
-        eprintln!("skipping: mkfs.ext4 unavailable");
+        skip("mkfs.ext4 unavailable");
         return;
     }
     // A block device attached by the host, and an image the controller attaches.
@@ -782,7 +756,7 @@ fn bridge_interface_is_enslaved_to_the_bridge() {
         .status()
         .is_ok_and(|s| s.success());
     if !made {
-        eprintln!("skipping: cannot create a bridge");
+        skip("cannot create a bridge");
         return;
     }
     let mut spec = env.spec("exec sleep 1000");
@@ -970,7 +944,7 @@ fn a_device_off_the_list_is_denied_by_the_bpf_filter_of_the_unified_group() {
     let env = Env::new("bpfdev");
     let cg = env.cgroup();
     let Some(v2) = cg.v2_dir().map(Path::to_path_buf) else {
-        eprintln!("skipping: no unified cgroup hierarchy");
+        skip("no unified cgroup hierarchy");
         return;
     };
     let mounts = ok(host::cgroup::detect(), "detect");
@@ -978,20 +952,15 @@ fn a_device_off_the_list_is_denied_by_the_bpf_filter_of_the_unified_group() {
     match host::bpf_devices::unavailable_reason(&unified) {
         Ok(None) => {}
         Ok(Some(why)) => {
-            eprintln!("skipping: {why}");
+            skip(why);
             return;
         }
         Err(e) => {
-            eprintln!("skipping: BPF device programs unusable: {e}");
+            skip(format!("BPF device programs unusable: {e}"));
             return;
         }
     }
-    for l in ["mknod", "mv"] {
-        ok(
-            std::os::unix::fs::symlink("busybox", env.root.join("bin").join(l)),
-            "symlink",
-        );
-    }
+    link_applets(&env.root, &["mknod", "mv"]);
     // loop-control (c 10:237) is on no list; mknod is allowed for every
     // device when the capability is kept, so the container can make the
     // node and only the open is filtered.

@@ -6,9 +6,10 @@
 //! common fields) and keeps every other element as an owned XML subtree
 //! that is normalised in place and written back in libvirt's canonical
 //! position. Stages: [`parse`] → [`post_parse`] (defaults and implicit
-//! devices) → [`validate`] → [`DomainDef::to_xml`].
+//! devices) → [`validate`] → [`DomainDef::to_xml`]; drivers run them
+//! through their [`XmlOptions`].
 
-use crate::error::{ConfError, NO_DOMAIN_METADATA, NO_NAME};
+use crate::error::{ConfError, ErrorDomain, VirError, NO_DOMAIN_METADATA, NO_NAME};
 use crate::rare::{Empty, Rare};
 use crate::util::{format_bitmap, parse_bitmap, parse_u64, scaled_bytes, BITMAP_LIMIT};
 use crate::uuid::Uuid;
@@ -27,6 +28,73 @@ pub struct ParseFlags {
     /// the structural subset of `domain.rng` in [`crate::schema`] first
     /// (VIR_ERR_XML_INVALID_SCHEMA on failure).
     pub validate_schema: bool,
+}
+
+/// A driver's part in reading a definition (libvirt's virDomainXMLOption):
+/// the one entry point every driver parses through, so that the stages
+/// always run in the same order: parse → the driver's defaults (default
+/// architecture, then its post-parse callback) → the common defaults
+/// ([`post_parse`]) → the common checks ([`validate`]) → the driver's
+/// checks. Errors of the common stages are reported from
+/// `error_domain`; the callbacks choose their own.
+#[derive(Clone)]
+pub struct XmlOptions {
+    /// The error domain of the common stages' errors (VIR_FROM_DOMAIN).
+    pub error_domain: ErrorDomain,
+    /// The architecture of a definition that names none.
+    pub default_arch: Option<&'static str>,
+    /// The driver's defaults, before the common ones.
+    pub post_parse: Option<PostParse>,
+    /// The driver's checks, after the common ones.
+    pub validate: Option<Validate>,
+}
+
+/// A driver's post-parse callback.
+pub type PostParse = std::sync::Arc<dyn Fn(&mut DomainDef) -> Result<(), VirError> + Send + Sync>;
+/// A driver's validation callback.
+pub type Validate = std::sync::Arc<dyn Fn(&DomainDef) -> Result<(), VirError> + Send + Sync>;
+
+impl Default for XmlOptions {
+    fn default() -> Self {
+        XmlOptions {
+            error_domain: ErrorDomain::Domain,
+            default_arch: None,
+            post_parse: None,
+            validate: None,
+        }
+    }
+}
+
+impl XmlOptions {
+    /// Reads a `<domain>` document through every stage.
+    pub fn parse_str(&self, xml: &str, flags: &ParseFlags) -> Result<DomainDef, VirError> {
+        let def = parse(xml, flags).map_err(|e| e.in_domain(self.error_domain))?;
+        self.finish(def)
+    }
+
+    /// Reads a `<domain>` element (of a larger document) through every
+    /// stage.
+    pub fn parse_element(&self, el: &Element, flags: &ParseFlags) -> Result<DomainDef, VirError> {
+        let def = parse_element(el, flags).map_err(|e| e.in_domain(self.error_domain))?;
+        self.finish(def)
+    }
+
+    fn finish(&self, mut def: DomainDef) -> Result<DomainDef, VirError> {
+        if def.os.arch.is_none() {
+            if let Some(arch) = self.default_arch {
+                def.os.arch = Some(arch.into());
+            }
+        }
+        if let Some(f) = &self.post_parse {
+            f(&mut def)?;
+        }
+        post_parse(&mut def).map_err(|e| e.in_domain(self.error_domain))?;
+        validate(&def).map_err(|e| e.in_domain(self.error_domain))?;
+        if let Some(f) = &self.validate {
+            f(&def)?;
+        }
+        Ok(def)
+    }
 }
 
 /// Format-time options (libvirt's VIR_DOMAIN_DEF_FORMAT_*).
@@ -1177,7 +1245,8 @@ impl DomainDef {
         self.root_ns.shrink_to_fit();
     }
 
-    /// Parses, fills defaults and validates (virDomainDefParseString).
+    /// Parses, fills defaults and validates (virDomainDefParseString)
+    /// with no driver's options; drivers use their [`XmlOptions`].
     pub fn parse_str(xml: &str, flags: &ParseFlags) -> Result<DomainDef, ConfError> {
         let mut def = parse(xml, flags)?;
         post_parse(&mut def)?;

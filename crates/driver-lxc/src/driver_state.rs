@@ -401,26 +401,7 @@ impl Driver {
             validate_schema: validate,
             ..Self::parse_flags(inactive)
         };
-        let mut def = DomainDef::parse_str(xml, &flags).map_err(errors::conf)?;
-        if def.virt_type != "lxc" {
-            return Err(errors::config_unsupported(format!(
-                "could not find capabilities for domaintype={}",
-                def.virt_type
-            )));
-        }
-        if def.os.os_type != "exe" {
-            return Err(Error::new(
-                driver::error::ErrorCode::OsType,
-                errors::LXC,
-                format!("no support for os type '{}'", def.os.os_type),
-            ));
-        }
-        if def.name.contains('\n') || def.name.contains('/') {
-            return Err(errors::config_unsupported(format!(
-                "name {} cannot contain '/' or a newline",
-                def.name
-            )));
-        }
+        let mut def = xml_options().parse_str(xml, &flags)?;
         if def.emulator.is_none() {
             def.emulator = Some(self.cfg.controller_binary.display().to_string());
         }
@@ -1285,5 +1266,40 @@ fn remove_stale_temp_files(dir: &Path) {
             )),
             Err(err) => log(format!("cannot remove {}: {err}", e.path().display())),
         }
+    }
+}
+
+/// How this driver reads definitions: after the common checks, the
+/// domain must be a container (`type='lxc'`, `<os><type>exe`) with a
+/// name usable as a file name.
+fn xml_options() -> conf::domain::XmlOptions {
+    let validate: conf::domain::Validate = std::sync::Arc::new(|def: &DomainDef| {
+        if def.virt_type != "lxc" {
+            return Err(errors::config_unsupported(format!(
+                "could not find capabilities for domaintype={}",
+                def.virt_type
+            ))
+            .into_vir());
+        }
+        if def.os.os_type != "exe" {
+            return Err(Error::new(
+                driver::error::ErrorCode::OsType,
+                errors::LXC,
+                format!("no support for os type '{}'", def.os.os_type),
+            )
+            .into_vir());
+        }
+        if def.name.contains('\n') || def.name.contains('/') {
+            return Err(errors::config_unsupported(format!(
+                "name {} cannot contain '/' or a newline",
+                def.name
+            ))
+            .into_vir());
+        }
+        Ok(())
+    });
+    conf::domain::XmlOptions {
+        validate: Some(validate),
+        ..Default::default()
     }
 }

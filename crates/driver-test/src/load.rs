@@ -422,20 +422,22 @@ pub fn take_test_ns(el: &mut Element) -> Result<TestNs> {
     Ok(ns)
 }
 
-/// Parses a domain element through conf's three stages.
+/// How this driver reads definitions: the fake hypervisor's default
+/// architecture is i686.
+fn xml_options() -> conf::domain::XmlOptions {
+    conf::domain::XmlOptions {
+        default_arch: Some("i686"),
+        ..Default::default()
+    }
+}
+
+/// Parses a domain element through conf's stages.
 pub fn parse_domain_element(el: &Element, validate_schema: bool) -> Result<DomainDef> {
     let flags = ParseFlags {
         inactive: true,
         validate_schema,
     };
-    let mut def = conf::domain::parse_element(el, &flags)
-        .map_err(|e| errors::conf(e, ErrorDomain::Domain))?;
-    // The fake hypervisor's default architecture.
-    if def.os.arch.is_none() {
-        def.os.arch = Some("i686".into());
-    }
-    conf::domain::post_parse(&mut def).map_err(|e| errors::conf(e, ErrorDomain::Domain))?;
-    conf::domain::validate(&def).map_err(|e| errors::conf(e, ErrorDomain::Domain))?;
+    let mut def = xml_options().parse_element(el, &flags)?;
     generate_ifnames(&mut def);
     Ok(def)
 }

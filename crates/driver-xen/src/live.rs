@@ -178,24 +178,30 @@ fn fmt_def(def: &DomainDef, inactive: bool) -> String {
 }
 
 fn parse_def(xml: &str) -> Result<DomainDef> {
-    let def = DomainDef::parse_str(
+    let validate: conf::domain::Validate = std::sync::Arc::new(|def: &DomainDef| {
+        if def.virt_type != "xen" {
+            return Err(virterror::VirError::new(
+                ErrorCode::ConfigUnsupported,
+                ErrorDomain::Libxl,
+                format!(
+                    "unsupported virt type '{}' for the libxl driver",
+                    def.virt_type
+                ),
+            ));
+        }
+        Ok(())
+    });
+    let options = conf::domain::XmlOptions {
+        validate: Some(validate),
+        ..Default::default()
+    };
+    let def = options.parse_str(
         xml,
         &ParseFlags {
             inactive: true,
             validate_schema: false,
         },
-    )
-    .map_err(|e| Error::from(e.in_domain(ErrorDomain::Domain)))?;
-    if def.virt_type != "xen" {
-        return Err(Error::new(
-            ErrorCode::ConfigUnsupported,
-            ErrorDomain::Libxl,
-            format!(
-                "unsupported virt type '{}' for the libxl driver",
-                def.virt_type
-            ),
-        ));
-    }
+    )?;
     Ok(def)
 }
 

@@ -67,6 +67,15 @@ impl Error {
         Ok(())
     }
 
+    /// The same error in the shared vocabulary.
+    pub fn into_vir(self) -> virterror::VirError {
+        virterror::VirError {
+            code: self.code,
+            domain: self.domain,
+            detail: self.detail,
+        }
+    }
+
     /// The message a client shows.
     pub fn message(&self) -> String {
         self.to_remote().message

@@ -89,10 +89,13 @@ pub fn parse_native(
         inactive: true,
         validate_schema: false,
     };
-    let mut def = conf::domain::parse_element(&root, &flags)?;
-    conf::domain::post_parse(&mut def)?;
-    conf::domain::validate(&def)?;
-    Ok(def)
+    conf::domain::XmlOptions::default()
+        .parse_element(&root, &flags)
+        .map_err(|e| XenConfigError {
+            code: e.code,
+            domain: e.domain,
+            detail: e.detail,
+        })
 }
 
 fn build_tree(

@@ -12,9 +12,11 @@
 //! - `test:///ABSOLUTE/PATH.xml`: a host described by a node file; every
 //!   open gets a private state.
 //!
-//! Must not depend on: the RPC layer, the protocol crate directly (errors
-//! go through `driver::Error`), or the host (no syscalls; only files the
-//! client names are read or written: node files and save images).
+//! Must not depend on: the RPC layer or the protocol crate (errors go
+//! through `driver::Error` and `virterror`). From the host it takes only
+//! what C's test driver takes too, through `host`: the machine's hostname
+//! and giving freed heap back; it reads or writes only files the client
+//! names (node files and save images).
 //!
 //! Invariants:
 //! - one `Mutex` guards each state; it is never held while events are

@@ -4,15 +4,18 @@
 //! `tls`), signals, idle timeout.
 //! Each daemon binary is a profile name plus the drivers it hosts.
 //!
-//! Depends on everything below it (rpc, dispatch, driver, daemon-support)
-//! and on no concrete driver: binaries pass their drivers in.
+//! Depends on everything below it (rpc, dispatch, driver, daemon-support,
+//! host) and on no concrete driver: binaries pass their drivers in.
 //!
 //! Invariants: the process forks (for `-d`) before any thread exists; the
 //! activation variables are read before that too; every listener runs on
 //! one async runtime; the admin program is served on its own server
 //! (named `admin`) beside the main one (named after the daemon), as in
-//! libvirt. `unsafe` is limited to adopting descriptors passed by systemd
-//! and reading the effective uid.
+//! libvirt. No `unsafe`: adopting the descriptors systemd passes and
+//! reading the effective uid are `host` calls
+//! ([`host::fd::adopt_unix_listener`], [`host::process::geteuid`]).
+
+#![forbid(unsafe_code)]
 
 pub mod admin;
 mod auth;
@@ -100,8 +103,7 @@ pub fn run_with<H: Handler>(
         eprintln!("{argv0}: unknown daemon profile {name}");
         return ExitCode::FAILURE;
     };
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let privileged = unsafe { libc::geteuid() } == 0;
+    let privileged = host::process::geteuid() == 0;
     let opts = match parse_args(&profile, &argv0, args.get(1..).unwrap_or(&[])) {
         Ok(CliAction::Run(o)) => o,
         Ok(CliAction::Help) => {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Creating the listening sockets, or taking them from systemd.
 
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -87,17 +87,17 @@ fn mode(s: &str, key: &str) -> Result<u32, String> {
     DaemonConfig::parse_mode(s).map_err(|e| format!("invalid {key} '{s}': {e}"))
 }
 
+/// Takes a UNIX socket the service manager passed (LISTEN_FDS); each
+/// claimed descriptor is adopted once.
 fn unix_from_fd(fd: RawFd) -> Result<UnixListener, String> {
-    // SAFETY: the fd was passed to us by the service manager for this
-    // purpose (LISTEN_FDS) and nothing else in the process owns it.
-    let l = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
+    let l = host::fd::adopt_unix_listener(fd).map_err(|e| e.to_string())?;
     l.set_nonblocking(true).map_err(|e| e.to_string())?;
     UnixListener::from_std(l).map_err(|e| e.to_string())
 }
 
+/// Takes a TCP socket the service manager passed, like [`unix_from_fd`].
 fn tcp_from_fd(fd: RawFd) -> Result<TcpListener, String> {
-    // SAFETY: as above, a listening socket handed over by the service manager.
-    let l = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    let l = host::fd::adopt_tcp_listener(fd).map_err(|e| e.to_string())?;
     l.set_nonblocking(true).map_err(|e| e.to_string())?;
     TcpListener::from_std(l).map_err(|e| e.to_string())
 }

@@ -58,10 +58,7 @@ fn init_pid_of(d: &Daemon, name: &str) -> u32 {
 
 #[test]
 fn container_lifecycle_with_virsh_and_restart() {
-    if let Some(why) = cannot_run() {
-        skip(why);
-        return;
-    }
+    skip_if!(cannot_run());
     let mut d = Daemon::start();
     let uri = d.uri("lxc");
     let root = rootfs(d.dir.path());
@@ -148,10 +145,7 @@ fn container_lifecycle_with_virsh_and_restart() {
 
 #[test]
 fn container_console_and_events_with_python() {
-    if let Some(why) = cannot_run() {
-        skip(why);
-        return;
-    }
+    skip_if!(cannot_run());
     if !python_available() {
         skip("python3-libvirt is missing");
         return;
@@ -209,10 +203,7 @@ print("lxc python: ok")
 
 #[test]
 fn impossible_config_is_refused_before_anything_is_created() {
-    if let Some(why) = cannot_run() {
-        skip(why);
-        return;
-    }
+    skip_if!(cannot_run());
     let d = Daemon::start();
     let xml = d.dir.path().join("bad.xml");
     std::fs::write(&xml, ct_xml("e2e3", &d.dir.path().join("no-such-root"), 32)).unwrap();
@@ -227,10 +218,7 @@ fn impossible_config_is_refused_before_anything_is_created() {
 
 #[test]
 fn a_container_that_reboots_itself_is_started_again() {
-    if let Some(why) = cannot_run() {
-        skip(why);
-        return;
-    }
+    skip_if!(cannot_run());
     let d = Daemon::start();
     let root = rootfs(d.dir.path());
     link_applets(&root, &["reboot"]);
@@ -303,10 +291,7 @@ fn domain_names(uri: &str) -> Vec<String> {
 
 #[test]
 fn autodestroy_container_goes_with_the_connection_that_started_it() {
-    if let Some(why) = cannot_run() {
-        skip(why);
-        return;
-    }
+    skip_if!(cannot_run());
     if !python_available() {
         skip("python3-libvirt is missing");
         return;
@@ -416,10 +401,7 @@ while True:
 
 #[test]
 fn autodestroy_container_goes_when_its_client_is_killed_but_not_when_the_daemon_restarts() {
-    if let Some(why) = cannot_run() {
-        skip(why);
-        return;
-    }
+    skip_if!(cannot_run());
     if !python_available() {
         skip("python3-libvirt is missing");
         return;
@@ -468,10 +450,7 @@ fn autodestroy_container_goes_when_its_client_is_killed_but_not_when_the_daemon_
 
 #[test]
 fn a_console_nobody_reads_does_not_hold_up_calls_or_keepalive() {
-    if let Some(why) = cannot_run() {
-        skip(why);
-        return;
-    }
+    skip_if!(cannot_run());
     if !python_available() {
         skip("python3-libvirt is missing");
         return;
@@ -545,10 +524,7 @@ print("deaf console: ok")
 
 #[test]
 fn a_console_whose_container_stops_reads_end_of_file_and_keeps_the_connection() {
-    if let Some(why) = cannot_run() {
-        skip(why);
-        return;
-    }
+    skip_if!(cannot_run());
     if !python_available() {
         skip("python3-libvirt is missing");
         return;

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use test_support::{have, is_root, run_cmd, skip, Spec, TempDir};
+use test_support::{have, is_root, run_cmd, Spec, TempDir};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,10 +34,7 @@ fn skip_reason() -> Option<String> {
 
 macro_rules! skip_unless_ready {
     () => {
-        if let Some(why) = skip_reason() {
-            skip(why);
-            return;
-        }
+        test_support::skip_if!(skip_reason())
     };
 }
 
@@ -60,21 +57,14 @@ impl Daemon {
             ),
         )
         .expect("write config");
-        let spec = Spec {
-            program: PathBuf::from(env!("CARGO_BIN_EXE_virtxend")),
-            args: vec![
-                "-f".into(),
-                conf.display().to_string(),
-                "-p".into(),
-                dir.join("virtxend.pid").display().to_string(),
-            ],
-            env: vec![(
-                "LIBVIRT_RS_ROOT_PREFIX".into(),
-                dir.path().display().to_string(),
-            )],
-            ready: dir.join("run/virtxend-sock"),
-            log_dir: dir.path().to_path_buf(),
-        };
+        let spec = Spec::with_conf(
+            env!("CARGO_BIN_EXE_virtxend"),
+            &dir,
+            &conf,
+            &dir.join("virtxend.pid"),
+            dir.path(),
+            dir.join("run/virtxend-sock"),
+        );
         Daemon {
             process: spec.start(),
             sock: spec.ready,

@@ -24,10 +24,7 @@ fn skip_reason() -> Option<String> {
 
 #[test]
 fn container_through_virtlxcd_and_the_proxy() {
-    if let Some(why) = skip_reason() {
-        skip(why);
-        return;
-    }
+    skip_if!(skip_reason());
     let t = TempDir::new("modlxc");
     let conf = t.config("");
     let mut cmd = Command::new(bin("virtlxcd"));

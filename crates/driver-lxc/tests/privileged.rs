@@ -15,7 +15,7 @@ use driver::consts::{lifecycle, reason, state};
 use driver::error::ErrorCode;
 use driver::{ConnectAuth, Connection, DomainRef, DriverFactory, Event, Uri};
 use driver_lxc::{LxcDriverConfig, LxcDriverFactory};
-use test_support::{container_skip_reason, skip, BusyboxRoot};
+use test_support::{container_skip_reason, BusyboxRoot};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -63,10 +63,7 @@ fn skip_reason() -> Option<String> {
 
 macro_rules! require_privileges {
     () => {
-        if let Some(why) = skip_reason() {
-            skip(why);
-            return;
-        }
+        test_support::skip_if!(skip_reason())
     };
 }
 

@@ -24,10 +24,7 @@ fn skip_reason() -> Option<String> {
 
 macro_rules! require_privileges {
     () => {
-        if let Some(why) = skip_reason() {
-            skip(why);
-            return;
-        }
+        test_support::skip_if!(skip_reason())
     };
 }
 

@@ -121,10 +121,7 @@ impl Drop for Cleanup {
 
 #[test]
 fn containers_survive_repeated_daemon_sigkill_and_stay_controllable() {
-    if let Some(why) = skip_reason() {
-        skip(why);
-        return;
-    }
+    skip_if!(skip_reason());
     let t = TempDir::new("lxc-restart");
     let root = rootfs(&t);
     let spec = Spec::new("virtlxcd", &t, "");
@@ -230,10 +227,7 @@ fn containers_survive_repeated_daemon_sigkill_and_stay_controllable() {
 
 #[test]
 fn stopped_controller_times_out_its_guest_only_and_keepalive_still_answers() {
-    if let Some(why) = skip_reason() {
-        skip(why);
-        return;
-    }
+    skip_if!(skip_reason());
     let t = TempDir::new("lxc-stall");
     let root = rootfs(&t);
     let spec = Spec::new("virtlxcd", &t, "max_client_requests = 1")

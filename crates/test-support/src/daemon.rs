@@ -32,19 +32,40 @@ impl Spec {
     pub fn new(name: &str, dir: &TempDir, extra_conf: &str) -> Spec {
         let conf = dir.config(extra_conf);
         let prefix = if name == "libvirtd" { "libvirt" } else { name };
+        Spec::with_conf(
+            bin(name),
+            dir,
+            &conf,
+            &dir.join("daemon.pid"),
+            &dir.join("root"),
+            dir.join(&format!("run/{prefix}-sock")),
+        )
+    }
+
+    /// `program -f CONF -p PID_FILE` with system paths under
+    /// `root_prefix` (`LIBVIRT_RS_ROOT_PREFIX`), stderr logs in `dir`,
+    /// ready once `ready` serves.
+    pub fn with_conf(
+        program: impl Into<PathBuf>,
+        dir: &TempDir,
+        conf: &Path,
+        pid_file: &Path,
+        root_prefix: &Path,
+        ready: PathBuf,
+    ) -> Spec {
         Spec {
-            program: bin(name),
+            program: program.into(),
             args: vec![
                 "-f".into(),
                 conf.display().to_string(),
                 "-p".into(),
-                dir.join("daemon.pid").display().to_string(),
+                pid_file.display().to_string(),
             ],
             env: vec![(
                 "LIBVIRT_RS_ROOT_PREFIX".into(),
-                dir.join("root").display().to_string(),
+                root_prefix.display().to_string(),
             )],
-            ready: dir.join(&format!("run/{prefix}-sock")),
+            ready,
             log_dir: dir.path().to_path_buf(),
         }
     }

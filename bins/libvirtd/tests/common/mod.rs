@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use test_support::{
-    have, is_root, link_applets, missing_busybox, python, python_available, skip, skip_without,
-    virsh_uri, BusyboxRoot, Out, TempDir,
+    have, is_root, link_applets, missing_busybox, python, python_available, skip, skip_if,
+    skip_without, virsh_uri, BusyboxRoot, Out, TempDir,
 };
 
 /// A running libvirtd, stopped with SIGTERM (then SIGKILL) on drop.
@@ -39,27 +39,15 @@ impl Daemon {
             ),
         )
         .expect("write config");
-        let spec = test_support::Spec {
-            program: PathBuf::from(env!("CARGO_BIN_EXE_libvirtd")),
-            args: vec![
-                "-f".into(),
-                conf.display().to_string(),
-                "-p".into(),
-                dir.join("libvirtd.pid").display().to_string(),
-            ],
-            env: vec![
-                (
-                    "LIBVIRT_RS_ROOT_PREFIX".into(),
-                    dir.path().display().to_string(),
-                ),
-                (
-                    "LIBVIRT_LXC_BINARY".into(),
-                    lxc_binary().display().to_string(),
-                ),
-            ],
-            ready: dir.join("run/libvirt-sock"),
-            log_dir: dir.path().to_path_buf(),
-        };
+        let spec = test_support::Spec::with_conf(
+            env!("CARGO_BIN_EXE_libvirtd"),
+            &dir,
+            &conf,
+            &dir.join("libvirtd.pid"),
+            dir.path(),
+            dir.join("run/libvirt-sock"),
+        )
+        .env("LIBVIRT_LXC_BINARY", &lxc_binary().display().to_string());
         Daemon {
             process: spec.start(),
             sock: spec.ready.clone(),

@@ -315,6 +315,22 @@ async fn serve<H: Handler>(
     let admin_ctl: Arc<dyn ServerControl> = admin_server.clone();
     admin_handler.set_servers(vec![Arc::downgrade(&main_ctl), Arc::downgrade(&admin_ctl)]);
 
+    // Handlers first: whoever finds a socket (or the -d parent's exit, or
+    // READY=1) may signal the daemon at once and must not kill it before
+    // it removes its pid file and sockets.
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
+    };
+    let mut int = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+        Ok(s) => s,
+        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
+    };
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
+    };
+
     let listeners = match sockets::open(ctx, config, opts.listen, activation) {
         Ok(l) => l,
         Err(e) => return fail(argv0, opts.daemon, DaemonErr::Network, &e),
@@ -373,19 +389,6 @@ async fn serve<H: Handler>(
         daemon_support::ready_notify();
     }
     sd_notify("READY=1");
-
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
-    };
-    let mut int = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
-        Ok(s) => s,
-        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
-    };
-    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => return fail(argv0, opts.daemon, DaemonErr::Signal, &e.to_string()),
-    };
 
     let mut idle_since = Instant::now();
     loop {

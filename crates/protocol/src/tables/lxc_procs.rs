@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/// Every procedure: number, name, argument type, reply type, priority, ACL.
+/// Every procedure, one row each: number, family (which trait of the
+/// program's typed interface carries it), name, method name, argument type,
+/// reply type, priority, stream, access (`ro`: allowed on a read-only
+/// connection), public API name, ACL. See `define_program!` in `procs.rs`.
 macro_rules! lxc_procedures {
-    ($m:ident, $e:ident, $mod:ident) => { $m! { $e, $mod;
-        1 DomainOpenNamespace DomainOpenNamespaceArgs () low none ro "" "domain:open_namespace";
+    ($m:ident $($a:tt)*) => { $m! { $($a)*;
+        1 lxc DomainOpenNamespace domain_open_namespace DomainOpenNamespaceArgs () low none rw "virDomainLxcOpenNamespace" "domain:open_namespace";
     } };
 }

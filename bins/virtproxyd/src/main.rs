@@ -28,19 +28,7 @@ fn main() -> ExitCode {
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_else(|| ctx.paths.run_dir.clone());
-        // Beside the public sockets, so that each instance (one per
-        // socket directory) has its own.
-        let dir = sock_dir.join("virtproxyd-local");
-        let local = match proxy::start_local(reg.clone(), &dir) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!(
-                    "virtproxyd: error: cannot start the in-process drivers in {}: {e}",
-                    dir.display()
-                );
-                std::process::exit(1);
-            }
-        };
+        let local = Arc::new(dispatch::RemoteHandler::new(reg.clone()));
         (Arc::new(ProxyHandler::new(sock_dir, local)), reg)
     })
 }

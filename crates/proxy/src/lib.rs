@@ -11,20 +11,18 @@
 //!    `virtlxcd-sock`, `xen` → `virtxend-sock`, `vz` / `parallels` →
 //!    `virtvzd-sock` (all in the proxy's own socket directory; `-sock-ro`
 //!    for clients of the read-only socket), `test` → the proxy's in-process
-//!    test driver. No URI: the first per-driver daemon that answers, else
-//!    the in-process drivers. Any other scheme gets libvirt's "no connection
-//!    driver available for URI". The proxy opens one back-end connection
-//!    for the client, sends the client's CONNECT_OPEN unchanged and relays
-//!    the reply.
+//!    drivers. No URI: the first per-driver daemon that answers, else the
+//!    in-process drivers. Any other scheme gets libvirt's "no connection
+//!    driver available for URI". For a daemon the proxy opens one back-end
+//!    connection for the client, sends the client's CONNECT_OPEN unchanged
+//!    and relays the reply; for the in-process drivers the client gets a
+//!    `dispatch::RemoteHandler` client of its own that answers through the
+//!    client's connection (`rpc::Client::sharing_output`).
 //! 3. From then on every call and stream message goes to the back end as
 //!    is (same serial), and everything the back end sends (replies, events,
 //!    stream data) goes to the client as is. Keepalive is answered on each
 //!    side by the proxy. CONNECT_SUPPORTS_FEATURE stays local so that the
 //!    client never asks for descriptor passing, which is not relayed.
-//!
-//! The in-process drivers are served by a `dispatch::RemoteHandler` on a
-//! private server whose sockets live in a directory only the daemon's user
-//! can enter, so the proxy relays to them exactly as to another daemon.
 //!
 //! Must not depend on any concrete driver: the binary passes the registry.
 //! Invariants: a back-end connection belongs to exactly one client and is
@@ -37,19 +35,19 @@
 use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use dispatch::RemoteHandler;
-use driver::{Registry, Uri};
+use dispatch::{RemoteHandler, RemoteState};
+use driver::Uri;
 use protocol::header::{
     check_length, frame, frame_value, Header, MessageType, Status, HEADER_SIZE,
 };
 use protocol::remote as r;
 use protocol::{keepalive, ErrorCode, ErrorDomain, RemoteError, RemoteProc as P};
-use rpc::{CallMode, Client, ClientInfo, Handler, Limits, Response, Server};
+use rpc::{CallMode, Client, ClientInfo, Handler, Response};
 use xdr::{from_bytes, to_bytes, Decoder, Xdr};
 
 type R<T> = Result<T, RemoteError>;
@@ -97,55 +95,6 @@ pub fn route(name: Option<&str>) -> R<Route> {
     ))
 }
 
-/// The private sockets of the in-process drivers.
-#[derive(Debug, Clone)]
-pub struct LocalSockets {
-    /// Read-write socket.
-    pub rw: PathBuf,
-    /// Read-only socket.
-    pub ro: PathBuf,
-}
-
-/// Starts the in-process drivers of `registry` on a private server in
-/// `dir` (created with mode 0700), on its own thread and runtime.
-pub fn start_local(registry: Registry, dir: &Path) -> std::io::Result<LocalSockets> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    let socks = LocalSockets {
-        rw: dir.join("local-sock"),
-        ro: dir.join("local-sock-ro"),
-    };
-    let mut listeners = Vec::new();
-    for (path, readonly) in [(&socks.rw, false), (&socks.ro, true)] {
-        let _ = std::fs::remove_file(path);
-        let l = UnixListener::bind(path)?;
-        l.set_nonblocking(true)?;
-        listeners.push((l, readonly));
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::Builder::new()
-        .name("proxy-local".into())
-        .spawn(move || {
-            rt.block_on(async move {
-                let handler = Arc::new(RemoteHandler::new(registry));
-                let server = Server::new("local", handler, Limits::default());
-                let mut tasks = Vec::new();
-                for (l, readonly) in listeners {
-                    match tokio::net::UnixListener::from_std(l) {
-                        Ok(l) => tasks.push(tokio::spawn(server.clone().serve_unix(l, readonly, rpc::AuthScheme::None))),
-                        Err(_) => return,
-                    }
-                }
-                for t in tasks {
-                    let _ = t.await;
-                }
-            })
-        })?;
-    Ok(socks)
-}
-
 /// One client's connection to its back end.
 struct Upstream {
     writer: Mutex<UnixStream>,
@@ -163,31 +112,48 @@ impl Upstream {
     }
 }
 
+/// Where a client's calls go once its connection is open.
+#[derive(Clone)]
+enum Backend {
+    /// A per-driver daemon.
+    Daemon(Arc<Upstream>),
+    /// The in-process drivers, through the client's own remote-program
+    /// client.
+    Local(Arc<Client<RemoteState>>),
+}
+
 /// Per-client state.
 pub struct ProxyState {
     readonly: bool,
-    upstream: Mutex<Option<Arc<Upstream>>>,
+    backend: Mutex<Option<Backend>>,
 }
 
 impl ProxyState {
-    fn upstream(&self) -> Option<Arc<Upstream>> {
-        self.upstream
+    fn backend(&self) -> Option<Backend> {
+        self.backend
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    fn set_backend(&self, b: Option<Backend>) -> Option<Backend> {
+        std::mem::replace(
+            &mut *self.backend.lock().unwrap_or_else(|p| p.into_inner()),
+            b,
+        )
     }
 }
 
 /// The remote-program handler of virtproxyd.
 pub struct ProxyHandler {
     sock_dir: PathBuf,
-    local: LocalSockets,
+    local: Arc<RemoteHandler>,
 }
 
 impl ProxyHandler {
     /// `sock_dir` holds the per-driver daemons' sockets (the proxy's own
-    /// socket directory); `local` are the in-process drivers' sockets.
-    pub fn new(sock_dir: PathBuf, local: LocalSockets) -> Self {
+    /// socket directory); `local` serves the in-process drivers.
+    pub fn new(sock_dir: PathBuf, local: Arc<RemoteHandler>) -> Self {
         ProxyHandler { sock_dir, local }
     }
 
@@ -201,15 +167,9 @@ impl ProxyHandler {
         self.sock_dir.join(format!("{prefix}-sock"))
     }
 
-    fn local_socket(&self, readonly: bool) -> &Path {
-        if readonly {
-            &self.local.ro
-        } else {
-            &self.local.rw
-        }
-    }
-
-    fn connect_backend(&self, route: &Route, readonly: bool) -> R<UnixStream> {
+    /// The daemon's socket for `route`, connected; `None` for the
+    /// in-process drivers.
+    fn connect_backend(&self, route: &Route, readonly: bool) -> R<Option<UnixStream>> {
         let connect = |path: &Path| {
             UnixStream::connect(path).map_err(|e| {
                 RemoteError::new(
@@ -224,25 +184,42 @@ impl ProxyHandler {
             })
         };
         match route {
-            Route::Local => connect(self.local_socket(readonly)),
-            Route::Daemon(prefix) => connect(&self.daemon_socket(prefix, readonly)),
+            Route::Local => Ok(None),
+            Route::Daemon(prefix) => connect(&self.daemon_socket(prefix, readonly)).map(Some),
             Route::Probe => {
                 for (_, prefix) in DAEMONS {
                     if let Ok(s) = UnixStream::connect(self.daemon_socket(prefix, readonly)) {
-                        return Ok(s);
+                        return Ok(Some(s));
                     }
                 }
-                connect(self.local_socket(readonly))
+                Ok(None)
             }
         }
     }
 
+    /// CONNECT_OPEN on the in-process drivers: the client gets its own
+    /// remote-program client, bound to it once the open succeeds.
+    fn open_local(&self, client: &Arc<Client<ProxyState>>, h: &Header, payload: &[u8]) -> Response {
+        let info = client.info.clone();
+        let inner = client.sharing_output(info.clone(), self.local.new_state(&info));
+        let resp = self.local.call(&inner, h, payload, Vec::new());
+        match resp {
+            Response::Reply(_) | Response::ReplyWithFds(..) | Response::NoReply => {
+                client.state.set_backend(Some(Backend::Local(inner)));
+            }
+            Response::Error(_) => {}
+        }
+        resp
+    }
+
     /// CONNECT_OPEN: connect the back end, replay the call, relay the
     /// reply; on success the client is bound to the back end.
-    fn open(&self, client: &Arc<Client<ProxyState>>, h: &Header, payload: &[u8]) -> R<()> {
+    fn open(&self, client: &Arc<Client<ProxyState>>, h: &Header, payload: &[u8]) -> R<Response> {
         let args: r::ConnectOpenArgs = decode(payload)?;
         let route = route(args.name.as_deref())?;
-        let mut sock = self.connect_backend(&route, client.state.readonly)?;
+        let Some(mut sock) = self.connect_backend(&route, client.state.readonly)? else {
+            return Ok(self.open_local(client, h, payload));
+        };
         let io_err = |e: std::io::Error| {
             RemoteError::new(
                 ErrorCode::SystemError,
@@ -272,27 +249,18 @@ impl ProxyHandler {
             let up = Arc::new(Upstream {
                 writer: Mutex::new(sock),
             });
-            *client
-                .state
-                .upstream
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(up.clone());
+            client.state.set_backend(Some(Backend::Daemon(up.clone())));
             let c = client.clone();
             let spawned = std::thread::Builder::new()
                 .name("proxy-relay".into())
                 .spawn(move || relay_from_backend(reader, up, c));
             if let Err(e) = spawned {
-                client
-                    .state
-                    .upstream
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take();
+                client.state.set_backend(None);
                 return Err(io_err(e));
             }
         }
         client.send(bytes);
-        Ok(())
+        Ok(Response::NoReply)
     }
 }
 
@@ -415,7 +383,7 @@ impl Handler for ProxyHandler {
     fn new_state(&self, info: &ClientInfo) -> ProxyState {
         ProxyState {
             readonly: info.readonly,
-            upstream: Mutex::new(None),
+            backend: Mutex::new(None),
         }
     }
 
@@ -435,7 +403,7 @@ impl Handler for ProxyHandler {
         client: &Arc<Client<ProxyState>>,
         h: &Header,
         payload: &[u8],
-        _fds: Vec<OwnedFd>,
+        fds: Vec<OwnedFd>,
     ) -> Response {
         let proc_ = (h.prog == r::PROGRAM)
             .then(|| P::from_i32(h.proc_))
@@ -453,7 +421,10 @@ impl Handler for ProxyHandler {
                 Err(e) => Response::Error(e),
             };
         }
-        if let Some(up) = client.state.upstream() {
+        if let Some(Backend::Local(inner)) = client.state.backend() {
+            return self.local.call(&inner, h, payload, fds);
+        }
+        if let Some(Backend::Daemon(up)) = client.state.backend() {
             return match up.send(&frame(h, payload)) {
                 Ok(()) => Response::NoReply,
                 Err(e) => {
@@ -468,7 +439,7 @@ impl Handler for ProxyHandler {
         }
         match proc_ {
             Some(P::ConnectOpen) => match self.open(client, h, payload) {
-                Ok(()) => Response::NoReply,
+                Ok(r) => r,
                 Err(e) => Response::Error(e),
             },
             Some(P::ConnectClose) => Response::Reply(Vec::new()),
@@ -477,22 +448,22 @@ impl Handler for ProxyHandler {
     }
 
     fn stream(&self, client: &Arc<Client<ProxyState>>, h: &Header, payload: &[u8]) {
-        if let Some(up) = client.state.upstream() {
-            if up.send(&frame(h, payload)).is_err() {
-                client.close();
+        match client.state.backend() {
+            Some(Backend::Daemon(up)) => {
+                if up.send(&frame(h, payload)).is_err() {
+                    client.close();
+                }
             }
+            Some(Backend::Local(inner)) => self.local.stream(&inner, h, payload),
+            None => {}
         }
     }
 
     fn closed(&self, client: &Arc<Client<ProxyState>>) {
-        let up = client
-            .state
-            .upstream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(up) = up {
-            up.shutdown();
+        match client.state.set_backend(None) {
+            Some(Backend::Daemon(up)) => up.shutdown(),
+            Some(Backend::Local(inner)) => self.local.closed(&inner),
+            None => {}
         }
     }
 }

@@ -184,15 +184,35 @@ pub struct Client<S> {
     pub state: S,
     /// Where the client stands with authentication.
     pub auth: ClientAuth,
+    /// The connection's sending side, shared with the clients that
+    /// [`Client::sharing_output`] makes.
+    link: Arc<Link>,
+    keepalive: AtomicBool,
+    /// Milliseconds since the epoch of the last message received.
+    last_rx: AtomicU64,
+}
+
+/// What the clients of one connection share: the queue of frames to
+/// send, its byte count, and closing.
+struct Link {
     out: mpsc::UnboundedSender<Out>,
     queued: AtomicUsize,
     closing: AtomicBool,
     close_notify: Notify,
     /// Woken whenever queued frames have been written (or on close).
     drained: Notify,
-    keepalive: AtomicBool,
-    /// Milliseconds since the epoch of the last message received.
-    last_rx: AtomicU64,
+}
+
+impl Link {
+    fn new(out: mpsc::UnboundedSender<Out>) -> Arc<Link> {
+        Arc::new(Link {
+            out,
+            queued: AtomicUsize::new(0),
+            closing: AtomicBool::new(false),
+            close_notify: Notify::new(),
+            drained: Notify::new(),
+        })
+    }
 }
 
 fn now_ms() -> u64 {
@@ -216,31 +236,31 @@ impl<S> Client<S> {
     }
 
     fn enqueue(&self, out: Out) -> bool {
-        if self.closing.load(Ordering::Relaxed) {
+        if self.link.closing.load(Ordering::Relaxed) {
             return false;
         }
         let n = match &out {
             Out::Frame(f) | Out::WithFds(f, _) => f.len(),
             Out::Close | Out::SaslOn => 0,
         };
-        if self.queued.fetch_add(n, Ordering::Relaxed) + n > MAX_QUEUED_BYTES {
+        if self.link.queued.fetch_add(n, Ordering::Relaxed) + n > MAX_QUEUED_BYTES {
             self.close();
             return false;
         }
-        self.out.send(out).is_ok()
+        self.link.out.send(out).is_ok()
     }
 
     /// Ask the connection to close (virt-admin client-disconnect, errors).
     pub fn close(&self) {
-        self.closing.store(true, Ordering::Relaxed);
-        self.close_notify.notify_waiters();
-        self.close_notify.notify_one();
-        self.drained.notify_waiters();
+        self.link.closing.store(true, Ordering::Relaxed);
+        self.link.close_notify.notify_waiters();
+        self.link.close_notify.notify_one();
+        self.link.drained.notify_waiters();
     }
 
     /// Bytes queued for sending and not yet written.
     pub fn queued_bytes(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
+        self.link.queued.load(Ordering::Relaxed)
     }
 
     /// Waits until at most `limit` bytes are queued for sending, or the
@@ -248,10 +268,10 @@ impl<S> Client<S> {
     /// pace with what the client reads.
     pub async fn wait_queue_below(&self, limit: usize) {
         loop {
-            let drained = self.drained.notified();
+            let drained = self.link.drained.notified();
             tokio::pin!(drained);
             drained.as_mut().enable();
-            if self.queued.load(Ordering::Relaxed) <= limit || self.is_closing() {
+            if self.link.queued.load(Ordering::Relaxed) <= limit || self.is_closing() {
                 return;
             }
             drained.await;
@@ -259,7 +279,22 @@ impl<S> Client<S> {
     }
 
     pub fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::Relaxed)
+        self.link.closing.load(Ordering::Relaxed)
+    }
+
+    /// A client that sends through this one's connection and closes with
+    /// it (virtproxyd serving a driver in-process for a connected client):
+    /// what a handler sends to the returned client goes to this client's
+    /// peer; closing either closes the connection.
+    pub fn sharing_output<T>(&self, info: ClientInfo, state: T) -> Arc<Client<T>> {
+        Arc::new(Client {
+            auth: ClientAuth::new(AuthScheme::None, None),
+            info,
+            state,
+            link: self.link.clone(),
+            keepalive: AtomicBool::new(false),
+            last_rx: AtomicU64::new(now_ms()),
+        })
     }
 
     /// Start sending keepalive probes (the client said it understands them).
@@ -281,7 +316,7 @@ impl<S> Outbox<S> {
         while let Ok(out) = self.rx.try_recv() {
             match out {
                 Out::Frame(f) | Out::WithFds(f, _) => {
-                    self.client.queued.fetch_sub(f.len(), Ordering::Relaxed);
+                    self.client.link.queued.fetch_sub(f.len(), Ordering::Relaxed);
                     frames.push(f);
                 }
                 Out::Close | Out::SaslOn => {}
@@ -301,11 +336,7 @@ impl<S> Client<S> {
             auth: ClientAuth::new(AuthScheme::None, None),
             info,
             state,
-            out: tx,
-            queued: AtomicUsize::new(0),
-            closing: AtomicBool::new(false),
-            close_notify: Notify::new(),
-            drained: Notify::new(),
+            link: Link::new(tx),
             keepalive: AtomicBool::new(false),
             last_rx: AtomicU64::new(now_ms()),
         });
@@ -675,11 +706,7 @@ impl<H: Handler> Server<H> {
             auth,
             info,
             state,
-            out: tx,
-            queued: AtomicUsize::new(0),
-            closing: AtomicBool::new(false),
-            close_notify: Notify::new(),
-            drained: Notify::new(),
+            link: Link::new(tx),
             keepalive: AtomicBool::new(false),
             last_rx: AtomicU64::new(now_ms()),
         });
@@ -696,7 +723,7 @@ impl<H: Handler> Server<H> {
         loop {
             let frame = tokio::select! {
                 f = read_frame(&mut rd) => f,
-                _ = client.close_notify.notified() => break,
+                _ = client.link.close_notify.notified() => break,
             };
             let frame = match frame {
                 Ok(f) => f,
@@ -855,7 +882,7 @@ impl<H: Handler> Server<H> {
         self.activity.notify_waiters();
         // Let queued replies drain, then stop the writer, which closes
         // the socket (the client's own handle keeps the channel open).
-        let _ = client.out.send(Out::Close);
+        let _ = client.link.out.send(Out::Close);
         let mut writer = writer;
         if tokio::time::timeout(Duration::from_secs(1), &mut writer)
             .await
@@ -1119,8 +1146,8 @@ async fn write_loop<W: FrameWriter, S>(
             client.close();
             return;
         }
-        client.queued.fetch_sub(buf.len(), Ordering::Relaxed);
-        client.drained.notify_waiters();
+        client.link.queued.fetch_sub(buf.len(), Ordering::Relaxed);
+        client.link.drained.notify_waiters();
         for fd in &fds {
             if wr.send_fd(fd).await.is_err() {
                 client.close();

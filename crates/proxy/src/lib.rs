@@ -449,11 +449,8 @@ impl Handler for ProxyHandler {
 
     fn stream(&self, client: &Arc<Client<ProxyState>>, h: &Header, payload: &[u8]) {
         match client.state.backend() {
-            Some(Backend::Daemon(up)) => {
-                if up.send(&frame(h, payload)).is_err() {
-                    client.close();
-                }
-            }
+            Some(Backend::Daemon(up)) if up.send(&frame(h, payload)).is_err() => client.close(),
+            Some(Backend::Daemon(_)) => {}
             Some(Backend::Local(inner)) => self.local.stream(&inner, h, payload),
             None => {}
         }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! The driver interface: what a hypervisor driver (test, lxc, xen, vz)
-//! implements, the objects it hands out, its errors and its events.
+//! implements, the objects it hands out, its errors and its events, and
+//! what drivers share to keep their objects: object lists indexed by
+//! UUID, name and id (`objlist`) and per-object job locks (`job`).
 //!
 //! Every trait method has a default that fails with libvirt's "this
 //! function is not supported by the connection driver" error, so a driver
@@ -14,6 +16,8 @@ pub mod close_callbacks;
 pub mod consts;
 pub mod error;
 pub mod events;
+pub mod job;
+pub mod objlist;
 pub mod registry;
 pub mod types;
 

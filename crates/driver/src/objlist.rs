@@ -15,11 +15,12 @@
 //! happen on the snapshot without the list lock.
 //!
 //! Lock order: an object's state lock, then the list lock. Never lock an
-//! object while holding the list lock (the list never does). A driver
-//! removes an object while holding its state lock; the object is then
-//! marked removed, so whoever held a handle and locks it afterwards can
-//! tell ([`Obj::is_removed`], [`Obj::lock_live`]) and report the object
-//! gone, or retry an [`ObjList::add`] that returned it.
+//! object while holding the list lock (the list does so only for a new
+//! object that nobody else can see yet). A driver removes an object while
+//! holding its state lock; the object is then marked removed, so whoever
+//! held a handle and locks it afterwards can tell ([`Obj::is_removed`],
+//! [`Obj::lock_live`]) and report the object gone ([`ObjList::add`] looks
+//! it up again).
 //!
 //! The error texts are libvirt's, with the reporting domain and object
 //! kind left to the caller ([`Conflict::to_error`], [`no_domain_uuid`]).
@@ -202,27 +203,6 @@ impl<T> Entry<T> {
     }
 }
 
-/// What [`ObjList::add`] found or made.
-#[derive(Debug)]
-pub enum Added<T> {
-    /// A new object, now in the list.
-    New(Arc<Obj<T>>),
-    /// The object that already has this UUID and name.
-    Existing(Arc<Obj<T>>),
-}
-
-impl<T> Added<T> {
-    pub fn obj(&self) -> &Arc<Obj<T>> {
-        match self {
-            Added::New(o) | Added::Existing(o) => o,
-        }
-    }
-
-    pub fn is_new(&self) -> bool {
-        matches!(self, Added::New(_))
-    }
-}
-
 /// A UUID or name another object already has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
@@ -280,6 +260,32 @@ impl<T> Tables<T> {
     }
 
     /// The slot of `obj` itself (not of another object with its UUID).
+    fn slot(&self, obj: &Obj<T>) -> Option<&Slot<T>> {
+        self.by_uuid
+            .get(&obj.uuid)
+            .filter(|s| std::ptr::eq(Arc::as_ptr(&s.obj), obj))
+    }
+
+    fn insert(&mut self, order: Order, obj: Arc<Obj<T>>, name: Arc<str>) {
+        let uuid = obj.uuid;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if order == Order::Insertion {
+            self.by_seq.insert(seq, uuid);
+        }
+        self.by_name.insert(name.clone(), uuid);
+        self.by_uuid.insert(
+            uuid,
+            Slot {
+                obj,
+                name,
+                id: None,
+                seq,
+            },
+        );
+        self.snapshot = None;
+    }
+
     fn slot_mut(&mut self, obj: &Obj<T>) -> Option<&mut Slot<T>> {
         self.by_uuid
             .get_mut(&obj.uuid)
@@ -331,51 +337,62 @@ impl<T> ObjList<T> {
         self.len() == 0
     }
 
-    /// virDomainObjListAdd's lookup: the object with `uuid` if its name is
-    /// `name`; else, if neither key is taken, a new object made by `make`.
-    /// An existing object may be removed before the caller locks it: check
-    /// [`Obj::is_removed`] under its lock and call again if it was.
-    pub fn add(
+    /// virDomainObjListAdd: finds the object with `uuid`, whose name must
+    /// be `name`, or, if neither key is taken, adds `value` as a new
+    /// object; then runs `f` with the object, its state locked, and
+    /// `value` back if the object already existed. A new object is locked
+    /// before anyone else can see it; an existing one that is removed
+    /// before it could be locked is looked up again.
+    pub fn add<R>(
         &self,
         uuid: Uuid,
-        name: &str,
-        make: impl FnOnce() -> T,
-    ) -> Result<Added<T>, Conflict> {
-        let mut t = self.tables();
-        if let Some(s) = t.by_uuid.get(&uuid) {
-            if &*s.name != name {
-                return Err(Conflict::UuidTaken {
-                    name: s.name.to_string(),
-                    uuid,
-                });
+        name: Arc<str>,
+        value: T,
+        f: impl FnOnce(&Arc<Obj<T>>, &mut T, Option<T>) -> R,
+    ) -> Result<R, Conflict> {
+        loop {
+            let existing = {
+                let mut t = self.tables();
+                match t.by_uuid.get(&uuid) {
+                    Some(s) if s.name != name => {
+                        return Err(Conflict::UuidTaken {
+                            name: s.name.to_string(),
+                            uuid,
+                        })
+                    }
+                    Some(s) => s.obj.clone(),
+                    None => {
+                        if let Some(u) = t.by_name.get(&*name) {
+                            return Err(Conflict::NameTaken {
+                                name: name.to_string(),
+                                uuid: *u,
+                            });
+                        }
+                        let obj = Arc::new(Obj::new(uuid, value));
+                        // Nobody else can hold the lock of an object
+                        // that is not in the list yet.
+                        let mut g = obj.lock();
+                        t.insert(self.order, obj.clone(), name);
+                        drop(t);
+                        return Ok(f(&obj, &mut g, None));
+                    }
+                }
+            };
+            let mut g = existing.lock();
+            if existing.is_removed() {
+                continue;
             }
-            return Ok(Added::Existing(s.obj.clone()));
+            // A rename may have come in between.
+            if let Some(cur) = self.tables().slot(&existing).map(|s| s.name.clone()) {
+                if cur != name {
+                    return Err(Conflict::UuidTaken {
+                        name: cur.to_string(),
+                        uuid,
+                    });
+                }
+            }
+            return Ok(f(&existing, &mut g, Some(value)));
         }
-        if let Some(u) = t.by_name.get(name) {
-            return Err(Conflict::NameTaken {
-                name: name.to_string(),
-                uuid: *u,
-            });
-        }
-        let obj = Arc::new(Obj::new(uuid, make()));
-        let name: Arc<str> = Arc::from(name);
-        let seq = t.next_seq;
-        t.next_seq += 1;
-        if self.order == Order::Insertion {
-            t.by_seq.insert(seq, uuid);
-        }
-        t.by_name.insert(name.clone(), uuid);
-        t.by_uuid.insert(
-            uuid,
-            Slot {
-                obj: obj.clone(),
-                name,
-                id: None,
-                seq,
-            },
-        );
-        t.snapshot = None;
-        Ok(Added::New(obj))
     }
 
     pub fn get(&self, uuid: &Uuid) -> Option<Arc<Obj<T>>> {
@@ -513,6 +530,17 @@ mod tests {
         u
     }
 
+    /// Adds (or finds) an object; whether it was new.
+    fn put<T>(l: &ObjList<T>, n: u32, name: &str, v: T) -> Result<(Arc<Obj<T>>, bool), Conflict> {
+        l.add(uuid(n), name.into(), v, |o, _, back| {
+            (o.clone(), back.is_none())
+        })
+    }
+
+    fn obj<T>(l: &ObjList<T>, n: u32, name: &str, v: T) -> Arc<Obj<T>> {
+        put(l, n, name, v).unwrap().0
+    }
+
     fn names<T>(s: &[Entry<T>]) -> Vec<String> {
         s.iter().map(|e| e.name.to_string()).collect()
     }
@@ -520,9 +548,8 @@ mod tests {
     #[test]
     fn add_lookup_by_every_key_and_remove() {
         let l: ObjList<u32> = ObjList::new(Order::Name);
-        let a = l.add(uuid(1), "a", || 10).unwrap();
-        assert!(a.is_new());
-        let a = a.obj().clone();
+        let (a, new) = put(&l, 1, "a", 10).unwrap();
+        assert!(new);
         l.set_id(&a, Some(7));
         assert_eq!(*l.entry_by_name("a").unwrap().obj.lock(), 10);
         assert_eq!(l.entry_by_id(7).unwrap().uuid, uuid(1));
@@ -550,17 +577,32 @@ mod tests {
     }
 
     #[test]
+    fn add_runs_its_callback_on_the_locked_object() {
+        let l: ObjList<u32> = ObjList::new(Order::Name);
+        let r = l.add(uuid(1), "a".into(), 1, |o, v, back| {
+            assert!(o.job().holder().is_none());
+            assert_eq!(back, None);
+            *v += 1;
+            *v
+        });
+        assert_eq!(r, Ok(2));
+        // An existing object: the value comes back unused.
+        let r = l.add(uuid(1), "a".into(), 5, |_, v, back| (*v, back));
+        assert_eq!(r, Ok((2, Some(5))));
+    }
+
+    #[test]
     fn add_reports_conflicts_with_libvirts_texts() {
         let l: ObjList<()> = ObjList::new(Order::Name);
-        l.add(uuid(1), "a", || ()).unwrap();
-        assert!(matches!(l.add(uuid(1), "a", || ()), Ok(Added::Existing(_))));
-        let e = l.add(uuid(1), "b", || ()).unwrap_err();
+        put(&l, 1, "a", ()).unwrap();
+        assert!(!put(&l, 1, "a", ()).unwrap().1);
+        let e = put(&l, 1, "b", ()).unwrap_err();
         assert_eq!(
             e.to_error("domain", ErrorDomain::Domain).message(),
             "operation failed: domain 'a' is already defined with uuid \
              00000000-0000-0000-0000-000000000001"
         );
-        let e = l.add(uuid(2), "a", || ()).unwrap_err();
+        let e = put(&l, 2, "a", ()).unwrap_err();
         let e = e.to_error("network", ErrorDomain::Network);
         assert_eq!(e.code, ErrorCode::OperationFailed);
         assert_eq!(
@@ -585,9 +627,9 @@ mod tests {
     #[test]
     fn a_stale_handle_does_not_remove_its_successor() {
         let l: ObjList<u8> = ObjList::new(Order::Name);
-        let old = l.add(uuid(1), "a", || 1).unwrap().obj().clone();
+        let old = obj(&l, 1, "a", 1);
         assert!(l.remove(&old));
-        let new = l.add(uuid(1), "a", || 2).unwrap().obj().clone();
+        let new = obj(&l, 1, "a", 2);
         assert!(!l.remove(&old));
         l.set_id(&old, Some(5));
         assert!(l.entry_by_id(5).is_none());
@@ -597,8 +639,8 @@ mod tests {
     #[test]
     fn rename_moves_the_name_and_refuses_a_taken_one() {
         let l: ObjList<()> = ObjList::new(Order::Name);
-        let a = l.add(uuid(1), "a", || ()).unwrap().obj().clone();
-        l.add(uuid(2), "b", || ()).unwrap();
+        let a = obj(&l, 1, "a", ());
+        obj(&l, 2, "b", ());
         assert_eq!(
             l.rename(&a, "b"),
             Err(Conflict::NameTaken {
@@ -610,28 +652,33 @@ mod tests {
         assert!(l.entry_by_name("a").is_none());
         assert_eq!(l.entry_by_name("c").unwrap().uuid, uuid(1));
         assert_eq!(names(&l.snapshot()), ["b", "c"]);
+        // Adding under the old name now conflicts on the UUID.
+        assert!(matches!(
+            put(&l, 1, "a", ()),
+            Err(Conflict::UuidTaken { name, .. }) if name == "c"
+        ));
     }
 
     #[test]
     fn snapshots_follow_the_lists_order() {
         let by_name: ObjList<()> = ObjList::new(Order::Name);
         let by_add: ObjList<()> = ObjList::new(Order::Insertion);
-        for (i, n) in ["m", "c", "x", "a"].iter().enumerate() {
-            by_name.add(uuid(i as u32), n, || ()).unwrap();
-            by_add.add(uuid(i as u32), n, || ()).unwrap();
+        for (i, n) in (0u32..).zip(["m", "c", "x", "a"]) {
+            obj(&by_name, i, n, ());
+            obj(&by_add, i, n, ());
         }
         assert_eq!(names(&by_name.snapshot()), ["a", "c", "m", "x"]);
         assert_eq!(names(&by_add.snapshot()), ["m", "c", "x", "a"]);
         let c = by_add.get(&uuid(1)).unwrap();
         by_add.remove(&c);
-        by_add.add(uuid(1), "c", || ()).unwrap();
+        obj(&by_add, 1, "c", ());
         assert_eq!(names(&by_add.snapshot()), ["m", "x", "a", "c"]);
     }
 
     #[test]
     fn unchanged_list_hands_out_the_same_snapshot() {
         let l: ObjList<u8> = ObjList::new(Order::Name);
-        let a = l.add(uuid(1), "a", || 0).unwrap().obj().clone();
+        let a = obj(&l, 1, "a", 0);
         let s1 = l.snapshot();
         // State changes do not touch the list.
         *a.lock() = 9;
@@ -646,9 +693,9 @@ mod tests {
     #[test]
     fn snapshot_while_other_threads_add_and_remove() {
         let l: Arc<ObjList<u32>> = Arc::new(ObjList::new(Order::Name));
-        // A stable half that every snapshot must show.
+        // A stable set that every snapshot must show.
         for i in 0..100 {
-            l.add(uuid(i), &format!("stable{i:03}"), || i).unwrap();
+            obj(&l, i, &format!("stable{i:03}"), i);
         }
         let barrier = Arc::new(Barrier::new(3));
         let writers: Vec<_> = (0..2u32)
@@ -658,14 +705,10 @@ mod tests {
                     barrier.wait();
                     for round in 0..200u32 {
                         let n = 1000 + w * 100_000 + round;
-                        let o = l
-                            .add(uuid(n), &format!("churn{n}"), || n)
-                            .unwrap()
-                            .obj()
-                            .clone();
-                        let g = o.lock();
-                        assert!(l.remove(&o));
-                        drop(g);
+                        l.add(uuid(n), format!("churn{n}").into(), n, |o, _, _| {
+                            assert!(l.remove(o));
+                        })
+                        .unwrap();
                     }
                 })
             })
@@ -689,26 +732,45 @@ mod tests {
     }
 
     #[test]
-    fn existing_object_removed_before_it_is_locked_is_seen_removed() {
+    fn concurrent_adds_of_one_uuid_make_one_object() {
+        let l: Arc<ObjList<u32>> = Arc::new(ObjList::new(Order::Name));
+        let barrier = Arc::new(Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (l, barrier) = (l.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    (0..100).filter(|_| put(&l, 1, "a", 0).unwrap().1).count()
+                })
+            })
+            .collect();
+        let made: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(made, 1);
+        assert_eq!(l.len(), 1);
+    }
+
+    #[test]
+    fn add_of_an_object_being_removed_makes_a_fresh_one() {
         let l: Arc<ObjList<u8>> = Arc::new(ObjList::new(Order::Name));
-        let o = l.add(uuid(1), "a", || 0).unwrap().obj().clone();
-        let Ok(Added::Existing(seen)) = l.add(uuid(1), "a", || 0) else {
-            panic!("expected the existing object");
-        };
-        {
-            let _g = o.lock();
-            l.remove(&o);
-        }
-        assert!(seen.lock_live().is_none());
-        // Adding again makes a fresh object.
-        assert!(l.add(uuid(1), "a", || 1).unwrap().is_new());
+        let o = obj(&l, 1, "a", 0);
+        let g = o.lock();
+        let l2 = l.clone();
+        // Finds the old object, waits for its lock, sees it removed.
+        let adder = std::thread::spawn(move || put(&l2, 1, "a", 1).unwrap());
+        std::thread::sleep(Duration::from_millis(30));
+        l.remove(&o);
+        drop(g);
+        let (fresh, new) = adder.join().unwrap();
+        assert!(new);
+        assert!(!Arc::ptr_eq(&fresh, &o));
+        assert_eq!(*fresh.lock(), 1);
     }
 
     #[test]
     fn jobs_serialize_per_object_and_see_removal() {
         let l: ObjList<()> = ObjList::new(Order::Insertion);
-        let a = l.add(uuid(1), "a", || ()).unwrap().obj().clone();
-        let b = l.add(uuid(2), "b", || ()).unwrap().obj().clone();
+        let a = obj(&l, 1, "a", ());
+        let b = obj(&l, 2, "b", ());
         let ja = a.begin_job("virDomainCreate", Duration::ZERO).unwrap();
         assert_eq!(a.job().holder(), Some("virDomainCreate"));
         let busy = a.begin_job("virDomainDestroy", Duration::from_millis(20));
@@ -748,12 +810,7 @@ mod tests {
         }
         let l: ObjList<()> = ObjList::new(Order::Name).on_shrink(hook);
         let objs: Vec<_> = (0..1000)
-            .map(|i| {
-                l.add(uuid(i), &format!("d{i}"), || ())
-                    .unwrap()
-                    .obj()
-                    .clone()
-            })
+            .map(|i| obj(&l, i, &format!("d{i}"), ()))
             .collect();
         for o in &objs {
             l.remove(o);

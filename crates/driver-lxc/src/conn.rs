@@ -447,7 +447,7 @@ impl Connection for LxcConnection {
                 def.set_memory_kib(kib);
                 def.clone()
             };
-            return self.drv_write_config(&def);
+            return self.drv.write_config(&def);
         }
         if live {
             let (max, cgroups) = {
@@ -498,7 +498,7 @@ impl Connection for LxcConnection {
                 def.set_current_memory_kib(kib).map_err(errors::conf)?;
                 def.clone()
             };
-            self.drv_write_config(&def)?;
+            self.drv.write_config(&def)?;
         }
         Ok(())
     }
@@ -775,19 +775,6 @@ impl Connection for LxcConnection {
             }
         }
         Ok(fds)
-    }
-}
-
-impl LxcConnection {
-    fn drv_write_config(&self, def: &conf::DomainDef) -> Result<()> {
-        let xml = def.to_xml(&FormatFlags {
-            inactive: true,
-            ..Default::default()
-        });
-        let path = self.drv.cfg.config_dir.join(format!("{}.xml", def.name));
-        crate::write_atomic(&path, xml.as_bytes()).map_err(|e| {
-            errors::system(format!("cannot write config file '{}'", path.display()), &e)
-        })
     }
 }
 

@@ -16,7 +16,24 @@ use lxc_controller::proto::{Event as CtlEvent, ExitInfo, ExitReason, RunState};
 
 use crate::lxcconf::LxcConf;
 use crate::status::Status;
-use crate::{errors, spec, write_atomic, LxcDriverConfig};
+use crate::{errors, spec, LxcDriverConfig};
+
+/// Mode of the definition and status files: what they got when created
+/// under the usual umask (022) before the mode was set explicitly.
+const XML_FILE_MODE: u32 = 0o644;
+
+/// Writes a definition or status file crash-safely
+/// ([`host::fs::write_atomic`]), creating its directory if needed; `what`
+/// names it in the error ("config", "status").
+fn write_xml_file(path: &Path, xml: &str, what: &str) -> Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)
+        .and_then(|()| {
+            host::fs::write_atomic(path, xml.as_bytes(), XML_FILE_MODE)
+                .map_err(host::Error::into_io)
+        })
+        .map_err(|e| errors::system(format!("cannot write {what} file '{}'", path.display()), &e))
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -410,15 +427,13 @@ impl Driver {
         Ok(def)
     }
 
-    fn write_config(&self, def: &DomainDef) -> Result<()> {
+    /// Saves the persistent definition (virDomainDefSave).
+    pub(crate) fn write_config(&self, def: &DomainDef) -> Result<()> {
         let xml = def.to_xml(&FormatFlags {
             inactive: true,
             ..Default::default()
         });
-        let path = self.cfg.config_file(&def.name);
-        write_atomic(&path, xml.as_bytes()).map_err(|e| {
-            errors::system(format!("cannot write config file '{}'", path.display()), &e)
-        })
+        write_xml_file(&self.cfg.config_file(&def.name), &xml, "config")
     }
 
     /// virDomainDefineXMLFlags; `validate` is VIR_DOMAIN_DEFINE_VALIDATE.
@@ -656,10 +671,11 @@ impl Driver {
             cgroups: live.cgroups.clone(),
             xml: live.def.to_xml(&FormatFlags::default()),
         };
-        let path = self.cfg.status_file(&live.def.name);
-        write_atomic(&path, status.to_xml().as_bytes()).map_err(|e| {
-            errors::system(format!("cannot write status file '{}'", path.display()), &e)
-        })
+        write_xml_file(
+            &self.cfg.status_file(&live.def.name),
+            &status.to_xml(),
+            "status",
+        )
     }
 
     /// Rewrites the status file after a state change of a running domain.
@@ -1237,25 +1253,22 @@ fn final_exit(state_dir: &Path, name: &str, controller_pid: u32) -> Option<ExitI
     client::last_exit(state_dir, name)
 }
 
-/// Removes the temporary files of atomic writes (`.NAME.xml.tmpPID`) that a
-/// daemon killed mid-write left in `dir`, so they do not pile up across
-/// crashes. A file whose writer is still alive is kept: another process
-/// may be writing it right now.
+/// Removes the temporary files of atomic writes (`.NAME.xml.tmpPID`, see
+/// [`host::fs::temp_file_writer`]) that a daemon killed mid-write left in
+/// `dir`, so they do not pile up across crashes. A file whose writer is
+/// still alive is kept: another process may be writing it right now.
 fn remove_stale_temp_files(dir: &Path) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if !name.starts_with('.') {
+        let Some((target, pid)) = host::fs::temp_file_writer(&name) else {
+            continue;
+        };
+        if !target.ends_with(".xml") {
             continue;
         }
-        let Some((_, pid)) = name.rsplit_once(".xml.tmp") else {
-            continue;
-        };
-        let Ok(pid) = pid.parse::<u32>() else {
-            continue;
-        };
         if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }

@@ -69,15 +69,9 @@ pub fn spec_path(state_dir: &Path, name: &str) -> PathBuf {
     state_dir.join(format!("{name}.spec.json"))
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::File::create(&tmp)
-        .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
-    f.write_all(data)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("renaming to {}", path.display()), e))
-}
+/// Mode of the spec file: what it got when created under the usual umask
+/// (022) before the mode was set explicitly.
+const SPEC_FILE_MODE: u32 = 0o644;
 
 /// Starts a controller for `spec` with its files in `state_dir`, and waits
 /// until init runs (or the start failed, with the controller's message).
@@ -87,7 +81,7 @@ pub fn start(spec: &ContainerSpec, state_dir: &Path, opts: &StartOptions) -> Res
         .map_err(|e| Error::io(format!("creating {}", state_dir.display()), e))?;
     let spec_file = spec_path(state_dir, &spec.name);
     let json = serde_json::to_vec_pretty(spec).map_err(|e| Error::Spec(e.to_string()))?;
-    write_atomic(&spec_file, &json)?;
+    host::fs::write_atomic(&spec_file, &json, SPEC_FILE_MODE)?;
     let mut child = Command::new(&opts.binary)
         .arg("--name")
         .arg(&spec.name)

@@ -157,11 +157,15 @@ fn system(what: String, e: &std::io::Error) -> Error {
     )
 }
 
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("xml.new");
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| system(format!("cannot write '{}'", path.display()), &e))
+/// Mode of the definition and status files: what they got when created
+/// under the usual umask (022) before the mode was set explicitly.
+const XML_FILE_MODE: u32 = 0o644;
+
+/// Saves a definition or status file crash-safely
+/// ([`::host::fs::write_atomic`]: synced, renamed, directory synced).
+fn write_xml_file(path: &Path, text: &str) -> Result<()> {
+    ::host::fs::write_atomic(path, text.as_bytes(), XML_FILE_MODE)
+        .map_err(|e| system(format!("cannot write '{}'", path.display()), &e.into_io()))
 }
 
 fn fmt_def(def: &DomainDef, inactive: bool) -> String {
@@ -658,7 +662,7 @@ impl XenDriver {
             eprintln!("libxl: cannot watch domain {domid}: {e}");
         }
         let id = i32::try_from(domid).unwrap_or(-1);
-        if let Err(e) = write_atomic(
+        if let Err(e) = write_xml_file(
             &self.cfg.dirs.state_dir.join(format!("{}.xml", def.name)),
             &fmt_def(&def, false),
         ) {
@@ -825,7 +829,8 @@ impl XenDriver {
         if let Ok(Some((name, xml))) = self.with_dom(dref, |d| {
             Ok((d.id >= 0).then(|| (d.def.name.clone(), fmt_def(&d.def, false))))
         }) {
-            if let Err(e) = write_atomic(&self.cfg.dirs.state_dir.join(format!("{name}.xml")), &xml)
+            if let Err(e) =
+                write_xml_file(&self.cfg.dirs.state_dir.join(format!("{name}.xml")), &xml)
             {
                 eprintln!("libxl: {}", e.message());
             }
@@ -1050,7 +1055,7 @@ impl Connection for XenConnection {
     fn domain_define_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
         Error::check_flags(flags, 1, "libxlDomainDefineXMLFlags")?;
         let def = parse_def(xml)?;
-        write_atomic(
+        write_xml_file(
             &self
                 .drv
                 .cfg
@@ -1742,7 +1747,7 @@ impl XenConnection {
             Ok((d.persistent, def.name.clone(), fmt_def(def, true)))
         })?;
         if persistent {
-            write_atomic(
+            write_xml_file(
                 &self.drv.cfg.dirs.config_dir.join(format!("{name}.xml")),
                 &xml,
             )?;

@@ -19,7 +19,8 @@
 //!   and fails with VIR_ERR_OPERATION_TIMEOUT when it cannot get it; reads
 //!   (list, lookup, state, info) never take a job;
 //! - a running domain always has a status file (`state_dir/NAME.xml`)
-//!   written atomically before its start returns, and none once it stopped;
+//!   written atomically (`host::fs::write_atomic`, as every definition)
+//!   before its start returns, and none once it stopped;
 //! - nothing a client sends can panic the driver.
 #![forbid(unsafe_code)]
 

@@ -13,7 +13,8 @@
 //! VIR_ERR_NO_CONNECT "no connection driver available for URI".
 //!
 //! Must not depend on: the RPC layer or dispatch. `unsafe` lives only in
-//! `libxl-sys`; this crate forbids it.
+//! `libxl-sys` and `host` (whose `fs::write_atomic` saves the definitions
+//! and status files of the `libxl` build); this crate forbids it.
 //!
 //! Invariants: URIs other than `xen:///`, `xen:///system` and `xen://`
 //! are refused with libvirt's "unexpected Xen URI path" error; the

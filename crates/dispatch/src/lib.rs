@@ -11,8 +11,6 @@
 #![allow(clippy::result_large_err)]
 
 mod convert;
-mod events;
 mod remote;
-mod streams;
 
 pub use remote::{RemoteHandler, RemoteState};

@@ -513,7 +513,10 @@ fn a_guest_writing_faster_than_its_client_reads_is_held_back() {
             Err(e) => panic!("guest write: {e}"),
         }
     }
-    assert!(held, "the guest wrote {written} bytes without being held back");
+    assert!(
+        held,
+        "the guest wrote {written} bytes without being held back"
+    );
     assert!(written < total);
 
     // The client starts reading: everything written arrives, in order,

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Per-client event registrations and turning driver events into MESSAGE
 //! frames. The sink only encodes and queues: it never waits on the client.
+//!
+//! Knows the client only as a destination for frames: any client state
+//! will do, the registrations are handed over with it.
 
 use std::sync::{Arc, Mutex, Weak};
 
@@ -13,7 +16,6 @@ use rpc::Client;
 use xdr::Xdr;
 
 use crate::convert::{dom_out, net_out, pool_out};
-use crate::remote::RemoteState;
 
 /// Which API registered a callback; it decides the message procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,11 +73,15 @@ fn message<T: Xdr>(proc_: P, body: &T) -> Vec<u8> {
     frame_value(&h, body)
 }
 
-/// Build the sink that forwards a connection's driver events to `client`.
-pub fn sink(client: Weak<Client<RemoteState>>) -> driver::EventSink {
+/// Build the sink that forwards a connection's driver events to `client`,
+/// as its registrations `regs` ask.
+pub fn sink<S: Send + Sync + 'static>(
+    client: Weak<Client<S>>,
+    regs: Arc<EventState>,
+) -> driver::EventSink {
     Arc::new(move |ev: &Event| {
         let Some(c) = client.upgrade() else { return };
-        let regs: Vec<Registration> = match c.state.events.lock() {
+        let regs: Vec<Registration> = match regs.lock() {
             Ok(r) => r.list.clone(),
             Err(_) => return,
         };

@@ -2,7 +2,7 @@
 //! The remote program (0x20008086): procedure by procedure.
 
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use driver::{ConnectAuth, Connection, Registry};
 use protocol::header::Header;
@@ -12,19 +12,15 @@ use rpc::{CallMode, Client, ClientInfo, Handler, Response};
 use xdr::{from_bytes, to_bytes, Xdr};
 
 use crate::convert::*;
-use crate::events::{self, EventState, Kind};
-use crate::streams::Streams;
+
+mod events;
+mod state;
+mod streams;
+
+use events::Kind;
+pub use state::RemoteState;
 
 type R<T> = Result<T, RemoteError>;
-
-/// Per-client state of the remote program.
-pub struct RemoteState {
-    pub(crate) conn: RwLock<Option<Arc<dyn Connection>>>,
-    pub(crate) events: EventState,
-    pub(crate) readonly: bool,
-    pub(crate) streams: Streams,
-    close_callback: Mutex<bool>,
-}
 
 /// Serves the remote program (and the lxc program) for one daemon.
 pub struct RemoteHandler {
@@ -109,13 +105,7 @@ impl Handler for RemoteHandler {
     }
 
     fn new_state(&self, info: &ClientInfo) -> RemoteState {
-        RemoteState {
-            conn: RwLock::new(None),
-            events: Default::default(),
-            readonly: info.readonly,
-            streams: Streams::default(),
-            close_callback: Mutex::new(false),
-        }
+        RemoteState::new(info.readonly)
     }
 
     fn mode(&self, h: &Header) -> CallMode {
@@ -1495,7 +1485,10 @@ impl RemoteHandler {
         let conn = self.conn(client)?;
         let mut ev = client.state.events.lock().map_err(|_| not_open())?;
         if ev.token.is_none() {
-            ev.token = conn.subscribe(events::sink(Arc::downgrade(client)));
+            ev.token = conn.subscribe(events::sink(
+                Arc::downgrade(client),
+                client.state.events.clone(),
+            ));
         }
         Ok(ev.add(kind, event_id, filter))
     }

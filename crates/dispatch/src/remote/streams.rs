@@ -32,6 +32,9 @@
 //!   Error; a finish or abort from the client stops the stream and is
 //!   confirmed with an empty Ok. The stream's task sends all of these, so
 //!   nothing of a stream follows its last message.
+//!
+//! Knows the client only as a destination for frames: any client state
+//! will do.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -45,8 +48,6 @@ use protocol::{ErrorCode, ErrorDomain, RemoteError};
 use rpc::Client;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
-
-use crate::remote::RemoteState;
 
 /// Largest chunk sent in one STREAM message (libvirt uses 256 KiB).
 const CHUNK: usize = 256 * 1024;
@@ -80,10 +81,17 @@ struct Entry {
     ending: bool,
 }
 
-/// Open streams of one client, by call serial.
+/// Open streams of one client, by call serial; shared with their tasks.
+type Table = Arc<Mutex<HashMap<u32, Entry>>>;
+
+fn lock(table: &Table) -> MutexGuard<'_, HashMap<u32, Entry>> {
+    table.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Open streams of one client.
 #[derive(Default)]
 pub struct Streams {
-    open: Mutex<HashMap<u32, Entry>>,
+    open: Table,
     next_id: AtomicU64,
 }
 
@@ -132,15 +140,15 @@ fn no_runtime() -> RemoteError {
 
 impl Streams {
     fn open(&self) -> MutexGuard<'_, HashMap<u32, Entry>> {
-        self.open.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.open)
     }
 
     /// Reply to the opening call `h`, then relay `fd` in both directions
     /// until either side ends. The reply is queued here, before the
     /// stream's first message; the caller must not reply again.
-    pub fn open_console(
+    pub fn open_console<S: Send + Sync + 'static>(
         &self,
-        client: &Arc<Client<RemoteState>>,
+        client: &Arc<Client<S>>,
         h: &Header,
         fd: OwnedFd,
     ) -> Result<(), RemoteError> {
@@ -180,6 +188,7 @@ impl Streams {
         client.send(frame(&h.reply(Status::Ok), &[]));
         let relay = Relay {
             client: Arc::downgrade(client),
+            table: self.open.clone(),
             header: *h,
             id,
             fd,
@@ -193,7 +202,7 @@ impl Streams {
 
     /// A STREAM message from the client. Runs on the connection task:
     /// never waits.
-    pub fn incoming(&self, client: &Arc<Client<RemoteState>>, h: &Header, payload: &[u8]) {
+    pub fn incoming<S>(&self, client: &Arc<Client<S>>, h: &Header, payload: &[u8]) {
         if h.type_ != MessageType::Stream as i32 {
             // Holes: no stream here is sparse.
             return;
@@ -251,8 +260,10 @@ enum End {
 }
 
 /// One stream's task and what it owns.
-struct Relay {
-    client: Weak<Client<RemoteState>>,
+struct Relay<S> {
+    client: Weak<Client<S>>,
+    /// The client's streams, this one among them until it ends.
+    table: Table,
     /// The opening call's header: stream messages carry its program,
     /// procedure and serial.
     header: Header,
@@ -263,7 +274,7 @@ struct Relay {
     queued: Arc<AtomicUsize>,
 }
 
-impl Relay {
+impl<S: Send + Sync + 'static> Relay<S> {
     fn send(&self, status: Status, data: &[u8]) -> bool {
         match self.client.upgrade() {
             Some(c) => c.send(frame(&stream_header(&self.header, status), data)),
@@ -370,7 +381,7 @@ impl Relay {
             return;
         };
         {
-            let mut open = client.state.streams.open();
+            let mut open = lock(&self.table);
             if open
                 .get(&self.header.serial)
                 .is_some_and(|e| e.id == self.id)

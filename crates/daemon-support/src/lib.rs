@@ -4,7 +4,7 @@
 //! resolution for root and users ([`paths`]), command-line parsing
 //! ([`cli`]), the pid file ([`pidfile`]), systemd socket activation
 //! ([`activation`]), logging with libvirt's filter/output strings ([`log`])
-//! and `-d` ([`daemonize`]).
+//! and `-d` ([`daemonize`](mod@daemonize)).
 //!
 //! Must not depend on: the RPC, protocol or driver crates (it sits below
 //! them); only `host`, `virconf` and `thiserror`.

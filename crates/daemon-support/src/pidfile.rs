@@ -4,8 +4,8 @@
 //! truncated and filled with the pid. The descriptor stays open for the
 //! daemon's life; the lock goes away with the process.
 //!
-//! The lock is an open-file-description lock (F_OFD_SETLK) where the
-//! kernel has them, falling back to a classic F_SETLK lock as libvirt takes.
+//! The lock ([`host::fs::lock_file`]) is an open-file-description lock
+//! (F_OFD_SETLK) where the kernel has them, falling back to a classic F_SETLK lock as libvirt takes.
 //! On Linux the two kinds conflict with each other, so this daemon and a C
 //! libvirt daemon exclude each other. Unlike a classic lock, an OFD lock is
 //! not dropped when the process closes some other descriptor of the same

@@ -7,10 +7,10 @@
 //! The lock ([`host::fs::lock_file`]) is an open-file-description lock
 //! (F_OFD_SETLK) where the kernel has them, falling back to a classic
 //! F_SETLK lock as libvirt takes. On Linux the two kinds conflict with each
-//! other, so this daemon and a C libvirt daemon exclude each other. Unlike a classic lock, an OFD lock is
-//! not dropped when the process closes some other descriptor of the same
-//! file (for example by reading the pid file), and a second acquire from
-//! the same process fails too.
+//! other, so this daemon and a C libvirt daemon exclude each other. Unlike
+//! a classic lock, an OFD lock is not dropped when the process closes some
+//! other descriptor of the same file (for example by reading the pid file),
+//! and a second acquire from the same process fails too.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -29,10 +29,16 @@
 
 mod caps;
 mod conn;
+mod domain;
+mod domain_config;
 mod errors;
+mod interface;
 mod load;
 mod netupdate;
+mod network;
+mod nodedev;
 mod state;
+mod storage;
 
 use std::sync::{Arc, Mutex, Weak};
 

@@ -330,7 +330,7 @@ fn parse_node(state: &mut State, root: &Element, file: Option<&Path>) -> Result<
             if vol.key.is_none() {
                 vol.key = vol.target_path.clone();
             }
-            crate::conn::vol_defaults(&pool.def, &mut vol);
+            crate::storage::vol_defaults(&pool.def, &mut vol);
             if pool.vol(&vol.name).is_some() {
                 return Err(errors::test(
                     driver::error::ErrorCode::OperationFailed,

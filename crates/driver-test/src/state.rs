@@ -36,6 +36,10 @@ impl Shared {
             self.events.publish(e);
         }
     }
+
+    pub fn publish_one(&self, e: Event) {
+        self.events.publish(e);
+    }
 }
 
 /// A NUMA cell of the fake host.

@@ -368,9 +368,7 @@ mod tests {
     fn inherited_listeners_are_adopted_once_and_only_as_their_kind() {
         use std::io::{Read, Write};
         use std::os::fd::IntoRawFd;
-        let dir = std::env::temp_dir().join(format!("host-fd-adopt-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let dir = crate::scratch_dir("fd-adopt");
         let sock = dir.join("s");
         let unix = std::os::unix::net::UnixListener::bind(&sock)
             .unwrap_or_else(|e| panic!("{e}"))

@@ -198,10 +198,13 @@ mod tests {
     use std::sync::Arc;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("host-fs-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        dir
+        crate::scratch_dir(&format!("fs-{name}"))
+    }
+
+    /// Writes `bytes` with `mode` and checks that `file` holds them.
+    fn put(file: &Path, bytes: &[u8], mode: u32) {
+        write_atomic(file, bytes, mode).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(std::fs::read(file).unwrap_or_default(), bytes);
     }
 
     fn names(dir: &Path) -> Vec<String> {
@@ -226,12 +229,9 @@ mod tests {
     fn write_atomic_replaces_content_and_leaves_no_temp_file() {
         let dir = scratch("replace");
         let file = dir.join("guest.xml");
-        write_atomic(&file, b"first version", 0o600).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(std::fs::read(&file).unwrap_or_default(), b"first version");
-        write_atomic(&file, b"second", 0o600).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(std::fs::read(&file).unwrap_or_default(), b"second");
-        write_atomic(&file, b"", 0o600).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(std::fs::read(&file).unwrap_or_default(), b"");
+        put(&file, b"first version", 0o600);
+        put(&file, b"second", 0o600);
+        put(&file, b"", 0o600);
         assert_eq!(names(&dir), ["guest.xml"]);
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -242,7 +242,7 @@ mod tests {
         let file = dir.join("status.xml");
         // 0o666 and 0o664 would lose bits to a usual umask (022, 002).
         for mode in [0o600, 0o644, 0o640, 0o666, 0o664] {
-            write_atomic(&file, b"x", mode).unwrap_or_else(|e| panic!("{e}"));
+            put(&file, b"x", mode);
             assert_eq!(mode_of(&file), mode, "mode {mode:o}");
         }
         let _ = std::fs::remove_dir_all(dir);
@@ -273,8 +273,7 @@ mod tests {
         let file = dir.join("d.xml");
         let tmp = temp_path(&file, std::process::id()).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&tmp, b"half").unwrap_or_else(|e| panic!("{e}"));
-        write_atomic(&file, b"whole", 0o644).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(std::fs::read(&file).unwrap_or_default(), b"whole");
+        put(&file, b"whole", 0o644);
         assert_eq!(names(&dir), ["d.xml"]);
         let _ = std::fs::remove_dir_all(dir);
     }

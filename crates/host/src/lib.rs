@@ -100,6 +100,16 @@ pub(crate) fn cpath(p: &std::path::Path) -> Result<std::ffi::CString> {
         .map_err(|_| Error::Invalid(format!("path contains NUL: {}", p.display())))
 }
 
+/// A fresh, empty scratch directory for a unit test (`tag` tells the tests
+/// of one process apart).
+#[cfg(test)]
+pub(crate) fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("host-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
 /// Maps a `-1` return of a libc call to an error with context.
 pub(crate) fn check(ret: libc::c_int, context: impl FnOnce() -> String) -> Result<libc::c_int> {
     if ret < 0 {

@@ -15,7 +15,7 @@ use driver::consts::{lifecycle, reason, state};
 use driver::error::ErrorCode;
 use driver::{ConnectAuth, Connection, DomainRef, DriverFactory, Event, Uri};
 use driver_lxc::{LxcDriverConfig, LxcDriverFactory};
-use test_support::{container_skip_reason, BusyboxRoot};
+use test_support::{bin_path, container_skip_reason, BusyboxRoot, TempDir};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -24,9 +24,7 @@ fn controller_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("LIBVIRT_LXC_BINARY") {
         return Some(PathBuf::from(p));
     }
-    let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?.to_path_buf();
-    let bin = profile_dir.join("libvirt_lxc");
+    let bin = bin_path("libvirt_lxc");
     if bin.exists() {
         return Some(bin);
     }
@@ -72,7 +70,8 @@ fn ok<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
 }
 
 struct Env {
-    dir: PathBuf,
+    /// Removed after the containers are gone (fields drop after `drop`).
+    _dir: TempDir,
     root: PathBuf,
     cfg: LxcDriverConfig,
     factory: Option<LxcDriverFactory>,
@@ -85,8 +84,7 @@ impl Env {
     fn new(tag: &str) -> Env {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let tag = format!("d{}-{tag}-{n}", std::process::id());
-        let dir = std::env::temp_dir().join(format!("lxc-drv-test-{tag}"));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = TempDir::new("drv");
         let root = BusyboxRoot::new(dir.join("root"))
             .applets(&["sh", "sleep", "cat", "echo", "true", "hostname"])
             .file("etc/passwd", "root:x:0:0:root:/:/bin/sh\n")
@@ -100,7 +98,7 @@ impl Env {
         );
         cfg.controller_binary = controller_binary().unwrap_or_default();
         let mut env = Env {
-            dir,
+            _dir: dir,
             root,
             cfg,
             factory: None,
@@ -262,7 +260,6 @@ impl Drop for Env {
                 }
             }
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

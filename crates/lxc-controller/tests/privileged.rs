@@ -11,7 +11,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-use test_support::{container_skip_reason, link_applets, skip, BusyboxRoot};
+use test_support::{container_skip_reason, link_applets, skip, BusyboxRoot, TempDir};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -29,7 +29,7 @@ macro_rules! require_privileges {
 }
 
 struct Env {
-    dir: PathBuf,
+    dir: TempDir,
     root: PathBuf,
     state: PathBuf,
     name: String,
@@ -39,8 +39,7 @@ impl Env {
     fn new(tag: &str) -> Env {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("t{}-{tag}-{n}", std::process::id());
-        let dir = std::env::temp_dir().join(format!("lxc-ctl-test-{name}"));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = TempDir::new(&format!("ctl-{tag}"));
         let root = BusyboxRoot::new(dir.join("root"))
             .applets(&[
                 "sh", "sleep", "cat", "ls", "hostname", "ps", "mount", "echo", "id", "ip", "test",
@@ -109,7 +108,6 @@ impl Drop for Env {
         }
         // A test that killed its controller must not leave the container behind.
         let _ = client::cleanup_orphan(&self.state, &self.name, "/machine");
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -59,6 +59,17 @@ impl Registrations {
         });
         id
     }
+
+    /// Removes the first registration `pred` picks; whether there was one.
+    pub fn remove(&mut self, pred: impl Fn(&Registration) -> bool) -> bool {
+        match self.list.iter().position(pred) {
+            Some(pos) => {
+                self.list.remove(pos);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 fn message<T: Xdr>(proc_: P, body: &T) -> Vec<u8> {

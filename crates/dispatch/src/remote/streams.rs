@@ -138,20 +138,16 @@ fn no_runtime() -> RemoteError {
     )
 }
 
-impl Streams {
-    fn open(&self) -> MutexGuard<'_, HashMap<u32, Entry>> {
-        lock(&self.open)
-    }
+/// A stream's descriptor, ready to be relayed once its call is answered
+/// ([`Streams::start`]).
+pub struct Pending {
+    rt: tokio::runtime::Handle,
+    fd: AsyncFd<File>,
+}
 
-    /// Reply to the opening call `h`, then relay `fd` in both directions
-    /// until either side ends. The reply is queued here, before the
-    /// stream's first message; the caller must not reply again.
-    pub fn open_console<S: Send + Sync + 'static>(
-        &self,
-        client: &Arc<Client<S>>,
-        h: &Header,
-        fd: OwnedFd,
-    ) -> Result<(), RemoteError> {
+impl Pending {
+    /// Makes `fd` non-blocking and watches it on the daemon's runtime.
+    pub fn new(fd: OwnedFd) -> Result<Self, RemoteError> {
         let rt = tokio::runtime::Handle::try_current().map_err(|_| no_runtime())?;
         host::fd::set_nonblocking(fd.as_fd(), true).map_err(|e| {
             RemoteError::new(
@@ -171,6 +167,25 @@ impl Streams {
             let registered = AsyncFd::new(File::from(fd));
             registered.map_err(|e| system_error("cannot watch the stream's descriptor", &e))?
         };
+        Ok(Pending { rt, fd })
+    }
+}
+
+impl Streams {
+    fn open(&self) -> MutexGuard<'_, HashMap<u32, Entry>> {
+        lock(&self.open)
+    }
+
+    /// Queue `reply` to the opening call `h`, then relay the stream's
+    /// descriptor in both directions until either side ends. The reply
+    /// goes out before the stream's first message.
+    pub fn start<S: Send + Sync + 'static>(
+        &self,
+        client: &Arc<Client<S>>,
+        h: &Header,
+        stream: Pending,
+        reply: &[u8],
+    ) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (input_tx, input) = mpsc::unbounded_channel();
         let (control_tx, control) = mpsc::unbounded_channel();
@@ -185,19 +200,18 @@ impl Streams {
                 ending: false,
             },
         );
-        client.send(frame(&h.reply(Status::Ok), &[]));
+        client.send(frame(&h.reply(Status::Ok), reply));
         let relay = Relay {
             client: Arc::downgrade(client),
             table: self.open.clone(),
             header: *h,
             id,
-            fd,
+            fd: stream.fd,
             input,
             control,
             queued,
         };
-        rt.spawn(relay.run());
-        Ok(())
+        stream.rt.spawn(relay.run());
     }
 
     /// A STREAM message from the client. Runs on the connection task:

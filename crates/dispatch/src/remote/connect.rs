@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Connection and host procedures: opening and closing the driver
+//! connection, what the connection and the host are, keepalive and the
+//! close callback.
+
+use std::sync::atomic::Ordering;
+
+use driver::ConnectAuth;
+use protocol::procs::RemoteConnect;
+use protocol::remote as r;
+use protocol::{ErrorCode, ErrorDomain, RemoteError};
+
+use super::{limit_check, not_open, wire, Call, R};
+use crate::convert::c_chars;
+
+/// virDrvFeature values this daemon supports: REMOTE (2), FD_PASSING (8),
+/// TYPED_PARAM_STRING (9), PROGRAM_KEEPALIVE (10), REMOTE_CLOSE_CALLBACK
+/// (14), REMOTE_EVENT_CALLBACK (15), NETWORK_UPDATE_HAS_CORRECT_ORDER (16).
+fn feature_supported(f: i32) -> bool {
+    matches!(f, 2 | 8 | 9 | 10 | 14 | 15 | 16)
+}
+
+/// VIR_DRV_FEATURE_PROGRAM_KEEPALIVE: asking for it turns keepalive on.
+const FEATURE_PROGRAM_KEEPALIVE: i32 = 10;
+
+/// virConnectOpen's VIR_CONNECT_RO.
+const CONNECT_RO: u32 = 1;
+
+impl RemoteConnect for Call<'_> {
+    fn auth_list(&self) -> R<r::AuthListRet> {
+        Ok(r::AuthListRet { types: vec![0] })
+    }
+
+    fn connect_open(&self, args: r::ConnectOpenArgs) -> R<()> {
+        let st = self.state();
+        let mut slot = st.conn.write().map_err(|_| not_open())?;
+        if slot.is_some() {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some("connection already open"),
+            ));
+        }
+        let auth = ConnectAuth {
+            readonly: st.readonly || (args.flags & CONNECT_RO) != 0,
+            uid: self.client.info.peer_uid,
+            pid: self.client.info.peer_pid,
+        };
+        let conn = self
+            .handler
+            .registry
+            .open(args.name.as_deref(), &auth)
+            .map_err(wire)?;
+        *slot = Some(conn);
+        self.handler.opened.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn connect_close(&self) -> R<()> {
+        self.handler.release(self.client);
+        Ok(())
+    }
+
+    fn connect_supports_feature(
+        &self,
+        args: r::ConnectSupportsFeatureArgs,
+    ) -> R<r::ConnectSupportsFeatureRet> {
+        if args.feature == FEATURE_PROGRAM_KEEPALIVE {
+            self.client.start_keepalive();
+        }
+        Ok(r::ConnectSupportsFeatureRet {
+            supported: i32::from(feature_supported(args.feature)),
+        })
+    }
+
+    fn connect_register_close_callback(&self) -> R<()> {
+        self.conn()?;
+        if let Ok(mut cb) = self.state().close_callback.lock() {
+            *cb = true;
+        }
+        Ok(())
+    }
+
+    fn connect_unregister_close_callback(&self) -> R<()> {
+        self.conn()?;
+        if let Ok(mut cb) = self.state().close_callback.lock() {
+            *cb = false;
+        }
+        Ok(())
+    }
+
+    fn connect_get_type(&self) -> R<r::ConnectGetTypeRet> {
+        Ok(r::ConnectGetTypeRet {
+            r#type: self.conn()?.get_type().to_string(),
+        })
+    }
+
+    fn connect_get_version(&self) -> R<r::ConnectGetVersionRet> {
+        Ok(r::ConnectGetVersionRet {
+            hv_ver: self.conn()?.version().map_err(wire)?,
+        })
+    }
+
+    fn connect_get_lib_version(&self) -> R<r::ConnectGetLibVersionRet> {
+        Ok(r::ConnectGetLibVersionRet {
+            lib_ver: protocol::version_number(),
+        })
+    }
+
+    fn connect_get_hostname(&self) -> R<r::ConnectGetHostnameRet> {
+        Ok(r::ConnectGetHostnameRet {
+            hostname: self.conn()?.hostname().map_err(wire)?,
+        })
+    }
+
+    fn connect_get_uri(&self) -> R<r::ConnectGetUriRet> {
+        Ok(r::ConnectGetUriRet {
+            uri: self.conn()?.uri(),
+        })
+    }
+
+    fn connect_get_capabilities(&self) -> R<r::ConnectGetCapabilitiesRet> {
+        Ok(r::ConnectGetCapabilitiesRet {
+            capabilities: self.conn()?.capabilities().map_err(wire)?,
+        })
+    }
+
+    fn connect_get_sysinfo(&self, args: r::ConnectGetSysinfoArgs) -> R<r::ConnectGetSysinfoRet> {
+        Ok(r::ConnectGetSysinfoRet {
+            sysinfo: self.conn()?.sysinfo(args.flags).map_err(wire)?,
+        })
+    }
+
+    fn connect_get_max_vcpus(
+        &self,
+        args: r::ConnectGetMaxVcpusArgs,
+    ) -> R<r::ConnectGetMaxVcpusRet> {
+        Ok(r::ConnectGetMaxVcpusRet {
+            max_vcpus: self
+                .conn()?
+                .max_vcpus(args.r#type.as_deref())
+                .map_err(wire)?,
+        })
+    }
+
+    fn connect_is_secure(&self) -> R<r::ConnectIsSecureRet> {
+        Ok(r::ConnectIsSecureRet {
+            secure: i32::from(self.conn()?.is_secure()),
+        })
+    }
+
+    fn node_get_info(&self) -> R<r::NodeGetInfoRet> {
+        let i = self.conn()?.node_info().map_err(wire)?;
+        Ok(r::NodeGetInfoRet {
+            model: xdr::CharArray::from_str_lossy(&i.model),
+            memory: i.memory,
+            cpus: i.cpus as i32,
+            mhz: i.mhz as i32,
+            nodes: i.nodes as i32,
+            sockets: i.sockets as i32,
+            cores: i.cores as i32,
+            threads: i.threads as i32,
+        })
+    }
+
+    fn node_get_free_memory(&self) -> R<r::NodeGetFreeMemoryRet> {
+        Ok(r::NodeGetFreeMemoryRet {
+            free_mem: self.conn()?.node_free_memory().map_err(wire)?,
+        })
+    }
+
+    fn node_get_cells_free_memory(
+        &self,
+        args: r::NodeGetCellsFreeMemoryArgs,
+    ) -> R<r::NodeGetCellsFreeMemoryRet> {
+        limit_check(
+            args.maxcells.max(0) as usize,
+            r::NODE_MAX_CELLS,
+            "NUMA cells",
+        )?;
+        Ok(r::NodeGetCellsFreeMemoryRet {
+            cells: self
+                .conn()?
+                .node_cells_free_memory(args.start_cell, args.maxcells)
+                .map_err(wire)?,
+        })
+    }
+
+    fn node_get_security_model(&self) -> R<r::NodeGetSecurityModelRet> {
+        let m = self.conn()?.node_security_model().map_err(wire)?;
+        Ok(r::NodeGetSecurityModelRet {
+            model: c_chars(&m.model),
+            doi: c_chars(&m.doi),
+        })
+    }
+}

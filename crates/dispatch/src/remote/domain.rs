@@ -1,0 +1,720 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Domain procedures: listing and lookup, lifecycle, state and tuning,
+//! snapshots, statistics, the console stream and domain event
+//! registrations.
+
+use driver::consts::{affect, event_id, xml};
+use protocol::procs::RemoteDomain;
+use protocol::remote as r;
+use protocol::{ErrorCode, ErrorDomain, RemoteError};
+
+use super::events::Kind;
+use super::streams::Pending;
+use super::{limit_check, list_all, wire, Call, R};
+use crate::convert::{c_chars, dom_in, dom_out, params_out};
+
+/// Domain event ids this daemon knows how to register.
+fn check_event_id(id: i32) -> R<()> {
+    if !(0..event_id::LAST).contains(&id) {
+        return Err(RemoteError::new(
+            ErrorCode::InternalError,
+            ErrorDomain::Rpc,
+            Some(&format!("unsupported event ID {id}")),
+        ));
+    }
+    Ok(())
+}
+
+impl RemoteDomain for Call<'_> {
+    // ---- host-wide ----
+
+    fn connect_get_domain_capabilities(
+        &self,
+        args: r::ConnectGetDomainCapabilitiesArgs,
+    ) -> R<r::ConnectGetDomainCapabilitiesRet> {
+        let capabilities = self
+            .conn()?
+            .domain_capabilities(
+                args.emulatorbin.as_deref(),
+                args.arch.as_deref(),
+                args.machine.as_deref(),
+                args.virttype.as_deref(),
+                args.flags,
+            )
+            .map_err(wire)?;
+        Ok(r::ConnectGetDomainCapabilitiesRet { capabilities })
+    }
+
+    fn connect_domain_xml_from_native(
+        &self,
+        args: r::ConnectDomainXmlFromNativeArgs,
+    ) -> R<r::ConnectDomainXmlFromNativeRet> {
+        let domain_xml = self
+            .conn()?
+            .domain_xml_from_native(&args.native_format, &args.native_config, args.flags)
+            .map_err(wire)?;
+        Ok(r::ConnectDomainXmlFromNativeRet { domain_xml })
+    }
+
+    fn connect_domain_xml_to_native(
+        &self,
+        args: r::ConnectDomainXmlToNativeArgs,
+    ) -> R<r::ConnectDomainXmlToNativeRet> {
+        let native_config = self
+            .conn()?
+            .domain_xml_to_native(&args.native_format, &args.domain_xml, args.flags)
+            .map_err(wire)?;
+        Ok(r::ConnectDomainXmlToNativeRet { native_config })
+    }
+
+    fn connect_get_all_domain_stats(
+        &self,
+        args: r::ConnectGetAllDomainStatsArgs,
+    ) -> R<r::ConnectGetAllDomainStatsRet> {
+        let doms: Vec<_> = args.doms.iter().map(dom_in).collect();
+        let stats = self
+            .conn()?
+            .domain_stats(&doms, args.stats, args.flags)
+            .map_err(wire)?;
+        Ok(r::ConnectGetAllDomainStatsRet {
+            ret_stats: stats
+                .into_iter()
+                .map(|(d, p)| r::DomainStatsRecord {
+                    dom: dom_out(d),
+                    params: params_out(p),
+                })
+                .collect(),
+        })
+    }
+
+    // ---- listing and lookup ----
+
+    fn connect_list_all_domains(
+        &self,
+        args: r::ConnectListAllDomainsArgs,
+    ) -> R<r::ConnectListAllDomainsRet> {
+        let v = self.conn()?.list_all_domains(args.flags).map_err(wire)?;
+        let (domains, ret) =
+            list_all(v, args.need_results, r::DOMAIN_LIST_MAX, "domains", dom_out)?;
+        Ok(r::ConnectListAllDomainsRet { domains, ret })
+    }
+
+    fn connect_list_domains(&self, args: r::ConnectListDomainsArgs) -> R<r::ConnectListDomainsRet> {
+        let max = args.maxids.max(0) as usize;
+        limit_check(max, r::DOMAIN_LIST_MAX, "domains")?;
+        Ok(r::ConnectListDomainsRet {
+            ids: self.conn()?.list_domain_ids(max).map_err(wire)?,
+        })
+    }
+
+    fn connect_num_of_domains(&self) -> R<r::ConnectNumOfDomainsRet> {
+        Ok(r::ConnectNumOfDomainsRet {
+            num: self.conn()?.num_of_domains().map_err(wire)? as i32,
+        })
+    }
+
+    fn connect_list_defined_domains(
+        &self,
+        args: r::ConnectListDefinedDomainsArgs,
+    ) -> R<r::ConnectListDefinedDomainsRet> {
+        let max = args.maxnames.max(0) as usize;
+        limit_check(max, r::DOMAIN_LIST_MAX, "domains")?;
+        Ok(r::ConnectListDefinedDomainsRet {
+            names: self.conn()?.list_defined_domains(max).map_err(wire)?,
+        })
+    }
+
+    fn connect_num_of_defined_domains(&self) -> R<r::ConnectNumOfDefinedDomainsRet> {
+        Ok(r::ConnectNumOfDefinedDomainsRet {
+            num: self.conn()?.num_of_defined_domains().map_err(wire)? as i32,
+        })
+    }
+
+    fn domain_lookup_by_id(&self, args: r::DomainLookupByIdArgs) -> R<r::DomainLookupByIdRet> {
+        let dom = self.conn()?.domain_lookup_by_id(args.id).map_err(wire)?;
+        Ok(r::DomainLookupByIdRet { dom: dom_out(dom) })
+    }
+
+    fn domain_lookup_by_name(
+        &self,
+        args: r::DomainLookupByNameArgs,
+    ) -> R<r::DomainLookupByNameRet> {
+        let dom = self
+            .conn()?
+            .domain_lookup_by_name(&args.name)
+            .map_err(wire)?;
+        Ok(r::DomainLookupByNameRet { dom: dom_out(dom) })
+    }
+
+    fn domain_lookup_by_uuid(
+        &self,
+        args: r::DomainLookupByUuidArgs,
+    ) -> R<r::DomainLookupByUuidRet> {
+        let dom = self
+            .conn()?
+            .domain_lookup_by_uuid(&args.uuid)
+            .map_err(wire)?;
+        Ok(r::DomainLookupByUuidRet { dom: dom_out(dom) })
+    }
+
+    // ---- lifecycle ----
+
+    fn domain_define_xml(&self, args: r::DomainDefineXmlArgs) -> R<r::DomainDefineXmlRet> {
+        let dom = self.conn()?.domain_define_xml(&args.xml, 0).map_err(wire)?;
+        Ok(r::DomainDefineXmlRet { dom: dom_out(dom) })
+    }
+
+    fn domain_define_xml_flags(
+        &self,
+        args: r::DomainDefineXmlFlagsArgs,
+    ) -> R<r::DomainDefineXmlFlagsRet> {
+        let dom = self
+            .conn()?
+            .domain_define_xml(&args.xml, args.flags)
+            .map_err(wire)?;
+        Ok(r::DomainDefineXmlFlagsRet { dom: dom_out(dom) })
+    }
+
+    fn domain_undefine(&self, args: r::DomainUndefineArgs) -> R<()> {
+        self.conn()?
+            .domain_undefine(&dom_in(&args.dom), 0)
+            .map_err(wire)
+    }
+
+    fn domain_undefine_flags(&self, args: r::DomainUndefineFlagsArgs) -> R<()> {
+        self.conn()?
+            .domain_undefine(&dom_in(&args.dom), args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_create(&self, args: r::DomainCreateArgs) -> R<()> {
+        self.conn()?
+            .domain_create(&dom_in(&args.dom), 0)
+            .map_err(wire)?;
+        Ok(())
+    }
+
+    fn domain_create_with_flags(
+        &self,
+        args: r::DomainCreateWithFlagsArgs,
+    ) -> R<r::DomainCreateWithFlagsRet> {
+        let dom = self
+            .conn()?
+            .domain_create(&dom_in(&args.dom), args.flags)
+            .map_err(wire)?;
+        Ok(r::DomainCreateWithFlagsRet { dom: dom_out(dom) })
+    }
+
+    fn domain_create_xml(&self, args: r::DomainCreateXmlArgs) -> R<r::DomainCreateXmlRet> {
+        let dom = self
+            .conn()?
+            .domain_create_xml(&args.xml_desc, args.flags)
+            .map_err(wire)?;
+        Ok(r::DomainCreateXmlRet { dom: dom_out(dom) })
+    }
+
+    fn domain_destroy(&self, args: r::DomainDestroyArgs) -> R<()> {
+        self.conn()?
+            .domain_destroy(&dom_in(&args.dom), 0)
+            .map_err(wire)
+    }
+
+    fn domain_destroy_flags(&self, args: r::DomainDestroyFlagsArgs) -> R<()> {
+        self.conn()?
+            .domain_destroy(&dom_in(&args.dom), args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_shutdown(&self, args: r::DomainShutdownArgs) -> R<()> {
+        self.conn()?
+            .domain_shutdown(&dom_in(&args.dom), 0)
+            .map_err(wire)
+    }
+
+    fn domain_shutdown_flags(&self, args: r::DomainShutdownFlagsArgs) -> R<()> {
+        self.conn()?
+            .domain_shutdown(&dom_in(&args.dom), args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_reboot(&self, args: r::DomainRebootArgs) -> R<()> {
+        self.conn()?
+            .domain_reboot(&dom_in(&args.dom), args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_reset(&self, args: r::DomainResetArgs) -> R<()> {
+        self.conn()?
+            .domain_reset(&dom_in(&args.dom), args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_suspend(&self, args: r::DomainSuspendArgs) -> R<()> {
+        self.conn()?
+            .domain_suspend(&dom_in(&args.dom))
+            .map_err(wire)
+    }
+
+    fn domain_resume(&self, args: r::DomainResumeArgs) -> R<()> {
+        self.conn()?.domain_resume(&dom_in(&args.dom)).map_err(wire)
+    }
+
+    fn domain_save(&self, args: r::DomainSaveArgs) -> R<()> {
+        self.conn()?
+            .domain_save(&dom_in(&args.dom), &args.to, None, 0)
+            .map_err(wire)
+    }
+
+    fn domain_save_flags(&self, args: r::DomainSaveFlagsArgs) -> R<()> {
+        self.conn()?
+            .domain_save(
+                &dom_in(&args.dom),
+                &args.to,
+                args.dxml.as_deref(),
+                args.flags,
+            )
+            .map_err(wire)
+    }
+
+    fn domain_restore(&self, args: r::DomainRestoreArgs) -> R<()> {
+        self.conn()?
+            .domain_restore(&args.from, None, 0)
+            .map_err(wire)
+    }
+
+    fn domain_restore_flags(&self, args: r::DomainRestoreFlagsArgs) -> R<()> {
+        self.conn()?
+            .domain_restore(&args.from, args.dxml.as_deref(), args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_managed_save(&self, args: r::DomainManagedSaveArgs) -> R<()> {
+        self.conn()?
+            .domain_managed_save(&dom_in(&args.dom), args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_has_managed_save_image(
+        &self,
+        args: r::DomainHasManagedSaveImageArgs,
+    ) -> R<r::DomainHasManagedSaveImageRet> {
+        let has = self
+            .conn()?
+            .domain_has_managed_save(&dom_in(&args.dom), args.flags)
+            .map_err(wire)?;
+        Ok(r::DomainHasManagedSaveImageRet {
+            result: i32::from(has),
+        })
+    }
+
+    fn domain_managed_save_remove(&self, args: r::DomainManagedSaveRemoveArgs) -> R<()> {
+        self.conn()?
+            .domain_managed_save_remove(&dom_in(&args.dom), args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_rename(&self, args: r::DomainRenameArgs) -> R<r::DomainRenameRet> {
+        let name = args.new_name.unwrap_or_default();
+        self.conn()?
+            .domain_rename(&dom_in(&args.dom), &name, args.flags)
+            .map_err(wire)?;
+        Ok(r::DomainRenameRet { retcode: 0 })
+    }
+
+    // ---- state ----
+
+    fn domain_get_info(&self, args: r::DomainGetInfoArgs) -> R<r::DomainGetInfoRet> {
+        let i = self
+            .conn()?
+            .domain_get_info(&dom_in(&args.dom))
+            .map_err(wire)?;
+        Ok(r::DomainGetInfoRet {
+            state: i.state as u8,
+            max_mem: i.max_mem,
+            memory: i.memory,
+            nr_virt_cpu: i.nr_virt_cpu as u16,
+            cpu_time: i.cpu_time,
+        })
+    }
+
+    fn domain_get_state(&self, args: r::DomainGetStateArgs) -> R<r::DomainGetStateRet> {
+        let (state, reason) = self
+            .conn()?
+            .domain_get_state(&dom_in(&args.dom), args.flags)
+            .map_err(wire)?;
+        Ok(r::DomainGetStateRet { state, reason })
+    }
+
+    fn domain_get_xml_desc(&self, args: r::DomainGetXmlDescArgs) -> R<r::DomainGetXmlDescRet> {
+        if self.state().readonly && (args.flags & xml::SECURE) != 0 {
+            return Err(RemoteError::new(
+                ErrorCode::OperationDenied,
+                ErrorDomain::Domain,
+                Some("virDomainGetXMLDesc with secure flag"),
+            ));
+        }
+        Ok(r::DomainGetXmlDescRet {
+            xml: self
+                .conn()?
+                .domain_get_xml_desc(&dom_in(&args.dom), args.flags)
+                .map_err(wire)?,
+        })
+    }
+
+    fn domain_get_os_type(&self, args: r::DomainGetOsTypeArgs) -> R<r::DomainGetOsTypeRet> {
+        Ok(r::DomainGetOsTypeRet {
+            r#type: self
+                .conn()?
+                .domain_get_os_type(&dom_in(&args.dom))
+                .map_err(wire)?,
+        })
+    }
+
+    fn domain_get_autostart(&self, args: r::DomainGetAutostartArgs) -> R<r::DomainGetAutostartRet> {
+        let on = self
+            .conn()?
+            .domain_get_autostart(&dom_in(&args.dom))
+            .map_err(wire)?;
+        Ok(r::DomainGetAutostartRet {
+            autostart: i32::from(on),
+        })
+    }
+
+    fn domain_set_autostart(&self, args: r::DomainSetAutostartArgs) -> R<()> {
+        self.conn()?
+            .domain_set_autostart(&dom_in(&args.dom), args.autostart != 0)
+            .map_err(wire)
+    }
+
+    fn domain_is_active(&self, args: r::DomainIsActiveArgs) -> R<r::DomainIsActiveRet> {
+        let active = self
+            .conn()?
+            .domain_is_active(&dom_in(&args.dom))
+            .map_err(wire)?;
+        Ok(r::DomainIsActiveRet {
+            active: i32::from(active),
+        })
+    }
+
+    fn domain_is_persistent(&self, args: r::DomainIsPersistentArgs) -> R<r::DomainIsPersistentRet> {
+        let persistent = self
+            .conn()?
+            .domain_is_persistent(&dom_in(&args.dom))
+            .map_err(wire)?;
+        Ok(r::DomainIsPersistentRet {
+            persistent: i32::from(persistent),
+        })
+    }
+
+    fn domain_is_updated(&self, args: r::DomainIsUpdatedArgs) -> R<r::DomainIsUpdatedRet> {
+        let updated = self
+            .conn()?
+            .domain_is_updated(&dom_in(&args.dom))
+            .map_err(wire)?;
+        Ok(r::DomainIsUpdatedRet {
+            updated: i32::from(updated),
+        })
+    }
+
+    fn domain_get_security_label(
+        &self,
+        args: r::DomainGetSecurityLabelArgs,
+    ) -> R<r::DomainGetSecurityLabelRet> {
+        let l = self
+            .conn()?
+            .domain_security_label(&dom_in(&args.dom))
+            .map_err(wire)?;
+        Ok(r::DomainGetSecurityLabelRet {
+            label: if l.label.is_empty() {
+                Vec::new()
+            } else {
+                c_chars(&l.label)
+            },
+            enforcing: i32::from(l.enforcing),
+        })
+    }
+
+    fn domain_get_messages(&self, args: r::DomainGetMessagesArgs) -> R<r::DomainGetMessagesRet> {
+        Ok(r::DomainGetMessagesRet {
+            msgs: self
+                .conn()?
+                .domain_get_messages(&dom_in(&args.dom), args.flags)
+                .map_err(wire)?,
+        })
+    }
+
+    fn domain_set_metadata(&self, args: r::DomainSetMetadataArgs) -> R<()> {
+        self.conn()?
+            .domain_set_metadata(
+                &dom_in(&args.dom),
+                args.r#type,
+                args.metadata.as_deref(),
+                args.key.as_deref(),
+                args.uri.as_deref(),
+                args.flags,
+            )
+            .map_err(wire)
+    }
+
+    fn domain_get_metadata(&self, args: r::DomainGetMetadataArgs) -> R<r::DomainGetMetadataRet> {
+        let metadata = self
+            .conn()?
+            .domain_get_metadata(
+                &dom_in(&args.dom),
+                args.r#type,
+                args.uri.as_deref(),
+                args.flags,
+            )
+            .map_err(wire)?;
+        Ok(r::DomainGetMetadataRet { metadata })
+    }
+
+    // ---- memory, vcpus, scheduler ----
+
+    fn domain_get_max_memory(
+        &self,
+        args: r::DomainGetMaxMemoryArgs,
+    ) -> R<r::DomainGetMaxMemoryRet> {
+        Ok(r::DomainGetMaxMemoryRet {
+            memory: self
+                .conn()?
+                .domain_get_max_memory(&dom_in(&args.dom))
+                .map_err(wire)?,
+        })
+    }
+
+    fn domain_set_max_memory(&self, args: r::DomainSetMaxMemoryArgs) -> R<()> {
+        self.conn()?
+            .domain_set_max_memory(&dom_in(&args.dom), args.memory)
+            .map_err(wire)
+    }
+
+    fn domain_set_memory(&self, args: r::DomainSetMemoryArgs) -> R<()> {
+        self.conn()?
+            .domain_set_memory(&dom_in(&args.dom), args.memory, affect::LIVE)
+            .map_err(wire)
+    }
+
+    fn domain_set_memory_flags(&self, args: r::DomainSetMemoryFlagsArgs) -> R<()> {
+        self.conn()?
+            .domain_set_memory(&dom_in(&args.dom), args.memory, args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_get_memory_parameters(
+        &self,
+        args: r::DomainGetMemoryParametersArgs,
+    ) -> R<r::DomainGetMemoryParametersRet> {
+        let v = self
+            .conn()?
+            .domain_get_memory_parameters(&dom_in(&args.dom), args.flags)
+            .map_err(wire)?;
+        let nparams = v.len() as i32;
+        // Asked with no room: only the number.
+        let params = if args.nparams == 0 {
+            Vec::new()
+        } else {
+            params_out(v)
+        };
+        Ok(r::DomainGetMemoryParametersRet { params, nparams })
+    }
+
+    fn domain_set_vcpus(&self, args: r::DomainSetVcpusArgs) -> R<()> {
+        self.conn()?
+            .domain_set_vcpus(&dom_in(&args.dom), args.nvcpus, affect::LIVE)
+            .map_err(wire)
+    }
+
+    fn domain_set_vcpus_flags(&self, args: r::DomainSetVcpusFlagsArgs) -> R<()> {
+        self.conn()?
+            .domain_set_vcpus(&dom_in(&args.dom), args.nvcpus, args.flags)
+            .map_err(wire)
+    }
+
+    fn domain_get_vcpus_flags(
+        &self,
+        args: r::DomainGetVcpusFlagsArgs,
+    ) -> R<r::DomainGetVcpusFlagsRet> {
+        Ok(r::DomainGetVcpusFlagsRet {
+            num: self
+                .conn()?
+                .domain_get_vcpus_flags(&dom_in(&args.dom), args.flags)
+                .map_err(wire)?,
+        })
+    }
+
+    fn domain_get_max_vcpus(&self, args: r::DomainGetMaxVcpusArgs) -> R<r::DomainGetMaxVcpusRet> {
+        Ok(r::DomainGetMaxVcpusRet {
+            num: self
+                .conn()?
+                .domain_get_max_vcpus(&dom_in(&args.dom))
+                .map_err(wire)?,
+        })
+    }
+
+    fn domain_get_vcpus(&self, args: r::DomainGetVcpusArgs) -> R<r::DomainGetVcpusRet> {
+        limit_check(args.maxinfo.max(0) as usize, r::VCPUINFO_MAX, "vcpus")?;
+        let maxinfo = args.maxinfo.max(0) as usize;
+        let maplen = args.maplen.max(0) as usize;
+        if maxinfo.saturating_mul(maplen) > r::CPUMAPS_MAX as usize {
+            return Err(RemoteError::new(
+                ErrorCode::Rpc,
+                ErrorDomain::Rpc,
+                Some("maxinfo * maplen > REMOTE_CPUMAPS_MAX"),
+            ));
+        }
+        let (info, maps) = self
+            .conn()?
+            .domain_get_vcpus(&dom_in(&args.dom), maxinfo, maplen)
+            .map_err(wire)?;
+        Ok(r::DomainGetVcpusRet {
+            info: info
+                .into_iter()
+                .map(|v| r::VcpuInfo {
+                    number: v.number,
+                    state: v.state,
+                    cpu_time: v.cpu_time,
+                    cpu: v.cpu,
+                })
+                .collect(),
+            cpumaps: xdr::Opaque(maps),
+        })
+    }
+
+    fn domain_get_scheduler_type(
+        &self,
+        args: r::DomainGetSchedulerTypeArgs,
+    ) -> R<r::DomainGetSchedulerTypeRet> {
+        let (r#type, nparams) = self
+            .conn()?
+            .domain_get_scheduler_type(&dom_in(&args.dom))
+            .map_err(wire)?;
+        Ok(r::DomainGetSchedulerTypeRet { r#type, nparams })
+    }
+
+    fn domain_get_scheduler_parameters(
+        &self,
+        args: r::DomainGetSchedulerParametersArgs,
+    ) -> R<r::DomainGetSchedulerParametersRet> {
+        let v = self
+            .conn()?
+            .domain_get_scheduler_parameters(&dom_in(&args.dom), 0)
+            .map_err(wire)?;
+        Ok(r::DomainGetSchedulerParametersRet {
+            params: params_out(v),
+        })
+    }
+
+    fn domain_get_scheduler_parameters_flags(
+        &self,
+        args: r::DomainGetSchedulerParametersFlagsArgs,
+    ) -> R<r::DomainGetSchedulerParametersFlagsRet> {
+        let v = self
+            .conn()?
+            .domain_get_scheduler_parameters(&dom_in(&args.dom), args.flags)
+            .map_err(wire)?;
+        Ok(r::DomainGetSchedulerParametersFlagsRet {
+            params: params_out(v),
+        })
+    }
+
+    // ---- snapshots ----
+
+    fn domain_snapshot_num(&self, args: r::DomainSnapshotNumArgs) -> R<r::DomainSnapshotNumRet> {
+        Ok(r::DomainSnapshotNumRet {
+            num: self
+                .conn()?
+                .domain_snapshot_num(&dom_in(&args.dom), args.flags)
+                .map_err(wire)?,
+        })
+    }
+
+    fn domain_list_all_snapshots(
+        &self,
+        args: r::DomainListAllSnapshotsArgs,
+    ) -> R<r::DomainListAllSnapshotsRet> {
+        let v = self
+            .conn()?
+            .domain_list_snapshots(&dom_in(&args.dom), args.flags)
+            .map_err(wire)?;
+        let ret = v.len() as i32;
+        let snapshots = if args.need_results != 0 {
+            v.into_iter()
+                .map(|name| r::NonnullDomainSnapshot {
+                    name,
+                    dom: args.dom.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(r::DomainListAllSnapshotsRet { snapshots, ret })
+    }
+
+    // ---- console ----
+
+    fn domain_open_console(&self, args: r::DomainOpenConsoleArgs) -> R<()> {
+        let fd = self
+            .conn()?
+            .domain_open_console(&dom_in(&args.dom), args.dev_name.as_deref(), args.flags)
+            .map_err(wire)?;
+        self.reply_then_stream(Pending::new(fd)?);
+        Ok(())
+    }
+
+    // ---- event registrations ----
+
+    fn connect_domain_event_register(&self) -> R<r::ConnectDomainEventRegisterRet> {
+        self.register(Kind::DomainLegacy, 0, None)?;
+        Ok(r::ConnectDomainEventRegisterRet { cb_registered: 1 })
+    }
+
+    fn connect_domain_event_deregister(&self) -> R<r::ConnectDomainEventDeregisterRet> {
+        let found = self.deregister(|reg| reg.kind == Kind::DomainLegacy)?;
+        Ok(r::ConnectDomainEventDeregisterRet {
+            cb_registered: i32::from(!found),
+        })
+    }
+
+    fn connect_domain_event_register_any(
+        &self,
+        args: r::ConnectDomainEventRegisterAnyArgs,
+    ) -> R<()> {
+        check_event_id(args.event_id)?;
+        self.register(Kind::DomainAny, args.event_id, None)?;
+        Ok(())
+    }
+
+    fn connect_domain_event_deregister_any(
+        &self,
+        args: r::ConnectDomainEventDeregisterAnyArgs,
+    ) -> R<()> {
+        let found =
+            self.deregister(|reg| reg.kind == Kind::DomainAny && reg.event_id == args.event_id)?;
+        if !found {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some(&format!("domain event {} not registered", args.event_id)),
+            ));
+        }
+        Ok(())
+    }
+
+    fn connect_domain_event_callback_register_any(
+        &self,
+        args: r::ConnectDomainEventCallbackRegisterAnyArgs,
+    ) -> R<r::ConnectDomainEventCallbackRegisterAnyRet> {
+        check_event_id(args.event_id)?;
+        let filter = args.dom.map(|d| d.uuid.to_vec());
+        let callback_id = self.register(Kind::DomainCallback, args.event_id, filter)?;
+        Ok(r::ConnectDomainEventCallbackRegisterAnyRet { callback_id })
+    }
+
+    fn connect_domain_event_callback_deregister_any(
+        &self,
+        args: r::ConnectDomainEventCallbackDeregisterAnyArgs,
+    ) -> R<()> {
+        self.deregister_id(args.callback_id)
+    }
+}

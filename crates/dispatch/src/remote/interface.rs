@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Host interface procedures.
+
+use protocol::procs::RemoteInterface;
+use protocol::remote as r;
+
+use super::{list_all, names_of, wire, Call, R};
+use crate::convert::{iface_in, iface_out};
+
+/// virConnectListAllInterfaces' flags.
+const LIST_INACTIVE: u32 = 1 << 0;
+const LIST_ACTIVE: u32 = 1 << 1;
+
+impl RemoteInterface for Call<'_> {
+    fn connect_list_all_interfaces(
+        &self,
+        args: r::ConnectListAllInterfacesArgs,
+    ) -> R<r::ConnectListAllInterfacesRet> {
+        let v = self.conn()?.list_all_interfaces(args.flags).map_err(wire)?;
+        let (ifaces, ret) = list_all(
+            v,
+            args.need_results,
+            r::INTERFACE_LIST_MAX,
+            "interfaces",
+            iface_out,
+        )?;
+        Ok(r::ConnectListAllInterfacesRet { ifaces, ret })
+    }
+
+    fn connect_num_of_interfaces(&self) -> R<r::ConnectNumOfInterfacesRet> {
+        let v = self
+            .conn()?
+            .list_all_interfaces(LIST_ACTIVE)
+            .map_err(wire)?;
+        Ok(r::ConnectNumOfInterfacesRet {
+            num: v.len() as i32,
+        })
+    }
+
+    fn connect_num_of_defined_interfaces(&self) -> R<r::ConnectNumOfDefinedInterfacesRet> {
+        let v = self
+            .conn()?
+            .list_all_interfaces(LIST_INACTIVE)
+            .map_err(wire)?;
+        Ok(r::ConnectNumOfDefinedInterfacesRet {
+            num: v.len() as i32,
+        })
+    }
+
+    fn connect_list_interfaces(
+        &self,
+        args: r::ConnectListInterfacesArgs,
+    ) -> R<r::ConnectListInterfacesRet> {
+        let v = self
+            .conn()?
+            .list_all_interfaces(LIST_ACTIVE)
+            .map_err(wire)?;
+        Ok(r::ConnectListInterfacesRet {
+            names: names_of(v, args.maxnames, |i| i.name),
+        })
+    }
+
+    fn connect_list_defined_interfaces(
+        &self,
+        args: r::ConnectListDefinedInterfacesArgs,
+    ) -> R<r::ConnectListDefinedInterfacesRet> {
+        let v = self
+            .conn()?
+            .list_all_interfaces(LIST_INACTIVE)
+            .map_err(wire)?;
+        Ok(r::ConnectListDefinedInterfacesRet {
+            names: names_of(v, args.maxnames, |i| i.name),
+        })
+    }
+
+    fn interface_lookup_by_name(
+        &self,
+        args: r::InterfaceLookupByNameArgs,
+    ) -> R<r::InterfaceLookupByNameRet> {
+        let iface = self
+            .conn()?
+            .interface_lookup_by_name(&args.name)
+            .map_err(wire)?;
+        Ok(r::InterfaceLookupByNameRet {
+            iface: iface_out(iface),
+        })
+    }
+
+    fn interface_lookup_by_mac_string(
+        &self,
+        args: r::InterfaceLookupByMacStringArgs,
+    ) -> R<r::InterfaceLookupByMacStringRet> {
+        let iface = self
+            .conn()?
+            .interface_lookup_by_mac(&args.mac)
+            .map_err(wire)?;
+        Ok(r::InterfaceLookupByMacStringRet {
+            iface: iface_out(iface),
+        })
+    }
+
+    fn interface_get_xml_desc(
+        &self,
+        args: r::InterfaceGetXmlDescArgs,
+    ) -> R<r::InterfaceGetXmlDescRet> {
+        Ok(r::InterfaceGetXmlDescRet {
+            xml: self
+                .conn()?
+                .interface_get_xml_desc(&iface_in(&args.iface), args.flags)
+                .map_err(wire)?,
+        })
+    }
+
+    fn interface_define_xml(&self, args: r::InterfaceDefineXmlArgs) -> R<r::InterfaceDefineXmlRet> {
+        let iface = self
+            .conn()?
+            .interface_define_xml(&args.xml, args.flags)
+            .map_err(wire)?;
+        Ok(r::InterfaceDefineXmlRet {
+            iface: iface_out(iface),
+        })
+    }
+
+    fn interface_undefine(&self, args: r::InterfaceUndefineArgs) -> R<()> {
+        self.conn()?
+            .interface_undefine(&iface_in(&args.iface))
+            .map_err(wire)
+    }
+
+    fn interface_create(&self, args: r::InterfaceCreateArgs) -> R<()> {
+        self.conn()?
+            .interface_create(&iface_in(&args.iface), args.flags)
+            .map_err(wire)
+    }
+
+    fn interface_destroy(&self, args: r::InterfaceDestroyArgs) -> R<()> {
+        self.conn()?
+            .interface_destroy(&iface_in(&args.iface), args.flags)
+            .map_err(wire)
+    }
+
+    fn interface_is_active(&self, args: r::InterfaceIsActiveArgs) -> R<r::InterfaceIsActiveRet> {
+        let active = self
+            .conn()?
+            .interface_is_active(&iface_in(&args.iface))
+            .map_err(wire)?;
+        Ok(r::InterfaceIsActiveRet {
+            active: i32::from(active),
+        })
+    }
+}

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Virtual network procedures: listing and lookup, definition, lifecycle,
+//! updates and network event registrations.
+
+use driver::consts::list_net;
+use protocol::procs::RemoteNetwork;
+use protocol::remote as r;
+
+use super::events::Kind;
+use super::{list_all, names_of, wire, Call, R};
+use crate::convert::{net_in, net_out};
+
+impl RemoteNetwork for Call<'_> {
+    // ---- listing and lookup ----
+
+    fn connect_list_all_networks(
+        &self,
+        args: r::ConnectListAllNetworksArgs,
+    ) -> R<r::ConnectListAllNetworksRet> {
+        let v = self.conn()?.list_all_networks(args.flags).map_err(wire)?;
+        let (nets, ret) = list_all(
+            v,
+            args.need_results,
+            r::NETWORK_LIST_MAX,
+            "networks",
+            net_out,
+        )?;
+        Ok(r::ConnectListAllNetworksRet { nets, ret })
+    }
+
+    fn connect_num_of_networks(&self) -> R<r::ConnectNumOfNetworksRet> {
+        let v = self
+            .conn()?
+            .list_all_networks(list_net::ACTIVE)
+            .map_err(wire)?;
+        Ok(r::ConnectNumOfNetworksRet {
+            num: v.len() as i32,
+        })
+    }
+
+    fn connect_num_of_defined_networks(&self) -> R<r::ConnectNumOfDefinedNetworksRet> {
+        let v = self
+            .conn()?
+            .list_all_networks(list_net::INACTIVE)
+            .map_err(wire)?;
+        Ok(r::ConnectNumOfDefinedNetworksRet {
+            num: v.len() as i32,
+        })
+    }
+
+    fn connect_list_networks(
+        &self,
+        args: r::ConnectListNetworksArgs,
+    ) -> R<r::ConnectListNetworksRet> {
+        let v = self
+            .conn()?
+            .list_all_networks(list_net::ACTIVE)
+            .map_err(wire)?;
+        Ok(r::ConnectListNetworksRet {
+            names: names_of(v, args.maxnames, |n| n.name),
+        })
+    }
+
+    fn connect_list_defined_networks(
+        &self,
+        args: r::ConnectListDefinedNetworksArgs,
+    ) -> R<r::ConnectListDefinedNetworksRet> {
+        let v = self
+            .conn()?
+            .list_all_networks(list_net::INACTIVE)
+            .map_err(wire)?;
+        Ok(r::ConnectListDefinedNetworksRet {
+            names: names_of(v, args.maxnames, |n| n.name),
+        })
+    }
+
+    fn network_lookup_by_name(
+        &self,
+        args: r::NetworkLookupByNameArgs,
+    ) -> R<r::NetworkLookupByNameRet> {
+        let net = self
+            .conn()?
+            .network_lookup_by_name(&args.name)
+            .map_err(wire)?;
+        Ok(r::NetworkLookupByNameRet { net: net_out(net) })
+    }
+
+    fn network_lookup_by_uuid(
+        &self,
+        args: r::NetworkLookupByUuidArgs,
+    ) -> R<r::NetworkLookupByUuidRet> {
+        let net = self
+            .conn()?
+            .network_lookup_by_uuid(&args.uuid)
+            .map_err(wire)?;
+        Ok(r::NetworkLookupByUuidRet { net: net_out(net) })
+    }
+
+    // ---- definition and lifecycle ----
+
+    fn network_define_xml(&self, args: r::NetworkDefineXmlArgs) -> R<r::NetworkDefineXmlRet> {
+        let net = self
+            .conn()?
+            .network_define_xml(&args.xml, 0)
+            .map_err(wire)?;
+        Ok(r::NetworkDefineXmlRet { net: net_out(net) })
+    }
+
+    fn network_define_xml_flags(
+        &self,
+        args: r::NetworkDefineXmlFlagsArgs,
+    ) -> R<r::NetworkDefineXmlFlagsRet> {
+        let net = self
+            .conn()?
+            .network_define_xml(&args.xml, args.flags)
+            .map_err(wire)?;
+        Ok(r::NetworkDefineXmlFlagsRet { net: net_out(net) })
+    }
+
+    fn network_create_xml(&self, args: r::NetworkCreateXmlArgs) -> R<r::NetworkCreateXmlRet> {
+        let net = self
+            .conn()?
+            .network_create_xml(&args.xml, 0)
+            .map_err(wire)?;
+        Ok(r::NetworkCreateXmlRet { net: net_out(net) })
+    }
+
+    fn network_create_xml_flags(
+        &self,
+        args: r::NetworkCreateXmlFlagsArgs,
+    ) -> R<r::NetworkCreateXmlFlagsRet> {
+        let net = self
+            .conn()?
+            .network_create_xml(&args.xml, args.flags)
+            .map_err(wire)?;
+        Ok(r::NetworkCreateXmlFlagsRet { net: net_out(net) })
+    }
+
+    fn network_undefine(&self, args: r::NetworkUndefineArgs) -> R<()> {
+        self.conn()?
+            .network_undefine(&net_in(&args.net))
+            .map_err(wire)
+    }
+
+    fn network_create(&self, args: r::NetworkCreateArgs) -> R<()> {
+        self.conn()?
+            .network_create(&net_in(&args.net))
+            .map_err(wire)
+    }
+
+    fn network_destroy(&self, args: r::NetworkDestroyArgs) -> R<()> {
+        self.conn()?
+            .network_destroy(&net_in(&args.net))
+            .map_err(wire)
+    }
+
+    fn network_update(&self, args: r::NetworkUpdateArgs) -> R<()> {
+        self.conn()?
+            .network_update(
+                &net_in(&args.net),
+                args.command,
+                args.section,
+                args.parent_index,
+                &args.xml,
+                args.flags,
+            )
+            .map_err(wire)
+    }
+
+    // ---- state ----
+
+    fn network_get_xml_desc(&self, args: r::NetworkGetXmlDescArgs) -> R<r::NetworkGetXmlDescRet> {
+        Ok(r::NetworkGetXmlDescRet {
+            xml: self
+                .conn()?
+                .network_get_xml_desc(&net_in(&args.net), args.flags)
+                .map_err(wire)?,
+        })
+    }
+
+    fn network_get_bridge_name(
+        &self,
+        args: r::NetworkGetBridgeNameArgs,
+    ) -> R<r::NetworkGetBridgeNameRet> {
+        Ok(r::NetworkGetBridgeNameRet {
+            name: self
+                .conn()?
+                .network_get_bridge_name(&net_in(&args.net))
+                .map_err(wire)?,
+        })
+    }
+
+    fn network_get_autostart(
+        &self,
+        args: r::NetworkGetAutostartArgs,
+    ) -> R<r::NetworkGetAutostartRet> {
+        let on = self
+            .conn()?
+            .network_get_autostart(&net_in(&args.net))
+            .map_err(wire)?;
+        Ok(r::NetworkGetAutostartRet {
+            autostart: i32::from(on),
+        })
+    }
+
+    fn network_set_autostart(&self, args: r::NetworkSetAutostartArgs) -> R<()> {
+        self.conn()?
+            .network_set_autostart(&net_in(&args.net), args.autostart != 0)
+            .map_err(wire)
+    }
+
+    fn network_is_active(&self, args: r::NetworkIsActiveArgs) -> R<r::NetworkIsActiveRet> {
+        let active = self
+            .conn()?
+            .network_is_active(&net_in(&args.net))
+            .map_err(wire)?;
+        Ok(r::NetworkIsActiveRet {
+            active: i32::from(active),
+        })
+    }
+
+    fn network_is_persistent(
+        &self,
+        args: r::NetworkIsPersistentArgs,
+    ) -> R<r::NetworkIsPersistentRet> {
+        let persistent = self
+            .conn()?
+            .network_is_persistent(&net_in(&args.net))
+            .map_err(wire)?;
+        Ok(r::NetworkIsPersistentRet {
+            persistent: i32::from(persistent),
+        })
+    }
+
+    // ---- event registrations ----
+
+    fn connect_network_event_register_any(
+        &self,
+        args: r::ConnectNetworkEventRegisterAnyArgs,
+    ) -> R<r::ConnectNetworkEventRegisterAnyRet> {
+        let filter = args.net.map(|n| n.uuid.to_vec());
+        let callback_id = self.register(Kind::Network, args.event_id, filter)?;
+        Ok(r::ConnectNetworkEventRegisterAnyRet { callback_id })
+    }
+
+    fn connect_network_event_deregister_any(
+        &self,
+        args: r::ConnectNetworkEventDeregisterAnyArgs,
+    ) -> R<()> {
+        self.deregister_id(args.callback_id)
+    }
+}

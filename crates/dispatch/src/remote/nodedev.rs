@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Node device procedures and node device event registrations.
+
+use driver::NodeDeviceRef;
+use protocol::procs::RemoteNodeDevice;
+use protocol::remote as r;
+
+use super::events::Kind;
+use super::{limit_check, list_all, wire, Call, R};
+use crate::convert::dev_out;
+
+impl RemoteNodeDevice for Call<'_> {
+    fn connect_list_all_node_devices(
+        &self,
+        args: r::ConnectListAllNodeDevicesArgs,
+    ) -> R<r::ConnectListAllNodeDevicesRet> {
+        let v = self
+            .conn()?
+            .list_all_node_devices(args.flags)
+            .map_err(wire)?;
+        let (devices, ret) = list_all(
+            v,
+            args.need_results,
+            r::NODE_DEVICE_LIST_MAX,
+            "node devices",
+            dev_out,
+        )?;
+        Ok(r::ConnectListAllNodeDevicesRet { devices, ret })
+    }
+
+    fn node_num_of_devices(&self, args: r::NodeNumOfDevicesArgs) -> R<r::NodeNumOfDevicesRet> {
+        let names = self
+            .conn()?
+            .node_list_devices(args.cap.as_deref(), args.flags)
+            .map_err(wire)?;
+        Ok(r::NodeNumOfDevicesRet {
+            num: names.len() as i32,
+        })
+    }
+
+    fn node_list_devices(&self, args: r::NodeListDevicesArgs) -> R<r::NodeListDevicesRet> {
+        let max = args.maxnames.max(0) as usize;
+        limit_check(max, r::NODE_DEVICE_LIST_MAX, "node devices")?;
+        let mut names = self
+            .conn()?
+            .node_list_devices(args.cap.as_deref(), args.flags)
+            .map_err(wire)?;
+        names.truncate(max);
+        Ok(r::NodeListDevicesRet { names })
+    }
+
+    fn node_device_lookup_by_name(
+        &self,
+        args: r::NodeDeviceLookupByNameArgs,
+    ) -> R<r::NodeDeviceLookupByNameRet> {
+        let dev = self
+            .conn()?
+            .node_device_lookup_by_name(&args.name)
+            .map_err(wire)?;
+        Ok(r::NodeDeviceLookupByNameRet { dev: dev_out(dev) })
+    }
+
+    fn node_device_get_xml_desc(
+        &self,
+        args: r::NodeDeviceGetXmlDescArgs,
+    ) -> R<r::NodeDeviceGetXmlDescRet> {
+        let dev = NodeDeviceRef { name: args.name };
+        Ok(r::NodeDeviceGetXmlDescRet {
+            xml: self
+                .conn()?
+                .node_device_get_xml_desc(&dev, args.flags)
+                .map_err(wire)?,
+        })
+    }
+
+    fn node_device_get_parent(
+        &self,
+        args: r::NodeDeviceGetParentArgs,
+    ) -> R<r::NodeDeviceGetParentRet> {
+        let dev = NodeDeviceRef { name: args.name };
+        Ok(r::NodeDeviceGetParentRet {
+            parent_name: self.conn()?.node_device_get_parent(&dev).map_err(wire)?,
+        })
+    }
+
+    fn node_device_num_of_caps(
+        &self,
+        args: r::NodeDeviceNumOfCapsArgs,
+    ) -> R<r::NodeDeviceNumOfCapsRet> {
+        let dev = NodeDeviceRef { name: args.name };
+        let caps = self.conn()?.node_device_list_caps(&dev).map_err(wire)?;
+        Ok(r::NodeDeviceNumOfCapsRet {
+            num: caps.len() as i32,
+        })
+    }
+
+    fn node_device_list_caps(
+        &self,
+        args: r::NodeDeviceListCapsArgs,
+    ) -> R<r::NodeDeviceListCapsRet> {
+        let dev = NodeDeviceRef { name: args.name };
+        let mut names = self.conn()?.node_device_list_caps(&dev).map_err(wire)?;
+        names.truncate(args.maxnames.max(0) as usize);
+        Ok(r::NodeDeviceListCapsRet { names })
+    }
+
+    fn node_device_create_xml(
+        &self,
+        args: r::NodeDeviceCreateXmlArgs,
+    ) -> R<r::NodeDeviceCreateXmlRet> {
+        let dev = self
+            .conn()?
+            .node_device_create_xml(&args.xml_desc, args.flags)
+            .map_err(wire)?;
+        Ok(r::NodeDeviceCreateXmlRet { dev: dev_out(dev) })
+    }
+
+    fn node_device_destroy(&self, args: r::NodeDeviceDestroyArgs) -> R<()> {
+        self.conn()?
+            .node_device_destroy(&NodeDeviceRef { name: args.name })
+            .map_err(wire)
+    }
+
+    // ---- event registrations ----
+
+    fn connect_node_device_event_register_any(
+        &self,
+        args: r::ConnectNodeDeviceEventRegisterAnyArgs,
+    ) -> R<r::ConnectNodeDeviceEventRegisterAnyRet> {
+        let filter = args.dev.map(|d| d.name.into_bytes());
+        let callback_id = self.register(Kind::NodeDevice, args.event_id, filter)?;
+        Ok(r::ConnectNodeDeviceEventRegisterAnyRet { callback_id })
+    }
+
+    fn connect_node_device_event_deregister_any(
+        &self,
+        args: r::ConnectNodeDeviceEventDeregisterAnyArgs,
+    ) -> R<()> {
+        self.deregister_id(args.callback_id)
+    }
+}

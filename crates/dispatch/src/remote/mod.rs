@@ -105,15 +105,18 @@ impl Handler for RemoteHandler {
         if h.prog != r::PROGRAM {
             return CallMode::Worker;
         }
-        match P::from_i32(h.proc_) {
+        let Some(p) = P::from_i32(h.proc_) else {
+            return CallMode::Worker;
+        };
+        let info = p.info();
+        if !info.high_priority {
+            CallMode::Worker
+        } else if info.readonly_ok && !is_slow_read(p) {
             // High-priority reads never wait on a guest: answer them on the
-            // connection task, skipping the worker hand-off, unless their
-            // cost grows with the host.
-            Some(p) if p.info().high_priority && p.info().readonly_ok && !is_slow_read(p) => {
-                CallMode::Inline
-            }
-            Some(p) if p.info().high_priority => CallMode::Priority,
-            _ => CallMode::Worker,
+            // connection task, skipping the worker hand-off.
+            CallMode::Inline
+        } else {
+            CallMode::Priority
         }
     }
 
@@ -160,10 +163,56 @@ impl Handler for RemoteHandler {
     }
 }
 
-/// Reads marked high priority that can still be costly (formatting many
-/// objects); they go to a worker rather than the connection task.
-fn is_slow_read(_p: P) -> bool {
-    false
+/// High-priority reads whose cost grows with the host: they list or count
+/// every domain, network, pool, volume, interface, device, secret, filter,
+/// snapshot or checkpoint. Thousands of guests take milliseconds to copy
+/// and encode, too long to hold the connection task (and the runtime
+/// thread under it); they go to a worker instead. The other high-priority
+/// reads look up or read one object.
+fn is_slow_read(p: P) -> bool {
+    matches!(
+        p,
+        P::ConnectListAllDomains
+            | P::ConnectListDomains
+            | P::ConnectListDefinedDomains
+            | P::ConnectNumOfDomains
+            | P::ConnectNumOfDefinedDomains
+            | P::DomainListAllSnapshots
+            | P::DomainSnapshotListNames
+            | P::DomainSnapshotListAllChildren
+            | P::DomainSnapshotListChildrenNames
+            | P::DomainListAllCheckpoints
+            | P::DomainCheckpointListAllChildren
+            | P::ConnectListAllNetworks
+            | P::ConnectListNetworks
+            | P::ConnectListDefinedNetworks
+            | P::ConnectNumOfNetworks
+            | P::ConnectNumOfDefinedNetworks
+            | P::NetworkListAllPorts
+            | P::ConnectListAllStoragePools
+            | P::ConnectListStoragePools
+            | P::ConnectListDefinedStoragePools
+            | P::ConnectNumOfStoragePools
+            | P::ConnectNumOfDefinedStoragePools
+            | P::StoragePoolListAllVolumes
+            | P::StoragePoolListVolumes
+            | P::StoragePoolNumOfVolumes
+            | P::ConnectListAllNodeDevices
+            | P::NodeListDevices
+            | P::NodeNumOfDevices
+            | P::ConnectListAllInterfaces
+            | P::ConnectListInterfaces
+            | P::ConnectListDefinedInterfaces
+            | P::ConnectNumOfInterfaces
+            | P::ConnectNumOfDefinedInterfaces
+            | P::ConnectListAllSecrets
+            | P::ConnectListSecrets
+            | P::ConnectNumOfSecrets
+            | P::ConnectListAllNwfilters
+            | P::ConnectListNwfilters
+            | P::ConnectNumOfNwfilters
+            | P::ConnectListAllNwfilterBindings
+    )
 }
 
 /// The read-only check: a client of the read-only socket may call only
@@ -351,4 +400,27 @@ fn names_of<T>(v: Vec<T>, max: i32, f: impl Fn(T) -> String) -> Vec<String> {
     names.sort();
     names.truncate(max.max(0) as usize);
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every high-priority read that lists or counts is a slow read, but
+    /// for those whose answer is bounded whatever the host's size.
+    #[test]
+    fn slow_reads_are_the_listings_and_counts() {
+        let bounded = [
+            P::AuthList,
+            P::DomainGetSecurityLabelList,
+            P::NodeDeviceListCaps,
+            P::NodeDeviceNumOfCaps,
+        ];
+        for &p in P::ALL {
+            let i = p.info();
+            let lists = i.name.contains("List") || i.name.contains("NumOf");
+            let expected = i.high_priority && i.readonly_ok && lists && !bounded.contains(&p);
+            assert_eq!(is_slow_read(p), expected, "{}", i.name);
+        }
+    }
 }

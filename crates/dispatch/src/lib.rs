@@ -1,10 +1,22 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Dispatch: the only place that knows both the wire types and the driver
-//! traits. Decodes a procedure's arguments, checks access (read-only
-//! socket, open connection), calls the driver and encodes the reply or the
+//! traits. It serves the remote and lxc programs: checks access (read-only
+//! socket, open connection), calls the driver and returns the reply or the
 //! libvirt error.
 //!
-//! Must not do I/O of its own beyond queueing frames on a client.
+//! The protocol tables (`protocol::procs`) are the one source of each
+//! procedure's number, argument and reply types, priority and access; they
+//! generate a trait per family of procedures whose methods default to
+//! libvirt's "not supported", and the decode → method → encode step. This
+//! crate implements those methods, one small one per procedure, in
+//! `remote/<family>.rs` (connect, domain, network, storage, nodedev,
+//! interface, lxc); `remote/mod.rs` holds the handler, the read-only check
+//! and which calls run on the connection task. Adding a procedure: its row
+//! in the table (usually there already), its method in its family's file.
+//!
+//! Depends on `protocol`, `rpc`, `driver` (and `host` for a stream's
+//! descriptor); nothing below it knows the wire. Must not do I/O of its own
+//! beyond queueing frames on a client and relaying a stream's descriptor.
 #![forbid(unsafe_code)]
 // A failed call builds one RemoteError and moves it straight into the reply;
 // boxing it would only add an allocation on the error path.

@@ -97,7 +97,7 @@ impl RemoteConnect for Call<'_> {
 
     fn connect_get_version(&self) -> R<r::ConnectGetVersionRet> {
         Ok(r::ConnectGetVersionRet {
-            hv_ver: self.conn()?.version().map_err(wire)?,
+            hv_ver: self.driver(|c| c.version())?,
         })
     }
 
@@ -109,7 +109,7 @@ impl RemoteConnect for Call<'_> {
 
     fn connect_get_hostname(&self) -> R<r::ConnectGetHostnameRet> {
         Ok(r::ConnectGetHostnameRet {
-            hostname: self.conn()?.hostname().map_err(wire)?,
+            hostname: self.driver(|c| c.hostname())?,
         })
     }
 
@@ -121,13 +121,13 @@ impl RemoteConnect for Call<'_> {
 
     fn connect_get_capabilities(&self) -> R<r::ConnectGetCapabilitiesRet> {
         Ok(r::ConnectGetCapabilitiesRet {
-            capabilities: self.conn()?.capabilities().map_err(wire)?,
+            capabilities: self.driver(|c| c.capabilities())?,
         })
     }
 
     fn connect_get_sysinfo(&self, args: r::ConnectGetSysinfoArgs) -> R<r::ConnectGetSysinfoRet> {
         Ok(r::ConnectGetSysinfoRet {
-            sysinfo: self.conn()?.sysinfo(args.flags).map_err(wire)?,
+            sysinfo: self.driver(|c| c.sysinfo(args.flags))?,
         })
     }
 
@@ -136,10 +136,7 @@ impl RemoteConnect for Call<'_> {
         args: r::ConnectGetMaxVcpusArgs,
     ) -> R<r::ConnectGetMaxVcpusRet> {
         Ok(r::ConnectGetMaxVcpusRet {
-            max_vcpus: self
-                .conn()?
-                .max_vcpus(args.r#type.as_deref())
-                .map_err(wire)?,
+            max_vcpus: self.driver(|c| c.max_vcpus(args.r#type.as_deref()))?,
         })
     }
 
@@ -150,7 +147,7 @@ impl RemoteConnect for Call<'_> {
     }
 
     fn node_get_info(&self) -> R<r::NodeGetInfoRet> {
-        let i = self.conn()?.node_info().map_err(wire)?;
+        let i = self.driver(|c| c.node_info())?;
         Ok(r::NodeGetInfoRet {
             model: xdr::CharArray::from_str_lossy(&i.model),
             memory: i.memory,
@@ -165,7 +162,7 @@ impl RemoteConnect for Call<'_> {
 
     fn node_get_free_memory(&self) -> R<r::NodeGetFreeMemoryRet> {
         Ok(r::NodeGetFreeMemoryRet {
-            free_mem: self.conn()?.node_free_memory().map_err(wire)?,
+            free_mem: self.driver(|c| c.node_free_memory())?,
         })
     }
 
@@ -179,15 +176,12 @@ impl RemoteConnect for Call<'_> {
             "NUMA cells",
         )?;
         Ok(r::NodeGetCellsFreeMemoryRet {
-            cells: self
-                .conn()?
-                .node_cells_free_memory(args.start_cell, args.maxcells)
-                .map_err(wire)?,
+            cells: self.driver(|c| c.node_cells_free_memory(args.start_cell, args.maxcells))?,
         })
     }
 
     fn node_get_security_model(&self) -> R<r::NodeGetSecurityModelRet> {
-        let m = self.conn()?.node_security_model().map_err(wire)?;
+        let m = self.driver(|c| c.node_security_model())?;
         Ok(r::NodeGetSecurityModelRet {
             model: c_chars(&m.model),
             doi: c_chars(&m.doi),

@@ -10,7 +10,7 @@ use protocol::{ErrorCode, ErrorDomain, RemoteError};
 
 use super::events::Kind;
 use super::streams::Pending;
-use super::{limit_check, list_all, wire, Call, R};
+use super::{limit_check, list_all, Call, R};
 use crate::convert::{c_chars, dom_in, dom_out, params_out};
 
 /// Domain event ids this daemon knows how to register.
@@ -32,16 +32,15 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::ConnectGetDomainCapabilitiesArgs,
     ) -> R<r::ConnectGetDomainCapabilitiesRet> {
-        let capabilities = self
-            .conn()?
-            .domain_capabilities(
+        let capabilities = self.driver(|c| {
+            c.domain_capabilities(
                 args.emulatorbin.as_deref(),
                 args.arch.as_deref(),
                 args.machine.as_deref(),
                 args.virttype.as_deref(),
                 args.flags,
             )
-            .map_err(wire)?;
+        })?;
         Ok(r::ConnectGetDomainCapabilitiesRet { capabilities })
     }
 
@@ -49,10 +48,9 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::ConnectDomainXmlFromNativeArgs,
     ) -> R<r::ConnectDomainXmlFromNativeRet> {
-        let domain_xml = self
-            .conn()?
-            .domain_xml_from_native(&args.native_format, &args.native_config, args.flags)
-            .map_err(wire)?;
+        let domain_xml = self.driver(|c| {
+            c.domain_xml_from_native(&args.native_format, &args.native_config, args.flags)
+        })?;
         Ok(r::ConnectDomainXmlFromNativeRet { domain_xml })
     }
 
@@ -60,10 +58,9 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::ConnectDomainXmlToNativeArgs,
     ) -> R<r::ConnectDomainXmlToNativeRet> {
-        let native_config = self
-            .conn()?
-            .domain_xml_to_native(&args.native_format, &args.domain_xml, args.flags)
-            .map_err(wire)?;
+        let native_config = self.driver(|c| {
+            c.domain_xml_to_native(&args.native_format, &args.domain_xml, args.flags)
+        })?;
         Ok(r::ConnectDomainXmlToNativeRet { native_config })
     }
 
@@ -72,10 +69,7 @@ impl RemoteDomain for Call<'_> {
         args: r::ConnectGetAllDomainStatsArgs,
     ) -> R<r::ConnectGetAllDomainStatsRet> {
         let doms: Vec<_> = args.doms.iter().map(dom_in).collect();
-        let stats = self
-            .conn()?
-            .domain_stats(&doms, args.stats, args.flags)
-            .map_err(wire)?;
+        let stats = self.driver(|c| c.domain_stats(&doms, args.stats, args.flags))?;
         Ok(r::ConnectGetAllDomainStatsRet {
             ret_stats: stats
                 .into_iter()
@@ -93,7 +87,7 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::ConnectListAllDomainsArgs,
     ) -> R<r::ConnectListAllDomainsRet> {
-        let v = self.conn()?.list_all_domains(args.flags).map_err(wire)?;
+        let v = self.driver(|c| c.list_all_domains(args.flags))?;
         let (domains, ret) =
             list_all(v, args.need_results, r::DOMAIN_LIST_MAX, "domains", dom_out)?;
         Ok(r::ConnectListAllDomainsRet { domains, ret })
@@ -103,13 +97,13 @@ impl RemoteDomain for Call<'_> {
         let max = args.maxids.max(0) as usize;
         limit_check(max, r::DOMAIN_LIST_MAX, "domains")?;
         Ok(r::ConnectListDomainsRet {
-            ids: self.conn()?.list_domain_ids(max).map_err(wire)?,
+            ids: self.driver(|c| c.list_domain_ids(max))?,
         })
     }
 
     fn connect_num_of_domains(&self) -> R<r::ConnectNumOfDomainsRet> {
         Ok(r::ConnectNumOfDomainsRet {
-            num: self.conn()?.num_of_domains().map_err(wire)? as i32,
+            num: self.driver(|c| c.num_of_domains())? as i32,
         })
     }
 
@@ -120,18 +114,18 @@ impl RemoteDomain for Call<'_> {
         let max = args.maxnames.max(0) as usize;
         limit_check(max, r::DOMAIN_LIST_MAX, "domains")?;
         Ok(r::ConnectListDefinedDomainsRet {
-            names: self.conn()?.list_defined_domains(max).map_err(wire)?,
+            names: self.driver(|c| c.list_defined_domains(max))?,
         })
     }
 
     fn connect_num_of_defined_domains(&self) -> R<r::ConnectNumOfDefinedDomainsRet> {
         Ok(r::ConnectNumOfDefinedDomainsRet {
-            num: self.conn()?.num_of_defined_domains().map_err(wire)? as i32,
+            num: self.driver(|c| c.num_of_defined_domains())? as i32,
         })
     }
 
     fn domain_lookup_by_id(&self, args: r::DomainLookupByIdArgs) -> R<r::DomainLookupByIdRet> {
-        let dom = self.conn()?.domain_lookup_by_id(args.id).map_err(wire)?;
+        let dom = self.driver(|c| c.domain_lookup_by_id(args.id))?;
         Ok(r::DomainLookupByIdRet { dom: dom_out(dom) })
     }
 
@@ -139,10 +133,7 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::DomainLookupByNameArgs,
     ) -> R<r::DomainLookupByNameRet> {
-        let dom = self
-            .conn()?
-            .domain_lookup_by_name(&args.name)
-            .map_err(wire)?;
+        let dom = self.driver(|c| c.domain_lookup_by_name(&args.name))?;
         Ok(r::DomainLookupByNameRet { dom: dom_out(dom) })
     }
 
@@ -150,17 +141,14 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::DomainLookupByUuidArgs,
     ) -> R<r::DomainLookupByUuidRet> {
-        let dom = self
-            .conn()?
-            .domain_lookup_by_uuid(&args.uuid)
-            .map_err(wire)?;
+        let dom = self.driver(|c| c.domain_lookup_by_uuid(&args.uuid))?;
         Ok(r::DomainLookupByUuidRet { dom: dom_out(dom) })
     }
 
     // ---- lifecycle ----
 
     fn domain_define_xml(&self, args: r::DomainDefineXmlArgs) -> R<r::DomainDefineXmlRet> {
-        let dom = self.conn()?.domain_define_xml(&args.xml, 0).map_err(wire)?;
+        let dom = self.driver(|c| c.domain_define_xml(&args.xml, 0))?;
         Ok(r::DomainDefineXmlRet { dom: dom_out(dom) })
     }
 
@@ -168,29 +156,20 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::DomainDefineXmlFlagsArgs,
     ) -> R<r::DomainDefineXmlFlagsRet> {
-        let dom = self
-            .conn()?
-            .domain_define_xml(&args.xml, args.flags)
-            .map_err(wire)?;
+        let dom = self.driver(|c| c.domain_define_xml(&args.xml, args.flags))?;
         Ok(r::DomainDefineXmlFlagsRet { dom: dom_out(dom) })
     }
 
     fn domain_undefine(&self, args: r::DomainUndefineArgs) -> R<()> {
-        self.conn()?
-            .domain_undefine(&dom_in(&args.dom), 0)
-            .map_err(wire)
+        self.driver(|c| c.domain_undefine(&dom_in(&args.dom), 0))
     }
 
     fn domain_undefine_flags(&self, args: r::DomainUndefineFlagsArgs) -> R<()> {
-        self.conn()?
-            .domain_undefine(&dom_in(&args.dom), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_undefine(&dom_in(&args.dom), args.flags))
     }
 
     fn domain_create(&self, args: r::DomainCreateArgs) -> R<()> {
-        self.conn()?
-            .domain_create(&dom_in(&args.dom), 0)
-            .map_err(wire)?;
+        self.driver(|c| c.domain_create(&dom_in(&args.dom), 0))?;
         Ok(())
     }
 
@@ -198,136 +177,98 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::DomainCreateWithFlagsArgs,
     ) -> R<r::DomainCreateWithFlagsRet> {
-        let dom = self
-            .conn()?
-            .domain_create(&dom_in(&args.dom), args.flags)
-            .map_err(wire)?;
+        let dom = self.driver(|c| c.domain_create(&dom_in(&args.dom), args.flags))?;
         Ok(r::DomainCreateWithFlagsRet { dom: dom_out(dom) })
     }
 
     fn domain_create_xml(&self, args: r::DomainCreateXmlArgs) -> R<r::DomainCreateXmlRet> {
-        let dom = self
-            .conn()?
-            .domain_create_xml(&args.xml_desc, args.flags)
-            .map_err(wire)?;
+        let dom = self.driver(|c| c.domain_create_xml(&args.xml_desc, args.flags))?;
         Ok(r::DomainCreateXmlRet { dom: dom_out(dom) })
     }
 
     fn domain_destroy(&self, args: r::DomainDestroyArgs) -> R<()> {
-        self.conn()?
-            .domain_destroy(&dom_in(&args.dom), 0)
-            .map_err(wire)
+        self.driver(|c| c.domain_destroy(&dom_in(&args.dom), 0))
     }
 
     fn domain_destroy_flags(&self, args: r::DomainDestroyFlagsArgs) -> R<()> {
-        self.conn()?
-            .domain_destroy(&dom_in(&args.dom), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_destroy(&dom_in(&args.dom), args.flags))
     }
 
     fn domain_shutdown(&self, args: r::DomainShutdownArgs) -> R<()> {
-        self.conn()?
-            .domain_shutdown(&dom_in(&args.dom), 0)
-            .map_err(wire)
+        self.driver(|c| c.domain_shutdown(&dom_in(&args.dom), 0))
     }
 
     fn domain_shutdown_flags(&self, args: r::DomainShutdownFlagsArgs) -> R<()> {
-        self.conn()?
-            .domain_shutdown(&dom_in(&args.dom), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_shutdown(&dom_in(&args.dom), args.flags))
     }
 
     fn domain_reboot(&self, args: r::DomainRebootArgs) -> R<()> {
-        self.conn()?
-            .domain_reboot(&dom_in(&args.dom), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_reboot(&dom_in(&args.dom), args.flags))
     }
 
     fn domain_reset(&self, args: r::DomainResetArgs) -> R<()> {
-        self.conn()?
-            .domain_reset(&dom_in(&args.dom), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_reset(&dom_in(&args.dom), args.flags))
     }
 
     fn domain_suspend(&self, args: r::DomainSuspendArgs) -> R<()> {
-        self.conn()?
-            .domain_suspend(&dom_in(&args.dom))
-            .map_err(wire)
+        self.driver(|c| c.domain_suspend(&dom_in(&args.dom)))
     }
 
     fn domain_resume(&self, args: r::DomainResumeArgs) -> R<()> {
-        self.conn()?.domain_resume(&dom_in(&args.dom)).map_err(wire)
+        self.driver(|c| c.domain_resume(&dom_in(&args.dom)))
     }
 
     fn domain_save(&self, args: r::DomainSaveArgs) -> R<()> {
-        self.conn()?
-            .domain_save(&dom_in(&args.dom), &args.to, None, 0)
-            .map_err(wire)
+        self.driver(|c| c.domain_save(&dom_in(&args.dom), &args.to, None, 0))
     }
 
     fn domain_save_flags(&self, args: r::DomainSaveFlagsArgs) -> R<()> {
-        self.conn()?
-            .domain_save(
+        self.driver(|c| {
+            c.domain_save(
                 &dom_in(&args.dom),
                 &args.to,
                 args.dxml.as_deref(),
                 args.flags,
             )
-            .map_err(wire)
+        })
     }
 
     fn domain_restore(&self, args: r::DomainRestoreArgs) -> R<()> {
-        self.conn()?
-            .domain_restore(&args.from, None, 0)
-            .map_err(wire)
+        self.driver(|c| c.domain_restore(&args.from, None, 0))
     }
 
     fn domain_restore_flags(&self, args: r::DomainRestoreFlagsArgs) -> R<()> {
-        self.conn()?
-            .domain_restore(&args.from, args.dxml.as_deref(), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_restore(&args.from, args.dxml.as_deref(), args.flags))
     }
 
     fn domain_managed_save(&self, args: r::DomainManagedSaveArgs) -> R<()> {
-        self.conn()?
-            .domain_managed_save(&dom_in(&args.dom), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_managed_save(&dom_in(&args.dom), args.flags))
     }
 
     fn domain_has_managed_save_image(
         &self,
         args: r::DomainHasManagedSaveImageArgs,
     ) -> R<r::DomainHasManagedSaveImageRet> {
-        let has = self
-            .conn()?
-            .domain_has_managed_save(&dom_in(&args.dom), args.flags)
-            .map_err(wire)?;
+        let has = self.driver(|c| c.domain_has_managed_save(&dom_in(&args.dom), args.flags))?;
         Ok(r::DomainHasManagedSaveImageRet {
             result: i32::from(has),
         })
     }
 
     fn domain_managed_save_remove(&self, args: r::DomainManagedSaveRemoveArgs) -> R<()> {
-        self.conn()?
-            .domain_managed_save_remove(&dom_in(&args.dom), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_managed_save_remove(&dom_in(&args.dom), args.flags))
     }
 
     fn domain_rename(&self, args: r::DomainRenameArgs) -> R<r::DomainRenameRet> {
         let name = args.new_name.unwrap_or_default();
-        self.conn()?
-            .domain_rename(&dom_in(&args.dom), &name, args.flags)
-            .map_err(wire)?;
+        self.driver(|c| c.domain_rename(&dom_in(&args.dom), &name, args.flags))?;
         Ok(r::DomainRenameRet { retcode: 0 })
     }
 
     // ---- state ----
 
     fn domain_get_info(&self, args: r::DomainGetInfoArgs) -> R<r::DomainGetInfoRet> {
-        let i = self
-            .conn()?
-            .domain_get_info(&dom_in(&args.dom))
-            .map_err(wire)?;
+        let i = self.driver(|c| c.domain_get_info(&dom_in(&args.dom)))?;
         Ok(r::DomainGetInfoRet {
             state: i.state as u8,
             max_mem: i.max_mem,
@@ -338,10 +279,8 @@ impl RemoteDomain for Call<'_> {
     }
 
     fn domain_get_state(&self, args: r::DomainGetStateArgs) -> R<r::DomainGetStateRet> {
-        let (state, reason) = self
-            .conn()?
-            .domain_get_state(&dom_in(&args.dom), args.flags)
-            .map_err(wire)?;
+        let (state, reason) =
+            self.driver(|c| c.domain_get_state(&dom_in(&args.dom), args.flags))?;
         Ok(r::DomainGetStateRet { state, reason })
     }
 
@@ -354,63 +293,43 @@ impl RemoteDomain for Call<'_> {
             ));
         }
         Ok(r::DomainGetXmlDescRet {
-            xml: self
-                .conn()?
-                .domain_get_xml_desc(&dom_in(&args.dom), args.flags)
-                .map_err(wire)?,
+            xml: self.driver(|c| c.domain_get_xml_desc(&dom_in(&args.dom), args.flags))?,
         })
     }
 
     fn domain_get_os_type(&self, args: r::DomainGetOsTypeArgs) -> R<r::DomainGetOsTypeRet> {
         Ok(r::DomainGetOsTypeRet {
-            r#type: self
-                .conn()?
-                .domain_get_os_type(&dom_in(&args.dom))
-                .map_err(wire)?,
+            r#type: self.driver(|c| c.domain_get_os_type(&dom_in(&args.dom)))?,
         })
     }
 
     fn domain_get_autostart(&self, args: r::DomainGetAutostartArgs) -> R<r::DomainGetAutostartRet> {
-        let on = self
-            .conn()?
-            .domain_get_autostart(&dom_in(&args.dom))
-            .map_err(wire)?;
+        let on = self.driver(|c| c.domain_get_autostart(&dom_in(&args.dom)))?;
         Ok(r::DomainGetAutostartRet {
             autostart: i32::from(on),
         })
     }
 
     fn domain_set_autostart(&self, args: r::DomainSetAutostartArgs) -> R<()> {
-        self.conn()?
-            .domain_set_autostart(&dom_in(&args.dom), args.autostart != 0)
-            .map_err(wire)
+        self.driver(|c| c.domain_set_autostart(&dom_in(&args.dom), args.autostart != 0))
     }
 
     fn domain_is_active(&self, args: r::DomainIsActiveArgs) -> R<r::DomainIsActiveRet> {
-        let active = self
-            .conn()?
-            .domain_is_active(&dom_in(&args.dom))
-            .map_err(wire)?;
+        let active = self.driver(|c| c.domain_is_active(&dom_in(&args.dom)))?;
         Ok(r::DomainIsActiveRet {
             active: i32::from(active),
         })
     }
 
     fn domain_is_persistent(&self, args: r::DomainIsPersistentArgs) -> R<r::DomainIsPersistentRet> {
-        let persistent = self
-            .conn()?
-            .domain_is_persistent(&dom_in(&args.dom))
-            .map_err(wire)?;
+        let persistent = self.driver(|c| c.domain_is_persistent(&dom_in(&args.dom)))?;
         Ok(r::DomainIsPersistentRet {
             persistent: i32::from(persistent),
         })
     }
 
     fn domain_is_updated(&self, args: r::DomainIsUpdatedArgs) -> R<r::DomainIsUpdatedRet> {
-        let updated = self
-            .conn()?
-            .domain_is_updated(&dom_in(&args.dom))
-            .map_err(wire)?;
+        let updated = self.driver(|c| c.domain_is_updated(&dom_in(&args.dom)))?;
         Ok(r::DomainIsUpdatedRet {
             updated: i32::from(updated),
         })
@@ -420,10 +339,7 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::DomainGetSecurityLabelArgs,
     ) -> R<r::DomainGetSecurityLabelRet> {
-        let l = self
-            .conn()?
-            .domain_security_label(&dom_in(&args.dom))
-            .map_err(wire)?;
+        let l = self.driver(|c| c.domain_security_label(&dom_in(&args.dom)))?;
         Ok(r::DomainGetSecurityLabelRet {
             label: if l.label.is_empty() {
                 Vec::new()
@@ -436,16 +352,13 @@ impl RemoteDomain for Call<'_> {
 
     fn domain_get_messages(&self, args: r::DomainGetMessagesArgs) -> R<r::DomainGetMessagesRet> {
         Ok(r::DomainGetMessagesRet {
-            msgs: self
-                .conn()?
-                .domain_get_messages(&dom_in(&args.dom), args.flags)
-                .map_err(wire)?,
+            msgs: self.driver(|c| c.domain_get_messages(&dom_in(&args.dom), args.flags))?,
         })
     }
 
     fn domain_set_metadata(&self, args: r::DomainSetMetadataArgs) -> R<()> {
-        self.conn()?
-            .domain_set_metadata(
+        self.driver(|c| {
+            c.domain_set_metadata(
                 &dom_in(&args.dom),
                 args.r#type,
                 args.metadata.as_deref(),
@@ -453,19 +366,18 @@ impl RemoteDomain for Call<'_> {
                 args.uri.as_deref(),
                 args.flags,
             )
-            .map_err(wire)
+        })
     }
 
     fn domain_get_metadata(&self, args: r::DomainGetMetadataArgs) -> R<r::DomainGetMetadataRet> {
-        let metadata = self
-            .conn()?
-            .domain_get_metadata(
+        let metadata = self.driver(|c| {
+            c.domain_get_metadata(
                 &dom_in(&args.dom),
                 args.r#type,
                 args.uri.as_deref(),
                 args.flags,
             )
-            .map_err(wire)?;
+        })?;
         Ok(r::DomainGetMetadataRet { metadata })
     }
 
@@ -476,39 +388,27 @@ impl RemoteDomain for Call<'_> {
         args: r::DomainGetMaxMemoryArgs,
     ) -> R<r::DomainGetMaxMemoryRet> {
         Ok(r::DomainGetMaxMemoryRet {
-            memory: self
-                .conn()?
-                .domain_get_max_memory(&dom_in(&args.dom))
-                .map_err(wire)?,
+            memory: self.driver(|c| c.domain_get_max_memory(&dom_in(&args.dom)))?,
         })
     }
 
     fn domain_set_max_memory(&self, args: r::DomainSetMaxMemoryArgs) -> R<()> {
-        self.conn()?
-            .domain_set_max_memory(&dom_in(&args.dom), args.memory)
-            .map_err(wire)
+        self.driver(|c| c.domain_set_max_memory(&dom_in(&args.dom), args.memory))
     }
 
     fn domain_set_memory(&self, args: r::DomainSetMemoryArgs) -> R<()> {
-        self.conn()?
-            .domain_set_memory(&dom_in(&args.dom), args.memory, affect::LIVE)
-            .map_err(wire)
+        self.driver(|c| c.domain_set_memory(&dom_in(&args.dom), args.memory, affect::LIVE))
     }
 
     fn domain_set_memory_flags(&self, args: r::DomainSetMemoryFlagsArgs) -> R<()> {
-        self.conn()?
-            .domain_set_memory(&dom_in(&args.dom), args.memory, args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_set_memory(&dom_in(&args.dom), args.memory, args.flags))
     }
 
     fn domain_get_memory_parameters(
         &self,
         args: r::DomainGetMemoryParametersArgs,
     ) -> R<r::DomainGetMemoryParametersRet> {
-        let v = self
-            .conn()?
-            .domain_get_memory_parameters(&dom_in(&args.dom), args.flags)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.domain_get_memory_parameters(&dom_in(&args.dom), args.flags))?;
         let nparams = v.len() as i32;
         // Asked with no room: only the number.
         let params = if args.nparams == 0 {
@@ -520,15 +420,11 @@ impl RemoteDomain for Call<'_> {
     }
 
     fn domain_set_vcpus(&self, args: r::DomainSetVcpusArgs) -> R<()> {
-        self.conn()?
-            .domain_set_vcpus(&dom_in(&args.dom), args.nvcpus, affect::LIVE)
-            .map_err(wire)
+        self.driver(|c| c.domain_set_vcpus(&dom_in(&args.dom), args.nvcpus, affect::LIVE))
     }
 
     fn domain_set_vcpus_flags(&self, args: r::DomainSetVcpusFlagsArgs) -> R<()> {
-        self.conn()?
-            .domain_set_vcpus(&dom_in(&args.dom), args.nvcpus, args.flags)
-            .map_err(wire)
+        self.driver(|c| c.domain_set_vcpus(&dom_in(&args.dom), args.nvcpus, args.flags))
     }
 
     fn domain_get_vcpus_flags(
@@ -536,19 +432,13 @@ impl RemoteDomain for Call<'_> {
         args: r::DomainGetVcpusFlagsArgs,
     ) -> R<r::DomainGetVcpusFlagsRet> {
         Ok(r::DomainGetVcpusFlagsRet {
-            num: self
-                .conn()?
-                .domain_get_vcpus_flags(&dom_in(&args.dom), args.flags)
-                .map_err(wire)?,
+            num: self.driver(|c| c.domain_get_vcpus_flags(&dom_in(&args.dom), args.flags))?,
         })
     }
 
     fn domain_get_max_vcpus(&self, args: r::DomainGetMaxVcpusArgs) -> R<r::DomainGetMaxVcpusRet> {
         Ok(r::DomainGetMaxVcpusRet {
-            num: self
-                .conn()?
-                .domain_get_max_vcpus(&dom_in(&args.dom))
-                .map_err(wire)?,
+            num: self.driver(|c| c.domain_get_max_vcpus(&dom_in(&args.dom)))?,
         })
     }
 
@@ -563,10 +453,8 @@ impl RemoteDomain for Call<'_> {
                 Some("maxinfo * maplen > REMOTE_CPUMAPS_MAX"),
             ));
         }
-        let (info, maps) = self
-            .conn()?
-            .domain_get_vcpus(&dom_in(&args.dom), maxinfo, maplen)
-            .map_err(wire)?;
+        let (info, maps) =
+            self.driver(|c| c.domain_get_vcpus(&dom_in(&args.dom), maxinfo, maplen))?;
         Ok(r::DomainGetVcpusRet {
             info: info
                 .into_iter()
@@ -585,10 +473,7 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::DomainGetSchedulerTypeArgs,
     ) -> R<r::DomainGetSchedulerTypeRet> {
-        let (r#type, nparams) = self
-            .conn()?
-            .domain_get_scheduler_type(&dom_in(&args.dom))
-            .map_err(wire)?;
+        let (r#type, nparams) = self.driver(|c| c.domain_get_scheduler_type(&dom_in(&args.dom)))?;
         Ok(r::DomainGetSchedulerTypeRet { r#type, nparams })
     }
 
@@ -596,10 +481,7 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::DomainGetSchedulerParametersArgs,
     ) -> R<r::DomainGetSchedulerParametersRet> {
-        let v = self
-            .conn()?
-            .domain_get_scheduler_parameters(&dom_in(&args.dom), 0)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.domain_get_scheduler_parameters(&dom_in(&args.dom), 0))?;
         Ok(r::DomainGetSchedulerParametersRet {
             params: params_out(v),
         })
@@ -609,10 +491,8 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::DomainGetSchedulerParametersFlagsArgs,
     ) -> R<r::DomainGetSchedulerParametersFlagsRet> {
-        let v = self
-            .conn()?
-            .domain_get_scheduler_parameters(&dom_in(&args.dom), args.flags)
-            .map_err(wire)?;
+        let v =
+            self.driver(|c| c.domain_get_scheduler_parameters(&dom_in(&args.dom), args.flags))?;
         Ok(r::DomainGetSchedulerParametersFlagsRet {
             params: params_out(v),
         })
@@ -622,10 +502,7 @@ impl RemoteDomain for Call<'_> {
 
     fn domain_snapshot_num(&self, args: r::DomainSnapshotNumArgs) -> R<r::DomainSnapshotNumRet> {
         Ok(r::DomainSnapshotNumRet {
-            num: self
-                .conn()?
-                .domain_snapshot_num(&dom_in(&args.dom), args.flags)
-                .map_err(wire)?,
+            num: self.driver(|c| c.domain_snapshot_num(&dom_in(&args.dom), args.flags))?,
         })
     }
 
@@ -633,10 +510,7 @@ impl RemoteDomain for Call<'_> {
         &self,
         args: r::DomainListAllSnapshotsArgs,
     ) -> R<r::DomainListAllSnapshotsRet> {
-        let v = self
-            .conn()?
-            .domain_list_snapshots(&dom_in(&args.dom), args.flags)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.domain_list_snapshots(&dom_in(&args.dom), args.flags))?;
         let ret = v.len() as i32;
         let snapshots = if args.need_results != 0 {
             v.into_iter()
@@ -654,10 +528,9 @@ impl RemoteDomain for Call<'_> {
     // ---- console ----
 
     fn domain_open_console(&self, args: r::DomainOpenConsoleArgs) -> R<()> {
-        let fd = self
-            .conn()?
-            .domain_open_console(&dom_in(&args.dom), args.dev_name.as_deref(), args.flags)
-            .map_err(wire)?;
+        let fd = self.driver(|c| {
+            c.domain_open_console(&dom_in(&args.dom), args.dev_name.as_deref(), args.flags)
+        })?;
         self.reply_then_stream(Pending::new(fd)?);
         Ok(())
     }

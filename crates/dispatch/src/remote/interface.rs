@@ -4,7 +4,7 @@
 use protocol::procs::RemoteInterface;
 use protocol::remote as r;
 
-use super::{list_all, names_of, wire, Call, R};
+use super::{list_all, names_of, Call, R};
 use crate::convert::{iface_in, iface_out};
 
 /// virConnectListAllInterfaces' flags.
@@ -16,7 +16,7 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::ConnectListAllInterfacesArgs,
     ) -> R<r::ConnectListAllInterfacesRet> {
-        let v = self.conn()?.list_all_interfaces(args.flags).map_err(wire)?;
+        let v = self.driver(|c| c.list_all_interfaces(args.flags))?;
         let (ifaces, ret) = list_all(
             v,
             args.need_results,
@@ -28,20 +28,14 @@ impl RemoteInterface for Call<'_> {
     }
 
     fn connect_num_of_interfaces(&self) -> R<r::ConnectNumOfInterfacesRet> {
-        let v = self
-            .conn()?
-            .list_all_interfaces(LIST_ACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_interfaces(LIST_ACTIVE))?;
         Ok(r::ConnectNumOfInterfacesRet {
             num: v.len() as i32,
         })
     }
 
     fn connect_num_of_defined_interfaces(&self) -> R<r::ConnectNumOfDefinedInterfacesRet> {
-        let v = self
-            .conn()?
-            .list_all_interfaces(LIST_INACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_interfaces(LIST_INACTIVE))?;
         Ok(r::ConnectNumOfDefinedInterfacesRet {
             num: v.len() as i32,
         })
@@ -51,10 +45,7 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::ConnectListInterfacesArgs,
     ) -> R<r::ConnectListInterfacesRet> {
-        let v = self
-            .conn()?
-            .list_all_interfaces(LIST_ACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_interfaces(LIST_ACTIVE))?;
         Ok(r::ConnectListInterfacesRet {
             names: names_of(v, args.maxnames, |i| i.name),
         })
@@ -64,10 +55,7 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::ConnectListDefinedInterfacesArgs,
     ) -> R<r::ConnectListDefinedInterfacesRet> {
-        let v = self
-            .conn()?
-            .list_all_interfaces(LIST_INACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_interfaces(LIST_INACTIVE))?;
         Ok(r::ConnectListDefinedInterfacesRet {
             names: names_of(v, args.maxnames, |i| i.name),
         })
@@ -77,10 +65,7 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::InterfaceLookupByNameArgs,
     ) -> R<r::InterfaceLookupByNameRet> {
-        let iface = self
-            .conn()?
-            .interface_lookup_by_name(&args.name)
-            .map_err(wire)?;
+        let iface = self.driver(|c| c.interface_lookup_by_name(&args.name))?;
         Ok(r::InterfaceLookupByNameRet {
             iface: iface_out(iface),
         })
@@ -90,10 +75,7 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::InterfaceLookupByMacStringArgs,
     ) -> R<r::InterfaceLookupByMacStringRet> {
-        let iface = self
-            .conn()?
-            .interface_lookup_by_mac(&args.mac)
-            .map_err(wire)?;
+        let iface = self.driver(|c| c.interface_lookup_by_mac(&args.mac))?;
         Ok(r::InterfaceLookupByMacStringRet {
             iface: iface_out(iface),
         })
@@ -104,46 +86,31 @@ impl RemoteInterface for Call<'_> {
         args: r::InterfaceGetXmlDescArgs,
     ) -> R<r::InterfaceGetXmlDescRet> {
         Ok(r::InterfaceGetXmlDescRet {
-            xml: self
-                .conn()?
-                .interface_get_xml_desc(&iface_in(&args.iface), args.flags)
-                .map_err(wire)?,
+            xml: self.driver(|c| c.interface_get_xml_desc(&iface_in(&args.iface), args.flags))?,
         })
     }
 
     fn interface_define_xml(&self, args: r::InterfaceDefineXmlArgs) -> R<r::InterfaceDefineXmlRet> {
-        let iface = self
-            .conn()?
-            .interface_define_xml(&args.xml, args.flags)
-            .map_err(wire)?;
+        let iface = self.driver(|c| c.interface_define_xml(&args.xml, args.flags))?;
         Ok(r::InterfaceDefineXmlRet {
             iface: iface_out(iface),
         })
     }
 
     fn interface_undefine(&self, args: r::InterfaceUndefineArgs) -> R<()> {
-        self.conn()?
-            .interface_undefine(&iface_in(&args.iface))
-            .map_err(wire)
+        self.driver(|c| c.interface_undefine(&iface_in(&args.iface)))
     }
 
     fn interface_create(&self, args: r::InterfaceCreateArgs) -> R<()> {
-        self.conn()?
-            .interface_create(&iface_in(&args.iface), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.interface_create(&iface_in(&args.iface), args.flags))
     }
 
     fn interface_destroy(&self, args: r::InterfaceDestroyArgs) -> R<()> {
-        self.conn()?
-            .interface_destroy(&iface_in(&args.iface), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.interface_destroy(&iface_in(&args.iface), args.flags))
     }
 
     fn interface_is_active(&self, args: r::InterfaceIsActiveArgs) -> R<r::InterfaceIsActiveRet> {
-        let active = self
-            .conn()?
-            .interface_is_active(&iface_in(&args.iface))
-            .map_err(wire)?;
+        let active = self.driver(|c| c.interface_is_active(&iface_in(&args.iface)))?;
         Ok(r::InterfaceIsActiveRet {
             active: i32::from(active),
         })

@@ -5,15 +5,12 @@
 use protocol::lxc as l;
 use protocol::procs::LxcProcedures;
 
-use super::{wire, Call, R};
+use super::{Call, R};
 use crate::convert::dom_in;
 
 impl LxcProcedures for Call<'_> {
     fn domain_open_namespace(&self, args: l::DomainOpenNamespaceArgs) -> R<()> {
-        let fds = self
-            .conn()?
-            .domain_open_namespace(&dom_in(&args.dom), args.flags)
-            .map_err(wire)?;
+        let fds = self.driver(|c| c.domain_open_namespace(&dom_in(&args.dom), args.flags))?;
         self.reply_with_fds(fds);
         Ok(())
     }

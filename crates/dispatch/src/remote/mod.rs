@@ -290,6 +290,12 @@ impl<'a> Call<'a> {
             .ok_or_else(not_open)
     }
 
+    /// `f` on the client's driver connection, its error as the client
+    /// gets it.
+    fn driver<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
+        f(&*self.conn()?).map_err(wire)
+    }
+
     /// Send `fds` with the reply.
     fn reply_with_fds(&self, fds: Vec<OwnedFd>) {
         self.extra.set(Extra::Fds(fds));

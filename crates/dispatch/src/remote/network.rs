@@ -7,7 +7,7 @@ use protocol::procs::RemoteNetwork;
 use protocol::remote as r;
 
 use super::events::Kind;
-use super::{list_all, names_of, wire, Call, R};
+use super::{list_all, names_of, Call, R};
 use crate::convert::{net_in, net_out};
 
 impl RemoteNetwork for Call<'_> {
@@ -17,7 +17,7 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::ConnectListAllNetworksArgs,
     ) -> R<r::ConnectListAllNetworksRet> {
-        let v = self.conn()?.list_all_networks(args.flags).map_err(wire)?;
+        let v = self.driver(|c| c.list_all_networks(args.flags))?;
         let (nets, ret) = list_all(
             v,
             args.need_results,
@@ -29,20 +29,14 @@ impl RemoteNetwork for Call<'_> {
     }
 
     fn connect_num_of_networks(&self) -> R<r::ConnectNumOfNetworksRet> {
-        let v = self
-            .conn()?
-            .list_all_networks(list_net::ACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_networks(list_net::ACTIVE))?;
         Ok(r::ConnectNumOfNetworksRet {
             num: v.len() as i32,
         })
     }
 
     fn connect_num_of_defined_networks(&self) -> R<r::ConnectNumOfDefinedNetworksRet> {
-        let v = self
-            .conn()?
-            .list_all_networks(list_net::INACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_networks(list_net::INACTIVE))?;
         Ok(r::ConnectNumOfDefinedNetworksRet {
             num: v.len() as i32,
         })
@@ -52,10 +46,7 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::ConnectListNetworksArgs,
     ) -> R<r::ConnectListNetworksRet> {
-        let v = self
-            .conn()?
-            .list_all_networks(list_net::ACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_networks(list_net::ACTIVE))?;
         Ok(r::ConnectListNetworksRet {
             names: names_of(v, args.maxnames, |n| n.name),
         })
@@ -65,10 +56,7 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::ConnectListDefinedNetworksArgs,
     ) -> R<r::ConnectListDefinedNetworksRet> {
-        let v = self
-            .conn()?
-            .list_all_networks(list_net::INACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_networks(list_net::INACTIVE))?;
         Ok(r::ConnectListDefinedNetworksRet {
             names: names_of(v, args.maxnames, |n| n.name),
         })
@@ -78,10 +66,7 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkLookupByNameArgs,
     ) -> R<r::NetworkLookupByNameRet> {
-        let net = self
-            .conn()?
-            .network_lookup_by_name(&args.name)
-            .map_err(wire)?;
+        let net = self.driver(|c| c.network_lookup_by_name(&args.name))?;
         Ok(r::NetworkLookupByNameRet { net: net_out(net) })
     }
 
@@ -89,20 +74,14 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkLookupByUuidArgs,
     ) -> R<r::NetworkLookupByUuidRet> {
-        let net = self
-            .conn()?
-            .network_lookup_by_uuid(&args.uuid)
-            .map_err(wire)?;
+        let net = self.driver(|c| c.network_lookup_by_uuid(&args.uuid))?;
         Ok(r::NetworkLookupByUuidRet { net: net_out(net) })
     }
 
     // ---- definition and lifecycle ----
 
     fn network_define_xml(&self, args: r::NetworkDefineXmlArgs) -> R<r::NetworkDefineXmlRet> {
-        let net = self
-            .conn()?
-            .network_define_xml(&args.xml, 0)
-            .map_err(wire)?;
+        let net = self.driver(|c| c.network_define_xml(&args.xml, 0))?;
         Ok(r::NetworkDefineXmlRet { net: net_out(net) })
     }
 
@@ -110,18 +89,12 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkDefineXmlFlagsArgs,
     ) -> R<r::NetworkDefineXmlFlagsRet> {
-        let net = self
-            .conn()?
-            .network_define_xml(&args.xml, args.flags)
-            .map_err(wire)?;
+        let net = self.driver(|c| c.network_define_xml(&args.xml, args.flags))?;
         Ok(r::NetworkDefineXmlFlagsRet { net: net_out(net) })
     }
 
     fn network_create_xml(&self, args: r::NetworkCreateXmlArgs) -> R<r::NetworkCreateXmlRet> {
-        let net = self
-            .conn()?
-            .network_create_xml(&args.xml, 0)
-            .map_err(wire)?;
+        let net = self.driver(|c| c.network_create_xml(&args.xml, 0))?;
         Ok(r::NetworkCreateXmlRet { net: net_out(net) })
     }
 
@@ -129,34 +102,25 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkCreateXmlFlagsArgs,
     ) -> R<r::NetworkCreateXmlFlagsRet> {
-        let net = self
-            .conn()?
-            .network_create_xml(&args.xml, args.flags)
-            .map_err(wire)?;
+        let net = self.driver(|c| c.network_create_xml(&args.xml, args.flags))?;
         Ok(r::NetworkCreateXmlFlagsRet { net: net_out(net) })
     }
 
     fn network_undefine(&self, args: r::NetworkUndefineArgs) -> R<()> {
-        self.conn()?
-            .network_undefine(&net_in(&args.net))
-            .map_err(wire)
+        self.driver(|c| c.network_undefine(&net_in(&args.net)))
     }
 
     fn network_create(&self, args: r::NetworkCreateArgs) -> R<()> {
-        self.conn()?
-            .network_create(&net_in(&args.net))
-            .map_err(wire)
+        self.driver(|c| c.network_create(&net_in(&args.net)))
     }
 
     fn network_destroy(&self, args: r::NetworkDestroyArgs) -> R<()> {
-        self.conn()?
-            .network_destroy(&net_in(&args.net))
-            .map_err(wire)
+        self.driver(|c| c.network_destroy(&net_in(&args.net)))
     }
 
     fn network_update(&self, args: r::NetworkUpdateArgs) -> R<()> {
-        self.conn()?
-            .network_update(
+        self.driver(|c| {
+            c.network_update(
                 &net_in(&args.net),
                 args.command,
                 args.section,
@@ -164,17 +128,14 @@ impl RemoteNetwork for Call<'_> {
                 &args.xml,
                 args.flags,
             )
-            .map_err(wire)
+        })
     }
 
     // ---- state ----
 
     fn network_get_xml_desc(&self, args: r::NetworkGetXmlDescArgs) -> R<r::NetworkGetXmlDescRet> {
         Ok(r::NetworkGetXmlDescRet {
-            xml: self
-                .conn()?
-                .network_get_xml_desc(&net_in(&args.net), args.flags)
-                .map_err(wire)?,
+            xml: self.driver(|c| c.network_get_xml_desc(&net_in(&args.net), args.flags))?,
         })
     }
 
@@ -183,10 +144,7 @@ impl RemoteNetwork for Call<'_> {
         args: r::NetworkGetBridgeNameArgs,
     ) -> R<r::NetworkGetBridgeNameRet> {
         Ok(r::NetworkGetBridgeNameRet {
-            name: self
-                .conn()?
-                .network_get_bridge_name(&net_in(&args.net))
-                .map_err(wire)?,
+            name: self.driver(|c| c.network_get_bridge_name(&net_in(&args.net)))?,
         })
     }
 
@@ -194,26 +152,18 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkGetAutostartArgs,
     ) -> R<r::NetworkGetAutostartRet> {
-        let on = self
-            .conn()?
-            .network_get_autostart(&net_in(&args.net))
-            .map_err(wire)?;
+        let on = self.driver(|c| c.network_get_autostart(&net_in(&args.net)))?;
         Ok(r::NetworkGetAutostartRet {
             autostart: i32::from(on),
         })
     }
 
     fn network_set_autostart(&self, args: r::NetworkSetAutostartArgs) -> R<()> {
-        self.conn()?
-            .network_set_autostart(&net_in(&args.net), args.autostart != 0)
-            .map_err(wire)
+        self.driver(|c| c.network_set_autostart(&net_in(&args.net), args.autostart != 0))
     }
 
     fn network_is_active(&self, args: r::NetworkIsActiveArgs) -> R<r::NetworkIsActiveRet> {
-        let active = self
-            .conn()?
-            .network_is_active(&net_in(&args.net))
-            .map_err(wire)?;
+        let active = self.driver(|c| c.network_is_active(&net_in(&args.net)))?;
         Ok(r::NetworkIsActiveRet {
             active: i32::from(active),
         })
@@ -223,10 +173,7 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkIsPersistentArgs,
     ) -> R<r::NetworkIsPersistentRet> {
-        let persistent = self
-            .conn()?
-            .network_is_persistent(&net_in(&args.net))
-            .map_err(wire)?;
+        let persistent = self.driver(|c| c.network_is_persistent(&net_in(&args.net)))?;
         Ok(r::NetworkIsPersistentRet {
             persistent: i32::from(persistent),
         })

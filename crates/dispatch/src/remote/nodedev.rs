@@ -6,7 +6,7 @@ use protocol::procs::RemoteNodeDevice;
 use protocol::remote as r;
 
 use super::events::Kind;
-use super::{limit_check, list_all, wire, Call, R};
+use super::{limit_check, list_all, Call, R};
 use crate::convert::dev_out;
 
 impl RemoteNodeDevice for Call<'_> {
@@ -14,10 +14,7 @@ impl RemoteNodeDevice for Call<'_> {
         &self,
         args: r::ConnectListAllNodeDevicesArgs,
     ) -> R<r::ConnectListAllNodeDevicesRet> {
-        let v = self
-            .conn()?
-            .list_all_node_devices(args.flags)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_node_devices(args.flags))?;
         let (devices, ret) = list_all(
             v,
             args.need_results,
@@ -29,10 +26,7 @@ impl RemoteNodeDevice for Call<'_> {
     }
 
     fn node_num_of_devices(&self, args: r::NodeNumOfDevicesArgs) -> R<r::NodeNumOfDevicesRet> {
-        let names = self
-            .conn()?
-            .node_list_devices(args.cap.as_deref(), args.flags)
-            .map_err(wire)?;
+        let names = self.driver(|c| c.node_list_devices(args.cap.as_deref(), args.flags))?;
         Ok(r::NodeNumOfDevicesRet {
             num: names.len() as i32,
         })
@@ -41,10 +35,7 @@ impl RemoteNodeDevice for Call<'_> {
     fn node_list_devices(&self, args: r::NodeListDevicesArgs) -> R<r::NodeListDevicesRet> {
         let max = args.maxnames.max(0) as usize;
         limit_check(max, r::NODE_DEVICE_LIST_MAX, "node devices")?;
-        let mut names = self
-            .conn()?
-            .node_list_devices(args.cap.as_deref(), args.flags)
-            .map_err(wire)?;
+        let mut names = self.driver(|c| c.node_list_devices(args.cap.as_deref(), args.flags))?;
         names.truncate(max);
         Ok(r::NodeListDevicesRet { names })
     }
@@ -53,10 +44,7 @@ impl RemoteNodeDevice for Call<'_> {
         &self,
         args: r::NodeDeviceLookupByNameArgs,
     ) -> R<r::NodeDeviceLookupByNameRet> {
-        let dev = self
-            .conn()?
-            .node_device_lookup_by_name(&args.name)
-            .map_err(wire)?;
+        let dev = self.driver(|c| c.node_device_lookup_by_name(&args.name))?;
         Ok(r::NodeDeviceLookupByNameRet { dev: dev_out(dev) })
     }
 
@@ -66,10 +54,7 @@ impl RemoteNodeDevice for Call<'_> {
     ) -> R<r::NodeDeviceGetXmlDescRet> {
         let dev = NodeDeviceRef { name: args.name };
         Ok(r::NodeDeviceGetXmlDescRet {
-            xml: self
-                .conn()?
-                .node_device_get_xml_desc(&dev, args.flags)
-                .map_err(wire)?,
+            xml: self.driver(|c| c.node_device_get_xml_desc(&dev, args.flags))?,
         })
     }
 
@@ -79,7 +64,7 @@ impl RemoteNodeDevice for Call<'_> {
     ) -> R<r::NodeDeviceGetParentRet> {
         let dev = NodeDeviceRef { name: args.name };
         Ok(r::NodeDeviceGetParentRet {
-            parent_name: self.conn()?.node_device_get_parent(&dev).map_err(wire)?,
+            parent_name: self.driver(|c| c.node_device_get_parent(&dev))?,
         })
     }
 
@@ -88,7 +73,7 @@ impl RemoteNodeDevice for Call<'_> {
         args: r::NodeDeviceNumOfCapsArgs,
     ) -> R<r::NodeDeviceNumOfCapsRet> {
         let dev = NodeDeviceRef { name: args.name };
-        let caps = self.conn()?.node_device_list_caps(&dev).map_err(wire)?;
+        let caps = self.driver(|c| c.node_device_list_caps(&dev))?;
         Ok(r::NodeDeviceNumOfCapsRet {
             num: caps.len() as i32,
         })
@@ -99,7 +84,7 @@ impl RemoteNodeDevice for Call<'_> {
         args: r::NodeDeviceListCapsArgs,
     ) -> R<r::NodeDeviceListCapsRet> {
         let dev = NodeDeviceRef { name: args.name };
-        let mut names = self.conn()?.node_device_list_caps(&dev).map_err(wire)?;
+        let mut names = self.driver(|c| c.node_device_list_caps(&dev))?;
         names.truncate(args.maxnames.max(0) as usize);
         Ok(r::NodeDeviceListCapsRet { names })
     }
@@ -108,17 +93,12 @@ impl RemoteNodeDevice for Call<'_> {
         &self,
         args: r::NodeDeviceCreateXmlArgs,
     ) -> R<r::NodeDeviceCreateXmlRet> {
-        let dev = self
-            .conn()?
-            .node_device_create_xml(&args.xml_desc, args.flags)
-            .map_err(wire)?;
+        let dev = self.driver(|c| c.node_device_create_xml(&args.xml_desc, args.flags))?;
         Ok(r::NodeDeviceCreateXmlRet { dev: dev_out(dev) })
     }
 
     fn node_device_destroy(&self, args: r::NodeDeviceDestroyArgs) -> R<()> {
-        self.conn()?
-            .node_device_destroy(&NodeDeviceRef { name: args.name })
-            .map_err(wire)
+        self.driver(|c| c.node_device_destroy(&NodeDeviceRef { name: args.name }))
     }
 
     // ---- event registrations ----

@@ -9,7 +9,7 @@ use protocol::procs::RemoteStorage;
 use protocol::remote as r;
 
 use super::events::Kind;
-use super::{list_all, names_of, wire, Call, R};
+use super::{list_all, names_of, Call, R};
 use crate::convert::{pool_in, pool_out, vol_in, vol_out};
 
 impl RemoteStorage for Call<'_> {
@@ -19,10 +19,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::ConnectListAllStoragePoolsArgs,
     ) -> R<r::ConnectListAllStoragePoolsRet> {
-        let v = self
-            .conn()?
-            .list_all_storage_pools(args.flags)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_storage_pools(args.flags))?;
         let (pools, ret) = list_all(
             v,
             args.need_results,
@@ -34,20 +31,14 @@ impl RemoteStorage for Call<'_> {
     }
 
     fn connect_num_of_storage_pools(&self) -> R<r::ConnectNumOfStoragePoolsRet> {
-        let v = self
-            .conn()?
-            .list_all_storage_pools(list_net::ACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_storage_pools(list_net::ACTIVE))?;
         Ok(r::ConnectNumOfStoragePoolsRet {
             num: v.len() as i32,
         })
     }
 
     fn connect_num_of_defined_storage_pools(&self) -> R<r::ConnectNumOfDefinedStoragePoolsRet> {
-        let v = self
-            .conn()?
-            .list_all_storage_pools(list_net::INACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_storage_pools(list_net::INACTIVE))?;
         Ok(r::ConnectNumOfDefinedStoragePoolsRet {
             num: v.len() as i32,
         })
@@ -57,10 +48,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::ConnectListStoragePoolsArgs,
     ) -> R<r::ConnectListStoragePoolsRet> {
-        let v = self
-            .conn()?
-            .list_all_storage_pools(list_net::ACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_storage_pools(list_net::ACTIVE))?;
         Ok(r::ConnectListStoragePoolsRet {
             names: names_of(v, args.maxnames, |p| p.name),
         })
@@ -70,10 +58,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::ConnectListDefinedStoragePoolsArgs,
     ) -> R<r::ConnectListDefinedStoragePoolsRet> {
-        let v = self
-            .conn()?
-            .list_all_storage_pools(list_net::INACTIVE)
-            .map_err(wire)?;
+        let v = self.driver(|c| c.list_all_storage_pools(list_net::INACTIVE))?;
         Ok(r::ConnectListDefinedStoragePoolsRet {
             names: names_of(v, args.maxnames, |p| p.name),
         })
@@ -83,10 +68,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolLookupByNameArgs,
     ) -> R<r::StoragePoolLookupByNameRet> {
-        let pool = self
-            .conn()?
-            .storage_pool_lookup_by_name(&args.name)
-            .map_err(wire)?;
+        let pool = self.driver(|c| c.storage_pool_lookup_by_name(&args.name))?;
         Ok(r::StoragePoolLookupByNameRet {
             pool: pool_out(pool),
         })
@@ -96,10 +78,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolLookupByUuidArgs,
     ) -> R<r::StoragePoolLookupByUuidRet> {
-        let pool = self
-            .conn()?
-            .storage_pool_lookup_by_uuid(&args.uuid)
-            .map_err(wire)?;
+        let pool = self.driver(|c| c.storage_pool_lookup_by_uuid(&args.uuid))?;
         Ok(r::StoragePoolLookupByUuidRet {
             pool: pool_out(pool),
         })
@@ -109,10 +88,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolLookupByVolumeArgs,
     ) -> R<r::StoragePoolLookupByVolumeRet> {
-        let pool = self
-            .conn()?
-            .storage_pool_lookup_by_volume(&vol_in(&args.vol))
-            .map_err(wire)?;
+        let pool = self.driver(|c| c.storage_pool_lookup_by_volume(&vol_in(&args.vol)))?;
         Ok(r::StoragePoolLookupByVolumeRet {
             pool: pool_out(pool),
         })
@@ -124,10 +100,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolDefineXmlArgs,
     ) -> R<r::StoragePoolDefineXmlRet> {
-        let pool = self
-            .conn()?
-            .storage_pool_define_xml(&args.xml, args.flags)
-            .map_err(wire)?;
+        let pool = self.driver(|c| c.storage_pool_define_xml(&args.xml, args.flags))?;
         Ok(r::StoragePoolDefineXmlRet {
             pool: pool_out(pool),
         })
@@ -137,49 +110,34 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolCreateXmlArgs,
     ) -> R<r::StoragePoolCreateXmlRet> {
-        let pool = self
-            .conn()?
-            .storage_pool_create_xml(&args.xml, args.flags)
-            .map_err(wire)?;
+        let pool = self.driver(|c| c.storage_pool_create_xml(&args.xml, args.flags))?;
         Ok(r::StoragePoolCreateXmlRet {
             pool: pool_out(pool),
         })
     }
 
     fn storage_pool_build(&self, args: r::StoragePoolBuildArgs) -> R<()> {
-        self.conn()?
-            .storage_pool_build(&pool_in(&args.pool), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.storage_pool_build(&pool_in(&args.pool), args.flags))
     }
 
     fn storage_pool_undefine(&self, args: r::StoragePoolUndefineArgs) -> R<()> {
-        self.conn()?
-            .storage_pool_undefine(&pool_in(&args.pool))
-            .map_err(wire)
+        self.driver(|c| c.storage_pool_undefine(&pool_in(&args.pool)))
     }
 
     fn storage_pool_create(&self, args: r::StoragePoolCreateArgs) -> R<()> {
-        self.conn()?
-            .storage_pool_create(&pool_in(&args.pool), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.storage_pool_create(&pool_in(&args.pool), args.flags))
     }
 
     fn storage_pool_destroy(&self, args: r::StoragePoolDestroyArgs) -> R<()> {
-        self.conn()?
-            .storage_pool_destroy(&pool_in(&args.pool))
-            .map_err(wire)
+        self.driver(|c| c.storage_pool_destroy(&pool_in(&args.pool)))
     }
 
     fn storage_pool_delete(&self, args: r::StoragePoolDeleteArgs) -> R<()> {
-        self.conn()?
-            .storage_pool_delete(&pool_in(&args.pool), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.storage_pool_delete(&pool_in(&args.pool), args.flags))
     }
 
     fn storage_pool_refresh(&self, args: r::StoragePoolRefreshArgs) -> R<()> {
-        self.conn()?
-            .storage_pool_refresh(&pool_in(&args.pool), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.storage_pool_refresh(&pool_in(&args.pool), args.flags))
     }
 
     // ---- pools: state ----
@@ -188,10 +146,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolGetInfoArgs,
     ) -> R<r::StoragePoolGetInfoRet> {
-        let i = self
-            .conn()?
-            .storage_pool_get_info(&pool_in(&args.pool))
-            .map_err(wire)?;
+        let i = self.driver(|c| c.storage_pool_get_info(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolGetInfoRet {
             state: i.state as u8,
             capacity: i.capacity,
@@ -205,10 +160,7 @@ impl RemoteStorage for Call<'_> {
         args: r::StoragePoolGetXmlDescArgs,
     ) -> R<r::StoragePoolGetXmlDescRet> {
         Ok(r::StoragePoolGetXmlDescRet {
-            xml: self
-                .conn()?
-                .storage_pool_get_xml_desc(&pool_in(&args.pool), args.flags)
-                .map_err(wire)?,
+            xml: self.driver(|c| c.storage_pool_get_xml_desc(&pool_in(&args.pool), args.flags))?,
         })
     }
 
@@ -216,29 +168,21 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolGetAutostartArgs,
     ) -> R<r::StoragePoolGetAutostartRet> {
-        let on = self
-            .conn()?
-            .storage_pool_get_autostart(&pool_in(&args.pool))
-            .map_err(wire)?;
+        let on = self.driver(|c| c.storage_pool_get_autostart(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolGetAutostartRet {
             autostart: i32::from(on),
         })
     }
 
     fn storage_pool_set_autostart(&self, args: r::StoragePoolSetAutostartArgs) -> R<()> {
-        self.conn()?
-            .storage_pool_set_autostart(&pool_in(&args.pool), args.autostart != 0)
-            .map_err(wire)
+        self.driver(|c| c.storage_pool_set_autostart(&pool_in(&args.pool), args.autostart != 0))
     }
 
     fn storage_pool_is_active(
         &self,
         args: r::StoragePoolIsActiveArgs,
     ) -> R<r::StoragePoolIsActiveRet> {
-        let active = self
-            .conn()?
-            .storage_pool_is_active(&pool_in(&args.pool))
-            .map_err(wire)?;
+        let active = self.driver(|c| c.storage_pool_is_active(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolIsActiveRet {
             active: i32::from(active),
         })
@@ -248,10 +192,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolIsPersistentArgs,
     ) -> R<r::StoragePoolIsPersistentRet> {
-        let persistent = self
-            .conn()?
-            .storage_pool_is_persistent(&pool_in(&args.pool))
-            .map_err(wire)?;
+        let persistent = self.driver(|c| c.storage_pool_is_persistent(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolIsPersistentRet {
             persistent: i32::from(persistent),
         })
@@ -263,10 +204,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolListAllVolumesArgs,
     ) -> R<r::StoragePoolListAllVolumesRet> {
-        let v = self
-            .conn()?
-            .storage_pool_list_volumes(&pool_in(&args.pool))
-            .map_err(wire)?;
+        let v = self.driver(|c| c.storage_pool_list_volumes(&pool_in(&args.pool)))?;
         let (vols, ret) = list_all(
             v,
             args.need_results,
@@ -281,10 +219,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolNumOfVolumesArgs,
     ) -> R<r::StoragePoolNumOfVolumesRet> {
-        let v = self
-            .conn()?
-            .storage_pool_list_volumes(&pool_in(&args.pool))
-            .map_err(wire)?;
+        let v = self.driver(|c| c.storage_pool_list_volumes(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolNumOfVolumesRet {
             num: v.len() as i32,
         })
@@ -294,10 +229,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolListVolumesArgs,
     ) -> R<r::StoragePoolListVolumesRet> {
-        let v = self
-            .conn()?
-            .storage_pool_list_volumes(&pool_in(&args.pool))
-            .map_err(wire)?;
+        let v = self.driver(|c| c.storage_pool_list_volumes(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolListVolumesRet {
             names: names_of(v, args.maxnames, |v| v.name),
         })
@@ -309,10 +241,8 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolLookupByNameArgs,
     ) -> R<r::StorageVolLookupByNameRet> {
-        let vol = self
-            .conn()?
-            .storage_vol_lookup_by_name(&pool_in(&args.pool), &args.name)
-            .map_err(wire)?;
+        let vol =
+            self.driver(|c| c.storage_vol_lookup_by_name(&pool_in(&args.pool), &args.name))?;
         Ok(r::StorageVolLookupByNameRet { vol: vol_out(vol) })
     }
 
@@ -320,10 +250,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolLookupByKeyArgs,
     ) -> R<r::StorageVolLookupByKeyRet> {
-        let vol = self
-            .conn()?
-            .storage_vol_lookup_by_key(&args.key)
-            .map_err(wire)?;
+        let vol = self.driver(|c| c.storage_vol_lookup_by_key(&args.key))?;
         Ok(r::StorageVolLookupByKeyRet { vol: vol_out(vol) })
     }
 
@@ -331,10 +258,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolLookupByPathArgs,
     ) -> R<r::StorageVolLookupByPathRet> {
-        let vol = self
-            .conn()?
-            .storage_vol_lookup_by_path(&args.path)
-            .map_err(wire)?;
+        let vol = self.driver(|c| c.storage_vol_lookup_by_path(&args.path))?;
         Ok(r::StorageVolLookupByPathRet { vol: vol_out(vol) })
     }
 
@@ -342,10 +266,8 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolCreateXmlArgs,
     ) -> R<r::StorageVolCreateXmlRet> {
-        let vol = self
-            .conn()?
-            .storage_vol_create_xml(&pool_in(&args.pool), &args.xml, args.flags)
-            .map_err(wire)?;
+        let vol =
+            self.driver(|c| c.storage_vol_create_xml(&pool_in(&args.pool), &args.xml, args.flags))?;
         Ok(r::StorageVolCreateXmlRet { vol: vol_out(vol) })
     }
 
@@ -353,29 +275,23 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolCreateXmlFromArgs,
     ) -> R<r::StorageVolCreateXmlFromRet> {
-        let vol = self
-            .conn()?
-            .storage_vol_create_xml_from(
+        let vol = self.driver(|c| {
+            c.storage_vol_create_xml_from(
                 &pool_in(&args.pool),
                 &args.xml,
                 &vol_in(&args.clonevol),
                 args.flags,
             )
-            .map_err(wire)?;
+        })?;
         Ok(r::StorageVolCreateXmlFromRet { vol: vol_out(vol) })
     }
 
     fn storage_vol_delete(&self, args: r::StorageVolDeleteArgs) -> R<()> {
-        self.conn()?
-            .storage_vol_delete(&vol_in(&args.vol), args.flags)
-            .map_err(wire)
+        self.driver(|c| c.storage_vol_delete(&vol_in(&args.vol), args.flags))
     }
 
     fn storage_vol_get_info(&self, args: r::StorageVolGetInfoArgs) -> R<r::StorageVolGetInfoRet> {
-        let i = self
-            .conn()?
-            .storage_vol_get_info(&vol_in(&args.vol))
-            .map_err(wire)?;
+        let i = self.driver(|c| c.storage_vol_get_info(&vol_in(&args.vol)))?;
         Ok(r::StorageVolGetInfoRet {
             r#type: i.vol_type as i8,
             capacity: i.capacity,
@@ -387,10 +303,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolGetInfoFlagsArgs,
     ) -> R<r::StorageVolGetInfoFlagsRet> {
-        let i = self
-            .conn()?
-            .storage_vol_get_info(&vol_in(&args.vol))
-            .map_err(wire)?;
+        let i = self.driver(|c| c.storage_vol_get_info(&vol_in(&args.vol)))?;
         Ok(r::StorageVolGetInfoFlagsRet {
             r#type: i.vol_type as i8,
             capacity: i.capacity,
@@ -403,19 +316,13 @@ impl RemoteStorage for Call<'_> {
         args: r::StorageVolGetXmlDescArgs,
     ) -> R<r::StorageVolGetXmlDescRet> {
         Ok(r::StorageVolGetXmlDescRet {
-            xml: self
-                .conn()?
-                .storage_vol_get_xml_desc(&vol_in(&args.vol), args.flags)
-                .map_err(wire)?,
+            xml: self.driver(|c| c.storage_vol_get_xml_desc(&vol_in(&args.vol), args.flags))?,
         })
     }
 
     fn storage_vol_get_path(&self, args: r::StorageVolGetPathArgs) -> R<r::StorageVolGetPathRet> {
         Ok(r::StorageVolGetPathRet {
-            name: self
-                .conn()?
-                .storage_vol_get_path(&vol_in(&args.vol))
-                .map_err(wire)?,
+            name: self.driver(|c| c.storage_vol_get_path(&vol_in(&args.vol)))?,
         })
     }
 

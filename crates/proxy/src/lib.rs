@@ -204,7 +204,10 @@ impl ProxyHandler {
         let inner = client.sharing_output(info.clone(), self.local.new_state(&info));
         let resp = self.local.call(&inner, h, payload, Vec::new());
         match resp {
-            Response::Reply(_) | Response::ReplyWithFds(..) | Response::NoReply => {
+            Response::Reply(_)
+            | Response::ReplyWithFds(..)
+            | Response::ReplyThenStream(..)
+            | Response::NoReply => {
                 client.state.set_backend(Some(Backend::Local(inner)));
             }
             Response::Error(_) => {}

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod client;
 pub mod frame;
 pub mod server;
+pub mod stream;
 
 /// The TLS stack the server uses, for callers that build its configuration.
 pub use tokio_rustls;

@@ -131,6 +131,9 @@ pub enum Response {
     Reply(Vec<u8>),
     /// Encoded reply payload and file descriptors to pass after it.
     ReplyWithFds(Vec<u8>, Vec<OwnedFd>),
+    /// Encoded reply payload, then a stream relaying the descriptor (the
+    /// RPC layer runs it: [`crate::stream`]).
+    ReplyThenStream(Vec<u8>, crate::stream::Pending),
     Error(RemoteError),
     /// The handler has sent (or will send) the reply itself.
     NoReply,
@@ -184,6 +187,8 @@ pub struct Client<S> {
     pub state: S,
     /// Where the client stands with authentication.
     pub auth: ClientAuth,
+    /// The data streams of this client's calls.
+    streams: crate::stream::Streams,
     /// The connection's sending side, shared with the clients that
     /// [`Client::sharing_output`] makes.
     link: Arc<Link>,
@@ -289,12 +294,19 @@ impl<S> Client<S> {
     pub fn sharing_output<T>(&self, info: ClientInfo, state: T) -> Arc<Client<T>> {
         Arc::new(Client {
             auth: ClientAuth::new(AuthScheme::None, None),
+            streams: Default::default(),
             info,
             state,
             link: self.link.clone(),
             keepalive: AtomicBool::new(false),
             last_rx: AtomicU64::new(now_ms()),
         })
+    }
+
+    /// Stops every data stream of this client (its driver connection was
+    /// closed).
+    pub fn close_streams(&self) {
+        self.streams.close_all();
     }
 
     /// Start sending keepalive probes (the client said it understands them).
@@ -334,6 +346,7 @@ impl<S> Client<S> {
         let (tx, rx) = mpsc::unbounded_channel();
         let client = Arc::new(Client {
             auth: ClientAuth::new(AuthScheme::None, None),
+            streams: Default::default(),
             info,
             state,
             link: Link::new(tx),
@@ -704,6 +717,7 @@ impl<H: Handler> Server<H> {
         let state = self.handler.new_state(&info);
         let client = Arc::new(Client {
             auth,
+            streams: Default::default(),
             info,
             state,
             link: Link::new(tx),
@@ -769,7 +783,11 @@ impl<H: Handler> Server<H> {
             match h.message_type() {
                 Some(MessageType::Call) | Some(MessageType::CallWithFds) => {}
                 Some(MessageType::Stream) | Some(MessageType::StreamHole) => {
-                    self.handler.stream(&client, &h, &frame.payload);
+                    if client.streams.has(h.serial) {
+                        client.streams.incoming(&client, &h, &frame.payload);
+                    } else {
+                        self.handler.stream(&client, &h, &frame.payload);
+                    }
                     continue;
                 }
                 _ => continue,
@@ -875,6 +893,7 @@ impl<H: Handler> Server<H> {
 
         client.close();
         ka.abort();
+        client.streams.close_all();
         if let Ok(mut c) = self.clients.lock() {
             c.remove(&client.info.id);
         }
@@ -975,7 +994,7 @@ fn is_transient(e: &std::io::Error) -> bool {
     ) || e.kind() == std::io::ErrorKind::ConnectionAborted
 }
 
-fn respond<S>(client: &Client<S>, h: &Header, resp: Response) {
+fn respond<S: Send + Sync + 'static>(client: &Arc<Client<S>>, h: &Header, resp: Response) {
     match resp {
         Response::Reply(payload) => {
             client.send(frame(&h.reply(Status::Ok), &payload));
@@ -986,6 +1005,9 @@ fn respond<S>(client: &Client<S>, h: &Header, resp: Response) {
             let mut body = (fds.len() as u32).to_be_bytes().to_vec();
             body.extend_from_slice(&payload);
             client.enqueue(Out::WithFds(frame(&hdr, &body), fds));
+        }
+        Response::ReplyThenStream(payload, pending) => {
+            client.streams.start(client, h, pending, &payload);
         }
         Response::Error(e) => send_error(client, h, &e),
         Response::NoReply => {}

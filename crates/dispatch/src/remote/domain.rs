@@ -9,7 +9,7 @@ use protocol::remote as r;
 use protocol::{ErrorCode, ErrorDomain, RemoteError};
 
 use super::events::Kind;
-use super::streams::Pending;
+use rpc::stream::Pending;
 use super::{limit_check, list_all, Call, R};
 use crate::convert::{c_chars, dom_in, dom_out, params_out};
 

@@ -18,8 +18,9 @@
 //! and implement nothing.
 //!
 //! Module dependencies point one way: the family files use this module;
-//! this module uses `state`; `state` holds the parts `events` and `streams`
-//! manage, and those two know no client state but their own part.
+//! this module uses `state`; `state` holds the part `events` manages,
+//! which knows no client state but its own part. Data streams are the RPC
+//! layer's (`rpc::stream`): a method only hands over the descriptor.
 
 use std::cell::Cell;
 use std::os::fd::OwnedFd;
@@ -42,7 +43,6 @@ mod network;
 mod nodedev;
 mod state;
 mod storage;
-mod streams;
 
 use events::{Kind, Registration};
 pub use state::RemoteState;
@@ -72,7 +72,7 @@ impl RemoteHandler {
     /// Drops the client's connection, its streams and its event
     /// subscription (ConnectClose, or the client went away).
     fn release(&self, client: &Client<RemoteState>) {
-        client.state.streams.close_all();
+        client.close_streams();
         let conn = client.state.conn.write().ok().and_then(|mut c| c.take());
         if let Some(conn) = conn {
             if let Some(tok) = client
@@ -134,7 +134,6 @@ impl Handler for RemoteHandler {
         let call = Call {
             handler: self,
             client,
-            header: h,
             extra: Cell::new(Extra::None),
         };
         let result = if h.prog == protocol::lxc::PROGRAM {
@@ -158,8 +157,10 @@ impl Handler for RemoteHandler {
         }
     }
 
-    fn stream(&self, client: &Arc<Client<RemoteState>>, h: &Header, payload: &[u8]) {
-        client.state.streams.incoming(client, h, payload);
+    fn stream(&self, client: &Arc<Client<RemoteState>>, h: &Header, _payload: &[u8]) {
+        // The RPC layer routes messages of open streams itself; this one's
+        // stream has ended (or never was).
+        rpc::stream::answer_unknown(client, h);
     }
 
     fn closed(&self, client: &Arc<Client<RemoteState>>) {
@@ -211,7 +212,6 @@ fn unknown_procedure(n: i32) -> RemoteError {
 pub(crate) struct Call<'a> {
     handler: &'a RemoteHandler,
     client: &'a Arc<Client<RemoteState>>,
-    header: &'a Header,
     /// What the reply carries besides its payload.
     extra: Cell<Extra>,
 }
@@ -225,7 +225,7 @@ enum Extra {
     Fds(Vec<OwnedFd>),
     /// A stream to start once the reply is queued: the reply must precede
     /// the stream's first message.
-    Stream(streams::Pending),
+    Stream(rpc::stream::Pending),
 }
 
 impl<'a> Call<'a> {
@@ -255,7 +255,7 @@ impl<'a> Call<'a> {
     }
 
     /// Start the stream once the reply is queued.
-    fn reply_then_stream(&self, stream: streams::Pending) {
+    fn reply_then_stream(&self, stream: rpc::stream::Pending) {
         self.extra.set(Extra::Stream(stream));
     }
 
@@ -263,12 +263,7 @@ impl<'a> Call<'a> {
         match self.extra.take() {
             Extra::None => Response::Reply(reply),
             Extra::Fds(fds) => Response::ReplyWithFds(reply, fds),
-            Extra::Stream(stream) => {
-                self.state()
-                    .streams
-                    .start(self.client, self.header, stream, &reply);
-                Response::NoReply
-            }
+            Extra::Stream(stream) => Response::ReplyThenStream(reply, stream),
         }
     }
 

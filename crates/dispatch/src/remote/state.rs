@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! What the remote program keeps per client: the driver connection, the
-//! event registrations, the open streams and the close callback.
+//! event registrations and the close callback. (Data streams belong to
+//! the RPC layer's client.)
 //!
-//! The event and stream modules know nothing of this type: they are handed
-//! their part (the registrations, the stream table) and the client.
+//! The event module knows nothing of this type: it is handed its part
+//! (the registrations) and the client.
 
 use std::sync::{Arc, Mutex, RwLock};
 
 use driver::Connection;
 
 use super::events::EventState;
-use super::streams::Streams;
 
 /// Per-client state of the remote program.
 pub struct RemoteState {
@@ -20,7 +20,6 @@ pub struct RemoteState {
     pub(crate) events: Arc<EventState>,
     /// The client came in on a read-only socket.
     pub(crate) readonly: bool,
-    pub(crate) streams: Streams,
     /// Whether the client registered for the close callback.
     pub(crate) close_callback: Mutex<bool>,
 }
@@ -31,7 +30,6 @@ impl RemoteState {
             conn: RwLock::new(None),
             events: Default::default(),
             readonly,
-            streams: Streams::default(),
             close_callback: Mutex::new(false),
         }
     }

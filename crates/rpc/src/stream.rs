@@ -33,8 +33,14 @@
 //!   confirmed with an empty Ok. The stream's task sends all of these, so
 //!   nothing of a stream follows its last message.
 //!
-//! Knows the client only as a destination for frames: any client state
-//! will do.
+//! The RPC layer owns the streams: a handler only hands over the
+//! descriptor with its reply ([`crate::Response::ReplyThenStream`]); the
+//! server starts the relay after the reply, routes the client's STREAM
+//! messages to it, and stops every stream of a client that goes. Knows the
+//! client only as a destination for frames: any client state will do.
+
+// RemoteError is the wire error, handed to the client as is.
+#![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -45,7 +51,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use protocol::header::{frame, frame_value, Header, MessageType, Status};
 use protocol::{ErrorCode, ErrorDomain, RemoteError};
-use rpc::Client;
+use crate::server::Client;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
@@ -214,8 +220,13 @@ impl Streams {
         stream.rt.spawn(relay.run());
     }
 
-    /// A STREAM message from the client. Runs on the connection task:
-    /// never waits.
+    /// Whether a stream of the call with `serial` is open here.
+    pub fn has(&self, serial: u32) -> bool {
+        self.open().contains_key(&serial)
+    }
+
+    /// A STREAM message from the client for one of these streams (or one
+    /// that has ended). Runs on the connection task: never waits.
     pub fn incoming<S>(&self, client: &Arc<Client<S>>, h: &Header, payload: &[u8]) {
         if h.type_ != MessageType::Stream as i32 {
             // Holes: no stream here is sparse.
@@ -254,10 +265,20 @@ impl Streams {
         }
     }
 
-    /// The client is gone: every stream stops without a word.
+    /// The client is gone (or closed its driver connection): every stream
+    /// stops without a word.
     pub fn close_all(&self) {
         // Dropping the entries closes the tasks' channels.
         self.open().clear();
+    }
+}
+
+/// A STREAM message for a call with no stream here (it has ended, or
+/// never had one): data is dropped; a finish or abort is confirmed, since
+/// the client waits for that.
+pub fn answer_unknown<S>(client: &Arc<Client<S>>, h: &Header) {
+    if h.type_ == MessageType::Stream as i32 && Status::from_i32(h.status) != Some(Status::Continue) {
+        client.send(confirmation(h));
     }
 }
 

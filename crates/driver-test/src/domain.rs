@@ -5,15 +5,18 @@
 //! testDomainShutdownState) and its save-image format. Snapshots are not
 //! modelled: every domain has none.
 
+use std::sync::Arc;
+
 use conf::{DomainDef, FormatFlags};
 use driver::consts::{create, define, lifecycle as lc, list, reason, state as st, undefine};
 use driver::error::{ErrorCode, ErrorDomain};
+use driver::objlist::Entry;
 use driver::{DomainRef, Error, Event, Result};
 
 use crate::conn::pair_ok;
 use crate::errors;
 use crate::load;
-use crate::state::{Dom, Shared, State};
+use crate::state::{Dom, DomObj, Shared};
 
 /// Maximum vcpus the fake hypervisor accepts.
 pub(crate) const MAX_VCPUS: u32 = 32;
@@ -76,11 +79,8 @@ fn action_state(action: &str) -> (i32, i32) {
 }
 
 /// Sets a domain running with a fresh id (testDomainStartState).
-fn start_state(s: &mut State, uuid: [u8; 16], why: i32) -> Option<DomainRef> {
-    let id = s.alloc_dom_id();
-    let d = s.domains.get_mut(&uuid)?;
-    let old_id = d.def.id;
-    let name = d.def.name.clone();
+fn start_state(sh: &Shared, obj: &DomObj, d: &mut Dom, why: i32) -> DomainRef {
+    let id = sh.alloc_dom_id();
     d.state = st::RUNNING;
     d.reason = why;
     if d.persistent && d.new_def.is_none() {
@@ -88,85 +88,59 @@ fn start_state(s: &mut State, uuid: [u8; 16], why: i32) -> Option<DomainRef> {
     }
     d.def.id = Some(id);
     d.has_managed_save = false;
-    let r = d.dref();
-    s.domains.reindex(&uuid, &name, old_id);
-    Some(r)
+    sh.domains.set_id(obj, Some(id));
+    d.dref()
 }
 
 /// Stops a domain (testDomainShutdownState): the persistent definition
 /// becomes current again.
-fn shutdown_state(s: &mut State, uuid: [u8; 16], why: i32) {
-    let Some(d) = s.domains.get_mut(&uuid) else {
-        return;
-    };
-    let old_id = d.def.id;
-    let name = d.def.name.clone();
+fn shutdown_state(sh: &Shared, obj: &DomObj, d: &mut Dom, why: i32) {
     if let Some(nd) = d.new_def.take() {
         d.def = *nd;
     }
     d.def.id = None;
     d.state = st::SHUTOFF;
     d.reason = why;
-    s.domains.reindex(&uuid, &name, old_id);
+    sh.domains.set_id(obj, None);
 }
 
 /// Stops a domain, emits STOPPED/`detail`, and drops it when transient.
-fn stop_domain(s: &mut State, uuid: [u8; 16], why: i32, detail: i32, ev: &mut Vec<Event>) {
-    shutdown_state(s, uuid, why);
-    if let Some(d) = s.domains.get(&uuid) {
-        ev.push(lifecycle(d, lc::STOPPED, detail));
-        if !d.persistent {
-            s.domains.remove(&uuid);
-        }
+fn stop_domain(sh: &Shared, obj: &DomObj, d: &mut Dom, why: i32, detail: i32, ev: &mut Vec<Event>) {
+    shutdown_state(sh, obj, d, why);
+    ev.push(lifecycle(d, lc::STOPPED, detail));
+    if !d.persistent {
+        sh.domains.remove(obj);
     }
 }
 
-/// virDomainObjListAdd for a live definition (create XML, restore):
-/// returns the UUID of the domain now holding `def`.
-fn add_live(s: &mut State, def: DomainDef) -> Result<[u8; 16]> {
+/// virDomainObjListAdd for a live definition (create XML, restore): runs
+/// `f` on the domain now holding `def`, locked.
+fn add_live<R>(sh: &Shared, def: DomainDef, f: impl FnOnce(&DomObj, &mut Dom) -> R) -> Result<R> {
     let uuid = def.uuid.0;
-    if let Some(d) = s.domains.get_mut(&uuid) {
-        if d.def.name != def.name {
-            return Err(Error::new(
-                ErrorCode::OperationFailed,
-                ErrorDomain::Domain,
-                format!(
-                    "domain '{}' is already defined with uuid {}",
-                    d.def.name, d.def.uuid
-                ),
-            ));
-        }
-        if d.is_active() {
-            return Err(errors::dom_op_invalid(format!(
-                "domain '{}' is already active",
-                d.def.name
-            )));
-        }
-        if !d.persistent {
-            return Err(errors::dom_op_invalid(format!(
-                "domain '{}' is already being started",
-                d.def.name
-            )));
-        }
-        let old = std::mem::replace(&mut d.def, def);
-        if d.new_def.is_none() {
-            d.new_def = Some(Box::new(old));
-        }
-        return Ok(uuid);
-    }
-    if let Some(u) = s.domains.uuid_by_name(&def.name) {
-        return Err(Error::new(
-            ErrorCode::OperationFailed,
-            ErrorDomain::Domain,
-            format!(
-                "domain '{}' already exists with uuid {}",
-                def.name,
-                conf::Uuid(u)
-            ),
-        ));
-    }
-    s.domains.insert(Dom::new(def));
-    Ok(uuid)
+    let name = Arc::from(def.name.as_str());
+    sh.domains
+        .add(uuid, name, Dom::new(def), |obj, d, unused| {
+            if let Some(new) = unused {
+                if d.is_active() {
+                    return Err(errors::dom_op_invalid(format!(
+                        "domain '{}' is already active",
+                        d.def.name
+                    )));
+                }
+                if !d.persistent {
+                    return Err(errors::dom_op_invalid(format!(
+                        "domain '{}' is already being started",
+                        d.def.name
+                    )));
+                }
+                let old = std::mem::replace(&mut d.def, new.def);
+                if d.new_def.is_none() {
+                    d.new_def = Some(Box::new(old));
+                }
+            }
+            Ok(f(obj, d))
+        })
+        .map_err(|c| c.to_error("domain", ErrorDomain::Domain))?
 }
 
 fn check_name_chars(def: &DomainDef) -> Result<()> {
@@ -236,73 +210,73 @@ fn read_save_image(path: &str) -> Result<DomainDef> {
 
 pub(crate) fn list_all_domains(sh: &Shared, flags: u32) -> Result<Vec<DomainRef>> {
     Error::check_flags(flags, list::ALL, "testConnectListAllDomains")?;
-    let mut s = sh.lock();
+    let all = sh.domains.snapshot();
     if flags == 0 {
-        return Ok(s.domains.list_all());
+        return Ok(all.iter().map(Entry::dom_ref).collect());
     }
-    Ok(s.domains
+    Ok(all
         .iter()
-        .filter(|d| dom_matches(d, flags))
-        .map(Dom::dref)
+        .filter_map(|e| {
+            let d = e.obj.lock_live()?;
+            dom_matches(&d, flags).then(|| d.dref())
+        })
         .collect())
 }
 
 pub(crate) fn list_domain_ids(sh: &Shared, max: usize) -> Result<Vec<i32>> {
-    let s = sh.lock();
-    let mut v: Vec<i32> = s
-        .domains
-        .iter()
-        .filter(|d| d.is_active())
-        .map(Dom::id)
-        .collect();
+    let mut v: Vec<i32> = sh.domains.snapshot().iter().filter_map(|e| e.id).collect();
     v.sort_unstable();
     v.truncate(max);
     Ok(v)
 }
 
 pub(crate) fn num_of_domains(sh: &Shared) -> Result<usize> {
-    let s = sh.lock();
-    Ok(s.domains.iter().filter(|d| d.is_active()).count())
+    Ok(sh
+        .domains
+        .snapshot()
+        .iter()
+        .filter(|e| e.id.is_some())
+        .count())
 }
 
 pub(crate) fn list_defined_domains(sh: &Shared, max: usize) -> Result<Vec<String>> {
-    let s = sh.lock();
-    Ok(s.domains
+    Ok(sh
+        .domains
+        .snapshot()
         .iter()
-        .filter(|d| !d.is_active())
+        .filter(|e| e.id.is_none())
         .take(max)
-        .map(|d| d.def.name.clone())
+        .map(|e| String::from(&*e.name))
         .collect())
 }
 
 pub(crate) fn num_of_defined_domains(sh: &Shared) -> Result<usize> {
-    let s = sh.lock();
-    Ok(s.domains.len() - s.domains.iter().filter(|d| d.is_active()).count())
+    Ok(sh
+        .domains
+        .snapshot()
+        .iter()
+        .filter(|e| e.id.is_none())
+        .count())
 }
 
 pub(crate) fn domain_lookup_by_id(sh: &Shared, id: i32) -> Result<DomainRef> {
-    let s = sh.lock();
-    s.domains
-        .uuid_by_id(id)
-        .and_then(|u| s.domains.get(&u))
-        .map(Dom::dref)
+    sh.domains
+        .entry_by_id(id)
+        .map(|e| e.dom_ref())
         .ok_or_else(errors::no_domain_bare)
 }
 
 pub(crate) fn domain_lookup_by_name(sh: &Shared, name: &str) -> Result<DomainRef> {
-    let s = sh.lock();
-    s.domains
-        .uuid_by_name(name)
-        .and_then(|u| s.domains.get(&u))
-        .map(Dom::dref)
+    sh.domains
+        .entry_by_name(name)
+        .map(|e| e.dom_ref())
         .ok_or_else(errors::no_domain_bare)
 }
 
 pub(crate) fn domain_lookup_by_uuid(sh: &Shared, uuid: &[u8; 16]) -> Result<DomainRef> {
-    let s = sh.lock();
-    s.domains
-        .get(uuid)
-        .map(Dom::dref)
+    sh.domains
+        .entry(uuid)
+        .map(|e| e.dom_ref())
         .ok_or_else(errors::no_domain_bare)
 }
 
@@ -311,56 +285,35 @@ pub(crate) fn domain_define_xml(sh: &Shared, xml: &str, flags: u32) -> Result<Do
     let def = load::parse_domain_xml(xml, flags & define::VALIDATE != 0)?;
     check_name_chars(&def)?;
     let uuid = def.uuid.0;
-    let (r, event) = {
-        let mut s = sh.lock();
-        let updated;
-        if let Some(d) = s.domains.get_mut(&uuid) {
-            if d.def.name != def.name {
-                return Err(Error::new(
-                    ErrorCode::OperationFailed,
-                    ErrorDomain::Domain,
-                    format!(
-                        "domain '{}' is already defined with uuid {}",
-                        d.def.name, d.def.uuid
-                    ),
-                ));
-            }
-            if d.is_active() {
-                updated = d.new_def.is_some();
-                d.new_def = Some(Box::new(def));
+    let name = Arc::from(def.name.as_str());
+    let mut dom = Dom::new(def);
+    dom.persistent = true;
+    let (r, event) = sh
+        .domains
+        .add(uuid, name, dom, |_, d, unused| {
+            let updated = match unused {
+                None => false,
+                Some(new) => {
+                    let updated = if d.is_active() {
+                        let had = d.new_def.is_some();
+                        d.new_def = Some(Box::new(new.def));
+                        had
+                    } else {
+                        d.def = new.def;
+                        true
+                    };
+                    d.persistent = true;
+                    updated
+                }
+            };
+            let detail = if updated {
+                lc::DEFINED_UPDATED
             } else {
-                updated = true;
-                d.def = def;
-            }
-            d.persistent = true;
-        } else {
-            if let Some(u) = s.domains.uuid_by_name(&def.name) {
-                return Err(Error::new(
-                    ErrorCode::OperationFailed,
-                    ErrorDomain::Domain,
-                    format!(
-                        "domain '{}' already exists with uuid {}",
-                        def.name,
-                        conf::Uuid(u)
-                    ),
-                ));
-            }
-            let mut d = Dom::new(def);
-            d.persistent = true;
-            s.domains.insert(d);
-            updated = false;
-        }
-        let d = s
-            .domains
-            .get(&uuid)
-            .ok_or_else(|| errors::internal("domain vanished"))?;
-        let detail = if updated {
-            lc::DEFINED_UPDATED
-        } else {
-            lc::DEFINED_ADDED
-        };
-        (d.dref(), lifecycle(d, lc::DEFINED, detail))
-    };
+                lc::DEFINED_ADDED
+            };
+            (d.dref(), lifecycle(d, lc::DEFINED, detail))
+        })
+        .map_err(|c| c.to_error("domain", ErrorDomain::Domain))?;
     sh.publish_one(event);
     Ok(r)
 }
@@ -371,10 +324,7 @@ pub(crate) fn domain_undefine(sh: &Shared, r: &DomainRef, flags: u32) -> Result<
         undefine::MANAGED_SAVE | undefine::SNAPSHOTS_METADATA,
         "testDomainUndefineFlags",
     )?;
-    sh.change_dom(r, |s, uuid, ev| {
-        let Some(d) = s.domains.get_mut(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |obj, d, ev| {
         if d.has_managed_save && flags & undefine::MANAGED_SAVE == 0 {
             return Err(errors::op_invalid(
                 "Refusing to undefine while domain managed save image exists",
@@ -385,7 +335,7 @@ pub(crate) fn domain_undefine(sh: &Shared, r: &DomainRef, flags: u32) -> Result<
         if d.is_active() {
             d.persistent = false;
         } else {
-            s.domains.remove(&uuid);
+            sh.domains.remove(obj);
         }
         Ok(())
     })
@@ -393,19 +343,15 @@ pub(crate) fn domain_undefine(sh: &Shared, r: &DomainRef, flags: u32) -> Result<
 
 pub(crate) fn domain_create(sh: &Shared, r: &DomainRef, flags: u32) -> Result<DomainRef> {
     Error::check_flags(flags, 0, "testDomainCreateWithFlags")?;
-    sh.change_dom(r, |s, uuid, ev| {
-        let running = s.domains.get(&uuid).is_some_and(|d| d.state != st::SHUTOFF);
-        if running {
+    sh.change_dom(r, |obj, d, ev| {
+        if d.state != st::SHUTOFF {
             return Err(errors::internal(format!(
                 "Domain '{}' is already running",
                 r.name
             )));
         }
-        let nr = start_state(s, uuid, reason::RUNNING_BOOTED)
-            .ok_or_else(|| errors::no_domain_uuid(&r.uuid, &r.name))?;
-        if let Some(d) = s.domains.get(&uuid) {
-            ev.push(lifecycle(d, lc::STARTED, lc::STARTED_BOOTED));
-        }
+        let nr = start_state(sh, obj, d, reason::RUNNING_BOOTED);
+        ev.push(lifecycle(d, lc::STARTED, lc::STARTED_BOOTED));
         Ok(nr)
     })
 }
@@ -413,31 +359,25 @@ pub(crate) fn domain_create(sh: &Shared, r: &DomainRef, flags: u32) -> Result<Do
 pub(crate) fn domain_create_xml(sh: &Shared, xml: &str, flags: u32) -> Result<DomainRef> {
     Error::check_flags(flags, create::START_VALIDATE, "testDomainCreateXML")?;
     let def = load::parse_domain_xml(xml, flags & create::START_VALIDATE != 0)?;
-    let (r, ev) = {
-        let mut s = sh.lock();
-        let uuid = add_live(&mut s, def)?;
-        let r = start_state(&mut s, uuid, reason::RUNNING_BOOTED)
-            .ok_or_else(|| errors::internal("domain vanished"))?;
-        let ev = s
-            .domains
-            .get(&uuid)
-            .map(|d| lifecycle(d, lc::STARTED, lc::STARTED_BOOTED));
-        (r, ev)
-    };
-    sh.publish(ev.into_iter().collect());
+    let (r, ev) = add_live(sh, def, |obj, d| {
+        let r = start_state(sh, obj, d, reason::RUNNING_BOOTED);
+        (r, lifecycle(d, lc::STARTED, lc::STARTED_BOOTED))
+    })?;
+    sh.publish_one(ev);
     Ok(r)
 }
 
 pub(crate) fn domain_destroy(sh: &Shared, r: &DomainRef, flags: u32) -> Result<()> {
     // VIR_DOMAIN_DESTROY_GRACEFUL
     Error::check_flags(flags, 1, "testDomainDestroyFlags")?;
-    sh.change_dom(r, |s, uuid, ev| {
-        if !s.domains.get(&uuid).is_some_and(Dom::is_active) {
+    sh.change_dom(r, |obj, d, ev| {
+        if !d.is_active() {
             return Err(errors::not_running());
         }
         stop_domain(
-            s,
-            uuid,
+            sh,
+            obj,
+            d,
             reason::SHUTOFF_DESTROYED,
             lc::STOPPED_DESTROYED,
             ev,
@@ -448,10 +388,7 @@ pub(crate) fn domain_destroy(sh: &Shared, r: &DomainRef, flags: u32) -> Result<(
 
 pub(crate) fn domain_shutdown(sh: &Shared, r: &DomainRef, flags: u32) -> Result<()> {
     Error::check_flags(flags, 0, "testDomainShutdownFlags")?;
-    sh.change_dom(r, |s, uuid, ev| {
-        let Some(d) = s.domains.get_mut(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |obj, d, ev| {
         if d.state == st::SHUTOFF {
             return Err(errors::internal(format!("domain '{}' not running", r.name)));
         }
@@ -459,7 +396,14 @@ pub(crate) fn domain_shutdown(sh: &Shared, r: &DomainRef, flags: u32) -> Result<
         d.state = state;
         d.reason = why;
         if state == st::SHUTOFF {
-            stop_domain(s, uuid, reason::SHUTOFF_SHUTDOWN, lc::STOPPED_SHUTDOWN, ev);
+            stop_domain(
+                sh,
+                obj,
+                d,
+                reason::SHUTOFF_SHUTDOWN,
+                lc::STOPPED_SHUTDOWN,
+                ev,
+            );
         }
         Ok(())
     })
@@ -468,10 +412,7 @@ pub(crate) fn domain_shutdown(sh: &Shared, r: &DomainRef, flags: u32) -> Result<
 pub(crate) fn domain_reboot(sh: &Shared, r: &DomainRef, flags: u32) -> Result<()> {
     // DEFAULT, ACPI_POWER_BTN, GUEST_AGENT, INITCTL, SIGNAL, PARAVIRT.
     Error::check_flags(flags, 0x1f, "testDomainReboot")?;
-    sh.change_dom(r, |s, uuid, ev| {
-        let Some(d) = s.domains.get_mut(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |obj, d, ev| {
         if !d.is_active() {
             return Err(errors::not_running());
         }
@@ -479,7 +420,14 @@ pub(crate) fn domain_reboot(sh: &Shared, r: &DomainRef, flags: u32) -> Result<()
         d.state = state;
         d.reason = why;
         if state == st::SHUTOFF {
-            stop_domain(s, uuid, reason::SHUTOFF_SHUTDOWN, lc::STOPPED_SHUTDOWN, ev);
+            stop_domain(
+                sh,
+                obj,
+                d,
+                reason::SHUTOFF_SHUTDOWN,
+                lc::STOPPED_SHUTDOWN,
+                ev,
+            );
         }
         Ok(())
     })
@@ -496,10 +444,7 @@ pub(crate) fn domain_reset(sh: &Shared, r: &DomainRef, flags: u32) -> Result<()>
 }
 
 pub(crate) fn domain_suspend(sh: &Shared, r: &DomainRef) -> Result<()> {
-    sh.change_dom(r, |s, uuid, ev| {
-        let Some(d) = s.domains.get_mut(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |_, d, ev| {
         if d.state == st::SHUTOFF || d.state == st::PAUSED {
             return Err(errors::internal(format!("domain '{}' not running", r.name)));
         }
@@ -511,10 +456,7 @@ pub(crate) fn domain_suspend(sh: &Shared, r: &DomainRef) -> Result<()> {
 }
 
 pub(crate) fn domain_resume(sh: &Shared, r: &DomainRef) -> Result<()> {
-    sh.change_dom(r, |s, uuid, ev| {
-        let Some(d) = s.domains.get_mut(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |_, d, ev| {
         if d.state != st::PAUSED {
             return Err(errors::internal(format!("domain '{}' not paused", r.name)));
         }
@@ -539,15 +481,12 @@ pub(crate) fn domain_save(
             "xml modification unsupported",
         ));
     }
-    sh.change_dom(r, |s, uuid, ev| {
-        let Some(d) = s.domains.get(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |obj, d, ev| {
         if !d.is_active() {
             return Err(errors::not_running());
         }
         write_save_image(to, &d.def)?;
-        stop_domain(s, uuid, reason::SHUTOFF_SAVED, lc::STOPPED_SAVED, ev);
+        stop_domain(sh, obj, d, reason::SHUTOFF_SAVED, lc::STOPPED_SAVED, ev);
         Ok(())
     })
 }
@@ -566,25 +505,18 @@ pub(crate) fn domain_restore(
         ));
     }
     let def = read_save_image(from)?;
-    let ev = {
-        let mut s = sh.lock();
-        let uuid = add_live(&mut s, def)?;
-        start_state(&mut s, uuid, reason::RUNNING_RESTORED);
-        s.domains
-            .get(&uuid)
-            .map(|d| lifecycle(d, lc::STARTED, lc::STARTED_RESTORED))
-    };
-    sh.publish(ev.into_iter().collect());
+    let ev = add_live(sh, def, |obj, d| {
+        start_state(sh, obj, d, reason::RUNNING_RESTORED);
+        lifecycle(d, lc::STARTED, lc::STARTED_RESTORED)
+    })?;
+    sh.publish_one(ev);
     Ok(())
 }
 
 pub(crate) fn domain_managed_save(sh: &Shared, r: &DomainRef, flags: u32) -> Result<()> {
     // BYPASS_CACHE, RUNNING, PAUSED.
     Error::check_flags(flags, 0x7, "testDomainManagedSave")?;
-    sh.change_dom(r, |s, uuid, ev| {
-        let Some(d) = s.domains.get(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |obj, d, ev| {
         if !d.is_active() {
             return Err(errors::not_running());
         }
@@ -593,11 +525,9 @@ pub(crate) fn domain_managed_save(sh: &Shared, r: &DomainRef, flags: u32) -> Res
                 "cannot do managed save for transient domain",
             ));
         }
-        shutdown_state(s, uuid, reason::SHUTOFF_SAVED);
-        if let Some(d) = s.domains.get_mut(&uuid) {
-            ev.push(lifecycle(d, lc::STOPPED, lc::STOPPED_SAVED));
-            d.has_managed_save = true;
-        }
+        shutdown_state(sh, obj, d, reason::SHUTOFF_SAVED);
+        ev.push(lifecycle(d, lc::STOPPED, lc::STOPPED_SAVED));
+        d.has_managed_save = true;
         Ok(())
     })
 }
@@ -609,20 +539,16 @@ pub(crate) fn domain_has_managed_save(sh: &Shared, r: &DomainRef, flags: u32) ->
 
 pub(crate) fn domain_managed_save_remove(sh: &Shared, r: &DomainRef, flags: u32) -> Result<()> {
     Error::check_flags(flags, 0, "testDomainManagedSaveRemove")?;
-    sh.change_dom(r, |s, uuid, _| {
-        if let Some(d) = s.domains.get_mut(&uuid) {
-            d.has_managed_save = false;
-        }
+    sh.change_dom(r, |_, d, _| {
+        d.has_managed_save = false;
         Ok(())
     })
 }
 
 pub(crate) fn domain_rename(sh: &Shared, r: &DomainRef, new_name: &str, flags: u32) -> Result<()> {
     Error::check_flags(flags, 0, "testDomainRename")?;
-    sh.change_dom(r, |s, uuid, ev| {
-        let Some(d) = s.domains.get(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    let taken = || errors::dom_op_invalid(format!("domain with name '{new_name}' already exists"));
+    sh.change_dom(r, |obj, d, ev| {
         if d.is_active() {
             return Err(errors::op_invalid("cannot rename active domain"));
         }
@@ -637,23 +563,16 @@ pub(crate) fn domain_rename(sh: &Shared, r: &DomainRef, new_name: &str, flags: u
         if d.def.name == new_name {
             return Err(errors::dom_op_invalid("Can't rename domain to itself"));
         }
-        if s.domains.uuid_by_name(new_name).is_some() {
-            return Err(errors::dom_op_invalid(format!(
-                "domain with name '{new_name}' already exists"
-            )));
+        if sh.domains.entry_by_name(new_name).is_some() {
+            return Err(taken());
         }
         if new_name.contains('/') {
             return Err(errors::xml(format!("name {new_name} cannot contain '/'")));
         }
-        let old_name = d.def.name.clone();
+        sh.domains.rename(obj, new_name).map_err(|_| taken())?;
         ev.push(lifecycle(d, lc::UNDEFINED, lc::UNDEFINED_RENAMED));
-        if let Some(d) = s.domains.get_mut(&uuid) {
-            d.def.name = new_name.to_string();
-        }
-        s.domains.reindex(&uuid, &old_name, None);
-        if let Some(d) = s.domains.get(&uuid) {
-            ev.push(lifecycle(d, lc::DEFINED, lc::DEFINED_RENAMED));
-        }
+        d.def.name = new_name.to_string();
+        ev.push(lifecycle(d, lc::DEFINED, lc::DEFINED_RENAMED));
         Ok(())
     })
 }
@@ -671,34 +590,31 @@ pub(crate) fn domain_list_snapshots(
 }
 
 impl Shared {
-    /// Runs `f` on the domain a handle names, under the lock.
+    /// Runs `f` on the domain a handle names, under its lock.
     pub(crate) fn with_dom<R>(
         &self,
         r: &DomainRef,
         f: impl FnOnce(&Dom) -> Result<R>,
     ) -> Result<R> {
-        let s = self.lock();
-        let d = s
-            .domains
-            .get(&r.uuid)
-            .ok_or_else(|| errors::no_domain_uuid(&r.uuid, &r.name))?;
-        f(d)
+        let gone = || errors::no_domain_uuid(&r.uuid, &r.name);
+        let obj = self.domains.get(&r.uuid).ok_or_else(gone)?;
+        let d = obj.lock_live().ok_or_else(gone)?;
+        f(&d)
     }
 
-    /// Runs a change on a domain, keeps the indexes in step, and publishes
-    /// the events it produced after unlocking.
+    /// Runs a change on a domain under its lock, and publishes the events
+    /// it produced after unlocking.
     pub(crate) fn change_dom<R>(
         &self,
         r: &DomainRef,
-        f: impl FnOnce(&mut State, [u8; 16], &mut Vec<Event>) -> Result<R>,
+        f: impl FnOnce(&DomObj, &mut Dom, &mut Vec<Event>) -> Result<R>,
     ) -> Result<R> {
+        let gone = || errors::no_domain_uuid(&r.uuid, &r.name);
+        let obj = self.domains.get(&r.uuid).ok_or_else(gone)?;
         let mut events = Vec::new();
         let res = {
-            let mut s = self.lock();
-            if s.domains.get(&r.uuid).is_none() {
-                return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-            }
-            f(&mut s, r.uuid, &mut events)
+            let mut d = obj.lock_live().ok_or_else(gone)?;
+            f(&obj, &mut d, &mut events)
         };
         self.publish(events);
         res

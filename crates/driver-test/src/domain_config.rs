@@ -14,7 +14,7 @@ use driver::{
 use crate::conn::now_micros;
 use crate::domain::{dom_matches, MAX_VCPUS};
 use crate::errors;
-use crate::state::{Dom, Shared};
+use crate::state::{Dom, DomObj, Shared};
 
 /// The cpus named by a cpuset string ("0-3,^2,8").
 fn parse_cpuset(s: &str, ncpus: usize) -> Vec<bool> {
@@ -174,10 +174,7 @@ pub(crate) fn domain_set_memory(sh: &Shared, r: &DomainRef, kib: u64, flags: u32
         affect::LIVE | affect::CONFIG | affect::MAXIMUM,
         "testDomainSetMemoryFlags",
     )?;
-    sh.change_dom(r, |s, uuid, _| {
-        let Some(d) = s.domains.get_mut(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |_, d, _| {
         let (def, live) = one_def_mut(d, flags)?;
         if flags & affect::MAXIMUM != 0 {
             if live {
@@ -259,10 +256,7 @@ pub(crate) fn domain_set_vcpus(sh: &Shared, r: &DomainRef, n: u32, flags: u32) -
             format!("requested cpu amount exceeds maximum supported amount ({n} > {MAX_VCPUS})"),
         ));
     }
-    sh.change_dom(r, |s, uuid, _| {
-        let Some(d) = s.domains.get_mut(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |_, d, _| {
         let (live, pers) = defs_mut(d, flags)?;
         let exceeds = |max: u32| {
             Error::invalid_arg(
@@ -318,53 +312,50 @@ pub(crate) fn domain_get_vcpus(
     maxinfo: usize,
     maplen: usize,
 ) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
-    let s = sh.lock();
-    let d = s
-        .domains
-        .get(&r.uuid)
-        .ok_or_else(|| errors::no_domain_uuid(&r.uuid, &r.name))?;
-    if !d.is_active() {
-        return Err(errors::op_invalid(
-            "cannot list vcpus for an inactive domain",
-        ));
-    }
-    let ni = &s.node_info;
-    let hostcpus = usize::try_from(
-        ni.nodes
-            .saturating_mul(ni.sockets)
-            .saturating_mul(ni.cores)
-            .saturating_mul(ni.threads),
-    )
-    .unwrap_or(0)
-    .min(1 << 16);
-    let mask = match &d.def.vcpu_cpuset {
-        Some(c) => parse_cpuset(c, hostcpus),
-        None => vec![true; hostcpus],
-    };
-    let n = maxinfo.min(d.def.vcpus_current as usize);
-    // The caller bounds the sizes; refuse absurd ones before allocating.
-    let total = n
-        .checked_mul(maplen)
-        .filter(|t| *t <= 1 << 24)
-        .ok_or_else(|| Error::invalid_arg(ErrorDomain::Test, "cpumap size too large"))?;
-    let mut maps = vec![0u8; total];
-    let t = now_micros() / 10;
-    let last = mask.iter().rposition(|b| *b).map_or(-1, |i| i as i32);
-    let mut infos = Vec::with_capacity(n);
-    for i in 0..n {
-        for (cpu, on) in mask.iter().enumerate() {
-            if *on && cpu / 8 < maplen {
-                maps[i * maplen + cpu / 8] |= 1 << (cpu % 8);
-            }
+    let ni = sh.lock().node_info.clone();
+    sh.with_dom(r, |d| {
+        if !d.is_active() {
+            return Err(errors::op_invalid(
+                "cannot list vcpus for an inactive domain",
+            ));
         }
-        infos.push(VcpuInfo {
-            number: i as u32,
-            state: 1, // VIR_VCPU_RUNNING
-            cpu_time: t,
-            cpu: last,
-        });
-    }
-    Ok((infos, maps))
+        let hostcpus = usize::try_from(
+            ni.nodes
+                .saturating_mul(ni.sockets)
+                .saturating_mul(ni.cores)
+                .saturating_mul(ni.threads),
+        )
+        .unwrap_or(0)
+        .min(1 << 16);
+        let mask = match &d.def.vcpu_cpuset {
+            Some(c) => parse_cpuset(c, hostcpus),
+            None => vec![true; hostcpus],
+        };
+        let n = maxinfo.min(d.def.vcpus_current as usize);
+        // The caller bounds the sizes; refuse absurd ones before allocating.
+        let total = n
+            .checked_mul(maplen)
+            .filter(|t| *t <= 1 << 24)
+            .ok_or_else(|| Error::invalid_arg(ErrorDomain::Test, "cpumap size too large"))?;
+        let mut maps = vec![0u8; total];
+        let t = now_micros() / 10;
+        let last = mask.iter().rposition(|b| *b).map_or(-1, |i| i as i32);
+        let mut infos = Vec::with_capacity(n);
+        for i in 0..n {
+            for (cpu, on) in mask.iter().enumerate() {
+                if *on && cpu / 8 < maplen {
+                    maps[i * maplen + cpu / 8] |= 1 << (cpu % 8);
+                }
+            }
+            infos.push(VcpuInfo {
+                number: i as u32,
+                state: 1, // VIR_VCPU_RUNNING
+                cpu_time: t,
+                cpu: last,
+            });
+        }
+        Ok((infos, maps))
+    })
 }
 
 pub(crate) fn domain_get_autostart(sh: &Shared, r: &DomainRef) -> Result<bool> {
@@ -372,10 +363,8 @@ pub(crate) fn domain_get_autostart(sh: &Shared, r: &DomainRef) -> Result<bool> {
 }
 
 pub(crate) fn domain_set_autostart(sh: &Shared, r: &DomainRef, on: bool) -> Result<()> {
-    sh.change_dom(r, |s, uuid, _| {
-        if let Some(d) = s.domains.get_mut(&uuid) {
-            d.autostart = on;
-        }
+    sh.change_dom(r, |_, d, _| {
+        d.autostart = on;
         Ok(())
     })
 }
@@ -442,10 +431,7 @@ pub(crate) fn domain_set_metadata(
         affect::LIVE | affect::CONFIG,
         "testDomainSetMetadata",
     )?;
-    sh.change_dom(r, |s, uuid, ev| {
-        let Some(d) = s.domains.get_mut(&uuid) else {
-            return Err(errors::no_domain_uuid(&r.uuid, &r.name));
-        };
+    sh.change_dom(r, |_, d, ev| {
         let conf_err = |e| errors::conf(e, ErrorDomain::Domain);
         let (live, pers) = defs_mut(d, flags)?;
         if let Some(l) = live {
@@ -529,7 +515,6 @@ pub(crate) fn domain_stats(
         ));
     }
     let lflags = flags & filters;
-    let s = sh.lock();
     let record = |d: &Dom| {
         let mut p: TypedParams = Vec::new();
         if stats & STATS_STATE != 0 {
@@ -538,18 +523,21 @@ pub(crate) fn domain_stats(
         }
         (d.dref(), p)
     };
+    let pick = |obj: &DomObj| {
+        let d = obj.lock_live()?;
+        dom_matches(&d, lflags).then(|| record(&d))
+    };
     if doms.is_empty() {
-        return Ok(s
+        return Ok(sh
             .domains
+            .snapshot()
             .iter()
-            .filter(|d| dom_matches(d, lflags))
-            .map(record)
+            .filter_map(|e| pick(&e.obj))
             .collect());
     }
     Ok(doms
         .iter()
-        .filter_map(|r| s.domains.get(&r.uuid))
-        .filter(|d| dom_matches(d, lflags))
-        .map(record)
+        .filter_map(|r| sh.domains.get(&r.uuid))
+        .filter_map(|obj| pick(&obj))
         .collect())
 }

@@ -27,13 +27,7 @@ pub fn xml(msg: impl Into<String>) -> Error {
 
 /// A domain handle whose domain is gone.
 pub fn no_domain_uuid(uuid: &[u8; 16], name: &str) -> Error {
-    Error::no_domain(
-        T,
-        format!(
-            "no domain with matching uuid '{}' ({name})",
-            conf::Uuid(*uuid)
-        ),
-    )
+    driver::objlist::no_domain_uuid(T, uuid, name)
 }
 
 /// Lookup failures carry no detail in the test driver.

@@ -18,12 +18,22 @@
 //! and giving freed heap back; it reads or writes only files the client
 //! names (node files and save images).
 //!
+//! Layout: `conn` is the `Connection` (the connection and the host) and
+//! sends every other API to its object family's module: `domain`
+//! (listing, lookup, lifecycle), `domain_config` (state and
+//! configuration), `network` (with `netupdate`), `storage`, `interface`,
+//! `nodedev`. `state` holds the host, `load` builds it from a node
+//! document.
+//!
 //! Invariants:
-//! - one `Mutex` guards each state; it is never held while events are
-//!   published (operations collect their events, unlock, then publish);
-//! - domains are indexed by UUID, name and id, so lookups and listings
-//!   stay cheap with tens of thousands of domains, and listing never
-//!   formats XML;
+//! - domains, networks and pools live in `driver::objlist` lists, each
+//!   object behind its own lock: lookups answer from the list's indexes
+//!   (UUID, name and, for domains, id) without locking any object, and
+//!   listings work on the list's snapshot, so they stay cheap with tens of
+//!   thousands of domains and never format XML; the host's description,
+//!   interfaces and node devices share one mutex;
+//! - no lock is held while events are published (operations collect
+//!   their events, unlock, then publish);
 //! - nothing a client sends can panic the driver.
 #![forbid(unsafe_code)]
 

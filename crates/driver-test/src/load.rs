@@ -5,6 +5,7 @@
 //! `<device>` children, inline or as `file='...'` references).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use conf::domain::ParseFlags;
 use conf::xml::{Element, Node};
@@ -15,6 +16,7 @@ use driver::Result;
 
 use crate::errors;
 use crate::state::{default_node_info, Cell, Dom, Iface, Net, NodeDev, Pool, Shared, State};
+use driver::objlist::Conflict;
 
 /// XML namespace of the test driver's per-domain extensions.
 pub const TEST_NS: &str = "http://libvirt.org/schemas/domain/test/1.0";
@@ -157,17 +159,18 @@ pub fn load_default() -> Result<Shared> {
             cpus,
         });
     }
-    parse_node(&mut state, &root, None)?;
-    Ok(Shared::new(state))
+    let sh = Shared::new(state);
+    parse_node(&sh, &root, None)?;
+    Ok(sh)
 }
 
 /// A host described by a node file; relative `file=` references resolve
 /// against the file's directory.
 pub fn load_file(path: &str) -> Result<Shared> {
     let root = read_doc(path, "node")?;
-    let mut state = State::new(default_node_info());
-    parse_node(&mut state, &root, Some(Path::new(path)))?;
-    Ok(Shared::new(state))
+    let sh = Shared::new(State::new(default_node_info()));
+    parse_node(&sh, &root, Some(Path::new(path)))?;
+    Ok(sh)
 }
 
 fn read_doc(path: &str, root: &str) -> Result<Element> {
@@ -222,7 +225,8 @@ fn to_u32(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
-fn parse_node(state: &mut State, root: &Element, file: Option<&Path>) -> Result<()> {
+fn parse_node(sh: &Shared, root: &Element, file: Option<&Path>) -> Result<()> {
+    let mut state = sh.lock();
     let ni = &mut state.node_info;
     if let Some(v) = parse_uint(root, &["cpu", "nodes"], "cpu nodes")? {
         ni.nodes = to_u32(v);
@@ -260,35 +264,42 @@ fn parse_node(state: &mut State, root: &Element, file: Option<&Path>) -> Result<
         ni.memory = v;
     }
 
+    drop(state);
     for el in root.children_named("domain") {
         let el = resolve(el, file)?;
-        load_domain(state, el)?;
+        load_domain(sh, el)?;
     }
     for el in root.children_named("network") {
         let el = resolve(el, file)?;
         let def =
             NetworkDef::from_element(&el).map_err(|e| errors::conf(e, ErrorDomain::Network))?;
-        if state.networks.contains_key(&def.name) || state.net_by_uuid(&def.uuid.0).is_some() {
-            return Err(errors::test(
+        let exists = || {
+            errors::test(
                 driver::error::ErrorCode::OperationFailed,
                 format!("network '{}' already exists", def.name),
-            ));
+            )
+        };
+        if sh.networks.entry_by_name(&def.name).is_some() || sh.networks.get(&def.uuid.0).is_some()
+        {
+            return Err(exists());
         }
-        state.networks.insert(
-            def.name.clone(),
-            Net {
-                def,
-                new_def: None,
-                persistent: true,
-                active: true,
-                autostart: false,
-            },
-        );
+        let exists = exists();
+        let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+        let net = Net {
+            def,
+            new_def: None,
+            persistent: true,
+            active: true,
+            autostart: false,
+        };
+        sh.networks
+            .add(uuid, name, net, |_, _, _| ())
+            .map_err(|_| exists)?;
     }
     for el in root.children_named("interface") {
         let el = resolve(el, file)?;
         let iface = parse_iface(el)?;
-        state.ifaces.insert(
+        sh.lock().ifaces.insert(
             iface.name.clone(),
             Iface {
                 active: true,
@@ -300,12 +311,16 @@ fn parse_node(state: &mut State, root: &Element, file: Option<&Path>) -> Result<
         let el = resolve(el, file)?;
         let mut def =
             PoolDef::from_element(&el).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
-        if state.pools.contains_key(&def.name) || state.pool_by_uuid(&def.uuid.0).is_some() {
-            return Err(errors::test(
+        let exists = || {
+            errors::test(
                 driver::error::ErrorCode::OperationFailed,
                 format!("pool '{}' already exists", def.name),
-            ));
+            )
+        };
+        if sh.pools.entry_by_name(&def.name).is_some() || sh.pools.get(&def.uuid.0).is_some() {
+            return Err(exists());
         }
+        let exists = exists();
         def.capacity = DEFAULT_POOL_CAPACITY;
         def.allocation = 0;
         def.available = DEFAULT_POOL_CAPACITY;
@@ -341,11 +356,15 @@ fn parse_node(state: &mut State, root: &Element, file: Option<&Path>) -> Result<
             pool.def.available = pool.def.capacity.saturating_sub(pool.def.allocation);
             pool.vols.push(vol);
         }
-        state.pools.insert(pool.def.name.clone(), pool);
+        let (uuid, name) = (pool.def.uuid.0, Arc::from(pool.def.name.as_str()));
+        sh.pools
+            .add(uuid, name, pool, |_, _, _| ())
+            .map_err(|_| exists)?;
     }
     for el in root.children_named("device") {
         let el = resolve(el, file)?;
         let dev = parse_nodedev(el)?;
+        let mut state = sh.lock();
         if let Some(old) = state.devs.iter_mut().find(|d| d.name == dev.name) {
             *old = dev;
         } else {
@@ -535,40 +554,29 @@ fn taint(dom: &mut Dom) {
     dom.taint |= t;
 }
 
-fn load_domain(state: &mut State, mut el: Element) -> Result<()> {
+fn load_domain(sh: &Shared, mut el: Element) -> Result<()> {
     let ns = take_test_ns(&mut el)?;
     if el.children_named("domainsnapshot").next().is_some() {
         // Snapshots in node files are not modelled; they are dropped.
     }
     let def = parse_domain_element(&el, false)?;
-    if let Some(u) = state.domains.uuid_by_name(&def.name) {
-        return Err(errors::test(
-            driver::error::ErrorCode::OperationFailed,
-            format!(
-                "domain '{}' already exists with uuid {}",
-                def.name,
-                conf::Uuid(u)
-            ),
-        ));
+    let failed = |c: Conflict| c.to_error("domain", ErrorDomain::Test);
+    // The name is checked first, as libvirt's test driver does.
+    if let Some(e) = sh.domains.entry_by_name(&def.name) {
+        return Err(failed(Conflict::NameTaken {
+            name: def.name,
+            uuid: e.uuid,
+        }));
     }
-    if let Some(d) = state.domains.get(&def.uuid.0) {
-        return Err(errors::test(
-            driver::error::ErrorCode::OperationFailed,
-            format!(
-                "domain '{}' is already defined with uuid {}",
-                d.def.name, d.def.uuid
-            ),
-        ));
-    }
+    let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
     let mut dom = Dom::new(def);
     dom.persistent = !ns.transient;
     dom.has_managed_save = ns.has_managed_save;
     if ns.runstate != st::SHUTOFF {
-        let id = state.alloc_dom_id();
         if dom.persistent {
             dom.new_def = Some(Box::new(dom.def.clone()));
         }
-        dom.def.id = Some(id);
+        dom.def.id = Some(sh.alloc_dom_id());
         dom.has_managed_save = false;
     }
     dom.state = ns.runstate;
@@ -578,8 +586,17 @@ fn load_domain(state: &mut State, mut el: Element) -> Result<()> {
         dom.reason = reason::RUNNING_UNKNOWN;
     }
     taint(&mut dom);
-    state.domains.insert(dom);
-    Ok(())
+    let added = sh.domains.add(uuid, name, dom, |obj, d, unused| {
+        if unused.is_some() {
+            return Err(Conflict::UuidTaken {
+                name: d.def.name.clone(),
+                uuid,
+            });
+        }
+        sh.domains.set_id(obj, d.def.id);
+        Ok(())
+    });
+    added.and_then(|r| r).map_err(failed)
 }
 
 /// Host interface XML: name and MAC, the rest kept as given.

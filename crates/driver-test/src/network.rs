@@ -3,15 +3,17 @@
 //! create, start and stop, XML, autostart and updates (the update
 //! commands themselves are in `netupdate`).
 
+use std::sync::Arc;
+
 use conf::network::NetworkFormatFlags;
 use conf::NetworkDef;
 use driver::consts::{list_net, object_event as oe};
-use driver::error::{ErrorCode, ErrorDomain};
+use driver::error::ErrorDomain;
 use driver::{Error, Event, NetworkRef, Result};
 
 use crate::conn::pair_ok;
 use crate::errors;
-use crate::state::{Net, Shared, State};
+use crate::state::{Net, NetObj, Shared};
 
 fn net_event(n: &NetworkRef, event: i32) -> Event {
     Event::NetworkLifecycle {
@@ -21,79 +23,73 @@ fn net_event(n: &NetworkRef, event: i32) -> Event {
     }
 }
 
-/// virNetworkObjAssignDef: adds a network or replaces its definition.
-fn assign_network(s: &mut State, def: NetworkDef, live: bool) -> Result<NetworkRef> {
-    let existing = s
-        .networks
-        .values()
-        .find(|n| n.def.uuid == def.uuid)
-        .map(|n| n.def.name.clone());
-    if let Some(old_name) = existing {
-        if old_name != def.name {
-            return Err(Error::new(
-                ErrorCode::OperationFailed,
-                ErrorDomain::Network,
-                format!(
-                    "network '{old_name}' is already defined with uuid {}",
-                    def.uuid
-                ),
-            ));
-        }
-        let n = s
-            .networks
-            .get_mut(&old_name)
-            .ok_or_else(|| errors::no_network_name(&old_name))?;
-        if live {
-            if n.active {
-                return Err(Error::operation_invalid(
-                    ErrorDomain::Network,
-                    format!("network is already active as '{old_name}'"),
-                ));
-            }
-            let old = std::mem::replace(&mut n.def, def);
-            if n.persistent && n.new_def.is_none() {
-                n.new_def = Some(old);
-            }
-        } else {
-            if n.active {
-                n.new_def = Some(def);
-            } else {
-                n.new_def = None;
-                n.def = def;
-            }
-            n.persistent = true;
-        }
-        return Ok(n.nref());
-    }
-    if let Some(n) = s.networks.get(&def.name) {
-        return Err(Error::new(
-            ErrorCode::OperationFailed,
-            ErrorDomain::Network,
-            format!(
-                "network '{}' already exists with uuid {}",
-                def.name, n.def.uuid
-            ),
-        ));
-    }
-    let n = Net {
+/// Runs `f` on the network named `name`, under its lock.
+fn with_net<R>(sh: &Shared, name: &str, f: impl FnOnce(&NetObj, &mut Net) -> R) -> Result<R> {
+    let gone = || errors::no_network_name(name);
+    let e = sh.networks.entry_by_name(name).ok_or_else(gone)?;
+    let mut n = e.obj.lock_live().ok_or_else(gone)?;
+    Ok(f(&e.obj, &mut n))
+}
+
+/// Runs `f` on the network with `uuid`, under its lock.
+fn with_net_uuid<R>(sh: &Shared, uuid: &[u8; 16], f: impl FnOnce(&mut Net) -> R) -> Result<R> {
+    let gone = || errors::no_network_uuid(uuid);
+    let obj = sh.networks.get(uuid).ok_or_else(gone)?;
+    let mut n = obj.lock_live().ok_or_else(gone)?;
+    Ok(f(&mut n))
+}
+
+/// virNetworkObjAssignDef: adds a network or replaces its definition; a
+/// `live` one (create XML) is left running.
+fn assign_network(sh: &Shared, def: NetworkDef, live: bool) -> Result<NetworkRef> {
+    let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+    let new = Net {
         def,
         new_def: None,
         persistent: !live,
-        active: false,
+        active: live,
         autostart: false,
     };
-    let r = n.nref();
-    s.networks.insert(r.name.clone(), n);
-    Ok(r)
+    sh.networks
+        .add(uuid, name, new, |_, n, unused| {
+            let Some(Net { def, .. }) = unused else {
+                return Ok(n.nref());
+            };
+            if live {
+                if n.active {
+                    return Err(Error::operation_invalid(
+                        ErrorDomain::Network,
+                        format!("network is already active as '{}'", n.def.name),
+                    ));
+                }
+                let old = std::mem::replace(&mut n.def, def);
+                if n.persistent && n.new_def.is_none() {
+                    n.new_def = Some(old);
+                }
+                n.active = true;
+            } else {
+                if n.active {
+                    n.new_def = Some(def);
+                } else {
+                    n.new_def = None;
+                    n.def = def;
+                }
+                n.persistent = true;
+            }
+            Ok(n.nref())
+        })
+        .map_err(|c| c.to_error("network", ErrorDomain::Network))?
 }
 
 pub(crate) fn list_all_networks(sh: &Shared, flags: u32) -> Result<Vec<NetworkRef>> {
     Error::check_flags(flags, 0x3f, "testConnectListAllNetworks")?;
-    let s = sh.lock();
-    Ok(s.networks
-        .values()
-        .filter(|n| {
-            pair_ok(flags, list_net::ACTIVE, list_net::INACTIVE, n.active)
+    Ok(sh
+        .networks
+        .snapshot()
+        .iter()
+        .filter_map(|e| {
+            let n = e.obj.lock_live()?;
+            let pick = pair_ok(flags, list_net::ACTIVE, list_net::INACTIVE, n.active)
                 && pair_ok(
                     flags,
                     list_net::PERSISTENT,
@@ -105,34 +101,30 @@ pub(crate) fn list_all_networks(sh: &Shared, flags: u32) -> Result<Vec<NetworkRe
                     list_net::AUTOSTART,
                     list_net::NO_AUTOSTART,
                     n.autostart,
-                )
+                );
+            pick.then(|| n.nref())
         })
-        .map(Net::nref)
         .collect())
 }
 
 pub(crate) fn network_lookup_by_name(sh: &Shared, name: &str) -> Result<NetworkRef> {
-    let s = sh.lock();
-    s.networks
-        .get(name)
-        .map(Net::nref)
+    sh.networks
+        .entry_by_name(name)
+        .map(|e| e.net_ref())
         .ok_or_else(|| errors::no_network_name(name))
 }
 
 pub(crate) fn network_lookup_by_uuid(sh: &Shared, uuid: &[u8; 16]) -> Result<NetworkRef> {
-    let s = sh.lock();
-    s.net_by_uuid(uuid)
-        .map(Net::nref)
+    sh.networks
+        .entry(uuid)
+        .map(|e| e.net_ref())
         .ok_or_else(|| errors::no_network_uuid(uuid))
 }
 
 pub(crate) fn network_define_xml(sh: &Shared, xml: &str, flags: u32) -> Result<NetworkRef> {
     Error::check_flags(flags, 1, "testNetworkDefineXMLFlags")?;
     let def = NetworkDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Network))?;
-    let r = {
-        let mut s = sh.lock();
-        assign_network(&mut s, def, false)?
-    };
+    let r = assign_network(sh, def, false)?;
     sh.publish_one(net_event(&r, oe::DEFINED));
     Ok(r)
 }
@@ -140,44 +132,28 @@ pub(crate) fn network_define_xml(sh: &Shared, xml: &str, flags: u32) -> Result<N
 pub(crate) fn network_create_xml(sh: &Shared, xml: &str, flags: u32) -> Result<NetworkRef> {
     Error::check_flags(flags, 1, "testNetworkCreateXMLFlags")?;
     let def = NetworkDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Network))?;
-    let r = {
-        let mut s = sh.lock();
-        let r = assign_network(&mut s, def, true)?;
-        if let Some(n) = s.networks.get_mut(&r.name) {
-            n.active = true;
-        }
-        r
-    };
+    let r = assign_network(sh, def, true)?;
     sh.publish_one(net_event(&r, oe::STARTED));
     Ok(r)
 }
 
 pub(crate) fn network_undefine(sh: &Shared, net: &NetworkRef) -> Result<()> {
-    {
-        let mut s = sh.lock();
-        let n = s
-            .networks
-            .get(&net.name)
-            .ok_or_else(|| errors::no_network_name(&net.name))?;
+    with_net(sh, &net.name, |obj, n| {
         if n.active {
             return Err(errors::op_invalid(format!(
                 "Network '{}' is still running",
                 net.name
             )));
         }
-        s.networks.remove(&net.name);
-    }
+        sh.networks.remove(obj);
+        Ok(())
+    })??;
     sh.publish_one(net_event(net, oe::UNDEFINED));
     Ok(())
 }
 
 pub(crate) fn network_create(sh: &Shared, net: &NetworkRef) -> Result<()> {
-    let r = {
-        let mut s = sh.lock();
-        let n = s
-            .networks
-            .get_mut(&net.name)
-            .ok_or_else(|| errors::no_network_name(&net.name))?;
+    let r = with_net(sh, &net.name, |_, n| {
         if n.active {
             return Err(errors::op_invalid(format!(
                 "Network '{}' is already running",
@@ -185,87 +161,59 @@ pub(crate) fn network_create(sh: &Shared, net: &NetworkRef) -> Result<()> {
             )));
         }
         n.active = true;
-        n.nref()
-    };
+        Ok(n.nref())
+    })??;
     sh.publish_one(net_event(&r, oe::STARTED));
     Ok(())
 }
 
 pub(crate) fn network_destroy(sh: &Shared, net: &NetworkRef) -> Result<()> {
-    let r = {
-        let mut s = sh.lock();
-        let n = s
-            .networks
-            .get_mut(&net.name)
-            .ok_or_else(|| errors::no_network_name(&net.name))?;
+    let r = with_net(sh, &net.name, |obj, n| {
         n.active = false;
         if let Some(nd) = n.new_def.take() {
             n.def = nd;
         }
-        let r = n.nref();
         if !n.persistent {
-            s.networks.remove(&net.name);
+            sh.networks.remove(obj);
         }
-        r
-    };
+        n.nref()
+    })?;
     sh.publish_one(net_event(&r, oe::STOPPED));
     Ok(())
 }
 
 pub(crate) fn network_get_xml_desc(sh: &Shared, net: &NetworkRef, flags: u32) -> Result<String> {
     Error::check_flags(flags, 0, "testNetworkGetXMLDesc")?;
-    let s = sh.lock();
-    let n = s
-        .networks
-        .get(&net.name)
-        .ok_or_else(|| errors::no_network_name(&net.name))?;
-    Ok(n.def.to_xml(&NetworkFormatFlags::default()))
-}
-
-pub(crate) fn network_get_bridge_name(sh: &Shared, net: &NetworkRef) -> Result<String> {
-    let s = sh.lock();
-    let n = s
-        .networks
-        .get(&net.name)
-        .ok_or_else(|| errors::no_network_name(&net.name))?;
-    n.def.bridge_name().map(str::to_string).ok_or_else(|| {
-        errors::internal(format!(
-            "network '{}' does not have a bridge name.",
-            n.def.name
-        ))
+    with_net(sh, &net.name, |_, n| {
+        n.def.to_xml(&NetworkFormatFlags::default())
     })
 }
 
+pub(crate) fn network_get_bridge_name(sh: &Shared, net: &NetworkRef) -> Result<String> {
+    with_net(sh, &net.name, |_, n| {
+        n.def.bridge_name().map(str::to_string).ok_or_else(|| {
+            errors::internal(format!(
+                "network '{}' does not have a bridge name.",
+                n.def.name
+            ))
+        })
+    })?
+}
+
 pub(crate) fn network_get_autostart(sh: &Shared, net: &NetworkRef) -> Result<bool> {
-    let s = sh.lock();
-    s.networks
-        .get(&net.name)
-        .map(|n| n.autostart)
-        .ok_or_else(|| errors::no_network_name(&net.name))
+    with_net(sh, &net.name, |_, n| n.autostart)
 }
 
 pub(crate) fn network_set_autostart(sh: &Shared, net: &NetworkRef, on: bool) -> Result<()> {
-    let mut s = sh.lock();
-    let n = s
-        .networks
-        .get_mut(&net.name)
-        .ok_or_else(|| errors::no_network_name(&net.name))?;
-    n.autostart = on;
-    Ok(())
+    with_net(sh, &net.name, |_, n| n.autostart = on)
 }
 
 pub(crate) fn network_is_active(sh: &Shared, net: &NetworkRef) -> Result<bool> {
-    let s = sh.lock();
-    s.net_by_uuid(&net.uuid)
-        .map(|n| n.active)
-        .ok_or_else(|| errors::no_network_uuid(&net.uuid))
+    with_net_uuid(sh, &net.uuid, |n| n.active)
 }
 
 pub(crate) fn network_is_persistent(sh: &Shared, net: &NetworkRef) -> Result<bool> {
-    let s = sh.lock();
-    s.net_by_uuid(&net.uuid)
-        .map(|n| n.persistent)
-        .ok_or_else(|| errors::no_network_uuid(&net.uuid))
+    with_net_uuid(sh, &net.uuid, |n| n.persistent)
 }
 
 pub(crate) fn network_update(
@@ -278,14 +226,7 @@ pub(crate) fn network_update(
     flags: u32,
 ) -> Result<()> {
     Error::check_flags(flags, 0x3, "testNetworkUpdate")?;
-    let mut s = sh.lock();
-    let name = s
-        .net_by_uuid(&net.uuid)
-        .map(|n| n.def.name.clone())
-        .ok_or_else(|| errors::no_network_uuid(&net.uuid))?;
-    let n = s
-        .networks
-        .get_mut(&name)
-        .ok_or_else(|| errors::no_network_uuid(&net.uuid))?;
-    crate::netupdate::update(n, command, section, index, xml, flags)
+    with_net_uuid(sh, &net.uuid, |n| {
+        crate::netupdate::update(n, command, section, index, xml, flags)
+    })?
 }

@@ -1,17 +1,32 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! The in-memory host: domains, networks, interfaces, storage pools and
-//! node devices, with the indexes that keep lookups cheap.
+//! The in-memory host: domains, networks and storage pools in object
+//! lists (`driver::objlist`, listed by name), and the host's own
+//! description, interfaces and node devices behind one mutex.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use conf::{DomainDef, NetworkDef, PoolDef, VolDef};
 use driver::consts::state as st;
+use driver::objlist::{Obj, ObjList, Order};
 use driver::{DomainRef, Event, EventBus, NetworkRef, NodeInfo, PoolRef};
 
-/// One state plus the subscribers to its events.
+/// A domain of the list.
+pub type DomObj = Obj<Dom>;
+/// A network of the list.
+pub type NetObj = Obj<Net>;
+/// A storage pool of the list.
+pub type PoolObj = Obj<Pool>;
+
+/// One host plus the subscribers to its events.
 pub struct Shared {
     state: Mutex<State>,
+    /// Indexed by UUID, name and id; listed by name.
+    pub domains: ObjList<Dom>,
+    pub networks: ObjList<Net>,
+    pub pools: ObjList<Pool>,
+    next_dom_id: AtomicI32,
     pub events: EventBus,
 }
 
@@ -19,18 +34,35 @@ impl Shared {
     pub fn new(state: State) -> Self {
         Shared {
             state: Mutex::new(state),
+            // Mass undefines leave freed domains in the allocator's lists:
+            // give that heap back whenever the table shrinks.
+            domains: ObjList::new(Order::Name).on_shrink(host::mem::release_free_heap),
+            networks: ObjList::new(Order::Name),
+            pools: ObjList::new(Order::Name),
+            next_dom_id: AtomicI32::new(1),
             events: EventBus::new(),
         }
     }
 
-    /// Locks the state. A panic while holding the lock cannot leave the
-    /// maps inconsistent in a way that matters more than losing the host,
-    /// so a poisoned lock is recovered.
+    /// Locks the host's description, interfaces and node devices. A panic
+    /// while holding the lock cannot leave them inconsistent in a way that
+    /// matters more than losing the host, so a poisoned lock is recovered.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Publishes events collected under the lock, after it was released.
+    /// The next live domain id (1, 2, ...; never 0 or negative).
+    pub fn alloc_dom_id(&self) -> i32 {
+        let next = |id: i32| Some(id.wrapping_add(1).max(1));
+        match self
+            .next_dom_id
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, next)
+        {
+            Ok(id) | Err(id) => id,
+        }
+    }
+
+    /// Publishes events collected under a lock, after it was released.
     pub fn publish(&self, events: Vec<Event>) {
         for e in events {
             self.events.publish(e);
@@ -104,116 +136,6 @@ impl Dom {
     }
 }
 
-/// All domains with their name and id indexes. The name index is ordered,
-/// so listings come out sorted by name without a sort.
-///
-/// Domains are boxed so that the hash table holds small entries: probing
-/// and iteration stay within a few cache lines, and the table's own
-/// allocation (which never shrinks by itself) stays small.
-#[derive(Default)]
-pub struct Domains {
-    by_uuid: HashMap<[u8; 16], Box<Dom>>,
-    by_name: BTreeMap<String, [u8; 16]>,
-    by_id: HashMap<i32, [u8; 16]>,
-    /// Name, UUID and id of every domain in name order, kept between
-    /// unfiltered listings: copying one contiguous array is several times
-    /// cheaper than visiting thousands of domain objects scattered over the
-    /// heap. Dropped by every method that can change a domain.
-    listing: Option<Vec<DomainRef>>,
-}
-
-impl Domains {
-    pub fn get(&self, uuid: &[u8; 16]) -> Option<&Dom> {
-        self.by_uuid.get(uuid).map(|d| &**d)
-    }
-
-    pub fn get_mut(&mut self, uuid: &[u8; 16]) -> Option<&mut Dom> {
-        self.listing = None;
-        self.by_uuid.get_mut(uuid).map(|d| &mut **d)
-    }
-
-    /// References to all domains in name order (virConnectListAllDomains
-    /// without filter flags).
-    pub fn list_all(&mut self) -> Vec<DomainRef> {
-        if let Some(l) = &self.listing {
-            return l.clone();
-        }
-        let l: Vec<DomainRef> = self.iter().map(Dom::dref).collect();
-        self.listing = Some(l.clone());
-        l
-    }
-
-    pub fn uuid_by_name(&self, name: &str) -> Option<[u8; 16]> {
-        self.by_name.get(name).copied()
-    }
-
-    pub fn uuid_by_id(&self, id: i32) -> Option<[u8; 16]> {
-        self.by_id.get(&id).copied()
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_uuid.len()
-    }
-
-    /// Inserts a new domain (its UUID and name must be unused).
-    pub fn insert(&mut self, dom: Dom) {
-        self.listing = None;
-        let uuid = dom.def.uuid.0;
-        self.by_name.insert(dom.def.name.clone(), uuid);
-        if let Some(id) = dom.def.id {
-            self.by_id.insert(id, uuid);
-        }
-        self.by_uuid.insert(uuid, Box::new(dom));
-    }
-
-    pub fn remove(&mut self, uuid: &[u8; 16]) -> Option<Dom> {
-        self.listing = None;
-        let d = self.by_uuid.remove(uuid)?;
-        self.by_name.remove(&d.def.name);
-        if let Some(id) = d.def.id {
-            self.by_id.remove(&id);
-        }
-        // Give memory back after mass undefines: hash tables never shrink
-        // by themselves.
-        if self.by_uuid.capacity() > 64 && self.by_uuid.len() < self.by_uuid.capacity() / 4 {
-            self.by_uuid.shrink_to(self.by_uuid.len() * 2);
-            // the domains dropped since the last shrink are free heap now
-            host::mem::release_free_heap();
-        }
-        if self.by_id.capacity() > 64 && self.by_id.len() < self.by_id.capacity() / 4 {
-            self.by_id.shrink_to(self.by_id.len() * 2);
-        }
-        Some(*d)
-    }
-
-    /// Re-indexes a domain after its id or name changed.
-    pub fn reindex(&mut self, uuid: &[u8; 16], old_name: &str, old_id: Option<i32>) {
-        self.listing = None;
-        let Some(d) = self.by_uuid.get(uuid) else {
-            return;
-        };
-        if d.def.name != old_name {
-            self.by_name.remove(old_name);
-            self.by_name.insert(d.def.name.clone(), *uuid);
-        }
-        if d.def.id != old_id {
-            if let Some(id) = old_id {
-                self.by_id.remove(&id);
-            }
-            if let Some(id) = d.def.id {
-                self.by_id.insert(id, *uuid);
-            }
-        }
-    }
-
-    /// Domains in name order.
-    pub fn iter(&self) -> impl Iterator<Item = &Dom> {
-        self.by_name
-            .values()
-            .filter_map(|u| self.by_uuid.get(u).map(|d| &**d))
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Net {
     pub def: NetworkDef,
@@ -276,16 +198,11 @@ pub struct NodeDev {
     pub xml: conf::xml::Element,
 }
 
-/// A whole fake host.
+/// The fake host itself: what is not kept in an object list.
 pub struct State {
     pub node_info: NodeInfo,
     pub cells: Vec<Cell>,
-    pub next_dom_id: i32,
-    pub domains: Domains,
-    /// By name.
-    pub networks: BTreeMap<String, Net>,
     pub ifaces: BTreeMap<String, Iface>,
-    pub pools: BTreeMap<String, Pool>,
     /// In definition order.
     pub devs: Vec<NodeDev>,
 }
@@ -295,27 +212,9 @@ impl State {
         State {
             node_info,
             cells: Vec::new(),
-            next_dom_id: 1,
-            domains: Domains::default(),
-            networks: BTreeMap::new(),
             ifaces: BTreeMap::new(),
-            pools: BTreeMap::new(),
             devs: Vec::new(),
         }
-    }
-
-    pub fn alloc_dom_id(&mut self) -> i32 {
-        let id = self.next_dom_id;
-        self.next_dom_id = self.next_dom_id.wrapping_add(1).max(1);
-        id
-    }
-
-    pub fn net_by_uuid(&self, uuid: &[u8; 16]) -> Option<&Net> {
-        self.networks.values().find(|n| n.def.uuid.0 == *uuid)
-    }
-
-    pub fn pool_by_uuid(&self, uuid: &[u8; 16]) -> Option<&Pool> {
-        self.pools.values().find(|p| p.def.uuid.0 == *uuid)
     }
 }
 

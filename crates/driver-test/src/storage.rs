@@ -3,6 +3,8 @@
 //! built, started, refreshed and deleted only in memory, with libvirt's
 //! fixed 100 GiB capacity; volumes take space from their pool.
 
+use std::sync::Arc;
+
 use conf::{PoolDef, VolDef};
 use driver::consts::{list_net, object_event as oe};
 use driver::error::{ErrorCode, ErrorDomain};
@@ -11,7 +13,7 @@ use driver::{Error, Event, PoolInfo, PoolRef, Result, VolInfo, VolRef};
 use crate::conn::pair_ok;
 use crate::errors;
 use crate::load;
-use crate::state::{Pool, Shared, State};
+use crate::state::{Pool, PoolObj, Shared};
 
 fn pool_event(p: &PoolRef, event: i32) -> Event {
     Event::StoragePoolLifecycle {
@@ -66,98 +68,94 @@ fn vref(p: &Pool, v: &VolDef) -> VolRef {
     }
 }
 
-fn active_pool<'a>(s: &'a State, name: &str) -> Result<&'a Pool> {
-    let p = s
-        .pools
-        .get(name)
-        .ok_or_else(|| errors::no_pool_name(name))?;
-    if !p.active {
-        return Err(errors::op_invalid(format!(
-            "storage pool '{name}' is not active"
-        )));
-    }
-    Ok(p)
+/// Runs `f` on the pool named `name`, under its lock.
+fn with_pool<R>(sh: &Shared, name: &str, f: impl FnOnce(&PoolObj, &mut Pool) -> R) -> Result<R> {
+    let gone = || errors::no_pool_name(name);
+    let e = sh.pools.entry_by_name(name).ok_or_else(gone)?;
+    let mut p = e.obj.lock_live().ok_or_else(gone)?;
+    Ok(f(&e.obj, &mut p))
 }
 
-fn inactive_pool<'a>(s: &'a State, name: &str) -> Result<&'a Pool> {
-    let p = s
-        .pools
-        .get(name)
-        .ok_or_else(|| errors::no_pool_name(name))?;
-    if p.active {
-        return Err(errors::op_invalid(format!(
-            "storage pool '{name}' is active"
-        )));
-    }
-    Ok(p)
+/// Runs `f` on the pool with `uuid`, under its lock.
+fn with_pool_uuid<R>(sh: &Shared, uuid: &[u8; 16], f: impl FnOnce(&mut Pool) -> R) -> Result<R> {
+    let gone = || errors::no_pool_uuid(uuid);
+    let obj = sh.pools.get(uuid).ok_or_else(gone)?;
+    let mut p = obj.lock_live().ok_or_else(gone)?;
+    Ok(f(&mut p))
 }
 
-/// virStoragePoolObjListAdd.
-fn add_pool(s: &mut State, def: PoolDef, check_live: bool) -> Result<PoolRef> {
-    let existing = s
-        .pools
-        .values()
-        .find(|p| p.def.uuid == def.uuid)
-        .map(|p| p.def.name.clone());
-    if let Some(old_name) = existing {
-        if old_name != def.name {
-            return Err(Error::new(
-                ErrorCode::OperationFailed,
-                ErrorDomain::Storage,
-                format!(
-                    "pool '{old_name}' is already defined with uuid {}",
-                    def.uuid
-                ),
-            ));
-        }
-        let p = s
-            .pools
-            .get_mut(&old_name)
-            .ok_or_else(|| errors::no_pool_name(&old_name))?;
-        if check_live && p.active {
-            return Err(Error::operation_invalid(
-                ErrorDomain::Storage,
-                format!("pool is already active as '{old_name}'"),
-            ));
-        }
+/// Runs `f` on the active pool named `name`, under its lock.
+fn with_active_pool<R>(
+    sh: &Shared,
+    name: &str,
+    f: impl FnOnce(&PoolObj, &mut Pool) -> Result<R>,
+) -> Result<R> {
+    with_pool(sh, name, |obj, p| {
         if !p.active {
-            p.def = PoolDef {
-                capacity: p.def.capacity,
-                allocation: p.def.allocation,
-                available: p.def.available,
-                ..def
-            };
+            return Err(errors::op_invalid(format!(
+                "storage pool '{name}' is not active"
+            )));
         }
-        return Ok(p.pref());
-    }
-    if let Some(p) = s.pools.get(&def.name) {
-        return Err(Error::new(
-            ErrorCode::OperationFailed,
-            ErrorDomain::Storage,
-            format!(
-                "pool '{}' already exists with uuid {}",
-                def.name, p.def.uuid
-            ),
-        ));
-    }
-    let p = Pool {
+        f(obj, p)
+    })?
+}
+
+/// Runs `f` on the inactive pool named `name`, under its lock.
+fn with_inactive_pool<R>(
+    sh: &Shared,
+    name: &str,
+    f: impl FnOnce(&PoolObj, &mut Pool) -> R,
+) -> Result<R> {
+    with_pool(sh, name, |obj, p| {
+        if p.active {
+            return Err(errors::op_invalid(format!(
+                "storage pool '{name}' is active"
+            )));
+        }
+        Ok(f(obj, p))
+    })?
+}
+
+/// virStoragePoolObjListAdd, then what define (`live` false: the pool is
+/// persistent) or create (`live`: transient and running) makes of it.
+fn add_pool(sh: &Shared, def: PoolDef, live: bool) -> Result<PoolRef> {
+    let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+    let new = Pool {
         def,
-        persistent: false,
-        active: false,
+        persistent: !live,
+        active: live,
         autostart: false,
         vols: Vec::new(),
     };
-    let r = p.pref();
-    s.pools.insert(r.name.clone(), p);
-    Ok(r)
+    sh.pools
+        .add(uuid, name, new, |_, p, unused| {
+            if let Some(Pool { def, .. }) = unused {
+                if live && p.active {
+                    return Err(Error::operation_invalid(
+                        ErrorDomain::Storage,
+                        format!("pool is already active as '{}'", p.def.name),
+                    ));
+                }
+                if !p.active {
+                    p.def = PoolDef {
+                        capacity: p.def.capacity,
+                        allocation: p.def.allocation,
+                        available: p.def.available,
+                        ..def
+                    };
+                }
+                p.persistent = !live;
+                if live {
+                    p.active = true;
+                }
+            }
+            Ok(p.pref())
+        })
+        .map_err(|c| c.to_error("pool", ErrorDomain::Storage))?
 }
 
 /// testStorageVolCreateXML(From): space check, path and key, accounting.
-fn add_volume(s: &mut State, pool: &str, mut vol: VolDef, clone: Option<&str>) -> Result<VolRef> {
-    let p = s
-        .pools
-        .get_mut(pool)
-        .ok_or_else(|| errors::no_pool_name(pool))?;
+fn add_volume(p: &mut Pool, mut vol: VolDef, clone: Option<&str>) -> Result<VolRef> {
     if p.vol(&vol.name).is_some() {
         return Err(errors::test(
             ErrorCode::OperationFailed,
@@ -192,12 +190,14 @@ fn add_volume(s: &mut State, pool: &str, mut vol: VolDef, clone: Option<&str>) -
 
 pub(crate) fn list_all_storage_pools(sh: &Shared, flags: u32) -> Result<Vec<PoolRef>> {
     Error::check_flags(flags, (1 << 20) - 1, "testConnectListAllStoragePools")?;
-    let s = sh.lock();
     let types = flags >> 6;
-    Ok(s.pools
-        .values()
-        .filter(|p| {
-            pair_ok(flags, list_net::ACTIVE, list_net::INACTIVE, p.active)
+    Ok(sh
+        .pools
+        .snapshot()
+        .iter()
+        .filter_map(|e| {
+            let p = e.obj.lock_live()?;
+            let pick = pair_ok(flags, list_net::ACTIVE, list_net::INACTIVE, p.active)
                 && pair_ok(
                     flags,
                     list_net::PERSISTENT,
@@ -214,24 +214,23 @@ pub(crate) fn list_all_storage_pools(sh: &Shared, flags: u32) -> Result<Vec<Pool
                     || POOL_TYPE_FLAGS
                         .iter()
                         .position(|t| *t == p.def.pool_type)
-                        .is_some_and(|i| types & (1 << i) != 0))
+                        .is_some_and(|i| types & (1 << i) != 0));
+            pick.then(|| p.pref())
         })
-        .map(Pool::pref)
         .collect())
 }
 
 pub(crate) fn storage_pool_lookup_by_name(sh: &Shared, name: &str) -> Result<PoolRef> {
-    let s = sh.lock();
-    s.pools
-        .get(name)
-        .map(Pool::pref)
+    sh.pools
+        .entry_by_name(name)
+        .map(|e| e.pool_ref())
         .ok_or_else(|| errors::no_pool_name(name))
 }
 
 pub(crate) fn storage_pool_lookup_by_uuid(sh: &Shared, uuid: &[u8; 16]) -> Result<PoolRef> {
-    let s = sh.lock();
-    s.pool_by_uuid(uuid)
-        .map(Pool::pref)
+    sh.pools
+        .entry(uuid)
+        .map(|e| e.pool_ref())
         .ok_or_else(|| errors::no_pool_uuid(uuid))
 }
 
@@ -241,14 +240,7 @@ pub(crate) fn storage_pool_define_xml(sh: &Shared, xml: &str, flags: u32) -> Res
     def.capacity = load::DEFAULT_POOL_CAPACITY;
     def.allocation = 0;
     def.available = load::DEFAULT_POOL_CAPACITY;
-    let r = {
-        let mut s = sh.lock();
-        let r = add_pool(&mut s, def, false)?;
-        if let Some(p) = s.pools.get_mut(&r.name) {
-            p.persistent = true;
-        }
-        r
-    };
+    let r = add_pool(sh, def, false)?;
     sh.publish_one(pool_event(&r, oe::DEFINED));
     Ok(r)
 }
@@ -259,99 +251,59 @@ pub(crate) fn storage_pool_create_xml(sh: &Shared, xml: &str, flags: u32) -> Res
     def.capacity = load::DEFAULT_POOL_CAPACITY;
     def.allocation = 0;
     def.available = load::DEFAULT_POOL_CAPACITY;
-    let r = {
-        let mut s = sh.lock();
-        let r = add_pool(&mut s, def, true)?;
-        if let Some(p) = s.pools.get_mut(&r.name) {
-            p.persistent = false;
-            p.active = true;
-        }
-        r
-    };
+    let r = add_pool(sh, def, true)?;
     sh.publish_one(pool_event(&r, oe::STARTED));
     Ok(r)
 }
 
 pub(crate) fn storage_pool_build(sh: &Shared, pool: &PoolRef, flags: u32) -> Result<()> {
     Error::check_flags(flags, 0, "testStoragePoolBuild")?;
-    {
-        let s = sh.lock();
-        inactive_pool(&s, &pool.name)?;
-    }
+    with_inactive_pool(sh, &pool.name, |_, _| ())?;
     sh.publish_one(pool_event(pool, oe::POOL_CREATED));
     Ok(())
 }
 
 pub(crate) fn storage_pool_undefine(sh: &Shared, pool: &PoolRef) -> Result<()> {
-    {
-        let mut s = sh.lock();
-        inactive_pool(&s, &pool.name)?;
-        s.pools.remove(&pool.name);
-    }
+    with_inactive_pool(sh, &pool.name, |obj, _| sh.pools.remove(obj))?;
     sh.publish_one(pool_event(pool, oe::UNDEFINED));
     Ok(())
 }
 
 pub(crate) fn storage_pool_create(sh: &Shared, pool: &PoolRef, flags: u32) -> Result<()> {
     Error::check_flags(flags, 0, "testStoragePoolCreate")?;
-    {
-        let mut s = sh.lock();
-        inactive_pool(&s, &pool.name)?;
-        if let Some(p) = s.pools.get_mut(&pool.name) {
-            p.active = true;
-        }
-    }
+    with_inactive_pool(sh, &pool.name, |_, p| p.active = true)?;
     sh.publish_one(pool_event(pool, oe::STARTED));
     Ok(())
 }
 
 pub(crate) fn storage_pool_destroy(sh: &Shared, pool: &PoolRef) -> Result<()> {
-    let r = {
-        let mut s = sh.lock();
-        let r = active_pool(&s, &pool.name)?.pref();
-        let transient = match s.pools.get_mut(&pool.name) {
-            Some(p) => {
-                p.active = false;
-                !p.persistent
-            }
-            None => false,
-        };
-        if transient {
-            s.pools.remove(&pool.name);
+    let r = with_active_pool(sh, &pool.name, |obj, p| {
+        p.active = false;
+        if !p.persistent {
+            sh.pools.remove(obj);
         }
-        r
-    };
+        Ok(p.pref())
+    })?;
     sh.publish_one(pool_event(&r, oe::STOPPED));
     Ok(())
 }
 
 pub(crate) fn storage_pool_delete(sh: &Shared, pool: &PoolRef, flags: u32) -> Result<()> {
     Error::check_flags(flags, 0, "testStoragePoolDelete")?;
-    {
-        let s = sh.lock();
-        inactive_pool(&s, &pool.name)?;
-    }
+    with_inactive_pool(sh, &pool.name, |_, _| ())?;
     sh.publish_one(pool_event(pool, oe::POOL_DELETED));
     Ok(())
 }
 
 pub(crate) fn storage_pool_refresh(sh: &Shared, pool: &PoolRef, flags: u32) -> Result<()> {
     Error::check_flags(flags, 0, "testStoragePoolRefresh")?;
-    {
-        let s = sh.lock();
-        active_pool(&s, &pool.name)?;
-    }
+    with_active_pool(sh, &pool.name, |_, _| Ok(()))?;
     sh.publish_one(Event::StoragePoolRefresh { pool: pool.clone() });
     Ok(())
 }
 
 pub(crate) fn storage_pool_get_info(sh: &Shared, pool: &PoolRef) -> Result<PoolInfo> {
-    let s = sh.lock();
-    let p = s
-        .pools
-        .get(&pool.name)
-        .ok_or_else(|| errors::no_pool_name(&pool.name))?;
-    Ok(PoolInfo {
+    with_pool(sh, &pool.name, |_, p| PoolInfo {
         state: if p.active { 2 } else { 0 },
         capacity: p.def.capacity,
         allocation: p.def.allocation,
@@ -361,62 +313,41 @@ pub(crate) fn storage_pool_get_info(sh: &Shared, pool: &PoolRef) -> Result<PoolI
 
 pub(crate) fn storage_pool_get_xml_desc(sh: &Shared, pool: &PoolRef, flags: u32) -> Result<String> {
     Error::check_flags(flags, 0, "testStoragePoolGetXMLDesc")?;
-    let s = sh.lock();
-    let p = s
-        .pools
-        .get(&pool.name)
-        .ok_or_else(|| errors::no_pool_name(&pool.name))?;
-    Ok(p.def.to_xml())
+    with_pool(sh, &pool.name, |_, p| p.def.to_xml())
 }
 
 pub(crate) fn storage_pool_get_autostart(sh: &Shared, pool: &PoolRef) -> Result<bool> {
-    let s = sh.lock();
-    let p = s
-        .pools
-        .get(&pool.name)
-        .ok_or_else(|| errors::no_pool_name(&pool.name))?;
-    Ok(p.persistent && p.autostart)
+    with_pool(sh, &pool.name, |_, p| p.persistent && p.autostart)
 }
 
 pub(crate) fn storage_pool_set_autostart(sh: &Shared, pool: &PoolRef, on: bool) -> Result<()> {
-    let mut s = sh.lock();
-    let p = s
-        .pools
-        .get_mut(&pool.name)
-        .ok_or_else(|| errors::no_pool_name(&pool.name))?;
-    if !p.persistent {
-        return Err(Error::invalid_arg(
-            ErrorDomain::Test,
-            "pool has no config file",
-        ));
-    }
-    p.autostart = on;
-    Ok(())
+    with_pool(sh, &pool.name, |_, p| {
+        if !p.persistent {
+            return Err(Error::invalid_arg(
+                ErrorDomain::Test,
+                "pool has no config file",
+            ));
+        }
+        p.autostart = on;
+        Ok(())
+    })?
 }
 
 pub(crate) fn storage_pool_is_active(sh: &Shared, pool: &PoolRef) -> Result<bool> {
-    let s = sh.lock();
-    s.pool_by_uuid(&pool.uuid)
-        .map(|p| p.active)
-        .ok_or_else(|| errors::no_pool_uuid(&pool.uuid))
+    with_pool_uuid(sh, &pool.uuid, |p| p.active)
 }
 
 pub(crate) fn storage_pool_is_persistent(sh: &Shared, pool: &PoolRef) -> Result<bool> {
-    let s = sh.lock();
-    s.pool_by_uuid(&pool.uuid)
-        .map(|p| p.persistent)
-        .ok_or_else(|| errors::no_pool_uuid(&pool.uuid))
+    with_pool_uuid(sh, &pool.uuid, |p| p.persistent)
 }
 
 pub(crate) fn storage_pool_list_volumes(sh: &Shared, pool: &PoolRef) -> Result<Vec<VolRef>> {
-    let s = sh.lock();
-    let p = s
-        .pool_by_uuid(&pool.uuid)
-        .ok_or_else(|| errors::no_pool_uuid(&pool.uuid))?;
-    if !p.active {
-        return Err(errors::op_invalid("storage pool is not active"));
-    }
-    Ok(p.vols.iter().map(|v| vref(p, v)).collect())
+    with_pool_uuid(sh, &pool.uuid, |p| {
+        if !p.active {
+            return Err(errors::op_invalid("storage pool is not active"));
+        }
+        Ok(p.vols.iter().map(|v| vref(p, v)).collect())
+    })?
 }
 
 pub(crate) fn storage_vol_lookup_by_name(
@@ -424,49 +355,41 @@ pub(crate) fn storage_vol_lookup_by_name(
     pool: &PoolRef,
     name: &str,
 ) -> Result<VolRef> {
-    let s = sh.lock();
-    let p = active_pool(&s, &pool.name)?;
-    p.vol(name)
-        .map(|v| vref(p, v))
-        .ok_or_else(|| errors::no_vol_name(name))
+    with_active_pool(sh, &pool.name, |_, p| {
+        p.vol(name)
+            .map(|v| vref(p, v))
+            .ok_or_else(|| errors::no_vol_name(name))
+    })
+}
+
+/// The first volume of an active pool (in pool name order) that `pick`
+/// accepts.
+fn find_vol(sh: &Shared, pick: impl Fn(&VolDef) -> bool) -> Option<VolRef> {
+    sh.pools.snapshot().iter().find_map(|e| {
+        let p = e.obj.lock_live()?;
+        if !p.active {
+            return None;
+        }
+        p.vols.iter().find(|v| pick(v)).map(|v| vref(&p, v))
+    })
 }
 
 pub(crate) fn storage_vol_lookup_by_key(sh: &Shared, key: &str) -> Result<VolRef> {
-    let s = sh.lock();
-    s.pools
-        .values()
-        .filter(|p| p.active)
-        .find_map(|p| {
-            p.vols
-                .iter()
-                .find(|v| v.key.as_deref() == Some(key))
-                .map(|v| vref(p, v))
-        })
-        .ok_or_else(|| {
-            errors::test(
-                ErrorCode::NoStorageVol,
-                format!("no storage vol with matching key '{key}'"),
-            )
-        })
+    find_vol(sh, |v| v.key.as_deref() == Some(key)).ok_or_else(|| {
+        errors::test(
+            ErrorCode::NoStorageVol,
+            format!("no storage vol with matching key '{key}'"),
+        )
+    })
 }
 
 pub(crate) fn storage_vol_lookup_by_path(sh: &Shared, path: &str) -> Result<VolRef> {
-    let s = sh.lock();
-    s.pools
-        .values()
-        .filter(|p| p.active)
-        .find_map(|p| {
-            p.vols
-                .iter()
-                .find(|v| v.target_path.as_deref() == Some(path))
-                .map(|v| vref(p, v))
-        })
-        .ok_or_else(|| {
-            errors::test(
-                ErrorCode::NoStorageVol,
-                format!("no storage vol with matching path '{path}'"),
-            )
-        })
+    find_vol(sh, |v| v.target_path.as_deref() == Some(path)).ok_or_else(|| {
+        errors::test(
+            ErrorCode::NoStorageVol,
+            format!("no storage vol with matching path '{path}'"),
+        )
+    })
 }
 
 pub(crate) fn storage_vol_create_xml(
@@ -476,10 +399,10 @@ pub(crate) fn storage_vol_create_xml(
     flags: u32,
 ) -> Result<VolRef> {
     Error::check_flags(flags, 1 << 1, "testStorageVolCreateXML")?;
-    let mut s = sh.lock();
-    active_pool(&s, &pool.name)?;
-    let vol = VolDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
-    add_volume(&mut s, &pool.name, vol, None)
+    with_active_pool(sh, &pool.name, |_, p| {
+        let vol = VolDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+        add_volume(p, vol, None)
+    })
 }
 
 pub(crate) fn storage_vol_create_xml_from(
@@ -490,59 +413,55 @@ pub(crate) fn storage_vol_create_xml_from(
     flags: u32,
 ) -> Result<VolRef> {
     Error::check_flags(flags, 1 << 1, "testStorageVolCreateXMLFrom")?;
-    let mut s = sh.lock();
-    active_pool(&s, &pool.name)?;
-    let vol = VolDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
-    add_volume(&mut s, &pool.name, vol, Some(&clone.name))
+    with_active_pool(sh, &pool.name, |_, p| {
+        let vol = VolDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+        add_volume(p, vol, Some(&clone.name))
+    })
 }
 
 pub(crate) fn storage_vol_delete(sh: &Shared, vol: &VolRef, flags: u32) -> Result<()> {
     Error::check_flags(flags, 0, "testStorageVolDelete")?;
-    let mut s = sh.lock();
-    active_pool(&s, &vol.pool)?;
-    let p = s
-        .pools
-        .get_mut(&vol.pool)
-        .ok_or_else(|| errors::no_pool_name(&vol.pool))?;
-    let i = p
-        .vols
-        .iter()
-        .position(|v| v.name == vol.name)
-        .ok_or_else(|| errors::no_vol_name(&vol.name))?;
-    let v = p.vols.remove(i);
-    p.def.allocation = p.def.allocation.saturating_sub(v.allocation);
-    p.def.available = p.def.capacity.saturating_sub(p.def.allocation);
-    Ok(())
+    with_active_pool(sh, &vol.pool, |_, p| {
+        let i = p
+            .vols
+            .iter()
+            .position(|v| v.name == vol.name)
+            .ok_or_else(|| errors::no_vol_name(&vol.name))?;
+        let v = p.vols.remove(i);
+        p.def.allocation = p.def.allocation.saturating_sub(v.allocation);
+        p.def.available = p.def.capacity.saturating_sub(p.def.allocation);
+        Ok(())
+    })
 }
 
 pub(crate) fn storage_vol_get_info(sh: &Shared, vol: &VolRef) -> Result<VolInfo> {
-    let s = sh.lock();
-    let p = active_pool(&s, &vol.pool)?;
-    let v = p
-        .vol(&vol.name)
-        .ok_or_else(|| errors::no_vol_name(&vol.name))?;
-    Ok(VolInfo {
-        vol_type: vol_type_for_pool(&p.def.pool_type),
-        capacity: v.capacity,
-        allocation: v.allocation,
+    with_active_pool(sh, &vol.pool, |_, p| {
+        let v = p
+            .vol(&vol.name)
+            .ok_or_else(|| errors::no_vol_name(&vol.name))?;
+        Ok(VolInfo {
+            vol_type: vol_type_for_pool(&p.def.pool_type),
+            capacity: v.capacity,
+            allocation: v.allocation,
+        })
     })
 }
 
 pub(crate) fn storage_vol_get_xml_desc(sh: &Shared, vol: &VolRef, flags: u32) -> Result<String> {
     Error::check_flags(flags, 0, "testStorageVolGetXMLDesc")?;
-    let s = sh.lock();
-    let p = active_pool(&s, &vol.pool)?;
-    let v = p
-        .vol(&vol.name)
-        .ok_or_else(|| errors::no_vol_name(&vol.name))?;
-    Ok(v.to_xml())
+    with_active_pool(sh, &vol.pool, |_, p| {
+        let v = p
+            .vol(&vol.name)
+            .ok_or_else(|| errors::no_vol_name(&vol.name))?;
+        Ok(v.to_xml())
+    })
 }
 
 pub(crate) fn storage_vol_get_path(sh: &Shared, vol: &VolRef) -> Result<String> {
-    let s = sh.lock();
-    let p = active_pool(&s, &vol.pool)?;
-    let v = p
-        .vol(&vol.name)
-        .ok_or_else(|| errors::no_vol_name(&vol.name))?;
-    Ok(v.target_path.clone().unwrap_or_default())
+    with_active_pool(sh, &vol.pool, |_, p| {
+        let v = p
+            .vol(&vol.name)
+            .ok_or_else(|| errors::no_vol_name(&vol.name))?;
+        Ok(v.target_path.clone().unwrap_or_default())
+    })
 }

@@ -746,3 +746,63 @@ fn start_autodestroy_is_refused_as_the_c_test_driver_refuses_it() {
     );
     assert!(!c.domain_is_active(&d).unwrap());
 }
+
+#[test]
+fn listing_stays_consistent_while_other_clients_define_start_and_undefine() {
+    let c = Arc::new(node_conn());
+    let before = c.list_all_domains(0).unwrap();
+    let workers: Vec<_> = (0..2)
+        .map(|w| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    let xml = format!(
+                        "<domain type='test'><name>churn-{w}-{i}</name>\
+                         <memory>1024</memory><os><type>hvm</type></os></domain>"
+                    );
+                    let d = c.domain_define_xml(&xml, 0).unwrap();
+                    let d = c.domain_create(&d, 0).unwrap();
+                    assert!(d.id > 0);
+                    c.domain_destroy(&d, 0).unwrap();
+                    c.domain_undefine(&d, 0).unwrap();
+                }
+            })
+        })
+        .collect();
+    for _ in 0..200 {
+        let all = c.list_all_domains(0).unwrap();
+        // Sorted by name, and the node file's domains are always there.
+        assert!(all.windows(2).all(|w| w[0].name < w[1].name));
+        assert!(before.iter().all(|b| all.contains(b)));
+        let active = c.list_all_domains(list::ACTIVE).unwrap();
+        assert!(active.iter().all(|d| d.id > 0));
+    }
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(c.list_all_domains(0).unwrap(), before);
+}
+
+#[test]
+fn concurrent_defines_of_one_domain_add_it_once() {
+    let c = Arc::new(node_conn());
+    let events = record(&c);
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let c = c.clone();
+            std::thread::spawn(move || c.domain_define_xml(DOM_XML, 0).unwrap())
+        })
+        .collect();
+    let refs: Vec<DomainRef> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    assert!(refs.windows(2).all(|w| w[0] == w[1]));
+    let added = lifecycles(&events)
+        .iter()
+        .filter(|(n, e, d)| n == "vm1" && *e == lc::DEFINED && *d == lc::DEFINED_ADDED)
+        .count();
+    assert_eq!(added, 1);
+    let updated = lifecycles(&events)
+        .iter()
+        .filter(|(n, e, d)| n == "vm1" && *e == lc::DEFINED && *d == lc::DEFINED_UPDATED)
+        .count();
+    assert_eq!(updated, 3);
+}

@@ -15,7 +15,7 @@ use driver::{
 };
 use lxc_controller::client;
 
-use crate::driver_state::{Dom, Driver};
+use crate::driver_state::{dom_ref, Dom, Driver};
 use crate::{errors, hostinfo, native};
 
 /// Memory limits with no value set (VIR_DOMAIN_MEMORY_PARAM_UNLIMITED).
@@ -204,7 +204,7 @@ impl Connection for LxcConnection {
         Error::check_flags(flags, list::ALL, "lxcConnectListAllDomains")?;
         let mut out = Vec::new();
         for d in self.drv.all() {
-            let st = d.state();
+            let st = d.lock();
             let active = st.live.is_some();
             let persistent = st.persistent.is_some();
             let pick = |a: u32, b: u32, va: bool, vb: bool| {
@@ -238,7 +238,7 @@ impl Connection for LxcConnection {
             }
             out.push(DomainRef {
                 name: st.name.clone(),
-                uuid: d.uuid,
+                uuid: *d.uuid(),
                 id: st.id(),
             });
         }
@@ -248,21 +248,21 @@ impl Connection for LxcConnection {
     fn domain_lookup_by_id(&self, id: i32) -> Result<DomainRef> {
         self.drv
             .find_id(id)
-            .map(|d| d.dom_ref())
+            .map(|d| dom_ref(&d))
             .ok_or_else(|| errors::no_domain_id(id))
     }
 
     fn domain_lookup_by_name(&self, name: &str) -> Result<DomainRef> {
         self.drv
             .find_name(name)
-            .map(|d| d.dom_ref())
+            .map(|d| dom_ref(&d))
             .ok_or_else(|| errors::no_domain_name(name))
     }
 
     fn domain_lookup_by_uuid(&self, uuid: &[u8; 16]) -> Result<DomainRef> {
         self.drv
             .find_uuid(uuid)
-            .map(|d| d.dom_ref())
+            .map(|d| dom_ref(&d))
             .ok_or_else(|| errors::no_domain_uuid_only(uuid))
     }
 
@@ -331,7 +331,7 @@ impl Connection for LxcConnection {
     fn domain_get_info(&self, dom: &DomainRef) -> Result<DomainInfo> {
         let d = self.get(dom)?;
         let (st_state, def, cgroups) = {
-            let st = d.state();
+            let st = d.lock();
             let def = st
                 .current_def()
                 .cloned()
@@ -359,7 +359,7 @@ impl Connection for LxcConnection {
     fn domain_get_state(&self, dom: &DomainRef, flags: u32) -> Result<(i32, i32)> {
         Error::check_flags(flags, 0, "lxcDomainGetState")?;
         let d = self.get(dom)?;
-        let st = d.state();
+        let st = d.lock();
         Ok((st.state, st.reason))
     }
 
@@ -370,7 +370,7 @@ impl Connection for LxcConnection {
             "lxcDomainGetXMLDesc",
         )?;
         let d = self.get(dom)?;
-        let st = d.state();
+        let st = d.lock();
         let inactive = flags & xmlflags::INACTIVE != 0;
         let def = if inactive {
             st.persistent.as_ref().or(st.live.as_ref().map(|l| &l.def))
@@ -388,7 +388,7 @@ impl Connection for LxcConnection {
 
     fn domain_get_os_type(&self, dom: &DomainRef) -> Result<String> {
         let d = self.get(dom)?;
-        let st = d.state();
+        let st = d.lock();
         Ok(st
             .current_def()
             .map(|d| d.os.os_type.clone())
@@ -397,7 +397,7 @@ impl Connection for LxcConnection {
 
     fn domain_get_max_memory(&self, dom: &DomainRef) -> Result<u64> {
         let d = self.get(dom)?;
-        let st = d.state();
+        let st = d.lock();
         Ok(st.current_def().map_or(0, |d| d.memory_kib))
     }
 
@@ -413,7 +413,7 @@ impl Connection for LxcConnection {
         )?;
         let job = self.drv.begin(dom, "virDomainSetMemory")?;
         let (active, persistent) = {
-            let st = job.dom().state();
+            let st = job.obj().lock();
             (st.live.is_some(), st.persistent.is_some())
         };
         let mut live = flags & affect::LIVE != 0;
@@ -440,7 +440,7 @@ impl Connection for LxcConnection {
                 ));
             }
             let def = {
-                let mut st = job.dom().state();
+                let mut st = job.obj().lock();
                 let Some(def) = st.persistent.as_mut() else {
                     return Err(errors::not_running());
                 };
@@ -451,7 +451,7 @@ impl Connection for LxcConnection {
         }
         if live {
             let (max, cgroups) = {
-                let st = job.dom().state();
+                let st = job.obj().lock();
                 let l = st.live.as_ref().ok_or_else(errors::not_running)?;
                 (l.def.memory_kib, l.cgroups.clone())
             };
@@ -482,16 +482,16 @@ impl Connection for LxcConnection {
                 return Err(errors::op_failed("Failed to set memory for domain"));
             }
             {
-                let mut st = job.dom().state();
+                let mut st = job.obj().lock();
                 if let Some(l) = st.live.as_mut() {
                     let _ = l.def.set_current_memory_kib(kib);
                 }
             }
-            self.drv.save_status(job.dom());
+            self.drv.save_status(job.obj());
         }
         if config {
             let def = {
-                let mut st = job.dom().state();
+                let mut st = job.obj().lock();
                 let Some(def) = st.persistent.as_mut() else {
                     return Err(errors::not_running());
                 };
@@ -510,7 +510,7 @@ impl Connection for LxcConnection {
             "lxcDomainGetMemoryParameters",
         )?;
         let d = self.get(dom)?;
-        let st = d.state();
+        let st = d.lock();
         let use_live = st.live.is_some() && flags & affect::CONFIG == 0;
         let vals: [(&str, u64); 3] = if use_live {
             let cg = st
@@ -560,7 +560,7 @@ impl Connection for LxcConnection {
             "lxcDomainGetVcpusFlags",
         )?;
         let d = self.get(dom)?;
-        let st = d.state();
+        let st = d.lock();
         let def = if flags & affect::CONFIG != 0 {
             st.persistent.as_ref()
         } else {
@@ -576,7 +576,7 @@ impl Connection for LxcConnection {
     }
 
     fn domain_get_autostart(&self, dom: &DomainRef) -> Result<bool> {
-        Ok(self.get(dom)?.state().autostart)
+        Ok(self.get(dom)?.lock().autostart)
     }
 
     fn domain_set_autostart(&self, dom: &DomainRef, on: bool) -> Result<()> {
@@ -584,11 +584,11 @@ impl Connection for LxcConnection {
     }
 
     fn domain_is_active(&self, dom: &DomainRef) -> Result<bool> {
-        Ok(self.get(dom)?.state().live.is_some())
+        Ok(self.get(dom)?.lock().live.is_some())
     }
 
     fn domain_is_persistent(&self, dom: &DomainRef) -> Result<bool> {
-        Ok(self.get(dom)?.state().persistent.is_some())
+        Ok(self.get(dom)?.lock().persistent.is_some())
     }
 
     fn domain_get_scheduler_type(&self, dom: &DomainRef) -> Result<(String, i32)> {
@@ -603,7 +603,7 @@ impl Connection for LxcConnection {
             "lxcDomainGetSchedulerParametersFlags",
         )?;
         let d = self.get(dom)?;
-        let st = d.state();
+        let st = d.lock();
         let def = st
             .current_def()
             .ok_or_else(|| errors::internal("domain has no definition"))?;
@@ -650,7 +650,7 @@ impl Connection for LxcConnection {
         let mut out = Vec::new();
         for d in targets {
             let (r, params) = {
-                let st = d.state();
+                let st = d.lock();
                 let mut p: TypedParams = vec![
                     ("state.state".into(), TypedValue::Int(st.state)),
                     ("state.reason".into(), TypedValue::Int(st.reason)),
@@ -674,7 +674,7 @@ impl Connection for LxcConnection {
                 (
                     DomainRef {
                         name: st.name.clone(),
-                        uuid: d.uuid,
+                        uuid: *d.uuid(),
                         id: st.id(),
                     },
                     p,
@@ -705,7 +705,7 @@ impl Connection for LxcConnection {
         Error::check_flags(flags, 1 | 2, "lxcDomainOpenConsole")?;
         let d = self.get(dom)?;
         let name = {
-            let st = d.state();
+            let st = d.lock();
             if st.live.is_none() {
                 return Err(errors::not_running());
             }
@@ -761,7 +761,7 @@ impl Connection for LxcConnection {
         Error::check_flags(flags, 0, "lxcDomainLxcOpenNamespace")?;
         let d = self.get(dom)?;
         let pid = {
-            let st = d.state();
+            let st = d.lock();
             let l = st.live.as_ref().ok_or_else(errors::not_running)?;
             if l.init_pid == 0 {
                 return Err(errors::op_invalid("Init pid is not yet available"));

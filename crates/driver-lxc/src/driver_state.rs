@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! The driver's state: the domain table, per-domain job locks, starting
-//! and stopping containers through their controllers, status files,
-//! exit watchers and reattaching after a restart.
+//! The driver's state: the domain table (a `driver::objlist` list in the
+//! order domains were added, each domain with its `driver::job` job),
+//! starting and stopping containers through their controllers, status
+//! files, exit watchers and reattaching after a restart.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use conf::{DomainDef, FormatFlags, ParseFlags};
 use driver::consts::{lifecycle, reason, state};
+use driver::objlist::{Conflict, JobError, Obj, ObjJob, ObjList, Order};
 use driver::{CloseCallbacks, ConnectionId, DomainRef, Error, Event, EventBus, Result};
 use lxc_controller::client;
 use lxc_controller::proto::{Event as CtlEvent, ExitInfo, ExitReason, RunState};
@@ -64,8 +66,6 @@ pub(crate) struct DomState {
     pub autostart: bool,
     pub state: i32,
     pub reason: i32,
-    /// Dropped from the table; operations still holding it fail.
-    pub removed: bool,
 }
 
 impl DomState {
@@ -78,7 +78,6 @@ impl DomState {
             autostart: false,
             state: state::SHUTOFF,
             reason: reason::SHUTOFF_UNKNOWN,
-            removed: false,
         }
     }
 
@@ -95,92 +94,30 @@ impl DomState {
     }
 }
 
-/// A domain's job lock: who holds it (the API name) and a condvar.
-#[derive(Default)]
-struct Job {
-    holder: Mutex<Option<String>>,
-    cv: Condvar,
-}
-
 /// One domain of the table.
-pub(crate) struct Dom {
-    pub uuid: [u8; 16],
-    job: Job,
-    pub st: Mutex<DomState>,
-}
+pub(crate) type Dom = Obj<DomState>;
 
 /// The held job of a domain; dropping it releases the job.
-pub(crate) struct JobGuard {
-    dom: Arc<Dom>,
-}
+pub(crate) type JobGuard = ObjJob<DomState>;
 
-impl Drop for JobGuard {
-    fn drop(&mut self) {
-        let mut h = lock(&self.dom.job.holder);
-        *h = None;
-        self.dom.job.cv.notify_one();
-    }
-}
-
-impl JobGuard {
-    pub fn dom(&self) -> &Arc<Dom> {
-        &self.dom
+/// The reference clients get for a domain.
+pub(crate) fn dom_ref(dom: &Dom) -> DomainRef {
+    let st = dom.lock();
+    DomainRef {
+        name: st.name.clone(),
+        uuid: *dom.uuid(),
+        id: st.id(),
     }
 }
 
-impl Dom {
-    fn new(uuid: [u8; 16], st: DomState) -> Arc<Dom> {
-        Arc::new(Dom {
-            uuid,
-            job: Job::default(),
-            st: Mutex::new(st),
-        })
-    }
-
-    pub fn state(&self) -> MutexGuard<'_, DomState> {
-        lock(&self.st)
-    }
-
-    pub fn dom_ref(&self) -> DomainRef {
-        let st = self.state();
-        DomainRef {
-            name: st.name.clone(),
-            uuid: self.uuid,
-            id: st.id(),
-        }
-    }
-}
-
-/// Takes `dom`'s job for `api`, waiting at most `timeout`.
-fn begin_job(dom: &Arc<Dom>, api: &str, timeout: Duration) -> Result<JobGuard> {
-    let deadline = Instant::now().checked_add(timeout);
-    let mut h = lock(&dom.job.holder);
-    while let Some(holder) = h.as_ref() {
-        let wait = match deadline {
-            Some(d) => {
-                let now = Instant::now();
-                if now >= d {
-                    return Err(errors::job_timeout(holder));
-                }
-                d - now
-            }
-            None => Duration::from_secs(3600),
-        };
-        h = dom
-            .job
-            .cv
-            .wait_timeout(h, wait)
-            .map(|(g, _)| g)
-            .unwrap_or_else(|p| p.into_inner().0);
-    }
-    *h = Some(api.to_string());
-    drop(h);
-    let g = JobGuard { dom: dom.clone() };
-    if g.dom.state().removed {
-        let st = g.dom.state();
-        return Err(errors::no_domain_uuid(&g.dom.uuid, &st.name));
-    }
-    Ok(g)
+/// Takes `dom`'s job for `api`, waiting at most `timeout`: libvirt's
+/// VIR_ERR_OPERATION_TIMEOUT when another operation holds it that long,
+/// VIR_ERR_NO_DOMAIN when the domain left the table meanwhile.
+fn begin_job(dom: &Arc<Dom>, api: &'static str, timeout: Duration) -> Result<JobGuard> {
+    dom.begin_job(api, timeout).map_err(|e| match e {
+        JobError::Busy(busy) => busy.to_error(errors::LXC),
+        JobError::Removed => errors::no_domain_uuid(dom.uuid(), &dom.lock().name),
+    })
 }
 
 /// What the driver runs for a domain when a connection closes.
@@ -194,7 +131,8 @@ pub(crate) enum CloseCallback {
 pub struct Driver {
     pub(crate) cfg: LxcDriverConfig,
     pub(crate) lxcconf: Mutex<LxcConf>,
-    table: Mutex<Vec<Arc<Dom>>>,
+    /// Listed in the order domains were added.
+    domains: ObjList<DomState>,
     pub(crate) events: EventBus,
     /// Guests tied to the connection that started them (in memory only:
     /// after a restart, reattached guests belong to no connection).
@@ -239,21 +177,6 @@ impl StopKind {
     }
 }
 
-/// Adds a new, shut off domain for `def` to the table, refusing a name
-/// another domain (with another UUID) already has.
-fn add_new_domain(t: &mut Vec<Arc<Dom>>, def: &DomainDef) -> Result<Arc<Dom>> {
-    if let Some(other) = t.iter().find(|d| d.state().name == def.name) {
-        return Err(errors::op_failed(format!(
-            "domain '{}' already exists with uuid {}",
-            def.name,
-            conf::Uuid(other.uuid)
-        )));
-    }
-    let d = Dom::new(def.uuid.0, DomState::shut_off(def.name.clone()));
-    t.push(d.clone());
-    Ok(d)
-}
-
 /// Whether `pid` is a live (not zombie) process.
 fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -283,7 +206,7 @@ impl Driver {
         let d = Arc::new_cyclic(|weak| Driver {
             cfg,
             lxcconf: Mutex::new(lxcconf),
-            table: Mutex::new(Vec::new()),
+            domains: ObjList::new(Order::Insertion),
             events: EventBus::new(),
             close_callbacks: CloseCallbacks::new(),
             shutting_down: AtomicBool::new(false),
@@ -329,23 +252,20 @@ impl Driver {
                 }
             };
             let autostart = self.cfg.autostart_link(&def.name).exists();
-            let mut t = lock(&self.table);
-            if let Some(existing) = t.iter().find(|d| d.uuid == def.uuid.0) {
-                let mut st = existing.state();
+            if let Some(existing) = self.domains.get(&def.uuid.0) {
+                let mut st = existing.lock();
                 if st.live.is_none() {
                     st.autostart = autostart;
                     st.persistent = Some(def);
                 }
                 continue;
             }
-            if t.iter().any(|d| d.state().name == def.name) {
-                continue;
-            }
-            let uuid = def.uuid.0;
+            let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
             let mut st = DomState::shut_off(def.name.clone());
             st.persistent = Some(def);
             st.autostart = autostart;
-            t.push(Dom::new(uuid, st));
+            // A name another domain already has: the file is skipped.
+            let _ = self.domains.add(uuid, name, st, |_, _, _| ());
         }
     }
 
@@ -356,28 +276,26 @@ impl Driver {
     // ---- table access (never waits on a job) ----
 
     pub(crate) fn all(&self) -> Vec<Arc<Dom>> {
-        lock(&self.table).clone()
+        self.domains
+            .snapshot()
+            .iter()
+            .map(|e| e.obj.clone())
+            .collect()
     }
 
     pub(crate) fn find_uuid(&self, uuid: &[u8; 16]) -> Option<Arc<Dom>> {
-        lock(&self.table).iter().find(|d| d.uuid == *uuid).cloned()
+        self.domains.get(uuid)
     }
 
     pub(crate) fn find_name(&self, name: &str) -> Option<Arc<Dom>> {
-        lock(&self.table)
-            .iter()
-            .find(|d| d.state().name == name)
-            .cloned()
+        self.domains.entry_by_name(name).map(|e| e.obj)
     }
 
     pub(crate) fn find_id(&self, id: i32) -> Option<Arc<Dom>> {
         if id < 0 {
             return None;
         }
-        lock(&self.table)
-            .iter()
-            .find(|d| d.state().id() == id)
-            .cloned()
+        self.domains.entry_by_id(id).map(|e| e.obj)
     }
 
     /// The domain a client handle names.
@@ -386,15 +304,23 @@ impl Driver {
             .ok_or_else(|| errors::no_domain_uuid(&r.uuid, &r.name))
     }
 
-    fn remove(&self, dom: &Arc<Dom>) {
-        lock(&self.table).retain(|d| !Arc::ptr_eq(d, dom));
-        dom.state().removed = true;
+    fn remove(&self, dom: &Dom) {
+        let _st = dom.lock();
+        self.domains.remove(dom);
+    }
+
+    /// Records a domain's run (or its end): its state and the table's id
+    /// index, in one step under the domain's lock.
+    fn set_live(&self, dom: &Dom, st: &mut DomState, live: Option<Live>) {
+        self.domains.set_id(dom, live.as_ref().map(|l| l.id));
+        st.live = live;
     }
 
     pub(crate) fn active_count(&self) -> usize {
-        self.all()
+        self.domains
+            .snapshot()
             .iter()
-            .filter(|d| d.state().live.is_some())
+            .filter(|e| e.id.is_some())
             .count()
     }
 
@@ -404,7 +330,7 @@ impl Driver {
     }
 
     /// Takes a domain's job for `api`.
-    pub(crate) fn begin(&self, r: &DomainRef, api: &str) -> Result<JobGuard> {
+    pub(crate) fn begin(&self, r: &DomainRef, api: &'static str) -> Result<JobGuard> {
         let dom = self.get(r)?;
         begin_job(&dom, api, self.job_timeout())
     }
@@ -439,33 +365,25 @@ impl Driver {
     /// virDomainDefineXMLFlags; `validate` is VIR_DOMAIN_DEFINE_VALIDATE.
     pub(crate) fn define(&self, xml: &str, validate: bool) -> Result<DomainRef> {
         let def = self.parse_def(xml, true, validate)?;
-        let (dom, updated) = {
-            let mut t = lock(&self.table);
-            if let Some(d) = t.iter().find(|d| d.uuid == def.uuid.0).cloned() {
-                let st = d.state();
-                if st.name != def.name {
-                    return Err(errors::op_failed(format!(
-                        "domain '{}' is already defined with uuid {}",
-                        st.name, def.uuid
-                    )));
-                }
-                drop(st);
-                (d, true)
-            } else {
-                let d = add_new_domain(&mut t, &def)?;
-                (d, false)
-            }
-        };
+        let (dom, updated) = self
+            .domains
+            .add(
+                def.uuid.0,
+                Arc::from(def.name.as_str()),
+                DomState::shut_off(def.name.clone()),
+                |obj, _, unused| (obj.clone(), unused.is_some()),
+            )
+            .map_err(|c| c.to_error("domain", errors::LXC))?;
         // A domain that was transient (running) becomes persistent too.
-        let was_persistent = dom.state().persistent.is_some();
+        let was_persistent = dom.lock().persistent.is_some();
         if let Err(e) = self.write_config(&def) {
             if !updated {
                 self.remove(&dom);
             }
             return Err(e);
         }
-        dom.state().persistent = Some(def);
-        let r = dom.dom_ref();
+        dom.lock().persistent = Some(def);
+        let r = dom_ref(&dom);
         let detail = if updated && was_persistent {
             lifecycle::DEFINED_UPDATED
         } else {
@@ -478,9 +396,9 @@ impl Driver {
     /// virDomainUndefine.
     pub(crate) fn undefine(&self, r: &DomainRef) -> Result<()> {
         let job = self.begin(r, "virDomainUndefine")?;
-        let dom = job.dom().clone();
+        let dom = job.obj().clone();
         let (name, active) = {
-            let st = dom.state();
+            let st = dom.lock();
             if st.persistent.is_none() {
                 return Err(errors::op_invalid("Cannot undefine transient domain"));
             }
@@ -497,11 +415,11 @@ impl Driver {
         }
         let _ = std::fs::remove_file(self.cfg.autostart_link(&name));
         {
-            let mut st = dom.state();
+            let mut st = dom.lock();
             st.persistent = None;
             st.autostart = false;
         }
-        let r = dom.dom_ref();
+        let r = dom_ref(&dom);
         if !active {
             self.remove(&dom);
         }
@@ -521,7 +439,7 @@ impl Driver {
     ) -> Result<DomainRef> {
         let job = self.begin(r, "virDomainCreate")?;
         let def = {
-            let st = job.dom().state();
+            let st = job.obj().lock();
             if st.live.is_some() {
                 return Err(errors::op_invalid("Domain is already running"));
             }
@@ -531,7 +449,7 @@ impl Driver {
         };
         self.start_locked(&job, def)?;
         self.register_autodestroy(&job, autodestroy);
-        Ok(job.dom().dom_ref())
+        Ok(dom_ref(job.obj()))
     }
 
     /// virDomainCreateXML: a transient domain, or a live run of a defined
@@ -544,29 +462,23 @@ impl Driver {
         autodestroy: Option<ConnectionId>,
     ) -> Result<DomainRef> {
         let def = self.parse_def(xml, false, validate)?;
-        let (dom, fresh) = {
-            let mut t = lock(&self.table);
-            if let Some(d) = t.iter().find(|d| d.uuid == def.uuid.0).cloned() {
-                let st = d.state();
-                if st.name != def.name {
-                    return Err(errors::op_failed(format!(
-                        "domain '{}' is already defined with uuid {}",
-                        st.name, def.uuid
-                    )));
-                }
-                if st.live.is_some() {
-                    return Err(errors::op_invalid(format!(
-                        "domain '{}' is already active",
-                        def.name
-                    )));
-                }
-                drop(st);
-                (d, false)
-            } else {
-                let d = add_new_domain(&mut t, &def)?;
-                (d, true)
-            }
-        };
+        let (dom, fresh) = self
+            .domains
+            .add(
+                def.uuid.0,
+                Arc::from(def.name.as_str()),
+                DomState::shut_off(def.name.clone()),
+                |obj, st, unused| {
+                    if unused.is_some() && st.live.is_some() {
+                        return Err(errors::op_invalid(format!(
+                            "domain '{}' is already active",
+                            def.name
+                        )));
+                    }
+                    Ok((obj.clone(), unused.is_none()))
+                },
+            )
+            .map_err(|c| c.to_error("domain", errors::LXC))??;
         let job = match begin_job(&dom, "virDomainCreateXML", self.job_timeout()) {
             Ok(j) => j,
             Err(e) => {
@@ -576,7 +488,7 @@ impl Driver {
                 return Err(e);
             }
         };
-        if !fresh && job.dom().state().live.is_some() {
+        if !fresh && job.obj().lock().live.is_some() {
             return Err(errors::op_invalid(format!(
                 "domain '{}' is already active",
                 def.name
@@ -589,7 +501,7 @@ impl Driver {
             return Err(e);
         }
         self.register_autodestroy(&job, autodestroy);
-        Ok(dom.dom_ref())
+        Ok(dom_ref(&dom))
     }
 
     /// Ties a guest that has just started (its job held) to the connection
@@ -597,13 +509,13 @@ impl Driver {
     fn register_autodestroy(&self, job: &JobGuard, conn: Option<ConnectionId>) {
         if let Some(conn) = conn {
             self.close_callbacks
-                .add(job.dom().uuid, conn, CloseCallback::AutoDestroy);
+                .add(*job.obj().uuid(), conn, CloseCallback::AutoDestroy);
         }
     }
 
     /// Starts the container of a domain whose job is held.
     fn start_locked(&self, job: &JobGuard, def: DomainDef) -> Result<()> {
-        let dom = job.dom();
+        let dom = job.obj();
         let spec = spec::build(&def, host::ns::available("user"))?;
         let opts = client::StartOptions {
             binary: self.cfg.controller_binary.clone(),
@@ -650,13 +562,13 @@ impl Driver {
         let run = live.run;
         let name = live.def.name.clone();
         {
-            let mut st = dom.state();
-            st.live = Some(live);
+            let mut st = dom.lock();
+            self.set_live(dom, &mut st, Some(live));
             st.state = state::RUNNING;
             st.reason = reason::RUNNING_BOOTED;
         }
         self.spawn_watcher(dom.clone(), name, run);
-        self.emit(dom.dom_ref(), lifecycle::STARTED, lifecycle::STARTED_BOOTED);
+        self.emit(dom_ref(dom), lifecycle::STARTED, lifecycle::STARTED_BOOTED);
         Ok(())
     }
 
@@ -680,7 +592,7 @@ impl Driver {
 
     /// Rewrites the status file after a state change of a running domain.
     pub(crate) fn save_status(&self, dom: &Dom) {
-        let st = dom.state();
+        let st = dom.lock();
         if let Some(l) = &st.live {
             if let Err(e) = self.write_status(l, st.state, st.reason) {
                 log(e.message());
@@ -693,7 +605,7 @@ impl Driver {
     /// Records that the container of a domain whose job is held is gone.
     pub(crate) fn stopped_locked(&self, dom: &Arc<Dom>, kind: StopKind) {
         let (name, partition, r) = {
-            let st = dom.state();
+            let st = dom.lock();
             let Some(l) = &st.live else { return };
             (
                 st.name.clone(),
@@ -702,21 +614,21 @@ impl Driver {
                     .unwrap_or_else(|| "/machine".into()),
                 DomainRef {
                     name: st.name.clone(),
-                    uuid: dom.uuid,
+                    uuid: *dom.uuid(),
                     id: l.id,
                 },
             )
         };
         // Stopped by any means: no connection's close destroys it any more
         // (only a fake reboot, which does not come here, keeps the tie).
-        self.close_callbacks.remove(&dom.uuid, None, None);
+        self.close_callbacks.remove(dom.uuid(), None, None);
         let _ = std::fs::remove_file(self.cfg.status_file(&name));
         // Whatever the controller left (it removes its own cgroup and socket
         // when it tears down cleanly; after a crash they are still there).
         let _ = client::cleanup_orphan(&self.cfg.state_dir, &name, &partition);
         let transient = {
-            let mut st = dom.state();
-            st.live = None;
+            let mut st = dom.lock();
+            self.set_live(dom, &mut st, None);
             st.state = state::SHUTOFF;
             st.reason = kind.reason;
             st.persistent.is_none()
@@ -735,7 +647,7 @@ impl Driver {
 
     /// The running state of a domain whose job is held.
     pub(crate) fn active(&self, job: &JobGuard) -> Result<(String, Live)> {
-        let st = job.dom().state();
+        let st = job.obj().lock();
         match &st.live {
             Some(l) => Ok((st.name.clone(), l.clone())),
             None => Err(errors::not_running()),
@@ -764,7 +676,7 @@ impl Driver {
                 }
             }
         }
-        self.stopped_locked(job.dom(), StopKind::DESTROYED);
+        self.stopped_locked(job.obj(), StopKind::DESTROYED);
         Ok(())
     }
 
@@ -817,20 +729,20 @@ impl Driver {
     pub(crate) fn suspend(&self, r: &DomainRef) -> Result<()> {
         let job = self.begin(r, "virDomainSuspend")?;
         let (name, _) = self.active(&job)?;
-        if job.dom().state().state == state::PAUSED {
+        if job.obj().lock().state == state::PAUSED {
             return Ok(());
         }
         let mut c = self.connect(&name)?;
         c.freeze()
             .map_err(|e| errors::op_failed(format!("Suspend operation failed: {e}")))?;
         {
-            let mut st = job.dom().state();
+            let mut st = job.obj().lock();
             st.state = state::PAUSED;
             st.reason = reason::PAUSED_USER;
         }
-        self.save_status(job.dom());
+        self.save_status(job.obj());
         self.emit(
-            job.dom().dom_ref(),
+            dom_ref(job.obj()),
             lifecycle::SUSPENDED,
             lifecycle::SUSPENDED_PAUSED,
         );
@@ -841,20 +753,20 @@ impl Driver {
     pub(crate) fn resume(&self, r: &DomainRef) -> Result<()> {
         let job = self.begin(r, "virDomainResume")?;
         let (name, _) = self.active(&job)?;
-        if job.dom().state().state != state::PAUSED {
+        if job.obj().lock().state != state::PAUSED {
             return Ok(());
         }
         let mut c = self.connect(&name)?;
         c.thaw()
             .map_err(|e| errors::op_failed(format!("Resume operation failed: {e}")))?;
         {
-            let mut st = job.dom().state();
+            let mut st = job.obj().lock();
             st.state = state::RUNNING;
             st.reason = reason::RUNNING_UNPAUSED;
         }
-        self.save_status(job.dom());
+        self.save_status(job.obj());
         self.emit(
-            job.dom().dom_ref(),
+            dom_ref(job.obj()),
             lifecycle::RESUMED,
             lifecycle::RESUMED_UNPAUSED,
         );
@@ -866,7 +778,7 @@ impl Driver {
     pub(crate) fn set_autostart(&self, r: &DomainRef, on: bool) -> Result<()> {
         let job = self.begin(r, "virDomainSetAutostart")?;
         let name = {
-            let st = job.dom().state();
+            let st = job.obj().lock();
             if st.persistent.is_none() {
                 return Err(errors::op_invalid(
                     "Cannot set autostart for transient domain",
@@ -898,7 +810,7 @@ impl Driver {
                 ));
             }
         }
-        job.dom().state().autostart = on;
+        job.obj().lock().autostart = on;
         Ok(())
     }
 
@@ -908,7 +820,7 @@ impl Driver {
         let weak = self.weak.clone();
         let state_dir = self.cfg.state_dir.clone();
         let timeout = self.cfg.request_timeout;
-        let controller_pid = dom.state().live.as_ref().map_or(0, |l| l.controller_pid);
+        let controller_pid = dom.lock().live.as_ref().map_or(0, |l| l.controller_pid);
         let res = std::thread::Builder::new()
             .name(format!("lxc-watch-{name}"))
             .spawn(move || {
@@ -933,7 +845,7 @@ impl Driver {
                 Err(_) => return,
             }
         };
-        let current = job.dom().state().live.as_ref().map(|l| l.run);
+        let current = job.obj().lock().live.as_ref().map(|l| l.run);
         if current != Some(run) {
             return;
         }
@@ -941,15 +853,15 @@ impl Driver {
             self.restart_after_reboot(&job);
             return;
         }
-        self.stopped_locked(job.dom(), StopKind::from_exit(info));
+        self.stopped_locked(job.obj(), StopKind::from_exit(info));
     }
 
     /// The container's init asked for a reboot (or was sent SIGHUP by
     /// virDomainReboot): clean up the old run and start the same live
     /// definition again, as libvirt's LXC driver does.
     fn restart_after_reboot(&self, job: &JobGuard) {
-        let dom = job.dom();
-        let Some((name, partition, def, old, controller)) = dom.state().live.as_ref().map(|l| {
+        let dom = job.obj();
+        let Some((name, partition, def, old, controller)) = dom.lock().live.as_ref().map(|l| {
             let mut def = l.def.clone();
             def.id = None;
             let partition = l
@@ -958,7 +870,7 @@ impl Driver {
                 .unwrap_or_else(|| "/machine".into());
             let old = DomainRef {
                 name: l.def.name.clone(),
-                uuid: dom.uuid,
+                uuid: *dom.uuid(),
                 id: l.id,
             };
             (l.def.name.clone(), partition, def, old, l.controller_pid)
@@ -973,13 +885,13 @@ impl Driver {
         }
         let _ = std::fs::remove_file(self.cfg.status_file(&name));
         let _ = client::cleanup_orphan(&self.cfg.state_dir, &name, &partition);
-        dom.state().live = None;
+        self.set_live(dom, &mut dom.lock(), None);
         self.events.publish(Event::DomainReboot { dom: old });
         if let Err(e) = self.start_locked(job, def) {
             log(format!("restart of '{name}' after reboot failed: {e}"));
-            self.close_callbacks.remove(&dom.uuid, None, None);
+            self.close_callbacks.remove(dom.uuid(), None, None);
             let transient = {
-                let mut st = dom.state();
+                let mut st = dom.lock();
                 st.state = state::SHUTOFF;
                 st.reason = reason::SHUTOFF_FAILED;
                 st.persistent.is_none()
@@ -987,7 +899,7 @@ impl Driver {
             if transient {
                 self.remove(dom);
             }
-            self.emit(dom.dom_ref(), lifecycle::STOPPED, lifecycle::STOPPED_FAILED);
+            self.emit(dom_ref(dom), lifecycle::STOPPED, lifecycle::STOPPED_FAILED);
         }
     }
 
@@ -1045,7 +957,7 @@ impl Driver {
         for cb in self.close_callbacks.take(uuid, conn) {
             match cb {
                 CloseCallback::AutoDestroy => {
-                    let name = job.dom().state().name.clone();
+                    let name = job.obj().lock().name.clone();
                     log(format!(
                         "destroying '{name}': the connection that started it closed"
                     ));
@@ -1076,12 +988,12 @@ impl Driver {
             .all()
             .into_iter()
             .filter(|d| {
-                let st = d.state();
+                let st = d.lock();
                 st.autostart && st.live.is_none() && st.persistent.is_some()
             })
             .collect();
         for d in candidates {
-            let r = d.dom_ref();
+            let r = dom_ref(&d);
             if let Err(e) = self.start(&r, None) {
                 log(format!(
                     "Failed to autostart VM '{}': {}",
@@ -1161,20 +1073,32 @@ impl Driver {
         };
         let run = live.run;
         let uuid = live.def.uuid.0;
-        let dom = {
-            let mut t = lock(&self.table);
-            match t.iter().find(|d| d.uuid == uuid).cloned() {
+        let added = self.domains.add(
+            uuid,
+            Arc::from(name.as_str()),
+            DomState::shut_off(name.clone()),
+            |obj, _, _| obj.clone(),
+        );
+        let dom = match added {
+            Ok(d) => d,
+            // Known by its UUID under another name (its definition was
+            // renamed on disk): the running container is that domain.
+            Err(Conflict::UuidTaken { .. }) => match self.domains.get(&uuid) {
                 Some(d) => d,
-                None => {
-                    let d = Dom::new(uuid, DomState::shut_off(name.clone()));
-                    t.push(d.clone());
-                    d
-                }
+                None => return,
+            },
+            Err(c) => {
+                log(format!(
+                    "ignoring status file {}: {}",
+                    path.display(),
+                    c.to_error("domain", errors::LXC).message()
+                ));
+                return;
             }
         };
         {
-            let mut st = dom.state();
-            st.live = Some(live);
+            let mut st = dom.lock();
+            self.set_live(&dom, &mut st, Some(live));
             st.state = st_state;
             st.reason = st_reason;
         }

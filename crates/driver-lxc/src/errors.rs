@@ -51,13 +51,7 @@ pub fn not_running() -> Error {
 
 /// A handle whose domain is gone.
 pub fn no_domain_uuid(uuid: &[u8; 16], name: &str) -> Error {
-    Error::no_domain(
-        LXC,
-        format!(
-            "no domain with matching uuid '{}' ({name})",
-            conf::Uuid(*uuid)
-        ),
-    )
+    driver::objlist::no_domain_uuid(LXC, uuid, name)
 }
 
 pub fn no_domain_name(name: &str) -> Error {
@@ -72,15 +66,6 @@ pub fn no_domain_uuid_only(uuid: &[u8; 16]) -> Error {
     Error::no_domain(
         LXC,
         format!("No domain with matching uuid '{}'", conf::Uuid(*uuid)),
-    )
-}
-
-/// A job lock that could not be taken before its deadline.
-pub fn job_timeout(holder: &str) -> Error {
-    Error::new(
-        ErrorCode::OperationTimeout,
-        LXC,
-        format!("cannot acquire state change lock (held by monitor={holder})"),
     )
 }
 

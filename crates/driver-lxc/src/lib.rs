@@ -12,10 +12,12 @@
 //! protocol from `lxc-controller`.
 //!
 //! Invariants:
-//! - the domain table has one `Mutex`, held only for short in-memory work;
+//! - the domain table is a `driver::objlist` list (listed in the order
+//!   domains were added) and each domain has its own state lock, held only
+//!   for short in-memory work;
 //!   no controller request, file write or event publication happens under it;
-//! - every operation that changes a domain holds that domain's job lock,
-//!   taken with a deadline (30 s, `LIBVIRT_LXC_JOB_TIMEOUT_MS` overrides it)
+//! - every operation that changes a domain holds that domain's job lock
+//!   (`driver::job`), taken with a deadline (30 s, `LIBVIRT_LXC_JOB_TIMEOUT_MS` overrides it)
 //!   and fails with VIR_ERR_OPERATION_TIMEOUT when it cannot get it; reads
 //!   (list, lookup, state, info) never take a job;
 //! - a running domain always has a status file (`state_dir/NAME.xml`)
@@ -65,7 +67,7 @@ pub struct LxcDriverConfig {
 }
 
 /// Default job lock deadline, as libvirt's.
-pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_JOB_TIMEOUT: Duration = driver::job::DEFAULT_TIMEOUT;
 
 impl LxcDriverConfig {
     /// A configuration for the given directories; the controller binary is
@@ -77,11 +79,8 @@ impl LxcDriverConfig {
         state_dir: impl Into<PathBuf>,
         log_dir: impl Into<PathBuf>,
     ) -> LxcDriverConfig {
-        let job_timeout = std::env::var("LIBVIRT_LXC_JOB_TIMEOUT_MS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_millis)
-            .unwrap_or(DEFAULT_JOB_TIMEOUT);
+        let job_timeout =
+            driver::job::timeout_from_env("LIBVIRT_LXC_JOB_TIMEOUT_MS", DEFAULT_JOB_TIMEOUT);
         LxcDriverConfig {
             privileged,
             config_dir: config_dir.into(),

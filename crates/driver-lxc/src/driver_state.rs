@@ -362,18 +362,30 @@ impl Driver {
         write_xml_file(&self.cfg.config_file(&def.name), &xml, "config")
     }
 
+    /// virDomainObjListAdd: runs `f` under its lock on the domain with the
+    /// UUID and name of `def`, or on a new shut off one (`f`'s last
+    /// argument says which); another domain with either key is libvirt's
+    /// "already defined" / "already exists" error.
+    fn add_domain<R>(
+        &self,
+        def: &DomainDef,
+        f: impl FnOnce(&Arc<Dom>, &mut DomState, bool) -> R,
+    ) -> Result<R> {
+        let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+        self.domains
+            .add(
+                uuid,
+                name,
+                DomState::shut_off(def.name.clone()),
+                |obj, st, unused| f(obj, st, unused.is_none()),
+            )
+            .map_err(|c| c.to_error("domain", errors::LXC))
+    }
+
     /// virDomainDefineXMLFlags; `validate` is VIR_DOMAIN_DEFINE_VALIDATE.
     pub(crate) fn define(&self, xml: &str, validate: bool) -> Result<DomainRef> {
         let def = self.parse_def(xml, true, validate)?;
-        let (dom, updated) = self
-            .domains
-            .add(
-                def.uuid.0,
-                Arc::from(def.name.as_str()),
-                DomState::shut_off(def.name.clone()),
-                |obj, _, unused| (obj.clone(), unused.is_some()),
-            )
-            .map_err(|c| c.to_error("domain", errors::LXC))?;
+        let (dom, updated) = self.add_domain(&def, |obj, _, fresh| (obj.clone(), !fresh))?;
         // A domain that was transient (running) becomes persistent too.
         let was_persistent = dom.lock().persistent.is_some();
         if let Err(e) = self.write_config(&def) {
@@ -462,23 +474,15 @@ impl Driver {
         autodestroy: Option<ConnectionId>,
     ) -> Result<DomainRef> {
         let def = self.parse_def(xml, false, validate)?;
-        let (dom, fresh) = self
-            .domains
-            .add(
-                def.uuid.0,
-                Arc::from(def.name.as_str()),
-                DomState::shut_off(def.name.clone()),
-                |obj, st, unused| {
-                    if unused.is_some() && st.live.is_some() {
-                        return Err(errors::op_invalid(format!(
-                            "domain '{}' is already active",
-                            def.name
-                        )));
-                    }
-                    Ok((obj.clone(), unused.is_none()))
-                },
-            )
-            .map_err(|c| c.to_error("domain", errors::LXC))??;
+        let (dom, fresh) = self.add_domain(&def, |obj, st, fresh| {
+            if !fresh && st.live.is_some() {
+                return Err(errors::op_invalid(format!(
+                    "domain '{}' is already active",
+                    def.name
+                )));
+            }
+            Ok((obj.clone(), fresh))
+        })??;
         let job = match begin_job(&dom, "virDomainCreateXML", self.job_timeout()) {
             Ok(j) => j,
             Err(e) => {

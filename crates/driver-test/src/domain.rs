@@ -78,6 +78,24 @@ fn action_state(action: &str) -> (i32, i32) {
     }
 }
 
+/// Carries out a lifecycle action of a guest that shut down or rebooted:
+/// it keeps running, or it stops (STOPPED/SHUTDOWN).
+fn guest_action(sh: &Shared, obj: &DomObj, d: &mut Dom, action: &str, ev: &mut Vec<Event>) {
+    let (state, why) = action_state(action);
+    d.state = state;
+    d.reason = why;
+    if state == st::SHUTOFF {
+        stop_domain(
+            sh,
+            obj,
+            d,
+            reason::SHUTOFF_SHUTDOWN,
+            lc::STOPPED_SHUTDOWN,
+            ev,
+        );
+    }
+}
+
 /// Sets a domain running with a fresh id (testDomainStartState).
 fn start_state(sh: &Shared, obj: &DomObj, d: &mut Dom, why: i32) -> DomainRef {
     let id = sh.alloc_dom_id();
@@ -392,19 +410,8 @@ pub(crate) fn domain_shutdown(sh: &Shared, r: &DomainRef, flags: u32) -> Result<
         if d.state == st::SHUTOFF {
             return Err(errors::internal(format!("domain '{}' not running", r.name)));
         }
-        let (state, why) = action_state(&d.def.on_poweroff);
-        d.state = state;
-        d.reason = why;
-        if state == st::SHUTOFF {
-            stop_domain(
-                sh,
-                obj,
-                d,
-                reason::SHUTOFF_SHUTDOWN,
-                lc::STOPPED_SHUTDOWN,
-                ev,
-            );
-        }
+        let action = d.def.on_poweroff.clone();
+        guest_action(sh, obj, d, &action, ev);
         Ok(())
     })
 }
@@ -416,19 +423,8 @@ pub(crate) fn domain_reboot(sh: &Shared, r: &DomainRef, flags: u32) -> Result<()
         if !d.is_active() {
             return Err(errors::not_running());
         }
-        let (state, why) = action_state(&d.def.on_reboot);
-        d.state = state;
-        d.reason = why;
-        if state == st::SHUTOFF {
-            stop_domain(
-                sh,
-                obj,
-                d,
-                reason::SHUTOFF_SHUTDOWN,
-                lc::STOPPED_SHUTDOWN,
-                ev,
-            );
-        }
+        let action = d.def.on_reboot.clone();
+        guest_action(sh, obj, d, &action, ev);
         Ok(())
     })
 }

@@ -1219,23 +1219,20 @@ fn xml_options() -> conf::domain::XmlOptions {
             return Err(errors::config_unsupported(format!(
                 "could not find capabilities for domaintype={}",
                 def.virt_type
-            ))
-            .into_vir());
+            )));
         }
         if def.os.os_type != "exe" {
             return Err(Error::new(
                 driver::error::ErrorCode::OsType,
                 errors::LXC,
                 format!("no support for os type '{}'", def.os.os_type),
-            )
-            .into_vir());
+            ));
         }
         if def.name.contains('\n') || def.name.contains('/') {
             return Err(errors::config_unsupported(format!(
                 "name {} cannot contain '/' or a newline",
                 def.name
-            ))
-            .into_vir());
+            )));
         }
         Ok(())
     });

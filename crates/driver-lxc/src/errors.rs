@@ -10,12 +10,12 @@ pub const LXC: ErrorDomain = ErrorDomain::Lxc;
 
 /// A `conf` error (XML parse, validation) as a driver error.
 pub fn conf(e: conf::ConfError) -> Error {
-    e.in_domain(ErrorDomain::Domain).into()
+    e.in_domain(ErrorDomain::Domain)
 }
 
 /// A `virconf` error (config file grammar) as a driver error.
 pub fn virconf(e: virconf::ConfError) -> Error {
-    e.to_vir().into()
+    e.to_vir()
 }
 
 pub fn internal(msg: impl Into<String>) -> Error {

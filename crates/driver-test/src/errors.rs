@@ -10,7 +10,7 @@ const T: ErrorDomain = ErrorDomain::Test;
 
 /// A conf error reported from the given error domain.
 pub fn conf(e: ConfError, domain: ErrorDomain) -> Error {
-    e.in_domain(domain).into()
+    e.in_domain(domain)
 }
 
 pub fn test(code: ErrorCode, msg: impl Into<String>) -> Error {

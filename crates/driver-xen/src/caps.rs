@@ -88,5 +88,5 @@ pub fn domain_capabilities_xml(
     driver::Error::check_flags(flags, 0, "libxlConnectGetDomainCapabilities")?;
     conf::domcaps::libxl(emulator, arch, machine, virttype, "x86_64", &firmwares())
         .map(|c| c.to_xml())
-        .map_err(|e| e.in_domain(driver::error::ErrorDomain::Libxl).into())
+        .map_err(|e| e.in_domain(driver::error::ErrorDomain::Libxl))
 }

@@ -96,7 +96,7 @@ impl Default for LibxlConfig {
 }
 
 fn conf_err(e: virconf::ConfError) -> Error {
-    e.to_vir().into()
+    e.to_vir()
 }
 
 impl LibxlConfig {

@@ -81,7 +81,7 @@ fn native_format(format: &str, from: bool) -> Result<xenconfig::NativeFormat> {
 
 /// A conversion error as the driver reports it.
 pub fn to_driver_error(e: xenconfig::XenConfigError) -> Error {
-    e.to_vir().into()
+    e.to_vir()
 }
 
 impl Connection for LimitedConnection {

@@ -9,7 +9,7 @@
 //! implements exactly what it supports. Drivers never see XDR; `dispatch`
 //! converts between these types and the wire.
 //!
-//! Depends on `protocol` only for the error code and domain numbers.
+//! Depends on no wire crate: errors are `virterror`'s.
 #![forbid(unsafe_code)]
 
 pub mod close_callbacks;

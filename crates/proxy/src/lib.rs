@@ -79,7 +79,7 @@ pub fn route(name: Option<&str>) -> R<Route> {
     let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Ok(Route::Probe);
     };
-    let uri = Uri::parse(name).map_err(|e| e.to_remote())?;
+    let uri = Uri::parse(name).map_err(RemoteError::from)?;
     if LOCAL_SCHEMES.contains(&uri.scheme.as_str()) {
         return Ok(Route::Local);
     }

@@ -306,7 +306,7 @@ impl RemoteNwfilter for Call<'_> {}
 
 /// A driver's error as the client gets it.
 fn wire(e: driver::Error) -> RemoteError {
-    e.to_remote()
+    RemoteError::from(e)
 }
 
 fn not_open() -> RemoteError {

@@ -81,8 +81,7 @@ impl DaemonErr {
 static STATUS_PIPE: Mutex<Option<File>> = Mutex::new(None);
 
 fn os_reason(err: &std::io::Error) -> String {
-    let t = err.to_string();
-    t.split(" (os error ").next().unwrap_or_default().to_owned()
+    virterror::os_error_text(err)
 }
 
 /// Detaches. Returns in the daemon (grandchild) process only; the calling

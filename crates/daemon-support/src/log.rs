@@ -351,8 +351,7 @@ fn open_sink(def: &Output) -> Result<Sink, LogError> {
                 .mode(0o600)
                 .open(path)
                 .map_err(|e| {
-                    let t = e.to_string();
-                    let reason = t.split(" (os error ").next().unwrap_or_default().to_owned();
+                    let reason = virterror::os_error_text(&e);
                     LogError::new(format!("failed to open {}: {reason}", path.display()))
                 })?;
             Sink::File(f)

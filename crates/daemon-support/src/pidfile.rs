@@ -31,11 +31,7 @@ pub struct PidFileError {
 }
 
 fn os_reason(err: &std::io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
-    }
+    virterror::os_error_text(err)
 }
 
 fn fail(what: &str, path: &Path, err: &std::io::Error) -> PidFileError {

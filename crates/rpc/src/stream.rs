@@ -117,8 +117,7 @@ fn confirmation(h: &Header) -> Vec<u8> {
 /// "what: reason" as a system error of the streams domain, the way
 /// libvirt reports a failed read or write of a stream.
 fn system_error(what: &str, e: &std::io::Error) -> RemoteError {
-    let text = e.to_string();
-    let reason = text.split(" (os error ").next().unwrap_or(&text);
+    let reason = virterror::os_error_text(e);
     RemoteError::new(
         ErrorCode::SystemError,
         ErrorDomain::Streams,

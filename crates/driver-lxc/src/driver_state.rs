@@ -20,9 +20,10 @@ use crate::lxcconf::LxcConf;
 use crate::status::Status;
 use crate::{errors, spec, LxcDriverConfig};
 
-/// Mode of the definition and status files: what they got when created
-/// under the usual umask (022) before the mode was set explicitly.
-const XML_FILE_MODE: u32 = 0o644;
+/// Mode of the definition and status files: readable by root only, as
+/// libvirt writes them (a definition can hold secrets such as graphics
+/// passwords).
+const XML_FILE_MODE: u32 = 0o600;
 
 /// Writes a definition or status file crash-safely
 /// ([`host::fs::write_atomic`]), creating its directory if needed; `what`

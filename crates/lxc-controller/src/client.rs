@@ -69,9 +69,9 @@ pub fn spec_path(state_dir: &Path, name: &str) -> PathBuf {
     state_dir.join(format!("{name}.spec.json"))
 }
 
-/// Mode of the spec file: what it got when created under the usual umask
-/// (022) before the mode was set explicitly.
-const SPEC_FILE_MODE: u32 = 0o644;
+/// Mode of the spec file: readable by root only (it carries the
+/// container's whole definition).
+const SPEC_FILE_MODE: u32 = 0o600;
 
 /// Starts a controller for `spec` with its files in `state_dir`, and waits
 /// until init runs (or the start failed, with the controller's message).

@@ -131,8 +131,11 @@ impl SaslLayer {
         }
     }
 
-    /// Encodes a whole frame as a sequence of security-layer packets.
-    pub(crate) fn encode(&self, frame: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// `f` on the negotiated session.
+    fn with_session<T>(
+        &self,
+        f: impl FnOnce(&mut ServerSession) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
         let mut guard = self
             .session
             .lock()
@@ -140,23 +143,23 @@ impl SaslLayer {
         let s = guard
             .as_mut()
             .ok_or_else(|| std::io::Error::other("no SASL session"))?;
-        let chunk = s.max_bufsize().max(1);
-        let mut out = Vec::with_capacity(frame.len() + 64);
-        for part in frame.chunks(chunk) {
-            out.extend_from_slice(&s.encode(part).map_err(std::io::Error::other)?);
-        }
-        Ok(out)
+        f(s)
+    }
+
+    /// Encodes a whole frame as a sequence of security-layer packets.
+    pub(crate) fn encode(&self, frame: &[u8]) -> std::io::Result<Vec<u8>> {
+        self.with_session(|s| {
+            let chunk = s.max_bufsize().max(1);
+            let mut out = Vec::with_capacity(frame.len() + 64);
+            for part in frame.chunks(chunk) {
+                out.extend_from_slice(&s.encode(part).map_err(std::io::Error::other)?);
+            }
+            Ok(out)
+        })
     }
 
     fn decode(&self, data: &[u8]) -> std::io::Result<Vec<u8>> {
-        let mut guard = self
-            .session
-            .lock()
-            .map_err(|_| std::io::Error::other("SASL session poisoned"))?;
-        let s = guard
-            .as_mut()
-            .ok_or_else(|| std::io::Error::other("no SASL session"))?;
-        s.decode(data).map_err(std::io::Error::other)
+        self.with_session(|s| s.decode(data).map_err(std::io::Error::other))
     }
 }
 

@@ -14,9 +14,9 @@
 //! and which calls run on the connection task. Adding a procedure: its row
 //! in the table (usually there already), its method in its family's file.
 //!
-//! Depends on `protocol`, `rpc`, `driver` (and `host` for a stream's
-//! descriptor); nothing below it knows the wire. Must not do I/O of its own
-//! beyond queueing frames on a client and relaying a stream's descriptor.
+//! Depends on `protocol`, `rpc` and `driver`; nothing below it knows the
+//! wire. Does no I/O of its own beyond queueing frames on a client: a
+//! stream's descriptor goes to the RPC layer with the reply.
 #![forbid(unsafe_code)]
 // A failed call builds one RemoteError and moves it straight into the reply;
 // boxing it would only add an allocation on the error path.

@@ -4,7 +4,11 @@
 //!
 //! Role: framing and size limits, keepalive (answered on the connection
 //! task, never queued), client limits, the normal and priority worker pools,
-//! per-client request budget, outgoing event messages.
+//! per-client request budget, outgoing event messages; authentication
+//! before any other procedure ([`auth`]: the listener's scheme, the auth
+//! procedures, the SASL security layer, `max_anonymous_clients`); the data
+//! streams of calls ([`stream`]: a handler hands over a descriptor with
+//! its reply, the relay is this crate's).
 //!
 //! Must not depend on drivers or the XML model: it sees procedure numbers
 //! and payload bytes only. `dispatch` implements [`Handler`].

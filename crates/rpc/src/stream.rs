@@ -9,7 +9,7 @@
 //!
 //! - Client → descriptor: [`Streams::incoming`] only queues the data for
 //!   the stream's task, which writes it as the descriptor accepts it. The
-//!   queue is bounded per stream ([`INPUT_MAX`] bytes). When it is full the
+//!   queue is bounded per stream (`INPUT_MAX` bytes). When it is full the
 //!   descriptor is not draining (a guest that does not read its console):
 //!   libvirt then stops reading the whole client socket until the stream
 //!   drains (each queued message holds one of the client's request slots),
@@ -19,9 +19,9 @@
 //!   connection and its other streams go on. Dropping data silently was
 //!   the alternative; a console that loses keystrokes without a word is
 //!   worse than one that says it gave up.
-//! - Descriptor → client: at most [`CHUNK`] bytes per STREAM message, one
+//! - Descriptor → client: at most `CHUNK` bytes per STREAM message, one
 //!   read at a time, stopping when the client is gone. While the client
-//!   has more than [`OUTPUT_MAX`] bytes waiting to be sent, the guest's
+//!   has more than `OUTPUT_MAX` bytes waiting to be sent, the guest's
 //!   output is not read (libvirt reads the next chunk once the previous
 //!   message has left the socket): a guest that writes faster than its
 //!   client reads is slowed down, not the connection dropped.

@@ -3,14 +3,16 @@
 //! to a running driver can do, each call answered from the guest table or
 //! through libxl, with libvirt's libxl driver's checks and errors.
 
-use super::driver::{Dom, XenDriver};
+use super::driver::{conflict, Dom, DomObj, XenDriver};
 use super::helpers::{
-    domid_of, dominfo_state, err, fmt_def, not_running, parse_def, save_flags, start_flags, system,
-    write_xml_file, CONSOLE_FORCE, CONSOLE_SAFE,
+    domid_of, dominfo_state, err, fmt_def, no_domain, not_running, parse_def, save_flags,
+    start_flags, system, write_xml_file, CONSOLE_FORCE, CONSOLE_SAFE,
 };
 use crate::limited::{xml_from_native, xml_to_native};
+use conf::DomainDef;
 use driver::consts::{affect, lifecycle, list, reason, state, xml as xmlflags};
 use driver::error::{ErrorCode, ErrorDomain};
+use driver::objlist::Conflict;
 use driver::{Connection, DomainInfo, DomainRef, Error, Event, EventSink, NodeInfo, Result};
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -90,9 +92,12 @@ impl Connection for XenConnection {
     fn list_all_domains(&self, flags: u32) -> Result<Vec<DomainRef>> {
         Error::check_flags(flags, list::ALL, "virConnectListAllDomains")?;
         self.drv.refresh();
-        let doms = self.drv.lock()?;
-        Ok(doms
+        Ok(self
+            .drv
+            .doms
+            .snapshot()
             .iter()
+            .filter_map(|e| e.obj.lock_live())
             .filter(|d| {
                 let active = d.id >= 0;
                 (flags & (list::ACTIVE | list::INACTIVE) == 0
@@ -125,43 +130,48 @@ impl Connection for XenConnection {
                         })
                     && flags & (list::HAS_SNAPSHOT | list::HAS_CHECKPOINT) == 0
             })
-            .map(Dom::dref)
+            .map(|d| d.dref())
             .collect())
     }
     fn list_domain_ids(&self, max: usize) -> Result<Vec<i32>> {
         self.drv.refresh();
-        let doms = self.drv.lock()?;
-        Ok(doms
+        Ok(self
+            .drv
+            .doms
+            .snapshot()
             .iter()
-            .filter(|d| d.id >= 0)
-            .map(|d| d.id)
+            .filter_map(|e| e.id)
             .take(max)
             .collect())
     }
     fn num_of_domains(&self) -> Result<usize> {
         self.drv.refresh();
-        Ok(self.drv.lock()?.iter().filter(|d| d.id >= 0).count())
+        let all = self.drv.doms.snapshot();
+        Ok(all.iter().filter(|e| e.id.is_some()).count())
     }
     fn list_defined_domains(&self, max: usize) -> Result<Vec<String>> {
         self.drv.refresh();
-        let doms = self.drv.lock()?;
-        Ok(doms
+        Ok(self
+            .drv
+            .doms
+            .snapshot()
             .iter()
-            .filter(|d| d.id < 0)
-            .map(|d| d.def.name.clone())
+            .filter(|e| e.id.is_none())
+            .map(|e| String::from(&*e.name))
             .take(max)
             .collect())
     }
     fn num_of_defined_domains(&self) -> Result<usize> {
         self.drv.refresh();
-        Ok(self.drv.lock()?.iter().filter(|d| d.id < 0).count())
+        let all = self.drv.doms.snapshot();
+        Ok(all.iter().filter(|e| e.id.is_none()).count())
     }
     fn domain_lookup_by_id(&self, id: i32) -> Result<DomainRef> {
         self.drv.refresh();
-        let doms = self.drv.lock()?;
-        doms.iter()
-            .find(|d| d.id == id && id >= 0)
-            .map(Dom::dref)
+        (id >= 0)
+            .then(|| self.drv.doms.entry_by_id(id))
+            .flatten()
+            .map(|e| e.dom_ref())
             .ok_or_else(|| {
                 Error::no_domain(
                     ErrorDomain::Libxl,
@@ -171,10 +181,10 @@ impl Connection for XenConnection {
     }
     fn domain_lookup_by_name(&self, name: &str) -> Result<DomainRef> {
         self.drv.refresh();
-        let doms = self.drv.lock()?;
-        doms.iter()
-            .find(|d| d.def.name == name)
-            .map(Dom::dref)
+        self.drv
+            .doms
+            .entry_by_name(name)
+            .map(|e| e.dom_ref())
             .ok_or_else(|| {
                 Error::no_domain(
                     ErrorDomain::Libxl,
@@ -184,10 +194,10 @@ impl Connection for XenConnection {
     }
     fn domain_lookup_by_uuid(&self, uuid: &[u8; 16]) -> Result<DomainRef> {
         self.drv.refresh();
-        let doms = self.drv.lock()?;
-        doms.iter()
-            .find(|d| d.def.uuid.0 == *uuid)
-            .map(Dom::dref)
+        self.drv
+            .doms
+            .entry(uuid)
+            .map(|e| e.dom_ref())
             .ok_or_else(|| {
                 Error::no_domain(
                     ErrorDomain::Libxl,
@@ -208,39 +218,46 @@ impl Connection for XenConnection {
                 .join(format!("{}.xml", def.name)),
             &fmt_def(&def, true),
         )?;
-        let mut doms = self.drv.lock()?;
-        if let Some(d) = doms
-            .iter()
-            .find(|d| d.def.name == def.name && d.def.uuid != def.uuid)
-        {
-            return Err(Error::new(
-                ErrorCode::OperationFailed,
-                ErrorDomain::Libxl,
-                format!(
-                    "domain '{}' already exists with uuid {}",
-                    d.def.name, d.def.uuid
-                ),
-            ));
+        let doms = &self.drv.doms;
+        if let Some(e) = doms.entry_by_name(&def.name) {
+            if e.uuid != def.uuid.0 {
+                return Err(conflict(Conflict::NameTaken {
+                    name: String::from(&*e.name),
+                    uuid: e.uuid,
+                }));
+            }
         }
-        let (out, updated) = match doms.iter_mut().find(|d| d.def.uuid == def.uuid) {
-            Some(d) => {
-                if d.id >= 0 {
-                    d.newdef = Some(def);
-                    d.updated = true;
-                } else {
-                    d.def = def;
-                }
-                d.persistent = true;
-                (d.dref(), true)
+        // The guest with this UUID takes the definition, whatever its name.
+        let update = |obj: &DomObj, d: &mut Dom, def: DomainDef| {
+            if d.id >= 0 {
+                d.newdef = Some(def);
+                d.updated = true;
+            } else {
+                d.def = def;
+                self.drv.sync_keys(obj, d);
+            }
+            d.persistent = true;
+            d.dref()
+        };
+        let (out, updated) = match doms.get(&def.uuid.0) {
+            Some(obj) => {
+                let mut d = obj.lock_live().ok_or_else(|| no_domain(&def_ref(&def)))?;
+                (update(&obj, &mut d, def), true)
             }
             None => {
-                let d = Dom::new(def, true);
-                let r = d.dref();
-                doms.push(d);
-                (r, false)
+                let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+                doms.add(
+                    uuid,
+                    name,
+                    Dom::new(def, true),
+                    |obj, d, unused| match unused {
+                        None => (d.dref(), false),
+                        Some(new) => (update(obj, d, new.def), true),
+                    },
+                )
+                .map_err(conflict)?
             }
         };
-        drop(doms);
         self.drv.events.publish(Event::DomainLifecycle {
             dom: out.clone(),
             event: lifecycle::DEFINED,
@@ -289,15 +306,17 @@ impl Connection for XenConnection {
         }
         let _ = std::fs::remove_file(self.drv.cfg.dirs.config_dir.join(format!("{name}.xml")));
         let _ = std::fs::remove_file(self.drv.cfg.dirs.autostart_dir.join(format!("{name}.xml")));
-        let mut doms = self.drv.lock()?;
-        doms.retain(|d| d.def.uuid.0 != dom.uuid || d.id >= 0);
-        for d in doms.iter_mut().filter(|d| d.def.uuid.0 == dom.uuid) {
-            d.persistent = false;
-            d.autostart = false;
-            d.newdef = None;
-            d.updated = false;
+        if let Some(obj) = self.drv.doms.get(&dom.uuid) {
+            let mut d = obj.lock();
+            if d.id >= 0 {
+                d.persistent = false;
+                d.autostart = false;
+                d.newdef = None;
+                d.updated = false;
+            } else {
+                self.drv.doms.remove(&obj);
+            }
         }
-        drop(doms);
         self.drv.events.publish(Event::DomainLifecycle {
             dom: dom.clone(),
             event: lifecycle::UNDEFINED,
@@ -316,60 +335,59 @@ impl Connection for XenConnection {
     fn domain_create_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
         Error::check_flags(flags, start_flags::PAUSED, "libxlDomainCreateXML")?;
         let def = parse_def(xml)?;
-        let dref = {
-            let mut doms = self.drv.lock()?;
-            if let Some(d) = doms
-                .iter()
-                .find(|d| d.def.uuid == def.uuid || d.def.name == def.name)
-            {
-                if d.id >= 0 {
-                    return Err(Error::operation_invalid(
-                        ErrorDomain::Libxl,
-                        format!("domain '{}' is already active", d.def.name),
-                    ));
-                }
+        let doms = &self.drv.doms;
+        // The first guest (in table order) with the UUID or the name.
+        let first = doms
+            .snapshot()
+            .iter()
+            .find(|e| e.uuid == def.uuid.0 || *e.name == *def.name)
+            .cloned();
+        if let Some(e) = first {
+            if e.id.is_some() {
+                return Err(Error::operation_invalid(
+                    ErrorDomain::Libxl,
+                    format!("domain '{}' is already active", e.name),
+                ));
             }
-            if doms.iter().any(|d| d.def.uuid == def.uuid) {
-                // An inactive persistent guest: run the given definition.
-                let d = doms
-                    .iter_mut()
-                    .find(|d| d.def.uuid == def.uuid)
-                    .ok_or_else(|| Error::internal(ErrorDomain::Libxl, "domain vanished"))?;
+        }
+        let defined_with = |name: &str, uuid: &[u8; 16]| {
+            Error::new(
+                ErrorCode::OperationFailed,
+                ErrorDomain::Libxl,
+                format!(
+                    "domain '{name}' is already defined with uuid {}",
+                    conf::Uuid(*uuid)
+                ),
+            )
+        };
+        let dref = match doms.get(&def.uuid.0) {
+            // An inactive persistent guest: run the given definition.
+            Some(obj) => {
+                let mut d = obj.lock_live().ok_or_else(|| no_domain(&def_ref(&def)))?;
                 if d.def.name != def.name {
-                    return Err(Error::new(
-                        ErrorCode::OperationFailed,
-                        ErrorDomain::Libxl,
-                        format!(
-                            "domain '{}' is already defined with uuid {}",
-                            d.def.name, d.def.uuid
-                        ),
-                    ));
+                    return Err(defined_with(&d.def.name, &d.def.uuid.0));
                 }
                 d.newdef = Some(def.clone());
                 d.def = def;
                 d.dref()
-            } else {
-                if let Some(d) = doms.iter().find(|d| d.def.name == def.name) {
-                    return Err(Error::new(
-                        ErrorCode::OperationFailed,
-                        ErrorDomain::Libxl,
-                        format!(
-                            "domain '{}' is already defined with uuid {}",
-                            d.def.name, d.def.uuid
-                        ),
-                    ));
+            }
+            None => {
+                if let Some(e) = doms.entry_by_name(&def.name) {
+                    return Err(defined_with(&e.name, &e.uuid));
                 }
-                let d = Dom::new(def, false);
-                let r = d.dref();
-                doms.push(d);
-                r
+                let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+                doms.add(uuid, name, Dom::new(def, false), |_, d, _| d.dref())
+                    .map_err(conflict)?
             }
         };
         match self.drv.start_domain(&dref, flags & start_flags::PAUSED) {
             Ok(r) => Ok(r),
             Err(e) => {
-                if let Ok(mut doms) = self.drv.lock() {
-                    doms.retain(|d| d.def.uuid.0 != dref.uuid || d.persistent);
+                if let Some(obj) = doms.get(&dref.uuid) {
+                    let d = obj.lock();
+                    if !d.persistent {
+                        doms.remove(&obj);
+                    }
                 }
                 Err(e)
             }
@@ -378,22 +396,18 @@ impl Connection for XenConnection {
     fn domain_destroy(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         // VIR_DOMAIN_DESTROY_GRACEFUL is accepted: libxl destroys at once.
         Error::check_flags(flags, 1, "libxlDomainDestroyFlags")?;
-        let domid = self.drv.with_dom(dom, |d| {
-            let id = u32::try_from(d.id).map_err(|_| not_running())?;
-            d.begin_job("destroy")?;
-            Ok(id)
+        let (job, domid) = self.drv.begin_job(dom, "destroy", |d| {
+            u32::try_from(d.id).map_err(|_| not_running())
         })?;
         if let Err(e) = self.drv.ctx.domain_destroy(domid) {
-            let _ = self.drv.with_dom(dom, |d| {
-                d.job = None;
-                Ok(())
-            });
+            drop(job);
             return Err(Error::internal(
                 ErrorDomain::Libxl,
                 format!("Failed to destroy domain '{domid}': {e}"),
             ));
         }
         self.drv.finish_stop(
+            job,
             dom,
             reason::SHUTOFF_DESTROYED,
             lifecycle::STOPPED_DESTROYED,
@@ -867,5 +881,14 @@ impl XenConnection {
             )?;
         }
         Ok(())
+    }
+}
+
+/// A handle for the guest `def` describes.
+fn def_ref(def: &DomainDef) -> DomainRef {
+    DomainRef {
+        name: def.name.clone(),
+        uuid: def.uuid.0,
+        id: -1,
     }
 }

@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! The libxl driver's state: the guest table, libxl's context, loading
-//! definitions and reattaching at start, the event thread and the guests'
-//! lifecycle actions, starting (fresh or from a save image), saving,
-//! restoring and stopping guests, and the status files of running ones.
+//! The libxl driver's state: the guest table (a `driver::objlist` list in
+//! the order guests were added, each guest with its job), libxl's context,
+//! loading definitions and reattaching at start, the event thread and the
+//! guests' lifecycle actions, starting (fresh or from a save image),
+//! saving, restoring and stopping guests, and the status files of running
+//! ones.
+//!
+//! Jobs are taken with a zero timeout: a second operation on a busy guest
+//! fails at once, and libxl events of a guest whose job is held (our own
+//! destroy or save) are ignored. A guest's table keys (name, Xen domain
+//! id) are brought in step with its state under its lock
+//! ([`XenDriver::sync_keys`]).
 
 use super::helpers::{
     caps_from_version, domid_of, dominfo_state, err, fmt_def, no_domain, not_running, open_image,
@@ -14,6 +22,7 @@ use crate::saveimage;
 use conf::DomainDef;
 use driver::consts::{affect, lifecycle, reason, state};
 use driver::error::{ErrorCode, ErrorDomain};
+use driver::objlist::{Conflict, JobError, Obj, ObjJob, ObjList, Order};
 use driver::{DomainRef, Error, Event, EventBus, Result};
 use libxl_sys::{Ctx, DomainEvent, DomainEventKind, ShutdownReason, VersionInfo};
 use std::fs::File;
@@ -21,7 +30,8 @@ use std::io::Write;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::time::Duration;
 use xenconfig::{LibxlOptions, XenCaps};
 
 /// A guest of the table.
@@ -34,12 +44,35 @@ pub(super) struct Dom {
     pub(super) autostart: bool,
     /// Xen domain id, -1 when shut off.
     pub(super) id: i32,
-    /// The operation holding the guest's job, if any.
-    pub(super) job: Option<&'static str>,
     /// A define replaced the persistent definition while running.
     pub(super) updated: bool,
     /// (virDomainState, reason) as last set by the driver.
     pub(super) status: (i32, i32),
+}
+
+/// A guest in the table.
+pub(super) type DomObj = Obj<Dom>;
+
+/// A guest's held job, released on drop.
+pub(super) type Job = ObjJob<Dom>;
+
+/// Takes the job of a guest whose lock the caller holds, or fails at once
+/// with this driver's VIR_ERR_OPERATION_TIMEOUT text (which, unlike
+/// libvirt's, names the holder without "monitor=").
+fn claim(obj: &Arc<DomObj>, what: &'static str, dref: &DomainRef) -> Result<Job> {
+    obj.begin_job(what, Duration::ZERO).map_err(|e| match e {
+        JobError::Busy(busy) => Error::new(
+            ErrorCode::OperationTimeout,
+            ErrorDomain::Libxl,
+            format!("cannot acquire state change lock (held by {})", busy.holder),
+        ),
+        JobError::Removed => no_domain(dref),
+    })
+}
+
+/// libvirt's texts for a name or UUID another guest has.
+pub(super) fn conflict(c: Conflict) -> Error {
+    c.to_error("domain", ErrorDomain::Libxl)
 }
 
 impl Dom {
@@ -50,7 +83,6 @@ impl Dom {
             persistent,
             autostart: false,
             id: -1,
-            job: None,
             updated: false,
             status: (state::SHUTOFF, reason::SHUTOFF_UNKNOWN),
         }
@@ -62,18 +94,6 @@ impl Dom {
             uuid: self.def.uuid.0,
             id: self.id,
         }
-    }
-
-    pub(super) fn begin_job(&mut self, what: &'static str) -> Result<()> {
-        if let Some(held) = self.job {
-            return Err(Error::new(
-                ErrorCode::OperationTimeout,
-                ErrorDomain::Libxl,
-                format!("cannot acquire state change lock (held by {held})"),
-            ));
-        }
-        self.job = Some(what);
-        Ok(())
     }
 
     /// The definition a CONFIG change applies to.
@@ -98,7 +118,8 @@ pub struct XenDriver {
     pub(super) cfg: LibxlConfig,
     pub(super) caps: XenCaps,
     pub(super) ver: VersionInfo,
-    pub(super) doms: Mutex<Vec<Dom>>,
+    /// Listed in the order guests were added.
+    pub(super) doms: ObjList<Dom>,
     pub(super) events: EventBus,
     /// The libxl event thread runs (else lists notice stopped guests).
     pub(super) event_thread: AtomicBool,
@@ -134,7 +155,7 @@ impl XenDriver {
             ctx,
             cfg,
             ver,
-            doms: Mutex::new(Vec::new()),
+            doms: ObjList::new(Order::Insertion),
             events: EventBus::new(),
             event_thread: AtomicBool::new(false),
         };
@@ -188,20 +209,19 @@ impl XenDriver {
     /// A guest shut down by itself (or after a shutdown/reboot request):
     /// apply its lifecycle action (libxlDomainShutdownThread).
     pub(super) fn on_guest_shutdown(&self, domid: u32, why: ShutdownReason) {
-        let picked = self.lock().ok().and_then(|mut doms| {
-            let d = doms
-                .iter_mut()
-                .find(|d| d.id >= 0 && domid_of(d.id) == domid)?;
-            d.begin_job("shutdown event").ok()?;
+        let picked = self.with_running(domid, |obj, d| {
+            let job = claim(obj, "shutdown event", &d.dref()).ok()?;
             let action = match why {
                 ShutdownReason::Poweroff => d.def.on_poweroff.clone(),
                 ShutdownReason::Reboot => d.def.on_reboot.clone(),
                 ShutdownReason::Crash | ShutdownReason::Watchdog => d.def.on_crash.clone(),
                 _ => "destroy".to_string(),
             };
-            Some((d.dref(), action))
+            Some((job, d.dref(), action))
         });
-        let Some((dref, action)) = picked else { return };
+        let Some((job, dref, action)) = picked else {
+            return;
+        };
         let crashed = matches!(why, ShutdownReason::Crash | ShutdownReason::Watchdog);
         let (why_off, detail) = if crashed {
             (reason::SHUTOFF_CRASHED, lifecycle::STOPPED_CRASHED)
@@ -212,7 +232,6 @@ impl XenDriver {
             "preserve" => {
                 // Leave the shut-down domain for inspection.
                 let _ = self.with_dom(&dref, |d| {
-                    d.job = None;
                     d.status = if crashed {
                         (state::CRASHED, reason::CRASHED_UNKNOWN)
                     } else {
@@ -220,12 +239,13 @@ impl XenDriver {
                     };
                     Ok(())
                 });
+                drop(job);
             }
             "restart" | "rename-restart" | "coredump-restart" => {
                 if let Err(e) = self.ctx.domain_destroy(domid) {
                     eprintln!("libxl: cannot destroy '{}' for restart: {e}", dref.name);
                 }
-                self.finish_stop(&dref, why_off, detail, true);
+                self.finish_stop(job, &dref, why_off, detail, true);
                 if let Err(e) = self.start_domain(&dref, 0) {
                     eprintln!(
                         "libxl: failed to restart VM '{}': {}",
@@ -239,22 +259,20 @@ impl XenDriver {
                 if let Err(e) = self.ctx.domain_destroy(domid) {
                     eprintln!("libxl: cannot destroy '{}': {e}", dref.name);
                 }
-                self.finish_stop(&dref, why_off, detail, false);
+                self.finish_stop(job, &dref, why_off, detail, false);
             }
         }
     }
 
     /// A guest disappeared without us destroying it (`xl destroy`).
     pub(super) fn on_guest_death(&self, domid: u32) {
-        let picked = self.lock().ok().and_then(|mut doms| {
-            let d = doms
-                .iter_mut()
-                .find(|d| d.id >= 0 && domid_of(d.id) == domid)?;
-            d.begin_job("death event").ok()?;
-            Some(d.dref())
+        let picked = self.with_running(domid, |obj, d| {
+            let dref = d.dref();
+            Some((claim(obj, "death event", &dref).ok()?, dref))
         });
-        if let Some(dref) = picked {
+        if let Some((job, dref)) = picked {
             self.finish_stop(
+                job,
                 &dref,
                 reason::SHUTOFF_DESTROYED,
                 lifecycle::STOPPED_DESTROYED,
@@ -263,10 +281,19 @@ impl XenDriver {
         }
     }
 
-    pub(super) fn lock(&self) -> Result<MutexGuard<'_, Vec<Dom>>> {
-        self.doms
-            .lock()
-            .map_err(|_| Error::internal(ErrorDomain::Libxl, "domain list lock poisoned"))
+    /// Runs `f` on the running guest with Xen domain id `domid`, under its
+    /// lock.
+    fn with_running<R>(
+        &self,
+        domid: u32,
+        f: impl FnOnce(&Arc<DomObj>, &mut Dom) -> Option<R>,
+    ) -> Option<R> {
+        let obj = self.doms.entry_by_id(i32::try_from(domid).ok()?)?.obj;
+        let mut d = obj.lock_live()?;
+        if d.id < 0 || domid_of(d.id) != domid {
+            return None;
+        }
+        f(&obj, &mut d)
     }
 
     pub(super) fn xml_files(dir: &Path) -> Vec<PathBuf> {
@@ -280,7 +307,6 @@ impl XenDriver {
     }
 
     pub(super) fn load_persistent(&self) {
-        let Ok(mut doms) = self.lock() else { return };
         for p in Self::xml_files(&self.cfg.dirs.config_dir) {
             let Ok(text) = std::fs::read_to_string(&p) else {
                 continue;
@@ -298,7 +324,21 @@ impl XenDriver {
                     if self.managed_save_path(&d.def.name).exists() {
                         d.status = (state::SHUTOFF, reason::SHUTOFF_SAVED);
                     }
-                    doms.push(d);
+                    let (uuid, name) = (d.def.uuid.0, Arc::from(d.def.name.as_str()));
+                    // Two files for one guest: the first one read wins.
+                    let added = self
+                        .doms
+                        .add(uuid, name, d, |_, d, unused| match unused {
+                            None => Ok(()),
+                            Some(_) => Err(Conflict::UuidTaken {
+                                name: d.def.name.clone(),
+                                uuid,
+                            }),
+                        })
+                        .and_then(|r| r);
+                    if let Err(c) = added {
+                        eprintln!("libxl: ignoring {}: {}", p.display(), conflict(c).message());
+                    }
                 }
                 Err(e) => eprintln!("libxl: ignoring {}: {}", p.display(), e.message()),
             }
@@ -308,7 +348,6 @@ impl XenDriver {
     /// Picks up guests that run although the daemon restarted.
     pub(super) fn reattach(&self) {
         let running = self.ctx.list_domains().unwrap_or_default();
-        let Ok(mut doms) = self.lock() else { return };
         for p in Self::xml_files(&self.cfg.dirs.state_dir) {
             let Some(live) = std::fs::read_to_string(&p)
                 .ok()
@@ -327,17 +366,26 @@ impl XenDriver {
             };
             let id = i32::try_from(info.domid).unwrap_or(-1);
             let status = dominfo_state(info);
-            match doms.iter_mut().find(|d| d.def.uuid == live.uuid) {
-                Some(d) => {
+            match self.doms.get(&live.uuid.0) {
+                Some(obj) => {
+                    let mut d = obj.lock();
                     d.newdef = Some(std::mem::replace(&mut d.def, live));
                     d.id = id;
                     d.status = status;
+                    self.sync_keys(&obj, &d);
                 }
                 None => {
+                    let (uuid, name) = (live.uuid.0, Arc::from(live.name.as_str()));
                     let mut d = Dom::new(live, false);
                     d.id = id;
                     d.status = status;
-                    doms.push(d);
+                    let added = self
+                        .doms
+                        .add(uuid, name, d, |obj, d, _| self.sync_keys(obj, d));
+                    if let Err(c) = added {
+                        eprintln!("libxl: ignoring {}: {}", p.display(), conflict(c).message());
+                        continue;
+                    }
                 }
             }
             // Shut down while we were away: the first event reports it.
@@ -348,14 +396,15 @@ impl XenDriver {
     }
 
     pub(super) fn autostart(&self) {
-        let names: Vec<DomainRef> = match self.lock() {
-            Ok(d) => d
-                .iter()
-                .filter(|d| d.autostart && d.id < 0)
-                .map(Dom::dref)
-                .collect(),
-            Err(_) => return,
-        };
+        let names: Vec<DomainRef> = self
+            .doms
+            .snapshot()
+            .iter()
+            .filter_map(|e| {
+                let d = e.obj.lock_live()?;
+                (d.autostart && d.id < 0).then(|| d.dref())
+            })
+            .collect();
         for d in names {
             if let Err(e) = self.start_domain(&d, 0) {
                 eprintln!(
@@ -374,32 +423,34 @@ impl XenDriver {
             return;
         };
         let events = self.event_thread.load(Ordering::SeqCst);
-        let gone: Vec<(DomainRef, bool)> = match self.lock() {
-            Ok(doms) => doms
-                .iter()
-                .filter(|d| d.id >= 0 && d.job.is_none())
-                .filter_map(|d| {
-                    let r = running
-                        .iter()
-                        .find(|r| i64::from(r.domid) == i64::from(d.id));
-                    match r {
-                        None => Some((d.dref(), false)),
-                        Some(r) if !events && (r.shutdown || r.dying) => Some((d.dref(), true)),
-                        Some(_) => None,
-                    }
-                })
-                .collect(),
-            Err(_) => return,
-        };
+        let gone: Vec<(DomainRef, bool)> = self
+            .doms
+            .snapshot()
+            .iter()
+            .filter_map(|e| {
+                let d = e.obj.lock_live()?;
+                if d.id < 0 || e.obj.job().is_held() {
+                    return None;
+                }
+                let r = running
+                    .iter()
+                    .find(|r| i64::from(r.domid) == i64::from(d.id));
+                match r {
+                    None => Some((d.dref(), false)),
+                    Some(r) if !events && (r.shutdown || r.dying) => Some((d.dref(), true)),
+                    Some(_) => None,
+                }
+            })
+            .collect();
         for (dref, reap) in gone {
-            let claimed = self.with_dom(&dref, |d| d.begin_job("refresh")).is_ok();
-            if !claimed {
+            let Ok((job, ())) = self.begin_job(&dref, "refresh", |_| Ok(())) else {
                 continue;
-            }
+            };
             if reap {
                 let _ = self.ctx.domain_destroy(domid_of(dref.id));
             }
             self.finish_stop(
+                job,
                 &dref,
                 reason::SHUTOFF_SHUTDOWN,
                 lifecycle::STOPPED_SHUTDOWN,
@@ -410,14 +461,22 @@ impl XenDriver {
 
     /// Marks a guest whose job we hold as shut off, ends the job, drops a
     /// transient guest unless `keep`, and emits STOPPED/`detail`.
-    pub(super) fn finish_stop(&self, dref: &DomainRef, why: i32, detail: i32, keep: bool) {
-        let old = self.with_dom(dref, |d| Ok(d.id)).ok().filter(|id| *id >= 0);
+    pub(super) fn finish_stop(
+        &self,
+        job: Job,
+        dref: &DomainRef,
+        why: i32,
+        detail: i32,
+        keep: bool,
+    ) {
+        let obj = job.obj().clone();
+        let old = Some(obj.lock().id).filter(|id| *id >= 0);
         if let Some(id) = old {
             self.ctx.unwatch_domain_death(domid_of(id));
         }
-        let stopped = self.with_dom(dref, |d| {
+        let stopped = {
+            let mut d = obj.lock();
             d.id = -1;
-            d.job = None;
             d.updated = false;
             d.status = (state::SHUTOFF, why);
             if let Some(n) = d.newdef.take() {
@@ -425,23 +484,27 @@ impl XenDriver {
             }
             let _ =
                 std::fs::remove_file(self.cfg.dirs.state_dir.join(format!("{}.xml", d.def.name)));
-            Ok(d.dref())
-        });
+            self.sync_keys(&obj, &d);
+            d.dref()
+        };
+        drop(job);
         if !keep {
             self.forget_if_transient(dref);
         }
-        if let Ok(r) = stopped {
-            self.events.publish(Event::DomainLifecycle {
-                dom: r,
-                event: lifecycle::STOPPED,
-                detail,
-            });
-        }
+        self.events.publish(Event::DomainLifecycle {
+            dom: stopped,
+            event: lifecycle::STOPPED,
+            detail,
+        });
     }
 
+    /// Drops the guest if it is transient and shut off.
     pub(super) fn forget_if_transient(&self, dref: &DomainRef) {
-        if let Ok(mut doms) = self.lock() {
-            doms.retain(|d| d.def.uuid.0 != dref.uuid || d.persistent || d.id >= 0);
+        if let Some(obj) = self.doms.get(&dref.uuid) {
+            let d = obj.lock();
+            if !d.persistent && d.id < 0 {
+                self.doms.remove(&obj);
+            }
         }
     }
 
@@ -465,14 +528,13 @@ impl XenDriver {
     /// Starts a defined guest, from its managed save image if it has one
     /// (unless FORCE_BOOT) (libxlDomainStart).
     pub(super) fn start_domain(&self, dref: &DomainRef, flags: u32) -> Result<DomainRef> {
-        let def = self.with_dom(dref, |d| {
+        let (job, def) = self.begin_job(dref, "start", |d| {
             if d.id >= 0 {
                 return Err(Error::operation_invalid(
                     ErrorDomain::Libxl,
                     "Domain is already running",
                 ));
             }
-            d.begin_job("start")?;
             Ok(d.def.clone())
         })?;
         let managed = self.managed_save_path(&def.name);
@@ -485,24 +547,21 @@ impl XenDriver {
             Ok((def, Boot::Fresh))
         };
         let restored = matches!(boot, Ok((_, Boot::Restore(_))));
-        let r =
-            boot.and_then(|(def, b)| self.launch(dref, def, b, flags & start_flags::PAUSED != 0));
+        // On failure, the job ends with `launch`.
+        let r = boot
+            .and_then(|(def, b)| self.launch(job, dref, def, b, flags & start_flags::PAUSED != 0));
         if r.is_ok() && restored {
             let _ = std::fs::remove_file(&managed);
-        }
-        if r.is_err() {
-            let _ = self.with_dom(dref, |d| {
-                d.job = None;
-                Ok(())
-            });
         }
         r
     }
 
     /// Creates the Xen domain for `def` (a guest whose job we hold), fresh
-    /// or from a save image, records it as running and ends the job.
+    /// or from a save image, records it as running and ends the job (on
+    /// failure too).
     pub(super) fn launch(
         &self,
+        job: Job,
         dref: &DomainRef,
         def: DomainDef,
         boot: Boot,
@@ -547,21 +606,24 @@ impl XenDriver {
         ) {
             eprintln!("libxl: {}", e.message());
         }
-        let out = self.with_dom(dref, |d| {
+        let out = {
+            let obj = job.obj();
+            let mut d = obj.lock_live().ok_or_else(|| no_domain(dref))?;
             if d.persistent {
                 d.newdef = Some(std::mem::replace(&mut d.def, def));
             } else {
                 d.def = def;
             }
             d.id = id;
-            d.job = None;
             d.status = match (paused, restored) {
                 (true, _) => (state::PAUSED, reason::PAUSED_USER),
                 (false, true) => (state::RUNNING, reason::RUNNING_RESTORED),
                 (false, false) => (state::RUNNING, reason::RUNNING_BOOTED),
             };
-            Ok(d.dref())
-        })?;
+            self.sync_keys(obj, &d);
+            d.dref()
+        };
+        drop(job);
         self.events.publish(Event::DomainLifecycle {
             dom: out.clone(),
             event: lifecycle::STARTED,
@@ -583,11 +645,10 @@ impl XenDriver {
 
     /// Saves a running guest into `path` and stops it (libxlDoDomainSave).
     pub(super) fn save_to(&self, dref: &DomainRef, path: &Path) -> Result<()> {
-        let (id, def) = self.with_dom(dref, |d| {
+        let (job, (id, def)) = self.begin_job(dref, "save", |d| {
             if d.id < 0 {
                 return Err(not_running());
             }
-            d.begin_job("save")?;
             Ok((d.id, d.def.clone()))
         })?;
         let r = self.save_running(domid_of(id), &def, path);
@@ -596,16 +657,16 @@ impl XenDriver {
                 if let Err(e) = self.ctx.domain_destroy(domid_of(id)) {
                     eprintln!("libxl: cannot destroy '{}' after saving it: {e}", def.name);
                 }
-                self.finish_stop(dref, reason::SHUTOFF_SAVED, lifecycle::STOPPED_SAVED, false);
+                self.finish_stop(
+                    job,
+                    dref,
+                    reason::SHUTOFF_SAVED,
+                    lifecycle::STOPPED_SAVED,
+                    false,
+                );
                 Ok(())
             }
-            Err(e) => {
-                let _ = self.with_dom(dref, |d| {
-                    d.job = None;
-                    Ok(())
-                });
-                Err(e)
-            }
+            Err(e) => Err(e),
         }
     }
 
@@ -642,48 +703,53 @@ impl XenDriver {
     /// Starts the guest saved in `path` (libxlDomainRestoreFlags).
     pub(super) fn restore_from(&self, path: &Path, paused: bool) -> Result<DomainRef> {
         let (def, file) = open_image(path)?;
-        let dref = {
-            let mut doms = self.lock()?;
-            if let Some(d) = doms
-                .iter()
-                .find(|d| d.def.name == def.name && d.def.uuid != def.uuid)
-            {
+        if let Some(e) = self.doms.entry_by_name(&def.name) {
+            if e.uuid != def.uuid.0 {
                 return Err(Error::new(
                     ErrorCode::OperationFailed,
                     ErrorDomain::Libxl,
                     format!(
                         "domain '{}' is already defined with uuid {}",
-                        d.def.name, d.def.uuid
+                        e.name,
+                        conf::Uuid(e.uuid)
                     ),
                 ));
             }
-            match doms.iter_mut().find(|d| d.def.uuid == def.uuid) {
-                Some(d) => {
-                    if d.id >= 0 {
-                        return Err(Error::operation_invalid(
-                            ErrorDomain::Libxl,
-                            format!("domain '{}' is already active", d.def.name),
-                        ));
-                    }
-                    d.begin_job("restore")?;
-                    d.dref()
-                }
-                None => {
-                    let mut d = Dom::new(def.clone(), false);
-                    d.job = Some("restore");
-                    let r = d.dref();
-                    doms.push(d);
-                    r
-                }
+        }
+        let take = |obj: &Arc<DomObj>, d: &mut Dom| -> Result<(Job, DomainRef)> {
+            if d.id >= 0 {
+                return Err(Error::operation_invalid(
+                    ErrorDomain::Libxl,
+                    format!("domain '{}' is already active", d.def.name),
+                ));
+            }
+            let dref = d.dref();
+            Ok((claim(obj, "restore", &dref)?, dref))
+        };
+        let (job, dref) = match self.doms.get(&def.uuid.0) {
+            Some(obj) => {
+                let gone = || {
+                    no_domain(&DomainRef {
+                        name: def.name.clone(),
+                        uuid: def.uuid.0,
+                        id: -1,
+                    })
+                };
+                let mut d = obj.lock_live().ok_or_else(gone)?;
+                take(&obj, &mut d)?
+            }
+            None => {
+                let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+                self.doms
+                    .add(uuid, name, Dom::new(def.clone(), false), |obj, d, _| {
+                        take(obj, d)
+                    })
+                    .map_err(conflict)??
             }
         };
-        match self.launch(&dref, def, Boot::Restore(file), paused) {
+        match self.launch(job, &dref, def, Boot::Restore(file), paused) {
             Ok(r) => Ok(r),
             Err(e) => {
-                let _ = self.with_dom(&dref, |d| {
-                    d.job = None;
-                    Ok(())
-                });
                 self.forget_if_transient(&dref);
                 Err(e)
             }
@@ -695,12 +761,34 @@ impl XenDriver {
         dref: &DomainRef,
         f: impl FnOnce(&mut Dom) -> Result<T>,
     ) -> Result<T> {
-        let mut doms = self.lock()?;
-        let d = doms
-            .iter_mut()
-            .find(|d| d.def.uuid.0 == dref.uuid)
-            .ok_or_else(|| no_domain(dref))?;
-        f(d)
+        let obj = self.doms.get(&dref.uuid).ok_or_else(|| no_domain(dref))?;
+        let mut d = obj.lock_live().ok_or_else(|| no_domain(dref))?;
+        f(&mut d)
+    }
+
+    /// Takes a guest's job for `what` once `check` accepted the guest,
+    /// both under its lock; fails at once if another operation holds the
+    /// job.
+    pub(super) fn begin_job<T>(
+        &self,
+        dref: &DomainRef,
+        what: &'static str,
+        check: impl FnOnce(&mut Dom) -> Result<T>,
+    ) -> Result<(Job, T)> {
+        let obj = self.doms.get(&dref.uuid).ok_or_else(|| no_domain(dref))?;
+        let mut d = obj.lock_live().ok_or_else(|| no_domain(dref))?;
+        let v = check(&mut d)?;
+        Ok((claim(&obj, what, dref)?, v))
+    }
+
+    /// Brings a guest's table keys in step with its state (call under its
+    /// lock): its Xen domain id, and its name, which a definition of the
+    /// same UUID may have changed.
+    pub(super) fn sync_keys(&self, obj: &DomObj, d: &Dom) {
+        self.doms.set_id(obj, (d.id >= 0).then_some(d.id));
+        if let Err(c) = self.doms.rename(obj, &d.def.name) {
+            eprintln!("libxl: {}", conflict(c).message());
+        }
     }
 
     pub(super) fn active_domid(&self, dref: &DomainRef) -> Result<u32> {
@@ -725,9 +813,11 @@ impl XenDriver {
 
     /// Running guests.
     pub fn active_guests(&self) -> usize {
-        self.lock()
-            .map(|d| d.iter().filter(|d| d.id >= 0).count())
-            .unwrap_or(0)
+        self.doms
+            .snapshot()
+            .iter()
+            .filter(|e| e.id.is_some())
+            .count()
     }
 }
 

@@ -15,10 +15,13 @@
 //! that powers off, reboots or crashes by itself changes state and emits
 //! lifecycle events without any client asking.
 //!
-//! Jobs: starting, saving, restoring, destroying and the event handling
-//! of a guest hold its job flag; a second such operation fails at once
-//! with VIR_ERR_OPERATION_TIMEOUT instead of waiting, and libxl events of
-//! a guest whose job is held (our own destroy or save) are ignored.
+//! Guests live in a `driver::objlist` list (listed in the order they were
+//! added), each behind its own lock. Jobs (`driver::job`): starting,
+//! saving, restoring, destroying and the event handling of a guest hold
+//! its job, taken with a zero timeout; a second such operation fails at
+//! once with VIR_ERR_OPERATION_TIMEOUT instead of waiting, and libxl
+//! events of a guest whose job is held (our own destroy or save) are
+//! ignored.
 //!
 //! Layout: `driver` holds the state and starts and stops guests, `conn`
 //! is the `Connection` clients get, `helpers` what both use.

@@ -12,7 +12,6 @@
 //! - `nested_hvm` (bool, default off): allow nested HVM for
 //!   `<cpu mode='host-passthrough'>` guests.
 
-
 use driver::{Error, Result};
 use std::path::{Path, PathBuf};
 

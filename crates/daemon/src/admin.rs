@@ -19,10 +19,12 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use daemon_support::log as dlog;
 use protocol::admin as a;
+use protocol::procs::AdminProcedures;
 use protocol::header::Header;
-use protocol::{AdminProc as P, ErrorCode, ErrorDomain, RemoteError, TypedParamValue};
+use protocol::{
+    AdminProc as P, ErrorCode, ErrorDomain, RemoteError, TypedParamValue,
+};
 use rpc::{CallMode, Client, ClientInfo, Handler, Limits, Response, Server, Transport};
-use xdr::{from_bytes, to_bytes, Xdr};
 
 type R<T> = Result<T, RemoteError>;
 
@@ -173,16 +175,6 @@ fn check_flags(flags: u32) -> R<()> {
     Ok(())
 }
 
-fn decode<T: Xdr>(payload: &[u8]) -> R<T> {
-    from_bytes(payload).map_err(|_| {
-        RemoteError::new(
-            ErrorCode::Rpc,
-            ErrorDomain::Rpc,
-            Some("Unable to decode message payload"),
-        )
-    })
-}
-
 fn uint(field: &str, v: usize) -> a::TypedParam {
     a::TypedParam {
         field: field.to_owned(),
@@ -279,7 +271,10 @@ fn id_name(file: &str, id: u32) -> Option<String> {
 fn client_params(c: &ClientInfo) -> Vec<a::TypedParam> {
     let mut v = vec![param("readonly", TypedParamValue::Boolean(c.readonly))];
     if let Some(user) = &c.sasl_user_name {
-        v.push(param("sasl_user_name", TypedParamValue::String(user.clone())));
+        v.push(param(
+            "sasl_user_name",
+            TypedParamValue::String(user.clone()),
+        ));
     }
     if c.transport == Transport::Unix {
         if let Some(uid) = c.peer_uid {
@@ -309,7 +304,251 @@ fn client_params(c: &ClientInfo) -> Vec<a::TypedParam> {
     v
 }
 
+/// One admin call: what each procedure's method of the generated
+/// [`AdminProcedures`] trait sees (the handler and the calling client).
+struct AdminCall<'a> {
+    handler: &'a AdminHandler,
+    client: &'a Client<AdminState>,
+}
+
+impl AdminProcedures for AdminCall<'_> {
+    fn connect_open(&self, args: a::ConnectOpenArgs) -> R<()> {
+        check_flags(args.flags)?;
+        self.client.state.open.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn connect_close(&self) -> R<()> {
+        self.client.state.open.store(false, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn connect_get_lib_version(&self) -> R<a::ConnectGetLibVersionRet> {
+        Ok(a::ConnectGetLibVersionRet {
+            lib_ver: daemon_support::LIBVIRT_VERSION_NUMBER,
+        })
+    }
+
+    fn connect_list_servers(&self, args: a::ConnectListServersArgs) -> R<a::ConnectListServersRet> {
+        check_flags(args.flags)?;
+        let all = self.handler.servers();
+        let ret = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        // need_results is a flag: the caller wants the objects.
+        let servers = if args.need_results != 0 {
+            all.iter()
+                .map(|s| a::NonnullServer {
+                    name: s.name().to_owned(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(a::ConnectListServersRet { servers, ret })
+    }
+
+    fn connect_lookup_server(
+        &self,
+        args: a::ConnectLookupServerArgs,
+    ) -> R<a::ConnectLookupServerRet> {
+        check_flags(args.flags)?;
+        let s = self.handler.server(&args.name)?;
+        Ok(a::ConnectLookupServerRet {
+            srv: a::NonnullServer {
+                name: s.name().to_owned(),
+            },
+        })
+    }
+
+    fn server_get_threadpool_parameters(
+        &self,
+        args: a::ServerGetThreadpoolParametersArgs,
+    ) -> R<a::ServerGetThreadpoolParametersRet> {
+        check_flags(args.flags)?;
+        let s = self.handler.server(&args.srv.name)?;
+        let l = s.limits();
+        let free = s.free_workers().min(l.max_workers);
+        let busy = l.max_workers - free;
+        // Threads exist on demand: at least min_workers are counted, idle
+        // ones are free.
+        let current = busy
+            .max(l.min_workers)
+            .min(l.max_workers.max(l.min_workers));
+        let params = vec![
+            uint("minWorkers", l.min_workers),
+            uint("maxWorkers", l.max_workers),
+            uint("nWorkers", current),
+            uint("freeWorkers", current - busy.min(current)),
+            uint("prioWorkers", l.prio_workers),
+            uint("jobQueueDepth", s.job_queue_depth()),
+        ];
+        Ok(a::ServerGetThreadpoolParametersRet { params })
+    }
+
+    fn server_set_threadpool_parameters(
+        &self,
+        args: a::ServerSetThreadpoolParametersArgs,
+    ) -> R<()> {
+        check_flags(args.flags)?;
+        let s = self.handler.server(&args.srv.name)?;
+        let v = take_uints(&args.params, &["minWorkers", "maxWorkers", "prioWorkers"])?;
+        let mut l = s.limits();
+        let min = v[0].map_or(l.min_workers, |x| x as usize);
+        let max = v[1].map_or(l.max_workers, |x| x as usize);
+        if min > max {
+            return Err(invalid_arg("minWorkers cannot be larger than maxWorkers"));
+        }
+        if (v[1] == Some(0) && l.max_workers > 0) || (max > 0 && l.max_workers == 0) {
+            return Err(invalid_arg(
+                "maxWorkers must not be switched from zero to non-zero and vice versa",
+            ));
+        }
+        l.min_workers = min;
+        l.max_workers = max;
+        if let Some(p) = v[2] {
+            l.prio_workers = p as usize;
+        }
+        s.set_limits(l);
+        Ok(())
+    }
+
+    fn server_list_clients(&self, args: a::ServerListClientsArgs) -> R<a::ServerListClientsRet> {
+        check_flags(args.flags)?;
+        let s = self.handler.server(&args.srv.name)?;
+        let all = s.clients();
+        let ret = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        let clients = if args.need_results != 0 {
+            all.iter().map(|c| nonnull_client(s.name(), c)).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(a::ServerListClientsRet { clients, ret })
+    }
+
+    fn server_lookup_client(&self, args: a::ServerLookupClientArgs) -> R<a::ServerLookupClientRet> {
+        check_flags(args.flags)?;
+        let s = self.handler.server(&args.srv.name)?;
+        let c = self.handler.client(s.as_ref(), args.id)?;
+        Ok(a::ServerLookupClientRet {
+            clnt: nonnull_client(s.name(), &c),
+        })
+    }
+
+    fn client_get_info(&self, args: a::ClientGetInfoArgs) -> R<a::ClientGetInfoRet> {
+        check_flags(args.flags)?;
+        let s = self.handler.server(&args.clnt.srv.name)?;
+        let c = self.handler.client(s.as_ref(), args.clnt.id)?;
+        Ok(a::ClientGetInfoRet {
+            params: client_params(&c),
+        })
+    }
+
+    fn client_close(&self, args: a::ClientCloseArgs) -> R<()> {
+        check_flags(args.flags)?;
+        let s = self.handler.server(&args.clnt.srv.name)?;
+        if !s.close_client(args.clnt.id) {
+            return Err(no_client(args.clnt.id));
+        }
+        Ok(())
+    }
+
+    fn server_get_client_limits(
+        &self,
+        args: a::ServerGetClientLimitsArgs,
+    ) -> R<a::ServerGetClientLimitsRet> {
+        check_flags(args.flags)?;
+        let s = self.handler.server(&args.srv.name)?;
+        let l = s.limits();
+        let params = vec![
+            uint("nclients_max", l.max_clients),
+            uint("nclients", s.clients().len()),
+            uint("nclients_unauth_max", l.max_anonymous_clients),
+            uint("nclients_unauth", s.unauthenticated()),
+        ];
+        Ok(a::ServerGetClientLimitsRet { params })
+    }
+
+    fn server_set_client_limits(&self, args: a::ServerSetClientLimitsArgs) -> R<()> {
+        check_flags(args.flags)?;
+        let s = self.handler.server(&args.srv.name)?;
+        let v = take_uints(&args.params, &["nclients_max", "nclients_unauth_max"])?;
+        let mut l = s.limits();
+        let max = v[0].map_or(l.max_clients, |x| x as usize);
+        let unauth = v[1].map_or(l.max_anonymous_clients, |x| x as usize);
+        if max < unauth {
+            return Err(invalid_arg(
+                "The overall maximum number of clients must not be less than the number of clients waiting for authentication",
+            ));
+        }
+        l.max_clients = max;
+        l.max_anonymous_clients = unauth;
+        s.set_limits(l);
+        Ok(())
+    }
+
+    fn connect_get_logging_outputs(
+        &self,
+        args: a::ConnectGetLoggingOutputsArgs,
+    ) -> R<a::ConnectGetLoggingOutputsRet> {
+        check_flags(args.flags)?;
+        Ok(a::ConnectGetLoggingOutputsRet {
+            outputs: dlog::outputs_string(),
+            noutputs: u32::try_from(dlog::output_count()).unwrap_or(u32::MAX),
+        })
+    }
+
+    fn connect_get_logging_filters(
+        &self,
+        args: a::ConnectGetLoggingFiltersArgs,
+    ) -> R<a::ConnectGetLoggingFiltersRet> {
+        check_flags(args.flags)?;
+        let f = dlog::filters_string();
+        let n = f.split(' ').filter(|s| !s.is_empty()).count();
+        Ok(a::ConnectGetLoggingFiltersRet {
+            filters: (!f.is_empty()).then_some(f),
+            nfilters: u32::try_from(n).unwrap_or(u32::MAX),
+        })
+    }
+
+    fn connect_set_logging_outputs(&self, args: a::ConnectSetLoggingOutputsArgs) -> R<()> {
+        check_flags(args.flags)?;
+        dlog::set_outputs(args.outputs.as_deref().unwrap_or(""))
+            .map_err(|e| invalid_arg(&e.message))
+    }
+
+    fn connect_set_logging_filters(&self, args: a::ConnectSetLoggingFiltersArgs) -> R<()> {
+        check_flags(args.flags)?;
+        dlog::set_filters(args.filters.as_deref().unwrap_or(""))
+            .map_err(|e| invalid_arg(&e.message))
+    }
+
+    fn server_update_tls_files(&self, args: a::ServerUpdateTlsFilesArgs) -> R<()> {
+        check_flags(args.flags)?;
+        let _ = self.handler.server(&args.srv.name)?;
+        let Some((_, tls)) = self.handler.tls.get().filter(|(n, _)| *n == args.srv.name) else {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Admin,
+                Some("no tls service found, unable to update tls files"),
+            ));
+        };
+        tls.reload()
+            .map_err(|e| RemoteError::new(ErrorCode::SystemError, ErrorDomain::Rpc, Some(&e)))
+    }
+
+    fn connect_set_daemon_timeout(&self, args: a::ConnectSetDaemonTimeoutArgs) -> R<()> {
+        check_flags(args.flags)?;
+        self.handler
+            .control
+            .timeout
+            .store(args.timeout, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 impl AdminHandler {
+    /// Runs procedure `p`: every procedure but CONNECT_OPEN needs an open
+    /// connection; the generated `call` decodes, calls the method and
+    /// encodes its reply.
     fn dispatch(&self, client: &Client<AdminState>, p: P, payload: &[u8]) -> R<Vec<u8>> {
         if p != P::ConnectOpen && !client.state.open.load(Ordering::Relaxed) {
             return Err(RemoteError::new(
@@ -318,219 +557,13 @@ impl AdminHandler {
                 Some("connection not open"),
             ));
         }
-        Ok(match p {
-            P::ConnectOpen => {
-                let args: a::ConnectOpenArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                client.state.open.store(true, Ordering::Relaxed);
-                Vec::new()
-            }
-            P::ConnectClose => {
-                client.state.open.store(false, Ordering::Relaxed);
-                Vec::new()
-            }
-            P::ConnectGetLibVersion => to_bytes(&a::ConnectGetLibVersionRet {
-                lib_ver: daemon_support::LIBVIRT_VERSION_NUMBER,
-            }),
-            P::ConnectListServers => {
-                let args: a::ConnectListServersArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let all = self.servers();
-                let n = u32::try_from(all.len()).unwrap_or(u32::MAX);
-                // need_results is a flag: the caller wants the objects.
-                let servers = if args.need_results != 0 {
-                    all.iter()
-                        .map(|s| a::NonnullServer {
-                            name: s.name().to_owned(),
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                to_bytes(&a::ConnectListServersRet { servers, ret: n })
-            }
-            P::ConnectLookupServer => {
-                let args: a::ConnectLookupServerArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let s = self.server(&args.name)?;
-                to_bytes(&a::ConnectLookupServerRet {
-                    srv: a::NonnullServer {
-                        name: s.name().to_owned(),
-                    },
-                })
-            }
-            P::ServerGetThreadpoolParameters => {
-                let args: a::ServerGetThreadpoolParametersArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let s = self.server(&args.srv.name)?;
-                let l = s.limits();
-                let free = s.free_workers().min(l.max_workers);
-                let busy = l.max_workers - free;
-                // Threads exist on demand: at least min_workers are
-                // counted, idle ones are free.
-                let current = busy
-                    .max(l.min_workers)
-                    .min(l.max_workers.max(l.min_workers));
-                let params = vec![
-                    uint("minWorkers", l.min_workers),
-                    uint("maxWorkers", l.max_workers),
-                    uint("nWorkers", current),
-                    uint("freeWorkers", current - busy.min(current)),
-                    uint("prioWorkers", l.prio_workers),
-                    uint("jobQueueDepth", s.job_queue_depth()),
-                ];
-                to_bytes(&a::ServerGetThreadpoolParametersRet { params })
-            }
-            P::ServerSetThreadpoolParameters => {
-                let args: a::ServerSetThreadpoolParametersArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let s = self.server(&args.srv.name)?;
-                let v = take_uints(&args.params, &["minWorkers", "maxWorkers", "prioWorkers"])?;
-                let mut l = s.limits();
-                let min = v[0].map_or(l.min_workers, |x| x as usize);
-                let max = v[1].map_or(l.max_workers, |x| x as usize);
-                if min > max {
-                    return Err(invalid_arg("minWorkers cannot be larger than maxWorkers"));
-                }
-                if (v[1] == Some(0) && l.max_workers > 0) || (max > 0 && l.max_workers == 0) {
-                    return Err(invalid_arg(
-                        "maxWorkers must not be switched from zero to non-zero and vice versa",
-                    ));
-                }
-                l.min_workers = min;
-                l.max_workers = max;
-                if let Some(p) = v[2] {
-                    l.prio_workers = p as usize;
-                }
-                s.set_limits(l);
-                Vec::new()
-            }
-            P::ServerListClients => {
-                let args: a::ServerListClientsArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let s = self.server(&args.srv.name)?;
-                let all = s.clients();
-                let n = u32::try_from(all.len()).unwrap_or(u32::MAX);
-                let clients = if args.need_results != 0 {
-                    all.iter().map(|c| nonnull_client(s.name(), c)).collect()
-                } else {
-                    Vec::new()
-                };
-                to_bytes(&a::ServerListClientsRet { clients, ret: n })
-            }
-            P::ServerLookupClient => {
-                let args: a::ServerLookupClientArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let s = self.server(&args.srv.name)?;
-                let c = self.client(s.as_ref(), args.id)?;
-                to_bytes(&a::ServerLookupClientRet {
-                    clnt: nonnull_client(s.name(), &c),
-                })
-            }
-            P::ClientGetInfo => {
-                let args: a::ClientGetInfoArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let s = self.server(&args.clnt.srv.name)?;
-                let c = self.client(s.as_ref(), args.clnt.id)?;
-                to_bytes(&a::ClientGetInfoRet {
-                    params: client_params(&c),
-                })
-            }
-            P::ClientClose => {
-                let args: a::ClientCloseArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let s = self.server(&args.clnt.srv.name)?;
-                if !s.close_client(args.clnt.id) {
-                    return Err(no_client(args.clnt.id));
-                }
-                Vec::new()
-            }
-            P::ServerGetClientLimits => {
-                let args: a::ServerGetClientLimitsArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let s = self.server(&args.srv.name)?;
-                let l = s.limits();
-                let params = vec![
-                    uint("nclients_max", l.max_clients),
-                    uint("nclients", s.clients().len()),
-                    uint("nclients_unauth_max", l.max_anonymous_clients),
-                    uint("nclients_unauth", s.unauthenticated()),
-                ];
-                to_bytes(&a::ServerGetClientLimitsRet { params })
-            }
-            P::ServerSetClientLimits => {
-                let args: a::ServerSetClientLimitsArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let s = self.server(&args.srv.name)?;
-                let v = take_uints(&args.params, &["nclients_max", "nclients_unauth_max"])?;
-                let mut l = s.limits();
-                let max = v[0].map_or(l.max_clients, |x| x as usize);
-                let unauth = v[1].map_or(l.max_anonymous_clients, |x| x as usize);
-                if max < unauth {
-                    return Err(invalid_arg(
-                        "The overall maximum number of clients must not be less than the number of clients waiting for authentication",
-                    ));
-                }
-                l.max_clients = max;
-                l.max_anonymous_clients = unauth;
-                s.set_limits(l);
-                Vec::new()
-            }
-            P::ConnectGetLoggingOutputs => {
-                let args: a::ConnectGetLoggingOutputsArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                to_bytes(&a::ConnectGetLoggingOutputsRet {
-                    outputs: dlog::outputs_string(),
-                    noutputs: u32::try_from(dlog::output_count()).unwrap_or(u32::MAX),
-                })
-            }
-            P::ConnectGetLoggingFilters => {
-                let args: a::ConnectGetLoggingFiltersArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let f = dlog::filters_string();
-                let n = f.split(' ').filter(|s| !s.is_empty()).count();
-                to_bytes(&a::ConnectGetLoggingFiltersRet {
-                    filters: (!f.is_empty()).then_some(f),
-                    nfilters: u32::try_from(n).unwrap_or(u32::MAX),
-                })
-            }
-            P::ConnectSetLoggingOutputs => {
-                let args: a::ConnectSetLoggingOutputsArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                dlog::set_outputs(args.outputs.as_deref().unwrap_or(""))
-                    .map_err(|e| invalid_arg(&e.message))?;
-                Vec::new()
-            }
-            P::ConnectSetLoggingFilters => {
-                let args: a::ConnectSetLoggingFiltersArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                dlog::set_filters(args.filters.as_deref().unwrap_or(""))
-                    .map_err(|e| invalid_arg(&e.message))?;
-                Vec::new()
-            }
-            P::ServerUpdateTlsFiles => {
-                let args: a::ServerUpdateTlsFilesArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                let _ = self.server(&args.srv.name)?;
-                let Some((_, tls)) = self.tls.get().filter(|(n, _)| *n == args.srv.name) else {
-                    return Err(RemoteError::new(
-                        ErrorCode::InternalError,
-                        ErrorDomain::Admin,
-                        Some("no tls service found, unable to update tls files"),
-                    ));
-                };
-                tls.reload().map_err(|e| {
-                    RemoteError::new(ErrorCode::SystemError, ErrorDomain::Rpc, Some(&e))
-                })?;
-                Vec::new()
-            }
-            P::ConnectSetDaemonTimeout => {
-                let args: a::ConnectSetDaemonTimeoutArgs = decode(payload)?;
-                check_flags(args.flags)?;
-                self.control.timeout.store(args.timeout, Ordering::Relaxed);
-                Vec::new()
-            }
-        })
+        p.call(
+            &AdminCall {
+                handler: self,
+                client,
+            },
+            payload,
+        )
     }
 }
 

@@ -69,14 +69,19 @@ pub fn setup(config: &DaemonConfig, in_use: &InUse) -> Result<AuthConfig, String
             ConfScheme::Polkit => need_polkit = true,
         }
     }
-    let allowed_user: Option<rpc::UserCheck> = config.sasl_allowed_username_list.clone().map(|list| {
-        let f: rpc::UserCheck = Arc::new(move |user: &str| {
-            list.iter()
-                .any(|pat| daemon_support::log::glob_match(pat, user))
+    let allowed_user: Option<rpc::UserCheck> =
+        config.sasl_allowed_username_list.clone().map(|list| {
+            let f: rpc::UserCheck = Arc::new(move |user: &str| {
+                list.iter()
+                    .any(|pat| daemon_support::log::glob_match(pat, user))
+            });
+            f
         });
-        f
-    });
-    let polkit = if need_polkit { Some(crate::polkit_check()?) } else { None };
+    let polkit = if need_polkit {
+        Some(crate::polkit_check()?)
+    } else {
+        None
+    };
     Ok(AuthConfig {
         tcp_min_ssf: config.tcp_min_ssf,
         allowed_user,

@@ -151,16 +151,17 @@ pub fn run_with<H: Handler>(
         Some(p) => (p.clone(), false),
         None => (paths.config_file.clone(), true),
     };
-    let config = match DaemonConfig::load_for_user(&profile, &config_path, allow_missing, privileged) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!(
-                "{argv0}: error: Can't load config file: {e}: {}",
-                config_path.display()
-            );
-            return ExitCode::FAILURE;
-        }
-    };
+    let config =
+        match DaemonConfig::load_for_user(&profile, &config_path, allow_missing, privileged) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!(
+                    "{argv0}: error: Can't load config file: {e}: {}",
+                    config_path.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        };
     if let Some(dir) = &config.unix_sock_dir {
         paths.apply_unix_sock_dir(Path::new(dir));
     }
@@ -358,7 +359,11 @@ async fn serve<H: Handler>(
         tokio::spawn(server.clone().serve_unix(l, readonly, scheme));
     }
     for l in listeners.tcp {
-        tokio::spawn(server.clone().serve_tcp(l, false, auth::scheme(config.auth_tcp)));
+        tokio::spawn(
+            server
+                .clone()
+                .serve_tcp(l, false, auth::scheme(config.auth_tcp)),
+        );
     }
     if let Some(tls) = listeners.tls_setup {
         let tls = Arc::new(tls);
@@ -374,7 +379,11 @@ async fn serve<H: Handler>(
         }
     }
     if let Some(l) = listeners.admin {
-        tokio::spawn(admin_server.clone().serve_unix(l, false, rpc::AuthScheme::None));
+        tokio::spawn(
+            admin_server
+                .clone()
+                .serve_unix(l, false, rpc::AuthScheme::None),
+        );
     }
 
     log(

@@ -42,7 +42,9 @@ fn bind_unix(path: &Path, mode: u32, group: Option<u32>) -> Result<UnixListener,
     // are set: whoever finds the socket finds it as configured.
     let tmp = path.with_file_name(format!(
         ".{}.{}",
-        path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+        path.file_name()
+            .map(|f| f.to_string_lossy())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let _ = std::fs::remove_file(&tmp);

@@ -55,9 +55,9 @@ pub(super) fn system(what: String, e: &std::io::Error) -> Error {
     )
 }
 
-/// Mode of the definition and status files: what they got when created
-/// under the usual umask (022) before the mode was set explicitly.
-pub(super) const XML_FILE_MODE: u32 = 0o644;
+/// Mode of the definition and status files: owner only, as libvirt saves
+/// every XML file (a definition may carry passwords and secrets' usage).
+pub(super) const XML_FILE_MODE: u32 = 0o600;
 
 /// Saves a definition or status file crash-safely
 /// ([`::host::fs::write_atomic`]: synced, renamed, directory synced).

@@ -314,7 +314,12 @@ impl DaemonConfig {
         path: impl AsRef<Path>,
         allow_missing: bool,
     ) -> Result<DaemonConfig, ConfigError> {
-        Self::load_with(DaemonConfig::default_for(profile.name), profile, path, allow_missing)
+        Self::load_with(
+            DaemonConfig::default_for(profile.name),
+            profile,
+            path,
+            allow_missing,
+        )
     }
 
     /// Like [`load_for`](Self::load_for), for a daemon running as root

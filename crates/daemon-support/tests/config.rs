@@ -249,7 +249,8 @@ fn root_daemons_default_to_polkit_and_an_open_rw_socket_only_with_it() {
     assert_eq!(c.auth_unix_rw, AuthScheme::Polkit);
     assert_eq!(c.auth_unix_ro, AuthScheme::Polkit);
     assert_eq!(c.unix_sock_rw_perms, "0777");
-    let c = DaemonConfig::load_for_user(&p, &missing, true, false).unwrap_or_else(|e| panic!("{e}"));
+    let c =
+        DaemonConfig::load_for_user(&p, &missing, true, false).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.auth_unix_rw, AuthScheme::None);
     assert_eq!(c.unix_sock_rw_perms, "0700");
     // Turning polkit off on a root daemon closes the socket again.
@@ -259,7 +260,11 @@ fn root_daemons_default_to_polkit_and_an_open_rw_socket_only_with_it() {
     assert_eq!(c.auth_unix_rw, AuthScheme::None);
     assert_eq!(c.unix_sock_rw_perms, "0700");
     // Explicit permissions win.
-    std::fs::write(&f, "auth_unix_rw = \"none\"\nunix_sock_rw_perms = \"0770\"\n").expect("write");
+    std::fs::write(
+        &f,
+        "auth_unix_rw = \"none\"\nunix_sock_rw_perms = \"0770\"\n",
+    )
+    .expect("write");
     let c = DaemonConfig::load_for_user(&p, &f, false, true).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.unix_sock_rw_perms, "0770");
     let _ = std::fs::remove_dir_all(&dir);

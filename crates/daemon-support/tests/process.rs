@@ -3,6 +3,8 @@
 //! runs itself again with a role in the environment (`child_role` below
 //! does nothing in a normal run).
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -52,17 +54,16 @@ fn child_role() {
                 std::process::exit(4);
             }
             // Only the daemon gets here.
-            // SAFETY: getsid(0) only queries this process.
-            let sid = unsafe { libc::getsid(0) };
+            let sid = host::process::getsid();
             let _ = std::fs::write(&path, format!("{} {}", std::process::id(), sid));
             if role == "daemon-ok" {
                 ready_notify();
             } else {
                 ready_fail(DaemonErr::PidFile);
             }
-            // SAFETY: ends the forked daemon without returning into the
-            // test harness, which has no other threads here.
-            unsafe { libc::_exit(0) }
+            // Ends the forked daemon without returning into the test
+            // harness.
+            host::process::exit_now(0)
         }
         other => panic!("unknown role {other}"),
     }
@@ -123,7 +124,7 @@ fn daemonize_parent_exits_zero_once_daemon_is_ready() {
     let (pid, sid) = (it.next().unwrap_or(-1), it.next().unwrap_or(-1));
     assert!(pid > 0 && sid > 0);
     // SAFETY: getsid(0) only queries this process.
-    let our_sid = i64::from(unsafe { libc::getsid(0) });
+    let our_sid = i64::from(host::process::getsid());
     assert_ne!(sid, our_sid, "daemon must run in a new session");
     let _ = std::fs::remove_dir_all(dir);
 }

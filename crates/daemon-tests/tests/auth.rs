@@ -125,7 +125,10 @@ fn tcp_requires_sasl_by_default_and_serves_a_sasldb_user() {
     assert_eq!(e.domain, protocol::ErrorDomain::Rpc as i32);
     assert_eq!(e.message.as_deref(), Some("authentication required"));
     raw.send(RemoteProc::ConnectGetHostname, &());
-    assert_eq!(raw.error().message.as_deref(), Some("authentication required"));
+    assert_eq!(
+        raw.error().message.as_deref(),
+        Some("authentication required")
+    );
     // It is told what to do instead.
     raw.send(RemoteProc::AuthList, &());
     let (status, body) = raw.answer();
@@ -134,7 +137,13 @@ fn tcp_requires_sasl_by_default_and_serves_a_sasldb_user() {
     assert_eq!(list.types, vec![1], "REMOTE_AUTH_SASL");
     // A step before start, and garbage start data, are refused and the
     // connection stays unauthenticated.
-    raw.send(RemoteProc::AuthSaslStep, &r::AuthSaslStepArgs { nil: 1, data: vec![] });
+    raw.send(
+        RemoteProc::AuthSaslStep,
+        &r::AuthSaslStepArgs {
+            nil: 1,
+            data: vec![],
+        },
+    );
     assert_eq!(raw.error().code, protocol::ErrorCode::AuthFailed as i32);
     raw.send(RemoteProc::AuthSaslInit, &());
     let (status, body) = raw.answer();
@@ -144,7 +153,10 @@ fn tcp_requires_sasl_by_default_and_serves_a_sasldb_user() {
     raw.send(RemoteProc::AuthSaslInit, &());
     let e = raw.error();
     assert_eq!(e.code, protocol::ErrorCode::AuthFailed as i32);
-    assert_eq!(e.message.as_deref(), Some("authentication failed: authentication failed"));
+    assert_eq!(
+        e.message.as_deref(),
+        Some("authentication failed: authentication failed")
+    );
     raw.send(
         RemoteProc::AuthSaslStart,
         &r::AuthSaslStartArgs {
@@ -155,7 +167,10 @@ fn tcp_requires_sasl_by_default_and_serves_a_sasldb_user() {
     );
     assert_eq!(raw.error().code, protocol::ErrorCode::AuthFailed as i32);
     raw.send(RemoteProc::ConnectGetHostname, &());
-    assert_eq!(raw.error().message.as_deref(), Some("authentication required"));
+    assert_eq!(
+        raw.error().message.as_deref(),
+        Some("authentication required")
+    );
 
     // virsh without credentials, with a wrong password: refused.
     let out = virsh_auth(&uri, None, &["list", "--all"]);
@@ -173,7 +188,11 @@ fn tcp_requires_sasl_by_default_and_serves_a_sasldb_user() {
     let good = auth_file(&t, "good.conf", USER, PASSWORD);
     let out = virsh_auth(&uri, Some(&good), &["list", "--all"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains(" test "), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains(" test "),
+        "{}",
+        text(&out.stdout)
+    );
 
     // libvirt-python with an auth callback; large messages both ways go
     // through the security layer in several packets.
@@ -225,15 +244,25 @@ fn sasl_allowed_username_list_refuses_other_users() {
     let t = TempDir::new("sasl-acl");
     let sasl = sasl_dir(&t, "digest-md5");
     let port = free_port();
-    let conf = tcp_conf(&t, port, "sasl_allowed_username_list = [\"bob\", \"admin*\"]\n");
+    let conf = tcp_conf(
+        &t,
+        port,
+        "sasl_allowed_username_list = [\"bob\", \"admin*\"]\n",
+    );
     let d = start(&t, &sasl, &conf);
     let uri = format!("test+tcp://127.0.0.1:{port}/default");
     let good = auth_file(&t, "good.conf", USER, PASSWORD);
     let out = virsh_auth(&uri, Some(&good), &["list", "--all"]);
     assert!(!out.status.success(), "a user not on the list was served");
-    assert!(text(&out.stderr).contains("authentication failed"), "{}", text(&out.stderr));
     assert!(
-        eventually(|| d.stderr_text().contains("SASL client identity 'alice' not allowed")),
+        text(&out.stderr).contains("authentication failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        eventually(|| d
+            .stderr_text()
+            .contains("SASL client identity 'alice' not allowed")),
         "{}",
         d.stderr_text()
     );
@@ -261,7 +290,10 @@ fn a_mechanism_without_security_layer_is_refused_on_plain_tcp() {
         Some(&good),
         &["list"],
     );
-    assert!(!out.status.success(), "served over a mechanism without a security layer");
+    assert!(
+        !out.status.success(),
+        "served over a mechanism without a security layer"
+    );
 }
 
 #[test]
@@ -279,9 +311,8 @@ fn unauthenticated_clients_are_limited_without_affecting_authenticated_ones() {
     let conf = tcp_conf(&t, port, "max_anonymous_clients = 2\n");
     let _d = start(&t, &sasl, &conf);
     let admin = t.join("run/libvirt-admin-sock");
-    let clients = || -> String {
-        text(&virt_admin(&admin, &["srv-clients-info", "libvirtd"]).stdout)
-    };
+    let clients =
+        || -> String { text(&virt_admin(&admin, &["srv-clients-info", "libvirtd"]).stdout) };
 
     // Two clients sit unauthenticated: both are served AUTH_LIST.
     let mut a = Raw::connect(port);
@@ -337,7 +368,10 @@ fn polkit_on_tcp_cannot_be_enforced_and_stops_start_up() {
     );
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("auth_tcp = \"polkit\" cannot be enforced"), "{err}");
+    assert!(
+        err.contains("auth_tcp = \"polkit\" cannot be enforced"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -379,7 +413,13 @@ fn non_root_user_gets_permission_denied_on_rw_socket_and_read_only_service() {
     assert_eq!(mode("run/libvirt-admin-sock"), 0o700);
     let as_nobody = |sock: &str, args: &[&str]| -> Output {
         Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "virsh", "-c"])
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "virsh",
+                "-c",
+            ])
             .arg(format!(
                 "test+unix:///default?socket={}",
                 t.join(sock).display()
@@ -393,7 +433,11 @@ fn non_root_user_gets_permission_denied_on_rw_socket_and_read_only_service() {
     };
     let out = as_nobody("run/libvirt-sock", &["list", "--all"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("Permission denied"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Permission denied"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = as_nobody("run/libvirt-sock-ro", &["list", "--all"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains(" test "));
@@ -456,20 +500,36 @@ fn polkit_decides_who_uses_the_unix_sockets() {
     let rw = t.join("run/libvirt-sock");
     let ro = t.join("run/libvirt-sock-ro");
     // With polkit deciding, the read-write socket is open to all.
-    let mode = std::fs::metadata(&rw).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+    let mode = std::fs::metadata(&rw)
+        .map(|m| m.permissions().mode() & 0o777)
+        .unwrap_or(0);
     assert_eq!(mode, 0o777);
 
     let out = virsh_as(65534, &rw, &["list", "--all"]);
-    assert!(out.status.success(), "nobody refused: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "nobody refused: {}",
+        text(&out.stderr)
+    );
     assert!(text(&out.stdout).contains(" test "));
 
     let out = virsh_as(1, &rw, &["list", "--all"]);
-    assert!(!out.status.success(), "uid 1 was served on the read-write socket");
+    assert!(
+        !out.status.success(),
+        "uid 1 was served on the read-write socket"
+    );
     let err = text(&out.stderr);
-    assert!(err.contains("authentication failed: access denied by policy"), "{err}");
+    assert!(
+        err.contains("authentication failed: access denied by policy"),
+        "{err}"
+    );
 
     let out = virsh_as(1, &ro, &["list", "--all"]);
-    assert!(out.status.success(), "uid 1 refused read-only: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "uid 1 refused read-only: {}",
+        text(&out.stderr)
+    );
 
     // Root skips polkit (as in libvirt, so a broken polkit never locks
     // root out).
@@ -492,18 +552,34 @@ fn an_access_driver_that_cannot_be_enforced_stops_start_up() {
     let conf = t.config("access_drivers = [ \"polkit\" ]\n");
     let out = run(
         "libvirtd",
-        &["-f", conf.to_str().unwrap_or(""), "-p", t.join("d.pid").to_str().unwrap_or("")],
+        &[
+            "-f",
+            conf.to_str().unwrap_or(""),
+            "-p",
+            t.join("d.pid").to_str().unwrap_or(""),
+        ],
     );
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("access_drivers: the access driver 'polkit' cannot be enforced"), "{err}");
-    assert!(!t.join("run/libvirt-sock").exists(), "a socket was left behind");
+    assert!(
+        err.contains("access_drivers: the access driver 'polkit' cannot be enforced"),
+        "{err}"
+    );
+    assert!(
+        !t.join("run/libvirt-sock").exists(),
+        "a socket was left behind"
+    );
     // "nop" allows everything, which is what this daemon does.
     let conf = t.config("access_drivers = [ \"nop\" ]\n");
     let d = Daemon::start(
         "libvirtd",
         &t,
-        &["-f", conf.to_str().unwrap_or(""), "-p", t.join("d.pid").to_str().unwrap_or("")],
+        &[
+            "-f",
+            conf.to_str().unwrap_or(""),
+            "-p",
+            t.join("d.pid").to_str().unwrap_or(""),
+        ],
         &t.join("run/libvirt-sock"),
     );
     drop(d);

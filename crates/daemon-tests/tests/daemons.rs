@@ -8,6 +8,7 @@
 //! crate's lib.rs for why the binaries are built first).
 
 // Test harness: the client's error type is the wire error, large by nature.
+#![forbid(unsafe_code)]
 #![allow(clippy::result_large_err)]
 
 use std::os::unix::fs::PermissionsExt;
@@ -159,18 +160,14 @@ fn daemon_mode_returns_once_sockets_serve() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     // The parent exited only after the daemon was serving.
     assert!(UnixStream::connect(t.join("run/virtvzd-sock")).is_ok());
-    let dpid: i32 = std::fs::read_to_string(&pid)
+    let dpid: u32 = std::fs::read_to_string(&pid)
         .expect("pid file")
         .trim()
         .parse()
         .expect("pid");
     assert!(dpid > 0);
-    // SAFETY: signal 0 only checks that the process exists.
-    assert_eq!(unsafe { libc::kill(dpid, 0) }, 0);
-    // SAFETY: the daemon whose pid it wrote; it is still alive (checked above).
-    unsafe {
-        libc::kill(dpid, libc::SIGTERM);
-    }
+    assert!(host::process::exists(dpid), "daemon {dpid} is not running");
+    host::process::kill(dpid, libc::SIGTERM).expect("SIGTERM to the daemon");
     assert!(eventually(|| !pid.exists()), "daemon did not stop");
 }
 
@@ -603,38 +600,9 @@ fn socket_activation_uses_passed_sockets_and_ignores_config_paths() {
         .iter()
         .map(std::os::fd::AsRawFd::as_raw_fd)
         .collect();
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
-        .arg(bin("virtvzd"))
-        .args(["-f", conf.to_str().unwrap_or("")])
-        .args(["-p", t.join("p.pid").to_str().unwrap_or("")])
-        .env("LISTEN_FDS", "3")
-        .env("LISTEN_FDNAMES", names.join(":"));
-    let fds = raw.clone();
-    // SAFETY: only dup2 (async-signal-safe) runs between fork and exec; it
-    // places the inherited listeners at 3, 4, 5 as systemd does (dup2
-    // clears close-on-exec on the copies).
-    unsafe {
-        cmd.pre_exec(move || {
-            // Move the sources out of the way first so none is clobbered.
-            let mut tmp = Vec::new();
-            for fd in &fds {
-                let n = libc::fcntl(*fd, libc::F_DUPFD, 100);
-                if n < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                tmp.push(n);
-            }
-            for (i, fd) in tmp.iter().enumerate() {
-                let target = 3 + i as i32;
-                if libc::dup2(*fd, target) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    let mut cmd = socket_activated(&bin("virtvzd"), &raw, &names);
+    cmd.args(["-f", conf.to_str().unwrap_or("")])
+        .args(["-p", t.join("p.pid").to_str().unwrap_or("")]);
     let mut d = Daemon::start_cmd(cmd, &t, &paths[0]);
     // The admin program answers on the passed admin socket.
     let mut adm = admin_client(&paths[2]);
@@ -654,23 +622,9 @@ fn listen_is_refused_with_socket_activation() {
     let conf = t.config("listen_tls = 0\nlisten_tcp = 0");
     let l = UnixListener::bind(t.join("s")).expect("bind");
     let fd = std::os::fd::AsRawFd::as_raw_fd(&l);
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
-        .arg(bin("libvirtd"))
-        .args(["-l", "-f", conf.to_str().unwrap_or("")])
-        .args(["-p", t.join("p.pid").to_str().unwrap_or("")])
-        .env("LISTEN_FDS", "1")
-        .env("LISTEN_FDNAMES", "libvirtd.socket");
-    // SAFETY: only dup2 between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    let mut cmd = socket_activated(&bin("libvirtd"), &[fd], &["libvirtd.socket"]);
+    cmd.args(["-l", "-f", conf.to_str().unwrap_or("")])
+        .args(["-p", t.join("p.pid").to_str().unwrap_or("")]);
     let out = run_cmd(cmd);
     assert_ne!(out.status.code(), Some(0));
     assert!(

@@ -5,6 +5,8 @@
 //! `tls_no_verify_certificate`, `tls_allowed_dn_list`, `tls_priority`, and
 //! SASL on top of TLS.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -356,7 +358,6 @@ fn missing_certificate_files_stop_start_up() {
 #[test]
 fn socket_activated_tls_socket_serves_tls() {
     use std::os::fd::AsRawFd;
-    use std::os::unix::process::CommandExt;
 
     if !tools_present() {
         return;
@@ -376,35 +377,13 @@ fn socket_activated_tls_socket_serves_tls() {
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind tcp");
     let port = tcp.local_addr().expect("addr").port();
     let raw = [unix.as_raw_fd(), tcp.as_raw_fd()];
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
-        .arg(bin("libvirtd"))
-        .args(["-f", conf.to_str().unwrap_or("")])
-        .args(["-p", t.join("p.pid").to_str().unwrap_or("")])
-        .env("LISTEN_FDS", "2")
-        .env("LISTEN_FDNAMES", "libvirtd.socket:libvirtd-tls.socket");
-    // SAFETY: only fcntl and dup2 (async-signal-safe) run between fork
-    // and exec; they put the inherited listeners at 3 and 4 as systemd
-    // does (the copies do not have close-on-exec).
-    unsafe {
-        cmd.pre_exec(move || {
-            let mut tmp = Vec::new();
-            for fd in raw {
-                let n = libc::fcntl(fd, libc::F_DUPFD, 100);
-                if n < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                tmp.push(n);
-            }
-            for (i, fd) in tmp.iter().enumerate() {
-                if libc::dup2(*fd, 3 + i as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    let mut cmd = socket_activated(
+        &bin("libvirtd"),
+        &raw,
+        &["libvirtd.socket", "libvirtd-tls.socket"],
+    );
+    cmd.args(["-f", conf.to_str().unwrap_or("")])
+        .args(["-p", t.join("p.pid").to_str().unwrap_or("")]);
     let d = Daemon::start_cmd(cmd, &t, &unix_path);
     let out = virsh(&tls_uri(port, &pki.client), false, &["list", "--all"]);
     assert!(

@@ -123,6 +123,44 @@ pub fn setsid() -> Result<()> {
     Ok(())
 }
 
+/// The session id of this process.
+pub fn getsid() -> u32 {
+    // SAFETY: getsid(0) only queries the calling process and cannot fail
+    // for it.
+    let sid = unsafe { libc::getsid(0) };
+    u32::try_from(sid).unwrap_or(0)
+}
+
+/// Makes `cmd`'s child inherit `fds` as descriptors `first`, `first + 1`,
+/// ... (without close-on-exec), the way systemd passes listening sockets.
+/// The descriptors stay open in this process.
+pub fn pass_fds(cmd: &mut std::process::Command, fds: Vec<std::os::fd::RawFd>, first: i32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure runs only fcntl(F_DUPFD)
+    // and dup2, which are async-signal-safe, and allocates nothing: the
+    // sources are first moved to 100 and above (so that none is clobbered
+    // by an earlier dup2) into a buffer allocated before the fork.
+    let mut moved = Vec::with_capacity(fds.len());
+    unsafe {
+        cmd.pre_exec(move || {
+            moved.clear();
+            for fd in &fds {
+                let n = libc::fcntl(*fd, libc::F_DUPFD, 100);
+                if n < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                moved.push(n);
+            }
+            for (target, fd) in (first..).zip(moved.iter()) {
+                if libc::dup2(*fd, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 /// The effective user id of this process (root is 0).
 pub fn geteuid() -> u32 {
     // SAFETY: geteuid takes no arguments and cannot fail.

@@ -3,6 +3,7 @@
 //! start it again after a kill), and the running process ([`Daemon`]),
 //! killed on drop.
 
+use std::os::fd::RawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -261,4 +262,20 @@ pub fn proc_status_number(pid: u32, field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// A command starting daemon binary `path` as systemd's socket activation
+/// does: the daemon inherits `fds` as descriptors 3, 4, ..., named by
+/// `names` (LISTEN_FDS, LISTEN_FDNAMES), and LISTEN_PID is its own pid
+/// (set by a shell that then execs it). The caller adds the daemon's
+/// arguments.
+pub fn socket_activated(path: &Path, fds: &[RawFd], names: &[&str]) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
+        .arg(path)
+        .env("LISTEN_FDS", fds.len().to_string())
+        .env("LISTEN_FDNAMES", names.join(":"));
+    host::process::pass_fds(&mut cmd, fds.to_vec(), 3);
+    cmd
 }

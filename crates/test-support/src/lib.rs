@@ -28,7 +28,7 @@ pub use clients::{
     python, python_available, run, run_cmd, run_cmd_within, text, virsh, virsh_uri, virt_admin,
     Out, CLIENT_WAIT, PYTHON,
 };
-pub use daemon::{proc_status_number, Daemon, Spec};
+pub use daemon::{proc_status_number, socket_activated, Daemon, Spec};
 pub use dir::TempDir;
 pub use sasl::{auth_file, sasl_dir, virsh_auth, SASL_PASSWORD, SASL_USER};
 pub use skip::{

@@ -13,7 +13,6 @@ use driver::{
     Connection, ConnectionId, DomainInfo, DomainRef, Error, EventSink, NodeInfo, Result,
     TypedParams, TypedValue,
 };
-use lxc_controller::client;
 
 use crate::driver_state::{dom_ref, Dom, Driver};
 use crate::{errors, hostinfo, native};
@@ -718,7 +717,10 @@ impl Connection for LxcConnection {
                 )));
             }
         }
-        let c = client::connect(&self.drv.cfg.state_dir, &name, self.drv.cfg.request_timeout)
+        let c = self
+            .drv
+            .rt
+            .connect(&self.drv.cfg.state_dir, &name, self.drv.cfg.request_timeout)
             .map_err(|e| errors::op_failed(format!("cannot reach the controller: {e}")))?;
         let console = c.console().map_err(|e| match e {
             lxc_controller::Error::Controller(m) => errors::op_failed(m),

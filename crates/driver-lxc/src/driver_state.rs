@@ -17,6 +17,7 @@ use lxc_controller::client;
 use lxc_controller::proto::{Event as CtlEvent, ExitInfo, ExitReason, RunState};
 
 use crate::lxcconf::LxcConf;
+use crate::runtime::{HostRuntime, Runtime};
 use crate::status::Status;
 use crate::{errors, spec, LxcDriverConfig};
 
@@ -131,6 +132,8 @@ pub(crate) enum CloseCallback {
 /// The LXC driver shared by every connection.
 pub struct Driver {
     pub(crate) cfg: LxcDriverConfig,
+    /// Controllers and processes: the host, or a test's fake.
+    pub(crate) rt: Arc<dyn Runtime>,
     pub(crate) lxcconf: Mutex<LxcConf>,
     /// Listed in the order domains were added.
     domains: ObjList<DomState>,
@@ -178,25 +181,20 @@ impl StopKind {
     }
 }
 
-/// Whether `pid` is a live (not zombie) process.
-fn process_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().next())
-                != Some("Z")
-        }
-        Err(_) => false,
-    }
-}
-
 fn log(msg: impl AsRef<str>) {
     eprintln!("lxc driver: {}", msg.as_ref());
 }
 
 impl Driver {
-    /// Creates the driver and loads persistent definitions from `config_dir`.
+    /// Creates the driver on the host and loads persistent definitions
+    /// from `config_dir`.
     pub fn new(cfg: LxcDriverConfig) -> Arc<Driver> {
+        Driver::with_runtime(cfg, Arc::new(HostRuntime))
+    }
+
+    /// Creates the driver on runtime `rt` and loads persistent
+    /// definitions from `config_dir`.
+    pub fn with_runtime(cfg: LxcDriverConfig, rt: Arc<dyn Runtime>) -> Arc<Driver> {
         let lxcconf = match &cfg.lxc_conf {
             Some(p) => LxcConf::load(p).unwrap_or_else(|e| {
                 log(format!("ignoring {}: {e}", p.display()));
@@ -206,6 +204,7 @@ impl Driver {
         };
         let d = Arc::new_cyclic(|weak| Driver {
             cfg,
+            rt,
             lxcconf: Mutex::new(lxcconf),
             domains: ObjList::new(Order::Insertion),
             events: EventBus::new(),
@@ -521,16 +520,21 @@ impl Driver {
     /// Starts the container of a domain whose job is held.
     fn start_locked(&self, job: &JobGuard, def: DomainDef) -> Result<()> {
         let dom = job.obj();
-        let spec = spec::build(&def, host::ns::available("user"))?;
+        let spec = spec::build(&def, self.rt.user_namespaces())?;
         let opts = client::StartOptions {
             binary: self.cfg.controller_binary.clone(),
             timeout: Duration::from_secs(30),
         };
-        let started = client::start(&spec, &self.cfg.state_dir, &opts).map_err(|e| match e {
-            lxc_controller::Error::Controller(m) => errors::op_failed(m),
-            other => errors::controller(other),
-        })?;
-        let cgroups = client::connect(&self.cfg.state_dir, &def.name, self.cfg.request_timeout)
+        let started = self
+            .rt
+            .start(&spec, &self.cfg.state_dir, &opts)
+            .map_err(|e| match e {
+                lxc_controller::Error::Controller(m) => errors::op_failed(m),
+                other => errors::controller(other),
+            })?;
+        let cgroups = self
+            .rt
+            .connect(&self.cfg.state_dir, &def.name, self.cfg.request_timeout)
             .and_then(|mut c| c.status())
             .map(|s| s.cgroups)
             .unwrap_or_default();
@@ -550,14 +554,14 @@ impl Driver {
         };
         if let Err(e) = self.write_status(&live, state::RUNNING, reason::RUNNING_BOOTED) {
             // Without a status file the container could not be found again.
-            if let Ok(mut c) = client::connect(
+            if let Ok(mut c) = self.rt.connect(
                 &self.cfg.state_dir,
                 &live.def.name,
                 self.cfg.request_timeout,
             ) {
                 let _ = c.destroy();
             }
-            let _ = client::cleanup_orphan(
+            let _ = self.rt.cleanup_orphan(
                 &self.cfg.state_dir,
                 &live.def.name,
                 &spec.resource_partition,
@@ -630,7 +634,9 @@ impl Driver {
         let _ = std::fs::remove_file(self.cfg.status_file(&name));
         // Whatever the controller left (it removes its own cgroup and socket
         // when it tears down cleanly; after a crash they are still there).
-        let _ = client::cleanup_orphan(&self.cfg.state_dir, &name, &partition);
+        let _ = self
+            .rt
+            .cleanup_orphan(&self.cfg.state_dir, &name, &partition);
         let transient = {
             let mut st = dom.lock();
             self.set_live(dom, &mut st, None);
@@ -645,9 +651,11 @@ impl Driver {
     }
 
     fn connect(&self, name: &str) -> Result<client::Client> {
-        client::connect(&self.cfg.state_dir, name, self.cfg.request_timeout).map_err(|e| {
-            errors::op_failed(format!("cannot talk to the controller of '{name}': {e}"))
-        })
+        self.rt
+            .connect(&self.cfg.state_dir, name, self.cfg.request_timeout)
+            .map_err(|e| {
+                errors::op_failed(format!("cannot talk to the controller of '{name}': {e}"))
+            })
     }
 
     /// The running state of a domain whose job is held.
@@ -670,14 +678,17 @@ impl Driver {
     /// dropped.
     fn destroy_locked(&self, job: &JobGuard) -> Result<()> {
         let (name, live) = self.active(job)?;
-        match client::connect(&self.cfg.state_dir, &name, self.cfg.request_timeout) {
+        match self
+            .rt
+            .connect(&self.cfg.state_dir, &name, self.cfg.request_timeout)
+        {
             Ok(mut c) => {
                 c.destroy().map_err(errors::controller)?;
             }
             Err(_) => {
                 // No controller: kill what is left by hand.
-                if host::process::is_same_process(live.init_pid, live.init_start_time) {
-                    let _ = host::process::kill(live.init_pid, 9);
+                if self.rt.is_same_process(live.init_pid, live.init_start_time) {
+                    self.rt.kill(live.init_pid, 9);
                 }
             }
         }
@@ -823,13 +834,14 @@ impl Driver {
 
     fn spawn_watcher(&self, dom: Arc<Dom>, name: String, run: u64) {
         let weak = self.weak.clone();
+        let rt = self.rt.clone();
         let state_dir = self.cfg.state_dir.clone();
         let timeout = self.cfg.request_timeout;
         let controller_pid = dom.lock().live.as_ref().map_or(0, |l| l.controller_pid);
         let res = std::thread::Builder::new()
             .name(format!("lxc-watch-{name}"))
             .spawn(move || {
-                let info = watch(&state_dir, &name, timeout, controller_pid, &weak);
+                let info = watch(&*rt, &state_dir, &name, timeout, controller_pid, &weak);
                 let Some(drv) = weak.upgrade() else { return };
                 if drv.shutting_down.load(Ordering::Relaxed) {
                     return;
@@ -885,11 +897,13 @@ impl Driver {
         // The old controller reports the exit, then tears down its cgroup
         // and socket: let it finish before the new one claims the names.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while controller > 0 && process_alive(controller) && Instant::now() < deadline {
+        while controller > 0 && self.rt.alive(controller) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         let _ = std::fs::remove_file(self.cfg.status_file(&name));
-        let _ = client::cleanup_orphan(&self.cfg.state_dir, &name, &partition);
+        let _ = self
+            .rt
+            .cleanup_orphan(&self.cfg.state_dir, &name, &partition);
         self.set_live(dom, &mut dom.lock(), None);
         self.events.publish(Event::DomainReboot { dom: old });
         if let Err(e) = self.start_locked(job, def) {
@@ -1036,9 +1050,12 @@ impl Driver {
         let partition = def
             .resource_partition()
             .unwrap_or_else(|| "/machine".into());
-        let alive = host::process::is_same_process(status.init_pid, status.init_start_time);
+        let alive = self
+            .rt
+            .is_same_process(status.init_pid, status.init_start_time);
         let ctl = if alive {
-            client::connect(&self.cfg.state_dir, &name, self.cfg.request_timeout)
+            self.rt
+                .connect(&self.cfg.state_dir, &name, self.cfg.request_timeout)
                 .and_then(|mut c| c.status())
                 .ok()
                 .filter(|s| s.init_pid == status.init_pid)
@@ -1048,9 +1065,11 @@ impl Driver {
         let Some(ctl) = ctl else {
             log(format!("container '{name}' is gone; cleaning up"));
             if alive {
-                let _ = host::process::kill(status.init_pid, 9);
+                self.rt.kill(status.init_pid, 9);
             }
-            let _ = client::cleanup_orphan(&self.cfg.state_dir, &name, &partition);
+            let _ = self
+                .rt
+                .cleanup_orphan(&self.cfg.state_dir, &name, &partition);
             let _ = std::fs::remove_file(path);
             return;
         };
@@ -1128,6 +1147,7 @@ impl Driver {
 /// Waits for the end of a container; `None` when the controller vanished
 /// without reporting how init ended.
 fn watch(
+    rt: &dyn Runtime,
     state_dir: &Path,
     name: &str,
     timeout: Duration,
@@ -1135,16 +1155,16 @@ fn watch(
     weak: &Weak<Driver>,
 ) -> Option<ExitInfo> {
     loop {
-        let mut c = match client::connect(state_dir, name, timeout) {
+        let mut c = match rt.connect(state_dir, name, timeout) {
             Ok(c) => c,
-            Err(_) => return final_exit(state_dir, name, controller_pid),
+            Err(_) => return final_exit(rt, state_dir, name, controller_pid),
         };
         match c.subscribe() {
             Ok(()) => {}
             Err(lxc_controller::Error::Timeout(_)) => {
                 // A stopped controller: try again later unless it died.
-                if !host::process::exists(controller_pid) {
-                    return final_exit(state_dir, name, controller_pid);
+                if !rt.exists(controller_pid) {
+                    return final_exit(rt, state_dir, name, controller_pid);
                 }
                 std::thread::sleep(Duration::from_millis(500));
                 if weak.strong_count() == 0 {
@@ -1152,7 +1172,7 @@ fn watch(
                 }
                 continue;
             }
-            Err(_) => return final_exit(state_dir, name, controller_pid),
+            Err(_) => return final_exit(rt, state_dir, name, controller_pid),
         }
         loop {
             match c.wait_event(Some(Duration::from_secs(5))) {
@@ -1166,7 +1186,7 @@ fn watch(
                         return None;
                     }
                 }
-                Err(_) => return final_exit(state_dir, name, controller_pid),
+                Err(_) => return final_exit(rt, state_dir, name, controller_pid),
             }
         }
     }
@@ -1174,12 +1194,17 @@ fn watch(
 
 /// The exit record of a controller that went away: it writes the record
 /// while tearing down, so wait (briefly) until it is gone before reading.
-fn final_exit(state_dir: &Path, name: &str, controller_pid: u32) -> Option<ExitInfo> {
+fn final_exit(
+    rt: &dyn Runtime,
+    state_dir: &Path,
+    name: &str,
+    controller_pid: u32,
+) -> Option<ExitInfo> {
     let deadline = Instant::now() + Duration::from_secs(5);
-    while controller_pid > 0 && process_alive(controller_pid) && Instant::now() < deadline {
+    while controller_pid > 0 && rt.alive(controller_pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    client::last_exit(state_dir, name)
+    rt.last_exit(state_dir, name)
 }
 
 /// Removes the temporary files of atomic writes (`.NAME.xml.tmpPID`, see

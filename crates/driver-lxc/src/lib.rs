@@ -9,7 +9,9 @@
 //!
 //! Must not depend on: rpc, dispatch, protocol (errors go through
 //! `driver::Error`). Host facilities come from `host`; the controller's
-//! protocol from `lxc-controller`.
+//! protocol from `lxc-controller`. Controllers and processes are reached
+//! only through [`runtime::Runtime`], so that tests can run the driver on
+//! a fake controller without root.
 //!
 //! Invariants:
 //! - the domain table is a `driver::objlist` list (listed in the order
@@ -32,6 +34,7 @@ mod errors;
 mod hostinfo;
 pub mod lxcconf;
 pub mod native;
+pub mod runtime;
 mod spec;
 mod status;
 
@@ -44,6 +47,7 @@ use driver::{ConnectAuth, Connection, DriverFactory, Result, Uri};
 pub use conn::LxcConnection;
 pub use driver_state::Driver;
 pub use lxcconf::LxcConf;
+pub use runtime::{HostRuntime, Runtime};
 
 /// Where the LXC driver keeps its files, and how it runs.
 #[derive(Debug, Clone)]
@@ -125,8 +129,14 @@ impl LxcDriverFactory {
     /// Creates the driver and loads the persistent definitions (no
     /// container is touched until [`DriverFactory::startup`]).
     pub fn new(cfg: LxcDriverConfig) -> LxcDriverFactory {
+        LxcDriverFactory::with_runtime(cfg, Arc::new(HostRuntime))
+    }
+
+    /// The same on runtime `rt` instead of the host (tests run the
+    /// driver's logic on a fake controller this way; see [`runtime`]).
+    pub fn with_runtime(cfg: LxcDriverConfig, rt: Arc<dyn Runtime>) -> LxcDriverFactory {
         LxcDriverFactory {
-            driver: Driver::new(cfg),
+            driver: Driver::with_runtime(cfg, rt),
         }
     }
 

@@ -107,6 +107,15 @@ pub fn is_same_process(pid: u32, start: u64) -> bool {
     live && parse_stat_start_time(&s) == Some(start)
 }
 
+/// Whether `pid` is a live process: it exists and is not a zombie (dead,
+/// not yet reaped by its parent).
+pub fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| parse_stat_state(&s))
+        .is_some_and(|c| !matches!(c, 'Z' | 'X' | 'x'))
+}
+
 /// The state letter of /proc/PID/stat (R, S, D, Z, ...).
 pub fn parse_stat_state(stat: &str) -> Option<char> {
     stat[stat.rfind(')')? + 1..]

@@ -163,15 +163,7 @@ pub fn connect(state_dir: &Path, name: &str, timeout: Duration) -> Result<Client
     let path = socket_path(state_dir, name);
     let stream = UnixStream::connect(&path)
         .map_err(|e| Error::io(format!("connecting to {}", path.display()), e))?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .map_err(|e| Error::io("control socket", e))?;
-    Ok(Client {
-        stream,
-        buf: Vec::new(),
-        events: Vec::new(),
-        timeout,
-    })
+    Client::from_stream(stream, timeout)
 }
 
 /// How the last run of `name` ended, if its controller recorded it.
@@ -189,6 +181,20 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client on an already connected control socket (whoever serves
+    /// the protocol on its other end); `timeout` bounds every request.
+    pub fn from_stream(stream: UnixStream, timeout: Duration) -> Result<Client> {
+        stream
+            .set_write_timeout(Some(timeout))
+            .map_err(|e| Error::io("control socket", e))?;
+        Ok(Client {
+            stream,
+            buf: Vec::new(),
+            events: Vec::new(),
+            timeout,
+        })
+    }
+
     /// Reads the next line before `deadline` (`None` = wait forever).
     fn read_line(&mut self, deadline: Option<Instant>) -> Result<Vec<u8>> {
         loop {

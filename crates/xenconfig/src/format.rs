@@ -355,7 +355,10 @@ fn format_net(
                 .and_then(|s| s.attr("network"))
                 .unwrap_or("");
             // Resolving a network to its bridge needs a network driver.
-            return Err(XenConfigError::new(crate::error::ErrorCode::NoNetwork, name.to_string()));
+            return Err(XenConfigError::new(
+                crate::error::ErrorCode::NoNetwork,
+                name.to_string(),
+            ));
         }
         _ => {
             return Err(XenConfigError::unsupported(format!(

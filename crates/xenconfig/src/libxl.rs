@@ -137,40 +137,7 @@ pub fn build_domain_config(def: &DomainDef, opts: &LibxlOptions) -> Result<Value
     let pvh = os == "xenpvh";
     let mut root = Map::new();
 
-    // Create info.
-    let mut c_info = Map::new();
-    c_info.insert(
-        "type".into(),
-        json!(if hvm {
-            "hvm"
-        } else if pvh {
-            "pvh"
-        } else {
-            "pv"
-        }),
-    );
-    if hvm || pvh {
-        if let Some(h) = feature_state(def, "hap") {
-            c_info.insert("hap".into(), defbool(h));
-        }
-    }
-    if let Some(xen) = feature(def, "xen").filter(|x| x.attr("state").is_none_or(|s| s == "on")) {
-        if let Some(pt) = xen.child("passthrough") {
-            let v = match (pt.attr("state"), pt.attr("mode")) {
-                (Some("off"), _) => Some("disabled"),
-                (_, Some("sync_pt")) => Some("sync_pt"),
-                (_, Some("share_pt")) => Some("share_pt"),
-                (Some("on") | None, _) => Some("enabled"),
-                _ => None,
-            };
-            if let Some(v) = v {
-                c_info.insert("passthrough".into(), json!(v));
-            }
-        }
-    }
-    c_info.insert("name".into(), json!(def.name));
-    c_info.insert("uuid".into(), json!(def.uuid.to_string()));
-    root.insert("c_info".into(), Value::Object(c_info));
+    root.insert("c_info".into(), create_info(def, hvm, pvh));
 
     // Build info.
     let mut b = Map::new();
@@ -191,54 +158,7 @@ pub fn build_domain_config(def: &DomainDef, opts: &LibxlOptions) -> Result<Value
         );
     }
 
-    // Clock.
-    let offset = def.clock.attr("offset").unwrap_or("utc");
-    let adjustment = def.clock.attr("adjustment").filter(|a| *a != "reset");
-    let (offset, basis) = match (offset, adjustment) {
-        ("utc" | "localtime", Some(_)) => ("variable", offset),
-        ("variable", _) => ("variable", def.clock.attr("basis").unwrap_or("utc")),
-        (o, _) => (o, "utc"),
-    };
-    match offset {
-        "variable" => {
-            if basis == "localtime" {
-                b.insert("localtime".into(), defbool(true));
-            }
-            let adj: i64 = adjustment.and_then(|a| a.parse().ok()).unwrap_or(0);
-            if adj != 0 {
-                b.insert("rtc_timeoffset".into(), json!(adj));
-            }
-        }
-        "localtime" => {
-            b.insert("localtime".into(), defbool(true));
-        }
-        "utc" => {}
-        o => return Err(unsupported(format!("unsupported clock offset '{o}'"))),
-    }
-    for t in def.clock.children_named("timer") {
-        match t.attr("name").unwrap_or("") {
-            "tsc" => {
-                let m = match t.attr("mode") {
-                    Some("native") => "native",
-                    Some("paravirt") => "native_paravirt",
-                    Some("emulate") => "always_emulate",
-                    _ => "default",
-                };
-                if m != "default" {
-                    b.insert("tsc_mode".into(), json!(m));
-                }
-            }
-            "hpet" => {
-                if !hvm {
-                    return Err(unsupported("unsupported timer type (name) 'hpet'"));
-                }
-                if t.attr("present") == Some("yes") {
-                    hvm_info.insert("hpet".into(), defbool(true));
-                }
-            }
-            n => return Err(unsupported(format!("unsupported timer type (name) '{n}'"))),
-        }
-    }
+    clock_into(def, hvm, &mut b, &mut hvm_info)?;
 
     let mut sched = Map::new();
     if let Some(s) = other(def, "cputune")
@@ -269,177 +189,15 @@ pub fn build_domain_config(def: &DomainDef, opts: &LibxlOptions) -> Result<Value
 
     let cpu = other(def, "cpu");
     if hvm || pvh {
-        if let Some(cpu) = cpu.filter(|c| c.attr("mode") == Some("host-passthrough")) {
-            let x86 = matches!(def.os.arch.as_deref(), Some("x86_64" | "i686") | None);
-            let (vmx, svm) = if x86 {
-                (opts.host_vmx, opts.host_svm)
-            } else {
-                (false, false)
-            };
-            let mut hw_virt = x86 && opts.nested_hvm && (vmx || svm);
-            let mut cpuid = CpuidPolicy::default();
-            for f in cpu.children_named("feature") {
-                let name = f.attr("name").unwrap_or("");
-                let is_virt = (vmx && name == "vmx") || (svm && name == "svm");
-                match f.attr("policy").unwrap_or("require") {
-                    "disable" | "forbid" => {
-                        if is_virt {
-                            hw_virt = false;
-                            continue;
-                        }
-                        cpuid.set(translate_cpu_feature(name, false), false, name)?;
-                    }
-                    "force" | "require" => {
-                        if is_virt {
-                            hw_virt = true;
-                            continue;
-                        }
-                        cpuid.set(translate_cpu_feature(name, false), true, name)?;
-                    }
-                    _ => {}
-                }
-            }
-            if !cpuid.leaves.is_empty() {
-                b.insert("cpuid".into(), cpuid.to_json());
-            }
-            b.insert("nested_hvm".into(), defbool(hw_virt));
-        }
+        cpu_policy_into(def, opts, cpu, &mut b)?;
     }
 
     if hvm {
-        hvm_info.insert(
-            "pae".into(),
-            defbool(
-                feature_state(def, "pae") == Some(true) || def.os.arch.as_deref() == Some("x86_64"),
-            ),
-        );
-        b.insert(
-            "apic".into(),
-            defbool(feature_state(def, "apic") == Some(true)),
-        );
-        b.insert(
-            "acpi".into(),
-            defbool(feature_state(def, "acpi") == Some(true)),
-        );
-        if let Some(t) = def
-            .os
-            .other
-            .iter()
-            .find(|e| e.name == "acpi")
-            .and_then(|a| {
-                a.children_named("table")
-                    .find(|t| t.attr("type") == Some("slic"))
-            })
-        {
-            hvm_info.insert("acpi_firmware".into(), json!(t.text()));
-        }
-        if let Some(m) = devices(def, "sound").next().and_then(|s| s.attr("model")) {
-            hvm_info.insert("soundhw".into(), json!(if m == "ich6" { "hda" } else { m }));
-        }
-        let boot: String = if def.os.boot_devs.is_empty() {
-            "c".into()
-        } else {
-            def.os
-                .boot_devs
-                .iter()
-                .map(|d| match d.as_str() {
-                    "fd" => 'a',
-                    "cdrom" => 'd',
-                    "network" => 'n',
-                    _ => 'c',
-                })
-                .collect()
-        };
-        hvm_info.insert("boot".into(), json!(boot));
-        insert_opt(&mut b, "cmdline", def.os.boot.cmdline.as_deref());
-        insert_opt(&mut b, "kernel", def.os.boot.kernel.as_deref());
-        insert_opt(&mut b, "ramdisk", def.os.boot.initrd.as_deref());
-        let loader = def.os.other.iter().find(|e| e.name == "loader");
-        if def.os.boot.firmware.as_deref() == Some("efi") {
-            let path = loader
-                .map(|l| l.text().trim().to_string())
-                .filter(|p| !p.is_empty())
-                .unwrap_or_else(|| opts.ovmf_path.clone());
-            hvm_info.insert("bios".into(), json!("ovmf"));
-            hvm_info.insert("system_firmware".into(), json!(path));
-        } else if let Some(l) = loader.filter(|l| l.attr("type") == Some("pflash")) {
-            hvm_info.insert("bios".into(), json!("ovmf"));
-            hvm_info.insert("system_firmware".into(), json!(l.text().trim()));
-        }
-        if let Some(e) = &def.emulator {
-            b.insert("device_model".into(), json!(e));
-            b.insert("device_model_version".into(), json!(emulator_type(def)));
-        }
-        let mut serials: Vec<&Element> = devices(def, "serial").collect();
-        let compat_console;
-        if serials.is_empty() {
-            // An HVM console without a serial port is the serial port.
-            if let Some(c) = devices(def, "console").find(|c| {
-                c.child("target")
-                    .and_then(|t| t.attr("type"))
-                    .is_none_or(|t| t == "serial")
-            }) {
-                compat_console = c.clone();
-                serials.push(&compat_console);
-            }
-        }
-        match serials.len() {
-            0 => {}
-            1 => {
-                hvm_info.insert("serial".into(), json!(chrdev_str(serials[0])?));
-            }
-            _ => {
-                let list: Result<Vec<Value>, _> = serials
-                    .iter()
-                    .map(|s| chrdev_str(s).map(Value::String))
-                    .collect();
-                hvm_info.insert("serial_list".into(), Value::Array(list?));
-            }
-        }
-        if devices(def, "parallel").next().is_some() {
-            return Err(unsupported("Parallel devices are not supported by libxl"));
-        }
-        hvm_info.insert("vnc".into(), json!({"enable": "False"}));
-        hvm_info.insert("sdl".into(), json!({"enable": "False"}));
-        let mut usbdevs = Vec::new();
-        for i in devices(def, "input").filter(|i| i.attr("bus") == Some("usb")) {
-            match i.attr("type") {
-                Some("mouse") => usbdevs.push(json!("mouse")),
-                Some("tablet") => usbdevs.push(json!("tablet")),
-                _ => return Err(unsupported("Unknown input device type")),
-            }
-        }
-        if !usbdevs.is_empty() {
-            hvm_info.insert("usbdevice_list".into(), Value::Array(usbdevs));
-        }
+        hvm_boot_into(def, opts, &mut b, &mut hvm_info)?;
     } else if pvh {
-        insert_opt(&mut b, "cmdline", def.os.boot.cmdline.as_deref());
-        insert_opt(&mut b, "kernel", def.os.boot.kernel.as_deref());
-        insert_opt(&mut b, "ramdisk", def.os.boot.initrd.as_deref());
-        insert_opt(&mut b, "bootloader", def.os.boot.bootloader.as_deref());
-        if let Some(a) = &def.os.boot.bootloader_args {
-            b.insert("bootloader_args".into(), split_args(a));
-        }
+        pvh_boot_into(def, &mut b);
     } else {
-        let mut pv = Map::new();
-        if let Some(bl) = &def.os.boot.bootloader {
-            pv.insert("bootloader".into(), json!(bl));
-        } else if def.os.boot.kernel.is_none() {
-            pv.insert("bootloader".into(), json!(BOOTLOADER_PATH));
-        }
-        if let Some(a) = &def.os.boot.bootloader_args {
-            pv.insert("bootloader_args".into(), split_args(a));
-        }
-        insert_opt(&mut pv, "cmdline", def.os.boot.cmdline.as_deref());
-        insert_opt(&mut pv, "kernel", def.os.boot.kernel.as_deref());
-        insert_opt(&mut pv, "ramdisk", def.os.boot.initrd.as_deref());
-        if let Some(xen) = feature(def, "xen").filter(|x| x.attr("state").is_none_or(|s| s == "on"))
-        {
-            if let Some(e) = xen.child("e820_host") {
-                pv.insert("e820_host".into(), defbool(e.attr("state") == Some("on")));
-            }
-        }
-        b.insert("type.pv".into(), Value::Object(pv));
+        b.insert("type.pv".into(), pv_info(def));
     }
 
     if let Some(mb) = devices(def, "memballoon").next() {
@@ -468,54 +226,7 @@ pub fn build_domain_config(def: &DomainDef, opts: &LibxlOptions) -> Result<Value
         }
     }
 
-    // vNUMA.
-    if let Some(numa) = cpu.and_then(|c| c.child("numa")) {
-        let cells: Vec<&Element> = numa.children_named("cell").collect();
-        if !cells.is_empty() {
-            let simulate = cells.len() > opts.nr_nodes;
-            let explicit = |i: usize, j: usize| -> Option<u64> {
-                cells
-                    .get(i)?
-                    .child("distances")?
-                    .children_named("sibling")
-                    .find_map(|s| {
-                        (s.attr("id")?.parse::<usize>().ok()? == j)
-                            .then(|| s.attr("value")?.parse::<u64>().ok())
-                            .flatten()
-                    })
-            };
-            let mut nodes = Vec::new();
-            for (i, cell) in cells.iter().enumerate() {
-                let mut n = Map::new();
-                n.insert("memkb".into(), json!(cell_kib(cell)));
-                let dists: Vec<Value> = (0..cells.len())
-                    .map(|j| {
-                        json!(explicit(i, j)
-                            .or_else(|| explicit(j, i))
-                            .unwrap_or(if i == j { 10 } else { 20 }))
-                    })
-                    .collect();
-                n.insert("distances".into(), Value::Array(dists));
-                let pnode = if simulate { 0 } else { i };
-                if pnode != 0 {
-                    n.insert("pnode".into(), json!(pnode));
-                }
-                let cpus = cell.attr("cpus").unwrap_or("");
-                let ids = parse_bitmap(cpus, 4096)
-                    .filter(|v| !v.is_empty())
-                    .ok_or_else(|| {
-                        XenConfigError::internal(format!("vnuma sibling {i} missing vcpus set"))
-                            .in_domain(FROM_LIBXL)
-                    })?;
-                n.insert(
-                    "vcpus".into(),
-                    Value::Array(ids.iter().map(|v| json!(v)).collect()),
-                );
-                nodes.push(Value::Object(n));
-            }
-            b.insert("vnuma_nodes".into(), Value::Array(nodes));
-        }
-    }
+    vnuma_into(cpu, opts, &mut b)?;
 
     // Disks.
     let mut disks = Vec::new();
@@ -595,53 +306,7 @@ pub fn build_domain_config(def: &DomainDef, opts: &LibxlOptions) -> Result<Value
 
     // Video (HVM only).
     if hvm {
-        let video = devices(def, "video").next().and_then(|v| v.child("model"));
-        let implicit = video.is_none() && !graphics.is_empty();
-        let traditional = emulator_type(def) == "qemu_xen_traditional";
-        if video.is_some() || implicit {
-            let ty = video.and_then(|m| m.attr("type")).unwrap_or("cirrus");
-            let vram = video
-                .and_then(|m| m.attr("vram"))
-                .and_then(|v| v.parse::<u64>().ok())
-                .filter(|v| *v > 0);
-            let (kind, min, default) = match ty {
-                "vga" | "xen" => (
-                    "std",
-                    if traditional { 8192 } else { 16384 },
-                    if traditional { 8192 } else { 16384 },
-                ),
-                "cirrus" => (
-                    "cirrus",
-                    if traditional { 4096 } else { 8192 },
-                    if traditional { 4096 } else { 8192 },
-                ),
-                "qxl" => ("qxl", 128 * 1024, 128 * 1024),
-                t => {
-                    return Err(unsupported(format!(
-                        "video type {t} is not supported by libxl"
-                    )))
-                }
-            };
-            let vram = vram.unwrap_or(default);
-            if vram < min {
-                let what = match kind {
-                    "std" => "VGA",
-                    "cirrus" => "CIRRUS",
-                    _ => "QXL",
-                };
-                return Err(unsupported(format!(
-                    "videoram must be at least {}MB for {what}",
-                    min / 1024
-                )));
-            }
-            hvm_info.insert("vga".into(), json!({ "kind": kind }));
-            b.insert("video_memkb".into(), json!(vram));
-        } else {
-            hvm_info.insert("nographic".into(), defbool(true));
-            hvm_info.insert("vga".into(), json!({"kind": "none"}));
-        }
-        hvm_info.entry("spice").or_insert_with(|| json!({}));
-        hvm_info.insert("rdm".into(), json!({}));
+        hvm_video_into(def, &graphics, &mut b, &mut hvm_info)?;
         b.insert("type.hvm".into(), Value::Object(hvm_info));
     } else if pvh {
         b.insert("type.pvh".into(), json!({}));
@@ -660,6 +325,409 @@ pub fn build_domain_config(def: &DomainDef, opts: &LibxlOptions) -> Result<Value
         }
     }
     Ok(Value::Object(root))
+}
+
+/// `c_info`: the domain's type, HAP and passthrough settings, name, UUID.
+fn create_info(def: &DomainDef, hvm: bool, pvh: bool) -> Value {
+    let mut c_info = Map::new();
+    c_info.insert(
+        "type".into(),
+        json!(if hvm {
+            "hvm"
+        } else if pvh {
+            "pvh"
+        } else {
+            "pv"
+        }),
+    );
+    if hvm || pvh {
+        if let Some(h) = feature_state(def, "hap") {
+            c_info.insert("hap".into(), defbool(h));
+        }
+    }
+    if let Some(xen) = feature(def, "xen").filter(|x| x.attr("state").is_none_or(|s| s == "on")) {
+        if let Some(pt) = xen.child("passthrough") {
+            let v = match (pt.attr("state"), pt.attr("mode")) {
+                (Some("off"), _) => Some("disabled"),
+                (_, Some("sync_pt")) => Some("sync_pt"),
+                (_, Some("share_pt")) => Some("share_pt"),
+                (Some("on") | None, _) => Some("enabled"),
+                _ => None,
+            };
+            if let Some(v) = v {
+                c_info.insert("passthrough".into(), json!(v));
+            }
+        }
+    }
+    c_info.insert("name".into(), json!(def.name));
+    c_info.insert("uuid".into(), json!(def.uuid.to_string()));
+    Value::Object(c_info)
+}
+
+/// The clock offset and timers.
+fn clock_into(
+    def: &DomainDef,
+    hvm: bool,
+    b: &mut Map<String, Value>,
+    hvm_info: &mut Map<String, Value>,
+) -> Result<(), XenConfigError> {
+    let offset = def.clock.attr("offset").unwrap_or("utc");
+    let adjustment = def.clock.attr("adjustment").filter(|a| *a != "reset");
+    let (offset, basis) = match (offset, adjustment) {
+        ("utc" | "localtime", Some(_)) => ("variable", offset),
+        ("variable", _) => ("variable", def.clock.attr("basis").unwrap_or("utc")),
+        (o, _) => (o, "utc"),
+    };
+    match offset {
+        "variable" => {
+            if basis == "localtime" {
+                b.insert("localtime".into(), defbool(true));
+            }
+            let adj: i64 = adjustment.and_then(|a| a.parse().ok()).unwrap_or(0);
+            if adj != 0 {
+                b.insert("rtc_timeoffset".into(), json!(adj));
+            }
+        }
+        "localtime" => {
+            b.insert("localtime".into(), defbool(true));
+        }
+        "utc" => {}
+        o => return Err(unsupported(format!("unsupported clock offset '{o}'"))),
+    }
+    for t in def.clock.children_named("timer") {
+        match t.attr("name").unwrap_or("") {
+            "tsc" => {
+                let m = match t.attr("mode") {
+                    Some("native") => "native",
+                    Some("paravirt") => "native_paravirt",
+                    Some("emulate") => "always_emulate",
+                    _ => "default",
+                };
+                if m != "default" {
+                    b.insert("tsc_mode".into(), json!(m));
+                }
+            }
+            "hpet" => {
+                if !hvm {
+                    return Err(unsupported("unsupported timer type (name) 'hpet'"));
+                }
+                if t.attr("present") == Some("yes") {
+                    hvm_info.insert("hpet".into(), defbool(true));
+                }
+            }
+            n => return Err(unsupported(format!("unsupported timer type (name) '{n}'"))),
+        }
+    }
+
+    Ok(())
+}
+
+/// A host-passthrough CPU's feature policy: CPUID overrides and nested
+/// virtualisation (HVM and PVH).
+fn cpu_policy_into(
+    def: &DomainDef,
+    opts: &LibxlOptions,
+    cpu: Option<&Element>,
+    b: &mut Map<String, Value>,
+) -> Result<(), XenConfigError> {
+    if let Some(cpu) = cpu.filter(|c| c.attr("mode") == Some("host-passthrough")) {
+        let x86 = matches!(def.os.arch.as_deref(), Some("x86_64" | "i686") | None);
+        let (vmx, svm) = if x86 {
+            (opts.host_vmx, opts.host_svm)
+        } else {
+            (false, false)
+        };
+        let mut hw_virt = x86 && opts.nested_hvm && (vmx || svm);
+        let mut cpuid = CpuidPolicy::default();
+        for f in cpu.children_named("feature") {
+            let name = f.attr("name").unwrap_or("");
+            let is_virt = (vmx && name == "vmx") || (svm && name == "svm");
+            match f.attr("policy").unwrap_or("require") {
+                "disable" | "forbid" => {
+                    if is_virt {
+                        hw_virt = false;
+                        continue;
+                    }
+                    cpuid.set(translate_cpu_feature(name, false), false, name)?;
+                }
+                "force" | "require" => {
+                    if is_virt {
+                        hw_virt = true;
+                        continue;
+                    }
+                    cpuid.set(translate_cpu_feature(name, false), true, name)?;
+                }
+                _ => {}
+            }
+        }
+        if !cpuid.leaves.is_empty() {
+            b.insert("cpuid".into(), cpuid.to_json());
+        }
+        b.insert("nested_hvm".into(), defbool(hw_virt));
+    }
+    Ok(())
+}
+
+/// An HVM guest's features, boot order, kernel, firmware, device model,
+/// serial ports and USB input devices.
+fn hvm_boot_into(
+    def: &DomainDef,
+    opts: &LibxlOptions,
+    b: &mut Map<String, Value>,
+    hvm_info: &mut Map<String, Value>,
+) -> Result<(), XenConfigError> {
+    hvm_info.insert(
+        "pae".into(),
+        defbool(
+            feature_state(def, "pae") == Some(true) || def.os.arch.as_deref() == Some("x86_64"),
+        ),
+    );
+    b.insert(
+        "apic".into(),
+        defbool(feature_state(def, "apic") == Some(true)),
+    );
+    b.insert(
+        "acpi".into(),
+        defbool(feature_state(def, "acpi") == Some(true)),
+    );
+    if let Some(t) = def
+        .os
+        .other
+        .iter()
+        .find(|e| e.name == "acpi")
+        .and_then(|a| {
+            a.children_named("table")
+                .find(|t| t.attr("type") == Some("slic"))
+        })
+    {
+        hvm_info.insert("acpi_firmware".into(), json!(t.text()));
+    }
+    if let Some(m) = devices(def, "sound").next().and_then(|s| s.attr("model")) {
+        hvm_info.insert("soundhw".into(), json!(if m == "ich6" { "hda" } else { m }));
+    }
+    let boot: String = if def.os.boot_devs.is_empty() {
+        "c".into()
+    } else {
+        def.os
+            .boot_devs
+            .iter()
+            .map(|d| match d.as_str() {
+                "fd" => 'a',
+                "cdrom" => 'd',
+                "network" => 'n',
+                _ => 'c',
+            })
+            .collect()
+    };
+    hvm_info.insert("boot".into(), json!(boot));
+    insert_opt(b, "cmdline", def.os.boot.cmdline.as_deref());
+    insert_opt(b, "kernel", def.os.boot.kernel.as_deref());
+    insert_opt(b, "ramdisk", def.os.boot.initrd.as_deref());
+    let loader = def.os.other.iter().find(|e| e.name == "loader");
+    if def.os.boot.firmware.as_deref() == Some("efi") {
+        let path = loader
+            .map(|l| l.text().trim().to_string())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| opts.ovmf_path.clone());
+        hvm_info.insert("bios".into(), json!("ovmf"));
+        hvm_info.insert("system_firmware".into(), json!(path));
+    } else if let Some(l) = loader.filter(|l| l.attr("type") == Some("pflash")) {
+        hvm_info.insert("bios".into(), json!("ovmf"));
+        hvm_info.insert("system_firmware".into(), json!(l.text().trim()));
+    }
+    if let Some(e) = &def.emulator {
+        b.insert("device_model".into(), json!(e));
+        b.insert("device_model_version".into(), json!(emulator_type(def)));
+    }
+    let mut serials: Vec<&Element> = devices(def, "serial").collect();
+    let compat_console;
+    if serials.is_empty() {
+        // An HVM console without a serial port is the serial port.
+        if let Some(c) = devices(def, "console").find(|c| {
+            c.child("target")
+                .and_then(|t| t.attr("type"))
+                .is_none_or(|t| t == "serial")
+        }) {
+            compat_console = c.clone();
+            serials.push(&compat_console);
+        }
+    }
+    match serials.len() {
+        0 => {}
+        1 => {
+            hvm_info.insert("serial".into(), json!(chrdev_str(serials[0])?));
+        }
+        _ => {
+            let list: Result<Vec<Value>, _> = serials
+                .iter()
+                .map(|s| chrdev_str(s).map(Value::String))
+                .collect();
+            hvm_info.insert("serial_list".into(), Value::Array(list?));
+        }
+    }
+    if devices(def, "parallel").next().is_some() {
+        return Err(unsupported("Parallel devices are not supported by libxl"));
+    }
+    hvm_info.insert("vnc".into(), json!({"enable": "False"}));
+    hvm_info.insert("sdl".into(), json!({"enable": "False"}));
+    let mut usbdevs = Vec::new();
+    for i in devices(def, "input").filter(|i| i.attr("bus") == Some("usb")) {
+        match i.attr("type") {
+            Some("mouse") => usbdevs.push(json!("mouse")),
+            Some("tablet") => usbdevs.push(json!("tablet")),
+            _ => return Err(unsupported("Unknown input device type")),
+        }
+    }
+    if !usbdevs.is_empty() {
+        hvm_info.insert("usbdevice_list".into(), Value::Array(usbdevs));
+    }
+    Ok(())
+}
+
+/// A PVH guest's kernel and bootloader.
+fn pvh_boot_into(def: &DomainDef, b: &mut Map<String, Value>) {
+    insert_opt(b, "cmdline", def.os.boot.cmdline.as_deref());
+    insert_opt(b, "kernel", def.os.boot.kernel.as_deref());
+    insert_opt(b, "ramdisk", def.os.boot.initrd.as_deref());
+    insert_opt(b, "bootloader", def.os.boot.bootloader.as_deref());
+    if let Some(a) = &def.os.boot.bootloader_args {
+        b.insert("bootloader_args".into(), split_args(a));
+    }
+}
+
+/// `type.pv`: a PV guest's bootloader, kernel and e820 setting.
+fn pv_info(def: &DomainDef) -> Value {
+    let mut pv = Map::new();
+    if let Some(bl) = &def.os.boot.bootloader {
+        pv.insert("bootloader".into(), json!(bl));
+    } else if def.os.boot.kernel.is_none() {
+        pv.insert("bootloader".into(), json!(BOOTLOADER_PATH));
+    }
+    if let Some(a) = &def.os.boot.bootloader_args {
+        pv.insert("bootloader_args".into(), split_args(a));
+    }
+    insert_opt(&mut pv, "cmdline", def.os.boot.cmdline.as_deref());
+    insert_opt(&mut pv, "kernel", def.os.boot.kernel.as_deref());
+    insert_opt(&mut pv, "ramdisk", def.os.boot.initrd.as_deref());
+    if let Some(xen) = feature(def, "xen").filter(|x| x.attr("state").is_none_or(|s| s == "on")) {
+        if let Some(e) = xen.child("e820_host") {
+            pv.insert("e820_host".into(), defbool(e.attr("state") == Some("on")));
+        }
+    }
+    Value::Object(pv)
+}
+
+/// The guest NUMA topology of `<cpu><numa>`.
+fn vnuma_into(
+    cpu: Option<&Element>,
+    opts: &LibxlOptions,
+    b: &mut Map<String, Value>,
+) -> Result<(), XenConfigError> {
+    if let Some(numa) = cpu.and_then(|c| c.child("numa")) {
+        let cells: Vec<&Element> = numa.children_named("cell").collect();
+        if !cells.is_empty() {
+            let simulate = cells.len() > opts.nr_nodes;
+            let explicit = |i: usize, j: usize| -> Option<u64> {
+                cells
+                    .get(i)?
+                    .child("distances")?
+                    .children_named("sibling")
+                    .find_map(|s| {
+                        (s.attr("id")?.parse::<usize>().ok()? == j)
+                            .then(|| s.attr("value")?.parse::<u64>().ok())
+                            .flatten()
+                    })
+            };
+            let mut nodes = Vec::new();
+            for (i, cell) in cells.iter().enumerate() {
+                let mut n = Map::new();
+                n.insert("memkb".into(), json!(cell_kib(cell)));
+                let dists: Vec<Value> = (0..cells.len())
+                    .map(|j| {
+                        json!(explicit(i, j)
+                            .or_else(|| explicit(j, i))
+                            .unwrap_or(if i == j { 10 } else { 20 }))
+                    })
+                    .collect();
+                n.insert("distances".into(), Value::Array(dists));
+                let pnode = if simulate { 0 } else { i };
+                if pnode != 0 {
+                    n.insert("pnode".into(), json!(pnode));
+                }
+                let cpus = cell.attr("cpus").unwrap_or("");
+                let ids = parse_bitmap(cpus, 4096)
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        XenConfigError::internal(format!("vnuma sibling {i} missing vcpus set"))
+                            .in_domain(FROM_LIBXL)
+                    })?;
+                n.insert(
+                    "vcpus".into(),
+                    Value::Array(ids.iter().map(|v| json!(v)).collect()),
+                );
+                nodes.push(Value::Object(n));
+            }
+            b.insert("vnuma_nodes".into(), Value::Array(nodes));
+        }
+    }
+    Ok(())
+}
+
+/// An HVM guest's emulated video card (or none) and its memory.
+fn hvm_video_into(
+    def: &DomainDef,
+    graphics: &[&Element],
+    b: &mut Map<String, Value>,
+    hvm_info: &mut Map<String, Value>,
+) -> Result<(), XenConfigError> {
+    let video = devices(def, "video").next().and_then(|v| v.child("model"));
+    let implicit = video.is_none() && !graphics.is_empty();
+    let traditional = emulator_type(def) == "qemu_xen_traditional";
+    if video.is_some() || implicit {
+        let ty = video.and_then(|m| m.attr("type")).unwrap_or("cirrus");
+        let vram = video
+            .and_then(|m| m.attr("vram"))
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|v| *v > 0);
+        let (kind, min, default) = match ty {
+            "vga" | "xen" => (
+                "std",
+                if traditional { 8192 } else { 16384 },
+                if traditional { 8192 } else { 16384 },
+            ),
+            "cirrus" => (
+                "cirrus",
+                if traditional { 4096 } else { 8192 },
+                if traditional { 4096 } else { 8192 },
+            ),
+            "qxl" => ("qxl", 128 * 1024, 128 * 1024),
+            t => {
+                return Err(unsupported(format!(
+                    "video type {t} is not supported by libxl"
+                )))
+            }
+        };
+        let vram = vram.unwrap_or(default);
+        if vram < min {
+            let what = match kind {
+                "std" => "VGA",
+                "cirrus" => "CIRRUS",
+                _ => "QXL",
+            };
+            return Err(unsupported(format!(
+                "videoram must be at least {}MB for {what}",
+                min / 1024
+            )));
+        }
+        hvm_info.insert("vga".into(), json!({ "kind": kind }));
+        b.insert("video_memkb".into(), json!(vram));
+    } else {
+        hvm_info.insert("nographic".into(), defbool(true));
+        hvm_info.insert("vga".into(), json!({"kind": "none"}));
+    }
+    hvm_info.entry("spice").or_insert_with(|| json!({}));
+    hvm_info.insert("rdm".into(), json!({}));
+    Ok(())
 }
 
 fn insert_opt(m: &mut Map<String, Value>, key: &str, v: Option<&str>) {

@@ -33,8 +33,8 @@ pub enum Inactive {
     NotDom0,
     /// Neither /proc/xen/capabilities nor /dev/xen/xenstored exists.
     NoXen,
-    /// The daemon was built without libxl support.
-    NoLibxl,
+    /// libxenlight could not be loaded (the reason).
+    NoLibxl(String),
     /// libxl could not be initialised.
     LibxlFailed(String),
 }
@@ -53,10 +53,7 @@ impl std::fmt::Display for Inactive {
                 f,
                 "Disabling driver as neither /proc/xen/capabilities nor /dev/xen/xenstored exist"
             ),
-            Inactive::NoLibxl => write!(
-                f,
-                "built without libxenlight support, disabling libxenlight driver"
-            ),
+            Inactive::NoLibxl(why) => write!(f, "{why}, disabling libxenlight driver"),
             Inactive::LibxlFailed(why) => write!(
                 f,
                 "cannot initialize libxenlight context, probably not running in a Xen Dom0, disabling driver ({why})"

@@ -2,8 +2,9 @@
 //! The libxl (Xen) driver: claims `xen:` URIs (`xen:///system`,
 //! `xen:///`), reads `libxl.conf`, converts native configs.
 //!
-//! Role: on a Xen dom0 (and built with the `libxl` feature) connections
-//! manage guests through libxl; on any other host the daemon still starts,
+//! Role: on a Xen dom0 with libxenlight installed (loaded at run time by
+//! `libxl-sys`) connections manage guests through libxl; on any other host
+//! (or without the library) the daemon still starts,
 //! logs why the driver is inactive, and `open` hands out a limited
 //! connection whose only working calls are the connection type, URI,
 //! capabilities of a default x86_64 Xen host and the `xen-xl` / `xen-xm`
@@ -14,7 +15,7 @@
 //!
 //! Must not depend on: the RPC layer or dispatch. `unsafe` lives only in
 //! `libxl-sys` and `host` (whose `fs::write_atomic` saves the definitions
-//! and status files of the `libxl` build); this crate forbids it.
+//! and status files); this crate forbids it.
 //!
 //! Invariants: URIs other than `xen:///`, `xen:///system` and `xen://`
 //! are refused with libvirt's "unexpected Xen URI path" error; the
@@ -25,7 +26,6 @@ pub mod caps;
 pub mod config;
 pub mod host;
 pub mod limited;
-#[cfg(feature = "libxl")]
 pub mod live;
 pub mod saveimage;
 
@@ -77,8 +77,7 @@ enum State {
     NotStarted,
     /// The driver cannot manage guests on this host.
     Inactive(Inactive),
-    /// The driver runs (libxl builds only).
-    #[cfg(feature = "libxl")]
+    /// The driver runs.
     Active(Arc<live::XenDriver>),
 }
 
@@ -137,21 +136,17 @@ impl XenFactory {
         if let Err(why) = host::should_load(privileged, &self.opts.host_paths) {
             return State::Inactive(why);
         }
-        #[cfg(feature = "libxl")]
-        {
-            let cfg = self.config();
-            match live::XenDriver::start(cfg) {
-                Ok(d) => {
-                    let d = Arc::new(d);
-                    d.spawn_event_thread();
-                    State::Active(d)
-                }
-                Err(e) => State::Inactive(Inactive::LibxlFailed(e)),
-            }
+        if let Err(why) = libxl_sys::library() {
+            return State::Inactive(Inactive::NoLibxl(why));
         }
-        #[cfg(not(feature = "libxl"))]
-        {
-            State::Inactive(Inactive::NoLibxl)
+        let cfg = self.config();
+        match live::XenDriver::start(cfg) {
+            Ok(d) => {
+                let d = Arc::new(d);
+                d.spawn_event_thread();
+                State::Active(d)
+            }
+            Err(e) => State::Inactive(Inactive::LibxlFailed(e)),
         }
     }
 }
@@ -186,7 +181,6 @@ impl DriverFactory for XenFactory {
             .map_err(|_| Error::internal(ErrorDomain::Libxl, "driver state poisoned"))?;
         let uri_s = "xen:///system".to_string();
         match &*state {
-            #[cfg(feature = "libxl")]
             State::Active(d) => Ok(Arc::new(live::XenConnection::new(d.clone(), uri_s))),
             State::Inactive(why) => match self.opts.inactive_policy {
                 InactivePolicy::Limited => Ok(Arc::new(LimitedConnection::new(uri_s, why.clone()))),
@@ -220,7 +214,6 @@ impl DriverFactory for XenFactory {
     }
 
     fn shutdown(&self) {
-        #[cfg(feature = "libxl")]
         if let Ok(s) = self.state.lock() {
             if let State::Active(d) = &*s {
                 d.shutdown();
@@ -229,7 +222,6 @@ impl DriverFactory for XenFactory {
     }
 
     fn active_guests(&self) -> usize {
-        #[cfg(feature = "libxl")]
         if let Ok(s) = self.state.lock() {
             if let State::Active(d) = &*s {
                 return d.active_guests();

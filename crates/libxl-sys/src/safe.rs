@@ -113,6 +113,8 @@ pub struct DomInfo {
 
 /// A libxl context with its logger.
 pub struct Ctx {
+    /// The loaded libxenlight.
+    lib: &'static ffi::LibXl,
     ctx: *mut ffi::libxl_ctx,
     logger: *mut ffi::xentoollog_logger_stdiostream,
     /// Domain-death event generators by domain id (pointers kept as
@@ -129,8 +131,13 @@ unsafe impl Sync for Ctx {}
 
 impl Ctx {
     /// Allocates a context (libxl_ctx_alloc) logging errors to stderr.
-    /// Fails when not running in a Xen dom0.
+    /// Fails when libxenlight cannot be loaded ([`crate::library`]) or
+    /// when not running in a Xen dom0.
     pub fn new() -> Result<Ctx> {
+        let lib = crate::library().map_err(|_| LibxlError {
+            call: "dlopen",
+            code: -1,
+        })?;
         // SAFETY: fdopen on a dup of fd 2 gives a FILE* we own; a NULL
         // return is checked.
         let stream = unsafe {
@@ -154,7 +161,7 @@ impl Ctx {
         // SAFETY: the stream is valid for the logger's lifetime (never
         // closed by us); XTL_ERROR is a valid level.
         let logger = unsafe {
-            ffi::xtl_createlogger_stdiostream(stream.cast(), ffi::xentoollog_level_XTL_ERROR, 0)
+            lib.xtl_createlogger_stdiostream(stream.cast(), ffi::xentoollog_level_XTL_ERROR, 0)
         };
         if logger.is_null() {
             return Err(LibxlError {
@@ -166,7 +173,7 @@ impl Ctx {
         // SAFETY: ctx is an out-pointer; the logger outlives the context
         // (both are released together in Drop).
         let rc = unsafe {
-            ffi::libxl_ctx_alloc(
+            lib.libxl_ctx_alloc(
                 &mut ctx,
                 ffi::LIBXL_VERSION as i32,
                 0,
@@ -175,13 +182,14 @@ impl Ctx {
         };
         if rc != 0 || ctx.is_null() {
             // SAFETY: the logger was created above and is not used again.
-            unsafe { ffi::xtl_logger_destroy(logger.cast::<ffi::xentoollog_logger>()) };
+            unsafe { lib.xtl_logger_destroy(logger.cast::<ffi::xentoollog_logger>()) };
             return Err(LibxlError {
                 call: "libxl_ctx_alloc",
                 code: rc,
             });
         }
         Ok(Ctx {
+            lib,
             ctx,
             logger,
             death_watches: Mutex::new(HashMap::new()),
@@ -194,8 +202,8 @@ impl Ctx {
         // SAFETY: p is a valid, initialised libxl_physinfo; it is disposed
         // after its plain fields are copied.
         unsafe {
-            ffi::libxl_physinfo_init(&mut p);
-            let rc = ffi::libxl_get_physinfo(self.ctx, &mut p);
+            self.lib.libxl_physinfo_init(&mut p);
+            let rc = self.lib.libxl_get_physinfo(self.ctx, &mut p);
             let out = PhysInfo {
                 threads_per_core: p.threads_per_core,
                 cores_per_socket: p.cores_per_socket,
@@ -209,7 +217,7 @@ impl Ctx {
                 cap_pv: p.cap_pv,
                 cap_hap: p.cap_hap,
             };
-            ffi::libxl_physinfo_dispose(&mut p);
+            self.lib.libxl_physinfo_dispose(&mut p);
             check("libxl_get_physinfo", rc)?;
             Ok(out)
         }
@@ -220,7 +228,7 @@ impl Ctx {
         // SAFETY: the returned pointer is owned by the context and valid
         // while it lives; strings are copied out.
         unsafe {
-            let v = ffi::libxl_get_version_info(self.ctx);
+            let v = self.lib.libxl_get_version_info(self.ctx);
             if v.is_null() {
                 return Err(LibxlError {
                     call: "libxl_get_version_info",
@@ -245,7 +253,7 @@ impl Ctx {
         // SAFETY: libxl returns an array of n entries or NULL; it is freed
         // with libxl_dominfo_list_free after copying.
         unsafe {
-            let list = ffi::libxl_list_domain(self.ctx, &mut n);
+            let list = self.lib.libxl_list_domain(self.ctx, &mut n);
             if list.is_null() {
                 return Err(LibxlError {
                     call: "libxl_list_domain",
@@ -257,7 +265,7 @@ impl Ctx {
                 .iter()
                 .map(dominfo)
                 .collect();
-            ffi::libxl_dominfo_list_free(list, n);
+            self.lib.libxl_dominfo_list_free(list, n);
             Ok(out)
         }
     }
@@ -267,10 +275,10 @@ impl Ctx {
         let mut d = ffi::libxl_dominfo::default();
         // SAFETY: d is initialised, filled by libxl and disposed once.
         unsafe {
-            ffi::libxl_dominfo_init(&mut d);
-            let rc = ffi::libxl_domain_info(self.ctx, &mut d, domid);
+            self.lib.libxl_dominfo_init(&mut d);
+            let rc = self.lib.libxl_domain_info(self.ctx, &mut d, domid);
             let out = dominfo(&d);
-            ffi::libxl_dominfo_dispose(&mut d);
+            self.lib.libxl_dominfo_dispose(&mut d);
             check("libxl_domain_info", rc)?;
             Ok(out)
         }
@@ -290,23 +298,25 @@ impl Ctx {
         // JSON string lives across the call; NULL ao_how makes the call
         // synchronous and NULL console_how means no console wait.
         unsafe {
-            ffi::libxl_domain_config_init(&mut cfg);
-            let rc = ffi::libxl_domain_config_from_json(self.ctx, &mut cfg, cjson.as_ptr());
+            self.lib.libxl_domain_config_init(&mut cfg);
+            let rc = self
+                .lib
+                .libxl_domain_config_from_json(self.ctx, &mut cfg, cjson.as_ptr());
             if rc != 0 {
-                ffi::libxl_domain_config_dispose(&mut cfg);
+                self.lib.libxl_domain_config_dispose(&mut cfg);
                 return Err(LibxlError {
                     call: "libxl_domain_config_from_json",
                     code: rc,
                 });
             }
-            let rc = ffi::libxl_domain_create_new(
+            let rc = self.lib.libxl_domain_create_new(
                 self.ctx,
                 &mut cfg,
                 &mut domid,
                 ptr::null(),
                 ptr::null(),
             );
-            ffi::libxl_domain_config_dispose(&mut cfg);
+            self.lib.libxl_domain_config_dispose(&mut cfg);
             check("libxl_domain_create_new", rc)?;
         }
         Ok(domid)
@@ -316,7 +326,7 @@ impl Ctx {
     pub fn domain_destroy(&self, domid: u32) -> Result<()> {
         // SAFETY: plain call; NULL ao_how = synchronous.
         check("libxl_domain_destroy", unsafe {
-            ffi::libxl_domain_destroy(self.ctx, domid, ptr::null())
+            self.lib.libxl_domain_destroy(self.ctx, domid, ptr::null())
         })
     }
 
@@ -324,7 +334,7 @@ impl Ctx {
     pub fn domain_shutdown(&self, domid: u32) -> Result<()> {
         // SAFETY: plain call; NULL ao_how = synchronous.
         check("libxl_domain_shutdown", unsafe {
-            ffi::libxl_domain_shutdown(self.ctx, domid, ptr::null())
+            self.lib.libxl_domain_shutdown(self.ctx, domid, ptr::null())
         })
     }
 
@@ -332,7 +342,7 @@ impl Ctx {
     pub fn domain_reboot(&self, domid: u32) -> Result<()> {
         // SAFETY: plain call; NULL ao_how = synchronous.
         check("libxl_domain_reboot", unsafe {
-            ffi::libxl_domain_reboot(self.ctx, domid, ptr::null())
+            self.lib.libxl_domain_reboot(self.ctx, domid, ptr::null())
         })
     }
 
@@ -340,7 +350,7 @@ impl Ctx {
     pub fn domain_pause(&self, domid: u32) -> Result<()> {
         // SAFETY: plain call; NULL ao_how = synchronous.
         check("libxl_domain_pause", unsafe {
-            ffi::libxl_domain_pause(self.ctx, domid, ptr::null())
+            self.lib.libxl_domain_pause(self.ctx, domid, ptr::null())
         })
     }
 
@@ -348,7 +358,7 @@ impl Ctx {
     pub fn domain_unpause(&self, domid: u32) -> Result<()> {
         // SAFETY: plain call; NULL ao_how = synchronous.
         check("libxl_domain_unpause", unsafe {
-            ffi::libxl_domain_unpause(self.ctx, domid, ptr::null())
+            self.lib.libxl_domain_unpause(self.ctx, domid, ptr::null())
         })
     }
 
@@ -360,7 +370,7 @@ impl Ctx {
         })?;
         // SAFETY: plain call with scalar arguments.
         check("libxl_set_memory_target", unsafe {
-            ffi::libxl_set_memory_target(self.ctx, domid, t, 0, 1)
+            self.lib.libxl_set_memory_target(self.ctx, domid, t, 0, 1)
         })
     }
 
@@ -371,20 +381,23 @@ impl Ctx {
         // SAFETY: the bitmap is initialised, sized by libxl for `max` CPUs,
         // only bits below that are set, and disposed once.
         unsafe {
-            ffi::libxl_bitmap_init(&mut bm);
-            let rc = ffi::libxl_cpu_bitmap_alloc(self.ctx, &mut bm, max_i);
+            self.lib.libxl_bitmap_init(&mut bm);
+            let rc = self.lib.libxl_cpu_bitmap_alloc(self.ctx, &mut bm, max_i);
             if rc != 0 {
-                ffi::libxl_bitmap_dispose(&mut bm);
+                self.lib.libxl_bitmap_dispose(&mut bm);
                 return Err(LibxlError {
                     call: "libxl_cpu_bitmap_alloc",
                     code: rc,
                 });
             }
             for i in 0..n.min(max) {
-                ffi::libxl_bitmap_set(&mut bm, i32::try_from(i).unwrap_or(0));
+                self.lib
+                    .libxl_bitmap_set(&mut bm, i32::try_from(i).unwrap_or(0));
             }
-            let rc = ffi::libxl_set_vcpuonline(self.ctx, domid, &mut bm, ptr::null());
-            ffi::libxl_bitmap_dispose(&mut bm);
+            let rc = self
+                .lib
+                .libxl_set_vcpuonline(self.ctx, domid, &mut bm, ptr::null());
+            self.lib.libxl_bitmap_dispose(&mut bm);
             check("libxl_set_vcpuonline", rc)
         }
     }
@@ -392,7 +405,7 @@ impl Ctx {
     pub fn set_max_memory(&self, domid: u32, max_kib: u64) -> Result<()> {
         // SAFETY: plain call with scalar arguments.
         check("libxl_domain_setmaxmem", unsafe {
-            ffi::libxl_domain_setmaxmem(self.ctx, domid, max_kib)
+            self.lib.libxl_domain_setmaxmem(self.ctx, domid, max_kib)
         })
     }
 
@@ -403,7 +416,8 @@ impl Ctx {
         // SAFETY: fd stays open for the whole (synchronous, NULL ao_how)
         // call; flags 0 asks for a plain, non-live save.
         check("libxl_domain_suspend", unsafe {
-            ffi::libxl_domain_suspend(self.ctx, domid, fd.as_raw_fd(), 0, ptr::null())
+            self.lib
+                .libxl_domain_suspend(self.ctx, domid, fd.as_raw_fd(), 0, ptr::null())
         })
     }
 
@@ -412,7 +426,8 @@ impl Ctx {
     pub fn domain_resume_after_suspend(&self, domid: u32) -> Result<()> {
         // SAFETY: plain call; NULL ao_how = synchronous.
         check("libxl_domain_resume", unsafe {
-            ffi::libxl_domain_resume(self.ctx, domid, 1, ptr::null())
+            self.lib
+                .libxl_domain_resume(self.ctx, domid, 1, ptr::null())
         })
     }
 
@@ -432,19 +447,21 @@ impl Ctx {
         // once; the JSON string and fd live across the synchronous call
         // (NULL ao_how); -1 = no send-back fd.
         unsafe {
-            ffi::libxl_domain_config_init(&mut cfg);
-            ffi::libxl_domain_restore_params_init(&mut params);
+            self.lib.libxl_domain_config_init(&mut cfg);
+            self.lib.libxl_domain_restore_params_init(&mut params);
             params.stream_version = 2;
-            let rc = ffi::libxl_domain_config_from_json(self.ctx, &mut cfg, cjson.as_ptr());
+            let rc = self
+                .lib
+                .libxl_domain_config_from_json(self.ctx, &mut cfg, cjson.as_ptr());
             if rc != 0 {
-                ffi::libxl_domain_config_dispose(&mut cfg);
-                ffi::libxl_domain_restore_params_dispose(&mut params);
+                self.lib.libxl_domain_config_dispose(&mut cfg);
+                self.lib.libxl_domain_restore_params_dispose(&mut params);
                 return Err(LibxlError {
                     call: "libxl_domain_config_from_json",
                     code: rc,
                 });
             }
-            let rc = ffi::libxl_domain_create_restore(
+            let rc = self.lib.libxl_domain_create_restore(
                 self.ctx,
                 &mut cfg,
                 &mut domid,
@@ -454,8 +471,8 @@ impl Ctx {
                 ptr::null(),
                 ptr::null(),
             );
-            ffi::libxl_domain_config_dispose(&mut cfg);
-            ffi::libxl_domain_restore_params_dispose(&mut params);
+            self.lib.libxl_domain_config_dispose(&mut cfg);
+            self.lib.libxl_domain_restore_params_dispose(&mut params);
             check("libxl_domain_create_restore", rc)?;
         }
         Ok(domid)
@@ -473,7 +490,9 @@ impl Ctx {
         // SAFETY: path is an out-pointer to a malloc'd string we copy and
         // free once.
         unsafe {
-            let rc = ffi::libxl_console_get_tty(self.ctx, domid, num, kind, &mut path);
+            let rc = self
+                .lib
+                .libxl_console_get_tty(self.ctx, domid, num, kind, &mut path);
             if rc != 0 || path.is_null() {
                 return Err(LibxlError {
                     call: "libxl_console_get_tty",
@@ -503,7 +522,8 @@ impl Ctx {
         // SAFETY: gen is an out-pointer; the generator is disabled once in
         // unwatch_domain_death (or Drop).
         let rc = unsafe {
-            ffi::libxl_evenable_domain_death(self.ctx, domid, u64::from(domid), &mut gen)
+            self.lib
+                .libxl_evenable_domain_death(self.ctx, domid, u64::from(domid), &mut gen)
         };
         check("libxl_evenable_domain_death", rc)?;
         m.insert(domid, gen as usize);
@@ -521,7 +541,7 @@ impl Ctx {
             // SAFETY: the pointer came from libxl_evenable_domain_death and
             // was removed from the map, so it is disabled only once.
             unsafe {
-                ffi::libxl_evdisable_domain_death(
+                self.lib.libxl_evdisable_domain_death(
                     self.ctx,
                     gen as *mut ffi::libxl_evgen_domain_death,
                 )
@@ -537,7 +557,9 @@ impl Ctx {
         // SAFETY: ev is an out-pointer; the event is copied and freed once
         // with libxl_event_free. A NULL predicate accepts every event.
         unsafe {
-            let rc = ffi::libxl_event_wait(self.ctx, &mut ev, u64::MAX, None, ptr::null_mut());
+            let rc = self
+                .lib
+                .libxl_event_wait(self.ctx, &mut ev, u64::MAX, None, ptr::null_mut());
             if rc != 0 || ev.is_null() {
                 return Err(LibxlError {
                     call: "libxl_event_wait",
@@ -561,7 +583,7 @@ impl Ctx {
                 domid: e.domid,
                 kind,
             };
-            ffi::libxl_event_free(self.ctx, ev);
+            self.lib.libxl_event_free(self.ctx, ev);
             Ok(out)
         }
     }
@@ -659,8 +681,9 @@ impl Drop for Ctx {
         // SAFETY: both pointers came from successful allocations in new()
         // and are released exactly once here, context first.
         unsafe {
-            ffi::libxl_ctx_free(self.ctx);
-            ffi::xtl_logger_destroy(self.logger.cast::<ffi::xentoollog_logger>());
+            self.lib.libxl_ctx_free(self.ctx);
+            self.lib
+                .xtl_logger_destroy(self.logger.cast::<ffi::xentoollog_logger>());
         }
     }
 }

@@ -7,15 +7,22 @@ use daemon::support::log_warn;
 use daemon::DaemonContext;
 use driver::Registry;
 
-/// The drivers this daemon hosts. The vz driver needs the Virtuozzo SDK,
-/// which this build does not have: the daemon runs without it and
-/// `vz:///system` gets "no connection driver available for vz:///system".
-fn registry(_ctx: &DaemonContext) -> Registry {
-    log_warn!(
-        "daemon",
-        "vz driver is inactive: this build has no Virtuozzo SDK (prlsdkapi)"
-    );
-    Registry::new()
+/// The drivers this daemon hosts: the vz driver, registered as libvirt
+/// registers it, only where `prlctl` is on `PATH`; it then says why it is
+/// inactive (this build has no Virtuozzo SDK). Without `prlctl` nothing
+/// claims `vz:///system` and the log says why.
+fn registry(ctx: &DaemonContext) -> Registry {
+    let mut registry = Registry::new();
+    let path = std::env::var("PATH").unwrap_or_default();
+    match driver_vz::VzFactory::probe(ctx.privileged, &path) {
+        Some(f) => registry.add(std::sync::Arc::new(f)),
+        None => log_warn!(
+            "daemon",
+            "vz driver not registered: {}",
+            driver_vz::NOT_REGISTERED
+        ),
+    }
+    registry
 }
 
 fn main() -> std::process::ExitCode {

@@ -617,6 +617,57 @@ fn socket_activation_uses_passed_sockets_and_ignores_config_paths() {
 }
 
 #[test]
+fn socket_activated_proxy_creates_nothing_in_its_run_directory() {
+    if !have("virsh") {
+        skip("virsh (libvirt-clients) is not installed");
+        return;
+    }
+    let t = TempDir::new("act-proxy");
+    let conf = t.config("auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"");
+    let names = [
+        "virtproxyd.socket",
+        "virtproxyd-ro.socket",
+        "virtproxyd-admin.socket",
+    ];
+    let paths: Vec<_> = ["p-rw", "p-ro", "p-admin"]
+        .iter()
+        .map(|n| t.join(n))
+        .collect();
+    let listeners: Vec<UnixListener> = paths
+        .iter()
+        .map(|p| UnixListener::bind(p).expect("bind"))
+        .collect();
+    let raw: Vec<i32> = listeners
+        .iter()
+        .map(std::os::fd::AsRawFd::as_raw_fd)
+        .collect();
+    let root = t.join("root");
+    let mut cmd = socket_activated(&bin("virtproxyd"), &raw, &names);
+    cmd.args(["-f", conf.to_str().unwrap_or("")])
+        .args(["-p", t.join("p.pid").to_str().unwrap_or("")])
+        .env("LIBVIRT_RS_ROOT_PREFIX", &root);
+    let mut d = Daemon::start_cmd(cmd, &t, &paths[0]);
+    // test:///default is served in the proxy's own process.
+    let uri = format!("test+unix:///default?socket={}", paths[0].display());
+    let out = virsh(&uri, false, &["list", "--all"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("test"), "{}", text(&out.stdout));
+    assert!(d.running());
+    // Neither the configured socket directory nor the run directory got
+    // anything: the passed sockets are the only ones.
+    assert!(!t.join("run").exists(), "unix_sock_dir was created");
+    let run_dir = root.join("run/libvirt");
+    let left: Vec<String> = std::fs::read_dir(&run_dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{} holds {left:?}", run_dir.display());
+}
+
+#[test]
 fn listen_is_refused_with_socket_activation() {
     let t = TempDir::new("act-listen");
     let conf = t.config("listen_tls = 0\nlisten_tcp = 0");

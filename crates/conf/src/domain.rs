@@ -1718,4 +1718,3 @@ fn format_os(os: &OsDef, out: &mut String) {
     emit_until(out, usize::MAX);
     out.push_str("  </os>\n");
 }
-

@@ -17,12 +17,14 @@
 
 pub mod backup;
 pub mod capabilities;
+pub mod checkpoint;
 pub mod domain;
 pub mod domcaps;
 pub mod error;
 pub mod network;
 pub mod rare;
 pub mod schema;
+pub mod snapshot;
 pub mod storage;
 pub(crate) mod util;
 pub mod uuid;

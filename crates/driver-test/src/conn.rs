@@ -15,6 +15,7 @@ use driver::{
 };
 
 use crate::domain::MAX_VCPUS;
+use crate::snapshot;
 use crate::state::Shared;
 
 /// One open test connection.
@@ -312,12 +313,96 @@ impl Connection for TestConnection {
         crate::domain_config::domain_stats(&self.shared, doms, stats, flags)
     }
 
-    // ---- domain snapshots: there are none (domain.rs) ----
+    // ---- snapshots and checkpoints (snapshot.rs) ----
     fn domain_snapshot_num(&self, r: &DomainRef, flags: u32) -> Result<i32> {
-        crate::domain::domain_snapshot_num(&self.shared, r, flags)
+        snapshot::num(&self.shared, r, flags)
     }
     fn domain_list_snapshots(&self, r: &DomainRef, flags: u32) -> Result<Vec<String>> {
-        crate::domain::domain_list_snapshots(&self.shared, r, flags)
+        snapshot::list(&self.shared, r, flags)
+    }
+    fn domain_snapshot_create_xml(&self, r: &DomainRef, xml: &str, flags: u32) -> Result<String> {
+        snapshot::create_xml(&self.shared, r, xml, flags)
+    }
+    fn domain_snapshot_list_children(
+        &self,
+        r: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<Vec<String>> {
+        snapshot::list_children(&self.shared, r, snap, flags)
+    }
+    fn domain_snapshot_lookup_by_name(
+        &self,
+        r: &DomainRef,
+        name: &str,
+        flags: u32,
+    ) -> Result<String> {
+        snapshot::lookup_by_name(&self.shared, r, name, flags)
+    }
+    fn domain_has_current_snapshot(&self, r: &DomainRef, flags: u32) -> Result<bool> {
+        snapshot::has_current(&self.shared, r, flags)
+    }
+    fn domain_snapshot_current(&self, r: &DomainRef, flags: u32) -> Result<String> {
+        snapshot::current(&self.shared, r, flags)
+    }
+    fn domain_snapshot_get_parent(&self, r: &DomainRef, snap: &str, flags: u32) -> Result<String> {
+        snapshot::get_parent(&self.shared, r, snap, flags)
+    }
+    fn domain_snapshot_get_xml_desc(
+        &self,
+        r: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<String> {
+        snapshot::get_xml_desc(&self.shared, r, snap, flags)
+    }
+    fn domain_snapshot_is_current(&self, r: &DomainRef, snap: &str, flags: u32) -> Result<bool> {
+        snapshot::is_current(&self.shared, r, snap, flags)
+    }
+    fn domain_snapshot_has_metadata(&self, r: &DomainRef, snap: &str, flags: u32) -> Result<bool> {
+        snapshot::has_metadata(&self.shared, r, snap, flags)
+    }
+    fn domain_revert_to_snapshot(&self, r: &DomainRef, snap: &str, flags: u32) -> Result<()> {
+        snapshot::revert(&self.shared, r, snap, flags)
+    }
+    fn domain_snapshot_delete(&self, r: &DomainRef, snap: &str, flags: u32) -> Result<()> {
+        snapshot::delete(&self.shared, r, snap, flags)
+    }
+    fn domain_checkpoint_create_xml(&self, r: &DomainRef, xml: &str, flags: u32) -> Result<String> {
+        snapshot::checkpoint_create_xml(&self.shared, r, xml, flags)
+    }
+    fn domain_list_checkpoints(&self, r: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        snapshot::checkpoint_list(&self.shared, r, flags)
+    }
+    fn domain_checkpoint_list_children(
+        &self,
+        r: &DomainRef,
+        chk: &str,
+        flags: u32,
+    ) -> Result<Vec<String>> {
+        snapshot::checkpoint_list_children(&self.shared, r, chk, flags)
+    }
+    fn domain_checkpoint_lookup_by_name(
+        &self,
+        r: &DomainRef,
+        name: &str,
+        flags: u32,
+    ) -> Result<String> {
+        snapshot::checkpoint_lookup_by_name(&self.shared, r, name, flags)
+    }
+    fn domain_checkpoint_get_parent(&self, r: &DomainRef, chk: &str, flags: u32) -> Result<String> {
+        snapshot::checkpoint_get_parent(&self.shared, r, chk, flags)
+    }
+    fn domain_checkpoint_get_xml_desc(
+        &self,
+        r: &DomainRef,
+        chk: &str,
+        flags: u32,
+    ) -> Result<String> {
+        snapshot::checkpoint_get_xml_desc(&self.shared, r, chk, flags)
+    }
+    fn domain_checkpoint_delete(&self, r: &DomainRef, chk: &str, flags: u32) -> Result<()> {
+        snapshot::checkpoint_delete(&self.shared, r, chk, flags)
     }
 
     // ---- networks (network.rs) ----

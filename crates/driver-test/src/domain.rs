@@ -32,7 +32,7 @@ fn strerror(e: &std::io::Error) -> String {
     virterror::os_error_text(e)
 }
 
-fn lifecycle(d: &Dom, event: i32, detail: i32) -> Event {
+pub(crate) fn lifecycle(d: &Dom, event: i32, detail: i32) -> Event {
     Event::DomainLifecycle {
         dom: d.dref(),
         event,
@@ -50,8 +50,18 @@ pub(crate) fn dom_matches(d: &Dom, flags: u32) -> bool {
             d.has_managed_save,
         )
         || !pair_ok(flags, list::AUTOSTART, list::NO_AUTOSTART, d.autostart)
-        || !pair_ok(flags, list::HAS_SNAPSHOT, list::NO_SNAPSHOT, false)
-        || !pair_ok(flags, list::HAS_CHECKPOINT, list::NO_CHECKPOINT, false)
+        || !pair_ok(
+            flags,
+            list::HAS_SNAPSHOT,
+            list::NO_SNAPSHOT,
+            !d.snapshots.is_empty(),
+        )
+        || !pair_ok(
+            flags,
+            list::HAS_CHECKPOINT,
+            list::NO_CHECKPOINT,
+            !d.checkpoints.is_empty(),
+        )
     {
         return false;
     }
@@ -97,7 +107,7 @@ fn guest_action(sh: &Shared, obj: &DomObj, d: &mut Dom, action: &str, ev: &mut V
 }
 
 /// Sets a domain running with a fresh id (testDomainStartState).
-fn start_state(sh: &Shared, obj: &DomObj, d: &mut Dom, why: i32) -> DomainRef {
+pub(crate) fn start_state(sh: &Shared, obj: &DomObj, d: &mut Dom, why: i32) -> DomainRef {
     let id = sh.alloc_dom_id();
     d.state = st::RUNNING;
     d.reason = why;
@@ -112,7 +122,7 @@ fn start_state(sh: &Shared, obj: &DomObj, d: &mut Dom, why: i32) -> DomainRef {
 
 /// Stops a domain (testDomainShutdownState): the persistent definition
 /// becomes current again.
-fn shutdown_state(sh: &Shared, obj: &DomObj, d: &mut Dom, why: i32) {
+pub(crate) fn shutdown_state(sh: &Shared, obj: &DomObj, d: &mut Dom, why: i32) {
     if let Some(nd) = d.new_def.take() {
         d.def = *nd;
     }
@@ -348,6 +358,12 @@ pub(crate) fn domain_undefine(sh: &Shared, r: &DomainRef, flags: u32) -> Result<
                 "Refusing to undefine while domain managed save image exists",
             ));
         }
+        let nsnapshots = d.snapshots.len();
+        if !d.is_active() && nsnapshots > 0 && flags & undefine::SNAPSHOTS_METADATA == 0 {
+            return Err(errors::op_invalid(format!(
+                "cannot delete inactive domain with {nsnapshots} snapshots"
+            )));
+        }
         ev.push(lifecycle(d, lc::UNDEFINED, lc::UNDEFINED_REMOVED));
         d.has_managed_save = false;
         if d.is_active() {
@@ -571,18 +587,6 @@ pub(crate) fn domain_rename(sh: &Shared, r: &DomainRef, new_name: &str, flags: u
         ev.push(lifecycle(d, lc::DEFINED, lc::DEFINED_RENAMED));
         Ok(())
     })
-}
-
-pub(crate) fn domain_snapshot_num(sh: &Shared, r: &DomainRef, _flags: u32) -> Result<i32> {
-    sh.with_dom(r, |_| Ok(0))
-}
-
-pub(crate) fn domain_list_snapshots(
-    sh: &Shared,
-    r: &DomainRef,
-    _flags: u32,
-) -> Result<Vec<String>> {
-    sh.with_dom(r, |_| Ok(Vec::new()))
 }
 
 impl Shared {

@@ -22,7 +22,8 @@
 //! sends every other API to its object family's module: `domain`
 //! (listing, lookup, lifecycle), `domain_config` (state and
 //! configuration), `network` (with `netupdate`), `storage`, `interface`,
-//! `nodedev`. `state` holds the host, `load` builds it from a node
+//! `nodedev`, `snapshot` (snapshots and checkpoints, kept per domain in
+//! `moment` trees). `state` holds the host, `load` builds it from a node
 //! document.
 //!
 //! Invariants:
@@ -44,9 +45,11 @@ mod domain_config;
 mod errors;
 mod interface;
 mod load;
+mod moment;
 mod netupdate;
 mod network;
 mod nodedev;
+mod snapshot;
 mod state;
 mod storage;
 

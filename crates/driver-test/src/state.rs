@@ -7,10 +7,14 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use conf::checkpoint::CheckpointDef;
+use conf::snapshot::SnapshotDef;
 use conf::{DomainDef, NetworkDef, PoolDef, VolDef};
 use driver::consts::state as st;
 use driver::objlist::{Obj, ObjList, Order};
 use driver::{DomainRef, Event, EventBus, NetworkRef, NodeInfo, PoolRef};
+
+use crate::moment::Moments;
 
 /// A domain of the list.
 pub type DomObj = Obj<Dom>;
@@ -102,6 +106,9 @@ pub struct Dom {
     /// virDomainTaintFlags bits.
     pub taint: u32,
     pub deprecations: Vec<String>,
+    /// Snapshots and checkpoints (metadata only: nothing is saved).
+    pub snapshots: Moments<SnapshotDef>,
+    pub checkpoints: Moments<CheckpointDef>,
 }
 
 impl Dom {
@@ -116,6 +123,8 @@ impl Dom {
             has_managed_save: false,
             taint: 0,
             deprecations: Vec::new(),
+            snapshots: Moments::default(),
+            checkpoints: Moments::default(),
         }
     }
 

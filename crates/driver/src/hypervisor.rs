@@ -350,6 +350,132 @@ pub trait Connection: Send + Sync {
     fn domain_list_snapshots(&self, dom: &DomainRef, flags: u32) -> Result<Vec<String>> {
         unsupported!("virDomainListAllSnapshots")
     }
+
+    // ---- snapshots and checkpoints: handles are (domain, name) ----
+
+    /// virDomainSnapshotCreateXML: the new snapshot's name.
+    fn domain_snapshot_create_xml(&self, dom: &DomainRef, xml: &str, flags: u32) -> Result<String> {
+        unsupported!("virDomainSnapshotCreateXML")
+    }
+    /// virDomainSnapshotListAllChildren names (virDomainSnapshotNumChildren
+    /// counts them).
+    fn domain_snapshot_list_children(
+        &self,
+        dom: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<Vec<String>> {
+        unsupported!("virDomainSnapshotListAllChildren")
+    }
+    /// virDomainSnapshotLookupByName.
+    fn domain_snapshot_lookup_by_name(
+        &self,
+        dom: &DomainRef,
+        name: &str,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virDomainSnapshotLookupByName")
+    }
+    /// virDomainHasCurrentSnapshot.
+    fn domain_has_current_snapshot(&self, dom: &DomainRef, flags: u32) -> Result<bool> {
+        unsupported!("virDomainHasCurrentSnapshot")
+    }
+    /// virDomainSnapshotCurrent.
+    fn domain_snapshot_current(&self, dom: &DomainRef, flags: u32) -> Result<String> {
+        unsupported!("virDomainSnapshotCurrent")
+    }
+    /// virDomainSnapshotGetParent.
+    fn domain_snapshot_get_parent(
+        &self,
+        dom: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virDomainSnapshotGetParent")
+    }
+    /// virDomainSnapshotGetXMLDesc.
+    fn domain_snapshot_get_xml_desc(
+        &self,
+        dom: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virDomainSnapshotGetXMLDesc")
+    }
+    /// virDomainSnapshotIsCurrent.
+    fn domain_snapshot_is_current(&self, dom: &DomainRef, snap: &str, flags: u32) -> Result<bool> {
+        unsupported!("virDomainSnapshotIsCurrent")
+    }
+    /// virDomainSnapshotHasMetadata.
+    fn domain_snapshot_has_metadata(
+        &self,
+        dom: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<bool> {
+        unsupported!("virDomainSnapshotHasMetadata")
+    }
+    /// virDomainRevertToSnapshot.
+    fn domain_revert_to_snapshot(&self, dom: &DomainRef, snap: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainRevertToSnapshot")
+    }
+    /// virDomainSnapshotDelete.
+    fn domain_snapshot_delete(&self, dom: &DomainRef, snap: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainSnapshotDelete")
+    }
+    /// virDomainCheckpointCreateXML: the new checkpoint's name.
+    fn domain_checkpoint_create_xml(
+        &self,
+        dom: &DomainRef,
+        xml: &str,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virDomainCheckpointCreateXML")
+    }
+    /// virDomainListAllCheckpoints names.
+    fn domain_list_checkpoints(&self, dom: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        unsupported!("virDomainListAllCheckpoints")
+    }
+    /// virDomainCheckpointListAllChildren names.
+    fn domain_checkpoint_list_children(
+        &self,
+        dom: &DomainRef,
+        chk: &str,
+        flags: u32,
+    ) -> Result<Vec<String>> {
+        unsupported!("virDomainCheckpointListAllChildren")
+    }
+    /// virDomainCheckpointLookupByName.
+    fn domain_checkpoint_lookup_by_name(
+        &self,
+        dom: &DomainRef,
+        name: &str,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virDomainCheckpointLookupByName")
+    }
+    /// virDomainCheckpointGetParent.
+    fn domain_checkpoint_get_parent(
+        &self,
+        dom: &DomainRef,
+        chk: &str,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virDomainCheckpointGetParent")
+    }
+    /// virDomainCheckpointGetXMLDesc.
+    fn domain_checkpoint_get_xml_desc(
+        &self,
+        dom: &DomainRef,
+        chk: &str,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virDomainCheckpointGetXMLDesc")
+    }
+    /// virDomainCheckpointDelete.
+    fn domain_checkpoint_delete(&self, dom: &DomainRef, chk: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainCheckpointDelete")
+    }
     /// virDomainOpenConsole: the driver returns a console endpoint.
     fn domain_open_console(
         &self,

@@ -9,9 +9,23 @@ use protocol::remote as r;
 use protocol::{ErrorCode, ErrorDomain, RemoteError};
 
 use super::events::Kind;
-use rpc::stream::Pending;
 use super::{limit_check, list_all, Call, R};
 use crate::convert::{c_chars, dom_in, dom_out, params_out};
+use rpc::stream::Pending;
+
+fn snap_out(dom: &r::NonnullDomain, name: String) -> r::NonnullDomainSnapshot {
+    r::NonnullDomainSnapshot {
+        name,
+        dom: dom.clone(),
+    }
+}
+
+fn chk_out(dom: &r::NonnullDomain, name: String) -> r::NonnullDomainCheckpoint {
+    r::NonnullDomainCheckpoint {
+        name,
+        dom: dom.clone(),
+    }
+}
 
 /// Domain event ids this daemon knows how to register.
 fn check_event_id(id: i32) -> R<()> {
@@ -506,23 +520,269 @@ impl RemoteDomain for Call<'_> {
         })
     }
 
+    fn domain_snapshot_list_names(
+        &self,
+        args: r::DomainSnapshotListNamesArgs,
+    ) -> R<r::DomainSnapshotListNamesRet> {
+        let max = args.maxnames.max(0) as usize;
+        limit_check(max, r::DOMAIN_SNAPSHOT_LIST_MAX, "domain snapshots")?;
+        let mut names = self.driver(|c| c.domain_list_snapshots(&dom_in(&args.dom), args.flags))?;
+        names.truncate(max);
+        Ok(r::DomainSnapshotListNamesRet { names })
+    }
+
     fn domain_list_all_snapshots(
         &self,
         args: r::DomainListAllSnapshotsArgs,
     ) -> R<r::DomainListAllSnapshotsRet> {
         let v = self.driver(|c| c.domain_list_snapshots(&dom_in(&args.dom), args.flags))?;
-        let ret = v.len() as i32;
-        let snapshots = if args.need_results != 0 {
-            v.into_iter()
-                .map(|name| r::NonnullDomainSnapshot {
-                    name,
-                    dom: args.dom.clone(),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(r::DomainListAllSnapshotsRet { snapshots, ret })
+        let (snapshots, ret) = list_all(
+            v,
+            args.need_results,
+            r::DOMAIN_SNAPSHOT_LIST_MAX,
+            "domain snapshots",
+            |name| snap_out(&args.dom, name),
+        )?;
+        Ok(r::DomainListAllSnapshotsRet {
+            snapshots,
+            ret: ret as i32,
+        })
+    }
+
+    fn domain_snapshot_num_children(
+        &self,
+        args: r::DomainSnapshotNumChildrenArgs,
+    ) -> R<r::DomainSnapshotNumChildrenRet> {
+        let s = &args.snap;
+        let v =
+            self.driver(|c| c.domain_snapshot_list_children(&dom_in(&s.dom), &s.name, args.flags))?;
+        Ok(r::DomainSnapshotNumChildrenRet {
+            num: v.len() as i32,
+        })
+    }
+
+    fn domain_snapshot_list_children_names(
+        &self,
+        args: r::DomainSnapshotListChildrenNamesArgs,
+    ) -> R<r::DomainSnapshotListChildrenNamesRet> {
+        let max = args.maxnames.max(0) as usize;
+        limit_check(max, r::DOMAIN_SNAPSHOT_LIST_MAX, "domain snapshots")?;
+        let s = &args.snap;
+        let mut names =
+            self.driver(|c| c.domain_snapshot_list_children(&dom_in(&s.dom), &s.name, args.flags))?;
+        names.truncate(max);
+        Ok(r::DomainSnapshotListChildrenNamesRet { names })
+    }
+
+    fn domain_snapshot_list_all_children(
+        &self,
+        args: r::DomainSnapshotListAllChildrenArgs,
+    ) -> R<r::DomainSnapshotListAllChildrenRet> {
+        let s = &args.snapshot;
+        let v =
+            self.driver(|c| c.domain_snapshot_list_children(&dom_in(&s.dom), &s.name, args.flags))?;
+        let (snapshots, ret) = list_all(
+            v,
+            args.need_results,
+            r::DOMAIN_SNAPSHOT_LIST_MAX,
+            "domain snapshots",
+            |name| snap_out(&s.dom, name),
+        )?;
+        Ok(r::DomainSnapshotListAllChildrenRet {
+            snapshots,
+            ret: ret as i32,
+        })
+    }
+
+    fn domain_snapshot_create_xml(
+        &self,
+        args: r::DomainSnapshotCreateXmlArgs,
+    ) -> R<r::DomainSnapshotCreateXmlRet> {
+        let name = self.driver(|c| {
+            c.domain_snapshot_create_xml(&dom_in(&args.dom), &args.xml_desc, args.flags)
+        })?;
+        Ok(r::DomainSnapshotCreateXmlRet {
+            snap: snap_out(&args.dom, name),
+        })
+    }
+
+    fn domain_snapshot_lookup_by_name(
+        &self,
+        args: r::DomainSnapshotLookupByNameArgs,
+    ) -> R<r::DomainSnapshotLookupByNameRet> {
+        let name = self.driver(|c| {
+            c.domain_snapshot_lookup_by_name(&dom_in(&args.dom), &args.name, args.flags)
+        })?;
+        Ok(r::DomainSnapshotLookupByNameRet {
+            snap: snap_out(&args.dom, name),
+        })
+    }
+
+    fn domain_has_current_snapshot(
+        &self,
+        args: r::DomainHasCurrentSnapshotArgs,
+    ) -> R<r::DomainHasCurrentSnapshotRet> {
+        let yes = self.driver(|c| c.domain_has_current_snapshot(&dom_in(&args.dom), args.flags))?;
+        Ok(r::DomainHasCurrentSnapshotRet {
+            result: i32::from(yes),
+        })
+    }
+
+    fn domain_snapshot_current(
+        &self,
+        args: r::DomainSnapshotCurrentArgs,
+    ) -> R<r::DomainSnapshotCurrentRet> {
+        let name = self.driver(|c| c.domain_snapshot_current(&dom_in(&args.dom), args.flags))?;
+        Ok(r::DomainSnapshotCurrentRet {
+            snap: snap_out(&args.dom, name),
+        })
+    }
+
+    fn domain_snapshot_get_parent(
+        &self,
+        args: r::DomainSnapshotGetParentArgs,
+    ) -> R<r::DomainSnapshotGetParentRet> {
+        let s = &args.snap;
+        let name =
+            self.driver(|c| c.domain_snapshot_get_parent(&dom_in(&s.dom), &s.name, args.flags))?;
+        Ok(r::DomainSnapshotGetParentRet {
+            snap: snap_out(&s.dom, name),
+        })
+    }
+
+    fn domain_snapshot_get_xml_desc(
+        &self,
+        args: r::DomainSnapshotGetXmlDescArgs,
+    ) -> R<r::DomainSnapshotGetXmlDescRet> {
+        let s = &args.snap;
+        let xml =
+            self.driver(|c| c.domain_snapshot_get_xml_desc(&dom_in(&s.dom), &s.name, args.flags))?;
+        Ok(r::DomainSnapshotGetXmlDescRet { xml })
+    }
+
+    fn domain_snapshot_is_current(
+        &self,
+        args: r::DomainSnapshotIsCurrentArgs,
+    ) -> R<r::DomainSnapshotIsCurrentRet> {
+        let s = &args.snap;
+        let yes =
+            self.driver(|c| c.domain_snapshot_is_current(&dom_in(&s.dom), &s.name, args.flags))?;
+        Ok(r::DomainSnapshotIsCurrentRet {
+            current: i32::from(yes),
+        })
+    }
+
+    fn domain_snapshot_has_metadata(
+        &self,
+        args: r::DomainSnapshotHasMetadataArgs,
+    ) -> R<r::DomainSnapshotHasMetadataRet> {
+        let s = &args.snap;
+        let yes =
+            self.driver(|c| c.domain_snapshot_has_metadata(&dom_in(&s.dom), &s.name, args.flags))?;
+        Ok(r::DomainSnapshotHasMetadataRet {
+            metadata: i32::from(yes),
+        })
+    }
+
+    fn domain_revert_to_snapshot(&self, args: r::DomainRevertToSnapshotArgs) -> R<()> {
+        let s = &args.snap;
+        self.driver(|c| c.domain_revert_to_snapshot(&dom_in(&s.dom), &s.name, args.flags))
+    }
+
+    fn domain_snapshot_delete(&self, args: r::DomainSnapshotDeleteArgs) -> R<()> {
+        let s = &args.snap;
+        self.driver(|c| c.domain_snapshot_delete(&dom_in(&s.dom), &s.name, args.flags))
+    }
+
+    // ---- checkpoints ----
+
+    fn domain_checkpoint_create_xml(
+        &self,
+        args: r::DomainCheckpointCreateXmlArgs,
+    ) -> R<r::DomainCheckpointCreateXmlRet> {
+        let name = self.driver(|c| {
+            c.domain_checkpoint_create_xml(&dom_in(&args.dom), &args.xml_desc, args.flags)
+        })?;
+        Ok(r::DomainCheckpointCreateXmlRet {
+            checkpoint: chk_out(&args.dom, name),
+        })
+    }
+
+    fn domain_list_all_checkpoints(
+        &self,
+        args: r::DomainListAllCheckpointsArgs,
+    ) -> R<r::DomainListAllCheckpointsRet> {
+        let v = self.driver(|c| c.domain_list_checkpoints(&dom_in(&args.dom), args.flags))?;
+        let (checkpoints, ret) = list_all(
+            v,
+            args.need_results,
+            r::DOMAIN_CHECKPOINT_LIST_MAX,
+            "domain checkpoints",
+            |name| chk_out(&args.dom, name),
+        )?;
+        Ok(r::DomainListAllCheckpointsRet {
+            checkpoints,
+            ret: ret as i32,
+        })
+    }
+
+    fn domain_checkpoint_list_all_children(
+        &self,
+        args: r::DomainCheckpointListAllChildrenArgs,
+    ) -> R<r::DomainCheckpointListAllChildrenRet> {
+        let k = &args.checkpoint;
+        let v = self
+            .driver(|c| c.domain_checkpoint_list_children(&dom_in(&k.dom), &k.name, args.flags))?;
+        let (checkpoints, ret) = list_all(
+            v,
+            args.need_results,
+            r::DOMAIN_CHECKPOINT_LIST_MAX,
+            "domain checkpoints",
+            |name| chk_out(&k.dom, name),
+        )?;
+        Ok(r::DomainCheckpointListAllChildrenRet {
+            checkpoints,
+            ret: ret as i32,
+        })
+    }
+
+    fn domain_checkpoint_lookup_by_name(
+        &self,
+        args: r::DomainCheckpointLookupByNameArgs,
+    ) -> R<r::DomainCheckpointLookupByNameRet> {
+        let name = self.driver(|c| {
+            c.domain_checkpoint_lookup_by_name(&dom_in(&args.dom), &args.name, args.flags)
+        })?;
+        Ok(r::DomainCheckpointLookupByNameRet {
+            checkpoint: chk_out(&args.dom, name),
+        })
+    }
+
+    fn domain_checkpoint_get_parent(
+        &self,
+        args: r::DomainCheckpointGetParentArgs,
+    ) -> R<r::DomainCheckpointGetParentRet> {
+        let k = &args.checkpoint;
+        let name =
+            self.driver(|c| c.domain_checkpoint_get_parent(&dom_in(&k.dom), &k.name, args.flags))?;
+        Ok(r::DomainCheckpointGetParentRet {
+            parent: chk_out(&k.dom, name),
+        })
+    }
+
+    fn domain_checkpoint_get_xml_desc(
+        &self,
+        args: r::DomainCheckpointGetXmlDescArgs,
+    ) -> R<r::DomainCheckpointGetXmlDescRet> {
+        let k = &args.checkpoint;
+        let xml = self
+            .driver(|c| c.domain_checkpoint_get_xml_desc(&dom_in(&k.dom), &k.name, args.flags))?;
+        Ok(r::DomainCheckpointGetXmlDescRet { xml })
+    }
+
+    fn domain_checkpoint_delete(&self, args: r::DomainCheckpointDeleteArgs) -> R<()> {
+        let k = &args.checkpoint;
+        self.driver(|c| c.domain_checkpoint_delete(&dom_in(&k.dom), &k.name, args.flags))
     }
 
     // ---- console ----

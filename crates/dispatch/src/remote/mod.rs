@@ -168,7 +168,6 @@ impl Handler for RemoteHandler {
     }
 }
 
-
 /// The read-only check: a client of the read-only socket may call only
 /// what the table marks `ro`.
 fn check_access(client: &Client<RemoteState>, info: ProcInfo) -> R<()> {

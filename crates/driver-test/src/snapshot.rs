@@ -75,12 +75,20 @@ fn now_secs() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// A conf error from `domain`, except the document-level ones, which
+/// libvirt's XML reader reports from VIR_FROM_XML.
+fn conf_err(e: conf::ConfError, domain: ErrorDomain) -> Error {
+    let root = e.code == ErrorCode::XmlError
+        && e.detail_text().starts_with("expecting root element");
+    errors::conf(e, if root { ErrorDomain::Xml } else { domain })
+}
+
 fn snap_conf(e: conf::ConfError) -> Error {
-    errors::conf(e, ErrorDomain::DomainSnapshot)
+    conf_err(e, ErrorDomain::DomainSnapshot)
 }
 
 fn chk_conf(e: conf::ConfError) -> Error {
-    errors::conf(e, ErrorDomain::DomainCheckpoint)
+    conf_err(e, ErrorDomain::DomainCheckpoint)
 }
 
 fn no_snapshot(name: &str) -> Error {

@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Exercises the test driver's APIs through libvirt-python and prints every
+answer (errors as code/domain/message), normalised for what legitimately
+differs between runs: creation times and names made of them, CPU times.
+
+    /usr/bin/python3 scripts/testdrv-api.py 'test+unix:///default?socket=SOCK'
+
+scripts/differential-api.sh runs it against Debian's C libvirtd and ours and
+compares the outputs. Listings whose order libvirt leaves to a hash table are
+sorted.
+"""
+import re
+import sys
+
+import libvirt
+
+libvirt.registerErrorHandler(lambda *a: None, None)
+libvirt.virEventRegisterDefaultImpl()
+URI = sys.argv[1]
+conn = libvirt.open(URI)
+events = []
+
+
+def norm(v):
+    s = v if isinstance(v, str) else repr(v)
+    s = re.sub(r"<creationTime>\d+</creationTime>", "<creationTime>T</creationTime>", s)
+    s = re.sub(r"\b1[6-9]\d{8}\b", "T", s)
+    return s
+
+
+def show(label, f, *a, **kw):
+    try:
+        r = f(*a, **kw)
+    except libvirt.libvirtError as e:
+        print(f"{label}: ERROR {e.get_error_code()} {e.get_error_domain()} {norm(e.get_error_message())}")
+        return None
+    print(f"{label}: {norm(r)}")
+    return r
+
+
+def names(objs):
+    return sorted(norm(o.getName()) for o in objs)
+
+
+def lifecycle_cb(_c, dom, event, detail, _opaque):
+    events.append((dom.name(), event, detail))
+
+
+conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle_cb, None)
+
+
+def flush_events(label):
+    # The events of a call arrive before the reply of a later call.
+    conn.getLibVersion()
+    conn.getLibVersion()
+    print(f"{label} events: {events}")
+    events.clear()
+
+
+def pump():
+    import threading
+
+    def run():
+        while True:
+            libvirt.virEventRunDefaultImpl()
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+S = libvirt
+
+
+def snapshots(dom):
+    print("== snapshots")
+    show("num empty", dom.snapshotNum)
+    show("has current empty", dom.hasCurrentSnapshot)
+    show("current empty", dom.snapshotCurrent)
+    s1 = show("create s1", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>s1</name><description>first</description></domainsnapshot>").getName())
+    show("create s1 again", lambda: dom.snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>"))
+    show("create s2", lambda: dom.snapshotCreateXML("<domainsnapshot><name>s2</name></domainsnapshot>").getName())
+    show("create s3", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>s3</name><disks><disk name='vda' snapshot='no'/></disks></domainsnapshot>").getName())
+    show("create unnamed", lambda: dom.snapshotCreateXML("<domainsnapshot/>").getName())
+    show("create bad flag", lambda: dom.snapshotCreateXML("<domainsnapshot/>", S.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY))
+    show("create no metadata", lambda: dom.snapshotCreateXML("<domainsnapshot/>", S.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA))
+    show("create bad xml", lambda: dom.snapshotCreateXML("<domainsnapshot><name>x</name>"))
+    show("create wrong root", lambda: dom.snapshotCreateXML("<snapshot/>"))
+    show("create bad disk", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>x</name><disks><disk name='vdz'/></disks></domainsnapshot>"))
+    show("create external memory", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>x</name><memory snapshot='external'/></domainsnapshot>"))
+    show("create manual disk", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>x</name><disks><disk name='vda' snapshot='manual'/></disks></domainsnapshot>"))
+    show("create relative path", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>x</name><disks><disk name='vda'><source file='rel.img'/></disk></disks></domainsnapshot>"))
+    for label, fl in [("all", 0), ("roots", S.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS),
+                      ("leaves", S.VIR_DOMAIN_SNAPSHOT_LIST_LEAVES),
+                      ("no leaves", S.VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES),
+                      ("leaves+no leaves", S.VIR_DOMAIN_SNAPSHOT_LIST_LEAVES | S.VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES),
+                      ("metadata", S.VIR_DOMAIN_SNAPSHOT_LIST_METADATA),
+                      ("no metadata", S.VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA),
+                      ("active", S.VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE),
+                      ("inactive", S.VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE),
+                      ("disk only", S.VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY),
+                      ("internal", S.VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL),
+                      ("external", S.VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL),
+                      ("bad flag", 1 << 20)]:
+        show(f"num {label}", dom.snapshotNum, fl)
+        show(f"list names {label}", lambda: sorted(norm(n) for n in dom.snapshotListNames(fl)))
+        show(f"list all {label}", lambda: names(dom.listAllSnapshots(fl)))
+    show("topological", lambda: [norm(s.getName()) for s in dom.listAllSnapshots(S.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL)][0])
+    s1 = dom.snapshotLookupByName("s1")
+    show("lookup missing", dom.snapshotLookupByName, "nope")
+    show("s1 xml", s1.getXMLDesc)
+    show("s1 xml secure", s1.getXMLDesc, S.VIR_DOMAIN_SNAPSHOT_XML_SECURE)
+    show("s3 xml", lambda: dom.snapshotLookupByName("s3").getXMLDesc())
+    show("s1 parent", s1.getParent)
+    show("s2 parent", lambda: dom.snapshotLookupByName("s2").getParent().getName())
+    show("s1 children", s1.numChildren)
+    show("s1 descendants", s1.numChildren, S.VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS)
+    show("s1 children names", lambda: sorted(norm(n) for n in s1.listChildrenNames()))
+    show("s1 all children", lambda: names(s1.listAllChildren(S.VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS)))
+    show("s1 is current", s1.isCurrent)
+    show("s1 has metadata", s1.hasMetadata)
+    show("current", lambda: norm(dom.snapshotCurrent().getName()))
+    show("has current", dom.hasCurrentSnapshot)
+    # revert: running -> running, then paused
+    show("revert s1", dom.revertToSnapshot, s1)
+    flush_events("revert s1")
+    show("state", dom.state)
+    show("s1 is current after revert", s1.isCurrent)
+    show("revert s1 paused", dom.revertToSnapshot, s1, S.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED)
+    flush_events("revert s1 paused")
+    show("state", dom.state)
+    show("revert bad flag", dom.revertToSnapshot, s1, 1 << 10)
+    # an offline snapshot
+    dom.destroy()
+    flush_events("destroy")
+    show("create off", lambda: dom.snapshotCreateXML("<domainsnapshot><name>off</name></domainsnapshot>").getName())
+    show("off xml", lambda: dom.snapshotLookupByName("off").getXMLDesc())
+    show("num inactive", dom.snapshotNum, S.VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE)
+    show("num active", dom.snapshotNum, S.VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE)
+    show("revert s2 (running)", lambda: dom.revertToSnapshot(dom.snapshotLookupByName("s2")))
+    flush_events("revert s2")
+    show("state", dom.state)
+    show("revert off", lambda: dom.revertToSnapshot(dom.snapshotLookupByName("off")))
+    flush_events("revert off")
+    show("state", dom.state)
+    show("revert off running", lambda: dom.revertToSnapshot(dom.snapshotLookupByName("off"), S.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING))
+    flush_events("revert off running")
+    show("state", dom.state)
+    show("undefine with snapshots", dom.undefine)
+    # halt
+    dom.create()
+    flush_events("create")
+    show("create halt", lambda: dom.snapshotCreateXML("<domainsnapshot><name>h</name></domainsnapshot>",
+                                                       S.VIR_DOMAIN_SNAPSHOT_CREATE_HALT).getName())
+    flush_events("halt")
+    show("state", dom.state)
+    show("h parent", lambda: dom.snapshotLookupByName("h").getParent().getName())
+    # redefine
+    xml = dom.snapshotLookupByName("s2").getXMLDesc()
+    show("redefine s2", lambda: dom.snapshotCreateXML(xml.replace("<name>s2</name>", "<name>s2</name><description>again</description>", 1),
+                                                      S.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE).getName())
+    show("s2 xml after redefine", lambda: dom.snapshotLookupByName("s2").getXMLDesc())
+    show("current after redefine", lambda: dom.snapshotCurrent().getName())
+    show("redefine new current", lambda: dom.snapshotCreateXML(
+        xml.replace("<name>s2</name>", "<name>r1</name>", 1),
+        S.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | S.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT).getName())
+    show("current after redefine current", lambda: dom.snapshotCurrent().getName())
+    show("redefine no name", lambda: dom.snapshotCreateXML("<domainsnapshot/>", S.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE))
+    show("redefine no state", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>q</name><creationTime>5</creationTime></domainsnapshot>", S.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE))
+    show("redefine no domain", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>q</name><creationTime>5</creationTime><state>shutoff</state></domainsnapshot>",
+        S.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE))
+    show("redefine own parent", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>q</name><parent><name>q</name></parent><creationTime>5</creationTime><state>shutoff</state></domainsnapshot>",
+        S.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE))
+    show("redefine missing parent", lambda: dom.snapshotCreateXML(
+        "<domainsnapshot><name>q</name><parent><name>zz</name></parent><creationTime>5</creationTime><state>shutoff</state></domainsnapshot>",
+        S.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE))
+    show("redefine online change", lambda: dom.snapshotCreateXML(
+        xml.replace("<state>running</state>", "<state>shutoff</state>", 1).replace("<memory snapshot='internal'/>", ""),
+        S.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE))
+    show("redefine wrong uuid", lambda: dom.snapshotCreateXML(
+        xml.replace("<name>s2</name>", "<name>w</name>", 1).replace("6695eb01", "6695eb02"),
+        S.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE))
+    # delete
+    show("delete metadata only", lambda: dom.snapshotLookupByName("s2").delete(S.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY))
+    show("delete s1 children only", lambda: dom.snapshotLookupByName("s1").delete(S.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY))
+    show("after children only", lambda: sorted(norm(n) for n in dom.snapshotListNames()))
+    show("current after children only", lambda: norm(dom.snapshotCurrent().getName()))
+    show("delete s1", lambda: dom.snapshotLookupByName("s1").delete())
+    show("after delete", lambda: sorted(norm(n) for n in dom.snapshotListNames()))
+    show("has current", dom.hasCurrentSnapshot)
+    show("checkpoint with snapshots", lambda: dom.checkpointCreateXML("<domaincheckpoint/>"))
+    show("undefine with snapshots", dom.undefine)
+    show("undefine snapshots metadata", dom.undefineFlags, S.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+    show("domains", lambda: sorted(d.name() for d in conn.listAllDomains()))
+
+
+def checkpoints(dom):
+    print("== checkpoints")
+    show("list empty", lambda: names(dom.listAllCheckpoints()))
+    show("create inactive", lambda: dom.checkpointCreateXML("<domaincheckpoint/>"))
+    dom.create()
+    flush_events("create")
+    c1 = show("create c1", lambda: dom.checkpointCreateXML(
+        "<domaincheckpoint><name>c1</name><description>d</description></domaincheckpoint>").getName())
+    show("create c2", lambda: dom.checkpointCreateXML("<domaincheckpoint><name>c2</name></domaincheckpoint>").getName())
+    show("create c3", lambda: dom.checkpointCreateXML(
+        "<domaincheckpoint><name>c3</name><disks><disk name='vda' checkpoint='no'/></disks></domaincheckpoint>").getName())
+    show("create unnamed", lambda: dom.checkpointCreateXML("<domaincheckpoint/>").getName())
+    show("create dup", lambda: dom.checkpointCreateXML("<domaincheckpoint><name>c1</name></domaincheckpoint>"))
+    show("create bad disk", lambda: dom.checkpointCreateXML(
+        "<domaincheckpoint><name>x</name><disks><disk name='vdz'/></disks></domaincheckpoint>"))
+    show("create bad flag", lambda: dom.checkpointCreateXML("<domaincheckpoint/>", 1 << 5))
+    show("snapshot with checkpoint", lambda: dom.snapshotCreateXML("<domainsnapshot/>"))
+    for label, fl in [("all", 0), ("roots", S.VIR_DOMAIN_CHECKPOINT_LIST_ROOTS),
+                      ("leaves", S.VIR_DOMAIN_CHECKPOINT_LIST_LEAVES),
+                      ("no leaves", S.VIR_DOMAIN_CHECKPOINT_LIST_NO_LEAVES),
+                      ("bad", 1 << 8)]:
+        show(f"list {label}", lambda: names(dom.listAllCheckpoints(fl)))
+    c1 = dom.checkpointLookupByName("c1")
+    show("lookup missing", dom.checkpointLookupByName, "nope")
+    show("c1 xml", c1.getXMLDesc)
+    show("c1 xml no domain", c1.getXMLDesc, S.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN)
+    show("c1 xml size", c1.getXMLDesc, S.VIR_DOMAIN_CHECKPOINT_XML_SIZE | S.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN)
+    show("c3 xml", lambda: dom.checkpointLookupByName("c3").getXMLDesc(S.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN))
+    show("c1 parent", c1.getParent)
+    show("c2 parent", lambda: dom.checkpointLookupByName("c2").getParent().getName())
+    show("c1 children", lambda: names(c1.listAllChildren()))
+    show("c1 descendants", lambda: names(c1.listAllChildren(S.VIR_DOMAIN_CHECKPOINT_LIST_DESCENDANTS)))
+    xml = dom.checkpointLookupByName("c2").getXMLDesc()
+    show("redefine c2", lambda: dom.checkpointCreateXML(xml, S.VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE).getName())
+    show("redefine no name", lambda: dom.checkpointCreateXML("<domaincheckpoint/>", S.VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE))
+    show("delete c2", lambda: dom.checkpointLookupByName("c2").delete())
+    show("c3 parent after delete", lambda: dom.checkpointLookupByName("c3").getParent().getName())
+    show("delete c1 children", lambda: dom.checkpointLookupByName("c1").delete(S.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN))
+    show("list after", lambda: names(dom.listAllCheckpoints()))
+    show("domains with checkpoint", lambda: sorted(d.name() for d in conn.listAllDomains(S.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT)))
+
+
+def main():
+    pump()
+    dom = conn.lookupByName("test")
+    snapshots(dom)
+    dom2 = conn.defineXML(
+        "<domain type='test'><name>cp</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
+        "<memory>1024</memory><os><type>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><source file='/tmp/cp.img'/><target dev='vda'/></disk>"
+        "<disk type='file' device='cdrom'><target dev='hdc'/><readonly/></disk>"
+        "</devices></domain>")
+    checkpoints(dom2)
+
+
+if __name__ == "__main__":
+    main()

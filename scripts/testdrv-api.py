@@ -243,9 +243,53 @@ def checkpoints(dom):
     show("domains with checkpoint", lambda: sorted(d.name() for d in conn.listAllDomains(S.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT)))
 
 
+def others(dom):
+    print("== stats, scheduler, screenshot, host")
+    shape = lambda v: [type(x).__name__ for x in v]
+    show("memory stats", dom.memoryStats)
+    show("block stats", lambda: shape(dom.blockStats("vda")))
+    show("block stats by path", lambda: len(dom.blockStats("/guest/diskimage1")))
+    show("block stats bad path", dom.blockStats, "vdz")
+    show("block stats summary", dom.blockStats, "")
+    show("block stats flags", dom.blockStatsFlags, "vda")
+    show("interface stats", lambda: shape(dom.interfaceStats("testnet0")))
+    show("interface stats by mac", lambda: len(dom.interfaceStats("aa:bb:cc:dd:ee:ff")))
+    show("interface stats unknown", dom.interfaceStats, "eth9")
+    show("interface stats unknown mac", dom.interfaceStats, "00:11:22:33:44:55")
+    show("scheduler type", dom.schedulerType)
+    show("scheduler params", dom.schedulerParameters)
+    show("scheduler params flags", dom.schedulerParametersFlags, 0)
+    show("set scheduler", dom.setSchedulerParameters, {"weight": 100})
+    show("set scheduler flags", dom.setSchedulerParametersFlags, {"weight": 100}, 0)
+    show("scheduler after set", dom.schedulerParameters)
+    st = conn.newStream(0)
+    mime = show("screenshot", dom.screenshot, st, 0)
+    if mime is not None:
+        data = bytearray()
+        st.recvAll(lambda s, d, buf: buf.extend(d) or len(d), data)
+        st.finish()
+        import hashlib
+        print("screenshot data:", len(data), hashlib.sha256(bytes(data)).hexdigest())
+    show("screenshot bad flag", dom.screenshot, conn.newStream(0), 0, 1)
+    for a in ["x86_64", "i686", "ppc64le", "aarch64", "s390x", "mips", "bogus", ""]:
+        show(f"cpu models {a}", conn.getCPUModelNames, a)
+    for t in ["logical", "netfs", "dir", "iscsi", "bogus"]:
+        show(f"pool sources {t}", conn.findStoragePoolSources, t, None)
+    show("pool sources netfs host", conn.findStoragePoolSources, "netfs", "<source><host name='nfs1'/></source>")
+    show("pool sources bad spec", conn.findStoragePoolSources, "netfs", "<source>")
+    dom.destroy()
+    flush_events("destroy")
+    show("memory stats inactive", dom.memoryStats)
+    show("block stats inactive", dom.blockStats, "vda")
+    show("interface stats inactive", dom.interfaceStats, "testnet0")
+
+
 def main():
     pump()
     dom = conn.lookupByName("test")
+    others(dom)
+    dom.create()
+    flush_events("create")
     snapshots(dom)
     dom2 = conn.defineXML(
         "<domain type='test'><name>cp</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"

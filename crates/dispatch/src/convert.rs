@@ -90,6 +90,23 @@ pub fn params_out(p: driver::TypedParams) -> Vec<r::TypedParam> {
         .collect()
 }
 
+pub fn params_in(p: &[r::TypedParam]) -> driver::TypedParams {
+    p.iter()
+        .map(|t| {
+            let v = match &t.value {
+                TypedParamValue::Int(x) => TypedValue::Int(*x),
+                TypedParamValue::UInt(x) => TypedValue::UInt(*x),
+                TypedParamValue::LLong(x) => TypedValue::LLong(*x),
+                TypedParamValue::ULLong(x) => TypedValue::ULLong(*x),
+                TypedParamValue::Double(x) => TypedValue::Double(*x),
+                TypedParamValue::Boolean(x) => TypedValue::Boolean(*x),
+                TypedParamValue::String(x) => TypedValue::String(x.clone()),
+            };
+            (t.field.clone(), v)
+        })
+        .collect()
+}
+
 /// A C string as XDR `char x<N>`: the bytes plus the terminating NUL.
 pub fn c_chars(s: &str) -> Vec<i8> {
     s.bytes()

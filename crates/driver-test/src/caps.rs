@@ -119,3 +119,68 @@ pub const SYSINFO: &str = "<sysinfo type='smbios'>
   </bios>
 </sysinfo>
 ";
+
+/// libvirt's CPU map (its PKGDATADIR/cpu_map), read the way libvirt's CPU
+/// drivers read it.
+const CPU_MAP: &str = "/usr/share/libvirt/cpu_map";
+
+/// virConnectGetCPUModelNames: the models of the architecture's CPU map,
+/// in the map's order. Architectures whose CPU driver lists no models
+/// answer an empty list.
+pub fn cpu_model_names(arch: &str, flags: u32) -> driver::Result<Vec<String>> {
+    use driver::error::{ErrorCode, ErrorDomain};
+    use driver::Error;
+    Error::check_flags(flags, 0, "testConnectGetCPUModelNames")?;
+    if !conf::domain::is_known_arch(arch) {
+        return Err(Error::invalid_arg(
+            ErrorDomain::Test,
+            format!("cannot find architecture {arch}"),
+        ));
+    }
+    let family = match arch {
+        "i686" | "x86_64" => "x86",
+        "ppc64" | "ppc64le" => "ppc64",
+        "s390" | "s390x" | "armv6l" | "armv7b" | "armv7l" | "aarch64" => return Ok(Vec::new()),
+        _ => {
+            return Err(Error::new(
+                ErrorCode::NoSupport,
+                ErrorDomain::Cpu,
+                format!("'{arch}' architecture is not supported by CPU driver"),
+            ))
+        }
+    };
+    let read = |file: &str| -> driver::Result<conf::xml::Element> {
+        let path = format!("{CPU_MAP}/{file}");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::new(
+                ErrorCode::SystemError,
+                ErrorDomain::Cpu,
+                format!(
+                    "cannot read CPU map '{path}': {}",
+                    virterror::os_error_text(&e)
+                ),
+            )
+        })?;
+        conf::xml::parse_document(&text, &path, "cpus").map_err(|e| e.in_domain(ErrorDomain::Cpu))
+    };
+    let index = read("index.xml")?;
+    let mut models = Vec::new();
+    let Some(arch_el) = index
+        .children_named("arch")
+        .find(|a| a.attr("name") == Some(family))
+    else {
+        return Ok(models);
+    };
+    for inc in arch_el.children_named("include") {
+        let Some(file) = inc.attr("filename") else {
+            continue;
+        };
+        let doc = read(file)?;
+        for m in doc.children_named("model") {
+            if let Some(name) = m.attr("name") {
+                models.push(name.to_string());
+            }
+        }
+    }
+    Ok(models)
+}

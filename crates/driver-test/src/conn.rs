@@ -313,6 +313,43 @@ impl Connection for TestConnection {
         crate::domain_config::domain_stats(&self.shared, doms, stats, flags)
     }
 
+    fn domain_set_scheduler_parameters(
+        &self,
+        r: &DomainRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        crate::domain_config::domain_set_scheduler_parameters(&self.shared, r, params, flags)
+    }
+    fn domain_memory_stats(&self, r: &DomainRef, nr: u32, flags: u32) -> Result<Vec<(i32, u64)>> {
+        crate::domain_config::domain_memory_stats(&self.shared, r, nr, flags)
+    }
+    fn domain_block_stats(&self, r: &DomainRef, path: &str) -> Result<[i64; 5]> {
+        crate::domain_config::domain_block_stats(&self.shared, r, path)
+    }
+    fn domain_interface_stats(&self, r: &DomainRef, device: &str) -> Result<[i64; 8]> {
+        crate::domain_config::domain_interface_stats(&self.shared, r, device)
+    }
+    fn domain_screenshot(
+        &self,
+        _r: &DomainRef,
+        _screen: u32,
+        flags: u32,
+    ) -> Result<(String, std::os::fd::OwnedFd)> {
+        crate::domain_config::domain_screenshot(flags)
+    }
+    fn cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
+        crate::caps::cpu_model_names(arch, flags)
+    }
+    fn find_storage_pool_sources(
+        &self,
+        pool_type: &str,
+        spec: Option<&str>,
+        flags: u32,
+    ) -> Result<String> {
+        crate::storage::find_storage_pool_sources(pool_type, spec, flags)
+    }
+
     // ---- snapshots and checkpoints (snapshot.rs) ----
     fn domain_snapshot_num(&self, r: &DomainRef, flags: u32) -> Result<i32> {
         snapshot::num(&self.shared, r, flags)

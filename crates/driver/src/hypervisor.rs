@@ -333,6 +333,50 @@ pub trait Connection: Send + Sync {
     fn domain_get_scheduler_parameters(&self, dom: &DomainRef, flags: u32) -> Result<TypedParams> {
         unsupported!("virDomainGetSchedulerParameters")
     }
+    /// virDomainSetSchedulerParametersFlags.
+    fn domain_set_scheduler_parameters(
+        &self,
+        dom: &DomainRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetSchedulerParametersFlags")
+    }
+    /// virDomainMemoryStats: (tag, value) pairs, at most `nr`.
+    fn domain_memory_stats(&self, dom: &DomainRef, nr: u32, flags: u32) -> Result<Vec<(i32, u64)>> {
+        unsupported!("virDomainMemoryStats")
+    }
+    /// virDomainBlockStats: rd_req, rd_bytes, wr_req, wr_bytes, errs.
+    fn domain_block_stats(&self, dom: &DomainRef, path: &str) -> Result<[i64; 5]> {
+        unsupported!("virDomainBlockStats")
+    }
+    /// virDomainInterfaceStats: rx bytes, packets, errs, drop, then tx.
+    fn domain_interface_stats(&self, dom: &DomainRef, device: &str) -> Result<[i64; 8]> {
+        unsupported!("virDomainInterfaceStats")
+    }
+    /// virDomainScreenshot: the image's MIME type and a descriptor to read
+    /// it from.
+    fn domain_screenshot(
+        &self,
+        dom: &DomainRef,
+        screen: u32,
+        flags: u32,
+    ) -> Result<(String, std::os::fd::OwnedFd)> {
+        unsupported!("virDomainScreenshot")
+    }
+    /// virConnectGetCPUModelNames.
+    fn cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
+        unsupported!("virConnectGetCPUModelNames")
+    }
+    /// virConnectFindStoragePoolSources.
+    fn find_storage_pool_sources(
+        &self,
+        pool_type: &str,
+        spec: Option<&str>,
+        flags: u32,
+    ) -> Result<String> {
+        unsupported!("virConnectFindStoragePoolSources")
+    }
     /// virDomainInterfaceStats etc. are not modelled; virConnectGetAllDomainStats:
     fn domain_stats(
         &self,

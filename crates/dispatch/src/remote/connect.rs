@@ -180,6 +180,17 @@ impl RemoteConnect for Call<'_> {
         })
     }
 
+    fn connect_get_cpu_model_names(
+        &self,
+        args: r::ConnectGetCpuModelNamesArgs,
+    ) -> R<r::ConnectGetCpuModelNamesRet> {
+        let v = self.driver(|c| c.cpu_model_names(&args.arch, args.flags))?;
+        limit_check(v.len(), r::CONNECT_CPU_MODELS_MAX, "CPU models")?;
+        let ret = v.len() as i32;
+        let models = if args.need_results != 0 { v } else { Vec::new() };
+        Ok(r::ConnectGetCpuModelNamesRet { models, ret })
+    }
+
     fn node_get_security_model(&self) -> R<r::NodeGetSecurityModelRet> {
         let m = self.driver(|c| c.node_security_model())?;
         Ok(r::NodeGetSecurityModelRet {

@@ -10,7 +10,7 @@ use protocol::{ErrorCode, ErrorDomain, RemoteError};
 
 use super::events::Kind;
 use super::{limit_check, list_all, Call, R};
-use crate::convert::{c_chars, dom_in, dom_out, params_out};
+use crate::convert::{c_chars, dom_in, dom_out, params_in, params_out};
 use rpc::stream::Pending;
 
 fn snap_out(dom: &r::NonnullDomain, name: String) -> r::NonnullDomainSnapshot {
@@ -510,6 +510,76 @@ impl RemoteDomain for Call<'_> {
         Ok(r::DomainGetSchedulerParametersFlagsRet {
             params: params_out(v),
         })
+    }
+
+    fn domain_set_scheduler_parameters(&self, args: r::DomainSetSchedulerParametersArgs) -> R<()> {
+        let p = params_in(&args.params);
+        self.driver(|c| c.domain_set_scheduler_parameters(&dom_in(&args.dom), &p, 0))
+    }
+
+    fn domain_set_scheduler_parameters_flags(
+        &self,
+        args: r::DomainSetSchedulerParametersFlagsArgs,
+    ) -> R<()> {
+        let p = params_in(&args.params);
+        self.driver(|c| c.domain_set_scheduler_parameters(&dom_in(&args.dom), &p, args.flags))
+    }
+
+    // ---- statistics and screenshots ----
+
+    fn domain_memory_stats(&self, args: r::DomainMemoryStatsArgs) -> R<r::DomainMemoryStatsRet> {
+        if args.max_stats > r::DOMAIN_MEMORY_STATS_MAX {
+            return Err(RemoteError::new(
+                ErrorCode::Rpc,
+                ErrorDomain::Rpc,
+                Some("maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX"),
+            ));
+        }
+        let v = self
+            .driver(|c| c.domain_memory_stats(&dom_in(&args.dom), args.max_stats, args.flags))?;
+        Ok(r::DomainMemoryStatsRet {
+            stats: v
+                .into_iter()
+                .map(|(tag, val)| r::DomainMemoryStat { tag, val })
+                .collect(),
+        })
+    }
+
+    fn domain_block_stats(&self, args: r::DomainBlockStatsArgs) -> R<r::DomainBlockStatsRet> {
+        let [rd_req, rd_bytes, wr_req, wr_bytes, errs] =
+            self.driver(|c| c.domain_block_stats(&dom_in(&args.dom), &args.path))?;
+        Ok(r::DomainBlockStatsRet {
+            rd_req,
+            rd_bytes,
+            wr_req,
+            wr_bytes,
+            errs,
+        })
+    }
+
+    fn domain_interface_stats(
+        &self,
+        args: r::DomainInterfaceStatsArgs,
+    ) -> R<r::DomainInterfaceStatsRet> {
+        let [rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop] =
+            self.driver(|c| c.domain_interface_stats(&dom_in(&args.dom), &args.device))?;
+        Ok(r::DomainInterfaceStatsRet {
+            rx_bytes,
+            rx_packets,
+            rx_errs,
+            rx_drop,
+            tx_bytes,
+            tx_packets,
+            tx_errs,
+            tx_drop,
+        })
+    }
+
+    fn domain_screenshot(&self, args: r::DomainScreenshotArgs) -> R<r::DomainScreenshotRet> {
+        let (mime, fd) =
+            self.driver(|c| c.domain_screenshot(&dom_in(&args.dom), args.screen, args.flags))?;
+        self.reply_then_stream(Pending::new(fd)?);
+        Ok(r::DomainScreenshotRet { mime: Some(mime) })
     }
 
     // ---- snapshots ----

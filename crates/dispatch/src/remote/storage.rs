@@ -13,6 +13,16 @@ use super::{list_all, names_of, Call, R};
 use crate::convert::{pool_in, pool_out, vol_in, vol_out};
 
 impl RemoteStorage for Call<'_> {
+    fn connect_find_storage_pool_sources(
+        &self,
+        args: r::ConnectFindStoragePoolSourcesArgs,
+    ) -> R<r::ConnectFindStoragePoolSourcesRet> {
+        let xml = self.driver(|c| {
+            c.find_storage_pool_sources(&args.r#type, args.src_spec.as_deref(), args.flags)
+        })?;
+        Ok(r::ConnectFindStoragePoolSourcesRet { xml })
+    }
+
     // ---- pools: listing and lookup ----
 
     fn connect_list_all_storage_pools(

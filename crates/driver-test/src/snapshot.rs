@@ -78,8 +78,8 @@ fn now_secs() -> i64 {
 /// A conf error from `domain`, except the document-level ones, which
 /// libvirt's XML reader reports from VIR_FROM_XML.
 fn conf_err(e: conf::ConfError, domain: ErrorDomain) -> Error {
-    let root = e.code == ErrorCode::XmlError
-        && e.detail_text().starts_with("expecting root element");
+    let root =
+        e.code == ErrorCode::XmlError && e.detail_text().starts_with("expecting root element");
     errors::conf(e, if root { ErrorDomain::Xml } else { domain })
 }
 

@@ -187,7 +187,11 @@ impl RemoteConnect for Call<'_> {
         let v = self.driver(|c| c.cpu_model_names(&args.arch, args.flags))?;
         limit_check(v.len(), r::CONNECT_CPU_MODELS_MAX, "CPU models")?;
         let ret = v.len() as i32;
-        let models = if args.need_results != 0 { v } else { Vec::new() };
+        let models = if args.need_results != 0 {
+            v
+        } else {
+            Vec::new()
+        };
         Ok(r::ConnectGetCpuModelNamesRet { models, ret })
     }
 

@@ -535,8 +535,8 @@ impl RemoteDomain for Call<'_> {
                 Some("maxStats > REMOTE_DOMAIN_MEMORY_STATS_MAX"),
             ));
         }
-        let v = self
-            .driver(|c| c.domain_memory_stats(&dom_in(&args.dom), args.max_stats, args.flags))?;
+        let v =
+            self.driver(|c| c.domain_memory_stats(&dom_in(&args.dom), args.max_stats, args.flags))?;
         Ok(r::DomainMemoryStatsRet {
             stats: v
                 .into_iter()

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Differential check of the test driver's APIs: scripts/testdrv-api.py
+# (libvirt-python) against Debian's C libvirtd and against ours, both
+# serving test:///default on private sockets; prints a unified diff and
+# exits non-zero when the outputs differ.
+#
+#   bash scripts/differential-api.sh        # needs root for the C daemon
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LAB=${LAB:-/tmp/lvdiff-api}
+rm -rf "$LAB"; mkdir -p "$LAB/c/run" "$LAB/rs/run"
+if [ ! -x /usr/sbin/libvirtd ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libvirt-daemon libvirt-clients python3-libvirt >/dev/null
+fi
+cargo build -q --release --bin libvirtd
+for d in c rs; do
+    cat > "$LAB/$d/libvirtd.conf" <<EOC
+unix_sock_dir = "$LAB/$d/run"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+listen_tls = 0
+listen_tcp = 0
+log_outputs = "3:file:$LAB/$d/log"
+EOC
+done
+/usr/sbin/libvirtd -f "$LAB/c/libvirtd.conf" -p "$LAB/c/pid" >/dev/null 2>&1 &
+LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" target/release/libvirtd -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
+trap 'kill $(cat "$LAB/c/pid" "$LAB/rs/pid" 2>/dev/null) 2>/dev/null || true' EXIT
+for d in c rs; do
+    for _ in $(seq 100); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done
+    /usr/bin/python3 scripts/testdrv-api.py "test+unix:///default?socket=$LAB/$d/run/libvirt-sock" > "$LAB/$d.out" 2>&1 || true
+done
+diff -u "$LAB/c.out" "$LAB/rs.out"

@@ -618,8 +618,7 @@ pub(crate) fn domain_memory_stats(
         if !balloon {
             return Ok(Vec::new());
         }
-        // libvirt keeps the balloon size in an int here.
-        let cur = u64::from(d.def.current_memory_kib as u32 as i32 as u32);
+        let cur = d.def.current_memory_kib;
         let all = [
             (6, cur),
             (0, 0),

@@ -333,9 +333,9 @@ impl<D: MomentDef + Clone> Moments<D> {
                     return false;
                 };
                 let leaf = node.children.is_empty();
-                !(flags & mflags::LEAVES != 0 && !leaf)
-                    && !(flags & mflags::NO_LEAVES != 0 && leaf)
-                    && keep(&node.def)
+                let wrong_kind = (flags & mflags::LEAVES != 0 && !leaf)
+                    || (flags & mflags::NO_LEAVES != 0 && leaf);
+                !wrong_kind && keep(&node.def)
             })
             .collect()
     }

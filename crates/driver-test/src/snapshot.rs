@@ -148,8 +148,9 @@ fn snapshot_names(m: &Moments<SnapshotDef>, from: Option<&str>, flags: u32) -> V
                 return false;
             }
         }
-        !(rest & list::INTERNAL != 0 && s.is_external())
-            && !(rest & list::EXTERNAL != 0 && !s.is_external())
+        let wrong_location = (rest & list::INTERNAL != 0 && s.is_external())
+            || (rest & list::EXTERNAL != 0 && !s.is_external());
+        !wrong_location
     };
     m.names(from, mf, &keep)
 }

@@ -35,7 +35,8 @@ impl Default for StartOptions {
 }
 
 /// Where `libvirt_lxc` is looked for: `$LIBVIRT_LXC_BINARY`, beside the
-/// running executable, then /usr/libexec/libvirt_lxc.
+/// running executable, then /usr/lib/libvirt/libvirt_lxc (Debian's place)
+/// and /usr/libexec/libvirt_lxc.
 pub fn default_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("LIBVIRT_LXC_BINARY") {
         return PathBuf::from(p);
@@ -48,7 +49,13 @@ pub fn default_binary() -> PathBuf {
             }
         }
     }
-    PathBuf::from("/usr/libexec/libvirt_lxc")
+    // Where an installed system keeps it: Debian's place first
+    // (scripts/install.sh puts it there), then libexec.
+    ["/usr/lib/libvirt/libvirt_lxc", "/usr/libexec/libvirt_lxc"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/libvirt/libvirt_lxc"))
 }
 
 /// A started container.

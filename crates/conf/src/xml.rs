@@ -6,6 +6,8 @@
 
 use crate::error::{ConfError, XML_DETAIL, XML_ERROR};
 
+pub mod syntax;
+
 /// Deepest element nesting accepted (libxml2's default limit).
 pub const MAX_DEPTH: usize = 256;
 
@@ -430,19 +432,45 @@ fn convert(
 
 /// Parses a document and checks its root element name. `docname` is what
 /// libvirt reports as the file name in syntax errors, e.g.
-/// `(domain_definition)`.
+/// `(domain_definition)`; a malformed document gets libxml2's report of
+/// its first error ([`syntax`]).
 pub fn parse_document(text: &str, docname: &str, root: &str) -> Result<Element, ConfError> {
     let opts = roxmltree::ParsingOptions {
         allow_dtd: false,
         ..Default::default()
     };
-    let doc = roxmltree::Document::parse_with_options(text, opts).map_err(|err| {
-        let pos = err.pos();
-        ConfError::new(
-            XML_DETAIL,
-            format!("{docname}:{}: {}", pos.row, describe(&err)),
-        )
-    })?;
+    let mut declared: Option<String> = None;
+    let doc = match roxmltree::Document::parse_with_options(text, opts) {
+        Ok(doc) => doc,
+        Err(err) => {
+            if let Some(e) = syntax::first_error(text) {
+                return Err(ConfError::new(
+                    XML_DETAIL,
+                    syntax::render(docname, text, &e),
+                ));
+            }
+            // libxml2 only warns about an undeclared prefix: the name keeps
+            // its prefix, in no namespace. Declare such prefixes on the
+            // root for the tree reader, and drop the declarations again.
+            declared = match &err {
+                roxmltree::Error::UnknownNamespace(..) => declare_prefixes(text),
+                _ => None,
+            };
+            match declared
+                .as_deref()
+                .map(|t| roxmltree::Document::parse_with_options(t, opts))
+            {
+                Some(Ok(doc)) => doc,
+                _ => {
+                    let pos = err.pos();
+                    return Err(ConfError::new(
+                        XML_DETAIL,
+                        format!("{docname}:{}: {}", pos.row, describe(&err)),
+                    ));
+                }
+            }
+        }
+    };
     let r = doc.root_element();
     if r.tag_name().name() != root {
         return Err(ConfError::new(
@@ -453,7 +481,72 @@ pub fn parse_document(text: &str, docname: &str, root: &str) -> Result<Element, 
             ),
         ));
     }
-    convert(r, 0, false)
+    let mut e = convert(r, 0, false)?;
+    if declared.is_some() {
+        e.attrs
+            .retain(|(k, v)| !(k.starts_with("xmlns:") && v == UNDECLARED_NS));
+    }
+    Ok(e)
+}
+
+/// Namespace given to prefixes a document uses without declaring them.
+const UNDECLARED_NS: &str = "urn:x-libvirt-rs:undeclared-prefix";
+
+/// The document with every prefix used on an element or attribute name
+/// declared on the root element, or `None` when there is nothing to add.
+fn declare_prefixes(text: &str) -> Option<String> {
+    let mut prefixes: Vec<&str> = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // A name start after '<', '</' or whitespace inside a tag.
+        let after_lt = b[i] == b'<' && i + 1 < b.len();
+        if after_lt || b[i].is_ascii_whitespace() {
+            let mut j = i + 1;
+            if after_lt && b.get(j) == Some(&b'/') {
+                j += 1;
+            }
+            let start = j;
+            while j < b.len()
+                && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'-' | b'.'))
+            {
+                j += 1;
+            }
+            if j > start && b.get(j) == Some(&b':') {
+                let p = &text[start..j];
+                if p != "xmlns" && p != "xml" && !prefixes.contains(&p) {
+                    prefixes.push(p);
+                }
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    let root = text.find('<').and_then(|s| {
+        // Skip the prolog: the root is the first tag starting with a name.
+        let mut k = s;
+        while let Some(off) = text[k..].find('<') {
+            let at = k + off;
+            let next = text.as_bytes().get(at + 1).copied().unwrap_or(0);
+            if next != b'?' && next != b'!' {
+                return Some(at);
+            }
+            k = at + 1;
+        }
+        None
+    })?;
+    let name_end =
+        root + 1 + text[root + 1..].find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+    let decls: String = prefixes
+        .iter()
+        .filter(|p| !text.contains(&format!("xmlns:{p}=")))
+        .map(|p| format!(" xmlns:{p}='{UNDECLARED_NS}'"))
+        .collect();
+    if decls.is_empty() {
+        return None;
+    }
+    Some(format!("{}{decls}{}", &text[..name_end], &text[name_end..]))
 }
 
 fn describe(err: &roxmltree::Error) -> String {

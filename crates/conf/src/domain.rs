@@ -744,7 +744,11 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
             }
             // libvirt reads devices by name and ignores other elements.
             if crate::schema::DEVICES.contains(&d.name.as_str()) {
-                def.devices.push(d.clone());
+                let mut d = d.clone();
+                if d.name == "graphics" && d.attr("type") == Some("spice") {
+                    spice_autoport(&mut d, flags);
+                }
+                def.devices.push(d);
             }
         }
     }
@@ -804,6 +808,24 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
         }
     }
     Ok(def)
+}
+
+/// SPICE's legacy `port='-1' tlsPort='-1'` means autoport; an inactive
+/// definition with autoport keeps no ports.
+fn spice_autoport(d: &mut Element, flags: &ParseFlags) {
+    let port = |d: &Element, k: &str| d.attr(k).map(str::trim).map(str::to_string);
+    if port(d, "port").as_deref() == Some("-1") && port(d, "tlsPort").as_deref() == Some("-1") {
+        let pos = d
+            .attrs
+            .iter()
+            .position(|(k, _)| k == "tlsPort")
+            .map_or(d.attrs.len(), |p| p + 1);
+        d.insert_attr(pos, "autoport", "yes");
+    }
+    if flags.inactive && d.attr("autoport") == Some("yes") {
+        d.remove_attr("port");
+        d.remove_attr("tlsPort");
+    }
 }
 
 fn parse_idmap_entry(c: &Element) -> Result<IdMapEntry, ConfError> {
@@ -922,8 +944,80 @@ pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
         )));
     }
     post_parse_cputune(def)?;
+    post_parse_kept(def)?;
     devices::post_parse_devices(def)?;
     def.shrink_to_fit();
+    Ok(())
+}
+
+/// `<features>` children in the order of libvirt's feature list.
+const FEATURE_ORDER: &[&str] = &[
+    "acpi",
+    "apic",
+    "pae",
+    "hap",
+    "viridian",
+    "privnet",
+    "hyperv",
+    "kvm",
+    "pvspinlock",
+    "capabilities",
+    "pmu",
+    "vmport",
+    "gic",
+    "smm",
+    "ioapic",
+    "hpt",
+    "vmcoreinfo",
+    "htm",
+    "nested-hv",
+    "msrs",
+    "ccf-assist",
+    "xen",
+    "cfpc",
+    "sbbc",
+    "ibs",
+    "tcg",
+    "async-teardown",
+];
+
+/// Defaults inside elements kept as XML: a loader with a path is a ROM,
+/// NUMA memory policies are strict unless said otherwise, features come
+/// in libvirt's order.
+fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
+    for l in def.os.other.iter_mut().filter(|e| e.name == "loader") {
+        if l.attr("type").is_none() && !l.text().trim().is_empty() {
+            let pos = l
+                .attrs
+                .iter()
+                .rposition(|(k, _)| k == "readonly" || k == "secure")
+                .map_or(0, |p| p + 1);
+            l.insert_attr(pos, "type", "rom");
+        }
+    }
+    for e in def.other.iter_mut() {
+        match e.name.as_str() {
+            "numatune" => {
+                for m in e.elements_mut() {
+                    if (m.name == "memory" || m.name == "memnode") && m.attr("mode").is_none() {
+                        let pos = usize::from(m.name == "memnode" && m.attr("cellid").is_some());
+                        m.insert_attr(pos, "mode", "strict");
+                    }
+                }
+            }
+            "features" => {
+                let rank = |n: &Node| match n {
+                    Node::Element(c) => FEATURE_ORDER
+                        .iter()
+                        .position(|f| *f == c.name)
+                        .unwrap_or(FEATURE_ORDER.len()),
+                    Node::Text(_) => FEATURE_ORDER.len(),
+                };
+                e.children.sort_by_key(rank);
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -1142,7 +1236,7 @@ fn check_cache_tune(e: &Element) -> Result<(), ConfError> {
         for (i, l, t) in &seen {
             if *i == id && *l == level && (*t == ty || t == "both" || ty == "both") {
                 return Err(ConfError::xml(format!(
-                    "Cache allocation of type '{ty}' for cache level '{level}' id '{id}' collides with an existing one"
+                    "Colliding cache allocations for cache level '{level}' id '{id}', type '{ty}'"
                 )));
             }
         }
@@ -1157,7 +1251,9 @@ fn check_monitors(e: &Element, ids: &[usize]) -> Result<(), ConfError> {
         let mids = parse_bitmap(s, BITMAP_LIMIT)
             .ok_or_else(|| ConfError::xml(format!("Invalid value of 'vcpus': {s}")))?;
         if mids.iter().any(|i| !ids.contains(i)) {
-            return Err(ConfError::xml("Monitor vcpus conflicts with allocation"));
+            return Err(ConfError::invalid_arg(
+                "Monitor vcpus conflicts with allocation",
+            ));
         }
     }
     Ok(())
@@ -1620,8 +1716,36 @@ fn format_domain(def: &DomainDef, flags: &FormatFlags) -> String {
     if let Some(e) = &def.emulator {
         push_text_elem(&mut out, 4, "emulator", e);
     }
+    let serials: Vec<&Element> = def.devices.iter().filter(|d| d.name == "serial").collect();
+    let mut console_n = 0;
     for d in &def.devices {
+        // An HVM guest's serial console is written as the serial port it
+        // stands for.
+        let stand_in;
+        let d = if d.name == "console" {
+            console_n += 1;
+            let serial_console = matches!(
+                d.child("target").and_then(|t| t.attr("type")),
+                None | Some("serial")
+            );
+            match serials.get(console_n - 1) {
+                Some(s) if def.os.os_type == "hvm" && serial_console => {
+                    stand_in = devices::console_for_serial(s);
+                    &stand_in
+                }
+                _ => d,
+            }
+        } else {
+            d
+        };
         if let Some(d) = devices::format_filter(d, inactive, flags) {
+            if d.name == "redirdev" && d.children.is_empty() {
+                // libvirt always writes redirdev's closing tag.
+                let open = d.to_libvirt_string(4);
+                out.push_str(open.trim_end().trim_end_matches("/>"));
+                out.push_str(">\n    </redirdev>\n");
+                continue;
+            }
             d.write_libvirt(&mut out, 4);
         }
     }

@@ -229,7 +229,11 @@ impl DiskDef {
 }
 
 fn chr_missing(what: &str) -> ConfError {
-    ConfError::xml(format!("Missing source {what} attribute for char device"))
+    ConfError::internal(format!("Missing source {what} attribute for char device"))
+}
+
+fn chr_one_source() -> ConfError {
+    ConfError::xml("only one source element is allowed for character device")
 }
 
 /// Normalises a character device backend's `<source>` elements the way
@@ -250,9 +254,7 @@ fn normalise_chr_source(
     match chr_type {
         "tcp" => {
             if sources.len() > 1 {
-                return Err(ConfError::xml(
-                    "Invalid char device definition: multiple <source> elements for 'tcp' type",
-                ));
+                return Err(chr_one_source());
             }
             let s = sources
                 .first()
@@ -285,6 +287,11 @@ fn normalise_chr_source(
             add_protocol = true;
         }
         "udp" => {
+            if sources.len() > 2 {
+                return Err(ConfError::xml(
+                    "only two source elements are allowed for character device",
+                ));
+            }
             let mut bind: Option<Element> = None;
             let mut connect: Option<Element> = None;
             for s in &sources {
@@ -294,11 +301,6 @@ fn normalise_chr_source(
                     "connect" => &mut connect,
                     other => return Err(ConfError::xml(format!("Unknown source mode '{other}'"))),
                 };
-                if slot.is_some() {
-                    return Err(ConfError::xml(format!(
-                        "Invalid char device definition: multiple <source mode='{mode}'> elements for 'udp' type"
-                    )));
-                }
                 let mut ns = Element::new("source").with_attr("mode", mode);
                 for k in ["host", "service"] {
                     if let Some(v) = s.attr(k) {
@@ -321,9 +323,7 @@ fn normalise_chr_source(
         }
         "unix" => {
             if sources.len() > 1 {
-                return Err(ConfError::xml(
-                    "Invalid char device definition: multiple <source> elements for 'unix' type",
-                ));
+                return Err(chr_one_source());
             }
             let s = sources
                 .first()
@@ -371,11 +371,11 @@ fn check_reconnect(r: &Element, mode: &str) -> Result<(), ConfError> {
     if r.attr("enabled") == Some("yes") {
         if r.attr("timeout").is_none() {
             return Err(ConfError::xml(
-                "missing timeout for chardev with reconnect enabled",
+                "Missing required attribute 'timeout' in element 'reconnect'",
             ));
         }
         if mode == "bind" {
-            return Err(ConfError::xml(
+            return Err(ConfError::internal(
                 "chardev reconnect is possible only for connect mode",
             ));
         }
@@ -440,36 +440,12 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
         }
     }
 
-    // Controllers without an index get the next free one of their type.
-    let mut next: Vec<(String, u64)> = Vec::new();
-    for d in def.devices.iter_mut().filter(|d| d.name == "controller") {
-        let ty = d.attr("type").unwrap_or("").to_string();
-        match d.attr("index").and_then(parse_u64) {
-            Some(i) => {
-                if let Some(n) = next.iter_mut().find(|(t, _)| *t == ty) {
-                    n.1 = n.1.max(i + 1);
-                } else {
-                    next.push((ty, i + 1));
-                }
-            }
-            None => {
-                let slot = match next.iter_mut().find(|(t, _)| *t == ty) {
-                    Some(n) => n,
-                    None => {
-                        next.push((ty.clone(), 0));
-                        let last = next.len() - 1;
-                        &mut next[last]
-                    }
-                };
-                let idx = slot.1;
-                slot.1 += 1;
-                d.insert_attr(1, "index", &idx.to_string());
-            }
-        }
-    }
+    assign_controller_indexes(def);
+    console_compat(def)?;
 
     let mut need_ccid = false;
     let mut ccid_slot = 0u32;
+    let virt_type = def.virt_type.clone();
     for d in def.devices.iter_mut() {
         match d.name.as_str() {
             "serial" | "parallel" | "console" | "channel" => {
@@ -480,6 +456,12 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
                         Some("virtio") | Some("xen")
                     );
                 normalise_chr_source(d, &ty, virtio_channel)?;
+                if d.name == "console" {
+                    let t = chr_target(d);
+                    if t.attr("type").is_none() {
+                        t.insert_attr(0, "type", "serial");
+                    }
+                }
             }
             "smartcard" => {
                 if d.attr("mode") == Some("passthrough") {
@@ -511,6 +493,9 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
             }
             "filesystem" => normalise_filesystem(d)?,
             "graphics" => normalise_graphics(d)?,
+            "disk" => normalise_disk(d),
+            "interface" => normalise_interface(d)?,
+            "video" => normalise_video(d, &virt_type),
             _ => {}
         }
     }
@@ -572,6 +557,8 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
     }) {
         ensure_controller(def, "virtio-serial", 0);
     }
+
+    assign_chr_ports(def);
 
     // The first video device is the primary one.
     if let Some(v) = def.devices.iter_mut().find(|d| d.name == "video") {
@@ -635,6 +622,9 @@ fn normalise_filesystem(d: &mut Element) -> Result<(), ConfError> {
 }
 
 fn normalise_graphics(d: &mut Element) -> Result<(), ConfError> {
+    if matches!(d.attr("type"), Some("spice") | Some("rdp")) {
+        return normalise_listens(d);
+    }
     if d.attr("type") != Some("vnc") {
         return Ok(());
     }
@@ -653,7 +643,7 @@ fn normalise_graphics(d: &mut Element) -> Result<(), ConfError> {
             Some(l) if l.attr("type") == Some("socket") => {
                 if let Some(s) = l.attr("socket") {
                     if s != sock {
-                        return Err(ConfError::xml(format!(
+                        return Err(ConfError::unsupported(format!(
                             "graphics 'socket' attribute '{sock}' must match 'socket' attribute of first listen element (found '{s}')"
                         )));
                     }
@@ -669,7 +659,7 @@ fn normalise_graphics(d: &mut Element) -> Result<(), ConfError> {
             if first.attr("type") == Some("address") {
                 if let Some(addr) = first.attr("address") {
                     if addr != la {
-                        return Err(ConfError::xml(format!(
+                        return Err(ConfError::unsupported(format!(
                             "graphics 'listen' attribute '{la}' must match 'address' attribute of first listen element (found '{addr}')"
                         )));
                     }
@@ -792,4 +782,376 @@ pub(super) fn format_filter(d: &Element, inactive: bool, _flags: &FormatFlags) -
     }
     d.remove_children("alias");
     Some(d)
+}
+
+/// The `<target>` child of a character device, created when missing.
+fn chr_target(d: &mut Element) -> &mut Element {
+    if d.child("target").is_none() {
+        let pos = d
+            .children
+            .iter()
+            .rposition(|n| matches!(n, Node::Element(c) if matches!(c.name.as_str(), "source" | "protocol" | "log")))
+            .map(|p| p + 1)
+            .unwrap_or(0);
+        d.children
+            .insert(pos, Node::Element(Element::new("target")));
+    }
+    match d.child_mut("target") {
+        Some(t) => t,
+        None => unreachable!("target was just added"),
+    }
+}
+
+fn target_type(d: &Element) -> Option<&str> {
+    d.child("target").and_then(|t| t.attr("type"))
+}
+
+/// USB2 controllers that make up one EHCI bus with its UHCI companions.
+fn is_usb2(d: &Element) -> bool {
+    d.attr("type") == Some("usb")
+        && matches!(
+            d.attr("model"),
+            Some("ich9-ehci1") | Some("ich9-uhci1") | Some("ich9-uhci2") | Some("ich9-uhci3")
+        )
+}
+
+/// Controllers without an index get the lowest index no controller of
+/// their type uses, except that a USB2 companion following another USB2
+/// controller joins its bus (its index), unless that bus already has a
+/// controller of the same model.
+fn assign_controller_indexes(def: &mut DomainDef) {
+    let idx = |d: &Element| d.attr("index").and_then(parse_u64);
+    let ctrls: Vec<usize> = (0..def.devices.len())
+        .filter(|&i| def.devices[i].name == "controller")
+        .collect();
+    for (k, &i) in ctrls.iter().enumerate() {
+        if idx(&def.devices[i]).is_some() {
+            continue;
+        }
+        let ty = def.devices[i].attr("type").unwrap_or("").to_string();
+        let mut chosen = None;
+        if k > 0 && is_usb2(&def.devices[i]) {
+            let prev = ctrls[..k]
+                .iter()
+                .rev()
+                .map(|&j| &def.devices[j])
+                .find(|c| c.attr("type") == Some("usb"));
+            if let Some(prev) = prev.filter(|p| is_usb2(p)) {
+                let model = def.devices[i].attr("model");
+                let pidx = idx(prev);
+                let taken = ctrls.iter().map(|&j| &def.devices[j]).any(|c| {
+                    c.attr("type") == Some("usb") && idx(c) == pidx && c.attr("model") == model
+                });
+                if !taken {
+                    chosen = pidx;
+                }
+            }
+        }
+        let n = chosen.unwrap_or_else(|| {
+            (0..)
+                .find(|n| {
+                    !ctrls
+                        .iter()
+                        .map(|&j| &def.devices[j])
+                        .any(|c| c.attr("type") == Some(ty.as_str()) && idx(c) == Some(*n))
+                })
+                .unwrap_or(0)
+        });
+        def.devices[i].insert_attr(1, "index", &n.to_string());
+    }
+}
+
+/// libvirt's console back-compat for HVM guests: the first console, when
+/// it is a serial console, stands for the first serial port (which is
+/// created from it when there is none); a first serial port without a
+/// console gets a console standing for it. Only the first console may be
+/// a serial console.
+fn console_compat(def: &mut DomainDef) -> Result<(), ConfError> {
+    let consoles: Vec<usize> = (0..def.devices.len())
+        .filter(|&i| def.devices[i].name == "console")
+        .collect();
+    if consoles
+        .iter()
+        .skip(1)
+        .any(|&i| target_type(&def.devices[i]) == Some("serial"))
+    {
+        return Err(ConfError::unsupported(
+            "Only the first console can be a serial port",
+        ));
+    }
+    if def.os.os_type != "hvm" {
+        return Ok(());
+    }
+    let first_serial = def.devices.iter().position(|d| d.name == "serial");
+    match consoles.first() {
+        Some(&c) if matches!(target_type(&def.devices[c]), None | Some("serial")) => {
+            if first_serial.is_none() {
+                let mut s = def.devices[c].clone();
+                s.name = "serial".into();
+                let t = chr_target(&mut s);
+                t.remove_attr("type");
+                t.set_attr("port", "0");
+                def.add_device(s);
+            }
+        }
+        _ => {
+            let Some(si) = first_serial else {
+                return Ok(());
+            };
+            if matches!(
+                target_type(&def.devices[si]),
+                None | Some("isa-serial")
+                    | Some("spapr-vio-serial")
+                    | Some("system-serial")
+                    | Some("sclp-serial")
+            ) {
+                let stub = Element::new("console")
+                    .with_attr("type", "pty")
+                    .with_child(Element::new("target").with_attr("type", "serial"));
+                match consoles.first() {
+                    Some(&c) => def.devices.insert(c, stub),
+                    None => def.add_device(stub),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Serial ports, parallel ports and consoles without a target port get the
+/// next port after the highest of their kind.
+fn assign_chr_ports(def: &mut DomainDef) {
+    for kind in ["serial", "parallel", "console"] {
+        let mut max: i64 = -1;
+        for i in 0..def.devices.len() {
+            if def.devices[i].name != kind {
+                continue;
+            }
+            let port = def.devices[i]
+                .child("target")
+                .and_then(|t| t.attr("port"))
+                .and_then(|p| p.trim().parse::<i64>().ok());
+            match port {
+                Some(p) if p >= 0 => max = max.max(p),
+                _ => {
+                    max += 1;
+                    let t = chr_target(&mut def.devices[i]);
+                    t.set_attr("port", &max.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Sorts an element's children into the order libvirt's formatter writes
+/// them; children it does not know keep their place at the end.
+fn order_children(d: &mut Element, order: &[&str]) {
+    let rank = |n: &Node| match n {
+        Node::Element(c) => order
+            .iter()
+            .position(|o| *o == c.name)
+            .unwrap_or(order.len()),
+        Node::Text(_) => order.len(),
+    };
+    d.children.sort_by_key(rank);
+}
+
+/// Children every device ends with (virDomainDeviceInfoFormat).
+const INFO_TAIL: &[&str] = &["boot", "alias", "master", "rom", "address", "acpi"];
+
+fn with_info_tail(head: &[&'static str]) -> Vec<&'static str> {
+    head.iter().chain(INFO_TAIL).copied().collect()
+}
+
+fn normalise_disk(d: &mut Element) {
+    if d.attr("device").is_none() {
+        let pos = if d.attr("type").is_some() { 1 } else { 0 };
+        d.insert_attr(pos, "device", "disk");
+    }
+    let order = with_info_tail(&[
+        "driver",
+        "auth",
+        "source",
+        "backingStore",
+        "backenddomain",
+        "geometry",
+        "blockio",
+        "mirror",
+        "target",
+        "iotune",
+        "readonly",
+        "shareable",
+        "transient",
+        "serial",
+        "wwn",
+        "vendor",
+        "product",
+        "encryption",
+    ]);
+    order_children(d, &order);
+}
+
+fn normalise_interface(d: &mut Element) -> Result<(), ConfError> {
+    if d.child("mac").and_then(|m| m.attr("address")).is_none() {
+        let mut b = [0u8; 3];
+        getrandom::getrandom(&mut b)
+            .map_err(|e| ConfError::internal(format!("Failed to generate MAC address: {e}")))?;
+        let mac = format!("52:54:00:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2]);
+        match d.child_mut("mac") {
+            Some(m) => m.insert_attr(0, "address", &mac),
+            None => {
+                d.children.insert(
+                    0,
+                    Node::Element(Element::new("mac").with_attr("address", &mac)),
+                );
+            }
+        }
+    }
+    let order = with_info_tail(&[
+        "mac",
+        "source",
+        "vlan",
+        "virtualport",
+        "bandwidth",
+        "port",
+        "actual",
+        "ip",
+        "route",
+        "portForward",
+        "script",
+        "downscript",
+        "backenddomain",
+        "target",
+        "guest",
+        "model",
+        "driver",
+        "backend",
+        "filterref",
+        "tune",
+        "teaming",
+        "link",
+        "mtu",
+        "coalesce",
+    ]);
+    order_children(d, &order);
+    Ok(())
+}
+
+/// Video RAM defaults per model in KiB (virDomainVideoDefaultRAM).
+fn default_video_ram(model: &str, virt_type: &str) -> u64 {
+    match model {
+        "vga" | "cirrus" | "vmvga" => match virt_type {
+            "vbox" => 8 * 1024,
+            "vmware" => 4 * 1024,
+            _ => 16 * 1024,
+        },
+        "bochs" => 16 * 1024,
+        "xen" => 4 * 1024,
+        "qxl" => 64 * 1024,
+        _ => 0,
+    }
+}
+
+/// A video model gets its RAM defaults (rounded up to a power of two) and
+/// one head, with attributes in libvirt's order.
+fn normalise_video(d: &mut Element, virt_type: &str) {
+    let Some(m) = d.child_mut("model") else {
+        return;
+    };
+    let Some(model) = m.attr("type").map(str::to_string) else {
+        return;
+    };
+    let num = |m: &Element, k: &str| m.attr(k).and_then(parse_u64).unwrap_or(0);
+    let mut ram = num(m, "ram");
+    let mut vram = num(m, "vram");
+    if ram == 0 && model == "qxl" {
+        ram = default_video_ram(&model, virt_type);
+    }
+    if vram == 0 {
+        vram = default_video_ram(&model, virt_type);
+    }
+    let pow2 = |v: u64| {
+        if v == 0 {
+            0
+        } else {
+            v.checked_next_power_of_two().unwrap_or(v)
+        }
+    };
+    let (ram, vram) = (pow2(ram), pow2(vram));
+    let heads = m
+        .attr("heads")
+        .map(str::to_string)
+        .unwrap_or_else(|| "1".into());
+    let mut attrs: Vec<(String, String)> = vec![("type".into(), model)];
+    for (k, v) in [("ram", ram), ("vram", vram)] {
+        if v > 0 {
+            attrs.push((k.into(), v.to_string()));
+        }
+    }
+    for k in ["vram64", "vgamem"] {
+        if let Some(v) = m.attr(k) {
+            attrs.push((k.into(), v.to_string()));
+        }
+    }
+    attrs.push(("heads".into(), heads));
+    for k in ["primary", "blob"] {
+        if let Some(v) = m.attr(k) {
+            attrs.push((k.into(), v.to_string()));
+        }
+    }
+    for (k, v) in &m.attrs {
+        if !attrs.iter().any(|(a, _)| a == k) {
+            attrs.push((k.clone(), v.clone()));
+        }
+    }
+    m.attrs = attrs;
+}
+
+/// SPICE and RDP displays: a display without `<listen>` listens on an
+/// address (the `listen` attribute's, if any), which must agree with the
+/// first `<listen>` otherwise.
+fn normalise_listens(d: &mut Element) -> Result<(), ConfError> {
+    let listen_attr = d.attr("listen").map(str::to_string);
+    if let (Some(la), Some(first)) = (&listen_attr, d.child("listen")) {
+        if first.attr("type") == Some("address") {
+            if let Some(addr) = first.attr("address") {
+                if addr != la {
+                    return Err(ConfError::unsupported(format!(
+                        "graphics 'listen' attribute '{la}' must match 'address' attribute of first listen element (found '{addr}')"
+                    )));
+                }
+            }
+        }
+    }
+    if d.child("listen").is_none() {
+        let mut l = Element::new("listen").with_attr("type", "address");
+        if let Some(la) = &listen_attr {
+            l.set_attr("address", la);
+        }
+        d.children.insert(0, Node::Element(l));
+    } else if let Some(la) = &listen_attr {
+        if let Some(first) = d.child_mut("listen") {
+            if first.attr("type") == Some("address") && first.attr("address").is_none() {
+                first.set_attr("address", la);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `<console>` an HVM guest's serial console is written as: the
+/// serial port itself, with a console target of type serial on its port.
+pub(super) fn console_for_serial(serial: &Element) -> Element {
+    let mut c = serial.clone();
+    c.name = "console".into();
+    let port = serial
+        .child("target")
+        .and_then(|t| t.attr("port"))
+        .unwrap_or("0")
+        .to_string();
+    let t = chr_target(&mut c);
+    *t = Element::new("target")
+        .with_attr("type", "serial")
+        .with_attr("port", &port);
+    c
 }

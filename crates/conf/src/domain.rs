@@ -934,9 +934,6 @@ pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
             def.os.boot_devs.push("hd".into());
         }
     }
-    if def.virt_type == "lxc" && def.emulator.is_none() {
-        def.emulator = Some("/usr/libexec/libvirt_lxc".into());
-    }
     if def.name.contains('/') {
         return Err(ConfError::xml(format!(
             "name {} cannot contain '/'",

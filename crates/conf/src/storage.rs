@@ -36,10 +36,11 @@ impl Permissions {
         };
         let id = |n: &str| -> Result<Option<i64>, ConfError> {
             match e.child_text(n) {
+                // -1 means "not set".
                 Some(v) => v
                     .trim()
                     .parse::<i64>()
-                    .map(Some)
+                    .map(|v| Some(v).filter(|v| *v != -1))
                     .map_err(|_| ConfError::xml(format!("malformed {n} element"))),
                 None => Ok(None),
             }
@@ -158,7 +159,13 @@ impl PoolDef {
             None => Uuid::generate()?,
         };
         let target = root.child("target");
-        let target_path = target.and_then(|t| t.child_text("path"));
+        let source_name = root.child("source").and_then(|s| s.child_text("name"));
+        // Logical and ZFS pools live where their source name says.
+        let target_path = match (ty, &source_name) {
+            ("logical", Some(n)) => Some(format!("/dev/{n}")),
+            ("zfs", Some(n)) => Some(format!("/dev/zvol/{n}")),
+            _ => target.and_then(|t| t.child_text("path")),
+        };
         let needs_target = !matches!(ty, "rbd" | "sheepdog" | "gluster" | "iscsi-direct");
         if needs_target && !matches!(target_path.as_deref(), Some(p) if !p.is_empty()) {
             return Err(err_pool("missing storage pool target path"));
@@ -180,7 +187,7 @@ impl PoolDef {
             capacity: size_of(root.child("capacity"), "capacity")?,
             allocation: size_of(root.child("allocation"), "allocation")?,
             available: size_of(root.child("available"), "available")?,
-            source: root.child("source").cloned(),
+            source: root.child("source").map(normalise_pool_source),
             target_path: target_path.map(|p| normalise_path(&p)),
             target_perms,
             other,
@@ -226,6 +233,42 @@ impl PoolDef {
         out.push_str("</pool>\n");
         out
     }
+}
+
+/// `<source>` children in libvirt's order, `<auth>` with its type first.
+fn normalise_pool_source(src: &Element) -> Element {
+    const ORDER: &[&str] = &[
+        "host",
+        "device",
+        "dir",
+        "adapter",
+        "name",
+        "initiator",
+        "format",
+        "auth",
+        "protocol",
+        "vendor",
+        "product",
+    ];
+    let mut s = src.clone();
+    // Free extents are what the pool reports, not part of a definition.
+    for d in s.elements_mut().filter(|c| c.name == "device") {
+        d.remove_children("freeExtent");
+    }
+    let rank = |n: &xml::Node| match n {
+        xml::Node::Element(c) => ORDER
+            .iter()
+            .position(|o| *o == c.name)
+            .unwrap_or(ORDER.len()),
+        xml::Node::Text(_) => ORDER.len(),
+    };
+    s.children.sort_by_key(rank);
+    for a in s.elements_mut().filter(|c| c.name == "auth") {
+        if let Some(t) = a.remove_attr("type") {
+            a.insert_attr(0, "type", &t);
+        }
+    }
+    s
 }
 
 fn normalise_path(p: &str) -> String {
@@ -274,7 +317,19 @@ pub struct VolDef {
     pub backing_store: Option<Element>,
     /// `<source>` kept as XML.
     pub source: Option<Element>,
+    /// `<target><encryption>` kept as XML.
+    pub encryption: Option<Element>,
+    /// `<target><compat>`: the qcow2 compatibility level.
+    pub compat: Option<String>,
+    /// `<target><clusterSize>` in bytes.
+    pub cluster_size: Option<u64>,
+    /// `<target><features>`: qcow2 features by name (in libvirt's order),
+    /// `None` without the element.
+    pub features: Option<Vec<String>>,
 }
+
+/// qcow2 features libvirt knows, in its order.
+const VOL_FEATURES: &[&str] = &["lazy_refcounts", "extended_l2"];
 
 impl VolDef {
     /// Parses and validates a `<volume>` document.
@@ -303,7 +358,50 @@ impl VolDef {
             None => capacity,
         };
         let target = root.child("target");
+        let mut compat = target.and_then(|t| t.child_text("compat"));
+        if let Some(c) = &compat {
+            let ok = c.split_once('.').is_some_and(|(a, b)| {
+                [a, b]
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|x| x.is_ascii_digit()))
+            });
+            if !ok {
+                return Err(ConfError::xml("forbidden characters in 'compat' attribute"));
+            }
+        }
+        let cluster_size = match target.and_then(|t| t.child("clusterSize")) {
+            Some(c) => Some(size_of(Some(c), "clusterSize")?),
+            None => None,
+        };
+        let features = match target.and_then(|t| t.child("features")) {
+            Some(f) => {
+                let mut names = Vec::new();
+                for c in f.elements() {
+                    if !VOL_FEATURES.contains(&c.name.as_str()) {
+                        return Err(ConfError::unsupported(format!(
+                            "unsupported feature {}",
+                            c.name
+                        )));
+                    }
+                    names.push(c.name.clone());
+                }
+                // Features need qcow2 v3.
+                compat.get_or_insert_with(|| "1.1".to_string());
+                Some(
+                    VOL_FEATURES
+                        .iter()
+                        .filter(|f| names.iter().any(|n| n == *f))
+                        .map(|f| f.to_string())
+                        .collect(),
+                )
+            }
+            None => None,
+        };
         Ok(VolDef {
+            encryption: target.and_then(|t| t.child("encryption")).cloned(),
+            compat,
+            cluster_size,
+            features,
             vol_type: root.attr("type").unwrap_or("file").to_string(),
             name,
             key: root.child_text("key"),
@@ -321,7 +419,9 @@ impl VolDef {
             target_perms: Permissions::parse(target.and_then(|t| t.child("permissions")))?
                 .unwrap_or_default(),
             backing_store: root.child("backingStore").cloned(),
-            source: root.child("source").cloned(),
+            // A volume's extents come from its pool, never from a
+            // definition: libvirt ignores <source>.
+            source: None,
         })
     }
 
@@ -356,6 +456,26 @@ impl VolDef {
             out.push_str(&format!("    <format type='{f}'/>\n"));
         }
         self.target_perms.format(&mut out, 4);
+        if let Some(e) = &self.encryption {
+            e.write_libvirt(&mut out, 4);
+        }
+        if let Some(c) = &self.compat {
+            out.push_str(&format!("    <compat>{}</compat>\n", xml::escape(c)));
+        }
+        if let Some(c) = self.cluster_size.filter(|c| *c > 0) {
+            out.push_str(&format!("    <clusterSize unit='B'>{c}</clusterSize>\n"));
+        }
+        match &self.features {
+            Some(f) if f.is_empty() => out.push_str("    <features/>\n"),
+            Some(f) => {
+                out.push_str("    <features>\n");
+                for n in f {
+                    out.push_str(&format!("      <{n}/>\n"));
+                }
+                out.push_str("    </features>\n");
+            }
+            None => {}
+        }
         out.push_str("  </target>\n");
         if let Some(b) = &self.backing_store {
             b.write_libvirt(&mut out, 2);

@@ -1262,7 +1262,25 @@ fn xml_options() -> conf::domain::XmlOptions {
         }
         Ok(())
     });
+    // The driver's defaults (libvirt's LXC post-parse callbacks): the
+    // controller as emulator, consoles of type lxc.
+    let post_parse: conf::domain::PostParse = std::sync::Arc::new(|def: &mut DomainDef| {
+        if def.emulator.is_none() {
+            def.emulator = Some("/usr/libexec/libvirt_lxc".into());
+        }
+        for c in def.devices.iter_mut().filter(|d| d.name == "console") {
+            match c.child_mut("target") {
+                Some(t) if t.attr("type").is_none() => t.insert_attr(0, "type", "lxc"),
+                Some(_) => {}
+                None => {
+                    c.push(conf::xml::Element::new("target").with_attr("type", "lxc"));
+                }
+            }
+        }
+        Ok(())
+    });
     conf::domain::XmlOptions {
+        post_parse: Some(post_parse),
         validate: Some(validate),
         ..Default::default()
     }

@@ -428,6 +428,7 @@ fn disk_index(dev: &str) -> Option<u64> {
 pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
     // Canonical order: by kind, stable within a kind.
     def.devices.sort_by_key(|d| device_rank(&d.name));
+    order_disks(def);
     for d in def.devices.iter_mut() {
         normalise_pci_addresses(d)?;
         // A network-type interface names its network (and port group or
@@ -496,6 +497,7 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
             "disk" => normalise_disk(d),
             "interface" => normalise_interface(d)?,
             "video" => normalise_video(d, &virt_type),
+            "controller" => usb_companion_master(d),
             _ => {}
         }
     }
@@ -968,6 +970,33 @@ fn normalise_disk(d: &mut Element) {
         let pos = if d.attr("type").is_some() { 1 } else { 0 };
         d.insert_attr(pos, "device", "disk");
     }
+    // A target without a bus gets the one its name implies (IDE when
+    // none does); a floppy sits on the floppy controller.
+    let floppy = d.attr("device") == Some("floppy");
+    if let Some(t) = d.child_mut("target") {
+        if t.attr("bus").is_none() {
+            let dev = t.attr("dev").unwrap_or("");
+            let bus = if floppy {
+                "fdc"
+            } else if dev.starts_with("sd") {
+                "scsi"
+            } else if dev.starts_with("vd") {
+                "virtio"
+            } else if dev.starts_with("xvd") {
+                "xen"
+            } else if dev.starts_with("ubd") {
+                "uml"
+            } else {
+                "ide"
+            };
+            let pos = usize::from(t.attr("dev").is_some());
+            t.insert_attr(pos, "bus", bus);
+        }
+    }
+    // A CD-ROM is always read-only.
+    if d.attr("device") == Some("cdrom") && d.child("readonly").is_none() {
+        d.push(Element::new("readonly"));
+    }
     let order = with_info_tail(&[
         "driver",
         "auth",
@@ -1111,6 +1140,41 @@ fn normalise_video(d: &mut Element, virt_type: &str) {
 /// address (the `listen` attribute's, if any), which must agree with the
 /// first `<listen>` otherwise.
 fn normalise_listens(d: &mut Element) -> Result<(), ConfError> {
+    normalise_listen_elements(d)?;
+    if d.attr("type") != Some("spice") {
+        return Ok(());
+    }
+    // SPICE without ports or autoport listens nowhere.
+    let port = |k: &str| {
+        d.attr(k)
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let no_ports = port("port") == 0 && port("tlsPort") == 0 && d.attr("autoport") != Some("yes");
+    if let Some(first) = d.child_mut("listen") {
+        if first.attr("type") == Some("address") && no_ports {
+            *first = Element::new("listen").with_attr("type", "none");
+        }
+    }
+    // The first address listen is repeated as the `listen` attribute.
+    let addr = d
+        .child("listen")
+        .filter(|l| l.attr("type") == Some("address"))
+        .and_then(|l| l.attr("address"))
+        .map(str::to_string);
+    d.remove_attr("listen");
+    if let Some(a) = addr {
+        let pos = d
+            .attrs
+            .iter()
+            .rposition(|(k, _)| matches!(k.as_str(), "type" | "port" | "tlsPort" | "autoport"))
+            .map_or(d.attrs.len(), |p| p + 1);
+        d.insert_attr(pos, "listen", &a);
+    }
+    Ok(())
+}
+
+fn normalise_listen_elements(d: &mut Element) -> Result<(), ConfError> {
     let listen_attr = d.attr("listen").map(str::to_string);
     if let (Some(la), Some(first)) = (&listen_attr, d.child("listen")) {
         if first.attr("type") == Some("address") {
@@ -1154,4 +1218,65 @@ pub(super) fn console_for_serial(serial: &Element) -> Element {
         .with_attr("type", "serial")
         .with_attr("port", &port);
     c
+}
+
+/// Disks in libvirt's insertion order: among disks on the same bus (as
+/// written), by the index their target name gives.
+fn order_disks(def: &mut DomainDef) {
+    let n = def.devices.iter().take_while(|d| d.name == "disk").count();
+    let disks: Vec<Element> = def.devices.drain(..n).collect();
+    let bus = |d: &Element| {
+        d.child("target")
+            .and_then(|t| t.attr("bus"))
+            .map(str::to_string)
+    };
+    let index = |d: &Element| {
+        d.child("target")
+            .and_then(|t| t.attr("dev"))
+            .and_then(disk_index)
+            .map_or(-1, |i| i64::try_from(i).unwrap_or(i64::MAX))
+    };
+    let mut out: Vec<Element> = Vec::with_capacity(n);
+    for disk in disks {
+        let (b, i) = (bus(&disk), index(&disk));
+        let mut at = None;
+        for (k, d) in out.iter().enumerate().rev() {
+            if bus(d) != b {
+                continue;
+            }
+            if index(d) > i {
+                at = Some(k);
+            } else if at.is_none() {
+                at = Some(k + 1);
+            }
+        }
+        match at {
+            Some(k) => out.insert(k, disk),
+            None => out.push(disk),
+        }
+    }
+    def.devices.splice(0..0, out);
+}
+
+/// An ICH9 UHCI companion without `<master>` gets the start port its
+/// model implies.
+fn usb_companion_master(d: &mut Element) {
+    if d.attr("type") != Some("usb") || d.child("master").is_some() {
+        return;
+    }
+    let port = match d.attr("model") {
+        Some("ich9-uhci1") => "0",
+        Some("ich9-uhci2") => "2",
+        Some("ich9-uhci3") => "4",
+        _ => return,
+    };
+    let pos = d
+        .children
+        .iter()
+        .position(|n| matches!(n, Node::Element(c) if matches!(c.name.as_str(), "rom" | "address" | "acpi")))
+        .unwrap_or(d.children.len());
+    d.children.insert(
+        pos,
+        Node::Element(Element::new("master").with_attr("startport", port)),
+    );
 }

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Defaults, element order and errors as Debian's C libvirtd gives them
+//! back through its test driver. Each `data/c-defaults/NAME.out.xml` is
+//! what C returned for `NAME.in.xml` (domains: `virsh dumpxml --inactive
+//! --security-info` after define, less the test driver's own `testnetN`
+//! interface names; pools: after define; volumes: after creating them in
+//! the test driver's `default-pool`, whose path makes their key).
+
+use conf::domain::XmlOptions;
+use conf::error::{CONFIG_UNSUPPORTED, INTERNAL_ERROR, INVALID_ARG, XML_ERROR};
+use conf::{DomainDef, FormatFlags, ParseFlags, PoolDef, VolDef};
+
+fn data(name: &str) -> String {
+    let p = format!(
+        "{}/tests/data/c-defaults/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+const INACTIVE: ParseFlags = ParseFlags {
+    inactive: true,
+    validate_schema: false,
+};
+
+fn domain(name: &str) {
+    let def = DomainDef::parse_str(&data(&format!("{name}.in.xml")), &INACTIVE)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let got = def.to_xml(&FormatFlags {
+        inactive: true,
+        secure: true,
+        ..Default::default()
+    });
+    assert_eq!(got, data(&format!("{name}.out.xml")), "{name}");
+    // Formatting what was formatted changes nothing.
+    let again = DomainDef::parse_str(&got, &INACTIVE).expect("reparse");
+    assert_eq!(
+        again.to_xml(&FormatFlags {
+            inactive: true,
+            secure: true,
+            ..Default::default()
+        }),
+        got,
+        "{name} again"
+    );
+}
+
+#[test]
+fn console_twin_usb_companions_spice_qxl_interface_order_numatune_loader_features_disk() {
+    domain("consoles-usb-spice");
+}
+
+#[test]
+fn disk_order_and_bus_cdrom_readonly_serial_console_stub_spice_listen_none_video_ram() {
+    domain("disks-serial-listen");
+}
+
+fn pool(name: &str) {
+    let mut def = PoolDef::parse_str(&data(&format!("{name}.in.xml")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    // What the test driver reports for every pool.
+    def.capacity = 107374182400;
+    def.allocation = 0;
+    def.available = 107374182400;
+    assert_eq!(def.to_xml(), data(&format!("{name}.out.xml")), "{name}");
+}
+
+#[test]
+fn pool_source_order_auth_type_first_unset_owner_dropped() {
+    pool("pool-iscsi-auth");
+    pool("pool-dir");
+}
+
+#[test]
+fn pool_free_extents_dropped_and_zfs_target_from_source_name() {
+    pool("pool-disk");
+    pool("pool-zfs");
+}
+
+fn vol(name: &str) {
+    let mut def = VolDef::parse_str(&data(&format!("{name}.in.xml")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let path = format!("/default-pool/{}", def.name);
+    def.target_path = Some(path.clone());
+    def.key = Some(path);
+    // The test driver's pools are directories: raw is their default format.
+    def.format.get_or_insert_with(|| "raw".into());
+    assert_eq!(def.to_xml(), data(&format!("{name}.out.xml")), "{name}");
+}
+
+#[test]
+fn qcow2_features_imply_compat_and_keep_cluster_size() {
+    vol("vol-qcow2-lazy");
+    vol("vol-qcow2-clusterSize");
+}
+
+#[test]
+fn volume_keeps_encryption_and_drops_source_extents() {
+    vol("vol-luks");
+    vol("vol-logical");
+}
+
+fn err(xml: &str) -> (conf::error::ErrorCode, String) {
+    let e = DomainDef::parse_str(xml, &INACTIVE).expect_err("must fail");
+    (e.code, e.detail_text().to_string())
+}
+
+fn with_devices(devs: &str) -> String {
+    format!(
+        "<domain type='test'><name>e</name><memory>1024</memory><os><type>hvm</type></os><devices>{devs}</devices></domain>"
+    )
+}
+
+#[test]
+fn chardev_and_graphics_errors_have_libvirts_codes() {
+    assert_eq!(
+        err(&with_devices(
+            "<serial type='tcp'><source mode='connect' service='1'/></serial>"
+        )),
+        (
+            INTERNAL_ERROR,
+            "Missing source host attribute for char device".into()
+        )
+    );
+    assert_eq!(
+        err(&with_devices(
+            "<serial type='tcp'><source mode='connect' host='a' service='1'/><source mode='connect' host='b' service='2'/></serial>"
+        )),
+        (XML_ERROR, "only one source element is allowed for character device".into())
+    );
+    assert_eq!(
+        err(&with_devices(
+            "<serial type='unix'><source mode='bind' path='/x'><reconnect enabled='yes' timeout='1'/></source></serial>"
+        )),
+        (INTERNAL_ERROR, "chardev reconnect is possible only for connect mode".into())
+    );
+    assert_eq!(
+        err(&with_devices(
+            "<graphics type='vnc' listen='1.2.3.4'><listen type='address' address='5.6.7.8'/></graphics>"
+        )),
+        (
+            CONFIG_UNSUPPORTED,
+            "graphics 'listen' attribute '1.2.3.4' must match 'address' attribute of first listen element (found '5.6.7.8')".into()
+        )
+    );
+    assert_eq!(
+        err(&with_devices(
+            "<console type='pty'/><console type='pty'><target type='serial'/></console>"
+        )),
+        (
+            CONFIG_UNSUPPORTED,
+            "Only the first console can be a serial port".into()
+        )
+    );
+}
+
+#[test]
+fn resctrl_errors_have_libvirts_codes() {
+    let tune = |ct: &str| {
+        format!(
+            "<domain type='test'><name>e</name><memory>1024</memory><vcpu>2</vcpu><cputune>{ct}</cputune><os><type>hvm</type></os></domain>"
+        )
+    };
+    assert_eq!(
+        err(&tune("<cachetune vcpus='0'><cache id='0' level='3' type='both' size='1' unit='MiB'/><cache id='0' level='3' type='code' size='1' unit='MiB'/></cachetune>")),
+        (XML_ERROR, "Colliding cache allocations for cache level '3' id '0', type 'code'".into())
+    );
+    assert_eq!(
+        err(&tune("<cachetune vcpus='0'><cache id='0' level='3' type='both' size='1' unit='MiB'/><monitor level='3' vcpus='1'/></cachetune>")),
+        (INVALID_ARG, "Monitor vcpus conflicts with allocation".into())
+    );
+}
+
+#[test]
+fn lxc_defaults_belong_to_the_lxc_driver_not_the_generic_parser() {
+    // C's test driver keeps an LXC guest without emulator and gives its
+    // console a serial target; the LXC driver's own callbacks differ.
+    let xml = "<domain type='lxc'><name>c</name><memory>1024</memory><os><type>exe</type><init>/bin/sh</init></os><devices><console type='pty'/></devices></domain>";
+    let def = XmlOptions::default()
+        .parse_str(xml, &INACTIVE)
+        .expect("parse");
+    assert_eq!(def.emulator, None);
+    let out = def.to_xml(&FormatFlags {
+        inactive: true,
+        ..Default::default()
+    });
+    assert!(
+        out.contains(
+            "<console type='pty'>\n      <target type='serial' port='0'/>\n    </console>"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("<serial"), "{out}");
+}

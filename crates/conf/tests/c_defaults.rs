@@ -192,3 +192,18 @@ fn lxc_defaults_belong_to_the_lxc_driver_not_the_generic_parser() {
     );
     assert!(!out.contains("<serial"), "{out}");
 }
+
+#[test]
+fn legacy_console_tty_becomes_a_pty_serial_console() {
+    let xml = "<domain type='test'><name>fc4</name><memory>261072</memory><os><type>xen</type><kernel>/boot/k</kernel></os><devices><console tty='/dev/pts/5'/></devices></domain>";
+    let out = DomainDef::parse_str(xml, &INACTIVE)
+        .expect("parse")
+        .to_xml(&FormatFlags {
+            inactive: true,
+            ..Default::default()
+        });
+    assert!(
+        out.contains("  <devices>\n    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>\n  </devices>\n"),
+        "{out}"
+    );
+}

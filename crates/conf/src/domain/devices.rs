@@ -451,6 +451,10 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
         match d.name.as_str() {
             "serial" | "parallel" | "console" | "channel" => {
                 let ty = d.attr("type").unwrap_or("pty").to_string();
+                // The type defaults to pty; the legacy `tty` attribute
+                // is not read back.
+                d.insert_attr(0, "type", &ty);
+                d.remove_attr("tty");
                 let virtio_channel = d.name == "channel"
                     && matches!(
                         d.child("target").and_then(|t| t.attr("type")),

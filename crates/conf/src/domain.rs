@@ -1002,16 +1002,7 @@ fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
                     }
                 }
             }
-            "features" => {
-                let rank = |n: &Node| match n {
-                    Node::Element(c) => FEATURE_ORDER
-                        .iter()
-                        .position(|f| *f == c.name)
-                        .unwrap_or(FEATURE_ORDER.len()),
-                    Node::Text(_) => FEATURE_ORDER.len(),
-                };
-                e.children.sort_by_key(rank);
-            }
+            "features" => devices::order_children(e, FEATURE_ORDER),
             _ => {}
         }
     }

@@ -951,7 +951,7 @@ fn assign_chr_ports(def: &mut DomainDef) {
 
 /// Sorts an element's children into the order libvirt's formatter writes
 /// them; children it does not know keep their place at the end.
-fn order_children(d: &mut Element, order: &[&str]) {
+pub(super) fn order_children(d: &mut Element, order: &[&str]) {
     let rank = |n: &Node| match n {
         Node::Element(c) => order
             .iter()

@@ -291,7 +291,7 @@ impl Parser<'_> {
             if target == b"xml" {
                 return self.err("XML declaration allowed only at the start of the document");
             }
-            return self.err(format!("xmlParsePITarget: invalid name prefix 'xml'"));
+            return self.err("xmlParsePITarget: invalid name prefix 'xml'");
         }
         let t = String::from_utf8_lossy(&target).into_owned();
         if self.at(b"?>") {

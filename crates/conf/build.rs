@@ -1,18 +1,29 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! Generates one test per corpus case from the conformance manifests.
+//! Generates one test per corpus case from the conformance manifests:
+//! `corpus_cases.rs` (domain corpora, tests/corpus.rs) and
+//! `network_cases.rs` (network and network port corpora,
+//! tests/network_corpus.rs).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let corpus = manifest_dir.join("../../../shared/conformance/libvirt-9.6");
-    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
-    let known =
-        std::fs::read_to_string(manifest_dir.join("tests/known_failures.txt")).unwrap_or_default();
-    println!("cargo:rerun-if-changed=tests/known_failures.txt");
+/// The Rust test name of a case: non-alphanumerics become `_`, a leading
+/// digit gets a `_` before it.
+fn ident(case: &str) -> String {
+    let s: String = case
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+fn generate(corpus: &Path, known: &str, corpora: &[&str]) -> String {
     let mut code = String::new();
-    for corpus_name in ["genericxml2xml", "lxcxml2xml"] {
+    for corpus_name in corpora {
         let path = corpus.join("manifests").join(format!("{corpus_name}.tsv"));
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -28,10 +39,6 @@ fn main() {
             if case.is_empty() {
                 continue;
             }
-            let ident: String = case
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
             let key = format!("{corpus_name}::{case}");
             let reason = known.lines().find_map(|l| {
                 let (k, r) = l.split_once('\t')?;
@@ -40,12 +47,29 @@ fn main() {
             if let Some(r) = reason {
                 let _ = writeln!(code, "    #[ignore = {:?}]", r);
             }
+            let name = ident(case);
+            if name.chars().any(|c| c.is_ascii_uppercase()) {
+                code.push_str("    #[allow(non_snake_case)]\n");
+            }
             let _ = writeln!(
                 code,
-                "    #[test]\n    fn {ident}() {{ run_case({corpus_name:?}, {case:?}, {mode:?}, {extra:?}); }}"
+                "    #[test]\n    fn {name}() {{ run_case({corpus_name:?}, {case:?}, {mode:?}, {extra:?}); }}"
             );
         }
         code.push_str("}\n");
     }
-    let _ = std::fs::write(out_dir.join("corpus_cases.rs"), code);
+    code
+}
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let corpus = manifest_dir.join("../../../shared/conformance/libvirt-9.6");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
+    let known =
+        std::fs::read_to_string(manifest_dir.join("tests/known_failures.txt")).unwrap_or_default();
+    println!("cargo:rerun-if-changed=tests/known_failures.txt");
+    let domain = generate(&corpus, &known, &["genericxml2xml", "lxcxml2xml"]);
+    let _ = std::fs::write(out_dir.join("corpus_cases.rs"), domain);
+    let network = generate(&corpus, &known, &["networkxml2xml", "networkportxml2xml"]);
+    let _ = std::fs::write(out_dir.join("network_cases.rs"), network);
 }

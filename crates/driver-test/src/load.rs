@@ -272,7 +272,7 @@ fn parse_node(sh: &Shared, root: &Element, file: Option<&Path>) -> Result<()> {
     for el in root.children_named("network") {
         let el = resolve(el, file)?;
         let def =
-            NetworkDef::from_element(&el).map_err(|e| errors::conf(e, ErrorDomain::Network))?;
+            NetworkDef::from_element_without_namespaces(&el).map_err(|e| errors::conf(e, ErrorDomain::Network))?;
         let exists = || {
             errors::test(
                 driver::error::ErrorCode::OperationFailed,

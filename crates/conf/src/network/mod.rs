@@ -1166,14 +1166,33 @@ fn mode_error(what: &str, fwd: ForwardType, net: &str) -> ConfError {
 }
 
 impl NetworkDef {
-    /// Parses and validates a `<network>` document.
+    /// Parses and validates a `<network>` document as the network driver
+    /// does (with its `dnsmasq:options` namespace).
     pub fn parse_str(text: &str) -> Result<NetworkDef, ConfError> {
         let root = xml::parse_document(text, "(network_definition)", "network")?;
         Self::from_element(&root)
     }
 
-    /// virNetworkDefParseXML on an already read `<network>` element.
+    /// Parses a `<network>` document without namespace extensions, as
+    /// drivers that register none (the test driver) do: `dnsmasq:options`
+    /// is ignored.
+    pub fn parse_str_without_namespaces(text: &str) -> Result<NetworkDef, ConfError> {
+        let root = xml::parse_document(text, "(network_definition)", "network")?;
+        Self::from_element_without_namespaces(&root)
+    }
+
+    /// [`NetworkDef::from_element`] without namespace extensions.
+    pub fn from_element_without_namespaces(root: &Element) -> Result<NetworkDef, ConfError> {
+        Self::parse_element(root, false)
+    }
+
+    /// virNetworkDefParseXML on an already read `<network>` element,
+    /// with the `dnsmasq:options` namespace.
     pub fn from_element(root: &Element) -> Result<NetworkDef, ConfError> {
+        Self::parse_element(root, true)
+    }
+
+    fn parse_element(root: &Element, namespaces: bool) -> Result<NetworkDef, ConfError> {
         let name = root
             .child("name")
             .map(|n| n.text())
@@ -1357,7 +1376,11 @@ impl NetworkDef {
             )));
         }
         let metadata = root.child("metadata").cloned();
-        let dnsmasq_options = parse_dnsmasq_options(root)?;
+        let dnsmasq_options = if namespaces {
+            parse_dnsmasq_options(root)?
+        } else {
+            Vec::new()
+        };
         Ok(NetworkDef {
             name,
             uuid,

@@ -36,7 +36,8 @@ fn parse_inet_aton(s: &str) -> Option<Ipv4Addr> {
     }
     let mut nums = Vec::with_capacity(parts.len());
     for p in &parts {
-        let (digits, radix) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
+        let (digits, radix) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X"))
+        {
             (h, 16)
         } else if p.len() > 1 && p.starts_with('0') {
             (&p[1..], 8)
@@ -51,7 +52,10 @@ fn parse_inet_aton(s: &str) -> Option<Ipv4Addr> {
         } else {
             u32::from_str_radix(digits, radix).ok()?
         };
-        if !p.bytes().all(|b| b.is_ascii_hexdigit() || b == b'x' || b == b'X') {
+        if !p
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'x' || b == b'X')
+        {
             return None;
         }
         nums.push(v);
@@ -254,7 +258,8 @@ pub fn range_size(
             if a[..2] != b[..2] {
                 return Err(internal(format!("range {s} - {e} is too large (> 65535)")));
             }
-            let size = (i32::from(b[2]) - i32::from(a[2])) * 256 + (i32::from(b[3]) - i32::from(a[3]));
+            let size =
+                (i32::from(b[2]) - i32::from(a[2])) * 256 + (i32::from(b[3]) - i32::from(a[3]));
             if size < 0 {
                 return Err(internal(format!("range {s} - {e} is reversed ")));
             }
@@ -267,9 +272,7 @@ pub fn range_size(
             }
             let size = i32::from(b[7]) - i32::from(a[7]);
             if size < 0 {
-                return Err(internal(format!(
-                    "range {s} - {e} start larger than end"
-                )));
+                return Err(internal(format!("range {s} - {e} start larger than end")));
             }
             Ok(size as u32 + 1)
         }
@@ -313,11 +316,18 @@ mod tests {
             range_size(&a("192.168.122.2"), &a("192.168.122.254"), Some((&net, 24))).unwrap(),
             253
         );
-        let err = range_size(&a("192.168.122.0"), &a("192.168.122.9"), Some((&net, 24))).unwrap_err();
+        let err =
+            range_size(&a("192.168.122.0"), &a("192.168.122.9"), Some((&net, 24))).unwrap_err();
         assert!(err.detail_text().contains("is the network address"));
         let err = range_size(&a("192.168.122.9"), &a("192.168.122.2"), None).unwrap_err();
-        assert_eq!(err.detail_text(), "range 192.168.122.9 - 192.168.122.2 is reversed ");
-        let err = range_size(&a("192.168.123.2"), &a("192.168.123.9"), Some((&net, 24))).unwrap_err();
-        assert!(err.detail_text().contains("not entirely within network 192.168.122.1/24"));
+        assert_eq!(
+            err.detail_text(),
+            "range 192.168.122.9 - 192.168.122.2 is reversed "
+        );
+        let err =
+            range_size(&a("192.168.123.2"), &a("192.168.123.9"), Some((&net, 24))).unwrap_err();
+        assert!(err
+            .detail_text()
+            .contains("not entirely within network 192.168.122.1/24"));
     }
 }

@@ -19,7 +19,9 @@ use std::net::IpAddr;
 use crate::error::{ConfError, ErrorCode};
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
-use netdev::{pad, prop_tristate, xpath_attr, yes_no, Bandwidth, Mac, PciAddress, Tristate, Vlan, VirtualPort};
+use netdev::{
+    pad, prop_tristate, xpath_attr, yes_no, Bandwidth, Mac, PciAddress, Tristate, VirtualPort, Vlan,
+};
 
 /// The namespace of `<dnsmasq:options>`.
 pub const DNSMASQ_NAMESPACE: &str = "http://libvirt.org/schemas/network/dnsmasq/1.0";
@@ -412,7 +414,8 @@ fn parse_lease(e: &Element) -> Result<Option<LeaseTime>, ConfError> {
         }
     };
     if expiry > 0
-        && ((unit == LeaseUnit::Seconds && expiry < 120) || (unit == LeaseUnit::Minutes && expiry < 2))
+        && ((unit == LeaseUnit::Seconds && expiry < 120)
+            || (unit == LeaseUnit::Minutes && expiry < 2))
     {
         return Err(ConfError::unsupported(
             "The minimum lease time should be greater than 2 minutes",
@@ -539,12 +542,13 @@ fn parse_ip(net: &str, e: &Element) -> Result<IpDef, ConfError> {
         ConfError::xml(format!("Invalid address '{address_s}' in network '{net}'"))
     })?;
     let netmask_s = xpath_attr(e, "netmask");
-    let netmask = match netmask_s {
-        Some(m) => Some(parse_ip_attr(m).ok_or_else(|| {
-            ConfError::xml(format!("Invalid netmask '{m}' in network '{net}'"))
-        })?),
-        None => None,
-    };
+    let netmask =
+        match netmask_s {
+            Some(m) => Some(parse_ip_attr(m).ok_or_else(|| {
+                ConfError::xml(format!("Invalid netmask '{m}' in network '{net}'"))
+            })?),
+            None => None,
+        };
     let prefix = netdev::prop_uint(e, "prefix", 10, u32::MAX as u64, false)?.unwrap_or(0) as u32;
     let local_ptr = prop_tristate(e, "localPtr")?;
     match family.as_deref() {
@@ -647,12 +651,20 @@ fn parse_route(net: &str, e: &Element) -> Result<Route, ConfError> {
     let prefix = netdev::prop_uint(e, "prefix", 10, u32::MAX as u64, false)?.map(|p| p as u32);
     let metric = netdev::prop_uint(e, "metric", 10, u32::MAX as u64, true)?.map(|p| p as u32);
     let x = |m: String| ConfError::xml(format!("{net}: {m}"));
-    let address_s = address.ok_or_else(|| x("Missing required address attribute in route definition".into()))?;
-    let gateway_s = gateway.ok_or_else(|| x("Missing required gateway attribute in route definition".into()))?;
-    let address = parse_ip_attr(address_s)
-        .ok_or_else(|| x(format!("Bad network address '{address_s}' in route definition")))?;
-    let gateway = parse_ip_attr(gateway_s)
-        .ok_or_else(|| x(format!("Bad gateway address '{gateway_s}' in route definition")))?;
+    let address_s = address
+        .ok_or_else(|| x("Missing required address attribute in route definition".into()))?;
+    let gateway_s = gateway
+        .ok_or_else(|| x("Missing required gateway attribute in route definition".into()))?;
+    let address = parse_ip_attr(address_s).ok_or_else(|| {
+        x(format!(
+            "Bad network address '{address_s}' in route definition"
+        ))
+    })?;
+    let gateway = parse_ip_attr(gateway_s).ok_or_else(|| {
+        x(format!(
+            "Bad gateway address '{gateway_s}' in route definition"
+        ))
+    })?;
     let mut mask = None;
     let p = prefix.unwrap_or(0);
     match family {
@@ -678,7 +690,7 @@ fn parse_route(net: &str, e: &Element) -> Result<Route, ConfError> {
                 }
                 if prefix.is_some() {
                     return Err(x(
-                        "Route definition cannot have both a prefix and a netmask".into()
+                        "Route definition cannot have both a prefix and a netmask".into(),
                     ));
                 }
                 mask = Some(m);
@@ -711,11 +723,7 @@ fn parse_route(net: &str, e: &Element) -> Result<Route, ConfError> {
                 )));
             }
         }
-        Some(f) => {
-            return Err(x(format!(
-                "Unrecognized family '{f}' in route definition"
-            )))
-        }
+        Some(f) => return Err(x(format!("Unrecognized family '{f}' in route definition"))),
     }
     let masked = match &mask {
         Some(m) => addr::mask(&address, m),
@@ -747,7 +755,9 @@ pub fn parse_dns_host(net: &str, e: &Element, partial: bool) -> Result<DnsHost, 
     }
     let ip = match ip_s {
         Some(s) => Some(parse_ip_attr(s).ok_or_else(|| {
-            detail(format!("Invalid IP address in network '{net}' DNS HOST record"))
+            detail(format!(
+                "Invalid IP address in network '{net}' DNS HOST record"
+            ))
         })?),
         None => None,
     };
@@ -1010,11 +1020,14 @@ fn parse_forward_nat(net: &str, e: &Element, fwd: &mut ForwardDef) -> Result<(),
 }
 
 fn parse_forward(net: &str, e: &Element) -> Result<ForwardDef, ConfError> {
-    let mut fwd = ForwardDef::default();
-    fwd.mode = match xpath_attr(e, "mode") {
+    let mode = match xpath_attr(e, "mode") {
         None => ForwardType::Nat,
         Some(m) => ForwardType::parse(m)
             .ok_or_else(|| ConfError::unsupported(format!("unknown forwarding type '{m}'")))?,
+    };
+    let mut fwd = ForwardDef {
+        mode,
+        ..Default::default()
     };
     fwd.managed = xpath_attr(e, "managed").is_some_and(|m| m.eq_ignore_ascii_case("yes"));
     if let Some(d) = e.child("driver").and_then(|d| xpath_attr(d, "name")) {
@@ -1066,7 +1079,11 @@ fn parse_forward(net: &str, e: &Element) -> Result<ForwardDef, ConfError> {
                 continue;
             }
             // libvirt compares with the entries at indexes below i only.
-            let dup = fwd.ifs.iter().take(i).any(|f| f.device == ForwardIfDevice::Netdev(d.to_string()));
+            let dup = fwd
+                .ifs
+                .iter()
+                .take(i)
+                .any(|f| f.device == ForwardIfDevice::Netdev(d.to_string()));
             if dup {
                 return Err(ConfError::xml(format!(
                     "interface '{d}' can only be listed once in network {net}"
@@ -1079,13 +1096,17 @@ fn parse_forward(net: &str, e: &Element) -> Result<ForwardDef, ConfError> {
         }
     } else if !addrs.is_empty() {
         for a in &addrs {
-            let t = a.attr("type").ok_or_else(|| {
-                ConfError::xml(format!("missing address type in network {net}"))
-            })?;
+            let t = a
+                .attr("type")
+                .ok_or_else(|| ConfError::xml(format!("missing address type in network {net}")))?;
             match t {
                 "pci" => {
                     let pci = PciAddress::parse(a)?;
-                    if fwd.ifs.iter().any(|f| f.device == ForwardIfDevice::Pci(pci)) {
+                    if fwd
+                        .ifs
+                        .iter()
+                        .any(|f| f.device == ForwardIfDevice::Pci(pci))
+                    {
                         return Err(ConfError::xml(format!(
                             "PCI device '{:04x}:{:02x}:{:02x}.{:x}' can only be listed once in network {net}",
                             pci.domain, pci.bus, pci.slot, pci.function
@@ -1204,8 +1225,14 @@ impl NetworkDef {
                 "invalid char in name: /",
             ));
         }
-        let uuid = match root.child("uuid").map(|u| u.text()).filter(|u| !u.is_empty()) {
-            Some(u) => Uuid::parse(&u).ok_or_else(|| ConfError::internal("malformed uuid element"))?,
+        let uuid = match root
+            .child("uuid")
+            .map(|u| u.text())
+            .filter(|u| !u.is_empty())
+        {
+            Some(u) => {
+                Uuid::parse(&u).ok_or_else(|| ConfError::internal("malformed uuid element"))?
+            }
             None => Uuid::generate()?,
         };
         let ipv6nogw = match xpath_attr(root, "ipv6") {
@@ -1241,9 +1268,8 @@ impl NetworkDef {
         let stp_attr = battr("stp");
         let stp = stp_attr != Some("off");
         let delay = match battr("delay") {
-            Some(d) => netdev::strtoul(d, 10, false, u64::MAX).map_err(|_| {
-                ConfError::xml(format!("Invalid delay value in network '{name}'"))
-            })?,
+            Some(d) => netdev::strtoul(d, 10, false, u64::MAX)
+                .map_err(|_| ConfError::xml(format!("Invalid delay value in network '{name}'")))?,
             None => 0,
         };
         let mac_table_manager = match battr("macTableManager") {
@@ -1669,10 +1695,9 @@ fn format_dns(d: &DnsDef, out: &mut String) {
     }
     for t in &d.txts {
         out.push_str(&format!("    <txt name='{}' ", xml::escape(&t.name)));
-        match &t.value {
-            Some(v) => out.push_str(&format!("value='{}'/>\n", xml::escape(v))),
-            // libvirt's escape helper prints nothing for a missing value.
-            None => {}
+        // libvirt's escape helper prints nothing for a missing value.
+        if let Some(v) = &t.value {
+            out.push_str(&format!("value='{}'/>\n", xml::escape(v)));
         }
     }
     for s in &d.srvs {
@@ -1690,7 +1715,11 @@ fn format_dns(d: &DnsDef, out: &mut String) {
         if let Some(v) = &s.target {
             out.push_str(&format!(" target='{}'", xml::escape(v)));
         }
-        for (k, v) in [("port", s.port), ("priority", s.priority), ("weight", s.weight)] {
+        for (k, v) in [
+            ("port", s.port),
+            ("priority", s.priority),
+            ("weight", s.weight),
+        ] {
             if v != 0 {
                 out.push_str(&format!(" {k}='{v}'"));
             }
@@ -1698,7 +1727,9 @@ fn format_dns(d: &DnsDef, out: &mut String) {
         out.push_str("/>\n");
     }
     for h in &d.hosts {
-        let ip = h.ip.map(|a| a.to_string()).unwrap_or_else(|| "(null)".into());
+        let ip =
+            h.ip.map(|a| a.to_string())
+                .unwrap_or_else(|| "(null)".into());
         out.push_str(&format!("    <host ip='{ip}'>\n"));
         for n in &h.names {
             out.push_str(&format!("      <hostname>{}</hostname>\n", xml::escape(n)));
@@ -1730,10 +1761,7 @@ fn format_ip(ip: &IpDef, out: &mut String) {
     if ip.has_dhcp() {
         out.push_str("    <dhcp>\n");
         for r in &ip.ranges {
-            out.push_str(&format!(
-                "      <range start='{}' end='{}'",
-                r.start, r.end
-            ));
+            out.push_str(&format!("      <range start='{}' end='{}'", r.start, r.end));
             match &r.lease {
                 Some(l) => {
                     out.push_str(">\n");

@@ -64,7 +64,9 @@ pub fn strtoul(s: &str, base: u32, allow_negative: bool, max: u64) -> Result<u64
             }
         }
         16 => (
-            t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t),
+            t.strip_prefix("0x")
+                .or_else(|| t.strip_prefix("0X"))
+                .unwrap_or(t),
             16,
         ),
         b => (t, b),
@@ -101,7 +103,12 @@ pub fn prop_uint(
         return Ok(None);
     };
     let n = strtoul(v, base, false, max).map_err(|_| {
-        invalid_attr(name, e.local_name(), v, ". Expected non-negative integer value")
+        invalid_attr(
+            name,
+            e.local_name(),
+            v,
+            ". Expected non-negative integer value",
+        )
     })?;
     if nonzero && n == 0 {
         return Err(ConfError::xml(format!(
@@ -427,9 +434,8 @@ impl VirtualPort {
     pub fn parse(e: &Element, require_type: bool) -> Result<VirtualPort, ConfError> {
         let mut vp = VirtualPort::default();
         if let Some(t) = e.attr("type") {
-            vp.kind = VirtualPortType::parse(t).ok_or_else(|| {
-                ConfError::unsupported(format!("unknown virtualport type {t}"))
-            })?;
+            vp.kind = VirtualPortType::parse(t)
+                .ok_or_else(|| ConfError::unsupported(format!("unknown virtualport type {t}")))?;
         }
         if vp.kind == VirtualPortType::None && require_type {
             return Err(ConfError::xml("missing required virtualport type"));
@@ -447,16 +453,12 @@ impl VirtualPort {
                 }
                 Ok(Some(n))
             };
-            vp.manager_id = num("managerid", 0xff, "value of managerid out of range")?
-                .map(|n| n as u8);
-            vp.type_id = num("typeid", 0xff_ffff, "value for typeid out of range")?
-                .map(|n| n as u32);
-            vp.type_id_version = num(
-                "typeidversion",
-                0xff,
-                "value of typeidversion out of range",
-            )?
-            .map(|n| n as u8);
+            vp.manager_id =
+                num("managerid", 0xff, "value of managerid out of range")?.map(|n| n as u8);
+            vp.type_id =
+                num("typeid", 0xff_ffff, "value for typeid out of range")?.map(|n| n as u32);
+            vp.type_id_version =
+                num("typeidversion", 0xff, "value of typeidversion out of range")?.map(|n| n as u8);
             if let Some(i) = p.attr("instanceid") {
                 vp.instance_id = Some(Uuid::parse(i).ok_or_else(|| {
                     ConfError::xml("cannot parse instanceid parameter as a uuid")
@@ -658,7 +660,10 @@ mod tests {
             Mac::parse("12:34:56:78:9A:BC").unwrap().to_string(),
             "12:34:56:78:9a:bc"
         );
-        assert_eq!(Mac::parse("1:2:3:4:5:6").unwrap().to_string(), "01:02:03:04:05:06");
+        assert_eq!(
+            Mac::parse("1:2:3:4:5:6").unwrap().to_string(),
+            "01:02:03:04:05:06"
+        );
         assert!(Mac::parse("12:34:56:78:9A").is_none());
         assert!(Mac::parse("12:34:56:78:9A:BC:DE").is_none());
         assert!(Mac::parse("123:34:56:78:9A:BC").is_none());
@@ -671,8 +676,14 @@ mod tests {
         assert_eq!(strtoul("010", 0, false, u32::MAX as u64), Ok(8));
         assert_eq!(strtoul(" 7", 10, false, u32::MAX as u64), Ok(7));
         assert_eq!(strtoul("-1", 10, false, u32::MAX as u64), Err(true));
-        assert_eq!(strtoul("-1", 10, true, u32::MAX as u64), Ok(u32::MAX as u64));
+        assert_eq!(
+            strtoul("-1", 10, true, u32::MAX as u64),
+            Ok(u32::MAX as u64)
+        );
         assert_eq!(strtoul("7x", 10, false, u32::MAX as u64), Err(false));
-        assert_eq!(strtoul("4294967296", 10, false, u32::MAX as u64), Err(false));
+        assert_eq!(
+            strtoul("4294967296", 10, false, u32::MAX as u64),
+            Err(false)
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! virNetworkPortDefFormat), the record of one guest NIC plugged into a
 //! network.
 
-use super::netdev::{prop_tristate, yes_no, Bandwidth, Mac, PciAddress, Tristate, Vlan, VirtualPort};
+use super::netdev::{
+    prop_tristate, yes_no, Bandwidth, Mac, PciAddress, Tristate, VirtualPort, Vlan,
+};
 use super::{ForwardDriverName, MacTableManager};
 use crate::error::ConfError;
 use crate::uuid::Uuid;
@@ -229,7 +231,10 @@ impl NetworkPortDef {
         let mut out = String::from("<networkport>\n");
         out.push_str(&format!("  <uuid>{}</uuid>\n", self.uuid));
         out.push_str("  <owner>\n");
-        out.push_str(&format!("    <name>{}</name>\n", xml::escape(&self.owner_name)));
+        out.push_str(&format!(
+            "    <name>{}</name>\n",
+            xml::escape(&self.owner_name)
+        ));
         out.push_str(&format!("    <uuid>{}</uuid>\n", self.owner_uuid));
         out.push_str("  </owner>\n");
         if let Some(g) = &self.group {

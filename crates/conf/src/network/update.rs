@@ -86,12 +86,10 @@ fn check_multi_dhcp(def: &NetworkDef, i: usize) -> Result<(), ConfError> {
 
 fn mac_eq(a: &Option<String>, b: &Option<String>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) => {
-            match (super::netdev::Mac::parse(a), super::netdev::Mac::parse(b)) {
-                (Some(x), Some(y)) => x == y,
-                _ => a.eq_ignore_ascii_case(b),
-            }
-        }
+        (Some(a), Some(b)) => match (super::netdev::Mac::parse(a), super::netdev::Mac::parse(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a.eq_ignore_ascii_case(b),
+        },
         _ => false,
     }
 }
@@ -100,7 +98,8 @@ fn describe(h: &DhcpHost) -> (String, String, String) {
     (
         h.mac.clone().unwrap_or_else(|| "unknown".into()),
         h.name.clone().unwrap_or_else(|| "(null)".into()),
-        h.ip.map(|a| a.to_string()).unwrap_or_else(|| "unknown".into()),
+        h.ip.map(|a| a.to_string())
+            .unwrap_or_else(|| "unknown".into()),
     )
 }
 
@@ -197,7 +196,13 @@ mod tests {
     #[test]
     fn add_then_delete_host() {
         let mut d = net();
-        ip_dhcp_host(&mut d, CMD_ADD_LAST, -1, &host("<host mac='52:54:00:00:00:02' ip='192.168.1.6'/>")).unwrap();
+        ip_dhcp_host(
+            &mut d,
+            CMD_ADD_LAST,
+            -1,
+            &host("<host mac='52:54:00:00:00:02' ip='192.168.1.6'/>"),
+        )
+        .unwrap();
         assert_eq!(d.ips[0].hosts.len(), 2);
         ip_dhcp_host(&mut d, CMD_DELETE, -1, &host("<host ip='192.168.1.6'/>")).unwrap();
         assert_eq!(d.ips[0].hosts.len(), 1);
@@ -206,17 +211,29 @@ mod tests {
     #[test]
     fn adding_a_duplicate_mac_is_operation_invalid() {
         let mut d = net();
-        let err = ip_dhcp_host(&mut d, CMD_ADD_FIRST, -1, &host("<host mac='52:54:00:00:00:01' ip='192.168.1.7'/>"))
-            .unwrap_err();
+        let err = ip_dhcp_host(
+            &mut d,
+            CMD_ADD_FIRST,
+            -1,
+            &host("<host mac='52:54:00:00:00:01' ip='192.168.1.7'/>"),
+        )
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::OperationInvalid);
-        assert!(err.detail_text().starts_with("there is an existing dhcp host entry"));
+        assert!(err
+            .detail_text()
+            .starts_with("there is an existing dhcp host entry"));
     }
 
     #[test]
     fn wrong_element_is_xml_error() {
         let mut d = net();
-        let err = ip_dhcp_host(&mut d, CMD_ADD_LAST, -1, &parse_document("<range/>", "t", "range").unwrap())
-            .unwrap_err();
+        let err = ip_dhcp_host(
+            &mut d,
+            CMD_ADD_LAST,
+            -1,
+            &parse_document("<range/>", "t", "range").unwrap(),
+        )
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::XmlError);
     }
 }

@@ -333,7 +333,14 @@ impl Builder<'_> {
         Ok(Cidr { addr: a, prefix })
     }
 
-    fn routing(&mut self, ip: &IpDef) -> Result<(), VirError> {
+    /// The forwarding accepts of one `<ip>`: out of the bridge, and into
+    /// it (replies only when `related_only`, for NAT); returns what the
+    /// NAT rules need.
+    fn forward_accepts(
+        &mut self,
+        ip: &IpDef,
+        related_only: bool,
+    ) -> Result<(Cidr, Layer, Option<String>), VirError> {
         let net = self.network_of(ip)?;
         let layer = Layer::of(&ip.address);
         let iface = self.bridge.clone();
@@ -346,38 +353,32 @@ impl Builder<'_> {
                 physdev: physdev.clone(),
             },
         );
+        let (iface, pd) = (iface, physdev.clone());
         self.push(
             layer,
-            RuleKind::ForwardAllowIn {
-                net,
-                iface,
-                physdev,
+            if related_only {
+                RuleKind::ForwardAllowRelatedIn {
+                    net,
+                    iface,
+                    physdev: pd,
+                }
+            } else {
+                RuleKind::ForwardAllowIn {
+                    net,
+                    iface,
+                    physdev: pd,
+                }
             },
         );
-        Ok(())
+        Ok((net, layer, physdev))
+    }
+
+    fn routing(&mut self, ip: &IpDef) -> Result<(), VirError> {
+        self.forward_accepts(ip, false).map(|_| ())
     }
 
     fn masquerading(&mut self, ip: &IpDef) -> Result<(), VirError> {
-        let net = self.network_of(ip)?;
-        let layer = Layer::of(&ip.address);
-        let iface = self.bridge.clone();
-        let physdev = self.def.forward.netdev(0).map(str::to_string);
-        self.push(
-            layer,
-            RuleKind::ForwardAllowOut {
-                net,
-                iface: iface.clone(),
-                physdev: physdev.clone(),
-            },
-        );
-        self.push(
-            layer,
-            RuleKind::ForwardAllowRelatedIn {
-                net,
-                iface,
-                physdev: physdev.clone(),
-            },
-        );
+        let (net, layer, physdev) = self.forward_accepts(ip, true)?;
         let fwd = &self.def.forward;
         let snat = fwd
             .nat_addr

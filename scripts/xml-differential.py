@@ -110,7 +110,8 @@ def mask(text, source):
         return m.group(0) if m.group(1).lower() in given else "<mac address='(generated)'"
 
     text = re.sub(r"<mac address='([0-9a-f:]{17})'", mac, text)
-    # Storage volume keys and pool sizes depend on the host.
+    if "instanceid" not in source:
+        text = re.sub(r"instanceid='[0-9a-f-]{36}'", "instanceid='(generated)'", text)
     return text
 
 

@@ -541,8 +541,11 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
         id,
         name,
         uuid,
-        title: root.child("title").map(|e| e.text()),
-        description: root.child("description").map(|e| e.text()),
+        title: root.child("title").map(|e| e.text()).and_then(non_empty),
+        description: root
+            .child("description")
+            .map(|e| e.text())
+            .and_then(non_empty),
         metadata: None,
         max_memory_kib: 0,
         memory_slots: 0,
@@ -1002,7 +1005,7 @@ fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
                     }
                 }
             }
-            "features" => devices::order_children(e, FEATURE_ORDER),
+            "features" => e.order_children(FEATURE_ORDER),
             _ => {}
         }
     }

@@ -102,6 +102,8 @@ pub struct PoolDef {
     pub target_perms: Permissions,
     /// Other children (features, refresh, namespace data) kept as XML.
     pub other: Vec<Element>,
+    /// Namespace declarations of the root that namespace data uses.
+    pub root_ns: Vec<(String, String)>,
 }
 
 const POOL_TYPES: &[&str] = &[
@@ -159,7 +161,8 @@ impl PoolDef {
             None => Uuid::generate()?,
         };
         let target = root.child("target");
-        let source_name = root.child("source").and_then(|s| s.child_text("name"));
+        let source = normalise_pool_source(root.child("source"), ty, &name);
+        let source_name = source.child_text("name");
         // Logical and ZFS pools live where their source name says.
         let target_path = match (ty, &source_name) {
             ("logical", Some(n)) => Some(format!("/dev/{n}")),
@@ -173,6 +176,15 @@ impl PoolDef {
         let target_perms =
             Permissions::parse(target.and_then(|t| t.child("permissions")))?.unwrap_or_default();
         let mut other = Vec::new();
+        let mut root_ns = Vec::new();
+        for (k, v) in &root.attrs {
+            if let Some(p) = k.strip_prefix("xmlns:") {
+                let prefix = format!("{p}:");
+                if root.elements().any(|c| c.name.starts_with(&prefix)) {
+                    root_ns.push((k.clone(), v.clone()));
+                }
+            }
+        }
         for c in root.elements() {
             // Unknown elements are ignored, as libvirt does (the test
             // driver's node files nest <volume> inside <pool>).
@@ -187,16 +199,21 @@ impl PoolDef {
             capacity: size_of(root.child("capacity"), "capacity")?,
             allocation: size_of(root.child("allocation"), "allocation")?,
             available: size_of(root.child("available"), "available")?,
-            source: root.child("source").map(normalise_pool_source),
+            source: Some(source),
             target_path: target_path.map(|p| normalise_path(&p)),
             target_perms,
             other,
+            root_ns,
         })
     }
 
     /// Formats as libvirt's virStoragePoolDefFormat.
     pub fn to_xml(&self) -> String {
-        let mut out = format!("<pool type='{}'>\n", self.pool_type);
+        let mut out = format!("<pool type='{}'", self.pool_type);
+        for (k, v) in &self.root_ns {
+            out.push_str(&format!(" {k}='{}'", xml::escape(v)));
+        }
+        out.push_str(">\n");
         out.push_str(&format!("  <name>{}</name>\n", xml::escape(&self.name)));
         out.push_str(&format!("  <uuid>{}</uuid>\n", self.uuid));
         out.push_str(&format!(
@@ -211,6 +228,9 @@ impl PoolDef {
             "  <available unit='bytes'>{}</available>\n",
             self.available
         ));
+        for e in self.other.iter().filter(|e| e.name == "features") {
+            e.write_libvirt(&mut out, 2);
+        }
         match &self.source {
             Some(s) if !s.is_empty() => {
                 let mut s = s.clone();
@@ -227,7 +247,7 @@ impl PoolDef {
             self.target_perms.format(&mut out, 4);
             out.push_str("  </target>\n");
         }
-        for e in &self.other {
+        for e in self.other.iter().filter(|e| e.name != "features") {
             e.write_libvirt(&mut out, 2);
         }
         out.push_str("</pool>\n");
@@ -235,8 +255,11 @@ impl PoolDef {
     }
 }
 
-/// `<source>` children in libvirt's order, `<auth>` with its type first.
-fn normalise_pool_source(src: &Element) -> Element {
+/// `<source>` with libvirt's defaults (the pool's name as source name
+/// where the pool type names its source, the type's default format,
+/// gluster's `/` directory, a named adapter being a SCSI host) and its
+/// children in libvirt's order, `<auth>` with its type first.
+fn normalise_pool_source(src: Option<&Element>, ty: &str, pool_name: &str) -> Element {
     const ORDER: &[&str] = &[
         "host",
         "device",
@@ -250,19 +273,36 @@ fn normalise_pool_source(src: &Element) -> Element {
         "vendor",
         "product",
     ];
-    let mut s = src.clone();
+    let mut s = src.cloned().unwrap_or_else(|| Element::new("source"));
+    let names_source = matches!(
+        ty,
+        "logical" | "rbd" | "sheepdog" | "gluster" | "zfs" | "vstorage"
+    );
+    if names_source && s.child("name").is_none() {
+        s.push(Element::new("name").with_text(pool_name));
+    }
+    let default_format = match ty {
+        "logical" => Some("lvm2"),
+        "fs" | "netfs" => Some("auto"),
+        "disk" => Some("unknown"),
+        _ => None,
+    };
+    if let (Some(f), None) = (default_format, s.child("format")) {
+        s.push(Element::new("format").with_attr("type", f));
+    }
+    if ty == "gluster" && s.child("dir").is_none() {
+        s.push(Element::new("dir").with_attr("path", "/"));
+    }
+    for a in s.elements_mut().filter(|c| c.name == "adapter") {
+        if a.attr("type").is_none() && a.attr("name").is_some() {
+            a.insert_attr(0, "type", "scsi_host");
+        }
+    }
     // Free extents are what the pool reports, not part of a definition.
     for d in s.elements_mut().filter(|c| c.name == "device") {
         d.remove_children("freeExtent");
     }
-    let rank = |n: &xml::Node| match n {
-        xml::Node::Element(c) => ORDER
-            .iter()
-            .position(|o| *o == c.name)
-            .unwrap_or(ORDER.len()),
-        xml::Node::Text(_) => ORDER.len(),
-    };
-    s.children.sort_by_key(rank);
+    s.order_children(ORDER);
     for a in s.elements_mut().filter(|c| c.name == "auth") {
         if let Some(t) = a.remove_attr("type") {
             a.insert_attr(0, "type", &t);
@@ -326,6 +366,17 @@ pub struct VolDef {
     /// `<target><features>`: qcow2 features by name (in libvirt's order),
     /// `None` without the element.
     pub features: Option<Vec<String>>,
+}
+
+/// `<backingStore>` with its children in libvirt's order (path, format,
+/// permissions with mode, owner, group, label).
+fn normalise_backing_store(b: &Element) -> Element {
+    let mut b = b.clone();
+    b.order_children(&["path", "format", "permissions"]);
+    for p in b.elements_mut().filter(|c| c.name == "permissions") {
+        p.order_children(&["mode", "owner", "group", "label"]);
+    }
+    b
 }
 
 /// qcow2 features libvirt knows, in its order.
@@ -407,10 +458,9 @@ impl VolDef {
             key: root.child_text("key"),
             capacity,
             allocation,
-            physical: match root.child("physical") {
-                Some(p) => Some(size_of(Some(p), "physical")?),
-                None => None,
-            },
+            // The physical size is what the pool reports, never read from
+            // a definition.
+            physical: None,
             target_path: target.and_then(|t| t.child_text("path")),
             format: target
                 .and_then(|t| t.child("format"))
@@ -418,7 +468,7 @@ impl VolDef {
                 .map(str::to_string),
             target_perms: Permissions::parse(target.and_then(|t| t.child("permissions")))?
                 .unwrap_or_default(),
-            backing_store: root.child("backingStore").cloned(),
+            backing_store: root.child("backingStore").map(normalise_backing_store),
             // A volume's extents come from its pool, never from a
             // definition: libvirt ignores <source>.
             source: None,

@@ -205,6 +205,19 @@ impl Element {
         self.children.insert(pos, Node::Element(e));
     }
 
+    /// Sorts the children into the order `order` names (a formatter's
+    /// order); children it does not name keep their order at the end.
+    pub fn order_children(&mut self, order: &[&str]) {
+        let rank = |n: &Node| match n {
+            Node::Element(c) => order
+                .iter()
+                .position(|o| *o == c.name)
+                .unwrap_or(order.len()),
+            Node::Text(_) => order.len(),
+        };
+        self.children.sort_by_key(rank);
+    }
+
     /// Serialises in libvirt's buffer style at the given indentation.
     pub fn write_libvirt(&self, out: &mut String, indent: usize) {
         write_libvirt(self, out, indent)

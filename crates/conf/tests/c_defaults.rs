@@ -77,6 +77,20 @@ fn pool_free_extents_dropped_and_zfs_target_from_source_name() {
     pool("pool-zfs");
 }
 
+#[test]
+fn pool_source_defaults_name_format_dir_adapter_type() {
+    pool("pool-gluster");
+    pool("pool-logical-create");
+    pool("pool-netfs-auto");
+    pool("pool-scsi");
+}
+
+#[test]
+fn pool_features_before_source_and_namespace_kept_on_root() {
+    pool("pool-dir-cow");
+    pool("pool-netfs-ns-mountopts");
+}
+
 fn vol(name: &str) {
     let mut def = VolDef::parse_str(&data(&format!("{name}.in.xml")))
         .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -92,6 +106,11 @@ fn vol(name: &str) {
 fn qcow2_features_imply_compat_and_keep_cluster_size() {
     vol("vol-qcow2-lazy");
     vol("vol-qcow2-clusterSize");
+}
+
+#[test]
+fn volume_backing_store_order_and_no_physical_size() {
+    vol("vol-file-backing");
 }
 
 #[test]
@@ -169,6 +188,24 @@ fn resctrl_errors_have_libvirts_codes() {
         err(&tune("<cachetune vcpus='0'><cache id='0' level='3' type='both' size='1' unit='MiB'/><monitor level='3' vcpus='1'/></cachetune>")),
         (INVALID_ARG, "Monitor vcpus conflicts with allocation".into())
     );
+}
+
+#[test]
+fn empty_description_is_dropped() {
+    let xml = "<domain type='test'><name>d</name><description></description><memory>1024</memory><os><type>hvm</type></os></domain>";
+    let def = DomainDef::parse_str(xml, &INACTIVE).expect("parse");
+    assert_eq!(def.description, None);
+}
+
+#[test]
+fn qbg_port_profile_gets_an_instance_id() {
+    let out = DomainDef::parse_str(
+        &with_devices("<interface type='direct'><source dev='eth0' mode='vepa'/><virtualport type='802.1Qbg'><parameters managerid='12' typeid='1193046' typeidversion='1'/></virtualport></interface>"),
+        &INACTIVE,
+    )
+    .expect("parse")
+    .to_xml(&FormatFlags::default());
+    assert!(out.contains("typeidversion='1' instanceid='"), "{out}");
 }
 
 #[test]

@@ -949,19 +949,6 @@ fn assign_chr_ports(def: &mut DomainDef) {
     }
 }
 
-/// Sorts an element's children into the order libvirt's formatter writes
-/// them; children it does not know keep their place at the end.
-pub(super) fn order_children(d: &mut Element, order: &[&str]) {
-    let rank = |n: &Node| match n {
-        Node::Element(c) => order
-            .iter()
-            .position(|o| *o == c.name)
-            .unwrap_or(order.len()),
-        Node::Text(_) => order.len(),
-    };
-    d.children.sort_by_key(rank);
-}
-
 /// Children every device ends with (virDomainDeviceInfoFormat).
 const INFO_TAIL: &[&str] = &["boot", "alias", "master", "rom", "address", "acpi"];
 
@@ -1021,7 +1008,7 @@ fn normalise_disk(d: &mut Element) {
         "product",
         "encryption",
     ]);
-    order_children(d, &order);
+    d.order_children(&order);
 }
 
 fn normalise_interface(d: &mut Element) -> Result<(), ConfError> {
@@ -1037,6 +1024,17 @@ fn normalise_interface(d: &mut Element) -> Result<(), ConfError> {
                     0,
                     Node::Element(Element::new("mac").with_attr("address", &mac)),
                 );
+            }
+        }
+    }
+    // An 802.1Qbg port profile without an instance id gets a random one.
+    for vp in d.elements_mut().filter(|c| c.name == "virtualport") {
+        if vp.attr("type") != Some("802.1Qbg") {
+            continue;
+        }
+        if let Some(p) = vp.child_mut("parameters") {
+            if p.attr("instanceid").is_none() {
+                p.set_attr("instanceid", &crate::uuid::Uuid::generate()?.to_string());
             }
         }
     }
@@ -1066,7 +1064,7 @@ fn normalise_interface(d: &mut Element) -> Result<(), ConfError> {
         "mtu",
         "coalesce",
     ]);
-    order_children(d, &order);
+    d.order_children(&order);
     Ok(())
 }
 

@@ -8,7 +8,15 @@ use driver::Registry;
 /// guests only on a Xen dom0 and offers its config conversions anywhere).
 fn registry(ctx: &daemon::DaemonContext) -> Registry {
     let mut registry = Registry::new();
+    // libvirt's order: the test driver, then libxl before LXC, which is
+    // also the order in which an empty URI probes them.
     registry.add(driver_test::factory());
+    let xen = driver_xen::XenOptions {
+        config_file: ctx.paths.config_dir.join("libxl.conf"),
+        privileged: Some(ctx.privileged),
+        ..Default::default()
+    };
+    registry.add(std::sync::Arc::new(driver_xen::XenFactory::new(xen)));
     let lxc = ctx.driver_dirs("lxc");
     let mut cfg = driver_lxc::LxcDriverConfig::from_dirs(
         ctx.privileged,
@@ -18,12 +26,6 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     );
     cfg.lxc_conf = Some(ctx.paths.config_dir.join("lxc.conf"));
     registry.add(driver_lxc::factory(cfg));
-    let xen = driver_xen::XenOptions {
-        config_file: ctx.paths.config_dir.join("libxl.conf"),
-        privileged: Some(ctx.privileged),
-        ..Default::default()
-    };
-    registry.add(std::sync::Arc::new(driver_xen::XenFactory::new(xen)));
     registry
 }
 

@@ -21,7 +21,8 @@ fn registry(_ctx: &DaemonContext) -> Registry {
 
 fn main() -> ExitCode {
     daemon::run_with("virtproxyd", |ctx| {
-        let reg = registry(ctx);
+        let mut reg = registry(ctx);
+        ctx.use_default_uri(&mut reg);
         let sock_dir = ctx
             .paths
             .sock
@@ -29,6 +30,9 @@ fn main() -> ExitCode {
             .map(|p| p.to_path_buf())
             .unwrap_or_else(|| ctx.paths.run_dir.clone());
         let local = Arc::new(dispatch::RemoteHandler::new(reg.clone()));
-        (Arc::new(ProxyHandler::new(sock_dir, local)), reg)
+        (
+            Arc::new(ProxyHandler::new(sock_dir, local, ctx.privileged)),
+            reg,
+        )
     })
 }

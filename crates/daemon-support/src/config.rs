@@ -547,3 +547,22 @@ impl DaemonConfig {
         }
     }
 }
+
+/// The URI an empty connection name stands for inside the daemon, as
+/// libvirt's `virConnectOpen` looks it up before probing drivers:
+/// `LIBVIRT_DEFAULT_URI` from the environment, else `uri_default` in the
+/// client library's config `libvirt.conf` of `config_dir` (a string, no
+/// default; read when a client opens the empty URI, so edits apply at
+/// once). A file that is missing or does not parse gives none.
+pub fn default_uri(config_dir: &std::path::Path) -> Option<String> {
+    if let Some(v) = std::env::var("LIBVIRT_DEFAULT_URI")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        return Some(v);
+    }
+    let path = config_dir.join("libvirt.conf");
+    let text = std::fs::read_to_string(&path).ok()?;
+    let conf = Conf::parse(&text, &path.to_string_lossy()).ok()?;
+    conf.get_string("uri_default").ok().flatten()
+}

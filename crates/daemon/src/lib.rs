@@ -57,6 +57,14 @@ impl DaemonContext {
     pub fn driver_dirs(&self, name: &str) -> DriverDirs {
         self.paths.driver_dirs(name)
     }
+
+    /// Makes `registry` look up the daemon's default URI (environment,
+    /// then libvirt.conf in the daemon's config directory) before probing
+    /// its drivers, as libvirt does for a client opening the empty URI.
+    pub fn use_default_uri(&self, registry: &mut Registry) {
+        let dir = self.paths.config_dir.clone();
+        registry.set_default_uri(move || daemon_support::config::default_uri(&dir));
+    }
 }
 
 fn log(p: Priority, msg: std::fmt::Arguments<'_>) {
@@ -77,7 +85,8 @@ fn fail(argv0: &str, daemon: bool, err: DaemonErr, msg: &str) -> ExitCode {
 /// status.
 pub fn run(name: &str, drivers: impl FnOnce(&DaemonContext) -> Registry) -> ExitCode {
     run_with(name, |ctx| {
-        let registry = drivers(ctx);
+        let mut registry = drivers(ctx);
+        ctx.use_default_uri(&mut registry);
         (Arc::new(RemoteHandler::new(registry.clone())), registry)
     })
 }

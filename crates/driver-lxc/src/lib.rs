@@ -155,6 +155,15 @@ impl DriverFactory for LxcDriverFactory {
         uri.scheme == "lxc"
     }
 
+    /// libvirt's LXC probe: `lxc:///system` once the driver is active,
+    /// which needs a privileged daemon.
+    fn default_uri(&self) -> Option<String> {
+        self.driver
+            .cfg
+            .privileged
+            .then(|| "lxc:///system".to_string())
+    }
+
     fn open(&self, uri: &Uri, _auth: &ConnectAuth) -> Result<Arc<dyn Connection>> {
         let path = uri.path.as_str();
         if !path.is_empty() && path != "/" && path != "/system" {
@@ -182,5 +191,30 @@ impl DriverFactory for LxcDriverFactory {
 
     fn active_guests(&self) -> usize {
         self.driver.active_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn factory(privileged: bool, dir: &std::path::Path) -> LxcDriverFactory {
+        LxcDriverFactory::new(LxcDriverConfig::from_dirs(
+            privileged,
+            dir.join("etc"),
+            dir.join("run"),
+            dir.join("log"),
+        ))
+    }
+
+    #[test]
+    fn probe_answers_lxc_system_only_when_privileged() {
+        let dir = std::env::temp_dir().join(format!("lxc-probe-{}", std::process::id()));
+        assert_eq!(
+            factory(true, &dir).default_uri().as_deref(),
+            Some("lxc:///system")
+        );
+        assert_eq!(factory(false, &dir).default_uri(), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -172,6 +172,20 @@ impl DriverFactory for XenFactory {
         uri.scheme == "xen" || uri.scheme == "libxl"
     }
 
+    /// libvirt's libxl probe: `xen:///system` only while the driver runs
+    /// (a privileged daemon on a Xen host); an inactive driver answers
+    /// nothing, even though it still opens limited connections.
+    fn default_uri(&self) -> Option<String> {
+        self.ensure_started();
+        #[cfg(feature = "libxl")]
+        if let Ok(s) = self.state.lock() {
+            if let State::Active(_) = &*s {
+                return Some("xen:///system".to_string());
+            }
+        }
+        None
+    }
+
     fn open(&self, uri: &Uri, _auth: &ConnectAuth) -> Result<Arc<dyn Connection>> {
         check_path(uri)?;
         self.ensure_started();
@@ -187,7 +201,7 @@ impl DriverFactory for XenFactory {
                 InactivePolicy::Refuse => Err(Error::new(
                     ErrorCode::NoConnect,
                     ErrorDomain::None,
-                    format!("no connection driver available for {}", uri.driver_uri()),
+                    uri.driver_uri(),
                 )),
             },
             State::NotStarted => Err(limited::inactive_error()),

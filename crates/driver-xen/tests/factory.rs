@@ -46,6 +46,7 @@ fn session_uri_is_rejected_with_libvirt_wording() {
 #[test]
 fn inactive_host_gives_a_limited_connection() {
     let f = no_xen(InactivePolicy::Limited);
+    assert_eq!(f.default_uri(), None, "an inactive driver answers no probe");
     let c = open(&f, "xen:///system").unwrap();
     assert_eq!(c.get_type(), "Xen");
     assert_eq!(c.uri(), "xen:///system");
@@ -67,9 +68,10 @@ fn refuse_policy_reports_no_connection_driver() {
     let f = no_xen(InactivePolicy::Refuse);
     let e = open(&f, "xen:///system").err().unwrap();
     assert_eq!(e.code, ErrorCode::NoConnect);
+    assert_eq!(e.detail.as_deref(), Some("xen:///system"));
     assert_eq!(
-        e.detail.as_deref(),
-        Some("no connection driver available for xen:///system")
+        e.to_string(),
+        "no connection driver available for xen:///system"
     );
 }
 

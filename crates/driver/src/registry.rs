@@ -155,8 +155,11 @@ pub trait DriverFactory: Send + Sync {
     fn name(&self) -> &'static str;
     /// Whether this driver handles `uri` (by scheme).
     fn claims(&self, uri: &Uri) -> bool;
-    /// The URI to use when the client gave none, if this driver is the default.
-    fn default_uri(&self) -> Option<&'static str> {
+    /// The URI this driver answers for a client that opens the empty URI
+    /// (libvirt's `connectURIProbe`): its own URI while it is active
+    /// (`lxc:///system` for a privileged LXC driver, `xen:///system` on a
+    /// Xen host), else `None`, and the registry asks the next driver.
+    fn default_uri(&self) -> Option<String> {
         None
     }
     fn open(&self, uri: &Uri, auth: &ConnectAuth) -> Result<Arc<dyn Connection>>;
@@ -178,11 +181,16 @@ pub trait DriverFactory: Send + Sync {
     }
 }
 
-/// The drivers one daemon hosts.
+/// The drivers one daemon hosts, in libvirt's registration order (which is
+/// also the order in which they are asked for a default URI).
 #[derive(Default, Clone)]
 pub struct Registry {
     drivers: Vec<Arc<dyn DriverFactory>>,
+    default_uri: Option<DefaultUri>,
 }
+
+/// Looks up the daemon's configured default URI at each empty open.
+type DefaultUri = Arc<dyn Fn() -> Option<String> + Send + Sync>;
 
 impl Registry {
     pub fn new() -> Self {
@@ -197,28 +205,43 @@ impl Registry {
         &self.drivers
     }
 
+    /// Where the daemon's own default URI comes from (`LIBVIRT_DEFAULT_URI`
+    /// in its environment, else `uri_default` in its libvirt.conf): asked
+    /// at each open of the empty URI, before the drivers are probed.
+    pub fn set_default_uri(&mut self, lookup: impl Fn() -> Option<String> + Send + Sync + 'static) {
+        self.default_uri = Some(Arc::new(lookup));
+    }
+
     /// Guests running under every driver.
     pub fn active_guests(&self) -> usize {
         self.drivers.iter().map(|d| d.active_guests()).sum()
     }
 
-    /// Open a connection for `name` (None or "": the first driver with a
-    /// default URI).
+    /// The URI an empty name stands for, as libvirt's `virConnectOpen`
+    /// finds it: the configured default, else the first driver (in
+    /// registration order) whose probe answers.
+    pub fn probe(&self) -> Option<String> {
+        self.default_uri
+            .as_ref()
+            .and_then(|f| f())
+            .filter(|u| !u.is_empty())
+            .or_else(|| self.drivers.iter().find_map(|d| d.default_uri()))
+    }
+
+    /// Open a connection for `name` (None or "": the URI [`Self::probe`]
+    /// finds). When nothing claims it the error is libvirt's
+    /// VIR_ERR_NO_CONNECT naming the URI, or `<null>` when there was none.
     pub fn open(&self, name: Option<&str>, auth: &ConnectAuth) -> Result<Arc<dyn Connection>> {
-        let name = match name.filter(|n| !n.is_empty()) {
-            Some(n) => n.to_string(),
-            None => self
-                .drivers
-                .iter()
-                .find_map(|d| d.default_uri())
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorCode::NoConnect,
-                        ErrorDomain::None,
-                        "no connection driver available",
-                    )
-                })?
-                .to_string(),
+        let Some(name) = name
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .or_else(|| self.probe())
+        else {
+            return Err(Error::new(
+                ErrorCode::NoConnect,
+                ErrorDomain::None,
+                "<null>",
+            ));
         };
         let uri = Uri::parse(&name)?;
         for d in &self.drivers {
@@ -259,5 +282,86 @@ mod tests {
     fn rejects_garbage() {
         assert!(Uri::parse("no scheme here").is_err());
         assert!(Uri::parse("x://h:notaport/").is_err());
+    }
+
+    struct Fake(&'static str, Option<&'static str>);
+
+    impl DriverFactory for Fake {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn claims(&self, uri: &Uri) -> bool {
+            uri.scheme == self.0
+        }
+        fn default_uri(&self) -> Option<String> {
+            self.1.map(str::to_string)
+        }
+        fn open(&self, uri: &Uri, _auth: &ConnectAuth) -> Result<Arc<dyn Connection>> {
+            Err(Error::new(
+                ErrorCode::InternalError,
+                ErrorDomain::None,
+                format!("opened {}", uri.original),
+            ))
+        }
+    }
+
+    fn opened(r: &Registry, name: Option<&str>) -> Error {
+        match r.open(name, &ConnectAuth::default()) {
+            Err(e) => e,
+            Ok(_) => panic!("fake drivers never open"),
+        }
+    }
+
+    fn registry(drivers: &[(&'static str, Option<&'static str>)]) -> Registry {
+        let mut r = Registry::new();
+        for &(n, d) in drivers {
+            r.add(Arc::new(Fake(n, d)));
+        }
+        r
+    }
+
+    #[test]
+    fn empty_name_opens_the_first_driver_that_answers_the_probe() {
+        let r = registry(&[
+            ("test", None),
+            ("xen", None),
+            ("lxc", Some("lxc:///system")),
+            ("vz", Some("vz:///system")),
+        ]);
+        for name in [None, Some("")] {
+            assert_eq!(
+                opened(&r, name).detail.as_deref(),
+                Some("opened lxc:///system")
+            );
+        }
+    }
+
+    #[test]
+    fn configured_default_comes_before_the_probe() {
+        let mut r = registry(&[("lxc", Some("lxc:///system")), ("test", None)]);
+        r.set_default_uri(|| Some("test:///default".into()));
+        assert_eq!(
+            opened(&r, Some("")).detail.as_deref(),
+            Some("opened test:///default")
+        );
+    }
+
+    #[test]
+    fn nothing_answering_is_no_connect_for_null_said_once() {
+        let r = registry(&[("test", None)]);
+        let e = opened(&r, Some(""));
+        assert_eq!(e.code, ErrorCode::NoConnect);
+        assert_eq!(e.domain, ErrorDomain::None);
+        assert_eq!(
+            e.to_string(),
+            "no connection driver available for <null>"
+        );
+    }
+
+    #[test]
+    fn unclaimed_scheme_is_no_connect_for_the_uri() {
+        let r = registry(&[("test", None)]);
+        let e = opened(&r, Some("bogus:///x"));
+        assert_eq!(e.to_string(), "no connection driver available for bogus:///x");
     }
 }

@@ -78,8 +78,11 @@ pub fn undecodable() -> RemoteError {
     )
 }
 
-fn decode_args<T: xdr::Xdr>(payload: &[u8]) -> Result<T, RemoteError> {
-    xdr::from_bytes(payload).map_err(|_| undecodable())
+/// Decode a call's arguments as libvirt's C daemon does: bytes after the
+/// arguments are ignored; anything that does not decode is
+/// [`undecodable`].
+pub fn decode_args<T: xdr::Xdr>(payload: &[u8]) -> Result<T, RemoteError> {
+    xdr::from_prefix(payload).map_err(|_| undecodable())
 }
 
 macro_rules! prio {

@@ -11,11 +11,14 @@
 //!    `virtlxcd-sock`, `xen` → `virtxend-sock`, `vz` / `parallels` →
 //!    `virtvzd-sock` (all in the proxy's own socket directory; `-sock-ro`
 //!    for clients of the read-only socket), `test` → the proxy's in-process
-//!    drivers. No URI: the first per-driver daemon that answers, else the
-//!    in-process drivers. Any other scheme gets libvirt's "no connection
+//!    drivers. No URI or the empty one: a root proxy probes the daemons'
+//!    sockets in libvirt's order and opens `SCHEME:///system` on the first
+//!    that exists; otherwise the in-process drivers answer (libvirt's
+//!    "connection not open" without a URI, its probe of the drivers for
+//!    the empty one). Any other scheme gets libvirt's "no connection
 //!    driver available for URI". For a daemon the proxy opens one back-end
-//!    connection for the client, sends the client's CONNECT_OPEN unchanged
-//!    and relays the reply; for the in-process drivers the client gets a
+//!    connection for the client, sends the client's CONNECT_OPEN (unchanged
+//!    unless probed) and relays the reply; for the in-process drivers the client gets a
 //!    `dispatch::RemoteHandler` client of its own that answers through the
 //!    client's connection (`rpc::Client::sharing_output`).
 //! 3. From then on every call and stream message goes to the back end as
@@ -48,7 +51,7 @@ use protocol::header::{
 use protocol::remote as r;
 use protocol::{keepalive, ErrorCode, ErrorDomain, RemoteError, RemoteProc as P};
 use rpc::{CallMode, Client, ClientInfo, Handler, Response};
-use xdr::{from_bytes, to_bytes, Decoder, Xdr};
+use xdr::{to_bytes, Decoder, Xdr};
 
 type R<T> = Result<T, RemoteError>;
 
@@ -60,6 +63,13 @@ pub const DAEMONS: &[(&[&str], &str)] = &[
     (&["vz", "parallels"], "virtvzd"),
 ];
 
+/// The per-driver daemons a root proxy probes for a client that opens the
+/// empty URI, in libvirt's order (xen, qemu, lxc, vbox, bhyve, vz; those
+/// this project has): the first whose socket exists gets the client, with
+/// `SCHEME:///system` as the URI. An unprivileged proxy probes only the
+/// session daemons of QEMU and VirtualBox, none of which exist here.
+const PROBE_ORDER: &[(&str, &str)] = &[("xen", "virtxend"), ("lxc", "virtlxcd"), ("vz", "virtvzd")];
+
 /// Schemes served by the in-process drivers.
 pub const LOCAL_SCHEMES: &[&str] = &["test"];
 
@@ -70,7 +80,8 @@ pub enum Route {
     Local,
     /// The daemon with this socket prefix.
     Daemon(&'static str),
-    /// No URI: probe the daemons, then the local drivers.
+    /// No URI or the empty one: probe the daemons' sockets, else the
+    /// local drivers.
     Probe,
 }
 
@@ -148,13 +159,34 @@ impl ProxyState {
 pub struct ProxyHandler {
     sock_dir: PathBuf,
     local: Arc<RemoteHandler>,
+    privileged: bool,
 }
 
 impl ProxyHandler {
     /// `sock_dir` holds the per-driver daemons' sockets (the proxy's own
-    /// socket directory); `local` serves the in-process drivers.
-    pub fn new(sock_dir: PathBuf, local: Arc<RemoteHandler>) -> Self {
-        ProxyHandler { sock_dir, local }
+    /// socket directory); `local` serves the in-process drivers;
+    /// `privileged` (a root proxy) decides which daemons an empty URI
+    /// probes.
+    pub fn new(sock_dir: PathBuf, local: Arc<RemoteHandler>, privileged: bool) -> Self {
+        ProxyHandler {
+            sock_dir,
+            local,
+            privileged,
+        }
+    }
+
+    /// The daemon an empty URI goes to, as libvirt's proxy probes it: the
+    /// first in [`PROBE_ORDER`] whose socket (`-sock-ro` for a read-only
+    /// client) exists, with its scheme.
+    fn probe(&self, readonly: bool) -> Option<(&'static str, &'static str)> {
+        if !self.privileged {
+            return None;
+        }
+        let suffix = if readonly { "sock-ro" } else { "sock" };
+        PROBE_ORDER
+            .iter()
+            .copied()
+            .find(|(_, prefix)| self.sock_dir.join(format!("{prefix}-{suffix}")).exists())
     }
 
     fn daemon_socket(&self, prefix: &str, readonly: bool) -> PathBuf {
@@ -186,14 +218,7 @@ impl ProxyHandler {
         match route {
             Route::Local => Ok(None),
             Route::Daemon(prefix) => connect(&self.daemon_socket(prefix, readonly)).map(Some),
-            Route::Probe => {
-                for (_, prefix) in DAEMONS {
-                    if let Ok(s) = UnixStream::connect(self.daemon_socket(prefix, readonly)) {
-                        return Ok(Some(s));
-                    }
-                }
-                Ok(None)
-            }
+            Route::Probe => Ok(None),
         }
     }
 
@@ -218,9 +243,18 @@ impl ProxyHandler {
     /// CONNECT_OPEN: connect the back end, replay the call, relay the
     /// reply; on success the client is bound to the back end.
     fn open(&self, client: &Arc<Client<ProxyState>>, h: &Header, payload: &[u8]) -> R<Response> {
-        let args: r::ConnectOpenArgs = decode(payload)?;
-        let route = route(args.name.as_deref())?;
-        let Some(mut sock) = self.connect_backend(&route, client.state.readonly)? else {
+        let mut args: r::ConnectOpenArgs = decode(payload)?;
+        let readonly = client.state.readonly;
+        let mut route = route(args.name.as_deref())?;
+        let mut call = frame(h, payload);
+        if route == Route::Probe {
+            if let Some((scheme, prefix)) = self.probe(readonly) {
+                args.name = Some(format!("{scheme}:///system"));
+                call = frame_value(h, &args);
+                route = Route::Daemon(prefix);
+            }
+        }
+        let Some(mut sock) = self.connect_backend(&route, readonly)? else {
             return Ok(self.open_local(client, h, payload));
         };
         let io_err = |e: std::io::Error| {
@@ -233,7 +267,7 @@ impl ProxyHandler {
                 )),
             )
         };
-        sock.write_all(&frame(h, payload)).map_err(io_err)?;
+        sock.write_all(&call).map_err(io_err)?;
         let reply = loop {
             let (rh, bytes) = read_raw_frame(&mut sock).map_err(io_err)?;
             if rh.prog == keepalive::PROGRAM {
@@ -272,13 +306,7 @@ fn os_reason(err: &std::io::Error) -> String {
 }
 
 fn decode<T: Xdr>(payload: &[u8]) -> R<T> {
-    from_bytes(payload).map_err(|_| {
-        RemoteError::new(
-            ErrorCode::Rpc,
-            ErrorDomain::Rpc,
-            Some("Unable to decode message payload"),
-        )
-    })
+    protocol::procs::decode_args(payload)
 }
 
 fn not_open() -> RemoteError {

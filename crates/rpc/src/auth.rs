@@ -23,7 +23,7 @@ use protocol::{ErrorCode, ErrorDomain, RemoteError, RemoteProc};
 use sasl::{ServerSession, Step};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::OwnedSemaphorePermit;
-use xdr::{from_bytes, to_bytes};
+use xdr::{from_prefix, to_bytes};
 
 use crate::server::{ClientInfo, Response, Transport};
 
@@ -319,7 +319,7 @@ pub fn call(
             Err(e) => fail(e),
         },
         Some(RemoteProc::AuthSaslStart) => {
-            let Ok(a) = from_bytes::<r::AuthSaslStartArgs>(payload) else {
+            let Ok(a) = from_prefix::<r::AuthSaslStartArgs>(payload) else {
                 return fail(decode_error());
             };
             let data = to_u8(&a.data);
@@ -327,7 +327,7 @@ pub fn call(
             sasl_round(cfg, info, auth, |s| s.start(&a.mech, input))
         }
         Some(RemoteProc::AuthSaslStep) => {
-            let Ok(a) = from_bytes::<r::AuthSaslStepArgs>(payload) else {
+            let Ok(a) = from_prefix::<r::AuthSaslStepArgs>(payload) else {
                 return fail(decode_error());
             };
             let data = to_u8(&a.data);

@@ -32,3 +32,10 @@ pub fn from_bytes<T: Xdr>(buf: &[u8]) -> Result<T, XdrError> {
     d.finish()?;
     Ok(v)
 }
+
+/// Decode a value from the start of `buf`, ignoring any bytes after it, as
+/// libvirt's C side decodes a message payload (it never checks that the
+/// payload was used up).
+pub fn from_prefix<T: Xdr>(buf: &[u8]) -> Result<T, XdrError> {
+    T::decode(&mut Decoder::new(buf))
+}

@@ -51,11 +51,24 @@ fn huge_count_with_little_data_is_truncated_not_allocated() {
 }
 
 #[test]
-fn nonzero_padding_is_rejected() {
+fn padding_contents_are_ignored_as_c_does() {
     assert_eq!(
         from_bytes::<String>(b"\0\0\0\x01a\0\x01\0"),
-        Err(XdrError::BadPadding)
+        Ok("a".to_string())
     );
+    assert_eq!(
+        from_bytes::<[u8; 2]>(&[7, 8, 0xff, 0xff]),
+        Ok([7, 8]),
+        "fixed opaque data"
+    );
+}
+
+#[test]
+fn missing_padding_is_still_truncated() {
+    assert!(matches!(
+        from_bytes::<String>(b"\0\0\0\x01a"),
+        Err(XdrError::Truncated { .. })
+    ));
 }
 
 #[test]
@@ -67,8 +80,44 @@ fn trailing_bytes_are_rejected() {
 }
 
 #[test]
-fn bad_bool_is_rejected() {
-    assert_eq!(from_bytes::<bool>(&[0, 0, 0, 2]), Err(XdrError::BadBool(2)));
+fn any_nonzero_word_is_true_as_c_xdr_bool() {
+    assert_eq!(from_bytes::<bool>(&[0, 0, 0, 0]), Ok(false));
+    assert_eq!(from_bytes::<bool>(&[0, 0, 0, 1]), Ok(true));
+    assert_eq!(from_bytes::<bool>(&[0, 0, 0, 2]), Ok(true));
+    // go-libvirt's encoding of true.
+    assert_eq!(from_bytes::<bool>(&[1, 0, 0, 0]), Ok(true));
+    assert_eq!(from_bytes::<bool>(&[0xff; 4]), Ok(true));
+    assert!(matches!(
+        from_bytes::<bool>(&[0, 0, 1]),
+        Err(XdrError::Truncated { .. })
+    ));
+}
+
+#[test]
+fn optional_marker_accepts_any_nonzero_word() {
+    let mut b = vec![1, 0, 0, 0];
+    b.extend(to_bytes(&"x".to_string()));
+    assert_eq!(from_bytes::<Option<String>>(&b), Ok(Some("x".into())));
+    // The value must still follow a true marker.
+    assert!(matches!(
+        from_bytes::<Option<String>>(&[1, 0, 0, 0]),
+        Err(XdrError::Truncated { .. })
+    ));
+    assert_eq!(from_bytes::<Option<String>>(&[0, 0, 0, 0]), Ok(None));
+}
+
+#[test]
+fn small_integers_keep_the_low_bits_as_c_does() {
+    assert_eq!(from_bytes::<u8>(&[0, 0, 1, 2]), Ok(2));
+    assert_eq!(from_bytes::<u16>(&[1, 2, 3, 4]), Ok(0x0304));
+    assert_eq!(from_bytes::<i8>(&[0xff, 0xff, 0xff, 0xfe]), Ok(-2));
+    assert_eq!(from_bytes::<i8>(&[0, 0, 0, 0x80]), Ok(-128));
+}
+
+#[test]
+fn from_prefix_ignores_trailing_bytes() {
+    assert_eq!(xdr::from_prefix::<u32>(&[0, 0, 0, 1, 9, 9, 9, 9]), Ok(1));
+    assert!(xdr::from_prefix::<u64>(&[0, 0, 0, 1]).is_err());
 }
 
 #[test]

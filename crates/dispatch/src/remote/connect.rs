@@ -41,6 +41,12 @@ impl RemoteConnect for Call<'_> {
                 Some("connection already open"),
             ));
         }
+        // libvirt's daemon opens what the client names; a client library
+        // asking for its default sends the empty string, which the daemon
+        // resolves by probing, while an absent name is refused.
+        let Some(name) = args.name.as_deref() else {
+            return Err(not_open());
+        };
         let auth = ConnectAuth {
             readonly: st.readonly || (args.flags & CONNECT_RO) != 0,
             uid: self.client.info.peer_uid,
@@ -49,7 +55,7 @@ impl RemoteConnect for Call<'_> {
         let conn = self
             .handler
             .registry
-            .open(args.name.as_deref(), &auth)
+            .open(Some(name), &auth)
             .map_err(wire)?;
         *slot = Some(conn);
         self.handler.opened.fetch_add(1, Ordering::Relaxed);

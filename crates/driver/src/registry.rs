@@ -352,16 +352,16 @@ mod tests {
         let e = opened(&r, Some(""));
         assert_eq!(e.code, ErrorCode::NoConnect);
         assert_eq!(e.domain, ErrorDomain::None);
-        assert_eq!(
-            e.to_string(),
-            "no connection driver available for <null>"
-        );
+        assert_eq!(e.to_string(), "no connection driver available for <null>");
     }
 
     #[test]
     fn unclaimed_scheme_is_no_connect_for_the_uri() {
         let r = registry(&[("test", None)]);
         let e = opened(&r, Some("bogus:///x"));
-        assert_eq!(e.to_string(), "no connection driver available for bogus:///x");
+        assert_eq!(
+            e.to_string(),
+            "no connection driver available for bogus:///x"
+        );
     }
 }

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! What clients that were written against libvirt's C daemon send and
+//! expect at connection setup: XDR as C decodes it (go-libvirt's
+//! booleans), and the empty URI resolved as libvirt resolves it (the
+//! daemon's configured default, then its drivers' probes in libvirt's
+//! order; virtproxyd probing the per-driver daemons' sockets).
+//!
+//! The expected errors are the C daemon's answers (Debian's libvirtd 9.0,
+//! checked by hand on private sockets).
+
+// Test harness: the client's error type is the wire error, large by nature.
+#![allow(clippy::result_large_err)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use protocol::remote as r;
+use rpc::client::{ClientError, RpcClient};
+use test_support::*;
+use xdr::{Decoder, Xdr, XdrError};
+
+const NOBODY: u32 = 65534;
+const CONNECT_OPEN: i32 = 1;
+const CONNECT_GET_URI: i32 = 110;
+
+/// A payload sent as given, to put exactly the bytes another client
+/// library sends on the wire.
+struct Raw(Vec<u8>);
+
+impl Xdr for Raw {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, XdrError> {
+        Ok(Raw(d.take(d.remaining())?.to_vec()))
+    }
+}
+
+fn xdr_string(s: &str) -> Vec<u8> {
+    xdr::to_bytes(&s.to_string())
+}
+
+/// CONNECT_OPEN with `payload` as its arguments; the URI the connection
+/// got, or the error's (code, domain, message).
+fn open_raw(sock: &Path, payload: Vec<u8>) -> Result<String, (i32, i32, String)> {
+    let mut c = RpcClient::connect(sock, r::PROGRAM, r::PROTOCOL_VERSION).expect("connect");
+    let err = |e: ClientError| match e {
+        ClientError::Remote(e) => (e.code, e.domain, e.message),
+        other => panic!("not a libvirt error: {other}"),
+    };
+    c.call::<_, ()>(CONNECT_OPEN, &Raw(payload)).map_err(err)?;
+    let uri: r::ConnectGetUriRet = c.call(CONNECT_GET_URI, &()).map_err(err)?;
+    Ok(uri.uri)
+}
+
+/// CONNECT_OPEN as libvirt's own client encodes it (`None`: no name).
+fn open_name(sock: &Path, name: Option<&str>) -> Result<String, (i32, i32, String)> {
+    let args = r::ConnectOpenArgs {
+        name: name.map(str::to_string),
+        flags: 0,
+    };
+    open_raw(sock, xdr::to_bytes(&args))
+}
+
+fn no_connect_null() -> (i32, i32, String) {
+    (
+        5,
+        0,
+        "no connection driver available for <null>".to_string(),
+    )
+}
+
+fn start(name: &str, t: &TempDir, extra_env: &[(&str, &str)]) -> (Daemon, std::path::PathBuf) {
+    let mut spec = Spec::new(name, t, "");
+    if name == "virtproxyd" {
+        spec.ready = t.join("run/libvirt-sock");
+    }
+    for (k, v) in extra_env {
+        spec = spec.env(k, v);
+    }
+    let sock = spec.ready.clone();
+    (spec.start(), sock)
+}
+
+/// Per-driver daemon `name` with its own pid file, sockets in the same
+/// directory as the other daemons of `t`.
+fn beside(t: &TempDir, name: &str) -> Daemon {
+    let mut spec = Spec::new(name, t, "");
+    spec.args[3] = t.join(&format!("{name}.pid")).display().to_string();
+    spec.start()
+}
+
+#[test]
+fn go_libvirt_optional_string_marker_opens_the_connection() {
+    let t = TempDir::new("wire-go");
+    let (_d, sock) = start("libvirtd", &t, &[]);
+    // go-libvirt sends the "name present" marker as 01 00 00 00; C's
+    // xdr_bool takes any non-zero word as true.
+    let mut go = vec![1, 0, 0, 0];
+    go.extend(xdr_string("test:///default"));
+    go.extend([0, 0, 0, 0]);
+    assert_eq!(open_raw(&sock, go).as_deref(), Ok("test:///default"));
+
+    // Padding bytes are not looked at, and bytes after the arguments are
+    // ignored, as C does.
+    let mut sloppy = vec![0, 0, 0, 1];
+    sloppy.extend(b"\0\0\0\x0ftest:///default\xff");
+    sloppy.extend([0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef]);
+    assert_eq!(open_raw(&sock, sloppy).as_deref(), Ok("test:///default"));
+
+    // Still too short is still undecodable, with libvirt's error.
+    let e = open_raw(&sock, vec![1, 0, 0, 0, 0, 0, 0, 9, b't']).unwrap_err();
+    assert_eq!(e, (39, 7, "Unable to decode message payload".to_string()));
+}
+
+#[test]
+fn absent_name_is_connection_not_open_and_empty_name_probes() {
+    let t = TempDir::new("wire-probe");
+    let (_d, sock) = start("libvirtd", &t, &[]);
+    assert_eq!(
+        open_name(&sock, None),
+        Err((1, 7, "internal error: connection not open".to_string()))
+    );
+    if is_root() {
+        // A root libvirtd without Xen: LXC answers the probe, as C's
+        // libvirtd without QEMU does.
+        assert_eq!(open_name(&sock, Some("")).as_deref(), Ok("lxc:///system"));
+        let ro = Spec::new("libvirtd", &t, "").ro_socket();
+        assert_eq!(open_name(&ro, Some("")).as_deref(), Ok("lxc:///system"));
+    } else {
+        assert_eq!(open_name(&sock, Some("")), Err(no_connect_null()));
+    }
+}
+
+#[test]
+fn unprivileged_daemon_probes_nothing_and_says_null_once() {
+    if !is_root() {
+        skip("needs root to switch to the unprivileged user 'nobody'");
+        return;
+    }
+    let t = TempDir::new("wire-nobody");
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    std::os::unix::fs::chown(&home, Some(NOBODY), Some(NOBODY)).expect("chown");
+    let run = home.join("xdg-run/libvirt");
+    let mut spec = Spec::new("libvirtd", &t, "");
+    spec.args.clear();
+    spec.ready = run.join("libvirt-sock");
+    let spec = spec
+        .env("HOME", &home.display().to_string())
+        .env(
+            "XDG_RUNTIME_DIR",
+            &home.join("xdg-run").display().to_string(),
+        )
+        .env(
+            "XDG_CONFIG_HOME",
+            &home.join("xdg-config").display().to_string(),
+        )
+        .env(
+            "XDG_CACHE_HOME",
+            &home.join("xdg-cache").display().to_string(),
+        );
+    let _d = spec.start_as(NOBODY);
+    let sock = run.join("libvirt-sock");
+    assert_eq!(open_name(&sock, Some("")), Err(no_connect_null()));
+}
+
+#[test]
+fn configured_default_uri_comes_before_the_probe() {
+    let t = TempDir::new("wire-default");
+    let (d, sock) = start(
+        "libvirtd",
+        &t,
+        &[("LIBVIRT_DEFAULT_URI", "test:///default")],
+    );
+    assert_eq!(open_name(&sock, Some("")).as_deref(), Ok("test:///default"));
+    drop(d);
+
+    // uri_default in the daemon's libvirt.conf, read at each open.
+    let t = TempDir::new("wire-default-conf");
+    let conf_dir = t.join("root/etc/libvirt");
+    std::fs::create_dir_all(&conf_dir).expect("conf dir");
+    let (_d, sock) = start("libvirtd", &t, &[]);
+    std::fs::write(
+        conf_dir.join("libvirt.conf"),
+        "uri_default = \"test:///default\"\n",
+    )
+    .expect("libvirt.conf");
+    assert_eq!(open_name(&sock, Some("")).as_deref(), Ok("test:///default"));
+    std::fs::write(
+        conf_dir.join("libvirt.conf"),
+        "uri_default = \"bogus:///x\"\n",
+    )
+    .expect("libvirt.conf");
+    assert_eq!(
+        open_name(&sock, Some("")),
+        Err((
+            5,
+            0,
+            "no connection driver available for bogus:///x".to_string()
+        ))
+    );
+}
+
+#[test]
+fn virtproxyd_probes_daemon_sockets_in_libvirt_order() {
+    if !is_root() {
+        skip("a proxy probes per-driver daemons only when it runs as root");
+        return;
+    }
+    let t = TempDir::new("wire-proxy");
+    let (_p, sock) = start("virtproxyd", &t, &[]);
+    // Nothing beside it: the in-process drivers answer, as C's proxy
+    // falls back to its own virConnectOpen.
+    assert_eq!(open_name(&sock, Some("")), Err(no_connect_null()));
+    assert_eq!(
+        open_name(&sock, None),
+        Err((1, 7, "internal error: connection not open".to_string()))
+    );
+
+    // virtvzd's socket exists: the empty URI becomes vz:///system there
+    // (and virtvzd has no vz driver in this build).
+    let _vz = beside(&t, "virtvzd");
+    assert_eq!(
+        open_name(&sock, Some("")),
+        Err((
+            5,
+            0,
+            "no connection driver available for vz:///system".to_string()
+        ))
+    );
+
+    // An LXC daemon comes before vz in libvirt's order, whatever started
+    // first.
+    let _lxc = beside(&t, "virtlxcd");
+    assert_eq!(open_name(&sock, Some("")).as_deref(), Ok("lxc:///system"));
+}

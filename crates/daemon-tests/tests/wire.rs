@@ -236,3 +236,90 @@ fn virtproxyd_probes_daemon_sockets_in_libvirt_order() {
     let _lxc = beside(&t, "virtlxcd");
     assert_eq!(open_name(&sock, Some("")).as_deref(), Ok("lxc:///system"));
 }
+
+const AUTH_NODE: &str = "<node>\
+<cpu><mhz>6000</mhz><model>i986</model><active>50</active><nodes>4</nodes>\
+<sockets>4</sockets><cores>4</cores><threads>2</threads></cpu>\
+<memory>8192000</memory>\
+<auth><user password='pw'>alice</user><user>bob</user></auth></node>";
+
+/// libvirt-python's open and openAuth (with a callback answering
+/// alice / pw) of `uri`: "OK URI" or "ERR code domain message" each.
+const PY_OPEN_AUTH: &str = r#"
+import libvirt, sys
+libvirt.registerErrorHandler(lambda *a: None, None)
+def cb(creds, data):
+    for c in creds:
+        c[4] = 'alice' if c[0] == libvirt.VIR_CRED_AUTHNAME else 'pw'
+    return 0
+for f in (lambda: libvirt.open(sys.argv[1]),
+          lambda: libvirt.openAuth(sys.argv[1], [[libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_PASSPHRASE], cb, None], 0)):
+    try:
+        print('OK', f().getURI())
+    except libvirt.libvirtError as e:
+        print('ERR', e.get_error_code(), e.get_error_domain(), e.get_error_message())
+"#;
+
+#[test]
+fn test_node_with_auth_users_is_refused_without_credentials_as_c_does() {
+    let t = TempDir::new("wire-auth");
+    let node = t.join("node.xml");
+    std::fs::write(&node, AUTH_NODE).expect("node");
+    let uri = format!("test://{}", node.display());
+    let (d, sock) = start("libvirtd", &t, &[]);
+    // The daemon has no way to ask the client: C's libvirtd answers this
+    // to open and to openAuth with a callback alike.
+    assert_eq!(
+        open_name(&sock, Some(&uri)),
+        Err((
+            8,
+            46,
+            "invalid argument: Missing authentication credentials".to_string()
+        ))
+    );
+    if python_available() {
+        let out = python(
+            PY_OPEN_AUTH,
+            &[&format!(
+                "test+unix://{}?socket={}",
+                node.display(),
+                sock.display()
+            )],
+        )
+        .success();
+        let refused = "ERR 8 46 invalid argument: Missing authentication credentials";
+        assert_eq!(out.lines().collect::<Vec<_>>(), [refused, refused]);
+    } else {
+        skip("libvirt-python part: /usr/bin/python3 cannot import libvirt");
+    }
+    drop(d);
+
+    // Credentials in the daemon's auth file (libvirt 9.6 reads it before
+    // asking for a callback).
+    let write = |name: &str, user: &str, pass: &str| {
+        let p = t.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "[credentials-t]\nusername={user}\n{pass}\n[auth-test-localhost]\ncredentials=t\n"
+            ),
+        )
+        .expect("auth.conf");
+        p.display().to_string()
+    };
+    let good = write("good.conf", "alice", "password=pw");
+    let (d, sock) = start("libvirtd", &t, &[("LIBVIRT_AUTH_FILE", &good)]);
+    assert_eq!(open_name(&sock, Some(&uri)), Ok(uri.clone()));
+    drop(d);
+    let bad = write("bad.conf", "alice", "password=nope");
+    let (_d, sock) = start("libvirtd", &t, &[("LIBVIRT_AUTH_FILE", &bad)]);
+    assert_eq!(
+        open_name(&sock, Some(&uri)),
+        Err((
+            45,
+            12,
+            "authentication failed: authentication failed, see test XML for the correct username/password"
+                .to_string()
+        ))
+    );
+}

@@ -38,6 +38,7 @@
 //! - nothing a client sends can panic the driver.
 #![forbid(unsafe_code)]
 
+mod auth;
 mod caps;
 mod conn;
 mod domain;
@@ -82,13 +83,24 @@ impl DriverFactory for TestDriverFactory {
     }
 
     fn open(&self, uri: &Uri, _auth: &ConnectAuth) -> Result<Arc<dyn Connection>> {
-        let c = open_path(&uri.path, uri.driver_uri())?;
+        let authfile = uri
+            .query
+            .iter()
+            .find(|(k, _)| k == "authfile")
+            .map(|(_, v)| v.as_str());
+        let c = open_node(&uri.path, uri.driver_uri(), authfile)?;
         Ok(Arc::new(c))
     }
 }
 
 /// Opens a connection for a URI path ("/default" or an absolute node file).
+/// A node file whose `<auth>` lists users needs their credentials, from
+/// libvirt's auth file (see the `auth` module).
 pub fn open_path(path: &str, uri: String) -> Result<TestConnection> {
+    open_node(path, uri, None)
+}
+
+fn open_node(path: &str, uri: String, authfile: Option<&str>) -> Result<TestConnection> {
     if path.is_empty() || path == "/" {
         return Err(Error::new(
             ErrorCode::InvalidArg,
@@ -99,7 +111,9 @@ pub fn open_path(path: &str, uri: String) -> Result<TestConnection> {
     let shared = if path == "/default" {
         open_default()?
     } else {
-        Arc::new(load::load_file(path)?)
+        let (shared, users) = load::load_file(path)?;
+        auth::authenticate(&users, authfile)?;
+        Arc::new(shared)
     };
     Ok(TestConnection::new(shared, uri))
 }

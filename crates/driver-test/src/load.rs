@@ -14,7 +14,7 @@ use driver::consts::{reason, state as st};
 use driver::error::ErrorDomain;
 use driver::Result;
 
-use crate::errors;
+use crate::{auth, errors};
 use crate::state::{default_node_info, Cell, Dom, Iface, Net, NodeDev, Pool, Shared, State};
 use driver::objlist::Conflict;
 
@@ -164,13 +164,15 @@ pub fn load_default() -> Result<Shared> {
     Ok(sh)
 }
 
-/// A host described by a node file; relative `file=` references resolve
+/// A host described by a node file, and the users its `<auth>` lists
+/// (parsed last, as libvirt does); relative `file=` references resolve
 /// against the file's directory.
-pub fn load_file(path: &str) -> Result<Shared> {
+pub fn load_file(path: &str) -> Result<(Shared, Vec<auth::User>)> {
     let root = read_doc(path, "node")?;
     let sh = Shared::new(State::new(default_node_info()));
     parse_node(&sh, &root, Some(Path::new(path)))?;
-    Ok(sh)
+    let users = auth::parse_users(&root)?;
+    Ok((sh, users))
 }
 
 fn read_doc(path: &str, root: &str) -> Result<Element> {

@@ -43,6 +43,9 @@ pub struct ConfError {
     pub code: ErrorCode,
     /// The detail the code's template surrounds; none for its bare text.
     pub detail: Option<String>,
+    /// The domain libvirt reports this error from whoever parses: set for
+    /// errors of its XML layer (VIR_FROM_XML), none for the caller's.
+    pub domain: Option<ErrorDomain>,
 }
 
 impl ConfError {
@@ -51,17 +54,32 @@ impl ConfError {
         ConfError {
             code,
             detail: Some(detail.into()),
+            domain: None,
         }
     }
 
     /// The code's own text, without a detail.
     pub fn bare(code: ErrorCode) -> Self {
-        ConfError { code, detail: None }
+        ConfError {
+            code,
+            detail: None,
+            domain: None,
+        }
     }
 
     /// VIR_ERR_XML_ERROR with the given detail.
     pub fn xml(detail: impl Into<String>) -> Self {
         Self::new(XML_ERROR, detail)
+    }
+
+    /// VIR_ERR_XML_ERROR raised by libvirt's XML layer (wrong root
+    /// element, missing required attribute), reported from VIR_FROM_XML
+    /// whichever driver parses.
+    pub fn xml_layer(detail: impl Into<String>) -> Self {
+        ConfError {
+            domain: Some(ErrorDomain::Xml),
+            ..Self::new(XML_ERROR, detail)
+        }
     }
 
     /// VIR_ERR_CONFIG_UNSUPPORTED with the given detail.
@@ -89,12 +107,14 @@ impl ConfError {
         virterror::compose(self.code, self.detail.as_deref())
     }
 
-    /// This error as reported from error domain `domain`.
+    /// This error as reported from error domain `domain` (unless it has
+    /// its own).
     pub fn in_domain(self, domain: ErrorDomain) -> VirError {
         VirError {
             code: self.code,
-            domain,
+            domain: self.domain.unwrap_or(domain),
             detail: self.detail,
+            verbatim: false,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Sizes are bytes. Units are accepted as libvirt accepts them and the
 //! output always says `unit='bytes'`.
 
-use crate::error::{ConfError, INVALID_STORAGE_VOL};
+use crate::error::ConfError;
 use crate::util::scaled_bytes;
 use crate::uuid::Uuid;
 use crate::xml::{self, Element};
@@ -145,7 +145,9 @@ impl PoolDef {
     pub fn from_element(root: &Element) -> Result<PoolDef, ConfError> {
         let ty = root
             .attr("type")
-            .ok_or_else(|| err_pool("storage pool missing type attribute"))?;
+            .ok_or_else(|| {
+                ConfError::xml_layer("Missing required attribute 'type' in element 'pool'")
+            })?;
         if !POOL_TYPES.contains(&ty) {
             return Err(err_pool(format!("unknown storage pool type {ty}")));
         }
@@ -394,7 +396,7 @@ impl VolDef {
         let name = root
             .child_text("name")
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| ConfError::new(INVALID_STORAGE_VOL, "missing volume name element"))?;
+            .ok_or_else(|| ConfError::xml("missing volume name element"))?;
         if name.contains('/') {
             return Err(ConfError::xml(format!(
                 "volume name '{name}' cannot contain '/'"

@@ -4,7 +4,7 @@
 //! (single-quoted attributes, two-space indentation, `virBufferEscapeString`
 //! escaping) and libxml2's node dump, used for `<metadata>`.
 
-use crate::error::{ConfError, XML_DETAIL, XML_ERROR};
+use crate::error::{ConfError, XML_DETAIL};
 
 pub mod syntax;
 
@@ -486,13 +486,10 @@ pub fn parse_document(text: &str, docname: &str, root: &str) -> Result<Element, 
     };
     let r = doc.root_element();
     if r.tag_name().name() != root {
-        return Err(ConfError::new(
-            XML_ERROR,
-            format!(
-                "expecting root element of '{root}', not '{}'",
-                r.tag_name().name()
-            ),
-        ));
+        return Err(ConfError::xml_layer(format!(
+            "expecting root element of '{root}', not '{}'",
+            r.tag_name().name()
+        )));
     }
     let mut e = convert(r, 0, false)?;
     if declared.is_some() {
@@ -620,7 +617,12 @@ mod tests {
     #[test]
     fn wrong_root_is_xml_error() {
         let err = parse_document("<network/>", "(domain_definition)", "domain").unwrap_err();
-        assert_eq!(err.code, XML_ERROR);
+        assert_eq!(err.code, crate::error::XML_ERROR);
+        assert_eq!(
+            err.clone().in_domain(virterror::ErrorDomain::Test).domain,
+            virterror::ErrorDomain::Xml,
+            "libvirt's XML layer reports it, whoever parses"
+        );
         assert_eq!(
             err.detail_text(),
             "expecting root element of 'domain', not 'network'"

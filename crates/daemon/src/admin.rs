@@ -168,11 +168,10 @@ fn invalid_arg(msg: &str) -> RemoteError {
     RemoteError::new(ErrorCode::InvalidArg, ErrorDomain::Admin, Some(msg))
 }
 
-fn check_flags(flags: u32) -> R<()> {
-    if flags != 0 {
-        return Err(invalid_arg(&format!("unsupported flags (0x{flags:x})")));
-    }
-    Ok(())
+/// libvirt's virCheckFlags(0) in `func`, the admin server's C function
+/// for the procedure (which names itself in the error).
+fn check_flags(flags: u32, func: &str) -> R<()> {
+    virterror::VirError::check_flags(flags, 0, func).map_err(RemoteError::from)
 }
 
 fn uint(field: &str, v: usize) -> a::TypedParam {
@@ -313,7 +312,7 @@ struct AdminCall<'a> {
 
 impl AdminProcedures for AdminCall<'_> {
     fn connect_open(&self, args: a::ConnectOpenArgs) -> R<()> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminDispatchConnectOpen")?;
         self.client.state.open.store(true, Ordering::Relaxed);
         Ok(())
     }
@@ -330,7 +329,7 @@ impl AdminProcedures for AdminCall<'_> {
     }
 
     fn connect_list_servers(&self, args: a::ConnectListServersArgs) -> R<a::ConnectListServersRet> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminConnectListServers")?;
         let all = self.handler.servers();
         let ret = u32::try_from(all.len()).unwrap_or(u32::MAX);
         // need_results is a flag: the caller wants the objects.
@@ -350,7 +349,7 @@ impl AdminProcedures for AdminCall<'_> {
         &self,
         args: a::ConnectLookupServerArgs,
     ) -> R<a::ConnectLookupServerRet> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminConnectLookupServer")?;
         let s = self.handler.server(&args.name)?;
         Ok(a::ConnectLookupServerRet {
             srv: a::NonnullServer {
@@ -363,7 +362,7 @@ impl AdminProcedures for AdminCall<'_> {
         &self,
         args: a::ServerGetThreadpoolParametersArgs,
     ) -> R<a::ServerGetThreadpoolParametersRet> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminServerGetThreadPoolParameters")?;
         let s = self.handler.server(&args.srv.name)?;
         let l = s.limits();
         let free = s.free_workers().min(l.max_workers);
@@ -388,7 +387,7 @@ impl AdminProcedures for AdminCall<'_> {
         &self,
         args: a::ServerSetThreadpoolParametersArgs,
     ) -> R<()> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminServerSetThreadPoolParameters")?;
         let s = self.handler.server(&args.srv.name)?;
         let v = take_uints(&args.params, &["minWorkers", "maxWorkers", "prioWorkers"])?;
         let mut l = s.limits();
@@ -412,7 +411,7 @@ impl AdminProcedures for AdminCall<'_> {
     }
 
     fn server_list_clients(&self, args: a::ServerListClientsArgs) -> R<a::ServerListClientsRet> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminServerListClients")?;
         let s = self.handler.server(&args.srv.name)?;
         let all = s.clients();
         let ret = u32::try_from(all.len()).unwrap_or(u32::MAX);
@@ -425,7 +424,7 @@ impl AdminProcedures for AdminCall<'_> {
     }
 
     fn server_lookup_client(&self, args: a::ServerLookupClientArgs) -> R<a::ServerLookupClientRet> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminServerLookupClient")?;
         let s = self.handler.server(&args.srv.name)?;
         let c = self.handler.client(s.as_ref(), args.id)?;
         Ok(a::ServerLookupClientRet {
@@ -434,7 +433,7 @@ impl AdminProcedures for AdminCall<'_> {
     }
 
     fn client_get_info(&self, args: a::ClientGetInfoArgs) -> R<a::ClientGetInfoRet> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminClientGetInfo")?;
         let s = self.handler.server(&args.clnt.srv.name)?;
         let c = self.handler.client(s.as_ref(), args.clnt.id)?;
         Ok(a::ClientGetInfoRet {
@@ -443,7 +442,7 @@ impl AdminProcedures for AdminCall<'_> {
     }
 
     fn client_close(&self, args: a::ClientCloseArgs) -> R<()> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminClientClose")?;
         let s = self.handler.server(&args.clnt.srv.name)?;
         if !s.close_client(args.clnt.id) {
             return Err(no_client(args.clnt.id));
@@ -455,7 +454,7 @@ impl AdminProcedures for AdminCall<'_> {
         &self,
         args: a::ServerGetClientLimitsArgs,
     ) -> R<a::ServerGetClientLimitsRet> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminServerGetClientLimits")?;
         let s = self.handler.server(&args.srv.name)?;
         let l = s.limits();
         let params = vec![
@@ -468,7 +467,7 @@ impl AdminProcedures for AdminCall<'_> {
     }
 
     fn server_set_client_limits(&self, args: a::ServerSetClientLimitsArgs) -> R<()> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminServerSetClientLimits")?;
         let s = self.handler.server(&args.srv.name)?;
         let v = take_uints(&args.params, &["nclients_max", "nclients_unauth_max"])?;
         let mut l = s.limits();
@@ -489,7 +488,7 @@ impl AdminProcedures for AdminCall<'_> {
         &self,
         args: a::ConnectGetLoggingOutputsArgs,
     ) -> R<a::ConnectGetLoggingOutputsRet> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminConnectGetLoggingOutputs")?;
         Ok(a::ConnectGetLoggingOutputsRet {
             outputs: dlog::outputs_string(),
             noutputs: u32::try_from(dlog::output_count()).unwrap_or(u32::MAX),
@@ -500,7 +499,7 @@ impl AdminProcedures for AdminCall<'_> {
         &self,
         args: a::ConnectGetLoggingFiltersArgs,
     ) -> R<a::ConnectGetLoggingFiltersRet> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminConnectGetLoggingFilters")?;
         let f = dlog::filters_string();
         let n = f.split(' ').filter(|s| !s.is_empty()).count();
         Ok(a::ConnectGetLoggingFiltersRet {
@@ -510,19 +509,19 @@ impl AdminProcedures for AdminCall<'_> {
     }
 
     fn connect_set_logging_outputs(&self, args: a::ConnectSetLoggingOutputsArgs) -> R<()> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminConnectSetLoggingOutputs")?;
         dlog::set_outputs(args.outputs.as_deref().unwrap_or(""))
             .map_err(|e| invalid_arg(&e.message))
     }
 
     fn connect_set_logging_filters(&self, args: a::ConnectSetLoggingFiltersArgs) -> R<()> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminConnectSetLoggingFilters")?;
         dlog::set_filters(args.filters.as_deref().unwrap_or(""))
             .map_err(|e| invalid_arg(&e.message))
     }
 
     fn server_update_tls_files(&self, args: a::ServerUpdateTlsFilesArgs) -> R<()> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminServerUpdateTlsFiles")?;
         let _ = self.handler.server(&args.srv.name)?;
         let Some((_, tls)) = self.handler.tls.get().filter(|(n, _)| *n == args.srv.name) else {
             return Err(RemoteError::new(
@@ -536,7 +535,7 @@ impl AdminProcedures for AdminCall<'_> {
     }
 
     fn connect_set_daemon_timeout(&self, args: a::ConnectSetDaemonTimeoutArgs) -> R<()> {
-        check_flags(args.flags)?;
+        check_flags(args.flags, "adminConnectSetDaemonTimeout")?;
         self.handler
             .control
             .timeout

@@ -56,16 +56,17 @@ pub struct ProcInfo {
 }
 
 /// The answer to a procedure its server does not implement: libvirt's
-/// "this function is not supported by the connection driver" (no error
-/// domain) naming the public API, or the procedure when it has none, as
-/// libvirt answers for a driver that lacks the API.
+/// "this function is not supported by the connection driver" naming the
+/// public API, or the procedure when it has none, as
+/// libvirt answers for a driver that lacks the API: from the error domain
+/// of the file defining the API ([`ErrorDomain::of_api`]).
 pub fn not_supported(info: ProcInfo) -> RemoteError {
     let api = if info.api.is_empty() {
         info.name
     } else {
         info.api
     };
-    RemoteError::new(ErrorCode::NoSupport, ErrorDomain::None, Some(api))
+    RemoteError::new(ErrorCode::NoSupport, ErrorDomain::of_api(api), Some(api))
 }
 
 /// The answer to a payload that does not decode as the procedure's
@@ -362,7 +363,8 @@ mod tests {
             .call(&OnlyGetType, &args)
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::NoSupport as i32);
-        assert_eq!(e.domain, ErrorDomain::None as i32);
+        // From libvirt-domain.c, as C's daemon reports it.
+        assert_eq!(e.domain, ErrorDomain::Domain as i32);
         assert_eq!(
             e.message,
             "this function is not supported by the connection driver: virDomainLookupByName"

@@ -97,12 +97,16 @@ impl std::error::Error for RemoteError {}
 
 impl From<virterror::VirError> for RemoteError {
     fn from(e: virterror::VirError) -> Self {
-        RemoteError::new(e.code, e.domain, e.detail.as_deref())
+        RemoteError::from(&e)
     }
 }
 
 impl From<&virterror::VirError> for RemoteError {
     fn from(e: &virterror::VirError) -> Self {
-        RemoteError::new(e.code, e.domain, e.detail.as_deref())
+        let mut r = RemoteError::new(e.code, e.domain, e.detail.as_deref());
+        if e.verbatim {
+            r.message = e.message();
+        }
+        r
     }
 }

@@ -81,6 +81,80 @@ pub enum ErrorDomain {
     Ch = 72,
 }
 
+impl ErrorDomain {
+    /// The domain libvirt reports a public API's own errors from (its
+    /// "not supported" among them): the `VIR_FROM_THIS` of the
+    /// `libvirt-*.c` file defining `api`. The connection-wide names
+    /// (`virConnect*`, `virNode*`) live in the file of the object they
+    /// list or watch, the rest in the host file (domain errors).
+    pub fn of_api(api: &str) -> ErrorDomain {
+        let Some(rest) = api.strip_prefix("vir") else {
+            return ErrorDomain::None;
+        };
+        let starts = |p: &str| rest.starts_with(p);
+        if starts("DomainSnapshot") {
+            ErrorDomain::DomainSnapshot
+        } else if starts("DomainCheckpoint") {
+            ErrorDomain::DomainCheckpoint
+        } else if starts("DomainQemu") || starts("DomainLxc") {
+            ErrorDomain::None
+        } else if starts("Domain") {
+            ErrorDomain::Domain
+        } else if starts("Stream") {
+            ErrorDomain::Streams
+        } else if starts("Connect") || starts("Node") {
+            let mentions = |w: &str| rest.contains(w);
+            if mentions("NWFilter") {
+                ErrorDomain::Nwfilter
+            } else if mentions("Secret") {
+                ErrorDomain::Secret
+            } else if mentions("StoragePool") {
+                ErrorDomain::Storage
+            } else if mentions("Network") {
+                ErrorDomain::Network
+            } else if mentions("Interface") {
+                ErrorDomain::Interface
+            } else if mentions("NodeDevice") || mentions("Devices") {
+                ErrorDomain::Nodedev
+            } else if mentions("QemuMonitor") || starts("ConnectOpen") || starts("ConnectClose") {
+                ErrorDomain::None
+            } else {
+                ErrorDomain::Domain
+            }
+        } else if starts("Network") {
+            ErrorDomain::Network
+        } else if starts("Storage") {
+            ErrorDomain::Storage
+        } else if starts("Secret") {
+            ErrorDomain::Secret
+        } else if starts("NWFilter") {
+            ErrorDomain::Nwfilter
+        } else if starts("Interface") {
+            ErrorDomain::Interface
+        } else {
+            ErrorDomain::None
+        }
+    }
+
+    /// The domain of errors raised inside C function `func` of a driver:
+    /// the `VIR_FROM_THIS` of its file, named by the function's prefix
+    /// (`test…` the test driver, `lxc…`, `libxl…`, `adm…` the admin
+    /// server; a public `vir…` API as [`Self::of_api`]).
+    pub fn of_function(func: &str) -> ErrorDomain {
+        if func.starts_with("test") {
+            ErrorDomain::Test
+        } else if func.starts_with("lxc") {
+            ErrorDomain::Lxc
+        } else if func.starts_with("libxl") {
+            ErrorDomain::Libxl
+        } else if func.starts_with("adm") {
+            ErrorDomain::Admin
+        } else {
+            ErrorDomain::of_api(func)
+        }
+    }
+}
+
 /// What went wrong (virErrorNumber).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(i32)]

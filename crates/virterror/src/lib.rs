@@ -22,6 +22,10 @@ pub struct VirError {
     pub code: ErrorCode,
     pub domain: ErrorDomain,
     pub detail: Option<String>,
+    /// The detail is the whole message, without the code's words, as
+    /// libvirt raises some errors directly (`virReportInvalidArg`, which
+    /// `virCheckFlags` uses).
+    pub verbatim: bool,
 }
 
 pub type Result<T> = std::result::Result<T, VirError>;
@@ -32,6 +36,7 @@ impl VirError {
             code,
             domain,
             detail: Some(detail.into()),
+            verbatim: false,
         }
     }
 
@@ -41,12 +46,23 @@ impl VirError {
             code,
             domain,
             detail: None,
+            verbatim: false,
         }
     }
 
-    /// "this function is not supported by the connection driver: API".
+    /// "this function is not supported by the connection driver: API",
+    /// from the error domain of the file that defines the public API.
     pub fn no_support(api: &str) -> Self {
-        VirError::new(ErrorCode::NoSupport, ErrorDomain::None, api)
+        VirError::new(ErrorCode::NoSupport, ErrorDomain::of_api(api), api)
+    }
+
+    /// An error whose message is `message` as is, without the code's
+    /// words.
+    pub fn verbatim(code: ErrorCode, domain: ErrorDomain, message: impl Into<String>) -> Self {
+        VirError {
+            verbatim: true,
+            ..VirError::new(code, domain, message)
+        }
     }
 
     /// "Domain not found: no domain with matching name 'x'".
@@ -66,13 +82,16 @@ impl VirError {
         VirError::new(ErrorCode::InternalError, domain, detail)
     }
 
-    /// libvirt's check for unknown flag bits:
-    /// "unsupported flags (0x%x) in function NAME".
+    /// libvirt's check for unknown flag bits (`virCheckFlags` in `func`,
+    /// the C function's name): VIR_ERR_INVALID_ARG with the whole message
+    /// "unsupported flags (0x%x) in function FUNC", from the error domain
+    /// of the file that defines `func` ([`ErrorDomain::of_function`]).
     pub fn check_flags(flags: u32, allowed: u32, func: &str) -> Result<()> {
         let extra = flags & !allowed;
         if extra != 0 {
-            return Err(VirError::invalid_arg(
-                ErrorDomain::None,
+            return Err(VirError::verbatim(
+                ErrorCode::InvalidArg,
+                ErrorDomain::of_function(func),
                 format!("unsupported flags (0x{extra:x}) in function {func}"),
             ));
         }
@@ -85,9 +104,13 @@ impl VirError {
         self
     }
 
-    /// The message a client shows: the code's template around the detail.
+    /// The message a client shows: the code's template around the detail
+    /// (the detail alone when [`Self::verbatim`]).
     pub fn message(&self) -> String {
-        compose(self.code, self.detail.as_deref())
+        match &self.detail {
+            Some(d) if self.verbatim => d.clone(),
+            d => compose(self.code, d.as_deref()),
+        }
     }
 }
 
@@ -152,11 +175,63 @@ mod tests {
     }
 
     #[test]
-    fn unknown_flags_are_named() {
-        let e = VirError::check_flags(0x6, 0x2, "virDomainCreate").unwrap_err();
+    fn unknown_flags_are_named_without_the_codes_words() {
+        let e = VirError::check_flags(0x6, 0x2, "testDomainCreate").unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidArg);
+        assert_eq!(e.domain, ErrorDomain::Test);
         assert_eq!(
             e.message(),
-            "invalid argument: unsupported flags (0x4) in function virDomainCreate"
+            "unsupported flags (0x4) in function testDomainCreate"
         );
+        assert_eq!(VirError::check_flags(0x6, 0x6, "x"), Ok(()));
+    }
+
+    #[test]
+    fn functions_report_from_their_files_domain() {
+        for (func, domain) in [
+            ("testConnectListAllDomains", ErrorDomain::Test),
+            ("lxcDomainShutdownFlags", ErrorDomain::Lxc),
+            ("libxlDomainGetXMLDesc", ErrorDomain::Libxl),
+            ("virConnectListAllDomains", ErrorDomain::Domain),
+            ("virNetworkGetXMLDesc", ErrorDomain::Network),
+            ("somethingElse", ErrorDomain::None),
+        ] {
+            assert_eq!(ErrorDomain::of_function(func), domain, "{func}");
+        }
+    }
+
+    #[test]
+    fn public_apis_report_from_their_files_domain() {
+        for (api, domain) in [
+            ("virDomainAttachDevice", ErrorDomain::Domain),
+            ("virConnectDomainXMLFromNative", ErrorDomain::Domain),
+            ("virNodeGetMemoryStats", ErrorDomain::Domain),
+            ("virConnectGetCapabilities", ErrorDomain::Domain),
+            ("virNetworkGetDHCPLeases", ErrorDomain::Network),
+            ("virConnectListAllNetworks", ErrorDomain::Network),
+            ("virNetworkPortLookupByUUID", ErrorDomain::Network),
+            ("virStoragePoolBuild", ErrorDomain::Storage),
+            ("virStorageVolResize", ErrorDomain::Storage),
+            ("virConnectFindStoragePoolSources", ErrorDomain::Storage),
+            ("virSecretLookupByUUID", ErrorDomain::Secret),
+            ("virConnectListAllSecrets", ErrorDomain::Secret),
+            ("virNWFilterLookupByName", ErrorDomain::Nwfilter),
+            ("virNWFilterBindingCreateXML", ErrorDomain::Nwfilter),
+            ("virConnectListAllNWFilterBindings", ErrorDomain::Nwfilter),
+            ("virInterfaceLookupByName", ErrorDomain::Interface),
+            ("virConnectNumOfDefinedInterfaces", ErrorDomain::Interface),
+            ("virNodeDeviceLookupByName", ErrorDomain::Nodedev),
+            ("virNodeNumOfDevices", ErrorDomain::Nodedev),
+            ("virConnectListAllNodeDevices", ErrorDomain::Nodedev),
+            ("virDomainSnapshotLookupByName", ErrorDomain::DomainSnapshot),
+            ("virDomainCheckpointLookupByName", ErrorDomain::DomainCheckpoint),
+            ("virStreamSend", ErrorDomain::Streams),
+            ("virDomainQemuMonitorCommand", ErrorDomain::None),
+            ("virDomainLxcOpenNamespace", ErrorDomain::None),
+            ("virConnectOpen", ErrorDomain::None),
+            ("REMOTE_PROC_X", ErrorDomain::None),
+        ] {
+            assert_eq!(ErrorDomain::of_api(api), domain, "{api}");
+        }
     }
 }

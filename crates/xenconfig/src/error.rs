@@ -59,6 +59,7 @@ impl XenConfigError {
             code: self.code,
             domain: self.domain,
             detail: self.detail.clone(),
+            verbatim: false,
         }
     }
 

@@ -33,6 +33,7 @@ MASKS = [
 
 
 def mask(s):
+    s = s.replace(SOCK, "SOCKET")
     for rx, rep in MASKS:
         s = rx.sub(rep, s)
     return s

@@ -177,13 +177,11 @@ impl DriverFactory for XenFactory {
     /// nothing, even though it still opens limited connections.
     fn default_uri(&self) -> Option<String> {
         self.ensure_started();
-        #[cfg(feature = "libxl")]
-        if let Ok(s) = self.state.lock() {
-            if let State::Active(_) = &*s {
-                return Some("xen:///system".to_string());
-            }
-        }
-        None
+        let active = self
+            .state
+            .lock()
+            .is_ok_and(|s| matches!(*s, State::Active(_)));
+        active.then(|| "xen:///system".to_string())
     }
 
     fn open(&self, uri: &Uri, _auth: &ConnectAuth) -> Result<Arc<dyn Connection>> {

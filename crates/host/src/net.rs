@@ -58,6 +58,13 @@ pub fn free_veth_names(count: usize) -> Vec<String> {
 /// `netns_pid` when given. Stops at the first failing command and returns
 /// the tool's message.
 pub fn ip_batch(commands: &[String], netns_pid: Option<u32>) -> Result<()> {
+    let ns = netns_pid.map(|pid| PathBuf::from(format!("/proc/{pid}/ns/net")));
+    ip_batch_in(commands, ns.as_deref())
+}
+
+/// [`ip_batch`] inside the network namespace whose file is `netns`
+/// (`/proc/PID/ns/net`, `/run/netns/NAME`), or in this one.
+pub fn ip_batch_in(commands: &[String], netns: Option<&Path>) -> Result<()> {
     if commands.is_empty() {
         return Ok(());
     }
@@ -72,11 +79,11 @@ pub fn ip_batch(commands: &[String], netns_pid: Option<u32>) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     // Kept open until spawn returns, so the raw fd stays valid in the child.
-    let ns_file = match netns_pid {
-        Some(pid) => {
-            let p = format!("/proc/{pid}/ns/net");
-            Some(std::fs::File::open(&p).map_err(|e| Error::sys(format!("opening {p}"), e))?)
-        }
+    let ns_file = match netns {
+        Some(p) => Some(
+            std::fs::File::open(p)
+                .map_err(|e| Error::sys(format!("opening {}", p.display()), e))?,
+        ),
         None => None,
     };
     if let Some(f) = &ns_file {
@@ -138,6 +145,89 @@ pub fn delete_link(name: &str) -> Result<()> {
     }
 }
 
+/// A bridge device as a virtual network wants it (libvirt's
+/// networkCreateBridge / networkStartNetworkVirtual: the device, its MAC,
+/// MTU, spanning tree and forward delay, then its addresses, then up).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BridgeSpec {
+    pub name: String,
+    pub mac: Option<[u8; 6]>,
+    /// 0: the kernel's default.
+    pub mtu: u32,
+    pub stp: bool,
+    /// Forward delay in seconds.
+    pub delay: u64,
+    /// Addresses with their prefix lengths.
+    pub addresses: Vec<(std::net::IpAddr, u32)>,
+}
+
+/// The `ip` commands that create and configure the bridge of `spec`.
+/// IPv4 addresses get their broadcast address, as libvirt adds them.
+pub fn bridge_commands(spec: &BridgeSpec) -> Result<Vec<String>> {
+    let n = &spec.name;
+    if !valid_ifname(n) {
+        return Err(Error::Invalid(format!("invalid bridge name '{n}'")));
+    }
+    // The kernel keeps the forward delay in hundredths of a second.
+    let delay = spec
+        .delay
+        .checked_mul(100)
+        .filter(|d| *d <= u64::from(u32::MAX))
+        .ok_or_else(|| Error::Invalid(format!("forward delay {} too large", spec.delay)))?;
+    let mut cmds = vec![format!(
+        "link add {n} type bridge forward_delay {delay} stp_state {}",
+        u8::from(spec.stp)
+    )];
+    if let Some(m) = spec.mac {
+        cmds.push(format!("link set {n} address {}", format_mac(m)));
+    }
+    if spec.mtu > 0 {
+        cmds.push(format!("link set {n} mtu {}", spec.mtu));
+    }
+    for (a, prefix) in &spec.addresses {
+        match a {
+            std::net::IpAddr::V4(v4) => {
+                if *prefix > 32 {
+                    return Err(Error::Invalid(format!("invalid prefix {prefix} for {a}")));
+                }
+                let host_mask = u32::MAX.checked_shr(*prefix).unwrap_or(0);
+                let bcast = std::net::Ipv4Addr::from(u32::from(*v4) | host_mask);
+                cmds.push(format!("addr add {a}/{prefix} broadcast {bcast} dev {n}"));
+            }
+            std::net::IpAddr::V6(_) => {
+                if *prefix > 128 {
+                    return Err(Error::Invalid(format!("invalid prefix {prefix} for {a}")));
+                }
+                cmds.push(format!("addr add {a}/{prefix} dev {n}"));
+            }
+        }
+    }
+    cmds.push(format!("link set {n} up"));
+    Ok(cmds)
+}
+
+/// Creates and configures the bridge of `spec` (in the network namespace
+/// file `netns` when given); when a step fails the bridge is deleted
+/// again, so nothing is left half made.
+pub fn create_bridge(spec: &BridgeSpec, netns: Option<&Path>) -> Result<()> {
+    let cmds = bridge_commands(spec)?;
+    let (first, rest) = cmds.split_at(1);
+    ip_batch_in(first, netns)?;
+    if let Err(e) = ip_batch_in(rest, netns) {
+        let _ = ip_batch_in(&[format!("link del {}", spec.name)], netns);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Deletes bridge `name` (in `netns` when given).
+pub fn delete_bridge(name: &str, netns: Option<&Path>) -> Result<()> {
+    if !valid_ifname(name) {
+        return Err(Error::Invalid(format!("invalid bridge name '{name}'")));
+    }
+    ip_batch_in(&[format!("link del {name} type bridge")], netns)
+}
+
 /// Formats a MAC address.
 pub fn format_mac(mac: [u8; 6]) -> String {
     mac.iter()
@@ -175,6 +265,37 @@ mod tests {
         assert_eq!(parse_mac("52:54:00:ab:cd"), None);
         assert_eq!(parse_mac("52:54:00:ab:cd:01:02"), None);
         assert_eq!(parse_mac("zz:54:00:ab:cd:01"), None);
+    }
+
+    #[test]
+    fn bridge_commands_follow_the_definition() {
+        let spec = BridgeSpec {
+            name: "virbr9".into(),
+            mac: Some([0x52, 0x54, 0, 1, 2, 3]),
+            mtu: 9000,
+            stp: true,
+            delay: 2,
+            addresses: vec![
+                ("192.168.9.1".parse().unwrap(), 24),
+                ("2001:db8::1".parse().unwrap(), 64),
+            ],
+        };
+        assert_eq!(
+            bridge_commands(&spec).unwrap(),
+            vec![
+                "link add virbr9 type bridge forward_delay 200 stp_state 1",
+                "link set virbr9 address 52:54:00:01:02:03",
+                "link set virbr9 mtu 9000",
+                "addr add 192.168.9.1/24 broadcast 192.168.9.255 dev virbr9",
+                "addr add 2001:db8::1/64 dev virbr9",
+                "link set virbr9 up",
+            ]
+        );
+        let bad = BridgeSpec {
+            name: "a b".into(),
+            ..Default::default()
+        };
+        assert!(bridge_commands(&bad).is_err());
     }
 
     #[test]

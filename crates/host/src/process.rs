@@ -145,11 +145,11 @@ pub fn getsid() -> u32 {
 /// The descriptors stay open in this process.
 pub fn pass_fds(cmd: &mut std::process::Command, fds: Vec<std::os::fd::RawFd>, first: i32) {
     use std::os::unix::process::CommandExt;
+    let mut moved = Vec::with_capacity(fds.len());
     // SAFETY: between fork and exec the closure runs only fcntl(F_DUPFD)
     // and dup2, which are async-signal-safe, and allocates nothing: the
     // sources are first moved to 100 and above (so that none is clobbered
     // by an earlier dup2) into a buffer allocated before the fork.
-    let mut moved = Vec::with_capacity(fds.len());
     unsafe {
         cmd.pre_exec(move || {
             moved.clear();

@@ -110,8 +110,10 @@ def mask(text, source):
         return m.group(0) if m.group(1).lower() in given else "<mac address='(generated)'"
 
     text = re.sub(r"<mac address='([0-9a-f:]{17})'", mac, text)
-    if "instanceid" not in source:
-        text = re.sub(r"instanceid='[0-9a-f-]{36}'", "instanceid='(generated)'", text)
+    def instanceid(m):
+        return m.group(0) if m.group(1) in source else "instanceid='(generated)'"
+
+    text = re.sub(r"instanceid='([0-9a-f-]{36})'", instanceid, text)
     return text
 
 

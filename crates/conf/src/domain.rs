@@ -1147,8 +1147,11 @@ fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
         if let Some((ids, e)) = norm_tune(c, "cache")? {
             check_cache_tune(&e)?;
             for u in &used {
+                if *u == ids {
+                    return Err(ConfError::xml("Identical vcpus in cachetunes found"));
+                }
                 if u.iter().any(|i| ids.contains(i)) {
-                    return Err(ConfError::xml("Overlapping vcpus in cachetunes"));
+                    return Err(ConfError::xml("Overlapping vcpus in resctrls"));
                 }
             }
             used.push(ids.clone());
@@ -1161,10 +1164,10 @@ fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
         if let Some((ids, e)) = norm_tune(c, "node")? {
             let same_as_cache = used.contains(&ids);
             if !same_as_cache && used.iter().any(|u| u.iter().any(|i| ids.contains(i))) {
-                return Err(ConfError::xml("Overlapping vcpus in memorytunes"));
+                return Err(ConfError::xml("Overlapping vcpus in resctrls"));
             }
             if mem_used.iter().any(|u| u.iter().any(|i| ids.contains(i))) {
-                return Err(ConfError::xml("Overlapping vcpus in memorytunes"));
+                return Err(ConfError::xml("Overlapping vcpus in resctrls"));
             }
             check_monitors(&e, &ids)?;
             let mut nodes: Vec<&str> = Vec::new();

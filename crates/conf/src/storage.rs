@@ -36,11 +36,11 @@ impl Permissions {
         };
         let id = |n: &str| -> Result<Option<i64>, ConfError> {
             match e.child_text(n) {
-                // -1 means "not set".
+                // -1 (also written as its unsigned 32-bit value) means "not set".
                 Some(v) => v
                     .trim()
                     .parse::<i64>()
-                    .map(|v| Some(v).filter(|v| *v != -1))
+                    .map(|v| Some(v).filter(|v| *v != -1 && *v != i64::from(u32::MAX)))
                     .map_err(|_| ConfError::xml(format!("malformed {n} element"))),
                 None => Ok(None),
             }
@@ -149,11 +149,20 @@ impl PoolDef {
                 ConfError::xml_layer("Missing required attribute 'type' in element 'pool'")
             })?;
         if !POOL_TYPES.contains(&ty) {
-            return Err(err_pool(format!("unknown storage pool type {ty}")));
+            return Err(err_pool(format!(
+                "Invalid value for attribute 'type' in element 'pool': '{ty}'."
+            )));
         }
+        // A pool type that names its source may leave its own name to it.
         let name = root
             .child_text("name")
             .filter(|n| !n.is_empty())
+            .or_else(|| {
+                root.child("source")
+                    .filter(|_| names_source(ty))
+                    .and_then(|s| s.child_text("name"))
+                    .filter(|n| !n.is_empty())
+            })
             .ok_or_else(|| err_pool("missing pool source name element"))?;
         if name.contains('/') {
             return Err(err_pool(format!("name {name} cannot contain '/'")));
@@ -257,6 +266,14 @@ impl PoolDef {
     }
 }
 
+/// Pool types whose source has a name (a volume group, an RBD pool, ...).
+fn names_source(ty: &str) -> bool {
+    matches!(
+        ty,
+        "logical" | "rbd" | "sheepdog" | "gluster" | "zfs" | "vstorage"
+    )
+}
+
 /// `<source>` with libvirt's defaults (the pool's name as source name
 /// where the pool type names its source, the type's default format,
 /// gluster's `/` directory, a named adapter being a SCSI host) and its
@@ -276,11 +293,7 @@ fn normalise_pool_source(src: Option<&Element>, ty: &str, pool_name: &str) -> El
         "product",
     ];
     let mut s = src.cloned().unwrap_or_else(|| Element::new("source"));
-    let names_source = matches!(
-        ty,
-        "logical" | "rbd" | "sheepdog" | "gluster" | "zfs" | "vstorage"
-    );
-    if names_source && s.child("name").is_none() {
+    if names_source(ty) && s.child("name").is_none() {
         s.push(Element::new("name").with_text(pool_name));
     }
     let default_format = match ty {
@@ -291,6 +304,11 @@ fn normalise_pool_source(src: Option<&Element>, ty: &str, pool_name: &str) -> El
     };
     if let (Some(f), None) = (default_format, s.child("format")) {
         s.push(Element::new("format").with_attr("type", f));
+    }
+    for d in s.elements_mut().filter(|c| c.name == "dir") {
+        if let Some(p) = d.attr("path").map(normalise_path) {
+            d.set_attr("path", &p);
+        }
     }
     if ty == "gluster" && s.child("dir").is_none() {
         s.push(Element::new("dir").with_attr("path", "/"));
@@ -370,10 +388,15 @@ pub struct VolDef {
     pub features: Option<Vec<String>>,
 }
 
-/// `<backingStore>` with its children in libvirt's order (path, format,
-/// permissions with mode, owner, group, label).
+/// `<backingStore>` with its format (raw when unsaid) and its children in
+/// libvirt's order (path, format, permissions with mode, owner, group,
+/// label).
 fn normalise_backing_store(b: &Element) -> Element {
     let mut b = b.clone();
+    // The format defaults to the pool's default, raw for file pools.
+    if b.child("format").is_none() {
+        b.push(Element::new("format").with_attr("type", "raw"));
+    }
     b.order_children(&["path", "format", "permissions"]);
     for p in b.elements_mut().filter(|c| c.name == "permissions") {
         p.order_children(&["mode", "owner", "group", "label"]);
@@ -400,6 +423,15 @@ impl VolDef {
         if name.contains('/') {
             return Err(ConfError::xml(format!(
                 "volume name '{name}' cannot contain '/'"
+            )));
+        }
+        let vol_type = root.attr("type").unwrap_or("file");
+        if !matches!(
+            vol_type,
+            "file" | "block" | "dir" | "network" | "netdir" | "ploop"
+        ) {
+            return Err(ConfError::unsupported(format!(
+                "unknown volume type '{vol_type}'"
             )));
         }
         let cap = root

@@ -86,6 +86,12 @@ fn pool_source_defaults_name_format_dir_adapter_type() {
 }
 
 #[test]
+fn pool_named_by_its_source_and_source_dir_sanitised() {
+    pool("pool-logical-noname");
+    pool("pool-netfs-slash");
+}
+
+#[test]
 fn pool_features_before_source_and_namespace_kept_on_root() {
     pool("pool-dir-cow");
     pool("pool-netfs-ns-mountopts");
@@ -111,6 +117,28 @@ fn qcow2_features_imply_compat_and_keep_cluster_size() {
 #[test]
 fn volume_backing_store_order_and_no_physical_size() {
     vol("vol-file-backing");
+}
+
+#[test]
+fn volume_unset_owner_and_backing_store_default_format() {
+    vol("vol-gluster-dir-neg-uid");
+    vol("vol-logical-backing");
+}
+
+#[test]
+fn disk_cookies_only_in_secure_xml() {
+    let def = DomainDef::parse_str(
+        &with_devices("<disk type='network' device='disk'><source protocol='http' name='a.img'><host name='h'/><cookies><cookie name='c'>v</cookie></cookies></source><target dev='vda' bus='virtio'/></disk>"),
+        &INACTIVE,
+    )
+    .expect("parse");
+    let plain = def.to_xml(&FormatFlags::default());
+    let secure = def.to_xml(&FormatFlags {
+        secure: true,
+        ..Default::default()
+    });
+    assert!(!plain.contains("cookie"), "{plain}");
+    assert!(secure.contains("<cookie name='c'>v</cookie>"), "{secure}");
 }
 
 #[test]
@@ -206,6 +234,50 @@ fn qbg_port_profile_gets_an_instance_id() {
     .expect("parse")
     .to_xml(&FormatFlags::default());
     assert!(out.contains("typeidversion='1' instanceid='"), "{out}");
+}
+
+#[test]
+fn resctrl_overlaps_are_reported_as_c_does() {
+    let tune = |ct: &str| {
+        format!(
+            "<domain type='test'><name>e</name><memory>1024</memory><vcpu>4</vcpu><cputune>{ct}</cputune><os><type>hvm</type></os></domain>"
+        )
+    };
+    let cache = |v: &str| {
+        format!("<cachetune vcpus='{v}'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>")
+    };
+    assert_eq!(
+        err(&tune(&format!("{}{}", cache("0-1"), cache("0-1")))),
+        (XML_ERROR, "Identical vcpus in cachetunes found".into())
+    );
+    assert_eq!(
+        err(&tune(&format!("{}{}", cache("0-1"), cache("1-2")))),
+        (XML_ERROR, "Overlapping vcpus in resctrls".into())
+    );
+    assert_eq!(
+        err(&tune(&format!(
+            "{}<memorytune vcpus='1-2'><node id='0' bandwidth='20'/></memorytune>",
+            cache("0-1")
+        ))),
+        (XML_ERROR, "Overlapping vcpus in resctrls".into())
+    );
+}
+
+#[test]
+fn bad_pool_and_volume_types_are_reported_as_c_does() {
+    let e = PoolDef::parse_str("<pool type='test'><name>p</name></pool>").expect_err("bad type");
+    assert_eq!(
+        (e.code, e.detail_text()),
+        (
+            XML_ERROR,
+            "Invalid value for attribute 'type' in element 'pool': 'test'."
+        )
+    );
+    let e = VolDef::parse_str("<volume type='test'><name>v</name></volume>").expect_err("bad type");
+    assert_eq!(
+        (e.code, e.detail_text()),
+        (CONFIG_UNSUPPORTED, "unknown volume type 'test'")
+    );
 }
 
 #[test]

@@ -773,11 +773,17 @@ fn valid_mac(s: &str) -> bool {
 }
 
 /// Returns the device as it should be formatted, or `None` to skip it.
-pub(super) fn format_filter(d: &Element, inactive: bool, _flags: &FormatFlags) -> Option<Element> {
-    if !inactive {
-        return Some(d.clone());
-    }
+pub(super) fn format_filter(d: &Element, inactive: bool, flags: &FormatFlags) -> Option<Element> {
     let mut d = d.clone();
+    // HTTP cookies are secrets: only secure XML carries them.
+    if d.name == "disk" && !flags.secure {
+        for s in d.elements_mut().filter(|c| c.name == "source") {
+            s.remove_children("cookies");
+        }
+    }
+    if !inactive {
+        return Some(d);
+    }
     // Live-only pty paths are not part of the persistent config.
     if matches!(
         d.name.as_str(),

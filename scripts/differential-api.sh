@@ -5,14 +5,16 @@
 # exits non-zero when the outputs differ.
 #
 #   bash scripts/differential-api.sh        # needs root for the C daemon
+# RS_BIN names our libvirtd (default: a release build made here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/c-libvirtd.sh
 LAB=${LAB:-/tmp/lvdiff-api}
 rm -rf "$LAB"; mkdir -p "$LAB/c/run" "$LAB/rs/run"
 if [ ! -x /usr/sbin/libvirtd ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libvirt-daemon libvirt-clients python3-libvirt >/dev/null
 fi
-cargo build -q --release --bin libvirtd
+our_libvirtd
 for d in c rs; do
     cat > "$LAB/$d/libvirtd.conf" <<EOC
 unix_sock_dir = "$LAB/$d/run"
@@ -23,8 +25,8 @@ listen_tcp = 0
 log_outputs = "3:file:$LAB/$d/log"
 EOC
 done
-/usr/sbin/libvirtd -f "$LAB/c/libvirtd.conf" -p "$LAB/c/pid" >/dev/null 2>&1 &
-LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" target/release/libvirtd -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
+start_c_libvirtd "$LAB/c/libvirtd.conf" "$LAB/c/pid"
+LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" "$RS_BIN" -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
 trap 'kill $(cat "$LAB/c/pid" "$LAB/rs/pid" 2>/dev/null) 2>/dev/null || true' EXIT
 for d in c rs; do
     for _ in $(seq 100); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done

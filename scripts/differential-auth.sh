@@ -11,8 +11,10 @@
 #
 # Installs libvirt-daemon (Debian) and sasl2-bin when missing. Prints a
 # unified diff and exits non-zero when the outputs differ.
+# RS_BIN names our libvirtd (default: a release build made here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/c-libvirtd.sh
 LAB=${LAB:-/tmp/lvdiff-auth}
 rm -rf "$LAB"; mkdir -p "$LAB/c/run" "$LAB/rs/run" "$LAB/sasl"
 
@@ -26,7 +28,7 @@ getent group kvm >/dev/null || groupadd -r kvm
 getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
 getent passwd libvirt-qemu >/dev/null || \
     useradd -r -g kvm -G libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
-cargo build -q --release --bin libvirtd
+our_libvirtd
 
 cat > "$LAB/sasl/libvirt.conf" <<EOC
 mech_list: digest-md5
@@ -51,8 +53,8 @@ log_outputs = "3:file:$1/log"
 EOC
 }
 conf "$LAB/c" "$PORT_C"; conf "$LAB/rs" "$PORT_RS"
-SASL_CONF_PATH="$LAB/sasl" /usr/sbin/libvirtd -l -f "$LAB/c/libvirtd.conf" -p "$LAB/c/pid" >/dev/null 2>&1 &
-SASL_CONF_PATH="$LAB/sasl" LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" target/release/libvirtd -l -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
+SASL_CONF_PATH="$LAB/sasl" start_c_libvirtd "$LAB/c/libvirtd.conf" "$LAB/c/pid" -l
+SASL_CONF_PATH="$LAB/sasl" LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" "$RS_BIN" -l -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
 trap 'kill $(cat "$LAB/c/pid" "$LAB/rs/pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
 for d in c rs; do
     for _ in $(seq 100); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done

@@ -13,6 +13,7 @@
 # and exits non-zero when the outputs differ.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/c-libvirtd.sh
 LAB=${LAB:-/tmp/lvdiff-virtinst}
 rm -rf "$LAB"; mkdir -p "$LAB/c/run" "$LAB/rs/run"
 
@@ -22,10 +23,7 @@ command -v virt-install >/dev/null || missing+=(virtinst)
 if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ -z "${RS_BIN:-}" ]; then
-    cargo build -q --release --bin libvirtd
-    RS_BIN=target/release/libvirtd
-fi
+our_libvirtd
 
 for d in c rs; do
     cat > "$LAB/$d/libvirtd.conf" <<EOC
@@ -37,13 +35,7 @@ listen_tcp = 0
 log_outputs = "3:file:$LAB/$d/log"
 EOC
 done
-# The C daemon gets private driver state directories (a tmpfs on
-# /run/libvirt in its own mount namespace), so that another C libvirtd on
-# this host does not hold its driver locks.
-mkdir -p /run/libvirt
-unshare --mount --propagation private sh -c \
-    "mount -t tmpfs -o mode=0755 lvdiff /run/libvirt && exec /usr/sbin/libvirtd -f '$LAB/c/libvirtd.conf' -p '$LAB/c/pid'" \
-    >/dev/null 2>&1 &
+start_c_libvirtd "$LAB/c/libvirtd.conf" "$LAB/c/pid"
 LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" "$RS_BIN" -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
 trap 'kill $(cat "$LAB/c/pid" "$LAB/rs/pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
 for d in c rs; do

@@ -7,15 +7,17 @@
 #
 # Installs libvirt-daemon (Debian) when missing. Prints a unified diff and
 # exits non-zero when the outputs differ.
+# RS_BIN names our libvirtd (default: a release build made here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/c-libvirtd.sh
 LAB=${LAB:-/tmp/lvdiff}
 rm -rf "$LAB"; mkdir -p "$LAB/c/run" "$LAB/rs/run"
 
 if ! command -v libvirtd >/dev/null || [ "$(readlink -f "$(command -v libvirtd)")" != /usr/sbin/libvirtd ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libvirt-daemon libvirt-clients >/dev/null
 fi
-cargo build -q --release --bin libvirtd
+our_libvirtd
 
 conf() {
     cat > "$1/libvirtd.conf" <<EOC
@@ -28,8 +30,8 @@ log_outputs = "3:file:$1/log"
 EOC
 }
 conf "$LAB/c"; conf "$LAB/rs"
-/usr/sbin/libvirtd -f "$LAB/c/libvirtd.conf" -p "$LAB/c/pid" >/dev/null 2>&1 &
-LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" target/release/libvirtd -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
+start_c_libvirtd "$LAB/c/libvirtd.conf" "$LAB/c/pid"
+LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" "$RS_BIN" -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
 trap 'kill $(cat "$LAB/c/pid" "$LAB/rs/pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
 for d in c rs; do
     for _ in $(seq 100); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done

@@ -945,6 +945,7 @@ pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
     }
     post_parse_cputune(def)?;
     post_parse_kept(def)?;
+    post_parse_iothreads(def);
     devices::post_parse_devices(def)?;
     def.shrink_to_fit();
     Ok(())
@@ -1033,6 +1034,40 @@ fn sched_key(e: &Element) -> (String, Option<String>) {
         e.attr("scheduler").unwrap_or("").to_string(),
         e.attr("priority").map(str::to_string),
     )
+}
+
+/// IOThread ids: when `<iothreadids>` names some, the rest `<iothreads>`
+/// asks for get the lowest free ids after them, and the count covers
+/// them all (libvirt lists every id once any is explicit).
+fn post_parse_iothreads(def: &mut DomainDef) {
+    let Some(list) = def.other.iter().position(|e| e.name == "iothreadids") else {
+        return;
+    };
+    let count = def
+        .other
+        .iter()
+        .find(|e| e.name == "iothreads")
+        .and_then(|e| e.text().trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(BITMAP_LIMIT);
+    let ids = &mut def.other[list];
+    let mut used: Vec<u64> = ids
+        .children_named("iothread")
+        .filter_map(|t| t.attr("id").and_then(parse_u64))
+        .collect();
+    let mut next = 1u64;
+    while used.len() < count {
+        if !used.contains(&next) {
+            ids.push(Element::new("iothread").with_attr("id", &next.to_string()));
+            used.push(next);
+        }
+        next += 1;
+    }
+    let total = used.len().to_string();
+    match def.other.iter_mut().find(|e| e.name == "iothreads") {
+        Some(e) => e.set_text(&total),
+        None => def.other.push(Element::new("iothreads").with_text(&total)),
+    }
 }
 
 fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {

@@ -15,8 +15,8 @@ use driver::{
 };
 
 use crate::domain::MAX_VCPUS;
-use crate::snapshot;
 use crate::state::Shared;
+use crate::{pinning, snapshot};
 
 /// One open test connection.
 pub struct TestConnection {
@@ -100,6 +100,12 @@ impl Connection for TestConnection {
 
     fn node_info(&self) -> Result<NodeInfo> {
         Ok(self.shared.lock().node_info.clone())
+    }
+
+    /// libvirt's test driver answers a fixed map: 8 cpus, 0, 2 and 4 online.
+    fn node_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        driver::Error::check_flags(flags, 0, "testNodeGetCPUMap")?;
+        Ok((8, vec![0x15], 3))
     }
 
     fn node_free_memory(&self) -> Result<u64> {
@@ -255,7 +261,51 @@ impl Connection for TestConnection {
         maxinfo: usize,
         maplen: usize,
     ) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
-        crate::domain_config::domain_get_vcpus(&self.shared, r, maxinfo, maplen)
+        pinning::domain_get_vcpus(&self.shared, r, maxinfo, maplen)
+    }
+    fn domain_pin_vcpu(&self, r: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        pinning::domain_pin_vcpu(&self.shared, r, vcpu, cpumap, flags)
+    }
+    fn domain_get_vcpu_pin_info(
+        &self,
+        r: &DomainRef,
+        ncpumaps: usize,
+        maplen: usize,
+        flags: u32,
+    ) -> Result<(i32, Vec<u8>)> {
+        pinning::domain_get_vcpu_pin_info(&self.shared, r, ncpumaps, maplen, flags)
+    }
+    fn domain_pin_emulator(&self, r: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        pinning::domain_pin_emulator(&self.shared, r, cpumap, flags)
+    }
+    fn domain_get_emulator_pin_info(
+        &self,
+        r: &DomainRef,
+        maplen: usize,
+        flags: u32,
+    ) -> Result<(i32, Vec<u8>)> {
+        pinning::domain_get_emulator_pin_info(&self.shared, r, maplen, flags)
+    }
+    fn domain_get_iothread_info(&self, r: &DomainRef, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        pinning::domain_get_iothread_info(&self.shared, r, flags)
+    }
+    fn domain_pin_iothread(&self, r: &DomainRef, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        pinning::domain_pin_iothread(&self.shared, r, id, cpumap, flags)
+    }
+    fn domain_add_iothread(&self, r: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        pinning::domain_add_iothread(&self.shared, r, id, flags)
+    }
+    fn domain_del_iothread(&self, r: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        pinning::domain_del_iothread(&self.shared, r, id, flags)
+    }
+    fn domain_set_iothread_params(
+        &self,
+        r: &DomainRef,
+        id: u32,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        pinning::domain_set_iothread_params(&self.shared, r, id, params, flags)
     }
     fn domain_get_autostart(&self, r: &DomainRef) -> Result<bool> {
         crate::domain_config::domain_get_autostart(&self.shared, r)

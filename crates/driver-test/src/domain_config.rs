@@ -7,37 +7,12 @@
 use conf::{DomainDef, FormatFlags};
 use driver::consts::{affect, list, xml as xmlf};
 use driver::error::{ErrorCode, ErrorDomain};
-use driver::{
-    DomainInfo, DomainRef, Error, Event, Result, SecurityLabel, TypedParams, TypedValue, VcpuInfo,
-};
+use driver::{DomainInfo, DomainRef, Error, Event, Result, SecurityLabel, TypedParams, TypedValue};
 
 use crate::conn::now_micros;
 use crate::domain::{dom_matches, MAX_VCPUS};
 use crate::errors;
 use crate::state::{Dom, DomObj, Shared};
-
-/// The cpus named by a cpuset string ("0-3,^2,8").
-fn parse_cpuset(s: &str, ncpus: usize) -> Vec<bool> {
-    let mut v = vec![false; ncpus];
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (neg, p) = match part.strip_prefix('^') {
-            Some(p) => (true, p),
-            None => (false, part),
-        };
-        let (a, b) = match p.split_once('-') {
-            Some((a, b)) => (a.trim().parse::<usize>(), b.trim().parse::<usize>()),
-            None => (p.parse::<usize>(), p.parse::<usize>()),
-        };
-        if let (Ok(a), Ok(b)) = (a, b) {
-            if a <= b {
-                for x in v.iter_mut().take(b.saturating_add(1)).skip(a) {
-                    *x = !neg;
-                }
-            }
-        }
-    }
-    v
-}
 
 /// libvirt's virDomainObjUpdateModificationImpact: resolves CURRENT and
 /// checks the request against the domain.
@@ -69,7 +44,7 @@ fn live_config_exclusive(flags: u32) -> Result<()> {
 
 /// virDomainObjGetOneDefState: the one definition `flags` selects and
 /// whether it is the live one.
-fn one_def(d: &Dom, flags: u32) -> Result<(&DomainDef, bool)> {
+pub(crate) fn one_def(d: &Dom, flags: u32) -> Result<(&DomainDef, bool)> {
     live_config_exclusive(flags)?;
     let flags = modification_impact(d, flags)?;
     let live = flags & affect::LIVE != 0;
@@ -79,7 +54,7 @@ fn one_def(d: &Dom, flags: u32) -> Result<(&DomainDef, bool)> {
     Ok((&d.def, live))
 }
 
-fn one_def_mut(d: &mut Dom, flags: u32) -> Result<(&mut DomainDef, bool)> {
+pub(crate) fn one_def_mut(d: &mut Dom, flags: u32) -> Result<(&mut DomainDef, bool)> {
     live_config_exclusive(flags)?;
     let flags = modification_impact(d, flags)?;
     let live = flags & affect::LIVE != 0;
@@ -306,58 +281,6 @@ pub(crate) fn domain_get_vcpus_flags(sh: &Shared, r: &DomainRef, flags: u32) -> 
     })
 }
 
-pub(crate) fn domain_get_vcpus(
-    sh: &Shared,
-    r: &DomainRef,
-    maxinfo: usize,
-    maplen: usize,
-) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
-    let ni = sh.lock().node_info.clone();
-    sh.with_dom(r, |d| {
-        if !d.is_active() {
-            return Err(errors::op_invalid(
-                "cannot list vcpus for an inactive domain",
-            ));
-        }
-        let hostcpus = usize::try_from(
-            ni.nodes
-                .saturating_mul(ni.sockets)
-                .saturating_mul(ni.cores)
-                .saturating_mul(ni.threads),
-        )
-        .unwrap_or(0)
-        .min(1 << 16);
-        let mask = match &d.def.vcpu_cpuset {
-            Some(c) => parse_cpuset(c, hostcpus),
-            None => vec![true; hostcpus],
-        };
-        let n = maxinfo.min(d.def.vcpus_current as usize);
-        // The caller bounds the sizes; refuse absurd ones before allocating.
-        let total = n
-            .checked_mul(maplen)
-            .filter(|t| *t <= 1 << 24)
-            .ok_or_else(|| Error::invalid_arg(ErrorDomain::Test, "cpumap size too large"))?;
-        let mut maps = vec![0u8; total];
-        let t = now_micros() / 10;
-        let last = mask.iter().rposition(|b| *b).map_or(-1, |i| i as i32);
-        let mut infos = Vec::with_capacity(n);
-        for i in 0..n {
-            for (cpu, on) in mask.iter().enumerate() {
-                if *on && cpu / 8 < maplen {
-                    maps[i * maplen + cpu / 8] |= 1 << (cpu % 8);
-                }
-            }
-            infos.push(VcpuInfo {
-                number: i as u32,
-                state: 1, // VIR_VCPU_RUNNING
-                cpu_time: t,
-                cpu: last,
-            });
-        }
-        Ok((infos, maps))
-    })
-}
-
 pub(crate) fn domain_get_autostart(sh: &Shared, r: &DomainRef) -> Result<bool> {
     sh.with_dom(r, |d| Ok(d.autostart))
 }
@@ -520,6 +443,9 @@ pub(crate) fn domain_stats(
         if stats & STATS_STATE != 0 {
             p.push(("state.state".into(), TypedValue::Int(d.state)));
             p.push(("state.reason".into(), TypedValue::Int(d.reason)));
+        }
+        if stats & STATS_IOTHREAD != 0 {
+            crate::pinning::iothread_stats(d, &mut p);
         }
         (d.dref(), p)
     };

@@ -22,7 +22,8 @@
 //! sends every other API to its object family's module: `domain`
 //! (listing, lookup, lifecycle), `domain_config` (state and
 //! configuration), `network` (with `netupdate`), `storage`, `interface`,
-//! `nodedev`, `snapshot` (snapshots and checkpoints, kept per domain in
+//! `nodedev`, `pinning` (vCPU, emulator and IOThread pinning, IOThreads),
+//! `snapshot` (snapshots and checkpoints, kept per domain in
 //! `moment` trees). `state` holds the host, `load` builds it from a node
 //! document.
 //!
@@ -50,6 +51,7 @@ mod moment;
 mod netupdate;
 mod network;
 mod nodedev;
+mod pinning;
 mod snapshot;
 mod state;
 mod storage;

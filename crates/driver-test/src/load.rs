@@ -593,6 +593,7 @@ fn load_domain(sh: &Shared, mut el: Element) -> Result<()> {
         dom.reason = reason::RUNNING_UNKNOWN;
     }
     taint(&mut dom);
+    dom.iothreads = crate::pinning::initial_polls(&dom.def);
     let added = sh.domains.add(uuid, name, dom, |obj, d, unused| {
         if unused.is_some() {
             return Err(Conflict::UuidTaken {

@@ -109,6 +109,19 @@ pub struct Dom {
     /// Snapshots and checkpoints (metadata only: nothing is saved).
     pub snapshots: Moments<SnapshotDef>,
     pub checkpoints: Moments<CheckpointDef>,
+    /// Polling parameters of the IOThreads the domain object tracks (C's
+    /// private IOThread list: filled for domains read from a node file and
+    /// by virDomainAddIOThread, whichever definition it changed).
+    pub iothreads: Vec<IoThreadPoll>,
+}
+
+/// One IOThread's polling parameters (virDomainSetIOThreadParams).
+#[derive(Debug, Clone)]
+pub struct IoThreadPoll {
+    pub id: u32,
+    pub poll_max_ns: u64,
+    pub poll_grow: u32,
+    pub poll_shrink: u32,
 }
 
 impl Dom {
@@ -125,6 +138,7 @@ impl Dom {
             deprecations: Vec::new(),
             snapshots: Moments::default(),
             checkpoints: Moments::default(),
+            iothreads: Vec::new(),
         }
     }
 

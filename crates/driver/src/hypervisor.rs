@@ -67,6 +67,11 @@ pub trait Connection: Send + Sync {
     fn node_info(&self) -> Result<NodeInfo> {
         unsupported!("virNodeGetInfo")
     }
+    /// virNodeGetCPUMap: (number of host cpus, map of the online ones,
+    /// how many are online).
+    fn node_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        unsupported!("virNodeGetCPUMap")
+    }
     /// virNodeGetFreeMemory: bytes.
     fn node_free_memory(&self) -> Result<u64> {
         unsupported!("virNodeGetFreeMemory")
@@ -274,6 +279,67 @@ pub trait Connection: Send + Sync {
             dom,
             crate::consts::affect::LIVE | crate::consts::affect::MAXIMUM,
         )
+    }
+    /// virDomainPinVcpuFlags: pins `vcpu` to the cpus set in `cpumap`.
+    fn domain_pin_vcpu(&self, dom: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        unsupported!("virDomainPinVcpuFlags")
+    }
+    /// virDomainGetVcpuPinInfo: how many vcpus were described, and
+    /// `ncpumaps` cpumaps of `maplen` bytes each (LIVE or CONFIG).
+    fn domain_get_vcpu_pin_info(
+        &self,
+        dom: &DomainRef,
+        ncpumaps: usize,
+        maplen: usize,
+        flags: u32,
+    ) -> Result<(i32, Vec<u8>)> {
+        unsupported!("virDomainGetVcpuPinInfo")
+    }
+    /// virDomainPinEmulator.
+    fn domain_pin_emulator(&self, dom: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        unsupported!("virDomainPinEmulator")
+    }
+    /// virDomainGetEmulatorPinInfo: the return value (1 when pinned
+    /// somewhere) and a cpumap of `maplen` bytes.
+    fn domain_get_emulator_pin_info(
+        &self,
+        dom: &DomainRef,
+        maplen: usize,
+        flags: u32,
+    ) -> Result<(i32, Vec<u8>)> {
+        unsupported!("virDomainGetEmulatorPinInfo")
+    }
+    /// virDomainGetIOThreadInfo: (IOThread id, cpumap) in definition order.
+    fn domain_get_iothread_info(&self, dom: &DomainRef, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        unsupported!("virDomainGetIOThreadInfo")
+    }
+    /// virDomainPinIOThread.
+    fn domain_pin_iothread(
+        &self,
+        dom: &DomainRef,
+        iothread_id: u32,
+        cpumap: &[u8],
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainPinIOThread")
+    }
+    /// virDomainAddIOThread.
+    fn domain_add_iothread(&self, dom: &DomainRef, iothread_id: u32, flags: u32) -> Result<()> {
+        unsupported!("virDomainAddIOThread")
+    }
+    /// virDomainDelIOThread.
+    fn domain_del_iothread(&self, dom: &DomainRef, iothread_id: u32, flags: u32) -> Result<()> {
+        unsupported!("virDomainDelIOThread")
+    }
+    /// virDomainSetIOThreadParams.
+    fn domain_set_iothread_params(
+        &self,
+        dom: &DomainRef,
+        iothread_id: u32,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetIOThreadParams")
     }
     /// virDomainGetAutostart.
     fn domain_get_autostart(&self, dom: &DomainRef) -> Result<bool> {

@@ -166,6 +166,21 @@ impl RemoteConnect for Call<'_> {
         })
     }
 
+    fn node_get_cpu_map(&self, args: r::NodeGetCpuMapArgs) -> R<r::NodeGetCpuMapRet> {
+        let (ret, mut map, online) = self.driver(|c| c.node_cpu_map(args.flags))?;
+        // VIR_CPU_MAPLEN of the cpu count, only when asked for.
+        if args.need_map != 0 {
+            map.resize((ret.max(0) as usize).div_ceil(8), 0);
+        } else {
+            map.clear();
+        }
+        Ok(r::NodeGetCpuMapRet {
+            cpumap: xdr::Opaque(map),
+            online: if args.need_online != 0 { online } else { 0 },
+            ret,
+        })
+    }
+
     fn node_get_free_memory(&self) -> R<r::NodeGetFreeMemoryRet> {
         Ok(r::NodeGetFreeMemoryRet {
             free_mem: self.driver(|c| c.node_free_memory())?,

@@ -467,8 +467,10 @@ impl RemoteDomain for Call<'_> {
                 Some("maxinfo * maplen > REMOTE_CPUMAPS_MAX"),
             ));
         }
-        let (info, maps) =
+        let (info, mut maps) =
             self.driver(|c| c.domain_get_vcpus(&dom_in(&args.dom), maxinfo, maplen))?;
+        // C's daemon sends the whole buffer the client asked for.
+        maps.resize(maxinfo * maplen, 0);
         Ok(r::DomainGetVcpusRet {
             info: info
                 .into_iter()
@@ -480,6 +482,124 @@ impl RemoteDomain for Call<'_> {
                 })
                 .collect(),
             cpumaps: xdr::Opaque(maps),
+        })
+    }
+
+    fn domain_pin_vcpu(&self, args: r::DomainPinVcpuArgs) -> R<()> {
+        self.driver(|c| c.domain_pin_vcpu(&dom_in(&args.dom), args.vcpu, &args.cpumap.0, 0))
+    }
+
+    fn domain_pin_vcpu_flags(&self, args: r::DomainPinVcpuFlagsArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_pin_vcpu(&dom_in(&args.dom), args.vcpu, &args.cpumap.0, args.flags)
+        })
+    }
+
+    fn domain_get_vcpu_pin_info(
+        &self,
+        args: r::DomainGetVcpuPinInfoArgs,
+    ) -> R<r::DomainGetVcpuPinInfoRet> {
+        if args.ncpumaps > r::VCPUINFO_MAX as i32 {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some("ncpumaps > REMOTE_VCPUINFO_MAX"),
+            ));
+        }
+        let ncpumaps = args.ncpumaps.max(0) as usize;
+        let maplen = args.maplen.max(0) as usize;
+        if ncpumaps.saturating_mul(maplen) > r::CPUMAPS_MAX as usize {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some("maxinfo * maplen > REMOTE_CPUMAPS_MAX"),
+            ));
+        }
+        let (num, cpumaps) = self.driver(|c| {
+            c.domain_get_vcpu_pin_info(&dom_in(&args.dom), ncpumaps, maplen, args.flags)
+        })?;
+        Ok(r::DomainGetVcpuPinInfoRet {
+            cpumaps: xdr::Opaque(cpumaps),
+            num,
+        })
+    }
+
+    fn domain_pin_emulator(&self, args: r::DomainPinEmulatorArgs) -> R<()> {
+        self.driver(|c| c.domain_pin_emulator(&dom_in(&args.dom), &args.cpumap.0, args.flags))
+    }
+
+    fn domain_get_emulator_pin_info(
+        &self,
+        args: r::DomainGetEmulatorPinInfoArgs,
+    ) -> R<r::DomainGetEmulatorPinInfoRet> {
+        let maplen = args.maplen.max(0) as usize;
+        if maplen > r::CPUMAPS_MAX as usize {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some("maplen > REMOTE_CPUMAPS_MAX"),
+            ));
+        }
+        let (ret, cpumaps) = self
+            .driver(|c| c.domain_get_emulator_pin_info(&dom_in(&args.dom), maplen, args.flags))?;
+        Ok(r::DomainGetEmulatorPinInfoRet {
+            cpumaps: xdr::Opaque(cpumaps),
+            ret,
+        })
+    }
+
+    fn domain_get_iothread_info(
+        &self,
+        args: r::DomainGetIothreadInfoArgs,
+    ) -> R<r::DomainGetIothreadInfoRet> {
+        let v = self.driver(|c| c.domain_get_iothread_info(&dom_in(&args.dom), args.flags))?;
+        if v.len() > r::IOTHREAD_INFO_MAX as usize {
+            return Err(RemoteError::new(
+                ErrorCode::Rpc,
+                ErrorDomain::Rpc,
+                Some(&format!(
+                    "Too many IOThreads in info: {} for limit {}",
+                    v.len(),
+                    r::IOTHREAD_INFO_MAX
+                )),
+            ));
+        }
+        let ret = v.len() as u32;
+        Ok(r::DomainGetIothreadInfoRet {
+            info: v
+                .into_iter()
+                .map(|(iothread_id, map)| r::DomainIothreadInfo {
+                    iothread_id,
+                    cpumap: xdr::Opaque(map),
+                })
+                .collect(),
+            ret,
+        })
+    }
+
+    fn domain_pin_iothread(&self, args: r::DomainPinIothreadArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_pin_iothread(
+                &dom_in(&args.dom),
+                args.iothreads_id,
+                &args.cpumap.0,
+                args.flags,
+            )
+        })
+    }
+
+    fn domain_add_iothread(&self, args: r::DomainAddIothreadArgs) -> R<()> {
+        self.driver(|c| c.domain_add_iothread(&dom_in(&args.dom), args.iothread_id, args.flags))
+    }
+
+    fn domain_del_iothread(&self, args: r::DomainDelIothreadArgs) -> R<()> {
+        self.driver(|c| c.domain_del_iothread(&dom_in(&args.dom), args.iothread_id, args.flags))
+    }
+
+    fn domain_set_iothread_params(&self, args: r::DomainSetIothreadParamsArgs) -> R<()> {
+        let p = params_in(&args.params);
+        self.driver(|c| {
+            c.domain_set_iothread_params(&dom_in(&args.dom), args.iothread_id, &p, args.flags)
         })
     }
 

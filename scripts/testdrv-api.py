@@ -284,8 +284,72 @@ def others(dom):
     show("interface stats inactive", dom.interfaceStats, "testnet0")
 
 
+def pinning():
+    print("== pinning and iothreads")
+    dom = conn.createXML(
+        "<domain type='test'><name>pin</name><uuid>11111111-2222-3333-4444-555555555556</uuid>"
+        "<memory>1024</memory><vcpu cpuset='1-3' current='2'>4</vcpu><iothreads>3</iothreads>"
+        "<iothreadids><iothread id='7'/></iothreadids>"
+        "<cputune><vcpupin vcpu='3' cpuset='2'/><iothreadpin iothread='7' cpuset='5'/></cputune>"
+        "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+        "<driver name='qemu' iothread='1'/><source file='/x'/><target dev='vda' bus='virtio'/></disk>"
+        "</devices></domain>")
+    show("node cpu map", conn.getCPUMap)
+    show("xml", dom.XMLDesc)
+    show("vcpus", lambda: dom.vcpus()[1])
+    show("vcpus cpu", lambda: [v[3] for v in dom.vcpus()[0]])
+    show("pin info", dom.vcpuPinInfo, 0)
+    show("pin info both", dom.vcpuPinInfo, S.VIR_DOMAIN_AFFECT_LIVE | S.VIR_DOMAIN_AFFECT_CONFIG)
+    show("pin 0", dom.pinVcpu, 0, (True, False, True))
+    show("pin 1 empty", dom.pinVcpu, 1, (False,))
+    show("pin 3 offline", dom.pinVcpu, 3, (True,))
+    show("pin flags live", dom.pinVcpuFlags, 0, (True,), S.VIR_DOMAIN_AFFECT_LIVE)
+    show("vcpus after pin", lambda: dom.vcpus()[1])
+    show("vcpus cpu after pin", lambda: [v[3] for v in dom.vcpus()[0]])
+    show("pin info after pin", dom.vcpuPinInfo, 0)
+    show("emulator pin", dom.emulatorPinInfo)
+    show("pin emulator", dom.pinEmulator, (False, True, True), 0)
+    show("pin emulator empty", dom.pinEmulator, (False, False), 0)
+    show("emulator pin after", dom.emulatorPinInfo)
+    show("iothreads", dom.ioThreadInfo)
+    show("add iothread 3", dom.addIOThread, 3, 0)
+    show("add iothread 3 again", dom.addIOThread, 3, 0)
+    show("add iothread 0", dom.addIOThread, 0, 0)
+    show("add iothread config", dom.addIOThread, 4, S.VIR_DOMAIN_AFFECT_CONFIG)
+    show("pin iothread 3", dom.pinIOThread, 3, (True, True), 0)
+    show("pin iothread 9", dom.pinIOThread, 9, (True,), 0)
+    show("pin iothread empty", dom.pinIOThread, 3, (False,), 0)
+    show("set iothread 3", dom.setIOThreadParams, 3, {"poll_max_ns": 100, "poll_grow": 2, "poll_shrink": 3}, 0)
+    show("set iothread 9", dom.setIOThreadParams, 9, {"poll_max_ns": 100}, 0)
+    show("set iothread bad key", dom.setIOThreadParams, 3, {"bogus": 1}, 0)
+    show("iothread stats", lambda: conn.domainListGetStats([dom], S.VIR_DOMAIN_STATS_IOTHREAD)[0][1])
+    show("iothreads after", dom.ioThreadInfo)
+    show("del iothread 1 (disk)", dom.delIOThread, 1, 0)
+    show("del iothread 7", dom.delIOThread, 7, 0)
+    show("del iothread 7 again", dom.delIOThread, 7, 0)
+    show("xml after", dom.XMLDesc)
+    dom.destroy()
+    tdom = conn.lookupByName("test")
+    show("test add iothread", tdom.addIOThread, 2, 0)
+    show("test iothread stats", lambda: conn.domainListGetStats([tdom], S.VIR_DOMAIN_STATS_IOTHREAD)[0][1])
+    show("test del iothread", tdom.delIOThread, 2, 0)
+    tdom.destroy()
+    show("inactive vcpus", tdom.vcpus)
+    show("inactive pin", tdom.pinVcpu, 0, (True,))
+    show("inactive pin info live", tdom.vcpuPinInfo, S.VIR_DOMAIN_AFFECT_LIVE)
+    show("inactive pin emulator", tdom.pinEmulator, (True,), 0)
+    show("inactive emulator pin", tdom.emulatorPinInfo)
+    show("inactive add iothread live", tdom.addIOThread, 6, S.VIR_DOMAIN_AFFECT_LIVE)
+    show("inactive add iothread", tdom.addIOThread, 6, 0)
+    show("inactive xml", tdom.XMLDesc)
+    show("inactive del iothread", tdom.delIOThread, 6, 0)
+    tdom.create()
+    flush_events("pinning")
+
+
 def main():
     pump()
+    pinning()
     dom = conn.lookupByName("test")
     others(dom)
     dom.create()

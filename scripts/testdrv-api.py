@@ -347,9 +347,56 @@ def pinning():
     flush_events("pinning")
 
 
+def metadata():
+    print("== metadata")
+    dom = conn.lookupByName("test")
+    M = S.VIR_DOMAIN_METADATA_ELEMENT
+    show("set", dom.setMetadata, M, "<app1 foo='bar'><x>1</x></app1>", "app", "http://app.org/", 0)
+    show("get", dom.metadata, M, "http://app.org/", 0)
+    show("get config", dom.metadata, M, "http://app.org/", S.VIR_DOMAIN_AFFECT_CONFIG)
+    show("set own ns", dom.setMetadata, M, "<o:thing xmlns:o='http://o/'>t</o:thing>", "oth", "http://o2/", 0)
+    show("get own ns by key uri", dom.metadata, M, "http://o2/", 0)
+    show("get own ns", dom.metadata, M, "http://o/", 0)
+    show("set nested", dom.setMetadata, M,
+         "<r xmlns:p='http://p/'><p:c><d/></p:c><e xmlns='http://def/'><f/></e></r>", "n", "http://n/", 0)
+    show("get nested", dom.metadata, M, "http://n/", 0)
+    show("set config", dom.setMetadata, M, "<b/>", "bb", "http://b/", S.VIR_DOMAIN_AFFECT_CONFIG)
+    show("get config only", dom.metadata, M, "http://b/", S.VIR_DOMAIN_AFFECT_CONFIG)
+    show("get config only live", dom.metadata, M, "http://b/", S.VIR_DOMAIN_AFFECT_LIVE)
+    show("set bad key", dom.setMetadata, M, "<a/>", "1x", "http://k/", 0)
+    show("set key clash", dom.setMetadata, M, "<a xmlns:kk='http://other/'/>", "kk", "http://k/", 0)
+    show("set no key", dom.setMetadata, M, "<a/>", None, "http://a/", 0)
+    show("set bad type", dom.setMetadata, 7, "<a/>", "a", "http://a/", 0)
+    show("set title", dom.setMetadata, S.VIR_DOMAIN_METADATA_TITLE, "T1", None, None, 0)
+    show("set title newline", dom.setMetadata, S.VIR_DOMAIN_METADATA_TITLE, "T1\nx", None, None, 0)
+    show("set description both", dom.setMetadata, S.VIR_DOMAIN_METADATA_DESCRIPTION, "D <&>", None, None,
+         S.VIR_DOMAIN_AFFECT_LIVE | S.VIR_DOMAIN_AFFECT_CONFIG)
+    show("get title", dom.metadata, S.VIR_DOMAIN_METADATA_TITLE, None, 0)
+    show("get description config", dom.metadata, S.VIR_DOMAIN_METADATA_DESCRIPTION, None, S.VIR_DOMAIN_AFFECT_CONFIG)
+    show("xml", dom.XMLDesc)
+    show("xml inactive", dom.XMLDesc, S.VIR_DOMAIN_XML_INACTIVE)
+    show("remove", dom.setMetadata, M, None, None, "http://app.org/", 0)
+    show("remove title", dom.setMetadata, S.VIR_DOMAIN_METADATA_TITLE, "", None, None, 0)
+    show("get removed", dom.metadata, M, "http://app.org/", 0)
+    d2 = conn.defineXML(
+        "<domain type='test'><name>m</name><uuid>11111111-2222-3333-4444-555555555557</uuid>"
+        "<memory>1024</memory><os><type>hvm</type></os><metadata><foo:x xmlns:foo='http://f/' a='1'>"
+        "<foo:y/></foo:x><bar xmlns='http://bar/'/><plain/></metadata></domain>")
+    show("defined xml", d2.XMLDesc)
+    show("defined get", d2.metadata, M, "http://f/", 0)
+    show("defined get default ns", d2.metadata, M, "http://bar/", 0)
+    show("set live inactive", d2.setMetadata, M, "<z/>", "q", "http://q/", S.VIR_DOMAIN_AFFECT_LIVE)
+    d2.undefine()
+    dom.destroy()
+    dom.create()
+    show("xml after restart", dom.XMLDesc)
+    flush_events("metadata")
+
+
 def main():
     pump()
     pinning()
+    metadata()
     dom = conn.lookupByName("test")
     others(dom)
     dom.create()

@@ -1438,6 +1438,7 @@ impl DomainDef {
         key: Option<&str>,
         uri: Option<&str>,
     ) -> Result<(), ConfError> {
+        let raw = value;
         let value = value.filter(|v| !v.is_empty());
         match kind {
             METADATA_DESCRIPTION => self.description = value.map(str::to_string),
@@ -1453,38 +1454,26 @@ impl DomainDef {
                 let uri = uri.ok_or_else(|| {
                     ConfError::invalid_arg("uri in virDomainSetMetadata must not be NULL")
                 })?;
+                let new = match raw {
+                    Some(v) => {
+                        let key = key.ok_or_else(|| {
+                            ConfError::invalid_arg("key in virDomainSetMetadata must not be NULL")
+                        })?;
+                        Some(inject_namespace(
+                            xml::parse_any(v, "(metadata_xml)")?,
+                            key,
+                            uri,
+                        )?)
+                    }
+                    None => None,
+                };
                 let mut kids = self
                     .metadata
                     .as_deref()
                     .map(metadata_children)
                     .unwrap_or_default();
                 kids.retain(|c| element_ns(c).as_deref() != Some(uri));
-                if let Some(v) = value {
-                    let key = key.ok_or_else(|| {
-                        ConfError::invalid_arg("key in virDomainSetMetadata must not be NULL")
-                    })?;
-                    let wrapped = format!(
-                        "<metadata xmlns:{key}='{}'>{v}</metadata>",
-                        xml::escape(uri)
-                    );
-                    let parsed = xml::parse_document(&wrapped, "(metadata_xml)", "metadata")
-                        .map_err(|e| {
-                            ConfError::xml(format!("Unable to parse metadata: {}", e.detail_text()))
-                        })?;
-                    let mut el = parsed
-                        .elements()
-                        .next()
-                        .cloned()
-                        .ok_or_else(|| ConfError::xml("metadata element is missing"))?;
-                    // Put the element into the caller's namespace.
-                    let local = el.local_name().to_string();
-                    rename_into_ns(&mut el, key);
-                    el.name = format!("{key}:{local}");
-                    el.attrs.retain(|(k, _)| !k.starts_with("xmlns"));
-                    el.attrs
-                        .insert(0, (format!("xmlns:{key}"), uri.to_string()));
-                    kids.push(el);
-                }
+                kids.extend(new);
                 self.metadata = if kids.is_empty() {
                     None
                 } else {
@@ -1529,10 +1518,11 @@ impl DomainDef {
                     .as_deref()
                     .map(metadata_children)
                     .unwrap_or_default();
-                let el = kids
+                let mut el = kids
                     .into_iter()
                     .find(|c| element_ns(c).as_deref() == Some(uri))
                     .ok_or_else(missing)?;
+                strip_namespace(&mut el, uri);
                 let mut s = String::new();
                 xml::write_libxml(&el, &mut s, 0);
                 Ok(s)
@@ -1626,11 +1616,91 @@ fn element_ns(e: &Element) -> Option<String> {
     }
 }
 
-fn rename_into_ns(e: &mut Element, prefix: &str) {
+/// The namespace an element is in, given the declarations in scope
+/// (innermost last; the empty prefix is the default namespace).
+fn ns_in_scope(e: &Element, scope: &[(String, String)]) -> Option<String> {
+    let prefix = e.name.split_once(':').map_or("", |(p, _)| p);
+    scope
+        .iter()
+        .rev()
+        .find(|(p, _)| p == prefix)
+        .map(|(_, u)| u.clone())
+        .filter(|u| !u.is_empty())
+}
+
+/// The declarations `e` adds to `scope`.
+fn push_decls(e: &Element, scope: &mut Vec<(String, String)>) {
+    for (k, v) in &e.attrs {
+        if k == "xmlns" {
+            scope.push((String::new(), v.clone()));
+        } else if let Some(p) = k.strip_prefix("xmlns:") {
+            scope.push((p.to_string(), v.clone()));
+        }
+    }
+}
+
+/// Puts every element of the subtree that has no namespace into `prefix`.
+fn into_ns(e: &mut Element, prefix: &str, scope: &mut Vec<(String, String)>) {
+    let depth = scope.len();
+    push_decls(e, scope);
+    if ns_in_scope(e, scope).is_none() && !e.name.contains(':') {
+        e.name = format!("{prefix}:{}", e.name);
+    }
     for c in e.elements_mut() {
-        let local = c.local_name().to_string();
-        c.name = format!("{prefix}:{local}");
-        rename_into_ns(c, prefix);
+        into_ns(c, prefix, scope);
+    }
+    scope.truncate(depth);
+}
+
+/// virXMLInjectNamespace: declares `key` for `uri` on the element (after
+/// its own declarations) and puts the elements without a namespace in it.
+fn inject_namespace(mut el: Element, key: &str, uri: &str) -> Result<Element, ConfError> {
+    let ncname = {
+        let mut chars = key.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    if !ncname {
+        return Err(ConfError::internal(
+            "failed to validate prefix for a new XML namespace",
+        ));
+    }
+    let decl = format!("xmlns:{key}");
+    if el.attr(&decl).is_some() {
+        return Err(ConfError::internal("failed to create a new XML namespace"));
+    }
+    let pos = el
+        .attrs
+        .iter()
+        .take_while(|(k, _)| k == "xmlns" || k.starts_with("xmlns:"))
+        .count();
+    el.attrs.insert(pos, (decl, uri.to_string()));
+    into_ns(&mut el, key, &mut Vec::new());
+    Ok(el)
+}
+
+fn strip_ns(e: &mut Element, uri: &str, scope: &mut Vec<(String, String)>) {
+    let depth = scope.len();
+    push_decls(e, scope);
+    if ns_in_scope(e, scope).as_deref() == Some(uri) {
+        e.name = e.local_name().to_string();
+    }
+    for c in e.elements_mut() {
+        strip_ns(c, uri, scope);
+    }
+    scope.truncate(depth);
+}
+
+/// virXMLExtractNamespaceXML's copy: the elements of `uri` lose their
+/// namespace, and the element its first declaration of it.
+fn strip_namespace(el: &mut Element, uri: &str) {
+    strip_ns(el, uri, &mut Vec::new());
+    if let Some(i) = el
+        .attrs
+        .iter()
+        .position(|(k, v)| (k == "xmlns" || k.starts_with("xmlns:")) && v == uri)
+    {
+        el.attrs.remove(i);
     }
 }
 

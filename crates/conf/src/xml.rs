@@ -448,6 +448,19 @@ fn convert(
 /// `(domain_definition)`; a malformed document gets libxml2's report of
 /// its first error ([`syntax`]).
 pub fn parse_document(text: &str, docname: &str, root: &str) -> Result<Element, ConfError> {
+    let e = parse_any(text, docname)?;
+    if e.local_name() != root {
+        return Err(ConfError::xml_layer(format!(
+            "expecting root element of '{root}', not '{}'",
+            e.local_name()
+        )));
+    }
+    Ok(e)
+}
+
+/// Parses a document whatever its root element (syntax errors as
+/// [`parse_document`] reports them).
+pub fn parse_any(text: &str, docname: &str) -> Result<Element, ConfError> {
     let opts = roxmltree::ParsingOptions {
         allow_dtd: false,
         ..Default::default()
@@ -484,14 +497,7 @@ pub fn parse_document(text: &str, docname: &str, root: &str) -> Result<Element, 
             }
         }
     };
-    let r = doc.root_element();
-    if r.tag_name().name() != root {
-        return Err(ConfError::xml_layer(format!(
-            "expecting root element of '{root}', not '{}'",
-            r.tag_name().name()
-        )));
-    }
-    let mut e = convert(r, 0, false)?;
+    let mut e = convert(doc.root_element(), 0, false)?;
     if declared.is_some() {
         e.attrs
             .retain(|(k, v)| !(k.starts_with("xmlns:") && v == UNDECLARED_NS));

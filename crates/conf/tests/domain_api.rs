@@ -164,7 +164,8 @@ fn element_metadata_round_trips_in_libxml_style() {
     let got = d
         .get_metadata(METADATA_ELEMENT, Some("http://example.org/app"))
         .unwrap();
-    assert_eq!(got, "<app:foo xmlns:app=\"http://example.org/app\" bar=\"1\">\n  <app:baz>x</app:baz>\n</app:foo>");
+    // As C answers: the element comes back out of the caller's namespace.
+    assert_eq!(got, "<foo bar=\"1\">\n  <baz>x</baz>\n</foo>");
     let x = d.to_xml(&FormatFlags::default());
     assert!(
         x.contains("  <metadata>\n    <app:foo xmlns:app=\"http://example.org/app\" bar=\"1\">\n      <app:baz>x</app:baz>\n    </app:foo>\n  </metadata>\n"),
@@ -180,6 +181,65 @@ fn element_metadata_round_trips_in_libxml_style() {
     d.set_metadata(METADATA_ELEMENT, None, None, Some("http://example.org/app"))
         .unwrap();
     assert!(d.metadata.is_none());
+}
+
+#[test]
+fn element_metadata_keeps_namespaces_it_brings() {
+    let mut d = DomainDef::parse_str(BASE, &live()).unwrap();
+    // An element already in a namespace stays in it and only gains the
+    // key's declaration (C's virXMLInjectNamespace).
+    d.set_metadata(
+        METADATA_ELEMENT,
+        Some("<o:thing xmlns:o='http://o/'>t</o:thing>"),
+        Some("k"),
+        Some("http://k/"),
+    )
+    .unwrap();
+    assert_eq!(
+        d.metadata.as_deref(),
+        Some("<o:thing xmlns:o=\"http://o/\" xmlns:k=\"http://k/\">t</o:thing>")
+    );
+    assert_eq!(
+        d.get_metadata(METADATA_ELEMENT, Some("http://k/"))
+            .unwrap_err()
+            .code,
+        NO_DOMAIN_METADATA
+    );
+    assert_eq!(
+        d.get_metadata(METADATA_ELEMENT, Some("http://o/")).unwrap(),
+        "<thing xmlns:k=\"http://k/\">t</thing>"
+    );
+    // Only unqualified elements without a default namespace move into it.
+    d.set_metadata(
+        METADATA_ELEMENT,
+        Some("<r><d/><e xmlns='http://def/'><f/></e></r>"),
+        Some("n"),
+        Some("http://n/"),
+    )
+    .unwrap();
+    let x = d.to_xml(&FormatFlags::default());
+    assert!(
+        x.contains("    <n:r xmlns:n=\"http://n/\">\n      <n:d/>\n      <e xmlns=\"http://def/\">\n        <f/>\n      </e>\n    </n:r>\n"),
+        "{x}"
+    );
+    for (key, code) in [("1x", INTERNAL_ERROR), ("a:b", INTERNAL_ERROR)] {
+        let e = d
+            .set_metadata(METADATA_ELEMENT, Some("<a/>"), Some(key), Some("http://a/"))
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.detail_text()),
+            (code, "failed to validate prefix for a new XML namespace")
+        );
+    }
+    let e = d
+        .set_metadata(
+            METADATA_ELEMENT,
+            Some("<a/><b/>"),
+            Some("a"),
+            Some("http://a/"),
+        )
+        .unwrap_err();
+    assert_eq!(e.code, XML_DETAIL);
 }
 
 #[test]

@@ -355,7 +355,11 @@ pub(crate) fn domain_set_metadata(
         "testDomainSetMetadata",
     )?;
     sh.change_dom(r, |_, d, ev| {
-        let conf_err = |e| errors::conf(e, ErrorDomain::Domain);
+        // The namespace checks are virxml's, reported from its domain.
+        let conf_err = |e: conf::ConfError| match e.code {
+            ErrorCode::InternalError => errors::conf(e, ErrorDomain::Xml),
+            _ => errors::conf(e, ErrorDomain::Domain),
+        };
         let (live, pers) = defs_mut(d, flags)?;
         if let Some(l) = live {
             l.set_metadata(kind, metadata, key, uri).map_err(conf_err)?;

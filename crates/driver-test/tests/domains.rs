@@ -531,7 +531,13 @@ fn metadata_roundtrip_emits_change_event() {
     let m = c
         .domain_get_metadata(&d, 2, Some("http://app/"), 0)
         .unwrap();
-    assert!(m.contains("http://app/"), "{m}");
+    // C hands the element back out of the caller's namespace.
+    assert_eq!(m, "<x>1</x>");
+    let x = c.domain_get_xml_desc(&d, 0).unwrap();
+    assert!(
+        x.contains("  <metadata>\n    <app:x xmlns:app=\"http://app/\">1</app:x>\n  </metadata>\n"),
+        "{x}"
+    );
     let kinds: Vec<i32> = ev
         .lock()
         .unwrap()

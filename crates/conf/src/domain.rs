@@ -910,6 +910,10 @@ pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
     if def.vcpus_current == 0 {
         def.vcpus_current = def.vcpus_max;
     }
+    let numa_kib = post_parse_numa_cells(def)?;
+    if def.memory_kib == 0 {
+        def.memory_kib = numa_kib;
+    }
     if def.memory_kib == 0 {
         return Err(ConfError::xml(
             "Memory size must be specified via <memory> or in the <numa> configuration",
@@ -1068,6 +1072,37 @@ fn post_parse_iothreads(def: &mut DomainDef) {
         Some(e) => e.set_text(&total),
         None => def.other.push(Element::new("iothreads").with_text(&total)),
     }
+}
+
+/// `<cpu><numa><cell memory>` in KiB with its unit spelled out, as
+/// libvirt formats it; answers the cells' total (the memory of a domain
+/// that gives no `<memory>`).
+fn post_parse_numa_cells(def: &mut DomainDef) -> Result<u64, ConfError> {
+    let mut total = 0u64;
+    let Some(numa) = def
+        .other
+        .iter_mut()
+        .find(|e| e.name == "cpu")
+        .and_then(|c| c.child_mut("numa"))
+    else {
+        return Ok(0);
+    };
+    for cell in numa.elements_mut().filter(|e| e.name == "cell") {
+        let Some(mem) = cell.attr("memory").map(str::to_string) else {
+            continue;
+        };
+        let unit = cell.remove_attr("unit");
+        let kib = scaled_bytes(&mem, unit.as_deref(), 1024, "memory")?.div_ceil(1024);
+        cell.set_attr("memory", &kib.to_string());
+        let pos = cell
+            .attrs
+            .iter()
+            .position(|(k, _)| k == "memory")
+            .map_or(cell.attrs.len(), |p| p + 1);
+        cell.insert_attr(pos, "unit", "KiB");
+        total = total.saturating_add(kib);
+    }
+    Ok(total)
 }
 
 fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {

@@ -143,11 +143,9 @@ impl PoolDef {
 
     /// Parses an already read `<pool>` element.
     pub fn from_element(root: &Element) -> Result<PoolDef, ConfError> {
-        let ty = root
-            .attr("type")
-            .ok_or_else(|| {
-                ConfError::xml_layer("Missing required attribute 'type' in element 'pool'")
-            })?;
+        let ty = root.attr("type").ok_or_else(|| {
+            ConfError::xml_layer("Missing required attribute 'type' in element 'pool'")
+        })?;
         if !POOL_TYPES.contains(&ty) {
             return Err(err_pool(format!(
                 "Invalid value for attribute 'type' in element 'pool': '{ty}'."

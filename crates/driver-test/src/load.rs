@@ -14,8 +14,8 @@ use driver::consts::{reason, state as st};
 use driver::error::ErrorDomain;
 use driver::Result;
 
-use crate::{auth, errors};
 use crate::state::{default_node_info, Cell, Dom, Iface, Net, NodeDev, Pool, Shared, State};
+use crate::{auth, errors};
 use driver::objlist::Conflict;
 
 /// XML namespace of the test driver's per-domain extensions.
@@ -273,8 +273,8 @@ fn parse_node(sh: &Shared, root: &Element, file: Option<&Path>) -> Result<()> {
     }
     for el in root.children_named("network") {
         let el = resolve(el, file)?;
-        let def =
-            NetworkDef::from_element_without_namespaces(&el).map_err(|e| errors::conf(e, ErrorDomain::Network))?;
+        let def = NetworkDef::from_element_without_namespaces(&el)
+            .map_err(|e| errors::conf(e, ErrorDomain::Network))?;
         let exists = || {
             errors::test(
                 driver::error::ErrorCode::OperationFailed,

@@ -123,7 +123,8 @@ pub(crate) fn network_lookup_by_uuid(sh: &Shared, uuid: &[u8; 16]) -> Result<Net
 
 pub(crate) fn network_define_xml(sh: &Shared, xml: &str, flags: u32) -> Result<NetworkRef> {
     Error::check_flags(flags, 1, "testNetworkDefineXMLFlags")?;
-    let def = NetworkDef::parse_str_without_namespaces(xml).map_err(|e| errors::conf(e, ErrorDomain::Network))?;
+    let def = NetworkDef::parse_str_without_namespaces(xml)
+        .map_err(|e| errors::conf(e, ErrorDomain::Network))?;
     let r = assign_network(sh, def, false)?;
     sh.publish_one(net_event(&r, oe::DEFINED));
     Ok(r)
@@ -131,7 +132,8 @@ pub(crate) fn network_define_xml(sh: &Shared, xml: &str, flags: u32) -> Result<N
 
 pub(crate) fn network_create_xml(sh: &Shared, xml: &str, flags: u32) -> Result<NetworkRef> {
     Error::check_flags(flags, 1, "testNetworkCreateXMLFlags")?;
-    let def = NetworkDef::parse_str_without_namespaces(xml).map_err(|e| errors::conf(e, ErrorDomain::Network))?;
+    let def = NetworkDef::parse_str_without_namespaces(xml)
+        .map_err(|e| errors::conf(e, ErrorDomain::Network))?;
     let r = assign_network(sh, def, true)?;
     sh.publish_one(net_event(&r, oe::STARTED));
     Ok(r)

@@ -10,7 +10,9 @@
 //!   golang-github-digitalocean-go-libvirt-dev;
 //! - libvirt-python (`tests/clients/python/sweep.py`): mostly failing calls
 //!   (unknown names and UUIDs, bad XML, duplicates, wrong states, bad
-//!   flags, unsupported procedures, read-only writes).
+//!   flags, unsupported procedures, read-only writes); `lxc_sweep.py` the
+//!   same on lxc:///system (C's LXC driver alone, in a private mount
+//!   namespace; nothing is started).
 //!
 //! A step listed in `tests/clients/known_differences.txt` may differ (each
 //! line says why); any other difference fails the test. Each test skips,
@@ -26,6 +28,8 @@ use std::process::Command;
 use test_support::*;
 
 const C_LIBVIRTD: &str = "/usr/sbin/libvirtd";
+const C_LXC_MODULE: &str =
+    "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_lxc.so";
 const GO_LIBVIRT: &str = "/usr/share/gocode/src/github.com/digitalocean/go-libvirt";
 
 fn repo() -> PathBuf {
@@ -47,6 +51,13 @@ fn c_daemon_missing() -> Option<String> {
 
 /// Debian's C libvirtd on sockets under `dir/run`, killed on drop.
 fn start_c(dir: &TempDir) -> (Daemon, PathBuf) {
+    let (cmd, sock) = c_command(dir);
+    (Daemon::start_cmd(cmd, dir, &sock), sock)
+}
+
+/// The command line of Debian's C libvirtd on sockets under `dir/run`,
+/// without driver modules, and its read-write socket.
+fn c_command(dir: &TempDir) -> (Command, PathBuf) {
     let run = dir.join("run");
     let drivers = dir.join("no-drivers");
     std::fs::create_dir_all(&drivers).expect("driver dir");
@@ -69,8 +80,41 @@ fn start_c(dir: &TempDir) -> (Daemon, PathBuf) {
         .arg("-p")
         .arg(dir.join("c-libvirtd.pid"))
         .env("LIBVIRT_DRIVER_DIR", &drivers);
-    let sock = run.join("libvirt-sock");
-    (Daemon::start_cmd(cmd, dir, &sock), sock)
+    (cmd, run.join("libvirt-sock"))
+}
+
+/// Debian's C libvirtd with only its LXC driver, in a mount namespace of
+/// its own where /run/libvirt and /etc/libvirt are empty tmpfs mounts (the
+/// driver's state and definitions stay private; nothing is started).
+fn start_c_lxc(dir: &TempDir) -> Option<(Daemon, PathBuf)> {
+    let module = Path::new(C_LXC_MODULE);
+    if !module.exists() {
+        skip(format!(
+            "{C_LXC_MODULE} is missing (Debian package libvirt-daemon-driver-lxc)"
+        ));
+        return None;
+    }
+    if !tool_exists("unshare") {
+        skip("unshare is not installed");
+        return None;
+    }
+    let (mut cmd, sock) = c_command(dir);
+    let drivers = dir.join("lxc-driver");
+    std::fs::create_dir_all(&drivers).expect("driver dir");
+    std::os::unix::fs::symlink(module, drivers.join("libvirt_driver_lxc.so")).expect("link");
+    let args: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let script = format!(
+        "mount -t tmpfs tmpfs /run/libvirt && mount -t tmpfs tmpfs /etc/libvirt && exec {}",
+        args.join(" ")
+    );
+    let mut ns = Command::new("unshare");
+    ns.args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .env("LIBVIRT_DRIVER_DIR", &drivers);
+    cmd = ns;
+    Some((Daemon::start_cmd(cmd, dir, &sock), sock))
 }
 
 /// Our libvirtd on sockets under `dir/run`.
@@ -164,6 +208,28 @@ fn libvirt_python_sweep_matches_c_libvirtd() {
     let (_c, c_sock) = start_c(&c_dir);
     let (_ours, our_sock) = start_ours(&t);
     compare("python", &python_sweep(&c_sock), &python_sweep(&our_sock));
+}
+
+#[test]
+fn libvirt_python_lxc_sweep_matches_c_libvirtd() {
+    skip_if!(c_daemon_missing());
+    if !python_available() {
+        skip("/usr/bin/python3 cannot import libvirt (python3-libvirt)");
+        return;
+    }
+    let c_dir = TempDir::new("clients-lxc-c");
+    let Some((_c, c_sock)) = start_c_lxc(&c_dir) else {
+        return;
+    };
+    let t = TempDir::new("clients-lxc");
+    let (_ours, our_sock) = start_ours(&t);
+    let sweep = |sock: &Path| {
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg(repo().join("tests/clients/python/lxc_sweep.py"))
+            .arg(sock);
+        output(cmd, "lxc_sweep.py")
+    };
+    compare("python-lxc", &sweep(&c_sock), &sweep(&our_sock));
 }
 
 /// Builds the Go client offline (GOPATH mode, Debian's go-libvirt) into

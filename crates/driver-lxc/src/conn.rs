@@ -425,7 +425,7 @@ impl Connection for LxcConnection {
             }
         }
         if live && !active {
-            return Err(errors::op_invalid("domain is not running"));
+            return Err(errors::not_running());
         }
         if config && !persistent {
             return Err(errors::op_invalid(

@@ -1236,23 +1236,30 @@ fn remove_stale_temp_files(dir: &Path) {
     }
 }
 
+/// libvirt's failed capabilities lookup for a guest the LXC driver cannot
+/// run: each known part of the request, space-terminated, the OS type left
+/// out when it is hvm (the first of libvirt's OS types, so "unset" to it).
+fn no_capabilities(def: &DomainDef) -> Error {
+    let mut what = String::new();
+    if def.os.os_type != "hvm" {
+        what.push_str(&format!("ostype={} ", def.os.os_type));
+    }
+    let arch = def.os.arch.as_deref().unwrap_or(std::env::consts::ARCH);
+    what.push_str(&format!("arch={arch} domaintype={} ", def.virt_type));
+    Error::new(
+        driver::error::ErrorCode::InvalidArg,
+        driver::error::ErrorDomain::Capabilities,
+        format!("could not find capabilities for {what}"),
+    )
+}
+
 /// How this driver reads definitions: after the common checks, the
 /// domain must be a container (`type='lxc'`, `<os><type>exe`) with a
 /// name usable as a file name.
 fn xml_options() -> conf::domain::XmlOptions {
     let validate: conf::domain::Validate = std::sync::Arc::new(|def: &DomainDef| {
-        if def.virt_type != "lxc" {
-            return Err(errors::config_unsupported(format!(
-                "could not find capabilities for domaintype={}",
-                def.virt_type
-            )));
-        }
-        if def.os.os_type != "exe" {
-            return Err(Error::new(
-                driver::error::ErrorCode::OsType,
-                errors::LXC,
-                format!("no support for os type '{}'", def.os.os_type),
-            ));
+        if def.virt_type != "lxc" || def.os.os_type != "exe" {
+            return Err(no_capabilities(def));
         }
         if def.name.contains('\n') || def.name.contains('/') {
             return Err(errors::config_unsupported(format!(

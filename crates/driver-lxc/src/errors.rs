@@ -44,9 +44,9 @@ pub fn system(msg: impl Into<String>, err: &std::io::Error) -> Error {
     )
 }
 
-/// virDomainObjCheckActive.
+/// virDomainObjCheckActive (domain_conf.c, so VIR_FROM_DOMAIN).
 pub fn not_running() -> Error {
-    op_invalid("domain is not running")
+    Error::operation_invalid(ErrorDomain::Domain, "domain is not running")
 }
 
 /// A handle whose domain is gone.

@@ -148,7 +148,7 @@ impl Handler for RemoteHandler {
                 .ok_or_else(|| unknown_procedure(h.proc_))
                 .and_then(|p| {
                     check_access(client, p.info())?;
-                    p.call(&call, payload)
+                    p.call(&call, payload).map_err(|e| as_called(e, p.info()))
                 })
         };
         match result {
@@ -165,6 +165,22 @@ impl Handler for RemoteHandler {
 
     fn closed(&self, client: &Arc<Client<RemoteState>>) {
         self.release(client);
+    }
+}
+
+/// A driver without the call answers "not supported" naming the public
+/// API the client called, as libvirt's entry point does, even where one
+/// driver method serves several procedures (virDomainSetVcpus and
+/// virDomainSetVcpusFlags, ...).
+fn as_called(e: RemoteError, info: ProcInfo) -> RemoteError {
+    let other_api = e
+        .str2
+        .as_deref()
+        .is_some_and(|a| a.starts_with("vir") && !a.contains(' ') && a != info.api);
+    if e.code == ErrorCode::NoSupport as i32 && !info.api.is_empty() && other_api {
+        protocol::procs::not_supported(info)
+    } else {
+        e
     }
 }
 

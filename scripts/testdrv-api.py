@@ -50,7 +50,10 @@ conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecyc
 
 
 def flush_events(label):
-    # The events of a call arrive before the reply of a later call.
+    # The events of a call arrive before the reply of a later call; C's
+    # daemon queues them for its event loop, so give that a moment too.
+    import time
+    time.sleep(0.3)
     conn.getLibVersion()
     conn.getLibVersion()
     print(f"{label} events: {events}")
@@ -393,10 +396,44 @@ def metadata():
     flush_events("metadata")
 
 
+def guest():
+    print("== hostname, time, block info")
+    dom = conn.lookupByName("test")
+    show("hostname", dom.hostname)
+    show("hostname bad flag", dom.hostname, 1)
+    show("time", dom.getTime)
+    show("set time", dom.setTime, {"seconds": 1234, "nseconds": 5})
+    show("time after set", dom.getTime)
+    show("set time sync", dom.setTime, None, S.VIR_DOMAIN_TIME_SYNC)
+    show("set time bad flag", dom.setTime, {"seconds": 1}, 2)
+    show("block info", dom.blockInfo, "vda")
+    show("block info by path", dom.blockInfo, "/guest/diskimage1")
+    show("block info unknown", dom.blockInfo, "vdz")
+    show("block info bad flag", dom.blockInfo, "vda", 1)
+    dom.suspend()
+    show("time paused", dom.getTime)
+    show("hostname paused", dom.hostname)
+    dom.resume()
+    d2 = conn.defineXML(
+        "<domain type='test'><name>bi</name><uuid>11111111-2222-3333-4444-555555555508</uuid>"
+        "<memory>1024</memory><os><type>hvm</type></os><devices><disk type='file' device='cdrom'>"
+        "<target dev='hdc'/><readonly/></disk></devices></domain>")
+    show("block info no source", d2.blockInfo, "hdc")
+    show("hostname inactive", d2.hostname)
+    show("time inactive", d2.getTime)
+    show("set time inactive", d2.setTime, {"seconds": 1})
+    d2.undefine()
+    dom.destroy()
+    dom.create()
+    show("time after restart", dom.getTime)
+    flush_events("guest")
+
+
 def main():
     pump()
     pinning()
     metadata()
+    guest()
     dom = conn.lookupByName("test")
     others(dom)
     dom.create()

@@ -16,7 +16,7 @@ use driver::{
 
 use crate::domain::MAX_VCPUS;
 use crate::state::Shared;
-use crate::{pinning, snapshot};
+use crate::{guest, pinning, snapshot};
 
 /// One open test connection.
 pub struct TestConnection {
@@ -306,6 +306,29 @@ impl Connection for TestConnection {
         flags: u32,
     ) -> Result<()> {
         pinning::domain_set_iothread_params(&self.shared, r, id, params, flags)
+    }
+    fn domain_get_hostname(&self, r: &DomainRef, flags: u32) -> Result<String> {
+        guest::domain_get_hostname(&self.shared, r, flags)
+    }
+    fn domain_get_time(&self, r: &DomainRef, flags: u32) -> Result<(i64, u32)> {
+        guest::domain_get_time(&self.shared, r, flags)
+    }
+    fn domain_set_time(
+        &self,
+        r: &DomainRef,
+        seconds: i64,
+        nseconds: u32,
+        flags: u32,
+    ) -> Result<()> {
+        guest::domain_set_time(&self.shared, r, seconds, nseconds, flags)
+    }
+    fn domain_get_block_info(
+        &self,
+        r: &DomainRef,
+        path: &str,
+        flags: u32,
+    ) -> Result<(u64, u64, u64)> {
+        guest::domain_get_block_info(&self.shared, r, path, flags)
     }
     fn domain_get_autostart(&self, r: &DomainRef) -> Result<bool> {
         crate::domain_config::domain_get_autostart(&self.shared, r)

@@ -23,7 +23,7 @@
 //! (listing, lookup, lifecycle), `domain_config` (state and
 //! configuration), `network` (with `netupdate`), `storage`, `interface`,
 //! `nodedev`, `pinning` (vCPU, emulator and IOThread pinning, IOThreads),
-//! `snapshot` (snapshots and checkpoints, kept per domain in
+//! `guest` (hostname, clock, disk sizes), `snapshot` (snapshots and checkpoints, kept per domain in
 //! `moment` trees). `state` holds the host, `load` builds it from a node
 //! document.
 //!
@@ -45,6 +45,7 @@ mod conn;
 mod domain;
 mod domain_config;
 mod errors;
+mod guest;
 mod interface;
 mod load;
 mod moment;

@@ -113,6 +113,8 @@ pub struct Dom {
     /// private IOThread list: filled for domains read from a node file and
     /// by virDomainAddIOThread, whichever definition it changed).
     pub iothreads: Vec<IoThreadPoll>,
+    /// The guest's clock (virDomainSetTime), seconds and nanoseconds.
+    pub guest_time: (i64, u32),
 }
 
 /// One IOThread's polling parameters (virDomainSetIOThreadParams).
@@ -139,6 +141,8 @@ impl Dom {
             snapshots: Moments::default(),
             checkpoints: Moments::default(),
             iothreads: Vec::new(),
+            // libvirt's test driver starts every guest clock here.
+            guest_time: (627_319_920, 0),
         }
     }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! vCPU, emulator and IOThread pinning and IOThreads of the test driver,
+//! vCPU, emulator and IOThread pinning, IOThreads, hostname, clock and
+//! block info of the test driver,
 //! asserting the answers Debian's C libvirtd 9.0 gives for test:///default
 //! (observed through libvirt-python and virsh against both daemons).
 
@@ -315,4 +316,47 @@ fn node_cpu_map_is_c_fixed_answer() {
     let (_g, c, _d) = default_conn();
     assert_eq!(c.node_cpu_map(0).unwrap(), (8, vec![0x15], 3));
     assert!(c.node_cpu_map(1).is_err());
+}
+
+#[test]
+fn hostname_time_and_block_info_are_c_made_up_answers() {
+    let (_g, c, d) = default_conn();
+    assert_eq!(c.domain_get_hostname(&d, 0).unwrap(), "testhost");
+    assert_eq!(c.domain_get_time(&d, 0).unwrap(), (627_319_920, 0));
+    c.domain_set_time(&d, 1234, 5, 0).unwrap();
+    assert_eq!(c.domain_get_time(&d, 0).unwrap(), (1234, 5));
+    assert_eq!(
+        c.domain_get_block_info(&d, "vda", 0).unwrap(),
+        (1_099_506_450_432, 1_099_511_627_776, 1_099_511_627_776)
+    );
+    assert!(c.domain_get_block_info(&d, "/guest/diskimage1", 0).is_ok());
+    let e = c.domain_get_block_info(&d, "vdz", 0).unwrap_err();
+    assert_eq!(
+        (e.code, e.domain),
+        (ErrorCode::InvalidArg, ErrorDomain::Test)
+    );
+    assert_eq!(
+        e.message(),
+        "invalid argument: invalid path vdz not assigned to domain"
+    );
+    c.domain_suspend(&d).unwrap();
+    let e = c.domain_get_time(&d, 0).unwrap_err();
+    assert_eq!(
+        (e.code, e.domain),
+        (ErrorCode::OperationInvalid, ErrorDomain::Test)
+    );
+    assert_eq!(c.domain_get_hostname(&d, 0).unwrap(), "testhost");
+    c.domain_destroy(&d, 0).unwrap();
+    let e = c.domain_get_hostname(&d, 0).unwrap_err();
+    assert_eq!(
+        (e.code, e.domain, e.message()),
+        (
+            ErrorCode::OperationInvalid,
+            ErrorDomain::Domain,
+            "Requested operation is not valid: domain is not running".to_string()
+        )
+    );
+    // The clock belongs to the domain object: a restart keeps it.
+    c.domain_create(&d, 0).unwrap();
+    assert_eq!(c.domain_get_time(&d, 0).unwrap(), (1234, 5));
 }

@@ -341,6 +341,34 @@ pub trait Connection: Send + Sync {
     ) -> Result<()> {
         unsupported!("virDomainSetIOThreadParams")
     }
+    /// virDomainGetHostname (running guest).
+    fn domain_get_hostname(&self, dom: &DomainRef, flags: u32) -> Result<String> {
+        unsupported!("virDomainGetHostname")
+    }
+    /// virDomainGetTime: the guest's clock, (seconds, nanoseconds).
+    fn domain_get_time(&self, dom: &DomainRef, flags: u32) -> Result<(i64, u32)> {
+        unsupported!("virDomainGetTime")
+    }
+    /// virDomainSetTime (running guest).
+    fn domain_set_time(
+        &self,
+        dom: &DomainRef,
+        seconds: i64,
+        nseconds: u32,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetTime")
+    }
+    /// virDomainGetBlockInfo: (capacity, allocation, physical) in bytes of
+    /// the disk named by `path` (target or source).
+    fn domain_get_block_info(
+        &self,
+        dom: &DomainRef,
+        path: &str,
+        flags: u32,
+    ) -> Result<(u64, u64, u64)> {
+        unsupported!("virDomainGetBlockInfo")
+    }
     /// virDomainGetAutostart.
     fn domain_get_autostart(&self, dom: &DomainRef) -> Result<bool> {
         unsupported!("virDomainGetAutostart")

@@ -603,6 +603,37 @@ impl RemoteDomain for Call<'_> {
         })
     }
 
+    fn domain_get_hostname(&self, args: r::DomainGetHostnameArgs) -> R<r::DomainGetHostnameRet> {
+        Ok(r::DomainGetHostnameRet {
+            hostname: self.driver(|c| c.domain_get_hostname(&dom_in(&args.dom), args.flags))?,
+        })
+    }
+
+    fn domain_get_time(&self, args: r::DomainGetTimeArgs) -> R<r::DomainGetTimeRet> {
+        let (seconds, nseconds) =
+            self.driver(|c| c.domain_get_time(&dom_in(&args.dom), args.flags))?;
+        Ok(r::DomainGetTimeRet { seconds, nseconds })
+    }
+
+    fn domain_set_time(&self, args: r::DomainSetTimeArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_time(&dom_in(&args.dom), args.seconds, args.nseconds, args.flags)
+        })
+    }
+
+    fn domain_get_block_info(
+        &self,
+        args: r::DomainGetBlockInfoArgs,
+    ) -> R<r::DomainGetBlockInfoRet> {
+        let (capacity, allocation, physical) =
+            self.driver(|c| c.domain_get_block_info(&dom_in(&args.dom), &args.path, args.flags))?;
+        Ok(r::DomainGetBlockInfoRet {
+            allocation,
+            capacity,
+            physical,
+        })
+    }
+
     fn domain_get_scheduler_type(
         &self,
         args: r::DomainGetSchedulerTypeArgs,

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # End-to-end test of virtxend on a real Xen 4.17 host: builds the xenbed
 # image (Debian dom0 in QEMU, with dom0's own virsh and libvirt-python),
-# builds virtxend with libxl, boots the bed with a share holding
+# builds virtxend (the ordinary build: it loads dom0's libxenlight at run
+# time), boots the bed with a share holding
 # virtxend, a test guest ramdisk and scripts/xenbed/run.sh, and collects
 # the run's output.
 #
@@ -10,7 +11,7 @@
 #        default $CARGO_TARGET_DIR/xenbed-run.out)
 # Env:   XENBED=../shared/xenbed (the bed's scripts), PROFILE=debug|release,
 #        KEEP_SHARE=1 keeps the share directory.
-# Needs root, libxen-dev, libclang-dev, clang, and ~4 GiB of RAM; about
+# Needs root and ~4 GiB of RAM; about
 # 2.5 minutes for the image the first time, then ~4 minutes per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

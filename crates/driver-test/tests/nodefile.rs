@@ -81,7 +81,7 @@ fn iothreads_of_node_file_domains_have_polling_state() {
     assert_eq!(ids, vec![1, 2]);
     let p = vec![("poll_grow".to_string(), TypedValue::UInt(7))];
     c.domain_set_iothread_params(&d, 1, &p, 0).unwrap();
-    let stats = c.domain_stats(&[d.clone()], 1 << 7, 0).unwrap();
+    let stats = c.domain_stats(std::slice::from_ref(&d), 1 << 7, 0).unwrap();
     assert_eq!(
         stats[0].1[0],
         ("iothread.count".to_string(), TypedValue::UInt(2))

@@ -225,7 +225,7 @@ fn iothreads_add_pin_delete_and_their_polling_statistics() {
             "argument unsupported: parameter 'bogus' not supported".to_string()
         )
     );
-    let stats = c.domain_stats(&[d.clone()], 1 << 7, 0).unwrap();
+    let stats = c.domain_stats(std::slice::from_ref(&d), 1 << 7, 0).unwrap();
     let keys: Vec<(String, TypedValue)> = stats[0].1.clone();
     assert_eq!(
         keys,

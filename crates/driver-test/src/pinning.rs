@@ -281,6 +281,14 @@ fn positive(n: usize, arg: &str, api: &str) -> Result<()> {
     Ok(())
 }
 
+/// The cpus of a LIVE/CONFIG pinning request, after the public API's and
+/// the driver's checks.
+fn pin_map(cpumap: &[u8], flags: u32, api: &str, func: &str) -> Result<Vec<usize>> {
+    positive(cpumap.len(), "maplen", api)?;
+    Error::check_flags(flags, affect::LIVE | affect::CONFIG, func)?;
+    Ok(bits_of_map(cpumap))
+}
+
 fn zero_id() -> Error {
     errors::test(ErrorCode::InvalidArg, "invalid value of 0 for iothread_id")
 }
@@ -413,13 +421,12 @@ pub(crate) fn domain_pin_emulator(
     cpumap: &[u8],
     flags: u32,
 ) -> Result<()> {
-    positive(cpumap.len(), "maplen", "virDomainPinEmulator")?;
-    Error::check_flags(
+    let bits = pin_map(
+        cpumap,
         flags,
-        affect::LIVE | affect::CONFIG,
+        "virDomainPinEmulator",
         "testDomainPinEmulator",
     )?;
-    let bits = bits_of_map(cpumap);
     sh.change_dom(r, |_, d, _| {
         let (def, _) = one_def_mut(d, flags)?;
         if bits.is_empty() {
@@ -499,13 +506,12 @@ pub(crate) fn domain_pin_iothread(
     cpumap: &[u8],
     flags: u32,
 ) -> Result<()> {
-    positive(cpumap.len(), "maplen", "virDomainPinIOThread")?;
-    Error::check_flags(
+    let bits = pin_map(
+        cpumap,
         flags,
-        affect::LIVE | affect::CONFIG,
+        "virDomainPinIOThread",
         "testDomainPinIOThread",
     )?;
-    let bits = bits_of_map(cpumap);
     sh.change_dom(r, |_, d, _| {
         let (def, _) = one_def_mut(d, flags)?;
         if bits.is_empty() {

@@ -625,6 +625,9 @@ impl Connection for TestConnection {
     fn storage_pool_list_volumes(&self, pool: &PoolRef) -> Result<Vec<VolRef>> {
         crate::storage::storage_pool_list_volumes(&self.shared, pool)
     }
+    fn storage_pool_volume_names(&self, pool: &PoolRef) -> Result<Vec<VolRef>> {
+        crate::storage::storage_pool_volume_names(&self.shared, pool)
+    }
     fn storage_vol_lookup_by_name(&self, pool: &PoolRef, name: &str) -> Result<VolRef> {
         crate::storage::storage_vol_lookup_by_name(&self.shared, pool, name)
     }

@@ -350,6 +350,13 @@ pub(crate) fn storage_pool_list_volumes(sh: &Shared, pool: &PoolRef) -> Result<V
     })?
 }
 
+/// The older volume listing calls find the pool by name, active.
+pub(crate) fn storage_pool_volume_names(sh: &Shared, pool: &PoolRef) -> Result<Vec<VolRef>> {
+    with_active_pool(sh, &pool.name, |_, p| {
+        Ok(p.vols.iter().map(|v| vref(p, v)).collect())
+    })
+}
+
 pub(crate) fn storage_vol_lookup_by_name(
     sh: &Shared,
     pool: &PoolRef,

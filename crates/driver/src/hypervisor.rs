@@ -752,6 +752,13 @@ pub trait Connection: Send + Sync {
     fn storage_pool_list_volumes(&self, pool: &PoolRef) -> Result<Vec<VolRef>> {
         unsupported!("virStoragePoolListAllVolumes")
     }
+    /// virStoragePoolNumOfVolumes and virStoragePoolListVolumes, the older
+    /// calls, which some drivers check differently (libvirt's test driver
+    /// finds the pool by name and names it when inactive); by default the
+    /// same as [`Self::storage_pool_list_volumes`].
+    fn storage_pool_volume_names(&self, pool: &PoolRef) -> Result<Vec<VolRef>> {
+        self.storage_pool_list_volumes(pool)
+    }
     fn storage_vol_lookup_by_name(&self, pool: &PoolRef, name: &str) -> Result<VolRef> {
         unsupported!("virStorageVolLookupByName")
     }

@@ -229,7 +229,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolNumOfVolumesArgs,
     ) -> R<r::StoragePoolNumOfVolumesRet> {
-        let v = self.driver(|c| c.storage_pool_list_volumes(&pool_in(&args.pool)))?;
+        let v = self.driver(|c| c.storage_pool_volume_names(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolNumOfVolumesRet {
             num: v.len() as i32,
         })
@@ -239,7 +239,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolListVolumesArgs,
     ) -> R<r::StoragePoolListVolumesRet> {
-        let v = self.driver(|c| c.storage_pool_list_volumes(&pool_in(&args.pool)))?;
+        let v = self.driver(|c| c.storage_pool_volume_names(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolListVolumesRet {
             names: names_of(v, args.maxnames, |v| v.name),
         })

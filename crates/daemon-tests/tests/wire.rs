@@ -167,6 +167,24 @@ fn unprivileged_daemon_probes_nothing_and_says_null_once() {
 }
 
 #[test]
+fn virtxend_without_xen_probes_nothing() {
+    if !is_root() {
+        skip("virtxend runs only as root");
+        return;
+    }
+    let dom0 =
+        std::fs::read_to_string("/proc/xen/capabilities").is_ok_and(|c| c.contains("control_d"));
+    if dom0 {
+        skip("this host is a Xen dom0, where the libxl driver answers the probe");
+        return;
+    }
+    let t = TempDir::new("wire-xen");
+    let (_d, sock) = start("virtxend", &t, &[]);
+    // Outside a Xen dom0 the libxl driver is inactive and answers no probe.
+    assert_eq!(open_name(&sock, Some("")), Err(no_connect_null()));
+}
+
+#[test]
 fn configured_default_uri_comes_before_the_probe() {
     let t = TempDir::new("wire-default");
     let (d, sock) = start(
@@ -234,6 +252,12 @@ fn virtproxyd_probes_daemon_sockets_in_libvirt_order() {
     // An LXC daemon comes before vz in libvirt's order, whatever started
     // first.
     let _lxc = beside(&t, "virtlxcd");
+    // virtlxcd itself answers the empty URI with its driver's probe.
+    let lxc_sock = t.join("run/virtlxcd-sock");
+    assert_eq!(
+        open_name(&lxc_sock, Some("")).as_deref(),
+        Ok("lxc:///system")
+    );
     assert_eq!(open_name(&sock, Some("")).as_deref(), Ok("lxc:///system"));
 }
 

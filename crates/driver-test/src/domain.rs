@@ -193,17 +193,29 @@ fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
     data.extend_from_slice(SAVE_MAGIC);
     data.extend_from_slice(&len.to_ne_bytes());
     data.extend_from_slice(xml.as_bytes());
-    std::fs::write(path, data).map_err(|e| {
+    let failed = |what: &str, e: std::io::Error| {
         Error::new(
             ErrorCode::SystemError,
             ErrorDomain::Test,
             format!(
-                "saving domain '{}' to '{path}': write failed: {}",
+                "saving domain '{}' to '{path}': {what} failed: {}",
                 def.name,
                 strerror(&e)
             ),
         )
-    })
+    };
+    // Owner-only, created or truncated, as libvirt's test driver opens it.
+    let mut f = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| failed("open", e))?
+    };
+    std::io::Write::write_all(&mut f, &data).map_err(|e| failed("write", e))
 }
 
 fn read_save_image(path: &str) -> Result<DomainDef> {

@@ -609,25 +609,25 @@ fn load_domain(sh: &Shared, mut el: Element) -> Result<()> {
 
 /// Host interface XML: name and MAC, the rest kept as given.
 pub fn parse_iface(el: Element) -> Result<Iface> {
-    let name = el
-        .attr("name")
-        .map(str::to_string)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            driver::Error::new(
-                driver::error::ErrorCode::XmlError,
-                ErrorDomain::Interface,
-                "interface has no name",
-            )
-        })?;
-    let ty = el.attr("type").unwrap_or("");
+    // The type first, checked by libvirt's XML layer, then the name.
+    let xml_layer = |msg: String| errors::conf(conf::ConfError::xml_layer(msg), ErrorDomain::Xml);
+    let Some(ty) = el.attr("type") else {
+        return Err(xml_layer(
+            "Missing required attribute 'type' in element 'interface'".into(),
+        ));
+    };
     if !matches!(ty, "ethernet" | "bridge" | "bond" | "vlan") {
-        return Err(driver::Error::new(
+        return Err(xml_layer(format!(
+            "Invalid value for attribute 'type' in element 'interface': '{ty}'."
+        )));
+    }
+    let name = el.attr("name").map(str::to_string).ok_or_else(|| {
+        driver::Error::new(
             driver::error::ErrorCode::XmlError,
             ErrorDomain::Interface,
-            format!("unknown interface type {ty}"),
-        ));
-    }
+            "interface has no name",
+        )
+    })?;
     let mac = el
         .child("mac")
         .and_then(|m| m.attr("address"))

@@ -31,7 +31,9 @@ fn update_def(
     match section {
         SECTION_IP_DHCP_HOST => conf::network::update::ip_dhcp_host(&mut d, command, parent, xml)
             .map_err(|e| crate::errors::conf(e, ErrorDomain::Network))?,
-        _ => {
+        // Sections libvirt knows (bridge ... dns-srv) that this driver
+        // does not update yet.
+        1..=12 => {
             return Err(Error::new(
                 ErrorCode::OperationUnsupported,
                 ErrorDomain::Network,
@@ -39,6 +41,13 @@ fn update_def(
                     "can't update section {section} of network '{}': not supported by this driver",
                     def.name
                 ),
+            ))
+        }
+        _ => {
+            return Err(Error::new(
+                ErrorCode::OperationUnsupported,
+                ErrorDomain::Network,
+                "can't update unrecognized section of network",
             ))
         }
     }

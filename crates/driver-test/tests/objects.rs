@@ -175,8 +175,11 @@ fn node_device_create_and_destroy_vhba() {
     assert!(x.contains("<wwnn>2000000012345678</wwnn>"), "{x}");
     c.node_device_destroy(&d).unwrap();
     assert!(c.node_device_lookup_by_name("scsi_host12").is_err());
+    // libvirt's test driver reports a device without WWNs but returns
+    // success: the client sees the call succeed and the device stay.
     let comp = c.node_device_lookup_by_name("computer").unwrap();
-    assert!(c.node_device_destroy(&comp).is_err());
+    c.node_device_destroy(&comp).unwrap();
+    assert!(c.node_device_lookup_by_name("computer").is_ok());
     let kinds: Vec<i32> = ev
         .lock()
         .unwrap()

@@ -1143,10 +1143,10 @@ fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
                 };
                 for id in ids {
                     if target.iter().any(|(i, _)| *i == id) {
-                        return Err(ConfError::xml(format!(
-                            "{attr} attribute of {} element overlaps",
-                            c.name
-                        )));
+                        return Err(ConfError::new(
+                            crate::error::XML_DETAIL,
+                            format!("'{}' attributes '{attr}' must not overlap", c.name),
+                        ));
                     }
                     let mut e = Element::new(&c.name)
                         .with_attr(attr, &id.to_string())

@@ -264,6 +264,18 @@ fn resctrl_overlaps_are_reported_as_c_does() {
 }
 
 #[test]
+fn overlapping_vcpusched_is_an_xml_detail_error() {
+    let xml = "<domain type='test'><name>e</name><memory>1024</memory><vcpu>4</vcpu><cputune><vcpusched vcpus='0-1' scheduler='fifo' priority='1'/><vcpusched vcpus='1' scheduler='fifo' priority='1'/></cputune><os><type>hvm</type></os></domain>";
+    assert_eq!(
+        err(xml),
+        (
+            conf::error::XML_DETAIL,
+            "'vcpusched' attributes 'vcpus' must not overlap".into()
+        )
+    );
+}
+
+#[test]
 fn bad_pool_and_volume_types_are_reported_as_c_does() {
     let e = PoolDef::parse_str("<pool type='test'><name>p</name></pool>").expect_err("bad type");
     assert_eq!(

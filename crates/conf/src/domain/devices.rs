@@ -570,7 +570,12 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
     if let Some(v) = def.devices.iter_mut().find(|d| d.name == "video") {
         if let Some(m) = v.child_mut("model") {
             if m.attr("type") != Some("none") && m.attr("primary").is_none() {
-                m.set_attr("primary", "yes");
+                let pos = m
+                    .attrs
+                    .iter()
+                    .position(|(k, _)| k == "blob")
+                    .unwrap_or(m.attrs.len());
+                m.insert_attr(pos, "primary", "yes");
             }
         }
     }
@@ -1136,11 +1141,7 @@ fn normalise_video(d: &mut Element, virt_type: &str) {
             attrs.push((k.into(), v.to_string()));
         }
     }
-    for (k, v) in &m.attrs {
-        if !attrs.iter().any(|(a, _)| a == k) {
-            attrs.push((k.clone(), v.clone()));
-        }
-    }
+    // Attributes libvirt does not know are not kept.
     m.attrs = attrs;
 }
 

@@ -347,3 +347,65 @@ fn test_node_with_auth_users_is_refused_without_credentials_as_c_does() {
         ))
     );
 }
+
+#[test]
+fn read_only_refusals_come_from_the_apis_error_domain() {
+    if !is_root() {
+        skip("the read-only socket exists only for root daemons");
+        return;
+    }
+    let t = TempDir::new("wire-ro");
+    let spec = Spec::new("libvirtd", &t, "");
+    let _d = spec.start();
+    // A client that does not check read-only itself (libvirt's library
+    // does, go-libvirt does not) gets the daemon's refusal, from the error
+    // domain of the file defining the API, as C's daemon answers.
+    let mut c =
+        RpcClient::connect(&spec.ro_socket(), r::PROGRAM, r::PROTOCOL_VERSION).expect("connect");
+    c.call::<_, ()>(
+        CONNECT_OPEN,
+        &r::ConnectOpenArgs {
+            name: Some("test:///default".into()),
+            flags: 0,
+        },
+    )
+    .expect("open");
+    let refused =
+        |c: &mut RpcClient, proc_: i32, args: Vec<u8>| match c.call::<_, Raw>(proc_, &Raw(args)) {
+            Err(ClientError::Remote(e)) => (e.code, e.domain, e.message),
+            other => panic!("procedure {proc_}: {:?}", other.map(|r| r.0)),
+        };
+    let secret = xdr::to_bytes(&r::SecretDefineXmlArgs {
+        xml: "<secret/>".into(),
+        flags: 0,
+    });
+    assert_eq!(
+        refused(&mut c, 142, secret),
+        (
+            29,
+            30,
+            "operation forbidden: read only access prevents virSecretDefineXML".to_string()
+        )
+    );
+    let dom: r::DomainLookupByNameRet = c
+        .call(
+            23,
+            &r::DomainLookupByNameArgs {
+                name: "test".into(),
+            },
+        )
+        .expect("lookup");
+    let snap = xdr::to_bytes(&r::DomainSnapshotCreateXmlArgs {
+        dom: dom.dom,
+        xml_desc: "<domainsnapshot/>".into(),
+        flags: 0,
+    });
+    assert_eq!(
+        refused(&mut c, 185, snap),
+        (
+            29,
+            35,
+            "operation forbidden: read only access prevents virDomainSnapshotCreateXML".to_string()
+        )
+    );
+}

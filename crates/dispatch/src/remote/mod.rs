@@ -190,29 +190,12 @@ fn check_access(client: &Client<RemoteState>, info: ProcInfo) -> R<()> {
     if client.state.readonly && !info.readonly_ok {
         return Err(RemoteError::new(
             ErrorCode::OperationDenied,
-            error_domain_for(&info),
+            // Refused by the public API's entry, from its file's domain.
+            ErrorDomain::of_api(info.api),
             Some(&format!("read only access prevents {}", info.api)),
         ));
     }
     Ok(())
-}
-
-/// The error domain of a refused call: its object's family.
-fn error_domain_for(info: &ProcInfo) -> ErrorDomain {
-    let n = info.name;
-    if n.starts_with("Domain") {
-        ErrorDomain::Domain
-    } else if n.starts_with("Network") {
-        ErrorDomain::Network
-    } else if n.starts_with("StorageVol") || n.starts_with("StoragePool") {
-        ErrorDomain::Storage
-    } else if n.starts_with("Interface") {
-        ErrorDomain::Interface
-    } else if n.starts_with("NodeDevice") {
-        ErrorDomain::Nodedev
-    } else {
-        ErrorDomain::None
-    }
 }
 
 fn unknown_procedure(n: i32) -> RemoteError {

@@ -278,4 +278,11 @@ fn go_libvirt_client_matches_c_libvirtd() {
     let c_out = run(&c_sock);
     assert!(c_out.starts_with("connect: OK"), "C run: {c_out}");
     compare("go", &c_out, &run(&our_sock));
+
+    // The same through virtproxyd, which serves test:/// in-process.
+    let p = TempDir::new("clients-go-proxy");
+    let mut spec = Spec::new("virtproxyd", &p, "");
+    spec.ready = p.join("run/libvirt-sock");
+    let _proxy = spec.start();
+    compare("go", &c_out, &run(&spec.ready));
 }

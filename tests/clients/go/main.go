@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
+	"strings"
 	"time"
 
 	libvirt "github.com/digitalocean/go-libvirt"
@@ -159,6 +161,32 @@ func main() {
 	report("DomainUndefine", "", err)
 	err = l.DomainUndefine(d)
 	report("DomainUndefine again", "", err)
+
+	// What metrics exporters read: every domain's statistics (names of the
+	// parameters only: values move), memory statistics, the library version.
+	recs, err := l.ConnectGetAllDomainStats(nil, 0, 0)
+	summary := []string{}
+	for _, rec := range recs {
+		fields := []string{}
+		for _, p := range rec.Params {
+			fields = append(fields, p.Field)
+		}
+		sort.Strings(fields)
+		summary = append(summary, fmt.Sprintf("%s%v", rec.Dom.Name, fields))
+	}
+	report("ConnectGetAllDomainStats", strings.Join(summary, " "), err)
+	_, err = l.ConnectGetAllDomainStats(nil, 0, libvirt.ConnectGetAllDomainStatsFlags(1<<20))
+	report("ConnectGetAllDomainStats bad flags", "", err)
+	if testDom, err := l.DomainLookupByName("test"); err == nil {
+		stats, err := l.DomainMemoryStats(testDom, 13, 0)
+		tags := []string{}
+		for _, st := range stats {
+			tags = append(tags, fmt.Sprint(st.Tag))
+		}
+		report("DomainMemoryStats", strings.Join(tags, ","), err)
+	}
+	libVer, err := l.ConnectGetLibVersion()
+	report("ConnectGetLibVersionMajor", fmt.Sprint(libVer/1000000), err)
 
 	// Networks
 	nets, _, err := l.ConnectListAllNetworks(1, 0)

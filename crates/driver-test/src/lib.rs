@@ -10,13 +10,15 @@
 //!   connections to it opened in one daemon share one state, which is
 //!   dropped when the last of them closes (a global `Weak` to it);
 //! - `test:///ABSOLUTE/PATH.xml`: a host described by a node file; every
-//!   open gets a private state.
+//!   open gets a private state. A node file whose `<auth>` lists users
+//!   needs their credentials, which a daemon can take only from libvirt's
+//!   auth file (`auth`).
 //!
 //! Must not depend on: the RPC layer or the protocol crate (errors go
 //! through `driver::Error` and `virterror`). From the host it takes only
 //! what C's test driver takes too, through `host`: the machine's hostname
 //! and giving freed heap back; it reads or writes only files the client
-//! names (node files and save images).
+//! names (node files and save images) and reads libvirt's auth file.
 //!
 //! Layout: `conn` is the `Connection` (the connection and the host) and
 //! sends every other API to its object family's module: `domain`

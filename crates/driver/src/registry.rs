@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! URI parsing and routing a connection request to the driver that
-//! claims it.
+//! claims it. The empty URI is resolved as libvirt's `virConnectOpen` does
+//! inside a daemon: the configured default URI, else the first driver in
+//! registration order whose probe answers, else VIR_ERR_NO_CONNECT for
+//! `<null>`.
 
 use std::sync::Arc;
 

@@ -8,7 +8,12 @@
 //! - decoding never panics and never allocates more than the input can back:
 //!   every variable-length count is checked against its declared bound and
 //!   against the bytes left in the buffer *before* any allocation;
-//! - encoding is infallible and always produces 4-byte aligned output.
+//! - encoding is infallible and always produces 4-byte aligned output;
+//! - decoding accepts what libvirt's C side (glibc / libtirpc XDR) accepts,
+//!   since clients are written against it: any non-zero word is a true
+//!   boolean or a present optional value, padding bytes must be there but
+//!   are not looked at, `char` / `short` keep their low bits, and a call's
+//!   arguments are read with [`from_prefix`] (bytes after them ignored).
 #![forbid(unsafe_code)]
 
 mod codec;

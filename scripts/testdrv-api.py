@@ -429,8 +429,57 @@ def guest():
     flush_events("guest")
 
 
+def usage():
+    print("== cpu stats, free pages, interface addresses")
+    dom = conn.lookupByName("test")
+    for src in range(4):
+        show(f"ifaddr source {src}", dom.interfaceAddresses, src)
+    show("ifaddr flags", dom.interfaceAddresses, 0, 1)
+    show("cpu stats total", dom.getCPUStats, True)
+    show("cpu stats percpu", dom.getCPUStats, False)
+    show("cpu stats flags", dom.getCPUStats, True, 1)
+    for cpu in [-1, 0, 7, -2]:
+        show(f"node cpu stats {cpu}", conn.getCPUStats, cpu)
+    show("node cpu stats flags", conn.getCPUStats, 0, 1)
+    show("node memory stats", conn.getMemoryStats, -1)
+    show("free pages", conn.getFreePages, [4, 2048], 0, 2)
+    show("free pages flags", conn.getFreePages, [4], 0, 1, 1)
+    x = conn.createXML(
+        "<domain type='test'><name>ia</name><uuid>11111111-2222-3333-4444-555555555509</uuid>"
+        "<memory>1024</memory><os><type>hvm</type></os><devices>"
+        "<interface type='network'><mac address='52:54:00:11:22:3'/><source network='default'/>"
+        "<target dev='vn0'/></interface>"
+        "<interface type='bridge'><mac address='52:54:00:11:22:34'/><source bridge='br0'/></interface>"
+        "<interface type='network'><mac address='52:54:00:11:22:35'/><source network='default'/></interface>"
+        "<interface type='user'><mac address='52:54:00:11:22:36'/></interface>"
+        "<interface type='network'><mac address='52:54:00:11:22:37'/><source network='nosuch'/></interface>"
+        "</devices></domain>")
+    if x is not None:
+        show("ifaddr many", x.interfaceAddresses, 0)
+        x.destroy()
+    x = conn.createXML(
+             "<domain type='test'><name>ia2</name><uuid>11111111-2222-3333-4444-555555555510</uuid>"
+             "<memory>1024</memory><os><type>hvm</type></os><devices>"
+             "<interface type='network'><mac address='52:54:00:11:22:3'/><source network='default'/>"
+             "<target dev='vn0'/></interface>"
+             "<interface type='bridge'><mac address='52:54:00:11:22:34'/><source bridge='br0'/></interface>"
+             "<interface type='network'><mac address='52:54:00:11:22:35'/><source network='default'/></interface>"
+             "<interface type='user'><mac address='52:54:00:11:22:36'/></interface>"
+             "</devices></domain>")
+    if x is not None:
+        show("ifaddr ids", lambda: sorted(x.interfaceAddresses(0).items()))
+        show("cpu stats other", x.getCPUStats, False)
+        x.destroy()
+    dom.destroy()
+    show("ifaddr inactive", dom.interfaceAddresses, 0)
+    show("cpu stats inactive", dom.getCPUStats, True)
+    dom.create()
+    flush_events("usage")
+
+
 def main():
     pump()
+    usage()
     pinning()
     metadata()
     guest()

@@ -125,6 +125,25 @@ impl Connection for TestConnection {
         Ok(s.cells[start..].iter().take(max).map(|c| c.mem).collect())
     }
 
+    fn node_get_cpu_stats(
+        &self,
+        _cpu: i32,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<Vec<(String, u64)>> {
+        crate::stats::node_get_cpu_stats(nparams, flags)
+    }
+
+    fn node_get_free_pages(
+        &self,
+        _pages: &[u32],
+        _start_cell: i32,
+        _cell_count: u32,
+        flags: u32,
+    ) -> Result<Vec<u64>> {
+        crate::stats::node_get_free_pages(flags)
+    }
+
     fn node_security_model(&self) -> Result<SecurityModel> {
         Ok(SecurityModel {
             model: crate::caps::SEC_MODEL.into(),
@@ -402,6 +421,24 @@ impl Connection for TestConnection {
     }
     fn domain_interface_stats(&self, r: &DomainRef, device: &str) -> Result<[i64; 8]> {
         crate::domain_config::domain_interface_stats(&self.shared, r, device)
+    }
+    fn domain_interface_addresses(
+        &self,
+        r: &DomainRef,
+        source: u32,
+        flags: u32,
+    ) -> Result<Vec<driver::DomainInterface>> {
+        crate::stats::domain_interface_addresses(&self.shared, r, source, flags)
+    }
+    fn domain_get_cpu_stats(
+        &self,
+        r: &DomainRef,
+        nparams: u32,
+        start_cpu: i32,
+        ncpus: u32,
+        flags: u32,
+    ) -> Result<(TypedParams, i32)> {
+        crate::stats::domain_get_cpu_stats(&self.shared, r, nparams, start_cpu, ncpus, flags)
     }
     fn domain_screenshot(
         &self,

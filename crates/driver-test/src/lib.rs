@@ -25,7 +25,8 @@
 //! (listing, lookup, lifecycle), `domain_config` (state and
 //! configuration), `network` (with `netupdate`), `storage`, `interface`,
 //! `nodedev`, `pinning` (vCPU, emulator and IOThread pinning, IOThreads),
-//! `guest` (hostname, clock, disk sizes), `snapshot` (snapshots and checkpoints, kept per domain in
+//! `guest` (hostname, clock, disk sizes), `stats` (CPU times, free
+//! pages, guest addresses), `snapshot` (snapshots and checkpoints, kept per domain in
 //! `moment` trees). `state` holds the host, `load` builds it from a node
 //! document.
 //!
@@ -57,6 +58,7 @@ mod nodedev;
 mod pinning;
 mod snapshot;
 mod state;
+mod stats;
 mod storage;
 
 use std::sync::{Arc, Mutex, Weak};

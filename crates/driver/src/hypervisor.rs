@@ -80,6 +80,27 @@ pub trait Connection: Send + Sync {
     fn node_cells_free_memory(&self, start: i32, max: i32) -> Result<Vec<u64>> {
         unsupported!("virNodeGetCellsFreeMemory")
     }
+    /// virNodeGetCPUStats: (field, value) pairs of one CPU (`cpu_num`) or
+    /// of all (-1); at most `nparams` of them, all of them when 0.
+    fn node_get_cpu_stats(
+        &self,
+        cpu_num: i32,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<Vec<(String, u64)>> {
+        unsupported!("virNodeGetCPUStats")
+    }
+    /// virNodeGetFreePages: the counts filled in, cell by cell, each cell
+    /// one count per page size of `pages`.
+    fn node_get_free_pages(
+        &self,
+        pages: &[u32],
+        start_cell: i32,
+        cell_count: u32,
+        flags: u32,
+    ) -> Result<Vec<u64>> {
+        unsupported!("virNodeGetFreePages")
+    }
     /// virNodeGetSecurityModel.
     fn node_security_model(&self) -> Result<SecurityModel> {
         Ok(SecurityModel::default())
@@ -447,6 +468,28 @@ pub trait Connection: Send + Sync {
     /// virDomainInterfaceStats: rx bytes, packets, errs, drop, then tx.
     fn domain_interface_stats(&self, dom: &DomainRef, device: &str) -> Result<[i64; 8]> {
         unsupported!("virDomainInterfaceStats")
+    }
+    /// virDomainInterfaceAddresses from `source` (VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_*).
+    fn domain_interface_addresses(
+        &self,
+        dom: &DomainRef,
+        source: u32,
+        flags: u32,
+    ) -> Result<Vec<DomainInterface>> {
+        unsupported!("virDomainInterfaceAddresses")
+    }
+    /// virDomainGetCPUStats: the parameters filled in (CPU after CPU, unset
+    /// slots left out) and the API's return value (parameters per CPU, or
+    /// the count asked for when `nparams` or `ncpus` is 0).
+    fn domain_get_cpu_stats(
+        &self,
+        dom: &DomainRef,
+        nparams: u32,
+        start_cpu: i32,
+        ncpus: u32,
+        flags: u32,
+    ) -> Result<(TypedParams, i32)> {
+        unsupported!("virDomainGetCPUStats")
     }
     /// virDomainScreenshot: the image's MIME type and a descriptor to read
     /// it from.

@@ -106,6 +106,23 @@ pub struct SecurityModel {
     pub doi: String,
 }
 
+/// virDomainInterface: a guest interface and its addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainInterface {
+    pub name: String,
+    pub hwaddr: Option<String>,
+    pub addrs: Vec<IpAddress>,
+}
+
+/// virDomainIPAddress.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpAddress {
+    /// VIR_IP_ADDR_TYPE_IPV4 (0) or _IPV6 (1).
+    pub addr_type: i32,
+    pub addr: String,
+    pub prefix: u32,
+}
+
 /// A typed parameter (virTypedParameter), as drivers produce them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypedValue {

@@ -201,6 +201,57 @@ impl RemoteConnect for Call<'_> {
         })
     }
 
+    fn node_get_cpu_stats(&self, args: r::NodeGetCpuStatsArgs) -> R<r::NodeGetCpuStatsRet> {
+        if args.nparams > r::NODE_CPU_STATS_MAX as i32 {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some("nparams too large"),
+            ));
+        }
+        let v =
+            self.driver(|c| c.node_get_cpu_stats(args.cpu_num, args.nparams.max(0), args.flags))?;
+        // Asked with no room: only the number the driver supports.
+        if args.nparams <= 0 {
+            return Ok(r::NodeGetCpuStatsRet {
+                params: Vec::new(),
+                nparams: v.len() as i32,
+            });
+        }
+        let params: Vec<_> = v
+            .into_iter()
+            .take(args.nparams as usize)
+            .map(|(field, value)| r::NodeGetCpuStats { field, value })
+            .collect();
+        Ok(r::NodeGetCpuStatsRet {
+            nparams: params.len() as i32,
+            params,
+        })
+    }
+
+    fn node_get_free_pages(&self, args: r::NodeGetFreePagesArgs) -> R<r::NodeGetFreePagesRet> {
+        let room = (args.pages.len() as u64).saturating_mul(u64::from(args.cell_count));
+        if room > u64::from(r::NODE_MAX_CELLS) {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some("the result won't fit into REMOTE_NODE_MAX_CELLS"),
+            ));
+        }
+        let mut counts = self.driver(|c| {
+            c.node_get_free_pages(&args.pages, args.start_cell, args.cell_count, args.flags)
+        })?;
+        // libvirt's daemon fails a call that filled nothing in, without an
+        // error of the driver's to send.
+        if counts.is_empty() {
+            let mut e = RemoteError::new(ErrorCode::InternalError, ErrorDomain::Rpc, None);
+            e.message = "Library function returned error but did not set virError".into();
+            return Err(e);
+        }
+        counts.truncate(room as usize);
+        Ok(r::NodeGetFreePagesRet { counts })
+    }
+
     fn connect_get_cpu_model_names(
         &self,
         args: r::ConnectGetCpuModelNamesArgs,

@@ -397,6 +397,67 @@ impl RemoteDomain for Call<'_> {
 
     // ---- memory, vcpus, scheduler ----
 
+    fn domain_interface_addresses(
+        &self,
+        args: r::DomainInterfaceAddressesArgs,
+    ) -> R<r::DomainInterfaceAddressesRet> {
+        let v = self.driver(|c| {
+            c.domain_interface_addresses(&dom_in(&args.dom), args.source, args.flags)
+        })?;
+        limit_check(v.len(), r::DOMAIN_INTERFACE_MAX, "interfaces")?;
+        let mut ifaces = Vec::with_capacity(v.len());
+        for i in v {
+            limit_check(i.addrs.len(), r::DOMAIN_IP_ADDR_MAX, "IP addresses")?;
+            ifaces.push(r::DomainInterface {
+                name: i.name,
+                hwaddr: i.hwaddr,
+                addrs: i
+                    .addrs
+                    .into_iter()
+                    .map(|a| r::DomainIpAddr {
+                        r#type: a.addr_type,
+                        addr: a.addr,
+                        prefix: a.prefix,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(r::DomainInterfaceAddressesRet { ifaces })
+    }
+
+    fn domain_get_cpu_stats(&self, args: r::DomainGetCpuStatsArgs) -> R<r::DomainGetCpuStatsRet> {
+        let too_large = |what: &str| {
+            RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some(&format!("{what} too large")),
+            )
+        };
+        if args.nparams > r::NODE_CPU_STATS_MAX {
+            return Err(too_large("nparams"));
+        }
+        if args.ncpus > r::DOMAIN_GET_CPU_STATS_NCPUS_MAX {
+            return Err(too_large("ncpus"));
+        }
+        let (v, n) = self.driver(|c| {
+            c.domain_get_cpu_stats(
+                &dom_in(&args.dom),
+                args.nparams,
+                args.start_cpu,
+                args.ncpus,
+                args.flags,
+            )
+        })?;
+        // Asked with no room: only the count.
+        let params = if args.nparams == 0 {
+            Vec::new()
+        } else {
+            limit_check(v.len(), r::DOMAIN_GET_CPU_STATS_MAX, "CPU statistics")?;
+            params_out(v)
+        };
+        Ok(r::DomainGetCpuStatsRet { params, nparams: n })
+    }
+
     fn domain_get_max_memory(
         &self,
         args: r::DomainGetMaxMemoryArgs,

@@ -444,31 +444,19 @@ def usage():
     show("node memory stats", conn.getMemoryStats, -1)
     show("free pages", conn.getFreePages, [4, 2048], 0, 2)
     show("free pages flags", conn.getFreePages, [4], 0, 1, 1)
-    x = conn.createXML(
-        "<domain type='test'><name>ia</name><uuid>11111111-2222-3333-4444-555555555509</uuid>"
-        "<memory>1024</memory><os><type>hvm</type></os><devices>"
+    nets = (
         "<interface type='network'><mac address='52:54:00:11:22:3'/><source network='default'/>"
         "<target dev='vn0'/></interface>"
         "<interface type='bridge'><mac address='52:54:00:11:22:34'/><source bridge='br0'/></interface>"
         "<interface type='network'><mac address='52:54:00:11:22:35'/><source network='default'/></interface>"
-        "<interface type='user'><mac address='52:54:00:11:22:36'/></interface>"
-        "<interface type='network'><mac address='52:54:00:11:22:37'/><source network='nosuch'/></interface>"
-        "</devices></domain>")
-    if x is not None:
-        show("ifaddr many", x.interfaceAddresses, 0)
-        x.destroy()
-    x = conn.createXML(
-             "<domain type='test'><name>ia2</name><uuid>11111111-2222-3333-4444-555555555510</uuid>"
-             "<memory>1024</memory><os><type>hvm</type></os><devices>"
-             "<interface type='network'><mac address='52:54:00:11:22:3'/><source network='default'/>"
-             "<target dev='vn0'/></interface>"
-             "<interface type='bridge'><mac address='52:54:00:11:22:34'/><source bridge='br0'/></interface>"
-             "<interface type='network'><mac address='52:54:00:11:22:35'/><source network='default'/></interface>"
-             "<interface type='user'><mac address='52:54:00:11:22:36'/></interface>"
-             "</devices></domain>")
-    if x is not None:
-        show("ifaddr ids", lambda: sorted(x.interfaceAddresses(0).items()))
-        show("cpu stats other", x.getCPUStats, False)
+        "<interface type='user'><mac address='52:54:00:11:22:36'/></interface>")
+    bad = "<interface type='network'><mac address='52:54:00:11:22:37'/><source network='nosuch'/></interface>"
+    for name, n, extra in [("ia", 9, bad), ("ia2", 10, "")]:
+        x = conn.createXML(
+            f"<domain type='test'><name>{name}</name><uuid>11111111-2222-3333-4444-5555555555{n:02}</uuid>"
+            f"<memory>1024</memory><os><type>hvm</type></os><devices>{nets}{extra}</devices></domain>")
+        show(f"ifaddr {name}", lambda: sorted(x.interfaceAddresses(0).items()))
+        show(f"cpu stats {name}", x.getCPUStats, False)
         x.destroy()
     dom.destroy()
     show("ifaddr inactive", dom.interfaceAddresses, 0)

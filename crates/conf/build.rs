@@ -2,7 +2,7 @@
 //! Generates one test per corpus case from the conformance manifests:
 //! `corpus_cases.rs` (domain corpora, tests/corpus.rs) and
 //! `network_cases.rs` (network and network port corpora,
-//! tests/network_corpus.rs).
+//! tests/network_corpus.rs), `secret_cases.rs` (tests/secret_corpus.rs).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -72,4 +72,6 @@ fn main() {
     let _ = std::fs::write(out_dir.join("corpus_cases.rs"), domain);
     let network = generate(&corpus, &known, &["networkxml2xml", "networkportxml2xml"]);
     let _ = std::fs::write(out_dir.join("network_cases.rs"), network);
+    let secret = generate(&corpus, &known, &["secretxml2xml"]);
+    let _ = std::fs::write(out_dir.join("secret_cases.rs"), secret);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! libvirt's XML object models: domains, domain capabilities, networks, storage pools and
-//! volumes, domain backups, and host capabilities.
+//! volumes, secrets, domain backups, and host capabilities.
 //!
 //! Role: turn client-supplied XML into typed definitions and format them
 //! back byte for byte as libvirt 9.6 does. Each model goes through the same
@@ -24,6 +24,7 @@ pub mod error;
 pub mod network;
 pub mod rare;
 pub mod schema;
+pub mod secret;
 pub mod snapshot;
 pub mod storage;
 pub(crate) mod util;

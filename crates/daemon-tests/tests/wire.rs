@@ -409,3 +409,38 @@ fn read_only_refusals_come_from_the_apis_error_domain() {
         )
     );
 }
+
+#[test]
+fn uris_are_kept_and_refused_as_c_does() {
+    let t = TempDir::new("wire-uris");
+    let (_d, sock) = start("libvirtd", &t, &[]);
+    let no_connect = |what: &str| Err((5, 0, format!("no connection driver available for {what}")));
+    assert_eq!(
+        open_name(&sock, Some("default")),
+        no_connect("URI 'default' does not include a driver name")
+    );
+    assert_eq!(
+        open_name(&sock, Some("TEST:///default")),
+        no_connect("TEST:///default")
+    );
+    assert_eq!(
+        open_name(&sock, Some("::::")),
+        Err((
+            1,
+            45,
+            "internal error: Unable to parse URI ::::".to_string()
+        ))
+    );
+    // A directory reads as an empty document.
+    let dir = t.join("nodedir");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let e = open_name(&sock, Some(&format!("test://{}", dir.display()))).unwrap_err();
+    assert_eq!((e.0, e.1), (35, 12), "{e:?}");
+    assert!(e.2.ends_with(":1: Document is empty\n(null)\n^"), "{e:?}");
+    if is_root() {
+        // The connection keeps the URI it was opened with.
+        for uri in ["lxc:///", "lxc://", "lxc:///system"] {
+            assert_eq!(open_name(&sock, Some(uri)).as_deref(), Ok(uri));
+        }
+    }
+}

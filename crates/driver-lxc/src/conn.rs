@@ -26,14 +26,17 @@ pub struct LxcConnection {
     subs: Mutex<Vec<u64>>,
     /// Whom guests started with VIR_DOMAIN_START_AUTODESTROY belong to.
     id: ConnectionId,
+    /// The URI as the client opened it (`lxc:///`, `lxc:///system`).
+    uri: String,
 }
 
 impl LxcConnection {
-    pub fn new(drv: Arc<Driver>) -> LxcConnection {
+    pub fn new(drv: Arc<Driver>, uri: String) -> LxcConnection {
         LxcConnection {
             drv,
             subs: Mutex::new(Vec::new()),
             id: ConnectionId::new(),
+            uri,
         }
     }
 
@@ -134,8 +137,9 @@ impl Connection for LxcConnection {
         "LXC"
     }
 
+    /// virConnectGetURI: the URI the connection was opened with.
     fn uri(&self) -> String {
-        "lxc:///system".into()
+        self.uri.clone()
     }
 
     fn version(&self) -> Result<u64> {

@@ -174,7 +174,10 @@ impl DriverFactory for LxcDriverFactory {
         if !self.driver.cfg.privileged {
             return Err(errors::internal("lxc state driver is not active"));
         }
-        Ok(Arc::new(LxcConnection::new(self.driver.clone())))
+        Ok(Arc::new(LxcConnection::new(
+            self.driver.clone(),
+            uri.driver_uri(),
+        )))
     }
 
     fn startup(&self) -> Result<()> {

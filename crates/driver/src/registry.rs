@@ -25,15 +25,25 @@ pub struct Uri {
 }
 
 impl Uri {
+    /// Parses `s`; as libvirt's daemon, a reference without a scheme
+    /// ("default", "/path") is "URI '...' does not include a driver name"
+    /// (VIR_ERR_NO_CONNECT), and what is no URI at all an internal error
+    /// of the URI domain.
     pub fn parse(s: &str) -> Result<Uri> {
         let bad = || {
             Error::new(
-                ErrorCode::InvalidArg,
+                ErrorCode::InternalError,
                 ErrorDomain::Uri,
                 format!("Unable to parse URI {s}"),
             )
         };
-        let (scheme_full, rest) = s.split_once(':').ok_or_else(bad)?;
+        let Some((scheme_full, rest)) = s.split_once(':') else {
+            return Err(Error::new(
+                ErrorCode::NoConnect,
+                ErrorDomain::None,
+                format!("URI '{s}' does not include a driver name"),
+            ));
+        };
         if scheme_full.is_empty()
             || !scheme_full
                 .chars()
@@ -76,7 +86,8 @@ impl Uri {
         };
         Ok(Uri {
             original: s.to_string(),
-            scheme: scheme.to_ascii_lowercase(),
+            // Schemes match drivers case-sensitively, as in libvirt.
+            scheme,
             transport,
             user,
             server: Some(server).filter(|s| !s.is_empty()),
@@ -252,11 +263,7 @@ impl Registry {
                 return d.open(&uri, auth);
             }
         }
-        Err(Error::new(
-            ErrorCode::NoConnect,
-            ErrorDomain::None,
-            uri.driver_uri(),
-        ))
+        Err(Error::new(ErrorCode::NoConnect, ErrorDomain::None, name))
     }
 }
 
@@ -283,8 +290,41 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(Uri::parse("no scheme here").is_err());
         assert!(Uri::parse("x://h:notaport/").is_err());
+        let e = Uri::parse("::::").unwrap_err();
+        assert_eq!(
+            (e.code, e.domain),
+            (ErrorCode::InternalError, ErrorDomain::Uri)
+        );
+        assert_eq!(e.to_string(), "internal error: Unable to parse URI ::::");
+    }
+
+    #[test]
+    fn reference_without_scheme_has_no_driver_name() {
+        let e = Uri::parse("default").unwrap_err();
+        assert_eq!(
+            (e.code, e.domain),
+            (ErrorCode::NoConnect, ErrorDomain::None)
+        );
+        assert_eq!(
+            e.to_string(),
+            "no connection driver available for URI 'default' does not include a driver name"
+        );
+    }
+
+    #[test]
+    fn schemes_are_case_sensitive_and_the_error_names_the_uri_as_given() {
+        let r = registry(&[("test", None)]);
+        let e = opened(&r, Some("TEST:///default"));
+        assert_eq!(
+            e.to_string(),
+            "no connection driver available for TEST:///default"
+        );
+        let e = opened(&r, Some("lxc:///embed?root=/x"));
+        assert_eq!(
+            e.to_string(),
+            "no connection driver available for lxc:///embed?root=/x"
+        );
     }
 
     struct Fake(&'static str, Option<&'static str>);

@@ -423,6 +423,11 @@ fn uris_are_kept_and_refused_as_c_does() {
         open_name(&sock, Some("TEST:///default")),
         no_connect("TEST:///default")
     );
+    // Client libraries strip the transport; one left is no driver's scheme.
+    assert_eq!(
+        open_name(&sock, Some("test+ssh:///default")),
+        no_connect("test+ssh:///default")
+    );
     assert_eq!(
         open_name(&sock, Some("::::")),
         Err((

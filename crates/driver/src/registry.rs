@@ -258,9 +258,13 @@ impl Registry {
             ));
         };
         let uri = Uri::parse(&name)?;
-        for d in &self.drivers {
-            if d.claims(&uri) {
-                return d.open(&uri, auth);
+        // A client library strips the transport before it sends the URI;
+        // one still there ("test+ssh") is a scheme no driver here has.
+        if uri.transport.is_none() {
+            for d in &self.drivers {
+                if d.claims(&uri) {
+                    return d.open(&uri, auth);
+                }
             }
         }
         Err(Error::new(ErrorCode::NoConnect, ErrorDomain::None, name))
@@ -319,6 +323,11 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "no connection driver available for TEST:///default"
+        );
+        let e = opened(&r, Some("test+ssh:///default"));
+        assert_eq!(
+            e.to_string(),
+            "no connection driver available for test+ssh:///default"
         );
         let e = opened(&r, Some("lxc:///embed?root=/x"));
         assert_eq!(

@@ -139,7 +139,7 @@ impl ErrorDomain {
     /// The domain of errors raised inside C function `func` of a driver:
     /// the `VIR_FROM_THIS` of its file, named by the function's prefix
     /// (`test…` the test driver, `lxc…`, `libxl…`, `adm…` the admin
-    /// server; a public `vir…` API as [`Self::of_api`]).
+    /// server, `secret…` the secret driver; a public `vir…` API as [`Self::of_api`]).
     pub fn of_function(func: &str) -> ErrorDomain {
         if func.starts_with("test") {
             ErrorDomain::Test
@@ -149,6 +149,8 @@ impl ErrorDomain {
             ErrorDomain::Libxl
         } else if func.starts_with("adm") {
             ErrorDomain::Admin
+        } else if func.starts_with("secret") {
+            ErrorDomain::Secret
         } else {
             ErrorDomain::of_api(func)
         }

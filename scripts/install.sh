@@ -9,7 +9,7 @@
 #   bash scripts/install.sh deb       [--bin-dir DIR] [--out DIR] [--compression xz|gzip|none]
 #
 # What goes where (as in Debian 12's libvirt packages):
-#   /usr/sbin/{libvirtd,virtlxcd,virtxend,virtvzd,virtproxyd}
+#   /usr/sbin/{libvirtd,virtlxcd,virtxend,virtvzd,virtnetworkd,virtproxyd}
 #   /usr/lib/libvirt/libvirt_lxc                 (the LXC controller)
 #   /lib/systemd/system/*.service, *.socket
 #   /etc/libvirt/*.conf                           (never overwritten: an
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-DAEMONS=(libvirtd virtlxcd virtxend virtvzd virtproxyd)
+DAEMONS=(libvirtd virtlxcd virtxend virtvzd virtnetworkd virtproxyd)
 MANIFEST=usr/share/libvirt-rs/installed-files
 
 binaries() {
@@ -145,12 +145,12 @@ Maintainer: libvirt daemons in Rust <root@localhost>
 Section: admin
 Priority: optional
 Depends: libc6, libsasl2-2
-Recommends: polkitd, busybox-static
+Recommends: polkitd, busybox-static, dnsmasq-base, nftables
 Suggests: libxenmisc4.17
 Conflicts: libvirt-daemon, libvirt-daemon-system
 Replaces: libvirt-daemon, libvirt-daemon-system
 Description: libvirt daemons written in Rust
- libvirtd and the modular virtlxcd, virtxend, virtvzd and virtproxyd,
+ libvirtd and the modular virtlxcd, virtxend, virtvzd, virtnetworkd and virtproxyd,
  wire-compatible with virsh, virt-manager and the libvirt bindings.
 EOC
     for s in postinst postrm; do

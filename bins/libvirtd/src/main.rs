@@ -4,7 +4,7 @@
 
 use driver::Registry;
 
-/// The drivers libvirtd hosts: test, LXC and Xen (the Xen driver runs
+/// The drivers libvirtd hosts: test, LXC, Xen and the network driver (the Xen driver runs
 /// guests only on a Xen dom0 and offers its config conversions anywhere).
 fn registry(ctx: &daemon::DaemonContext) -> Registry {
     let mut registry = Registry::new();
@@ -26,6 +26,20 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     );
     cfg.lxc_conf = Some(ctx.paths.config_dir.join("lxc.conf"));
     registry.add(driver_lxc::factory(cfg));
+    // The network driver answers network:///… and the network calls of
+    // the hypervisor drivers' connections (the test driver has its own).
+    let net = driver_network::NetworkDriverConfig::from_roots(
+        ctx.privileged,
+        ctx.paths.config_dir.clone(),
+        ctx.paths.run_dir.clone(),
+        ctx.paths.lib_dir.clone(),
+    );
+    let uri = if ctx.privileged {
+        "network:///system"
+    } else {
+        "network:///session"
+    };
+    registry.set_network_driver(driver_network::factory(net), uri);
     registry
 }
 

@@ -28,7 +28,7 @@ pub struct Profile {
     pub description: &'static str,
 }
 
-const ALL: [Profile; 5] = [
+const ALL: [Profile; 6] = [
     Profile {
         name: "libvirtd",
         sock_prefix: "libvirt",
@@ -36,7 +36,7 @@ const ALL: [Profile; 5] = [
         requires_root: false,
         has_listen: true,
         with_ip: true,
-        drivers: &["test", "lxc", "libxl", "vz"],
+        drivers: &["test", "network", "lxc", "libxl", "vz"],
         description: "libvirt management daemon",
     },
     Profile {
@@ -78,6 +78,16 @@ const ALL: [Profile; 5] = [
         with_ip: false,
         drivers: &["vz"],
         description: "libvirt Virtuozzo daemon",
+    },
+    Profile {
+        name: "virtnetworkd",
+        sock_prefix: "virtnetworkd",
+        config_file: "virtnetworkd.conf",
+        requires_root: false,
+        has_listen: false,
+        with_ip: false,
+        drivers: &["network"],
+        description: "libvirt network daemon",
     },
 ];
 

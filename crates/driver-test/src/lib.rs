@@ -85,6 +85,11 @@ impl DriverFactory for TestDriverFactory {
         "Test"
     }
 
+    /// The test driver keeps networks of its own.
+    fn uses_shared_network(&self) -> bool {
+        false
+    }
+
     fn claims(&self, uri: &Uri) -> bool {
         uri.scheme == "test"
     }

@@ -735,6 +735,16 @@ pub trait Connection: Send + Sync {
     ) -> Result<()> {
         unsupported!("virNetworkUpdate")
     }
+    /// virNetworkGetDHCPLeases: the network's current leases, only those
+    /// of `mac` when given.
+    fn network_get_dhcp_leases(
+        &self,
+        net: &NetworkRef,
+        mac: Option<&str>,
+        flags: u32,
+    ) -> Result<Vec<NetworkDhcpLease>> {
+        unsupported!("virNetworkGetDHCPLeases")
+    }
 
     // ---- storage ----
 

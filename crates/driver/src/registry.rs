@@ -193,6 +193,13 @@ pub trait DriverFactory: Send + Sync {
     fn active_guests(&self) -> usize {
         0
     }
+    /// Whether this driver's connections have their network calls
+    /// answered by the daemon's shared network driver (libvirt's shared
+    /// secondary drivers): true for hypervisor drivers, false for a
+    /// driver with networks of its own (test) and for the network driver.
+    fn uses_shared_network(&self) -> bool {
+        true
+    }
 }
 
 /// The drivers one daemon hosts, in libvirt's registration order (which is
@@ -201,7 +208,12 @@ pub trait DriverFactory: Send + Sync {
 pub struct Registry {
     drivers: Vec<Arc<dyn DriverFactory>>,
     default_uri: Option<DefaultUri>,
+    /// The shared network driver and the URI its connections open.
+    network: Option<(Arc<dyn DriverFactory>, String)>,
 }
+
+/// The shared network driver's connection for one client.
+pub type SharedConnection = Arc<dyn Connection>;
 
 /// Looks up the daemon's configured default URI at each empty open.
 type DefaultUri = Arc<dyn Fn() -> Option<String> + Send + Sync>;
@@ -226,6 +238,14 @@ impl Registry {
         self.default_uri = Some(Arc::new(lookup));
     }
 
+    /// Makes `d` (also added as a driver) the network driver that answers
+    /// the network calls of the other drivers' connections, opened with
+    /// `uri` (`network:///system`), as libvirt's shared network driver.
+    pub fn set_network_driver(&mut self, d: Arc<dyn DriverFactory>, uri: &str) {
+        self.drivers.push(d.clone());
+        self.network = Some((d, uri.to_string()));
+    }
+
     /// Guests running under every driver.
     pub fn active_guests(&self) -> usize {
         self.drivers.iter().map(|d| d.active_guests()).sum()
@@ -246,6 +266,31 @@ impl Registry {
     /// finds). When nothing claims it the error is libvirt's
     /// VIR_ERR_NO_CONNECT naming the URI, or `<null>` when there was none.
     pub fn open(&self, name: Option<&str>, auth: &ConnectAuth) -> Result<Arc<dyn Connection>> {
+        let (d, uri) = self.resolve(name)?;
+        d.open(&uri, auth)
+    }
+
+    /// [`Self::open`], plus the connection of the shared network driver
+    /// when the opening driver uses it (see [`Self::set_network_driver`]):
+    /// the one that answers the client's network calls.
+    pub fn open_with_network(
+        &self,
+        name: Option<&str>,
+        auth: &ConnectAuth,
+    ) -> Result<(Arc<dyn Connection>, Option<SharedConnection>)> {
+        let (d, uri) = self.resolve(name)?;
+        let conn = d.open(&uri, auth)?;
+        let net = match &self.network {
+            Some((nd, nuri)) if d.uses_shared_network() => {
+                Some(Uri::parse(nuri).and_then(|u| nd.open(&u, auth))?)
+            }
+            _ => None,
+        };
+        Ok((conn, net))
+    }
+
+    /// The driver that claims `name` and the parsed URI.
+    fn resolve(&self, name: Option<&str>) -> Result<(&Arc<dyn DriverFactory>, Uri)> {
         let Some(name) = name
             .filter(|n| !n.is_empty())
             .map(str::to_string)
@@ -263,7 +308,7 @@ impl Registry {
         if uri.transport.is_none() {
             for d in &self.drivers {
                 if d.claims(&uri) {
-                    return d.open(&uri, auth);
+                    return Ok((d, uri));
                 }
             }
         }

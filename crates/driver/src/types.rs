@@ -136,3 +136,19 @@ pub enum TypedValue {
 }
 
 pub type TypedParams = Vec<(String, TypedValue)>;
+
+/// virNetworkDHCPLease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkDhcpLease {
+    pub iface: String,
+    /// Seconds since the epoch.
+    pub expirytime: i64,
+    /// 0: IPv4, 1: IPv6 (virIPAddrType).
+    pub r#type: i32,
+    pub mac: Option<String>,
+    pub iaid: Option<String>,
+    pub ipaddr: String,
+    pub prefix: u32,
+    pub hostname: Option<String>,
+    pub clientid: Option<String>,
+}

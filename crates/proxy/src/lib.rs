@@ -9,7 +9,7 @@
 //!    for anything else.
 //! 2. CONNECT_OPEN picks the back end from the URI's scheme: `lxc` →
 //!    `virtlxcd-sock`, `xen` → `virtxend-sock`, `vz` / `parallels` →
-//!    `virtvzd-sock` (all in the proxy's own socket directory; `-sock-ro`
+//!    `virtvzd-sock`, `network` → `virtnetworkd-sock` (all in the proxy's own socket directory; `-sock-ro`
 //!    for clients of the read-only socket), `test` → the proxy's in-process
 //!    drivers. No URI or the empty one: a root proxy probes the daemons'
 //!    sockets in libvirt's order and opens `SCHEME:///system` on the first
@@ -61,6 +61,7 @@ pub const DAEMONS: &[(&[&str], &str)] = &[
     (&["lxc"], "virtlxcd"),
     (&["xen"], "virtxend"),
     (&["vz", "parallels"], "virtvzd"),
+    (&["network"], "virtnetworkd"),
 ];
 
 /// The per-driver daemons a root proxy probes for a client that opens the
@@ -507,6 +508,14 @@ fn feature_supported(f: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_uri_goes_to_virtnetworkd() {
+        assert_eq!(
+            route(Some("network:///system")).ok(),
+            Some(Route::Daemon("virtnetworkd"))
+        );
+    }
 
     #[test]
     fn lxc_uri_goes_to_virtlxcd() {

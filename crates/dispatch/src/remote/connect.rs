@@ -52,11 +52,14 @@ impl RemoteConnect for Call<'_> {
             uid: self.client.info.peer_uid,
             pid: self.client.info.peer_pid,
         };
-        let conn = self
+        let (conn, net) = self
             .handler
             .registry
-            .open(Some(name), &auth)
+            .open_with_network(Some(name), &auth)
             .map_err(wire)?;
+        if let Ok(mut n) = st.net_conn.write() {
+            *n = net;
+        }
         *slot = Some(conn);
         self.handler.opened.fetch_add(1, Ordering::Relaxed);
         Ok(())

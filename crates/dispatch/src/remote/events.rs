@@ -43,6 +43,8 @@ pub struct Registration {
 #[derive(Default)]
 pub struct Registrations {
     pub token: Option<u64>,
+    /// The subscription to the shared network driver's events.
+    pub net_token: Option<u64>,
     pub next_id: i32,
     pub list: Vec<Registration>,
 }

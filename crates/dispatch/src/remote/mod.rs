@@ -74,6 +74,23 @@ impl RemoteHandler {
     fn release(&self, client: &Client<RemoteState>) {
         client.close_streams();
         let conn = client.state.conn.write().ok().and_then(|mut c| c.take());
+        let net = client
+            .state
+            .net_conn
+            .write()
+            .ok()
+            .and_then(|mut c| c.take());
+        if let Some(net) = net {
+            if let Some(tok) = client
+                .state
+                .events
+                .lock()
+                .ok()
+                .and_then(|mut e| e.net_token.take())
+            {
+                net.unsubscribe(tok);
+            }
+        }
         if let Some(conn) = conn {
             if let Some(tok) = client
                 .state
@@ -241,6 +258,21 @@ impl<'a> Call<'a> {
             .ok_or_else(not_open)
     }
 
+    /// The connection that answers the client's network calls: the shared
+    /// network driver's, else the client's own.
+    fn net_conn(&self) -> R<Arc<dyn Connection>> {
+        let shared = self.state().net_conn.read().ok().and_then(|c| c.clone());
+        match shared {
+            Some(c) => Ok(c),
+            None => self.conn(),
+        }
+    }
+
+    /// `f` on the connection answering network calls.
+    fn network<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
+        f(&*self.net_conn()?).map_err(wire)
+    }
+
     /// `f` on the client's driver connection, its error as the client
     /// gets it.
     fn driver<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
@@ -269,9 +301,18 @@ impl<'a> Call<'a> {
     /// its connection's events. Returns the callback id.
     fn register(&self, kind: Kind, event_id: i32, filter: Option<Vec<u8>>) -> R<i32> {
         let conn = self.conn()?;
+        let shared_net = match kind {
+            Kind::Network => self.state().net_conn.read().ok().and_then(|c| c.clone()),
+            _ => None,
+        };
         let regs = &self.state().events;
         let mut ev = regs.lock().map_err(|_| not_open())?;
-        if ev.token.is_none() {
+        if let Some(net) = shared_net {
+            if ev.net_token.is_none() {
+                ev.net_token =
+                    net.subscribe(events::sink(Arc::downgrade(self.client), regs.clone()));
+            }
+        } else if ev.token.is_none() {
             ev.token = conn.subscribe(events::sink(Arc::downgrade(self.client), regs.clone()));
         }
         Ok(ev.add(kind, event_id, filter))

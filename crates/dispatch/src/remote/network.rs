@@ -7,7 +7,7 @@ use protocol::procs::RemoteNetwork;
 use protocol::remote as r;
 
 use super::events::Kind;
-use super::{list_all, names_of, Call, R};
+use super::{limit_check, list_all, names_of, Call, R};
 use crate::convert::{net_in, net_out};
 
 impl RemoteNetwork for Call<'_> {
@@ -17,7 +17,7 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::ConnectListAllNetworksArgs,
     ) -> R<r::ConnectListAllNetworksRet> {
-        let v = self.driver(|c| c.list_all_networks(args.flags))?;
+        let v = self.network(|c| c.list_all_networks(args.flags))?;
         let (nets, ret) = list_all(
             v,
             args.need_results,
@@ -29,14 +29,14 @@ impl RemoteNetwork for Call<'_> {
     }
 
     fn connect_num_of_networks(&self) -> R<r::ConnectNumOfNetworksRet> {
-        let v = self.driver(|c| c.list_all_networks(list_net::ACTIVE))?;
+        let v = self.network(|c| c.list_all_networks(list_net::ACTIVE))?;
         Ok(r::ConnectNumOfNetworksRet {
             num: v.len() as i32,
         })
     }
 
     fn connect_num_of_defined_networks(&self) -> R<r::ConnectNumOfDefinedNetworksRet> {
-        let v = self.driver(|c| c.list_all_networks(list_net::INACTIVE))?;
+        let v = self.network(|c| c.list_all_networks(list_net::INACTIVE))?;
         Ok(r::ConnectNumOfDefinedNetworksRet {
             num: v.len() as i32,
         })
@@ -46,7 +46,7 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::ConnectListNetworksArgs,
     ) -> R<r::ConnectListNetworksRet> {
-        let v = self.driver(|c| c.list_all_networks(list_net::ACTIVE))?;
+        let v = self.network(|c| c.list_all_networks(list_net::ACTIVE))?;
         Ok(r::ConnectListNetworksRet {
             names: names_of(v, args.maxnames, |n| n.name),
         })
@@ -56,7 +56,7 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::ConnectListDefinedNetworksArgs,
     ) -> R<r::ConnectListDefinedNetworksRet> {
-        let v = self.driver(|c| c.list_all_networks(list_net::INACTIVE))?;
+        let v = self.network(|c| c.list_all_networks(list_net::INACTIVE))?;
         Ok(r::ConnectListDefinedNetworksRet {
             names: names_of(v, args.maxnames, |n| n.name),
         })
@@ -66,7 +66,7 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkLookupByNameArgs,
     ) -> R<r::NetworkLookupByNameRet> {
-        let net = self.driver(|c| c.network_lookup_by_name(&args.name))?;
+        let net = self.network(|c| c.network_lookup_by_name(&args.name))?;
         Ok(r::NetworkLookupByNameRet { net: net_out(net) })
     }
 
@@ -74,14 +74,14 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkLookupByUuidArgs,
     ) -> R<r::NetworkLookupByUuidRet> {
-        let net = self.driver(|c| c.network_lookup_by_uuid(&args.uuid))?;
+        let net = self.network(|c| c.network_lookup_by_uuid(&args.uuid))?;
         Ok(r::NetworkLookupByUuidRet { net: net_out(net) })
     }
 
     // ---- definition and lifecycle ----
 
     fn network_define_xml(&self, args: r::NetworkDefineXmlArgs) -> R<r::NetworkDefineXmlRet> {
-        let net = self.driver(|c| c.network_define_xml(&args.xml, 0))?;
+        let net = self.network(|c| c.network_define_xml(&args.xml, 0))?;
         Ok(r::NetworkDefineXmlRet { net: net_out(net) })
     }
 
@@ -89,12 +89,12 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkDefineXmlFlagsArgs,
     ) -> R<r::NetworkDefineXmlFlagsRet> {
-        let net = self.driver(|c| c.network_define_xml(&args.xml, args.flags))?;
+        let net = self.network(|c| c.network_define_xml(&args.xml, args.flags))?;
         Ok(r::NetworkDefineXmlFlagsRet { net: net_out(net) })
     }
 
     fn network_create_xml(&self, args: r::NetworkCreateXmlArgs) -> R<r::NetworkCreateXmlRet> {
-        let net = self.driver(|c| c.network_create_xml(&args.xml, 0))?;
+        let net = self.network(|c| c.network_create_xml(&args.xml, 0))?;
         Ok(r::NetworkCreateXmlRet { net: net_out(net) })
     }
 
@@ -102,24 +102,24 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkCreateXmlFlagsArgs,
     ) -> R<r::NetworkCreateXmlFlagsRet> {
-        let net = self.driver(|c| c.network_create_xml(&args.xml, args.flags))?;
+        let net = self.network(|c| c.network_create_xml(&args.xml, args.flags))?;
         Ok(r::NetworkCreateXmlFlagsRet { net: net_out(net) })
     }
 
     fn network_undefine(&self, args: r::NetworkUndefineArgs) -> R<()> {
-        self.driver(|c| c.network_undefine(&net_in(&args.net)))
+        self.network(|c| c.network_undefine(&net_in(&args.net)))
     }
 
     fn network_create(&self, args: r::NetworkCreateArgs) -> R<()> {
-        self.driver(|c| c.network_create(&net_in(&args.net)))
+        self.network(|c| c.network_create(&net_in(&args.net)))
     }
 
     fn network_destroy(&self, args: r::NetworkDestroyArgs) -> R<()> {
-        self.driver(|c| c.network_destroy(&net_in(&args.net)))
+        self.network(|c| c.network_destroy(&net_in(&args.net)))
     }
 
     fn network_update(&self, args: r::NetworkUpdateArgs) -> R<()> {
-        self.driver(|c| {
+        self.network(|c| {
             c.network_update(
                 &net_in(&args.net),
                 args.command,
@@ -135,7 +135,7 @@ impl RemoteNetwork for Call<'_> {
 
     fn network_get_xml_desc(&self, args: r::NetworkGetXmlDescArgs) -> R<r::NetworkGetXmlDescRet> {
         Ok(r::NetworkGetXmlDescRet {
-            xml: self.driver(|c| c.network_get_xml_desc(&net_in(&args.net), args.flags))?,
+            xml: self.network(|c| c.network_get_xml_desc(&net_in(&args.net), args.flags))?,
         })
     }
 
@@ -144,7 +144,7 @@ impl RemoteNetwork for Call<'_> {
         args: r::NetworkGetBridgeNameArgs,
     ) -> R<r::NetworkGetBridgeNameRet> {
         Ok(r::NetworkGetBridgeNameRet {
-            name: self.driver(|c| c.network_get_bridge_name(&net_in(&args.net)))?,
+            name: self.network(|c| c.network_get_bridge_name(&net_in(&args.net)))?,
         })
     }
 
@@ -152,18 +152,18 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkGetAutostartArgs,
     ) -> R<r::NetworkGetAutostartRet> {
-        let on = self.driver(|c| c.network_get_autostart(&net_in(&args.net)))?;
+        let on = self.network(|c| c.network_get_autostart(&net_in(&args.net)))?;
         Ok(r::NetworkGetAutostartRet {
             autostart: i32::from(on),
         })
     }
 
     fn network_set_autostart(&self, args: r::NetworkSetAutostartArgs) -> R<()> {
-        self.driver(|c| c.network_set_autostart(&net_in(&args.net), args.autostart != 0))
+        self.network(|c| c.network_set_autostart(&net_in(&args.net), args.autostart != 0))
     }
 
     fn network_is_active(&self, args: r::NetworkIsActiveArgs) -> R<r::NetworkIsActiveRet> {
-        let active = self.driver(|c| c.network_is_active(&net_in(&args.net)))?;
+        let active = self.network(|c| c.network_is_active(&net_in(&args.net)))?;
         Ok(r::NetworkIsActiveRet {
             active: i32::from(active),
         })
@@ -173,10 +173,39 @@ impl RemoteNetwork for Call<'_> {
         &self,
         args: r::NetworkIsPersistentArgs,
     ) -> R<r::NetworkIsPersistentRet> {
-        let persistent = self.driver(|c| c.network_is_persistent(&net_in(&args.net)))?;
+        let persistent = self.network(|c| c.network_is_persistent(&net_in(&args.net)))?;
         Ok(r::NetworkIsPersistentRet {
             persistent: i32::from(persistent),
         })
+    }
+
+    fn network_get_dhcp_leases(
+        &self,
+        args: r::NetworkGetDhcpLeasesArgs,
+    ) -> R<r::NetworkGetDhcpLeasesRet> {
+        let v = self.network(|c| {
+            c.network_get_dhcp_leases(&net_in(&args.net), args.mac.as_deref(), args.flags)
+        })?;
+        limit_check(v.len(), r::NETWORK_DHCP_LEASES_MAX, "leases")?;
+        let ret = v.len() as u32;
+        let leases = if args.need_results != 0 {
+            v.into_iter()
+                .map(|l| r::NetworkDhcpLease {
+                    iface: l.iface,
+                    expirytime: l.expirytime,
+                    r#type: l.r#type,
+                    mac: l.mac,
+                    iaid: l.iaid,
+                    ipaddr: l.ipaddr,
+                    prefix: l.prefix,
+                    hostname: l.hostname,
+                    clientid: l.clientid,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(r::NetworkGetDhcpLeasesRet { leases, ret })
     }
 
     // ---- event registrations ----

@@ -16,6 +16,9 @@ use super::events::EventState;
 pub struct RemoteState {
     /// The driver connection, from ConnectOpen to ConnectClose.
     pub(crate) conn: RwLock<Option<Arc<dyn Connection>>>,
+    /// The shared network driver's connection, when it (and not `conn`)
+    /// answers the client's network calls.
+    pub(crate) net_conn: RwLock<Option<Arc<dyn Connection>>>,
     /// Shared with the event sink the connection publishes to.
     pub(crate) events: Arc<EventState>,
     /// The client came in on a read-only socket.
@@ -28,6 +31,7 @@ impl RemoteState {
     pub(crate) fn new(readonly: bool) -> Self {
         RemoteState {
             conn: RwLock::new(None),
+            net_conn: RwLock::new(None),
             events: Default::default(),
             readonly,
             close_callback: Mutex::new(false),

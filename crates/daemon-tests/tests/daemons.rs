@@ -23,7 +23,14 @@ use protocol::remote as r;
 use rpc::client::RpcClient;
 use test_support::*;
 
-const ALL: [&str; 5] = ["libvirtd", "virtproxyd", "virtlxcd", "virtxend", "virtvzd"];
+const ALL: [&str; 6] = [
+    "libvirtd",
+    "virtproxyd",
+    "virtlxcd",
+    "virtxend",
+    "virtvzd",
+    "virtnetworkd",
+];
 const NOBODY: u32 = 65534;
 
 fn admin_client(sock: &Path) -> RpcClient {

@@ -70,6 +70,7 @@ fn install_start_reinstall_and_uninstall_into_a_directory() {
         "usr/sbin/virtlxcd",
         "usr/sbin/virtxend",
         "usr/sbin/virtvzd",
+        "usr/sbin/virtnetworkd",
         "usr/sbin/virtproxyd",
         "usr/lib/libvirt/libvirt_lxc",
         "lib/systemd/system/libvirtd.service",
@@ -79,6 +80,8 @@ fn install_start_reinstall_and_uninstall_into_a_directory() {
         "etc/libvirt/virtlxcd.conf",
         "etc/libvirt/lxc.conf",
         "etc/libvirt/libxl.conf",
+        "etc/libvirt/network.conf",
+        "lib/systemd/system/virtnetworkd-ro.socket",
         "usr/share/man/man8/libvirtd.8.gz",
         "usr/share/polkit-1/actions/org.libvirt.unix.policy",
     ] {

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Virtual networks end to end: virtnetworkd and libvirtd run inside a
+//! network namespace each test creates (`ip netns add`) and removes, so
+//! the bridges, nftables rules and dnsmasq they make never touch the
+//! host's own network; the real virsh and libvirt-python drive them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use test_support::*;
+
+fn skip_reason() -> Option<String> {
+    if !is_root() {
+        return Some("network namespaces and bridges need root".into());
+    }
+    for (tool, pkg) in [
+        ("virsh", "libvirt-clients"),
+        ("ip", "iproute2"),
+        ("nft", "nftables"),
+    ] {
+        if !tool_exists(tool) && !Path::new("/usr/sbin").join(tool).exists() {
+            return Some(format!("needs {tool} ({pkg})"));
+        }
+    }
+    if !Path::new("/usr/sbin/dnsmasq").exists() {
+        return Some("needs dnsmasq (dnsmasq-base)".into());
+    }
+    None
+}
+
+/// A network namespace of the test's own, and the processes it started
+/// there (dnsmasq daemonizes: whatever still runs from the test's
+/// directory is killed when the test ends, pass or fail).
+struct Netns {
+    name: String,
+    dir: PathBuf,
+}
+
+impl Netns {
+    fn new(tag: &str, dir: &Path) -> Netns {
+        let name = format!("lvrs-{tag}-{}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let st = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .expect("ip netns add");
+        assert!(st.success(), "ip netns add {name}");
+        let ns = Netns {
+            name,
+            dir: dir.to_path_buf(),
+        };
+        ns.run("ip", &["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// A command run inside the namespace.
+    fn cmd(&self, prog: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, prog]).args(args);
+        c
+    }
+
+    fn run(&self, prog: &str, args: &[&str]) -> String {
+        let o = self.cmd(prog, args).output().expect("ip netns exec");
+        assert!(o.status.success(), "{prog} {args:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+    }
+
+    /// Output of a command that may fail (empty then).
+    fn try_run(&self, prog: &str, args: &[&str]) -> String {
+        self.cmd(prog, args)
+            .output()
+            .map(|o| text(&o.stdout))
+            .unwrap_or_default()
+    }
+
+    fn link_exists(&self, dev: &str) -> bool {
+        self.cmd("ip", &["link", "show", dev])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// The nftables rules of libvirt's table in the namespace.
+    fn nft_rules(&self) -> String {
+        self.try_run("nft", &["list", "table", "ip", "libvirt_network"])
+    }
+
+    /// The dnsmasq processes whose config lives in the test's directory.
+    fn dnsmasqs(&self) -> Vec<u32> {
+        own_processes(&self.dir)
+            .into_iter()
+            .filter(|(_, cmd)| cmd.contains("dnsmasq"))
+            .map(|(pid, _)| pid)
+            .collect()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for (pid, _) in own_processes(&self.dir) {
+            let _ = host::process::kill(pid, 9);
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Processes whose command line names a path under `dir`.
+fn own_processes(dir: &Path) -> Vec<(u32, String)> {
+    let needle = dir.to_string_lossy().into_owned();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
+            (cmd.contains(&needle) && host::process::is_alive(pid)).then_some((pid, cmd))
+        })
+        .collect()
+}
+
+/// Starts `daemon` inside `ns` with its files under `t`.
+fn start_daemon(t: &TempDir, ns: &Netns, daemon: &str, sock: &str) -> Daemon {
+    let conf = t.config("auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"");
+    let mut cmd = ns.cmd(
+        bin(daemon).to_str().unwrap_or(""),
+        &[
+            "-f",
+            conf.to_str().unwrap_or(""),
+            "-p",
+            t.join(&format!("{daemon}.pid")).to_str().unwrap_or(""),
+        ],
+    );
+    cmd.env("LIBVIRT_RS_ROOT_PREFIX", t.path());
+    Daemon::start_cmd(cmd, t, &t.join(&format!("run/{sock}")))
+}
+
+const NAT_XML: &str = "<network>\n  <name>e2enat</name>\n  <forward mode='nat'/>\n  \
+    <bridge name='lvrsbr0'/>\n  <ip address='10.213.7.1' netmask='255.255.255.0'>\n    \
+    <dhcp>\n      <range start='10.213.7.10' end='10.213.7.50'/>\n    </dhcp>\n  </ip>\n\
+    </network>\n";
+
+fn virsh_ok(uri: &str, args: &[&str]) -> String {
+    let o = virsh(uri, false, args);
+    assert!(
+        o.status.success(),
+        "virsh {args:?}: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}
+
+fn virsh_err(uri: &str, args: &[&str]) -> String {
+    let o = virsh(uri, false, args);
+    assert!(!o.status.success(), "virsh {args:?} succeeded");
+    text(&o.stderr)
+}
+
+#[test]
+fn nat_network_starts_survives_sigkill_and_is_destroyed_completely() {
+    skip_if!(skip_reason());
+    let t = TempDir::new("netnat");
+    let ns = Netns::new("nat", t.path());
+    let mut d = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let uri = format!(
+        "network+unix:///system?socket={}",
+        t.join("run/virtnetworkd-sock").display()
+    );
+    let xml = t.join("nat.xml");
+    std::fs::write(&xml, NAT_XML).unwrap();
+    virsh_ok(&uri, &["net-define", xml.to_str().unwrap()]);
+    assert!(t.join("etc/libvirt/qemu/networks/e2enat.xml").exists());
+    virsh_ok(&uri, &["net-autostart", "e2enat"]);
+    assert!(t
+        .join("etc/libvirt/qemu/networks/autostart/e2enat.xml")
+        .exists());
+    virsh_ok(&uri, &["net-start", "e2enat"]);
+
+    // The bridge with its address, dnsmasq with the generated config, the
+    // rules in libvirt's table.
+    let addr = ns.run("ip", &["-4", "addr", "show", "dev", "lvrsbr0"]);
+    assert!(
+        addr.contains("inet 10.213.7.1/24 brd 10.213.7.255"),
+        "{addr}"
+    );
+    let dns = ns.dnsmasqs();
+    assert_eq!(dns.len(), 1, "one dnsmasq");
+    let conf = std::fs::read_to_string(t.join("var/lib/libvirt/dnsmasq/e2enat.conf")).unwrap();
+    assert!(conf.contains("interface=lvrsbr0\n"), "{conf}");
+    assert!(conf.contains("dhcp-range=10.213.7.10,10.213.7.50,255.255.255.0\n"));
+    let pidfile = std::fs::read_to_string(t.join("run/libvirt/network/e2enat.pid")).unwrap();
+    assert_eq!(pidfile.trim(), dns[0].to_string());
+    let rules = ns.nft_rules();
+    assert!(rules.contains("iifname \"lvrsbr0\""), "{rules}");
+    assert!(rules.contains("masquerade"), "{rules}");
+    let info = virsh_ok(&uri, &["net-info", "e2enat"]);
+    assert!(info.contains("Active:         yes"), "{info}");
+    assert!(info.contains("Autostart:      yes"), "{info}");
+    let list = virsh_ok(&uri, &["net-list", "--name", "--persistent", "--autostart"]);
+    assert_eq!(list.trim(), "e2enat");
+    let leases = virsh_ok(&uri, &["net-dhcp-leases", "e2enat"]);
+    assert!(leases.contains("Expiry Time"), "{leases}");
+
+    // net-update adds a static host live: hosts file rewritten.
+    virsh_ok(
+        &uri,
+        &[
+            "net-update",
+            "e2enat",
+            "add",
+            "ip-dhcp-host",
+            "<host mac='52:54:00:12:34:56' name='fixed' ip='10.213.7.5'/>",
+            "--live",
+            "--config",
+        ],
+    );
+    let hosts =
+        std::fs::read_to_string(t.join("var/lib/libvirt/dnsmasq/e2enat.hostsfile")).unwrap();
+    assert_eq!(hosts, "52:54:00:12:34:56,10.213.7.5,fixed\n");
+    assert_eq!(
+        ns.dnsmasqs(),
+        dns,
+        "dnsmasq told with SIGHUP, not restarted"
+    );
+    let inactive = virsh_ok(&uri, &["net-dumpxml", "e2enat", "--inactive"]);
+    assert!(inactive.contains("name='fixed'"), "{inactive}");
+
+    // SIGKILL with the network active: a restarted daemon finds it
+    // running, with the same single dnsmasq.
+    d.kill9();
+    drop(d);
+    let d2 = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let list = virsh_ok(&uri, &["net-list", "--name"]);
+    assert_eq!(list.trim(), "e2enat");
+    assert_eq!(ns.dnsmasqs(), dns, "exactly the one dnsmasq");
+    assert!(ns.link_exists("lvrsbr0"));
+
+    // net-destroy removes dnsmasq, the rules and the bridge.
+    virsh_ok(&uri, &["net-destroy", "e2enat"]);
+    assert!(
+        eventually_within(Duration::from_secs(5), || ns.dnsmasqs().is_empty()),
+        "dnsmasq still runs"
+    );
+    assert!(!ns.link_exists("lvrsbr0"));
+    assert!(!ns.nft_rules().contains("lvrsbr0"), "{}", ns.nft_rules());
+    assert!(!t.join("run/libvirt/network/e2enat.xml").exists());
+    let list = virsh_ok(&uri, &["net-list", "--all", "--name", "--inactive"]);
+    assert_eq!(list.trim(), "e2enat");
+    virsh_ok(&uri, &["net-undefine", "e2enat"]);
+    assert!(!t.join("etc/libvirt/qemu/networks/e2enat.xml").exists());
+    drop(d2);
+}
+
+#[test]
+fn bad_input_is_refused_with_libvirts_error_and_leaves_nothing() {
+    skip_if!(skip_reason());
+    let t = TempDir::new("netbad");
+    let ns = Netns::new("bad", t.path());
+    let _d = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let uri = format!(
+        "network+unix:///system?socket={}",
+        t.join("run/virtnetworkd-sock").display()
+    );
+    // A subnet an interface of the namespace already routes.
+    ns.run("ip", &["link", "add", "lvrsdummy0", "type", "bridge"]);
+    ns.run("ip", &["addr", "add", "10.213.7.1/24", "dev", "lvrsdummy0"]);
+    ns.run("ip", &["link", "set", "lvrsdummy0", "up"]);
+    let xml = t.join("nat.xml");
+    std::fs::write(&xml, NAT_XML).unwrap();
+    let err = virsh_err(&uri, &["net-create", xml.to_str().unwrap()]);
+    assert!(
+        err.contains("internal error: Network is already in use by interface lvrsdummy0"),
+        "{err}"
+    );
+    assert!(!ns.link_exists("lvrsbr0"));
+    assert!(ns.dnsmasqs().is_empty());
+    assert!(!ns.nft_rules().contains("lvrsbr0"));
+    let list = virsh_ok(&uri, &["net-list", "--all", "--name"]);
+    assert_eq!(list.trim(), "", "the transient network is gone");
+
+    // A bridge name another network has.
+    let a = t.join("a.xml");
+    std::fs::write(
+        &a,
+        "<network><name>first</name><bridge name='lvrsbr1'/></network>",
+    )
+    .unwrap();
+    virsh_ok(&uri, &["net-define", a.to_str().unwrap()]);
+    let b = t.join("b.xml");
+    std::fs::write(
+        &b,
+        "<network><name>second</name><bridge name='lvrsbr1'/></network>",
+    )
+    .unwrap();
+    let err = virsh_err(&uri, &["net-define", b.to_str().unwrap()]);
+    assert!(
+        err.contains("internal error: bridge name 'lvrsbr1' already in use."),
+        "{err}"
+    );
+    assert!(!t.join("etc/libvirt/qemu/networks/second.xml").exists());
+
+    // A bridge device that exists already.
+    let c = t.join("c.xml");
+    std::fs::write(
+        &c,
+        "<network><name>third</name><bridge name='lvrsdummy0'/></network>",
+    )
+    .unwrap();
+    let err = virsh_err(&uri, &["net-create", c.to_str().unwrap()]);
+    assert!(
+        err.contains("error creating bridge interface lvrsdummy0: File exists"),
+        "{err}"
+    );
+    assert!(
+        ns.link_exists("lvrsdummy0"),
+        "the existing device is untouched"
+    );
+
+    // Invalid XML.
+    let bad = t.join("bad.xml");
+    std::fs::write(
+        &bad,
+        "<network><name>x</name><ip address='nonsense'/></network>",
+    )
+    .unwrap();
+    let err = virsh_err(&uri, &["net-define", bad.to_str().unwrap()]);
+    assert!(err.contains("error: "), "{err}");
+    let list = virsh_ok(&uri, &["net-list", "--all", "--name"]);
+    assert_eq!(list.trim(), "first");
+}
+
+#[test]
+fn libvirtd_answers_network_calls_on_a_hypervisor_connection() {
+    skip_if!(skip_reason());
+    if !python_available() {
+        skip("needs python3-libvirt");
+        return;
+    }
+    let t = TempDir::new("netpy");
+    let ns = Netns::new("py", t.path());
+    let _d = start_daemon(&t, &ns, "libvirtd", "libvirt-sock");
+    let uri = format!(
+        "lxc+unix:///system?socket={}",
+        t.join("run/libvirt-sock").display()
+    );
+    let script = r#"
+import sys, threading, time, libvirt
+libvirt.virEventRegisterDefaultImpl()
+def loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+c = libvirt.open(sys.argv[1])
+events = []
+c.networkEventRegisterAny(None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                          lambda conn, net, ev, detail, opaque: events.append(ev), None)
+n = c.networkCreateXML(sys.argv[2])
+print("active", n.isActive(), "persistent", n.isPersistent(), "bridge", n.bridgeName())
+print("leases", n.DHCPLeases())
+print("names", [x.name() for x in c.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)])
+n.destroy()
+try:
+    c.networkLookupByName("e2enat")
+except libvirt.libvirtError as e:
+    print("gone", e.get_error_code(), e.get_error_domain())
+for _ in range(50):
+    if len(events) >= 2:
+        break
+    time.sleep(0.1)
+print("events", events)
+"#;
+    let out = python(script, &[&uri, NAT_XML]).success();
+    assert!(
+        out.contains("active 1 persistent 0 bridge lvrsbr0"),
+        "{out}"
+    );
+    assert!(out.contains("leases []"), "{out}");
+    assert!(out.contains("names ['e2enat']"), "{out}");
+    // VIR_ERR_NO_NETWORK (43) from VIR_FROM_NETWORK (19).
+    assert!(out.contains("gone 43 19"), "{out}");
+    // VIR_NETWORK_EVENT_STARTED, VIR_NETWORK_EVENT_STOPPED.
+    assert!(out.contains("events [2, 3]"), "{out}");
+    assert!(!ns.link_exists("lvrsbr0"));
+    assert!(ns.dnsmasqs().is_empty());
+}

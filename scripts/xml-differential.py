@@ -114,10 +114,13 @@ def mask(text, source):
     # apart as soon as one document starts on one side only.
     text = re.sub(r"^(<domain type='[^']*') id='[0-9]+'>", r"\1 id='(live)'>", text, flags=re.M)
 
-    def instanceid(m):
-        return m.group(0) if m.group(1) in source else "instanceid='(generated)'"
+    # libvirt gives every port profile that leaves them out its own random
+    # instanceid (802.1Qbg or untyped) and interfaceid (openvswitch or
+    # untyped).
+    def port_id(m):
+        return m.group(0) if m.group(2) in source else f"{m.group(1)}='(generated)'"
 
-    text = re.sub(r"instanceid='([0-9a-f-]{36})'", instanceid, text)
+    text = re.sub(r"(instanceid|interfaceid)='([0-9a-f-]{36})'", port_id, text)
     return text
 
 

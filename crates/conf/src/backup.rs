@@ -106,7 +106,7 @@ impl BackupDef {
             let mut e = Element::new("server").with_attr("transport", transport);
             if let Some(t) = s.attr("tls") {
                 if t != "yes" && t != "no" {
-                    return Err(ConfError::xml(format!(
+                    return Err(ConfError::xml_layer(format!(
                         "Invalid value for attribute 'tls' in element 'server': '{t}'"
                     )));
                 }
@@ -328,7 +328,7 @@ fn parse_disk(d: &Element, push: bool, internal: bool) -> Result<BackupDiskDef, 
         None | Some("yes") => true,
         Some("no") => false,
         Some(v) => {
-            return Err(ConfError::xml(format!(
+            return Err(ConfError::xml_layer(format!(
                 "Invalid value for attribute 'backup' in element 'disk': '{v}'. Expected one of 'yes', 'no'"
             )))
         }
@@ -348,7 +348,7 @@ fn parse_disk(d: &Element, push: bool, internal: bool) -> Result<BackupDiskDef, 
     }
     if let Some(m) = d.attr("backupmode") {
         if m != "full" && m != "incremental" {
-            return Err(ConfError::xml(format!(
+            return Err(ConfError::xml_layer(format!(
                 "Invalid value for attribute 'backupmode' in element 'disk': '{m}'"
             )));
         }
@@ -357,10 +357,10 @@ fn parse_disk(d: &Element, push: bool, internal: bool) -> Result<BackupDiskDef, 
     bd.incremental = d.attr("incremental").map(str::to_string);
     if internal {
         let s = d.attr("state").ok_or_else(|| {
-            ConfError::xml("Missing required attribute 'state' in element 'disk'")
+            ConfError::xml_layer("Missing required attribute 'state' in element 'disk'")
         })?;
         if !STATES.contains(&s) {
-            return Err(ConfError::xml(format!(
+            return Err(ConfError::xml_layer(format!(
                 "Invalid value for attribute 'state' in element 'disk': '{s}'"
             )));
         }

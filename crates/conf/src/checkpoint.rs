@@ -68,7 +68,7 @@ pub fn parse(
                 None => "bitmap",
                 Some(k @ ("no" | "bitmap")) => k,
                 Some(k) => {
-                    return Err(ConfError::xml(format!(
+                    return Err(ConfError::xml_layer(format!(
                         "Invalid value for attribute 'checkpoint' in element 'disk': '{k}'."
                     )))
                 }

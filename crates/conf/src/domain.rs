@@ -519,7 +519,7 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
     if !flags.inactive {
         if let Some(v) = root.attr("id") {
             let n: i32 = v.trim().parse().ok().filter(|n: &i32| *n >= 0).ok_or_else(|| {
-                ConfError::xml(format!(
+                ConfError::xml_layer(format!(
                     "Invalid value for attribute 'id' in element 'domain': '{v}'. Expected non-negative integer value"
                 ))
             })?;
@@ -788,7 +788,17 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
             // An element the grammar does not know: libvirt ignores it.
             continue;
         }
-        def.other.push(c.clone());
+        let mut c = c.clone();
+        if c.name == "cputune" && flags.inactive {
+            // A resource group's id is live state: a persistent definition
+            // gets the one named after its vcpus.
+            for t in c.elements_mut() {
+                if t.name == "cachetune" || t.name == "memorytune" {
+                    t.remove_attr("id");
+                }
+            }
+        }
+        def.other.push(c);
     }
     for (k, v) in &root.attrs {
         if let Some(p) = k.strip_prefix("xmlns:") {
@@ -1199,6 +1209,9 @@ fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
             }
             let mut out = e.clone();
             out.set_attr("vcpus", &format_bitmap(&ids));
+            if out.attr("id").is_none() {
+                out.set_attr("id", &format!("vcpus_{}", format_bitmap(&ids)));
+            }
             let (a, b): (Vec<Node>, Vec<Node>) = out
                 .children
                 .drain(..)
@@ -1240,13 +1253,24 @@ fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
                 return Err(ConfError::xml("Overlapping vcpus in resctrls"));
             }
             check_monitors(&e, &ids)?;
+            // A memorytune on a cachetune's vcpus shares its allocation,
+            // and so its id.
+            let mut e = e;
+            if let Some(id) = tunes_out
+                .iter()
+                .find(|(t, _)| *t == ids)
+                .and_then(|(_, t)| t.attr("id"))
+            {
+                e.set_attr("id", id);
+            }
             let mut nodes: Vec<&str> = Vec::new();
             for n in e.children_named("node") {
                 let id = n.attr("id").unwrap_or("");
                 if nodes.contains(&id) {
                     return Err(ConfError::xml(format!(
                         "Memory Bandwidth already defined for node {id}"
-                    )));
+                    ))
+                    .with_domain(ErrorDomain::Resctrl));
                 }
                 nodes.push(id);
             }
@@ -1301,7 +1325,8 @@ fn check_cache_tune(e: &Element) -> Result<(), ConfError> {
             if *i == id && *l == level && (*t == ty || t == "both" || ty == "both") {
                 return Err(ConfError::xml(format!(
                     "Colliding cache allocations for cache level '{level}' id '{id}', type '{ty}'"
-                )));
+                ))
+                .with_domain(ErrorDomain::Resctrl));
             }
         }
         seen.push((id, level, ty));

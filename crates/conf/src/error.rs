@@ -82,6 +82,15 @@ impl ConfError {
         }
     }
 
+    /// This error as libvirt reports it from `domain` whichever driver
+    /// parses (for example VIR_FROM_RESCTRL for resource control checks).
+    pub fn with_domain(self, domain: ErrorDomain) -> Self {
+        ConfError {
+            domain: Some(domain),
+            ..self
+        }
+    }
+
     /// VIR_ERR_CONFIG_UNSUPPORTED with the given detail.
     pub fn unsupported(detail: impl Into<String>) -> Self {
         Self::new(CONFIG_UNSUPPORTED, detail)

@@ -121,7 +121,7 @@ fn nonempty(s: Option<String>) -> Option<String> {
 }
 
 fn enum_error(attr: &str, elem: &str, value: &str) -> ConfError {
-    ConfError::xml(format!(
+    ConfError::xml_layer(format!(
         "Invalid value for attribute '{attr}' in element '{elem}': '{value}'."
     ))
 }

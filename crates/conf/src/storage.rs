@@ -147,7 +147,7 @@ impl PoolDef {
             ConfError::xml_layer("Missing required attribute 'type' in element 'pool'")
         })?;
         if !POOL_TYPES.contains(&ty) {
-            return Err(err_pool(format!(
+            return Err(ConfError::xml_layer(format!(
                 "Invalid value for attribute 'type' in element 'pool': '{ty}'."
             )));
         }

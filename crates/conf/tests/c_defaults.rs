@@ -328,3 +328,231 @@ fn legacy_console_tty_becomes_a_pty_serial_console() {
         "{out}"
     );
 }
+
+/// The error a test-driver style parse reports: code, domain, message.
+fn define_err(xml: &str) -> (conf::error::ErrorCode, conf::error::ErrorDomain, String) {
+    let e = XmlOptions::default()
+        .parse_str(xml, &INACTIVE)
+        .expect_err("C rejects this document");
+    let msg = conf::error::ConfError {
+        code: e.code,
+        detail: e.detail.clone(),
+        domain: None,
+    }
+    .message();
+    (e.code, e.domain, msg)
+}
+
+fn dom(cputune: &str, devices: &str) -> String {
+    format!("<domain type='test'><name>d</name><memory>219136</memory><vcpu>4</vcpu>{cputune}<os><type>hvm</type></os><devices>{devices}</devices></domain>")
+}
+
+#[test]
+fn errors_of_the_xml_layer_and_resource_control_keep_their_error_domain() {
+    use conf::error::ErrorDomain;
+    // genericxml2xmlindata/cachetune-colliding-allocs.xml: code 27, domain 67.
+    let colliding = dom(
+        "<cputune><cachetune vcpus='0'><cache id='0' level='3' type='code' size='7680' unit='KiB'/><cache id='0' level='3' type='code' size='3840' unit='KiB'/></cachetune></cputune>",
+        "",
+    );
+    assert_eq!(
+        define_err(&colliding),
+        (
+            XML_ERROR,
+            ErrorDomain::Resctrl,
+            "XML error: Colliding cache allocations for cache level '3' id '0', type 'code'".into()
+        )
+    );
+    // memorytune-colliding-allocs.xml: code 27, domain 67.
+    let bandwidth = dom(
+        "<cputune><memorytune vcpus='0'><node id='0' bandwidth='20'/><node id='0' bandwidth='30'/></memorytune></cputune>",
+        "",
+    );
+    assert_eq!(
+        define_err(&bandwidth),
+        (
+            XML_ERROR,
+            ErrorDomain::Resctrl,
+            "XML error: Memory Bandwidth already defined for node 0".into()
+        )
+    );
+    // chardev-reconnect-missing-timeout.xml: code 27, domain 5 (virxml.c).
+    let reconnect = dom(
+        "",
+        "<channel type='tcp'><source mode='connect' host='localhost' service='1234'><reconnect enabled='yes'/></source><target type='virtio' name='org.qemu.guest_agent.0'/></channel>",
+    );
+    assert_eq!(
+        define_err(&reconnect),
+        (
+            XML_ERROR,
+            ErrorDomain::Xml,
+            "XML error: Missing required attribute 'timeout' in element 'reconnect'".into()
+        )
+    );
+    // A pool of an unknown type: code 27, domain 5.
+    let e = PoolDef::parse_str("<pool type='test'><name>p</name></pool>").expect_err("bad type");
+    assert_eq!(e.domain, Some(ErrorDomain::Xml));
+    // Errors of the domain parser itself come from the caller's domain.
+    let e = define_err(&dom(
+        "<cputune><cachetune vcpus='0-1'/><cachetune vcpus='1-2'/></cputune>",
+        "",
+    ));
+    assert_eq!((e.0, e.1), (XML_ERROR, ErrorDomain::Domain));
+}
+
+#[test]
+fn live_resource_groups_carry_the_id_named_after_their_vcpus() {
+    // genericxml2xmlindata/memorytune.xml, live: C names each allocation
+    // vcpus_<vcpus> (a memorytune on a cachetune's vcpus shares its id)
+    // and leaves the id out of inactive XML; a persistent definition's own
+    // id is ignored.
+    let xml = dom(
+        "<cputune><cachetune vcpus='0,1' id='mine'><cache id='0' level='3' type='both' size='768' unit='KiB'/></cachetune><memorytune vcpus='0-1'><node id='0' bandwidth='20'/></memorytune><memorytune vcpus='3'><node id='0' bandwidth='50'/></memorytune></cputune>",
+        "",
+    );
+    let mut def = DomainDef::parse_str(&xml, &INACTIVE).expect("parse");
+    let inactive = def.to_xml(&FormatFlags {
+        inactive: true,
+        ..Default::default()
+    });
+    assert!(!inactive.contains(" id='vcpus_"), "{inactive}");
+    assert!(inactive.contains("<cachetune vcpus='0-1'>"), "{inactive}");
+    def.id = Some(1);
+    let live = def.to_xml(&FormatFlags::default());
+    for want in [
+        "<cachetune vcpus='0-1' id='vcpus_0-1'>",
+        "<memorytune vcpus='0-1' id='vcpus_0-1'>",
+        "<memorytune vcpus='3' id='vcpus_3'>",
+    ] {
+        assert!(live.contains(want), "{want} in {live}");
+    }
+}
+
+fn iface_out(ty: &str, inner: &str) -> Result<String, (conf::error::ErrorCode, String)> {
+    let xml = dom(
+        "",
+        &format!("<interface type='{ty}'><mac address='52:54:00:00:00:01'/>{inner}</interface>"),
+    );
+    match XmlOptions::default().parse_str(&xml, &INACTIVE) {
+        Ok(def) => {
+            let out = def.to_xml(&FormatFlags {
+                inactive: true,
+                ..Default::default()
+            });
+            let start = out.find("<virtualport").map_or(0, |i| i);
+            let end = out.find("<target").or(out.find("</interface>")).unwrap();
+            let uuid = regex_free_uuid_mask(&out[start..end]);
+            Ok(uuid.split_whitespace().collect::<Vec<_>>().join(" "))
+        }
+        Err(e) => Err((
+            e.code,
+            conf::error::ConfError {
+                code: e.code,
+                detail: e.detail,
+                domain: None,
+            }
+            .message(),
+        )),
+    }
+}
+
+/// Replaces every 36-character UUID with `UUID`.
+fn regex_free_uuid_mask(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('\'') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let j = rest.find('\'').unwrap_or(rest.len());
+        let v = &rest[..j];
+        if v.len() == 36 && conf::uuid::Uuid::parse(v).is_some() {
+            out.push_str("UUID");
+        } else {
+            out.push_str(v);
+        }
+        rest = &rest[j..];
+        if let Some(r) = rest.strip_prefix('\'') {
+            out.push('\'');
+            rest = r;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn port_profiles_get_their_missing_ids_and_checks_as_c_gives_them() {
+    let n = "<source network='default'/>";
+    let b = "<source bridge='br0'/>";
+    let d = "<source dev='eth0'/>";
+    // Captured from C's test driver (virsh dumpxml after define).
+    assert_eq!(
+        iface_out("network", &format!("{n}<virtualport/>")),
+        Ok(
+            "<virtualport> <parameters instanceid='UUID' interfaceid='UUID'/> </virtualport>"
+                .into()
+        )
+    );
+    assert_eq!(
+        iface_out("network", &format!("{n}<virtualport type='802.1Qbg'/>")),
+        Ok("<virtualport type='802.1Qbg'> <parameters instanceid='UUID'/> </virtualport>".into())
+    );
+    assert_eq!(
+        iface_out(
+            "network",
+            &format!("{n}<virtualport type='802.1Qbh'/><virtualport type='802.1Qbg'/>")
+        ),
+        Ok("<virtualport type='802.1Qbh'/>".into())
+    );
+    assert_eq!(
+        iface_out("bridge", &format!("{b}<virtualport type='openvswitch'><parameters profileid='x'/></virtualport>")),
+        Ok("<virtualport type='openvswitch'> <parameters interfaceid='UUID' profileid='x'/> </virtualport>".into())
+    );
+    assert_eq!(
+        iface_out("bridge", &format!("{b}<virtualport/>")),
+        Err((
+            XML_ERROR,
+            "XML error: missing required virtualport type".into()
+        ))
+    );
+    assert_eq!(
+        iface_out("bridge", &format!("{b}<virtualport type='802.1Qbg'><parameters managerid='1' typeid='2'/></virtualport>")),
+        Err((XML_ERROR, "XML error: missing typeidversion in <virtualport type='802.1Qbg'>".into()))
+    );
+    assert_eq!(
+        iface_out("direct", &format!("{d}<virtualport type='802.1Qbh'/>")),
+        Err((
+            XML_ERROR,
+            "XML error: missing profileid in <virtualport type='802.1Qbh'>".into()
+        ))
+    );
+    assert_eq!(
+        iface_out("direct", &format!("{d}<virtualport type='midonet'/>")),
+        Err((
+            XML_ERROR,
+            "XML error: missing interfaceid in <virtualport type='midonet'>".into()
+        ))
+    );
+    assert_eq!(
+        iface_out("ethernet", "<virtualport type='openvswitch'/>"),
+        Err((
+            CONFIG_UNSUPPORTED,
+            "unsupported configuration: <virtualport> element unsupported for <interface type='ethernet'>".into()
+        ))
+    );
+    // Every profile gets its own random instanceid.
+    let xml = dom(
+        "",
+        &format!("<interface type='direct'>{d}<virtualport type='802.1Qbg'><parameters managerid='1' typeid='2' typeidversion='3'/></virtualport></interface><interface type='direct'>{d}<virtualport type='802.1Qbg'><parameters managerid='1' typeid='2' typeidversion='3'/></virtualport></interface>"),
+    );
+    let out = DomainDef::parse_str(&xml, &INACTIVE)
+        .expect("parse")
+        .to_xml(&FormatFlags::default());
+    let ids: Vec<&str> = out
+        .split("instanceid='")
+        .skip(1)
+        .map(|s| &s[..36])
+        .collect();
+    assert_eq!(ids.len(), 2, "{out}");
+    assert_ne!(ids[0], ids[1]);
+}

@@ -370,7 +370,7 @@ fn normalise_chr_source(
 fn check_reconnect(r: &Element, mode: &str) -> Result<(), ConfError> {
     if r.attr("enabled") == Some("yes") {
         if r.attr("timeout").is_none() {
-            return Err(ConfError::xml(
+            return Err(ConfError::xml_layer(
                 "Missing required attribute 'timeout' in element 'reconnect'",
             ));
         }
@@ -1022,6 +1022,68 @@ fn normalise_disk(d: &mut Element) {
     d.order_children(&order);
 }
 
+/// An interface's `<virtualport>` as libvirt reads it
+/// (virNetDevVPortProfileParse with the flags its interface type gives):
+/// bridge, direct and hostdev interfaces need a type and every parameter
+/// it uses; all of these and network interfaces get a random instanceid
+/// (802.1Qbg or no type) and interfaceid (openvswitch or no type) for each
+/// profile that leaves them out; other interface types take none.
+fn normalise_virtualport(d: &mut Element) -> Result<(), ConfError> {
+    use crate::network::netdev::{VirtualPort, VirtualPortType as T};
+    let Some(pos) = d
+        .children
+        .iter()
+        .position(|n| matches!(n, Node::Element(e) if e.name == "virtualport"))
+    else {
+        return Ok(());
+    };
+    let ty = d.attr("type").unwrap_or("");
+    let strict = match ty {
+        "bridge" | "direct" | "hostdev" => true,
+        "network" => false,
+        _ => {
+            return Err(ConfError::unsupported(format!(
+                "<virtualport> element unsupported for <interface type='{ty}'>"
+            )))
+        }
+    };
+    let Node::Element(e) = &d.children[pos] else {
+        return Ok(());
+    };
+    let mut vp = VirtualPort::parse(e, strict)?;
+    if vp.instance_id.is_none() && matches!(vp.kind, T::Qbg | T::None) {
+        vp.instance_id = Some(crate::uuid::Uuid::generate()?);
+    }
+    if vp.interface_id.is_none() && matches!(vp.kind, T::OpenVSwitch | T::None) {
+        vp.interface_id = Some(crate::uuid::Uuid::generate()?);
+    }
+    if strict {
+        let missing = match vp.kind {
+            T::Qbg if vp.manager_id.is_none() => Some("managerid"),
+            T::Qbg if vp.type_id.is_none() => Some("typeid"),
+            T::Qbg if vp.type_id_version.is_none() => Some("typeidversion"),
+            T::Qbh if vp.profile_id.is_none() => Some("profileid"),
+            T::Midonet if vp.interface_id.is_none() => Some("interfaceid"),
+            _ => None,
+        };
+        if let Some(m) = missing {
+            return Err(ConfError::xml(format!(
+                "missing {m} in <virtualport type='{}'>",
+                vp.kind.as_str()
+            )));
+        }
+    }
+    let mut text = String::new();
+    vp.format(&mut text, 0);
+    // Only the first <virtualport> counts.
+    d.remove_children("virtualport");
+    if !text.is_empty() {
+        let e = crate::xml::parse_any(&text, "(virtualport)")?;
+        d.children.insert(pos, Node::Element(e));
+    }
+    Ok(())
+}
+
 fn normalise_interface(d: &mut Element) -> Result<(), ConfError> {
     if d.child("mac").and_then(|m| m.attr("address")).is_none() {
         let mut b = [0u8; 3];
@@ -1038,17 +1100,7 @@ fn normalise_interface(d: &mut Element) -> Result<(), ConfError> {
             }
         }
     }
-    // An 802.1Qbg port profile without an instance id gets a random one.
-    for vp in d.elements_mut().filter(|c| c.name == "virtualport") {
-        if vp.attr("type") != Some("802.1Qbg") {
-            continue;
-        }
-        if let Some(p) = vp.child_mut("parameters") {
-            if p.attr("instanceid").is_none() {
-                p.set_attr("instanceid", &crate::uuid::Uuid::generate()?.to_string());
-            }
-        }
-    }
+    normalise_virtualport(d)?;
     let order = with_info_tail(&[
         "mac",
         "source",

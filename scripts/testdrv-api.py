@@ -465,9 +465,123 @@ def usage():
     flush_events("usage")
 
 
+def tuning():
+    print("== numa, blkio, interface and block I/O tuning")
+    dom = conn.lookupByName("test")
+    L, C = S.VIR_DOMAIN_AFFECT_LIVE, S.VIR_DOMAIN_AFFECT_CONFIG
+
+    def part(tags, flags=0):
+        x = dom.XMLDesc(flags)
+        return "".join(m for t in tags for m in re.findall(r"  <%s>.*?</%s>\n" % (t, t), x, re.S))
+
+    def net_xml():
+        return re.findall(r"<interface.*?</interface>", dom.XMLDesc(0), re.S)
+
+    def disk_xml(flags=0):
+        return re.findall(r"<disk.*?</disk>", dom.XMLDesc(flags), re.S)
+
+    show("numa", dom.numaParameters, 0)
+    show("set numa mode without nodeset", dom.setNumaParameters, {"numa_mode": 1}, 0)
+    show("set numa", dom.setNumaParameters, {"numa_mode": 1, "numa_nodeset": "0-1"}, 0)
+    show("set numa other mode live", dom.setNumaParameters, {"numa_mode": 2}, L)
+    show("set numa same mode", dom.setNumaParameters, {"numa_mode": 1}, L)
+    show("set numa nodeset", dom.setNumaParameters, {"numa_nodeset": "1,3-4,^3"}, 0)
+    show("set numa config", dom.setNumaParameters, {"numa_mode": 3, "numa_nodeset": "0"}, C)
+    show("numa live", dom.numaParameters, L)
+    show("numa config", dom.numaParameters, C)
+    for bad in [{"numa_mode": 7}, {"numa_mode": -1}, {"numa_nodeset": ""}, {"numa_nodeset": "x"},
+                {"numa_nodeset": "^1"}, {"numa_nodeset": "2000"}]:
+        show(f"set numa bad {bad}", dom.setNumaParameters, bad, 0)
+    show("set numa both", dom.setNumaParameters, {"numa_mode": 1}, L | C)
+    show("set numa flag", dom.setNumaParameters, {"numa_mode": 1}, 4)
+    show("xml numa", part, ["numatune"])
+    show("xml numa inactive", part, ["numatune"], S.VIR_DOMAIN_XML_INACTIVE)
+    show("blkio", dom.blkioParameters, 0)
+    show("set blkio", dom.setBlkioParameters, {"weight": 5}, 0)
+    show("set blkio devices", dom.setBlkioParameters,
+         {"device_weight": "/dev/sda,100", "device_read_iops_sec": "/dev/sda,20,/dev/sdb,30",
+          "device_write_bytes_sec": "/dev/sdc,99999999999"}, 0)
+    for bad in ["/dev/sda", "/dev/sda,x", "/dev/sda,1,", "/dev/sda,1x,/dev/sdb,2", "/dev/sda,-1",
+                "/dev/sda,4294967296", "a,b,c"]:
+        show(f"set blkio bad {bad}", dom.setBlkioParameters, {"device_weight": bad, "weight": 7}, 0)
+    show("blkio after", dom.blkioParameters, 0)
+    show("xml blkio", part, ["blkiotune"])
+    show("set blkio zero", dom.setBlkioParameters, {"device_weight": "/dev/sda,0", "weight": 0}, 0)
+    show("blkio after zero", dom.blkioParameters, 0)
+    show("set blkio config", dom.setBlkioParameters, {"weight": 300}, C)
+    show("blkio config", dom.blkioParameters, C)
+    show("xml blkio inactive", part, ["blkiotune"], S.VIR_DOMAIN_XML_INACTIVE)
+    show("ifparams", dom.interfaceParameters, "testnet0", 0)
+    show("ifparams mac", dom.interfaceParameters, "AA:BB:CC:DD:EE:FF", 0)
+    show("ifparams unknown", dom.interfaceParameters, "vnet9", 0)
+    show("ifparams unknown mac", dom.interfaceParameters, "00:11:22:33:44:55", 0)
+    show("set ifparams nothing", dom.setInterfaceParameters, "testnet0", {"inbound.average": 0}, 0)
+    show("xml if nothing", net_xml)
+    show("set ifparams", dom.setInterfaceParameters, "testnet0",
+         {"inbound.average": 100, "inbound.burst": 5, "outbound.average": 50, "outbound.peak": 60}, 0)
+    show("ifparams after", dom.interfaceParameters, "testnet0", 0)
+    show("xml if", net_xml)
+    show("set ifparams peak only", dom.setInterfaceParameters, "testnet0", {"outbound.peak": 9}, 0)
+    show("set ifparams clear in", dom.setInterfaceParameters, "testnet0", {"inbound.average": 0}, 0)
+    show("set ifparams floor", dom.setInterfaceParameters, "testnet0", {"inbound.floor": 7}, 0)
+    show("xml if after", net_xml)
+    show("set ifparams clear out", dom.setInterfaceParameters, "testnet0", {"outbound.average": 0}, 0)
+    show("set ifparams clear in again", dom.setInterfaceParameters, "testnet0", {"inbound.floor": 0}, 0)
+    show("xml if cleared", net_xml)
+    show("set ifparams unknown", dom.setInterfaceParameters, "eth7", {"inbound.average": 7}, 0)
+    show("set ifparams config", dom.setInterfaceParameters, "testnet0", {"outbound.average": 3}, C)
+    show("ifparams config", dom.interfaceParameters, "testnet0", C)
+    show("iotune", dom.blockIoTune, "vda", 0)
+    show("iotune by path", dom.blockIoTune, "/guest/diskimage1", 0)
+    show("iotune unknown", dom.blockIoTune, "vdz", 0)
+    show("set iotune without max", dom.setBlockIoTune, "vda", {"total_bytes_sec": 1000}, 0)
+    show("set iotune", dom.setBlockIoTune, "vda",
+         {"total_bytes_sec": 1000, "total_bytes_sec_max": 2000, "read_iops_sec": 10, "group_name": "g1",
+          "read_iops_sec_max": 20, "size_iops_sec": 3, "write_iops_sec_max_length": 4}, 0)
+    show("iotune after", dom.blockIoTune, "vda", 0)
+    show("xml disk", disk_xml)
+    show("set iotune total and read", dom.setBlockIoTune, "vda",
+         {"read_bytes_sec": 5, "read_bytes_sec_max": 5}, 0)
+    show("set iotune total and read iops", dom.setBlockIoTune, "vda",
+         {"total_iops_sec": 5, "total_iops_sec_max": 5}, 0)
+    show("set iotune total and read max", dom.setBlockIoTune, "vda",
+         {"write_bytes_sec_max": 5}, 0)
+    show("set iotune above max", dom.setBlockIoTune, "vda", {"read_iops_sec": 50}, 0)
+    show("set iotune too large", dom.setBlockIoTune, "vda", {"total_bytes_sec": 10 ** 16}, 0)
+    show("set iotune unknown", dom.setBlockIoTune, "vdz", {"total_bytes_sec": 1}, 0)
+    show("set iotune clear", dom.setBlockIoTune, "vda",
+         {"total_bytes_sec": 0, "total_bytes_sec_max": 0, "read_iops_sec": 0, "read_iops_sec_max": 0, "size_iops_sec": 0,
+          "write_iops_sec_max_length": 0}, 0)
+    show("xml disk cleared", disk_xml)
+    show("set iotune config", dom.setBlockIoTune, "vda", {"write_bytes_sec": 8, "write_bytes_sec_max": 9}, C)
+    show("iotune config", dom.blockIoTune, "vda", C)
+    show("xml disk inactive", disk_xml, S.VIR_DOMAIN_XML_INACTIVE)
+    dom.destroy()
+    show("numa inactive live", dom.numaParameters, L)
+    show("numa inactive", dom.numaParameters, 0)
+    show("set numa inactive placement", dom.setNumaParameters, {"numa_mode": 2}, 0)
+    show("blkio inactive", dom.blkioParameters, 0)
+    show("iotune inactive", dom.blockIoTune, "vda", 0)
+    show("ifparams inactive", dom.interfaceParameters, "testnet0", 0)
+    dom.create()
+    t = conn.createXML(
+        "<domain type='test'><name>tun</name><uuid>11111111-2222-3333-4444-555555555511</uuid>"
+        "<memory>1024</memory><os><type>hvm</type></os><devices>"
+        "<interface type='network'><mac address='52:54:00:11:22:40'/><source network='default'/></interface>"
+        "<interface type='network'><mac address='52:54:00:11:22:40'/><source network='default'/></interface>"
+        "</devices></domain>")
+    show("transient config", t.setBlkioParameters, {"weight": 9}, C)
+    show("duplicate mac", t.interfaceParameters, "52:54:00:11:22:40", 0)
+    show("duplicate mac set", t.setInterfaceParameters, "52:54:00:11:22:40", {"inbound.average": 1}, 0)
+    show("duplicate mac xml", lambda: re.findall(r"<bandwidth>.*?</bandwidth>", t.XMLDesc(0), re.S))
+    t.destroy()
+    flush_events("tuning")
+
+
 def main():
     pump()
     usage()
+    tuning()
     pinning()
     metadata()
     guest()

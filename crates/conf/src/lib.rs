@@ -35,4 +35,5 @@ pub use domain::{DomainDef, FormatFlags, ParseFlags};
 pub use error::ConfError;
 pub use network::NetworkDef;
 pub use storage::{PoolDef, VolDef};
+pub use util::{format_bitmap, parse_bitmap};
 pub use uuid::Uuid;

@@ -422,6 +422,69 @@ impl Connection for TestConnection {
     fn domain_interface_stats(&self, r: &DomainRef, device: &str) -> Result<[i64; 8]> {
         crate::domain_config::domain_interface_stats(&self.shared, r, device)
     }
+    fn domain_get_numa_parameters(
+        &self,
+        r: &DomainRef,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        crate::tuning::get_numa(&self.shared, r, nparams, flags)
+    }
+    fn domain_set_numa_parameters(&self, r: &DomainRef, p: &TypedParams, flags: u32) -> Result<()> {
+        crate::tuning::set_numa(&self.shared, r, p, flags)
+    }
+    fn domain_get_blkio_parameters(
+        &self,
+        r: &DomainRef,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        crate::tuning::get_blkio(&self.shared, r, nparams, flags)
+    }
+    fn domain_set_blkio_parameters(
+        &self,
+        r: &DomainRef,
+        p: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        crate::tuning::set_blkio(&self.shared, r, p, flags)
+    }
+    fn domain_get_interface_parameters(
+        &self,
+        r: &DomainRef,
+        device: &str,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        crate::tuning::get_interface(&self.shared, r, device, nparams, flags)
+    }
+    fn domain_set_interface_parameters(
+        &self,
+        r: &DomainRef,
+        device: &str,
+        p: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        crate::tuning::set_interface(&self.shared, r, device, p, flags)
+    }
+    fn domain_get_block_io_tune(
+        &self,
+        r: &DomainRef,
+        disk: Option<&str>,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        crate::tuning::get_block_io_tune(&self.shared, r, disk, nparams, flags)
+    }
+    fn domain_set_block_io_tune(
+        &self,
+        r: &DomainRef,
+        disk: &str,
+        p: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        crate::tuning::set_block_io_tune(&self.shared, r, disk, p, flags)
+    }
     fn domain_interface_addresses(
         &self,
         r: &DomainRef,

@@ -34,7 +34,9 @@ fn modification_impact(d: &Dom, mut flags: u32) -> Result<u32> {
 
 fn live_config_exclusive(flags: u32) -> Result<()> {
     if flags & affect::LIVE != 0 && flags & affect::CONFIG != 0 {
-        return Err(Error::invalid_arg(
+        // VIR_EXCLUSIVE_FLAGS_RET: the message without the code's prefix.
+        return Err(Error::verbatim(
+            ErrorCode::InvalidArg,
             ErrorDomain::Domain,
             "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
         ));
@@ -474,39 +476,7 @@ pub(crate) fn domain_stats(
 
 /// virTypedParamsValidate for a single unsigned int parameter `key`.
 fn validate_one_uint(params: &TypedParams, key: &str) -> Result<()> {
-    let mut sorted: Vec<&(String, TypedValue)> = params.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut seen = false;
-    for (field, v) in sorted {
-        if field != key {
-            return Err(Error::new(
-                ErrorCode::ArgumentUnsupported,
-                ErrorDomain::None,
-                format!("parameter '{field}' not supported"),
-            ));
-        }
-        if seen {
-            return Err(Error::invalid_arg(
-                ErrorDomain::None,
-                format!("parameter '{field}' occurs multiple times"),
-            ));
-        }
-        seen = true;
-        let ty = match v {
-            TypedValue::UInt(_) => continue,
-            TypedValue::Int(_) => "int",
-            TypedValue::LLong(_) => "llong",
-            TypedValue::ULLong(_) => "ullong",
-            TypedValue::Double(_) => "double",
-            TypedValue::Boolean(_) => "boolean",
-            TypedValue::String(_) => "string",
-        };
-        return Err(Error::invalid_arg(
-            ErrorDomain::None,
-            format!("invalid type '{ty}' for parameter '{field}', expected 'uint'"),
-        ));
-    }
-    Ok(())
+    crate::tuning::validate(params, &[(key, "uint")])
 }
 
 /// virDomainSetSchedulerParametersFlags: the weight is checked, not kept
@@ -595,7 +565,7 @@ pub(crate) fn domain_block_stats(sh: &Shared, r: &DomainRef, path: &str) -> Resu
 }
 
 /// virMacAddrParse: six hex bytes separated by colons.
-fn parse_mac(s: &str) -> Option<[u8; 6]> {
+pub(crate) fn parse_mac(s: &str) -> Option<[u8; 6]> {
     let mut out = [0u8; 6];
     let mut parts = s.split(':');
     for b in &mut out {

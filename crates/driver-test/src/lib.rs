@@ -26,7 +26,8 @@
 //! configuration), `network` (with `netupdate`), `storage`, `interface`,
 //! `nodedev`, `pinning` (vCPU, emulator and IOThread pinning, IOThreads),
 //! `guest` (hostname, clock, disk sizes), `stats` (CPU times, free
-//! pages, guest addresses), `snapshot` (snapshots and checkpoints, kept per domain in
+//! pages, guest addresses), `tuning` (NUMA, block I/O and bandwidth
+//! parameters), `snapshot` (snapshots and checkpoints, kept per domain in
 //! `moment` trees). `state` holds the host, `load` builds it from a node
 //! document.
 //!
@@ -60,6 +61,7 @@ mod snapshot;
 mod state;
 mod stats;
 mod storage;
+mod tuning;
 
 use std::sync::{Arc, Mutex, Weak};
 

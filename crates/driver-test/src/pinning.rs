@@ -626,45 +626,14 @@ pub(crate) fn domain_del_iothread(sh: &Shared, r: &DomainRef, id: u32, flags: u3
 
 /// virTypedParamsValidate over the IOThread polling parameters.
 fn validate_poll_params(params: &TypedParams) -> Result<()> {
-    let none = |code, msg: String| Err(Error::new(code, ErrorDomain::None, msg));
-    let mut sorted: Vec<&(String, TypedValue)> = params.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut last: Option<&str> = None;
-    for (field, v) in sorted {
-        let want = match field.as_str() {
-            "poll_max_ns" => "ullong",
-            "poll_grow" | "poll_shrink" => "uint",
-            _ => {
-                return none(
-                    ErrorCode::ArgumentUnsupported,
-                    format!("parameter '{field}' not supported"),
-                )
-            }
-        };
-        if last == Some(field.as_str()) {
-            return none(
-                ErrorCode::InvalidArg,
-                format!("parameter '{field}' occurs multiple times"),
-            );
-        }
-        last = Some(field);
-        let got = match v {
-            TypedValue::Int(_) => "int",
-            TypedValue::UInt(_) => "uint",
-            TypedValue::LLong(_) => "llong",
-            TypedValue::ULLong(_) => "ullong",
-            TypedValue::Double(_) => "double",
-            TypedValue::Boolean(_) => "boolean",
-            TypedValue::String(_) => "string",
-        };
-        if got != want {
-            return none(
-                ErrorCode::InvalidArg,
-                format!("invalid type '{got}' for parameter '{field}', expected '{want}'"),
-            );
-        }
-    }
-    Ok(())
+    crate::tuning::validate(
+        params,
+        &[
+            ("poll_max_ns", "ullong"),
+            ("poll_grow", "uint"),
+            ("poll_shrink", "uint"),
+        ],
+    )
 }
 
 /// virDomainSetIOThreadParams: the polling parameters of one IOThread of

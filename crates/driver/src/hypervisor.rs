@@ -469,6 +469,85 @@ pub trait Connection: Send + Sync {
     fn domain_interface_stats(&self, dom: &DomainRef, device: &str) -> Result<[i64; 8]> {
         unsupported!("virDomainInterfaceStats")
     }
+    /// virDomainGetNumaParameters. Asked for no parameters (`nparams` 0),
+    /// only the length of the answer counts.
+    fn domain_get_numa_parameters(
+        &self,
+        dom: &DomainRef,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        unsupported!("virDomainGetNumaParameters")
+    }
+    /// virDomainSetNumaParameters.
+    fn domain_set_numa_parameters(
+        &self,
+        dom: &DomainRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetNumaParameters")
+    }
+    /// virDomainGetBlkioParameters (`nparams` as for NUMA).
+    fn domain_get_blkio_parameters(
+        &self,
+        dom: &DomainRef,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        unsupported!("virDomainGetBlkioParameters")
+    }
+    /// virDomainSetBlkioParameters.
+    fn domain_set_blkio_parameters(
+        &self,
+        dom: &DomainRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetBlkioParameters")
+    }
+    /// virDomainGetInterfaceParameters of the interface named by MAC or
+    /// host-side name (`nparams` as for NUMA).
+    fn domain_get_interface_parameters(
+        &self,
+        dom: &DomainRef,
+        device: &str,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        unsupported!("virDomainGetInterfaceParameters")
+    }
+    /// virDomainSetInterfaceParameters.
+    fn domain_set_interface_parameters(
+        &self,
+        dom: &DomainRef,
+        device: &str,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetInterfaceParameters")
+    }
+    /// virDomainGetBlockIoTune of the disk named by target or source
+    /// (`nparams` as for NUMA).
+    fn domain_get_block_io_tune(
+        &self,
+        dom: &DomainRef,
+        disk: Option<&str>,
+        nparams: i32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        unsupported!("virDomainGetBlockIoTune")
+    }
+    /// virDomainSetBlockIoTune.
+    fn domain_set_block_io_tune(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetBlockIoTune")
+    }
     /// virDomainInterfaceAddresses from `source` (VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_*).
     fn domain_interface_addresses(
         &self,

@@ -39,6 +39,29 @@ fn check_event_id(id: i32) -> R<()> {
     Ok(())
 }
 
+/// The daemon's bound on the parameters a getter may be asked for.
+fn nparams_check(nparams: i32, max: u32) -> R<()> {
+    if nparams > max as i32 {
+        return Err(RemoteError::new(
+            ErrorCode::InternalError,
+            ErrorDomain::Rpc,
+            Some("nparams too large"),
+        ));
+    }
+    Ok(())
+}
+
+/// A tuning getter's reply: asked with no room, only the number of
+/// parameters; otherwise at most as many as asked for.
+fn tuning_out(mut v: driver::TypedParams, nparams: i32) -> (Vec<r::TypedParam>, i32) {
+    if nparams <= 0 {
+        return (Vec::new(), v.len() as i32);
+    }
+    v.truncate(nparams as usize);
+    let n = v.len() as i32;
+    (params_out(v), n)
+}
+
 impl RemoteDomain for Call<'_> {
     // ---- host-wide ----
 
@@ -396,6 +419,98 @@ impl RemoteDomain for Call<'_> {
     }
 
     // ---- memory, vcpus, scheduler ----
+
+    fn domain_get_numa_parameters(
+        &self,
+        args: r::DomainGetNumaParametersArgs,
+    ) -> R<r::DomainGetNumaParametersRet> {
+        nparams_check(args.nparams, r::DOMAIN_NUMA_PARAMETERS_MAX)?;
+        let v = self.driver(|c| {
+            c.domain_get_numa_parameters(&dom_in(&args.dom), args.nparams, args.flags)
+        })?;
+        let (params, nparams) = tuning_out(v, args.nparams);
+        Ok(r::DomainGetNumaParametersRet { params, nparams })
+    }
+
+    fn domain_set_numa_parameters(&self, args: r::DomainSetNumaParametersArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_numa_parameters(&dom_in(&args.dom), &params_in(&args.params), args.flags)
+        })
+    }
+
+    fn domain_get_blkio_parameters(
+        &self,
+        args: r::DomainGetBlkioParametersArgs,
+    ) -> R<r::DomainGetBlkioParametersRet> {
+        nparams_check(args.nparams, r::DOMAIN_BLKIO_PARAMETERS_MAX)?;
+        let v = self.driver(|c| {
+            c.domain_get_blkio_parameters(&dom_in(&args.dom), args.nparams, args.flags)
+        })?;
+        let (params, nparams) = tuning_out(v, args.nparams);
+        Ok(r::DomainGetBlkioParametersRet { params, nparams })
+    }
+
+    fn domain_set_blkio_parameters(&self, args: r::DomainSetBlkioParametersArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_blkio_parameters(&dom_in(&args.dom), &params_in(&args.params), args.flags)
+        })
+    }
+
+    fn domain_get_interface_parameters(
+        &self,
+        args: r::DomainGetInterfaceParametersArgs,
+    ) -> R<r::DomainGetInterfaceParametersRet> {
+        nparams_check(args.nparams, r::DOMAIN_INTERFACE_PARAMETERS_MAX)?;
+        let v = self.driver(|c| {
+            c.domain_get_interface_parameters(
+                &dom_in(&args.dom),
+                &args.device,
+                args.nparams,
+                args.flags,
+            )
+        })?;
+        let (params, nparams) = tuning_out(v, args.nparams);
+        Ok(r::DomainGetInterfaceParametersRet { params, nparams })
+    }
+
+    fn domain_set_interface_parameters(&self, args: r::DomainSetInterfaceParametersArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_interface_parameters(
+                &dom_in(&args.dom),
+                &args.device,
+                &params_in(&args.params),
+                args.flags,
+            )
+        })
+    }
+
+    fn domain_get_block_io_tune(
+        &self,
+        args: r::DomainGetBlockIoTuneArgs,
+    ) -> R<r::DomainGetBlockIoTuneRet> {
+        nparams_check(args.nparams, r::DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX)?;
+        let v = self.driver(|c| {
+            c.domain_get_block_io_tune(
+                &dom_in(&args.dom),
+                args.disk.as_deref(),
+                args.nparams,
+                args.flags,
+            )
+        })?;
+        let (params, nparams) = tuning_out(v, args.nparams);
+        Ok(r::DomainGetBlockIoTuneRet { params, nparams })
+    }
+
+    fn domain_set_block_io_tune(&self, args: r::DomainSetBlockIoTuneArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_block_io_tune(
+                &dom_in(&args.dom),
+                &args.disk,
+                &params_in(&args.params),
+                args.flags,
+            )
+        })
+    }
 
     fn domain_interface_addresses(
         &self,

@@ -26,13 +26,7 @@ use base64::Engine as _;
 use conf::secret::{SecretDef, UsageType};
 use virterror::{ErrorCode, ErrorDomain, VirError};
 
-/// A secret as clients name it (virSecretPtr's fields).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretRef {
-    pub uuid: [u8; 16],
-    pub usage_type: UsageType,
-    pub usage_id: String,
-}
+pub use driver::SecretRef;
 
 /// Listing filters (VIR_CONNECT_LIST_SECRETS_*).
 pub mod list {
@@ -66,7 +60,7 @@ impl Secret {
     fn reference(&self) -> SecretRef {
         SecretRef {
             uuid: self.def.uuid.0,
-            usage_type: self.def.usage_type,
+            usage_type: self.def.usage_type.number(),
             usage_id: self.def.usage_id.clone(),
         }
     }
@@ -403,5 +397,124 @@ impl SecretDriver {
             secret: s.reference(),
             event: 1,
         })
+    }
+}
+
+/// The factory a daemon registers: claims `secret:///system` (and
+/// `secret:///session`) and opens connections onto one shared driver.
+pub struct SecretFactory {
+    driver: std::sync::Arc<SecretDriver>,
+    privileged: bool,
+}
+
+impl SecretFactory {
+    /// A factory whose driver keeps its persistent secrets in `dir`.
+    pub fn new(dir: impl Into<PathBuf>, privileged: bool) -> SecretFactory {
+        SecretFactory {
+            driver: std::sync::Arc::new(SecretDriver::new(dir)),
+            privileged,
+        }
+    }
+
+    /// The driver behind the connections.
+    pub fn driver(&self) -> &std::sync::Arc<SecretDriver> {
+        &self.driver
+    }
+}
+
+impl driver::DriverFactory for SecretFactory {
+    fn name(&self) -> &'static str {
+        "secret"
+    }
+
+    fn claims(&self, uri: &driver::Uri) -> bool {
+        uri.scheme == "secret"
+    }
+
+    fn open(
+        &self,
+        uri: &driver::Uri,
+        _auth: &driver::ConnectAuth,
+    ) -> driver::Result<std::sync::Arc<dyn driver::Connection>> {
+        let want = if self.privileged {
+            "/system"
+        } else {
+            "/session"
+        };
+        if uri.path != want {
+            // libvirt's check of a driver URI's path (from no domain).
+            return Err(VirError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::None,
+                format!(
+                    "unexpected secret URI path '{}', try secret://{want}",
+                    uri.path
+                ),
+            ));
+        }
+        Ok(std::sync::Arc::new(SecretConnection {
+            driver: self.driver.clone(),
+            uri: format!("secret://{want}"),
+        }))
+    }
+}
+
+/// A client's connection to the secret driver.
+pub struct SecretConnection {
+    driver: std::sync::Arc<SecretDriver>,
+    uri: String,
+}
+
+impl SecretConnection {
+    /// A connection onto `driver` (for daemons that answer the secret
+    /// calls of their other connections with it).
+    pub fn new(driver: std::sync::Arc<SecretDriver>, uri: impl Into<String>) -> Self {
+        SecretConnection {
+            driver,
+            uri: uri.into(),
+        }
+    }
+}
+
+impl driver::Connection for SecretConnection {
+    fn get_type(&self) -> &'static str {
+        "secret"
+    }
+
+    fn uri(&self) -> String {
+        self.uri.clone()
+    }
+
+    fn list_all_secrets(&self, flags: u32) -> driver::Result<Vec<SecretRef>> {
+        self.driver.list_all(flags)
+    }
+
+    fn secret_lookup_by_uuid(&self, uuid: &[u8; 16]) -> driver::Result<SecretRef> {
+        self.driver.lookup_uuid(uuid)
+    }
+
+    fn secret_lookup_by_usage(&self, usage_type: i32, usage_id: &str) -> driver::Result<SecretRef> {
+        self.driver.lookup_usage(usage_type, usage_id)
+    }
+
+    fn secret_define_xml(&self, xml: &str, flags: u32) -> driver::Result<SecretRef> {
+        self.driver.define(xml, flags).map(|(r, _)| r)
+    }
+
+    fn secret_get_xml_desc(&self, secret: &SecretRef, flags: u32) -> driver::Result<String> {
+        self.driver.xml(&secret.uuid, flags)
+    }
+
+    fn secret_set_value(&self, secret: &SecretRef, value: &[u8], flags: u32) -> driver::Result<()> {
+        self.driver.set_value(&secret.uuid, value, flags).map(drop)
+    }
+
+    fn secret_get_value(&self, secret: &SecretRef, flags: u32) -> driver::Result<Vec<u8>> {
+        // A client over the RPC layer never reads a private secret.
+        self.driver.get_value(&secret.uuid, flags, false)
+    }
+
+    fn secret_undefine(&self, secret: &SecretRef) -> driver::Result<()> {
+        self.driver.undefine(&secret.uuid).map(drop)
     }
 }

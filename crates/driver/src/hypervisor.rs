@@ -982,4 +982,32 @@ pub trait Connection: Send + Sync {
     fn node_device_destroy(&self, dev: &NodeDeviceRef) -> Result<()> {
         unsupported!("virNodeDeviceDestroy")
     }
+
+    // ---- secrets ----
+
+    /// virConnectListAllSecrets (VIR_CONNECT_LIST_SECRETS_* filters).
+    fn list_all_secrets(&self, flags: u32) -> Result<Vec<SecretRef>> {
+        unsupported!("virConnectListAllSecrets")
+    }
+    fn secret_lookup_by_uuid(&self, uuid: &[u8; 16]) -> Result<SecretRef> {
+        unsupported!("virSecretLookupByUUID")
+    }
+    fn secret_lookup_by_usage(&self, usage_type: i32, usage_id: &str) -> Result<SecretRef> {
+        unsupported!("virSecretLookupByUsage")
+    }
+    fn secret_define_xml(&self, xml: &str, flags: u32) -> Result<SecretRef> {
+        unsupported!("virSecretDefineXML")
+    }
+    fn secret_get_xml_desc(&self, secret: &SecretRef, flags: u32) -> Result<String> {
+        unsupported!("virSecretGetXMLDesc")
+    }
+    fn secret_set_value(&self, secret: &SecretRef, value: &[u8], flags: u32) -> Result<()> {
+        unsupported!("virSecretSetValue")
+    }
+    fn secret_get_value(&self, secret: &SecretRef, flags: u32) -> Result<Vec<u8>> {
+        unsupported!("virSecretGetValue")
+    }
+    fn secret_undefine(&self, secret: &SecretRef) -> Result<()> {
+        unsupported!("virSecretUndefine")
+    }
 }

@@ -15,6 +15,15 @@ pub struct NetworkRef {
     pub uuid: [u8; 16],
 }
 
+/// A secret as clients name it (virSecretPtr): its UUID and usage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    pub uuid: [u8; 16],
+    /// VIR_SECRET_USAGE_TYPE_*.
+    pub usage_type: i32,
+    pub usage_id: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolRef {
     pub name: String,

@@ -12,10 +12,10 @@
 //!
 //! The methods are those of the family traits generated from the protocol
 //! tables, one file per family: `connect`, `domain`, `network`, `storage`,
-//! `nodedev`, `interface`, and `lxc` for the lxc program. A procedure no
-//! family file implements keeps the trait's default, libvirt's "not
-//! supported"; secrets and network filters are served by no driver here
-//! and implement nothing.
+//! `nodedev`, `interface`, `secret`, and `lxc` for the lxc program. A
+//! procedure no family file implements keeps the trait's default,
+//! libvirt's "not supported"; network filters are served by no driver
+//! here and implement nothing.
 //!
 //! Module dependencies point one way: the family files use this module;
 //! this module uses `state`; `state` holds the part `events` manages,
@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use driver::{Connection, Registry};
 use protocol::header::Header;
-use protocol::procs::{RemoteNwfilter, RemoteSecret};
+use protocol::procs::RemoteNwfilter;
 use protocol::remote as r;
 use protocol::{ErrorCode, ErrorDomain, LxcProc, ProcInfo, RemoteError, RemoteProc as P};
 use rpc::{CallMode, Client, ClientInfo, Handler, Response};
@@ -41,6 +41,7 @@ mod interface;
 mod lxc;
 mod network;
 mod nodedev;
+mod secret;
 mod state;
 mod storage;
 
@@ -338,9 +339,8 @@ impl<'a> Call<'a> {
     }
 }
 
-// No driver here serves secrets or network filters: every procedure of
-// these families answers "not supported".
-impl RemoteSecret for Call<'_> {}
+// No driver here serves network filters: every procedure of this family
+// answers "not supported".
 impl RemoteNwfilter for Call<'_> {}
 
 /// A driver's error as the client gets it.

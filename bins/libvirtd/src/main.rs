@@ -4,7 +4,7 @@
 
 use driver::Registry;
 
-/// The drivers libvirtd hosts: test, LXC, Xen and the network driver (the Xen driver runs
+/// The drivers libvirtd hosts: test, LXC, Xen, the network and secret drivers (the Xen driver runs
 /// guests only on a Xen dom0 and offers its config conversions anywhere).
 fn registry(ctx: &daemon::DaemonContext) -> Registry {
     let mut registry = Registry::new();
@@ -40,6 +40,12 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
         "network:///session"
     };
     registry.set_network_driver(driver_network::factory(net), uri);
+    // The secret driver answers secret:///… (secrets kept in the
+    // daemon's config directory, as libvirt keeps them).
+    registry.add(std::sync::Arc::new(driver_secret::SecretFactory::new(
+        ctx.paths.config_dir.join("secrets"),
+        ctx.privileged,
+    )));
     registry
 }
 

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Secrets through the real virsh on libvirtd's secret:///system: define,
+//! list, value, XML, undefine, the errors libvirt gives (texts as Debian's
+//! C secret driver prints them), and persistence across a daemon restart
+//! in owner-only files.
+
+mod common;
+use common::*;
+
+use std::os::unix::fs::PermissionsExt;
+
+const U: &str = "5a1e3f20-1111-4222-8333-944445555666";
+
+#[test]
+fn secret_lifecycle_value_and_restart() {
+    if skip_without("virsh") {
+        return;
+    }
+    if !is_root() {
+        skip("secret:///system is the privileged driver's URI");
+        return;
+    }
+    let mut d = Daemon::start();
+    let uri = d.uri("secret");
+    let xml = d.dir.join("s.xml");
+    std::fs::write(
+        &xml,
+        format!(
+            "<secret ephemeral='no' private='no'><uuid>{U}</uuid><description>disk key</description><usage type='volume'><volume>/var/lib/img/a.qcow2</volume></usage></secret>"
+        ),
+    )
+    .expect("write xml");
+    let out = virsh_uri(&uri, &["secret-define", xml.to_str().unwrap_or("")]).success();
+    assert!(out.contains(&format!("Secret {U} created")), "{out}");
+    let out = virsh_uri(&uri, &["secret-list"]).success();
+    assert!(
+        out.contains(U) && out.contains("volume /var/lib/img/a.qcow2"),
+        "{out}"
+    );
+    let out = virsh_uri(&uri, &["secret-set-value", U, "--base64", "c2VjcmV0"]).success();
+    assert!(out.contains("Secret value set"), "{out}");
+    let out = virsh_uri(&uri, &["secret-get-value", U]).success();
+    assert_eq!(out.trim(), "c2VjcmV0");
+    let out = virsh_uri(&uri, &["secret-dumpxml", U]).success();
+    assert_eq!(
+        out.trim(),
+        format!("<secret ephemeral='no' private='no'>\n  <uuid>{U}</uuid>\n  <description>disk key</description>\n  <usage type='volume'>\n    <volume>/var/lib/img/a.qcow2</volume>\n  </usage>\n</secret>")
+    );
+    // Kept on disk, owner-only, and found again after a restart.
+    let files = d.dir.join("etc/libvirt/secrets");
+    for ext in ["xml", "base64"] {
+        let p = files.join(format!("{U}.{ext}"));
+        let mode = std::fs::metadata(&p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", p.display());
+    }
+    d.kill_and_restart();
+    let out = virsh_uri(&uri, &["secret-get-value", U]).success();
+    assert_eq!(out.trim(), "c2VjcmV0");
+    // libvirt's errors.
+    let e = virsh_uri(
+        &uri,
+        &["secret-get-value", "00000000-0000-0000-0000-000000000001"],
+    )
+    .failure();
+    assert!(
+        e.contains(
+            "Secret not found: no secret with matching uuid '00000000-0000-0000-0000-000000000001'"
+        ),
+        "{e}"
+    );
+    let bad = d.dir.join("bad.xml");
+    std::fs::write(&bad, "<secret><usage type='ceph'/></secret>").expect("write");
+    let e = virsh_uri(&uri, &["secret-define", bad.to_str().unwrap_or("")]).failure();
+    assert!(
+        e.contains("internal error: Ceph usage specified, but name is missing"),
+        "{e}"
+    );
+    let out = virsh_uri(&uri, &["secret-undefine", U]).success();
+    assert!(out.contains(&format!("Secret {U} deleted")), "{out}");
+    assert!(!files.join(format!("{U}.xml")).exists());
+    let out = virsh_uri(&uri, &["secret-list"]).success();
+    assert!(!out.contains(U), "{out}");
+}

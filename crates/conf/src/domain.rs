@@ -958,6 +958,7 @@ pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
         )));
     }
     post_parse_cputune(def)?;
+    post_parse_hugepages(def)?;
     post_parse_kept(def)?;
     post_parse_iothreads(def);
     devices::post_parse_devices(def)?;
@@ -1113,6 +1114,48 @@ fn post_parse_numa_cells(def: &mut DomainDef) -> Result<u64, ConfError> {
         total = total.saturating_add(kib);
     }
     Ok(total)
+}
+
+/// Hugepage sizes in KiB (rounded up) with `unit='KiB'`, nodesets in
+/// libvirt's canonical form.
+fn post_parse_hugepages(def: &mut DomainDef) -> Result<(), ConfError> {
+    let Some(hp) = def
+        .other
+        .iter_mut()
+        .find(|e| e.name == "memoryBacking")
+        .and_then(|m| m.child_mut("hugepages"))
+    else {
+        return Ok(());
+    };
+    for p in hp.elements_mut().filter(|e| e.name == "page") {
+        let Some(size) = p.attr("size").map(str::to_string) else {
+            continue;
+        };
+        let unit = p.attr("unit").map(str::to_string);
+        let kib = scaled_bytes(&size, unit.as_deref(), 1024, "size")?.div_ceil(1024);
+        if kib == 0 {
+            return Err(ConfError::new(
+                crate::error::XML_DETAIL,
+                "hugepage size can't be zero",
+            ));
+        }
+        let mut attrs = vec![
+            ("size".to_string(), kib.to_string()),
+            ("unit".to_string(), "KiB".to_string()),
+        ];
+        if let Some(ns) = p.attr("nodeset") {
+            let ids = parse_bitmap(ns, BITMAP_LIMIT);
+            if ids.as_ref().is_some_and(|i| i.is_empty()) {
+                return Err(ConfError::unsupported(format!(
+                    "Invalid value of 'nodeset': {ns}"
+                )));
+            }
+            let ns = ids.map_or_else(|| ns.to_string(), |i| format_bitmap(&i));
+            attrs.push(("nodeset".to_string(), ns));
+        }
+        p.attrs = attrs;
+    }
+    Ok(())
 }
 
 fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
@@ -1353,7 +1396,127 @@ pub fn validate(def: &DomainDef) -> Result<(), ConfError> {
     if def.name.is_empty() {
         return Err(ConfError::bare(NO_NAME));
     }
-    devices::validate_devices(def)
+    devices::validate_devices(def)?;
+    validate_memtune(def)?;
+    validate_os(def)
+}
+
+fn detail(msg: impl Into<String>) -> ConfError {
+    ConfError::new(crate::error::XML_DETAIL, msg)
+}
+
+/// The NUMA cells `<cpu><numa>` declares.
+fn numa_cell_count(def: &DomainDef) -> usize {
+    def.other
+        .iter()
+        .find(|e| e.name == "cpu")
+        .and_then(|c| c.child("numa"))
+        .map_or(0, |n| n.children_named("cell").count())
+}
+
+/// libvirt's hugepages checks: one page size without a nodeset at most,
+/// nodesets that do not intersect and name existing NUMA cells.
+fn validate_memtune(def: &DomainDef) -> Result<(), ConfError> {
+    let Some(hp) = def
+        .other
+        .iter()
+        .find(|e| e.name == "memoryBacking")
+        .and_then(|m| m.child("hugepages"))
+    else {
+        return Ok(());
+    };
+    let cells = numa_cell_count(def);
+    let mut seen: Vec<(u64, Option<Vec<usize>>)> = Vec::new();
+    for p in hp.children_named("page") {
+        let size = p.attr("size").and_then(parse_u64).unwrap_or(0);
+        let nodes = p
+            .attr("nodeset")
+            .and_then(|n| parse_bitmap(n, BITMAP_LIMIT));
+        for (other, on) in &seen {
+            match (&nodes, on) {
+                (Some(a), Some(b)) if a.iter().any(|i| b.contains(i)) => {
+                    return Err(detail(format!(
+                        "nodeset attribute of hugepages of sizes {size} and {other} intersect"
+                    )));
+                }
+                (None, None) => {
+                    return Err(detail(format!(
+                        "two master hugepages detected: {size} and {other}"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        if let Some(n) = nodes.as_ref().and_then(|n| n.iter().find(|i| **i >= cells)) {
+            return Err(detail(format!("hugepages: node {n} not found")));
+        }
+        seen.push((size, nodes));
+    }
+    Ok(())
+}
+
+/// libvirt's checks of the firmware choice against `<loader>` and
+/// `<nvram>` (there is a loader when either element is present).
+fn validate_os(def: &DomainDef) -> Result<(), ConfError> {
+    let loader = def.os.other.iter().find(|e| e.name == "loader");
+    let nvram = def.os.other.iter().find(|e| e.name == "nvram");
+    let firmware = def.os.boot.firmware.as_deref();
+    if let Some(fw) = firmware {
+        let feature = |name: &str| {
+            def.os
+                .other
+                .iter()
+                .filter(|e| e.name == "firmware")
+                .flat_map(|f| f.children_named("feature"))
+                .find(|f| f.attr("name") == Some(name))
+                .and_then(|f| f.attr("enabled"))
+        };
+        if feature("enrolled-keys") == Some("yes") && feature("secure-boot") == Some("no") {
+            return Err(detail(
+                "firmware feature 'enrolled-keys' cannot be enabled when firmware feature 'secure-boot' is disabled",
+            ));
+        }
+        if loader.is_none() && nvram.is_none() {
+            return Ok(());
+        }
+        if nvram.is_some() && fw != "efi" {
+            return Err(detail(format!(
+                "firmware type '{fw}' does not support nvram"
+            )));
+        }
+    } else {
+        if loader.is_none() && nvram.is_none() {
+            return Ok(());
+        }
+        if loader.is_none_or(|l| l.text().is_empty()) {
+            return Err(detail(
+                "no loader path specified and firmware auto selection disabled",
+            ));
+        }
+    }
+    match loader.and_then(|l| l.attr("stateless")) {
+        Some("yes") => {
+            if nvram.is_some_and(|n| n.attr("template").is_some()) {
+                return Err(detail(
+                    "NVRAM template is not permitted when loader is stateless",
+                ));
+            }
+            if nvram.is_some() {
+                return Err(detail("NVRAM is not permitted when loader is stateless"));
+            }
+        }
+        Some("no") => match firmware {
+            None if loader.and_then(|l| l.attr("type")) != Some("pflash") => {
+                return Err(detail("Only pflash loader type permits NVRAM"));
+            }
+            Some(fw) if fw != "efi" => {
+                return Err(detail("Only EFI firmware permits NVRAM"));
+            }
+            _ => {}
+        },
+        _ => {}
+    }
+    Ok(())
 }
 
 impl DomainDef {

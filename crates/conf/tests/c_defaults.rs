@@ -556,3 +556,110 @@ fn port_profiles_get_their_missing_ids_and_checks_as_c_gives_them() {
     assert_eq!(ids.len(), 2, "{out}");
     assert_ne!(ids[0], ids[1]);
 }
+
+fn os_dom(os: &str, extra: &str) -> String {
+    format!("<domain type='test'><name>d</name><memory>1048576</memory>{extra}<os{os}</os><devices/></domain>")
+}
+
+#[test]
+fn firmware_loader_and_nvram_are_checked_as_c_checks_them() {
+    use conf::error::{ErrorDomain, XML_DETAIL};
+    // qemuxml2argvdata/firmware-{auto,manual}-*.xml as Debian's C test
+    // driver rejects them (code 35, the caller's domain).
+    let cases = [
+        (" firmware='bios'><type>hvm</type><nvram>/v.fd</nvram>", "firmware type 'bios' does not support nvram"),
+        (" firmware='efi'><type>hvm</type><firmware><feature enabled='no' name='secure-boot'/><feature enabled='yes' name='enrolled-keys'/></firmware>", "firmware feature 'enrolled-keys' cannot be enabled when firmware feature 'secure-boot' is disabled"),
+        (" firmware='bios'><type>hvm</type><loader stateless='no'/>", "Only EFI firmware permits NVRAM"),
+        ("><type>hvm</type><loader type='rom' stateless='no'>/bios.bin</loader>", "Only pflash loader type permits NVRAM"),
+        ("><type>hvm</type><loader type='pflash'/>", "no loader path specified and firmware auto selection disabled"),
+        ("><type>hvm</type><loader type='pflash' stateless='yes'>/c.fd</loader><nvram>/v.fd</nvram>", "NVRAM is not permitted when loader is stateless"),
+        ("><type>hvm</type><loader type='pflash' stateless='yes'>/c.fd</loader><nvram template='/t.fd'/>", "NVRAM template is not permitted when loader is stateless"),
+    ];
+    for (os, msg) in cases {
+        assert_eq!(
+            define_err(&os_dom(os, "")),
+            (XML_DETAIL, ErrorDomain::Domain, msg.to_string()),
+            "{os}"
+        );
+    }
+    // What C accepts.
+    for os in [
+        " firmware='efi'><type>hvm</type><nvram>/v.fd</nvram>",
+        "><type>hvm</type><loader type='pflash' stateless='no'>/c.fd</loader>",
+        "><type>hvm</type><loader type='pflash' stateless='yes'>/c.fd</loader>",
+    ] {
+        XmlOptions::default()
+            .parse_str(&os_dom(os, ""), &INACTIVE)
+            .unwrap_or_else(|e| panic!("{os}: {e}"));
+    }
+}
+
+#[test]
+fn hugepages_are_sized_in_kib_and_their_nodes_checked() {
+    use conf::error::{ErrorDomain, XML_DETAIL};
+    let os = "><type>hvm</type>";
+    // qemuxml2argvdata/hugepages-default-5M.xml: C gives 5120 KiB.
+    let def = DomainDef::parse_str(
+        &os_dom(
+            os,
+            "<memoryBacking><hugepages><page size='5' unit='MiB'/></hugepages></memoryBacking>",
+        ),
+        &INACTIVE,
+    )
+    .expect("parse");
+    let out = def.to_xml(&FormatFlags {
+        inactive: true,
+        ..Default::default()
+    });
+    assert!(out.contains("<page size='5120' unit='KiB'/>"), "{out}");
+    // hugepages-nodeset-nonexist.xml: no NUMA cells, nodeset='0,1,3-4'.
+    let no_numa = os_dom(
+        os,
+        "<memoryBacking><hugepages><page size='1048576' unit='KiB' nodeset='0,1,3-4'/></hugepages></memoryBacking>",
+    );
+    assert_eq!(
+        define_err(&no_numa),
+        (
+            XML_DETAIL,
+            ErrorDomain::Domain,
+            "hugepages: node 0 not found".into()
+        )
+    );
+    let numa = "<cpu><numa><cell id='0' cpus='0' memory='1048576' unit='KiB'/></numa></cpu>";
+    let two = os_dom(
+        os,
+        &format!("<memoryBacking><hugepages><page size='2048'/><page size='1048576' nodeset='0-1'/></hugepages></memoryBacking>{numa}"),
+    );
+    assert_eq!(
+        define_err(&two),
+        (
+            XML_DETAIL,
+            ErrorDomain::Domain,
+            "hugepages: node 1 not found".into()
+        )
+    );
+    let masters = os_dom(
+        os,
+        &format!("<memoryBacking><hugepages><page size='2048'/><page size='1' unit='G'/></hugepages></memoryBacking>{numa}"),
+    );
+    assert_eq!(
+        define_err(&masters),
+        (
+            XML_DETAIL,
+            ErrorDomain::Domain,
+            "two master hugepages detected: 1048576 and 2048".into()
+        )
+    );
+    let overlap = os_dom(
+        os,
+        &format!("<memoryBacking><hugepages><page size='2048' nodeset='0'/><page size='1' unit='G' nodeset='0'/></hugepages></memoryBacking>{numa}"),
+    );
+    assert_eq!(
+        define_err(&overlap),
+        (
+            XML_DETAIL,
+            ErrorDomain::Domain,
+            "nodeset attribute of hugepages of sizes 1048576 and 2048 intersect".into()
+        )
+    );
+}

@@ -28,7 +28,7 @@ pub struct Profile {
     pub description: &'static str,
 }
 
-const ALL: [Profile; 6] = [
+const ALL: [Profile; 7] = [
     Profile {
         name: "libvirtd",
         sock_prefix: "libvirt",
@@ -36,7 +36,7 @@ const ALL: [Profile; 6] = [
         requires_root: false,
         has_listen: true,
         with_ip: true,
-        drivers: &["test", "network", "lxc", "libxl", "vz"],
+        drivers: &["test", "network", "secret", "lxc", "libxl", "vz"],
         description: "libvirt management daemon",
     },
     Profile {
@@ -88,6 +88,16 @@ const ALL: [Profile; 6] = [
         with_ip: false,
         drivers: &["network"],
         description: "libvirt network daemon",
+    },
+    Profile {
+        name: "virtsecretd",
+        sock_prefix: "virtsecretd",
+        config_file: "virtsecretd.conf",
+        requires_root: false,
+        has_listen: false,
+        with_ip: false,
+        drivers: &["secret"],
+        description: "libvirt secret daemon",
     },
 ];
 

@@ -23,13 +23,14 @@ use protocol::remote as r;
 use rpc::client::RpcClient;
 use test_support::*;
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 7] = [
     "libvirtd",
     "virtproxyd",
     "virtlxcd",
     "virtxend",
     "virtvzd",
     "virtnetworkd",
+    "virtsecretd",
 ];
 const NOBODY: u32 = 65534;
 

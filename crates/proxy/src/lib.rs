@@ -9,7 +9,7 @@
 //!    for anything else.
 //! 2. CONNECT_OPEN picks the back end from the URI's scheme: `lxc` →
 //!    `virtlxcd-sock`, `xen` → `virtxend-sock`, `vz` / `parallels` →
-//!    `virtvzd-sock`, `network` → `virtnetworkd-sock` (all in the proxy's own socket directory; `-sock-ro`
+//!    `virtvzd-sock`, `network` → `virtnetworkd-sock`, `secret` → `virtsecretd-sock` (all in the proxy's own socket directory; `-sock-ro`
 //!    for clients of the read-only socket), `test` → the proxy's in-process
 //!    drivers. No URI or the empty one: a root proxy probes the daemons'
 //!    sockets in libvirt's order and opens `SCHEME:///system` on the first
@@ -62,6 +62,7 @@ pub const DAEMONS: &[(&[&str], &str)] = &[
     (&["xen"], "virtxend"),
     (&["vz", "parallels"], "virtvzd"),
     (&["network"], "virtnetworkd"),
+    (&["secret"], "virtsecretd"),
 ];
 
 /// The per-driver daemons a root proxy probes for a client that opens the

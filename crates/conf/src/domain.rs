@@ -1397,6 +1397,7 @@ pub fn validate(def: &DomainDef) -> Result<(), ConfError> {
         return Err(ConfError::bare(NO_NAME));
     }
     devices::validate_devices(def)?;
+    devices::validate_drives(def)?;
     validate_memtune(def)?;
     validate_os(def)
 }

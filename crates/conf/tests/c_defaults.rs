@@ -663,3 +663,55 @@ fn hugepages_are_sized_in_kib_and_their_nodes_checked() {
         )
     );
 }
+
+#[test]
+fn disks_and_scsi_hostdevs_are_checked_as_c_checks_them() {
+    use conf::error::{ErrorCode, ErrorDomain};
+    let disk = |ty: &str, dev: &str, src: &str, tgt: &str, addr: &str| {
+        format!("<disk type='{ty}' device='{dev}'><source {src}/>{tgt}{addr}</disk>")
+    };
+    let drive = |unit: u32| {
+        format!("<address type='drive' controller='0' bus='0' target='0' unit='{unit}'/>")
+    };
+    let pci = "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>";
+    let doms = |devs: String| dom("", &devs);
+    // qemuxml2argvdata's disk-*-invalid / -conflict documents, as C's test
+    // driver answers them.
+    let cases: Vec<(String, (ErrorCode, String))> = vec![
+        (
+            doms(disk("block", "disk", "dev='/dev/HostVG/QEMUGuest1'", "", "")),
+            (ErrorCode::NoTarget, "missing target information for device /dev/HostVG/QEMUGuest1".into()),
+        ),
+        (
+            doms(disk("file", "lun", "file='/tmp/x.img'", "<target dev='sda' bus='scsi'/>", "")),
+            (CONFIG_UNSUPPORTED, "unsupported configuration: disk device='lun' is only valid for block type disk source".into()),
+        ),
+        (
+            doms(disk("file", "disk", "file='/tmp/x.img'", "<target dev='sda' bus='sata'/>", pci)),
+            (CONFIG_UNSUPPORTED, "unsupported configuration: Invalid address type 'pci' for the disk 'sda' with the bus type 'sata'".into()),
+        ),
+        (
+            doms(disk("file", "floppy", "file='/tmp/x.img'", "<target dev='fda'/>", pci)),
+            (CONFIG_UNSUPPORTED, "unsupported configuration: Invalid address type 'pci' for the disk 'fda' with the bus type 'fdc'".into()),
+        ),
+        (
+            doms(disk("file", "disk", "file='/tmp/idedisk.img'", "<target dev='sda' bus='ide'/>", "")
+                + &disk("file", "disk", "file='/tmp/usbdisk.img'", "<target dev='sda' bus='usb'/>", "")),
+            (XML_ERROR, "XML error: target 'sda' duplicated for disk sources '/tmp/idedisk.img' and '/tmp/usbdisk.img'".into()),
+        ),
+        (
+            doms(disk("block", "disk", "dev='/dev/a'", "<target dev='sda' bus='scsi'/>", &drive(0))
+                + &disk("block", "disk", "dev='/dev/b'", "<target dev='sdb' bus='scsi'/>", &drive(0))),
+            (CONFIG_UNSUPPORTED, "unsupported configuration: Found duplicate drive address for disk with target name 'sda' controller='0' bus='0' target='0' unit='0'".into()),
+        ),
+        (
+            doms(format!("<controller type='scsi' index='0'/><hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>{}</hostdev><hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='1'/></source>{}</hostdev>", drive(0), drive(0))),
+            (CONFIG_UNSUPPORTED, "unsupported configuration: SCSI host address controller='0' bus='0' target='0' unit='0' in use by another SCSI host device".into()),
+        ),
+    ];
+    for (xml, want) in cases {
+        let (code, domain, msg) = define_err(&xml);
+        assert_eq!(domain, ErrorDomain::Domain, "{xml}");
+        assert_eq!((code, msg), want, "{xml}");
+    }
+}

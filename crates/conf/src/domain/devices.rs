@@ -754,7 +754,154 @@ fn normalise_graphics(d: &mut Element) -> Result<(), ConfError> {
 }
 
 /// Device checks run after defaults.
+/// The path libvirt names a disk's source by (virDomainDiskGetSource).
+fn disk_source_path(d: &Element) -> Option<&str> {
+    let s = d.child("source")?;
+    let attr = match d.attr("type").unwrap_or("file") {
+        "file" => "file",
+        "block" => "dev",
+        "dir" => "dir",
+        "network" => "name",
+        "vhostuser" => "path",
+        _ => return None,
+    };
+    s.attr(attr)
+}
+
+/// A disk's `<address type='drive'>` as (controller, bus, target, unit).
+fn drive_address(d: &Element) -> Option<(u64, u64, u64, u64)> {
+    let a = d
+        .child("address")
+        .filter(|a| a.attr("type") == Some("drive"))?;
+    let n = |k: &str| a.attr(k).and_then(parse_u64).unwrap_or(0);
+    Some((n("controller"), n("bus"), n("target"), n("unit")))
+}
+
+/// libvirt's checks of one disk (virDomainDiskDefValidate, the parts that
+/// do not depend on the hypervisor).
+fn validate_disk(d: &Element) -> Result<(), ConfError> {
+    let target = d.child("target");
+    let Some(dst) = target.and_then(|t| t.attr("dev")) else {
+        let src = d.child("source");
+        if d.attr("type") == Some("volume") {
+            let get = |k: &str| src.and_then(|s| s.attr(k)).unwrap_or("");
+            return Err(ConfError::new(
+                crate::error::ErrorCode::NoTarget,
+                format!("pool = '{}', volume = '{}'", get("pool"), get("volume")),
+            ));
+        }
+        return Err(match disk_source_path(d) {
+            Some(p) => ConfError::new(crate::error::ErrorCode::NoTarget, p),
+            None => ConfError::bare(crate::error::ErrorCode::NoTarget),
+        });
+    };
+    let ty = d.attr("type").unwrap_or("file");
+    if d.attr("device") == Some("lun") {
+        if ty == "network" {
+            let proto = d
+                .child("source")
+                .and_then(|s| s.attr("protocol"))
+                .unwrap_or("");
+            if proto != "iscsi" {
+                return Err(ConfError::unsupported(format!(
+                    "disk device='lun' is not supported for protocol='{proto}'"
+                )));
+            }
+        } else if ty != "block" && ty != "volume" {
+            return Err(ConfError::unsupported(
+                "disk device='lun' is only valid for block type disk source",
+            ));
+        }
+    }
+    let bus = target.and_then(|t| t.attr("bus")).unwrap_or("");
+    let addr = d.child("address").and_then(|a| a.attr("type"));
+    if let Some(addr) = addr {
+        if matches!(bus, "ide" | "fdc" | "scsi" | "sata") && addr != "drive" {
+            return Err(ConfError::unsupported(format!(
+                "Invalid address type '{addr}' for the disk '{dst}' with the bus type '{bus}'"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// libvirt's checks across disks and SCSI host devices: no two disks on
+/// one target name, no two disks (of one bus) or SCSI host devices on one
+/// drive address.
+pub(super) fn validate_drives(def: &DomainDef) -> Result<(), ConfError> {
+    let disks: Vec<&Element> = def.devices.iter().filter(|d| d.name == "disk").collect();
+    let dst = |d: &Element| {
+        d.child("target")
+            .and_then(|t| t.attr("dev"))
+            .unwrap_or("")
+            .to_string()
+    };
+    let bus = |d: &Element| {
+        d.child("target")
+            .and_then(|t| t.attr("bus"))
+            .unwrap_or("")
+            .to_string()
+    };
+    for (i, a) in disks.iter().enumerate() {
+        for b in &disks[i + 1..] {
+            if dst(a) == dst(b) {
+                return Err(ConfError::xml(format!(
+                    "target '{}' duplicated for disk sources '{}' and '{}'",
+                    dst(a),
+                    disk_source_path(a).unwrap_or("<null>"),
+                    disk_source_path(b).unwrap_or("<null>")
+                )));
+            }
+        }
+    }
+    for (i, a) in disks.iter().enumerate() {
+        let Some(addr) = drive_address(a) else {
+            continue;
+        };
+        for b in &disks[i + 1..] {
+            if bus(a) == bus(b) && drive_address(b) == Some(addr) {
+                let (c, b, t, u) = addr;
+                return Err(ConfError::unsupported(format!(
+                    "Found duplicate drive address for disk with target name '{}' controller='{c}' bus='{b}' target='{t}' unit='{u}'",
+                    dst(a)
+                )));
+            }
+        }
+    }
+    let scsi: Vec<(u64, u64, u64, u64)> = def
+        .devices
+        .iter()
+        .filter(|d| {
+            d.name == "hostdev"
+                && d.attr("mode").unwrap_or("subsystem") == "subsystem"
+                && d.attr("type") == Some("scsi")
+        })
+        .filter_map(drive_address)
+        .collect();
+    for (i, a) in scsi.iter().enumerate() {
+        // libvirt names the bus as controller and the controller as bus.
+        let (c, b, t, u) = *a;
+        if scsi[i + 1..].contains(a) {
+            return Err(ConfError::unsupported(format!(
+                "SCSI host address controller='{b}' bus='{c}' target='{t}' unit='{u}' in use by another SCSI host device"
+            )));
+        }
+        if disks
+            .iter()
+            .any(|d| bus(d) == "scsi" && drive_address(d) == Some(*a))
+        {
+            return Err(ConfError::unsupported(format!(
+                "SCSI host address controller='{b}' bus='{c}' target='{t}' unit='{u}' in use by another SCSI disk"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn validate_devices(def: &DomainDef) -> Result<(), ConfError> {
+    for d in def.devices.iter().filter(|d| d.name == "disk") {
+        validate_disk(d)?;
+    }
     for d in &def.devices {
         if d.name == "interface" {
             if let Some(mac) = d.child("mac").and_then(|m| m.attr("address")) {

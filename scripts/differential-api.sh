@@ -32,4 +32,9 @@ for d in c rs; do
     for _ in $(seq 100); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done
     /usr/bin/python3 scripts/testdrv-api.py "test+unix:///default?socket=$LAB/$d/run/libvirt-sock" > "$LAB/$d.out" 2>&1 || true
 done
-diff -u "$LAB/c.out" "$LAB/rs.out"
+if diff -u "$LAB/c.out" "$LAB/rs.out"; then
+    echo "differential-api: identical output ($(wc -l < "$LAB/c.out") lines)"
+else
+    echo "differential-api: outputs differ (see above)"
+    exit 1
+fi

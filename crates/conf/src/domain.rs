@@ -404,7 +404,8 @@ pub const VIRT_TYPES: &[&str] = &[
 
 const OS_TYPES: &[&str] = &["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
 
-const LIFECYCLE: &[&str] = &[
+/// virDomainLifecycleAction names, by value.
+pub const LIFECYCLE: &[&str] = &[
     "destroy",
     "restart",
     "rename-restart",

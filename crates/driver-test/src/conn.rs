@@ -485,6 +485,54 @@ impl Connection for TestConnection {
     ) -> Result<()> {
         crate::tuning::set_block_io_tune(&self.shared, r, disk, p, flags)
     }
+    fn domain_inject_nmi(&self, r: &DomainRef, flags: u32) -> Result<()> {
+        guest::domain_inject_nmi(&self.shared, r, flags)
+    }
+    fn domain_send_process_signal(
+        &self,
+        r: &DomainRef,
+        pid: i64,
+        signum: u32,
+        flags: u32,
+    ) -> Result<()> {
+        guest::domain_send_process_signal(&self.shared, r, pid, signum, flags)
+    }
+    fn domain_set_lifecycle_action(
+        &self,
+        r: &DomainRef,
+        kind: u32,
+        action: u32,
+        flags: u32,
+    ) -> Result<()> {
+        guest::domain_set_lifecycle_action(&self.shared, r, kind, action, flags)
+    }
+    fn domain_fs_freeze(&self, r: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        guest::domain_fs_freeze(&self.shared, r, mountpoints, true, flags)
+    }
+    fn domain_fs_thaw(&self, r: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        guest::domain_fs_freeze(&self.shared, r, mountpoints, false, flags)
+    }
+    fn domain_fs_trim(
+        &self,
+        r: &DomainRef,
+        mountpoint: Option<&str>,
+        _minimum: u64,
+        flags: u32,
+    ) -> Result<()> {
+        guest::domain_fs_trim(&self.shared, r, mountpoint, flags)
+    }
+    fn domain_get_fs_info(&self, r: &DomainRef, flags: u32) -> Result<Vec<driver::FsInfo>> {
+        guest::domain_get_fs_info(&self.shared, r, flags)
+    }
+    fn domain_memory_peek(
+        &self,
+        r: &DomainRef,
+        offset: u64,
+        size: u32,
+        flags: u32,
+    ) -> Result<Vec<u8>> {
+        guest::domain_memory_peek(&self.shared, r, offset, size, flags)
+    }
     fn domain_interface_addresses(
         &self,
         r: &DomainRef,

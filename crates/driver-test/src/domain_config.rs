@@ -72,7 +72,10 @@ pub(crate) fn one_def_mut(d: &mut Dom, flags: u32) -> Result<(&mut DomainDef, bo
 }
 
 /// virDomainObjGetDefs: (live, persistent) definitions `flags` selects.
-fn defs_mut(d: &mut Dom, flags: u32) -> Result<(Option<&mut DomainDef>, Option<&mut DomainDef>)> {
+pub(crate) fn defs_mut(
+    d: &mut Dom,
+    flags: u32,
+) -> Result<(Option<&mut DomainDef>, Option<&mut DomainDef>)> {
     let flags = modification_impact(d, flags)?;
     if d.is_active() {
         if flags & affect::CONFIG != 0 && d.new_def.is_none() {

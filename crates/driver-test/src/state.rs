@@ -115,6 +115,9 @@ pub struct Dom {
     pub iothreads: Vec<IoThreadPoll>,
     /// The guest's clock (virDomainSetTime), seconds and nanoseconds.
     pub guest_time: (i64, u32),
+    /// Whether the guest's "/" and "/boot" are frozen (virDomainFSFreeze);
+    /// like C's, kept across restarts of the domain object.
+    pub fs_frozen: [bool; 2],
 }
 
 /// One IOThread's polling parameters (virDomainSetIOThreadParams).
@@ -143,6 +146,7 @@ impl Dom {
             iothreads: Vec::new(),
             // libvirt's test driver starts every guest clock here.
             guest_time: (627_319_920, 0),
+            fs_frozen: [false; 2],
         }
     }
 

@@ -3,20 +3,11 @@
 //! driver, asserting the answers Debian's C libvirtd 9.0 gives for
 //! test:///default (observed through libvirt-python against both daemons).
 
-use std::sync::{Mutex, MutexGuard};
+mod common;
 
+use common::default_conn;
 use driver::error::{ErrorCode, ErrorDomain};
-use driver::{Connection, DomainRef, TypedValue};
-use driver_test::TestConnection;
-
-static DEFAULT_LOCK: Mutex<()> = Mutex::new(());
-
-fn default_conn() -> (MutexGuard<'static, ()>, TestConnection, DomainRef) {
-    let g = DEFAULT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let c = driver_test::open_path("/default", "test:///default".into()).unwrap();
-    let d = c.domain_lookup_by_name("test").unwrap();
-    (g, c, d)
-}
+use driver::{Connection, TypedValue};
 
 fn ull(v: &[(String, TypedValue)]) -> Vec<(&str, u64)> {
     v.iter()

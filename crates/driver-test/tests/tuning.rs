@@ -4,21 +4,12 @@
 //! for test:///default (observed through libvirt-python against both
 //! daemons).
 
-use std::sync::{Mutex, MutexGuard};
+mod common;
 
+use common::default_conn;
 use driver::consts::affect;
 use driver::error::{ErrorCode, ErrorDomain};
-use driver::{Connection, DomainRef, TypedValue};
-use driver_test::TestConnection;
-
-static DEFAULT_LOCK: Mutex<()> = Mutex::new(());
-
-fn default_conn() -> (MutexGuard<'static, ()>, TestConnection, DomainRef) {
-    let g = DEFAULT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let c = driver_test::open_path("/default", "test:///default".into()).unwrap();
-    let d = c.domain_lookup_by_name("test").unwrap();
-    (g, c, d)
-}
+use driver::{Connection, TypedValue};
 
 fn s(v: &str) -> TypedValue {
     TypedValue::String(v.into())

@@ -390,6 +390,64 @@ pub trait Connection: Send + Sync {
     ) -> Result<(u64, u64, u64)> {
         unsupported!("virDomainGetBlockInfo")
     }
+    /// virDomainInjectNMI.
+    fn domain_inject_nmi(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainInjectNMI")
+    }
+    /// virDomainSendProcessSignal.
+    fn domain_send_process_signal(
+        &self,
+        dom: &DomainRef,
+        pid: i64,
+        signum: u32,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSendProcessSignal")
+    }
+    /// virDomainSetLifecycleAction (VIR_DOMAIN_LIFECYCLE_* `kind`,
+    /// VIR_DOMAIN_LIFECYCLE_ACTION_* `action`).
+    fn domain_set_lifecycle_action(
+        &self,
+        dom: &DomainRef,
+        kind: u32,
+        action: u32,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetLifecycleAction")
+    }
+    /// virDomainFSFreeze: how many filesystems it froze (all when
+    /// `mountpoints` is empty).
+    fn domain_fs_freeze(&self, dom: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        unsupported!("virDomainFSFreeze")
+    }
+    /// virDomainFSThaw: how many filesystems it thawed.
+    fn domain_fs_thaw(&self, dom: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        unsupported!("virDomainFSThaw")
+    }
+    /// virDomainFSTrim.
+    fn domain_fs_trim(
+        &self,
+        dom: &DomainRef,
+        mountpoint: Option<&str>,
+        minimum: u64,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainFSTrim")
+    }
+    /// virDomainGetFSInfo.
+    fn domain_get_fs_info(&self, dom: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        unsupported!("virDomainGetFSInfo")
+    }
+    /// virDomainMemoryPeek: `size` bytes from `offset`.
+    fn domain_memory_peek(
+        &self,
+        dom: &DomainRef,
+        offset: u64,
+        size: u32,
+        flags: u32,
+    ) -> Result<Vec<u8>> {
+        unsupported!("virDomainMemoryPeek")
+    }
     /// virDomainGetAutostart.
     fn domain_get_autostart(&self, dom: &DomainRef) -> Result<bool> {
         unsupported!("virDomainGetAutostart")

@@ -123,6 +123,15 @@ pub struct DomainInterface {
     pub addrs: Vec<IpAddress>,
 }
 
+/// virDomainFSInfo: a mounted guest filesystem.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FsInfo {
+    pub mountpoint: String,
+    pub name: String,
+    pub fstype: String,
+    pub dev_aliases: Vec<String>,
+}
+
 /// virDomainIPAddress.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpAddress {

@@ -512,6 +512,87 @@ impl RemoteDomain for Call<'_> {
         })
     }
 
+    fn domain_inject_nmi(&self, args: r::DomainInjectNmiArgs) -> R<()> {
+        self.driver(|c| c.domain_inject_nmi(&dom_in(&args.dom), args.flags))
+    }
+
+    fn domain_send_process_signal(&self, args: r::DomainSendProcessSignalArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_send_process_signal(
+                &dom_in(&args.dom),
+                args.pid_value,
+                args.signum,
+                args.flags,
+            )
+        })
+    }
+
+    fn domain_set_lifecycle_action(&self, args: r::DomainSetLifecycleActionArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_lifecycle_action(&dom_in(&args.dom), args.r#type, args.action, args.flags)
+        })
+    }
+
+    fn domain_fsfreeze(&self, args: r::DomainFsfreezeArgs) -> R<r::DomainFsfreezeRet> {
+        Ok(r::DomainFsfreezeRet {
+            filesystems: self.driver(|c| {
+                c.domain_fs_freeze(&dom_in(&args.dom), &args.mountpoints, args.flags)
+            })?,
+        })
+    }
+
+    fn domain_fsthaw(&self, args: r::DomainFsthawArgs) -> R<r::DomainFsthawRet> {
+        Ok(r::DomainFsthawRet {
+            filesystems: self
+                .driver(|c| c.domain_fs_thaw(&dom_in(&args.dom), &args.mountpoints, args.flags))?,
+        })
+    }
+
+    fn domain_fstrim(&self, args: r::DomainFstrimArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_fs_trim(
+                &dom_in(&args.dom),
+                args.mount_point.as_deref(),
+                args.minimum,
+                args.flags,
+            )
+        })
+    }
+
+    fn domain_get_fsinfo(&self, args: r::DomainGetFsinfoArgs) -> R<r::DomainGetFsinfoRet> {
+        let v = self.driver(|c| c.domain_get_fs_info(&dom_in(&args.dom), args.flags))?;
+        limit_check(v.len(), r::DOMAIN_FSINFO_MAX, "FS info")?;
+        let ret = v.len() as u32;
+        Ok(r::DomainGetFsinfoRet {
+            info: v
+                .into_iter()
+                .map(|f| r::DomainFsinfo {
+                    mountpoint: f.mountpoint,
+                    name: f.name,
+                    fstype: f.fstype,
+                    dev_aliases: f.dev_aliases,
+                })
+                .collect(),
+            ret,
+        })
+    }
+
+    fn domain_memory_peek(&self, args: r::DomainMemoryPeekArgs) -> R<r::DomainMemoryPeekRet> {
+        if args.size > r::DOMAIN_MEMORY_PEEK_BUFFER_MAX {
+            return Err(RemoteError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Rpc,
+                Some("size > maximum buffer size"),
+            ));
+        }
+        let buffer = self.driver(|c| {
+            c.domain_memory_peek(&dom_in(&args.dom), args.offset, args.size, args.flags)
+        })?;
+        Ok(r::DomainMemoryPeekRet {
+            buffer: xdr::Opaque(buffer),
+        })
+    }
+
     fn domain_interface_addresses(
         &self,
         args: r::DomainInterfaceAddressesArgs,

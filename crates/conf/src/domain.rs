@@ -958,6 +958,7 @@ pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
             def.name
         )));
     }
+    post_parse_boot_order(def)?;
     post_parse_cputune(def)?;
     post_parse_hugepages(def)?;
     post_parse_kept(def)?;
@@ -1115,6 +1116,77 @@ fn post_parse_numa_cells(def: &mut DomainDef) -> Result<u64, ConfError> {
         total = total.saturating_add(kib);
     }
     Ok(total)
+}
+
+/// Per-device boot orders are unique and exclude `<os><boot dev>`; a boot
+/// menu keeps its timeout only when enabled and is dropped when it says
+/// neither yes nor no.
+fn post_parse_boot_order(def: &mut DomainDef) -> Result<(), ConfError> {
+    let mut orders: Vec<&str> = Vec::new();
+    for b in def.devices.iter().filter_map(|d| d.child("boot")) {
+        let Some(o) = b.attr("order") else {
+            continue;
+        };
+        if orders.contains(&o) {
+            return Err(ConfError::unsupported(format!(
+                "boot order '{o}' used for more than one device"
+            )));
+        }
+        orders.push(o);
+    }
+    if !def.os.boot_devs.is_empty() && !orders.is_empty() {
+        return Err(ConfError::unsupported(
+            "per-device boot elements cannot be used together with os/boot elements",
+        ));
+    }
+    if let Some(pos) = def.os.other.iter().position(|e| e.name == "bootmenu") {
+        let m = &mut def.os.other[pos];
+        match m.attr("enable") {
+            Some("yes") => {}
+            Some("no") => {
+                m.remove_attr("timeout");
+            }
+            _ => {
+                def.os.other.remove(pos);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// libvirt's range checks of the boot menu timeout and the BIOS reboot
+/// timeout.
+fn validate_boot(def: &DomainDef) -> Result<(), ConfError> {
+    let attr = |elem: &str, name: &str| {
+        def.os
+            .other
+            .iter()
+            .find(|e| e.name == elem)
+            .and_then(|e| e.attr(name))
+    };
+    if let Some(t) = attr("bootmenu", "timeout") {
+        let n: u32 = t.trim().parse().map_err(|_| {
+            ConfError::xml_layer(format!(
+                "Invalid value for attribute 'timeout' in element 'bootmenu': '{t}'. Expected non-negative integer value"
+            ))
+        })?;
+        if n > 65535 {
+            return Err(ConfError::unsupported(
+                "invalid value for boot menu timeout, must be in range [0,65535]",
+            ));
+        }
+    }
+    if let Some(t) = attr("bios", "rebootTimeout") {
+        if t.trim()
+            .parse::<i64>()
+            .is_ok_and(|n| !(-1..=65535).contains(&n))
+        {
+            return Err(ConfError::unsupported(
+                "invalid value for rebootTimeout, must be in range [-1,65535]",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Hugepage sizes in KiB (rounded up) with `unit='KiB'`, nodesets in
@@ -1400,7 +1472,8 @@ pub fn validate(def: &DomainDef) -> Result<(), ConfError> {
     devices::validate_devices(def)?;
     devices::validate_drives(def)?;
     validate_memtune(def)?;
-    validate_os(def)
+    validate_os(def)?;
+    validate_boot(def)
 }
 
 fn detail(msg: impl Into<String>) -> ConfError {

@@ -715,3 +715,39 @@ fn disks_and_scsi_hostdevs_are_checked_as_c_checks_them() {
         assert_eq!((code, msg), want, "{xml}");
     }
 }
+
+#[test]
+fn boot_order_boot_menu_and_reboot_timeout_as_c_gives_them() {
+    let disk = |dev: &str| {
+        format!("<disk type='file' device='disk'><source file='/{dev}'/><target dev='{dev}'/><boot order='1'/></disk>")
+    };
+    let d = |os: &str, devs: &str| {
+        format!("<domain type='test'><name>bt</name><memory>1024</memory><os><type>hvm</type>{os}</os><devices>{devs}</devices></domain>")
+    };
+    // Answers of Debian's C test driver.
+    let cases = [
+        (d("", &(disk("vda") + &disk("vdb"))), "unsupported configuration: boot order '1' used for more than one device"),
+        (d("<boot dev='hd'/>", &disk("vda")), "unsupported configuration: per-device boot elements cannot be used together with os/boot elements"),
+        (d("<bootmenu enable='yes' timeout='70000'/>", ""), "unsupported configuration: invalid value for boot menu timeout, must be in range [0,65535]"),
+        (d("<bootmenu enable='yes' timeout='-1'/>", ""), "XML error: Invalid value for attribute 'timeout' in element 'bootmenu': '-1'. Expected non-negative integer value"),
+        (d("<bios useserial='yes' rebootTimeout='70000'/>", ""), "unsupported configuration: invalid value for rebootTimeout, must be in range [-1,65535]"),
+    ];
+    for (xml, msg) in cases {
+        assert_eq!(define_err(&xml).2, msg, "{xml}");
+    }
+    let out = |os: &str| {
+        DomainDef::parse_str(&d(os, ""), &INACTIVE)
+            .expect("parse")
+            .to_xml(&FormatFlags {
+                inactive: true,
+                ..Default::default()
+            })
+    };
+    let o = out("<bootmenu enable='no' timeout='5'/>");
+    assert!(
+        o.contains("<boot dev='hd'/>\n    <bootmenu enable='no'/>\n"),
+        "{o}"
+    );
+    let o = out("<bootmenu timeout='5'/>");
+    assert!(!o.contains("bootmenu"), "{o}");
+}

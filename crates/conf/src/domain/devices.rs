@@ -538,6 +538,7 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
                         .with_attr("target", "0")
                         .with_attr("unit", &unit.to_string()),
                 );
+                d.order_children(&disk_order());
             }
         }
         if let Some(a) = d.child("address") {
@@ -1146,7 +1147,12 @@ fn normalise_disk(d: &mut Element) {
     if d.attr("device") == Some("cdrom") && d.child("readonly").is_none() {
         d.push(Element::new("readonly"));
     }
-    let order = with_info_tail(&[
+    d.order_children(&disk_order());
+}
+
+/// libvirt's order of a disk's children.
+fn disk_order() -> Vec<&'static str> {
+    with_info_tail(&[
         "driver",
         "auth",
         "source",
@@ -1165,8 +1171,7 @@ fn normalise_disk(d: &mut Element) {
         "vendor",
         "product",
         "encryption",
-    ]);
-    d.order_children(&order);
+    ])
 }
 
 /// An interface's `<virtualport>` as libvirt reads it

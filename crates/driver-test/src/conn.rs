@@ -485,6 +485,15 @@ impl Connection for TestConnection {
     ) -> Result<()> {
         crate::tuning::set_block_io_tune(&self.shared, r, disk, p, flags)
     }
+    fn domain_set_memory_stats_period(&self, r: &DomainRef, period: i32, flags: u32) -> Result<()> {
+        crate::tuning::set_memory_stats_period(&self.shared, r, period, flags)
+    }
+    fn domain_get_perf_events(&self, r: &DomainRef, flags: u32) -> Result<TypedParams> {
+        crate::tuning::get_perf_events(&self.shared, r, flags)
+    }
+    fn domain_set_perf_events(&self, r: &DomainRef, p: &TypedParams, flags: u32) -> Result<()> {
+        crate::tuning::set_perf_events(&self.shared, r, p, flags)
+    }
     fn domain_inject_nmi(&self, r: &DomainRef, flags: u32) -> Result<()> {
         guest::domain_inject_nmi(&self.shared, r, flags)
     }
@@ -837,6 +846,15 @@ impl Connection for TestConnection {
     }
     fn interface_is_active(&self, iface: &InterfaceRef) -> Result<bool> {
         crate::interface::interface_is_active(&self.shared, iface)
+    }
+    fn interface_change_begin(&self, flags: u32) -> Result<()> {
+        crate::interface::interface_change_begin(&self.shared, flags)
+    }
+    fn interface_change_commit(&self, flags: u32) -> Result<()> {
+        crate::interface::interface_change_end(&self.shared, false, flags)
+    }
+    fn interface_change_rollback(&self, flags: u32) -> Result<()> {
+        crate::interface::interface_change_end(&self.shared, true, flags)
     }
 
     // ---- node devices (nodedev.rs) ----

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Host interfaces of the test driver, kept as the XML they were defined
-//! with: listing, lookup by name or MAC, define, start and stop.
+//! with: listing, lookup by name or MAC, define, start and stop, and
+//! transactions (a copy of them to roll back to).
 
 use driver::error::{ErrorCode, ErrorDomain};
 use driver::{Error, InterfaceRef, Result};
@@ -131,4 +132,44 @@ pub(crate) fn interface_is_active(sh: &Shared, iface: &InterfaceRef) -> Result<b
         .get(&iface.name)
         .map(|i| i.active)
         .ok_or_else(|| errors::no_iface_name(&iface.name))
+}
+
+/// virInterfaceChangeBegin: one transaction at a time.
+pub(crate) fn interface_change_begin(sh: &Shared, flags: u32) -> Result<()> {
+    Error::check_flags(flags, 0, "testInterfaceChangeBegin")?;
+    let mut s = sh.lock();
+    if s.iface_backup.is_some() {
+        return Err(errors::op_invalid("there is another transaction running."));
+    }
+    // libvirt's copy keeps the definitions, not whether they run: after a
+    // rollback every interface is inactive.
+    let mut backup = s.ifaces.clone();
+    for i in backup.values_mut() {
+        i.active = false;
+    }
+    s.iface_backup = Some(backup);
+    Ok(())
+}
+
+/// virInterfaceChangeCommit (`rollback` false) and
+/// virInterfaceChangeRollback.
+pub(crate) fn interface_change_end(sh: &Shared, rollback: bool, flags: u32) -> Result<()> {
+    let func = if rollback {
+        "testInterfaceChangeRollback"
+    } else {
+        "testInterfaceChangeCommit"
+    };
+    Error::check_flags(flags, 0, func)?;
+    let mut s = sh.lock();
+    let Some(backup) = s.iface_backup.take() else {
+        return Err(errors::op_invalid(if rollback {
+            "no transaction running, nothing to rollback."
+        } else {
+            "no transaction running, nothing to be committed."
+        }));
+    };
+    if rollback {
+        s.ifaces = backup;
+    }
+    Ok(())
 }

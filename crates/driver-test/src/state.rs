@@ -234,6 +234,9 @@ pub struct State {
     pub node_info: NodeInfo,
     pub cells: Vec<Cell>,
     pub ifaces: BTreeMap<String, Iface>,
+    /// The interfaces as they were when the running interface transaction
+    /// (virInterfaceChangeBegin) began; `None` when none runs.
+    pub iface_backup: Option<BTreeMap<String, Iface>>,
     /// In definition order.
     pub devs: Vec<NodeDev>,
 }
@@ -244,6 +247,7 @@ impl State {
             node_info,
             cells: Vec::new(),
             ifaces: BTreeMap::new(),
+            iface_backup: None,
             devs: Vec::new(),
         }
     }

@@ -2,7 +2,8 @@
 //! Tuning parameters kept in a test domain's definition, as libvirt's
 //! test driver keeps them: NUMA memory (`<numatune>`), block I/O weights
 //! and limits (`<blkiotune>`) and interface bandwidth (`<bandwidth>` of an
-//! `<interface>`). Each getter answers from the one definition its flags
+//! `<interface>`), block throttling (`<iotune>` of a `<disk>`), perf
+//! events (`<perf>`) and the balloon's statistics period. Each getter answers from the one definition its flags
 //! select; each setter changes that one definition. A getter asked for no
 //! parameters answers only how many it has, without looking at the domain.
 
@@ -763,6 +764,125 @@ pub(crate) fn set_block_io_tune(
                 ],
             );
         }
+        Ok(())
+    })
+}
+
+// ---- balloon statistics and perf events ----
+
+/// virDomainSetMemoryStatsPeriod: `<stats period>` of the balloon of the
+/// selected definition (none for 0).
+pub(crate) fn set_memory_stats_period(
+    sh: &Shared,
+    r: &DomainRef,
+    period: i32,
+    flags: u32,
+) -> Result<()> {
+    Error::check_flags(flags, AFFECT, "testDomainSetMemoryStatsPeriod")?;
+    sh.change_dom(r, |_, d, _| {
+        let (def, _) = one_def_mut(d, flags)?;
+        let balloon = def
+            .devices
+            .iter_mut()
+            .find(|e| e.name == "memballoon" && e.attr("model") != Some("none"))
+            .ok_or_else(|| {
+                errors::internal(
+                    "No memory balloon device configured, can not set the collection period",
+                )
+            })?;
+        balloon.remove_children("stats");
+        if period != 0 {
+            let stats = Element::new("stats").with_attr("period", &period.to_string());
+            balloon.children.insert(0, conf::xml::Node::Element(stats));
+        }
+        Ok(())
+    })
+}
+
+/// virPerfEvent names, by value.
+const PERF_EVENTS: [&str; 22] = [
+    "cmt",
+    "mbmt",
+    "mbml",
+    "cpu_cycles",
+    "instructions",
+    "cache_references",
+    "cache_misses",
+    "branch_instructions",
+    "branch_misses",
+    "bus_cycles",
+    "stalled_cycles_frontend",
+    "stalled_cycles_backend",
+    "ref_cpu_cycles",
+    "cpu_clock",
+    "task_clock",
+    "page_faults",
+    "context_switches",
+    "cpu_migrations",
+    "page_faults_min",
+    "page_faults_maj",
+    "alignment_faults",
+    "emulation_faults",
+];
+
+/// `<perf>`'s events: Some(enabled) for those it names.
+fn perf_events(def: &DomainDef) -> [Option<bool>; 22] {
+    let mut v = [None; 22];
+    if let Some(p) = top(def, "perf") {
+        for e in p.children_named("event") {
+            if let Some(i) = PERF_EVENTS.iter().position(|n| Some(*n) == e.attr("name")) {
+                v[i] = Some(e.attr("enabled") == Some("yes"));
+            }
+        }
+    }
+    v
+}
+
+/// virDomainGetPerfEvents: every event, enabled only when set so.
+pub(crate) fn get_perf_events(sh: &Shared, r: &DomainRef, flags: u32) -> Result<TypedParams> {
+    Error::check_flags(flags, AFFECT | STRING_OKAY, "testDomainGetPerfEvents")?;
+    sh.with_dom(r, |d| {
+        let (def, _) = one_def(d, flags & !STRING_OKAY)?;
+        let v = perf_events(def);
+        Ok(PERF_EVENTS
+            .iter()
+            .zip(v)
+            .map(|(n, x)| (n.to_string(), TypedValue::Boolean(x == Some(true))))
+            .collect())
+    })
+}
+
+/// virDomainSetPerfEvents: each event named is set enabled or disabled
+/// in the selected definition.
+pub(crate) fn set_perf_events(
+    sh: &Shared,
+    r: &DomainRef,
+    params: &TypedParams,
+    flags: u32,
+) -> Result<()> {
+    Error::check_flags(flags, AFFECT, "testDomainSetPerfEvents")?;
+    let spec: Vec<(&str, &str)> = PERF_EVENTS.iter().map(|n| (*n, "boolean")).collect();
+    validate(params, &spec)?;
+    sh.change_dom(r, |_, d, _| {
+        let (def, _) = one_def_mut(d, flags)?;
+        let mut v = perf_events(def);
+        for (k, x) in params {
+            if let (Some(i), TypedValue::Boolean(b)) = (PERF_EVENTS.iter().position(|n| n == k), x)
+            {
+                v[i] = Some(*b);
+            }
+        }
+        let mut p = Element::new("perf");
+        for (n, x) in PERF_EVENTS.iter().zip(v) {
+            if let Some(b) = x {
+                p.push(
+                    Element::new("event")
+                        .with_attr("name", n)
+                        .with_attr("enabled", if b { "yes" } else { "no" }),
+                );
+            }
+        }
+        put_top(def, "perf", (!p.is_empty()).then_some(p));
         Ok(())
     })
 }

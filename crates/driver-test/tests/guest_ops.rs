@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! NMIs, process signals, lifecycle actions, guest filesystems and memory
-//! peeking of the test driver, asserting the answers Debian's C libvirtd
+//! NMIs, process signals, lifecycle actions, guest filesystems, memory
+//! peeking, perf events, the balloon's period and interface transactions
+//! of the test driver, asserting the answers Debian's C libvirtd
 //! 9.0 gives for test:///default (observed through libvirt-python against
 //! both daemons).
 
@@ -9,7 +10,7 @@ mod common;
 use common::default_conn;
 use driver::consts::affect;
 use driver::error::{ErrorCode, ErrorDomain};
-use driver::Connection;
+use driver::{Connection, TypedValue};
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -92,4 +93,86 @@ fn signals_nmi_peek_and_lifecycle_actions() {
     let config = c.domain_get_xml_desc(&d, 2).unwrap();
     assert!(config.contains("<on_reboot>restart</on_reboot>"));
     assert!(config.contains("<on_crash>coredump-destroy</on_crash>"));
+}
+
+#[test]
+fn perf_events_and_balloon_period_live_in_the_selected_definition() {
+    let (_g, c, d) = default_conn();
+    let v = c.domain_get_perf_events(&d, 0).unwrap();
+    assert_eq!(v.len(), 22);
+    assert!(v.iter().all(|(_, x)| *x == TypedValue::Boolean(false)));
+    let ps = vec![
+        ("cmt".to_string(), TypedValue::Boolean(true)),
+        ("cpu_cycles".to_string(), TypedValue::Boolean(false)),
+    ];
+    c.domain_set_perf_events(&d, &ps, 0).unwrap();
+    let v = c.domain_get_perf_events(&d, affect::LIVE).unwrap();
+    assert_eq!(v[0], ("cmt".to_string(), TypedValue::Boolean(true)));
+    let xml = c.domain_get_xml_desc(&d, 0).unwrap();
+    assert!(xml.contains(
+        "  <perf>\n    <event name='cmt' enabled='yes'/>\n    <event name='cpu_cycles' enabled='no'/>\n  </perf>\n"
+    ));
+    assert!(!c.domain_get_xml_desc(&d, 2).unwrap().contains("<perf>"));
+    let e = c
+        .domain_set_perf_events(&d, &vec![("cmt".to_string(), TypedValue::Int(1))], 0)
+        .unwrap_err();
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("invalid type 'int' for parameter 'cmt', expected 'boolean'")
+    );
+
+    c.domain_set_memory_stats_period(&d, 10, 0).unwrap();
+    let xml = c.domain_get_xml_desc(&d, 0).unwrap();
+    assert!(xml.contains("<memballoon model='virtio'>\n      <stats period='10'/>\n"));
+    c.domain_set_memory_stats_period(&d, 0, 0).unwrap();
+    assert!(!c.domain_get_xml_desc(&d, 0).unwrap().contains("<stats"));
+    let nb = c
+        .domain_define_xml(
+            "<domain type='test'><name>nb</name><memory>1024</memory><os><type>hvm</type></os>\
+             <devices><memballoon model='none'/></devices></domain>",
+            0,
+        )
+        .unwrap();
+    let e = c.domain_set_memory_stats_period(&nb, 3, 0).unwrap_err();
+    assert_eq!(
+        (e.code, e.domain),
+        (ErrorCode::InternalError, ErrorDomain::Test)
+    );
+}
+
+#[test]
+fn interface_transactions_roll_back_definitions_inactive() {
+    let (_g, c, _d) = default_conn();
+    let e = c.interface_change_commit(0).unwrap_err();
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("no transaction running, nothing to be committed.")
+    );
+    c.interface_change_begin(0).unwrap();
+    let e = c.interface_change_begin(0).unwrap_err();
+    assert_eq!(e.code, ErrorCode::OperationInvalid);
+    let eth1 = c.interface_lookup_by_name("eth1").unwrap();
+    assert!(c.interface_is_active(&eth1).unwrap());
+    c.interface_undefine(&eth1).unwrap();
+    c.interface_define_xml(
+        "<interface type='ethernet' name='eth9'><mac address='aa:bb:cc:dd:ee:09'/></interface>",
+        0,
+    )
+    .unwrap();
+    c.interface_change_rollback(0).unwrap();
+    let names: Vec<_> = c
+        .list_all_interfaces(0)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names, vec!["eth1"]);
+    assert!(!c.interface_is_active(&eth1).unwrap());
+    let e = c.interface_change_rollback(0).unwrap_err();
+    assert_eq!(
+        e.detail.as_deref(),
+        Some("no transaction running, nothing to rollback.")
+    );
+    c.interface_change_begin(0).unwrap();
+    c.interface_change_commit(0).unwrap();
 }

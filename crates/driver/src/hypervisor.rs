@@ -390,6 +390,29 @@ pub trait Connection: Send + Sync {
     ) -> Result<(u64, u64, u64)> {
         unsupported!("virDomainGetBlockInfo")
     }
+    /// virDomainSetMemoryStatsPeriod: the balloon's statistics period in
+    /// seconds (0: none).
+    fn domain_set_memory_stats_period(
+        &self,
+        dom: &DomainRef,
+        period: i32,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetMemoryStatsPeriod")
+    }
+    /// virDomainGetPerfEvents: every perf event and whether it is enabled.
+    fn domain_get_perf_events(&self, dom: &DomainRef, flags: u32) -> Result<TypedParams> {
+        unsupported!("virDomainGetPerfEvents")
+    }
+    /// virDomainSetPerfEvents.
+    fn domain_set_perf_events(
+        &self,
+        dom: &DomainRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetPerfEvents")
+    }
     /// virDomainInjectNMI.
     fn domain_inject_nmi(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         unsupported!("virDomainInjectNMI")
@@ -1011,6 +1034,20 @@ pub trait Connection: Send + Sync {
     }
     fn interface_is_active(&self, iface: &InterfaceRef) -> Result<bool> {
         unsupported!("virInterfaceIsActive")
+    }
+    /// virInterfaceChangeBegin: starts a transaction on the host's
+    /// interfaces.
+    fn interface_change_begin(&self, flags: u32) -> Result<()> {
+        unsupported!("virInterfaceChangeBegin")
+    }
+    /// virInterfaceChangeCommit: keeps the changes since the beginning.
+    fn interface_change_commit(&self, flags: u32) -> Result<()> {
+        unsupported!("virInterfaceChangeCommit")
+    }
+    /// virInterfaceChangeRollback: restores the interfaces as they were
+    /// at the beginning.
+    fn interface_change_rollback(&self, flags: u32) -> Result<()> {
+        unsupported!("virInterfaceChangeRollback")
     }
 
     // ---- node devices ----

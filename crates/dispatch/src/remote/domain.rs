@@ -512,6 +512,29 @@ impl RemoteDomain for Call<'_> {
         })
     }
 
+    fn domain_set_memory_stats_period(&self, args: r::DomainSetMemoryStatsPeriodArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_memory_stats_period(&dom_in(&args.dom), args.period, args.flags)
+        })
+    }
+
+    fn domain_get_perf_events(
+        &self,
+        args: r::DomainGetPerfEventsArgs,
+    ) -> R<r::DomainGetPerfEventsRet> {
+        let v = self.driver(|c| c.domain_get_perf_events(&dom_in(&args.dom), args.flags))?;
+        limit_check(v.len(), r::DOMAIN_PERF_EVENTS_MAX, "perf events")?;
+        Ok(r::DomainGetPerfEventsRet {
+            params: params_out(v),
+        })
+    }
+
+    fn domain_set_perf_events(&self, args: r::DomainSetPerfEventsArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_perf_events(&dom_in(&args.dom), &params_in(&args.params), args.flags)
+        })
+    }
+
     fn domain_inject_nmi(&self, args: r::DomainInjectNmiArgs) -> R<()> {
         self.driver(|c| c.domain_inject_nmi(&dom_in(&args.dom), args.flags))
     }

@@ -12,6 +12,18 @@ const LIST_INACTIVE: u32 = 1 << 0;
 const LIST_ACTIVE: u32 = 1 << 1;
 
 impl RemoteInterface for Call<'_> {
+    fn interface_change_begin(&self, args: r::InterfaceChangeBeginArgs) -> R<()> {
+        self.driver(|c| c.interface_change_begin(args.flags))
+    }
+
+    fn interface_change_commit(&self, args: r::InterfaceChangeCommitArgs) -> R<()> {
+        self.driver(|c| c.interface_change_commit(args.flags))
+    }
+
+    fn interface_change_rollback(&self, args: r::InterfaceChangeRollbackArgs) -> R<()> {
+        self.driver(|c| c.interface_change_rollback(args.flags))
+    }
+
     fn connect_list_all_interfaces(
         &self,
         args: r::ConnectListAllInterfacesArgs,

@@ -751,3 +751,39 @@ fn boot_order_boot_menu_and_reboot_timeout_as_c_gives_them() {
     let o = out("<bootmenu timeout='5'/>");
     assert!(!o.contains("bootmenu"), "{o}");
 }
+
+#[test]
+fn disk_authentication_and_encryption_are_checked_as_c_checks_them() {
+    let net = |auth_out: &str, auth_in: &str| {
+        dom(
+            "",
+            &format!("<disk type='network' device='disk'>{auth_out}<source protocol='iscsi' name='iqn.1992-01.com.example/1'><host name='example.org' port='6000'/>{auth_in}</source><target dev='vda' bus='virtio'/></disk>"),
+        )
+    };
+    let auth = |ty: &str| {
+        format!("<auth username='myname'><secret {ty} usage='mycluster_myname'/></auth>")
+    };
+    let file = |enc_out: &str, enc_in: &str| {
+        dom(
+            "",
+            &format!("<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>{enc_out}<source file='/a.qcow2'>{enc_in}</source><target dev='vda' bus='virtio'/></disk>"),
+        )
+    };
+    let luks = "<encryption format='luks'><secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/></encryption>";
+    let cipher = "<encryption format='luks'><secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/><cipher name='aes' size='256' mode='cbc' hash='sha256'/></encryption>";
+    // qemuxml2argvdata's disk-network-*-auth-* and luks-* documents as
+    // Debian's C test driver answers them.
+    let cases = [
+        (net("", &auth("")), "unsupported configuration: unknown secret type '<null>'"),
+        (net("", &auth("type='ceph'")), "unsupported configuration: invalid secret type 'ceph'"),
+        (net(&auth("type='iscsi'"), &auth("type='iscsi'")), "unsupported configuration: an <auth> definition already found for disk source"),
+        (file("", cipher), "unsupported configuration: supplying <cipher> for domain disk definition is unnecessary"),
+        (file(luks, luks), "unsupported configuration: an <encryption> definition already found for disk source"),
+    ];
+    for (xml, msg) in cases {
+        assert_eq!(define_err(&xml).2, msg, "{xml}");
+    }
+    XmlOptions::default()
+        .parse_str(&net("", &auth("type='iscsi'")), &INACTIVE)
+        .expect("C accepts an iscsi secret for an iSCSI disk");
+}

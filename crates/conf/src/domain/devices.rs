@@ -781,6 +781,14 @@ fn drive_address(d: &Element) -> Option<(u64, u64, u64, u64)> {
 /// libvirt's checks of one disk (virDomainDiskDefValidate, the parts that
 /// do not depend on the hypervisor).
 fn validate_disk(d: &Element) -> Result<(), ConfError> {
+    let src = d.child("source");
+    for what in ["auth", "encryption"] {
+        if d.child(what).is_some() && src.is_some_and(|s| s.child(what).is_some()) {
+            return Err(ConfError::unsupported(format!(
+                "an <{what}> definition already found for disk source"
+            )));
+        }
+    }
     let target = d.child("target");
     let Some(dst) = target.and_then(|t| t.attr("dev")) else {
         let src = d.child("source");
@@ -797,6 +805,7 @@ fn validate_disk(d: &Element) -> Result<(), ConfError> {
         });
     };
     let ty = d.attr("type").unwrap_or("file");
+    validate_disk_source(d, src)?;
     if d.attr("device") == Some("lun") {
         if ty == "network" {
             let proto = d
@@ -821,6 +830,46 @@ fn validate_disk(d: &Element) -> Result<(), ConfError> {
             return Err(ConfError::unsupported(format!(
                 "Invalid address type '{addr}' for the disk '{dst}' with the bus type '{bus}'"
             )));
+        }
+    }
+    Ok(())
+}
+
+/// libvirt's checks of a disk source's authentication and encryption.
+fn validate_disk_source(d: &Element, src: Option<&Element>) -> Result<(), ConfError> {
+    let auth = src.and_then(|s| s.child("auth")).or(d.child("auth"));
+    if let (Some("network"), Some(auth)) = (d.attr("type"), auth) {
+        let proto = src.and_then(|s| s.attr("protocol")).unwrap_or("");
+        if matches!(
+            proto,
+            "nbd" | "sheepdog" | "gluster" | "tftp" | "vxhs" | "nfs"
+        ) {
+            return Err(ConfError::unsupported(format!(
+                "authentication is not supported for protocol '{proto}'"
+            )));
+        }
+        let usage = auth.child("secret").and_then(|s| s.attr("type"));
+        let known = ["none", "volume", "ceph", "iscsi", "tls", "vtpm"];
+        let Some(usage) = usage.filter(|u| known.contains(u)) else {
+            return Err(ConfError::unsupported(format!(
+                "unknown secret type '{}'",
+                usage.unwrap_or("<null>")
+            )));
+        };
+        if (proto == "iscsi" && usage != "iscsi") || (proto == "rbd" && usage != "ceph") {
+            return Err(ConfError::unsupported(format!(
+                "invalid secret type '{usage}'"
+            )));
+        }
+    }
+    let enc = src
+        .and_then(|s| s.child("encryption"))
+        .or(d.child("encryption"));
+    if let Some(enc) = enc {
+        if enc.attr("format") == Some("luks") && enc.child("cipher").is_some() {
+            return Err(ConfError::unsupported(
+                "supplying <cipher> for domain disk definition is unnecessary",
+            ));
         }
     }
     Ok(())

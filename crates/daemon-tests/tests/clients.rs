@@ -83,9 +83,10 @@ fn c_command(dir: &TempDir) -> (Command, PathBuf) {
     (cmd, run.join("libvirt-sock"))
 }
 
-/// Debian's C libvirtd with only its LXC driver, in a mount namespace of
-/// its own where /run/libvirt and /etc/libvirt are empty tmpfs mounts (the
-/// driver's state and definitions stay private; nothing is started).
+/// Debian's C libvirtd with only its LXC and network drivers, in a mount
+/// namespace of its own where /run/libvirt and /etc/libvirt are empty tmpfs
+/// mounts (the drivers' state and definitions stay private; nothing is
+/// started).
 fn start_c_lxc(dir: &TempDir) -> Option<(Daemon, PathBuf)> {
     let module = Path::new(C_LXC_MODULE);
     if !module.exists() {
@@ -102,6 +103,12 @@ fn start_c_lxc(dir: &TempDir) -> Option<(Daemon, PathBuf)> {
     let drivers = dir.join("lxc-driver");
     std::fs::create_dir_all(&drivers).expect("driver dir");
     std::os::unix::fs::symlink(module, drivers.join("libvirt_driver_lxc.so")).expect("link");
+    // Our libvirtd hosts a network driver beside LXC, as C's does.
+    let network = module.with_file_name("libvirt_driver_network.so");
+    if network.exists() {
+        std::os::unix::fs::symlink(&network, drivers.join("libvirt_driver_network.so"))
+            .expect("link");
+    }
     let args: Vec<String> = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
         .map(|a| format!("'{}'", a.to_string_lossy()))

@@ -692,8 +692,50 @@ def perf_period_transactions():
     conn.interfaceLookupByName("eth9").undefine()
 
 
+def images():
+    print("== core dumps and save images")
+    import os
+    dom = conn.lookupByName("test")
+    core = "/tmp/testdrv-api-core.img"
+    image = "/tmp/testdrv-api-save.img"
+    for f in (core, image):
+        if os.path.exists(f):
+            os.unlink(f)
+    show("core dump", dom.coreDump, core, 0)
+    show("core file", lambda: (open(core, "rb").read(), oct(os.stat(core).st_mode & 0o777)))
+    show("core dump kdump", dom.coreDumpWithFormat, core, S.VIR_DOMAIN_CORE_DUMP_FORMAT_KDUMP_ZLIB, 0)
+    show("core dump bad format", dom.coreDumpWithFormat, core, 99, 0)
+    show("core dump flags", dom.coreDump, core, S.VIR_DUMP_LIVE)
+    show("core dump bad dir", dom.coreDump, "/nonexistent/dir/core", 0)
+    show("state after dumps", dom.state)
+    show("image xml missing", conn.saveImageGetXMLDesc, image, 0)
+    show("image xml of core", conn.saveImageGetXMLDesc, core, 0)
+    dom.save(image)
+    show("image xml", conn.saveImageGetXMLDesc, image, 0)
+    show("image xml secure", conn.saveImageGetXMLDesc, image, S.VIR_DOMAIN_SAVE_IMAGE_XML_SECURE)
+    show("image xml flags", conn.saveImageGetXMLDesc, image, 2)
+    new = ("<domain type='test'><name>test</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>"
+           "<description>redefined</description><memory>2048</memory><os><type>hvm</type></os></domain>")
+    show("image define", conn.saveImageDefineXML, image, new, S.VIR_DOMAIN_SAVE_PAUSED)
+    show("image define flags", conn.saveImageDefineXML, image, new, 1)
+    show("image define bad xml", conn.saveImageDefineXML, image, "<domain", 0)
+    show("image define missing", conn.saveImageDefineXML, "/tmp/testdrv-api-none.img", new, 0)
+    show("image xml after define", conn.saveImageGetXMLDesc, image, 0)
+    show("restore", conn.restore, image)
+    show("restored xml", lambda: conn.lookupByName("test").XMLDesc(0))
+    dom = conn.lookupByName("test")
+    show("core dump crash", dom.coreDump, core, S.VIR_DUMP_CRASH)
+    show("state after crash", dom.state)
+    show("core dump inactive", dom.coreDump, core, 0)
+    dom.create()
+    flush_events("images")
+    for f in (core, image):
+        os.unlink(f)
+
+
 def main():
     pump()
+    images()
     perf_period_transactions()
     usage()
     tuning()

@@ -494,6 +494,15 @@ impl Connection for TestConnection {
     fn domain_set_perf_events(&self, r: &DomainRef, p: &TypedParams, flags: u32) -> Result<()> {
         crate::tuning::set_perf_events(&self.shared, r, p, flags)
     }
+    fn domain_core_dump(&self, r: &DomainRef, to: &str, format: u32, flags: u32) -> Result<()> {
+        crate::domain::domain_core_dump(&self.shared, r, to, format, flags)
+    }
+    fn domain_save_image_get_xml_desc(&self, path: &str, flags: u32) -> Result<String> {
+        crate::domain::save_image_get_xml_desc(path, flags)
+    }
+    fn domain_save_image_define_xml(&self, path: &str, xml: &str, flags: u32) -> Result<()> {
+        crate::domain::save_image_define_xml(path, xml, flags)
+    }
     fn domain_inject_nmi(&self, r: &DomainRef, flags: u32) -> Result<()> {
         guest::domain_inject_nmi(&self.shared, r, flags)
     }

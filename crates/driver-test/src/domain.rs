@@ -218,6 +218,8 @@ fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
     std::io::Write::write_all(&mut f, &data).map_err(|e| failed("write", e))
 }
 
+/// Reads a save image. A file too short is a system error whose cause is
+/// errno 0, "Success", as libvirt reports a short read.
 fn read_save_image(path: &str) -> Result<DomainDef> {
     let sys = |msg: String| Error::new(ErrorCode::SystemError, ErrorDomain::Test, msg);
     let data = std::fs::read(path).map_err(|e| {
@@ -227,14 +229,16 @@ fn read_save_image(path: &str) -> Result<DomainDef> {
         ))
     })?;
     if data.len() < SAVE_MAGIC.len() {
-        return Err(sys(format!("incomplete save header in '{path}'")));
+        return Err(sys(format!("incomplete save header in '{path}': Success")));
     }
     if &data[..SAVE_MAGIC.len()] != SAVE_MAGIC {
         return Err(errors::internal("mismatched header magic"));
     }
     let rest = &data[SAVE_MAGIC.len()..];
     let Some(lenb) = rest.get(..4) else {
-        return Err(sys(format!("failed to read metadata length in '{path}'")));
+        return Err(sys(format!(
+            "failed to read metadata length in '{path}': Success"
+        )));
     };
     let len = i32::from_ne_bytes([lenb[0], lenb[1], lenb[2], lenb[3]]);
     let len = usize::try_from(len).unwrap_or(0);
@@ -242,7 +246,7 @@ fn read_save_image(path: &str) -> Result<DomainDef> {
         return Err(errors::internal("length of metadata out of range"));
     }
     let Some(xml) = rest.get(4..4 + len) else {
-        return Err(sys(format!("incomplete metadata in '{path}'")));
+        return Err(sys(format!("incomplete metadata in '{path}': Success")));
     };
     let xml = std::str::from_utf8(xml).map_err(|_| errors::internal("mismatched header magic"))?;
     load::parse_domain_xml(xml, false)
@@ -535,6 +539,90 @@ pub(crate) fn domain_restore(
     })?;
     sh.publish_one(ev);
     Ok(())
+}
+
+/// VIR_DOMAIN_SAVE_IMAGE_XML_SECURE.
+const SAVE_IMAGE_XML_SECURE: u32 = 1;
+/// VIR_DOMAIN_SAVE_RUNNING, VIR_DOMAIN_SAVE_PAUSED.
+const SAVE_RUNNING: u32 = 2;
+const SAVE_PAUSED: u32 = 4;
+
+/// virDomainSaveImageGetXMLDesc: the image's definition, secrets
+/// included.
+pub(crate) fn save_image_get_xml_desc(path: &str, flags: u32) -> Result<String> {
+    Error::check_flags(
+        flags,
+        SAVE_IMAGE_XML_SECURE,
+        "testDomainSaveImageGetXMLDesc",
+    )?;
+    let def = read_save_image(path)?;
+    Ok(def.to_xml(&FormatFlags {
+        secure: true,
+        ..Default::default()
+    }))
+}
+
+/// virDomainSaveImageDefineXML: any domain's definition may replace the
+/// one of a readable image (the state flags are accepted and unused).
+pub(crate) fn save_image_define_xml(path: &str, xml: &str, flags: u32) -> Result<()> {
+    Error::check_flags(
+        flags,
+        SAVE_RUNNING | SAVE_PAUSED,
+        "testDomainSaveImageDefineXML",
+    )?;
+    read_save_image(path)?;
+    let def = load::parse_domain_xml(xml, false)?;
+    write_save_image(path, &def)
+}
+
+/// VIR_DUMP_CRASH.
+const DUMP_CRASH: u32 = 1;
+
+/// virDomainCoreDumpWithFormat: a file holding only the save magic; only
+/// the raw format (refused after the file is written, as C does); with
+/// VIR_DUMP_CRASH the domain then stops as crashed.
+pub(crate) fn domain_core_dump(
+    sh: &Shared,
+    r: &DomainRef,
+    to: &str,
+    format: u32,
+    flags: u32,
+) -> Result<()> {
+    Error::check_flags(flags, DUMP_CRASH, "testDomainCoreDumpWithFormat")?;
+    sh.change_dom(r, |obj, d, ev| {
+        if !d.is_active() {
+            return Err(errors::not_running());
+        }
+        let sys = |what: String, e: std::io::Error| {
+            Error::new(
+                ErrorCode::SystemError,
+                ErrorDomain::Test,
+                format!("domain '{}' coredump: {what}: {}", r.name, strerror(&e)),
+            )
+        };
+        let mut f = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(to)
+                .map_err(|e| sys(format!("failed to open {to}"), e))?
+        };
+        std::io::Write::write_all(&mut f, SAVE_MAGIC)
+            .map_err(|e| sys(format!("failed to write header to {to}"), e))?;
+        if format != 0 {
+            return Err(errors::test(
+                ErrorCode::OperationUnsupported,
+                "kdump-compressed format is not supported here",
+            ));
+        }
+        if flags & DUMP_CRASH != 0 {
+            stop_domain(sh, obj, d, reason::SHUTOFF_CRASHED, lc::STOPPED_CRASHED, ev);
+        }
+        Ok(())
+    })
 }
 
 pub(crate) fn domain_managed_save(sh: &Shared, r: &DomainRef, flags: u32) -> Result<()> {

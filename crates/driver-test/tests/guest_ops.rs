@@ -176,3 +176,48 @@ fn interface_transactions_roll_back_definitions_inactive() {
     c.interface_change_begin(0).unwrap();
     c.interface_change_commit(0).unwrap();
 }
+
+#[test]
+fn core_dumps_and_save_images() {
+    let (_g, c, d) = default_conn();
+    let dir = std::env::temp_dir().join(format!("driver-test-images-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let core = dir.join("core").to_string_lossy().into_owned();
+    let image = dir.join("image").to_string_lossy().into_owned();
+    c.domain_core_dump(&d, &core, 0, 0).unwrap();
+    assert_eq!(std::fs::read(&core).unwrap(), b"TestGuestMagic\0");
+    // Another format is refused once the file is written.
+    let e = c.domain_core_dump(&d, &core, 1, 0).unwrap_err();
+    assert_eq!(
+        (e.code, e.domain),
+        (ErrorCode::OperationUnsupported, ErrorDomain::Test)
+    );
+    let e = c.domain_save_image_get_xml_desc(&core, 0).unwrap_err();
+    assert_eq!(
+        e.detail.as_deref(),
+        Some(format!("failed to read metadata length in '{core}': Success").as_str())
+    );
+    c.domain_save(&d, &image, None, 0).unwrap();
+    let xml = c.domain_save_image_get_xml_desc(&image, 0).unwrap();
+    assert!(xml.starts_with("<domain type='test'>\n  <name>test</name>\n"));
+    c.domain_save_image_define_xml(
+        &image,
+        "<domain type='test'><name>test</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>\
+         <description>redefined</description><memory>2048</memory><os><type>hvm</type></os></domain>",
+        4,
+    )
+    .unwrap();
+    assert!(c
+        .domain_save_image_get_xml_desc(&image, 1)
+        .unwrap()
+        .contains("<description>redefined</description>"));
+    c.domain_restore(&image, None, 0).unwrap();
+    let d = c.domain_lookup_by_name("test").unwrap();
+    assert!(c
+        .domain_get_xml_desc(&d, 0)
+        .unwrap()
+        .contains("<memory unit='KiB'>2048</memory>"));
+    c.domain_core_dump(&d, &core, 0, 1).unwrap();
+    assert_eq!(c.domain_get_state(&d, 0).unwrap(), (5, 3));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

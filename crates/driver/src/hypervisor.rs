@@ -413,6 +413,18 @@ pub trait Connection: Send + Sync {
     ) -> Result<()> {
         unsupported!("virDomainSetPerfEvents")
     }
+    /// virDomainCoreDumpWithFormat (virDomainCoreDump: the raw format, 0).
+    fn domain_core_dump(&self, dom: &DomainRef, to: &str, format: u32, flags: u32) -> Result<()> {
+        unsupported!("virDomainCoreDump")
+    }
+    /// virDomainSaveImageGetXMLDesc: the definition kept in a save image.
+    fn domain_save_image_get_xml_desc(&self, path: &str, flags: u32) -> Result<String> {
+        unsupported!("virDomainSaveImageGetXMLDesc")
+    }
+    /// virDomainSaveImageDefineXML: replaces the definition in a save image.
+    fn domain_save_image_define_xml(&self, path: &str, xml: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainSaveImageDefineXML")
+    }
     /// virDomainInjectNMI.
     fn domain_inject_nmi(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         unsupported!("virDomainInjectNMI")

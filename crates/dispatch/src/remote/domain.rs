@@ -535,6 +535,29 @@ impl RemoteDomain for Call<'_> {
         })
     }
 
+    fn domain_core_dump(&self, args: r::DomainCoreDumpArgs) -> R<()> {
+        self.driver(|c| c.domain_core_dump(&dom_in(&args.dom), &args.to, 0, args.flags))
+    }
+
+    fn domain_core_dump_with_format(&self, args: r::DomainCoreDumpWithFormatArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_core_dump(&dom_in(&args.dom), &args.to, args.dumpformat, args.flags)
+        })
+    }
+
+    fn domain_save_image_get_xml_desc(
+        &self,
+        args: r::DomainSaveImageGetXmlDescArgs,
+    ) -> R<r::DomainSaveImageGetXmlDescRet> {
+        Ok(r::DomainSaveImageGetXmlDescRet {
+            xml: self.driver(|c| c.domain_save_image_get_xml_desc(&args.file, args.flags))?,
+        })
+    }
+
+    fn domain_save_image_define_xml(&self, args: r::DomainSaveImageDefineXmlArgs) -> R<()> {
+        self.driver(|c| c.domain_save_image_define_xml(&args.file, &args.dxml, args.flags))
+    }
+
     fn domain_inject_nmi(&self, args: r::DomainInjectNmiArgs) -> R<()> {
         self.driver(|c| c.domain_inject_nmi(&dom_in(&args.dom), args.flags))
     }

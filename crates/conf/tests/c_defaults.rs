@@ -787,3 +787,47 @@ fn disk_authentication_and_encryption_are_checked_as_c_checks_them() {
         .parse_str(&net("", &auth("type='iscsi'")), &INACTIVE)
         .expect("C accepts an iscsi secret for an iSCSI disk");
 }
+
+#[test]
+fn subsystem_hostdevs_say_whether_they_are_managed_and_vgpu_ramfb_is_checked() {
+    let mdev = |uuid: &str, ramfb: &str| {
+        format!("<hostdev mode='subsystem' type='mdev' model='vfio-pci' display='on' ramfb='{ramfb}'><source><address uuid='53764d0e-85a0-42b4-af5c-2046b460b1{uuid}'/></source></hostdev>")
+    };
+    // qemuxml2argvdata/hostdev-mdev-display-ramfb.xml as C gives it back.
+    let out = DomainDef::parse_str(
+        &dom("", &(mdev("dc", "on") + &mdev("dd", "off"))),
+        &INACTIVE,
+    )
+    .expect("parse")
+    .to_xml(&FormatFlags {
+        inactive: true,
+        ..Default::default()
+    });
+    assert!(
+        out.contains("<hostdev mode='subsystem' type='mdev' managed='no' model='vfio-pci' display='on' ramfb='on'>"),
+        "{out}"
+    );
+    let out = DomainDef::parse_str(
+        &dom("", "<hostdev type='pci' managed='yes'><source><address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source></hostdev>"),
+        &INACTIVE,
+    )
+    .expect("parse")
+    .to_xml(&FormatFlags {
+        inactive: true,
+        ..Default::default()
+    });
+    assert!(
+        out.contains("<hostdev mode='subsystem' type='pci' managed='yes'>"),
+        "{out}"
+    );
+    // hostdev-mdev-display-ramfb-multiple.xml and
+    // video-ramfb-display-device-pci-address.xml.
+    assert_eq!(
+        define_err(&dom("", &(mdev("dc", "on") + &mdev("dd", "on")))).2,
+        "unsupported configuration: Only one vgpu device can have 'ramfb' enabled"
+    );
+    assert_eq!(
+        define_err(&dom("", "<video><model type='ramfb'/><address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/></video>")).2,
+        "unsupported configuration: address not supported for video type ramfb"
+    );
+}

@@ -502,6 +502,7 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
             "interface" => normalise_interface(d)?,
             "video" => normalise_video(d, &virt_type),
             "controller" => usb_companion_master(d),
+            "hostdev" => normalise_hostdev(d),
             _ => {}
         }
     }
@@ -904,6 +905,14 @@ pub(super) fn validate_drives(def: &DomainDef) -> Result<(), ConfError> {
             }
         }
     }
+    let ramfb = def.devices.iter().filter(|d| {
+        d.name == "hostdev" && d.attr("type") == Some("mdev") && d.attr("ramfb") == Some("on")
+    });
+    if ramfb.count() > 1 {
+        return Err(ConfError::unsupported(
+            "Only one vgpu device can have 'ramfb' enabled",
+        ));
+    }
     for (i, a) in disks.iter().enumerate() {
         let Some(addr) = drive_address(a) else {
             continue;
@@ -951,6 +960,14 @@ pub(super) fn validate_drives(def: &DomainDef) -> Result<(), ConfError> {
 pub(super) fn validate_devices(def: &DomainDef) -> Result<(), ConfError> {
     for d in def.devices.iter().filter(|d| d.name == "disk") {
         validate_disk(d)?;
+    }
+    for d in def.devices.iter().filter(|d| d.name == "video") {
+        let ramfb = d.child("model").and_then(|m| m.attr("type")) == Some("ramfb");
+        if ramfb && d.child("address").is_some() {
+            return Err(ConfError::unsupported(
+                "address not supported for video type ramfb",
+            ));
+        }
     }
     for d in &def.devices {
         if d.name == "interface" {
@@ -1221,6 +1238,29 @@ fn disk_order() -> Vec<&'static str> {
         "product",
         "encryption",
     ])
+}
+
+/// A host device leads with its mode (subsystem unless given) and type; a
+/// subsystem device says whether it is managed ('yes' only when given as
+/// such).
+fn normalise_hostdev(d: &mut Element) {
+    let mode = d.remove_attr("mode").unwrap_or_else(|| "subsystem".into());
+    let ty = d.remove_attr("type");
+    let managed = d.remove_attr("managed");
+    let mut head = vec![("mode".to_string(), mode.clone())];
+    if let Some(t) = ty {
+        head.push(("type".to_string(), t));
+    }
+    if mode == "subsystem" {
+        let m = if managed.as_deref() == Some("yes") {
+            "yes"
+        } else {
+            "no"
+        };
+        head.push(("managed".to_string(), m.to_string()));
+    }
+    head.append(&mut d.attrs);
+    d.attrs = head;
 }
 
 /// An interface's `<virtualport>` as libvirt reads it

@@ -182,6 +182,18 @@ fn check_name_chars(def: &DomainDef) -> Result<()> {
     Ok(())
 }
 
+/// Opens a file for writing, created owner-only or truncated, as libvirt's
+/// test driver opens its save images and core dumps.
+fn create_owner_only(path: &str) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
 fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
     let xml = def.to_xml(&FormatFlags {
         inactive: true,
@@ -204,17 +216,7 @@ fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
             ),
         )
     };
-    // Owner-only, created or truncated, as libvirt's test driver opens it.
-    let mut f = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| failed("open", e))?
-    };
+    let mut f = create_owner_only(path).map_err(|e| failed("open", e))?;
     std::io::Write::write_all(&mut f, &data).map_err(|e| failed("write", e))
 }
 
@@ -600,16 +602,7 @@ pub(crate) fn domain_core_dump(
                 format!("domain '{}' coredump: {what}: {}", r.name, strerror(&e)),
             )
         };
-        let mut f = {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(to)
-                .map_err(|e| sys(format!("failed to open {to}"), e))?
-        };
+        let mut f = create_owner_only(to).map_err(|e| sys(format!("failed to open {to}"), e))?;
         std::io::Write::write_all(&mut f, SAVE_MAGIC)
             .map_err(|e| sys(format!("failed to write header to {to}"), e))?;
         if format != 0 {

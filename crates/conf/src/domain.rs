@@ -1056,10 +1056,9 @@ fn sched_key(e: &Element) -> (String, Option<String>) {
 /// IOThread ids: when `<iothreadids>` names some, the rest `<iothreads>`
 /// asks for get the lowest free ids after them, and the count covers
 /// them all (libvirt lists every id once any is explicit).
-fn post_parse_iothreads(def: &mut DomainDef) {
-    let Some(list) = def.other.iter().position(|e| e.name == "iothreadids") else {
-        return;
-    };
+/// The iothread ids a definition has: those `<iothreadids>` names, then
+/// the lowest free ones up to the `<iothreads>` count.
+fn iothread_ids(def: &DomainDef) -> Vec<u64> {
     let count = def
         .other
         .iter()
@@ -1067,20 +1066,37 @@ fn post_parse_iothreads(def: &mut DomainDef) {
         .and_then(|e| e.text().trim().parse::<usize>().ok())
         .unwrap_or(0)
         .min(BITMAP_LIMIT);
-    let ids = &mut def.other[list];
-    let mut used: Vec<u64> = ids
-        .children_named("iothread")
+    let mut used: Vec<u64> = def
+        .other
+        .iter()
+        .filter(|e| e.name == "iothreadids")
+        .flat_map(|l| l.children_named("iothread"))
         .filter_map(|t| t.attr("id").and_then(parse_u64))
         .collect();
     let mut next = 1u64;
     while used.len() < count {
         if !used.contains(&next) {
-            ids.push(Element::new("iothread").with_attr("id", &next.to_string()));
             used.push(next);
         }
         next += 1;
     }
-    let total = used.len().to_string();
+    used
+}
+
+fn post_parse_iothreads(def: &mut DomainDef) {
+    let Some(list) = def.other.iter().position(|e| e.name == "iothreadids") else {
+        return;
+    };
+    let all = iothread_ids(def);
+    let ids = &mut def.other[list];
+    let listed: Vec<u64> = ids
+        .children_named("iothread")
+        .filter_map(|t| t.attr("id").and_then(parse_u64))
+        .collect();
+    for id in all.iter().filter(|i| !listed.contains(i)) {
+        ids.push(Element::new("iothread").with_attr("id", &id.to_string()));
+    }
+    let total = all.len().to_string();
     match def.other.iter_mut().find(|e| e.name == "iothreads") {
         Some(e) => e.set_text(&total),
         None => def.other.push(Element::new("iothreads").with_text(&total)),
@@ -1232,6 +1248,7 @@ fn post_parse_hugepages(def: &mut DomainDef) -> Result<(), ConfError> {
 }
 
 fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
+    let iothreads = iothread_ids(def);
     let maxv = usize::try_from(def.vcpus_max).unwrap_or(usize::MAX);
     let Some(ct) = def.other.iter_mut().find(|e| e.name == "cputune") else {
         return Ok(());
@@ -1268,6 +1285,11 @@ fn post_parse_cputune(def: &mut DomainDef) -> Result<(), ConfError> {
                     &mut isched
                 };
                 for id in ids {
+                    if c.name == "iothreadsched" && !iothreads.contains(&(id as u64)) {
+                        return Err(ConfError::unsupported(format!(
+                            "Cannot find 'iothread' : {id}"
+                        )));
+                    }
                     if target.iter().any(|(i, _)| *i == id) {
                         return Err(ConfError::new(
                             crate::error::XML_DETAIL,

@@ -831,3 +831,22 @@ fn subsystem_hostdevs_say_whether_they_are_managed_and_vgpu_ramfb_is_checked() {
         "unsupported configuration: address not supported for video type ramfb"
     );
 }
+
+#[test]
+fn iothread_scheduling_names_existing_iothreads() {
+    // qemuxml2argvdata/cputune-iothreadsched-toomuch.xml as C answers it.
+    let xml = |n: u32| {
+        format!("<domain type='test'><name>d</name><memory>219136</memory><vcpu>2</vcpu><iothreads>{n}</iothreads><cputune><iothreadsched iothreads='2' scheduler='batch'/></cputune><os><type>hvm</type></os><devices/></domain>")
+    };
+    assert_eq!(
+        define_err(&xml(1)),
+        (
+            CONFIG_UNSUPPORTED,
+            conf::error::ErrorDomain::Domain,
+            "unsupported configuration: Cannot find 'iothread' : 2".into()
+        )
+    );
+    XmlOptions::default()
+        .parse_str(&xml(2), &INACTIVE)
+        .expect("iothread 2 exists");
+}

@@ -968,6 +968,25 @@ pub fn post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
     Ok(())
 }
 
+/// `<hyperv>` enlightenments in libvirt's order.
+const HYPERV_ORDER: &[&str] = &[
+    "relaxed",
+    "vapic",
+    "spinlocks",
+    "vpindex",
+    "runtime",
+    "synic",
+    "stimer",
+    "reset",
+    "vendor_id",
+    "frequencies",
+    "reenlightenment",
+    "tlbflush",
+    "ipi",
+    "evmcs",
+    "avic",
+];
+
 /// `<features>` children in the order of libvirt's feature list.
 const FEATURE_ORDER: &[&str] = &[
     "acpi",
@@ -1023,7 +1042,15 @@ fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
                     }
                 }
             }
-            "features" => e.order_children(FEATURE_ORDER),
+            "features" => {
+                e.order_children(FEATURE_ORDER);
+                if let Some(h) = e.child_mut("hyperv") {
+                    if h.attr("mode").is_none() {
+                        h.insert_attr(0, "mode", "custom");
+                    }
+                    h.order_children(HYPERV_ORDER);
+                }
+            }
             _ => {}
         }
     }
@@ -1053,9 +1080,6 @@ fn sched_key(e: &Element) -> (String, Option<String>) {
     )
 }
 
-/// IOThread ids: when `<iothreadids>` names some, the rest `<iothreads>`
-/// asks for get the lowest free ids after them, and the count covers
-/// them all (libvirt lists every id once any is explicit).
 /// The iothread ids a definition has: those `<iothreadids>` names, then
 /// the lowest free ones up to the `<iothreads>` count.
 fn iothread_ids(def: &DomainDef) -> Vec<u64> {
@@ -1083,6 +1107,9 @@ fn iothread_ids(def: &DomainDef) -> Vec<u64> {
     used
 }
 
+/// IOThread ids: when `<iothreadids>` names some, the rest `<iothreads>`
+/// asks for get the lowest free ids after them, and the count covers
+/// them all (libvirt lists every id once any is explicit).
 fn post_parse_iothreads(def: &mut DomainDef) {
     let Some(list) = def.other.iter().position(|e| e.name == "iothreadids") else {
         return;

@@ -850,3 +850,19 @@ fn iothread_scheduling_names_existing_iothreads() {
         .parse_str(&xml(2), &INACTIVE)
         .expect("iothread 2 exists");
 }
+
+#[test]
+fn hyperv_says_its_mode_and_lists_enlightenments_in_libvirts_order() {
+    // qemuxml2argvdata/hyperv-off.xml as C gives it back.
+    let xml = "<domain type='test'><name>d</name><memory>219136</memory><os><type>hvm</type></os><features><hyperv><vendor_id state='off'/><spinlocks state='off'/><relaxed state='off'/></hyperv><acpi/></features><devices/></domain>";
+    let out = DomainDef::parse_str(xml, &INACTIVE)
+        .expect("parse")
+        .to_xml(&FormatFlags {
+            inactive: true,
+            ..Default::default()
+        });
+    assert!(
+        out.contains("  <features>\n    <acpi/>\n    <hyperv mode='custom'>\n      <relaxed state='off'/>\n      <spinlocks state='off'/>\n      <vendor_id state='off'/>\n    </hyperv>\n  </features>\n"),
+        "{out}"
+    );
+}

@@ -40,12 +40,21 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
         "network:///session"
     };
     registry.set_network_driver(driver_network::factory(net), uri);
-    // The secret driver answers secret:///… (secrets kept in the
-    // daemon's config directory, as libvirt keeps them).
-    registry.add(std::sync::Arc::new(driver_secret::SecretFactory::new(
-        ctx.paths.config_dir.join("secrets"),
-        ctx.privileged,
-    )));
+    // The secret driver answers secret:///… and the secret calls of the
+    // hypervisor drivers' connections (secrets kept in the daemon's config
+    // directory, as libvirt keeps them).
+    let secret_uri = if ctx.privileged {
+        "secret:///system"
+    } else {
+        "secret:///session"
+    };
+    registry.set_secret_driver(
+        std::sync::Arc::new(driver_secret::SecretFactory::new(
+            ctx.paths.config_dir.join("secrets"),
+            ctx.privileged,
+        )),
+        secret_uri,
+    );
     registry
 }
 

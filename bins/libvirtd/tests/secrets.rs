@@ -2,7 +2,8 @@
 //! Secrets through the real virsh on libvirtd's secret:///system: define,
 //! list, value, XML, undefine, the errors libvirt gives (texts as Debian's
 //! C secret driver prints them), and persistence across a daemon restart
-//! in owner-only files.
+//! in owner-only files, and the same secrets on an LXC connection (the
+//! shared secret driver) but none on test:///default.
 
 mod common;
 use common::*;
@@ -56,6 +57,17 @@ fn secret_lifecycle_value_and_restart() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{}", p.display());
     }
+    // The hypervisor drivers' connections reach the same secrets (libvirt's
+    // shared secret driver); the test driver answers none, as libvirt's.
+    let out = virsh_uri(&d.uri("lxc"), &["secret-list"]).success();
+    assert!(out.contains(U), "{out}");
+    let e = virsh_uri(&d.test_uri(), &["secret-list"]).failure();
+    assert!(
+        e.contains(
+            "this function is not supported by the connection driver: virConnectNumOfSecrets"
+        ),
+        "{e}"
+    );
     d.kill_and_restart();
     let out = virsh_uri(&uri, &["secret-get-value", U]).success();
     assert_eq!(out.trim(), "c2VjcmV0");

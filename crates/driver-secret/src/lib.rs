@@ -431,6 +431,10 @@ impl driver::DriverFactory for SecretFactory {
         uri.scheme == "secret"
     }
 
+    fn uses_shared_network(&self) -> bool {
+        false
+    }
+
     fn open(
         &self,
         uri: &driver::Uri,

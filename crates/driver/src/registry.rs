@@ -193,10 +193,12 @@ pub trait DriverFactory: Send + Sync {
     fn active_guests(&self) -> usize {
         0
     }
-    /// Whether this driver's connections have their network calls
-    /// answered by the daemon's shared network driver (libvirt's shared
-    /// secondary drivers): true for hypervisor drivers, false for a
-    /// driver with networks of its own (test) and for the network driver.
+    /// Whether this driver's connections have their network and secret
+    /// calls answered by the daemon's shared network and secret drivers
+    /// (libvirt's shared secondary drivers): true for hypervisor drivers,
+    /// false for a driver with networks of its own (test, which then
+    /// answers no secret call, as libvirt's) and for the shared drivers
+    /// themselves.
     fn uses_shared_network(&self) -> bool {
         true
     }
@@ -210,10 +212,20 @@ pub struct Registry {
     default_uri: Option<DefaultUri>,
     /// The shared network driver and the URI its connections open.
     network: Option<(Arc<dyn DriverFactory>, String)>,
+    /// The shared secret driver and the URI its connections open.
+    secret: Option<(Arc<dyn DriverFactory>, String)>,
 }
 
-/// The shared network driver's connection for one client.
+/// A shared driver's connection for one client.
 pub type SharedConnection = Arc<dyn Connection>;
+
+/// The shared drivers' connections that answer a client's calls of their
+/// families instead of its own connection.
+#[derive(Default, Clone)]
+pub struct SharedConnections {
+    pub network: Option<SharedConnection>,
+    pub secret: Option<SharedConnection>,
+}
 
 /// Looks up the daemon's configured default URI at each empty open.
 type DefaultUri = Arc<dyn Fn() -> Option<String> + Send + Sync>;
@@ -246,6 +258,14 @@ impl Registry {
         self.network = Some((d, uri.to_string()));
     }
 
+    /// Makes `d` (also added as a driver) the secret driver that answers
+    /// the secret calls of the other drivers' connections, opened with
+    /// `uri` (`secret:///system`), as libvirt's shared secret driver.
+    pub fn set_secret_driver(&mut self, d: Arc<dyn DriverFactory>, uri: &str) {
+        self.drivers.push(d.clone());
+        self.secret = Some((d, uri.to_string()));
+    }
+
     /// Guests running under every driver.
     pub fn active_guests(&self) -> usize {
         self.drivers.iter().map(|d| d.active_guests()).sum()
@@ -270,23 +290,30 @@ impl Registry {
         d.open(&uri, auth)
     }
 
-    /// [`Self::open`], plus the connection of the shared network driver
-    /// when the opening driver uses it (see [`Self::set_network_driver`]):
-    /// the one that answers the client's network calls.
-    pub fn open_with_network(
+    /// [`Self::open`], plus the connections of the shared network and
+    /// secret drivers when the opening driver uses them (see
+    /// [`Self::set_network_driver`], [`Self::set_secret_driver`]): the
+    /// ones that answer the client's network and secret calls.
+    pub fn open_shared(
         &self,
         name: Option<&str>,
         auth: &ConnectAuth,
-    ) -> Result<(Arc<dyn Connection>, Option<SharedConnection>)> {
+    ) -> Result<(Arc<dyn Connection>, SharedConnections)> {
         let (d, uri) = self.resolve(name)?;
         let conn = d.open(&uri, auth)?;
-        let net = match &self.network {
-            Some((nd, nuri)) if d.uses_shared_network() => {
-                Some(Uri::parse(nuri).and_then(|u| nd.open(&u, auth))?)
+        let open = |shared: &Option<(Arc<dyn DriverFactory>, String)>| -> Result<Option<SharedConnection>> {
+            match shared {
+                Some((sd, suri)) if d.uses_shared_network() => {
+                    Ok(Some(Uri::parse(suri).and_then(|u| sd.open(&u, auth))?))
+                }
+                _ => Ok(None),
             }
-            _ => None,
         };
-        Ok((conn, net))
+        let shared = SharedConnections {
+            network: open(&self.network)?,
+            secret: open(&self.secret)?,
+        };
+        Ok((conn, shared))
     }
 
     /// The driver that claims `name` and the parsed URI.

@@ -52,13 +52,16 @@ impl RemoteConnect for Call<'_> {
             uid: self.client.info.peer_uid,
             pid: self.client.info.peer_pid,
         };
-        let (conn, net) = self
+        let (conn, shared) = self
             .handler
             .registry
-            .open_with_network(Some(name), &auth)
+            .open_shared(Some(name), &auth)
             .map_err(wire)?;
         if let Ok(mut n) = st.net_conn.write() {
-            *n = net;
+            *n = shared.network;
+        }
+        if let Ok(mut n) = st.secret_conn.write() {
+            *n = shared.secret;
         }
         *slot = Some(conn);
         self.handler.opened.fetch_add(1, Ordering::Relaxed);

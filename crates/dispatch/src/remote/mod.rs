@@ -75,6 +75,12 @@ impl RemoteHandler {
     fn release(&self, client: &Client<RemoteState>) {
         client.close_streams();
         let conn = client.state.conn.write().ok().and_then(|mut c| c.take());
+        let _ = client
+            .state
+            .secret_conn
+            .write()
+            .ok()
+            .and_then(|mut c| c.take());
         let net = client
             .state
             .net_conn
@@ -272,6 +278,16 @@ impl<'a> Call<'a> {
     /// `f` on the connection answering network calls.
     fn network<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
         f(&*self.net_conn()?).map_err(wire)
+    }
+
+    /// `f` on the connection answering secret calls: the shared secret
+    /// driver's, else the client's own.
+    fn secret<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
+        let shared = self.state().secret_conn.read().ok().and_then(|c| c.clone());
+        match shared {
+            Some(c) => f(&*c).map_err(wire),
+            None => f(&*self.conn()?).map_err(wire),
+        }
     }
 
     /// `f` on the client's driver connection, its error as the client

@@ -19,6 +19,9 @@ pub struct RemoteState {
     /// The shared network driver's connection, when it (and not `conn`)
     /// answers the client's network calls.
     pub(crate) net_conn: RwLock<Option<Arc<dyn Connection>>>,
+    /// The shared secret driver's connection, when it (and not `conn`)
+    /// answers the client's secret calls.
+    pub(crate) secret_conn: RwLock<Option<Arc<dyn Connection>>>,
     /// Shared with the event sink the connection publishes to.
     pub(crate) events: Arc<EventState>,
     /// The client came in on a read-only socket.
@@ -32,6 +35,7 @@ impl RemoteState {
         RemoteState {
             conn: RwLock::new(None),
             net_conn: RwLock::new(None),
+            secret_conn: RwLock::new(None),
             events: Default::default(),
             readonly,
             close_callback: Mutex::new(false),

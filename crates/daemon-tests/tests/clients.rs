@@ -230,7 +230,15 @@ fn libvirt_python_sweep_matches_c_libvirtd() {
     let c_dir = TempDir::new("clients-py-c");
     let (_c, c_sock) = start_c(&c_dir);
     let (_ours, our_sock) = start_ours(&t);
-    compare("python", &python_sweep(&c_sock), &python_sweep(&our_sock));
+    let c_out = python_sweep(&c_sock);
+    compare("python", &c_out, &python_sweep(&our_sock));
+
+    // The same through virtproxyd.
+    let p = TempDir::new("clients-py-proxy");
+    let mut spec = Spec::new("virtproxyd", &p, "unix_sock_ro_perms = \"0777\"");
+    spec.ready = p.join("run/libvirt-sock");
+    let _proxy = spec.start();
+    compare("python", &c_out, &python_sweep(&spec.ready));
 }
 
 #[test]

@@ -235,7 +235,7 @@ fn libvirt_python_sweep_matches_c_libvirtd() {
 
     // The same through virtproxyd.
     let p = TempDir::new("clients-py-proxy");
-    let mut spec = Spec::new("virtproxyd", &p, "unix_sock_ro_perms = \"0777\"");
+    let mut spec = Spec::new("virtproxyd", &p, "");
     spec.ready = p.join("run/libvirt-sock");
     let _proxy = spec.start();
     compare("python", &c_out, &python_sweep(&spec.ready));

@@ -83,7 +83,7 @@ fn c_command(dir: &TempDir) -> (Command, PathBuf) {
     (cmd, run.join("libvirt-sock"))
 }
 
-/// Debian's C libvirtd with only its LXC and network drivers, in a mount
+/// Debian's C libvirtd with only its LXC, network and secret drivers, in a mount
 /// namespace of its own where /run/libvirt and /etc/libvirt are empty tmpfs
 /// mounts (the drivers' state and definitions stay private; nothing is
 /// started).
@@ -103,11 +103,13 @@ fn start_c_lxc(dir: &TempDir) -> Option<(Daemon, PathBuf)> {
     let drivers = dir.join("lxc-driver");
     std::fs::create_dir_all(&drivers).expect("driver dir");
     std::os::unix::fs::symlink(module, drivers.join("libvirt_driver_lxc.so")).expect("link");
-    // Our libvirtd hosts a network driver beside LXC, as C's does.
-    let network = module.with_file_name("libvirt_driver_network.so");
-    if network.exists() {
-        std::os::unix::fs::symlink(&network, drivers.join("libvirt_driver_network.so"))
-            .expect("link");
+    // Our libvirtd hosts network and secret drivers beside LXC, which
+    // its connections share, as C's does.
+    for name in ["libvirt_driver_network.so", "libvirt_driver_secret.so"] {
+        let other = module.with_file_name(name);
+        if other.exists() {
+            std::os::unix::fs::symlink(&other, drivers.join(name)).expect("link");
+        }
     }
     let args: Vec<String> = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())

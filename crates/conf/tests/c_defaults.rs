@@ -866,3 +866,22 @@ fn hyperv_says_its_mode_and_lists_enlightenments_in_libvirts_order() {
         "{out}"
     );
 }
+
+#[test]
+fn acpi_index_goes_before_the_device_address() {
+    // qemuxml2argvdata/devices-acpi-index.xml as C gives it back.
+    let xml = dom(
+        "",
+        "<disk type='file' device='disk'><source file='/t.img'/><target dev='vda' bus='virtio'/><address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/><acpi index='1'/></disk>",
+    );
+    let out = DomainDef::parse_str(&xml, &INACTIVE)
+        .expect("parse")
+        .to_xml(&FormatFlags {
+            inactive: true,
+            ..Default::default()
+        });
+    assert!(
+        out.contains("<acpi index='1'/>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>\n    </disk>"),
+        "{out}"
+    );
+}

@@ -1175,7 +1175,7 @@ fn assign_chr_ports(def: &mut DomainDef) {
 }
 
 /// Children every device ends with (virDomainDeviceInfoFormat).
-const INFO_TAIL: &[&str] = &["boot", "alias", "master", "rom", "address", "acpi"];
+const INFO_TAIL: &[&str] = &["boot", "alias", "master", "rom", "acpi", "address"];
 
 fn with_info_tail(head: &[&'static str]) -> Vec<&'static str> {
     head.iter().chain(INFO_TAIL).copied().collect()

@@ -821,6 +821,12 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
             }
         }
     }
+    // Graphics without a video device get one, of the driver's default
+    // model (libvirt adds it before the drivers' callbacks run).
+    let has = |n: &str| def.devices.iter().any(|d| d.name == n);
+    if has("graphics") && !has("video") {
+        def.devices.push(Element::new("video"));
+    }
     Ok(def)
 }
 
@@ -1644,6 +1650,21 @@ fn validate_os(def: &DomainDef) -> Result<(), ConfError> {
 }
 
 impl DomainDef {
+    /// Gives every video device without a model type the driver's default
+    /// model `ty` (a driver's device post-parse step).
+    pub fn default_video_type(&mut self, ty: &str) {
+        for v in self.devices.iter_mut().filter(|d| d.name == "video") {
+            if v.child("model").is_none() {
+                v.children.insert(0, Node::Element(Element::new("model")));
+            }
+            if let Some(m) = v.child_mut("model") {
+                if m.attr("type").is_none() {
+                    m.insert_attr(0, "type", ty);
+                }
+            }
+        }
+    }
+
     /// Gives back spare capacity left by parsing and frees the rare-field
     /// group when it is empty: definitions are kept for the daemon's
     /// lifetime, often by the thousand.

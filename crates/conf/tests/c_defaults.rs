@@ -885,3 +885,37 @@ fn acpi_index_goes_before_the_device_address() {
         "{out}"
     );
 }
+
+#[test]
+fn graphics_without_video_get_a_video_of_the_drivers_default_model() {
+    // C's test driver: <graphics type='vnc'/> alone gives a cirrus video.
+    let opts = XmlOptions {
+        post_parse: Some(std::sync::Arc::new(|def: &mut DomainDef| {
+            def.default_video_type("cirrus");
+            Ok(())
+        })),
+        ..Default::default()
+    };
+    let out = opts
+        .parse_str(&dom("", "<graphics type='vnc'/>"), &INACTIVE)
+        .expect("parse")
+        .to_xml(&FormatFlags {
+            inactive: true,
+            ..Default::default()
+        });
+    assert!(
+        out.contains("<video>\n      <model type='cirrus' vram='16384' heads='1' primary='yes'/>\n    </video>"),
+        "{out}"
+    );
+    let out = opts
+        .parse_str(&dom("", "<video><model vram='1024'/></video>"), &INACTIVE)
+        .expect("parse")
+        .to_xml(&FormatFlags {
+            inactive: true,
+            ..Default::default()
+        });
+    assert!(
+        out.contains("<model type='cirrus' vram='1024' heads='1' primary='yes'/>"),
+        "{out}"
+    );
+}

@@ -449,10 +449,28 @@ pub fn take_test_ns(el: &mut Element) -> Result<TestNs> {
 }
 
 /// How this driver reads definitions: the fake hypervisor's default
-/// architecture is i686.
+/// architecture is i686; a video device without a model is xen for Xen
+/// and Linux guests, vga on ppc64 and cirrus otherwise, as libvirt's test
+/// driver chooses.
 fn xml_options() -> conf::domain::XmlOptions {
     conf::domain::XmlOptions {
         default_arch: Some("i686"),
+        post_parse: Some(std::sync::Arc::new(|def: &mut DomainDef| {
+            let ty = if matches!(def.os.os_type.as_str(), "xen" | "linux") {
+                "xen"
+            } else if def
+                .os
+                .arch
+                .as_deref()
+                .is_some_and(|a| a.starts_with("ppc64"))
+            {
+                "vga"
+            } else {
+                "cirrus"
+            };
+            def.default_video_type(ty);
+            Ok(())
+        })),
         ..Default::default()
     }
 }

@@ -919,3 +919,23 @@ fn graphics_without_video_get_a_video_of_the_drivers_default_model() {
         "{out}"
     );
 }
+
+#[test]
+fn drive_addresses_name_controller_bus_target_and_unit() {
+    // qemuxml2argvdata/watchdog-dump.xml: <address type='drive'
+    // controller='0' bus='0' unit='0'/> comes back with target='0'.
+    let xml = dom(
+        "",
+        "<disk type='block' device='disk'><source dev='/dev/HostVG/QEMUGuest1'/><target dev='hda' bus='ide'/><address type='drive' unit='0' bus='0' controller='0'/></disk>",
+    );
+    let out = DomainDef::parse_str(&xml, &INACTIVE)
+        .expect("parse")
+        .to_xml(&FormatFlags {
+            inactive: true,
+            ..Default::default()
+        });
+    assert!(
+        out.contains("<address type='drive' controller='0' bus='0' target='0' unit='0'/>"),
+        "{out}"
+    );
+}

@@ -585,8 +585,21 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
 }
 
 /// PCI addresses are printed with fixed widths (domain 4 hex digits, bus
-/// and slot 2, function 1) whatever the input used, as libvirt does.
+/// and slot 2, function 1) whatever the input used, and drive addresses
+/// with all four of controller, bus, target and unit (0 when not given),
+/// as libvirt does.
 fn normalise_pci_addresses(e: &mut Element) -> Result<(), ConfError> {
+    if e.name == "address" && e.attr("type") == Some("drive") {
+        let mut attrs = vec![("type".to_string(), "drive".to_string())];
+        for key in ["controller", "bus", "target", "unit"] {
+            let v = e.attr(key).unwrap_or("0");
+            let v = v
+                .parse::<u32>()
+                .map_or_else(|_| v.to_string(), |n| n.to_string());
+            attrs.push((key.to_string(), v));
+        }
+        e.attrs = attrs;
+    }
     if e.name == "address" && e.attr("type") == Some("pci") {
         for (key, width, max) in [
             ("domain", 4, 0xffff_u64),

@@ -939,3 +939,31 @@ fn drive_addresses_name_controller_bus_target_and_unit() {
         "{out}"
     );
 }
+
+#[test]
+fn video_primary_and_disk_tray_as_c_formats_them() {
+    let fmt = |devs: &str| {
+        DomainDef::parse_str(&dom("", devs), &INACTIVE)
+            .expect("parse")
+            .to_xml(&FormatFlags {
+                inactive: true,
+                ..Default::default()
+            })
+    };
+    // Captured from C's test driver: primary='no' is not kept, a video
+    // marked primary goes first.
+    let out =
+        fmt("<video><model type='vga'/></video><video><model type='virtio' primary='no'/></video>");
+    assert!(out.contains("<model type='vga' vram='16384' heads='1' primary='yes'/>\n    </video>\n    <video>\n      <model type='virtio' heads='1'/>"), "{out}");
+    let out = fmt(
+        "<video><model type='virtio'/></video><video><model type='qxl' primary='yes'/></video>",
+    );
+    assert!(out.contains("<model type='qxl' ram='65536' vram='65536' heads='1' primary='yes'/>\n    </video>\n    <video>\n      <model type='virtio' heads='1'/>"), "{out}");
+    // qemuxml2argvdata/disk-floppy-tray.xml: a closed tray is not said.
+    let out = fmt("<disk type='file' device='floppy'><source file='/a'/><target dev='fda' bus='fdc' tray='closed'/></disk><disk type='file' device='floppy'><source file='/b'/><target dev='fdb' bus='fdc' tray='open'/></disk>");
+    assert!(out.contains("<target dev='fda' bus='fdc'/>"), "{out}");
+    assert!(
+        out.contains("<target dev='fdb' bus='fdc' tray='open'/>"),
+        "{out}"
+    );
+}

@@ -568,7 +568,21 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
 
     assign_chr_ports(def);
 
-    // The first video device is the primary one.
+    // The first video device is the primary one; one marked primary goes
+    // first.
+    let is_video = |d: &Element| d.name == "video";
+    let marked = |d: &Element| {
+        is_video(d) && d.child("model").and_then(|m| m.attr("primary")) == Some("yes")
+    };
+    if let (Some(first), Some(p)) = (
+        def.devices.iter().position(is_video),
+        def.devices.iter().position(marked),
+    ) {
+        if p > first {
+            let v = def.devices.remove(p);
+            def.devices.insert(first, v);
+        }
+    }
     if let Some(v) = def.devices.iter_mut().find(|d| d.name == "video") {
         if let Some(m) = v.child_mut("model") {
             if m.attr("type") != Some("none") && m.attr("primary").is_none() {
@@ -1222,6 +1236,13 @@ fn normalise_disk(d: &mut Element) {
             t.insert_attr(pos, "bus", bus);
         }
     }
+    // Only a floppy or CD-ROM tray that is open is worth saying.
+    let removable_media = matches!(d.attr("device"), Some("floppy" | "cdrom"));
+    if let Some(t) = d.child_mut("target") {
+        if !removable_media || t.attr("tray") == Some("closed") {
+            t.remove_attr("tray");
+        }
+    }
     // A CD-ROM is always read-only.
     if d.attr("device") == Some("cdrom") && d.child("readonly").is_none() {
         d.push(Element::new("readonly"));
@@ -1442,10 +1463,12 @@ fn normalise_video(d: &mut Element, virt_type: &str) {
         }
     }
     attrs.push(("heads".into(), heads));
-    for k in ["primary", "blob"] {
-        if let Some(v) = m.attr(k) {
-            attrs.push((k.into(), v.to_string()));
-        }
+    // Only primary='yes' means something (libvirt keeps a boolean).
+    if m.attr("primary") == Some("yes") {
+        attrs.push(("primary".into(), "yes".into()));
+    }
+    if let Some(v) = m.attr("blob") {
+        attrs.push(("blob".into(), v.to_string()));
     }
     // Attributes libvirt does not know are not kept.
     m.attrs = attrs;

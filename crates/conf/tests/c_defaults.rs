@@ -967,3 +967,17 @@ fn video_primary_and_disk_tray_as_c_formats_them() {
         "{out}"
     );
 }
+
+#[test]
+fn a_scsi_disk_address_taken_by_a_scsi_hostdev_is_refused_as_c_does() {
+    // qemuxml2argvdata/disk-hostdev-scsi-address-conflict.xml (C's message
+    // has no closing quote).
+    let xml = dom(
+        "",
+        "<disk type='block' device='disk'><source dev='/dev/HostVG/QEMUGuest2'/><target dev='sda' bus='scsi'/></disk><controller type='scsi' index='0'/><hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source><address type='drive' controller='0' bus='0' target='0' unit='0'/></hostdev>",
+    );
+    assert_eq!(
+        define_err(&xml).2,
+        "unsupported configuration: using disk target name 'sda' conflicts with SCSI host device address controller='0' bus='0' target='0' unit='0"
+    );
+}

@@ -511,6 +511,12 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
     }
 
     // Disks on drive buses get a drive address and their controller.
+    let scsi_hostdevs: Vec<(u64, u64, u64, u64)> = def
+        .devices
+        .iter()
+        .filter(|d| d.name == "hostdev" && d.attr("type") == Some("scsi"))
+        .filter_map(drive_address)
+        .collect();
     let mut implicit: Vec<(String, u32)> = Vec::new();
     for d in def.devices.iter_mut().filter(|d| d.name == "disk") {
         let Some(t) = d.child("target") else { continue };
@@ -531,6 +537,12 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
                 } else {
                     (0, idx % per_bus)
                 };
+                if bus == "scsi" && scsi_hostdevs.contains(&(ctrl, b, 0, unit)) {
+                    // libvirt's message lacks the closing quote.
+                    return Err(ConfError::unsupported(format!(
+                        "using disk target name '{dev}' conflicts with SCSI host device address controller='{ctrl}' bus='{b}' target='0' unit='{unit}"
+                    )));
+                }
                 d.push(
                     Element::new("address")
                         .with_attr("type", "drive")

@@ -981,3 +981,26 @@ fn a_scsi_disk_address_taken_by_a_scsi_hostdev_is_refused_as_c_does() {
         "unsupported configuration: using disk target name 'sda' conflicts with SCSI host device address controller='0' bus='0' target='0' unit='0"
     );
 }
+
+#[test]
+fn disk_snapshot_default_and_iscsi_lun_as_c_gives_them() {
+    let fmt = |devs: &str| {
+        DomainDef::parse_str(&dom("", devs), &INACTIVE)
+            .expect("parse")
+            .to_xml(&FormatFlags {
+                inactive: true,
+                ..Default::default()
+            })
+    };
+    // qemuxml2argvdata/disk-vhostuser.xml, disk-snapshot.xml and
+    // disk-network-iscsi.xml as C gives them back.
+    let out = fmt("<disk type='vhostuser' device='disk'><driver name='qemu' type='raw'/><source type='unix' path='/tmp/vhost-blk1.sock'/><target dev='vda' bus='virtio'/></disk>");
+    assert!(
+        out.contains("<disk type='vhostuser' device='disk' snapshot='no'>"),
+        "{out}"
+    );
+    let out = fmt("<disk type='block' device='cdrom' snapshot='no'><source dev='/dev/HostVG/QEMUGuest2'/><target dev='hdc' bus='ide'/><readonly/></disk>");
+    assert!(out.contains("<disk type='block' device='cdrom'>"), "{out}");
+    let out = fmt("<disk type='network' device='disk'><source protocol='iscsi' name='iqn.1992-01.com.example'><host name='example.org' port='6000'/></source><target dev='vda' bus='virtio'/></disk>");
+    assert!(out.contains("name='iqn.1992-01.com.example/0'"), "{out}");
+}

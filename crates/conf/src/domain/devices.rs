@@ -502,7 +502,12 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
             "interface" => normalise_interface(d)?,
             "video" => normalise_video(d, &virt_type),
             "controller" => usb_companion_master(d),
-            "hostdev" => normalise_hostdev(d),
+            "hostdev" => {
+                normalise_hostdev(d);
+                if d.attr("type") == Some("scsi") {
+                    iscsi_lun(d);
+                }
+            }
             _ => {}
         }
     }
@@ -1259,7 +1264,39 @@ fn normalise_disk(d: &mut Element) {
     if d.attr("device") == Some("cdrom") && d.child("readonly").is_none() {
         d.push(Element::new("readonly"));
     }
+    // vhost-user disks cannot be snapshotted; a read-only disk is never
+    // snapshotted, which goes without saying.
+    if d.attr("type") == Some("vhostuser") && d.attr("snapshot").is_none() {
+        let pos = d
+            .attrs
+            .iter()
+            .rposition(|(k, _)| {
+                matches!(k.as_str(), "type" | "device" | "model" | "rawio" | "sgio")
+            })
+            .map_or(0, |p| p + 1);
+        d.insert_attr(pos, "snapshot", "no");
+    }
+    if d.child("readonly").is_some() && d.attr("snapshot") == Some("no") {
+        d.remove_attr("snapshot");
+    }
+    // An iSCSI source names LUN 0 unless it names one.
+    if d.attr("type") == Some("network") {
+        iscsi_lun(d);
+    }
     d.order_children(&disk_order());
+}
+
+/// An iSCSI `<source name>` without a LUN gets `/0` (libvirt's
+/// virDomainPostParseCheckISCSIPath), for disks and SCSI host devices.
+fn iscsi_lun(d: &mut Element) {
+    if let Some(s) = d.child_mut("source") {
+        if s.attr("protocol") == Some("iscsi") {
+            if let Some(n) = s.attr("name").filter(|n| !n.contains('/')) {
+                let n = format!("{n}/0");
+                s.set_attr("name", &n);
+            }
+        }
+    }
 }
 
 /// libvirt's order of a disk's children.

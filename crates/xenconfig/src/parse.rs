@@ -89,13 +89,28 @@ pub fn parse_native(
         inactive: true,
         validate_schema: false,
     };
-    conf::domain::XmlOptions::default()
+    let mut def = conf::domain::XmlOptions::default()
         .parse_element(&root, &flags)
         .map_err(|e| XenConfigError {
             code: e.code,
             domain: e.domain,
             detail: e.detail,
-        })
+        })?;
+    drop_generated_port_ids(&mut def);
+    Ok(def)
+}
+
+/// An xl or xm `vif` cannot name an Open vSwitch port's interfaceid, so
+/// the one the common parse generated for it is dropped: libvirt's
+/// converter builds the definition directly and never has one.
+fn drop_generated_port_ids(def: &mut DomainDef) {
+    for d in def.devices.iter_mut().filter(|d| d.name == "interface") {
+        if let Some(vp) = d.child_mut("virtualport") {
+            if vp.attr("type") == Some("openvswitch") {
+                vp.remove_children("parameters");
+            }
+        }
+    }
 }
 
 fn build_tree(

@@ -96,3 +96,45 @@ fn secret_lifecycle_value_and_restart() {
     let out = virsh_uri(&uri, &["secret-list"]).success();
     assert!(!out.contains(U), "{out}");
 }
+
+/// libvirt-python's secret event callbacks on an LXC connection: defined,
+/// value changed, undefined, in that order with detail 0 (what Debian's C
+/// libvirtd sends for the same calls).
+#[test]
+fn secret_events_reach_libvirt_python() {
+    if !python_available() {
+        skip("/usr/bin/python3 with libvirt-python is not installed");
+        return;
+    }
+    if !is_root() {
+        skip("the LXC connection and secret:///system need root");
+        return;
+    }
+    let d = Daemon::start();
+    let script = r#"
+import libvirt, sys, threading, time
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(sys.argv[1])
+seen = []
+def life(conn, secret, event, detail, opaque): seen.append(("lifecycle", secret.usageID(), event, detail))
+def val(conn, secret, opaque): seen.append(("value", secret.usageID()))
+a = c.secretEventRegisterAny(None, libvirt.VIR_SECRET_EVENT_ID_LIFECYCLE, life, None)
+b = c.secretEventRegisterAny(None, libvirt.VIR_SECRET_EVENT_ID_VALUE_CHANGED, val, None)
+def loop():
+    while True: libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+s = c.secretDefineXML("<secret ephemeral='yes'><usage type='tls'><name>evtest</name></usage></secret>")
+s.setValue(b"x")
+s.undefine()
+for _ in range(100):
+    if len(seen) >= 3: break
+    time.sleep(0.05)
+c.secretEventDeregisterAny(a); c.secretEventDeregisterAny(b)
+for e in seen: print(e)
+"#;
+    let out = python(script, &[&d.uri("lxc")]).success();
+    assert_eq!(
+        out.trim(),
+        "('lifecycle', 'evtest', 0, 0)\n('value', 'evtest')\n('lifecycle', 'evtest', 1, 0)"
+    );
+}

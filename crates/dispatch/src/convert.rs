@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Conversions between wire handles and driver handles.
 
-use driver::{DomainRef, InterfaceRef, NetworkRef, NodeDeviceRef, PoolRef, TypedValue, VolRef};
+use driver::{
+    DomainRef, InterfaceRef, NetworkRef, NodeDeviceRef, PoolRef, SecretRef, TypedValue, VolRef,
+};
 use protocol::remote as r;
 use protocol::TypedParamValue;
 
@@ -113,4 +115,20 @@ pub fn c_chars(s: &str) -> Vec<i8> {
         .map(|b| b as i8)
         .chain(std::iter::once(0))
         .collect()
+}
+
+pub fn secret_in(s: &r::NonnullSecret) -> SecretRef {
+    SecretRef {
+        uuid: s.uuid,
+        usage_type: s.usage_type,
+        usage_id: s.usage_id.clone(),
+    }
+}
+
+pub fn secret_out(s: SecretRef) -> r::NonnullSecret {
+    r::NonnullSecret {
+        uuid: s.uuid,
+        usage_type: s.usage_type,
+        usage_id: s.usage_id,
+    }
 }

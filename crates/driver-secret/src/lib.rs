@@ -70,6 +70,8 @@ impl Secret {
 pub struct SecretDriver {
     dir: PathBuf,
     secrets: Mutex<Vec<Secret>>,
+    /// Where the connections' clients hear of changes.
+    events: driver::EventBus,
 }
 
 fn err(code: ErrorCode, detail: impl Into<String>) -> VirError {
@@ -98,6 +100,7 @@ impl SecretDriver {
         let d = SecretDriver {
             dir: dir.into(),
             secrets: Mutex::new(Vec::new()),
+            events: driver::EventBus::new(),
         };
         d.load();
         d
@@ -194,6 +197,19 @@ impl SecretDriver {
     fn remove_files(&self, u: &[u8; 16]) {
         let _ = std::fs::remove_file(self.xml_path(u));
         let _ = std::fs::remove_file(self.value_path(u));
+    }
+
+    /// Tells the subscribed clients of `ev` (after the change is made;
+    /// never under the table's lock).
+    pub fn publish(&self, ev: SecretEvent) {
+        self.events.publish(match ev {
+            SecretEvent::Lifecycle { secret, event } => driver::Event::SecretLifecycle {
+                secret,
+                event,
+                detail: 0,
+            },
+            SecretEvent::ValueChanged { secret } => driver::Event::SecretValueChanged { secret },
+        });
     }
 
     /// virConnectNumOfSecrets.
@@ -489,6 +505,14 @@ impl driver::Connection for SecretConnection {
         self.uri.clone()
     }
 
+    fn subscribe(&self, sink: driver::EventSink) -> Option<u64> {
+        Some(self.driver.events.subscribe(sink))
+    }
+
+    fn unsubscribe(&self, token: u64) {
+        self.driver.events.unsubscribe(token);
+    }
+
     fn list_all_secrets(&self, flags: u32) -> driver::Result<Vec<SecretRef>> {
         self.driver.list_all(flags)
     }
@@ -502,7 +526,9 @@ impl driver::Connection for SecretConnection {
     }
 
     fn secret_define_xml(&self, xml: &str, flags: u32) -> driver::Result<SecretRef> {
-        self.driver.define(xml, flags).map(|(r, _)| r)
+        let (r, ev) = self.driver.define(xml, flags)?;
+        self.driver.publish(ev);
+        Ok(r)
     }
 
     fn secret_get_xml_desc(&self, secret: &SecretRef, flags: u32) -> driver::Result<String> {
@@ -510,7 +536,9 @@ impl driver::Connection for SecretConnection {
     }
 
     fn secret_set_value(&self, secret: &SecretRef, value: &[u8], flags: u32) -> driver::Result<()> {
-        self.driver.set_value(&secret.uuid, value, flags).map(drop)
+        let ev = self.driver.set_value(&secret.uuid, value, flags)?;
+        self.driver.publish(ev);
+        Ok(())
     }
 
     fn secret_get_value(&self, secret: &SecretRef, flags: u32) -> driver::Result<Vec<u8>> {
@@ -519,6 +547,8 @@ impl driver::Connection for SecretConnection {
     }
 
     fn secret_undefine(&self, secret: &SecretRef) -> driver::Result<()> {
-        self.driver.undefine(&secret.uuid).map(drop)
+        let ev = self.driver.undefine(&secret.uuid)?;
+        self.driver.publish(ev);
+        Ok(())
     }
 }

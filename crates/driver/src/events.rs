@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::types::{DomainRef, NetworkRef, NodeDeviceRef, PoolRef};
+use crate::types::{DomainRef, NetworkRef, NodeDeviceRef, PoolRef, SecretRef};
 
 /// An event a driver reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +42,16 @@ pub enum Event {
         dev: NodeDeviceRef,
         event: i32,
         detail: i32,
+    },
+    /// VIR_SECRET_EVENT_DEFINED (0) / UNDEFINED (1).
+    SecretLifecycle {
+        secret: SecretRef,
+        event: i32,
+        detail: i32,
+    },
+    /// A secret's value was set.
+    SecretValueChanged {
+        secret: SecretRef,
     },
 }
 

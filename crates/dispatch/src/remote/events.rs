@@ -15,7 +15,7 @@ use protocol::RemoteProc as P;
 use rpc::Client;
 use xdr::Xdr;
 
-use crate::convert::{dom_out, net_out, pool_out};
+use crate::convert::{dom_out, net_out, pool_out, secret_out};
 
 /// Which API registered a callback; it decides the message procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,7 @@ pub enum Kind {
     Network,
     StoragePool,
     NodeDevice,
+    Secret,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +46,8 @@ pub struct Registrations {
     pub token: Option<u64>,
     /// The subscription to the shared network driver's events.
     pub net_token: Option<u64>,
+    /// The subscription to the shared secret driver's events.
+    pub secret_token: Option<u64>,
     pub next_id: i32,
     pub list: Vec<Registration>,
 }
@@ -162,6 +165,33 @@ fn frame_for(reg: &Registration, ev: &Event) -> Option<Vec<u8>> {
                     dom: dom_out(dom.clone()),
                     r#type: *kind,
                     nsuri: nsuri.clone(),
+                },
+            ))
+        }
+        (
+            Event::SecretLifecycle {
+                secret,
+                event,
+                detail,
+            },
+            Kind::Secret,
+        ) if reg.event_id == 0 && matches(&reg.filter, &secret.uuid) => Some(message(
+            P::SecretEventLifecycle,
+            &r::SecretEventLifecycleMsg {
+                callback_id: reg.id,
+                secret: secret_out(secret.clone()),
+                event: *event,
+                detail: *detail,
+            },
+        )),
+        (Event::SecretValueChanged { secret }, Kind::Secret)
+            if reg.event_id == 1 && matches(&reg.filter, &secret.uuid) =>
+        {
+            Some(message(
+                P::SecretEventValueChanged,
+                &r::SecretEventValueChangedMsg {
+                    callback_id: reg.id,
+                    secret: secret_out(secret.clone()),
                 },
             ))
         }

@@ -75,12 +75,23 @@ impl RemoteHandler {
     fn release(&self, client: &Client<RemoteState>) {
         client.close_streams();
         let conn = client.state.conn.write().ok().and_then(|mut c| c.take());
-        let _ = client
+        let secret = client
             .state
             .secret_conn
             .write()
             .ok()
             .and_then(|mut c| c.take());
+        if let Some(secret) = secret {
+            if let Some(tok) = client
+                .state
+                .events
+                .lock()
+                .ok()
+                .and_then(|mut e| e.secret_token.take())
+            {
+                secret.unsubscribe(tok);
+            }
+        }
         let net = client
             .state
             .net_conn
@@ -322,9 +333,18 @@ impl<'a> Call<'a> {
             Kind::Network => self.state().net_conn.read().ok().and_then(|c| c.clone()),
             _ => None,
         };
+        let shared_secret = match kind {
+            Kind::Secret => self.state().secret_conn.read().ok().and_then(|c| c.clone()),
+            _ => None,
+        };
         let regs = &self.state().events;
         let mut ev = regs.lock().map_err(|_| not_open())?;
-        if let Some(net) = shared_net {
+        if let Some(sec) = shared_secret {
+            if ev.secret_token.is_none() {
+                ev.secret_token =
+                    sec.subscribe(events::sink(Arc::downgrade(self.client), regs.clone()));
+            }
+        } else if let Some(net) = shared_net {
             if ev.net_token.is_none() {
                 ev.net_token =
                     net.subscribe(events::sink(Arc::downgrade(self.client), regs.clone()));

@@ -4,27 +4,12 @@
 //! the client's driver uses it, else by the client's own.
 
 use driver::objlist::uuid_string;
-use driver::SecretRef;
 use protocol::procs::RemoteSecret;
 use protocol::remote as r;
 
+use super::events::Kind;
 use super::{list_all, names_of, Call, R};
-
-fn secret_in(s: &r::NonnullSecret) -> SecretRef {
-    SecretRef {
-        uuid: s.uuid,
-        usage_type: s.usage_type,
-        usage_id: s.usage_id.clone(),
-    }
-}
-
-fn secret_out(s: SecretRef) -> r::NonnullSecret {
-    r::NonnullSecret {
-        uuid: s.uuid,
-        usage_type: s.usage_type,
-        usage_id: s.usage_id,
-    }
-}
+use crate::convert::{secret_in, secret_out};
 
 impl RemoteSecret for Call<'_> {
     fn connect_list_all_secrets(
@@ -101,5 +86,23 @@ impl RemoteSecret for Call<'_> {
 
     fn secret_undefine(&self, args: r::SecretUndefineArgs) -> R<()> {
         self.secret(|c| c.secret_undefine(&secret_in(&args.secret)))
+    }
+
+    // ---- event registrations ----
+
+    fn connect_secret_event_register_any(
+        &self,
+        args: r::ConnectSecretEventRegisterAnyArgs,
+    ) -> R<r::ConnectSecretEventRegisterAnyRet> {
+        let filter = args.secret.map(|s| s.uuid.to_vec());
+        let callback_id = self.register(Kind::Secret, args.event_id, filter)?;
+        Ok(r::ConnectSecretEventRegisterAnyRet { callback_id })
+    }
+
+    fn connect_secret_event_deregister_any(
+        &self,
+        args: r::ConnectSecretEventDeregisterAnyArgs,
+    ) -> R<()> {
+        self.deregister_id(args.callback_id)
     }
 }

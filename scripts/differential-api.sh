@@ -15,21 +15,8 @@ if [ ! -x /usr/sbin/libvirtd ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libvirt-daemon libvirt-clients python3-libvirt >/dev/null
 fi
 our_libvirtd
+start_both "$LAB"
 for d in c rs; do
-    cat > "$LAB/$d/libvirtd.conf" <<EOC
-unix_sock_dir = "$LAB/$d/run"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-listen_tls = 0
-listen_tcp = 0
-log_outputs = "3:file:$LAB/$d/log"
-EOC
-done
-start_c_libvirtd "$LAB/c/libvirtd.conf" "$LAB/c/pid"
-LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" "$RS_BIN" -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
-trap 'kill $(cat "$LAB/c/pid" "$LAB/rs/pid" 2>/dev/null) 2>/dev/null || true' EXIT
-for d in c rs; do
-    for _ in $(seq 100); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done
     /usr/bin/python3 scripts/testdrv-api.py "test+unix:///default?socket=$LAB/$d/run/libvirt-sock" > "$LAB/$d.out" 2>&1 || true
 done
 if diff -u "$LAB/c.out" "$LAB/rs.out"; then

@@ -25,22 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 our_libvirtd
 
-for d in c rs; do
-    cat > "$LAB/$d/libvirtd.conf" <<EOC
-unix_sock_dir = "$LAB/$d/run"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-listen_tls = 0
-listen_tcp = 0
-log_outputs = "3:file:$LAB/$d/log"
-EOC
-done
-start_c_libvirtd "$LAB/c/libvirtd.conf" "$LAB/c/pid"
-LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" "$RS_BIN" -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
-trap 'kill $(cat "$LAB/c/pid" "$LAB/rs/pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
-for d in c rs; do
-    for _ in $(seq 100); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done
-done
+start_both "$LAB"
 
 mask() {
     sed -E -e "s|$LAB/(c\|rs)/run|LAB/run|g" \

@@ -19,23 +19,7 @@ if ! command -v libvirtd >/dev/null || [ "$(readlink -f "$(command -v libvirtd)"
 fi
 our_libvirtd
 
-conf() {
-    cat > "$1/libvirtd.conf" <<EOC
-unix_sock_dir = "$1/run"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-listen_tls = 0
-listen_tcp = 0
-log_outputs = "3:file:$1/log"
-EOC
-}
-conf "$LAB/c"; conf "$LAB/rs"
-start_c_libvirtd "$LAB/c/libvirtd.conf" "$LAB/c/pid"
-LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" "$RS_BIN" -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
-trap 'kill $(cat "$LAB/c/pid" "$LAB/rs/pid" 2>/dev/null) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
-for d in c rs; do
-    for _ in $(seq 100); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done
-done
+start_both "$LAB"
 
 cat > "$LAB/dom.xml" <<'EOX'
 <domain type='test'>

@@ -14,6 +14,7 @@
 # missing. Exits 1 when any document differs, unless XMLDIFF_ALLOW_DIFF=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/c-libvirtd.sh
 LAB=${LAB:-/tmp/lvxmldiff}
 CORPUS=${CORPUS:-$(cd .. && pwd)/shared/conformance/libvirt-9.6}
 [ -d "$CORPUS" ] || CORPUS=/work/shared/conformance/libvirt-9.6
@@ -37,37 +38,7 @@ if [ -z "$RS_BIN" ]; then
 fi
 
 rm -rf "$LAB"; mkdir -p "$LAB/c/run" "$LAB/rs/run" "$LAB/report"
-conf() {
-    cat > "$1/libvirtd.conf" <<EOC
-unix_sock_dir = "$1/run"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-listen_tls = 0
-listen_tcp = 0
-log_outputs = "3:file:$1/log"
-EOC
-}
-conf "$LAB/c"; conf "$LAB/rs"
-# A private mount namespace with its own /run/libvirt: the C daemon's
-# drivers keep pid files and state there, and another libvirtd may own the
-# host's.
-unshare --mount --propagation private sh -c \
-    "mount -t tmpfs tmpfs /run/libvirt && exec /usr/sbin/libvirtd -f '$LAB/c/libvirtd.conf' -p '$LAB/c/pid'" \
-    >"$LAB/c/stdout" 2>&1 &
-C_LAUNCH=$!
-LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" "$RS_BIN" -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
-RS_LAUNCH=$!
-cleanup() {
-    for p in "$LAB/c/pid" "$LAB/rs/pid"; do
-        [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
-    done
-    kill "$C_LAUNCH" "$RS_LAUNCH" 2>/dev/null || true
-}
-trap cleanup EXIT
-for d in c rs; do
-    for _ in $(seq 150); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done
-    [ -S "$LAB/$d/run/libvirt-sock" ] || { echo "daemon $d did not come up (see $LAB/$d/log)" >&2; exit 1; }
-done
+start_both "$LAB"
 
 /usr/bin/python3 scripts/xml-differential.py \
     --c-uri "test+unix:///default?socket=$LAB/c/run/libvirt-sock" \

@@ -25,3 +25,31 @@ our_libvirtd() {
         RS_BIN=${CARGO_TARGET_DIR:-target}/release/libvirtd
     fi
 }
+
+# start_both LAB: Debian's C libvirtd in LAB/c and ours ($RS_BIN, see
+# our_libvirtd) in LAB/rs, each with sockets in its own run directory, no
+# authentication and no network listeners; stopped when the script exits;
+# returns once both sockets exist (fails, saying so, when one does not
+# come up).
+start_both() {
+    local lab=$1 d
+    for d in c rs; do
+        mkdir -p "$lab/$d/run"
+        cat > "$lab/$d/libvirtd.conf" <<EOC
+unix_sock_dir = "$lab/$d/run"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+listen_tls = 0
+listen_tcp = 0
+log_outputs = "3:file:$lab/$d/log"
+EOC
+    done
+    start_c_libvirtd "$lab/c/libvirtd.conf" "$lab/c/pid"
+    LIBVIRT_RS_ROOT_PREFIX="$lab/rs" "$RS_BIN" -f "$lab/rs/libvirtd.conf" -p "$lab/rs/pid" >/dev/null 2>&1 &
+    # shellcheck disable=SC2064
+    trap "kill \$(cat '$lab/c/pid' '$lab/rs/pid' 2>/dev/null) 2>/dev/null || true; kill \$(jobs -p) 2>/dev/null || true" EXIT
+    for d in c rs; do
+        for _ in $(seq 150); do [ -S "$lab/$d/run/libvirt-sock" ] && break; sleep 0.1; done
+        [ -S "$lab/$d/run/libvirt-sock" ] || { echo "daemon $d did not come up (see $lab/$d/log)" >&2; return 1; }
+    done
+}

@@ -587,18 +587,24 @@ fn proxy_forwards_by_uri_and_reports_missing_drivers() {
     assert_eq!(uri.uri, "test:///default");
 }
 
-#[test]
-fn socket_activation_uses_passed_sockets_and_ignores_config_paths() {
-    let t = TempDir::new("activation");
-    let conf = t.config("");
-    let names = [
-        "virtvzd.socket",
-        "virtvzd-ro.socket",
-        "virtvzd-admin.socket",
+/// Daemon `name` with config `conf` and pid file in `t`, started as
+/// systemd's socket activation starts it with its three UNIX sockets
+/// (`NAME.socket`, `NAME-ro.socket`, `NAME-admin.socket`), bound here at
+/// `t/NAME-rw`, `t/NAME-ro`, `t/NAME-admin`: the command, the socket paths
+/// in that order, and the listeners (kept open by the caller).
+fn activated_with_three_sockets(
+    t: &TempDir,
+    name: &str,
+    conf: &Path,
+) -> (Command, Vec<std::path::PathBuf>, Vec<UnixListener>) {
+    let units = [
+        format!("{name}.socket"),
+        format!("{name}-ro.socket"),
+        format!("{name}-admin.socket"),
     ];
-    let paths: Vec<_> = ["a-rw", "a-ro", "a-admin"]
+    let paths: Vec<_> = ["rw", "ro", "admin"]
         .iter()
-        .map(|n| t.join(n))
+        .map(|k| t.join(&format!("{name}-{k}")))
         .collect();
     let listeners: Vec<UnixListener> = paths
         .iter()
@@ -608,9 +614,18 @@ fn socket_activation_uses_passed_sockets_and_ignores_config_paths() {
         .iter()
         .map(std::os::fd::AsRawFd::as_raw_fd)
         .collect();
-    let mut cmd = socket_activated(&bin("virtvzd"), &raw, &names);
+    let names: Vec<&str> = units.iter().map(String::as_str).collect();
+    let mut cmd = socket_activated(&bin(name), &raw, &names);
     cmd.args(["-f", conf.to_str().unwrap_or("")])
         .args(["-p", t.join("p.pid").to_str().unwrap_or("")]);
+    (cmd, paths, listeners)
+}
+
+#[test]
+fn socket_activation_uses_passed_sockets_and_ignores_config_paths() {
+    let t = TempDir::new("activation");
+    let conf = t.config("");
+    let (cmd, paths, _listeners) = activated_with_three_sockets(&t, "virtvzd", &conf);
     let mut d = Daemon::start_cmd(cmd, &t, &paths[0]);
     // The admin program answers on the passed admin socket.
     let mut adm = admin_client(&paths[2]);
@@ -632,28 +647,9 @@ fn socket_activated_proxy_creates_nothing_in_its_run_directory() {
     }
     let t = TempDir::new("act-proxy");
     let conf = t.config("auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"");
-    let names = [
-        "virtproxyd.socket",
-        "virtproxyd-ro.socket",
-        "virtproxyd-admin.socket",
-    ];
-    let paths: Vec<_> = ["p-rw", "p-ro", "p-admin"]
-        .iter()
-        .map(|n| t.join(n))
-        .collect();
-    let listeners: Vec<UnixListener> = paths
-        .iter()
-        .map(|p| UnixListener::bind(p).expect("bind"))
-        .collect();
-    let raw: Vec<i32> = listeners
-        .iter()
-        .map(std::os::fd::AsRawFd::as_raw_fd)
-        .collect();
     let root = t.join("root");
-    let mut cmd = socket_activated(&bin("virtproxyd"), &raw, &names);
-    cmd.args(["-f", conf.to_str().unwrap_or("")])
-        .args(["-p", t.join("p.pid").to_str().unwrap_or("")])
-        .env("LIBVIRT_RS_ROOT_PREFIX", &root);
+    let (mut cmd, paths, _listeners) = activated_with_three_sockets(&t, "virtproxyd", &conf);
+    cmd.env("LIBVIRT_RS_ROOT_PREFIX", &root);
     let mut d = Daemon::start_cmd(cmd, &t, &paths[0]);
     // test:///default is served in the proxy's own process.
     let uri = format!("test+unix:///default?socket={}", paths[0].display());

@@ -669,24 +669,6 @@ fn format_xl_cpuid(c: &mut Conf, def: &DomainDef) {
     }
 }
 
-fn cell_kib(cell: &Element) -> u64 {
-    let v: u64 = cell
-        .attr("memory")
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    let mult: u64 = match cell.attr("unit").unwrap_or("KiB") {
-        "b" | "bytes" => return v / 1024,
-        "KB" => return v.saturating_mul(1000) / 1024,
-        "MB" => return v.saturating_mul(1_000_000) / 1024,
-        "GB" => return v.saturating_mul(1_000_000_000) / 1024,
-        "M" | "MiB" => 1024,
-        "G" | "GiB" => 1024 * 1024,
-        "T" | "TiB" => 1024 * 1024 * 1024,
-        _ => 1,
-    };
-    v.saturating_mul(mult)
-}
-
 fn format_xl_vnuma(c: &mut Conf, def: &DomainDef) -> Result<(), XenConfigError> {
     let Some(numa) = other(def, "cpu").and_then(|c| c.child("numa")) else {
         return Ok(());
@@ -696,33 +678,17 @@ fn format_xl_vnuma(c: &mut Conf, def: &DomainDef) -> Result<(), XenConfigError> 
         return Ok(());
     }
     let n = cells.len();
-    let explicit = |i: usize, j: usize| -> Option<u64> {
-        cells
-            .get(i)?
-            .child("distances")?
-            .children_named("sibling")
-            .find_map(|s| {
-                (s.attr("id")?.parse::<usize>().ok()? == j)
-                    .then(|| s.attr("value")?.parse::<u64>().ok())
-                    .flatten()
-            })
-    };
     let mut out = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
         let cpus = cell.attr("cpus").unwrap_or("");
         let ids = parse_bitmap(cpus, 4096)
             .ok_or_else(|| XenConfigError::internal(format!("Failed to parse bitmap '{cpus}'")))?;
         let dists: Vec<String> = (0..n)
-            .map(|j| {
-                explicit(i, j)
-                    .or_else(|| explicit(j, i))
-                    .unwrap_or(if i == j { 10 } else { 20 })
-                    .to_string()
-            })
+            .map(|j| crate::numa::distance(&cells, i, j).to_string())
             .collect();
         out.push(Value::List(vec![
             Value::String(format!("pnode={i}")),
-            Value::String(format!("size={}", cell_kib(cell) / 1024)),
+            Value::String(format!("size={}", crate::numa::cell_kib(cell) / 1024)),
             Value::String(format!("vcpus={}", format_bitmap(&ids))),
             Value::String(format!("vdistances={}", dists.join(","))),
         ]));

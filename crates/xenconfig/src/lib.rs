@@ -19,6 +19,7 @@ pub mod diskspec;
 pub mod error;
 mod format;
 pub mod libxl;
+mod numa;
 mod parse;
 mod value;
 

@@ -627,27 +627,12 @@ fn vnuma_into(
         let cells: Vec<&Element> = numa.children_named("cell").collect();
         if !cells.is_empty() {
             let simulate = cells.len() > opts.nr_nodes;
-            let explicit = |i: usize, j: usize| -> Option<u64> {
-                cells
-                    .get(i)?
-                    .child("distances")?
-                    .children_named("sibling")
-                    .find_map(|s| {
-                        (s.attr("id")?.parse::<usize>().ok()? == j)
-                            .then(|| s.attr("value")?.parse::<u64>().ok())
-                            .flatten()
-                    })
-            };
             let mut nodes = Vec::new();
             for (i, cell) in cells.iter().enumerate() {
                 let mut n = Map::new();
-                n.insert("memkb".into(), json!(cell_kib(cell)));
+                n.insert("memkb".into(), json!(crate::numa::cell_kib(cell)));
                 let dists: Vec<Value> = (0..cells.len())
-                    .map(|j| {
-                        json!(explicit(i, j)
-                            .or_else(|| explicit(j, i))
-                            .unwrap_or(if i == j { 10 } else { 20 }))
-                    })
+                    .map(|j| json!(crate::numa::distance(&cells, i, j)))
                     .collect();
                 n.insert("distances".into(), Value::Array(dists));
                 let pnode = if simulate { 0 } else { i };
@@ -743,19 +728,6 @@ fn split_args(s: &str) -> Value {
             .map(|a| json!(a))
             .collect(),
     )
-}
-
-fn cell_kib(cell: &Element) -> u64 {
-    let v: u64 = cell
-        .attr("memory")
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    match cell.attr("unit").unwrap_or("KiB") {
-        "M" | "MiB" => v.saturating_mul(1024),
-        "G" | "GiB" => v.saturating_mul(1024 * 1024),
-        "b" | "bytes" => v / 1024,
-        _ => v,
-    }
 }
 
 /// A character device as libxl's `serial` string.

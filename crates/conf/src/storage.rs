@@ -106,7 +106,8 @@ pub struct PoolDef {
     pub root_ns: Vec<(String, String)>,
 }
 
-const POOL_TYPES: &[&str] = &[
+/// virStoragePoolType names, in the order of their values (0 is "dir").
+pub const POOL_TYPES: &[&str] = &[
     "dir",
     "fs",
     "netfs",

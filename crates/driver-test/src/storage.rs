@@ -473,24 +473,6 @@ pub(crate) fn storage_vol_get_path(sh: &Shared, vol: &VolRef) -> Result<String> 
     })
 }
 
-/// virStoragePoolType names, by value (0 is "dir").
-const POOL_TYPES: &[&str] = &[
-    "dir",
-    "fs",
-    "netfs",
-    "logical",
-    "disk",
-    "iscsi",
-    "iscsi-direct",
-    "scsi",
-    "mpath",
-    "rbd",
-    "sheepdog",
-    "gluster",
-    "zfs",
-    "vstorage",
-];
-
 /// What libvirt's test driver finds for logical pools.
 const LOGICAL_SOURCES: &str = "<sources>
   <source>
@@ -515,7 +497,9 @@ pub(crate) fn find_storage_pool_sources(
     flags: u32,
 ) -> Result<String> {
     Error::check_flags(flags, 0, "testConnectFindStoragePoolSources")?;
-    let ty = POOL_TYPES.iter().position(|t| *t == pool_type);
+    let ty = conf::storage::POOL_TYPES
+        .iter()
+        .position(|t| *t == pool_type);
     if ty == Some(0) {
         return Err(errors::internal(format!(
             "unknown storage pool type {pool_type}"

@@ -140,6 +140,14 @@ impl FakeHost {
                         if let Ok(c) = s.try_clone() {
                             lock(&ctl.conns).push(c);
                         }
+                        // Accepted while the controller was ending: `end`
+                        // may already have shut the others down (it clears
+                        // `alive` before it takes `conns`), so this one
+                        // goes too, as a real controller's would.
+                        if !ctl.alive.load(Ordering::SeqCst) {
+                            let _ = s.shutdown(std::net::Shutdown::Both);
+                            continue;
+                        }
                         let (h, n, c) = (host.clone(), name.clone(), ctl.clone());
                         std::thread::spawn(move || h.connection(&n, &c, s));
                     }

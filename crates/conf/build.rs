@@ -2,7 +2,8 @@
 //! Generates one test per corpus case from the conformance manifests:
 //! `corpus_cases.rs` (domain corpora, tests/corpus.rs) and
 //! `network_cases.rs` (network and network port corpora,
-//! tests/network_corpus.rs), `secret_cases.rs` (tests/secret_corpus.rs).
+//! tests/network_corpus.rs), `secret_cases.rs` (tests/secret_corpus.rs), `nodedev_cases.rs`
+//! (tests/nodedev_corpus.rs) and `interface_cases.rs` (tests/interface_corpus.rs).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -74,4 +75,8 @@ fn main() {
     let _ = std::fs::write(out_dir.join("network_cases.rs"), network);
     let secret = generate(&corpus, &known, &["secretxml2xml"]);
     let _ = std::fs::write(out_dir.join("secret_cases.rs"), secret);
+    let nodedev = generate(&corpus, &known, &["nodedevxml2xml"]);
+    let _ = std::fs::write(out_dir.join("nodedev_cases.rs"), nodedev);
+    let interface = generate(&corpus, &known, &["interfacexml2xml"]);
+    let _ = std::fs::write(out_dir.join("interface_cases.rs"), interface);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! libvirt's XML object models: domains, domain capabilities, networks, storage pools and
-//! volumes, secrets, domain backups, and host capabilities.
+//! volumes, secrets, node devices, host interfaces, domain backups, and host capabilities.
 //!
 //! Role: turn client-supplied XML into typed definitions and format them
 //! back byte for byte as libvirt 9.6 does. Each model goes through the same
@@ -21,7 +21,9 @@ pub mod checkpoint;
 pub mod domain;
 pub mod domcaps;
 pub mod error;
+pub mod interface;
 pub mod network;
+pub mod nodedev;
 pub mod rare;
 pub mod schema;
 pub mod secret;

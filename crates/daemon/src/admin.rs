@@ -19,11 +19,9 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use daemon_support::log as dlog;
 use protocol::admin as a;
-use protocol::procs::AdminProcedures;
 use protocol::header::Header;
-use protocol::{
-    AdminProc as P, ErrorCode, ErrorDomain, RemoteError, TypedParamValue,
-};
+use protocol::procs::AdminProcedures;
+use protocol::{AdminProc as P, ErrorCode, ErrorDomain, RemoteError, TypedParamValue};
 use rpc::{CallMode, Client, ClientInfo, Handler, Limits, Response, Server, Transport};
 
 type R<T> = Result<T, RemoteError>;

@@ -80,14 +80,29 @@ fn fail(argv0: &str, daemon: bool, err: DaemonErr, msg: &str) -> ExitCode {
     ExitCode::from(err.exit_code() as u8)
 }
 
-/// Run the daemon `name` serving the remote program; `drivers` builds the
+/// Run the daemon `name` serving the remote program (a per-driver
+/// hypervisor daemon relaying its secondary drivers' calls to their daemons,
+/// see [`dispatch::Secondary`]); `drivers` builds the
 /// driver registry once the paths are known. Returns the process exit
 /// status.
 pub fn run(name: &str, drivers: impl FnOnce(&DaemonContext) -> Registry) -> ExitCode {
     run_with(name, |ctx| {
         let mut registry = drivers(ctx);
         ctx.use_default_uri(&mut registry);
-        (Arc::new(RemoteHandler::new(registry.clone())), registry)
+        // A per-driver daemon's secondary drivers live in their own
+        // daemons, beside this one's sockets.
+        let secondary = dispatch::Secondary {
+            sock_dir: ctx
+                .paths
+                .sock
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_else(|| ctx.paths.run_dir.clone()),
+            privileged: ctx.privileged,
+            families: dispatch::families_of_daemon(ctx.profile.name),
+        };
+        let handler = RemoteHandler::new(registry.clone()).with_secondary(secondary);
+        (Arc::new(handler), registry)
     })
 }
 

@@ -25,4 +25,4 @@
 mod convert;
 mod remote;
 
-pub use remote::{RemoteHandler, RemoteState};
+pub use remote::{families_of_daemon, RemoteHandler, RemoteState, Secondary, HYPERVISOR_FAMILIES};

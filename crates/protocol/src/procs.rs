@@ -42,6 +42,10 @@ pub enum StreamDir {
 pub struct ProcInfo {
     pub number: i32,
     pub name: &'static str,
+    /// The family (trait of the typed interface) that carries it:
+    /// `connect`, `domain`, `network`, `storage`, `nodedev`, `interface`,
+    /// `secret`, `nwfilter`, `admin`, `lxc`.
+    pub family: &'static str,
     /// The method of the program's typed interface that serves it.
     pub method: &'static str,
     /// Served by the priority workers, never queued behind slow calls.
@@ -228,6 +232,7 @@ macro_rules! define_program {
                     $($enum::$name => ProcInfo {
                         number: $num,
                         name: stringify!($name),
+                        family: stringify!($family),
                         method: stringify!($method),
                         high_priority: prio!($prio),
                         stream: stream!($stream),

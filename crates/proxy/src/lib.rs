@@ -9,7 +9,11 @@
 //!    for anything else.
 //! 2. CONNECT_OPEN picks the back end from the URI's scheme: `lxc` →
 //!    `virtlxcd-sock`, `xen` → `virtxend-sock`, `vz` / `parallels` →
-//!    `virtvzd-sock`, `network` → `virtnetworkd-sock`, `secret` → `virtsecretd-sock` (all in the proxy's own socket directory; `-sock-ro`
+//!    `virtvzd-sock`, `qemu` → `virtqemud-sock`, `network` →
+//!    `virtnetworkd-sock`, `secret` → `virtsecretd-sock`, `storage` →
+//!    `virtstoraged-sock`, `nodedev` → `virtnodedevd-sock`, `interface`
+//!    → `virtinterfaced-sock`, `nwfilter` → `virtnwfilterd-sock` (all in
+//!    the proxy's own socket directory; `-sock-ro`
 //!    for clients of the read-only socket), `test` → the proxy's in-process
 //!    drivers. No URI or the empty one: a root proxy probes the daemons'
 //!    sockets in libvirt's order and opens `SCHEME:///system` on the first
@@ -63,14 +67,27 @@ pub const DAEMONS: &[(&[&str], &str)] = &[
     (&["vz", "parallels"], "virtvzd"),
     (&["network"], "virtnetworkd"),
     (&["secret"], "virtsecretd"),
+    (&["storage"], "virtstoraged"),
+    (&["nodedev"], "virtnodedevd"),
+    (&["interface"], "virtinterfaced"),
+    (&["nwfilter"], "virtnwfilterd"),
+    (&["qemu"], "virtqemud"),
 ];
 
 /// The per-driver daemons a root proxy probes for a client that opens the
 /// empty URI, in libvirt's order (xen, qemu, lxc, vbox, bhyve, vz; those
 /// this project has): the first whose socket exists gets the client, with
-/// `SCHEME:///system` as the URI. An unprivileged proxy probes only the
-/// session daemons of QEMU and VirtualBox, none of which exist here.
-const PROBE_ORDER: &[(&str, &str)] = &[("xen", "virtxend"), ("lxc", "virtlxcd"), ("vz", "virtvzd")];
+/// `SCHEME:///system` as the URI.
+const PROBE_ORDER: &[(&str, &str)] = &[
+    ("xen", "virtxend"),
+    ("qemu", "virtqemud"),
+    ("lxc", "virtlxcd"),
+    ("vz", "virtvzd"),
+];
+
+/// What an unprivileged proxy probes: the session daemons of QEMU and
+/// VirtualBox (only QEMU's exists here), opened as `SCHEME:///session`.
+const SESSION_PROBE_ORDER: &[(&str, &str)] = &[("qemu", "virtqemud")];
 
 /// Schemes served by the in-process drivers.
 pub const LOCAL_SCHEMES: &[&str] = &["test"];
@@ -180,15 +197,19 @@ impl ProxyHandler {
     /// The daemon an empty URI goes to, as libvirt's proxy probes it: the
     /// first in [`PROBE_ORDER`] whose socket (`-sock-ro` for a read-only
     /// client) exists, with its scheme.
-    fn probe(&self, readonly: bool) -> Option<(&'static str, &'static str)> {
+    fn probe(&self, readonly: bool) -> Option<(&'static str, &'static str, &'static str)> {
         if !self.privileged {
-            return None;
+            // A session daemon has no read-only socket.
+            return SESSION_PROBE_ORDER
+                .iter()
+                .find(|(_, prefix)| self.sock_dir.join(format!("{prefix}-sock")).exists())
+                .map(|&(scheme, prefix)| (scheme, prefix, "session"));
         }
         let suffix = if readonly { "sock-ro" } else { "sock" };
         PROBE_ORDER
             .iter()
-            .copied()
             .find(|(_, prefix)| self.sock_dir.join(format!("{prefix}-{suffix}")).exists())
+            .map(|&(scheme, prefix)| (scheme, prefix, "system"))
     }
 
     fn daemon_socket(&self, prefix: &str, readonly: bool) -> PathBuf {
@@ -250,8 +271,8 @@ impl ProxyHandler {
         let mut route = route(args.name.as_deref())?;
         let mut call = frame(h, payload);
         if route == Route::Probe {
-            if let Some((scheme, prefix)) = self.probe(readonly) {
-                args.name = Some(format!("{scheme}:///system"));
+            if let Some((scheme, prefix, kind)) = self.probe(readonly) {
+                args.name = Some(format!("{scheme}:///{kind}"));
                 call = frame_value(h, &args);
                 route = Route::Daemon(prefix);
             }
@@ -550,11 +571,26 @@ mod tests {
     }
 
     #[test]
+    fn secondary_and_qemu_uris_go_to_their_daemons() {
+        for (uri, daemon) in [
+            ("storage:///system", "virtstoraged"),
+            ("nodedev:///system", "virtnodedevd"),
+            ("interface:///system", "virtinterfaced"),
+            ("nwfilter:///system", "virtnwfilterd"),
+            ("secret:///system", "virtsecretd"),
+            ("qemu:///system", "virtqemud"),
+            ("qemu:///session", "virtqemud"),
+        ] {
+            assert_eq!(route(Some(uri)).ok(), Some(Route::Daemon(daemon)), "{uri}");
+        }
+    }
+
+    #[test]
     fn unknown_scheme_has_no_driver() {
-        let e = route(Some("qemu:///system")).err();
+        let e = route(Some("bhyve:///system")).err();
         assert_eq!(
             e.map(|e| e.message),
-            Some("no connection driver available for qemu:///system".to_string())
+            Some("no connection driver available for bhyve:///system".to_string())
         );
     }
 

@@ -41,11 +41,13 @@ mod interface;
 mod lxc;
 mod network;
 mod nodedev;
+mod relay;
 mod secret;
 mod state;
 mod storage;
 
 use events::{Kind, Registration};
+pub use relay::{families_of_daemon, Secondary, HYPERVISOR_FAMILIES};
 pub use state::RemoteState;
 
 /// What a procedure's method returns: its reply, or the error to send.
@@ -56,6 +58,9 @@ pub struct RemoteHandler {
     registry: Registry,
     /// Guests and connections counted for the idle timeout.
     pub opened: AtomicUsize,
+    /// The families answered by other daemons (a per-driver daemon's
+    /// secondary drivers), if any.
+    secondary: Option<Secondary>,
 }
 
 impl RemoteHandler {
@@ -63,7 +68,15 @@ impl RemoteHandler {
         RemoteHandler {
             registry,
             opened: Default::default(),
+            secondary: None,
         }
+    }
+
+    /// Relays the calls of `secondary.families` to their daemons (see
+    /// [`Secondary`]) instead of answering them here.
+    pub fn with_secondary(mut self, secondary: Secondary) -> Self {
+        self.secondary = Some(secondary).filter(|s| !s.families.is_empty());
+        self
     }
 
     pub fn registry(&self) -> &Registry {
@@ -74,6 +87,7 @@ impl RemoteHandler {
     /// subscription (ConnectClose, or the client went away).
     fn release(&self, client: &Client<RemoteState>) {
         client.close_streams();
+        client.state.links.close_all();
         let conn = client.state.conn.write().ok().and_then(|mut c| c.take());
         let secret = client
             .state
@@ -166,6 +180,26 @@ impl Handler for RemoteHandler {
         payload: &[u8],
         _fds: Vec<OwnedFd>,
     ) -> Response {
+        if let Some(sec) = &self.secondary {
+            if let Some(family) = sec.relayed_family(h) {
+                let relayed = P::from_i32(h.proc_)
+                    .ok_or_else(|| unknown_procedure(h.proc_))
+                    .and_then(|p| check_access(client, p.info()))
+                    .and_then(|()| {
+                        let open = client.state.conn.read().map(|c| c.is_some());
+                        if open.unwrap_or(false) {
+                            Ok(())
+                        } else {
+                            Err(not_open())
+                        }
+                    })
+                    .and_then(|()| sec.call(client, family, h, payload));
+                return match relayed {
+                    Ok(()) => Response::NoReply,
+                    Err(e) => Response::Error(e),
+                };
+            }
+        }
         let call = Call {
             handler: self,
             client,
@@ -192,7 +226,14 @@ impl Handler for RemoteHandler {
         }
     }
 
-    fn stream(&self, client: &Arc<Client<RemoteState>>, h: &Header, _payload: &[u8]) {
+    fn stream(&self, client: &Arc<Client<RemoteState>>, h: &Header, payload: &[u8]) {
+        if let Some(sec) = &self.secondary {
+            if let Some(family) = sec.relayed_family(h) {
+                if sec.stream(client, family, h, payload) {
+                    return;
+                }
+            }
+        }
         // The RPC layer routes messages of open streams itself; this one's
         // stream has ended (or never was).
         rpc::stream::answer_unknown(client, h);

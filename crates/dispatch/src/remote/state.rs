@@ -28,6 +28,8 @@ pub struct RemoteState {
     pub(crate) readonly: bool,
     /// Whether the client registered for the close callback.
     pub(crate) close_callback: Mutex<bool>,
+    /// The client's connections to the daemons of its secondary drivers.
+    pub(crate) links: super::relay::Links,
 }
 
 impl RemoteState {
@@ -39,6 +41,7 @@ impl RemoteState {
             events: Default::default(),
             readonly,
             close_callback: Mutex::new(false),
+            links: Default::default(),
         }
     }
 }

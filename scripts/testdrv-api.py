@@ -584,6 +584,9 @@ def guest_ops():
     L, C = S.VIR_DOMAIN_AFFECT_LIVE, S.VIR_DOMAIN_AFFECT_CONFIG
     show("nmi", dom.injectNMI)
     show("nmi flags", dom.injectNMI, 1)
+    show("send-key linux", dom.sendKey, 0, 50, [29, 56, 111], 3, 0)
+    show("send-key usb", dom.sendKey, 7, 0, [4, 5], 2, 0)
+    show("send-key flags", dom.sendKey, 0, 0, [30], 1, 1)
     show("signal", dom.sendProcessSignal, 1, 9)
     show("signal pid 2", dom.sendProcessSignal, 2, 9)
     show("signal 64", dom.sendProcessSignal, 1, 64)
@@ -622,6 +625,7 @@ def guest_ops():
         "<target dev='hdc'/><readonly/></disk><disk type='file' device='disk'><source file='/d'/>"
         "<target dev='sdb'/></disk></devices></domain>")
     show("inactive nmi", d2.injectNMI)
+    show("inactive send-key", d2.sendKey, 0, 0, [30], 1, 0)
     show("inactive signal", d2.sendProcessSignal, 1, 0)
     show("inactive freeze", d2.fsFreeze)
     show("inactive trim", d2.fSTrim, None, 0)

@@ -506,6 +506,16 @@ impl Connection for TestConnection {
     fn domain_inject_nmi(&self, r: &DomainRef, flags: u32) -> Result<()> {
         guest::domain_inject_nmi(&self.shared, r, flags)
     }
+    fn domain_send_key(
+        &self,
+        r: &DomainRef,
+        codeset: u32,
+        _holdtime: u32,
+        keycodes: &[u32],
+        flags: u32,
+    ) -> Result<()> {
+        guest::domain_send_key(&self.shared, r, codeset, keycodes, flags)
+    }
     fn domain_send_process_signal(
         &self,
         r: &DomainRef,

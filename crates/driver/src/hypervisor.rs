@@ -429,6 +429,19 @@ pub trait Connection: Send + Sync {
     fn domain_inject_nmi(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         unsupported!("virDomainInjectNMI")
     }
+    /// virDomainSendKey: `keycodes` (1 to 16, checked by the caller, as is
+    /// the codeset) of `codeset` pressed for `holdtime` ms on a running
+    /// domain. Errors: VIR_ERR_OPERATION_INVALID when it is not running.
+    fn domain_send_key(
+        &self,
+        dom: &DomainRef,
+        codeset: u32,
+        holdtime: u32,
+        keycodes: &[u32],
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSendKey")
+    }
     /// virDomainSendProcessSignal.
     fn domain_send_process_signal(
         &self,

@@ -13,6 +13,11 @@ use super::{limit_check, list_all, Call, R};
 use crate::convert::{c_chars, dom_in, dom_out, params_in, params_out};
 use rpc::stream::Pending;
 
+/// VIR_KEYCODE_SET_LAST: the number of key code sets virDomainSendKey
+/// knows (linux, xt, atset1, atset2, atset3, os_x, xt_kbd, usb, win32,
+/// qnum).
+const KEYCODE_SET_LAST: u32 = 10;
+
 fn snap_out(dom: &r::NonnullDomain, name: String) -> r::NonnullDomainSnapshot {
     r::NonnullDomainSnapshot {
         name,
@@ -560,6 +565,33 @@ impl RemoteDomain for Call<'_> {
 
     fn domain_inject_nmi(&self, args: r::DomainInjectNmiArgs) -> R<()> {
         self.driver(|c| c.domain_inject_nmi(&dom_in(&args.dom), args.flags))
+    }
+
+    fn domain_send_key(&self, args: r::DomainSendKeyArgs) -> R<()> {
+        // virDomainSendKey's own checks, before the driver's.
+        if args.keycodes.is_empty() {
+            return Err(RemoteError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Domain,
+                Some("nkeycodes in virDomainSendKey must be greater than zero"),
+            ));
+        }
+        if args.codeset >= KEYCODE_SET_LAST {
+            return Err(RemoteError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Domain,
+                Some(&format!("Unsupported codeset '{}'", args.codeset as i32)),
+            ));
+        }
+        self.driver(|c| {
+            c.domain_send_key(
+                &dom_in(&args.dom),
+                args.codeset,
+                args.holdtime,
+                &args.keycodes,
+                args.flags,
+            )
+        })
     }
 
     fn domain_send_process_signal(&self, args: r::DomainSendProcessSignalArgs) -> R<()> {

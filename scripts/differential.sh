@@ -101,6 +101,13 @@ EOC
 
 session "$LAB/c" > "$LAB/c.out"
 session "$LAB/rs" > "$LAB/rs.out"
+# URIs the client libraries refuse before sending, sent raw.
+for d in c rs; do
+    echo "### raw opens" >> "$LAB/$d.out"
+    python3 scripts/open-uri.py "$LAB/$d/run/libvirt-sock" 'lxc:///embed' 'lxc:///embed?root=/tmp/e' \
+        'lxc:///embed?root=rel' 'LXC:///embed?root=/x' 'test:///embed?root=/x' 'xen:///embed?root=/x' \
+        >> "$LAB/$d.out" 2>&1 || true
+done
 if diff -u "$LAB/c.out" "$LAB/rs.out" > "$LAB/diff.txt"; then
     echo "differential: identical output for $(grep -c '^### ' "$LAB/c.out") virsh commands"
 else

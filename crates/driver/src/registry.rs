@@ -330,6 +330,9 @@ impl Registry {
             ));
         };
         let uri = Uri::parse(&name)?;
+        if uri.transport.is_none() && uri.path == "/embed" {
+            return Err(embed_refusal(&uri, &name));
+        }
         // A client library strips the transport before it sends the URI;
         // one still there ("test+ssh") is a scheme no driver here has.
         if uri.transport.is_none() {
@@ -340,6 +343,36 @@ impl Registry {
             }
         }
         Err(Error::new(ErrorCode::NoConnect, ErrorDomain::None, name))
+    }
+}
+
+/// A `SCHEME:///embed` URI, as libvirt's virConnectOpen checks it before
+/// it asks the drivers: the scheme must be lower-case letters, `root`
+/// must be given and absolute; then no driver here runs embedded (the
+/// embeddable QEMU driver is not among them), so nothing claims it.
+fn embed_refusal(uri: &Uri, name: &str) -> Error {
+    if !uri.scheme.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Error::new(
+            ErrorCode::NoConnect,
+            ErrorDomain::None,
+            format!(
+                "URI scheme '{}' for embedded driver is not valid",
+                uri.scheme
+            ),
+        );
+    }
+    match uri.query.iter().find(|(k, _)| k == "root") {
+        None => Error::new(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Uri,
+            "Missing URI parameter 'root'",
+        ),
+        Some((_, root)) if !root.starts_with('/') => Error::new(
+            ErrorCode::ConfigUnsupported,
+            ErrorDomain::None,
+            "root path must be absolute",
+        ),
+        Some(_) => Error::new(ErrorCode::NoConnect, ErrorDomain::None, name),
     }
 }
 
@@ -405,6 +438,21 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "no connection driver available for lxc:///embed?root=/x"
+        );
+        let e = opened(&r, Some("lxc:///embed"));
+        assert_eq!(
+            e.to_string(),
+            "invalid argument: Missing URI parameter 'root'"
+        );
+        let e = opened(&r, Some("lxc:///embed?root=rel"));
+        assert_eq!(
+            e.to_string(),
+            "unsupported configuration: root path must be absolute"
+        );
+        let e = opened(&r, Some("LXC:///embed?root=/x"));
+        assert_eq!(
+            e.to_string(),
+            "no connection driver available for URI scheme 'LXC' for embedded driver is not valid"
         );
     }
 

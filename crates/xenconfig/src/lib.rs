@@ -109,13 +109,31 @@ pub fn domain_to_xml(def: &DomainDef) -> String {
 
 /// Parses domain XML for conversion (inactive definition).
 pub fn parse_domain_xml(xml: &str) -> Result<DomainDef, XenConfigError> {
-    Ok(DomainDef::parse_str(
-        xml,
-        &ParseFlags {
-            inactive: true,
-            validate_schema: false,
-        },
-    )?)
+    xml_options()
+        .parse_str(
+            xml,
+            &ParseFlags {
+                inactive: true,
+                validate_schema: false,
+            },
+        )
+        .map_err(|e| XenConfigError {
+            code: e.code,
+            domain: e.domain,
+            detail: e.detail,
+        })
+}
+
+/// How the libxl driver reads domain XML: its defaults
+/// ([`libxl::post_parse_video`]) before the common ones.
+pub fn xml_options() -> conf::domain::XmlOptions {
+    conf::domain::XmlOptions {
+        post_parse: Some(std::sync::Arc::new(|def: &mut DomainDef| {
+            libxl::post_parse_video(def);
+            Ok(())
+        })),
+        ..Default::default()
+    }
 }
 
 /// A domain definition → native config settings (xenFormatXL / xenFormatXM).

@@ -121,6 +121,61 @@ pub fn emulator_type(def: &DomainDef) -> &'static str {
     }
 }
 
+/// The libxl driver's defaults for video devices (its device post-parse):
+/// a model without a type is `xen` for a PV guest, `vga` for a PPC64 one
+/// and `cirrus` otherwise; an HVM guest's VGA, Xen and Cirrus cards get
+/// the video RAM its device model needs (halved for qemu-xen-traditional)
+/// and QXL 128 MiB, when none is given.
+pub fn post_parse_video(def: &mut DomainDef) {
+    let pv = matches!(def.os.os_type.as_str(), "xen" | "linux");
+    let hvm = def.os.os_type == "hvm";
+    let ppc64 = def
+        .os
+        .arch
+        .as_deref()
+        .is_some_and(|a| a.starts_with("ppc64"));
+    let traditional = emulator_type(def) == "qemu_xen_traditional";
+    for dev in def.devices.iter_mut().filter(|d| d.name == "video") {
+        if dev.child("model").is_none() {
+            dev.children
+                .push(conf::xml::Node::Element(conf::xml::Element::new("model")));
+        }
+        let Some(model) = dev.child_mut("model") else {
+            continue;
+        };
+        let ty = match model.attr("type") {
+            Some(t) => t.to_string(),
+            None => {
+                let t = if pv {
+                    "xen"
+                } else if ppc64 {
+                    "vga"
+                } else {
+                    "cirrus"
+                };
+                model.set_attr("type", t);
+                t.to_string()
+            }
+        };
+        let vram_set = model
+            .attr("vram")
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|v| v > 0);
+        if !hvm || vram_set {
+            continue;
+        }
+        let vram: u64 = match ty.as_str() {
+            "vga" | "xen" if traditional => 8 * 1024,
+            "vga" | "xen" => 16 * 1024,
+            "cirrus" if traditional => 4 * 1024,
+            "cirrus" => 8 * 1024,
+            "qxl" => 128 * 1024,
+            _ => continue,
+        };
+        model.set_attr("vram", &vram.to_string());
+    }
+}
+
 /// libxl's estimate of the shadow memory a guest needs (kB).
 pub fn required_shadow_memory(maxmem_kb: u64, vcpus: u64) -> u64 {
     4u64.saturating_mul(
@@ -1248,5 +1303,41 @@ mod tests {
         assert_eq!(v[0]["edx"], json!("xxxxxxxxxxxxxxxxxxxxxxxxxxx1xxxx"));
         assert_eq!(v[0]["ecx"], json!("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0"));
         assert!(p.set("nosuchflag", true, "nosuchflag").is_err());
+    }
+}
+
+#[cfg(test)]
+mod video_default_tests {
+    fn video_of(xml: &str) -> String {
+        let def = crate::parse_domain_xml(xml).expect("parses");
+        let out = crate::domain_to_xml(&def);
+        out.lines()
+            .find(|l| l.contains("<model type="))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
+    #[test]
+    fn hvm_video_without_model_is_cirrus_with_the_qemu_xen_ram() {
+        let xml = "<domain type='xen'><name>v</name><memory>65536</memory>\
+            <os><type arch='x86_64'>hvm</type></os><devices><video/></devices></domain>";
+        assert!(video_of(xml).starts_with("<model type='cirrus' vram='8192' heads='1'"));
+    }
+
+    #[test]
+    fn pv_video_without_model_is_xen() {
+        let xml = "<domain type='xen'><name>v</name><memory>65536</memory>\
+            <os><type>linux</type></os><devices><video><model vram='4096'/></video></devices></domain>";
+        assert!(video_of(xml).starts_with("<model type='xen' vram='4096'"));
+    }
+
+    #[test]
+    fn traditional_device_model_halves_vga_ram() {
+        let xml = "<domain type='xen'><name>v</name><memory>65536</memory>\
+            <os><type arch='x86_64'>hvm</type></os><devices>\
+            <emulator>/usr/lib/xen/bin/qemu-dm</emulator>\
+            <video><model type='vga'/></video></devices></domain>";
+        assert!(video_of(xml).starts_with("<model type='vga' vram='8192'"));
     }
 }

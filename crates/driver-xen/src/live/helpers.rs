@@ -95,7 +95,7 @@ pub(super) fn parse_def(xml: &str) -> Result<DomainDef> {
     });
     let options = conf::domain::XmlOptions {
         validate: Some(validate),
-        ..Default::default()
+        ..xenconfig::xml_options()
     };
     let def = options.parse_str(
         xml,

@@ -79,9 +79,9 @@ fn parse_host_cpu(root: &Element, ty: &str) -> Result<Option<HostCpuModelInfo>, 
     let Some(node) = accel_elements(root, "hostCPU", ty).next() else {
         return Ok(None);
     };
-    let model = node.attr("model").ok_or_else(|| {
-        internal("missing host CPU model name in QEMU capabilities cache")
-    })?;
+    let model = node
+        .attr("model")
+        .ok_or_else(|| internal("missing host CPU model name in QEMU capabilities cache"))?;
     let migratability = prop_tristate(node, "migratability", true)? == Some(true);
     let mut props = Vec::new();
     for p in node.children_named("property") {
@@ -145,9 +145,9 @@ fn parse_cpu_models(root: &Element, ty: &str) -> Result<Vec<CpuModel>, ConfError
             .ok_or_else(|| internal("missing cpu name in QEMU capabilities cache"))?;
         let mut blockers = Vec::new();
         for b in c.children_named("blocker") {
-            let n = b.attr("name").ok_or_else(|| {
-                internal("missing blocker name in QEMU capabilities cache")
-            })?;
+            let n = b
+                .attr("name")
+                .ok_or_else(|| internal("missing blocker name in QEMU capabilities cache"))?;
             blockers.push(n.to_string());
         }
         out.push(CpuModel {
@@ -164,7 +164,9 @@ fn parse_cpu_models(root: &Element, ty: &str) -> Result<Vec<CpuModel>, ConfError
 fn parse_machines(root: &Element, ty: &str) -> Result<Vec<MachineType>, ConfError> {
     let mut out = Vec::new();
     for m in accel_elements(root, "machine", ty) {
-        let name = m.attr("name").ok_or_else(|| missing_attr("name", "machine"))?;
+        let name = m
+            .attr("name")
+            .ok_or_else(|| missing_attr("name", "machine"))?;
         let max_cpus = match m.attr("maxCpus") {
             None => 0,
             Some(v) => v.parse::<u32>().map_err(|_| {
@@ -283,9 +285,7 @@ fn parse_sgx(root: &Element) -> Result<SgxCaps, ConfError> {
     let sgx1 = flag("sgx1")?;
     let sgx2 = flag("sgx2")?;
     let section_size = child_u64(sgx, "section_size").ok_or_else(|| {
-        ConfError::xml(
-            "missing or malformed SGX platform section_size in QEMU capabilities cache",
-        )
+        ConfError::xml("missing or malformed SGX platform section_size in QEMU capabilities cache")
     })?;
     let sections = match sgx.child("sections") {
         None => None,
@@ -346,17 +346,15 @@ impl QemuCaps {
     pub fn parse_cache(text: &str) -> Result<QemuCaps, ConfError> {
         let root = xml::parse_document(text, "(qemu_capabilities)", "qemuCaps")?;
         let mut caps = QemuCaps {
-            self_ctime: child_i64(&root, "selfctime").ok_or_else(|| {
-                ConfError::xml("missing selfctime in QEMU capabilities XML")
-            })?,
+            self_ctime: child_i64(&root, "selfctime")
+                .ok_or_else(|| ConfError::xml("missing selfctime in QEMU capabilities XML"))?,
             self_vers: child_u64(&root, "selfvers")
                 .filter(|v| u32::try_from(*v).is_ok())
                 .ok_or_else(|| internal("missing selfvers in QEMU capabilities cache"))?,
             emulator: child_string(&root, "emulator")
                 .ok_or_else(|| internal("missing emulator in QEMU capabilities cache"))?,
-            qemu_ctime: child_i64(&root, "qemuctime").ok_or_else(|| {
-                ConfError::xml("missing qemuctime in QEMU capabilities XML")
-            })?,
+            qemu_ctime: child_i64(&root, "qemuctime")
+                .ok_or_else(|| ConfError::xml("missing qemuctime in QEMU capabilities XML"))?,
             qemu_moddir_mtime: child_i64(&root, "qemumoddirmtime").unwrap_or(0),
             ..Default::default()
         };
@@ -364,22 +362,21 @@ impl QemuCaps {
             let name = f
                 .attr("name")
                 .ok_or_else(|| internal("missing flag name in QEMU capabilities cache"))?;
-            let flag = Flag::from_name(name).ok_or_else(|| {
-                internal(format!("Unknown qemu capabilities flag {name}"))
-            })?;
+            let flag = Flag::from_name(name)
+                .ok_or_else(|| internal(format!("Unknown qemu capabilities flag {name}")))?;
             caps.flags.insert(flag);
         }
         caps.version = child_u32(&root, "version")
             .ok_or_else(|| internal("missing version in QEMU capabilities cache"))?;
-        caps.microcode_version = child_u32(&root, "microcodeVersion").ok_or_else(|| {
-            internal("missing microcode version in QEMU capabilities cache")
-        })?;
+        caps.microcode_version = child_u32(&root, "microcodeVersion")
+            .ok_or_else(|| internal("missing microcode version in QEMU capabilities cache"))?;
         caps.host_cpu_signature = child_string(&root, "hostCPUSignature");
         caps.package = child_text(&root, "package");
         if root.child("kernelVersion").is_some() {
-            caps.kernel_version = Some(child_string(&root, "kernelVersion").ok_or_else(|| {
-                internal("missing kernel version in QEMU capabilities cache")
-            })?);
+            caps.kernel_version =
+                Some(child_string(&root, "kernelVersion").ok_or_else(|| {
+                    internal("missing kernel version in QEMU capabilities cache")
+                })?);
         }
         let arch = child_string(&root, "arch")
             .ok_or_else(|| internal("missing arch in QEMU capabilities cache"))?;

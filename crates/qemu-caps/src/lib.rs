@@ -575,7 +575,8 @@ impl QemuCaps {
 
     /// Whether a machine type still supports `-numa node,mem=`.
     pub fn machine_numa_mem_supported(&self, virt: VirtType, name: &str) -> bool {
-        self.machine(virt, name).is_some_and(|m| m.numa_mem_supported)
+        self.machine(virt, name)
+            .is_some_and(|m| m.numa_mem_supported)
     }
 
     /// The default RAM backend id of a machine type (`pc.ram`).

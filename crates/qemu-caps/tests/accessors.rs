@@ -44,7 +44,10 @@ fn preferred_machine_is_first_and_aliases_resolve() {
         Some("pc.ram")
     );
     assert!(c.is_machine_deprecated(VirtType::Qemu, "pc-i440fx-1.4"));
-    assert_eq!(c.machine_supports_acpi(VirtType::Qemu, "x-remote"), Some(false));
+    assert_eq!(
+        c.machine_supports_acpi(VirtType::Qemu, "x-remote"),
+        Some(false)
+    );
 }
 
 #[test]
@@ -63,7 +66,10 @@ fn stripping_aliases_adds_machines_under_the_alias_names() {
 fn unknown_flag_is_libvirts_internal_error() {
     let text = "<qemuCaps><emulator>/x</emulator><qemuctime>0</qemuctime><selfctime>0</selfctime><selfvers>0</selfvers><flag name='bogus'/></qemuCaps>";
     let e = QemuCaps::parse_cache(text).unwrap_err();
-    assert_eq!(e.message(), "internal error: Unknown qemu capabilities flag bogus");
+    assert_eq!(
+        e.message(),
+        "internal error: Unknown qemu capabilities flag bogus"
+    );
 }
 
 #[test]
@@ -77,7 +83,16 @@ fn missing_selfctime_is_an_xml_error() {
 
 #[test]
 fn feature_names_translate_both_ways_on_x86_only() {
-    assert_eq!(qemu_caps::cpu_feature_from_qemu("x86_64", "lahf-lm"), "lahf_lm");
-    assert_eq!(qemu_caps::cpu_feature_to_qemu("x86_64", "pclmuldq"), "pclmulqdq");
-    assert_eq!(qemu_caps::cpu_feature_to_qemu("aarch64", "pclmuldq"), "pclmuldq");
+    assert_eq!(
+        qemu_caps::cpu_feature_from_qemu("x86_64", "lahf-lm"),
+        "lahf_lm"
+    );
+    assert_eq!(
+        qemu_caps::cpu_feature_to_qemu("x86_64", "pclmuldq"),
+        "pclmulqdq"
+    );
+    assert_eq!(
+        qemu_caps::cpu_feature_to_qemu("aarch64", "pclmuldq"),
+        "pclmuldq"
+    );
 }

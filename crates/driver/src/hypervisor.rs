@@ -1030,6 +1030,44 @@ pub trait Connection: Send + Sync {
     fn storage_vol_get_path(&self, vol: &VolRef) -> Result<String> {
         unsupported!("virStorageVolGetPath")
     }
+    /// virStorageVolResize (VIR_STORAGE_VOL_RESIZE_*): the volume free
+    /// (not being built or streamed); VIR_ERR_INVALID_ARG for a shrink
+    /// not asked for or below the allocation.
+    fn storage_vol_resize(&self, vol: &VolRef, capacity: u64, flags: u32) -> Result<()> {
+        unsupported!("virStorageVolResize")
+    }
+    /// virStorageVolWipePattern (virStorageVolWipe: algorithm 0).
+    fn storage_vol_wipe_pattern(&self, vol: &VolRef, algorithm: u32, flags: u32) -> Result<()> {
+        unsupported!("virStorageVolWipePattern")
+    }
+    /// virStorageVolUpload: the stream the client's data goes into.
+    fn storage_vol_upload(
+        &self,
+        vol: &VolRef,
+        offset: u64,
+        length: u64,
+        flags: u32,
+    ) -> Result<crate::types::DataStream> {
+        unsupported!("virStorageVolUpload")
+    }
+    /// virStorageVolDownload: the stream the volume's data comes from.
+    fn storage_vol_download(
+        &self,
+        vol: &VolRef,
+        offset: u64,
+        length: u64,
+        flags: u32,
+    ) -> Result<crate::types::DataStream> {
+        unsupported!("virStorageVolDownload")
+    }
+    /// virStoragePoolLookupByTargetPath.
+    fn storage_pool_lookup_by_target_path(&self, path: &str) -> Result<PoolRef> {
+        unsupported!("virStoragePoolLookupByTargetPath")
+    }
+    /// virConnectGetStoragePoolCapabilities.
+    fn storage_pool_capabilities(&self, flags: u32) -> Result<String> {
+        unsupported!("virConnectGetStoragePoolCapabilities")
+    }
 
     // ---- host interfaces ----
 

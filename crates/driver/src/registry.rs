@@ -214,6 +214,8 @@ pub struct Registry {
     network: Option<(Arc<dyn DriverFactory>, String)>,
     /// The shared secret driver and the URI its connections open.
     secret: Option<(Arc<dyn DriverFactory>, String)>,
+    /// The shared storage driver and the URI its connections open.
+    storage: Option<(Arc<dyn DriverFactory>, String)>,
 }
 
 /// A shared driver's connection for one client.
@@ -225,6 +227,7 @@ pub type SharedConnection = Arc<dyn Connection>;
 pub struct SharedConnections {
     pub network: Option<SharedConnection>,
     pub secret: Option<SharedConnection>,
+    pub storage: Option<SharedConnection>,
 }
 
 /// Looks up the daemon's configured default URI at each empty open.
@@ -264,6 +267,15 @@ impl Registry {
     pub fn set_secret_driver(&mut self, d: Arc<dyn DriverFactory>, uri: &str) {
         self.drivers.push(d.clone());
         self.secret = Some((d, uri.to_string()));
+    }
+
+    /// Makes `d` (also added as a driver) the storage driver that
+    /// answers the storage calls of the other drivers' connections,
+    /// opened with `uri` (`storage:///system`), as libvirt's shared
+    /// storage driver.
+    pub fn set_storage_driver(&mut self, d: Arc<dyn DriverFactory>, uri: &str) {
+        self.drivers.push(d.clone());
+        self.storage = Some((d, uri.to_string()));
     }
 
     /// Guests running under every driver.
@@ -312,6 +324,7 @@ impl Registry {
         let shared = SharedConnections {
             network: open(&self.network)?,
             secret: open(&self.secret)?,
+            storage: open(&self.storage)?,
         };
         Ok((conn, shared))
     }

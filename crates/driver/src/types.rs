@@ -170,3 +170,23 @@ pub struct NetworkDhcpLease {
     pub hostname: Option<String>,
     pub clientid: Option<String>,
 }
+
+/// Largest payload of one packet of a [`DataStream`].
+pub const STREAM_PACKET_MAX: usize = 64 * 1024;
+
+/// A volume's data stream (virStorageVolUpload / virStorageVolDownload):
+/// one end of a `SOCK_SEQPACKET` socket pair that the RPC layer relays
+/// to the client, each packet `D` + data or `H` + a hole's length (u64,
+/// little endian), and what ends the transfer: `done` waits for the
+/// driver's side once the relay has closed its end (or read its end of
+/// file) and gives the transfer's result.
+pub struct DataStream {
+    pub fd: std::os::fd::OwnedFd,
+    pub done: Box<dyn FnOnce() -> crate::Result<()> + Send>,
+}
+
+impl std::fmt::Debug for DataStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataStream").field("fd", &self.fd).finish()
+    }
+}

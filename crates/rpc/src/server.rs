@@ -784,7 +784,14 @@ impl<H: Handler> Server<H> {
                 Some(MessageType::Call) | Some(MessageType::CallWithFds) => {}
                 Some(MessageType::Stream) | Some(MessageType::StreamHole) => {
                     if client.streams.has(h.serial) {
-                        client.streams.incoming(&client, &h, &frame.payload);
+                        // A data transfer whose other side is behind makes
+                        // this client wait, as libvirt does.
+                        if let Some(wait) = client.streams.incoming(&client, &h, &frame.payload) {
+                            tokio::select! {
+                                _ = wait => {}
+                                _ = client.link.close_notify.notified() => break,
+                            }
+                        }
                     } else {
                         self.handler.stream(&client, &h, &frame.payload);
                     }

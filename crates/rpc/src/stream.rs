@@ -49,9 +49,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use crate::server::Client;
 use protocol::header::{frame, frame_value, Header, MessageType, Status};
 use protocol::{ErrorCode, ErrorDomain, RemoteError};
-use crate::server::Client;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
@@ -85,6 +85,11 @@ struct Entry {
     queued: Arc<AtomicUsize>,
     /// An end was asked for: further data is dropped.
     ending: bool,
+    /// Packet mode: data is framed and the client waits instead of the
+    /// stream being aborted when the queue is full.
+    packets: bool,
+    /// Signalled each time the task has written queued data.
+    drained: Arc<tokio::sync::Notify>,
 }
 
 /// Open streams of one client, by call serial; shared with their tasks.
@@ -148,7 +153,17 @@ fn no_runtime() -> RemoteError {
 pub struct Pending {
     rt: tokio::runtime::Handle,
     fd: AsyncFd<File>,
+    /// Packet mode (a data transfer): see [`Pending::packets`].
+    packets: bool,
+    done: Option<Completion>,
 }
+
+/// What ends a transfer: waits (on a blocking thread) for the other side
+/// once the relay has closed its end, and gives the transfer's result.
+pub type Completion = Box<dyn FnOnce() -> Result<(), RemoteError> + Send>;
+
+/// Largest payload of a packet of a packet-mode stream.
+pub const PACKET_MAX: usize = 64 * 1024;
 
 impl Pending {
     /// Makes `fd` non-blocking and watches it on the daemon's runtime.
@@ -172,7 +187,27 @@ impl Pending {
             let registered = AsyncFd::new(File::from(fd));
             registered.map_err(|e| system_error("cannot watch the stream's descriptor", &e))?
         };
-        Ok(Pending { rt, fd })
+        Ok(Pending {
+            rt,
+            fd,
+            packets: false,
+            done: None,
+        })
+    }
+
+    /// A data transfer (vol-upload, vol-download): `fd` is a
+    /// `SOCK_SEQPACKET` socket whose packets are `D` + data or `H` + a
+    /// hole's length (u64, little endian), relayed as STREAM and
+    /// STREAM_HOLE messages. Unlike a console, the client is made to wait
+    /// (its socket is not read) while the other side is behind, nothing
+    /// is dropped, and the client's finish is confirmed only once every
+    /// byte is through and `done` (run after the relay closed its end)
+    /// says the transfer succeeded; its error is the client's otherwise.
+    pub fn packets(fd: OwnedFd, done: Completion) -> Result<Self, RemoteError> {
+        let mut p = Pending::new(fd)?;
+        p.packets = true;
+        p.done = Some(done);
+        Ok(p)
     }
 }
 
@@ -195,6 +230,7 @@ impl Streams {
         let (input_tx, input) = mpsc::unbounded_channel();
         let (control_tx, control) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
+        let drained = Arc::new(tokio::sync::Notify::new());
         self.open().insert(
             h.serial,
             Entry {
@@ -203,6 +239,8 @@ impl Streams {
                 control: control_tx,
                 queued: queued.clone(),
                 ending: false,
+                packets: stream.packets,
+                drained: drained.clone(),
             },
         );
         client.send(frame(&h.reply(Status::Ok), reply));
@@ -211,10 +249,13 @@ impl Streams {
             table: self.open.clone(),
             header: *h,
             id,
-            fd: stream.fd,
+            fd: Some(stream.fd),
+            packets: stream.packets,
+            done: stream.done,
             input,
             control,
             queued,
+            drained,
         };
         stream.rt.spawn(relay.run());
     }
@@ -224,42 +265,119 @@ impl Streams {
         self.open().contains_key(&serial)
     }
 
-    /// A STREAM message from the client for one of these streams (or one
-    /// that has ended). Runs on the connection task: never waits.
-    pub fn incoming<S>(&self, client: &Arc<Client<S>>, h: &Header, payload: &[u8]) {
-        if h.type_ != MessageType::Stream as i32 {
-            // Holes: no stream here is sparse.
-            return;
+    /// A STREAM (or STREAM_HOLE) message from the client for one of
+    /// these streams (or one that has ended). Runs on the connection task:
+    /// never waits itself, but for a packet-mode stream whose queue is
+    /// full it returns what the connection task must wait for before it
+    /// reads the client's next message.
+    pub fn incoming<S>(
+        &self,
+        client: &Arc<Client<S>>,
+        h: &Header,
+        payload: &[u8],
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        let hole = h.type_ == MessageType::StreamHole as i32;
+        if h.type_ != MessageType::Stream as i32 && !hole {
+            return None;
         }
         let mut open = self.open();
         let entry = open.get_mut(&h.serial);
         match (Status::from_i32(h.status), entry) {
+            (Some(Status::Continue), Some(e)) if e.packets => {
+                if e.ending {
+                    return None;
+                }
+                let packets = if hole {
+                    // remote_stream_hole: hyper length, unsigned flags.
+                    let Some(len) = payload
+                        .get(..8)
+                        .map(|b| {
+                            i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+                        })
+                        .filter(|l| *l >= 0)
+                    else {
+                        e.ending = true;
+                        let _ = e.control.send(Control::Fail(RemoteError::new(
+                            ErrorCode::Rpc,
+                            ErrorDomain::Streams,
+                            Some("malformed stream hole packet"),
+                        )));
+                        return None;
+                    };
+                    let mut p = Vec::with_capacity(9);
+                    p.push(b'H');
+                    p.extend_from_slice(&(len as u64).to_le_bytes());
+                    vec![p]
+                } else {
+                    payload
+                        .chunks(PACKET_MAX)
+                        .map(|c| {
+                            let mut p = Vec::with_capacity(c.len() + 1);
+                            p.push(b'D');
+                            p.extend_from_slice(c);
+                            p
+                        })
+                        .collect()
+                };
+                for p in packets {
+                    e.queued.fetch_add(p.len(), Ordering::AcqRel);
+                    let _ = e.input.send(p);
+                }
+                if e.queued.load(Ordering::Acquire) <= INPUT_MAX {
+                    return None;
+                }
+                // The other side is behind: the client waits, as with
+                // libvirt, until the queue is drained below the bound.
+                let (queued, drained, table, serial, id) = (
+                    e.queued.clone(),
+                    e.drained.clone(),
+                    self.open.clone(),
+                    h.serial,
+                    e.id,
+                );
+                Some(Box::pin(async move {
+                    loop {
+                        let notified = drained.notified();
+                        let open = lock(&table).get(&serial).is_some_and(|e| e.id == id);
+                        if !open || queued.load(Ordering::Acquire) <= INPUT_MAX {
+                            return;
+                        }
+                        let _ =
+                            tokio::time::timeout(std::time::Duration::from_millis(200), notified)
+                                .await;
+                    }
+                }))
+            }
+            (_, _) if hole => None,
             (Some(Status::Continue), Some(e)) => {
                 if e.ending || payload.is_empty() {
-                    return;
+                    return None;
                 }
                 let queued = e.queued.load(Ordering::Acquire);
                 if queued > 0 && queued + payload.len() > INPUT_MAX {
                     e.ending = true;
                     let _ = e.control.send(Control::Fail(overflow_error()));
-                    return;
+                    return None;
                 }
                 e.queued.fetch_add(payload.len(), Ordering::AcqRel);
                 let _ = e.input.send(payload.to_vec());
+                None
             }
             // Data for a stream that has already ended is dropped.
-            (Some(Status::Continue), None) => {}
+            (Some(Status::Continue), None) => None,
             (_, Some(e)) => {
                 // Finish or abort: the stream's task stops and confirms,
                 // after anything it still had to say.
                 e.ending = true;
                 let _ = e.control.send(Control::Close(*h));
+                None
             }
             (_, None) => {
                 // The client waits for a confirmation even for a stream
                 // that already ended on our side.
                 drop(open);
                 client.send(confirmation(h));
+                None
             }
         }
     }
@@ -276,7 +394,8 @@ impl Streams {
 /// never had one): data is dropped; a finish or abort is confirmed, since
 /// the client waits for that.
 pub fn answer_unknown<S>(client: &Arc<Client<S>>, h: &Header) {
-    if h.type_ == MessageType::Stream as i32 && Status::from_i32(h.status) != Some(Status::Continue) {
+    if h.type_ == MessageType::Stream as i32 && Status::from_i32(h.status) != Some(Status::Continue)
+    {
         client.send(confirmation(h));
     }
 }
@@ -289,6 +408,9 @@ enum End {
     Failed(RemoteError),
     /// The client finished or aborted.
     Closed(Header),
+    /// The client finished, but the transfer failed: the error answers
+    /// its finish.
+    FailedAt(Header, RemoteError),
     /// The client is gone: nobody to tell.
     Gone,
 }
@@ -302,10 +424,14 @@ struct Relay<S> {
     /// procedure and serial.
     header: Header,
     id: u64,
-    fd: AsyncFd<File>,
+    /// Taken (closed) when a packet-mode transfer ends, before `done`.
+    fd: Option<AsyncFd<File>>,
+    packets: bool,
+    done: Option<Completion>,
     input: mpsc::UnboundedReceiver<Vec<u8>>,
     control: mpsc::UnboundedReceiver<Control>,
     queued: Arc<AtomicUsize>,
+    drained: Arc<tokio::sync::Notify>,
 }
 
 impl<S: Send + Sync + 'static> Relay<S> {
@@ -316,12 +442,103 @@ impl<S: Send + Sync + 'static> Relay<S> {
         }
     }
 
+    /// One packet of a packet-mode stream as its STREAM message (`D`)
+    /// or STREAM_HOLE message (`H`).
+    fn send_packet(&self, p: &[u8]) -> bool {
+        let Some(client) = self.client.upgrade() else {
+            return false;
+        };
+        match p.first() {
+            Some(b'D') => client.send(frame(
+                &stream_header(&self.header, Status::Continue),
+                &p[1..],
+            )),
+            Some(b'H') if p.len() >= 9 => {
+                let mut l = [0u8; 8];
+                l.copy_from_slice(&p[1..9]);
+                let len = i64::try_from(u64::from_le_bytes(l)).unwrap_or(i64::MAX);
+                let mut payload = Vec::with_capacity(12);
+                payload.extend_from_slice(&len.to_be_bytes());
+                payload.extend_from_slice(&0u32.to_be_bytes());
+                let h = Header {
+                    type_: MessageType::StreamHole as i32,
+                    status: Status::Continue as i32,
+                    ..self.header
+                };
+                client.send(frame(&h, &payload))
+            }
+            _ => true,
+        }
+    }
+
     async fn run(mut self) {
-        let end = self.relay().await;
+        let end = match self.fd.take() {
+            Some(fd) => {
+                let end = self.relay(&fd).await;
+                if self.packets {
+                    self.settle(fd, end).await
+                } else {
+                    end
+                }
+            }
+            None => End::Gone,
+        };
+        self.drained.notify_waiters();
         self.finish(end);
     }
 
-    async fn relay(&mut self) -> End {
+    /// Packet mode: a finish first writes out what the client sent; then
+    /// the descriptor is closed and the other side's result decides the
+    /// stream's last word.
+    async fn settle(&mut self, fd: AsyncFd<File>, end: End) -> End {
+        let end = match end {
+            End::Closed(h) if h.status == Status::Ok as i32 => match self.flush(&fd).await {
+                Ok(()) => End::Closed(h),
+                Err(e) => End::Failed(e),
+            },
+            other => other,
+        };
+        drop(fd);
+        let Some(done) = self.done.take() else {
+            return end;
+        };
+        let result = tokio::task::spawn_blocking(done)
+            .await
+            .unwrap_or_else(|_| Err(no_runtime()));
+        match (end, result) {
+            // The other side's own error says more than a broken pipe.
+            (End::Eof | End::Failed(_), Err(e)) => End::Failed(e),
+            (End::Closed(h), Err(e)) if h.status == Status::Ok as i32 => End::FailedAt(h, e),
+            (end, _) => end,
+        }
+    }
+
+    /// Writes every packet still queued.
+    async fn flush(&mut self, fd: &AsyncFd<File>) -> Result<(), RemoteError> {
+        while let Ok(data) = self.input.try_recv() {
+            let mut done = 0;
+            while done < data.len() {
+                let mut ready = fd
+                    .writable()
+                    .await
+                    .map_err(|e| system_error("cannot write to stream", &e))?;
+                match ready.try_io(|f| {
+                    let mut file: &File = f.get_ref();
+                    file.write(&data[done..])
+                }) {
+                    Err(_would_block) => {}
+                    Ok(Ok(n)) => done += n,
+                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Ok(Err(e)) => return Err(system_error("cannot write to stream", &e)),
+                }
+            }
+            self.queued.fetch_sub(data.len(), Ordering::AcqRel);
+            self.drained.notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn relay(&mut self, fd: &AsyncFd<File>) -> End {
         let mut buf = vec![0u8; CHUNK];
         // Client data being written: the message and how much is done.
         let mut pending: Option<(Vec<u8>, usize)> = None;
@@ -343,14 +560,14 @@ impl<S: Send + Sync + 'static> Relay<S> {
             // the client's input, nor the other way round.
             tokio::select! {
                 _ = drained, if congested => {}
-                c = self.control.recv() => {
+                c = self.control.recv(), if !(self.packets && pending.is_some()) => {
                     return match c {
                         Some(Control::Close(h)) => End::Closed(h),
                         Some(Control::Fail(e)) => End::Failed(e),
                         None => End::Gone,
                     };
                 }
-                r = self.fd.readable(), if !congested => {
+                r = fd.readable(), if !congested => {
                     let Ok(mut ready) = r else {
                         return End::Gone;
                     };
@@ -360,6 +577,11 @@ impl<S: Send + Sync + 'static> Relay<S> {
                     }) {
                         Err(_would_block) => {}
                         Ok(Ok(0)) => return End::Eof,
+                        Ok(Ok(n)) if self.packets => {
+                            if !self.send_packet(&buf[..n]) {
+                                return End::Gone;
+                            }
+                        }
                         Ok(Ok(n)) => {
                             if !self.send(Status::Continue, &buf[..n]) {
                                 return End::Gone;
@@ -373,7 +595,7 @@ impl<S: Send + Sync + 'static> Relay<S> {
                         }
                     }
                 }
-                w = self.fd.writable(), if pending.is_some() => {
+                w = fd.writable(), if pending.is_some() => {
                     let Ok(mut ready) = w else {
                         return End::Gone;
                     };
@@ -389,6 +611,7 @@ impl<S: Send + Sync + 'static> Relay<S> {
                             *done += n;
                             if *done >= data.len() {
                                 self.queued.fetch_sub(data.len(), Ordering::AcqRel);
+                                self.drained.notify_waiters();
                                 pending = None;
                             }
                         }
@@ -434,6 +657,10 @@ impl<S: Send + Sync + 'static> Relay<S> {
             }
             End::Closed(h) => {
                 client.send(confirmation(&h));
+            }
+            End::FailedAt(h, e) => {
+                let h = stream_header(&h, Status::Error);
+                client.send(frame_value(&h, &e.to_raw()));
             }
             End::Gone => return,
         }

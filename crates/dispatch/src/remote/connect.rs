@@ -63,6 +63,9 @@ impl RemoteConnect for Call<'_> {
         if let Ok(mut n) = st.secret_conn.write() {
             *n = shared.secret;
         }
+        if let Ok(mut n) = st.storage_conn.write() {
+            *n = shared.storage;
+        }
         *slot = Some(conn);
         self.handler.opened.fetch_add(1, Ordering::Relaxed);
         Ok(())

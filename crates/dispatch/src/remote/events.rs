@@ -48,6 +48,8 @@ pub struct Registrations {
     pub net_token: Option<u64>,
     /// The subscription to the shared secret driver's events.
     pub secret_token: Option<u64>,
+    /// The subscription to the shared storage driver's events.
+    pub storage_token: Option<u64>,
     pub next_id: i32,
     pub list: Vec<Registration>,
 }

@@ -106,6 +106,23 @@ impl RemoteHandler {
                 secret.unsubscribe(tok);
             }
         }
+        let storage = client
+            .state
+            .storage_conn
+            .write()
+            .ok()
+            .and_then(|mut c| c.take());
+        if let Some(storage) = storage {
+            if let Some(tok) = client
+                .state
+                .events
+                .lock()
+                .ok()
+                .and_then(|mut e| e.storage_token.take())
+            {
+                storage.unsubscribe(tok);
+            }
+        }
         let net = client
             .state
             .net_conn
@@ -342,6 +359,16 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// `f` on the connection answering storage calls: the shared storage
+    /// driver's, else the client's own.
+    fn storage<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
+        let shared = self.state().storage_conn.read().ok().and_then(|c| c.clone());
+        match shared {
+            Some(c) => f(&*c).map_err(wire),
+            None => f(&*self.conn()?).map_err(wire),
+        }
+    }
+
     /// `f` on the client's driver connection, its error as the client
     /// gets it.
     fn driver<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
@@ -378,9 +405,18 @@ impl<'a> Call<'a> {
             Kind::Secret => self.state().secret_conn.read().ok().and_then(|c| c.clone()),
             _ => None,
         };
+        let shared_storage = match kind {
+            Kind::StoragePool => self.state().storage_conn.read().ok().and_then(|c| c.clone()),
+            _ => None,
+        };
         let regs = &self.state().events;
         let mut ev = regs.lock().map_err(|_| not_open())?;
-        if let Some(sec) = shared_secret {
+        if let Some(sto) = shared_storage {
+            if ev.storage_token.is_none() {
+                ev.storage_token =
+                    sto.subscribe(events::sink(Arc::downgrade(self.client), regs.clone()));
+            }
+        } else if let Some(sec) = shared_secret {
             if ev.secret_token.is_none() {
                 ev.secret_token =
                     sec.subscribe(events::sink(Arc::downgrade(self.client), regs.clone()));

@@ -22,6 +22,9 @@ pub struct RemoteState {
     /// The shared secret driver's connection, when it (and not `conn`)
     /// answers the client's secret calls.
     pub(crate) secret_conn: RwLock<Option<Arc<dyn Connection>>>,
+    /// The shared storage driver's connection, when it (and not `conn`)
+    /// answers the client's storage calls.
+    pub(crate) storage_conn: RwLock<Option<Arc<dyn Connection>>>,
     /// Shared with the event sink the connection publishes to.
     pub(crate) events: Arc<EventState>,
     /// The client came in on a read-only socket.
@@ -38,6 +41,7 @@ impl RemoteState {
             conn: RwLock::new(None),
             net_conn: RwLock::new(None),
             secret_conn: RwLock::new(None),
+            storage_conn: RwLock::new(None),
             events: Default::default(),
             readonly,
             close_callback: Mutex::new(false),

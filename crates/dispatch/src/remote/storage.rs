@@ -8,8 +8,10 @@ use driver::consts::list_net;
 use protocol::procs::RemoteStorage;
 use protocol::remote as r;
 
+use rpc::stream::Pending;
+
 use super::events::Kind;
-use super::{list_all, names_of, Call, R};
+use super::{list_all, names_of, wire, Call, R};
 use crate::convert::{pool_in, pool_out, vol_in, vol_out};
 
 impl RemoteStorage for Call<'_> {
@@ -17,7 +19,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::ConnectFindStoragePoolSourcesArgs,
     ) -> R<r::ConnectFindStoragePoolSourcesRet> {
-        let xml = self.driver(|c| {
+        let xml = self.storage(|c| {
             c.find_storage_pool_sources(&args.r#type, args.src_spec.as_deref(), args.flags)
         })?;
         Ok(r::ConnectFindStoragePoolSourcesRet { xml })
@@ -29,7 +31,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::ConnectListAllStoragePoolsArgs,
     ) -> R<r::ConnectListAllStoragePoolsRet> {
-        let v = self.driver(|c| c.list_all_storage_pools(args.flags))?;
+        let v = self.storage(|c| c.list_all_storage_pools(args.flags))?;
         let (pools, ret) = list_all(
             v,
             args.need_results,
@@ -41,14 +43,14 @@ impl RemoteStorage for Call<'_> {
     }
 
     fn connect_num_of_storage_pools(&self) -> R<r::ConnectNumOfStoragePoolsRet> {
-        let v = self.driver(|c| c.list_all_storage_pools(list_net::ACTIVE))?;
+        let v = self.storage(|c| c.list_all_storage_pools(list_net::ACTIVE))?;
         Ok(r::ConnectNumOfStoragePoolsRet {
             num: v.len() as i32,
         })
     }
 
     fn connect_num_of_defined_storage_pools(&self) -> R<r::ConnectNumOfDefinedStoragePoolsRet> {
-        let v = self.driver(|c| c.list_all_storage_pools(list_net::INACTIVE))?;
+        let v = self.storage(|c| c.list_all_storage_pools(list_net::INACTIVE))?;
         Ok(r::ConnectNumOfDefinedStoragePoolsRet {
             num: v.len() as i32,
         })
@@ -58,7 +60,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::ConnectListStoragePoolsArgs,
     ) -> R<r::ConnectListStoragePoolsRet> {
-        let v = self.driver(|c| c.list_all_storage_pools(list_net::ACTIVE))?;
+        let v = self.storage(|c| c.list_all_storage_pools(list_net::ACTIVE))?;
         Ok(r::ConnectListStoragePoolsRet {
             names: names_of(v, args.maxnames, |p| p.name),
         })
@@ -68,7 +70,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::ConnectListDefinedStoragePoolsArgs,
     ) -> R<r::ConnectListDefinedStoragePoolsRet> {
-        let v = self.driver(|c| c.list_all_storage_pools(list_net::INACTIVE))?;
+        let v = self.storage(|c| c.list_all_storage_pools(list_net::INACTIVE))?;
         Ok(r::ConnectListDefinedStoragePoolsRet {
             names: names_of(v, args.maxnames, |p| p.name),
         })
@@ -78,7 +80,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolLookupByNameArgs,
     ) -> R<r::StoragePoolLookupByNameRet> {
-        let pool = self.driver(|c| c.storage_pool_lookup_by_name(&args.name))?;
+        let pool = self.storage(|c| c.storage_pool_lookup_by_name(&args.name))?;
         Ok(r::StoragePoolLookupByNameRet {
             pool: pool_out(pool),
         })
@@ -88,7 +90,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolLookupByUuidArgs,
     ) -> R<r::StoragePoolLookupByUuidRet> {
-        let pool = self.driver(|c| c.storage_pool_lookup_by_uuid(&args.uuid))?;
+        let pool = self.storage(|c| c.storage_pool_lookup_by_uuid(&args.uuid))?;
         Ok(r::StoragePoolLookupByUuidRet {
             pool: pool_out(pool),
         })
@@ -98,7 +100,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolLookupByVolumeArgs,
     ) -> R<r::StoragePoolLookupByVolumeRet> {
-        let pool = self.driver(|c| c.storage_pool_lookup_by_volume(&vol_in(&args.vol)))?;
+        let pool = self.storage(|c| c.storage_pool_lookup_by_volume(&vol_in(&args.vol)))?;
         Ok(r::StoragePoolLookupByVolumeRet {
             pool: pool_out(pool),
         })
@@ -110,7 +112,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolDefineXmlArgs,
     ) -> R<r::StoragePoolDefineXmlRet> {
-        let pool = self.driver(|c| c.storage_pool_define_xml(&args.xml, args.flags))?;
+        let pool = self.storage(|c| c.storage_pool_define_xml(&args.xml, args.flags))?;
         Ok(r::StoragePoolDefineXmlRet {
             pool: pool_out(pool),
         })
@@ -120,34 +122,34 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolCreateXmlArgs,
     ) -> R<r::StoragePoolCreateXmlRet> {
-        let pool = self.driver(|c| c.storage_pool_create_xml(&args.xml, args.flags))?;
+        let pool = self.storage(|c| c.storage_pool_create_xml(&args.xml, args.flags))?;
         Ok(r::StoragePoolCreateXmlRet {
             pool: pool_out(pool),
         })
     }
 
     fn storage_pool_build(&self, args: r::StoragePoolBuildArgs) -> R<()> {
-        self.driver(|c| c.storage_pool_build(&pool_in(&args.pool), args.flags))
+        self.storage(|c| c.storage_pool_build(&pool_in(&args.pool), args.flags))
     }
 
     fn storage_pool_undefine(&self, args: r::StoragePoolUndefineArgs) -> R<()> {
-        self.driver(|c| c.storage_pool_undefine(&pool_in(&args.pool)))
+        self.storage(|c| c.storage_pool_undefine(&pool_in(&args.pool)))
     }
 
     fn storage_pool_create(&self, args: r::StoragePoolCreateArgs) -> R<()> {
-        self.driver(|c| c.storage_pool_create(&pool_in(&args.pool), args.flags))
+        self.storage(|c| c.storage_pool_create(&pool_in(&args.pool), args.flags))
     }
 
     fn storage_pool_destroy(&self, args: r::StoragePoolDestroyArgs) -> R<()> {
-        self.driver(|c| c.storage_pool_destroy(&pool_in(&args.pool)))
+        self.storage(|c| c.storage_pool_destroy(&pool_in(&args.pool)))
     }
 
     fn storage_pool_delete(&self, args: r::StoragePoolDeleteArgs) -> R<()> {
-        self.driver(|c| c.storage_pool_delete(&pool_in(&args.pool), args.flags))
+        self.storage(|c| c.storage_pool_delete(&pool_in(&args.pool), args.flags))
     }
 
     fn storage_pool_refresh(&self, args: r::StoragePoolRefreshArgs) -> R<()> {
-        self.driver(|c| c.storage_pool_refresh(&pool_in(&args.pool), args.flags))
+        self.storage(|c| c.storage_pool_refresh(&pool_in(&args.pool), args.flags))
     }
 
     // ---- pools: state ----
@@ -156,7 +158,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolGetInfoArgs,
     ) -> R<r::StoragePoolGetInfoRet> {
-        let i = self.driver(|c| c.storage_pool_get_info(&pool_in(&args.pool)))?;
+        let i = self.storage(|c| c.storage_pool_get_info(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolGetInfoRet {
             state: i.state as u8,
             capacity: i.capacity,
@@ -170,7 +172,7 @@ impl RemoteStorage for Call<'_> {
         args: r::StoragePoolGetXmlDescArgs,
     ) -> R<r::StoragePoolGetXmlDescRet> {
         Ok(r::StoragePoolGetXmlDescRet {
-            xml: self.driver(|c| c.storage_pool_get_xml_desc(&pool_in(&args.pool), args.flags))?,
+            xml: self.storage(|c| c.storage_pool_get_xml_desc(&pool_in(&args.pool), args.flags))?,
         })
     }
 
@@ -178,21 +180,21 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolGetAutostartArgs,
     ) -> R<r::StoragePoolGetAutostartRet> {
-        let on = self.driver(|c| c.storage_pool_get_autostart(&pool_in(&args.pool)))?;
+        let on = self.storage(|c| c.storage_pool_get_autostart(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolGetAutostartRet {
             autostart: i32::from(on),
         })
     }
 
     fn storage_pool_set_autostart(&self, args: r::StoragePoolSetAutostartArgs) -> R<()> {
-        self.driver(|c| c.storage_pool_set_autostart(&pool_in(&args.pool), args.autostart != 0))
+        self.storage(|c| c.storage_pool_set_autostart(&pool_in(&args.pool), args.autostart != 0))
     }
 
     fn storage_pool_is_active(
         &self,
         args: r::StoragePoolIsActiveArgs,
     ) -> R<r::StoragePoolIsActiveRet> {
-        let active = self.driver(|c| c.storage_pool_is_active(&pool_in(&args.pool)))?;
+        let active = self.storage(|c| c.storage_pool_is_active(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolIsActiveRet {
             active: i32::from(active),
         })
@@ -202,7 +204,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolIsPersistentArgs,
     ) -> R<r::StoragePoolIsPersistentRet> {
-        let persistent = self.driver(|c| c.storage_pool_is_persistent(&pool_in(&args.pool)))?;
+        let persistent = self.storage(|c| c.storage_pool_is_persistent(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolIsPersistentRet {
             persistent: i32::from(persistent),
         })
@@ -214,7 +216,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolListAllVolumesArgs,
     ) -> R<r::StoragePoolListAllVolumesRet> {
-        let v = self.driver(|c| c.storage_pool_list_volumes(&pool_in(&args.pool)))?;
+        let v = self.storage(|c| c.storage_pool_list_volumes(&pool_in(&args.pool)))?;
         let (vols, ret) = list_all(
             v,
             args.need_results,
@@ -229,7 +231,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolNumOfVolumesArgs,
     ) -> R<r::StoragePoolNumOfVolumesRet> {
-        let v = self.driver(|c| c.storage_pool_volume_names(&pool_in(&args.pool)))?;
+        let v = self.storage(|c| c.storage_pool_volume_names(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolNumOfVolumesRet {
             num: v.len() as i32,
         })
@@ -239,7 +241,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StoragePoolListVolumesArgs,
     ) -> R<r::StoragePoolListVolumesRet> {
-        let v = self.driver(|c| c.storage_pool_volume_names(&pool_in(&args.pool)))?;
+        let v = self.storage(|c| c.storage_pool_volume_names(&pool_in(&args.pool)))?;
         Ok(r::StoragePoolListVolumesRet {
             names: names_of(v, args.maxnames, |v| v.name),
         })
@@ -252,7 +254,7 @@ impl RemoteStorage for Call<'_> {
         args: r::StorageVolLookupByNameArgs,
     ) -> R<r::StorageVolLookupByNameRet> {
         let vol =
-            self.driver(|c| c.storage_vol_lookup_by_name(&pool_in(&args.pool), &args.name))?;
+            self.storage(|c| c.storage_vol_lookup_by_name(&pool_in(&args.pool), &args.name))?;
         Ok(r::StorageVolLookupByNameRet { vol: vol_out(vol) })
     }
 
@@ -260,7 +262,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolLookupByKeyArgs,
     ) -> R<r::StorageVolLookupByKeyRet> {
-        let vol = self.driver(|c| c.storage_vol_lookup_by_key(&args.key))?;
+        let vol = self.storage(|c| c.storage_vol_lookup_by_key(&args.key))?;
         Ok(r::StorageVolLookupByKeyRet { vol: vol_out(vol) })
     }
 
@@ -268,7 +270,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolLookupByPathArgs,
     ) -> R<r::StorageVolLookupByPathRet> {
-        let vol = self.driver(|c| c.storage_vol_lookup_by_path(&args.path))?;
+        let vol = self.storage(|c| c.storage_vol_lookup_by_path(&args.path))?;
         Ok(r::StorageVolLookupByPathRet { vol: vol_out(vol) })
     }
 
@@ -276,8 +278,8 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolCreateXmlArgs,
     ) -> R<r::StorageVolCreateXmlRet> {
-        let vol =
-            self.driver(|c| c.storage_vol_create_xml(&pool_in(&args.pool), &args.xml, args.flags))?;
+        let vol = self
+            .storage(|c| c.storage_vol_create_xml(&pool_in(&args.pool), &args.xml, args.flags))?;
         Ok(r::StorageVolCreateXmlRet { vol: vol_out(vol) })
     }
 
@@ -285,7 +287,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolCreateXmlFromArgs,
     ) -> R<r::StorageVolCreateXmlFromRet> {
-        let vol = self.driver(|c| {
+        let vol = self.storage(|c| {
             c.storage_vol_create_xml_from(
                 &pool_in(&args.pool),
                 &args.xml,
@@ -297,11 +299,11 @@ impl RemoteStorage for Call<'_> {
     }
 
     fn storage_vol_delete(&self, args: r::StorageVolDeleteArgs) -> R<()> {
-        self.driver(|c| c.storage_vol_delete(&vol_in(&args.vol), args.flags))
+        self.storage(|c| c.storage_vol_delete(&vol_in(&args.vol), args.flags))
     }
 
     fn storage_vol_get_info(&self, args: r::StorageVolGetInfoArgs) -> R<r::StorageVolGetInfoRet> {
-        let i = self.driver(|c| c.storage_vol_get_info(&vol_in(&args.vol)))?;
+        let i = self.storage(|c| c.storage_vol_get_info(&vol_in(&args.vol)))?;
         Ok(r::StorageVolGetInfoRet {
             r#type: i.vol_type as i8,
             capacity: i.capacity,
@@ -313,7 +315,7 @@ impl RemoteStorage for Call<'_> {
         &self,
         args: r::StorageVolGetInfoFlagsArgs,
     ) -> R<r::StorageVolGetInfoFlagsRet> {
-        let i = self.driver(|c| c.storage_vol_get_info(&vol_in(&args.vol)))?;
+        let i = self.storage(|c| c.storage_vol_get_info(&vol_in(&args.vol)))?;
         Ok(r::StorageVolGetInfoFlagsRet {
             r#type: i.vol_type as i8,
             capacity: i.capacity,
@@ -326,13 +328,68 @@ impl RemoteStorage for Call<'_> {
         args: r::StorageVolGetXmlDescArgs,
     ) -> R<r::StorageVolGetXmlDescRet> {
         Ok(r::StorageVolGetXmlDescRet {
-            xml: self.driver(|c| c.storage_vol_get_xml_desc(&vol_in(&args.vol), args.flags))?,
+            xml: self.storage(|c| c.storage_vol_get_xml_desc(&vol_in(&args.vol), args.flags))?,
         })
     }
 
     fn storage_vol_get_path(&self, args: r::StorageVolGetPathArgs) -> R<r::StorageVolGetPathRet> {
         Ok(r::StorageVolGetPathRet {
-            name: self.driver(|c| c.storage_vol_get_path(&vol_in(&args.vol)))?,
+            name: self.storage(|c| c.storage_vol_get_path(&vol_in(&args.vol)))?,
+        })
+    }
+
+    fn storage_vol_resize(&self, args: r::StorageVolResizeArgs) -> R<()> {
+        self.storage(|c| c.storage_vol_resize(&vol_in(&args.vol), args.capacity, args.flags))
+    }
+
+    fn storage_vol_wipe(&self, args: r::StorageVolWipeArgs) -> R<()> {
+        self.storage(|c| c.storage_vol_wipe_pattern(&vol_in(&args.vol), 0, args.flags))
+    }
+
+    fn storage_vol_wipe_pattern(&self, args: r::StorageVolWipePatternArgs) -> R<()> {
+        self.storage(|c| c.storage_vol_wipe_pattern(&vol_in(&args.vol), args.algorithm, args.flags))
+    }
+
+    fn storage_vol_upload(&self, args: r::StorageVolUploadArgs) -> R<()> {
+        let s = self.storage(|c| {
+            c.storage_vol_upload(&vol_in(&args.vol), args.offset, args.length, args.flags)
+        })?;
+        let done = s.done;
+        self.reply_then_stream(Pending::packets(
+            s.fd,
+            Box::new(move || done().map_err(wire)),
+        )?);
+        Ok(())
+    }
+
+    fn storage_vol_download(&self, args: r::StorageVolDownloadArgs) -> R<()> {
+        let s = self.storage(|c| {
+            c.storage_vol_download(&vol_in(&args.vol), args.offset, args.length, args.flags)
+        })?;
+        let done = s.done;
+        self.reply_then_stream(Pending::packets(
+            s.fd,
+            Box::new(move || done().map_err(wire)),
+        )?);
+        Ok(())
+    }
+
+    fn storage_pool_lookup_by_target_path(
+        &self,
+        args: r::StoragePoolLookupByTargetPathArgs,
+    ) -> R<r::StoragePoolLookupByTargetPathRet> {
+        let pool = self.storage(|c| c.storage_pool_lookup_by_target_path(&args.path))?;
+        Ok(r::StoragePoolLookupByTargetPathRet {
+            pool: pool_out(pool),
+        })
+    }
+
+    fn connect_get_storage_pool_capabilities(
+        &self,
+        args: r::ConnectGetStoragePoolCapabilitiesArgs,
+    ) -> R<r::ConnectGetStoragePoolCapabilitiesRet> {
+        Ok(r::ConnectGetStoragePoolCapabilitiesRet {
+            capabilities: self.storage(|c| c.storage_pool_capabilities(args.flags))?,
         })
     }
 

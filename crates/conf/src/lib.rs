@@ -29,6 +29,7 @@ pub mod schema;
 pub mod secret;
 pub mod snapshot;
 pub mod storage;
+pub mod storage_cmd;
 pub(crate) mod util;
 pub mod uuid;
 pub mod xml;

@@ -385,6 +385,46 @@ pub struct VolDef {
     /// `<target><features>`: qcow2 features by name (in libvirt's order),
     /// `None` without the element.
     pub features: Option<Vec<String>>,
+    /// `<target><timestamps>`: what the pool read from the file (never
+    /// parsed from a definition).
+    pub timestamps: Option<VolTimestamps>,
+    /// `<target><nocow/>`: create without copy-on-write (never formatted).
+    pub nocow: bool,
+}
+
+/// A volume file's times as libvirt reports them: seconds and
+/// nanoseconds; a negative nanosecond count leaves the element out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VolTimestamps {
+    pub atime: (i64, i64),
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+    /// Birth time: (0, 0) where the file system does not say.
+    pub btime: (i64, i64),
+}
+
+impl VolTimestamps {
+    /// The `<timestamps>` element at `indent`.
+    pub fn format(&self, out: &mut String, indent: usize) {
+        let p = " ".repeat(indent);
+        out.push_str(&format!("{p}<timestamps>\n"));
+        for (name, (sec, nsec)) in [
+            ("atime", self.atime),
+            ("mtime", self.mtime),
+            ("ctime", self.ctime),
+            ("btime", self.btime),
+        ] {
+            if nsec < 0 {
+                continue;
+            }
+            if nsec == 0 {
+                out.push_str(&format!("{p}  <{name}>{sec}</{name}>\n"));
+            } else {
+                out.push_str(&format!("{p}  <{name}>{sec}.{nsec:09}</{name}>\n"));
+            }
+        }
+        out.push_str(&format!("{p}</timestamps>\n"));
+    }
 }
 
 /// `<backingStore>` with its format (raw when unsaid) and its children in
@@ -505,6 +545,8 @@ impl VolDef {
             // A volume's extents come from its pool, never from a
             // definition: libvirt ignores <source>.
             source: None,
+            timestamps: None,
+            nocow: target.and_then(|t| t.child("nocow")).is_some(),
         })
     }
 
@@ -539,6 +581,9 @@ impl VolDef {
             out.push_str(&format!("    <format type='{f}'/>\n"));
         }
         self.target_perms.format(&mut out, 4);
+        if let Some(t) = &self.timestamps {
+            t.format(&mut out, 4);
+        }
         if let Some(e) = &self.encryption {
             e.write_libvirt(&mut out, 4);
         }
@@ -566,4 +611,91 @@ impl VolDef {
         out.push_str("</volume>\n");
         out
     }
+}
+
+/// Volume formats of file-based pools (virStorageFileFormat, in order).
+const FILE_VOL_FORMATS: &[&str] = &[
+    "none", "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop",
+    "cow", "qcow", "qcow2", "qed", "vmdk",
+];
+
+/// `virsh pool-capabilities`: every pool type libvirt knows, in its
+/// order, `supported='yes'` for those in `supported`, with the source
+/// and volume formats each type accepts.
+pub fn pool_capabilities(supported: &[&str]) -> String {
+    let mut out = String::from("<storagepoolCapabilities>\n");
+    let enum_block = |out: &mut String, tag: &str, default: &str, name: &str, vals: &[&str]| {
+        out.push_str(&format!("    <{tag}>\n"));
+        out.push_str(&format!("      <defaultFormat type='{default}'/>\n"));
+        out.push_str(&format!("      <enum name='{name}'>\n"));
+        for v in vals {
+            out.push_str(&format!("        <value>{v}</value>\n"));
+        }
+        out.push_str("      </enum>\n");
+        out.push_str(&format!("    </{tag}>\n"));
+    };
+    for ty in [
+        "dir",
+        "fs",
+        "netfs",
+        "logical",
+        "disk",
+        "iscsi",
+        "iscsi-direct",
+        "scsi",
+        "mpath",
+        "rbd",
+        "sheepdog",
+        "gluster",
+        "zfs",
+        "vstorage",
+    ] {
+        let yes = if supported.contains(&ty) { "yes" } else { "no" };
+        out.push_str(&format!("  <pool type='{ty}' supported='{yes}'>\n"));
+        let pool_formats: Option<(&str, &[&str])> = match ty {
+            "fs" => Some((
+                "auto",
+                &[
+                    "auto", "ext2", "ext3", "ext4", "ufs", "iso9660", "udf", "gfs", "gfs2", "vfat",
+                    "hfs+", "xfs", "ocfs2", "vmfs",
+                ],
+            )),
+            "netfs" => Some(("auto", &["auto", "nfs", "glusterfs", "cifs"])),
+            "logical" => Some(("lvm2", &["unknown", "lvm2"])),
+            "disk" => Some((
+                "unknown",
+                &[
+                    "unknown", "dos", "dvh", "gpt", "mac", "bsd", "pc98", "sun", "lvm2",
+                ],
+            )),
+            _ => None,
+        };
+        if let Some((d, vals)) = pool_formats {
+            enum_block(&mut out, "poolOptions", d, "sourceFormatType", vals);
+        }
+        let vol_formats: Option<(&str, &[&str])> = match ty {
+            "dir" | "fs" | "netfs" | "gluster" | "vstorage" => Some(("raw", FILE_VOL_FORMATS)),
+            "disk" => Some((
+                "none",
+                &[
+                    "none",
+                    "linux",
+                    "fat16",
+                    "fat32",
+                    "linux-swap",
+                    "linux-lvm",
+                    "linux-raid",
+                    "extended",
+                ],
+            )),
+            "rbd" => Some(("raw", &[])),
+            _ => None,
+        };
+        if let Some((d, vals)) = vol_formats {
+            enum_block(&mut out, "volOptions", d, "targetFormatType", vals);
+        }
+        out.push_str("  </pool>\n");
+    }
+    out.push_str("</storagepoolCapabilities>\n");
+    out
 }

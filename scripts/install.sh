@@ -9,7 +9,7 @@
 #   bash scripts/install.sh deb       [--bin-dir DIR] [--out DIR] [--compression xz|gzip|none]
 #
 # What goes where (as in Debian 12's libvirt packages):
-#   /usr/sbin/{libvirtd,virtlxcd,virtxend,virtvzd,virtnetworkd,virtsecretd,virtproxyd}
+#   /usr/sbin/{libvirtd,virtlxcd,virtxend,virtvzd,virtnetworkd,virtsecretd,virtstoraged,virtproxyd}
 #   /usr/lib/libvirt/libvirt_lxc                 (the LXC controller)
 #   /lib/systemd/system/*.service, *.socket
 #   /etc/libvirt/*.conf                           (never overwritten: an
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-DAEMONS=(libvirtd virtlxcd virtxend virtvzd virtnetworkd virtsecretd virtproxyd)
+DAEMONS=(libvirtd virtlxcd virtxend virtvzd virtnetworkd virtsecretd virtstoraged virtproxyd)
 MANIFEST=usr/share/libvirt-rs/installed-files
 
 binaries() {
@@ -151,7 +151,7 @@ Conflicts: libvirt-daemon, libvirt-daemon-system
 Replaces: libvirt-daemon, libvirt-daemon-system
 Description: libvirt daemons written in Rust
  libvirtd and the modular virtlxcd, virtxend, virtvzd, virtnetworkd,
- virtsecretd and virtproxyd, wire-compatible with virsh, virt-manager and
+ virtsecretd, virtstoraged and virtproxyd, wire-compatible with virsh, virt-manager and
  the libvirt bindings.
 EOC
     for s in postinst postrm; do

@@ -4,7 +4,7 @@
 
 use driver::Registry;
 
-/// The drivers libvirtd hosts: test, LXC, Xen, the network and secret drivers (the Xen driver runs
+/// The drivers libvirtd hosts: test, LXC, Xen, the network, secret and storage drivers (the Xen driver runs
 /// guests only on a Xen dom0 and offers its config conversions anywhere).
 fn registry(ctx: &daemon::DaemonContext) -> Registry {
     let mut registry = Registry::new();
@@ -54,6 +54,23 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
             ctx.privileged,
         )),
         secret_uri,
+    );
+    // The storage driver answers storage:///… and the storage calls of
+    // the hypervisor drivers' connections (definitions in
+    // /etc/libvirt/storage, status in /run/libvirt/storage).
+    let storage = ctx.driver_dirs("storage");
+    let storage_uri = if ctx.privileged {
+        "storage:///system"
+    } else {
+        "storage:///session"
+    };
+    registry.set_storage_driver(
+        std::sync::Arc::new(driver_storage::StorageFactory::from_dirs(
+            ctx.privileged,
+            storage.config_dir,
+            storage.state_dir,
+        )),
+        storage_uri,
     );
     registry
 }

@@ -28,7 +28,7 @@ pub struct Profile {
     pub description: &'static str,
 }
 
-const ALL: [Profile; 7] = [
+const ALL: [Profile; 8] = [
     Profile {
         name: "libvirtd",
         sock_prefix: "libvirt",
@@ -98,6 +98,16 @@ const ALL: [Profile; 7] = [
         with_ip: false,
         drivers: &["secret"],
         description: "libvirt secret daemon",
+    },
+    Profile {
+        name: "virtstoraged",
+        sock_prefix: "virtstoraged",
+        config_file: "virtstoraged.conf",
+        requires_root: false,
+        has_listen: false,
+        with_ip: false,
+        drivers: &["storage"],
+        description: "libvirt storage daemon",
     },
 ];
 

@@ -23,7 +23,7 @@ use protocol::remote as r;
 use rpc::client::RpcClient;
 use test_support::*;
 
-const ALL: [&str; 7] = [
+const ALL: [&str; 8] = [
     "libvirtd",
     "virtproxyd",
     "virtlxcd",
@@ -31,6 +31,7 @@ const ALL: [&str; 7] = [
     "virtvzd",
     "virtnetworkd",
     "virtsecretd",
+    "virtstoraged",
 ];
 const NOBODY: u32 = 65534;
 

@@ -75,6 +75,18 @@ fn main() {
     let _ = std::fs::write(out_dir.join("network_cases.rs"), network);
     let secret = generate(&corpus, &known, &["secretxml2xml"]);
     let _ = std::fs::write(out_dir.join("secret_cases.rs"), secret);
+    let storage = generate(
+        &corpus,
+        &known,
+        &[
+            "storagepoolxml2xml",
+            "storagevolxml2xml",
+            "storagepoolcaps",
+            "storagevolxml2argv",
+            "storagepoolxml2argv",
+        ],
+    );
+    let _ = std::fs::write(out_dir.join("storage_cases.rs"), storage);
     let nodedev = generate(&corpus, &known, &["nodedevxml2xml"]);
     let _ = std::fs::write(out_dir.join("nodedev_cases.rs"), nodedev);
     let interface = generate(&corpus, &known, &["interfacexml2xml"]);

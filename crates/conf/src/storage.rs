@@ -206,9 +206,11 @@ impl PoolDef {
             pool_type: ty.to_string(),
             name,
             uuid,
-            capacity: size_of(root.child("capacity"), "capacity")?,
-            allocation: size_of(root.child("allocation"), "allocation")?,
-            available: size_of(root.child("available"), "available")?,
+            // Sizes are what a running pool reports; libvirt never reads
+            // them from a definition.
+            capacity: 0,
+            allocation: 0,
+            available: 0,
             source: Some(source),
             target_path: target_path.map(|p| normalise_path(&p)),
             target_perms,
@@ -451,6 +453,37 @@ impl VolDef {
     pub fn parse_str(text: &str) -> Result<VolDef, ConfError> {
         let root = xml::parse_document(text, "(storage_volume_definition)", "volume")?;
         Self::from_element(&root)
+    }
+
+    /// Parses a `<volume>` of `pool` as libvirt's virStorageVolDefParse
+    /// does: the pool type's default format (raw for file pools, none
+    /// for disk pools), no format at all for pool types without volume
+    /// formats; `no_capacity`: a missing capacity is 0 (a volume made
+    /// from another takes the other's).
+    pub fn parse_in_pool(
+        text: &str,
+        pool: &PoolDef,
+        no_capacity: bool,
+    ) -> Result<VolDef, ConfError> {
+        let mut root = xml::parse_document(text, "(storage_volume_definition)", "volume")?;
+        if no_capacity && root.child("capacity").is_none() {
+            root.push(Element::new("capacity").with_text("0"));
+        }
+        let mut v = Self::from_element(&root)?;
+        match vol_default_format(&pool.pool_type) {
+            Some(d) => {
+                if v.format.is_none() {
+                    v.format = Some(d.to_string());
+                }
+            }
+            None => {
+                v.format = None;
+                if let Some(b) = v.backing_store.as_mut() {
+                    b.remove_children("format");
+                }
+            }
+        }
+        Ok(v)
     }
 
     /// Parses an already read `<volume>` element.
@@ -698,4 +731,14 @@ pub fn pool_capabilities(supported: &[&str]) -> String {
     }
     out.push_str("</storagepoolCapabilities>\n");
     out
+}
+
+/// The default volume format of a pool type, `None` for pool types whose
+/// volumes have no format (logical, iscsi, scsi, mpath, zfs, sheepdog).
+pub fn vol_default_format(pool_type: &str) -> Option<&'static str> {
+    match pool_type {
+        "dir" | "fs" | "netfs" | "gluster" | "vstorage" | "rbd" => Some("raw"),
+        "disk" => Some("none"),
+        _ => None,
+    }
 }

@@ -293,7 +293,9 @@ impl CreateSpec {
         secret: Option<&str>,
         input_secret: Option<&str>,
     ) -> Result<Vec<Vec<String>>, ConfError> {
-        if (secret.is_some() || input_secret.is_some()) && self.input_path.is_some() {
+        if (self.encryption.is_some() || self.input_encryption.is_some())
+            && self.input_path.is_some()
+        {
             Ok(vec![
                 self.command(tool, secret, input_secret, ConvertStep::Create)?,
                 self.command(tool, secret, input_secret, ConvertStep::Convert)?,
@@ -467,4 +469,88 @@ pub fn format_argv(argv: &[String]) -> String {
     let mut s = lines.join(" \\\n");
     s.push('\n');
     s
+}
+
+/// libvirt's default mount options on Linux.
+const DEFAULT_MOUNT_OPTS: &str = "nodev,nosuid,noexec";
+
+fn source_attr(def: &PoolDef, child: &str, attr: &str) -> Option<String> {
+    def.source
+        .as_ref()
+        .and_then(|s| s.child(child))
+        .and_then(|c| c.attr(attr))
+        .map(str::to_string)
+}
+
+/// The command that starts a pool: `mount` for fs and netfs pools,
+/// `vgchange -aly` for logical ones; `None` for types started otherwise.
+pub fn start_argv(def: &PoolDef) -> Option<Vec<String>> {
+    match def.pool_type.as_str() {
+        "fs" | "netfs" => Some(mount_argv(def)),
+        "logical" => Some(vgchange_argv(def, true)),
+        _ => None,
+    }
+}
+
+/// `vgchange -aly NAME` (or `-aln` to stop).
+pub fn vgchange_argv(def: &PoolDef, on: bool) -> Vec<String> {
+    let name = def
+        .source
+        .as_ref()
+        .and_then(|s| s.child_text("name"))
+        .unwrap_or_default();
+    vec![
+        "vgchange".into(),
+        if on { "-aly" } else { "-aln" }.into(),
+        name,
+    ]
+}
+
+/// What an fs/netfs pool mounts: the device, `HOST:DIR`, or
+/// `//HOST/DIR` for CIFS.
+pub fn mount_source(def: &PoolDef) -> String {
+    if def.pool_type == "netfs" {
+        let host = source_attr(def, "host", "name").unwrap_or_default();
+        let dir = source_attr(def, "dir", "path").unwrap_or_default();
+        if source_attr(def, "format", "type").as_deref() == Some("cifs") {
+            format!("//{host}/{dir}")
+        } else {
+            format!("{host}:{dir}")
+        }
+    } else {
+        source_attr(def, "device", "path").unwrap_or_default()
+    }
+}
+
+/// virStorageBackendFileSystemMountCmd: `mount -o OPTS [-t TYPE] SRC TARGET`.
+pub fn mount_argv(def: &PoolDef) -> Vec<String> {
+    let format = source_attr(def, "format", "type").unwrap_or_else(|| "auto".into());
+    let netfs = def.pool_type == "netfs";
+    let nfs_vers = source_attr(def, "protocol", "ver")
+        .filter(|_| netfs)
+        .map(|v| format!("nfsvers={v}"));
+    let mut opts = vec![DEFAULT_MOUNT_OPTS.to_string()];
+    let provided = match (netfs, format.as_str()) {
+        (true, "glusterfs") => Some("direct-io-mode=1".to_string()),
+        (true, "cifs") => Some("guest".to_string()),
+        _ => nfs_vers,
+    };
+    opts.extend(provided);
+    for e in &def.other {
+        if e.local_name() == "mount_opts" {
+            for o in e.elements().filter(|o| o.local_name() == "option") {
+                if let Some(n) = o.attr("name") {
+                    opts.push(n.to_string());
+                }
+            }
+        }
+    }
+    let mut a = vec!["mount".to_string(), "-o".into(), opts.join(",")];
+    if !(netfs && format == "auto") {
+        a.push("-t".into());
+        a.push(format);
+    }
+    a.push(mount_source(def));
+    a.push(def.target_path.clone().unwrap_or_default());
+    a
 }

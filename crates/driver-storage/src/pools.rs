@@ -1327,11 +1327,8 @@ fn parse_vol(pool: &PoolDef, xml: &str, clone: bool) -> Result<(VolDef, bool)> {
     let root = conf::xml::parse_document(xml, "(storage_volume_definition)", "volume")
         .map_err(|e| e.in_domain(ErrorDomain::Storage))?;
     let has_alloc = root.child("allocation").is_some();
-    let mut root = root;
-    if clone && root.child("capacity").is_none() {
-        root.push(conf::xml::Element::new("capacity").with_text("0"));
-    }
-    let mut vol = VolDef::from_element(&root).map_err(|e| e.in_domain(ErrorDomain::Storage))?;
+    let mut vol =
+        VolDef::parse_in_pool(xml, pool, clone).map_err(|e| e.in_domain(ErrorDomain::Storage))?;
     if !has_alloc && clone {
         vol.allocation = 0;
     }

@@ -47,6 +47,9 @@ pub struct XmlOptions {
     pub post_parse: Option<PostParse>,
     /// The driver's checks, after the common ones.
     pub validate: Option<Validate>,
+    /// The driver's device addresses (libvirt's assignAddressesCallback),
+    /// after the common defaults and before the checks.
+    pub assign_addresses: Option<PostParse>,
 }
 
 /// A driver's post-parse callback.
@@ -61,6 +64,7 @@ impl Default for XmlOptions {
             default_arch: None,
             post_parse: None,
             validate: None,
+            assign_addresses: None,
         }
     }
 }
@@ -89,6 +93,9 @@ impl XmlOptions {
             f(&mut def)?;
         }
         post_parse(&mut def).map_err(|e| e.in_domain(self.error_domain))?;
+        if let Some(f) = &self.assign_addresses {
+            f(&mut def)?;
+        }
         validate(&def).map_err(|e| e.in_domain(self.error_domain))?;
         if let Some(f) = &self.validate {
             f(&def)?;

@@ -391,3 +391,110 @@ print("events", events)
     assert!(!ns.link_exists("lvrsbr0"));
     assert!(ns.dnsmasqs().is_empty());
 }
+
+const PORT_UUID: &str = "5d2a5e4c-8b40-4f0e-9a57-2f1c3b7d9e01";
+
+fn port_xml() -> String {
+    format!(
+        "<networkport>\n  <uuid>{PORT_UUID}</uuid>\n  <owner>\n    <name>guest1</name>\n    \
+         <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n  </owner>\n  \
+         <mac address='52:54:00:aa:bb:cc'/>\n  <bandwidth>\n    <inbound average='100'/>\n    \
+         <outbound average='50'/>\n  </bandwidth>\n</networkport>\n"
+    )
+}
+
+#[test]
+fn network_ports_are_plugged_listed_kept_across_restarts_and_deleted() {
+    skip_if!(skip_reason());
+    let t = TempDir::new("netport");
+    let ns = Netns::new("port", t.path());
+    let mut d = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let uri = format!(
+        "network+unix:///system?socket={}",
+        t.join("run/virtnetworkd-sock").display()
+    );
+    let xml = t.join("nat.xml");
+    std::fs::write(&xml, NAT_XML).unwrap();
+    let px = t.join("port.xml");
+    std::fs::write(&px, port_xml()).unwrap();
+
+    // Not running yet: libvirt's words.
+    virsh_ok(&uri, &["net-define", xml.to_str().unwrap()]);
+    let err = virsh_err(&uri, &["net-port-create", "e2enat", px.to_str().unwrap()]);
+    assert!(
+        err.contains("Requested operation is not valid: network 'e2enat' is not active"),
+        "{err}"
+    );
+    virsh_ok(&uri, &["net-start", "e2enat"]);
+    virsh_ok(&uri, &["net-port-create", "e2enat", px.to_str().unwrap()]);
+    let list = virsh_ok(&uri, &["net-port-list", "e2enat", "--uuid"]);
+    assert_eq!(list.trim(), PORT_UUID);
+    let dump = virsh_ok(&uri, &["net-port-dumpxml", "e2enat", PORT_UUID]);
+    assert!(
+        dump.contains("<plug type='network' bridge='lvrsbr0'/>"),
+        "{dump}"
+    );
+    let file = t.join(&format!("run/libvirt/network/e2enat/ports/{PORT_UUID}.xml"));
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("virsh net-port-create"), "{saved}");
+    assert!(saved.trim_end().ends_with(dump.trim_end()), "{saved}");
+    let live = virsh_ok(&uri, &["net-dumpxml", "e2enat"]);
+    assert!(live.contains("<network connections='1'>"), "{live}");
+    let err = virsh_err(&uri, &["net-port-create", "e2enat", px.to_str().unwrap()]);
+    assert!(
+        err.contains(&format!(
+            "network port Network port with UUID {PORT_UUID} already exists exists already"
+        )),
+        "{err}"
+    );
+
+    // Bandwidth through libvirt-python's port parameters.
+    if python_available() {
+        let script = r#"
+import sys, libvirt
+c = libvirt.open(sys.argv[1])
+n = c.networkLookupByName("e2enat")
+p = n.portLookupByUUIDString(sys.argv[2])
+p.setParameters({libvirt.VIR_NETWORK_PORT_BANDWIDTH_IN_AVERAGE: 1000,
+                 libvirt.VIR_NETWORK_PORT_BANDWIDTH_OUT_AVERAGE: 500,
+                 libvirt.VIR_NETWORK_PORT_BANDWIDTH_OUT_BURST: 64})
+print(sorted(p.parameters().items()))
+print([x.UUIDString() for x in n.listAllPorts()])
+"#;
+        let out = python(script, &[&uri, PORT_UUID]).success();
+        assert!(
+            out.contains("('inbound.average', 1000)") && out.contains("('outbound.burst', 64)"),
+            "{out}"
+        );
+        assert!(out.contains(&format!("['{PORT_UUID}']")), "{out}");
+        let dump = virsh_ok(&uri, &["net-port-dumpxml", "e2enat", PORT_UUID]);
+        assert!(dump.contains("<inbound average='1000'/>"), "{dump}");
+    }
+
+    // A restarted daemon still has the port.
+    d.kill9();
+    drop(d);
+    let d2 = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let list = virsh_ok(&uri, &["net-port-list", "e2enat", "--uuid"]);
+    assert_eq!(list.trim(), PORT_UUID);
+    let live = virsh_ok(&uri, &["net-dumpxml", "e2enat"]);
+    assert!(live.contains("<network connections='1'>"), "{live}");
+
+    virsh_ok(&uri, &["net-port-delete", "e2enat", PORT_UUID]);
+    assert!(!file.exists());
+    // (virsh's net-port-delete exits 0 even when it fails.)
+    let err = text(&virsh(&uri, false, &["net-port-delete", "e2enat", PORT_UUID]).stderr);
+    assert!(
+        err.contains(&format!("failed to get network port '{PORT_UUID}'")),
+        "{err}"
+    );
+    let live = virsh_ok(&uri, &["net-dumpxml", "e2enat"]);
+    assert!(live.starts_with("<network>"), "{live}");
+
+    // Destroying a network with ports removes them.
+    virsh_ok(&uri, &["net-port-create", "e2enat", px.to_str().unwrap()]);
+    virsh_ok(&uri, &["net-destroy", "e2enat"]);
+    assert!(!file.exists());
+    assert!(!t.join("run/libvirt/network/e2enat").exists());
+    drop(d2);
+}

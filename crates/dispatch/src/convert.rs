@@ -2,7 +2,8 @@
 //! Conversions between wire handles and driver handles.
 
 use driver::{
-    DomainRef, InterfaceRef, NetworkRef, NodeDeviceRef, PoolRef, SecretRef, TypedValue, VolRef,
+    DomainRef, InterfaceRef, NetworkPortRef, NetworkRef, NodeDeviceRef, PoolRef, SecretRef,
+    TypedValue, VolRef,
 };
 use protocol::remote as r;
 use protocol::TypedParamValue;
@@ -31,6 +32,18 @@ pub fn net_out(n: NetworkRef) -> r::NonnullNetwork {
     r::NonnullNetwork {
         name: n.name,
         uuid: n.uuid,
+    }
+}
+pub fn port_in(p: &r::NonnullNetworkPort) -> NetworkPortRef {
+    NetworkPortRef {
+        net: net_in(&p.net),
+        uuid: p.uuid,
+    }
+}
+pub fn port_out(p: NetworkPortRef) -> r::NonnullNetworkPort {
+    r::NonnullNetworkPort {
+        net: net_out(p.net),
+        uuid: p.uuid,
     }
 }
 pub fn pool_in(p: &r::NonnullStoragePool) -> PoolRef {

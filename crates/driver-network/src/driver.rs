@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use conf::network::netdev::Mac;
+use conf::network::netdev::{Bandwidth, BandwidthRate, Mac};
+use conf::network::port::{NetworkPortDef, Plug};
 use conf::network::update as nu;
 use conf::network::{ForwardType, NetworkFormatFlags};
 use conf::NetworkDef;
@@ -23,13 +24,14 @@ use driver::consts::{list_net, object_event as oe};
 use driver::objlist::{Obj, ObjList, Order};
 use driver::{
     ConnectAuth, Connection, DriverFactory, Error, Event, EventBus, EventSink, NetworkDhcpLease,
-    NetworkRef, Result, Uri,
+    NetworkPortRef, NetworkRef, Result, TypedParams, TypedValue, Uri,
 };
 use network::dnsmasq::{self, DnsmasqPaths};
 use network::firewall::{self, Backend};
 use virterror::{ErrorCode, ErrorDomain};
 
 use crate::fw::{self, Applied};
+use crate::ports;
 use crate::runtime::NetHost;
 use crate::status;
 use crate::NetworkDriverConfig;
@@ -89,6 +91,8 @@ pub struct Net {
     pub dnsmasq_pid: Option<u32>,
     /// The firewall rules the running network added.
     pub firewall: Option<Applied>,
+    /// The ports of the running network (guest NICs plugged into it).
+    pub ports: Vec<NetworkPortDef>,
 }
 
 impl Net {
@@ -250,6 +254,7 @@ impl NetworkDriver {
                 autostart,
                 dnsmasq_pid: None,
                 firewall: None,
+                ports: Vec::new(),
             };
             let (uuid, n) = (net.def.uuid.0, Arc::from(net.def.name.as_str()));
             if let Err(c) = self.nets.add(uuid, n, net, |_, _, _| ()) {
@@ -290,12 +295,23 @@ impl NetworkDriver {
                     }
                 }
                 self.stop_dnsmasq(&def, self.read_pid(&def));
+                ports::delete_all(&self.cfg.state_dir, &name);
                 let _ = status::remove_file(&path);
                 continue;
             }
             let pid = self.read_pid(&def);
             let uuid = def.uuid.0;
             let name_arc: Arc<str> = Arc::from(name.as_str());
+            // The ports of guests plugged before the restart count again.
+            let mut def = def;
+            def.connections = 0;
+            let mut live_ports = Vec::new();
+            for p in ports::load_all(&self.cfg.state_dir, &name) {
+                match ports::notify(&mut def, &p) {
+                    Ok(()) => live_ports.push(p),
+                    Err(e) => log(format!("network '{name}': port {}: {e}", p.uuid)),
+                }
+            }
             let live = Net {
                 def,
                 new_def: None,
@@ -304,6 +320,7 @@ impl NetworkDriver {
                 autostart: false,
                 dnsmasq_pid: pid,
                 firewall: st.firewall,
+                ports: live_ports,
             };
             let res = self.nets.add(uuid, name_arc, live, |_, n, unused| {
                 if let Some(live) = unused {
@@ -315,6 +332,7 @@ impl NetworkDriver {
                     n.active = true;
                     n.dnsmasq_pid = live.dnsmasq_pid;
                     n.firewall = live.firewall;
+                    n.ports = live.ports;
                 }
                 if needs_dnsmasq(&n.def) && n.dnsmasq_pid.is_none() {
                     log(format!(
@@ -524,13 +542,15 @@ impl NetworkDriver {
         if n.active {
             return Err(invalid("network is already active"));
         }
+        n.def.connections = 0;
         let def = n.def.clone();
+        ports::delete_all(&self.cfg.state_dir, &def.name);
         let (pid, applied) = if is_virtual(&def) {
             self.start_virtual(&def)?
         } else {
             (None, None)
         };
-        if let Err(e) = status::save_status(&self.cfg.state_dir, &def, applied.as_ref()) {
+        if let Err(e) = status::save_status(&self.cfg.state_dir, &def, applied.as_ref(), &[]) {
             self.stop_virtual(&def, pid, applied.as_ref());
             return Err(e);
         }
@@ -732,6 +752,9 @@ impl NetworkDriver {
     fn shutdown_network(&self, n: &mut Net) {
         let def = n.def.clone();
         self.stop_virtual(&def, n.dnsmasq_pid.take(), n.firewall.take().as_ref());
+        ports::delete_all(&self.cfg.state_dir, &def.name);
+        n.ports.clear();
+        n.def.connections = 0;
         let _ = status::remove_file(&self.cfg.state_dir.join(format!("{}.xml", def.name)));
         n.active = false;
         if let Some(d) = n.new_def.take() {
@@ -826,6 +849,7 @@ impl NetworkDriver {
             autostart: false,
             dnsmasq_pid: None,
             firewall: None,
+            ports: Vec::new(),
         };
         let r = self
             .nets
@@ -871,6 +895,7 @@ impl NetworkDriver {
             autostart: false,
             dnsmasq_pid: None,
             firewall: None,
+            ports: Vec::new(),
         };
         let r = self
             .nets
@@ -1080,7 +1105,7 @@ impl NetworkDriver {
                         let _ = self.host.kill(p, SIGHUP);
                     }
                 }
-                status::save_status(&self.cfg.state_dir, l, n.firewall.as_ref())?;
+                status::save_status(&self.cfg.state_dir, l, n.firewall.as_ref(), &n.ports)?;
             }
             if let Some(c) = config {
                 if n.active {
@@ -1113,6 +1138,248 @@ impl NetworkDriver {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         Ok(crate::leases::parse(&def, &text, mac, now))
+    }
+
+    // ---- ports ----
+
+    /// `f` on an active network's state (libvirt's "network '%s' is not
+    /// active" otherwise).
+    fn with_active<R>(&self, net: &NetworkRef, f: impl FnOnce(&mut Net) -> Result<R>) -> Result<R> {
+        self.with_net(net, |_, n| {
+            if !n.active {
+                return Err(invalid(format!("network '{}' is not active", n.def.name)));
+            }
+            f(n)
+        })?
+    }
+
+    fn port_ref(net: &Net, uuid: &conf::Uuid) -> NetworkPortRef {
+        NetworkPortRef {
+            net: net.nref(),
+            uuid: uuid.0,
+        }
+    }
+
+    fn no_port(uuid: &[u8; 16]) -> Error {
+        Error::new(
+            ErrorCode::NoNetworkPort,
+            D,
+            format!(
+                "Network port with UUID {} does not exist",
+                conf::Uuid(*uuid)
+            ),
+        )
+    }
+
+    fn find_port<'a>(n: &'a Net, uuid: &[u8; 16]) -> Result<&'a NetworkPortDef> {
+        n.ports
+            .iter()
+            .find(|p| p.uuid.0 == *uuid)
+            .ok_or_else(|| Self::no_port(uuid))
+    }
+
+    /// Rewrites the network's status file (its class IDs and floor sum
+    /// follow the ports).
+    fn save_live_status(&self, n: &Net) -> Result<()> {
+        status::save_status(&self.cfg.state_dir, &n.def, n.firewall.as_ref(), &n.ports)
+    }
+
+    /// virNetworkListAllPorts.
+    pub fn list_ports(&self, net: &NetworkRef, flags: u32) -> Result<Vec<NetworkPortRef>> {
+        Error::check_flags(flags, 0, "networkListAllPorts")?;
+        self.with_active(net, |n| {
+            Ok(n.ports.iter().map(|p| Self::port_ref(n, &p.uuid)).collect())
+        })
+    }
+
+    /// virNetworkPortLookupByUUID.
+    pub fn port_lookup(&self, net: &NetworkRef, uuid: &[u8; 16]) -> Result<NetworkPortRef> {
+        self.with_net(net, |_, n| {
+            let p = Self::find_port(n, uuid)?;
+            if !n.active {
+                return Err(invalid(format!("network '{}' is not active", n.def.name)));
+            }
+            Ok(Self::port_ref(n, &p.uuid))
+        })?
+    }
+
+    /// virNetworkPortCreateXML (networkPortCreateXML): allocates, or with
+    /// RECLAIM takes back, a port and records it.
+    pub fn port_create(&self, net: &NetworkRef, xml: &str, flags: u32) -> Result<NetworkPortRef> {
+        Error::check_flags(
+            flags,
+            ports::CREATE_RECLAIM | ports::CREATE_VALIDATE,
+            "networkPortCreateXML",
+        )?;
+        self.with_net(net, |_, n| {
+            let mut port = NetworkPortDef::parse_str(xml).map_err(|e| e.in_domain(D))?;
+            if !n.active {
+                return Err(invalid(format!("network '{}' is not active", n.def.name)));
+            }
+            let reclaim = flags & ports::CREATE_RECLAIM != 0;
+            match (port.plug == Plug::None, reclaim) {
+                (true, true) => {
+                    return Err(Error::invalid_arg(
+                        D,
+                        "Port reclaim requested but plug type is none",
+                    ))
+                }
+                (false, false) => {
+                    return Err(Error::invalid_arg(
+                        D,
+                        "Port reclaim not requested but plug type is not none",
+                    ))
+                }
+                _ => {}
+            }
+            if n.ports.iter().any(|p| p.uuid == port.uuid) {
+                return Err(Error::new(
+                    ErrorCode::NetworkPortExist,
+                    D,
+                    format!("Network port with UUID {} already exists", port.uuid),
+                ));
+            }
+            let mut def = n.def.clone();
+            if reclaim {
+                ports::notify(&mut def, &port)?;
+            } else {
+                ports::allocate(&mut def, &n.ports, &mut port)?;
+            }
+            let dir = ports::port_dir(&self.cfg.state_dir, &def.name);
+            ports::save_port(&dir, &port)?;
+            let old = std::mem::replace(&mut n.def, def);
+            n.ports.push(port.clone());
+            if let Err(e) = self.save_live_status(n) {
+                n.ports.pop();
+                n.def = old;
+                let _ = ports::delete_port(&dir, &port);
+                return Err(e);
+            }
+            log(format!(
+                "network '{}': port {} of '{}' ({}) plugged",
+                n.def.name, port.uuid, port.owner_name, port.mac
+            ));
+            Ok(Self::port_ref(n, &port.uuid))
+        })?
+    }
+
+    /// virNetworkPortGetXMLDesc.
+    pub fn port_xml(&self, port: &NetworkPortRef, flags: u32) -> Result<String> {
+        Error::check_flags(flags, 0, "networkPortGetXMLDesc")?;
+        self.with_net(&port.net, |_, n| {
+            let p = Self::find_port(n, &port.uuid)?;
+            if !n.active {
+                return Err(invalid(format!("network '{}' is not active", n.def.name)));
+            }
+            Ok(p.to_xml())
+        })?
+    }
+
+    /// virNetworkPortDelete (networkPortDelete).
+    pub fn port_delete(&self, port: &NetworkPortRef, flags: u32) -> Result<()> {
+        Error::check_flags(flags, 0, "networkPortDelete")?;
+        self.with_net(&port.net, |_, n| {
+            Self::find_port(n, &port.uuid)?;
+            if !n.active {
+                return Err(invalid(format!("network '{}' is not active", n.def.name)));
+            }
+            let i = n
+                .ports
+                .iter()
+                .position(|p| p.uuid.0 == port.uuid)
+                .ok_or_else(|| Self::no_port(&port.uuid))?;
+            let dir = ports::port_dir(&self.cfg.state_dir, &n.def.name);
+            ports::delete_port(&dir, &n.ports[i])?;
+            let p = n.ports.remove(i);
+            ports::release(&mut n.def, &p);
+            if let Err(e) = self.save_live_status(n) {
+                log(format!("network '{}': {e}", n.def.name));
+            }
+            log(format!(
+                "network '{}': port {} of '{}' ({}) unplugged",
+                n.def.name, p.uuid, p.owner_name, p.mac
+            ));
+            Ok(())
+        })?
+    }
+
+    /// virNetworkPortGetParameters: the port's bandwidth.
+    pub fn port_get_parameters(&self, port: &NetworkPortRef, flags: u32) -> Result<TypedParams> {
+        Error::check_flags(flags, 0, "networkPortGetParameters")?;
+        self.with_net(&port.net, |_, n| {
+            let p = Self::find_port(n, &port.uuid)?;
+            if !n.active {
+                return Err(invalid(format!("network '{}' is not active", n.def.name)));
+            }
+            let mut out: TypedParams = Vec::new();
+            let ull = |v: u64| TypedValue::UInt(u32::try_from(v).unwrap_or(u32::MAX));
+            if let Some(b) = &p.bandwidth {
+                if let Some(r) = &b.inbound {
+                    out.push((ports::IN_AVERAGE.into(), ull(r.average)));
+                    out.push((ports::IN_PEAK.into(), ull(r.peak)));
+                    out.push((ports::IN_FLOOR.into(), ull(r.floor)));
+                    out.push((ports::IN_BURST.into(), ull(r.burst)));
+                }
+                if let Some(r) = &b.outbound {
+                    out.push((ports::OUT_AVERAGE.into(), ull(r.average)));
+                    out.push((ports::OUT_PEAK.into(), ull(r.peak)));
+                    out.push((ports::OUT_BURST.into(), ull(r.burst)));
+                }
+            }
+            Ok(out)
+        })?
+    }
+
+    /// virNetworkPortSetParameters (networkPortSetParameters): the new
+    /// bandwidth replaces the old one; the floor must fit the network.
+    pub fn port_set_parameters(
+        &self,
+        port: &NetworkPortRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        Error::check_flags(flags, 0, "networkPortSetParameters")?;
+        self.with_net(&port.net, |_, n| {
+            let p = Self::find_port(n, &port.uuid)?.clone();
+            if !n.active {
+                return Err(invalid(format!("network '{}' is not active", n.def.name)));
+            }
+            let mut inb = BandwidthRate::default();
+            let mut outb = BandwidthRate::default();
+            for (name, v) in params {
+                let v = match v {
+                    TypedValue::UInt(x) => u64::from(*x),
+                    _ => continue,
+                };
+                match name.as_str() {
+                    ports::IN_AVERAGE => inb.average = v,
+                    ports::IN_PEAK => inb.peak = v,
+                    ports::IN_BURST => inb.burst = v,
+                    ports::IN_FLOOR => inb.floor = v,
+                    ports::OUT_AVERAGE => outb.average = v,
+                    ports::OUT_PEAK => outb.peak = v,
+                    ports::OUT_BURST => outb.burst = v,
+                    _ => {}
+                }
+            }
+            let bw = Bandwidth {
+                inbound: (inb.average != 0 || inb.floor != 0).then_some(inb),
+                outbound: (outb.average != 0).then_some(outb),
+            };
+            let class_id = ports::update_bandwidth(&n.def, &n.ports, &p, Some(&bw))?;
+            let mut new = p.clone();
+            new.bandwidth = Some(bw);
+            new.class_id = class_id;
+            let dir = ports::port_dir(&self.cfg.state_dir, &n.def.name);
+            ports::save_port(&dir, &new)?;
+            if let Some(slot) = n.ports.iter_mut().find(|x| x.uuid == p.uuid) {
+                *slot = new;
+            }
+            if let Err(e) = self.save_live_status(n) {
+                log(format!("network '{}': {e}", n.def.name));
+            }
+            Ok(())
+        })?
     }
 }
 
@@ -1284,6 +1551,45 @@ impl Connection for NetConn {
         flags: u32,
     ) -> Result<Vec<NetworkDhcpLease>> {
         self.drv.dhcp_leases(net, mac, flags)
+    }
+    fn network_list_all_ports(&self, net: &NetworkRef, flags: u32) -> Result<Vec<NetworkPortRef>> {
+        self.drv.list_ports(net, flags)
+    }
+    fn network_port_lookup_by_uuid(
+        &self,
+        net: &NetworkRef,
+        uuid: &[u8; 16],
+    ) -> Result<NetworkPortRef> {
+        self.drv.port_lookup(net, uuid)
+    }
+    fn network_port_create_xml(
+        &self,
+        net: &NetworkRef,
+        xml: &str,
+        flags: u32,
+    ) -> Result<NetworkPortRef> {
+        self.drv.port_create(net, xml, flags)
+    }
+    fn network_port_get_xml_desc(&self, port: &NetworkPortRef, flags: u32) -> Result<String> {
+        self.drv.port_xml(port, flags)
+    }
+    fn network_port_delete(&self, port: &NetworkPortRef, flags: u32) -> Result<()> {
+        self.drv.port_delete(port, flags)
+    }
+    fn network_port_get_parameters(
+        &self,
+        port: &NetworkPortRef,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        self.drv.port_get_parameters(port, flags)
+    }
+    fn network_port_set_parameters(
+        &self,
+        port: &NetworkPortRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv.port_set_parameters(port, params, flags)
     }
 }
 

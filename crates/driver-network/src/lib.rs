@@ -33,6 +33,7 @@
 pub mod driver;
 pub mod fw;
 pub mod leases;
+pub mod ports;
 pub mod runtime;
 pub mod status;
 

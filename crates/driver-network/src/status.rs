@@ -63,8 +63,16 @@ pub struct Status {
 
 /// virNetworkObjFormat plus the firewall state this driver needs to undo
 /// its rules.
-pub fn status_text(def: &NetworkDef, firewall: Option<&Applied>) -> String {
-    let mut s = String::from("<networkstatus>\n  <class_id bitmap='0-2'/>\n  <floor sum='0'/>\n");
+pub fn status_text(
+    def: &NetworkDef,
+    firewall: Option<&Applied>,
+    ports: &[conf::network::port::NetworkPortDef],
+) -> String {
+    let mut s = format!(
+        "<networkstatus>\n  <class_id bitmap='{}'/>\n  <floor sum='{}'/>\n",
+        crate::ports::format_bitmap(&crate::ports::class_ids(ports)),
+        crate::ports::floor_sum(ports)
+    );
     if let Some(a) = firewall {
         s.push_str(&fw::format(a));
     }
@@ -81,10 +89,11 @@ pub fn save_status(
     dir: &Path,
     def: &NetworkDef,
     firewall: Option<&Applied>,
+    ports: &[conf::network::port::NetworkPortDef],
 ) -> Result<(), VirError> {
     std::fs::create_dir_all(dir).map_err(|e| file_error("cannot create directory", dir, &e))?;
     let path = dir.join(format!("{}.xml", def.name));
-    host::fs::write_atomic(&path, status_text(def, firewall).as_bytes(), 0o600)
+    host::fs::write_atomic(&path, status_text(def, firewall, ports).as_bytes(), 0o600)
         .map_err(|e| host_error("cannot save status file", &path, e))
 }
 

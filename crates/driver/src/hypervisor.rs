@@ -931,6 +931,57 @@ pub trait Connection: Send + Sync {
         unsupported!("virNetworkGetDHCPLeases")
     }
 
+    // ---- network ports ----
+
+    /// virNetworkListAllPorts: the ports of an active network.
+    fn network_list_all_ports(&self, net: &NetworkRef, flags: u32) -> Result<Vec<NetworkPortRef>> {
+        unsupported!("virNetworkListAllPorts")
+    }
+    /// virNetworkPortLookupByUUID.
+    fn network_port_lookup_by_uuid(
+        &self,
+        net: &NetworkRef,
+        uuid: &[u8; 16],
+    ) -> Result<NetworkPortRef> {
+        unsupported!("virNetworkPortLookupByUUID")
+    }
+    /// virNetworkPortCreateXML: plugs a port (a guest NIC) into an active
+    /// network; VIR_NETWORK_PORT_CREATE_RECLAIM takes back one already
+    /// plugged (a daemon found a running guest again).
+    fn network_port_create_xml(
+        &self,
+        net: &NetworkRef,
+        xml: &str,
+        flags: u32,
+    ) -> Result<NetworkPortRef> {
+        unsupported!("virNetworkPortCreateXML")
+    }
+    /// virNetworkPortGetXMLDesc.
+    fn network_port_get_xml_desc(&self, port: &NetworkPortRef, flags: u32) -> Result<String> {
+        unsupported!("virNetworkPortGetXMLDesc")
+    }
+    /// virNetworkPortDelete: unplugs the port.
+    fn network_port_delete(&self, port: &NetworkPortRef, flags: u32) -> Result<()> {
+        unsupported!("virNetworkPortDelete")
+    }
+    /// virNetworkPortGetParameters: the port's bandwidth.
+    fn network_port_get_parameters(
+        &self,
+        port: &NetworkPortRef,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        unsupported!("virNetworkPortGetParameters")
+    }
+    /// virNetworkPortSetParameters: the port's bandwidth.
+    fn network_port_set_parameters(
+        &self,
+        port: &NetworkPortRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virNetworkPortSetParameters")
+    }
+
     // ---- storage ----
 
     fn list_all_storage_pools(&self, flags: u32) -> Result<Vec<PoolRef>> {

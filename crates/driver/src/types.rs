@@ -15,6 +15,14 @@ pub struct NetworkRef {
     pub uuid: [u8; 16],
 }
 
+/// A network port as clients name it (virNetworkPortPtr): its network
+/// and its UUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkPortRef {
+    pub net: NetworkRef,
+    pub uuid: [u8; 16],
+}
+
 /// A secret as clients name it (virSecretPtr): its UUID and usage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretRef {

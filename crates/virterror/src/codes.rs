@@ -139,7 +139,7 @@ impl ErrorDomain {
     /// The domain of errors raised inside C function `func` of a driver:
     /// the `VIR_FROM_THIS` of its file, named by the function's prefix
     /// (`test…` the test driver, `lxc…`, `libxl…`, `adm…` the admin
-    /// server, `secret…` the secret driver; a public `vir…` API as [`Self::of_api`]).
+    /// server, `secret…` the secret driver, `network…` the network driver; a public `vir…` API as [`Self::of_api`]).
     pub fn of_function(func: &str) -> ErrorDomain {
         if func.starts_with("test") {
             ErrorDomain::Test
@@ -151,6 +151,8 @@ impl ErrorDomain {
             ErrorDomain::Admin
         } else if func.starts_with("secret") {
             ErrorDomain::Secret
+        } else if func.starts_with("network") {
+            ErrorDomain::Network
         } else {
             ErrorDomain::of_api(func)
         }

@@ -8,7 +8,7 @@ use protocol::remote as r;
 
 use super::events::Kind;
 use super::{limit_check, list_all, names_of, Call, R};
-use crate::convert::{net_in, net_out};
+use crate::convert::{net_in, net_out, params_in, params_out, port_in, port_out};
 
 impl RemoteNetwork for Call<'_> {
     // ---- listing and lookup ----
@@ -206,6 +206,79 @@ impl RemoteNetwork for Call<'_> {
             Vec::new()
         };
         Ok(r::NetworkGetDhcpLeasesRet { leases, ret })
+    }
+
+    // ---- ports ----
+
+    fn network_list_all_ports(
+        &self,
+        args: r::NetworkListAllPortsArgs,
+    ) -> R<r::NetworkListAllPortsRet> {
+        let v = self.network(|c| c.network_list_all_ports(&net_in(&args.network), args.flags))?;
+        let (ports, ret) = list_all(
+            v,
+            args.need_results,
+            r::NETWORK_PORT_LIST_MAX,
+            "network ports",
+            port_out,
+        )?;
+        Ok(r::NetworkListAllPortsRet { ports, ret })
+    }
+
+    fn network_port_lookup_by_uuid(
+        &self,
+        args: r::NetworkPortLookupByUuidArgs,
+    ) -> R<r::NetworkPortLookupByUuidRet> {
+        let port =
+            self.network(|c| c.network_port_lookup_by_uuid(&net_in(&args.network), &args.uuid))?;
+        Ok(r::NetworkPortLookupByUuidRet {
+            port: port_out(port),
+        })
+    }
+
+    fn network_port_create_xml(
+        &self,
+        args: r::NetworkPortCreateXmlArgs,
+    ) -> R<r::NetworkPortCreateXmlRet> {
+        let port = self.network(|c| {
+            c.network_port_create_xml(&net_in(&args.network), &args.xml, args.flags)
+        })?;
+        Ok(r::NetworkPortCreateXmlRet {
+            port: port_out(port),
+        })
+    }
+
+    fn network_port_get_xml_desc(
+        &self,
+        args: r::NetworkPortGetXmlDescArgs,
+    ) -> R<r::NetworkPortGetXmlDescRet> {
+        Ok(r::NetworkPortGetXmlDescRet {
+            xml: self.network(|c| c.network_port_get_xml_desc(&port_in(&args.port), args.flags))?,
+        })
+    }
+
+    fn network_port_delete(&self, args: r::NetworkPortDeleteArgs) -> R<()> {
+        self.network(|c| c.network_port_delete(&port_in(&args.port), args.flags))
+    }
+
+    fn network_port_get_parameters(
+        &self,
+        args: r::NetworkPortGetParametersArgs,
+    ) -> R<r::NetworkPortGetParametersRet> {
+        let p =
+            self.network(|c| c.network_port_get_parameters(&port_in(&args.port), args.flags))?;
+        limit_check(p.len(), r::NETWORK_PORT_PARAMETERS_MAX, "parameters")?;
+        // libvirt's daemon leaves nparams at 0: the client counts the
+        // parameters it received.
+        Ok(r::NetworkPortGetParametersRet {
+            params: params_out(p),
+            nparams: 0,
+        })
+    }
+
+    fn network_port_set_parameters(&self, args: r::NetworkPortSetParametersArgs) -> R<()> {
+        let params = params_in(&args.params);
+        self.network(|c| c.network_port_set_parameters(&port_in(&args.port), &params, args.flags))
     }
 
     // ---- event registrations ----

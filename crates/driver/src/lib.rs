@@ -27,5 +27,7 @@ pub use close_callbacks::{CloseCallbacks, ConnectionId};
 pub use error::{Error, Result};
 pub use events::{Event, EventBus, EventSink};
 pub use hypervisor::Connection;
-pub use registry::{ConnectAuth, DriverFactory, Registry, SharedConnections, Uri};
+pub use registry::{
+    in_process_network, ConnectAuth, DriverFactory, NetworkOpener, Registry, SharedConnections, Uri,
+};
 pub use types::*;

@@ -221,6 +221,22 @@ pub struct Registry {
 /// A shared driver's connection for one client.
 pub type SharedConnection = Arc<dyn Connection>;
 
+/// How a hypervisor driver reaches the network driver to plug a guest
+/// NIC into a network (libvirt's virGetConnectNetwork): the network
+/// driver of the same daemon in `libvirtd`, virtnetworkd's socket from a
+/// modular daemon. Each call opens a connection for one operation.
+pub type NetworkOpener = Arc<dyn Fn() -> Result<Arc<dyn Connection>> + Send + Sync>;
+
+/// A [`NetworkOpener`] onto the network driver `d` of this daemon,
+/// opening `uri` (`network:///system`).
+pub fn in_process_network(d: Arc<dyn DriverFactory>, uri: &str) -> NetworkOpener {
+    let uri = uri.to_string();
+    Arc::new(move || {
+        let u = Uri::parse(&uri)?;
+        d.open(&u, &ConnectAuth::default())
+    })
+}
+
 /// The shared drivers' connections that answer a client's calls of their
 /// families instead of its own connection.
 #[derive(Default, Clone)]

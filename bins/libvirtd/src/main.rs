@@ -25,9 +25,9 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
         lxc.log_dir,
     );
     cfg.lxc_conf = Some(ctx.paths.config_dir.join("lxc.conf"));
-    registry.add(driver_lxc::factory(cfg));
     // The network driver answers network:///… and the network calls of
-    // the hypervisor drivers' connections (the test driver has its own).
+    // the hypervisor drivers' connections (the test driver has its own),
+    // and plugs the LXC guests' NICs into networks, in process.
     let net = driver_network::NetworkDriverConfig::from_roots(
         ctx.privileged,
         ctx.paths.config_dir.clone(),
@@ -39,7 +39,12 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     } else {
         "network:///session"
     };
-    registry.set_network_driver(driver_network::factory(net), uri);
+    let network: std::sync::Arc<dyn driver::DriverFactory> = driver_network::factory(net);
+    cfg.network = Some(driver_lxc::netplug::NetworkAccess(
+        driver::in_process_network(network.clone(), uri),
+    ));
+    registry.add(driver_lxc::factory(cfg));
+    registry.set_network_driver(network, uri);
     // The secret driver answers secret:///… and the secret calls of the
     // hypervisor drivers' connections (secrets kept in the daemon's config
     // directory, as libvirt keeps them).

@@ -17,6 +17,11 @@ fn registry(ctx: &DaemonContext) -> Registry {
         dirs.log_dir,
     );
     cfg.lxc_conf = Some(ctx.paths.config_dir.join("lxc.conf"));
+    // NICs on virtual networks get their ports from virtnetworkd, over
+    // its socket beside ours, as libvirt's modular daemons do.
+    cfg.network = Some(driver_lxc::netplug::NetworkAccess(
+        network_client::RemoteNetwork::beside(&ctx.paths.sock, "network:///system").opener(),
+    ));
     let mut registry = Registry::new();
     registry.add(driver_lxc::factory(cfg));
     registry

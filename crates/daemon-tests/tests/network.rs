@@ -64,6 +64,29 @@ impl Netns {
         c
     }
 
+    /// A command run inside the namespace that still sees the host's
+    /// cgroup file systems (for the daemons that run containers):
+    /// `ip netns exec` mounts the namespace's own /sys and loses them, so
+    /// this enters the namespace, mounts its sysfs in a mount namespace of
+    /// its own and binds the cgroup tree back.
+    fn cmd_with_cgroups(&self, prog: &str, args: &[&str]) -> Command {
+        let keep = self.dir.join("cgroup-keep");
+        let _ = std::fs::create_dir_all(&keep);
+        let script = format!(
+            "mount --rbind /sys/fs/cgroup {k} && mount -t sysfs sysfs /sys && \
+             mount --rbind {k} /sys/fs/cgroup && umount -l {k} && exec \"$@\"",
+            k = keep.display()
+        );
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.name))
+            .args(["unshare", "--mount", "--propagation", "slave", "sh", "-c"])
+            .arg(script)
+            .arg("sh")
+            .arg(prog)
+            .args(args);
+        c
+    }
+
     fn run(&self, prog: &str, args: &[&str]) -> String {
         let o = self.cmd(prog, args).output().expect("ip netns exec");
         assert!(o.status.success(), "{prog} {args:?}: {}", text(&o.stderr));
@@ -129,7 +152,13 @@ fn own_processes(dir: &Path) -> Vec<(u32, String)> {
 /// Starts `daemon` inside `ns` with its files under `t`.
 fn start_daemon(t: &TempDir, ns: &Netns, daemon: &str, sock: &str) -> Daemon {
     let conf = t.config("auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"");
-    let mut cmd = ns.cmd(
+    let runs_containers = daemon == "libvirtd" || daemon == "virtlxcd";
+    let mut cmd = (if runs_containers {
+        Netns::cmd_with_cgroups
+    } else {
+        Netns::cmd
+    })(
+        ns,
         bin(daemon).to_str().unwrap_or(""),
         &[
             "-f",
@@ -139,6 +168,7 @@ fn start_daemon(t: &TempDir, ns: &Netns, daemon: &str, sock: &str) -> Daemon {
         ],
     );
     cmd.env("LIBVIRT_RS_ROOT_PREFIX", t.path());
+    cmd.env("LIBVIRT_LXC_BINARY", bin_path("libvirt_lxc"));
     Daemon::start_cmd(cmd, t, &t.join(&format!("run/{sock}")))
 }
 
@@ -497,4 +527,175 @@ print([x.UUIDString() for x in n.listAllPorts()])
     assert!(!file.exists());
     assert!(!t.join("run/libvirt/network/e2enat").exists());
     drop(d2);
+}
+
+/// Why the container tests cannot run here, beyond the network ones.
+fn container_skip_reason() -> Option<String> {
+    skip_reason().or_else(missing_busybox).or_else(|| {
+        (!bin_path("libvirt_lxc").exists())
+            .then(|| "libvirt_lxc is not built (cargo build --workspace --bins)".to_string())
+    })
+}
+
+const GUEST_MAC: &str = "52:54:00:3c:4d:5e";
+
+/// A busybox container on network `net` that asks for a DHCP lease with
+/// busybox's udhcpc, then sleeps.
+fn container_xml(t: &TempDir, name: &str, net: &str) -> PathBuf {
+    let root = BusyboxRoot::new(t.join(&format!("rootfs-{name}")))
+        .applets(&["sh", "udhcpc", "sleep", "true"])
+        .build();
+    let xml = t.join(&format!("{name}.xml"));
+    std::fs::write(
+        &xml,
+        format!(
+            "<domain type='lxc'><name>{name}</name><memory unit='MiB'>32</memory>\
+             <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg>\
+             <initarg>udhcpc -i eth0 -n -q -t 30 -T 1 -s /bin/true -x hostname:{name}; exec sleep 1000</initarg>\
+             </os><devices>\
+             <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>\
+             <interface type='network'><mac address='{GUEST_MAC}'/><source network='{net}'/></interface>\
+             <console type='pty'/></devices></domain>",
+            root.display()
+        ),
+    )
+    .unwrap();
+    xml
+}
+
+/// Destroys the container when the test ends, pass or fail.
+struct Guest<'a> {
+    uri: &'a str,
+    name: &'a str,
+}
+
+impl Drop for Guest<'_> {
+    fn drop(&mut self) {
+        let _ = virsh(self.uri, false, &["destroy", self.name]);
+    }
+}
+
+#[test]
+fn container_on_a_nat_network_gets_a_dhcp_lease_through_its_port() {
+    skip_if!(container_skip_reason());
+    let t = TempDir::new("netct");
+    let ns = Netns::new("ct", t.path());
+    let _d = start_daemon(&t, &ns, "libvirtd", "libvirt-sock");
+    let sock = t.join("run/libvirt-sock");
+    let lxc = format!("lxc+unix:///system?socket={}", sock.display());
+    let xml = t.join("nat.xml");
+    std::fs::write(&xml, NAT_XML).unwrap();
+    virsh_ok(&lxc, &["net-create", xml.to_str().unwrap()]);
+
+    let ct = container_xml(&t, "netct", "e2enat");
+    virsh_ok(&lxc, &["create", ct.to_str().unwrap()]);
+    let guest = Guest {
+        uri: &lxc,
+        name: "netct",
+    };
+
+    // A port of the network, the veth's host end on its bridge.
+    let ports = virsh_ok(&lxc, &["net-port-list", "e2enat", "--uuid"]);
+    let port = ports.trim().to_string();
+    assert_eq!(port.len(), 36, "one port: {ports}");
+    let dom = virsh_ok(&lxc, &["dumpxml", "netct"]);
+    assert!(
+        dom.contains(&format!(
+            "<source network='e2enat' portid='{port}' bridge='lvrsbr0'/>"
+        )),
+        "{dom}"
+    );
+    let inactive = virsh_ok(&lxc, &["dumpxml", "--inactive", "netct"]);
+    assert!(!inactive.contains("portid"), "{inactive}");
+    let pxml = virsh_ok(&lxc, &["net-port-dumpxml", "e2enat", &port]);
+    assert!(pxml.contains("<name>netct</name>"), "{pxml}");
+    assert!(
+        pxml.contains(&format!("<mac address='{GUEST_MAC}'/>")),
+        "{pxml}"
+    );
+    let members = ns.run("ip", &["-o", "link", "show", "master", "lvrsbr0"]);
+    assert_eq!(members.lines().count(), 1, "{members}");
+
+    // busybox's udhcpc inside the container gets a lease from dnsmasq.
+    let mut leases = String::new();
+    let got = eventually_within(Duration::from_secs(60), || {
+        leases = virsh_ok(&lxc, &["net-dhcp-leases", "e2enat"]);
+        leases.contains(GUEST_MAC)
+    });
+    assert!(got, "no lease: {leases}");
+    let line = leases
+        .lines()
+        .find(|l| l.contains(GUEST_MAC))
+        .unwrap_or_default();
+    let ip = line
+        .split_whitespace()
+        .find(|w| w.starts_with("10.213.7."))
+        .unwrap_or_default();
+    let last: u32 = ip
+        .trim_start_matches("10.213.7.")
+        .trim_end_matches("/24")
+        .parse()
+        .unwrap_or(0);
+    assert!((10..=50).contains(&last), "lease in the range: {line}");
+    assert!(line.contains("netct"), "hostname: {line}");
+
+    // Stopping the container releases the port.
+    virsh_ok(&lxc, &["destroy", "netct"]);
+    drop(guest);
+    let ports = virsh_ok(&lxc, &["net-port-list", "e2enat", "--uuid"]);
+    assert_eq!(ports.trim(), "", "port released");
+    assert!(!t
+        .join(&format!("run/libvirt/network/e2enat/ports/{port}.xml"))
+        .exists());
+    let members = ns.try_run("ip", &["-o", "link", "show", "master", "lvrsbr0"]);
+    assert_eq!(members.trim(), "", "veth gone");
+    virsh_ok(&lxc, &["net-destroy", "e2enat"]);
+}
+
+#[test]
+fn virtlxcd_plugs_its_containers_through_virtnetworkd() {
+    skip_if!(container_skip_reason());
+    let t = TempDir::new("netmod");
+    let ns = Netns::new("mod", t.path());
+    let _n = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let _l = start_daemon(&t, &ns, "virtlxcd", "virtlxcd-sock");
+    let net = format!(
+        "network+unix:///system?socket={}",
+        t.join("run/virtnetworkd-sock").display()
+    );
+    let lxc = format!(
+        "lxc+unix:///system?socket={}",
+        t.join("run/virtlxcd-sock").display()
+    );
+    let ct = container_xml(&t, "modct", "e2enat");
+    // No such network yet: the network driver's error reaches the client.
+    let err = virsh_err(&lxc, &["create", ct.to_str().unwrap()]);
+    assert!(
+        err.contains("Network not found: no network with matching name 'e2enat'"),
+        "{err}"
+    );
+    let xml = t.join("nat.xml");
+    std::fs::write(&xml, NAT_XML).unwrap();
+    virsh_ok(&net, &["net-create", xml.to_str().unwrap()]);
+    virsh_ok(&lxc, &["create", ct.to_str().unwrap()]);
+    let guest = Guest {
+        uri: &lxc,
+        name: "modct",
+    };
+    let ports = virsh_ok(&net, &["net-port-list", "e2enat", "--uuid"]);
+    let port = ports.trim().to_string();
+    assert_eq!(port.len(), 36, "one port: {ports}");
+    let pxml = virsh_ok(&net, &["net-port-dumpxml", "e2enat", &port]);
+    assert!(pxml.contains("<name>modct</name>"), "{pxml}");
+    let mut leases = String::new();
+    let got = eventually_within(Duration::from_secs(60), || {
+        leases = virsh_ok(&net, &["net-dhcp-leases", "e2enat", "--mac", GUEST_MAC]);
+        leases.contains("10.213.7.")
+    });
+    assert!(got, "no lease: {leases}");
+    virsh_ok(&lxc, &["destroy", "modct"]);
+    drop(guest);
+    let ports = virsh_ok(&net, &["net-port-list", "e2enat", "--uuid"]);
+    assert_eq!(ports.trim(), "", "port released");
+    virsh_ok(&net, &["net-destroy", "e2enat"]);
 }

@@ -381,6 +381,14 @@ impl Connection for LxcConnection {
             st.current_def()
         }
         .ok_or_else(|| errors::internal("domain has no definition"))?;
+        let mut stripped;
+        let def = if inactive {
+            stripped = def.clone();
+            crate::netplug::forget_ports(&mut stripped);
+            &stripped
+        } else {
+            def
+        };
         Ok(def.to_xml(&FormatFlags {
             inactive: inactive || st.live.is_none(),
             secure: flags & xmlflags::SECURE != 0,

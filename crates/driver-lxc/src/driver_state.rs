@@ -19,7 +19,7 @@ use lxc_controller::proto::{Event as CtlEvent, ExitInfo, ExitReason, RunState};
 use crate::lxcconf::LxcConf;
 use crate::runtime::{HostRuntime, Runtime};
 use crate::status::Status;
-use crate::{errors, spec, LxcDriverConfig};
+use crate::{errors, netplug, spec, LxcDriverConfig};
 
 /// Mode of the definition and status files: readable by root only, as
 /// libvirt writes them (a definition can hold secrets such as graphics
@@ -517,8 +517,20 @@ impl Driver {
         }
     }
 
-    /// Starts the container of a domain whose job is held.
+    /// Starts the container of a domain whose job is held: its network
+    /// NICs get their ports first, released again when the start fails.
     fn start_locked(&self, job: &JobGuard, def: DomainDef) -> Result<()> {
+        let mut def = def;
+        netplug::plug(&mut def, self.cfg.network.as_ref())?;
+        let plugged = def.clone();
+        let res = self.start_plugged(job, def);
+        if res.is_err() {
+            netplug::unplug(&mut plugged.clone(), self.cfg.network.as_ref());
+        }
+        res
+    }
+
+    fn start_plugged(&self, job: &JobGuard, def: DomainDef) -> Result<()> {
         let dom = job.obj();
         let spec = spec::build(&def, self.rt.user_namespaces())?;
         let opts = client::StartOptions {
@@ -613,7 +625,7 @@ impl Driver {
 
     /// Records that the container of a domain whose job is held is gone.
     pub(crate) fn stopped_locked(&self, dom: &Arc<Dom>, kind: StopKind) {
-        let (name, partition, r) = {
+        let (name, partition, r, mut live_def) = {
             let st = dom.lock();
             let Some(l) = &st.live else { return };
             (
@@ -626,8 +638,11 @@ impl Driver {
                     uuid: *dom.uuid(),
                     id: l.id,
                 },
+                l.def.clone(),
             )
         };
+        // Its NICs leave their networks.
+        netplug::unplug(&mut live_def, self.cfg.network.as_ref());
         // Stopped by any means: no connection's close destroys it any more
         // (only a fake reboot, which does not come here, keeps the tie).
         self.close_callbacks.remove(dom.uuid(), None, None);
@@ -904,6 +919,8 @@ impl Driver {
         let _ = self
             .rt
             .cleanup_orphan(&self.cfg.state_dir, &name, &partition);
+        let mut def = def;
+        netplug::unplug(&mut def, self.cfg.network.as_ref());
         self.set_live(dom, &mut dom.lock(), None);
         self.events.publish(Event::DomainReboot { dom: old });
         if let Err(e) = self.start_locked(job, def) {

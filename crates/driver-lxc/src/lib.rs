@@ -34,6 +34,7 @@ mod errors;
 mod hostinfo;
 pub mod lxcconf;
 pub mod native;
+pub mod netplug;
 pub mod runtime;
 mod spec;
 mod status;
@@ -68,6 +69,9 @@ pub struct LxcDriverConfig {
     pub job_timeout: Duration,
     /// How long a single controller request may take.
     pub request_timeout: Duration,
+    /// The network driver that plugs `<interface type='network'>` NICs
+    /// (none: such a NIC cannot start).
+    pub network: Option<netplug::NetworkAccess>,
 }
 
 /// Default job lock deadline, as libvirt's.
@@ -94,6 +98,7 @@ impl LxcDriverConfig {
             controller_binary: lxc_controller::client::default_binary(),
             job_timeout,
             request_timeout: Duration::from_secs(10),
+            network: None,
         }
     }
 

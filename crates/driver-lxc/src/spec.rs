@@ -231,12 +231,17 @@ pub fn build(def: &DomainDef, ns_user: bool) -> Result<ContainerSpec, Error> {
         let (net_type, bridge) = match n.net_type.as_str() {
             "ethernet" => (NetType::Ethernet, None),
             "bridge" => (NetType::Bridge, n.bridge.clone()),
-            "network" => {
-                return Err(errors::config_unsupported(format!(
-                    "network '{}' is not available: no network driver in this daemon; use <interface type='bridge'> with the network's bridge",
-                    n.network.as_deref().unwrap_or("")
-                )))
-            }
+            // The bridge its port got from the network driver
+            // (`netplug::plug`).
+            "network" => match n.bridge.clone() {
+                Some(b) => (NetType::Bridge, Some(b)),
+                None => {
+                    return Err(errors::config_unsupported(format!(
+                        "network '{}' gave the interface no bridge",
+                        n.network.as_deref().unwrap_or("")
+                    )))
+                }
+            },
             other => {
                 return Err(errors::config_unsupported(format!(
                     "Unsupported network type {other}"

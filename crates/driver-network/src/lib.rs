@@ -26,6 +26,11 @@
 //! starts a second dnsmasq. A supervisor thread notices a dnsmasq that
 //! died, logs it and starts it again.
 //!
+//! Guest NICs plug into a running network as network ports ([`ports`]):
+//! the hypervisor drivers create one per NIC (virNetworkPortCreateXML) and
+//! delete it when the guest stops; each is kept in
+//! `/run/libvirt/network/NAME/ports/UUID.xml` while the network runs.
+//!
 //! Must not depend on: the RPC layer or other drivers. Host access goes
 //! through [`runtime::NetHost`] only, so the logic is tested on a fake.
 #![forbid(unsafe_code)]

@@ -48,6 +48,7 @@ pub(crate) fn post_parse(ctx: &QemuDriverContext, def: &mut DomainDef) -> Result
     }
     add_default_devices(ctx, def);
     set_default_cpu(ctx, def);
+    cpu_post_parse(ctx, def);
     for d in def.devices.iter_mut() {
         device_post_parse(ctx, d, is_q35_machine(def.os.machine.as_deref()));
     }
@@ -316,6 +317,41 @@ fn device_post_parse(ctx: &QemuDriverContext, d: &mut Element, q35: bool) {
                 .map_or(1, |p| p + 1);
             d.insert_attr(pos, "model", model);
         }
+        "disk" => disk_defaults(d),
+        "video" => {
+            if d.child("model").is_none() {
+                d.push(Element::new("model"));
+            }
+            if let Some(m) = d.child_mut("model") {
+                if m.attr("type").is_none() {
+                    let ty = if ctx.caps.has("cirrus-vga") {
+                        "cirrus"
+                    } else {
+                        "vga"
+                    };
+                    m.insert_attr(0, "type", ty);
+                }
+                if m.attr("type") == Some("qxl") && m.attr("vgamem").is_none() {
+                    m.set_attr("vgamem", "16384");
+                }
+            }
+        }
+        "vsock" if d.attr("model").is_none() => d.insert_attr(0, "model", "virtio"),
+        "interface" => {
+            let ty = d.attr("type").unwrap_or("");
+            if ty != "hostdev" && model_type(d).is_none() {
+                let model = if ty == "vdpa" {
+                    "virtio"
+                } else if ctx.caps.has("rtl8139") {
+                    "rtl8139"
+                } else if ctx.caps.has("e1000") {
+                    "e1000"
+                } else {
+                    "virtio"
+                };
+                d.push(Element::new("model").with_attr("type", model));
+            }
+        }
         "serial" => {
             let t = match d.child_mut("target") {
                 Some(t) => t,
@@ -338,4 +374,84 @@ fn device_post_parse(ctx: &QemuDriverContext, d: &mut Element, q35: bool) {
         }
         _ => {}
     }
+}
+
+fn model_type(d: &Element) -> Option<&str> {
+    d.child("model").and_then(|m| m.attr("type"))
+}
+
+/// Disks use QEMU's own driver, raw unless said otherwise (volumes take
+/// their pool's format), and encrypted sources QEMU's encryption engine.
+fn disk_defaults(d: &mut Element) {
+    let volume = d.attr("type") == Some("volume");
+    if d.child("driver").is_none() {
+        let pos = d
+            .children
+            .iter()
+            .position(|c| matches!(c, conf::xml::Node::Element(_)))
+            .unwrap_or(d.children.len());
+        d.children
+            .insert(pos, conf::xml::Node::Element(Element::new("driver")));
+    }
+    if let Some(drv) = d.child_mut("driver") {
+        if drv.attr("name").is_none() {
+            drv.insert_attr(0, "name", "qemu");
+        }
+        if drv.attr("type").is_none() && !volume {
+            drv.insert_attr(1, "type", "raw");
+        }
+    }
+    set_encryption_engine(d);
+}
+
+fn set_encryption_engine(e: &mut Element) {
+    for c in e.elements_mut() {
+        if c.name == "encryption" {
+            if c.attr("engine").is_none() {
+                let pos = c
+                    .attrs
+                    .iter()
+                    .position(|(k, _)| k == "format")
+                    .map_or(0, |p| p + 1);
+                c.insert_attr(pos, "engine", "qemu");
+            }
+        } else if matches!(c.name.as_str(), "source" | "backingStore") {
+            set_encryption_engine(c);
+        }
+    }
+}
+
+/// CPU defaults: host-passthrough is migratable when QEMU can say so; the
+/// check against the host is none for host-passthrough, maximum and
+/// custom CPUs under TCG, partial for host-model and custom CPUs under KVM.
+fn cpu_post_parse(ctx: &QemuDriverContext, def: &mut DomainDef) {
+    let virt = def.virt_type.clone();
+    let has_id = def.id.is_some();
+    let Some(cpu) = def.other.iter_mut().find(|e| e.name == "cpu") else {
+        return;
+    };
+    let mode = cpu.attr("mode").unwrap_or("custom").to_string();
+    if !has_id && mode == "host-passthrough" && cpu.attr("migratable").is_none() {
+        if ctx.caps.has("cpu.migratable") {
+            cpu.set_attr("migratable", "on");
+        } else {
+            cpu.set_attr("migratable", "off");
+        }
+    }
+    let has_model = cpu
+        .child("model")
+        .is_some_and(|m| !m.text().trim().is_empty());
+    if (has_model || mode != "custom") && cpu.attr("check").is_none() {
+        let check = match mode.as_str() {
+            "host-passthrough" | "maximum" => "none",
+            "host-model" => "partial",
+            _ if virt == "qemu" => "none",
+            _ => "partial",
+        };
+        cpu.set_attr("check", check);
+    }
+    // libvirt's attribute order.
+    const ORDER: &[&str] = &["mode", "match", "check", "migratable"];
+    cpu.attrs
+        .sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
 }

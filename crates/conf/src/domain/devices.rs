@@ -461,6 +461,14 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
                         Some("virtio") | Some("xen")
                     );
                 normalise_chr_source(d, &ty, virtio_channel)?;
+                // libvirt writes the source first, then the protocol, the
+                // log and the target.
+                d.order_children(&with_info_tail(&["source", "protocol", "log", "target"]));
+                if ty == "qemu-vdagent" {
+                    if let Some(src) = d.child_mut("source") {
+                        src.order_children(&["clipboard", "mouse"]);
+                    }
+                }
                 if d.name == "console" {
                     let t = chr_target(d);
                     if t.attr("type").is_none() {
@@ -576,11 +584,26 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
             ensure_controller(def, &t, i);
         }
     }
-    if def.devices.iter().any(|d| {
-        (d.name == "channel" || d.name == "console")
-            && d.child("target").and_then(|t| t.attr("type")) == Some("virtio")
-    }) {
-        ensure_controller(def, "virtio-serial", 0);
+    // Virtio channels and consoles need the virtio-serial controller
+    // their address names (0 without one).
+    let serial_ctrls: Vec<u32> = def
+        .devices
+        .iter()
+        .filter(|d| {
+            (d.name == "channel" || d.name == "console")
+                && d.child("target").and_then(|t| t.attr("type")) == Some("virtio")
+        })
+        .map(|d| {
+            d.child("address")
+                .filter(|a| a.attr("type") == Some("virtio-serial"))
+                .and_then(|a| a.attr("controller"))
+                .and_then(parse_u64)
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    for c in serial_ctrls {
+        ensure_controller(def, "virtio-serial", c);
     }
 
     assign_chr_ports(def);
@@ -1252,6 +1275,12 @@ fn normalise_disk(d: &mut Element) {
             let pos = usize::from(t.attr("dev").is_some());
             t.insert_attr(pos, "bus", bus);
         }
+    }
+    // Driver settings whose value is the default (the enums' 0) are not
+    // kept.
+    if let Some(drv) = d.child_mut("driver") {
+        drv.attrs
+            .retain(|(k, v)| k == "name" || k == "type" || v != "default");
     }
     // Only a floppy or CD-ROM tray that is open is worth saying.
     let removable_media = matches!(d.attr("device"), Some("floppy" | "cdrom"));

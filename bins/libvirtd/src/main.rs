@@ -11,23 +11,9 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     // libvirt's order: the test driver, then libxl before LXC, which is
     // also the order in which an empty URI probes them.
     registry.add(driver_test::factory());
-    let xen = driver_xen::XenOptions {
-        config_file: ctx.paths.config_dir.join("libxl.conf"),
-        privileged: Some(ctx.privileged),
-        ..Default::default()
-    };
-    registry.add(std::sync::Arc::new(driver_xen::XenFactory::new(xen)));
-    let lxc = ctx.driver_dirs("lxc");
-    let mut cfg = driver_lxc::LxcDriverConfig::from_dirs(
-        ctx.privileged,
-        lxc.config_dir,
-        lxc.state_dir,
-        lxc.log_dir,
-    );
-    cfg.lxc_conf = Some(ctx.paths.config_dir.join("lxc.conf"));
     // The network driver answers network:///… and the network calls of
     // the hypervisor drivers' connections (the test driver has its own),
-    // and plugs the LXC guests' NICs into networks, in process.
+    // and plugs the LXC and Xen guests' NICs into networks, in process.
     let net = driver_network::NetworkDriverConfig::from_roots(
         ctx.privileged,
         ctx.paths.config_dir.clone(),
@@ -40,9 +26,23 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
         "network:///session"
     };
     let network: std::sync::Arc<dyn driver::DriverFactory> = driver_network::factory(net);
-    cfg.network = Some(driver_lxc::netplug::NetworkAccess(
-        driver::in_process_network(network.clone(), uri),
-    ));
+    let plug = driver_xen::NetworkAccess(driver::in_process_network(network.clone(), uri));
+    let xen = driver_xen::XenOptions {
+        config_file: ctx.paths.config_dir.join("libxl.conf"),
+        privileged: Some(ctx.privileged),
+        network: Some(plug.clone()),
+        ..Default::default()
+    };
+    registry.add(std::sync::Arc::new(driver_xen::XenFactory::new(xen)));
+    let lxc = ctx.driver_dirs("lxc");
+    let mut cfg = driver_lxc::LxcDriverConfig::from_dirs(
+        ctx.privileged,
+        lxc.config_dir,
+        lxc.state_dir,
+        lxc.log_dir,
+    );
+    cfg.lxc_conf = Some(ctx.paths.config_dir.join("lxc.conf"));
+    cfg.network = Some(plug.clone());
     registry.add(driver_lxc::factory(cfg));
     registry.set_network_driver(network, uri);
     // The secret driver answers secret:///… and the secret calls of the

@@ -14,6 +14,10 @@ fn registry(ctx: &DaemonContext) -> Registry {
     let opts = driver_xen::XenOptions {
         config_file: ctx.paths.config_dir.join("libxl.conf"),
         privileged: Some(ctx.privileged),
+        // NICs on virtual networks get their ports from virtnetworkd.
+        network: Some(driver_xen::NetworkAccess(
+            network_client::RemoteNetwork::beside(&ctx.paths.sock, "network:///system").opener(),
+        )),
         ..Default::default()
     };
     let mut registry = Registry::new();

@@ -19,7 +19,7 @@ use lxc_controller::proto::{Event as CtlEvent, ExitInfo, ExitReason, RunState};
 use crate::lxcconf::LxcConf;
 use crate::runtime::{HostRuntime, Runtime};
 use crate::status::Status;
-use crate::{errors, netplug, spec, LxcDriverConfig};
+use crate::{errors, spec, LxcDriverConfig};
 
 /// Mode of the definition and status files: readable by root only, as
 /// libvirt writes them (a definition can hold secrets such as graphics
@@ -521,7 +521,7 @@ impl Driver {
     /// NICs get their ports first, released again when the start fails.
     fn start_locked(&self, job: &JobGuard, def: DomainDef) -> Result<()> {
         let mut def = def;
-        netplug::plug(&mut def, self.cfg.network.as_ref())?;
+        netplug::plug(&mut def, self.cfg.network.as_ref(), errors::LXC)?;
         let plugged = def.clone();
         let res = self.start_plugged(job, def);
         if res.is_err() {

@@ -34,7 +34,7 @@ mod errors;
 mod hostinfo;
 pub mod lxcconf;
 pub mod native;
-pub mod netplug;
+pub use netplug;
 pub mod runtime;
 mod spec;
 mod status;

@@ -38,6 +38,8 @@ use driver::{ConnectAuth, Connection, DriverFactory, Error, Result, Uri};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+pub use netplug::NetworkAccess;
+
 /// What `open` does when the driver is inactive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InactivePolicy {
@@ -59,6 +61,9 @@ pub struct XenOptions {
     pub privileged: Option<bool>,
     /// Behaviour when inactive.
     pub inactive_policy: InactivePolicy,
+    /// The network driver that plugs `<interface type='network'>` NICs
+    /// (none: such a guest cannot start).
+    pub network: Option<netplug::NetworkAccess>,
 }
 
 impl Default for XenOptions {
@@ -68,6 +73,7 @@ impl Default for XenOptions {
             host_paths: HostPaths::default(),
             privileged: None,
             inactive_policy: InactivePolicy::Limited,
+            network: None,
         }
     }
 }
@@ -140,7 +146,7 @@ impl XenFactory {
             return State::Inactive(Inactive::NoLibxl(why));
         }
         let cfg = self.config();
-        match live::XenDriver::start(cfg) {
+        match live::XenDriver::start(cfg, self.opts.network.clone()) {
             Ok(d) => {
                 let d = Arc::new(d);
                 d.spawn_event_thread();

@@ -991,6 +991,23 @@ fn make_nic(def: &DomainDef, n: &Element, devid: usize) -> Result<Value, XenConf
                 m.insert("ip".into(), json!(ips.join(" ")));
             }
         }
+        // A NIC on a virtual network: the driver has taken its port, whose
+        // bridge the live <source> names (libvirt asks the network for
+        // its bridge the same way).
+        "network" => {
+            let src = n.child("source");
+            let name = src.and_then(|s| s.attr("network")).unwrap_or("");
+            let br = src.and_then(|s| s.attr("bridge")).ok_or_else(|| {
+                XenConfigError::internal(format!(
+                    "network '{name}' has not given the interface a bridge"
+                ))
+                .in_domain(FROM_LIBXL)
+            })?;
+            m.insert("bridge".into(), json!(br));
+            if !ips.is_empty() {
+                m.insert("ip".into(), json!(ips.join(" ")));
+            }
+        }
         t => return Err(unsupported(format!("unsupported interface type {t}"))),
     }
     if let Some(avg) = n
@@ -1339,5 +1356,54 @@ mod video_default_tests {
             <emulator>/usr/lib/xen/bin/qemu-dm</emulator>\
             <video><model type='vga'/></video></devices></domain>";
         assert!(video_of(xml).starts_with("<model type='vga' vram='8192'"));
+    }
+}
+
+#[cfg(test)]
+mod network_nic_tests {
+    use super::*;
+
+    fn nics(iface: &str, bridge: Option<&str>) -> Result<Value, XenConfigError> {
+        let xml = format!(
+            "<domain type='xen'><name>n</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\
+             <memory>65536</memory><os><type>linux</type></os><devices>{iface}</devices></domain>"
+        );
+        let mut def = crate::parse_domain_xml(&xml).expect("parses");
+        if let Some(br) = bridge {
+            // What the driver records once the network gave a port.
+            for d in def.devices.iter_mut().filter(|d| d.name == "interface") {
+                if let Some(s) = d.child_mut("source") {
+                    s.set_attr("portid", "5d2a5e4c-8b40-4f0e-9a57-2f1c3b7d9e01");
+                    s.set_attr("bridge", br);
+                }
+            }
+        }
+        build_domain_config(&def, &LibxlOptions::test_harness()).map(|v| v["nics"].clone())
+    }
+
+    #[test]
+    fn a_network_nic_goes_on_the_bridge_of_its_port() {
+        let v = nics(
+            "<interface type='network'><mac address='00:16:3e:01:02:03'/>\
+             <source network='default'/></interface>",
+            Some("virbr0"),
+        )
+        .expect("builds");
+        assert_eq!(v[0]["bridge"], json!("virbr0"));
+        assert_eq!(v[0]["mac"], json!("00:16:3e:01:02:03"));
+        assert_eq!(v[0]["nictype"], json!("vif"));
+    }
+
+    #[test]
+    fn a_network_nic_without_a_port_is_refused() {
+        let e = nics(
+            "<interface type='network'><source network='default'/></interface>",
+            None,
+        )
+        .expect_err("no bridge");
+        assert!(
+            e.to_string().contains("network 'default' has not given"),
+            "{e}"
+        );
     }
 }

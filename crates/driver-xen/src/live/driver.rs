@@ -123,6 +123,8 @@ pub struct XenDriver {
     pub(super) events: EventBus,
     /// The libxl event thread runs (else lists notice stopped guests).
     pub(super) event_thread: AtomicBool,
+    /// The network driver that plugs `<interface type='network'>` NICs.
+    pub(super) network: Option<netplug::NetworkAccess>,
 }
 
 /// Where a guest's definition comes from when it starts.
@@ -137,7 +139,10 @@ impl XenDriver {
     /// libxlStateInitialize: context, version, directories, persistent
     /// definitions, reattachment to running guests. Call
     /// [`XenDriver::spawn_event_thread`] once the driver is shared.
-    pub fn start(cfg: LibxlConfig) -> std::result::Result<XenDriver, String> {
+    pub fn start(
+        cfg: LibxlConfig,
+        network: Option<netplug::NetworkAccess>,
+    ) -> std::result::Result<XenDriver, String> {
         let ctx = Ctx::new().map_err(|e| e.to_string())?;
         let ver = ctx.version_info().map_err(|e| e.to_string())?;
         for d in [
@@ -158,6 +163,7 @@ impl XenDriver {
             doms: ObjList::new(Order::Insertion),
             events: EventBus::new(),
             event_thread: AtomicBool::new(false),
+            network,
         };
         drv.load_persistent();
         drv.reattach();
@@ -474,6 +480,14 @@ impl XenDriver {
         if let Some(id) = old {
             self.ctx.unwatch_domain_death(domid_of(id));
         }
+        // Its network NICs leave their networks.
+        let live = {
+            let d = obj.lock();
+            (d.id >= 0).then(|| d.def.clone())
+        };
+        if let Some(mut live) = live {
+            netplug::unplug(&mut live, self.network.as_ref());
+        }
         let stopped = {
             let mut d = obj.lock();
             d.id = -1;
@@ -560,6 +574,26 @@ impl XenDriver {
     /// or from a save image, records it as running and ends the job (on
     /// failure too).
     pub(super) fn launch(
+        &self,
+        job: Job,
+        dref: &DomainRef,
+        def: DomainDef,
+        boot: Boot,
+        paused: bool,
+    ) -> Result<DomainRef> {
+        // Network NICs get their ports (and so their bridges) first,
+        // given back when the guest does not start.
+        let mut def = def;
+        netplug::plug(&mut def, self.network.as_ref(), ErrorDomain::Libxl)?;
+        let plugged = def.clone();
+        let r = self.launch_plugged(job, dref, def, boot, paused);
+        if r.is_err() {
+            netplug::unplug(&mut plugged.clone(), self.network.as_ref());
+        }
+        r
+    }
+
+    fn launch_plugged(
         &self,
         job: Job,
         dref: &DomainRef,

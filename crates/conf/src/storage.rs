@@ -445,6 +445,28 @@ fn normalise_backing_store(b: &Element) -> Element {
     b
 }
 
+/// A volume size as libvirt's virStorageSize reads it: a decimal count
+/// (nothing else around it), scaled by the unit, at most i64::MAX.
+fn vol_size(e: &Element) -> Result<u64, ConfError> {
+    let text = e.text();
+    let digits = text.trim_start();
+    let n: u64 = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits
+            .parse()
+            .map_err(|_| ConfError::xml("malformed capacity element"))?
+    } else {
+        return Err(ConfError::xml("malformed capacity element"));
+    };
+    let v = scaled_bytes(&n.to_string(), e.attr("unit"), 1, "capacity")?;
+    if v > i64::MAX as u64 {
+        return Err(ConfError::new(
+            crate::error::ErrorCode::Overflow,
+            format!("Value too large: {n}{}", e.attr("unit").unwrap_or("")),
+        ));
+    }
+    Ok(v)
+}
+
 /// qcow2 features libvirt knows, in its order.
 const VOL_FEATURES: &[&str] = &["lazy_refcounts", "extended_l2"];
 
@@ -492,11 +514,8 @@ impl VolDef {
             .child_text("name")
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ConfError::xml("missing volume name element"))?;
-        if name.contains('/') {
-            return Err(ConfError::xml(format!(
-                "volume name '{name}' cannot contain '/'"
-            )));
-        }
+        // A '/' in the name is the pool's to refuse (its volumes are
+        // not recursive), not the parser's.
         let vol_type = root.attr("type").unwrap_or("file");
         if !matches!(
             vol_type,
@@ -509,9 +528,9 @@ impl VolDef {
         let cap = root
             .child("capacity")
             .ok_or_else(|| ConfError::xml("missing capacity element"))?;
-        let capacity = size_of(Some(cap), "capacity")?;
+        let capacity = vol_size(cap)?;
         let allocation = match root.child("allocation") {
-            Some(a) => size_of(Some(a), "allocation")?,
+            Some(a) => vol_size(a)?,
             None => capacity,
         };
         let target = root.child("target");

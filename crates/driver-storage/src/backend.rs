@@ -12,6 +12,7 @@ use std::path::Path;
 use conf::{PoolDef, VolDef};
 use virterror::{ErrorCode, ErrorDomain, VirError};
 
+use crate::cmd;
 use crate::vols::{self, sys};
 
 type Result<T> = std::result::Result<T, VirError>;
@@ -74,6 +75,11 @@ fn target(def: &PoolDef) -> &str {
 pub fn check(def: &PoolDef) -> Result<bool> {
     match def.pool_type.as_str() {
         "dir" => Ok(Path::new(target(def)).is_dir()),
+        "fs" | "netfs" => {
+            fs_valid(def)?;
+            is_mounted(def)
+        }
+        "logical" => Ok(Path::new(target(def)).exists() && lvm_match_source(def).is_ok()),
         ty => Err(not_here(ty, "checking")),
     }
 }
@@ -81,9 +87,27 @@ pub fn check(def: &PoolDef) -> Result<bool> {
 /// virStoragePoolBuild.
 pub fn build(def: &PoolDef, flags: u32) -> Result<()> {
     match def.pool_type.as_str() {
-        "dir" => {
-            VirError::check_flags(flags, 0, "virStorageBackendFileSystemBuild")?;
-            build_dir(def)
+        "dir" | "fs" | "netfs" => {
+            VirError::check_flags(
+                flags,
+                build_flags::OVERWRITE | build_flags::NO_OVERWRITE,
+                "virStorageBackendFileSystemBuild",
+            )?;
+            exclusive(flags)?;
+            build_dir(def)?;
+            if flags != 0 && def.pool_type == "fs" {
+                make_filesystem(def, flags)?;
+            }
+            Ok(())
+        }
+        "logical" => {
+            VirError::check_flags(
+                flags,
+                build_flags::OVERWRITE | build_flags::NO_OVERWRITE,
+                "virStorageBackendLogicalBuildPool",
+            )?;
+            exclusive(flags)?;
+            build_vg(def, flags)
         }
         ty => Err(not_here(ty, "build")),
     }
@@ -131,6 +155,21 @@ fn build_dir(def: &PoolDef) -> Result<()> {
 pub fn start(def: &PoolDef) -> Result<()> {
     match def.pool_type.as_str() {
         "dir" => Ok(()),
+        "fs" | "netfs" => {
+            fs_valid(def)?;
+            if is_mounted(def)? {
+                return Ok(());
+            }
+            let mut argv = conf::storage_cmd::mount_argv(def);
+            argv[0] = tool("mount");
+            cmd::run(&argv).map(|_| ())
+        }
+        "logical" => {
+            lvm_match_source(def)?;
+            let mut argv = conf::storage_cmd::vgchange_argv(def, true);
+            argv[0] = tool("vgchange");
+            cmd::run(&argv).map(|_| ())
+        }
         ty => Err(not_here(ty, "start")),
     }
 }
@@ -139,6 +178,18 @@ pub fn start(def: &PoolDef) -> Result<()> {
 pub fn stop(def: &PoolDef) -> Result<()> {
     match def.pool_type.as_str() {
         "dir" => Ok(()),
+        "fs" | "netfs" => {
+            fs_valid(def)?;
+            if !is_mounted(def)? {
+                return Ok(());
+            }
+            cmd::run(&[tool("umount"), target(def).to_string()]).map(|_| ())
+        }
+        "logical" => {
+            let mut argv = conf::storage_cmd::vgchange_argv(def, false);
+            argv[0] = tool("vgchange");
+            cmd::run(&argv).map(|_| ())
+        }
         ty => Err(not_here(ty, "stop")),
     }
 }
@@ -146,11 +197,19 @@ pub fn stop(def: &PoolDef) -> Result<()> {
 /// virStoragePoolDelete.
 pub fn delete(def: &PoolDef, flags: u32) -> Result<()> {
     match def.pool_type.as_str() {
-        "dir" => {
+        "dir" | "fs" | "netfs" => {
             VirError::check_flags(flags, 0, "virStorageBackendDeleteLocal")?;
             let path = target(def);
             std::fs::remove_dir(path)
                 .map_err(|e| sys(&e, format!("failed to remove pool '{path}'")))
+        }
+        "logical" => {
+            VirError::check_flags(flags, 0, "virStorageBackendLogicalDeletePool")?;
+            cmd::run(&[tool("vgremove"), "-f".into(), vg_name(def)])?;
+            for d in devices(def) {
+                let _ = cmd::run(&[tool("pvremove"), d]);
+            }
+            Ok(())
         }
         _ => Err(VirError::new(
             ErrorCode::NoSupport,
@@ -163,9 +222,438 @@ pub fn delete(def: &PoolDef, flags: u32) -> Result<()> {
 /// Volumes and sizes of a running pool.
 pub fn refresh(def: &PoolDef) -> Result<Refreshed> {
     match def.pool_type.as_str() {
-        "dir" => refresh_local(def),
+        "dir" | "fs" | "netfs" => refresh_local(def),
+        "logical" => refresh_vg(def),
         ty => Err(not_here(ty, "refresh")),
     }
+}
+
+/// Whether the pool's volumes are files in its target directory.
+pub fn file_based(ty: &str) -> bool {
+    matches!(ty, "dir" | "fs" | "netfs")
+}
+
+fn tool(name: &str) -> String {
+    cmd::find_in_path(name)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| name.to_string())
+}
+
+fn exclusive(flags: u32) -> Result<()> {
+    if flags & build_flags::OVERWRITE != 0 && flags & build_flags::NO_OVERWRITE != 0 {
+        return Err(VirError::new(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Storage,
+            "Flags 'VIR_STORAGE_POOL_BUILD_OVERWRITE' and 'VIR_STORAGE_POOL_BUILD_NO_OVERWRITE' are mutually exclusive",
+        ));
+    }
+    Ok(())
+}
+
+fn source(def: &PoolDef) -> Option<&conf::xml::Element> {
+    def.source.as_ref()
+}
+
+fn devices(def: &PoolDef) -> Vec<String> {
+    source(def)
+        .map(|s| {
+            s.children_named("device")
+                .filter_map(|d| d.attr("path").map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn vg_name(def: &PoolDef) -> String {
+    source(def)
+        .and_then(|s| s.child_text("name"))
+        .unwrap_or_default()
+}
+
+fn internal(msg: impl Into<String>) -> VirError {
+    VirError::new(ErrorCode::InternalError, ErrorDomain::Storage, msg)
+}
+
+fn unsupported_cfg(msg: impl Into<String>) -> VirError {
+    VirError::new(ErrorCode::ConfigUnsupported, ErrorDomain::Storage, msg)
+}
+
+/// virStorageBackendFileSystemIsValid.
+fn fs_valid(def: &PoolDef) -> Result<()> {
+    if def.pool_type == "netfs" {
+        let hosts: Vec<&conf::xml::Element> = source(def)
+            .map(|s| s.children_named("host").collect())
+            .unwrap_or_default();
+        if hosts.len() != 1 {
+            return Err(unsupported_cfg(
+                "expected exactly 1 host for the storage pool",
+            ));
+        }
+        if hosts[0].attr("name").is_none_or(str::is_empty) {
+            return Err(internal("missing source host"));
+        }
+        let dir = source(def)
+            .and_then(|s| s.child("dir"))
+            .and_then(|d| d.attr("path"));
+        if dir.is_none_or(str::is_empty) {
+            return Err(internal("missing source path"));
+        }
+    } else {
+        let n = devices(def).len();
+        if n != 1 {
+            return Err(if n == 0 {
+                internal("missing source device")
+            } else {
+                unsupported_cfg("expected exactly 1 device for the storage pool")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// /proc/self/mounts's octal escapes undone.
+fn unescape_mount(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn same_path(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Whether the pool's source is mounted on its target.
+fn is_mounted(def: &PoolDef) -> Result<bool> {
+    let text = std::fs::read_to_string("/proc/self/mounts")
+        .map_err(|e| sys(&e, "cannot read mount list '/proc/self/mounts'".into()))?;
+    let src = conf::storage_cmd::mount_source(def);
+    let tgt = target(def);
+    Ok(text.lines().any(|l| {
+        let mut f = l.split(' ');
+        let (Some(fsname), Some(dir)) = (f.next(), f.next()) else {
+            return false;
+        };
+        same_path(&unescape_mount(dir), tgt) && same_path(&unescape_mount(fsname), &src)
+    }))
+}
+
+/// What blkid finds on a device: its type, `None` when nothing.
+fn blkid_type(dev: &str) -> Result<Option<String>> {
+    let out = std::process::Command::new(tool("blkid"))
+        .args(["-p", "-s", "TYPE", "-o", "value", dev])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| sys(&e, "Cannot run program 'blkid'".into()))?;
+    match out.status.code() {
+        Some(0) => {
+            let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            Ok(Some(t).filter(|t| !t.is_empty()))
+        }
+        Some(2) => Ok(None),
+        _ => Err(VirError::new(
+            ErrorCode::StorageProbeFailed,
+            ErrorDomain::Storage,
+            format!("Failed to create filesystem probe for device {dev}"),
+        )),
+    }
+}
+
+/// virStorageBackendDeviceIsEmpty with a label to write: nothing there,
+/// or libvirt's error naming what is.
+fn device_empty(dev: &str, format: &str) -> Result<()> {
+    match blkid_type(dev)? {
+        None => Ok(()),
+        Some(t) if t == format => Err(VirError::new(
+            ErrorCode::StoragePoolBuilt,
+            ErrorDomain::Storage,
+            format!("Device '{dev}' already formatted using '{format}'"),
+        )),
+        Some(_) => Err(VirError::new(
+            ErrorCode::StoragePoolBuilt,
+            ErrorDomain::Storage,
+            format!(
+                "Format of device '{dev}' does not match the expected format '{format}', forced overwrite is necessary"
+            ),
+        )),
+    }
+}
+
+/// virStorageBackendMakeFileSystem: `mkfs -t FORMAT` when overwriting,
+/// or when the device holds nothing (NO_OVERWRITE).
+fn make_filesystem(def: &PoolDef, flags: u32) -> Result<()> {
+    let Some(dev) = devices(def).into_iter().next() else {
+        return Err(VirError::new(
+            ErrorCode::OperationInvalid,
+            ErrorDomain::Storage,
+            format!(
+                "No source device specified when formatting pool '{}'",
+                def.name
+            ),
+        ));
+    };
+    let format = source(def)
+        .and_then(|s| s.child("format"))
+        .and_then(|f| f.attr("type"))
+        .unwrap_or("auto")
+        .to_string();
+    if !Path::new(&dev).exists() {
+        return Err(VirError::new(
+            ErrorCode::OperationInvalid,
+            ErrorDomain::Storage,
+            format!(
+                "Source device does not exist when formatting pool '{}'",
+                def.name
+            ),
+        ));
+    }
+    if flags & build_flags::OVERWRITE == 0 {
+        device_empty(&dev, &format)?;
+    }
+    let Some(mkfs) = cmd::find_in_path("mkfs") else {
+        return Err(internal(format!(
+            "mkfs is not available on this platform: Failed to make filesystem of type '{format}' on device '{dev}'"
+        )));
+    };
+    let mut argv = vec![mkfs.display().to_string(), "-t".into(), format.clone()];
+    match format.as_str() {
+        "xfs" => argv.push("-f".into()),
+        "ext2" | "ext3" | "ext4" => argv.push("-F".into()),
+        "vfat" => argv.push("-I".into()),
+        _ => {}
+    }
+    argv.push(dev);
+    cmd::run(&argv).map(|_| ())
+}
+
+/// Zeros the first and last MiB of a device (LVM wants a blank start).
+fn zero_ends(dev: &str) -> Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dev)
+        .map_err(|e| {
+            sys(
+                &e,
+                format!("Failed to open storage volume with path '{dev}'"),
+            )
+        })?;
+    let size = f
+        .seek(SeekFrom::End(0))
+        .map_err(|e| sys(&e, format!("Failed to seek in volume with path '{dev}'")))?;
+    let n = size.min(1 << 20);
+    let zeros = vec![0u8; n as usize];
+    for at in [0, size - n] {
+        f.seek(SeekFrom::Start(at))
+            .and_then(|_| f.write_all(&zeros))
+            .map_err(|e| {
+                sys(
+                    &e,
+                    format!("Failed to write {n} bytes to storage volume with path '{dev}'"),
+                )
+            })?;
+    }
+    f.sync_data()
+        .map_err(|e| sys(&e, format!("cannot sync data to volume with path '{dev}'")))
+}
+
+/// virStorageBackendLogicalBuildPool: each device checked (unless
+/// overwriting), blanked and made a PV, then the VG; PVs made are
+/// removed again on failure.
+fn build_vg(def: &PoolDef, flags: u32) -> Result<()> {
+    let mut argv = vec![tool("vgcreate"), vg_name(def)];
+    let mut done: Vec<String> = Vec::new();
+    let r = (|| {
+        for d in devices(def) {
+            if flags & build_flags::OVERWRITE == 0 {
+                device_empty(&d, "LVM2_member")?;
+            }
+            zero_ends(&d)?;
+            cmd::run(&[tool("pvcreate"), d.clone()])?;
+            done.push(d.clone());
+            argv.push(d);
+        }
+        cmd::run(&argv).map(|_| ())
+    })();
+    if r.is_err() {
+        for d in &done {
+            let _ = cmd::run(&[tool("pvremove"), d.clone()]);
+        }
+    }
+    r
+}
+
+/// virStorageBackendLogicalMatchPoolSource: the VG exists and (when the
+/// pool names devices) one of them is among its PVs.
+fn lvm_match_source(def: &PoolDef) -> Result<()> {
+    let _ = cmd::run(&[tool("vgscan")]);
+    let out = cmd::run(&[
+        tool("pvs"),
+        "--noheadings".into(),
+        "-o".into(),
+        "pv_name,vg_name".into(),
+    ])?;
+    let name = vg_name(def);
+    let pvs: Vec<String> = out
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (pv, vg) = (f.next()?, f.next()?);
+            (vg == name).then(|| pv.to_string())
+        })
+        .collect();
+    if pvs.is_empty() {
+        return Err(unsupported_cfg(format!(
+            "cannot find logical volume group name '{name}'"
+        )));
+    }
+    let devs = devices(def);
+    if !devs.is_empty() && !devs.iter().any(|d| pvs.contains(d)) {
+        return Err(unsupported_cfg(format!(
+            "cannot find any matching source devices for logical volume group '{name}'"
+        )));
+    }
+    Ok(())
+}
+
+/// virStorageBackendLogicalRefreshPool: the LVs (`lvs`) and the VG's
+/// size and free space (`vgs`).
+fn refresh_vg(def: &PoolDef) -> Result<Refreshed> {
+    let name = vg_name(def);
+    let lvs = cmd::run(&[
+        tool("lvs"),
+        "--separator".into(),
+        "#".into(),
+        "--noheadings".into(),
+        "--units".into(),
+        "b".into(),
+        "--unbuffered".into(),
+        "--nosuffix".into(),
+        "--options".into(),
+        "lv_name,uuid,size,lv_attr".into(),
+        name.clone(),
+    ])?;
+    let mut vols = Vec::new();
+    for l in lvs.lines() {
+        let f: Vec<&str> = l.trim().split('#').collect();
+        if f.len() < 4 {
+            continue;
+        }
+        let size: u64 = f[2]
+            .trim()
+            .parse()
+            .map_err(|_| internal("malformed volume allocation value"))?;
+        let path = format!("{}/{}", target(def), f[0]);
+        vols.push(VolDef {
+            vol_type: "block".into(),
+            name: f[0].to_string(),
+            key: Some(f[1].to_string()),
+            capacity: size,
+            allocation: size,
+            physical: None,
+            target_path: Some(path),
+            format: None,
+            target_perms: Default::default(),
+            backing_store: None,
+            source: None,
+            encryption: None,
+            compat: None,
+            cluster_size: None,
+            features: None,
+            timestamps: None,
+            nocow: false,
+        });
+    }
+    let vgs = cmd::run(&[
+        tool("vgs"),
+        "--separator".into(),
+        ":".into(),
+        "--noheadings".into(),
+        "--units".into(),
+        "b".into(),
+        "--unbuffered".into(),
+        "--nosuffix".into(),
+        "--options".into(),
+        "vg_size,vg_free".into(),
+        name,
+    ])?;
+    let line = vgs
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_end_matches(':');
+    let (size, free) = line
+        .split_once(':')
+        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)))
+        .ok_or_else(|| internal(format!("malformed vgs output '{line}'")))?;
+    Ok(Refreshed {
+        vols,
+        capacity: size,
+        allocation: size.saturating_sub(free),
+        available: free,
+        perms: None,
+    })
+}
+
+/// Creates a volume of a pool whose volumes are not files: `lvcreate`
+/// for a logical pool (its path `/dev/VG/NAME`).
+pub fn create_lv(def: &PoolDef, vol: &VolDef) -> Result<()> {
+    if vol.encryption.is_some() {
+        return Err(unsupported_cfg(
+            "storage pool only supports LUKS encrypted volumes",
+        ));
+    }
+    let mut argv = vec![
+        tool("lvcreate"),
+        "--name".into(),
+        vol.name.clone(),
+        "-L".into(),
+    ];
+    if vol.capacity != vol.allocation {
+        argv.push(format!("{}K", vol.allocation.max(1).div_ceil(1024)));
+        argv.extend(["--type".into(), "snapshot".into(), "--virtualsize".into()]);
+    }
+    argv.push(format!("{}K", vol.capacity.div_ceil(1024)));
+    match vol
+        .backing_store
+        .as_ref()
+        .and_then(|b| b.child_text("path"))
+    {
+        Some(b) => argv.extend(["-s".into(), b]),
+        None => argv.push(vg_name(def)),
+    }
+    argv.push("--yes".into());
+    cmd::run(&argv).map(|_| ())
+}
+
+/// Removes a logical volume.
+pub fn delete_lv(vol: &VolDef) -> Result<()> {
+    let path = vol.target_path.clone().unwrap_or_default();
+    if cmd::run(&[tool("lvremove"), "-f".into(), path.clone()]).is_err() {
+        cmd::run(&[tool("lvchange"), "-aln".into(), path.clone()])?;
+        cmd::run(&[tool("lvremove"), "-f".into(), path])?;
+    }
+    Ok(())
 }
 
 /// virStorageBackendRefreshLocal: every entry of the target directory

@@ -35,6 +35,8 @@ pub fn run(argv: &[String]) -> Result<String, VirError> {
         .args(args)
         .stdin(Stdio::null())
         .env("LC_ALL", "C")
+        // The LVM tools warn about descriptors the daemon itself inherited.
+        .env("LVM_SUPPRESS_FD_WARNINGS", "1")
         .output()
         .map_err(|e| {
             VirError::new(

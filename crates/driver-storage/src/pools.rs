@@ -73,17 +73,33 @@ pub(crate) struct PoolState {
     pub async_jobs: u32,
     /// Taken out of the table: every later use fails.
     pub removed: bool,
+    /// A host command for the whole pool (build, start, stop, refresh,
+    /// delete) runs with the lock released.
+    pub busy: bool,
 }
 
 pub(crate) struct PoolObj {
     pub uuid: [u8; 16],
     pub name: String,
     pub state: Mutex<PoolState>,
+    /// Signalled when a pool-wide host command ends (`busy` cleared).
+    pub ready: std::sync::Condvar,
 }
 
 impl PoolObj {
     pub fn lock(&self) -> MutexGuard<'_, PoolState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The lock, once no pool-wide host command runs: volume changes
+    /// wait for a refresh to end instead of racing it (only callers on
+    /// this pool wait).
+    pub fn lock_ready(&self) -> MutexGuard<'_, PoolState> {
+        let mut st = self.lock();
+        while st.busy {
+            st = self.ready.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+        st
     }
 
     pub fn pref(&self) -> PoolRef {
@@ -107,6 +123,13 @@ pub(crate) fn err(code: ErrorCode, detail: impl Into<String>) -> VirError {
 
 fn uuid_str(u: &[u8; 16]) -> String {
     conf::Uuid(*u).to_string()
+}
+
+fn starting(name: &str) -> VirError {
+    err(
+        ErrorCode::OperationInvalid,
+        format!("storage pool '{name}' is starting up"),
+    )
 }
 
 pub(crate) fn not_active(name: &str) -> VirError {
@@ -285,7 +308,7 @@ impl StorageDriver {
         obj: &'a PoolObj,
         v: &VolRef,
     ) -> Result<(MutexGuard<'a, PoolState>, usize)> {
-        let st = obj.lock();
+        let st = obj.lock_ready();
         if st.removed {
             return Err(err(
                 ErrorCode::NoStoragePool,
@@ -419,7 +442,9 @@ impl StorageDriver {
                 vols: Vec::new(),
                 async_jobs: 0,
                 removed: false,
+                busy: false,
             }),
+            ready: std::sync::Condvar::new(),
         });
         table.push(obj.clone());
         Ok((obj, true))
@@ -468,55 +493,78 @@ impl StorageDriver {
         check_build_flags(flags)?;
         let def = Self::parse(xml)?;
         let (obj, new) = self.add(def, true)?;
-        let mut st = obj.lock();
-        let r = self.start_locked(&mut st, flags);
-        if let Err(e) = r {
+        let st = obj.lock();
+        if st.busy {
+            return Err(starting(&st.def.name));
+        }
+        if let Err(e) = self.start_unlocked(&obj, st, flags) {
             if new {
+                let mut st = obj.lock();
                 self.remove(&obj, &mut st);
             }
             return Err(e);
         }
-        drop(st);
         self.lifecycle(obj.pref(), pool_event::STARTED);
         Ok(obj.pref())
     }
 
-    /// Build (per `flags`), start, refresh, status file.
-    fn start_locked(&self, st: &mut PoolState, flags: u32) -> Result<()> {
+    /// Build (per `flags`), start and refresh with the pool's lock
+    /// released (the pool marked busy meanwhile: a mount of a hung NFS
+    /// server holds up nobody else), then the status file.
+    fn start_unlocked(
+        &self,
+        obj: &PoolObj,
+        mut st: MutexGuard<'_, PoolState>,
+        flags: u32,
+    ) -> Result<()> {
         use create_flags::*;
-        if flags & (WITH_BUILD | WITH_BUILD_OVERWRITE | WITH_BUILD_NO_OVERWRITE) != 0 {
-            let bflags = if flags & WITH_BUILD_OVERWRITE != 0 {
-                backend::build_flags::OVERWRITE
-            } else if flags & WITH_BUILD_NO_OVERWRITE != 0 {
-                backend::build_flags::NO_OVERWRITE
-            } else {
-                0
-            };
-            backend::build(&st.def, bflags)?;
-        }
-        backend::start(&st.def)?;
-        if let Err(e) = self.refresh_locked(st) {
-            let _ = backend::stop(&st.def);
-            return Err(e);
-        }
+        st.busy = true;
+        let def = st.def.clone();
+        drop(st);
+        let r = (|| {
+            if flags & (WITH_BUILD | WITH_BUILD_OVERWRITE | WITH_BUILD_NO_OVERWRITE) != 0 {
+                let bflags = if flags & WITH_BUILD_OVERWRITE != 0 {
+                    backend::build_flags::OVERWRITE
+                } else if flags & WITH_BUILD_NO_OVERWRITE != 0 {
+                    backend::build_flags::NO_OVERWRITE
+                } else {
+                    0
+                };
+                backend::build(&def, bflags)?;
+            }
+            backend::start(&def)?;
+            match backend::refresh(&def) {
+                Ok(r) => Ok(r),
+                Err(e) => {
+                    let _ = backend::stop(&def);
+                    Err(e)
+                }
+            }
+        })();
+        let mut st = obj.lock();
+        st.busy = false;
+        obj.ready.notify_all();
+        let refreshed = r?;
+        Self::apply(&mut st, refreshed);
         if let Err(e) = self.save_status(&st.def) {
-            let _ = backend::stop(&st.def);
             st.vols.clear();
+            drop(st);
+            let _ = backend::stop(&def);
             return Err(e);
         }
         st.active = true;
         Ok(())
     }
 
-    fn refresh_locked(&self, st: &mut PoolState) -> Result<()> {
-        let r = backend::refresh(&st.def)?;
+    /// A refresh's findings into the pool's state; volumes being built
+    /// or streamed stay as they are.
+    fn apply(st: &mut PoolState, r: backend::Refreshed) {
         st.def.capacity = r.capacity;
         st.def.allocation = r.allocation;
         st.def.available = r.available;
         if let Some(p) = r.perms {
             st.def.target_perms = p;
         }
-        // Volumes being built or streamed stay as they are.
         let busy: Vec<Vol> = st
             .vols
             .drain(..)
@@ -534,6 +582,11 @@ impl StorageDriver {
             .collect();
         vols.extend(busy);
         st.vols = vols;
+    }
+
+    fn refresh_locked(&self, st: &mut PoolState) -> Result<()> {
+        let r = backend::refresh(&st.def)?;
+        Self::apply(st, r);
         Ok(())
     }
 
@@ -547,17 +600,36 @@ impl StorageDriver {
         )?;
         check_build_flags(flags)?;
         let obj = self.pool(p)?;
-        let mut st = obj.lock();
+        let st = obj.lock();
         if st.active {
             return Err(err(
                 ErrorCode::OperationInvalid,
                 format!("storage pool '{}' is already active", st.def.name),
             ));
         }
-        self.start_locked(&mut st, flags)?;
-        drop(st);
+        if st.busy {
+            return Err(starting(&st.def.name));
+        }
+        self.start_unlocked(&obj, st, flags)?;
         self.lifecycle(obj.pref(), pool_event::STARTED);
         Ok(())
+    }
+
+    /// Runs `f` on the pool's definition with the lock released and the
+    /// pool marked busy.
+    fn unlocked<'a, T>(
+        obj: &'a PoolObj,
+        mut st: MutexGuard<'a, PoolState>,
+        f: impl FnOnce(&PoolDef) -> Result<T>,
+    ) -> (MutexGuard<'a, PoolState>, Result<T>) {
+        st.busy = true;
+        let def = st.def.clone();
+        drop(st);
+        let r = f(&def);
+        let mut st = obj.lock();
+        st.busy = false;
+        obj.ready.notify_all();
+        (st, r)
     }
 
     /// virStoragePoolBuild.
@@ -576,13 +648,20 @@ impl StorageDriver {
                 format!("storage pool '{}' is already active", st.def.name),
             ));
         }
-        backend::build(&st.def, flags)?;
+        if st.busy {
+            return Err(starting(&st.def.name));
+        }
+        let (st, r) = Self::unlocked(&obj, st, |d| backend::build(d, flags));
         drop(st);
+        r?;
         self.lifecycle(obj.pref(), pool_event::CREATED);
         Ok(())
     }
 
     fn busy_check(st: &PoolState) -> Result<()> {
+        if st.busy {
+            return Err(starting(&st.def.name));
+        }
         if st.async_jobs > 0 {
             return Err(err(
                 ErrorCode::OperationInvalid,
@@ -595,12 +674,22 @@ impl StorageDriver {
     /// virStoragePoolDestroy.
     pub fn destroy(&self, p: &PoolRef) -> Result<()> {
         let obj = self.pool(p)?;
-        let mut st = obj.lock();
+        let st = obj.lock();
         if !st.active {
             return Err(not_active(&st.def.name));
         }
         Self::busy_check(&st)?;
-        backend::stop(&st.def)?;
+        let (mut st, r) = Self::unlocked(&obj, st, backend::stop);
+        r?;
+        self.stopped(&obj, &mut st);
+        drop(st);
+        self.lifecycle(obj.pref(), pool_event::STOPPED);
+        Ok(())
+    }
+
+    /// The pool is no longer running: no volumes, no status file, the
+    /// persistent definition back, a transient pool gone.
+    fn stopped(&self, obj: &Arc<PoolObj>, st: &mut PoolState) {
         st.active = false;
         st.vols.clear();
         self.remove_status(&st.def.name);
@@ -608,11 +697,8 @@ impl StorageDriver {
             st.def = d;
         }
         if !st.persistent {
-            self.remove(&obj, &mut st);
+            self.remove(obj, st);
         }
-        drop(st);
-        self.lifecycle(obj.pref(), pool_event::STOPPED);
-        Ok(())
     }
 
     /// virStoragePoolDelete.
@@ -626,8 +712,9 @@ impl StorageDriver {
             ));
         }
         Self::busy_check(&st)?;
-        backend::delete(&st.def, flags)?;
+        let (st, r) = Self::unlocked(&obj, st, |d| backend::delete(d, flags));
         drop(st);
+        r?;
         self.lifecycle(obj.pref(), pool_event::DELETED);
         Ok(())
     }
@@ -665,34 +752,33 @@ impl StorageDriver {
         Ok(())
     }
 
-    /// virStoragePoolRefresh.
+    /// virStoragePoolRefresh: a pool that cannot be refreshed is stopped,
+    /// as libvirt does.
     pub fn refresh(&self, p: &PoolRef, flags: u32) -> Result<()> {
         VirError::check_flags(flags, 0, "storagePoolRefresh")?;
         let obj = self.pool(p)?;
-        let mut st = obj.lock();
+        let st = obj.lock();
         if !st.active {
             return Err(not_active(&st.def.name));
         }
         Self::busy_check(&st)?;
-        if let Err(e) = self.refresh_locked(&mut st) {
-            // A pool that cannot be refreshed is stopped, as libvirt does.
-            let _ = backend::stop(&st.def);
-            st.active = false;
-            st.vols.clear();
-            self.remove_status(&st.def.name);
-            if let Some(d) = st.new_def.take() {
-                st.def = d;
+        let (mut st, r) = Self::unlocked(&obj, st, backend::refresh);
+        match r {
+            Ok(r) => {
+                Self::apply(&mut st, r);
+                drop(st);
+                self.publish(Event::StoragePoolRefresh { pool: obj.pref() });
+                Ok(())
             }
-            if !st.persistent {
-                self.remove(&obj, &mut st);
+            Err(e) => {
+                let def = st.def.clone();
+                self.stopped(&obj, &mut st);
+                drop(st);
+                let _ = backend::stop(&def);
+                self.lifecycle(obj.pref(), pool_event::STOPPED);
+                Err(e)
             }
-            drop(st);
-            self.lifecycle(obj.pref(), pool_event::STOPPED);
-            return Err(e);
         }
-        drop(st);
-        self.publish(Event::StoragePoolRefresh { pool: obj.pref() });
-        Ok(())
     }
 
     pub fn info(&self, p: &PoolRef) -> Result<PoolInfo> {
@@ -904,7 +990,7 @@ impl StorageDriver {
                 Some(sst.vols[i].def.clone())
             }
         };
-        let mut st = obj.lock();
+        let mut st = obj.lock_ready();
         if st.removed {
             return Err(err(
                 ErrorCode::NoStoragePool,
@@ -933,16 +1019,31 @@ impl StorageDriver {
                 vol.allocation = vol.capacity;
             }
         }
+        // Volumes of a pool are not recursive: no escape to ../ or below.
+        if vol.name.contains('/') {
+            return Err(err(
+                ErrorCode::OperationInvalid,
+                format!("volume name '{}' cannot contain '/'", vol.name),
+            ));
+        }
+        let file_pool = backend::file_based(&st.def.pool_type);
+        if !file_pool && st.def.pool_type != "logical" {
+            return Err(err(
+                ErrorCode::NoSupport,
+                "storage pool does not support volume creation",
+            ));
+        }
         // virStorageBackendVolCreateLocal: the path and key.
         let tp = st.def.target_path.clone().unwrap_or_default();
         let path = format!("{tp}/{}", vol.name);
-        if Path::new(&path).symlink_metadata().is_ok() {
+        if file_pool && Path::new(&path).symlink_metadata().is_ok() {
             return Err(err(
                 ErrorCode::OperationInvalid,
                 format!("volume target path '{path}' already exists"),
             ));
         }
         vol.vol_type = match vol.format.as_deref() {
+            _ if !file_pool => "block".into(),
             Some("dir") => "dir".into(),
             Some("ploop") => "ploop".into(),
             _ => "file".into(),
@@ -958,7 +1059,15 @@ impl StorageDriver {
         st.async_jobs += 1;
         drop(st);
         // The slow part, with no lock held.
-        let built = vols::build(&pool_def, &vol, input.as_ref(), build_flags);
+        let built = if file_pool {
+            vols::build(&pool_def, &vol, input.as_ref(), build_flags)
+        } else {
+            backend::create_lv(&pool_def, &vol).and_then(|()| match &input {
+                // A logical volume made from another: its bytes copied in.
+                Some(i) => vols::copy_into(i, &vol),
+                None => Ok(()),
+            })
+        };
         let mut st = obj.lock();
         st.async_jobs -= 1;
         let idx = st.vols.iter().position(|v| v.def.name == vol.name);
@@ -972,7 +1081,14 @@ impl StorageDriver {
             return Err(no_vol_name(&vol.name));
         };
         st.vols[i].building = false;
-        let _ = vols::refresh(&mut st.vols[i].def, false);
+        if file_pool {
+            let _ = vols::refresh(&mut st.vols[i].def, false);
+        } else if let Ok(r) = backend::refresh(&st.def) {
+            // The LV's key is its UUID, known once it exists.
+            if let Some(d) = r.vols.into_iter().find(|d| d.name == vol.name) {
+                st.vols[i].def = d;
+            }
+        }
         let alloc = st.vols[i].def.allocation;
         st.def.allocation = st.def.allocation.saturating_add(alloc);
         st.def.available = st.def.available.saturating_sub(alloc);
@@ -990,7 +1106,16 @@ impl StorageDriver {
         if flags & 1 != 0 {
             vols::wipe(&st.vols[i].def, 0)?;
         }
-        vols::delete(&st.vols[i].def)?;
+        if backend::file_based(&st.def.pool_type) {
+            vols::delete(&st.vols[i].def)?;
+        } else if st.def.pool_type == "logical" {
+            backend::delete_lv(&st.vols[i].def)?;
+        } else {
+            return Err(err(
+                ErrorCode::NoSupport,
+                "storage pool does not support vol deletion",
+            ));
+        }
         let alloc = st.vols[i].def.allocation;
         st.def.allocation = st.def.allocation.saturating_sub(alloc);
         st.def.available = st.def.available.saturating_add(alloc);
@@ -1067,6 +1192,12 @@ impl StorageDriver {
             return Err(err(
                 ErrorCode::OperationFailed,
                 "Not enough space left in storage pool",
+            ));
+        }
+        if !backend::file_based(&st.def.pool_type) {
+            return Err(err(
+                ErrorCode::NoSupport,
+                "storage pool does not support changing of volume capacity",
             ));
         }
         vols::resize(&d, abs, flags)?;
@@ -1160,17 +1291,16 @@ impl StorageDriver {
             }
         }
         for obj in self.snapshot() {
-            let mut st = obj.lock();
+            let st = obj.lock();
             if st.autostart && !st.active {
-                if let Err(e) = self.start_locked(&mut st, 0) {
+                let name = st.def.name.clone();
+                if let Err(e) = self.start_unlocked(&obj, st, 0) {
                     eprintln!(
-                        "storage: Failed to autostart storage pool '{}': {}",
-                        st.def.name,
+                        "storage: Failed to autostart storage pool '{name}': {}",
                         e.message()
                     );
                     continue;
                 }
-                drop(st);
                 self.lifecycle(obj.pref(), pool_event::STARTED);
             }
         }
@@ -1337,7 +1467,7 @@ fn parse_vol(pool: &PoolDef, xml: &str, clone: bool) -> Result<(VolDef, bool)> {
             None => vol.format = Some("raw".into()),
             Some(f) if !vols::FILE_FORMATS.contains(&f) => {
                 return Err(VirError::new(
-                    ErrorCode::InternalError,
+                    ErrorCode::ConfigUnsupported,
                     ErrorDomain::Storage,
                     format!("unknown volume format type {f}"),
                 ))

@@ -74,7 +74,9 @@ pub fn read_header(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Probes a header already read.
 pub fn probe(h: &[u8]) -> Probe {
-    if h.starts_with(b"QFI\xfb") {
+    // qcow's magic with a version libvirt knows (1, 2 or 3); any other
+    // version is not qcow at all, as libvirt's probe sees it.
+    if h.starts_with(b"QFI\xfb") && be32(h, 4).is_some_and(|v| (1..=3).contains(&v)) {
         return qcow(h);
     }
     if h.starts_with(b"QEMU DM\0") || h.starts_with(b"QED\0") {

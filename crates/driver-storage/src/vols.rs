@@ -485,6 +485,15 @@ pub fn refresh(vol: &mut VolDef, full_probe: bool) -> Result<Option<()>> {
     }
     if ft.is_block_device() {
         vol.vol_type = "block".into();
+        // A device's size is where it ends, not what stat says.
+        if let Ok(mut f) = File::open(&path) {
+            if let Ok(end) = f.seek(SeekFrom::End(0)) {
+                vol.capacity = end;
+                vol.allocation = end;
+                vol.physical = Some(end);
+            }
+        }
+        return Ok(Some(()));
     }
     let header = match probe::read_header(Path::new(&path)) {
         Ok(h) => h,
@@ -496,12 +505,9 @@ pub fn refresh(vol: &mut VolDef, full_probe: bool) -> Result<Option<()>> {
         vol.capacity = c;
     }
     if full_probe {
-        if let Some(m) = &p.malformed {
-            return Err(err(
-                ErrorCode::InternalError,
-                format!("cannot probe backing volume info: {path}: {m}"),
-            ));
-        }
+        // A header that does not hold together (a backing name outside
+        // it) still says its format and size; the rest is left out, as
+        // libvirt's probe does.
         vol.format = Some(p.format.to_string());
         vol.compat = p.compat.map(str::to_string);
         vol.features = p.features.clone();
@@ -579,4 +585,16 @@ fn backing_element(vol_path: &str, backing: &str, fmt: Option<&str>) -> Element 
         }
     }
     e
+}
+
+/// Copies the bytes of `input` into the existing (block) volume `vol`.
+pub fn copy_into(input: &VolDef, vol: &VolDef) -> Result<()> {
+    let path = vol.target_path.as_deref().unwrap_or_default();
+    let out = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| sys(&e, format!("could not open output path '{path}'")))?;
+    copy_sparse(input, &out, path, false)?;
+    out.sync_all()
+        .map_err(|e| sys(&e, format!("cannot sync data to file '{path}'")))
 }

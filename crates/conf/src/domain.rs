@@ -1055,8 +1055,22 @@ fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
                     }
                 }
             }
+            "cpu" => {
+                for f in e.elements_mut().filter(|f| f.name == "feature") {
+                    f.attrs.sort_by_key(|(k, _)| usize::from(k != "policy"));
+                }
+            }
             "features" => {
                 e.order_children(FEATURE_ORDER);
+                // The SMM TSEG size is written in the largest unit that
+                // divides it (MiB when none is given).
+                if let Some(t) = e.child_mut("smm").and_then(|s| s.child_mut("tseg")) {
+                    let text = t.text();
+                    let bytes = scaled_bytes(text.trim(), t.attr("unit"), 1024 * 1024, "tseg")?;
+                    let (v, unit) = pretty_size(bytes);
+                    t.attrs = vec![("unit".into(), unit.into())];
+                    t.set_text(&v.to_string());
+                }
                 if let Some(h) = e.child_mut("hyperv") {
                     if h.attr("mode").is_none() {
                         h.insert_attr(0, "mode", "custom");
@@ -1068,6 +1082,18 @@ fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
         }
     }
     Ok(())
+}
+
+/// A byte count in the largest binary unit that divides it (libvirt's
+/// virFormatIntPretty).
+fn pretty_size(bytes: u64) -> (u64, &'static str) {
+    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let (mut v, mut i) = (bytes, 0);
+    while v != 0 && v % 1024 == 0 && i + 1 < UNITS.len() {
+        v /= 1024;
+        i += 1;
+    }
+    (v, UNITS[i])
 }
 
 fn default_arch(def: &DomainDef) -> &'static str {

@@ -661,7 +661,8 @@ fn normalise_pci_addresses(e: &mut Element) -> Result<(), ConfError> {
             ("slot", 2, 0x1f),
             ("function", 1, 7),
         ] {
-            let Some(v) = e.attr(key) else { continue };
+            // libvirt writes every part, 0 when not given.
+            let v = e.attr(key).unwrap_or("0");
             let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
                 Some(h) => u64::from_str_radix(h, 16).ok(),
                 None => v.parse::<u64>().ok(),
@@ -671,6 +672,13 @@ fn normalise_pci_addresses(e: &mut Element) -> Result<(), ConfError> {
                 .ok_or_else(|| ConfError::xml(format!("Invalid PCI address {key} '{v}'")))?;
             e.set_attr(key, &format!("0x{n:0width$x}"));
         }
+        const PCI_ORDER: &[&str] = &["type", "domain", "bus", "slot", "function"];
+        e.attrs.sort_by_key(|(k, _)| {
+            PCI_ORDER
+                .iter()
+                .position(|o| o == k)
+                .unwrap_or(PCI_ORDER.len())
+        });
     }
     for c in e.elements_mut() {
         normalise_pci_addresses(c)?;
@@ -680,9 +688,17 @@ fn normalise_pci_addresses(e: &mut Element) -> Result<(), ConfError> {
 
 fn normalise_filesystem(d: &mut Element) -> Result<(), ConfError> {
     let ty = d.attr("type").unwrap_or("mount").to_string();
-    if d.attr("accessmode").is_none() {
+    // A vhost-user filesystem (a socket) has no access mode.
+    let sock = d.child("source").and_then(|s| s.attr("socket")).is_some();
+    if d.attr("accessmode").is_none() && !sock {
         let pos = if d.attr("type").is_some() { 1 } else { 0 };
         d.insert_attr(pos, "accessmode", "passthrough");
+    }
+    // Modes are octal, written with four digits.
+    for k in ["fmode", "dmode"] {
+        if let Some(v) = d.attr(k).and_then(|v| u32::from_str_radix(v, 8).ok()) {
+            d.set_attr(k, &format!("{v:04o}"));
+        }
     }
     if ty == "ram" {
         if let Some(s) = d.child_mut("source") {
@@ -1276,11 +1292,38 @@ fn normalise_disk(d: &mut Element) {
             t.insert_attr(pos, "bus", bus);
         }
     }
+    // A disk is a file unless it says otherwise.
+    if d.attr("type").is_none() {
+        d.insert_attr(0, "type", "file");
+    }
     // Driver settings whose value is the default (the enums' 0) are not
-    // kept.
+    // kept; the others come in libvirt's order.
     if let Some(drv) = d.child_mut("driver") {
         drv.attrs
             .retain(|(k, v)| k == "name" || k == "type" || v != "default");
+        const DRIVER_ORDER: &[&str] = &[
+            "name",
+            "type",
+            "cache",
+            "error_policy",
+            "rerror_policy",
+            "io",
+            "ioeventfd",
+            "event_idx",
+            "copy_on_read",
+            "discard",
+            "iothread",
+            "detect_zeroes",
+            "discard_no_unref",
+            "queues",
+            "queue_size",
+        ];
+        drv.attrs.sort_by_key(|(k, _)| {
+            DRIVER_ORDER
+                .iter()
+                .position(|o| o == k)
+                .unwrap_or(DRIVER_ORDER.len())
+        });
     }
     // Only a floppy or CD-ROM tray that is open is worth saying.
     let removable_media = matches!(d.attr("device"), Some("floppy" | "cdrom"));

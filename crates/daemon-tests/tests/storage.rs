@@ -386,3 +386,65 @@ print(v.info()[1], other.info()[0])
         lab.ok(&["pool-destroy", p]);
     }
 }
+
+#[test]
+fn events_and_backing_chains_with_python() {
+    if let Some(r) = skip_reason() {
+        return skip(r);
+    }
+    if !python_available() {
+        return skip("needs libvirt-python (python3-libvirt)");
+    }
+    let lab = Lab::new("storage-ev", "virtstoraged", "storage:///system");
+    let script = r#"
+import libvirt, sys, threading, time, subprocess, json
+uri, target = sys.argv[1], sys.argv[2]
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(uri)
+seen = []
+def lifecycle(conn, pool, event, detail, opaque):
+    seen.append(('life', pool.name(), event))
+def refresh(conn, pool, opaque):
+    seen.append(('refresh', pool.name()))
+c.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, lifecycle, None)
+c.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_REFRESH, refresh, None)
+def pump(n):
+    for _ in range(n):
+        libvirt.virEventRunDefaultImpl()
+        if done(): return
+def done(): return len(seen) >= want[0]
+want = [0]
+p = c.storagePoolDefineXML("<pool type='dir'><name>ev</name><target><path>%s</path></target></pool>" % target, 0)
+p.build(0); p.create(0); p.refresh(0)
+# A chain: base.raw <- mid.qcow2 <- top.qcow2 (relative backing names).
+raw = "<volume><name>base.raw</name><capacity>4194304</capacity><target><format type='raw'/></target></volume>"
+p.createXML(raw, 0)
+q = ("<volume><name>%s</name><capacity>8388608</capacity><target><format type='qcow2'/></target>"
+     "<backingStore><path>%s</path><format type='%s'/></backingStore></volume>")
+p.createXML(q % ('mid.qcow2', target + '/base.raw', 'raw'), 0)
+p.createXML(q % ('top.qcow2', target + '/mid.qcow2', 'qcow2'), 0)
+p.refresh(0)
+top = p.storageVolLookupByName('top.qcow2').XMLDesc(0)
+assert "<backingStore>" in top and target + "/mid.qcow2" in top and "<format type='qcow2'/>" in top, top
+info = json.loads(subprocess.run(['qemu-img', 'info', '-U', '--backing-chain', '--output=json', target + '/top.qcow2'], capture_output=True, check=True).stdout)
+assert [i['format'] for i in info] == ['qcow2', 'qcow2', 'raw'], info
+assert info[0]['virtual-size'] == 8388608, info
+for v in ('top.qcow2', 'mid.qcow2', 'base.raw'):
+    p.storageVolLookupByName(v).delete(0)
+p.destroy(); p.delete(0); p.undefine()
+want[0] = 8
+pump(200)
+print(json.dumps(seen))
+"#;
+    let target = lab.path("ev").display().to_string();
+    let out = python(script, &[&lab.uri, &target]);
+    assert!(out.ok, "python: {}{}", out.stdout, out.stderr);
+    let got = out.stdout.trim();
+    // DEFINED, CREATED (build), STARTED, REFRESH (twice), STOPPED,
+    // DELETED, UNDEFINED, in order.
+    assert_eq!(
+        got,
+        r#"[["life", "ev", 0], ["life", "ev", 4], ["life", "ev", 2], ["refresh", "ev"], ["refresh", "ev"], ["life", "ev", 3], ["life", "ev", 5], ["life", "ev", 1]]"#,
+        "{got}"
+    );
+}

@@ -388,3 +388,68 @@ fn bad_input_gets_libvirts_errors_and_leaves_nothing_behind() {
     lab.ok(&["vol-delete", "--pool", "p", "bad.qcow2"]);
     lab.ok(&["pool-destroy", "p"]);
 }
+
+#[test]
+fn disk_pool_on_a_loop_device_gets_a_label_and_partitions() {
+    if let Some(r) = device_skip() {
+        return skip(r);
+    }
+    if !tool_exists("parted") && !Path::new("/usr/sbin/parted").exists() {
+        return skip("needs parted");
+    }
+    let lab = Lab::new("storage-disk");
+    let file = lab.dir.join("disk.img");
+    std::fs::File::create(&file)
+        .and_then(|f| f.set_len(64 << 20))
+        .expect("disk image");
+    // Partition scanning, so the kernel makes the partitions' nodes.
+    let o = sh(
+        "losetup",
+        &["-f", "--show", "-P", &file.display().to_string()],
+    );
+    assert!(o.ok, "losetup -P: {}", o.stderr);
+    let lo = Loop {
+        dev: o.stdout.trim().to_string(),
+    };
+    let base = Path::new(&lo.dev)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    lab.define(
+        "dk",
+        &format!(
+            "<pool type='disk'><name>dk</name><source><device path='{}'/><format type='dos'/></source><target><path>/dev</path></target></pool>",
+            lo.dev
+        ),
+    );
+    let e = lab.fail(&["pool-start", "dk"]);
+    assert!(
+        e.contains(&format!(
+            "Device '{}' is unrecognized, requires build",
+            lo.dev
+        )),
+        "{e}"
+    );
+    lab.ok(&["pool-build", "dk"]);
+    let e = lab.fail(&["pool-build", "dk"]);
+    assert!(e.contains("already formatted using 'dos'"), "{e}");
+    lab.ok(&["pool-start", "dk"]);
+    let e = lab.fail(&["vol-create-as", "dk", "data", "8M"]);
+    assert!(
+        e.contains(&format!(
+            "invalid partition name 'data', expected '{base}p1'"
+        )),
+        "{e}"
+    );
+    lab.ok(&["vol-create-as", "dk", &format!("{base}p1"), "8M"]);
+    lab.ok(&["vol-create-as", "dk", &format!("{base}p2"), "16M"]);
+    let table = sh("parted", &["-s", "-m", &lo.dev, "unit", "B", "print"]).stdout;
+    assert!(table.contains("\n1:") && table.contains("\n2:"), "{table}");
+    let vols = lab.ok(&["vol-list", "dk"]);
+    assert!(vols.contains(&format!("/dev/{base}p2")), "{vols}");
+    lab.ok(&["vol-delete", "--pool", "dk", &format!("{base}p1")]);
+    let table = sh("parted", &["-s", "-m", &lo.dev, "unit", "B", "print"]).stdout;
+    assert!(!table.contains("\n1:") && table.contains("\n2:"), "{table}");
+    lab.ok(&["pool-destroy", "dk"]);
+    lab.ok(&["pool-undefine", "dk"]);
+}

@@ -80,6 +80,10 @@ pub fn check(def: &PoolDef) -> Result<bool> {
             is_mounted(def)
         }
         "logical" => Ok(Path::new(target(def)).exists() && lvm_match_source(def).is_ok()),
+        "disk" => {
+            Ok(disk_device(def).is_ok_and(|d| Path::new(&d).exists())
+                && disk_label_check(def).is_ok())
+        }
         ty => Err(not_here(ty, "checking")),
     }
 }
@@ -108,6 +112,15 @@ pub fn build(def: &PoolDef, flags: u32) -> Result<()> {
             )?;
             exclusive(flags)?;
             build_vg(def, flags)
+        }
+        "disk" => {
+            VirError::check_flags(
+                flags,
+                build_flags::OVERWRITE | build_flags::NO_OVERWRITE,
+                "virStorageBackendDiskBuildPool",
+            )?;
+            exclusive(flags)?;
+            build_label(def, flags)
         }
         ty => Err(not_here(ty, "build")),
     }
@@ -170,6 +183,7 @@ pub fn start(def: &PoolDef) -> Result<()> {
             argv[0] = tool("vgchange");
             cmd::run(&argv).map(|_| ())
         }
+        "disk" => disk_label_check(def),
         ty => Err(not_here(ty, "start")),
     }
 }
@@ -190,6 +204,7 @@ pub fn stop(def: &PoolDef) -> Result<()> {
             argv[0] = tool("vgchange");
             cmd::run(&argv).map(|_| ())
         }
+        "disk" => Ok(()),
         ty => Err(not_here(ty, "stop")),
     }
 }
@@ -224,6 +239,7 @@ pub fn refresh(def: &PoolDef) -> Result<Refreshed> {
     match def.pool_type.as_str() {
         "dir" | "fs" | "netfs" => refresh_local(def),
         "logical" => refresh_vg(def),
+        "disk" => refresh_disk(def),
         ty => Err(not_here(ty, "refresh")),
     }
 }
@@ -715,4 +731,301 @@ pub fn refresh_local(def: &PoolDef) -> Result<Refreshed> {
             label: None,
         }),
     })
+}
+
+/// The disk pool's device (exactly one).
+fn disk_device(def: &PoolDef) -> Result<String> {
+    let d = devices(def);
+    match d.len() {
+        1 => Ok(d[0].clone()),
+        0 => Err(internal("missing source device")),
+        _ => Err(unsupported_cfg(
+            "expected exactly 1 device for the storage pool",
+        )),
+    }
+}
+
+/// The label a disk pool wants, as libvirt (dos unless said) and as
+/// blkid and parted name it.
+fn disk_format(def: &PoolDef) -> String {
+    match source(def)
+        .and_then(|s| s.child("format"))
+        .and_then(|f| f.attr("type"))
+    {
+        None | Some("unknown") => "dos".into(),
+        Some(f) => f.to_string(),
+    }
+}
+
+fn blkid_pttype(dev: &str) -> Result<Option<String>> {
+    let out = std::process::Command::new(tool("blkid"))
+        .args(["-p", "-s", "PTTYPE", "-o", "value", dev])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| sys(&e, "Cannot run program 'blkid'".into()))?;
+    Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_string()).filter(|t| !t.is_empty()))
+}
+
+/// virStorageBackendDiskStartPool's check: the device is there and has
+/// the label the pool says.
+fn disk_label_check(def: &PoolDef) -> Result<()> {
+    let dev = disk_device(def)?;
+    if !Path::new(&dev).exists() {
+        return Err(VirError::new(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Storage,
+            format!("device path '{dev}' doesn't exist"),
+        ));
+    }
+    let want = disk_format(def);
+    match blkid_pttype(&dev)? {
+        None => Err(VirError::new(
+            ErrorCode::StorageProbeFailed,
+            ErrorDomain::Storage,
+            format!("Device '{dev}' is unrecognized, requires build"),
+        )),
+        Some(t) if t == want => Ok(()),
+        Some(_) => Err(VirError::new(
+            ErrorCode::OperationInvalid,
+            ErrorDomain::Storage,
+            format!("Format of device '{dev}' does not match the expected format '{want}'"),
+        )),
+    }
+}
+
+/// virStorageBackendDiskBuildPool: a new partition table (parted
+/// mklabel), after checking the device holds nothing unless told to
+/// overwrite.
+fn build_label(def: &PoolDef, flags: u32) -> Result<()> {
+    let dev = disk_device(def)?;
+    let fmt = disk_format(def);
+    if flags & build_flags::OVERWRITE == 0 {
+        let existing = match blkid_pttype(&dev)? {
+            Some(t) => Some(t),
+            None => blkid_type(&dev)?,
+        };
+        match existing {
+            None => {}
+            Some(t) if t == fmt => {
+                return Err(VirError::new(
+                    ErrorCode::StoragePoolBuilt,
+                    ErrorDomain::Storage,
+                    format!("Device '{dev}' already formatted using '{fmt}'"),
+                ))
+            }
+            Some(_) => {
+                return Err(VirError::new(
+                    ErrorCode::StoragePoolBuilt,
+                    ErrorDomain::Storage,
+                    format!(
+                        "Format of device '{dev}' does not match the expected format '{fmt}', forced overwrite is necessary"
+                    ),
+                ))
+            }
+        }
+    }
+    zero_ends(&dev)?;
+    let label = if fmt == "dos" {
+        "msdos".to_string()
+    } else {
+        fmt
+    };
+    cmd::run(&[
+        tool("parted"),
+        dev,
+        "mklabel".into(),
+        "--script".into(),
+        label,
+    ])
+    .map(|_| ())
+}
+
+/// The device name of partition `n` of `dev` (libvirt's rule: a `p`
+/// between when the device name ends with a digit, or when the pool says
+/// part_separator='yes').
+pub fn part_path(def: &PoolDef, dev: &str, n: u32) -> String {
+    let sep = source(def)
+        .and_then(|s| s.child("device"))
+        .and_then(|d| d.attr("part_separator"));
+    let p = match sep {
+        Some("yes") => "p",
+        Some("no") => "",
+        _ if dev.ends_with(|c: char| c.is_ascii_digit()) => "p",
+        _ => "",
+    };
+    format!("{dev}{p}{n}")
+}
+
+/// A partition or free extent of `parted -m print free`: (number, start,
+/// end, free).
+fn parted_table(dev: &str) -> Result<(u64, Vec<(u32, u64, u64, bool)>)> {
+    let out = cmd::run(&[
+        tool("parted"),
+        "-s".into(),
+        "-m".into(),
+        dev.to_string(),
+        "unit".into(),
+        "B".into(),
+        "print".into(),
+        "free".into(),
+    ])?;
+    let num = |s: &str| s.trim_end_matches('B').parse::<u64>().ok();
+    let mut size = 0;
+    let mut rows = Vec::new();
+    for (i, l) in out.lines().enumerate() {
+        let f: Vec<&str> = l.trim_end_matches(';').split(':').collect();
+        if i == 1 {
+            size = f.get(1).and_then(|s| num(s)).unwrap_or(0);
+            continue;
+        }
+        if i < 2 || f.len() < 4 {
+            continue;
+        }
+        let (Some(n), Some(a), Some(b)) = (f[0].parse::<u32>().ok(), num(f[1]), num(f[2])) else {
+            continue;
+        };
+        rows.push((n, a, b, f.get(4) == Some(&"free")));
+    }
+    Ok((size, rows))
+}
+
+/// The partitions of a disk pool and its sizes.
+fn refresh_disk(def: &PoolDef) -> Result<Refreshed> {
+    let dev = disk_device(def)?;
+    if !Path::new(&dev).exists() {
+        return Err(VirError::new(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Storage,
+            format!("device path '{dev}' doesn't exist"),
+        ));
+    }
+    let (size, rows) = parted_table(&dev)?;
+    let mut vols = Vec::new();
+    let mut allocation = 0u64;
+    let mut available = 0u64;
+    for (n, a, b, free) in rows {
+        let len = b.saturating_sub(a) + 1;
+        if free {
+            available += len;
+            continue;
+        }
+        allocation += len;
+        let path = part_path(def, &dev, n);
+        let name = Path::new(&path)
+            .file_name()
+            .map(|x| x.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        vols.push(VolDef {
+            vol_type: "block".into(),
+            name,
+            key: Some(path.clone()),
+            capacity: len,
+            allocation: len,
+            physical: None,
+            target_path: Some(path),
+            format: Some("none".into()),
+            target_perms: Default::default(),
+            backing_store: None,
+            source: None,
+            encryption: None,
+            compat: None,
+            cluster_size: None,
+            features: None,
+            timestamps: None,
+            nocow: false,
+        });
+    }
+    Ok(Refreshed {
+        vols,
+        capacity: size,
+        allocation,
+        available,
+        perms: None,
+    })
+}
+
+/// A new primary partition for `vol` in the smallest free extent that
+/// holds it (aligned to 1 MiB), named as the kernel will name it.
+pub fn create_partition(def: &PoolDef, vol: &VolDef) -> Result<String> {
+    if vol.encryption.is_some() {
+        return Err(unsupported_cfg(
+            "storage pool only supports LUKS encrypted volumes",
+        ));
+    }
+    let dev = disk_device(def)?;
+    let (_, rows) = parted_table(&dev)?;
+    let used: Vec<u32> = rows.iter().filter(|r| !r.3).map(|r| r.0).collect();
+    let next = (1..=4).find(|n| !used.contains(n)).ok_or_else(|| {
+        internal("no extended partition found and no primary partition available")
+    })?;
+    let expected = part_path(def, &dev, next);
+    let expected_name = Path::new(&expected)
+        .file_name()
+        .map(|x| x.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if vol.name != expected_name {
+        return Err(VirError::new(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Storage,
+            format!(
+                "invalid partition name '{}', expected '{expected_name}'",
+                vol.name
+            ),
+        ));
+    }
+    const ALIGN: u64 = 1 << 20;
+    let want = vol.allocation.max(vol.capacity).max(512);
+    let extent = rows
+        .iter()
+        .filter(|r| r.3)
+        .filter_map(|r| {
+            let start = r.1.div_ceil(ALIGN) * ALIGN;
+            (start + want <= r.2 + 1).then_some((r.2 - r.1, start))
+        })
+        .min_by_key(|(size, _)| *size)
+        .ok_or_else(|| internal("no large enough free extent"))?;
+    let start = extent.1;
+    let end = start + want - 1;
+    cmd::run(&[
+        tool("parted"),
+        dev,
+        "mkpart".into(),
+        "--script".into(),
+        "primary".into(),
+        format!("{start}B"),
+        format!("{end}B"),
+    ])?;
+    // The kernel makes the partition's node; give it a moment to appear.
+    for _ in 0..100 {
+        if Path::new(&expected).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(expected)
+}
+
+/// Removes the partition `vol` of a disk pool.
+pub fn delete_partition(def: &PoolDef, vol: &VolDef) -> Result<()> {
+    let dev = disk_device(def)?;
+    let path = vol.target_path.clone().unwrap_or_default();
+    let Some(rest) = path.strip_prefix(&dev) else {
+        return Err(internal(format!(
+            "Volume path '{path}' did not start with parent pool source device name."
+        )));
+    };
+    let num = rest.trim_start_matches('p');
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(internal(format!(
+            "cannot parse partition number from target '{path}'"
+        )));
+    }
+    cmd::run(&[
+        tool("parted"),
+        dev,
+        "rm".into(),
+        "--script".into(),
+        num.to_string(),
+    ])
+    .map(|_| ())
 }

@@ -1027,7 +1027,7 @@ impl StorageDriver {
             ));
         }
         let file_pool = backend::file_based(&st.def.pool_type);
-        if !file_pool && st.def.pool_type != "logical" {
+        if !file_pool && !matches!(st.def.pool_type.as_str(), "logical" | "disk") {
             return Err(err(
                 ErrorCode::NoSupport,
                 "storage pool does not support volume creation",
@@ -1061,6 +1061,11 @@ impl StorageDriver {
         // The slow part, with no lock held.
         let built = if file_pool {
             vols::build(&pool_def, &vol, input.as_ref(), build_flags)
+        } else if pool_def.pool_type == "disk" {
+            backend::create_partition(&pool_def, &vol).and_then(|_| match &input {
+                Some(i) => vols::copy_into(i, &vol),
+                None => Ok(()),
+            })
         } else {
             backend::create_lv(&pool_def, &vol).and_then(|()| match &input {
                 // A logical volume made from another: its bytes copied in.
@@ -1110,6 +1115,8 @@ impl StorageDriver {
             vols::delete(&st.vols[i].def)?;
         } else if st.def.pool_type == "logical" {
             backend::delete_lv(&st.vols[i].def)?;
+        } else if st.def.pool_type == "disk" {
+            backend::delete_partition(&st.def, &st.vols[i].def)?;
         } else {
             return Err(err(
                 ErrorCode::NoSupport,

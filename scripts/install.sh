@@ -11,6 +11,7 @@
 # What goes where (as in Debian 12's libvirt packages):
 #   /usr/sbin/{libvirtd,virtlxcd,virtxend,virtvzd,virtnetworkd,virtsecretd,virtstoraged,virtproxyd}
 #   /usr/lib/libvirt/libvirt_lxc                 (the LXC controller)
+#   /usr/lib/libvirt/libvirt_leaseshelper        (dnsmasq's DHCP lease helper)
 #   /lib/systemd/system/*.service, *.socket
 #   /etc/libvirt/*.conf                           (never overwritten: an
 #       existing file is kept and the shipped one goes beside it as
@@ -49,7 +50,7 @@ binaries() {
         cargo build --release --bins --quiet
         BIN_DIR=${CARGO_TARGET_DIR:-$ROOT/target}/release
     fi
-    for b in "${DAEMONS[@]}" libvirt_lxc; do
+    for b in "${DAEMONS[@]}" libvirt_lxc libvirt_leaseshelper; do
         [ -x "$BIN_DIR/$b" ] || { echo "install.sh: $BIN_DIR/$b is missing" >&2; exit 1; }
     done
 }
@@ -79,6 +80,7 @@ do_install() {
     LIST=$(mktemp)
     for b in "${DAEMONS[@]}"; do put 0755 "$BIN_DIR/$b" "usr/sbin/$b"; done
     put 0755 "$BIN_DIR/libvirt_lxc" usr/lib/libvirt/libvirt_lxc
+    put 0755 "$BIN_DIR/libvirt_leaseshelper" usr/lib/libvirt/libvirt_leaseshelper
     for u in data/systemd/*.service data/systemd/*.socket; do
         put 0644 "$u" "lib/systemd/system/$(basename "$u")"
     done

@@ -81,6 +81,7 @@ fn install_start_reinstall_and_uninstall_into_a_directory() {
         "usr/share/man/man8/virtstoraged.8.gz",
         "usr/sbin/virtproxyd",
         "usr/lib/libvirt/libvirt_lxc",
+        "usr/lib/libvirt/libvirt_leaseshelper",
         "lib/systemd/system/libvirtd.service",
         "lib/systemd/system/libvirtd-tls.socket",
         "lib/systemd/system/virtproxyd-tcp.socket",

@@ -112,12 +112,22 @@ impl Netns {
         self.try_run("nft", &["list", "table", "ip", "libvirt_network"])
     }
 
-    /// The dnsmasq processes whose config lives in the test's directory.
+    /// The dnsmasq processes whose config lives in the test's directory
+    /// (not the helper process each forks to run the lease script).
     fn dnsmasqs(&self) -> Vec<u32> {
-        own_processes(&self.dir)
+        let all: Vec<u32> = own_processes(&self.dir)
             .into_iter()
             .filter(|(_, cmd)| cmd.contains("dnsmasq"))
             .map(|(pid, _)| pid)
+            .collect();
+        let ppid = |pid: u32| -> Option<u32> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let rest = &stat[stat.rfind(')')? + 2..];
+            rest.split_whitespace().nth(1)?.parse().ok()
+        };
+        all.iter()
+            .copied()
+            .filter(|p| !ppid(*p).is_some_and(|pp| all.contains(&pp)))
             .collect()
     }
 }
@@ -638,6 +648,22 @@ fn container_on_a_nat_network_gets_a_dhcp_lease_through_its_port() {
         .unwrap_or(0);
     assert!((10..=50).contains(&last), "lease in the range: {line}");
     assert!(line.contains("netct"), "hostname: {line}");
+    // Kept by the lease helper dnsmasq runs, in libvirt's database.
+    let db = std::fs::read_to_string(t.join("var/lib/libvirt/dnsmasq/lvrsbr0.status"))
+        .unwrap_or_default();
+    assert!(
+        db.contains(&format!("\"mac-address\": \"{GUEST_MAC}\""))
+            && db.contains("\"hostname\": \"netct\""),
+        "{db}"
+    );
+    let dns = ns.dnsmasqs();
+    assert_eq!(dns.len(), 1);
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", dns[0])).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(
+        cmdline.contains("--leasefile-ro") && cmdline.contains("libvirt_leaseshelper"),
+        "{cmdline}"
+    );
 
     // Stopping the container releases the port.
     virsh_ok(&lxc, &["destroy", "netct"]);

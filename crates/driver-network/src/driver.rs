@@ -177,6 +177,14 @@ impl NetworkDriver {
         self.cfg.dnsmasq_dir.join(format!("{name}.leases"))
     }
 
+    /// libvirt's lease database of the network's bridge.
+    fn status_leases_file(&self, def: &NetworkDef) -> PathBuf {
+        self.cfg.dnsmasq_dir.join(format!(
+            "{}.status",
+            def.bridge.as_deref().unwrap_or(&def.name)
+        ))
+    }
+
     fn autostart_link(&self, name: &str) -> PathBuf {
         self.cfg.autostart_dir.join(format!("{name}.xml"))
     }
@@ -690,14 +698,33 @@ impl NetworkDriver {
         let pid_file = self.pid_file(&def.name);
         let _ = std::fs::remove_file(&pid_file);
         let conf_file = self.write_dnsmasq_files(def, false)?;
-        let args = vec![
-            format!("--conf-file={conf_file}"),
-            format!("--dhcp-leasefile={}", self.leases_file(&def.name).display()),
-        ];
-        let env = vec![(
+        let mut env = vec![(
             "VIR_BRIDGE_NAME".to_string(),
             def.bridge.clone().unwrap_or_default(),
         )];
+        // libvirt's lease database: dnsmasq keeps no file of its own and
+        // runs the lease helper at each change. Without the helper
+        // installed, dnsmasq's own leases file is read instead.
+        let args = match leases_helper() {
+            Some(helper) => {
+                env.push((
+                    "LIBVIRT_RS_DNSMASQ_DIR".to_string(),
+                    self.cfg.dnsmasq_dir.display().to_string(),
+                ));
+                vec![
+                    format!("--conf-file={conf_file}"),
+                    "--leasefile-ro".to_string(),
+                    format!("--dhcp-script={}", helper.display()),
+                ]
+            }
+            None => {
+                log("libvirt_leaseshelper not found: dnsmasq keeps its own leases file");
+                vec![
+                    format!("--conf-file={conf_file}"),
+                    format!("--dhcp-leasefile={}", self.leases_file(&def.name).display()),
+                ]
+            }
+        };
         self.host
             .start_dnsmasq(&args, &env)
             .map_err(|e| internal(format!("Child process (dnsmasq) unexpected {e}")))?;
@@ -769,6 +796,9 @@ impl NetworkDriver {
             let _ = std::fs::remove_file(f);
         }
         let _ = std::fs::remove_file(self.leases_file(&def.name));
+        if def.bridge.is_some() {
+            let _ = std::fs::remove_file(self.status_leases_file(def));
+        }
     }
 
     // ---- the API ----
@@ -1132,12 +1162,29 @@ impl NetworkDriver {
         flags: u32,
     ) -> Result<Vec<NetworkDhcpLease>> {
         Error::check_flags(flags, 0, "networkGetDHCPLeases")?;
+        if let Some(m) = mac {
+            if Mac::parse(m).is_none() {
+                return Err(Error::new(ErrorCode::InvalidMac, D, m));
+            }
+        }
         let def = self.with_net(net, |_, n| n.def.clone())?;
-        let text = std::fs::read_to_string(self.leases_file(&def.name)).unwrap_or_default();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        Ok(crate::leases::parse(&def, &text, mac, now))
+        let status = self.status_leases_file(&def);
+        match std::fs::read_to_string(&status) {
+            Ok(text) => crate::leases::parse_status(&def, &text, mac, now)
+                .map_err(|e| internal(format!("{e}: {}", status.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let text = std::fs::read_to_string(self.leases_file(&def.name)).unwrap_or_default();
+                Ok(crate::leases::parse(&def, &text, mac, now))
+            }
+            Err(e) => Err(status::file_error(
+                "Unable to read leases file",
+                &status,
+                &e,
+            )),
+        }
     }
 
     // ---- ports ----
@@ -1381,6 +1428,27 @@ impl NetworkDriver {
             Ok(())
         })?
     }
+}
+
+/// The lease helper: beside the daemon's own binary (a build tree, or
+/// /usr/sbin next to /usr/lib/libvirt's), else where libvirt installs it.
+fn leases_helper() -> Option<PathBuf> {
+    const NAME: &str = "libvirt_leaseshelper";
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(NAME)));
+    beside
+        .into_iter()
+        .chain(
+            [
+                "/usr/lib/libvirt",
+                "/usr/libexec",
+                "/usr/lib/x86_64-linux-gnu/libvirt",
+            ]
+            .iter()
+            .map(|d| Path::new(d).join(NAME)),
+        )
+        .find(|p| p.is_file())
 }
 
 /// Checks every dnsmasq until the driver goes away or shuts down.

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! DHCP leases from dnsmasq's leases file (`NAME.leases`): one line per
+//! DHCP leases from libvirt's lease database (`BRIDGE.status`, kept by
+//! the lease helper dnsmasq runs; see `network::leases`), or, where no
+//! helper was installed, from dnsmasq's own leases file (`NAME.leases`): one line per
 //! lease, `EXPIRY MAC IP HOSTNAME CLIENTID` (`*` for none), IPv6 leases
 //! after a `duid` line with the IAID in the MAC column. Reported as
 //! virNetworkGetDHCPLeases reports them: expired leases left out, an
@@ -78,6 +80,61 @@ pub fn parse(def: &NetworkDef, text: &str, mac: Option<&str>, now: i64) -> Vec<L
     out
 }
 
+/// The leases of libvirt's lease database `text` valid at `now`, as
+/// networkGetDHCPLeases reads them: the prefix of the network's first
+/// `<ip>` of the lease's family, `mac` compared without case.
+pub fn parse_status(
+    def: &NetworkDef,
+    text: &str,
+    mac: Option<&str>,
+    now: i64,
+) -> Result<Vec<Lease>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|_| "invalid json in file".to_string())?;
+    let items = v
+        .as_array()
+        .ok_or_else(|| "Malformed lease_entries array".to_string())?;
+    let iface = def.bridge.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    for l in items {
+        let s = |k: &str| l.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let lmac = s("mac-address").ok_or("found lease without mac-address")?;
+        if mac.is_some_and(|m| !m.eq_ignore_ascii_case(&lmac)) {
+            continue;
+        }
+        let expiry = l
+            .get("expiry-time")
+            .and_then(|x| x.as_i64())
+            .ok_or("found lease without expiry-time")?;
+        if expiry > 0 && expiry < now {
+            continue;
+        }
+        let ip = s("ip-address").ok_or("found lease without ip-address")?;
+        let v6 = ip.contains(':');
+        let prefix = def
+            .ips
+            .iter()
+            .find(|d| d.address.is_ipv6() == v6)
+            .and_then(|d| u32::try_from(d.effective_prefix()).ok())
+            .unwrap_or(0);
+        out.push(Lease {
+            iface: iface.clone(),
+            expirytime: expiry,
+            r#type: i32::from(v6),
+            mac: Some(lmac),
+            iaid: s("iaid"),
+            ipaddr: ip,
+            prefix,
+            hostname: s("hostname"),
+            clientid: s("client-id"),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +163,24 @@ mod tests {
         let only = parse(&def(), text, Some("52:54:00:aa:bb:ee"), 1500);
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].ipaddr, "10.9.0.7");
+    }
+
+    #[test]
+    fn leases_from_libvirts_database() {
+        let text = "[\n  {\n    \"ip-address\": \"10.9.0.5\",\n    \"mac-address\": \"52:54:00:aa:bb:cc\",\n    \
+                    \"hostname\": \"g\",\n    \"expiry-time\": 2000\n  },\n  {\n    \"ip-address\": \"10.9.0.6\",\n    \
+                    \"mac-address\": \"52:54:00:aa:bb:dd\",\n    \"expiry-time\": 1000\n  }\n]\n";
+        let v = parse_status(&def(), text, None, 1500).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].ipaddr.as_str(), v[0].prefix), ("10.9.0.5", 24));
+        assert_eq!(v[0].hostname.as_deref(), Some("g"));
+        assert!(
+            parse_status(&def(), text, Some("52:54:00:AA:BB:CC"), 1500)
+                .unwrap()
+                .len()
+                == 1
+        );
+        assert!(parse_status(&def(), "{", None, 0).is_err());
+        assert!(parse_status(&def(), "", None, 0).unwrap().is_empty());
     }
 }

@@ -18,6 +18,7 @@
 
 pub mod dnsmasq;
 pub mod firewall;
+pub mod leases;
 
 use virterror::{ErrorDomain, VirError};
 

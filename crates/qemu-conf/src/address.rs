@@ -25,6 +25,7 @@ pub(crate) fn assign_addresses(
     def: &mut DomainDef,
 ) -> Result<(), VirError> {
     assign_virtio_serial(def);
+    assign_memory_slots(def);
     if is_q35(def) || is_i440fx(def) {
         assign_pci(ctx, def)?;
     }
@@ -73,6 +74,37 @@ fn assign_virtio_serial(def: &mut DomainDef) {
     }
 }
 
+/// With memory hotplug, DIMM and NVDIMM devices without an address take
+/// the first free memory slot.
+fn assign_memory_slots(def: &mut DomainDef) {
+    if def.max_memory_kib == 0 {
+        return;
+    }
+    let is_dimm = |d: &Element| {
+        d.name == "memory" && matches!(d.attr("model"), Some("dimm") | Some("nvdimm"))
+    };
+    let mut used: BTreeSet<u32> = def
+        .devices
+        .iter()
+        .filter(|d| is_dimm(d))
+        .filter_map(|d| d.child("address"))
+        .filter(|a| a.attr("type") == Some("dimm"))
+        .filter_map(|a| a.attr("slot").and_then(parse_num))
+        .collect();
+    for d in def.devices.iter_mut().filter(|d| is_dimm(d)) {
+        if d.child("address").is_some() {
+            continue;
+        }
+        let slot = (0..).find(|s| !used.contains(s)).unwrap_or(0);
+        used.insert(slot);
+        d.push(
+            Element::new("address")
+                .with_attr("type", "dimm")
+                .with_attr("slot", &slot.to_string()),
+        );
+    }
+}
+
 /// How a device connects to a PCI bus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Conn {
@@ -82,6 +114,8 @@ enum Conn {
     Pcie,
     /// A pcie-root-port (functions of one slot of pcie-root).
     RootPort,
+    /// A device integrated in pcie-root itself (on q35; elsewhere PCI).
+    Integrated,
 }
 
 /// The PCI addresses in use.
@@ -216,7 +250,9 @@ fn conn_of(d: &Element, q35: bool) -> Option<(u8, Conn)> {
             }
             (13, Conn::Pci)
         }
-        "iommu" if d.attr("model") == Some("virtio") => (14, pcie),
+        "iommu" if d.attr("model") == Some("virtio") => {
+            (14, if q35 { Conn::Integrated } else { Conn::Pci })
+        }
         "vsock" => (15, virtio_conn(d.attr("model"), q35)),
         "memory" => match d.attr("model") {
             Some("virtio-pmem") | Some("virtio-mem") => (16, pcie),
@@ -267,10 +303,40 @@ fn assign_pci(ctx: &QemuDriverContext, def: &mut DomainDef) -> Result<(), VirErr
                 set.take(0, 0x1f, 2);
             }
         }
+        for d in def.devices.iter_mut() {
+            if d.name != "controller" || has_address(d) {
+                continue;
+            }
+            match (d.attr("type"), d.attr("model")) {
+                (Some("usb"), Some("ich9-uhci1")) => {
+                    let slot = [0x1d, 0x1a].into_iter().find(|s| set.slot_free(0, *s));
+                    if let Some(slot) = slot {
+                        d.push(pci_address(0, slot, 0).with_attr("multifunction", "on"));
+                        set.take(0, slot, 0);
+                    }
+                }
+                (Some("pci"), Some("dmi-to-pci-bridge")) if set.slot_free(0, 0x1e) => {
+                    d.push(pci_address(0, 0x1e, 0));
+                    set.take(0, 0x1e, 0);
+                }
+                _ => {}
+            }
+        }
         if let Some(v) = primary_video {
             if !has_address(&def.devices[v]) && set.slot_free(0, 1) {
                 def.devices[v].push(pci_address(0, 1, 0));
                 set.take(0, 1, 0);
+            }
+        }
+        // ICH9's integrated audio lives at 00:1b.0.
+        if set.slot_free(0, 0x1b) {
+            if let Some(d) = def
+                .devices
+                .iter_mut()
+                .find(|d| d.name == "sound" && d.attr("model") == Some("ich9") && !has_address(d))
+            {
+                d.push(pci_address(0, 0x1b, 0));
+                set.take(0, 0x1b, 0);
             }
         }
     } else {
@@ -313,91 +379,7 @@ fn assign_pci(ctx: &QemuDriverContext, def: &mut DomainDef) -> Result<(), VirErr
     todo.sort_by_key(|(k, i, _)| (*k, *i));
 
     if q35 {
-        // Root ports: the free ones, then new ones for the PCIe devices
-        // left, plus one for hotplug when any was added to a definition
-        // without PCI controllers of its own.
-        let max_idx = def.devices.iter().filter_map(pci_index).max().unwrap_or(0);
-        let mut busy_buses: BTreeSet<u32> = set.used.keys().map(|(b, _)| *b).collect();
-        busy_buses.insert(0);
-        let mut free_ports: Vec<u32> = def
-            .devices
-            .iter()
-            .filter(|d| pci_index(d).is_some() && d.attr("model") == Some("pcie-root-port"))
-            .filter_map(pci_index)
-            .filter(|i| !busy_buses.contains(i))
-            .collect();
-        free_ports.sort_unstable();
-        let needed = todo.iter().filter(|(_, _, c)| *c == Conn::Pcie).count();
-        let mut next = max_idx + 1;
-        let mut added = Vec::new();
-        while free_ports.len() < needed {
-            free_ports.push(next);
-            added.push(next);
-            next += 1;
-        }
-        if !added.is_empty() && max_idx == 0 {
-            added.push(next);
-            free_ports.push(next);
-        }
-        let last_ctrl = def.devices.iter().rposition(|d| d.name == "controller");
-        let first = last_ctrl.map_or(0, |p| p + 1);
-        for (at, idx) in (first..).zip(added.iter()) {
-            let c = Element::new("controller")
-                .with_attr("type", "pci")
-                .with_attr("index", &idx.to_string())
-                .with_attr("model", "pcie-root-port");
-            def.devices.insert(at, c);
-        }
-        // Recompute the order: indexes moved.
-        todo = def
-            .devices
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| !has_address(d))
-            .filter_map(|(i, d)| conn_of(d, q35).map(|(k, c)| (k, i, c)))
-            .collect();
-        todo.sort_by_key(|(k, i, _)| (*k, *i));
-        let mut ports = free_ports.into_iter();
-        for (_, i, conn) in todo {
-            let addr = match conn {
-                Conn::RootPort => {
-                    let mut found = None;
-                    'slots: for slot in 1..32u32 {
-                        if set.reserved.contains(&(0, slot)) {
-                            continue;
-                        }
-                        let used = set.used.get(&(0, slot)).copied().unwrap_or(0);
-                        // Root ports share a slot only with root ports.
-                        let shared = used != 0 && !root_port_slot(def, slot);
-                        if shared {
-                            continue;
-                        }
-                        for f in 0..8u32 {
-                            if used & (1 << f) == 0 {
-                                found = Some((slot, f));
-                                break 'slots;
-                            }
-                        }
-                    }
-                    let (slot, f) = found.ok_or_else(|| unsupported("no free PCI slot for a pcie-root-port"))?;
-                    set.take(0, slot, f);
-                    (0, slot, f)
-                }
-                Conn::Pcie => {
-                    let bus = ports
-                        .next()
-                        .ok_or_else(|| unsupported("no free pcie-root-port"))?;
-                    set.take(bus, 0, 0);
-                    (bus, 0, 0)
-                }
-                Conn::Pci => {
-                    return Err(unsupported(
-                        "placing a conventional PCI device on q35 (a pcie-to-pci-bridge) is not implemented",
-                    ))
-                }
-            };
-            def.devices[i].push(pci_address(addr.0, addr.1, addr.2));
-        }
+        place_q35(def, &mut set, todo)?;
     } else {
         for (_, i, _) in todo {
             let slot = (1..32u32)
@@ -409,6 +391,154 @@ fn assign_pci(ctx: &QemuDriverContext, def: &mut DomainDef) -> Result<(), VirErr
     }
     set_all_multi(def, &set);
     pci_controller_defaults(ctx, def);
+    Ok(())
+}
+
+/// q35: PCI Express devices go into pcie-root-ports (free ones, else new
+/// ones), conventional PCI devices onto a pcie-to-pci-bridge (in a new
+/// root port when no bridge has room), devices integrated in the chipset
+/// onto pcie-root; a definition without PCI controllers of its own gets
+/// one spare root port for hotplug when any was added. New controllers
+/// go after the existing ones; root ports fill the functions of pcie-root
+/// slots.
+fn place_q35(
+    def: &mut DomainDef,
+    set: &mut PciSet,
+    todo: Vec<(u8, usize, Conn)>,
+) -> Result<(), VirError> {
+    let max_idx = def.devices.iter().filter_map(pci_index).max().unwrap_or(0);
+    let mut busy_buses: BTreeSet<u32> = set.used.keys().map(|(b, _)| *b).collect();
+    busy_buses.insert(0);
+    let mut free_ports: std::collections::VecDeque<u32> = def
+        .devices
+        .iter()
+        .filter(|d| d.attr("model") == Some("pcie-root-port"))
+        .filter_map(pci_index)
+        .filter(|i| !busy_buses.contains(i))
+        .collect();
+    let mut bridge_slots: std::collections::VecDeque<(u32, u32)> = def
+        .devices
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.attr("model"),
+                Some("pcie-to-pci-bridge") | Some("pci-bridge")
+            )
+        })
+        .filter_map(pci_index)
+        .flat_map(|b| (1..32u32).map(move |s| (b, s)))
+        .filter(|(b, s)| set.slot_free(*b, *s))
+        .collect();
+    let mut next = max_idx + 1;
+    // New controllers: (index, model, bus it plugs into when known).
+    let mut added: Vec<(u32, &'static str)> = Vec::new();
+    let mut placed: Vec<(usize, (u32, u32, u32))> = Vec::new();
+    let mut integrated: Vec<usize> = Vec::new();
+    let mut root_ports: Vec<usize> = Vec::new();
+    for (_, i, conn) in todo {
+        match conn {
+            Conn::RootPort => root_ports.push(i),
+            Conn::Integrated => integrated.push(i),
+            Conn::Pcie => {
+                let bus = match free_ports.pop_front() {
+                    Some(b) => b,
+                    None => {
+                        added.push((next, "pcie-root-port"));
+                        next += 1;
+                        next - 1
+                    }
+                };
+                set.take(bus, 0, 0);
+                placed.push((i, (bus, 0, 0)));
+            }
+            Conn::Pci => {
+                let (bus, slot) = match bridge_slots.pop_front() {
+                    Some(bs) => bs,
+                    None => {
+                        let port = match free_ports.pop_front() {
+                            Some(p) => p,
+                            None => {
+                                added.push((next, "pcie-root-port"));
+                                next += 1;
+                                next - 1
+                            }
+                        };
+                        let bridge = next;
+                        next += 1;
+                        added.push((bridge, "pcie-to-pci-bridge"));
+                        set.take(port, 0, 0);
+                        placed.push((usize::MAX - bridge as usize, (port, 0, 0)));
+                        bridge_slots.extend((2..32u32).map(|s| (bridge, s)));
+                        (bridge, 1)
+                    }
+                };
+                set.take(bus, slot, 0);
+                placed.push((i, (bus, slot, 0)));
+            }
+        }
+    }
+    if !added.is_empty() && max_idx == 0 {
+        added.push((next, "pcie-root-port"));
+    }
+    for (i, (b, s, f)) in &placed {
+        if *i < def.devices.len() {
+            def.devices[*i].push(pci_address(*b, *s, *f));
+        }
+    }
+    let last_ctrl = def.devices.iter().rposition(|d| d.name == "controller");
+    let first = last_ctrl.map_or(0, |p| p + 1);
+    for (at, (idx, model)) in (first..).zip(added.iter()) {
+        let mut c = Element::new("controller")
+            .with_attr("type", "pci")
+            .with_attr("index", &idx.to_string())
+            .with_attr("model", model);
+        if let Some((_, (b, s, f))) = placed
+            .iter()
+            .find(|(k, _)| *k == usize::MAX - *idx as usize)
+        {
+            c.push(pci_address(*b, *s, *f));
+        }
+        def.devices.insert(at, c);
+    }
+    // Root ports without an address, existing and new, in device order,
+    // then the integrated devices.
+    let shift = |i: usize| if i >= first { i + added.len() } else { i };
+    let mut ports: Vec<usize> = root_ports.into_iter().map(shift).collect();
+    ports.extend(
+        (first..first + added.len())
+            .filter(|&i| def.devices[i].attr("model") == Some("pcie-root-port")),
+    );
+    ports.sort_unstable();
+    for i in ports {
+        let mut found = None;
+        'slots: for slot in 1..32u32 {
+            if set.reserved.contains(&(0, slot)) {
+                continue;
+            }
+            let used = set.used.get(&(0, slot)).copied().unwrap_or(0);
+            // Root ports share a slot only with root ports.
+            if used != 0 && !root_port_slot(def, slot) {
+                continue;
+            }
+            for f in 0..8u32 {
+                if used & (1 << f) == 0 {
+                    found = Some((slot, f));
+                    break 'slots;
+                }
+            }
+        }
+        let (slot, f) =
+            found.ok_or_else(|| unsupported("no free PCI slot for a pcie-root-port"))?;
+        set.take(0, slot, f);
+        def.devices[i].push(pci_address(0, slot, f));
+    }
+    for i in integrated.into_iter().map(shift) {
+        let slot = (1..32u32)
+            .find(|s| set.slot_free(0, *s))
+            .ok_or_else(|| unsupported("no free slot on pcie-root"))?;
+        set.take(0, slot, 0);
+        def.devices[i].push(pci_address(0, slot, 0));
+    }
     Ok(())
 }
 

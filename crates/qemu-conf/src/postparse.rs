@@ -59,7 +59,11 @@ pub(crate) fn post_parse(ctx: &QemuDriverContext, def: &mut DomainDef) -> Result
 /// console stands for), run after it.
 pub(crate) fn late_device_defaults(ctx: &QemuDriverContext, def: &mut DomainDef) {
     let q35 = is_q35(def);
-    for d in def.devices.iter_mut().filter(|d| d.name == "serial") {
+    for d in def
+        .devices
+        .iter_mut()
+        .filter(|d| d.name == "serial" || d.name == "controller")
+    {
         device_post_parse(ctx, d, q35);
     }
 }
@@ -298,24 +302,33 @@ fn set_default_cpu(ctx: &QemuDriverContext, def: &mut DomainDef) {
 }
 
 /// Per-device defaults: controller models, serial port targets.
-fn device_post_parse(ctx: &QemuDriverContext, d: &mut Element, q35: bool) {
+fn device_post_parse(ctx: &QemuDriverContext, d: &mut Element, _q35: bool) {
     match d.name.as_str() {
-        "controller" if d.attr("type") == Some("usb") && d.attr("model").is_none() => {
-            let model = if q35 {
-                if ctx.caps.has("qemu-xhci") {
-                    "qemu-xhci"
+        "controller"
+            if matches!(d.attr("type"), Some("usb") | Some("scsi"))
+                && d.attr("model").is_none() =>
+        {
+            let model = if d.attr("type") == Some("scsi") {
+                if ctx.caps.has("lsi") {
+                    Some("lsilogic")
+                } else if ctx.caps.has("virtio-scsi-pci") {
+                    Some("virtio-scsi")
                 } else {
-                    "ich9-ehci1"
+                    None
                 }
+            } else if ctx.caps.has("piix3-usb-uhci") {
+                Some("piix3-uhci")
             } else {
-                "piix3-uhci"
+                None
             };
-            let pos = d
-                .attrs
-                .iter()
-                .position(|(k, _)| k == "index")
-                .map_or(1, |p| p + 1);
-            d.insert_attr(pos, "model", model);
+            if let Some(model) = model {
+                let pos = d
+                    .attrs
+                    .iter()
+                    .position(|(k, _)| k == "index")
+                    .map_or(1, |p| p + 1);
+                d.insert_attr(pos, "model", model);
+            }
         }
         "disk" => disk_defaults(d),
         "video" => {

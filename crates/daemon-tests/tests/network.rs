@@ -725,3 +725,145 @@ fn virtlxcd_plugs_its_containers_through_virtnetworkd() {
     assert_eq!(ports.trim(), "", "port released");
     virsh_ok(&net, &["net-destroy", "e2enat"]);
 }
+
+#[test]
+fn net_update_sections_reach_the_running_dnsmasq() {
+    skip_if!(skip_reason());
+    let t = TempDir::new("netupd");
+    let ns = Netns::new("upd", t.path());
+    let _d = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let uri = format!(
+        "network+unix:///system?socket={}",
+        t.join("run/virtnetworkd-sock").display()
+    );
+    let xml = t.join("nat.xml");
+    std::fs::write(&xml, NAT_XML).unwrap();
+    virsh_ok(&uri, &["net-define", xml.to_str().unwrap()]);
+    virsh_ok(&uri, &["net-start", "e2enat"]);
+    let dir = t.join("var/lib/libvirt/dnsmasq");
+    let conf = || std::fs::read_to_string(dir.join("e2enat.conf")).unwrap_or_default();
+    let first = ns.dnsmasqs();
+    assert_eq!(first.len(), 1);
+    let update = |args: &[&str]| {
+        let mut v = vec!["net-update", "e2enat"];
+        v.extend_from_slice(args);
+        v.extend_from_slice(&["--live", "--config"]);
+        virsh_ok(&uri, &v)
+    };
+
+    // A DNS host goes into the additional hosts file: SIGHUP, same dnsmasq.
+    update(&[
+        "add",
+        "dns-host",
+        "<host ip='10.213.7.60'><hostname>web</hostname></host>",
+    ]);
+    let hosts = std::fs::read_to_string(dir.join("e2enat.addnhosts")).unwrap();
+    assert!(hosts.contains("10.213.7.60\tweb"), "{hosts}");
+    assert_eq!(ns.dnsmasqs(), first, "told, not restarted");
+
+    // A range and TXT / SRV records are in the config file: restarted.
+    update(&[
+        "add",
+        "ip-dhcp-range",
+        "<range start='10.213.7.100' end='10.213.7.120'/>",
+    ]);
+    assert!(
+        conf().contains("dhcp-range=10.213.7.100,10.213.7.120,255.255.255.0\n"),
+        "{}",
+        conf()
+    );
+    let second = ns.dnsmasqs();
+    assert_eq!(second.len(), 1);
+    assert_ne!(second, first, "restarted for its config");
+    update(&["add", "dns-txt", "<txt name='example' value='hello'/>"]);
+    assert!(conf().contains("txt-record=example,hello\n"), "{}", conf());
+    update(&[
+        "add",
+        "dns-srv",
+        "<srv service='ldap' protocol='tcp' target='web' port='389'/>",
+    ]);
+    assert!(conf().contains("srv-host=_ldap._tcp"), "{}", conf());
+    assert_eq!(ns.dnsmasqs().len(), 1, "exactly one dnsmasq");
+
+    // A portgroup only changes the definition.
+    update(&[
+        "add",
+        "portgroup",
+        "<portgroup name='engineering' default='yes'/>",
+    ]);
+    let live = virsh_ok(&uri, &["net-dumpxml", "e2enat"]);
+    assert!(
+        live.contains("<portgroup name='engineering' default='yes'>")
+            || live.contains("<portgroup name='engineering' default='yes'/>"),
+        "{live}"
+    );
+    let inactive = virsh_ok(&uri, &["net-dumpxml", "e2enat", "--inactive"]);
+    assert!(
+        inactive.contains("<txt name='example' value='hello'/>"),
+        "{inactive}"
+    );
+
+    // Libvirt's refusals, nothing changed.
+    let err = virsh_err(
+        &uri,
+        &[
+            "net-update",
+            "e2enat",
+            "modify",
+            "ip-dhcp-range",
+            "<range start='10.213.7.100' end='10.213.7.120'/>",
+            "--live",
+        ],
+    );
+    assert!(
+        err.contains(
+            "Operation not supported: dhcp ranges cannot be modified, only added or deleted"
+        ),
+        "{err}"
+    );
+    let err = virsh_err(
+        &uri,
+        &[
+            "net-update",
+            "e2enat",
+            "delete",
+            "dns-txt",
+            "<txt name='nosuch'/>",
+            "--live",
+        ],
+    );
+    assert!(
+        err.contains("Requested operation is not valid: couldn't locate a matching DNS TXT record in network e2enat"),
+        "{err}"
+    );
+    let err = virsh_err(
+        &uri,
+        &[
+            "net-update",
+            "e2enat",
+            "add",
+            "bridge",
+            "<bridge name='x'/>",
+            "--live",
+        ],
+    );
+    assert!(
+        err.contains("can't update 'bridge' section of network 'e2enat'"),
+        "{err}"
+    );
+
+    // Deleting puts things back.
+    update(&["delete", "dns-host", "<host ip='10.213.7.60'/>"]);
+    let hosts = std::fs::read_to_string(dir.join("e2enat.addnhosts")).unwrap();
+    assert!(!hosts.contains("web"), "{hosts}");
+    update(&[
+        "delete",
+        "ip-dhcp-range",
+        "<range start='10.213.7.100' end='10.213.7.120'/>",
+    ]);
+    assert!(!conf().contains("10.213.7.100"), "{}", conf());
+    virsh_ok(&uri, &["net-destroy", "e2enat"]);
+    assert!(eventually_within(Duration::from_secs(5), || ns
+        .dnsmasqs()
+        .is_empty()));
+}

@@ -46,8 +46,6 @@ const SUPERVISE_EVERY: Duration = Duration::from_secs(2);
 
 /// virNetworkXMLFlags.
 const XML_INACTIVE: u32 = 1;
-/// virNetworkUpdateSection.
-const SECTION_IP_DHCP_HOST: u32 = 4;
 /// virNetworkUpdateFlags.
 const AFFECT_LIVE: u32 = 1;
 const AFFECT_CONFIG: u32 = 2;
@@ -1069,9 +1067,8 @@ impl NetworkDriver {
         self.with_net(net, |_, n| n.persistent)
     }
 
-    /// virNetworkUpdate of `<ip><dhcp><host>`: the live change rewrites
-    /// dnsmasq's hosts files and tells it with SIGHUP; the config change
-    /// is saved.
+    /// virNetworkUpdate: the section edited in the live definition (see
+    /// [`Self::apply_update`]) and / or the persistent one (saved).
     pub fn update(
         &self,
         net: &NetworkRef,
@@ -1106,35 +1103,26 @@ impl NetworkDriver {
                 })?;
             let edit = |def: &NetworkDef| -> Result<NetworkDef> {
                 let mut d = def.clone();
-                if section != SECTION_IP_DHCP_HOST {
-                    return Err(Error::new(
-                        ErrorCode::OperationUnsupported,
-                        D,
-                        format!(
-                            "can't update section {section} of network '{}': not supported by this driver",
-                            def.name
-                        ),
-                    ));
-                }
-                nu::ip_dhcp_host(&mut d, command, parent, &el).map_err(|e| e.in_domain(D))?;
+                nu::section(&mut d, command, section, parent, &el).map_err(|e| e.in_domain(D))?;
                 Ok(d)
             };
-            let live = if flags & AFFECT_LIVE != 0 { Some(edit(&n.def)?) } else { None };
+            let live = if flags & AFFECT_LIVE != 0 {
+                Some(edit(&n.def)?)
+            } else {
+                None
+            };
             let config = if flags & AFFECT_CONFIG != 0 {
                 Some(edit(n.persistent_def())?)
             } else {
                 None
             };
+            if let Some(l) = &live {
+                self.apply_update(n, l, section)?;
+            }
             if let Some(c) = &config {
                 status::save_config(&self.cfg.config_dir, c)?;
             }
             if let Some(l) = &live {
-                if needs_dnsmasq(l) {
-                    self.write_dnsmasq_files(l, true)?;
-                    if let Some(p) = n.dnsmasq_pid {
-                        let _ = self.host.kill(p, SIGHUP);
-                    }
-                }
                 status::save_status(&self.cfg.state_dir, l, n.firewall.as_ref(), &n.ports)?;
             }
             if let Some(c) = config {
@@ -1152,6 +1140,74 @@ impl NetworkDriver {
             }
             Ok(())
         })?
+    }
+
+    /// networkUpdate's live part: what the running network does about an
+    /// updated section of its definition `new` (the old one is still
+    /// `n.def`). Firewall rules follow changed forward interfaces, address
+    /// and DHCP data; dnsmasq is restarted for what its config file holds
+    /// (ranges, TXT and SRV records), told with SIGHUP for its hosts files
+    /// (DHCP hosts, DNS hosts).
+    fn apply_update(&self, n: &mut Net, new: &NetworkDef, section: u32) -> Result<()> {
+        if !is_virtual(new) {
+            return Ok(());
+        }
+        let refirewall = matches!(
+            section,
+            nu::SECTION_FORWARD_INTERFACE
+                | nu::SECTION_IP
+                | nu::SECTION_IP_DHCP_RANGE
+                | nu::SECTION_IP_DHCP_HOST
+        ) && matches!(
+            new.forward.mode,
+            ForwardType::None | ForwardType::Nat | ForwardType::Route
+        );
+        if refirewall {
+            if let Some(a) = n.firewall.take() {
+                if let Ok(rules) = firewall::network_rules(&n.def) {
+                    fw::remove(&*self.host, &a, &rules);
+                }
+                let again = firewall::network_rules(new)
+                    .and_then(|rules| fw::apply(&*self.host, a.backend(), &rules));
+                match again {
+                    Ok(applied) => n.firewall = Some(applied),
+                    Err(e) => {
+                        // Put the old rules back: the update is refused.
+                        if let Ok(rules) = firewall::network_rules(&n.def) {
+                            n.firewall = fw::apply(&*self.host, a.backend(), &rules).ok();
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        let dhcp_active = |d: &NetworkDef| {
+            d.ips
+                .iter()
+                .filter(|ip| ip.address.is_ipv4())
+                .any(|ip| !ip.ranges.is_empty() || !ip.hosts.is_empty() || ip.tftproot.is_some())
+        };
+        let restart = match section {
+            nu::SECTION_IP_DHCP_RANGE | nu::SECTION_DNS_TXT | nu::SECTION_DNS_SRV => true,
+            nu::SECTION_IP_DHCP_HOST => dhcp_active(&n.def) != dhcp_active(new),
+            nu::SECTION_DNS_HOST => false,
+            _ => return Ok(()),
+        };
+        if restart {
+            self.stop_dnsmasq(&n.def, n.dnsmasq_pid.take());
+            if needs_dnsmasq(new) {
+                n.dnsmasq_pid = Some(self.start_dnsmasq(new)?);
+            }
+        } else if needs_dnsmasq(new) {
+            self.write_dnsmasq_files(new, true)?;
+            match n.dnsmasq_pid {
+                Some(p) => {
+                    let _ = self.host.kill(p, SIGHUP);
+                }
+                None => n.dnsmasq_pid = Some(self.start_dnsmasq(new)?),
+            }
+        }
+        Ok(())
     }
 
     /// virNetworkGetDHCPLeases.

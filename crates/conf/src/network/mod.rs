@@ -424,7 +424,7 @@ fn parse_lease(e: &Element) -> Result<Option<LeaseTime>, ConfError> {
     Ok(Some(LeaseTime { expiry, unit }))
 }
 
-fn parse_range(net: &str, ip: &IpDef, e: &Element) -> Result<DhcpRange, ConfError> {
+pub(crate) fn parse_range(net: &str, ip: &IpDef, e: &Element) -> Result<DhcpRange, ConfError> {
     let start = e.attr("start").ok_or_else(|| {
         ConfError::xml(format!(
             "Missing 'start' attribute in dhcp range for network '{net}'"
@@ -928,7 +928,7 @@ fn parse_dns(net: &str, e: &Element) -> Result<DnsDef, ConfError> {
 }
 
 /// virNetworkPortGroupParseXML.
-fn parse_portgroup(e: &Element) -> Result<PortGroup, ConfError> {
+pub(crate) fn parse_portgroup(e: &Element) -> Result<PortGroup, ConfError> {
     let name = xpath_attr(e, "name")
         .ok_or_else(|| ConfError::xml("Missing required name attribute in portgroup"))?;
     let is_default = xpath_attr(e, "default").is_some_and(|d| d.eq_ignore_ascii_case("yes"));

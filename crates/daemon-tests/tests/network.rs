@@ -867,3 +867,111 @@ fn net_update_sections_reach_the_running_dnsmasq() {
         .dnsmasqs()
         .is_empty()));
 }
+
+#[test]
+fn route_open_isolated_ipv6_and_bridge_networks() {
+    skip_if!(skip_reason());
+    let t = TempDir::new("netmodes");
+    let ns = Netns::new("modes", t.path());
+    let _d = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let uri = format!(
+        "network+unix:///system?socket={}",
+        t.join("run/virtnetworkd-sock").display()
+    );
+    let create = |name: &str, xml: &str| {
+        let f = t.join(&format!("{name}.xml"));
+        std::fs::write(&f, xml).unwrap();
+        virsh_ok(&uri, &["net-create", f.to_str().unwrap()]);
+    };
+    let sysctl = |path: &str| ns.run("cat", &[path]).trim().to_string();
+
+    // Routed, with a static route through a guest.
+    create(
+        "rt",
+        "<network><name>rt</name><forward mode='route'/><bridge name='lvrsrt0'/>\
+         <ip address='10.213.8.1' prefix='24'/>\
+         <route address='10.213.99.0' prefix='24' gateway='10.213.8.2'/></network>",
+    );
+    let rules = ns.nft_rules();
+    assert!(rules.contains("\"lvrsrt0\""), "{rules}");
+    assert!(
+        !rules.contains("masquerade"),
+        "route mode does not NAT: {rules}"
+    );
+    let routes = ns.run("ip", &["route", "show"]);
+    assert!(
+        routes.contains("10.213.99.0/24 via 10.213.8.2 dev lvrsrt0 proto static metric 1"),
+        "{routes}"
+    );
+    assert_eq!(sysctl("/proc/sys/net/ipv4/ip_forward"), "1");
+    assert_eq!(
+        sysctl("/proc/sys/net/ipv6/conf/lvrsrt0/disable_ipv6"),
+        "1",
+        "no IPv6 address: IPv6 off on the bridge"
+    );
+    virsh_ok(&uri, &["net-destroy", "rt"]);
+    assert!(!ns.link_exists("lvrsrt0"));
+    assert!(!ns.nft_rules().contains("lvrsrt0"));
+
+    // Open: the bridge and its addresses, no firewall rules at all.
+    create(
+        "op",
+        "<network><name>op</name><forward mode='open'/><bridge name='lvrsop0'/>\
+         <ip address='10.213.9.1' prefix='24'/></network>",
+    );
+    assert!(ns.link_exists("lvrsop0"));
+    assert!(!ns.nft_rules().contains("lvrsop0"), "{}", ns.nft_rules());
+    virsh_ok(&uri, &["net-destroy", "op"]);
+
+    // Isolated (no <forward>) with IPv6: rules that keep it to itself,
+    // router advertisements and DHCPv6 from dnsmasq.
+    create(
+        "iso",
+        "<network><name>iso</name><bridge name='lvrsis0'/>\
+         <ip address='10.213.10.1' prefix='24'/>\
+         <ip family='ipv6' address='fd00:213:10::1' prefix='64'><dhcp>\
+         <range start='fd00:213:10::100' end='fd00:213:10::1ff'/></dhcp></ip></network>",
+    );
+    let rules = ns.nft_rules();
+    assert!(
+        rules.contains("\"lvrsis0\"") && rules.contains("reject"),
+        "{rules}"
+    );
+    let v6 = ns.run("ip", &["-6", "addr", "show", "dev", "lvrsis0"]);
+    assert!(v6.contains("fd00:213:10::1/64"), "{v6}");
+    assert_eq!(sysctl("/proc/sys/net/ipv6/conf/lvrsis0/disable_ipv6"), "0");
+    assert_eq!(sysctl("/proc/sys/net/ipv6/conf/lvrsis0/accept_ra"), "0");
+    assert_eq!(sysctl("/proc/sys/net/ipv6/conf/lvrsis0/autoconf"), "0");
+    let conf =
+        std::fs::read_to_string(t.join("var/lib/libvirt/dnsmasq/iso.conf")).unwrap_or_default();
+    assert!(conf.contains("enable-ra\n"), "{conf}");
+    assert!(
+        conf.contains("dhcp-range=fd00:213:10::100,fd00:213:10::1ff,64\n"),
+        "{conf}"
+    );
+    assert_eq!(ns.dnsmasqs().len(), 1, "dnsmasq serves RA and DHCPv6");
+    virsh_ok(&uri, &["net-destroy", "iso"]);
+    assert!(eventually_within(Duration::from_secs(5), || ns
+        .dnsmasqs()
+        .is_empty()));
+
+    // Bridge mode: a host bridge libvirt only names; guests plug into it.
+    ns.run("ip", &["link", "add", "lvrshost0", "type", "bridge"]);
+    create(
+        "hb",
+        "<network><name>hb</name><forward mode='bridge'/><bridge name='lvrshost0'/></network>",
+    );
+    let info = virsh_ok(&uri, &["net-info", "hb"]);
+    assert!(info.contains("Active:         yes"), "{info}");
+    assert!(ns.dnsmasqs().is_empty(), "no dnsmasq on a host bridge");
+    let px = t.join("port.xml");
+    std::fs::write(&px, port_xml()).unwrap();
+    virsh_ok(&uri, &["net-port-create", "hb", px.to_str().unwrap()]);
+    let dump = virsh_ok(&uri, &["net-port-dumpxml", "hb", PORT_UUID]);
+    assert!(
+        dump.contains("<plug type='bridge' bridge='lvrshost0'/>"),
+        "{dump}"
+    );
+    virsh_ok(&uri, &["net-destroy", "hb"]);
+    assert!(ns.link_exists("lvrshost0"), "the host's bridge stays");
+}

@@ -608,6 +608,11 @@ impl NetworkDriver {
         let undo_bridge = || {
             let _ = self.host.delete_bridge(&bridge);
         };
+        if let Err(e) = self.set_ipv6_sysctls(def, &bridge) {
+            undo_bridge();
+            return Err(e);
+        }
+        self.add_routes(def, &bridge);
         let applied = if def.forward.mode == ForwardType::Open {
             None
         } else {
@@ -659,6 +664,69 @@ impl NetworkDriver {
             None
         };
         Ok((pid, applied))
+    }
+
+    /// networkSetIPv6Sysctls: IPv6 off on a bridge without IPv6 addresses
+    /// (on, with them, whatever the default); guests' router
+    /// advertisements ignored and no autoconfiguration on the gateway.
+    fn set_ipv6_sysctls(&self, def: &NetworkDef, bridge: &str) -> Result<()> {
+        let enable = def.ips.iter().any(|ip| ip.address.is_ipv6());
+        let sys = |e: String| Error::new(ErrorCode::SystemError, D, e);
+        let present = self
+            .host
+            .set_ipv6_sysctl(bridge, "disable_ipv6", if enable { "0" } else { "1" })
+            .map_err(sys)?;
+        if !present {
+            if enable {
+                return Err(sys(format!(
+                    "cannot write to '/proc/sys/net/ipv6/conf/{bridge}/disable_ipv6' on bridge '{bridge}': No such file or directory"
+                )));
+            }
+            return Ok(());
+        }
+        for key in ["accept_ra", "autoconf"] {
+            self.host.set_ipv6_sysctl(bridge, key, "0").map_err(sys)?;
+        }
+        Ok(())
+    }
+
+    /// networkAddRouteToBridge for each `<route>`: a failed route is
+    /// logged and the network starts anyway, as libvirt's does.
+    fn add_routes(&self, def: &NetworkDef, bridge: &str) {
+        for r in &def.routes {
+            let prefix = r.prefix.map(|p| p as i32).unwrap_or_else(|| {
+                conf::network::addr::ip_prefix(Some(&r.address), r.netmask.as_ref(), 0)
+            });
+            if prefix < 0 {
+                log(format!(
+                    "network '{}' has an invalid netmask or IP address in route definition",
+                    def.name
+                ));
+                continue;
+            }
+            let fam = if r.address.is_ipv6() { "-6" } else { "-4" };
+            let args: Vec<String> = [
+                "ip",
+                fam,
+                "route",
+                "add",
+                &format!("{}/{prefix}", conf::network::addr::format(&r.address)),
+                "via",
+                &conf::network::addr::format(&r.gateway),
+                "dev",
+                bridge,
+                "proto",
+                "static",
+                "metric",
+                &r.metric.unwrap_or(1).to_string(),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            if let Err(e) = self.host.run(&args) {
+                log(format!("network '{}': cannot add route: {e}", def.name));
+            }
+        }
     }
 
     /// Writes dnsmasq's files for `def` (the hosts files only when

@@ -28,6 +28,10 @@ pub trait NetHost: Send + Sync {
     fn run(&self, args: &[String]) -> HostResult<String>;
     /// Whether the program `name` is installed.
     fn has_program(&self, name: &str) -> bool;
+    /// Writes `value` to the IPv6 sysctl `key` of interface `dev`
+    /// (`/proc/sys/net/ipv6/conf/DEV/KEY`); `Ok(false)` when the host has
+    /// no such setting (IPv6 disabled or absent).
+    fn set_ipv6_sysctl(&self, dev: &str, key: &str, value: &str) -> HostResult<bool>;
     /// Turns on IPv4 / IPv6 forwarding (the host-wide sysctls).
     fn enable_forwarding(&self, v4: bool, v6: bool) -> HostResult<()>;
     /// Runs dnsmasq with `args` (it daemonizes and writes its pid file
@@ -93,6 +97,21 @@ impl NetHost for SystemHost {
 
     fn has_program(&self, name: &str) -> bool {
         find_program(name).is_some()
+    }
+
+    fn set_ipv6_sysctl(&self, dev: &str, key: &str, value: &str) -> HostResult<bool> {
+        if dev.contains('/') || key.contains('/') {
+            return Err(format!("invalid interface or setting '{dev}/{key}'"));
+        }
+        let path = format!("/proc/sys/net/ipv6/conf/{dev}/{key}");
+        match std::fs::write(&path, value) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(format!(
+                "cannot write to '{path}' on bridge '{dev}': {}",
+                virterror::os_error_text(&e)
+            )),
+        }
     }
 
     fn enable_forwarding(&self, v4: bool, v6: bool) -> HostResult<()> {

@@ -73,6 +73,12 @@ impl NetHost for Fake {
     fn has_program(&self, name: &str) -> bool {
         name == "nft"
     }
+    fn set_ipv6_sysctl(&self, dev: &str, key: &str, value: &str) -> HostResult<bool> {
+        self.st()
+            .log
+            .push(format!("sysctl ipv6 {dev} {key}={value}"));
+        Ok(true)
+    }
     fn enable_forwarding(&self, _v4: bool, _v6: bool) -> HostResult<()> {
         Ok(())
     }

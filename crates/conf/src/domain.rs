@@ -1056,6 +1056,29 @@ fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
                 }
             }
             "cpu" => {
+                let mode = e.attr("mode").unwrap_or("custom").to_string();
+                // host-model's model says only the default fallback: nothing.
+                if mode == "host-model" {
+                    let bare = e.child("model").is_some_and(|m| {
+                        m.text().trim().is_empty()
+                            && m.attrs.iter().all(|(k, v)| k == "fallback" && v == "allow")
+                    });
+                    if bare {
+                        e.remove_children("model");
+                    }
+                }
+                // A custom CPU with a model matches it exactly unless said.
+                let named = e
+                    .child("model")
+                    .is_some_and(|m| !m.text().trim().is_empty());
+                if mode == "custom" && named && e.attr("match").is_none() {
+                    let pos = e
+                        .attrs
+                        .iter()
+                        .position(|(k, _)| k == "mode")
+                        .map_or(0, |p| p + 1);
+                    e.insert_attr(pos, "match", "exact");
+                }
                 for f in e.elements_mut().filter(|f| f.name == "feature") {
                     f.attrs.sort_by_key(|(k, _)| usize::from(k != "policy"));
                 }

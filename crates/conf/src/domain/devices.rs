@@ -687,6 +687,9 @@ fn normalise_pci_addresses(e: &mut Element) -> Result<(), ConfError> {
 }
 
 fn normalise_filesystem(d: &mut Element) -> Result<(), ConfError> {
+    if d.attr("type").is_none() {
+        d.insert_attr(0, "type", "mount");
+    }
     let ty = d.attr("type").unwrap_or("mount").to_string();
     // A vhost-user filesystem (a socket) has no access mode.
     let sock = d.child("source").and_then(|s| s.attr("socket")).is_some();
@@ -1077,6 +1080,28 @@ fn valid_mac(s: &str) -> bool {
 /// Returns the device as it should be formatted, or `None` to skip it.
 pub(super) fn format_filter(d: &Element, inactive: bool, flags: &FormatFlags) -> Option<Element> {
     let mut d = d.clone();
+    if d.name == "graphics" {
+        // Display passwords are secrets: only secure XML carries them.
+        if !flags.secure {
+            d.remove_attr("passwd");
+        }
+        // A display that listens nowhere has no ports.
+        let first_listen = d.child("listen").and_then(|l| l.attr("type"));
+        if first_listen == Some("none") && matches!(d.attr("type"), Some("vnc") | Some("spice")) {
+            for k in ["port", "tlsPort", "autoport", "websocket"] {
+                d.remove_attr(k);
+            }
+        }
+    }
+    // A driver element left without settings is not written.
+    if d.name == "disk" {
+        let empty_driver = d
+            .child("driver")
+            .is_some_and(|x| x.attrs.is_empty() && x.elements().next().is_none());
+        if empty_driver {
+            d.remove_children("driver");
+        }
+    }
     // HTTP cookies are secrets: only secure XML carries them.
     if d.name == "disk" && !flags.secure {
         for s in d.elements_mut().filter(|c| c.name == "source") {
@@ -1296,6 +1321,7 @@ fn normalise_disk(d: &mut Element) {
     if d.attr("type").is_none() {
         d.insert_attr(0, "type", "file");
     }
+    default_host_ports(d);
     // Driver settings whose value is the default (the enums' 0) are not
     // kept; the others come in libvirt's order.
     if let Some(drv) = d.child_mut("driver") {
@@ -1360,6 +1386,52 @@ fn normalise_disk(d: &mut Element) {
 
 /// An iSCSI `<source name>` without a LUN gets `/0` (libvirt's
 /// virDomainPostParseCheckISCSIPath), for disks and SCSI host devices.
+/// The port a network storage protocol uses when a TCP host names none
+/// (libvirt's defaults; none for RBD and NFS).
+fn default_storage_port(protocol: &str) -> Option<u16> {
+    Some(match protocol {
+        "http" => 80,
+        "https" => 443,
+        "ftp" => 21,
+        "ftps" => 990,
+        "tftp" => 69,
+        "sheepdog" => 7000,
+        "nbd" => 10809,
+        "ssh" => 22,
+        "iscsi" => 3260,
+        "gluster" => 24007,
+        "vxhs" => 9999,
+        _ => return None,
+    })
+}
+
+/// Network sources (the disk's, its backing chain's, its mirror's) give
+/// each TCP host its protocol's default port.
+fn default_host_ports(e: &mut Element) {
+    for c in e.elements_mut() {
+        if c.name == "source" {
+            if let Some(port) = c.attr("protocol").and_then(default_storage_port) {
+                for h in c.elements_mut().filter(|h| h.name == "host") {
+                    let tcp = h.attr("transport").unwrap_or("tcp") == "tcp";
+                    let unset = h.attr("port").is_none_or(|p| p.trim() == "0");
+                    if tcp && unset && h.attr("name").is_some() {
+                        let pos = h
+                            .attrs
+                            .iter()
+                            .position(|(k, _)| k == "name")
+                            .map_or(0, |p| p + 1);
+                        h.remove_attr("port");
+                        h.insert_attr(pos, "port", &port.to_string());
+                    }
+                }
+            }
+        }
+        if matches!(c.name.as_str(), "source" | "backingStore" | "mirror") {
+            default_host_ports(c);
+        }
+    }
+}
+
 fn iscsi_lun(d: &mut Element) {
     if let Some(s) = d.child_mut("source") {
         if s.attr("protocol") == Some("iscsi") {

@@ -1119,7 +1119,19 @@ pub(super) fn format_filter(d: &Element, inactive: bool, flags: &FormatFlags) ->
     {
         d.remove_children("source");
     }
-    d.remove_children("alias");
+    // User aliases (`ua-` and letters, digits, '_', '-') belong to the
+    // persistent config; the others are live-only.
+    let user_alias = d
+        .child("alias")
+        .and_then(|a| a.attr("name"))
+        .is_some_and(|n| {
+            n.starts_with("ua-")
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+    if !user_alias {
+        d.remove_children("alias");
+    }
     Some(d)
 }
 

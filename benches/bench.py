@@ -20,6 +20,10 @@ Sections (timed parts are repeated; min/median/max reported):
   lxc      (with --lxc-uri) container create -> RUNNING, destroy -> SHUTOFF
   virsh    a fixed sequence of virsh commands, each a new process, timed
            end to end
+  storage  (with --storage-uri and --storage-dir) a transient dir pool:
+           creating a 64 MiB raw volume (preallocated) and a 64 MiB qcow2
+           volume (qemu-img), deleting them, and a 64 MiB upload and
+           download through a stream (bytes checked)
 
 test:///default keeps its state only while a connection is open: the main
 connection stays open for the whole run. Every domain this script defines is
@@ -298,6 +302,70 @@ def calls_only(uri, proc, n):
     conn.close()
 
 
+def storage(uri, pool_dir, reps, pid):
+    """Volume creation and a 64 MiB upload/download on a transient dir
+    pool in POOL_DIR (removed again)."""
+    size = 64 << 20
+    conn = libvirt.open(uri)
+    name = f"bench-{os.getpid()}-pool"
+    pool = conn.storagePoolCreateXML(
+        f"<pool type='dir'><name>{name}</name><target><path>{escape(pool_dir)}</path></target></pool>",
+        libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
+    vol_xml = ("<volume><name>{n}</name><capacity>{c}</capacity>"
+               "<target><format type='{f}'/></target></volume>")
+    out = {"raw_create_ms": [], "qcow2_create_ms": [], "delete_ms": [],
+           "upload_64mib_ms": [], "download_64mib_ms": []}
+    payload = os.urandom(1 << 20) * 64
+    cpu0 = proc_cpu_s(pid)
+    try:
+        for i in range(reps):
+            for fmt, key in (("raw", "raw_create_ms"), ("qcow2", "qcow2_create_ms")):
+                t0 = time.perf_counter()
+                v = pool.createXML(vol_xml.format(n=f"v{i}.{fmt}", c=size, f=fmt), 0)
+                out[key].append((time.perf_counter() - t0) * 1000)
+                if fmt == "qcow2":
+                    t0 = time.perf_counter()
+                    v.delete(0)
+                    out["delete_ms"].append((time.perf_counter() - t0) * 1000)
+            vol = pool.storageVolLookupByName(f"v{i}.raw")
+            st = conn.newStream(0)
+            t0 = time.perf_counter()
+            vol.upload(st, 0, size, 0)
+            view = memoryview(payload)
+            for off in range(0, size, 256 << 10):
+                st.send(bytes(view[off:off + (256 << 10)]))
+            st.finish()
+            out["upload_64mib_ms"].append((time.perf_counter() - t0) * 1000)
+            got = bytearray()
+            st = conn.newStream(0)
+            t0 = time.perf_counter()
+            vol.download(st, 0, size, 0)
+            st.recvAll(lambda s, d, o: o.extend(d), got)
+            st.finish()
+            out["download_64mib_ms"].append((time.perf_counter() - t0) * 1000)
+            if bytes(got) != payload:
+                raise SystemExit("storage: downloaded bytes differ from the upload")
+            vol.delete(0)
+    finally:
+        for v in pool.listAllVolumes(0):
+            try:
+                v.delete(0)
+            except libvirt.libvirtError:
+                pass
+        pool.destroy()
+        try:
+            os.rmdir(pool_dir)
+        except OSError:
+            pass
+        conn.close()
+    res = {k: summary(v) for k, v in out.items()}
+    cpu = proc_cpu_s(pid)
+    if cpu is not None and cpu0 is not None:
+        res["daemon_cpu_s"] = round(cpu - cpu0, 3)
+    say("storage: " + ", ".join(f"{k} {res[k]['median']:.1f}" for k in out))
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -308,6 +376,8 @@ def main():
     ap.add_argument("--lxc-cycles", type=int, default=20)
     ap.add_argument("--lxc-init-cmd", default="exec sleep 100000")
     ap.add_argument("--settle", type=float, default=0.1)
+    ap.add_argument("--storage-uri", help="storage driver URI; enables the storage section")
+    ap.add_argument("--storage-dir", help="directory for the storage section's pool (made and removed)")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--skip", default="", help="comma list of sections to skip")
     ap.add_argument("--calls-only", type=int, metavar="N",
@@ -385,6 +455,8 @@ def main():
         res["lxc"] = lxc_lifecycle(args.lxc_uri, f"{prefix}-ct", args.lxc_rootfs,
                                    args.lxc_init_cmd, args.lxc_cycles if not args.quick else 3,
                                    args.settle)
+    if args.storage_uri and "storage" not in skip:
+        res["storage"] = storage(args.storage_uri, args.storage_dir, 3 if args.quick else 7, pid)
     rss["end"] = proc_rss_kib(pid)
     res["host"]["loadavg_end"] = list(os.getloadavg())
     conn.close()

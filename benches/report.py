@@ -70,6 +70,11 @@ ROWS = [
     ("LXC create -> running (median of 20)", "py", ("lxc", "to_running_ms", "median"), "ms", "low", ("abs_le", 15.0)),
     ("LXC destroy -> shut off (median of 20)", "py", ("lxc", "destroy_to_shutoff_ms", "median"), "ms", "low", ("abs_le", 20.0)),
     ("virsh sequence, 11 commands", "py", ("virsh", "total_ms", "median"), "ms", "low", None),
+    ("create 64 MiB raw volume (preallocated)", "py", ("storage", "raw_create_ms", "median"), "ms", "low", None),
+    ("create 64 MiB qcow2 volume (qemu-img)", "py", ("storage", "qcow2_create_ms", "median"), "ms", "low", None),
+    ("delete a volume", "py", ("storage", "delete_ms", "median"), "ms", "low", None),
+    ("upload 64 MiB (vol-upload stream)", "py", ("storage", "upload_64mib_ms", "median"), "ms", "low", None),
+    ("download 64 MiB (vol-download stream)", "py", ("storage", "download_64mib_ms", "median"), "ms", "low", None),
 ]
 
 

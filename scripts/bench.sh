@@ -12,9 +12,10 @@
 #   bash scripts/bench.sh --ours     only our daemon (no C libvirtd needed)
 #
 # Needs root (the LXC section starts real containers), /usr/bin/python3 with
-# python3-libvirt, virsh, busybox-static, and for the C side Debian's
-# libvirt-daemon + libvirt-daemon-driver-lxc (installed with
-# --no-install-recommends; nothing is started through systemd).
+# python3-libvirt, virsh, busybox-static, qemu-utils (the storage section's
+# qcow2 volumes), and for the C side Debian's libvirt-daemon +
+# libvirt-daemon-driver-lxc (installed with --no-install-recommends; nothing
+# is started through systemd; its storage driver is part of libvirt-daemon).
 #
 # Results: a table on stdout, benches/results/<date>.json (all raw figures)
 # and the table appended to BENCHMARKS.md (unless BENCH_NO_RECORD=1).
@@ -128,6 +129,7 @@ measure() {  # name pid sockdir
     $PY "$ROOT/benches/bench.py" "${QUICK[@]}" --pid "$pid" \
         --uri "test+unix:///default?socket=$sock" \
         --lxc-uri "lxc+unix:///system?socket=$sock" --lxc-rootfs "$LAB/rootfs" \
+        --storage-uri "storage+unix:///system?socket=$sock" --storage-dir "$LAB/$name/pool" \
         > "$LAB/$name-py.json"
     say "$name: rpc-bench client"
     "$RPCBENCH" "${QUICK[@]}" --pid "$pid" --socket "$sock" --uri test:///default \

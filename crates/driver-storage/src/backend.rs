@@ -1029,3 +1029,56 @@ pub fn delete_partition(def: &PoolDef, vol: &VolDef) -> Result<()> {
     ])
     .map(|_| ())
 }
+
+/// virConnectFindStoragePoolSources: the volume groups `pvs` knows for
+/// logical pools; libvirt's errors for the other types.
+pub fn find_sources(ty: &str, _spec: Option<&str>, flags: u32) -> Result<String> {
+    if !conf::storage::POOL_TYPES.contains(&ty) {
+        return Err(internal(format!("unknown storage pool type {ty}")));
+    }
+    if !has_backend(ty) {
+        return Err(missing_backend(ty));
+    }
+    if ty != "logical" {
+        return Err(VirError::new(
+            ErrorCode::NoSupport,
+            ErrorDomain::Storage,
+            format!("pool type '{ty}' does not support source discovery"),
+        ));
+    }
+    VirError::check_flags(flags, 0, "virStorageBackendLogicalFindPoolSources")?;
+    let _ = cmd::run(&[tool("vgscan")]);
+    let out = cmd::run(&[
+        tool("pvs"),
+        "--noheadings".into(),
+        "-o".into(),
+        "pv_name,vg_name".into(),
+    ])?;
+    // Volume groups in the order pvs first names them, with their PVs.
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for l in out.lines() {
+        let mut f = l.split_whitespace();
+        let (Some(pv), Some(vg)) = (f.next(), f.next()) else {
+            continue;
+        };
+        match groups.iter_mut().find(|(n, _)| n == vg) {
+            Some((_, pvs)) => pvs.push(pv.to_string()),
+            None => groups.push((vg.to_string(), vec![pv.to_string()])),
+        }
+    }
+    let mut x = String::from("<sources>\n");
+    for (vg, pvs) in groups {
+        x.push_str("  <source>\n");
+        for pv in pvs {
+            x.push_str(&format!(
+                "    <device path='{}'/>\n",
+                conf::xml::escape(&pv)
+            ));
+        }
+        x.push_str(&format!("    <name>{}</name>\n", conf::xml::escape(&vg)));
+        x.push_str("    <format type='lvm2'/>\n");
+        x.push_str("  </source>\n");
+    }
+    x.push_str("</sources>\n");
+    Ok(x)
+}

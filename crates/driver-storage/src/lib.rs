@@ -283,6 +283,14 @@ impl driver::Connection for StorageConnection {
     ) -> driver::Result<DataStream> {
         streams::download(&self.driver, vol, offset, length, flags)
     }
+    fn find_storage_pool_sources(
+        &self,
+        pool_type: &str,
+        spec: Option<&str>,
+        flags: u32,
+    ) -> driver::Result<String> {
+        backend::find_sources(pool_type, spec, flags)
+    }
     fn storage_pool_capabilities(&self, flags: u32) -> driver::Result<String> {
         VirError::check_flags(flags, 0, "storageConnectGetStoragePoolCapabilities")?;
         Ok(conf::storage::pool_capabilities(CAPS_TYPES))

@@ -1074,7 +1074,7 @@ impl StorageDriver {
             })
         };
         let mut st = obj.lock();
-        st.async_jobs -= 1;
+        st.async_jobs = st.async_jobs.saturating_sub(1);
         let idx = st.vols.iter().position(|v| v.def.name == vol.name);
         if let Err(e) = built {
             if let Some(i) = idx {
@@ -1232,9 +1232,9 @@ impl StorageDriver {
         drop(st);
         let r = vols::wipe(&def, algorithm);
         let mut st = obj.lock();
-        st.async_jobs -= 1;
+        st.async_jobs = st.async_jobs.saturating_sub(1);
         if let Some(v) = st.vols.iter_mut().find(|x| x.def.name == def.name) {
-            v.in_use -= 1;
+            v.in_use = v.in_use.saturating_sub(1);
             let _ = vols::refresh(&mut v.def, false);
         }
         r

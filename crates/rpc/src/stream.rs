@@ -155,6 +155,9 @@ pub struct Pending {
     fd: AsyncFd<File>,
     /// Packet mode (a data transfer): see [`Pending::packets`].
     packets: bool,
+    /// Packet mode, client to descriptor only (an upload): the descriptor
+    /// is never read, and a failed write waits for the client's finish.
+    upload: bool,
     done: Option<Completion>,
 }
 
@@ -191,6 +194,7 @@ impl Pending {
             rt,
             fd,
             packets: false,
+            upload: false,
             done: None,
         })
     }
@@ -203,9 +207,14 @@ impl Pending {
     /// is dropped, and the client's finish is confirmed only once every
     /// byte is through and `done` (run after the relay closed its end)
     /// says the transfer succeeded; its error is the client's otherwise.
-    pub fn packets(fd: OwnedFd, done: Completion) -> Result<Self, RemoteError> {
+    /// `upload`: data goes only to `fd`; when the other side stops taking
+    /// it (a length reached, a full disk), what the client still sends is
+    /// dropped and its finish is answered with the other side's error, as
+    /// libvirt's daemon answers it.
+    pub fn packets(fd: OwnedFd, done: Completion, upload: bool) -> Result<Self, RemoteError> {
         let mut p = Pending::new(fd)?;
         p.packets = true;
+        p.upload = upload;
         p.done = Some(done);
         Ok(p)
     }
@@ -251,6 +260,8 @@ impl Streams {
             id,
             fd: Some(stream.fd),
             packets: stream.packets,
+            upload: stream.upload,
+            broken: false,
             done: stream.done,
             input,
             control,
@@ -427,6 +438,10 @@ struct Relay<S> {
     /// Taken (closed) when a packet-mode transfer ends, before `done`.
     fd: Option<AsyncFd<File>>,
     packets: bool,
+    upload: bool,
+    /// An upload whose other side stopped taking data: the rest is
+    /// dropped until the client finishes or aborts.
+    broken: bool,
     done: Option<Completion>,
     input: mpsc::UnboundedReceiver<Vec<u8>>,
     control: mpsc::UnboundedReceiver<Control>,
@@ -513,9 +528,14 @@ impl<S: Send + Sync + 'static> Relay<S> {
         }
     }
 
-    /// Writes every packet still queued.
+    /// Writes every packet still queued (drops them once the other side
+    /// stopped taking data; its result says why).
     async fn flush(&mut self, fd: &AsyncFd<File>) -> Result<(), RemoteError> {
         while let Ok(data) = self.input.try_recv() {
+            if self.broken {
+                self.queued.fetch_sub(data.len(), Ordering::AcqRel);
+                continue;
+            }
             let mut done = 0;
             while done < data.len() {
                 let mut ready = fd
@@ -529,6 +549,10 @@ impl<S: Send + Sync + 'static> Relay<S> {
                     Err(_would_block) => {}
                     Ok(Ok(n)) => done += n,
                     Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Ok(Err(_)) if self.upload => {
+                        self.broken = true;
+                        break;
+                    }
                     Ok(Err(e)) => return Err(system_error("cannot write to stream", &e)),
                 }
             }
@@ -567,7 +591,7 @@ impl<S: Send + Sync + 'static> Relay<S> {
                         None => End::Gone,
                     };
                 }
-                r = fd.readable(), if !congested => {
+                r = fd.readable(), if !congested && !self.upload => {
                     let Ok(mut ready) = r else {
                         return End::Gone;
                     };
@@ -616,6 +640,15 @@ impl<S: Send + Sync + 'static> Relay<S> {
                             }
                         }
                         Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Ok(Err(_)) if self.upload => {
+                            // The other side stopped: its own error answers
+                            // the client's finish.
+                            self.broken = true;
+                            if let Some((data, _)) = pending.take() {
+                                self.queued.fetch_sub(data.len(), Ordering::AcqRel);
+                                self.drained.notify_waiters();
+                            }
+                        }
                         Ok(Err(e)) => {
                             return End::Failed(system_error("cannot write to stream", &e))
                         }
@@ -623,6 +656,10 @@ impl<S: Send + Sync + 'static> Relay<S> {
                 }
                 m = self.input.recv(), if pending.is_none() => {
                     match m {
+                        Some(data) if self.broken => {
+                            self.queued.fetch_sub(data.len(), Ordering::AcqRel);
+                            self.drained.notify_waiters();
+                        }
                         Some(data) => pending = Some((data, 0)),
                         None => return End::Gone,
                     }

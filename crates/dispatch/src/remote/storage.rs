@@ -358,6 +358,7 @@ impl RemoteStorage for Call<'_> {
         self.reply_then_stream(Pending::packets(
             s.fd,
             Box::new(move || done().map_err(wire)),
+            true,
         )?);
         Ok(())
     }
@@ -370,6 +371,7 @@ impl RemoteStorage for Call<'_> {
         self.reply_then_stream(Pending::packets(
             s.fd,
             Box::new(move || done().map_err(wire)),
+            false,
         )?);
         Ok(())
     }

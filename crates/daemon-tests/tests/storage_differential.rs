@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The same virsh session against Debian's C libvirtd (its storage driver
+//! only, in a mount namespace where /run/libvirt and /etc/libvirt are
+//! empty tmpfs mounts, so its definitions stay private) and against our
+//! virtstoraged, each on a pool directory of its own: every output and
+//! error must be the same once the directories, UUIDs, file times and
+//! the file system's free space (which moves between the two runs) are
+//! written the same way.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use test_support::*;
+
+const C_LIBVIRTD: &str = "/usr/sbin/libvirtd";
+const C_STORAGE_MODULE: &str =
+    "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_storage.so";
+
+fn skip_reason() -> Option<String> {
+    if !is_root() {
+        return Some("the C libvirtd reference runs as root".into());
+    }
+    for p in [C_LIBVIRTD, C_STORAGE_MODULE] {
+        if !Path::new(p).exists() {
+            return Some(format!(
+                "{p} is not installed (Debian package libvirt-daemon)"
+            ));
+        }
+    }
+    for t in ["virsh", "unshare", "qemu-img"] {
+        if !tool_exists(t) {
+            return Some(format!("needs {t}"));
+        }
+    }
+    None
+}
+
+/// Debian's C libvirtd with only its storage driver; its socket.
+fn start_c(dir: &TempDir) -> (Daemon, PathBuf) {
+    let run = dir.join("run");
+    let drivers = dir.join("c-drivers");
+    std::fs::create_dir_all(&run).expect("run dir");
+    std::fs::create_dir_all(&drivers).expect("driver dir");
+    std::os::unix::fs::symlink(C_STORAGE_MODULE, drivers.join("libvirt_driver_storage.so"))
+        .expect("link");
+    let conf = dir.join("c-libvirtd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
+             listen_tls = 0\nlisten_tcp = 0\nlog_outputs = \"3:file:{}\"\n",
+            run.display(),
+            dir.join("c-libvirtd.log").display()
+        ),
+    )
+    .expect("conf");
+    let script = format!(
+        "mount -t tmpfs tmpfs /run/libvirt && mount -t tmpfs tmpfs /etc/libvirt && exec {C_LIBVIRTD} -f '{}' -p '{}'",
+        conf.display(),
+        dir.join("c.pid").display()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .env("LIBVIRT_DRIVER_DIR", &drivers);
+    let sock = run.join("libvirt-sock");
+    (Daemon::start_cmd(cmd, dir, &sock), sock)
+}
+
+/// What a command printed, with what legitimately differs between the
+/// two runs written the same way.
+fn normalise(text: &str, dir: &Path) -> String {
+    let d = dir.display().to_string();
+    let mut out = Vec::new();
+    let mut in_times = false;
+    for line in text.replace(&d, "DIR").lines() {
+        let t = line.trim();
+        if t == "<timestamps>" {
+            in_times = true;
+            continue;
+        }
+        if in_times {
+            in_times = t != "</timestamps>";
+            continue;
+        }
+        let mut l = line.to_string();
+        if t.starts_with("<uuid>") {
+            l = "  <uuid>UUID</uuid>".into();
+        }
+        if t.starts_with("UUID:") {
+            l = "UUID: UUID".into();
+        }
+        // The file system's sizes move with what else writes to it.
+        for tag in [
+            "<capacity unit='bytes'>",
+            "<allocation unit='bytes'>",
+            "<available unit='bytes'>",
+        ] {
+            if t.starts_with(tag)
+                && line.starts_with("  <")
+                && !line.starts_with("    ")
+                && text.contains("<pool")
+            {
+                l = format!("  {tag}N</{}>", &tag[1..tag.find(' ').unwrap_or(1)]);
+            }
+        }
+        for key in ["Capacity:", "Allocation:", "Available:"] {
+            if t.starts_with(key) && text.contains("State:") {
+                l = format!("{key} N");
+            }
+        }
+        if text.contains("Allocation   Available") {
+            l = l
+                .split_whitespace()
+                .map(|w| {
+                    if w.contains('.') && w.parse::<f64>().is_ok() {
+                        "N"
+                    } else {
+                        w
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+        out.push(l);
+    }
+    out.join("\n")
+}
+
+struct Side {
+    uri: String,
+    dir: PathBuf,
+}
+
+impl Side {
+    fn run(&self, args: &[String]) -> String {
+        let o = virsh_uri(
+            &self.uri,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let status = if o.ok { "ok" } else { "FAILED" };
+        format!(
+            "{status}\n{}\n{}",
+            normalise(&o.stdout, &self.dir),
+            normalise(&o.stderr, &self.dir)
+        )
+    }
+}
+
+#[test]
+fn virsh_storage_session_matches_c_libvirtd() {
+    if let Some(r) = skip_reason() {
+        return skip(r);
+    }
+    // Directory names of the same length keep virsh's columns aligned.
+    let cdir = TempDir::new("stdiff-c");
+    let rdir = TempDir::new("stdiff-r");
+    let (_c, csock) = start_c(&cdir);
+    let spec = Spec::new(
+        "virtstoraged",
+        &rdir,
+        "auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n",
+    );
+    let _ours = spec.start();
+    let c = Side {
+        uri: format!("storage:///system?socket={}", csock.display()),
+        dir: cdir.path().to_path_buf(),
+    };
+    let ours = Side {
+        uri: format!("storage:///system?socket={}", spec.ready.display()),
+        dir: rdir.path().to_path_buf(),
+    };
+    for side in [&c, &ours] {
+        let x = side.dir.join("conv.xml");
+        std::fs::write(
+            &x,
+            "<volume><name>conv.qcow2</name><capacity>0</capacity><target><format type='qcow2'/><compat>1.1</compat><features><lazy_refcounts/></features></target></volume>",
+        )
+        .expect("conv.xml");
+        std::fs::write(side.dir.join("up.bin"), vec![7u8; 300_000]).expect("up.bin");
+        std::fs::write(
+            side.dir.join("bad.xml"),
+            "<volume><name>bad</name><capacity>12Q</capacity></volume>",
+        )
+        .expect("bad.xml");
+    }
+    // Each step as a template: DIR is the side's own directory.
+    let session: &[&str] = &[
+        "pool-define-as st dir --target DIR/pool",
+        "pool-start st",
+        "pool-build st",
+        "pool-start st",
+        "pool-start st",
+        "pool-dumpxml st",
+        "pool-dumpxml --inactive st",
+        "pool-autostart st",
+        "pool-list --all --details",
+        "pool-info st",
+        "vol-create-as st a.raw 8M --format raw",
+        "vol-create-as st s.raw 8M --allocation 0 --format raw",
+        "vol-create-as st b.qcow2 16M --format qcow2",
+        "vol-create-as st a.raw 1M",
+        "vol-create st DIR/bad.xml",
+        "vol-dumpxml --pool st a.raw",
+        "vol-dumpxml --pool st b.qcow2",
+        "vol-info --pool st s.raw",
+        "vol-list st --details",
+        "vol-clone --pool st a.raw c.raw",
+        "vol-create-from st DIR/conv.xml a.raw --inputpool st",
+        "vol-dumpxml --pool st conv.qcow2",
+        "vol-resize --pool st b.qcow2 8M",
+        "vol-resize --pool st b.qcow2 32M",
+        "vol-resize --pool st s.raw 4M --shrink",
+        "vol-info --pool st b.qcow2",
+        "vol-wipe --pool st s.raw",
+        "vol-wipe --pool st s.raw --algorithm trim",
+        "vol-create-as st top.qcow2 16M --format qcow2 --backing-vol DIR/pool/b.qcow2 --backing-vol-format qcow2",
+        "vol-dumpxml --pool st top.qcow2",
+        "vol-create-as st raw-backed.raw 16M --format raw --backing-vol DIR/pool/b.qcow2 --backing-vol-format qcow2",
+        "vol-create-as st huge.raw 100T --allocation 100T --format raw",
+        "vol-upload --pool st a.raw DIR/up.bin --length 100",
+        "vol-download --pool st a.raw DIR/down.bin --length 4096",
+        "vol-upload --pool st a.raw DIR/up.bin",
+        "vol-info --pool st a.raw",
+        "vol-delete --pool st top.qcow2",
+        "find-storage-pool-sources dir",
+        "vol-key --pool st a.raw",
+        "vol-path --pool st a.raw",
+        "vol-name DIR/pool/a.raw",
+        "vol-pool DIR/pool/a.raw",
+        "vol-info DIR/pool/none.raw",
+        "pool-refresh st",
+        "vol-dumpxml --pool st b.qcow2",
+        "vol-dumpxml --pool st conv.qcow2",
+        "pool-delete st",
+        "pool-undefine st",
+        "vol-delete --pool st a.raw",
+        "vol-delete --pool st s.raw",
+        "vol-delete --pool st b.qcow2",
+        "vol-delete --pool st c.raw",
+        "vol-delete --pool st conv.qcow2",
+        "pool-destroy st",
+        "pool-info st",
+        "vol-list st",
+        "pool-delete st",
+        "pool-undefine st",
+        "pool-list --all",
+        "pool-create-as tr dir --target DIR/nope",
+        "pool-capabilities",
+    ];
+    let mut diffs = Vec::new();
+    for step in session {
+        let expand = |side: &Side| -> Vec<String> {
+            step.split(' ')
+                .map(|a| a.replace("DIR", &side.dir.display().to_string()))
+                .collect()
+        };
+        let (a, b) = (c.run(&expand(&c)), ours.run(&expand(&ours)));
+        if a != b {
+            diffs.push(format!("=== {step}\n--- C\n{a}\n--- ours\n{b}"));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} of {} steps differ:\n{}",
+        diffs.len(),
+        session.len(),
+        diffs.join("\n")
+    );
+}

@@ -285,6 +285,11 @@ fn dir_pool_volumes_streams_and_restart_with_virsh() {
     }
     let auto = lab.ok(&["pool-list", "--autostart"]);
     assert!(auto.contains(" a "), "{auto}");
+    // Stopped, then the daemon restarted: autostart starts it again.
+    lab.ok(&["pool-destroy", "a"]);
+    lab.restart_after_kill();
+    let info = lab.ok(&["pool-info", "a"]);
+    assert!(info.contains("running"), "autostart: {info}");
 
     // Taking it all down leaves nothing behind.
     for v in [

@@ -4,7 +4,7 @@
 
 use driver::Registry;
 
-/// The drivers libvirtd hosts: test, LXC, Xen, the network, secret and storage drivers (the Xen driver runs
+/// The drivers libvirtd hosts: test, Xen, QEMU, LXC, the network, secret and storage drivers (the Xen driver runs
 /// guests only on a Xen dom0 and offers its config conversions anywhere).
 fn registry(ctx: &daemon::DaemonContext) -> Registry {
     let mut registry = Registry::new();
@@ -34,6 +34,18 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
         ..Default::default()
     };
     registry.add(std::sync::Arc::new(driver_xen::XenFactory::new(xen)));
+    // QEMU after libxl, before LXC, as libvirt probes them.
+    let qemu = ctx.driver_dirs("qemu");
+    registry.add(std::sync::Arc::new(driver_qemu::QemuFactory::new(
+        driver_qemu::QemuOptions::from_roots(
+            ctx.privileged,
+            ctx.paths.config_dir.clone(),
+            ctx.paths.cache_dir.clone(),
+            qemu.config_dir,
+            qemu.state_dir,
+            qemu.lib_dir,
+        ),
+    )));
     let lxc = ctx.driver_dirs("lxc");
     let mut cfg = driver_lxc::LxcDriverConfig::from_dirs(
         ctx.privileged,

@@ -447,12 +447,19 @@ fn write_simple(out: &mut Out, tag: &str, sup: Support) {
     }
 }
 
+/// A CPU mode with its migratability enum, named as libvirt names it
+/// (`hostPassthroughMigratable`, `maximumMigratable`).
 fn write_mode(out: &mut Out, name: &str, supported: bool, migratable: &CapsEnum) {
+    let enum_name = match name {
+        "host-passthrough" => "hostPassthroughMigratable",
+        "maximum" => "maximumMigratable",
+        _ => "migratable",
+    };
     match (supported, migratable) {
         (true, Some(v)) => {
             out.line(&format!("<mode name='{name}' supported='yes'>"));
             out.indent += 2;
-            write_enum(out, "migratable", v, TRISTATE_SWITCH);
+            write_enum(out, enum_name, v, TRISTATE_SWITCH);
             out.indent -= 2;
             out.line("</mode>");
         }

@@ -28,7 +28,7 @@ pub struct Profile {
     pub description: &'static str,
 }
 
-const ALL: [Profile; 8] = [
+const ALL: [Profile; 9] = [
     Profile {
         name: "libvirtd",
         sock_prefix: "libvirt",
@@ -36,7 +36,7 @@ const ALL: [Profile; 8] = [
         requires_root: false,
         has_listen: true,
         with_ip: true,
-        drivers: &["test", "network", "secret", "lxc", "libxl", "vz"],
+        drivers: &["test", "network", "secret", "qemu", "lxc", "libxl", "vz"],
         description: "libvirt management daemon",
     },
     Profile {
@@ -78,6 +78,16 @@ const ALL: [Profile; 8] = [
         with_ip: false,
         drivers: &["vz"],
         description: "libvirt Virtuozzo daemon",
+    },
+    Profile {
+        name: "virtqemud",
+        sock_prefix: "virtqemud",
+        config_file: "virtqemud.conf",
+        requires_root: false,
+        has_listen: false,
+        with_ip: false,
+        drivers: &["qemu"],
+        description: "libvirt QEMU daemon",
     },
     Profile {
         name: "virtnetworkd",

@@ -23,9 +23,10 @@ use protocol::remote as r;
 use rpc::client::RpcClient;
 use test_support::*;
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 9] = [
     "libvirtd",
     "virtproxyd",
+    "virtqemud",
     "virtlxcd",
     "virtxend",
     "virtvzd",
@@ -558,11 +559,9 @@ fn proxy_forwards_by_uri_and_reports_missing_drivers() {
     // No virtlxcd running: the socket is missing.
     let e = open("lxc:///system").err().unwrap_or_default();
     assert!(e.contains("virtlxcd-sock"), "{e}");
+    // Nor virtqemud.
     let e = open("qemu:///system").err().unwrap_or_default();
-    assert!(
-        e.contains("no connection driver available for qemu:///system"),
-        "{e}"
-    );
+    assert!(e.contains("virtqemud-sock"), "{e}");
 
     // With virtvzd beside it, vz:// reaches virtvzd, which has no driver.
     let _vz = Daemon::start(

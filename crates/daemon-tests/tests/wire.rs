@@ -121,19 +121,22 @@ fn absent_name_is_connection_not_open_and_empty_name_probes() {
         open_name(&sock, None),
         Err((1, 7, "internal error: connection not open".to_string()))
     );
-    if is_root() {
-        // A root libvirtd without Xen: LXC answers the probe, as C's
-        // libvirtd without QEMU does.
-        assert_eq!(open_name(&sock, Some("")).as_deref(), Ok("lxc:///system"));
-        let ro = Spec::new("libvirtd", &t, "").ro_socket();
-        assert_eq!(open_name(&ro, Some("")).as_deref(), Ok("lxc:///system"));
+    // Without Xen, QEMU answers the probe first, as in C's libvirtd:
+    // qemu:///system for root, qemu:///session for another user.
+    let want = if is_root() {
+        "qemu:///system"
     } else {
-        assert_eq!(open_name(&sock, Some("")), Err(no_connect_null()));
+        "qemu:///session"
+    };
+    assert_eq!(open_name(&sock, Some("")).as_deref(), Ok(want));
+    if is_root() {
+        let ro = Spec::new("libvirtd", &t, "").ro_socket();
+        assert_eq!(open_name(&ro, Some("")).as_deref(), Ok(want));
     }
 }
 
 #[test]
-fn unprivileged_daemon_probes_nothing_and_says_null_once() {
+fn unprivileged_daemon_probes_qemu_session() {
     if !is_root() {
         skip("needs root to switch to the unprivileged user 'nobody'");
         return;
@@ -163,7 +166,8 @@ fn unprivileged_daemon_probes_nothing_and_says_null_once() {
         );
     let _d = spec.start_as(NOBODY);
     let sock = run.join("libvirt-sock");
-    assert_eq!(open_name(&sock, Some("")), Err(no_connect_null()));
+    // Only the QEMU driver serves a user (qemu:///session), as in C.
+    assert_eq!(open_name(&sock, Some("")).as_deref(), Ok("qemu:///session"));
 }
 
 #[test]

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! virtqemud: the modular daemon for QEMU/KVM guests (`qemu:///system` as
+//! root, `qemu:///session` for a user); serves `virtqemud-sock`,
+//! `virtqemud-sock-ro` and `virtqemud-admin-sock`.
+#![forbid(unsafe_code)]
+
+use daemon::DaemonContext;
+use driver::Registry;
+
+/// The drivers this daemon hosts: QEMU.
+fn registry(ctx: &DaemonContext) -> Registry {
+    let mut registry = Registry::new();
+    let dirs = ctx.driver_dirs("qemu");
+    let opts = driver_qemu::QemuOptions::from_roots(
+        ctx.privileged,
+        ctx.paths.config_dir.clone(),
+        ctx.paths.cache_dir.clone(),
+        dirs.config_dir,
+        dirs.state_dir,
+        dirs.lib_dir,
+    );
+    registry.add(std::sync::Arc::new(driver_qemu::QemuFactory::new(opts)));
+    registry
+}
+
+fn main() -> std::process::ExitCode {
+    daemon::run("virtqemud", registry)
+}

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! The driver's state: qemu.conf, the capability cache, and the table of
+//! domains (a `driver::objlist` list, each domain with its own job lock)
+//! with their persistent definitions in `config_dir/NAME.xml`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use conf::{DomainDef, FormatFlags, ParseFlags};
+use driver::consts::{lifecycle, reason, state};
+use driver::error::{ErrorCode, ErrorDomain};
+use driver::objlist::{JobError, Obj, ObjJob, ObjList, Order};
+use driver::{DomainRef, Error, Event, EventBus, Result};
+use qemu::cache::{CapsCache, ProbeEnv};
+
+use crate::config::QemuConf;
+use crate::{caps, QemuOptions};
+
+/// Errors of this driver are reported from VIR_FROM_QEMU.
+pub const QEMU: ErrorDomain = ErrorDomain::Qemu;
+
+/// A domain's mutable state.
+#[derive(Debug)]
+pub(crate) struct DomState {
+    pub name: String,
+    /// The persistent definition (every domain is persistent until guests
+    /// can run).
+    pub persistent: Option<DomainDef>,
+    pub autostart: bool,
+    pub state: i32,
+    pub reason: i32,
+}
+
+pub(crate) type Dom = Obj<DomState>;
+pub(crate) type JobGuard = ObjJob<DomState>;
+
+pub(crate) fn dom_ref(dom: &Dom) -> DomainRef {
+    let st = dom.lock();
+    DomainRef {
+        name: st.name.clone(),
+        uuid: *dom.uuid(),
+        id: -1,
+    }
+}
+
+fn log(msg: impl AsRef<str>) {
+    eprintln!("qemu driver: {}", msg.as_ref());
+}
+
+pub(crate) fn no_domain_uuid(uuid: &[u8; 16], name: &str) -> Error {
+    driver::objlist::no_domain_uuid(QEMU, uuid, name)
+}
+
+/// The QEMU driver shared by every connection.
+pub struct Driver {
+    pub(crate) opts: QemuOptions,
+    pub(crate) conf: QemuConf,
+    pub(crate) caps: Arc<CapsCache>,
+    domains: ObjList<DomState>,
+    pub(crate) events: EventBus,
+    job_timeout: Duration,
+}
+
+impl Driver {
+    /// Reads qemu.conf (a bad file is logged and the defaults used, so the
+    /// daemon still starts) and the persistent definitions.
+    pub fn new(opts: QemuOptions) -> Arc<Driver> {
+        let conf = QemuConf::load(&opts.qemu_conf, opts.privileged).unwrap_or_else(|e| {
+            log(format!("ignoring {}: {e}", opts.qemu_conf.display()));
+            QemuConf::defaults(opts.privileged)
+        });
+        // The probe runs with our own credentials: a root daemon's probe
+        // needs /dev/kvm, which libvirt grants it with CAP_DAC_OVERRIDE.
+        let env = ProbeEnv::for_host(opts.lib_dir.clone(), None, None);
+        let caps = Arc::new(CapsCache::new(opts.cache_dir.join("capabilities"), env));
+        let d = Arc::new(Driver {
+            opts,
+            conf,
+            caps,
+            domains: ObjList::new(Order::Insertion),
+            events: EventBus::new(),
+            job_timeout: driver::job::timeout_from_env(
+                "LIBVIRT_QEMU_JOB_TIMEOUT_MS",
+                driver::job::DEFAULT_TIMEOUT,
+            ),
+        });
+        d.load_configs();
+        d
+    }
+
+    fn config_file(&self, name: &str) -> PathBuf {
+        self.opts.config_dir.join(format!("{name}.xml"))
+    }
+
+    fn autostart_link(&self, name: &str) -> PathBuf {
+        self.opts
+            .config_dir
+            .join("autostart")
+            .join(format!("{name}.xml"))
+    }
+
+    fn load_configs(&self) {
+        let Ok(dir) = std::fs::read_dir(&self.opts.config_dir) else {
+            return;
+        };
+        let mut paths: Vec<PathBuf> = dir
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xml") && p.is_file())
+            .collect();
+        paths.sort();
+        for p in paths {
+            let def = match std::fs::read_to_string(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|t| {
+                    xml_options()
+                        .parse_str(&t, &parse_flags(false))
+                        .map_err(|e| e.to_string())
+                }) {
+                Ok(d) => d,
+                Err(e) => {
+                    log(format!("cannot load {}: {e}", p.display()));
+                    continue;
+                }
+            };
+            let autostart = self.autostart_link(&def.name).exists();
+            let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+            let mut st = shut_off(def.name.clone());
+            st.persistent = Some(def);
+            st.autostart = autostart;
+            let _ = self.domains.add(uuid, name, st, |_, _, _| ());
+        }
+    }
+
+    pub(crate) fn all(&self) -> Vec<Arc<Dom>> {
+        self.domains
+            .snapshot()
+            .iter()
+            .map(|e| e.obj.clone())
+            .collect()
+    }
+
+    pub(crate) fn find_uuid(&self, uuid: &[u8; 16]) -> Option<Arc<Dom>> {
+        self.domains.get(uuid)
+    }
+
+    pub(crate) fn find_name(&self, name: &str) -> Option<Arc<Dom>> {
+        self.domains.entry_by_name(name).map(|e| e.obj)
+    }
+
+    pub(crate) fn get(&self, r: &DomainRef) -> Result<Arc<Dom>> {
+        self.find_uuid(&r.uuid)
+            .ok_or_else(|| no_domain_uuid(&r.uuid, &r.name))
+    }
+
+    fn begin(&self, r: &DomainRef, api: &'static str) -> Result<JobGuard> {
+        let dom = self.get(r)?;
+        dom.begin_job(api, self.job_timeout).map_err(|e| match e {
+            JobError::Busy(busy) => busy.to_error(QEMU),
+            JobError::Removed => no_domain_uuid(dom.uuid(), &dom.lock().name),
+        })
+    }
+
+    fn emit(&self, dom: DomainRef, event: i32, detail: i32) {
+        self.events
+            .publish(Event::DomainLifecycle { dom, event, detail });
+    }
+
+    /// Parses a definition for this driver: QEMU domain types only, the
+    /// emulator defaulting to the one libvirt would pick for the arch.
+    pub(crate) fn parse_def(&self, xml: &str, validate: bool) -> Result<DomainDef> {
+        let flags = ParseFlags {
+            validate_schema: validate,
+            ..parse_flags(true)
+        };
+        let mut def = xml_options().parse_str(xml, &flags)?;
+        if def.emulator.is_none() {
+            let arch = def
+                .os
+                .arch
+                .clone()
+                .unwrap_or_else(|| caps::host_arch().to_string());
+            def.emulator = caps::default_emulator(&arch);
+        }
+        def.id = None;
+        Ok(def)
+    }
+
+    fn write_config(&self, def: &DomainDef) -> Result<()> {
+        let xml = def.to_xml(&FormatFlags {
+            inactive: true,
+            ..Default::default()
+        });
+        let path = self.config_file(&def.name);
+        let dir = path.parent().unwrap_or_else(|| Path::new("."));
+        std::fs::create_dir_all(dir)
+            .and_then(|()| {
+                host::fs::write_atomic(&path, xml.as_bytes(), 0o600).map_err(host::Error::into_io)
+            })
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::SystemError,
+                    QEMU,
+                    format!(
+                        "cannot write config file '{}': {}",
+                        path.display(),
+                        virterror::os_error_text(&e)
+                    ),
+                )
+            })
+    }
+
+    /// virDomainDefineXMLFlags.
+    pub(crate) fn define(&self, xml: &str, validate: bool) -> Result<DomainRef> {
+        let def = self.parse_def(xml, validate)?;
+        let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+        let (dom, fresh) = self
+            .domains
+            .add(uuid, name, shut_off(def.name.clone()), |obj, _, old| {
+                (obj.clone(), old.is_none())
+            })
+            .map_err(|c| c.to_error("domain", QEMU))?;
+        if let Err(e) = self.write_config(&def) {
+            if fresh {
+                let _st = dom.lock();
+                self.domains.remove(&dom);
+            }
+            return Err(e);
+        }
+        dom.lock().persistent = Some(def);
+        let r = dom_ref(&dom);
+        let detail = if fresh {
+            lifecycle::DEFINED_ADDED
+        } else {
+            lifecycle::DEFINED_UPDATED
+        };
+        self.emit(r.clone(), lifecycle::DEFINED, detail);
+        Ok(r)
+    }
+
+    /// virDomainUndefineFlags.
+    pub(crate) fn undefine(&self, r: &DomainRef) -> Result<()> {
+        let job = self.begin(r, "virDomainUndefine")?;
+        let dom = job.obj().clone();
+        let name = dom.lock().name.clone();
+        let cfg = self.config_file(&name);
+        if let Err(e) = std::fs::remove_file(&cfg) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(Error::new(
+                    ErrorCode::SystemError,
+                    QEMU,
+                    format!(
+                        "cannot remove config {}: {}",
+                        cfg.display(),
+                        virterror::os_error_text(&e)
+                    ),
+                ));
+            }
+        }
+        let _ = std::fs::remove_file(self.autostart_link(&name));
+        let r = dom_ref(&dom);
+        {
+            let mut st = dom.lock();
+            st.persistent = None;
+            self.domains.remove(&dom);
+        }
+        drop(job);
+        self.emit(r, lifecycle::UNDEFINED, lifecycle::UNDEFINED_REMOVED);
+        Ok(())
+    }
+
+    /// virDomainSetAutostart: the link `autostart/NAME.xml` to the config.
+    pub(crate) fn set_autostart(&self, r: &DomainRef, on: bool) -> Result<()> {
+        let job = self.begin(r, "virDomainSetAutostart")?;
+        let dom = job.obj().clone();
+        let name = dom.lock().name.clone();
+        let link = self.autostart_link(&name);
+        let res = if on {
+            std::fs::create_dir_all(link.parent().unwrap_or_else(|| Path::new("."))).and_then(
+                |()| match std::fs::symlink_metadata(&link) {
+                    Ok(_) => Ok(()),
+                    Err(_) => std::os::unix::fs::symlink(self.config_file(&name), &link),
+                },
+            )
+        } else {
+            match std::fs::remove_file(&link) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        };
+        res.map_err(|e| {
+            Error::new(
+                ErrorCode::SystemError,
+                QEMU,
+                format!(
+                    "Failed to {} autostart link '{}': {}",
+                    if on { "create" } else { "delete" },
+                    link.display(),
+                    virterror::os_error_text(&e)
+                ),
+            )
+        })?;
+        dom.lock().autostart = on;
+        Ok(())
+    }
+
+    /// The QEMU version of the host's default emulator
+    /// (virConnectGetVersion).
+    pub(crate) fn version(&self) -> Result<u64> {
+        let bin = caps::default_emulator(caps::host_arch()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InternalError,
+                QEMU,
+                "Cannot find suitable emulator for ".to_string() + caps::host_arch(),
+            )
+        })?;
+        Ok(u64::from(caps::lookup(&self.caps, &bin)?.version))
+    }
+}
+
+fn shut_off(name: String) -> DomState {
+    DomState {
+        name,
+        persistent: None,
+        autostart: false,
+        state: state::SHUTOFF,
+        reason: reason::SHUTOFF_UNKNOWN,
+    }
+}
+
+fn parse_flags(inactive: bool) -> ParseFlags {
+    ParseFlags {
+        inactive,
+        ..Default::default()
+    }
+}
+
+/// How this driver reads definitions: after the common checks the domain
+/// must be one QEMU runs (`qemu` or `kvm`, an `hvm` OS) with a name usable
+/// as a file name. (QEMU's own defaults and device addresses come with the
+/// `qemu-conf` crate.)
+fn xml_options() -> conf::domain::XmlOptions {
+    let validate: conf::domain::Validate = Arc::new(|def: &DomainDef| {
+        if !matches!(def.virt_type.as_str(), "qemu" | "kvm") || def.os.os_type != "hvm" {
+            let mut what = String::new();
+            if def.os.os_type != "hvm" {
+                what.push_str(&format!("ostype={} ", def.os.os_type));
+            }
+            let arch = def.os.arch.as_deref().unwrap_or(caps::host_arch());
+            what.push_str(&format!("arch={arch} domaintype={} ", def.virt_type));
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Capabilities,
+                format!("could not find capabilities for {what}"),
+            ));
+        }
+        if def.name.contains('/') {
+            return Err(Error::new(
+                ErrorCode::XmlError,
+                ErrorDomain::Domain,
+                format!("name {} cannot contain '/'", def.name),
+            ));
+        }
+        Ok(())
+    });
+    conf::domain::XmlOptions {
+        validate: Some(validate),
+        ..Default::default()
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").finish_non_exhaustive()
+    }
+}

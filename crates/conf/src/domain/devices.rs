@@ -506,7 +506,7 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
             }
             "filesystem" => normalise_filesystem(d)?,
             "graphics" => normalise_graphics(d)?,
-            "disk" => normalise_disk(d),
+            "disk" => normalise_disk(d)?,
             "interface" => normalise_interface(d)?,
             "video" => normalise_video(d, &virt_type),
             "controller" => usb_companion_master(d),
@@ -721,6 +721,21 @@ fn normalise_filesystem(d: &mut Element) -> Result<(), ConfError> {
 }
 
 fn normalise_graphics(d: &mut Element) -> Result<(), ConfError> {
+    if d.attr("type") == Some("spice") {
+        d.order_children(&[
+            "listen",
+            "channel",
+            "image",
+            "jpeg",
+            "zlib",
+            "playback",
+            "streaming",
+            "mouse",
+            "clipboard",
+            "filetransfer",
+            "gl",
+        ]);
+    }
     if matches!(d.attr("type"), Some("spice") | Some("rdp")) {
         return normalise_listens(d);
     }
@@ -1301,7 +1316,7 @@ fn with_info_tail(head: &[&'static str]) -> Vec<&'static str> {
     head.iter().chain(INFO_TAIL).copied().collect()
 }
 
-fn normalise_disk(d: &mut Element) {
+fn normalise_disk(d: &mut Element) -> Result<(), ConfError> {
     if d.attr("device").is_none() {
         let pos = if d.attr("type").is_some() { 1 } else { 0 };
         d.insert_attr(pos, "device", "disk");
@@ -1334,6 +1349,7 @@ fn normalise_disk(d: &mut Element) {
         d.insert_attr(0, "type", "file");
     }
     default_host_ports(d);
+    normalise_backing_chain(d)?;
     // Driver settings whose value is the default (the enums' 0) are not
     // kept; the others come in libvirt's order.
     if let Some(drv) = d.child_mut("driver") {
@@ -1394,10 +1410,37 @@ fn normalise_disk(d: &mut Element) {
         iscsi_lun(d);
     }
     d.order_children(&disk_order());
+    Ok(())
 }
 
 /// An iSCSI `<source name>` without a LUN gets `/0` (libvirt's
 /// virDomainPostParseCheckISCSIPath), for disks and SCSI host devices.
+/// Backing chains: each level writes its format, source and next level
+/// in that order; metadata cache sizes are written in bytes.
+fn normalise_backing_chain(e: &mut Element) -> Result<(), ConfError> {
+    for c in e.elements_mut() {
+        match c.name.as_str() {
+            "backingStore" => {
+                c.order_children(&["format", "source", "backingStore"]);
+                normalise_backing_chain(c)?;
+            }
+            "driver" | "format" => {
+                if let Some(m) = c
+                    .child_mut("metadata_cache")
+                    .and_then(|m| m.child_mut("max_size"))
+                {
+                    let text = m.text();
+                    let bytes = scaled_bytes(text.trim(), m.attr("unit"), 1, "max_size")?;
+                    m.attrs = vec![("unit".into(), "bytes".into())];
+                    m.set_text(&bytes.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The port a network storage protocol uses when a TCP host names none
 /// (libvirt's defaults; none for RBD and NFS).
 fn default_storage_port(protocol: &str) -> Option<u16> {

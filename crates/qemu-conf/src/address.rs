@@ -647,6 +647,17 @@ fn pci_controller_defaults(ctx: &QemuDriverContext, def: &mut DomainDef) {
                     t.set_attr(k, &v);
                 }
             }
+            const ORDER: &[&str] = &[
+                "chassisNr",
+                "chassis",
+                "port",
+                "busNr",
+                "index",
+                "hotplug",
+                "memReserve",
+            ];
+            t.attrs
+                .sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
         }
     }
 }

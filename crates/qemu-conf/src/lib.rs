@@ -18,10 +18,13 @@ use conf::error::VirError;
 use qemu_caps::QemuCaps;
 
 mod address;
+mod firmware;
 mod postparse;
 
+pub use firmware::{load_firmware_dirs, Firmware};
+
 /// The qemu.conf settings the XML defaults depend on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct QemuXmlConfig {
     /// `vnc_allow_host_audio` (bool, default 0): a VNC guest gets the
     /// host's audio back end (QEMU_AUDIO_DRV) instead of none.
@@ -29,6 +32,19 @@ pub struct QemuXmlConfig {
     /// `nographics_allow_host_audio` (bool, default 0): the same for a
     /// guest without graphics.
     pub nogfx_allow_host_audio: bool,
+    /// `nvram_dir` (string, default /var/lib/libvirt/qemu/nvram): where a
+    /// guest's UEFI variable store is created.
+    pub nvram_dir: String,
+}
+
+impl Default for QemuXmlConfig {
+    fn default() -> Self {
+        QemuXmlConfig {
+            vnc_allow_host_audio: false,
+            nogfx_allow_host_audio: false,
+            nvram_dir: "/var/lib/libvirt/qemu/nvram".into(),
+        }
+    }
 }
 
 /// What the QEMU driver's XML callbacks know: the capabilities of the
@@ -42,6 +58,13 @@ pub struct QemuDriverContext {
     /// Environment variables consulted (QEMU_AUDIO_DRV, SDL_AUDIODRIVER);
     /// `None`: the daemon's own environment.
     pub environment: Option<Vec<(String, String)>>,
+    /// QEMU's firmware descriptors, in priority order
+    /// ([`load_firmware_dirs`]).
+    pub firmwares: Vec<Firmware>,
+    /// Definitions are new or have their ABI updated (libvirt's
+    /// VIR_DOMAIN_DEF_PARSE_ABI_UPDATE): firmware autoselection may pick a
+    /// non-raw image; otherwise only raw ones, as before libvirt 9.2.
+    pub abi_update: bool,
 }
 
 impl QemuDriverContext {
@@ -50,6 +73,8 @@ impl QemuDriverContext {
             caps: Arc::new(caps),
             config: QemuXmlConfig::default(),
             environment: None,
+            firmwares: Vec::new(),
+            abi_update: true,
         }
     }
 

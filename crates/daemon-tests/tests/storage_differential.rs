@@ -267,3 +267,170 @@ fn virsh_storage_session_matches_c_libvirtd() {
         diffs.join("\n")
     );
 }
+
+/// A loop device on a sparse file, detached on drop.
+struct Loop(String);
+
+impl Loop {
+    fn new(file: &Path, size: u64, partscan: bool) -> Loop {
+        std::fs::File::create(file)
+            .and_then(|f| f.set_len(size))
+            .expect("loop file");
+        let mut c = Command::new("losetup");
+        c.arg("-f").arg("--show");
+        if partscan {
+            c.arg("-P");
+        }
+        c.arg(file);
+        let o = run_cmd(c);
+        assert!(o.status.success(), "losetup: {}", text(&o.stderr));
+        Loop(text(&o.stdout).trim().to_string())
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let mut c = Command::new("losetup");
+        c.args(["-d", &self.0]);
+        let _ = run_cmd(c);
+    }
+}
+
+/// Removes what a logical pool test may leave: its VG and PV.
+struct VgGone(String, String);
+
+impl Drop for VgGone {
+    fn drop(&mut self) {
+        for args in [
+            vec!["vgremove", "-f", &self.0],
+            vec!["pvremove", "-ff", "-y", &self.1],
+        ] {
+            let mut c = Command::new(args[0]);
+            c.args(&args[1..]).env("LVM_SUPPRESS_FD_WARNINGS", "1");
+            let _ = run_cmd(c);
+        }
+    }
+}
+
+#[test]
+fn device_pools_match_c_libvirtd() {
+    if let Some(r) = skip_reason() {
+        return skip(r);
+    }
+    for t in ["losetup", "parted", "pvcreate", "mkfs.ext4"] {
+        if !tool_exists(t) && !Path::new("/usr/sbin").join(t).exists() {
+            return skip(format!("needs {t}"));
+        }
+    }
+    let cdir = TempDir::new("devdiff-c");
+    let rdir = TempDir::new("devdiff-r");
+    let (_c, csock) = start_c(&cdir);
+    let spec = Spec::new(
+        "virtstoraged",
+        &rdir,
+        "auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n",
+    );
+    let _ours = spec.start();
+    let sides = [
+        Side {
+            uri: format!("storage:///system?socket={}", csock.display()),
+            dir: cdir.path().to_path_buf(),
+        },
+        Side {
+            uri: format!("storage:///system?socket={}", spec.ready.display()),
+            dir: rdir.path().to_path_buf(),
+        },
+    ];
+    // Per side: a loop device for fs, one for LVM, one for a disk label;
+    // the VG names differ (written VG in the outputs).
+    let mut keep = Vec::new();
+    let mut loops = Vec::new();
+    let mut vars = Vec::new();
+    for (i, side) in sides.iter().enumerate() {
+        let fs = Loop::new(&side.dir.join("fs.img"), 64 << 20, false);
+        let lv = Loop::new(&side.dir.join("lv.img"), 64 << 20, false);
+        let dk = Loop::new(&side.dir.join("dk.img"), 64 << 20, true);
+        let vg = format!("lvrsd{}x{i}", std::process::id());
+        keep.push(VgGone(vg.clone(), lv.0.clone()));
+        for (name, xml) in [
+            ("fs", format!("<pool type='fs'><name>f</name><source><device path='{}'/><format type='ext4'/></source><target><path>{}/mnt</path></target></pool>", fs.0, side.dir.display())),
+            ("lv", format!("<pool type='logical'><name>l</name><source><device path='{}'/><name>{vg}</name></source><target><path>/dev/{vg}</path></target></pool>", lv.0)),
+            ("dk", format!("<pool type='disk'><name>d</name><source><device path='{}'/><format type='dos'/></source><target><path>/dev</path></target></pool>", dk.0)),
+        ] {
+            std::fs::write(side.dir.join(format!("{name}.xml")), xml).expect("pool xml");
+        }
+        vars.push(vec![
+            ("FSDEV", fs.0.clone()),
+            ("LVDEV", lv.0.clone()),
+            ("DKDEV", dk.0.clone()),
+            ("VG", vg),
+        ]);
+        loops.extend([fs, lv, dk]);
+    }
+    let session: &[&str] = &[
+        "pool-define DIR/fs.xml",
+        "pool-start f",
+        "pool-build f",
+        "pool-build f --no-overwrite",
+        "pool-build f --no-overwrite",
+        "pool-start f",
+        "pool-info f",
+        "vol-create-as f v.raw 4M",
+        "vol-list f",
+        "pool-destroy f",
+        "pool-delete f",
+        "pool-undefine f",
+        "pool-define DIR/lv.xml",
+        "pool-start l",
+        "pool-build l",
+        "pool-start l",
+        "pool-dumpxml l",
+        "pool-info l",
+        "vol-list l",
+        "pool-destroy l",
+        "pool-delete l",
+        "pool-undefine l",
+        "pool-define DIR/dk.xml",
+        "pool-start d",
+        "pool-build d",
+        "pool-build d",
+        "pool-start d",
+        "pool-info d",
+        "vol-list d",
+        "pool-destroy d",
+        "pool-undefine d",
+    ];
+    let mut diffs = Vec::new();
+    for step in session {
+        let outs: Vec<String> = sides
+            .iter()
+            .zip(&vars)
+            .map(|(side, vars)| {
+                let args: Vec<String> = step
+                    .split(' ')
+                    .map(|a| a.replace("DIR", &side.dir.display().to_string()))
+                    .collect();
+                let mut o = side.run(&args);
+                for (k, v) in vars {
+                    o = o.replace(v.as_str(), k);
+                }
+                o
+            })
+            .collect();
+        if outs[0] != outs[1] {
+            diffs.push(format!(
+                "=== {step}\n--- C\n{}\n--- ours\n{}",
+                outs[0], outs[1]
+            ));
+        }
+    }
+    drop(keep);
+    drop(loops);
+    assert!(
+        diffs.is_empty(),
+        "{} of {} steps differ:\n{}",
+        diffs.len(),
+        session.len(),
+        diffs.join("\n")
+    );
+}

@@ -249,7 +249,21 @@ pub fn file_based(ty: &str) -> bool {
     matches!(ty, "dir" | "fs" | "netfs")
 }
 
+/// Where a host tool is: the path libvirt's Debian build has compiled
+/// in (so commands, and the errors naming them, read the same), else
+/// PATH.
 fn tool(name: &str) -> String {
+    let fixed = match name {
+        "mount" | "umount" => Some(format!("/bin/{name}")),
+        "mkfs" | "pvcreate" | "pvremove" | "pvs" | "vgcreate" | "vgchange" | "vgremove" | "vgs"
+        | "vgscan" | "lvcreate" | "lvremove" | "lvchange" | "lvs" | "showmount" => {
+            Some(format!("/sbin/{name}"))
+        }
+        _ => None,
+    };
+    if let Some(f) = fixed.filter(|f| Path::new(f).exists()) {
+        return f;
+    }
     cmd::find_in_path(name)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| name.to_string())
@@ -445,12 +459,13 @@ fn make_filesystem(def: &PoolDef, flags: u32) -> Result<()> {
     if flags & build_flags::OVERWRITE == 0 {
         device_empty(&dev, &format)?;
     }
-    let Some(mkfs) = cmd::find_in_path("mkfs") else {
+    let mkfs = tool("mkfs");
+    if !Path::new(&mkfs).exists() {
         return Err(internal(format!(
             "mkfs is not available on this platform: Failed to make filesystem of type '{format}' on device '{dev}'"
         )));
-    };
-    let mut argv = vec![mkfs.display().to_string(), "-t".into(), format.clone()];
+    }
+    let mut argv = vec![mkfs, "-t".into(), format.clone()];
     match format.as_str() {
         "xfs" => argv.push("-f".into()),
         "ext2" | "ext3" | "ext4" => argv.push("-F".into()),

@@ -55,7 +55,8 @@ pub fn run(argv: &[String]) -> Result<String, VirError> {
         Some(c) => format!("exit status {c}"),
         None => "fatal signal".to_string(),
     };
-    let stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+    // The tool's own words, as they came (libvirt keeps the newline).
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let sep = if stderr.is_empty() { "" } else { ": " };
     Err(VirError::new(
         ErrorCode::InternalError,

@@ -17,6 +17,7 @@ pub fn parse(s: &str) -> Result<IpAddr, ConfError> {
             ErrorCode::SystemError,
             format!("Cannot parse socket address '{s}': Name or service not known"),
         )
+        .with_domain(crate::error::ErrorDomain::None)
     })
 }
 
@@ -197,8 +198,9 @@ pub fn same_family(a: &IpAddr, b: &IpAddr) -> bool {
     a.is_ipv4() == b.is_ipv4()
 }
 
+/// virsocketaddr.c reports from VIR_FROM_NONE.
 fn internal(msg: String) -> ConfError {
-    ConfError::internal(msg)
+    ConfError::internal(msg).with_domain(crate::error::ErrorDomain::None)
 }
 
 /// virSocketAddrGetRange: checks that `start..=end` is a sane range (of

@@ -407,7 +407,7 @@ fn parse_lease(e: &Element) -> Result<Option<LeaseTime>, ConfError> {
         Some("minutes") => LeaseUnit::Minutes,
         Some("hours") => LeaseUnit::Hours,
         Some(u) => {
-            return Err(ConfError::xml(format!(
+            return Err(ConfError::xml_layer(format!(
                 "Invalid value for attribute 'unit' in element '{}': '{u}'.",
                 e.local_name()
             )))
@@ -623,7 +623,7 @@ fn parse_ip(net: &str, e: &Element) -> Result<IpDef, ConfError> {
         if let Some(b) = dhcp.child("bootp") {
             if ip.address.is_ipv4() {
                 let file = b.attr("file").ok_or_else(|| {
-                    ConfError::xml("Missing required attribute 'file' in element 'bootp'")
+                    ConfError::xml_layer("Missing required attribute 'file' in element 'bootp'")
                 })?;
                 ip.bootfile = Some(file.to_string());
                 if let Some(s) = b.attr("server") {

@@ -4,7 +4,7 @@
 //! PCI addresses, and libvirt's attribute readers (tristate booleans,
 //! unsigned integers in strtoul's grammar) with their error texts.
 
-use crate::error::{ConfError, ErrorCode};
+use crate::error::{ConfError, ErrorCode, ErrorDomain};
 use crate::uuid::Uuid;
 use crate::xml::Element;
 
@@ -26,10 +26,23 @@ pub fn xpath_attr<'a>(e: &'a Element, name: &str) -> Option<&'a str> {
     e.attr(name).filter(|v| !v.is_empty())
 }
 
-fn invalid_attr(name: &str, elem: &str, value: &str, tail: &str) -> ConfError {
-    ConfError::xml(format!(
+/// virXMLProp*'s error, reported from VIR_FROM_XML whoever parses.
+pub(crate) fn invalid_attr(name: &str, elem: &str, value: &str, tail: &str) -> ConfError {
+    ConfError::xml_layer(format!(
         "Invalid value for attribute '{name}' in element '{elem}': '{value}'{tail}"
     ))
+}
+
+/// The domain of the C file an error comes from, unless the XML layer
+/// already gave it one (netdev_bandwidth_conf.c, netdev_vlan_conf.c and
+/// netdev_vport_profile_conf.c report from VIR_FROM_NONE, device_conf.c
+/// from VIR_FROM_DEVICE).
+fn from_file(e: ConfError, domain: ErrorDomain) -> ConfError {
+    if e.domain.is_some() {
+        e
+    } else {
+        e.with_domain(domain)
+    }
 }
 
 /// virXMLPropTristateBool: absent, or "yes" / "no".
@@ -111,7 +124,7 @@ pub fn prop_uint(
         )
     })?;
     if nonzero && n == 0 {
-        return Err(ConfError::xml(format!(
+        return Err(ConfError::xml_layer(format!(
             "Invalid value for attribute '{name}' in element '{}': Zero is not permitted",
             e.local_name()
         )));
@@ -122,7 +135,7 @@ pub fn prop_uint(
 /// A required virXMLPropUInt.
 pub fn prop_uint_required(e: &Element, name: &str, base: u32, max: u64) -> Result<u64, ConfError> {
     prop_uint(e, name, base, max, false)?.ok_or_else(|| {
-        ConfError::xml(format!(
+        ConfError::xml_layer(format!(
             "Missing required attribute '{name}' in element '{}'",
             e.local_name()
         ))
@@ -225,6 +238,14 @@ impl Bandwidth {
         allow_class_id: bool,
         allow_floor: bool,
     ) -> Result<(Option<Bandwidth>, u32), ConfError> {
+        Self::parse_in(e, allow_class_id, allow_floor).map_err(|x| from_file(x, ErrorDomain::None))
+    }
+
+    fn parse_in(
+        e: &Element,
+        allow_class_id: bool,
+        allow_floor: bool,
+    ) -> Result<(Option<Bandwidth>, u32), ConfError> {
         let mut class_id = 0;
         if let Some(c) = prop_uint(e, "classID", 10, u32::MAX as u64, false)? {
             if !allow_class_id {
@@ -300,6 +321,10 @@ pub struct Vlan {
 impl Vlan {
     /// virNetDevVlanParse.
     pub fn parse(e: &Element) -> Result<Vlan, ConfError> {
+        Self::parse_in(e).map_err(|x| from_file(x, ErrorDomain::None))
+    }
+
+    fn parse_in(e: &Element) -> Result<Vlan, ConfError> {
         let tag_nodes: Vec<&Element> = e.children_named("tag").collect();
         if tag_nodes.is_empty() {
             return Err(ConfError::xml(
@@ -432,6 +457,10 @@ const PROFILE_ID_MAX: usize = 39;
 impl VirtualPort {
     /// virNetDevVPortProfileParse (without generating missing ids).
     pub fn parse(e: &Element, require_type: bool) -> Result<VirtualPort, ConfError> {
+        Self::parse_in(e, require_type).map_err(|x| from_file(x, ErrorDomain::None))
+    }
+
+    fn parse_in(e: &Element, require_type: bool) -> Result<VirtualPort, ConfError> {
         let mut vp = VirtualPort::default();
         if let Some(t) = e.attr("type") {
             vp.kind = VirtualPortType::parse(t)
@@ -587,6 +616,10 @@ pub struct PciAddress {
 impl PciAddress {
     /// virPCIDeviceAddressParseXML.
     pub fn parse(e: &Element) -> Result<PciAddress, ConfError> {
+        Self::parse_in(e).map_err(|x| from_file(x, ErrorDomain::Device))
+    }
+
+    fn parse_in(e: &Element) -> Result<PciAddress, ConfError> {
         let get = |n: &str| -> Result<u32, ConfError> {
             Ok(prop_uint(e, n, 0, u32::MAX as u64, false)?.unwrap_or(0) as u32)
         };
@@ -685,5 +718,31 @@ mod tests {
             strtoul("4294967296", 10, false, u32::MAX as u64),
             Err(false)
         );
+    }
+}
+
+#[cfg(test)]
+mod error_domain_tests {
+    use super::*;
+    use crate::network::NetworkDef;
+
+    fn err(body: &str) -> ConfError {
+        NetworkDef::parse_str(&format!("<network><name>n</name>{body}</network>")).unwrap_err()
+    }
+
+    #[test]
+    fn errors_come_from_the_c_file_that_raises_them() {
+        // virXMLProp*: VIR_FROM_XML.
+        let e = err("<bandwidth><inbound average='x'/></bandwidth>");
+        assert_eq!(e.domain, Some(ErrorDomain::Xml), "{e:?}");
+        // netdev_vlan_conf.c: VIR_FROM_NONE.
+        let e = err("<vlan><tag id='5000'/></vlan>");
+        assert_eq!(e.domain, Some(ErrorDomain::None), "{e:?}");
+        // virsocketaddr.c: VIR_FROM_NONE.
+        let e = err("<ip address='10.0.0.1' prefix='24'><dhcp><range start='bad' end='10.0.0.5'/></dhcp></ip>");
+        assert_eq!(e.domain, Some(ErrorDomain::None), "{e:?}");
+        // network_conf.c's own words: the caller's (VIR_FROM_NETWORK).
+        let e = err("<forward mode='bogus'/>");
+        assert_eq!(e.domain, None, "{e:?}");
     }
 }

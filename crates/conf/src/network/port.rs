@@ -219,7 +219,7 @@ impl NetworkPortDef {
                 }
             }
             other => {
-                return Err(ConfError::xml(format!(
+                return Err(ConfError::xml_layer(format!(
                     "Invalid value for attribute 'type' in element 'plug': '{other}'."
                 )))
             }

@@ -115,6 +115,16 @@ fn is_virtual(def: &NetworkDef) -> bool {
     )
 }
 
+/// Whether libvirt's firewall rules for `def` masquerade with a port
+/// range (NAT of an IPv4 subnet, or of an IPv6 one with `<nat ipv6='yes'>`).
+fn masquerades_ports(def: &NetworkDef) -> bool {
+    def.forward.mode == ForwardType::Nat
+        && def
+            .ips
+            .iter()
+            .any(|ip| ip.address.is_ipv4() || def.forward.nat_ipv6 == Some(true))
+}
+
 /// Whether the running network needs a dnsmasq (networkStartDhcpDaemon).
 fn needs_dnsmasq(def: &NetworkDef) -> bool {
     if !is_virtual(def) || def.ips.is_empty() {
@@ -556,9 +566,22 @@ impl NetworkDriver {
         } else {
             (None, None)
         };
+        // libvirt's masquerading rules fill the port range they use into
+        // the live definition: a running NAT network shows it.
+        let mut def = def;
+        if applied.is_some() && masquerades_ports(&def) && def.forward.nat_port == (0, 0) {
+            def.forward.nat_port = (1024, 65535);
+        }
         if let Err(e) = status::save_status(&self.cfg.state_dir, &def, applied.as_ref(), &[]) {
             self.stop_virtual(&def, pid, applied.as_ref());
             return Err(e);
+        }
+        if def.forward.nat_port != n.def.forward.nat_port {
+            // Only the live definition: the persistent one stays as given.
+            if n.persistent && n.new_def.is_none() {
+                n.new_def = Some(n.def.clone());
+            }
+            n.def.forward.nat_port = def.forward.nat_port;
         }
         n.active = true;
         n.dnsmasq_pid = pid;

@@ -1055,6 +1055,15 @@ fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
                     }
                 }
             }
+            "memoryBacking" => e.order_children(&[
+                "hugepages",
+                "nosharepages",
+                "locked",
+                "source",
+                "access",
+                "allocation",
+                "discard",
+            ]),
             "cpu" => {
                 let mode = e.attr("mode").unwrap_or("custom").to_string();
                 // host-model's model says only the default fallback: nothing.

@@ -248,6 +248,10 @@ fn normalise_chr_source(
         .children
         .iter()
         .position(|n| matches!(n, Node::Element(c) if c.name == "source"));
+    // Only a TCP source has a protocol.
+    if chr_type != "tcp" {
+        e.remove_children("protocol");
+    }
     let sources: Vec<Element> = e.children_named("source").cloned().collect();
     let mut new_sources: Vec<Element> = Vec::new();
     let mut add_protocol = false;
@@ -519,9 +523,6 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
             _ => {}
         }
     }
-    if need_ccid {
-        ensure_controller(def, "ccid", 0);
-    }
 
     // Disks on drive buses get a drive address and their controller.
     let scsi_hostdevs: Vec<(u64, u64, u64, u64)> = def
@@ -583,6 +584,9 @@ pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
         for i in 0..=c.min(16) {
             ensure_controller(def, &t, i);
         }
+    }
+    if need_ccid {
+        ensure_controller(def, "ccid", 0);
     }
     // Virtio channels and consoles need the virtio-serial controller
     // their address names (0 without one).
@@ -1287,24 +1291,49 @@ fn console_compat(def: &mut DomainDef) -> Result<(), ConfError> {
 /// Serial ports, parallel ports and consoles without a target port get the
 /// next port after the highest of their kind.
 fn assign_chr_ports(def: &mut DomainDef) {
+    let port_of = |d: &Element| {
+        d.child("target")
+            .and_then(|t| t.attr("port"))
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .filter(|p| *p >= 0)
+    };
     for kind in ["serial", "parallel", "console"] {
-        let mut max: i64 = -1;
+        // The next port is after the highest of the kind, wherever it is.
+        let mut max: i64 = def
+            .devices
+            .iter()
+            .filter(|d| d.name == kind)
+            .filter_map(port_of)
+            .max()
+            .unwrap_or(-1);
+        let first_serial_port = def
+            .devices
+            .iter()
+            .find(|d| d.name == "serial")
+            .and_then(port_of);
+        let mut first = true;
         for i in 0..def.devices.len() {
             if def.devices[i].name != kind {
                 continue;
             }
-            let port = def.devices[i]
-                .child("target")
-                .and_then(|t| t.attr("port"))
-                .and_then(|p| p.trim().parse::<i64>().ok());
-            match port {
-                Some(p) if p >= 0 => max = max.max(p),
-                _ => {
-                    max += 1;
-                    let t = chr_target(&mut def.devices[i]);
-                    t.set_attr("port", &max.to_string());
-                }
+            let is_first = std::mem::replace(&mut first, false);
+            if port_of(&def.devices[i]).is_some() {
+                continue;
             }
+            // The first console standing for a serial port has its port.
+            let mirrored =
+                (kind == "console" && is_first && target_type(&def.devices[i]) == Some("serial"))
+                    .then_some(first_serial_port)
+                    .flatten();
+            let port = match mirrored {
+                Some(p) => p,
+                None => {
+                    max += 1;
+                    max
+                }
+            };
+            let t = chr_target(&mut def.devices[i]);
+            t.set_attr("port", &port.to_string());
         }
     }
 }

@@ -377,6 +377,8 @@ fn device_pools_match_c_libvirtd() {
         "pool-info f",
         "vol-create-as f v.raw 4M",
         "vol-list f",
+        "pool-dumpxml f",
+        "vol-dumpxml --pool f v.raw",
         "pool-destroy f",
         "pool-delete f",
         "pool-undefine f",
@@ -396,6 +398,9 @@ fn device_pools_match_c_libvirtd() {
         "pool-build d",
         "pool-start d",
         "pool-info d",
+        // Not compared: "pool-dumpxml d". C lists the free extents in the
+        // live XML as libparted (cylinder-aligned on msdos labels) sees
+        // them through its own helper; ours leaves them out.
         "vol-list d",
         "pool-destroy d",
         "pool-undefine d",

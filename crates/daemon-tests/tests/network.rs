@@ -975,3 +975,151 @@ fn route_open_isolated_ipv6_and_bridge_networks() {
     virsh_ok(&uri, &["net-destroy", "hb"]);
     assert!(ns.link_exists("lvrshost0"), "the host's bridge stays");
 }
+
+#[test]
+fn a_dnsmasq_that_dies_is_reported_and_started_again() {
+    skip_if!(skip_reason());
+    let t = TempDir::new("netdie");
+    let ns = Netns::new("die", t.path());
+    let d = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let uri = format!(
+        "network+unix:///system?socket={}",
+        t.join("run/virtnetworkd-sock").display()
+    );
+    let xml = t.join("nat.xml");
+    std::fs::write(&xml, NAT_XML).unwrap();
+    virsh_ok(&uri, &["net-create", xml.to_str().unwrap()]);
+    let first = ns.dnsmasqs();
+    assert_eq!(first.len(), 1);
+    host::process::kill(first[0], 9).unwrap();
+    let pidfile = t.join("run/libvirt/network/e2enat.pid");
+    let mut now = Vec::new();
+    let back = eventually_within(Duration::from_secs(30), || {
+        now = ns.dnsmasqs();
+        now.len() == 1
+            && now != first
+            && std::fs::read_to_string(&pidfile).is_ok_and(|p| p.trim() == now[0].to_string())
+    });
+    assert!(back, "dnsmasq not started again: {now:?}");
+    // The network stayed active all along, as libvirt keeps it.
+    let info = virsh_ok(&uri, &["net-info", "e2enat"]);
+    assert!(info.contains("Active:         yes"), "{info}");
+    let log = d.stderr_text();
+    assert!(
+        log.contains(&format!(
+            "dnsmasq (pid {}) of network 'e2enat' died",
+            first[0]
+        )),
+        "{log}"
+    );
+    virsh_ok(&uri, &["net-destroy", "e2enat"]);
+    assert!(eventually_within(Duration::from_secs(5), || ns
+        .dnsmasqs()
+        .is_empty()));
+}
+
+#[test]
+fn network_bandwidth_is_shaped_with_tc_on_the_bridge() {
+    skip_if!(skip_reason());
+    if !tool_exists("tc") && !Path::new("/usr/sbin/tc").exists() && !Path::new("/sbin/tc").exists()
+    {
+        skip("needs tc (iproute2)");
+        return;
+    }
+    let t = TempDir::new("netbw");
+    let ns = Netns::new("bw", t.path());
+    let _d = start_daemon(&t, &ns, "virtnetworkd", "virtnetworkd-sock");
+    let uri = format!(
+        "network+unix:///system?socket={}",
+        t.join("run/virtnetworkd-sock").display()
+    );
+    let net = |name: &str, bw: &str| {
+        let xml = t.join(&format!("{name}.xml"));
+        std::fs::write(
+            &xml,
+            format!(
+                "<network><name>{name}</name><bridge name='{name}0'/>\
+                 <bandwidth>{bw}</bandwidth><ip address='10.213.11.1' prefix='24'/></network>"
+            ),
+        )
+        .unwrap();
+        xml
+    };
+
+    // The kernel's schedulers and actions tc needs, probed on a spare
+    // bridge of the namespace.
+    ns.run("ip", &["link", "add", "lvrsprobe", "type", "bridge"]);
+    let works = |args: &[&str]| {
+        ns.cmd("tc", args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let sfq = works(&["qdisc", "add", "dev", "lvrsprobe", "root", "sfq"]);
+    let police = works(&["qdisc", "add", "dev", "lvrsprobe", "ingress"])
+        && works(&[
+            "filter",
+            "add",
+            "dev",
+            "lvrsprobe",
+            "parent",
+            "ffff:",
+            "protocol",
+            "all",
+            "u32",
+            "match",
+            "u32",
+            "0",
+            "0",
+            "police",
+            "rate",
+            "1kbps",
+            "burst",
+            "1kb",
+            "drop",
+            "flowid",
+            ":1",
+        ]);
+    // A start the host cannot shape fails with tc's words and leaves
+    // nothing behind.
+    let refused = |name: &str, xml: &Path, words: &str| {
+        let err = virsh_err(&uri, &["net-create", xml.to_str().unwrap()]);
+        assert!(err.contains(words), "{err}");
+        assert!(!ns.link_exists(&format!("{name}0")));
+        assert!(ns.dnsmasqs().is_empty());
+        assert!(!ns.nft_rules().contains(&format!("{name}0")));
+        let list = virsh_ok(&uri, &["net-list", "--all", "--name"]);
+        assert_eq!(list.trim(), "");
+    };
+
+    // What guests send (the bridge's ingress): policed.
+    let out = net("lvrsbwo", "<outbound average='500' burst='64'/>");
+    if police {
+        virsh_ok(&uri, &["net-create", out.to_str().unwrap()]);
+        let qdisc = ns.run("tc", &["qdisc", "show", "dev", "lvrsbwo0"]);
+        assert!(qdisc.contains("qdisc ingress ffff:"), "{qdisc}");
+        let filter = ns.run("tc", &["filter", "show", "dev", "lvrsbwo0", "ingress"]);
+        assert!(filter.contains("police"), "{filter}");
+        virsh_ok(&uri, &["net-destroy", "lvrsbwo"]);
+    } else {
+        refused("lvrsbwo", &out, "drop flowid :1) unexpected exit status 2");
+    }
+
+    // What guests receive: an HTB hierarchy with SFQ leaves, which needs
+    // the kernel's sfq scheduler.
+    let inb = net(
+        "lvrsbwi",
+        "<inbound average='1000' peak='2000' burst='512'/>",
+    );
+    if sfq {
+        virsh_ok(&uri, &["net-create", inb.to_str().unwrap()]);
+        let qdisc = ns.run("tc", &["qdisc", "show", "dev", "lvrsbwi0"]);
+        assert!(qdisc.contains("qdisc htb 1: root"), "{qdisc}");
+        assert!(qdisc.contains("qdisc sfq 2: parent 1:2"), "{qdisc}");
+        let class = ns.run("tc", &["class", "show", "dev", "lvrsbwi0"]);
+        assert!(class.contains("class htb 1:1 root"), "{class}");
+        assert!(class.contains("class htb 1:2 parent 1:1"), "{class}");
+        virsh_ok(&uri, &["net-destroy", "lvrsbwi"]);
+    } else {
+        refused("lvrsbwi", &inb, "sfq perturb 10) unexpected exit status 2");
+    }
+}

@@ -686,7 +686,53 @@ impl NetworkDriver {
         } else {
             None
         };
+        if let Err(e) = self.set_bandwidth(def, &bridge) {
+            self.clear_bandwidth(def, &bridge);
+            self.stop_dnsmasq(def, pid);
+            undo_fw();
+            undo_bridge();
+            return Err(e);
+        }
         Ok((pid, applied))
+    }
+
+    /// virNetDevBandwidthSet on the bridge: the network's `<bandwidth>`
+    /// shapes all its guests together (a class hierarchy whose 1:2 class
+    /// takes the traffic of guests without a floor).
+    fn set_bandwidth(&self, def: &NetworkDef, bridge: &str) -> Result<()> {
+        let Some(bw) = &def.bandwidth else {
+            return Ok(());
+        };
+        if !self.cfg.privileged {
+            return Err(Error::new(
+                ErrorCode::OperationUnsupported,
+                ErrorDomain::None,
+                "Network bandwidth tuning is not available in session mode",
+            ));
+        }
+        self.clear_bandwidth(def, bridge);
+        for c in network::bandwidth::set_commands(bridge, bw, true, true) {
+            self.host.run(&c).map_err(|e| {
+                Error::new(
+                    ErrorCode::InternalError,
+                    ErrorDomain::None,
+                    format!(
+                        "Child process ({}) unexpected exit status 2: {e}",
+                        c.join(" ")
+                    ),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// virNetDevBandwidthClear on the bridge (nothing there is fine).
+    fn clear_bandwidth(&self, def: &NetworkDef, bridge: &str) {
+        if def.bandwidth.is_some() {
+            for c in network::bandwidth::clear_commands(bridge) {
+                let _ = self.host.run(&c);
+            }
+        }
     }
 
     /// networkSetIPv6Sysctls: IPv6 off on a bridge without IPv6 addresses
@@ -848,6 +894,9 @@ impl NetworkDriver {
     fn stop_virtual(&self, def: &NetworkDef, pid: Option<u32>, applied: Option<&Applied>) {
         if !is_virtual(def) {
             return;
+        }
+        if let Some(b) = &def.bridge {
+            self.clear_bandwidth(def, b);
         }
         self.stop_dnsmasq(def, pid);
         if let Some(a) = applied {

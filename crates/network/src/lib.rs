@@ -16,6 +16,7 @@
 //! given settings; errors carry libvirt's code with the network domain.
 #![forbid(unsafe_code)]
 
+pub mod bandwidth;
 pub mod dnsmasq;
 pub mod firewall;
 pub mod leases;

@@ -120,7 +120,7 @@ impl Connection for QemuConnection {
         let mut out = Vec::new();
         for d in self.drv.all() {
             let st = d.lock();
-            let (active, persistent) = (false, st.persistent.is_some());
+            let (active, persistent) = (st.live.is_some(), st.persistent.is_some());
             let pick = |a: u32, b: u32, va: bool, vb: bool| {
                 let f = flags & (a | b);
                 f == 0 || f == (a | b) || (f == a && va) || (f == b && vb)
@@ -140,24 +140,30 @@ impl Connection for QemuConnection {
                 continue;
             }
             let sf = flags & (list::RUNNING | list::PAUSED | list::SHUTOFF | list::OTHER);
-            if sf != 0 && sf & list::SHUTOFF == 0 {
-                continue;
+            if sf != 0 {
+                let ok = (sf & list::RUNNING != 0 && st.state == state::RUNNING)
+                    || (sf & list::PAUSED != 0 && st.state == state::PAUSED)
+                    || (sf & list::SHUTOFF != 0 && st.state == state::SHUTOFF)
+                    || (sf & list::OTHER != 0
+                        && ![state::RUNNING, state::PAUSED, state::SHUTOFF].contains(&st.state));
+                if !ok {
+                    continue;
+                }
             }
             out.push(DomainRef {
                 name: st.name.clone(),
                 uuid: *d.uuid(),
-                id: -1,
+                id: st.id(),
             });
         }
         Ok(out)
     }
 
     fn domain_lookup_by_id(&self, id: i32) -> Result<DomainRef> {
-        // No guest runs yet, so no id names one.
-        Err(Error::no_domain(
-            QEMU,
-            format!("no domain with matching id {id}"),
-        ))
+        self.drv
+            .find_id(id)
+            .map(|d| dom_ref(&d))
+            .ok_or_else(|| Error::no_domain(QEMU, format!("no domain with matching id {id}")))
     }
 
     fn domain_lookup_by_name(&self, name: &str) -> Result<DomainRef> {
@@ -195,12 +201,41 @@ impl Connection for QemuConnection {
         self.drv.undefine(dom)
     }
 
+    fn domain_create(&self, dom: &DomainRef, flags: u32) -> Result<DomainRef> {
+        Error::check_flags(
+            flags,
+            driver::consts::create::START_PAUSED,
+            "qemuDomainCreateWithFlags",
+        )?;
+        self.drv
+            .start(dom, flags & driver::consts::create::START_PAUSED != 0)
+    }
+
+    fn domain_destroy(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        // VIR_DOMAIN_DESTROY_GRACEFUL is what destroy does anyway.
+        Error::check_flags(flags, 1, "qemuDomainDestroyFlags")?;
+        self.drv.destroy(dom)
+    }
+
+    fn domain_shutdown(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        // VIR_DOMAIN_SHUTDOWN_DEFAULT / ACPI_POWER_BTN.
+        Error::check_flags(flags, 1, "qemuDomainShutdownFlags")?;
+        self.drv.shutdown(dom)
+    }
+
+    fn domain_suspend(&self, dom: &DomainRef) -> Result<()> {
+        self.drv.suspend(dom)
+    }
+
+    fn domain_resume(&self, dom: &DomainRef) -> Result<()> {
+        self.drv.resume(dom)
+    }
+
     fn domain_get_info(&self, dom: &DomainRef) -> Result<DomainInfo> {
         let d = self.drv.get(dom)?;
         let st = d.lock();
         let def = st
-            .persistent
-            .as_ref()
+            .current_def()
             .ok_or_else(|| Error::internal(QEMU, "domain has no definition"))?;
         Ok(DomainInfo {
             state: st.state,
@@ -226,12 +261,15 @@ impl Connection for QemuConnection {
         )?;
         let d = self.drv.get(dom)?;
         let st = d.lock();
-        let def = st
-            .persistent
-            .as_ref()
-            .ok_or_else(|| Error::internal(QEMU, "domain has no definition"))?;
+        let inactive = flags & xmlflags::INACTIVE != 0 || st.live.is_none();
+        let def = if inactive {
+            st.persistent.as_ref().or(st.live.as_ref().map(|l| &l.def))
+        } else {
+            st.current_def()
+        }
+        .ok_or_else(|| Error::internal(QEMU, "domain has no definition"))?;
         Ok(def.to_xml(&FormatFlags {
-            inactive: true,
+            inactive,
             secure: flags & xmlflags::SECURE != 0,
             migratable: flags & xmlflags::MIGRATABLE != 0,
             update_cpu: flags & xmlflags::UPDATE_CPU != 0,
@@ -242,8 +280,7 @@ impl Connection for QemuConnection {
         let d = self.drv.get(dom)?;
         let st = d.lock();
         Ok(st
-            .persistent
-            .as_ref()
+            .current_def()
             .map(|d| d.os.os_type.clone())
             .unwrap_or_else(|| "hvm".into()))
     }
@@ -251,7 +288,7 @@ impl Connection for QemuConnection {
     fn domain_get_max_memory(&self, dom: &DomainRef) -> Result<u64> {
         let d = self.drv.get(dom)?;
         let st = d.lock();
-        Ok(st.persistent.as_ref().map_or(0, |d| d.memory_kib))
+        Ok(st.current_def().map_or(0, |d| d.memory_kib))
     }
 
     fn domain_get_autostart(&self, dom: &DomainRef) -> Result<bool> {
@@ -264,7 +301,7 @@ impl Connection for QemuConnection {
 
     fn domain_is_active(&self, dom: &DomainRef) -> Result<bool> {
         let d = self.drv.get(dom)?;
-        let active = d.lock().state != state::SHUTOFF;
+        let active = d.lock().live.is_some();
         Ok(active)
     }
 

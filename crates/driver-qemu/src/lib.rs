@@ -5,8 +5,11 @@
 //! Role: read qemu.conf ([`config`]), probe the host's emulators through
 //! the capability cache of the `qemu` crate and answer `virsh
 //! capabilities` / `domcapabilities` from them ([`caps`]), and keep the
-//! persistent domains in `config_dir/NAME.xml`. Starting guests is not
-//! there yet: those calls answer libvirt's "not supported by the
+//! persistent domains in `config_dir/NAME.xml`, and run guests as QEMU
+//! processes with a QMP monitor each (start, destroy,
+//! suspend, resume, shutdown; QEMU's events become lifecycle events). The
+//! command line is a minimal one until the full translation of the domain
+//! XML exists; what needs more answers libvirt's "not supported by the
 //! connection driver" error.
 //!
 //! Must not depend on: rpc, dispatch, protocol.
@@ -20,6 +23,7 @@
 pub mod caps;
 pub mod config;
 mod conn;
+mod process;
 mod state;
 
 use std::path::PathBuf;
@@ -136,5 +140,9 @@ impl DriverFactory for QemuFactory {
             self.driver.clone(),
             uri.driver_uri(),
         )))
+    }
+
+    fn active_guests(&self) -> usize {
+        self.driver.active_count()
     }
 }

@@ -20,13 +20,35 @@ use crate::{caps, QemuOptions};
 /// Errors of this driver are reported from VIR_FROM_QEMU.
 pub const QEMU: ErrorDomain = ErrorDomain::Qemu;
 
+/// Why a running domain is being stopped by us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopCause {
+    /// virDomainDestroy.
+    Destroyed,
+}
+
+/// A running guest.
+#[derive(Debug)]
+pub(crate) struct Live {
+    /// The live definition (with its id).
+    pub def: DomainDef,
+    pub id: i32,
+    /// QEMU's process id.
+    pub pid: u32,
+    /// Its monitor.
+    pub mon: qemu::qmp::Qmp,
+    /// Set when we end the guest ourselves.
+    pub stop_cause: Option<StopCause>,
+}
+
 /// A domain's mutable state.
 #[derive(Debug)]
 pub(crate) struct DomState {
     pub name: String,
-    /// The persistent definition (every domain is persistent until guests
-    /// can run).
+    /// The persistent definition (None: a transient running domain).
     pub persistent: Option<DomainDef>,
+    /// The running guest.
+    pub live: Option<Live>,
     pub autostart: bool,
     pub state: i32,
     pub reason: i32,
@@ -35,12 +57,26 @@ pub(crate) struct DomState {
 pub(crate) type Dom = Obj<DomState>;
 pub(crate) type JobGuard = ObjJob<DomState>;
 
+impl DomState {
+    /// The definition reads report: the live one while running.
+    pub fn current_def(&self) -> Option<&DomainDef> {
+        self.live
+            .as_ref()
+            .map(|l| &l.def)
+            .or(self.persistent.as_ref())
+    }
+
+    pub fn id(&self) -> i32 {
+        self.live.as_ref().map_or(-1, |l| l.id)
+    }
+}
+
 pub(crate) fn dom_ref(dom: &Dom) -> DomainRef {
     let st = dom.lock();
     DomainRef {
         name: st.name.clone(),
         uuid: *dom.uuid(),
-        id: -1,
+        id: st.id(),
     }
 }
 
@@ -60,6 +96,11 @@ pub struct Driver {
     domains: ObjList<DomState>,
     pub(crate) events: EventBus,
     job_timeout: Duration,
+    /// The runtime monitors and their event tasks run on (kept for the
+    /// life of the process).
+    pub(crate) rt: std::mem::ManuallyDrop<tokio::runtime::Runtime>,
+    pub(crate) weak: std::sync::Weak<Driver>,
+    next_id: std::sync::atomic::AtomicI32,
 }
 
 impl Driver {
@@ -74,7 +115,13 @@ impl Driver {
         // needs /dev/kvm, which libvirt grants it with CAP_DAC_OVERRIDE.
         let env = ProbeEnv::for_host(opts.lib_dir.clone(), None, None);
         let caps = Arc::new(CapsCache::new(opts.cache_dir.join("capabilities"), env));
-        let d = Arc::new(Driver {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("qemu-monitor")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot create the QEMU driver's runtime: {e}"));
+        let d = Arc::new_cyclic(|weak| Driver {
             opts,
             conf,
             caps,
@@ -84,6 +131,9 @@ impl Driver {
                 "LIBVIRT_QEMU_JOB_TIMEOUT_MS",
                 driver::job::DEFAULT_TIMEOUT,
             ),
+            rt: std::mem::ManuallyDrop::new(rt),
+            weak: weak.clone(),
+            next_id: std::sync::atomic::AtomicI32::new(1),
         });
         d.load_configs();
         d
@@ -154,7 +204,43 @@ impl Driver {
             .ok_or_else(|| no_domain_uuid(&r.uuid, &r.name))
     }
 
-    fn begin(&self, r: &DomainRef, api: &'static str) -> Result<JobGuard> {
+    /// The next domain id (ids count from 1 in a daemon's life).
+    pub(crate) fn next_id(&self) -> i32 {
+        self.next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records a guest's run (or its end) and the table's id index.
+    pub(crate) fn set_live(&self, dom: &Dom, st: &mut DomState, live: Option<Live>) {
+        self.domains.set_id(dom, live.as_ref().map(|l| l.id));
+        st.live = live;
+    }
+
+    /// How many guests run (the daemon does not time out while any does).
+    pub fn active_count(&self) -> usize {
+        self.domains
+            .snapshot()
+            .iter()
+            .filter(|e| e.id.is_some())
+            .count()
+    }
+
+    pub(crate) fn find_id(&self, id: i32) -> Option<Arc<Dom>> {
+        if id < 0 {
+            return None;
+        }
+        self.domains.entry_by_id(id).map(|e| e.obj)
+    }
+
+    /// A stopped domain without a persistent definition leaves the table.
+    pub(crate) fn drop_if_transient(&self, dom: &Dom) {
+        let st = dom.lock();
+        if st.persistent.is_none() && st.live.is_none() {
+            self.domains.remove(dom);
+        }
+    }
+
+    pub(crate) fn begin(&self, r: &DomainRef, api: &'static str) -> Result<JobGuard> {
         let dom = self.get(r)?;
         dom.begin_job(api, self.job_timeout).map_err(|e| match e {
             JobError::Busy(busy) => busy.to_error(QEMU),
@@ -162,7 +248,7 @@ impl Driver {
         })
     }
 
-    fn emit(&self, dom: DomainRef, event: i32, detail: i32) {
+    pub(crate) fn emit(&self, dom: DomainRef, event: i32, detail: i32) {
         self.events
             .publish(Event::DomainLifecycle { dom, event, detail });
     }
@@ -261,9 +347,13 @@ impl Driver {
         let _ = std::fs::remove_file(self.autostart_link(&name));
         let r = dom_ref(&dom);
         {
+            // A running guest stays, transient, until it stops.
             let mut st = dom.lock();
             st.persistent = None;
-            self.domains.remove(&dom);
+            st.autostart = false;
+            if st.live.is_none() {
+                self.domains.remove(&dom);
+            }
         }
         drop(job);
         self.emit(r, lifecycle::UNDEFINED, lifecycle::UNDEFINED_REMOVED);
@@ -323,6 +413,7 @@ fn shut_off(name: String) -> DomState {
     DomState {
         name,
         persistent: None,
+        live: None,
         autostart: false,
         state: state::SHUTOFF,
         reason: reason::SHUTOFF_UNKNOWN,

@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Running guests: a QEMU process per domain with its QMP monitor, and
+//! QEMU's events turned into libvirt's lifecycle events.
+//!
+//! This is the process and monitor plumbing only. The command line is a
+//! minimal one (machine and accelerator, memory, vCPUs, UUID, file disks
+//! as `-drive`, the monitor); the full translation of the domain XML
+//! (libvirt's qemuxml2argv) comes later. QEMU runs as the daemon's user.
+//!
+//! Each running domain has one task on the driver's runtime that reads
+//! its monitor's events: STOP/RESUME change the state (unless a call of
+//! ours already did), SHUTDOWN is recorded, and the monitor's end (QEMU
+//! exited) stops the domain: state shut off with the reason of what
+//! ended it (destroy, guest shutdown, else a crash), its status file
+//! removed, and the STOPPED event sent. Monitor calls hold the domain's
+//! job; a hung QEMU times its own callers out and blocks nobody else.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use conf::{DomainDef, FormatFlags};
+use driver::consts::{lifecycle, reason, state};
+use driver::error::{ErrorCode, ErrorDomain};
+use driver::{DomainRef, Error, Result};
+use qemu::qmp::{Event as QmpEvent, Qmp};
+use qemu_caps::VirtType;
+use tokio::sync::mpsc;
+
+use crate::caps;
+use crate::state::{dom_ref, Dom, Driver, Live, StopCause, QEMU};
+
+/// How long a monitor command may take.
+const MONITOR_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn op_failed(msg: impl Into<String>) -> Error {
+    Error::new(ErrorCode::OperationFailed, QEMU, msg)
+}
+
+pub(crate) fn not_running() -> Error {
+    Error::operation_invalid(ErrorDomain::Domain, "domain is not running")
+}
+
+/// The `-drive` options of the domain's file disks (raw unless the
+/// `<driver type>` says otherwise).
+fn drives(def: &DomainDef) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut ide = 0;
+    for d in def.devices.iter().filter(|d| d.name == "disk") {
+        let Some(file) = d
+            .child("source")
+            .and_then(|s| s.attr("file").or_else(|| s.attr("dev")))
+        else {
+            continue;
+        };
+        let format = d
+            .child("driver")
+            .and_then(|x| x.attr("type"))
+            .unwrap_or("raw");
+        let device = d.attr("device").unwrap_or("disk");
+        let readonly = d.child("readonly").is_some() || device == "cdrom";
+        let mut opt = format!("file={},format={format}", file.replace(',', ",,"));
+        match device {
+            "floppy" => opt.push_str(",if=floppy"),
+            _ => {
+                opt.push_str(&format!(",if=ide,index={ide}"));
+                ide += 1;
+                if device == "cdrom" {
+                    opt.push_str(",media=cdrom");
+                }
+            }
+        }
+        if readonly {
+            opt.push_str(",readonly=on");
+        }
+        out.push(opt);
+    }
+    out
+}
+
+impl Driver {
+    /// Runs `fut` on the driver's runtime and waits for it (from any
+    /// thread: a driver call on the daemon's blocking pool, or a test).
+    pub(crate) fn block<T: Send + 'static>(
+        &self,
+        fut: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.rt.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv().ok()
+    }
+
+    fn domain_dir(&self, id: i32, name: &str) -> PathBuf {
+        self.opts.lib_dir.join(format!("domain-{id}-{name}"))
+    }
+
+    fn status_file(&self, name: &str) -> PathBuf {
+        self.opts.state_dir.join(format!("{name}.xml"))
+    }
+
+    /// virDomainCreateWithFlags: starts the persistent domain `r`.
+    pub(crate) fn start(&self, r: &DomainRef, paused: bool) -> Result<DomainRef> {
+        let job = self.begin(r, "virDomainCreate")?;
+        let dom = job.obj().clone();
+        let def = {
+            let st = dom.lock();
+            if st.live.is_some() {
+                return Err(Error::operation_invalid(QEMU, "domain is already running"));
+            }
+            st.persistent
+                .clone()
+                .ok_or_else(|| Error::internal(QEMU, "domain has no definition"))?
+        };
+        self.launch(&dom, def, paused)?;
+        Ok(dom_ref(&dom))
+    }
+
+    /// Starts QEMU for `def` and records the domain as running.
+    fn launch(&self, dom: &Arc<Dom>, mut def: DomainDef, paused: bool) -> Result<()> {
+        let arch = def
+            .os
+            .arch
+            .clone()
+            .unwrap_or_else(|| caps::host_arch().to_string());
+        let emulator = match &def.emulator {
+            Some(e) => e.clone(),
+            None => caps::default_emulator(&arch).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::ConfigUnsupported,
+                    QEMU,
+                    format!("unable to find any emulator to serve '{arch}' architecture"),
+                )
+            })?,
+        };
+        let qcaps = caps::lookup(&self.caps, &emulator)?;
+        let virt = if def.virt_type == "kvm" {
+            if !qcaps.has("kvm") {
+                return Err(Error::new(
+                    ErrorCode::ConfigUnsupported,
+                    QEMU,
+                    "Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.",
+                ));
+            }
+            VirtType::Kvm
+        } else {
+            VirtType::Qemu
+        };
+        let machine = match &def.os.machine {
+            Some(m) => m.clone(),
+            None => qcaps.preferred_machine(virt).unwrap_or("pc").to_string(),
+        };
+        let id = self.next_id();
+        let dir = self.domain_dir(id, &def.name);
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::create_dir_all(&self.opts.state_dir))
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::SystemError,
+                    QEMU,
+                    format!(
+                        "cannot create directory '{}': {}",
+                        dir.display(),
+                        virterror::os_error_text(&e)
+                    ),
+                )
+            })?;
+        let monitor = dir.join("monitor.sock");
+        let pidfile = self.opts.state_dir.join(format!("{}.pid", def.name));
+        let logfile = self.opts.state_dir.join(format!("{}.log", def.name));
+        let _ = std::fs::remove_file(&pidfile);
+        let mem_mib = def.memory_kib.div_ceil(1024).max(1);
+        let accel = if virt == VirtType::Kvm { "kvm" } else { "tcg" };
+        let mut args: Vec<String> = vec![
+            "-name".into(),
+            format!("guest={},debug-threads=on", def.name.replace(',', ",,")),
+            "-S".into(),
+            "-machine".into(),
+            format!("{machine},accel={accel}"),
+            "-m".into(),
+            mem_mib.to_string(),
+            "-smp".into(),
+            def.vcpus_current.max(1).to_string(),
+            "-uuid".into(),
+            def.uuid.to_string(),
+            "-no-user-config".into(),
+            "-nodefaults".into(),
+            "-display".into(),
+            "none".into(),
+            "-chardev".into(),
+            format!(
+                "socket,id=charmonitor,path={},server=on,wait=off",
+                monitor.display()
+            ),
+            "-mon".into(),
+            "chardev=charmonitor,id=monitor,mode=control".into(),
+            "-rtc".into(),
+            "base=utc".into(),
+        ];
+        for d in drives(&def) {
+            args.push("-drive".into());
+            args.push(d);
+        }
+        args.extend([
+            "-daemonize".into(),
+            "-pidfile".into(),
+            pidfile.display().to_string(),
+        ]);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&logfile)
+            .map_err(|e| op_failed(format!("cannot open log file '{}': {e}", logfile.display())))?;
+        let out = std::process::Command::new(&emulator)
+            .args(&args)
+            .env_clear()
+            .env("LC_ALL", "C")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .status()
+            .map_err(|e| op_failed(format!("cannot execute '{emulator}': {e}")))?;
+        if !out.success() {
+            let tail = std::fs::read_to_string(&logfile).unwrap_or_default();
+            let last = tail.lines().last().unwrap_or("").to_string();
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(Error::new(
+                ErrorCode::InternalError,
+                QEMU,
+                format!("process exited while connecting to monitor: {last}"),
+            ));
+        }
+        let pid = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .ok_or_else(|| op_failed(format!("Failed to read pidfile {}", pidfile.display())))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mon_path = monitor.clone();
+        let connected = self.block(async move {
+            let stream = tokio::net::UnixStream::connect(&mon_path)
+                .await
+                .map_err(|e| format!("failed to connect to monitor socket: {e}"))?;
+            let mon = tokio::time::timeout(MONITOR_TIMEOUT, Qmp::connect(stream, Some(tx)))
+                .await
+                .map_err(|_| "timed out waiting for the QMP greeting".to_string())?
+                .map_err(|e| e.to_string())?;
+            mon.set_timeout(MONITOR_TIMEOUT);
+            mon.negotiate().await.map_err(|e| e.to_string())?;
+            if !paused {
+                mon.execute("cont", None).await.map_err(|e| e.to_string())?;
+            }
+            Ok::<Qmp, String>(mon)
+        });
+        let mon = match connected {
+            Some(Ok(m)) => m,
+            other => {
+                let _ = host::process::kill(pid, libc::SIGKILL);
+                let _ = std::fs::remove_dir_all(&dir);
+                let msg = match other {
+                    Some(Err(e)) => e,
+                    _ => "monitor connection failed".into(),
+                };
+                return Err(Error::new(ErrorCode::InternalError, QEMU, msg));
+            }
+        };
+        def.id = Some(id);
+        if def.emulator.is_none() {
+            def.emulator = Some(emulator);
+        }
+        if def.os.machine.is_none() {
+            def.os.machine = Some(machine);
+        }
+        let (st_now, rs_now) = if paused {
+            (state::PAUSED, reason::PAUSED_USER)
+        } else {
+            (state::RUNNING, reason::RUNNING_BOOTED)
+        };
+        {
+            let mut st = dom.lock();
+            self.set_live(
+                dom,
+                &mut st,
+                Some(Live {
+                    def: def.clone(),
+                    id,
+                    pid,
+                    mon,
+                    stop_cause: None,
+                }),
+            );
+            st.state = st_now;
+            st.reason = rs_now;
+        }
+        self.write_status(&def, st_now, rs_now, pid);
+        let r = dom_ref(dom);
+        self.emit(r.clone(), lifecycle::STARTED, lifecycle::STARTED_BOOTED);
+        if paused {
+            self.emit(r, lifecycle::SUSPENDED, lifecycle::SUSPENDED_PAUSED);
+        }
+        self.watch(dom.clone(), rx);
+        Ok(())
+    }
+
+    /// The status file libvirt keeps for a running guest
+    /// (`<domstatus>` around the live definition).
+    fn write_status(&self, def: &DomainDef, st: i32, rs: i32, pid: u32) {
+        let names = [
+            "nostate",
+            "running",
+            "blocked",
+            "paused",
+            "shutdown",
+            "shutoff",
+            "crashed",
+            "pmsuspended",
+        ];
+        let word = names
+            .get(usize::try_from(st).unwrap_or(0))
+            .copied()
+            .unwrap_or("nostate");
+        let mut xml = format!("<domstatus state='{word}' reason='{rs}' pid='{pid}'>\n");
+        for l in def.to_xml(&FormatFlags::default()).lines() {
+            xml.push_str("  ");
+            xml.push_str(l);
+            xml.push('\n');
+        }
+        xml.push_str("</domstatus>\n");
+        let _ = host::fs::write_atomic(self.status_file(&def.name), xml.as_bytes(), 0o600);
+    }
+
+    /// Follows the monitor's events until QEMU exits.
+    fn watch(&self, dom: Arc<Dom>, mut rx: mpsc::UnboundedReceiver<QmpEvent>) {
+        let Some(drv) = self.weak.upgrade() else {
+            return;
+        };
+        self.rt.spawn(async move {
+            let mut shutdown_seen = false;
+            while let Some(ev) = rx.recv().await {
+                let mut emit = None;
+                {
+                    let mut st = dom.lock();
+                    if st.live.is_none() {
+                        break;
+                    }
+                    match ev.name.as_str() {
+                        "STOP" if st.state == state::RUNNING => {
+                            st.state = state::PAUSED;
+                            st.reason = reason::PAUSED_UNKNOWN;
+                            emit = Some((lifecycle::SUSPENDED, lifecycle::SUSPENDED_PAUSED));
+                        }
+                        "RESUME" if st.state == state::PAUSED => {
+                            st.state = state::RUNNING;
+                            st.reason = reason::RUNNING_UNPAUSED;
+                            emit = Some((lifecycle::RESUMED, lifecycle::RESUMED_UNPAUSED));
+                        }
+                        // Our own destroy's SIGTERM makes QEMU report a
+                        // host-initiated shutdown: not the guest's.
+                        "SHUTDOWN"
+                            if st.live.as_ref().and_then(|l| l.stop_cause)
+                                != Some(StopCause::Destroyed) =>
+                        {
+                            shutdown_seen = true;
+                            let guest =
+                                ev.data.get("guest").and_then(|g| g.as_bool()) == Some(true);
+                            emit = Some((
+                                lifecycle::SHUTDOWN,
+                                if guest {
+                                    lifecycle::SHUTDOWN_GUEST
+                                } else {
+                                    lifecycle::SHUTDOWN_FINISHED
+                                },
+                            ));
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some((e, d)) = emit {
+                    drv.emit(dom_ref(&dom), e, d);
+                }
+            }
+            // The monitor is gone: QEMU exited.
+            drv.stopped(&dom, shutdown_seen);
+        });
+    }
+
+    /// Records that the guest's QEMU is gone.
+    fn stopped(&self, dom: &Arc<Dom>, shutdown_seen: bool) {
+        let (r, name, id, detail) = {
+            let mut st = dom.lock();
+            let Some(live) = st.live.as_ref() else {
+                return;
+            };
+            let (rs, detail) = match live.stop_cause {
+                Some(StopCause::Destroyed) => {
+                    (reason::SHUTOFF_DESTROYED, lifecycle::STOPPED_DESTROYED)
+                }
+                _ if shutdown_seen => (reason::SHUTOFF_SHUTDOWN, lifecycle::STOPPED_SHUTDOWN),
+                _ => (reason::SHUTOFF_CRASHED, lifecycle::STOPPED_FAILED),
+            };
+            let (name, id) = (live.def.name.clone(), live.id);
+            self.set_live(dom, &mut st, None);
+            st.state = state::SHUTOFF;
+            st.reason = rs;
+            let r = DomainRef {
+                name: st.name.clone(),
+                uuid: *dom.uuid(),
+                id: -1,
+            };
+            (r, name, id, detail)
+        };
+        let _ = std::fs::remove_file(self.status_file(&name));
+        let _ = std::fs::remove_file(self.opts.state_dir.join(format!("{name}.pid")));
+        let _ = std::fs::remove_dir_all(self.domain_dir(id, &name));
+        self.emit(r, lifecycle::STOPPED, detail);
+        self.drop_if_transient(dom);
+    }
+
+    /// virDomainDestroy: kills QEMU (SIGTERM, then SIGKILL after 10 s) and
+    /// waits until the domain is recorded as shut off.
+    pub(crate) fn destroy(&self, r: &DomainRef) -> Result<()> {
+        let job = self.begin(r, "virDomainDestroy")?;
+        let dom = job.obj().clone();
+        let pid = {
+            let mut st = dom.lock();
+            let live = st.live.as_mut().ok_or_else(not_running)?;
+            live.stop_cause = Some(StopCause::Destroyed);
+            live.pid
+        };
+        let _ = host::process::kill(pid, libc::SIGTERM);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while host::process::exists(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if host::process::exists(pid) {
+            let _ = host::process::kill(pid, libc::SIGKILL);
+        }
+        // The watcher sees the monitor close and records the stop.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while dom.lock().live.is_some() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if dom.lock().live.is_some() {
+            return Err(op_failed(format!(
+                "Failed to terminate process {pid} with SIGKILL"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs a monitor command on a running domain, holding its job.
+    fn monitor(
+        &self,
+        r: &DomainRef,
+        api: &'static str,
+        cmd: &'static str,
+    ) -> Result<crate::state::JobGuard> {
+        let job = self.begin(r, api)?;
+        let mon = {
+            let st = job.obj().lock();
+            st.live.as_ref().ok_or_else(not_running)?.mon.clone()
+        };
+        match self.block(async move { mon.execute(cmd, None).await }) {
+            Some(Ok(_)) => Ok(job),
+            Some(Err(e)) => Err(qemu::probe::qmp_error(cmd, e)),
+            None => Err(op_failed("monitor call failed")),
+        }
+    }
+
+    /// virDomainSuspend: `stop`.
+    pub(crate) fn suspend(&self, r: &DomainRef) -> Result<()> {
+        let job = self.monitor(r, "virDomainSuspend", "stop")?;
+        let dom = job.obj().clone();
+        let changed = {
+            let mut st = dom.lock();
+            let was = st.state == state::RUNNING;
+            st.state = state::PAUSED;
+            st.reason = reason::PAUSED_USER;
+            was
+        };
+        if changed {
+            self.emit(
+                dom_ref(&dom),
+                lifecycle::SUSPENDED,
+                lifecycle::SUSPENDED_PAUSED,
+            );
+        }
+        Ok(())
+    }
+
+    /// virDomainResume: `cont`.
+    pub(crate) fn resume(&self, r: &DomainRef) -> Result<()> {
+        let job = self.monitor(r, "virDomainResume", "cont")?;
+        let dom = job.obj().clone();
+        let changed = {
+            let mut st = dom.lock();
+            let was = st.state == state::PAUSED;
+            st.state = state::RUNNING;
+            st.reason = reason::RUNNING_UNPAUSED;
+            was
+        };
+        if changed {
+            self.emit(
+                dom_ref(&dom),
+                lifecycle::RESUMED,
+                lifecycle::RESUMED_UNPAUSED,
+            );
+        }
+        Ok(())
+    }
+
+    /// virDomainShutdown: asks the guest (ACPI power button).
+    pub(crate) fn shutdown(&self, r: &DomainRef) -> Result<()> {
+        self.monitor(r, "virDomainShutdown", "system_powerdown")
+            .map(|_| ())
+    }
+}

@@ -30,8 +30,11 @@ use tokio::sync::mpsc;
 use crate::caps;
 use crate::state::{dom_ref, Dom, Driver, Live, StopCause, QEMU};
 
-/// How long a monitor command may take.
-const MONITOR_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a monitor command may take (30 s;
+/// `LIBVIRT_QEMU_MONITOR_TIMEOUT_MS` overrides it, for tests).
+fn monitor_timeout() -> Duration {
+    driver::job::timeout_from_env("LIBVIRT_QEMU_MONITOR_TIMEOUT_MS", Duration::from_secs(30))
+}
 
 fn op_failed(msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::OperationFailed, QEMU, msg)
@@ -241,15 +244,16 @@ impl Driver {
             .ok_or_else(|| op_failed(format!("Failed to read pidfile {}", pidfile.display())))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let mon_path = monitor.clone();
+        let timeout = monitor_timeout();
         let connected = self.block(async move {
             let stream = tokio::net::UnixStream::connect(&mon_path)
                 .await
                 .map_err(|e| format!("failed to connect to monitor socket: {e}"))?;
-            let mon = tokio::time::timeout(MONITOR_TIMEOUT, Qmp::connect(stream, Some(tx)))
+            let mon = tokio::time::timeout(timeout, Qmp::connect(stream, Some(tx)))
                 .await
                 .map_err(|_| "timed out waiting for the QMP greeting".to_string())?
                 .map_err(|e| e.to_string())?;
-            mon.set_timeout(MONITOR_TIMEOUT);
+            mon.set_timeout(timeout);
             mon.negotiate().await.map_err(|e| e.to_string())?;
             if !paused {
                 mon.execute("cont", None).await.map_err(|e| e.to_string())?;

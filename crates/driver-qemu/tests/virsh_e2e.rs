@@ -546,3 +546,67 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
     assert_eq!(got, want, "{out}");
     ok(&virsh_uri(&uri, &["undefine", "bootsector"]), "undefine");
 }
+
+fn guest_pid(t: &TempDir, name: &str) -> u32 {
+    let status = t.join(&format!("root/run/libvirt/qemu/{name}.xml"));
+    let st = std::fs::read_to_string(&status).unwrap_or_else(|e| panic!("{e}"));
+    st.split("pid='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{st}"))
+}
+
+#[test]
+fn a_hung_qemu_blocks_only_calls_on_its_own_guest() {
+    skip_if!(cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let t = TempDir::new("qemu-hung");
+    let spec = Spec::new("virtqemud", &t, "").env("LIBVIRT_QEMU_MONITOR_TIMEOUT_MS", "120000");
+    let sock = spec.ready.clone();
+    let _d = spec.start();
+    let uri = format!("qemu:///system?socket={}", sock.display());
+    let floppy = t.join("boot.img");
+    boot_floppy(&floppy);
+    for name in ["hung", "fine"] {
+        let xml = format!(
+            "<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n  <devices>\n    <disk type='file' device='floppy'>\n      <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n      <readonly/>\n    </disk>\n  </devices>\n</domain>\n",
+            floppy.display()
+        );
+        let p = t.join(&format!("{name}.xml"));
+        std::fs::write(&p, xml).unwrap_or_else(|e| panic!("{e}"));
+        ok(
+            &virsh_uri(&uri, &["define", &p.display().to_string()]),
+            "define",
+        );
+        ok(&virsh_uri(&uri, &["start", name]), "start");
+    }
+    // Freeze one QEMU: its monitor stops answering.
+    let pid = guest_pid(&t, "hung");
+    host::process::kill(pid, libc::SIGSTOP).unwrap_or_else(|e| panic!("{e}"));
+    let mut stuck = Command::new("virsh")
+        .args(["-c", &uri, "suspend", "hung"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("virsh: {e}"));
+    // The other guest, listings and lookups go on meanwhile.
+    ok(&virsh_uri(&uri, &["suspend", "fine"]), "suspend fine");
+    assert_eq!(domstate(&uri, "fine"), "paused");
+    ok(&virsh_uri(&uri, &["resume", "fine"]), "resume fine");
+    let list = ok(&virsh_uri(&uri, &["list", "--all"]), "list");
+    assert!(list.contains("hung") && list.contains("fine"), "{list}");
+    assert_eq!(domstate(&uri, "hung"), "running");
+    // The frozen QEMU cannot have answered: the call still waits.
+    assert!(matches!(stuck.try_wait(), Ok(None)));
+    // Thawed, it answers the command it was sent.
+    host::process::kill(pid, libc::SIGCONT).unwrap_or_else(|e| panic!("{e}"));
+    let out = stuck.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(domstate(&uri, "hung"), "paused");
+    for name in ["hung", "fine"] {
+        ok(&virsh_uri(&uri, &["destroy", name]), "destroy");
+    }
+}

@@ -27,10 +27,28 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     };
     let network: std::sync::Arc<dyn driver::DriverFactory> = driver_network::factory(net);
     let plug = driver_xen::NetworkAccess(driver::in_process_network(network.clone(), uri));
+    // The storage driver (registered below) also resolves the Xen guests'
+    // <disk type='volume'> disks, in process.
+    let storage_dirs = ctx.driver_dirs("storage");
+    let storage_uri = if ctx.privileged {
+        "storage:///system"
+    } else {
+        "storage:///session"
+    };
+    let storage: std::sync::Arc<dyn driver::DriverFactory> =
+        std::sync::Arc::new(driver_storage::StorageFactory::from_dirs(
+            ctx.privileged,
+            storage_dirs.config_dir,
+            storage_dirs.state_dir,
+        ));
     let xen = driver_xen::XenOptions {
         config_file: ctx.paths.config_dir.join("libxl.conf"),
         privileged: Some(ctx.privileged),
         network: Some(plug.clone()),
+        storage: Some(driver_xen::StorageAccess(driver::in_process_network(
+            storage.clone(),
+            storage_uri,
+        ))),
         ..Default::default()
     };
     registry.add(std::sync::Arc::new(driver_xen::XenFactory::new(xen)));
@@ -75,20 +93,7 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     // The storage driver answers storage:///… and the storage calls of
     // the hypervisor drivers' connections (definitions in
     // /etc/libvirt/storage, status in /run/libvirt/storage).
-    let storage = ctx.driver_dirs("storage");
-    let storage_uri = if ctx.privileged {
-        "storage:///system"
-    } else {
-        "storage:///session"
-    };
-    registry.set_storage_driver(
-        std::sync::Arc::new(driver_storage::StorageFactory::from_dirs(
-            ctx.privileged,
-            storage.config_dir,
-            storage.state_dir,
-        )),
-        storage_uri,
-    );
+    registry.set_storage_driver(storage, storage_uri);
     registry
 }
 

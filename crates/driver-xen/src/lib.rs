@@ -39,6 +39,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub use netplug::NetworkAccess;
+pub use volsource::StorageAccess;
 
 /// What `open` does when the driver is inactive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,6 +65,9 @@ pub struct XenOptions {
     /// The network driver that plugs `<interface type='network'>` NICs
     /// (none: such a guest cannot start).
     pub network: Option<netplug::NetworkAccess>,
+    /// The storage driver that says what a `<disk type='volume'>` is
+    /// (none: such a guest cannot start).
+    pub storage: Option<volsource::StorageAccess>,
 }
 
 impl Default for XenOptions {
@@ -74,6 +78,7 @@ impl Default for XenOptions {
             privileged: None,
             inactive_policy: InactivePolicy::Limited,
             network: None,
+            storage: None,
         }
     }
 }
@@ -146,7 +151,9 @@ impl XenFactory {
             return State::Inactive(Inactive::NoLibxl(why));
         }
         let cfg = self.config();
-        match live::XenDriver::start(cfg, self.opts.network.clone()) {
+        match live::XenDriver::start(cfg, self.opts.network.clone())
+            .map(|d| d.with_storage(self.opts.storage.clone()))
+        {
             Ok(d) => {
                 let d = Arc::new(d);
                 d.spawn_event_thread();

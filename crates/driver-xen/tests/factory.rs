@@ -18,6 +18,7 @@ fn no_xen(policy: InactivePolicy) -> XenFactory {
         privileged: Some(true),
         inactive_policy: policy,
         network: None,
+        storage: None,
     })
 }
 

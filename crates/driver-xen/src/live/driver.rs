@@ -125,6 +125,8 @@ pub struct XenDriver {
     pub(super) event_thread: AtomicBool,
     /// The network driver that plugs `<interface type='network'>` NICs.
     pub(super) network: Option<netplug::NetworkAccess>,
+    /// The storage driver that resolves `<disk type='volume'>` disks.
+    pub(super) storage: Option<volsource::StorageAccess>,
 }
 
 /// Where a guest's definition comes from when it starts.
@@ -136,6 +138,12 @@ pub(super) enum Boot {
 }
 
 impl XenDriver {
+    /// The storage driver volume disks are resolved through.
+    pub fn with_storage(mut self, storage: Option<volsource::StorageAccess>) -> Self {
+        self.storage = storage;
+        self
+    }
+
     /// libxlStateInitialize: context, version, directories, persistent
     /// definitions, reattachment to running guests. Call
     /// [`XenDriver::spawn_event_thread`] once the driver is shared.
@@ -164,6 +172,7 @@ impl XenDriver {
             events: EventBus::new(),
             event_thread: AtomicBool::new(false),
             network,
+            storage: None,
         };
         drv.load_persistent();
         drv.reattach();
@@ -601,8 +610,11 @@ impl XenDriver {
         boot: Boot,
         paused: bool,
     ) -> Result<DomainRef> {
+        // Volume disks are built as the files or devices they stand for
+        // (the guest's definition keeps the volume).
+        let actual = volsource::translate(&def, self.storage.as_ref())?;
         let json =
-            xenconfig::build_domain_config(&def, &self.options()).map_err(to_driver_error)?;
+            xenconfig::build_domain_config(&actual, &self.options()).map_err(to_driver_error)?;
         let restored = matches!(boot, Boot::Restore(_));
         let domid = match &boot {
             Boot::Fresh => self.ctx.domain_create_from_json(&json.to_string()),

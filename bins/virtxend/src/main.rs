@@ -18,6 +18,10 @@ fn registry(ctx: &DaemonContext) -> Registry {
         network: Some(driver_xen::NetworkAccess(
             network_client::RemoteNetwork::beside(&ctx.paths.sock, "network:///system").opener(),
         )),
+        // Disks on pool volumes are resolved through virtstoraged.
+        storage: Some(driver_xen::StorageAccess(
+            storage_client::RemoteStorage::beside(&ctx.paths.sock, "storage:///system").opener(),
+        )),
         ..Default::default()
     };
     let mut registry = Registry::new();

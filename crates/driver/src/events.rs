@@ -43,6 +43,10 @@ pub enum Event {
         event: i32,
         detail: i32,
     },
+    /// A node device's details changed (VIR_NODE_DEVICE_EVENT_ID_UPDATE).
+    NodeDeviceUpdate {
+        dev: NodeDeviceRef,
+    },
     /// VIR_SECRET_EVENT_DEFINED (0) / UNDEFINED (1).
     SecretLifecycle {
         secret: SecretRef,

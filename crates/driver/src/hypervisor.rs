@@ -1173,6 +1173,11 @@ pub trait Connection: Send + Sync {
     fn node_list_devices(&self, cap: Option<&str>, flags: u32) -> Result<Vec<String>> {
         unsupported!("virNodeListDevices")
     }
+    /// virNodeNumOfDevices: by default the length of
+    /// [`Self::node_list_devices`].
+    fn node_num_of_devices(&self, cap: Option<&str>, flags: u32) -> Result<usize> {
+        Ok(self.node_list_devices(cap, flags)?.len())
+    }
     fn node_device_lookup_by_name(&self, name: &str) -> Result<NodeDeviceRef> {
         unsupported!("virNodeDeviceLookupByName")
     }
@@ -1190,6 +1195,43 @@ pub trait Connection: Send + Sync {
     }
     fn node_device_destroy(&self, dev: &NodeDeviceRef) -> Result<()> {
         unsupported!("virNodeDeviceDestroy")
+    }
+    /// virNodeDeviceLookupSCSIHostByWWN.
+    fn node_device_lookup_scsi_host_by_wwn(
+        &self,
+        wwnn: &str,
+        wwpn: &str,
+        flags: u32,
+    ) -> Result<NodeDeviceRef> {
+        unsupported!("virNodeDeviceLookupSCSIHostByWWN")
+    }
+    /// virNodeDeviceDefineXML: a persistent (mediated) device.
+    fn node_device_define_xml(&self, xml: &str, flags: u32) -> Result<NodeDeviceRef> {
+        unsupported!("virNodeDeviceDefineXML")
+    }
+    /// virNodeDeviceUndefine.
+    fn node_device_undefine(&self, dev: &NodeDeviceRef, flags: u32) -> Result<()> {
+        unsupported!("virNodeDeviceUndefine")
+    }
+    /// virNodeDeviceCreate: starts a defined device.
+    fn node_device_create(&self, dev: &NodeDeviceRef, flags: u32) -> Result<()> {
+        unsupported!("virNodeDeviceCreate")
+    }
+    /// virNodeDeviceGetAutostart.
+    fn node_device_get_autostart(&self, dev: &NodeDeviceRef) -> Result<bool> {
+        unsupported!("virNodeDeviceGetAutostart")
+    }
+    /// virNodeDeviceSetAutostart.
+    fn node_device_set_autostart(&self, dev: &NodeDeviceRef, on: bool) -> Result<()> {
+        unsupported!("virNodeDeviceSetAutostart")
+    }
+    /// virNodeDeviceIsPersistent.
+    fn node_device_is_persistent(&self, dev: &NodeDeviceRef) -> Result<bool> {
+        unsupported!("virNodeDeviceIsPersistent")
+    }
+    /// virNodeDeviceIsActive.
+    fn node_device_is_active(&self, dev: &NodeDeviceRef) -> Result<bool> {
+        unsupported!("virNodeDeviceIsActive")
     }
 
     // ---- secrets ----

@@ -216,6 +216,10 @@ pub struct Registry {
     secret: Option<(Arc<dyn DriverFactory>, String)>,
     /// The shared storage driver and the URI its connections open.
     storage: Option<(Arc<dyn DriverFactory>, String)>,
+    /// The shared node device driver and the URI its connections open.
+    nodedev: Option<(Arc<dyn DriverFactory>, String)>,
+    /// The shared host interface driver and the URI its connections open.
+    interface: Option<(Arc<dyn DriverFactory>, String)>,
 }
 
 /// A shared driver's connection for one client.
@@ -244,6 +248,8 @@ pub struct SharedConnections {
     pub network: Option<SharedConnection>,
     pub secret: Option<SharedConnection>,
     pub storage: Option<SharedConnection>,
+    pub nodedev: Option<SharedConnection>,
+    pub interface: Option<SharedConnection>,
 }
 
 /// Looks up the daemon's configured default URI at each empty open.
@@ -294,6 +300,23 @@ impl Registry {
         self.storage = Some((d, uri.to_string()));
     }
 
+    /// Makes `d` (also added as a driver) the node device driver that
+    /// answers the node device calls of the other drivers' connections,
+    /// opened with `uri` (`nodedev:///system`), as libvirt's shared node
+    /// device driver.
+    pub fn set_nodedev_driver(&mut self, d: Arc<dyn DriverFactory>, uri: &str) {
+        self.drivers.push(d.clone());
+        self.nodedev = Some((d, uri.to_string()));
+    }
+
+    /// Makes `d` (also added as a driver) the host interface driver that
+    /// answers the interface calls of the other drivers' connections,
+    /// opened with `uri` (`interface:///system`).
+    pub fn set_interface_driver(&mut self, d: Arc<dyn DriverFactory>, uri: &str) {
+        self.drivers.push(d.clone());
+        self.interface = Some((d, uri.to_string()));
+    }
+
     /// Guests running under every driver.
     pub fn active_guests(&self) -> usize {
         self.drivers.iter().map(|d| d.active_guests()).sum()
@@ -341,6 +364,8 @@ impl Registry {
             network: open(&self.network)?,
             secret: open(&self.secret)?,
             storage: open(&self.storage)?,
+            nodedev: open(&self.nodedev)?,
+            interface: open(&self.interface)?,
         };
         Ok((conn, shared))
     }

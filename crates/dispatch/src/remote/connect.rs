@@ -66,6 +66,12 @@ impl RemoteConnect for Call<'_> {
         if let Ok(mut n) = st.storage_conn.write() {
             *n = shared.storage;
         }
+        if let Ok(mut n) = st.nodedev_conn.write() {
+            *n = shared.nodedev;
+        }
+        if let Ok(mut n) = st.iface_conn.write() {
+            *n = shared.interface;
+        }
         *slot = Some(conn);
         self.handler.opened.fetch_add(1, Ordering::Relaxed);
         Ok(())

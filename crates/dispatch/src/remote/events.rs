@@ -50,6 +50,8 @@ pub struct Registrations {
     pub secret_token: Option<u64>,
     /// The subscription to the shared storage driver's events.
     pub storage_token: Option<u64>,
+    /// The subscription to the shared node device driver's events.
+    pub nodedev_token: Option<u64>,
     pub next_id: i32,
     pub list: Vec<Registration>,
 }
@@ -249,6 +251,19 @@ fn frame_for(reg: &Registration, ev: &Event) -> Option<Vec<u8>> {
                     },
                     event: *event,
                     detail: *detail,
+                },
+            ))
+        }
+        (Event::NodeDeviceUpdate { dev }, Kind::NodeDevice)
+            if reg.event_id == 1 && matches(&reg.filter, dev.name.as_bytes()) =>
+        {
+            Some(message(
+                P::NodeDeviceEventUpdate,
+                &r::NodeDeviceEventUpdateMsg {
+                    callback_id: reg.id,
+                    dev: r::NonnullNodeDevice {
+                        name: dev.name.clone(),
+                    },
                 },
             ))
         }

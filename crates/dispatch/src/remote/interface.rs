@@ -13,22 +13,22 @@ const LIST_ACTIVE: u32 = 1 << 1;
 
 impl RemoteInterface for Call<'_> {
     fn interface_change_begin(&self, args: r::InterfaceChangeBeginArgs) -> R<()> {
-        self.driver(|c| c.interface_change_begin(args.flags))
+        self.iface(|c| c.interface_change_begin(args.flags))
     }
 
     fn interface_change_commit(&self, args: r::InterfaceChangeCommitArgs) -> R<()> {
-        self.driver(|c| c.interface_change_commit(args.flags))
+        self.iface(|c| c.interface_change_commit(args.flags))
     }
 
     fn interface_change_rollback(&self, args: r::InterfaceChangeRollbackArgs) -> R<()> {
-        self.driver(|c| c.interface_change_rollback(args.flags))
+        self.iface(|c| c.interface_change_rollback(args.flags))
     }
 
     fn connect_list_all_interfaces(
         &self,
         args: r::ConnectListAllInterfacesArgs,
     ) -> R<r::ConnectListAllInterfacesRet> {
-        let v = self.driver(|c| c.list_all_interfaces(args.flags))?;
+        let v = self.iface(|c| c.list_all_interfaces(args.flags))?;
         let (ifaces, ret) = list_all(
             v,
             args.need_results,
@@ -40,14 +40,14 @@ impl RemoteInterface for Call<'_> {
     }
 
     fn connect_num_of_interfaces(&self) -> R<r::ConnectNumOfInterfacesRet> {
-        let v = self.driver(|c| c.list_all_interfaces(LIST_ACTIVE))?;
+        let v = self.iface(|c| c.list_all_interfaces(LIST_ACTIVE))?;
         Ok(r::ConnectNumOfInterfacesRet {
             num: v.len() as i32,
         })
     }
 
     fn connect_num_of_defined_interfaces(&self) -> R<r::ConnectNumOfDefinedInterfacesRet> {
-        let v = self.driver(|c| c.list_all_interfaces(LIST_INACTIVE))?;
+        let v = self.iface(|c| c.list_all_interfaces(LIST_INACTIVE))?;
         Ok(r::ConnectNumOfDefinedInterfacesRet {
             num: v.len() as i32,
         })
@@ -57,7 +57,7 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::ConnectListInterfacesArgs,
     ) -> R<r::ConnectListInterfacesRet> {
-        let v = self.driver(|c| c.list_all_interfaces(LIST_ACTIVE))?;
+        let v = self.iface(|c| c.list_all_interfaces(LIST_ACTIVE))?;
         Ok(r::ConnectListInterfacesRet {
             names: names_of(v, args.maxnames, |i| i.name),
         })
@@ -67,7 +67,7 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::ConnectListDefinedInterfacesArgs,
     ) -> R<r::ConnectListDefinedInterfacesRet> {
-        let v = self.driver(|c| c.list_all_interfaces(LIST_INACTIVE))?;
+        let v = self.iface(|c| c.list_all_interfaces(LIST_INACTIVE))?;
         Ok(r::ConnectListDefinedInterfacesRet {
             names: names_of(v, args.maxnames, |i| i.name),
         })
@@ -77,7 +77,7 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::InterfaceLookupByNameArgs,
     ) -> R<r::InterfaceLookupByNameRet> {
-        let iface = self.driver(|c| c.interface_lookup_by_name(&args.name))?;
+        let iface = self.iface(|c| c.interface_lookup_by_name(&args.name))?;
         Ok(r::InterfaceLookupByNameRet {
             iface: iface_out(iface),
         })
@@ -87,7 +87,7 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::InterfaceLookupByMacStringArgs,
     ) -> R<r::InterfaceLookupByMacStringRet> {
-        let iface = self.driver(|c| c.interface_lookup_by_mac(&args.mac))?;
+        let iface = self.iface(|c| c.interface_lookup_by_mac(&args.mac))?;
         Ok(r::InterfaceLookupByMacStringRet {
             iface: iface_out(iface),
         })
@@ -98,31 +98,31 @@ impl RemoteInterface for Call<'_> {
         args: r::InterfaceGetXmlDescArgs,
     ) -> R<r::InterfaceGetXmlDescRet> {
         Ok(r::InterfaceGetXmlDescRet {
-            xml: self.driver(|c| c.interface_get_xml_desc(&iface_in(&args.iface), args.flags))?,
+            xml: self.iface(|c| c.interface_get_xml_desc(&iface_in(&args.iface), args.flags))?,
         })
     }
 
     fn interface_define_xml(&self, args: r::InterfaceDefineXmlArgs) -> R<r::InterfaceDefineXmlRet> {
-        let iface = self.driver(|c| c.interface_define_xml(&args.xml, args.flags))?;
+        let iface = self.iface(|c| c.interface_define_xml(&args.xml, args.flags))?;
         Ok(r::InterfaceDefineXmlRet {
             iface: iface_out(iface),
         })
     }
 
     fn interface_undefine(&self, args: r::InterfaceUndefineArgs) -> R<()> {
-        self.driver(|c| c.interface_undefine(&iface_in(&args.iface)))
+        self.iface(|c| c.interface_undefine(&iface_in(&args.iface)))
     }
 
     fn interface_create(&self, args: r::InterfaceCreateArgs) -> R<()> {
-        self.driver(|c| c.interface_create(&iface_in(&args.iface), args.flags))
+        self.iface(|c| c.interface_create(&iface_in(&args.iface), args.flags))
     }
 
     fn interface_destroy(&self, args: r::InterfaceDestroyArgs) -> R<()> {
-        self.driver(|c| c.interface_destroy(&iface_in(&args.iface), args.flags))
+        self.iface(|c| c.interface_destroy(&iface_in(&args.iface), args.flags))
     }
 
     fn interface_is_active(&self, args: r::InterfaceIsActiveArgs) -> R<r::InterfaceIsActiveRet> {
-        let active = self.driver(|c| c.interface_is_active(&iface_in(&args.iface)))?;
+        let active = self.iface(|c| c.interface_is_active(&iface_in(&args.iface)))?;
         Ok(r::InterfaceIsActiveRet {
             active: i32::from(active),
         })

@@ -123,6 +123,26 @@ impl RemoteHandler {
                 storage.unsubscribe(tok);
             }
         }
+        let nodedev = client
+            .state
+            .nodedev_conn
+            .write()
+            .ok()
+            .and_then(|mut c| c.take());
+        if let Some(nodedev) = nodedev {
+            if let Some(tok) = client
+                .state
+                .events
+                .lock()
+                .ok()
+                .and_then(|mut e| e.nodedev_token.take())
+            {
+                nodedev.unsubscribe(tok);
+            }
+        }
+        if let Ok(mut c) = client.state.iface_conn.write() {
+            c.take();
+        }
         let net = client
             .state
             .net_conn
@@ -369,6 +389,31 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// `f` on the connection answering node device calls: the shared node
+    /// device driver's, else the client's own.
+    fn nodedev<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
+        let shared = self
+            .state()
+            .nodedev_conn
+            .read()
+            .ok()
+            .and_then(|c| c.clone());
+        match shared {
+            Some(c) => f(&*c).map_err(wire),
+            None => f(&*self.conn()?).map_err(wire),
+        }
+    }
+
+    /// `f` on the connection answering host interface calls: the shared
+    /// interface driver's, else the client's own.
+    fn iface<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
+        let shared = self.state().iface_conn.read().ok().and_then(|c| c.clone());
+        match shared {
+            Some(c) => f(&*c).map_err(wire),
+            None => f(&*self.conn()?).map_err(wire),
+        }
+    }
+
     /// `f` on the client's driver connection, its error as the client
     /// gets it.
     fn driver<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
@@ -409,9 +454,23 @@ impl<'a> Call<'a> {
             Kind::StoragePool => self.state().storage_conn.read().ok().and_then(|c| c.clone()),
             _ => None,
         };
+        let shared_nodedev = match kind {
+            Kind::NodeDevice => self
+                .state()
+                .nodedev_conn
+                .read()
+                .ok()
+                .and_then(|c| c.clone()),
+            _ => None,
+        };
         let regs = &self.state().events;
         let mut ev = regs.lock().map_err(|_| not_open())?;
-        if let Some(sto) = shared_storage {
+        if let Some(nd) = shared_nodedev {
+            if ev.nodedev_token.is_none() {
+                ev.nodedev_token =
+                    nd.subscribe(events::sink(Arc::downgrade(self.client), regs.clone()));
+            }
+        } else if let Some(sto) = shared_storage {
             if ev.storage_token.is_none() {
                 ev.storage_token =
                     sto.subscribe(events::sink(Arc::downgrade(self.client), regs.clone()));

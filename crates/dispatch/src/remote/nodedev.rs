@@ -14,7 +14,7 @@ impl RemoteNodeDevice for Call<'_> {
         &self,
         args: r::ConnectListAllNodeDevicesArgs,
     ) -> R<r::ConnectListAllNodeDevicesRet> {
-        let v = self.driver(|c| c.list_all_node_devices(args.flags))?;
+        let v = self.nodedev(|c| c.list_all_node_devices(args.flags))?;
         let (devices, ret) = list_all(
             v,
             args.need_results,
@@ -26,16 +26,14 @@ impl RemoteNodeDevice for Call<'_> {
     }
 
     fn node_num_of_devices(&self, args: r::NodeNumOfDevicesArgs) -> R<r::NodeNumOfDevicesRet> {
-        let names = self.driver(|c| c.node_list_devices(args.cap.as_deref(), args.flags))?;
-        Ok(r::NodeNumOfDevicesRet {
-            num: names.len() as i32,
-        })
+        let n = self.nodedev(|c| c.node_num_of_devices(args.cap.as_deref(), args.flags))?;
+        Ok(r::NodeNumOfDevicesRet { num: n as i32 })
     }
 
     fn node_list_devices(&self, args: r::NodeListDevicesArgs) -> R<r::NodeListDevicesRet> {
         let max = args.maxnames.max(0) as usize;
         limit_check(max, r::NODE_DEVICE_LIST_MAX, "node devices")?;
-        let mut names = self.driver(|c| c.node_list_devices(args.cap.as_deref(), args.flags))?;
+        let mut names = self.nodedev(|c| c.node_list_devices(args.cap.as_deref(), args.flags))?;
         names.truncate(max);
         Ok(r::NodeListDevicesRet { names })
     }
@@ -44,7 +42,7 @@ impl RemoteNodeDevice for Call<'_> {
         &self,
         args: r::NodeDeviceLookupByNameArgs,
     ) -> R<r::NodeDeviceLookupByNameRet> {
-        let dev = self.driver(|c| c.node_device_lookup_by_name(&args.name))?;
+        let dev = self.nodedev(|c| c.node_device_lookup_by_name(&args.name))?;
         Ok(r::NodeDeviceLookupByNameRet { dev: dev_out(dev) })
     }
 
@@ -54,7 +52,7 @@ impl RemoteNodeDevice for Call<'_> {
     ) -> R<r::NodeDeviceGetXmlDescRet> {
         let dev = NodeDeviceRef { name: args.name };
         Ok(r::NodeDeviceGetXmlDescRet {
-            xml: self.driver(|c| c.node_device_get_xml_desc(&dev, args.flags))?,
+            xml: self.nodedev(|c| c.node_device_get_xml_desc(&dev, args.flags))?,
         })
     }
 
@@ -64,7 +62,7 @@ impl RemoteNodeDevice for Call<'_> {
     ) -> R<r::NodeDeviceGetParentRet> {
         let dev = NodeDeviceRef { name: args.name };
         Ok(r::NodeDeviceGetParentRet {
-            parent_name: self.driver(|c| c.node_device_get_parent(&dev))?,
+            parent_name: self.nodedev(|c| c.node_device_get_parent(&dev))?,
         })
     }
 
@@ -73,7 +71,7 @@ impl RemoteNodeDevice for Call<'_> {
         args: r::NodeDeviceNumOfCapsArgs,
     ) -> R<r::NodeDeviceNumOfCapsRet> {
         let dev = NodeDeviceRef { name: args.name };
-        let caps = self.driver(|c| c.node_device_list_caps(&dev))?;
+        let caps = self.nodedev(|c| c.node_device_list_caps(&dev))?;
         Ok(r::NodeDeviceNumOfCapsRet {
             num: caps.len() as i32,
         })
@@ -84,7 +82,7 @@ impl RemoteNodeDevice for Call<'_> {
         args: r::NodeDeviceListCapsArgs,
     ) -> R<r::NodeDeviceListCapsRet> {
         let dev = NodeDeviceRef { name: args.name };
-        let mut names = self.driver(|c| c.node_device_list_caps(&dev))?;
+        let mut names = self.nodedev(|c| c.node_device_list_caps(&dev))?;
         names.truncate(args.maxnames.max(0) as usize);
         Ok(r::NodeDeviceListCapsRet { names })
     }
@@ -93,12 +91,78 @@ impl RemoteNodeDevice for Call<'_> {
         &self,
         args: r::NodeDeviceCreateXmlArgs,
     ) -> R<r::NodeDeviceCreateXmlRet> {
-        let dev = self.driver(|c| c.node_device_create_xml(&args.xml_desc, args.flags))?;
+        let dev = self.nodedev(|c| c.node_device_create_xml(&args.xml_desc, args.flags))?;
         Ok(r::NodeDeviceCreateXmlRet { dev: dev_out(dev) })
     }
 
     fn node_device_destroy(&self, args: r::NodeDeviceDestroyArgs) -> R<()> {
-        self.driver(|c| c.node_device_destroy(&NodeDeviceRef { name: args.name }))
+        self.nodedev(|c| c.node_device_destroy(&NodeDeviceRef { name: args.name }))
+    }
+
+    fn node_device_lookup_scsi_host_by_wwn(
+        &self,
+        args: r::NodeDeviceLookupScsiHostByWwnArgs,
+    ) -> R<r::NodeDeviceLookupScsiHostByWwnRet> {
+        let dev = self.nodedev(|c| {
+            c.node_device_lookup_scsi_host_by_wwn(&args.wwnn, &args.wwpn, args.flags)
+        })?;
+        Ok(r::NodeDeviceLookupScsiHostByWwnRet { dev: dev_out(dev) })
+    }
+
+    fn node_device_define_xml(
+        &self,
+        args: r::NodeDeviceDefineXmlArgs,
+    ) -> R<r::NodeDeviceDefineXmlRet> {
+        let dev = self.nodedev(|c| c.node_device_define_xml(&args.xml_desc, args.flags))?;
+        Ok(r::NodeDeviceDefineXmlRet { dev: dev_out(dev) })
+    }
+
+    fn node_device_undefine(&self, args: r::NodeDeviceUndefineArgs) -> R<()> {
+        let dev = NodeDeviceRef { name: args.name };
+        self.nodedev(|c| c.node_device_undefine(&dev, args.flags))
+    }
+
+    fn node_device_create(&self, args: r::NodeDeviceCreateArgs) -> R<()> {
+        let dev = NodeDeviceRef { name: args.name };
+        self.nodedev(|c| c.node_device_create(&dev, args.flags))
+    }
+
+    fn node_device_get_autostart(
+        &self,
+        args: r::NodeDeviceGetAutostartArgs,
+    ) -> R<r::NodeDeviceGetAutostartRet> {
+        let dev = NodeDeviceRef { name: args.name };
+        let on = self.nodedev(|c| c.node_device_get_autostart(&dev))?;
+        Ok(r::NodeDeviceGetAutostartRet {
+            autostart: i32::from(on),
+        })
+    }
+
+    fn node_device_set_autostart(&self, args: r::NodeDeviceSetAutostartArgs) -> R<()> {
+        let dev = NodeDeviceRef { name: args.name };
+        self.nodedev(|c| c.node_device_set_autostart(&dev, args.autostart != 0))
+    }
+
+    fn node_device_is_persistent(
+        &self,
+        args: r::NodeDeviceIsPersistentArgs,
+    ) -> R<r::NodeDeviceIsPersistentRet> {
+        let dev = NodeDeviceRef { name: args.name };
+        let p = self.nodedev(|c| c.node_device_is_persistent(&dev))?;
+        Ok(r::NodeDeviceIsPersistentRet {
+            persistent: i32::from(p),
+        })
+    }
+
+    fn node_device_is_active(
+        &self,
+        args: r::NodeDeviceIsActiveArgs,
+    ) -> R<r::NodeDeviceIsActiveRet> {
+        let dev = NodeDeviceRef { name: args.name };
+        let a = self.nodedev(|c| c.node_device_is_active(&dev))?;
+        Ok(r::NodeDeviceIsActiveRet {
+            active: i32::from(a),
+        })
     }
 
     // ---- event registrations ----

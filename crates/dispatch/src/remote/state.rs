@@ -25,6 +25,12 @@ pub struct RemoteState {
     /// The shared storage driver's connection, when it (and not `conn`)
     /// answers the client's storage calls.
     pub(crate) storage_conn: RwLock<Option<Arc<dyn Connection>>>,
+    /// The shared node device driver's connection, when it answers the
+    /// client's node device calls.
+    pub(crate) nodedev_conn: RwLock<Option<Arc<dyn Connection>>>,
+    /// The shared interface driver's connection, when it answers the
+    /// client's host interface calls.
+    pub(crate) iface_conn: RwLock<Option<Arc<dyn Connection>>>,
     /// Shared with the event sink the connection publishes to.
     pub(crate) events: Arc<EventState>,
     /// The client came in on a read-only socket.
@@ -42,6 +48,8 @@ impl RemoteState {
             net_conn: RwLock::new(None),
             secret_conn: RwLock::new(None),
             storage_conn: RwLock::new(None),
+            nodedev_conn: RwLock::new(None),
+            iface_conn: RwLock::new(None),
             events: Default::default(),
             readonly,
             close_callback: Mutex::new(false),

@@ -4,7 +4,8 @@
 //! Role: wrap the Linux facilities the drivers and daemons need (cgroups
 //! v1/v2/hybrid, namespaces, mounts, capabilities, ptys, veth networking,
 //! process handling and `-d` daemonizing, fd passing and adopting systemd's
-//! listening sockets, BPF device filters for cgroup v2, the one atomic file
+//! listening sockets, BPF device filters for cgroup v2, ethtool feature
+//! queries, the one atomic file
 //! write, pid-file locks) behind small safe functions. Every other crate
 //! but the FFI ones (`sasl`, `libxl-sys`) forbids `unsafe`.
 //!
@@ -22,6 +23,7 @@ pub mod bpf;
 pub mod bpf_devices;
 pub mod caps;
 pub mod cgroup;
+pub mod ethtool;
 pub mod fd;
 pub mod fs;
 pub mod ids;

@@ -4,7 +4,7 @@
 
 use driver::Registry;
 
-/// The drivers libvirtd hosts: test, Xen, QEMU, LXC, the network, secret and storage drivers (the Xen driver runs
+/// The drivers libvirtd hosts: test, Xen, QEMU, LXC, the network, secret, storage and node device drivers (the Xen driver runs
 /// guests only on a Xen dom0 and offers its config conversions anywhere).
 fn registry(ctx: &daemon::DaemonContext) -> Registry {
     let mut registry = Registry::new();
@@ -94,6 +94,18 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     // the hypervisor drivers' connections (definitions in
     // /etc/libvirt/storage, status in /run/libvirt/storage).
     registry.set_storage_driver(storage, storage_uri);
+    // The node device driver answers nodedev:///… and the node device
+    // calls of the hypervisor drivers' connections (the test driver has
+    // its own devices).
+    let nodedev_uri = if ctx.privileged {
+        "nodedev:///system"
+    } else {
+        "nodedev:///session"
+    };
+    registry.set_nodedev_driver(
+        std::sync::Arc::new(driver_nodedev::NodedevFactory::new(ctx.privileged)),
+        nodedev_uri,
+    );
     registry
 }
 

@@ -28,7 +28,7 @@ pub struct Profile {
     pub description: &'static str,
 }
 
-const ALL: [Profile; 9] = [
+const ALL: [Profile; 10] = [
     Profile {
         name: "libvirtd",
         sock_prefix: "libvirt",
@@ -118,6 +118,16 @@ const ALL: [Profile; 9] = [
         with_ip: false,
         drivers: &["storage"],
         description: "libvirt storage daemon",
+    },
+    Profile {
+        name: "virtnodedevd",
+        sock_prefix: "virtnodedevd",
+        config_file: "virtnodedevd.conf",
+        requires_root: false,
+        has_listen: false,
+        with_ip: false,
+        drivers: &["nodedev"],
+        description: "libvirt nodedev daemon",
     },
 ];
 

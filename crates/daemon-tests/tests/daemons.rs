@@ -23,7 +23,7 @@ use protocol::remote as r;
 use rpc::client::RpcClient;
 use test_support::*;
 
-const ALL: [&str; 9] = [
+const ALL: [&str; 10] = [
     "libvirtd",
     "virtproxyd",
     "virtqemud",
@@ -33,6 +33,7 @@ const ALL: [&str; 9] = [
     "virtnetworkd",
     "virtsecretd",
     "virtstoraged",
+    "virtnodedevd",
 ];
 const NOBODY: u32 = 65534;
 

@@ -7,7 +7,8 @@
 //! capabilities` / `domcapabilities` from them ([`caps`]), and keep the
 //! persistent domains in `config_dir/NAME.xml`, and run guests as QEMU
 //! processes with a QMP monitor each (start, destroy,
-//! suspend, resume, shutdown; QEMU's events become lifecycle events). The
+//! suspend, resume, shutdown; QEMU's events become lifecycle events;
+//! guests outlive the daemon and are found again at start-up). The
 //! command line is a minimal one until the full translation of the domain
 //! XML exists; what needs more answers libvirt's "not supported by the
 //! connection driver" error.
@@ -140,6 +141,12 @@ impl DriverFactory for QemuFactory {
             self.driver.clone(),
             uri.driver_uri(),
         )))
+    }
+
+    /// Finds the guests still running from before a restart.
+    fn startup(&self) -> Result<()> {
+        self.driver.reattach();
+        Ok(())
     }
 
     fn active_guests(&self) -> usize {

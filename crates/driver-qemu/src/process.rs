@@ -523,3 +523,110 @@ impl Driver {
             .map(|_| ())
     }
 }
+
+impl Driver {
+    /// Finds the guests that ran before a daemon restart again: for each
+    /// status file, a QEMU still running this guest (its pid, with
+    /// `guest=NAME` on its command line) gets its monitor reconnected and
+    /// its state asked (`query-status`); the files of a guest whose QEMU is
+    /// gone are removed and it is shut off (a transient one is dropped).
+    pub(crate) fn reattach(&self) {
+        let Ok(dir) = std::fs::read_dir(&self.opts.state_dir) else {
+            return;
+        };
+        let mut files: Vec<PathBuf> = dir
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+            .collect();
+        files.sort();
+        for path in files {
+            if let Err(e) = self.reattach_one(&path) {
+                eprintln!("qemu driver: {}: {e}", path.display());
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+
+    fn reattach_one(&self, path: &std::path::Path) -> std::result::Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let pid: u32 = text
+            .split("pid='")
+            .nth(1)
+            .and_then(|r| r.split('\'').next())
+            .and_then(|p| p.parse().ok())
+            .ok_or("no pid in the status file")?;
+        let start = text.find("<domain").ok_or("no domain in the status file")?;
+        let end = text
+            .rfind("</domain>")
+            .ok_or("no domain in the status file")?
+            + "</domain>".len();
+        let def = crate::state::live_def(&text[start..end]).map_err(|e| e.to_string())?;
+        let id = def.id.ok_or("no id in the status file")?;
+        let name = def.name.clone();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let ours = String::from_utf8_lossy(&cmdline).contains(&format!("guest={name},"));
+        let dom = self.table_entry(&def);
+        if !ours {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_dir_all(self.domain_dir(id, &name));
+            let _ = std::fs::remove_file(self.opts.state_dir.join(format!("{name}.pid")));
+            self.drop_if_transient(&dom);
+            return Ok(());
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let monitor = self.domain_dir(id, &name).join("monitor.sock");
+        let timeout = monitor_timeout();
+        let res = self.block(async move {
+            let stream = tokio::net::UnixStream::connect(&monitor)
+                .await
+                .map_err(|e| format!("failed to connect to monitor socket: {e}"))?;
+            let mon = tokio::time::timeout(timeout, Qmp::connect(stream, Some(tx)))
+                .await
+                .map_err(|_| "timed out waiting for the QMP greeting".to_string())?
+                .map_err(|e| e.to_string())?;
+            mon.set_timeout(timeout);
+            mon.negotiate().await.map_err(|e| e.to_string())?;
+            let st = mon
+                .execute("query-status", None)
+                .await
+                .map_err(|e| e.to_string())?;
+            let running = st.ret.get("running").and_then(|r| r.as_bool()) == Some(true);
+            Ok::<(Qmp, bool), String>((mon, running))
+        });
+        let (mon, running) = match res {
+            Some(Ok(x)) => x,
+            other => {
+                self.drop_if_transient(&dom);
+                return Err(match other {
+                    Some(Err(e)) => e,
+                    _ => "monitor connection failed".into(),
+                });
+            }
+        };
+        self.bump_id(id);
+        {
+            let mut st = dom.lock();
+            self.set_live(
+                &dom,
+                &mut st,
+                Some(Live {
+                    def,
+                    id,
+                    pid,
+                    mon,
+                    stop_cause: None,
+                }),
+            );
+            if running {
+                st.state = state::RUNNING;
+                st.reason = reason::RUNNING_UNKNOWN;
+            } else {
+                st.state = state::PAUSED;
+                st.reason = reason::PAUSED_UNKNOWN;
+            }
+        }
+        self.watch(dom, rx);
+        Ok(())
+    }
+}

@@ -232,6 +232,31 @@ impl Driver {
         self.domains.entry_by_id(id).map(|e| e.obj)
     }
 
+    /// Ids continue after the highest one found running at start-up.
+    pub(crate) fn bump_id(&self, id: i32) {
+        self.next_id
+            .fetch_max(id.saturating_add(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The table's domain for `def` (by UUID), added as a transient one
+    /// when it has no persistent definition.
+    pub(crate) fn table_entry(&self, def: &DomainDef) -> Arc<Dom> {
+        if let Some(d) = self.find_uuid(&def.uuid.0) {
+            return d;
+        }
+        let (uuid, name) = (def.uuid.0, Arc::from(def.name.as_str()));
+        match self
+            .domains
+            .add(uuid, name, shut_off(def.name.clone()), |obj, _, _| {
+                obj.clone()
+            }) {
+            Ok(d) => d,
+            // A name clash with another domain: keep this one out of the
+            // table (it is still cleaned up by the caller).
+            Err(_) => Arc::new(Obj::new(uuid, shut_off(def.name.clone()))),
+        }
+    }
+
     /// A stopped domain without a persistent definition leaves the table.
     pub(crate) fn drop_if_transient(&self, dom: &Dom) {
         let st = dom.lock();
@@ -418,6 +443,11 @@ fn shut_off(name: String) -> DomState {
         state: state::SHUTOFF,
         reason: reason::SHUTOFF_UNKNOWN,
     }
+}
+
+/// Parses the live definition of a status file.
+pub(crate) fn live_def(xml: &str) -> Result<DomainDef> {
+    xml_options().parse_str(xml, &parse_flags(false))
 }
 
 fn parse_flags(inactive: bool) -> ParseFlags {

@@ -610,3 +610,66 @@ fn a_hung_qemu_blocks_only_calls_on_its_own_guest() {
         ok(&virsh_uri(&uri, &["destroy", name]), "destroy");
     }
 }
+
+#[test]
+fn running_guests_are_found_again_after_a_daemon_restart() {
+    skip_if!(cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let t = TempDir::new("qemu-restart");
+    let (mut d, uri) = start(&t);
+    let floppy = t.join("boot.img");
+    boot_floppy(&floppy);
+    for name in ["stays", "dies"] {
+        let xml = format!(
+            "<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n  <devices>\n    <disk type='file' device='floppy'>\n      <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n      <readonly/>\n    </disk>\n  </devices>\n</domain>\n",
+            floppy.display()
+        );
+        let p = t.join(&format!("{name}.xml"));
+        std::fs::write(&p, xml).unwrap_or_else(|e| panic!("{e}"));
+        ok(
+            &virsh_uri(&uri, &["define", &p.display().to_string()]),
+            "define",
+        );
+        ok(&virsh_uri(&uri, &["start", name]), "start");
+    }
+    ok(&virsh_uri(&uri, &["suspend", "stays"]), "suspend");
+    let list = ok(&virsh_uri(&uri, &["list"]), "list");
+    let id_of = |list: &str, name: &str| {
+        list.lines()
+            .find(|l| l.contains(name))
+            .and_then(|l| l.split_whitespace().next())
+            .map(str::to_string)
+    };
+    let id = id_of(&list, "stays");
+    let (pid_stays, pid_dies) = (guest_pid(&t, "stays"), guest_pid(&t, "dies"));
+    // The daemon goes; the guests stay. One of them dies meanwhile.
+    d.stop(std::time::Duration::from_secs(30));
+    assert!(host::process::exists(pid_stays));
+    host::process::kill(pid_dies, libc::SIGKILL).unwrap_or_else(|e| panic!("{e}"));
+    assert!(eventually(|| std::fs::read_to_string(format!(
+        "/proc/{pid_dies}/stat"
+    ))
+    .map_or(true, |s| s.contains(") Z"))));
+    let (_d2, uri) = start(&t);
+    let list = ok(&virsh_uri(&uri, &["list", "--all"]), "list");
+    assert_eq!(id_of(&list, "stays"), id, "{list}");
+    assert_eq!(domstate(&uri, "stays"), "paused");
+    assert_eq!(domstate(&uri, "dies"), "shut off");
+    assert!(!t.join("root/run/libvirt/qemu/dies.xml").exists());
+    // The monitor is back: the guest obeys.
+    ok(&virsh_uri(&uri, &["resume", "stays"]), "resume");
+    assert_eq!(domstate(&uri, "stays"), "running");
+    ok(&virsh_uri(&uri, &["destroy", "stays"]), "destroy");
+    assert_eq!(domstate(&uri, "stays"), "shut off");
+    // A new guest gets an id after the ones in use before.
+    ok(&virsh_uri(&uri, &["start", "dies"]), "start");
+    let list = ok(&virsh_uri(&uri, &["list"]), "list");
+    let new_id: i32 = id_of(&list, "dies")
+        .and_then(|i| i.parse().ok())
+        .unwrap_or(0);
+    let old_id: i32 = id.and_then(|i| i.parse().ok()).unwrap_or(0);
+    assert!(new_id > old_id, "{list}");
+    ok(&virsh_uri(&uri, &["destroy", "dies"]), "destroy");
+}

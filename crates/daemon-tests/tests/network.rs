@@ -552,6 +552,15 @@ const GUEST_MAC: &str = "52:54:00:3c:4d:5e";
 /// A busybox container on network `net` that asks for a DHCP lease with
 /// busybox's udhcpc, then sleeps.
 fn container_xml(t: &TempDir, name: &str, net: &str) -> PathBuf {
+    container_xml_with(
+        t,
+        name,
+        &format!("<interface type='network'><mac address='{GUEST_MAC}'/><source network='{net}'/></interface>"),
+    )
+}
+
+/// The same container with the NIC `iface`.
+fn container_xml_with(t: &TempDir, name: &str, iface: &str) -> PathBuf {
     let root = BusyboxRoot::new(t.join(&format!("rootfs-{name}")))
         .applets(&["sh", "udhcpc", "sleep", "true"])
         .build();
@@ -564,8 +573,7 @@ fn container_xml(t: &TempDir, name: &str, net: &str) -> PathBuf {
              <initarg>udhcpc -i eth0 -n -q -t 30 -T 1 -s /bin/true -x hostname:{name}; exec sleep 1000</initarg>\
              </os><devices>\
              <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>\
-             <interface type='network'><mac address='{GUEST_MAC}'/><source network='{net}'/></interface>\
-             <console type='pty'/></devices></domain>",
+             {iface}<console type='pty'/></devices></domain>",
             root.display()
         ),
     )
@@ -590,7 +598,7 @@ fn container_on_a_nat_network_gets_a_dhcp_lease_through_its_port() {
     skip_if!(container_skip_reason());
     let t = TempDir::new("netct");
     let ns = Netns::new("ct", t.path());
-    let _d = start_daemon(&t, &ns, "libvirtd", "libvirt-sock");
+    let mut d = start_daemon(&t, &ns, "libvirtd", "libvirt-sock");
     let sock = t.join("run/libvirt-sock");
     let lxc = format!("lxc+unix:///system?socket={}", sock.display());
     let xml = t.join("nat.xml");
@@ -664,6 +672,39 @@ fn container_on_a_nat_network_gets_a_dhcp_lease_through_its_port() {
         cmdline.contains("--leasefile-ro") && cmdline.contains("libvirt_leaseshelper"),
         "{cmdline}"
     );
+
+    // A container with <interface type='bridge'> on the same bridge gets
+    // a lease too, without a port.
+    const BRIDGE_MAC: &str = "52:54:00:3c:4d:5f";
+    let brct = container_xml_with(
+        &t,
+        "brct",
+        &format!("<interface type='bridge'><mac address='{BRIDGE_MAC}'/><source bridge='lvrsbr0'/></interface>"),
+    );
+    virsh_ok(&lxc, &["create", brct.to_str().unwrap()]);
+    let brguest = Guest {
+        uri: &lxc,
+        name: "brct",
+    };
+    let got = eventually_within(Duration::from_secs(60), || {
+        leases = virsh_ok(&lxc, &["net-dhcp-leases", "e2enat", "--mac", BRIDGE_MAC]);
+        leases.contains("10.213.7.")
+    });
+    assert!(got, "no lease for the bridged container: {leases}");
+    let ports = virsh_ok(&lxc, &["net-port-list", "e2enat", "--uuid"]);
+    assert_eq!(ports.trim(), port, "no port for a bridge NIC");
+    virsh_ok(&lxc, &["destroy", "brct"]);
+    drop(brguest);
+
+    // A libvirtd killed and started again finds the container and its
+    // port, and stopping the container then releases the port.
+    d.kill9();
+    drop(d);
+    let _d2 = start_daemon(&t, &ns, "libvirtd", "libvirt-sock");
+    let running = virsh_ok(&lxc, &["list", "--name"]);
+    assert_eq!(running.trim(), "netct");
+    let ports = virsh_ok(&lxc, &["net-port-list", "e2enat", "--uuid"]);
+    assert_eq!(ports.trim(), port);
 
     // Stopping the container releases the port.
     virsh_ok(&lxc, &["destroy", "netct"]);

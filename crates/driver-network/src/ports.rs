@@ -250,7 +250,7 @@ pub fn allocate(
     if port.bandwidth.is_none() {
         port.bandwidth = portgroup.as_ref().and_then(|p| p.bandwidth.clone());
     }
-    if port.vlan.as_ref().map_or(true, |v| v.tags.is_empty()) {
+    if port.vlan.as_ref().filter(|v| !v.tags.is_empty()).is_none() {
         let vlan = portgroup
             .as_ref()
             .and_then(|p| p.vlan.clone())
@@ -336,7 +336,7 @@ pub fn allocate(
                 )));
             };
             port.plug = Plug::HostdevPci {
-                addr: addr.clone(),
+                addr: *addr,
                 driver: def.forward.driver,
                 managed: Some(def.forward.managed),
             };

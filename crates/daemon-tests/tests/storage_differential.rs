@@ -249,6 +249,17 @@ fn virsh_storage_session_matches_c_libvirtd() {
         "pool-undefine st",
         "pool-list --all",
         "pool-create-as tr dir --target DIR/nope",
+        "pool-create-as i iscsi --source-host 127.0.0.1 --source-dev iqn.2000-01.com.example:t --target /dev/disk/by-path",
+        "pool-create-as s scsi --adapter-name host99 --target /dev/disk/by-path",
+        "pool-create-as m mpath --target /dev/mapper",
+        "vol-list m",
+        "vol-create-as m x 1M",
+        "pool-destroy m",
+        "pool-create-as r rbd --source-name x --source-host h",
+        "pool-create-as z zfs --source-name x",
+        "pool-create-as g gluster --source-host h --source-name v",
+        "find-storage-pool-sources netfs",
+        "find-storage-pool-sources bogus",
         "pool-capabilities",
     ];
     let mut diffs = Vec::new();

@@ -737,8 +737,34 @@ def images():
         os.unlink(f)
 
 
+def cpus():
+    print("== CPU baseline (libvirt's x86 CPU map), compare")
+
+    def cpu(model, vendor="", feats=(), arch="x86_64"):
+        v = f"<vendor>{vendor}</vendor>" if vendor else ""
+        a = f"<arch>{arch}</arch>" if arch else ""
+        f = "".join(f"<feature name='{x}'/>" for x in feats)
+        return f"<cpu>{a}<model>{model}</model>{v}{f}</cpu>"
+    cases = [
+        ("one", [cpu("Haswell-noTSX", "Intel", ["vmx"])]),
+        ("two", [cpu("Haswell-noTSX", "Intel"), cpu("Broadwell-noTSX", "Intel")]),
+        ("amd", [cpu("EPYC-Rome", "AMD"), cpu("EPYC", "AMD", ["vmx"])]),
+        ("no vendor", [cpu("Skylake-Client-IBRS"), cpu("Haswell"), cpu("Westmere")]),
+        ("mixed vendors", [cpu("Nehalem", "Intel"), cpu("Opteron_G3", "AMD")]),
+        ("no arch", [cpu("Westmere", arch="")]),
+        ("unknown model", [cpu("Nosuch")]),
+        ("unknown feature", [cpu("Haswell", feats=["bogus"])]),
+    ]
+    for label, xmls in cases:
+        show(f"baseline {label}", conn.baselineCPU, xmls, 0)
+        show(f"baseline {label} expanded", conn.baselineCPU, xmls, 1)
+    show("baseline bad flags", conn.baselineCPU, [cpu("Nehalem")], 2)
+    show("compare", conn.compareCPU, cpu("Nehalem"), 0)
+
+
 def main():
     pump()
+    cpus()
     images()
     perf_period_transactions()
     usage()

@@ -590,6 +590,9 @@ impl Connection for TestConnection {
     fn cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
         crate::caps::cpu_model_names(arch, flags)
     }
+    fn baseline_cpu(&self, xml_cpus: &[String], flags: u32) -> Result<String> {
+        crate::baseline::baseline_cpu(xml_cpus, flags)
+    }
     fn find_storage_pool_sources(
         &self,
         pool_type: &str,

@@ -44,6 +44,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod baseline;
 mod caps;
 mod conn;
 mod domain;

@@ -690,6 +690,12 @@ pub trait Connection: Send + Sync {
     fn cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
         unsupported!("virConnectGetCPUModelNames")
     }
+    /// virConnectBaselineCPU: the CPU definition every given host CPU
+    /// (XML) can run. Errors: VIR_ERR_XML_ERROR, VIR_ERR_OPERATION_FAILED
+    /// (incompatible CPUs) from the CPU error domain.
+    fn baseline_cpu(&self, xml_cpus: &[String], flags: u32) -> Result<String> {
+        unsupported!("virConnectBaselineCPU")
+    }
     /// virConnectFindStoragePoolSources.
     fn find_storage_pool_sources(
         &self,

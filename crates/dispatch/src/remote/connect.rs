@@ -267,6 +267,11 @@ impl RemoteConnect for Call<'_> {
         Ok(r::NodeGetFreePagesRet { counts })
     }
 
+    fn connect_baseline_cpu(&self, args: r::ConnectBaselineCpuArgs) -> R<r::ConnectBaselineCpuRet> {
+        let cpu = self.driver(|c| c.baseline_cpu(&args.xml_cp_us, args.flags))?;
+        Ok(r::ConnectBaselineCpuRet { cpu })
+    }
+
     fn connect_get_cpu_model_names(
         &self,
         args: r::ConnectGetCpuModelNamesArgs,

@@ -382,7 +382,12 @@ impl<'a> Call<'a> {
     /// `f` on the connection answering storage calls: the shared storage
     /// driver's, else the client's own.
     fn storage<T>(&self, f: impl FnOnce(&dyn Connection) -> driver::Result<T>) -> R<T> {
-        let shared = self.state().storage_conn.read().ok().and_then(|c| c.clone());
+        let shared = self
+            .state()
+            .storage_conn
+            .read()
+            .ok()
+            .and_then(|c| c.clone());
         match shared {
             Some(c) => f(&*c).map_err(wire),
             None => f(&*self.conn()?).map_err(wire),
@@ -451,7 +456,12 @@ impl<'a> Call<'a> {
             _ => None,
         };
         let shared_storage = match kind {
-            Kind::StoragePool => self.state().storage_conn.read().ok().and_then(|c| c.clone()),
+            Kind::StoragePool => self
+                .state()
+                .storage_conn
+                .read()
+                .ok()
+                .and_then(|c| c.clone()),
             _ => None,
         };
         let shared_nodedev = match kind {

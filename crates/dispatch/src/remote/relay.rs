@@ -312,10 +312,7 @@ fn read_raw_frame(sock: &mut UnixStream) -> std::io::Result<(Header, Vec<u8>)> {
 /// side goes. The daemon going away does not end the client: its next
 /// call of that family fails, as a lost remote connection does.
 fn relay(mut sock: UnixStream, up: Arc<Link>, client: std::sync::Weak<Client<RemoteState>>) {
-    loop {
-        let Ok((h, bytes)) = read_raw_frame(&mut sock) else {
-            break;
-        };
+    while let Ok((h, bytes)) = read_raw_frame(&mut sock) {
         if h.prog == keepalive::PROGRAM {
             if h.proc_ == keepalive::PROC_PING && up.send(&pong()).is_err() {
                 break;

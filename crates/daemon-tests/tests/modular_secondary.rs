@@ -136,8 +136,34 @@ fn secondary_calls_reach_their_daemons_through_virtlxcd_and_the_proxy() {
         run.join("virtstoraged-sock").display()
     );
     assert!(text(&o.stderr).contains(&want), "{}", text(&o.stderr));
+    // With virtstoraged running: a pool defined on the LXC connection of
+    // the proxy is virtstoraged's, and virtstoraged's own secret calls go
+    // to virtsecretd.
+    let _storaged = start(&t, "virtstoraged", &conf);
+    let pool_dir = t.join("pooldir");
+    std::fs::create_dir_all(&pool_dir).unwrap();
+    ok(
+        &lxc_proxied,
+        &[
+            "pool-define-as",
+            "relaypool",
+            "dir",
+            "--target",
+            pool_dir.to_str().unwrap(),
+        ],
+    );
+    let storage_direct = uri("storage", "virtstoraged-sock");
+    let listed = ok(&storage_direct, &["pool-list", "--all", "--name"]);
+    assert_eq!(listed.trim(), "relaypool");
+    ok(&lxc_direct, &["pool-undefine", "relaypool"]);
+    ok(
+        &storage_direct,
+        &["secret-define", secret_xml.to_str().unwrap()],
+    );
+    let listed = ok(&secret_proxied, &["secret-list"]);
+    assert!(listed.contains(uuid), "{listed}");
+    ok(&storage_direct, &["secret-undefine", uuid]);
     for (scheme, daemon) in [
-        ("storage", "virtstoraged"),
         ("nodedev", "virtnodedevd"),
         ("interface", "virtinterfaced"),
         ("nwfilter", "virtnwfilterd"),

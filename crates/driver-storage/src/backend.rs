@@ -875,9 +875,11 @@ pub fn part_path(def: &PoolDef, dev: &str, n: u32) -> String {
     format!("{dev}{p}{n}")
 }
 
-/// A partition or free extent of `parted -m print free`: (number, start,
-/// end, free).
-fn parted_table(dev: &str) -> Result<(u64, Vec<(u32, u64, u64, bool)>)> {
+/// A row of `parted -m print free`: (number, start, end, free).
+type PartRow = (u32, u64, u64, bool);
+
+/// The disk's size and its partitions and free extents.
+fn parted_table(dev: &str) -> Result<(u64, Vec<PartRow>)> {
     let out = cmd::run(&[
         tool("parted"),
         "-s".into(),

@@ -130,7 +130,7 @@ fn chown(path: &str, perms: &conf::storage::Permissions) {
 }
 
 fn fill_raw(file: &File, path: &str, vol: &VolDef, input: Option<&VolDef>) -> Result<()> {
-    let mut need_alloc = !input.is_some_and(|i| vol.allocation < i.capacity);
+    let mut need_alloc = input.is_none_or(|i| vol.allocation >= i.capacity);
     file.set_len(vol.capacity)
         .map_err(|e| sys(&e, format!("cannot extend file '{path}'")))?;
     if vol.allocation > 0 && need_alloc {

@@ -834,7 +834,23 @@ pub fn parse_element(root: &Element, flags: &ParseFlags) -> Result<DomainDef, Co
     if has("graphics") && !has("video") {
         def.devices.push(Element::new("video"));
     }
+    if flags.inactive {
+        // Backing chain indexes belong to a running guest.
+        for d in def.devices.iter_mut().filter(|d| d.name == "disk") {
+            strip_chain_index(d);
+        }
+    }
     Ok(def)
+}
+
+/// Removes the `index` of a disk's source and backing stores.
+fn strip_chain_index(e: &mut Element) {
+    for c in e.elements_mut() {
+        if matches!(c.name.as_str(), "source" | "backingStore") {
+            c.remove_attr("index");
+            strip_chain_index(c);
+        }
+    }
 }
 
 /// SPICE's legacy `port='-1' tlsPort='-1'` means autoport; an inactive
@@ -1053,7 +1069,29 @@ fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
                         let pos = usize::from(m.name == "memnode" && m.attr("cellid").is_some());
                         m.insert_attr(pos, "mode", "strict");
                     }
+                    // Node sets are written in libvirt's canonical form.
+                    if m.name == "memnode" {
+                        if let Some(set) = m
+                            .attr("nodeset")
+                            .and_then(|n| parse_bitmap(n, BITMAP_LIMIT))
+                        {
+                            m.set_attr("nodeset", &format_bitmap(&set));
+                        }
+                    }
                 }
+                // The guest-wide policy first, then the cells' in cell order.
+                e.order_children(&["memory", "memnode"]);
+                let cell = |n: &Node| match n {
+                    Node::Element(c) if c.name == "memnode" => {
+                        c.attr("cellid").and_then(parse_u64).unwrap_or(u64::MAX)
+                    }
+                    _ => 0,
+                };
+                e.children.sort_by_key(|n| match n {
+                    Node::Element(c) if c.name == "memnode" => (1, cell(n)),
+                    Node::Element(c) if c.name == "memory" => (0, 0),
+                    _ => (2, 0),
+                });
             }
             "memoryBacking" => e.order_children(&[
                 "hugepages",

@@ -1131,6 +1131,17 @@ pub trait Connection: Send + Sync {
     fn list_all_interfaces(&self, flags: u32) -> Result<Vec<InterfaceRef>> {
         unsupported!("virConnectListAllInterfaces")
     }
+    /// virConnectListInterfaces (`active`) / virConnectListDefinedInterfaces
+    /// and their counts: by default the names
+    /// [`Self::list_all_interfaces`] gives for ACTIVE / INACTIVE.
+    fn interface_list_names(&self, active: bool) -> Result<Vec<String>> {
+        let flags = if active { 1 << 1 } else { 1 << 0 };
+        Ok(self
+            .list_all_interfaces(flags)?
+            .into_iter()
+            .map(|i| i.name)
+            .collect())
+    }
     fn interface_lookup_by_name(&self, name: &str) -> Result<InterfaceRef> {
         unsupported!("virInterfaceLookupByName")
     }

@@ -7,10 +7,6 @@ use protocol::remote as r;
 use super::{list_all, names_of, Call, R};
 use crate::convert::{iface_in, iface_out};
 
-/// virConnectListAllInterfaces' flags.
-const LIST_INACTIVE: u32 = 1 << 0;
-const LIST_ACTIVE: u32 = 1 << 1;
-
 impl RemoteInterface for Call<'_> {
     fn interface_change_begin(&self, args: r::InterfaceChangeBeginArgs) -> R<()> {
         self.iface(|c| c.interface_change_begin(args.flags))
@@ -40,14 +36,14 @@ impl RemoteInterface for Call<'_> {
     }
 
     fn connect_num_of_interfaces(&self) -> R<r::ConnectNumOfInterfacesRet> {
-        let v = self.iface(|c| c.list_all_interfaces(LIST_ACTIVE))?;
+        let v = self.iface(|c| c.interface_list_names(true))?;
         Ok(r::ConnectNumOfInterfacesRet {
             num: v.len() as i32,
         })
     }
 
     fn connect_num_of_defined_interfaces(&self) -> R<r::ConnectNumOfDefinedInterfacesRet> {
-        let v = self.iface(|c| c.list_all_interfaces(LIST_INACTIVE))?;
+        let v = self.iface(|c| c.interface_list_names(false))?;
         Ok(r::ConnectNumOfDefinedInterfacesRet {
             num: v.len() as i32,
         })
@@ -57,9 +53,9 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::ConnectListInterfacesArgs,
     ) -> R<r::ConnectListInterfacesRet> {
-        let v = self.iface(|c| c.list_all_interfaces(LIST_ACTIVE))?;
+        let v = self.iface(|c| c.interface_list_names(true))?;
         Ok(r::ConnectListInterfacesRet {
-            names: names_of(v, args.maxnames, |i| i.name),
+            names: names_of(v, args.maxnames, |n| n),
         })
     }
 
@@ -67,9 +63,9 @@ impl RemoteInterface for Call<'_> {
         &self,
         args: r::ConnectListDefinedInterfacesArgs,
     ) -> R<r::ConnectListDefinedInterfacesRet> {
-        let v = self.iface(|c| c.list_all_interfaces(LIST_INACTIVE))?;
+        let v = self.iface(|c| c.interface_list_names(false))?;
         Ok(r::ConnectListDefinedInterfacesRet {
-            names: names_of(v, args.maxnames, |i| i.name),
+            names: names_of(v, args.maxnames, |n| n),
         })
     }
 

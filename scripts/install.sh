@@ -9,7 +9,7 @@
 #   bash scripts/install.sh deb       [--bin-dir DIR] [--out DIR] [--compression xz|gzip|none]
 #
 # What goes where (as in Debian 12's libvirt packages):
-#   /usr/sbin/{libvirtd,virtqemud,virtlxcd,virtxend,virtvzd,virtnetworkd,virtsecretd,virtstoraged,virtnodedevd,virtproxyd}
+#   /usr/sbin/{libvirtd,virtqemud,virtlxcd,virtxend,virtvzd,virtnetworkd,virtsecretd,virtstoraged,virtnodedevd,virtinterfaced,virtproxyd}
 #   /usr/lib/libvirt/libvirt_lxc                 (the LXC controller)
 #   /usr/lib/libvirt/libvirt_leaseshelper        (dnsmasq's DHCP lease helper)
 #   /lib/systemd/system/*.service, *.socket
@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-DAEMONS=(libvirtd virtqemud virtlxcd virtxend virtvzd virtnetworkd virtsecretd virtstoraged virtnodedevd virtproxyd)
+DAEMONS=(libvirtd virtqemud virtlxcd virtxend virtvzd virtnetworkd virtsecretd virtstoraged virtnodedevd virtinterfaced virtproxyd)
 MANIFEST=usr/share/libvirt-rs/installed-files
 
 binaries() {
@@ -153,7 +153,7 @@ Conflicts: libvirt-daemon, libvirt-daemon-system, libvirt-daemon-driver-qemu
 Replaces: libvirt-daemon, libvirt-daemon-system, libvirt-daemon-driver-qemu
 Description: libvirt daemons written in Rust
  libvirtd and the modular virtqemud, virtlxcd, virtxend, virtvzd, virtnetworkd,
- virtsecretd, virtstoraged, virtnodedevd and virtproxyd, wire-compatible with virsh, virt-manager and
+ virtsecretd, virtstoraged, virtnodedevd, virtinterfaced and virtproxyd, wire-compatible with virsh, virt-manager and
  the libvirt bindings.
 EOC
     for s in postinst postrm; do

@@ -4,7 +4,7 @@
 
 use driver::Registry;
 
-/// The drivers libvirtd hosts: test, Xen, QEMU, LXC, the network, secret, storage and node device drivers (the Xen driver runs
+/// The drivers libvirtd hosts: test, Xen, QEMU, LXC, the network, secret, storage, node device and interface drivers (the Xen driver runs
 /// guests only on a Xen dom0 and offers its config conversions anywhere).
 fn registry(ctx: &daemon::DaemonContext) -> Registry {
     let mut registry = Registry::new();
@@ -105,6 +105,17 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     registry.set_nodedev_driver(
         std::sync::Arc::new(driver_nodedev::NodedevFactory::new(ctx.privileged)),
         nodedev_uri,
+    );
+    // The interface driver answers interface:///… and the interface
+    // calls of the hypervisor drivers' connections.
+    let iface_uri = if ctx.privileged {
+        "interface:///system"
+    } else {
+        "interface:///session"
+    };
+    registry.set_interface_driver(
+        std::sync::Arc::new(driver_interface::InterfaceFactory::new(ctx.privileged)),
+        iface_uri,
     );
     registry
 }

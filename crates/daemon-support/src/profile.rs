@@ -28,7 +28,7 @@ pub struct Profile {
     pub description: &'static str,
 }
 
-const ALL: [Profile; 10] = [
+const ALL: [Profile; 11] = [
     Profile {
         name: "libvirtd",
         sock_prefix: "libvirt",
@@ -128,6 +128,16 @@ const ALL: [Profile; 10] = [
         with_ip: false,
         drivers: &["nodedev"],
         description: "libvirt nodedev daemon",
+    },
+    Profile {
+        name: "virtinterfaced",
+        sock_prefix: "virtinterfaced",
+        config_file: "virtinterfaced.conf",
+        requires_root: false,
+        has_listen: false,
+        with_ip: false,
+        drivers: &["interface"],
+        description: "libvirt interface daemon",
     },
 ];
 

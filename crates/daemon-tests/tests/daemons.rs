@@ -23,7 +23,7 @@ use protocol::remote as r;
 use rpc::client::RpcClient;
 use test_support::*;
 
-const ALL: [&str; 10] = [
+const ALL: [&str; 11] = [
     "libvirtd",
     "virtproxyd",
     "virtqemud",
@@ -34,6 +34,7 @@ const ALL: [&str; 10] = [
     "virtsecretd",
     "virtstoraged",
     "virtnodedevd",
+    "virtinterfaced",
 ];
 const NOBODY: u32 = 65534;
 

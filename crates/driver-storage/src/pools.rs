@@ -723,13 +723,8 @@ impl StorageDriver {
     pub fn undefine(&self, p: &PoolRef) -> Result<()> {
         let obj = self.pool(p)?;
         let mut st = obj.lock();
-        if !st.persistent {
-            return Err(err(
-                ErrorCode::OperationInvalid,
-                "cannot undefine transient storage pool",
-            ));
-        }
-        if st.active {
+        // A transient pool is always active: libvirt says so.
+        if st.active || !st.persistent {
             return Err(err(
                 ErrorCode::OperationInvalid,
                 format!("storage pool '{}' is still active", st.def.name),

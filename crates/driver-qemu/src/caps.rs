@@ -322,7 +322,7 @@ fn glob(pat: &[u8], s: &[u8]) -> bool {
 /// `/usr/share/qemu`, `/etc/qemu`, and for a session daemon
 /// `$XDG_CONFIG_HOME/qemu`): a later directory's file overrides an earlier
 /// one of the same name; read in file name order.
-fn firmwares(privileged: bool) -> Vec<Firmware> {
+fn firmware_dirs(privileged: bool) -> Vec<PathBuf> {
     let mut dirs = vec![
         PathBuf::from("/usr/share/qemu/firmware"),
         PathBuf::from("/etc/qemu/firmware"),
@@ -335,9 +335,13 @@ fn firmwares(privileged: bool) -> Vec<Firmware> {
             dirs.push(b.join("qemu/firmware"));
         }
     }
+    dirs
+}
+
+fn firmwares(dirs: &[PathBuf]) -> Vec<Firmware> {
     let mut files: std::collections::BTreeMap<String, PathBuf> = Default::default();
     for d in dirs {
-        let Ok(rd) = std::fs::read_dir(&d) else {
+        let Ok(rd) = std::fs::read_dir(d) else {
             continue;
         };
         for e in rd.flatten() {
@@ -533,7 +537,8 @@ pub fn domain_capabilities(
             "Emulator '{binary}' does not support virt type '{virt_name}'"
         )));
     }
-    Ok(fill(&caps, &binary, &arch, &machine, virt, privileged, nvram).to_xml())
+    let facts = HostFacts::of_host(privileged, nvram);
+    Ok(fill(&caps, &binary, &arch, &machine, virt, &facts).to_xml())
 }
 
 /// libvirt's CPU map as installed on this host with the libvirt client
@@ -543,7 +548,9 @@ pub fn domain_capabilities(
 /// map every model QEMU reports is offered, vendor unknown.
 pub const CPU_MAP_DIR: &str = "/usr/share/libvirt/cpu_map";
 
-fn cpu_map(arch: &str) -> Option<Vec<(String, Option<String>)>> {
+/// The CPU models (name, vendor) of the CPU map in `dir` for `arch`'s
+/// family; None without a map for it.
+pub fn cpu_map(dir: &Path, arch: &str) -> Option<Vec<(String, Option<String>)>> {
     let family = if is_x86(arch) {
         "x86"
     } else if arch.starts_with("ppc64") {
@@ -553,7 +560,6 @@ fn cpu_map(arch: &str) -> Option<Vec<(String, Option<String>)>> {
     } else {
         return None;
     };
-    let dir = Path::new(CPU_MAP_DIR);
     let index = std::fs::read_to_string(dir.join("index.xml")).ok()?;
     let root = conf::xml::parse_any(&index, "index.xml").ok()?;
     let arch_el = root
@@ -583,27 +589,75 @@ fn cpu_map(arch: &str) -> Option<Vec<(String, Option<String>)>> {
     Some(out)
 }
 
+/// What domain capabilities take from the host besides the emulator's
+/// capabilities (libvirt's tests replace each of these by a fixed fact).
+#[derive(Debug, Clone)]
+pub struct HostFacts {
+    /// The host's architecture.
+    pub host_arch: String,
+    /// Directories of QEMU's firmware descriptors, in override order.
+    pub firmware_dirs: Vec<PathBuf>,
+    /// libvirt's CPU map.
+    pub cpu_map_dir: PathBuf,
+    /// swtpm: None when absent, else the TPM versions its setup tool
+    /// supports (empty when not asked).
+    pub swtpm: Option<Vec<String>>,
+    /// Whether VFIO device assignment works (IOMMU groups exist).
+    pub vfio: bool,
+    /// KVM's vCPU limit (None: no limit known).
+    pub kvm_max_vcpus: Option<u32>,
+    /// qemu.conf's `nvram` pairs.
+    pub nvram: Vec<String>,
+    /// Loader paths reported instead of the ones found (libvirt's tests
+    /// use fake ones).
+    pub loader_override: Option<Vec<String>>,
+}
+
+impl HostFacts {
+    /// The facts of this host.
+    pub fn of_host(privileged: bool, nvram: &[String]) -> HostFacts {
+        let swtpm = ["swtpm", "swtpm_setup"]
+            .iter()
+            .all(|b| find_in_path(b).is_some())
+            .then(Vec::new);
+        HostFacts {
+            host_arch: host_arch().to_string(),
+            firmware_dirs: firmware_dirs(privileged),
+            cpu_map_dir: PathBuf::from(CPU_MAP_DIR),
+            swtpm,
+            vfio: Path::new("/sys/kernel/iommu_groups")
+                .read_dir()
+                .is_ok_and(|mut d| d.next().is_some()),
+            kvm_max_vcpus: Some(kvm_max_vcpus()),
+            nvram: nvram.to_vec(),
+            loader_override: None,
+        }
+    }
+}
+
 fn vals(v: &[&str]) -> domcaps::CapsEnum {
     domcaps::values(v)
 }
 
-/// libvirt's `virQEMUCapsFillDomainCaps`.
-fn fill(
+/// libvirt's `virQEMUCapsFillDomainCaps`: the domain capabilities of
+/// `caps` for `arch`, `machine` (canonical) and `virt` on a host described
+/// by `facts`.
+pub fn fill(
     caps: &QemuCaps,
     binary: &str,
     arch: &str,
     machine: &str,
     virt: VirtType,
-    privileged: bool,
-    nvram: &[String],
+    facts: &HostFacts,
 ) -> DomainCaps {
+    let nvram = &facts.nvram;
     let has = |f: &str| caps.has(f);
     let yn = |b: bool| if b { Support::Yes } else { Support::No };
     // <os>: what the firmware descriptors for this machine offer.
     let mut fw_kinds = Vec::new();
     let mut secure = false;
     let mut loaders: Vec<String> = Vec::new();
-    for fw in firmwares(privileged) {
+    for fw in firmwares(&facts.firmware_dirs) {
         let matches = fw
             .targets
             .iter()
@@ -649,11 +703,12 @@ fn fill(
                 ("readonly", vals(&["yes", "no"])),
                 ("secure", vals(&secure_vals)),
             ]),
-            paths: loaders,
+            paths: facts.loader_override.clone().unwrap_or(loaders),
         },
     };
     // <cpu>
-    let native = caps.arch == host_arch() || (host_arch() == "x86_64" && caps.arch == "i686");
+    let host = facts.host_arch.as_str();
+    let native = caps.arch == host || (host == "x86_64" && caps.arch == "i686");
     let mut cpu = CpuCaps::default();
     if virt.is_accelerated() && native {
         cpu.host_passthrough = true;
@@ -668,7 +723,7 @@ fn fill(
         cpu.maximum = true;
         cpu.maximum_migratable = vals(&["on", "off"]);
     }
-    let known = cpu_map(arch);
+    let known = cpu_map(&facts.cpu_map_dir, arch);
     cpu.custom = caps
         .cpu_models(virt)
         .iter()
@@ -769,9 +824,7 @@ fn fill(
     {
         subsys.push("usb");
     }
-    let vfio = Path::new("/sys/kernel/iommu_groups")
-        .read_dir()
-        .is_ok_and(|mut d| d.next().is_some());
+    let vfio = facts.vfio;
     let pci_backend: Vec<&str> = if vfio && has("vfio-pci") {
         vec!["default", "vfio"]
     } else {
@@ -813,16 +866,21 @@ fn fill(
     if has("tpm-passthrough") {
         tpm_backend.push("passthrough");
     }
-    let swtpm = ["swtpm", "swtpm_setup"]
-        .iter()
-        .all(|b| find_in_path(b).is_some());
-    if swtpm && has("tpm-emulator") {
-        tpm_backend.extend(["emulator", "external"]);
+    let mut tpm_versions: Vec<&str> = Vec::new();
+    if let Some(versions) = &facts.swtpm {
+        if has("tpm-emulator") {
+            tpm_backend.extend(["emulator", "external"]);
+        }
+        tpm_versions.extend(versions.iter().map(String::as_str));
     }
-    let mut tpm = Section::yes(&[
+    let mut tpm_enums = vec![
         ("model", vals(&tpm_model)),
         ("backendModel", vals(&tpm_backend)),
-    ]);
+    ];
+    if !tpm_versions.is_empty() {
+        tpm_enums.push(("backendVersion", vals(&tpm_versions)));
+    }
+    let mut tpm = Section::yes(&tpm_enums);
     if tpm_model.is_empty() {
         tpm.supported = Support::No;
     }
@@ -939,7 +997,9 @@ fn fill(
     };
     let mut max_vcpus = caps.machine_max_cpus(virt, machine);
     if virt == VirtType::Kvm {
-        max_vcpus = max_vcpus.min(kvm_max_vcpus());
+        if let Some(k) = facts.kvm_max_vcpus {
+            max_vcpus = max_vcpus.min(k);
+        }
     }
     DomainCaps {
         path: binary.to_string(),

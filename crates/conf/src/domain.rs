@@ -1146,6 +1146,11 @@ fn post_parse_kept(def: &mut DomainDef) -> Result<(), ConfError> {
                         h.insert_attr(0, "mode", "custom");
                     }
                     h.order_children(HYPERV_ORDER);
+                    // libvirt always writes <hyperv> open and closed, even
+                    // with no enlightenment inside.
+                    if h.elements().next().is_none() {
+                        h.children = vec![Node::Text("\n    ".into())];
+                    }
                 }
             }
             _ => {}

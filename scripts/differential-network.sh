@@ -18,10 +18,10 @@
 # exits non-zero when the outputs differ.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/lib/c-libvirtd.sh
+. scripts/lib/network-pair.sh
 [ "$(id -u)" = 0 ] || { echo "differential-network.sh: needs root (namespaces, bridges)" >&2; exit 1; }
 LAB=${LAB:-/tmp/lvnetdiff}
-rm -rf "$LAB"; mkdir -p "$LAB/c/run" "$LAB/rs/run"
+rm -rf "$LAB"; mkdir -p "$LAB"
 
 if [ ! -x /usr/sbin/libvirtd ] || [ ! -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_network.so ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -32,51 +32,7 @@ if [ -z "${RS_BIN:-}" ]; then
     RS_BIN=${CARGO_TARGET_DIR:-target}/release/libvirtd
 fi
 
-NS_C=lvrs-netdiff-c-$$
-NS_RS=lvrs-netdiff-rs-$$
-cleanup() {
-    local ns
-    for ns in "$NS_C" "$NS_RS"; do
-        # every process of the namespace: the daemon, its dnsmasq
-        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-        ip netns del "$ns" 2>/dev/null || true
-    done
-}
-trap cleanup EXIT
-for ns in "$NS_C" "$NS_RS"; do
-    ip netns add "$ns"
-    ip netns exec "$ns" ip link set lo up
-done
-
-for d in c rs; do
-    cat > "$LAB/$d/libvirtd.conf" <<EOC
-unix_sock_dir = "$LAB/$d/run"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-listen_tls = 0
-listen_tcp = 0
-log_outputs = "3:file:$LAB/$d/log"
-EOC
-done
-cp /etc/passwd "$LAB/c/passwd"
-cp /etc/group "$LAB/c/group"
-grep -q '^libvirt-dnsmasq:' "$LAB/c/passwd" ||
-    echo 'libvirt-dnsmasq:x:64055:64055:Libvirt Dnsmasq:/var/lib/libvirt/dnsmasq:/usr/sbin/nologin' >> "$LAB/c/passwd"
-grep -q '^libvirt-dnsmasq:' "$LAB/c/group" || echo 'libvirt-dnsmasq:x:64055:' >> "$LAB/c/group"
-mkdir -p /run/libvirt
-# shellcheck disable=SC2016
-ip netns exec "$NS_C" unshare --mount --propagation private sh -c '
-    mount -t tmpfs -o mode=0755 lvref /run/libvirt &&
-    mount -t tmpfs -o mode=0755 lvetc /etc/libvirt &&
-    mount -t tmpfs -o mode=0755 lvlib /var/lib/libvirt &&
-    mount --bind "$0/passwd" /etc/passwd && mount --bind "$0/group" /etc/group &&
-    exec /usr/sbin/libvirtd -f "$0/libvirtd.conf" -p "$0/pid"' "$LAB/c" >/dev/null 2>&1 &
-ip netns exec "$NS_RS" env LIBVIRT_RS_ROOT_PREFIX="$LAB/rs" \
-    "$RS_BIN" -f "$LAB/rs/libvirtd.conf" -p "$LAB/rs/pid" >/dev/null 2>&1 &
-for d in c rs; do
-    for _ in $(seq 150); do [ -S "$LAB/$d/run/libvirt-sock" ] && break; sleep 0.1; done
-    [ -S "$LAB/$d/run/libvirt-sock" ] || { echo "daemon $d did not come up (see $LAB/$d/log)" >&2; exit 1; }
-done
+start_network_pair "$LAB" "$RS_BIN"
 
 cat > "$LAB/n1.xml" <<'EOX'
 <network>

@@ -39,6 +39,9 @@ use crate::NetworkDriverConfig;
 const D: ErrorDomain = ErrorDomain::Network;
 const SIGHUP: i32 = 1;
 const SIGTERM: i32 = 15;
+const SIGKILL: i32 = 9;
+/// How long a dnsmasq told to stop may take before it is killed.
+const DNSMASQ_GRACE: Duration = Duration::from_secs(5);
 /// The highest N of a generated `virbrN`.
 const MAX_BRIDGE_ID: u32 = 256;
 /// How often the supervisor looks at each dnsmasq.
@@ -880,11 +883,22 @@ impl NetworkDriver {
         self.host.is_dnsmasq(pid, &conf_file).then_some(pid)
     }
 
+    /// Stops `def`'s dnsmasq and waits for it to be gone (SIGKILL after
+    /// a grace period), so that a dnsmasq started next for the network
+    /// does not find its addresses still taken.
     fn stop_dnsmasq(&self, def: &NetworkDef, pid: Option<u32>) {
         if let Some(p) = pid {
             let conf_file = self.dnsmasq_paths(&def.name).config;
             if self.host.is_dnsmasq(p, &conf_file) {
                 let _ = self.host.kill(p, SIGTERM);
+                let deadline = std::time::Instant::now() + DNSMASQ_GRACE;
+                while self.host.is_dnsmasq(p, &conf_file) {
+                    if std::time::Instant::now() >= deadline {
+                        let _ = self.host.kill(p, SIGKILL);
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
             }
         }
         let _ = std::fs::remove_file(self.pid_file(&def.name));

@@ -673,3 +673,93 @@ fn running_guests_are_found_again_after_a_daemon_restart() {
     assert!(new_id > old_id, "{list}");
     ok(&virsh_uri(&uri, &["destroy", "dies"]), "destroy");
 }
+
+const NOBODY: u32 = 65534;
+
+#[test]
+fn a_user_daemon_serves_qemu_session_with_xdg_paths() {
+    skip_if!(cant_run());
+    if !is_root() {
+        return skip("needs root to switch to the unprivileged user 'nobody'");
+    }
+    let t = TempDir::new("qemu-session");
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o777))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let home = t.join("home");
+    std::fs::create_dir_all(&home).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::chown(&home, Some(NOBODY), Some(NOBODY)).unwrap_or_else(|e| panic!("{e}"));
+    let mut spec = Spec::new("virtqemud", &t, "");
+    spec.args.clear();
+    spec.ready = home.join("xdg-run/libvirt/virtqemud-sock");
+    let spec = spec
+        .env("HOME", &home.display().to_string())
+        .env(
+            "XDG_RUNTIME_DIR",
+            &home.join("xdg-run").display().to_string(),
+        )
+        .env(
+            "XDG_CONFIG_HOME",
+            &home.join("xdg-config").display().to_string(),
+        )
+        .env(
+            "XDG_CACHE_HOME",
+            &home.join("xdg-cache").display().to_string(),
+        );
+    let sock = spec.ready.clone();
+    let _d = spec.start_as(NOBODY);
+    let uri = format!("qemu:///session?socket={}", sock.display());
+    // A user's daemon serves only the session instance, as libvirt's.
+    let sys = virsh_uri(
+        &format!("qemu:///system?socket={}", sock.display()),
+        &["uri"],
+    );
+    assert!(!sys.ok);
+    assert!(
+        sys.stderr
+            .contains("unexpected qemu URI path '/system', try qemu:///session"),
+        "{}",
+        sys.stderr
+    );
+    assert!(ok(&virsh_uri(&uri, &["uri"]), "uri").starts_with("qemu:///session"));
+    let caps = ok(&virsh_uri(&uri, &["capabilities"]), "capabilities");
+    assert!(caps.contains(&format!("<emulator>{QEMU}</emulator>")));
+    // The probe ran as the user and was cached in the user's cache.
+    let cache = home
+        .join("xdg-cache/libvirt/qemu/cache/capabilities")
+        .join(qemu::cache::cache_file_name(QEMU));
+    let meta = std::fs::metadata(&cache).unwrap_or_else(|e| panic!("{}: {e}", cache.display()));
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), NOBODY);
+    // Definitions live in the user's config directory.
+    let xml = t.join("guest.xml");
+    std::fs::write(&xml, DOMAIN).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&xml, std::fs::Permissions::from_mode(0o644))
+        .unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(&uri, &["define", &xml.display().to_string()]),
+        "define",
+    );
+    assert!(home.join("xdg-config/libvirt/qemu/e2e-guest.xml").exists());
+    ok(&virsh_uri(&uri, &["undefine", "e2e-guest"]), "undefine");
+}
+
+#[test]
+fn libvirtd_hosts_the_qemu_driver() {
+    skip_if!(cant_run());
+    let t = TempDir::new("qemu-libvirtd");
+    let spec = Spec::new("libvirtd", &t, "");
+    let sock = spec.ready.clone();
+    let _d = spec.start();
+    let scheme = if is_root() { "system" } else { "session" };
+    let uri = format!("qemu:///{scheme}?socket={}", sock.display());
+    let dc = ok(&virsh_uri(&uri, &["domcapabilities"]), "domcapabilities");
+    assert!(dc.contains(&format!("<path>{QEMU}</path>")), "{dc}");
+    let xml = t.join("guest.xml");
+    std::fs::write(&xml, DOMAIN).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(&uri, &["define", &xml.display().to_string()]),
+        "define",
+    );
+    let list = ok(&virsh_uri(&uri, &["list", "--all", "--name"]), "list");
+    assert!(list.contains("e2e-guest"), "{list}");
+    ok(&virsh_uri(&uri, &["undefine", "e2e-guest"]), "undefine");
+}

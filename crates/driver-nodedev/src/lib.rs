@@ -20,6 +20,7 @@
 //! every change of the list is published as a lifecycle or update event.
 #![forbid(unsafe_code)]
 
+pub mod hostdev;
 pub mod monitor;
 pub mod pci;
 pub mod probe;

@@ -1213,6 +1213,29 @@ pub trait Connection: Send + Sync {
     fn node_device_destroy(&self, dev: &NodeDeviceRef) -> Result<()> {
         unsupported!("virNodeDeviceDestroy")
     }
+    /// virNodeDeviceDettach: detach a host PCI device for assignment (a
+    /// hypervisor driver's, as in libvirt; driver_nodedev::hostdev does
+    /// the host side). Drivers that can, answer it as DetachFlags(None, 0).
+    fn node_device_dettach(&self, dev: &NodeDeviceRef) -> Result<()> {
+        unsupported!("virNodeDeviceDettach")
+    }
+    /// virNodeDeviceDetachFlags with the stub driver name ("vfio").
+    fn node_device_detach_flags(
+        &self,
+        dev: &NodeDeviceRef,
+        driver_name: Option<&str>,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virNodeDeviceDetachFlags")
+    }
+    /// virNodeDeviceReAttach: give a detached device back to its driver.
+    fn node_device_reattach(&self, dev: &NodeDeviceRef) -> Result<()> {
+        unsupported!("virNodeDeviceReAttach")
+    }
+    /// virNodeDeviceReset.
+    fn node_device_reset(&self, dev: &NodeDeviceRef) -> Result<()> {
+        unsupported!("virNodeDeviceReset")
+    }
     /// virNodeDeviceLookupSCSIHostByWWN.
     fn node_device_lookup_scsi_host_by_wwn(
         &self,

@@ -165,6 +165,26 @@ impl RemoteNodeDevice for Call<'_> {
         })
     }
 
+    // Detaching, reattaching and resetting are the hypervisor driver's
+    // (the client's own connection), as libvirt routes them.
+
+    fn node_device_dettach(&self, args: r::NodeDeviceDettachArgs) -> R<()> {
+        self.driver(|c| c.node_device_dettach(&NodeDeviceRef { name: args.name }))
+    }
+
+    fn node_device_detach_flags(&self, args: r::NodeDeviceDetachFlagsArgs) -> R<()> {
+        let dev = NodeDeviceRef { name: args.name };
+        self.driver(|c| c.node_device_detach_flags(&dev, args.driver_name.as_deref(), args.flags))
+    }
+
+    fn node_device_re_attach(&self, args: r::NodeDeviceReAttachArgs) -> R<()> {
+        self.driver(|c| c.node_device_reattach(&NodeDeviceRef { name: args.name }))
+    }
+
+    fn node_device_reset(&self, args: r::NodeDeviceResetArgs) -> R<()> {
+        self.driver(|c| c.node_device_reset(&NodeDeviceRef { name: args.name }))
+    }
+
     // ---- event registrations ----
 
     fn connect_node_device_event_register_any(

@@ -16,7 +16,9 @@ fn profiles_have_libvirts_prefixes_and_flags() {
     assert!(!p("virtvzd").requires_root && !p("libvirtd").requires_root);
     assert!(p("libvirtd").has_listen);
     assert!(!p("virtproxyd").has_listen && p("virtproxyd").with_ip);
-    assert!(Profile::by_name("virtqemud").is_none());
+    assert_eq!(p("virtqemud").sock_prefix, "virtqemud");
+    assert!(!p("virtqemud").requires_root && !p("virtqemud").with_ip);
+    assert_eq!(p("virtqemud").drivers, ["qemu"]);
     assert_eq!(
         p("libvirtd").socket_unit_names(),
         [

@@ -171,10 +171,7 @@ fn conn_of(d: &Element, q35: bool) -> Option<(u8, Conn)> {
             Some("pcie-root-port") => (0, Conn::RootPort),
             _ => (0, Conn::Pci),
         },
-        "filesystem" => (
-            1,
-            virtio_conn(d.child("driver").and_then(|x| x.attr("model")), q35),
-        ),
+        "filesystem" => (1, virtio_conn(d.attr("model"), q35)),
         "interface" => {
             if d.attr("type") == Some("hostdev") {
                 return None;
@@ -228,7 +225,7 @@ fn conn_of(d: &Element, q35: bool) -> Option<(u8, Conn)> {
             {
                 return None;
             }
-            (6, pcie)
+            (6, virtio_conn(d.attr("model"), q35))
         }
         "memballoon" => match d.attr("model") {
             Some("virtio") | Some("virtio-non-transitional") => (7, pcie),

@@ -1441,6 +1441,70 @@ impl NetworkDriver {
         status::save_status(&self.cfg.state_dir, &n.def, n.firewall.as_ref(), &n.ports)
     }
 
+    /// virNetDevBandwidthPlug: the tc class of a port with an inbound
+    /// floor on the network's bridge; nothing remains when it fails.
+    fn plug_floor(&self, def: &NetworkDef, port: &NetworkPortDef) -> Result<()> {
+        let (Some(br), Some(net), Some(floor)) = (
+            def.bridge.as_deref(),
+            def.bandwidth.as_ref().and_then(|b| b.inbound.as_ref()),
+            port.bandwidth.as_ref().and_then(|b| b.inbound.as_ref()),
+        ) else {
+            return Err(Error::new(
+                ErrorCode::ConfigUnsupported,
+                ErrorDomain::None,
+                format!(
+                    "Bridge '{}' has no QoS set, therefore unable to set 'floor' on '{}'",
+                    def.bridge.as_deref().unwrap_or(""),
+                    port.mac
+                ),
+            ));
+        };
+        for c in network::bandwidth::plug_commands(br, net, port.mac.0, floor, port.class_id) {
+            if let Err(e) = self.host.run(&c) {
+                self.unplug_floor(def, port);
+                return Err(Error::new(
+                    ErrorCode::InternalError,
+                    ErrorDomain::None,
+                    format!(
+                        "Child process ({}) unexpected exit status 2: {e}",
+                        c.join(" ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// virNetDevBandwidthUnplug (failures ignored: as much as possible
+    /// goes).
+    fn unplug_floor(&self, def: &NetworkDef, port: &NetworkPortDef) {
+        if let Some(br) = def.bridge.as_deref() {
+            for c in network::bandwidth::unplug_commands(br, port.class_id) {
+                let _ = self.host.run(&c);
+            }
+        }
+    }
+
+    /// The 1:2 class (guests without a floor) gets what the floors leave
+    /// of the network's inbound peak (else average); a failure is logged,
+    /// as libvirt warns.
+    fn update_free_rate(&self, def: &NetworkDef, ports: &[NetworkPortDef]) {
+        let (Some(br), Some(net)) = (
+            def.bridge.as_deref(),
+            def.bandwidth.as_ref().and_then(|b| b.inbound.as_ref()),
+        ) else {
+            return;
+        };
+        let top = if net.peak > 0 { net.peak } else { net.average };
+        let rate = top.saturating_sub(ports::floor_sum(ports));
+        let c = network::bandwidth::update_rate_command(br, 2, net, rate);
+        if let Err(e) = self.host.run(&c) {
+            log(format!(
+                "Unable to update rate for 1:2 class on {br} bridge: {e}"
+            ));
+        }
+    }
+
     /// virNetworkListAllPorts.
     pub fn list_ports(&self, net: &NetworkRef, flags: u32) -> Result<Vec<NetworkPortRef>> {
         Error::check_flags(flags, 0, "networkListAllPorts")?;
@@ -1502,15 +1566,25 @@ impl NetworkDriver {
             } else {
                 ports::allocate(&mut def, &n.ports, &mut port)?;
             }
+            if !reclaim && port.class_id != 0 {
+                self.plug_floor(&def, &port)?;
+            }
             let dir = ports::port_dir(&self.cfg.state_dir, &def.name);
-            ports::save_port(&dir, &port)?;
+            if let Err(e) = ports::save_port(&dir, &port) {
+                self.unplug_floor(&def, &port);
+                return Err(e);
+            }
             let old = std::mem::replace(&mut n.def, def);
             n.ports.push(port.clone());
             if let Err(e) = self.save_live_status(n) {
                 n.ports.pop();
                 n.def = old;
                 let _ = ports::delete_port(&dir, &port);
+                self.unplug_floor(&n.def, &port);
                 return Err(e);
+            }
+            if !reclaim && port.class_id != 0 {
+                self.update_free_rate(&n.def, &n.ports);
             }
             log(format!(
                 "network '{}': port {} of '{}' ({}) plugged",
@@ -1549,6 +1623,10 @@ impl NetworkDriver {
             ports::delete_port(&dir, &n.ports[i])?;
             let p = n.ports.remove(i);
             ports::release(&mut n.def, &p);
+            if p.class_id != 0 {
+                self.unplug_floor(&n.def, &p);
+                self.update_free_rate(&n.def, &n.ports);
+            }
             if let Err(e) = self.save_live_status(n) {
                 log(format!("network '{}': {e}", n.def.name));
             }

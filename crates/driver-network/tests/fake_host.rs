@@ -368,3 +368,45 @@ fn live_dhcp_host_update_rewrites_the_hosts_file_and_signals_dnsmasq() {
         "Requested operation is not valid: cannot change persistent config of a transient network"
     );
 }
+
+#[test]
+fn a_port_with_a_floor_gets_its_tc_class_and_gives_it_back() {
+    let (dir, fake, drv) = setup();
+    let xml = NAT.replace(
+        "<bridge name='vnet-t1'/>",
+        "<bridge name='vnet-t1'/><bandwidth><inbound average='1000' peak='5000'/></bandwidth>",
+    );
+    let n = drv.create_xml(&xml, 0).unwrap();
+    let port = "<networkport><uuid>0d6b2f3a-1c4e-4f5a-9b8c-7d6e5f4a3b21</uuid>\
+        <owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>\
+        <mac address='52:54:00:aa:bb:cc'/>\
+        <bandwidth><inbound average='100' floor='200'/></bandwidth></networkport>";
+    let p = drv.port_create(&n, port, 0).unwrap();
+    let log = fake.log();
+    assert!(
+        log.iter().any(|l| l
+            == "run tc class add dev vnet-t1 parent 1:1 classid 1:3 htb rate 200kbps ceil 5000kbps quantum 8"),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l.starts_with("run tc class change dev vnet-t1 classid 1:2 htb rate 4800kbps")),
+        "{log:?}"
+    );
+    let st = std::fs::read_to_string(dir.path().join("run/libvirt/network/n1.xml")).unwrap();
+    assert!(
+        st.contains("<class_id bitmap='0-3'/>\n  <floor sum='200'/>"),
+        "{st}"
+    );
+    drv.port_delete(&p, 0).unwrap();
+    let log = fake.log();
+    assert!(
+        log.iter()
+            .any(|l| l == "run tc class del dev vnet-t1 classid 1:3"),
+        "{log:?}"
+    );
+    let st = std::fs::read_to_string(dir.path().join("run/libvirt/network/n1.xml")).unwrap();
+    assert!(
+        st.contains("<class_id bitmap='0-2'/>\n  <floor sum='0'/>"),
+        "{st}"
+    );
+}

@@ -139,6 +139,123 @@ pub fn set_commands(
     out
 }
 
+/// The ceiling of a network's guaranteed classes: its inbound peak, else
+/// its average.
+fn ceil(net: &BandwidthRate) -> String {
+    format!("{}kbps", if net.peak > 0 { net.peak } else { net.average })
+}
+
+/// virNetDevBandwidthPlug: the class `1:ID` (hex) of a port with an
+/// inbound floor on bridge `br` of a network with inbound QoS `net`, its
+/// SFQ leaf and the filter sending the port's MAC (IPv4) to it.
+pub fn plug_commands(
+    br: &str,
+    net: &BandwidthRate,
+    mac: [u8; 6],
+    port: &BandwidthRate,
+    id: u32,
+) -> Vec<Vec<String>> {
+    let class_id = format!("1:{id:x}");
+    let qdisc_id = format!("{id:x}:");
+    vec![
+        cmd(&[
+            "class",
+            "add",
+            "dev",
+            br,
+            "parent",
+            "1:1",
+            "classid",
+            &class_id,
+            "htb",
+            "rate",
+            &format!("{}kbps", port.floor),
+            "ceil",
+            &ceil(net),
+            "quantum",
+            &quantum(port),
+        ]),
+        cmd(&[
+            "qdisc", "add", "dev", br, "parent", &class_id, "handle", &qdisc_id, "sfq", "perturb",
+            "10",
+        ]),
+        cmd(&[
+            "filter",
+            "add",
+            "dev",
+            br,
+            "protocol",
+            "ip",
+            "prio",
+            "2",
+            "handle",
+            &format!("800::{}", 800 + id),
+            "u32",
+            "match",
+            "u16",
+            "0x0800",
+            "0xffff",
+            "at",
+            "-2",
+            "match",
+            "u32",
+            &format!("0x{:02x}{:02x}{:02x}{:02x}", mac[2], mac[3], mac[4], mac[5]),
+            "0xffffffff",
+            "at",
+            "-12",
+            "match",
+            "u16",
+            &format!("0x{:02x}{:02x}", mac[0], mac[1]),
+            "0xffff",
+            "at",
+            "-14",
+            "flowid",
+            &class_id,
+        ]),
+    ]
+}
+
+/// virNetDevBandwidthUnplug: the port's qdisc, filter and class removed
+/// (each failure ignored by the caller).
+pub fn unplug_commands(br: &str, id: u32) -> Vec<Vec<String>> {
+    vec![
+        cmd(&["qdisc", "del", "dev", br, "handle", &format!("{id:x}:")]),
+        cmd(&[
+            "filter",
+            "del",
+            "dev",
+            br,
+            "prio",
+            "2",
+            "handle",
+            &format!("800::{}", 800 + id),
+            "u32",
+        ]),
+        cmd(&["class", "del", "dev", br, "classid", &format!("1:{id:x}")]),
+    ]
+}
+
+/// virNetDevBandwidthUpdateRate: class `1:ID`'s rate becomes `rate`
+/// kbps (the 1:2 class of guests without a floor shrinks as floors are
+/// granted).
+pub fn update_rate_command(br: &str, id: u32, net: &BandwidthRate, rate: u64) -> Vec<String> {
+    cmd(&[
+        "class",
+        "change",
+        "dev",
+        br,
+        "classid",
+        &format!("1:{id:x}"),
+        "htb",
+        "rate",
+        &format!("{rate}kbps"),
+        "ceil",
+        &ceil(net),
+        "quantum",
+        &quantum(net),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +316,42 @@ mod tests {
                 "tc qdisc del dev virbr1 root",
                 "tc qdisc del dev virbr1 ingress"
             ]
+        );
+    }
+
+    #[test]
+    fn a_port_with_a_floor_gets_its_class_leaf_and_mac_filter() {
+        let net = BandwidthRate {
+            average: 1000,
+            peak: 5000,
+            burst: 0,
+            floor: 0,
+        };
+        let port = BandwidthRate {
+            average: 100,
+            peak: 0,
+            burst: 0,
+            floor: 200,
+        };
+        assert_eq!(
+            lines(plug_commands("virbr1", &net, [0x52, 0x54, 0, 0xaa, 0xbb, 0xcc], &port, 10)),
+            [
+                "tc class add dev virbr1 parent 1:1 classid 1:a htb rate 200kbps ceil 5000kbps quantum 8",
+                "tc qdisc add dev virbr1 parent 1:a handle a: sfq perturb 10",
+                "tc filter add dev virbr1 protocol ip prio 2 handle 800::810 u32 match u16 0x0800 0xffff at -2 match u32 0x00aabbcc 0xffffffff at -12 match u16 0x5254 0xffff at -14 flowid 1:a",
+            ]
+        );
+        assert_eq!(
+            lines(unplug_commands("virbr1", 10)),
+            [
+                "tc qdisc del dev virbr1 handle a:",
+                "tc filter del dev virbr1 prio 2 handle 800::810 u32",
+                "tc class del dev virbr1 classid 1:a",
+            ]
+        );
+        assert_eq!(
+            update_rate_command("virbr1", 2, &net, 4800).join(" "),
+            "tc class change dev virbr1 classid 1:2 htb rate 4800kbps ceil 5000kbps quantum 85"
         );
     }
 }

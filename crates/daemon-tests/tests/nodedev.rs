@@ -575,3 +575,40 @@ fn every_device_matches_cs_node_device_driver_byte_for_byte() {
         );
     }
 }
+
+#[test]
+fn virtproxyd_forwards_node_device_and_interface_uris_to_their_daemons() {
+    skip_if!(skip_reason());
+    let t = TempDir::new("nodedev-proxy");
+    let conf = t.config("auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"");
+    let start_one = |name: &str, sock: &str| {
+        Daemon::start(
+            name,
+            &t,
+            &[
+                "-f",
+                conf.to_str().unwrap_or(""),
+                "-p",
+                t.join(&format!("{name}.pid")).to_str().unwrap_or(""),
+            ],
+            &t.join(&format!("run/{sock}")),
+        )
+    };
+    let _n = start_one("virtnodedevd", "virtnodedevd-sock");
+    let _i = start_one("virtinterfaced", "virtinterfaced-sock");
+    let _p = start_one("virtproxyd", "libvirt-sock");
+    let proxy = t.join("run/libvirt-sock");
+    let direct = names(&virsh_ok(&uri(&t, "virtnodedevd-sock"), &["nodedev-list"]));
+    let via = names(&virsh_ok(
+        &format!("nodedev+unix:///system?socket={}", proxy.display()),
+        &["nodedev-list"],
+    ));
+    assert_eq!(via, direct);
+    let iface = |sock: &Path| {
+        virsh_ok(
+            &format!("interface+unix:///system?socket={}", sock.display()),
+            &["iface-list", "--all"],
+        )
+    };
+    assert_eq!(iface(&proxy), iface(&t.join("run/virtinterfaced-sock")));
+}

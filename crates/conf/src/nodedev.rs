@@ -676,7 +676,10 @@ fn parse_vpd(e: &Element) -> Result<Vpd, ConfError> {
 fn format_vpd(vpd: &Vpd, out: &mut String, indent: usize) {
     line(out, indent, "<capability type='vpd'>");
     let i2 = indent + 2;
-    line(out, i2, &format!("<name>{}</name>", escape(&vpd.name)));
+    // A VPD without an identifier string has no name.
+    if !vpd.name.is_empty() {
+        line(out, i2, &format!("<name>{}</name>", escape(&vpd.name)));
+    }
     // libvirt writes the field values as they are, unescaped.
     let raw = |out: &mut String, tag: &str, v: &Option<String>| {
         if let Some(v) = v {

@@ -25,6 +25,7 @@ pub mod monitor;
 pub mod pci;
 pub mod probe;
 pub mod udev;
+pub mod vpd;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};

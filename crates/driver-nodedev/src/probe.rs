@@ -370,6 +370,11 @@ pub fn pci_dynamic_caps(sysfs: &Sysfs, syspath: &Path, p: &mut PciCap) {
     p.iommu_group = pci::iommu_group(&sysfs.sys, &p.addr);
     let types = pci::mdev_types(syspath);
     p.mdev_types = (!types.is_empty()).then_some(types);
+    // VPD is optional; only root can read it, and malformed data is
+    // left out.
+    p.vpd = std::fs::read(syspath.join("vpd"))
+        .ok()
+        .and_then(|b| crate::vpd::parse(&b));
 }
 
 fn probe_usb_device(d: &DevInfo) -> Option<UsbDevCap> {

@@ -116,6 +116,8 @@ enum Conn {
     RootPort,
     /// A device integrated in pcie-root itself (on q35; elsewhere PCI).
     Integrated,
+    /// A pcie-switch-downstream-port (on a switch's upstream port).
+    Downstream,
 }
 
 /// The PCI addresses in use.
@@ -169,6 +171,11 @@ fn conn_of(d: &Element, q35: bool) -> Option<(u8, Conn)> {
         "controller" if d.attr("type") == Some("pci") => match d.attr("model") {
             Some("pci-root") | Some("pcie-root") | None => return None,
             Some("pcie-root-port") => (0, Conn::RootPort),
+            Some("pcie-switch-downstream-port") => (0, Conn::Downstream),
+            Some("pcie-switch-upstream-port")
+            | Some("pcie-to-pci-bridge")
+            | Some("pcie-expander-bus") => (0, pcie),
+            Some("dmi-to-pci-bridge") if q35 => (0, Conn::Integrated),
             _ => (0, Conn::Pci),
         },
         "filesystem" => (1, virtio_conn(d.attr("model"), q35)),
@@ -406,28 +413,52 @@ fn place_q35(
     let max_idx = def.devices.iter().filter_map(pci_index).max().unwrap_or(0);
     let mut busy_buses: BTreeSet<u32> = set.used.keys().map(|(b, _)| *b).collect();
     busy_buses.insert(0);
-    let mut free_ports: std::collections::VecDeque<u32> = def
-        .devices
-        .iter()
-        .filter(|d| d.attr("model") == Some("pcie-root-port"))
-        .filter_map(pci_index)
-        .filter(|i| !busy_buses.contains(i))
-        .collect();
+    let model_of_bus = |def: &DomainDef, models: &[&str]| -> Vec<u32> {
+        let mut v: Vec<u32> = def
+            .devices
+            .iter()
+            .filter(|d| d.attr("model").is_some_and(|m| models.contains(&m)))
+            .filter_map(pci_index)
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    // Buses with one slot for a PCI Express device: root ports and switch
+    // downstream ports, in index order.
+    let mut free_ports: std::collections::VecDeque<u32> =
+        model_of_bus(def, &["pcie-root-port", "pcie-switch-downstream-port"])
+            .into_iter()
+            .filter(|i| !busy_buses.contains(i))
+            .collect();
+    // Slots of switch upstream ports, for downstream ports.
+    let mut switch_slots: std::collections::VecDeque<(u32, u32)> =
+        model_of_bus(def, &["pcie-switch-upstream-port"])
+            .into_iter()
+            .flat_map(|b| (0..32u32).map(move |s| (b, s)))
+            .filter(|(b, s)| set.slot_free(*b, *s))
+            .collect();
+    // Slots of conventional PCI buses.
     let mut bridge_slots: std::collections::VecDeque<(u32, u32)> = def
         .devices
         .iter()
-        .filter(|d| {
-            matches!(
-                d.attr("model"),
-                Some("pcie-to-pci-bridge") | Some("pci-bridge")
-            )
+        .filter_map(|d| {
+            let first = match d.attr("model") {
+                Some("dmi-to-pci-bridge") => 0,
+                Some("pcie-to-pci-bridge") | Some("pci-bridge") => 1,
+                _ => return None,
+            };
+            pci_index(d).map(|b| (b, first))
         })
-        .filter_map(pci_index)
-        .flat_map(|b| (1..32u32).map(move |s| (b, s)))
+        .flat_map(|(b, first)| (first..32u32).map(move |s| (b, s)))
         .filter(|(b, s)| set.slot_free(*b, *s))
         .collect();
+    {
+        let mut v: Vec<(u32, u32)> = bridge_slots.drain(..).collect();
+        v.sort_unstable();
+        bridge_slots.extend(v);
+    }
     let mut next = max_idx + 1;
-    // New controllers: (index, model, bus it plugs into when known).
+    // New controllers: (index, model).
     let mut added: Vec<(u32, &'static str)> = Vec::new();
     let mut placed: Vec<(usize, (u32, u32, u32))> = Vec::new();
     let mut integrated: Vec<usize> = Vec::new();
@@ -436,6 +467,13 @@ fn place_q35(
         match conn {
             Conn::RootPort => root_ports.push(i),
             Conn::Integrated => integrated.push(i),
+            Conn::Downstream => {
+                let (bus, slot) = switch_slots
+                    .pop_front()
+                    .ok_or_else(|| unsupported("no free slot on a pcie-switch-upstream-port"))?;
+                set.take(bus, slot, 0);
+                placed.push((i, (bus, slot, 0)));
+            }
             Conn::Pcie => {
                 let bus = match free_ports.pop_front() {
                     Some(b) => b,

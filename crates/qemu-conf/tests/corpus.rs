@@ -183,15 +183,3 @@ fn diff(want: &str, got: &str) -> String {
 }
 
 include!(concat!(env!("OUT_DIR"), "/qemuxml2xml_cases.rs"));
-
-#[test]
-#[ignore = "debugging aid"]
-fn dump_case() {
-    let case = std::env::var("CASE").unwrap_or_default();
-    let input = read(
-        &corpus_dir()
-            .join("qemuxml2argvdata")
-            .join(format!("{case}.xml")),
-    );
-    println!("{}", convert(&case_context(""), &input, false));
-}

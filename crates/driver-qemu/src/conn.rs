@@ -242,7 +242,7 @@ impl Connection for QemuConnection {
             max_mem: def.memory_kib,
             memory: def.current_memory_kib,
             nr_virt_cpu: def.vcpus_current,
-            cpu_time: 0,
+            cpu_time: st.live.as_ref().map_or(0, |l| Driver::cpu_time_ns(l.pid)),
         })
     }
 

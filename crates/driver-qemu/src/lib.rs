@@ -143,9 +143,11 @@ impl DriverFactory for QemuFactory {
         )))
     }
 
-    /// Finds the guests still running from before a restart.
+    /// Finds the guests still running from before a restart, then starts
+    /// the autostart ones that are not.
     fn startup(&self) -> Result<()> {
         self.driver.reattach();
+        self.driver.autostart();
         Ok(())
     }
 

@@ -548,6 +548,45 @@ impl Driver {
         }
     }
 
+    /// Starts the persistent domains marked for autostart that are not
+    /// running (after [`Driver::reattach`], at daemon start-up).
+    pub(crate) fn autostart(&self) {
+        for dom in self.all() {
+            let r = {
+                let st = dom.lock();
+                if !st.autostart || st.live.is_some() || st.persistent.is_none() {
+                    continue;
+                }
+                DomainRef {
+                    name: st.name.clone(),
+                    uuid: *dom.uuid(),
+                    id: -1,
+                }
+            };
+            if let Err(e) = self.start(&r, false) {
+                eprintln!("qemu driver: failed to autostart VM '{}': {e}", r.name);
+            }
+        }
+    }
+
+    /// CPU time QEMU used so far (ns), from /proc.
+    pub(crate) fn cpu_time_ns(pid: u32) -> u64 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return 0;
+        };
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            return 0;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of stat (11 and 12 after
+        // the command), in clock ticks of 100 Hz on Linux.
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|i| f.get(*i).and_then(|v| v.parse::<u64>().ok()))
+            .sum();
+        ticks * 10_000_000
+    }
+
     fn reattach_one(&self, path: &std::path::Path) -> std::result::Result<(), String> {
         let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
         let pid: u32 = text

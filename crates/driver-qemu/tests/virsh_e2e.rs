@@ -635,6 +635,8 @@ fn running_guests_are_found_again_after_a_daemon_restart() {
         ok(&virsh_uri(&uri, &["start", name]), "start");
     }
     ok(&virsh_uri(&uri, &["suspend", "stays"]), "suspend");
+    // "dies" is marked for autostart: the next daemon starts it again.
+    ok(&virsh_uri(&uri, &["autostart", "dies"]), "autostart");
     let list = ok(&virsh_uri(&uri, &["list"]), "list");
     let id_of = |list: &str, name: &str| {
         list.lines()
@@ -656,8 +658,15 @@ fn running_guests_are_found_again_after_a_daemon_restart() {
     let list = ok(&virsh_uri(&uri, &["list", "--all"]), "list");
     assert_eq!(id_of(&list, "stays"), id, "{list}");
     assert_eq!(domstate(&uri, "stays"), "paused");
-    assert_eq!(domstate(&uri, "dies"), "shut off");
-    assert!(!t.join("root/run/libvirt/qemu/dies.xml").exists());
+    // Its QEMU died while no daemon ran; being an autostart guest, the
+    // new daemon started it again.
+    assert_eq!(domstate(&uri, "dies"), "running");
+    assert_ne!(guest_pid(&t, "dies"), pid_dies);
+    ok(&virsh_uri(&uri, &["destroy", "dies"]), "destroy");
+    ok(
+        &virsh_uri(&uri, &["autostart", "--disable", "dies"]),
+        "autostart off",
+    );
     // The monitor is back: the guest obeys.
     ok(&virsh_uri(&uri, &["resume", "stays"]), "resume");
     assert_eq!(domstate(&uri, "stays"), "running");

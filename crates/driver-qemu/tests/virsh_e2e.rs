@@ -34,6 +34,32 @@ fn cant_run() -> Option<String> {
     None
 }
 
+/// Kills, when dropped, every process whose command line names `dir`:
+/// the QEMUs of a test's guests outlive the daemon by design, so a test
+/// that fails half-way must not leave them running.
+struct Reaper(String);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for p in procs.flatten() {
+            let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+            if text(&cmd).contains(&self.0) && text(&cmd).contains("qemu-system") {
+                let _ = host::process::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn reaper(t: &TempDir) -> Reaper {
+    Reaper(t.path().display().to_string())
+}
+
 /// virtqemud on sockets in `t/run`, everything else under `t/root`.
 fn start(t: &TempDir) -> (Daemon, String) {
     let spec = Spec::new("virtqemud", t, "");
@@ -437,6 +463,7 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
         return skip("the test runs the system instance (root)");
     }
     let t = TempDir::new("qemu-run");
+    let _reaper = reaper(&t);
     let (_d, uri) = start(&t);
     let floppy = t.join("boot.img");
     boot_floppy(&floppy);
@@ -564,6 +591,7 @@ fn a_hung_qemu_blocks_only_calls_on_its_own_guest() {
         return skip("the test runs the system instance (root)");
     }
     let t = TempDir::new("qemu-hung");
+    let _reaper = reaper(&t);
     let spec = Spec::new("virtqemud", &t, "").env("LIBVIRT_QEMU_MONITOR_TIMEOUT_MS", "120000");
     let sock = spec.ready.clone();
     let _d = spec.start();
@@ -618,6 +646,7 @@ fn running_guests_are_found_again_after_a_daemon_restart() {
         return skip("the test runs the system instance (root)");
     }
     let t = TempDir::new("qemu-restart");
+    let _reaper = reaper(&t);
     let (mut d, uri) = start(&t);
     let floppy = t.join("boot.img");
     boot_floppy(&floppy);

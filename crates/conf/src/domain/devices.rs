@@ -414,6 +414,51 @@ fn ensure_controller(def: &mut DomainDef, ctype: &str, index: u32) {
     }
 }
 
+/// Controllers in the order libvirt's parser inserts them: each goes
+/// before a controller of its type with a higher index, a master before
+/// its companions of the same index, else after the last of its type (or
+/// at the end).
+fn order_controllers(def: &mut DomainDef) {
+    let Some(first) = def.devices.iter().position(|d| d.name == "controller") else {
+        return;
+    };
+    let count = def.devices[first..]
+        .iter()
+        .take_while(|d| d.name == "controller")
+        .count();
+    let given: Vec<Element> = def.devices.drain(first..first + count).collect();
+    let idx = |d: &Element| d.attr("index").and_then(parse_u64);
+    let mut out: Vec<Element> = Vec::with_capacity(given.len());
+    for c in given {
+        let mut insert_at: Option<usize> = None;
+        for (i, cur) in out.iter().enumerate().rev() {
+            if cur.attr("type") != c.attr("type") {
+                continue;
+            }
+            let Some(new_idx) = idx(&c) else {
+                insert_at = Some(i + 1);
+                break;
+            };
+            let cur_idx = idx(cur);
+            if cur_idx.is_some_and(|x| x > new_idx) {
+                insert_at = Some(i);
+            } else if c.child("master").is_none()
+                && cur.child("master").is_some()
+                && cur_idx == Some(new_idx)
+            {
+                insert_at = Some(i);
+            } else if insert_at.is_none() {
+                insert_at = Some(i + 1);
+            }
+        }
+        let at = insert_at.unwrap_or(out.len());
+        out.insert(at, c);
+    }
+    for (k, c) in out.into_iter().enumerate() {
+        def.devices.insert(first + k, c);
+    }
+}
+
 fn disk_index(dev: &str) -> Option<u64> {
     let prefixes = ["hd", "sd", "vd", "xvd", "fd", "ubd"];
     let p = prefixes.iter().find(|p| dev.starts_with(*p))?;
@@ -432,6 +477,7 @@ fn disk_index(dev: &str) -> Option<u64> {
 pub(super) fn post_parse_devices(def: &mut DomainDef) -> Result<(), ConfError> {
     // Canonical order: by kind, stable within a kind.
     def.devices.sort_by_key(|d| device_rank(&d.name));
+    order_controllers(def);
     order_disks(def);
     for d in def.devices.iter_mut() {
         normalise_pci_addresses(d)?;

@@ -181,7 +181,9 @@ impl Hostdev {
         if !reset.exists() {
             return Err(self.err(
                 ErrorCode::InternalError,
-                format!("Unable to reset PCI device {name}: no FLR, PM reset or bus reset available"),
+                format!(
+                    "Unable to reset PCI device {name}: no FLR, PM reset or bus reset available"
+                ),
             ));
         }
         self.write(&reset, "1")
@@ -224,7 +226,9 @@ mod tests {
         let e = h.detach(XML, Some("kvm"), 0).err().map(|e| e.message());
         assert_eq!(
             e.as_deref(),
-            Some("argument unsupported: KVM device assignment is no longer supported on this system")
+            Some(
+                "argument unsupported: KVM device assignment is no longer supported on this system"
+            )
         );
         let e = h.detach(XML, Some("xen"), 0).err().map(|e| e.message());
         assert_eq!(

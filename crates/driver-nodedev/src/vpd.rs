@@ -207,7 +207,12 @@ mod tests {
         let mut v = vec![TAG_STRING, 9, 0];
         v.extend_from_slice(b"Test Card");
         let mut ro = Vec::new();
-        for (k, val) in [("PN", "PN-1"), ("SN", " S123 "), ("V0", "vendor0"), ("EC", "A1")] {
+        for (k, val) in [
+            ("PN", "PN-1"),
+            ("SN", " S123 "),
+            ("V0", "vendor0"),
+            ("EC", "A1"),
+        ] {
             ro.extend_from_slice(k.as_bytes());
             ro.push(val.len() as u8);
             ro.extend_from_slice(val.as_bytes());

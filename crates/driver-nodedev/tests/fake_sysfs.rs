@@ -48,9 +48,7 @@ impl Tree {
 }
 
 fn tree(t: &TempDir) -> (Tree, Sysfs) {
-    let tr = Tree {
-        sys: t.join("sys"),
-    };
+    let tr = Tree { sys: t.join("sys") };
     let pci = "devices/pci0000:00";
     // A PCI SATA controller (conventional, 256 bytes of config space).
     tr.device(
@@ -64,7 +62,12 @@ fn tree(t: &TempDir) -> (Tree, Sysfs) {
     tr.write(&format!("{pci}/0000:00:1f.2/numa_node"), "-1\n");
     tr.write(&format!("{pci}/0000:00:1f.2/config"), &"\0".repeat(256));
     let ata = format!("{pci}/0000:00:1f.2/ata1");
-    tr.device(&format!("{ata}/host0"), "scsi", false, "DEVTYPE=scsi_host\n");
+    tr.device(
+        &format!("{ata}/host0"),
+        "scsi",
+        false,
+        "DEVTYPE=scsi_host\n",
+    );
     tr.device(
         &format!("{ata}/host0/target0:0:0"),
         "scsi",
@@ -288,9 +291,8 @@ fn events_add_change_and_remove_devices() {
         "MAJOR=226\nMINOR=129\nDEVNAME=dri/renderD129\nDEVTYPE=drm_minor\n",
     );
     let ev = |action: &str| {
-        let pkt = format!(
-            "{action}@/{rel}\0ACTION={action}\0DEVPATH=/{rel}\0SUBSYSTEM=drm\0SEQNUM=1\0"
-        );
+        let pkt =
+            format!("{action}@/{rel}\0ACTION={action}\0DEVPATH=/{rel}\0SUBSYSTEM=drm\0SEQNUM=1\0");
         let u = kobject_uevent::UEvent::from_netlink_packet(pkt.as_bytes())
             .unwrap_or_else(|e| panic!("{e}"));
         driver_nodedev::monitor::apply(&d, &u);
@@ -303,7 +305,13 @@ fn events_add_change_and_remove_devices() {
     assert!(!d.names().contains(&"drm_renderD129".to_string()));
     let v = seen.lock().map(|v| v.clone()).unwrap_or_default();
     assert_eq!(v.len(), 3, "{v:?}");
-    assert!(v[0].contains("NodeDeviceLifecycle") && v[0].contains("event: 0"), "{v:?}");
+    assert!(
+        v[0].contains("NodeDeviceLifecycle") && v[0].contains("event: 0"),
+        "{v:?}"
+    );
     assert!(v[1].contains("NodeDeviceUpdate"), "{v:?}");
-    assert!(v[2].contains("NodeDeviceLifecycle") && v[2].contains("event: 1"), "{v:?}");
+    assert!(
+        v[2].contains("NodeDeviceLifecycle") && v[2].contains("event: 1"),
+        "{v:?}"
+    );
 }

@@ -50,6 +50,7 @@ pub(crate) fn post_parse(ctx: &QemuDriverContext, def: &mut DomainDef) -> Result
     add_default_devices(ctx, def);
     set_default_cpu(ctx, def);
     cpu_post_parse(ctx, def);
+    numa_cpus_rectify(def);
     for d in def.devices.iter_mut() {
         device_post_parse(ctx, d, is_q35_machine(def.os.machine.as_deref()));
     }
@@ -468,4 +469,36 @@ fn cpu_post_parse(ctx: &QemuDriverContext, def: &mut DomainDef) {
     const ORDER: &[&str] = &["mode", "match", "check", "migratable"];
     cpu.attrs
         .sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
+}
+
+/// NUMA cells that leave vCPUs out: the first cell gets every vCPU the
+/// other cells do not name.
+fn numa_cpus_rectify(def: &mut DomainDef) {
+    let vcpus = def.vcpus_max as usize;
+    let Some(numa) = def
+        .other
+        .iter_mut()
+        .find(|e| e.name == "cpu")
+        .and_then(|c| c.child_mut("numa"))
+    else {
+        return;
+    };
+    let sets: Vec<Vec<usize>> = numa
+        .children_named("cell")
+        .map(|c| {
+            c.attr("cpus")
+                .and_then(|s| conf::parse_bitmap(s, 1 << 16))
+                .unwrap_or_default()
+        })
+        .collect();
+    if sets.is_empty() || sets.iter().map(Vec::len).sum::<usize>() >= vcpus {
+        return;
+    }
+    let others: std::collections::BTreeSet<usize> = sets[1..].iter().flatten().copied().collect();
+    let first: Vec<usize> = (0..vcpus).filter(|c| !others.contains(c)).collect();
+    if first != sets[0] {
+        if let Some(cell) = numa.elements_mut().find(|c| c.name == "cell") {
+            cell.set_attr("cpus", &conf::format_bitmap(&first));
+        }
+    }
 }

@@ -223,6 +223,11 @@ impl Connection for QemuConnection {
         self.drv.shutdown(dom)
     }
 
+    fn domain_reset(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        Error::check_flags(flags, 0, "qemuDomainReset")?;
+        self.drv.reset(dom)
+    }
+
     fn domain_suspend(&self, dom: &DomainRef) -> Result<()> {
         self.drv.suspend(dom)
     }

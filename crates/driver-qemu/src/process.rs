@@ -346,6 +346,7 @@ impl Driver {
             let mut shutdown_seen = false;
             while let Some(ev) = rx.recv().await {
                 let mut emit = None;
+                let mut reboot = false;
                 {
                     let mut st = dom.lock();
                     if st.live.is_none() {
@@ -380,11 +381,17 @@ impl Driver {
                                 },
                             ));
                         }
+                        // The guest reset (virDomainReset or its own reboot).
+                        "RESET" => reboot = true,
                         _ => {}
                     }
                 }
                 if let Some((e, d)) = emit {
                     drv.emit(dom_ref(&dom), e, d);
+                }
+                if reboot {
+                    drv.events
+                        .publish(driver::Event::DomainReboot { dom: dom_ref(&dom) });
                 }
             }
             // The monitor is gone: QEMU exited.
@@ -515,6 +522,13 @@ impl Driver {
             );
         }
         Ok(())
+    }
+
+    /// virDomainReset: `system_reset` (the guest sees a reset, the
+    /// reboot event follows from QEMU's RESET).
+    pub(crate) fn reset(&self, r: &DomainRef) -> Result<()> {
+        self.monitor(r, "virDomainReset", "system_reset")
+            .map(|_| ())
     }
 
     /// virDomainShutdown: asks the guest (ACPI power button).

@@ -524,6 +524,8 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
     assert_eq!(domstate(&uri, "bootsector"), "paused");
     ok(&virsh_uri(&uri, &["resume", "bootsector"]), "resume");
     assert_eq!(domstate(&uri, "bootsector"), "running");
+    ok(&virsh_uri(&uri, &["reset", "bootsector"]), "reset");
+    assert_eq!(domstate(&uri, "bootsector"), "running");
     let live = ok(&virsh_uri(&uri, &["dumpxml", "bootsector"]), "dumpxml");
     assert!(
         live.contains(&format!("<domain type='{ty}' id='{id}'>")),
@@ -566,6 +568,7 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
         "Started Booted",
         "Suspended Paused",
         "Resumed Unpaused",
+        "event 'reboot' for domain 'bootsector'",
         "Stopped Destroyed",
         "Started Booted",
         "Stopped Failed",

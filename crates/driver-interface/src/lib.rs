@@ -206,7 +206,7 @@ impl InterfaceDriver {
     /// virInterfaceIsActive.
     pub fn is_active(&self, name: &str) -> Result<bool> {
         let dir = self.dir(name);
-        if !dir.join("uevent").exists() {
+        if name.is_empty() || name.contains('/') || !dir.join("uevent").exists() {
             return Err(no_name(name));
         }
         Ok(read(&dir.join("operstate")).as_deref() == Some("up"))

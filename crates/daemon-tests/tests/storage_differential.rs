@@ -478,3 +478,118 @@ fn device_pools_match_c_libvirtd() {
         diffs.join("\n")
     );
 }
+
+/// Bad input through libvirt-python against both daemons: each error's
+/// code, domain and message (what scripts match on) must be the same.
+#[test]
+fn python_error_codes_match_c_libvirtd() {
+    if let Some(r) = skip_reason() {
+        return skip(r);
+    }
+    if !python_available() {
+        return skip("needs libvirt-python (python3-libvirt)");
+    }
+    let cdir = TempDir::new("pydiff-c");
+    let rdir = TempDir::new("pydiff-r");
+    let (_c, csock) = start_c(&cdir);
+    let spec = Spec::new(
+        "virtstoraged",
+        &rdir,
+        "auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n",
+    );
+    let _ours = spec.start();
+    let script = r#"
+import libvirt, sys, re
+uri, d = sys.argv[1], sys.argv[2]
+libvirt.registerErrorHandler(lambda *a: None, None)
+c = libvirt.open(uri)
+out = []
+def run(tag, f):
+    try:
+        r = f()
+        out.append((tag, 'ok', r if isinstance(r, (int, str, list, tuple)) and not isinstance(r, bool) else None))
+    except libvirt.libvirtError as e:
+        msg = re.sub('[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', 'UUID', e.get_error_message().replace(d, 'DIR'))
+        out.append((tag, e.get_error_code(), e.get_error_domain(), msg))
+pool_xml = "<pool type='dir'><name>p</name><target><path>%s/pool</path></target></pool>" % d
+vol = "<volume><name>%s</name><capacity>%s</capacity><target><format type='%s'/></target></volume>"
+run('lookup-missing', lambda: c.storagePoolLookupByName('nope'))
+run('lookup-uuid-missing', lambda: c.storagePoolLookupByUUIDString('11111111-2222-3333-4444-555555555555'))
+run('define-bad-xml', lambda: c.storagePoolDefineXML('<pool type="dir"><name>x</name>', 0))
+run('define-bad-type', lambda: c.storagePoolDefineXML('<pool type="bogus"><name>x</name></pool>', 0))
+run('define-no-target', lambda: c.storagePoolDefineXML('<pool type="dir"><name>x</name></pool>', 0))
+run('define-bad-flag', lambda: c.storagePoolDefineXML(pool_xml, 1 << 7))
+p = c.storagePoolDefineXML(pool_xml, 0)
+run('start-missing-dir', lambda: p.create(0))
+run('start-both-flags', lambda: p.create(libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE | libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE))
+run('create-xml-both-flags', lambda: c.storagePoolCreateXML(pool_xml.replace('<name>p</name>', '<name>t</name>'), libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE | libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE))
+run('info-inactive', lambda: list(p.info()))
+run('list-vols-inactive', lambda: p.listVolumes())
+run('create-vol-inactive', lambda: p.createXML(vol % ('a', 1024, 'raw'), 0))
+run('build', lambda: p.build(0))
+run('build-both-flags', lambda: p.build(libvirt.VIR_STORAGE_POOL_BUILD_OVERWRITE | libvirt.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE))
+run('start', lambda: p.create(0))
+run('start-again', lambda: p.create(0))
+run('build-active', lambda: p.build(0))
+run('undefine-active', lambda: p.undefine())
+run('delete-active', lambda: p.delete(0))
+run('vol-create', lambda: p.createXML(vol % ('a.raw', 1048576, 'raw'), 0).name())
+run('vol-dup', lambda: p.createXML(vol % ('a.raw', 1048576, 'raw'), 0))
+run('vol-bad-cap', lambda: p.createXML(vol % ('b', '1X', 'raw'), 0))
+run('vol-no-cap', lambda: p.createXML("<volume><name>b</name></volume>", 0))
+run('vol-bad-format', lambda: p.createXML(vol % ('b', 1024, 'nope'), 0))
+run('vol-slash', lambda: p.createXML(vol % ('x/y', 1024, 'raw'), 0))
+run('vol-bad-flags', lambda: p.createXML(vol % ('b', 1024, 'raw'), 1 << 9))
+run('vol-raw-prealloc', lambda: p.createXML(vol % ('b', 1024, 'raw'), libvirt.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA))
+a = p.storageVolLookupByName('a.raw')
+run('vol-lookup-missing', lambda: p.storageVolLookupByName('zz'))
+run('vol-key-missing', lambda: c.storageVolLookupByKey('/nope'))
+run('vol-path-missing', lambda: c.storageVolLookupByPath(d + '/pool/zz'))
+run('vol-info', lambda: list(a.info()))
+run('vol-resize-shrink', lambda: a.resize(1024, 0))
+run('vol-resize-below-alloc', lambda: a.resize(1024, libvirt.VIR_STORAGE_VOL_RESIZE_SHRINK))
+run('vol-resize-bad-flags', lambda: a.resize(1 << 30, 1 << 8))
+run('vol-wipe-bad-alg', lambda: a.wipePattern(99, 0))
+run('vol-wipe-trim', lambda: a.wipePattern(libvirt.VIR_STORAGE_VOL_WIPE_ALG_TRIM, 0))
+run('vol-upload-bad-flags', lambda: a.upload(c.newStream(0), 0, 0, 1 << 5))
+run('refresh-bad-flags', lambda: p.refresh(1))
+run('xml-bad-flags', lambda: p.XMLDesc(1 << 4))
+run('list-all-bad-flags', lambda: c.listAllStoragePools(1 << 25))
+run('autostart', lambda: p.setAutostart(1))
+run('vol-delete', lambda: a.delete(0))
+run('destroy', lambda: p.destroy())
+run('destroy-again', lambda: p.destroy())
+run('delete', lambda: p.delete(0))
+run('undefine', lambda: p.undefine())
+run('undefine-again', lambda: p.undefine())
+run('caps-bad-flags', lambda: c.getStoragePoolCapabilities(1))
+for o in out:
+    print(repr(o))
+"#;
+    let run = |sock: &Path, dir: &Path| {
+        let o = python(
+            script,
+            &[
+                &format!("storage:///system?socket={}", sock.display()),
+                &dir.display().to_string(),
+            ],
+        );
+        assert!(o.ok, "python: {}", o.stderr);
+        o.stdout
+    };
+    let a = run(&csock, cdir.path());
+    let b = run(&spec.ready, rdir.path());
+    let diffs: Vec<String> = a
+        .lines()
+        .zip(b.lines())
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| format!("C:    {x}\nours: {y}"))
+        .collect();
+    assert_eq!(a.lines().count(), b.lines().count());
+    assert!(
+        diffs.is_empty(),
+        "{} calls differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}

@@ -92,20 +92,22 @@ pub fn check(def: &PoolDef) -> Result<bool> {
 pub fn build(def: &PoolDef, flags: u32) -> Result<()> {
     match def.pool_type.as_str() {
         "dir" | "fs" | "netfs" => {
-            VirError::check_flags(
+            crate::check_flags(
                 flags,
                 build_flags::OVERWRITE | build_flags::NO_OVERWRITE,
                 "virStorageBackendFileSystemBuild",
             )?;
             exclusive(flags)?;
             build_dir(def)?;
-            if flags != 0 && def.pool_type == "fs" {
+            // As libvirt's: any build flag means formatting the source
+            // device, whatever the pool type of this backend.
+            if flags != 0 {
                 make_filesystem(def, flags)?;
             }
             Ok(())
         }
         "logical" => {
-            VirError::check_flags(
+            crate::check_flags(
                 flags,
                 build_flags::OVERWRITE | build_flags::NO_OVERWRITE,
                 "virStorageBackendLogicalBuildPool",
@@ -114,7 +116,7 @@ pub fn build(def: &PoolDef, flags: u32) -> Result<()> {
             build_vg(def, flags)
         }
         "disk" => {
-            VirError::check_flags(
+            crate::check_flags(
                 flags,
                 build_flags::OVERWRITE | build_flags::NO_OVERWRITE,
                 "virStorageBackendDiskBuildPool",
@@ -216,13 +218,13 @@ pub fn stop(def: &PoolDef) -> Result<()> {
 pub fn delete(def: &PoolDef, flags: u32) -> Result<()> {
     match def.pool_type.as_str() {
         "dir" | "fs" | "netfs" => {
-            VirError::check_flags(flags, 0, "virStorageBackendDeleteLocal")?;
+            crate::check_flags(flags, 0, "virStorageBackendDeleteLocal")?;
             let path = target(def);
             std::fs::remove_dir(path)
                 .map_err(|e| sys(&e, format!("failed to remove pool '{path}'")))
         }
         "logical" => {
-            VirError::check_flags(flags, 0, "virStorageBackendLogicalDeletePool")?;
+            crate::check_flags(flags, 0, "virStorageBackendLogicalDeletePool")?;
             cmd::run(&[tool("vgremove"), "-f".into(), vg_name(def)])?;
             for d in devices(def) {
                 let _ = cmd::run(&[tool("pvremove"), d]);
@@ -275,7 +277,7 @@ fn tool(name: &str) -> String {
 
 fn exclusive(flags: u32) -> Result<()> {
     if flags & build_flags::OVERWRITE != 0 && flags & build_flags::NO_OVERWRITE != 0 {
-        return Err(VirError::new(
+        return Err(VirError::verbatim(
             ErrorCode::InvalidArg,
             ErrorDomain::Storage,
             "Flags 'VIR_STORAGE_POOL_BUILD_OVERWRITE' and 'VIR_STORAGE_POOL_BUILD_NO_OVERWRITE' are mutually exclusive",
@@ -696,8 +698,17 @@ pub fn delete_lv(vol: &VolDef) -> Result<()> {
 /// file system's sizes.
 pub fn refresh_local(def: &PoolDef) -> Result<Refreshed> {
     let path = target(def);
-    let rd =
-        std::fs::read_dir(path).map_err(|e| sys(&e, format!("cannot open directory '{path}'")))?;
+    // Reported as libvirt's directory helper reports it (no domain).
+    let rd = std::fs::read_dir(path).map_err(|e| {
+        VirError::new(
+            ErrorCode::SystemError,
+            ErrorDomain::None,
+            format!(
+                "cannot open directory '{path}': {}",
+                virterror::os_error_text(&e)
+            ),
+        )
+    })?;
     let mut vols = Vec::new();
     for ent in rd {
         let ent = ent.map_err(|e| sys(&e, format!("Unable to read directory '{path}'")))?;
@@ -1061,7 +1072,7 @@ pub fn find_sources(ty: &str, _spec: Option<&str>, flags: u32) -> Result<String>
         return Err(missing_backend(ty));
     }
     if ty == "netfs" {
-        VirError::check_flags(flags, 0, "virStorageBackendFileSystemNetFindPoolSources")?;
+        crate::check_flags(flags, 0, "virStorageBackendFileSystemNetFindPoolSources")?;
         return find_nfs_sources(_spec);
     }
     if ty != "logical" {
@@ -1071,7 +1082,7 @@ pub fn find_sources(ty: &str, _spec: Option<&str>, flags: u32) -> Result<String>
             format!("pool type '{ty}' does not support source discovery"),
         ));
     }
-    VirError::check_flags(flags, 0, "virStorageBackendLogicalFindPoolSources")?;
+    crate::check_flags(flags, 0, "virStorageBackendLogicalFindPoolSources")?;
     let _ = cmd::run(&[tool("vgscan")]);
     let out = cmd::run(&[
         tool("pvs"),

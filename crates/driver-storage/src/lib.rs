@@ -35,6 +35,11 @@ pub mod vols;
 
 pub use pools::{pool_event, StorageConfig, StorageDriver};
 
+/// libvirt's check of a call's flags, reported from the storage driver.
+pub(crate) fn check_flags(flags: u32, allowed: u32, func: &str) -> Result<(), VirError> {
+    VirError::check_flags(flags, allowed, func).map_err(|e| e.in_domain(ErrorDomain::Storage))
+}
+
 /// The factory a daemon registers: claims `storage:///system` (and
 /// `storage:///session`) and opens connections onto one driver.
 pub struct StorageFactory {
@@ -292,7 +297,7 @@ impl driver::Connection for StorageConnection {
         backend::find_sources(pool_type, spec, flags)
     }
     fn storage_pool_capabilities(&self, flags: u32) -> driver::Result<String> {
-        VirError::check_flags(flags, 0, "storageConnectGetStoragePoolCapabilities")?;
+        crate::check_flags(flags, 0, "storageConnectGetStoragePoolCapabilities")?;
         Ok(conf::storage::pool_capabilities(CAPS_TYPES))
     }
 }

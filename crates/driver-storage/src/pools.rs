@@ -327,7 +327,7 @@ impl StorageDriver {
     }
 
     pub fn list_all(&self, flags: u32) -> Result<Vec<PoolRef>> {
-        VirError::check_flags(flags, (1 << 20) - 1, "storageConnectListAllStoragePools")?;
+        crate::check_flags(flags, (1 << 20) - 1, "storageConnectListAllStoragePools")?;
         let types = flags >> 6;
         let pair = |f: u32, yes: u32, no: u32, v: bool| {
             f & (yes | no) == 0 || (f & yes != 0 && v) || (f & no != 0 && !v)
@@ -466,7 +466,7 @@ impl StorageDriver {
 
     /// virStoragePoolDefineXML.
     pub fn define(&self, xml: &str, flags: u32) -> Result<PoolRef> {
-        VirError::check_flags(flags, 1, "storagePoolDefineXML")?;
+        crate::check_flags(flags, 1, "storagePoolDefineXML")?;
         let def = Self::parse(xml)?;
         let (obj, new) = self.add(def.clone(), false)?;
         if let Err(e) = self.save_config(&def) {
@@ -485,12 +485,11 @@ impl StorageDriver {
     /// started and refreshed; taken out again when any step fails.
     pub fn create_xml(&self, xml: &str, flags: u32) -> Result<PoolRef> {
         use create_flags::*;
-        VirError::check_flags(
+        crate::check_flags(
             flags,
             WITH_BUILD | WITH_BUILD_OVERWRITE | WITH_BUILD_NO_OVERWRITE,
             "storagePoolCreateXML",
         )?;
-        check_build_flags(flags)?;
         let def = Self::parse(xml)?;
         let (obj, new) = self.add(def, true)?;
         let st = obj.lock();
@@ -593,12 +592,11 @@ impl StorageDriver {
     /// virStoragePoolCreate.
     pub fn create(&self, p: &PoolRef, flags: u32) -> Result<()> {
         use create_flags::*;
-        VirError::check_flags(
+        crate::check_flags(
             flags,
             WITH_BUILD | WITH_BUILD_OVERWRITE | WITH_BUILD_NO_OVERWRITE,
             "storagePoolCreate",
         )?;
-        check_build_flags(flags)?;
         let obj = self.pool(p)?;
         let st = obj.lock();
         if st.active {
@@ -635,7 +633,7 @@ impl StorageDriver {
     /// virStoragePoolBuild.
     pub fn build(&self, p: &PoolRef, flags: u32) -> Result<()> {
         use backend::build_flags::*;
-        VirError::check_flags(
+        crate::check_flags(
             flags,
             REPAIR | RESIZE | NO_OVERWRITE | OVERWRITE,
             "storagePoolBuild",
@@ -750,7 +748,7 @@ impl StorageDriver {
     /// virStoragePoolRefresh: a pool that cannot be refreshed is stopped,
     /// as libvirt does.
     pub fn refresh(&self, p: &PoolRef, flags: u32) -> Result<()> {
-        VirError::check_flags(flags, 0, "storagePoolRefresh")?;
+        crate::check_flags(flags, 0, "storagePoolRefresh")?;
         let obj = self.pool(p)?;
         let st = obj.lock();
         if !st.active {
@@ -788,7 +786,7 @@ impl StorageDriver {
     }
 
     pub fn xml(&self, p: &PoolRef, flags: u32) -> Result<String> {
-        VirError::check_flags(flags, XML_INACTIVE, "storagePoolGetXMLDesc")?;
+        crate::check_flags(flags, XML_INACTIVE, "storagePoolGetXMLDesc")?;
         let obj = self.pool(p)?;
         let st = obj.lock();
         if flags & XML_INACTIVE != 0 {
@@ -948,7 +946,7 @@ impl StorageDriver {
         } else {
             "storageVolCreateXML"
         };
-        VirError::check_flags(flags, allowed, api)?;
+        crate::check_flags(flags, allowed, api)?;
         let build_flags = flags & !CREATE_VALIDATE;
         let obj = self.pool(p)?;
         // The source volume, when cloning: its pool may be another one.
@@ -1099,7 +1097,7 @@ impl StorageDriver {
     /// virStorageVolDelete.
     pub fn vol_delete(&self, v: &VolRef, flags: u32) -> Result<()> {
         // VIR_STORAGE_VOL_DELETE_ZEROED / _WITH_SNAPSHOTS.
-        VirError::check_flags(flags, 0b11, "storageVolDelete")?;
+        crate::check_flags(flags, 0b11, "storageVolDelete")?;
         let obj = self.by_name(&v.pool)?;
         let (mut st, i) = self.vol_locked(&obj, v)?;
         check_vol_free(&st.vols[i])?;
@@ -1140,7 +1138,7 @@ impl StorageDriver {
     }
 
     pub fn vol_xml(&self, v: &VolRef, flags: u32) -> Result<String> {
-        VirError::check_flags(flags, 0, "storageVolGetXMLDesc")?;
+        crate::check_flags(flags, 0, "storageVolGetXMLDesc")?;
         let obj = self.by_name(&v.pool)?;
         let (mut st, i) = self.vol_locked(&obj, v)?;
         if !st.vols[i].building {
@@ -1158,7 +1156,7 @@ impl StorageDriver {
     /// virStorageVolResize.
     pub fn vol_resize(&self, v: &VolRef, capacity: u64, flags: u32) -> Result<()> {
         use vols::resize_flags::*;
-        VirError::check_flags(flags, ALLOCATE | DELTA | SHRINK, "storageVolResize")?;
+        crate::check_flags(flags, ALLOCATE | DELTA | SHRINK, "storageVolResize")?;
         let obj = self.by_name(&v.pool)?;
         let (mut st, i) = self.vol_locked(&obj, v)?;
         check_vol_free(&st.vols[i])?;
@@ -1215,7 +1213,7 @@ impl StorageDriver {
 
     /// virStorageVolWipePattern (virStorageVolWipe is algorithm 0).
     pub fn vol_wipe(&self, v: &VolRef, algorithm: u32, flags: u32) -> Result<()> {
-        VirError::check_flags(flags, 0, "storageVolWipePattern")?;
+        crate::check_flags(flags, 0, "storageVolWipePattern")?;
         vols::check_wipe_algorithm(algorithm)?;
         let obj = self.by_name(&v.pool)?;
         let (mut st, i) = self.vol_locked(&obj, v)?;
@@ -1395,18 +1393,6 @@ fn check_vol_free(v: &Vol) -> Result<()> {
         return Err(err(
             ErrorCode::OperationInvalid,
             format!("volume '{}' is still being allocated.", v.def.name),
-        ));
-    }
-    Ok(())
-}
-
-fn check_build_flags(flags: u32) -> Result<()> {
-    use create_flags::*;
-    if flags & WITH_BUILD_OVERWRITE != 0 && flags & WITH_BUILD_NO_OVERWRITE != 0 {
-        return Err(VirError::new(
-            ErrorCode::InvalidArg,
-            ErrorDomain::Storage,
-            "flags 'overwrite' and 'no-overwrite' are mutually exclusive",
         ));
     }
     Ok(())

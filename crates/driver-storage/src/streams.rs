@@ -101,7 +101,7 @@ pub fn upload(
     length: u64,
     flags: u32,
 ) -> Result<DataStream> {
-    VirError::check_flags(flags, SPARSE, "storageVolUpload")?;
+    crate::check_flags(flags, SPARSE, "storageVolUpload")?;
     let path = drv.vol_path(v)?;
     let mut file = OpenOptions::new()
         .write(true)
@@ -199,7 +199,7 @@ pub fn download(
     length: u64,
     flags: u32,
 ) -> Result<DataStream> {
-    VirError::check_flags(flags, SPARSE, "storageVolDownload")?;
+    crate::check_flags(flags, SPARSE, "storageVolDownload")?;
     let path = drv.vol_path(v)?;
     let file = File::open(&path)
         .map_err(|e| stream_err(&e, &format!("Unable to open stream for '{path}'")))?;

@@ -86,7 +86,7 @@ pub fn build(pool: &PoolDef, vol: &VolDef, input: Option<&VolDef>, flags: u32) -
 /// allocation reserved, the input (if any) copied in, synced; removed
 /// again on any failure.
 fn create_raw(vol: &VolDef, input: Option<&VolDef>, flags: u32) -> Result<()> {
-    VirError::check_flags(
+    crate::check_flags(
         flags,
         CREATE_PREALLOC_METADATA | CREATE_REFLINK,
         "storageBackendCreateRaw",
@@ -201,7 +201,7 @@ fn zero_range(mut f: &File, from: u64, len: u64) -> std::io::Result<()> {
 /// Runs the `qemu-img` command(s) for the volume; whatever it made is
 /// removed when it fails.
 fn qemu_img_create(pool: &PoolDef, vol: &VolDef, input: Option<&VolDef>, flags: u32) -> Result<()> {
-    VirError::check_flags(
+    crate::check_flags(
         flags,
         CREATE_PREALLOC_METADATA,
         "storageBackendCreateQemuImg",

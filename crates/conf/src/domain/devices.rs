@@ -440,12 +440,10 @@ fn order_controllers(def: &mut DomainDef) {
                 break;
             };
             let cur_idx = idx(cur);
-            if cur_idx.is_some_and(|x| x > new_idx) {
-                insert_at = Some(i);
-            } else if c.child("master").is_none()
+            let master_first = c.child("master").is_none()
                 && cur.child("master").is_some()
-                && cur_idx == Some(new_idx)
-            {
+                && cur_idx == Some(new_idx);
+            if cur_idx.is_some_and(|x| x > new_idx) || master_first {
                 insert_at = Some(i);
             } else if insert_at.is_none() {
                 insert_at = Some(i + 1);

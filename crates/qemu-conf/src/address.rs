@@ -25,6 +25,7 @@ pub(crate) fn assign_addresses(
     def: &mut DomainDef,
 ) -> Result<(), VirError> {
     assign_virtio_serial(def);
+    assign_spapr_vio(def);
     assign_memory_slots(def);
     if is_q35(def) || is_i440fx(def) {
         assign_pci(ctx, def)?;
@@ -71,6 +72,60 @@ fn assign_virtio_serial(def: &mut DomainDef) {
                 .with_attr("bus", "0")
                 .with_attr("port", &port.to_string()),
         );
+    }
+}
+
+/// sPAPR VIO devices (spapr-vlan NICs, ibmvscsi controllers, spapr-vio
+/// serial ports, and devices given a spapr-vio address without a reg)
+/// get QEMU's default reg for their kind, moved on by 0x1000 while taken.
+fn assign_spapr_vio(def: &mut DomainDef) {
+    let reg_of = |d: &Element| {
+        d.child("address")
+            .filter(|a| a.attr("type") == Some("spapr-vio"))
+            .and_then(|a| a.attr("reg"))
+            .and_then(|r| {
+                let r = r.trim();
+                match r.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).ok(),
+                    None => r.parse().ok(),
+                }
+            })
+    };
+    let mut used: BTreeSet<u64> = def.devices.iter().filter_map(reg_of).collect();
+    for kind in ["interface", "controller", "serial"] {
+        for d in def.devices.iter_mut().filter(|d| d.name == kind) {
+            let wants = match kind {
+                "interface" => model_of(d) == Some("spapr-vlan"),
+                "controller" => {
+                    d.attr("type") == Some("scsi") && d.attr("model") == Some("ibmvscsi")
+                }
+                _ => d.child("target").and_then(|t| t.attr("type")) == Some("spapr-vio-serial"),
+            };
+            let has_vio = d
+                .child("address")
+                .is_some_and(|a| a.attr("type") == Some("spapr-vio"));
+            if !(wants && d.child("address").is_none()) && !has_vio {
+                continue;
+            }
+            if reg_of(d).is_some() {
+                continue;
+            }
+            let mut reg: u64 = match kind {
+                "interface" => 0x1000,
+                "controller" => 0x2000,
+                _ => 0x3000_0000,
+            };
+            while used.contains(&reg) {
+                reg += 0x1000;
+            }
+            used.insert(reg);
+            d.remove_children("address");
+            d.push(
+                Element::new("address")
+                    .with_attr("type", "spapr-vio")
+                    .with_attr("reg", &format!("0x{reg:08x}")),
+            );
+        }
     }
 }
 

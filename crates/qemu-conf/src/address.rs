@@ -104,7 +104,7 @@ fn assign_spapr_vio(def: &mut DomainDef) {
             let has_vio = d
                 .child("address")
                 .is_some_and(|a| a.attr("type") == Some("spapr-vio"));
-            if !(wants && d.child("address").is_none()) && !has_vio {
+            if !(has_vio || (wants && d.child("address").is_none())) {
                 continue;
             }
             if reg_of(d).is_some() {

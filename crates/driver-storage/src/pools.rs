@@ -1096,19 +1096,19 @@ impl StorageDriver {
 
     /// virStorageVolDelete.
     pub fn vol_delete(&self, v: &VolRef, flags: u32) -> Result<()> {
-        // VIR_STORAGE_VOL_DELETE_ZEROED / _WITH_SNAPSHOTS.
-        crate::check_flags(flags, 0b11, "storageVolDelete")?;
         let obj = self.by_name(&v.pool)?;
         let (mut st, i) = self.vol_locked(&obj, v)?;
         check_vol_free(&st.vols[i])?;
-        if flags & 1 != 0 {
-            vols::wipe(&st.vols[i].def, 0)?;
-        }
+        // The backends take no flag (VIR_STORAGE_VOL_DELETE_ZEROED and
+        // _WITH_SNAPSHOTS are theirs to refuse, as in libvirt's).
         if backend::file_based(&st.def.pool_type) {
+            crate::check_flags(flags, 0, "virStorageBackendVolDeleteLocal")?;
             vols::delete(&st.vols[i].def)?;
         } else if st.def.pool_type == "logical" {
+            crate::check_flags(flags, 0, "virStorageBackendLogicalDeleteVol")?;
             backend::delete_lv(&st.vols[i].def)?;
         } else if st.def.pool_type == "disk" {
+            crate::check_flags(flags, 0, "virStorageBackendDiskDeleteVol")?;
             backend::delete_partition(&st.def, &st.vols[i].def)?;
         } else {
             return Err(err(

@@ -83,7 +83,9 @@ fn c_command(dir: &TempDir) -> (Command, PathBuf) {
     (cmd, run.join("libvirt-sock"))
 }
 
-/// Debian's C libvirtd with only its LXC, network and secret drivers, in a mount
+/// Debian's C libvirtd with its LXC driver and the secondary drivers our
+/// libvirtd hosts beside it (network, secret, storage, node device,
+/// interface), in a mount
 /// namespace of its own where /run/libvirt and /etc/libvirt are empty tmpfs
 /// mounts (the drivers' state and definitions stay private; nothing is
 /// started).
@@ -103,9 +105,15 @@ fn start_c_lxc(dir: &TempDir) -> Option<(Daemon, PathBuf)> {
     let drivers = dir.join("lxc-driver");
     std::fs::create_dir_all(&drivers).expect("driver dir");
     std::os::unix::fs::symlink(module, drivers.join("libvirt_driver_lxc.so")).expect("link");
-    // Our libvirtd hosts network and secret drivers beside LXC, which
-    // its connections share, as C's does.
-    for name in ["libvirt_driver_network.so", "libvirt_driver_secret.so"] {
+    // Our libvirtd hosts the network, secret, storage, node device and
+    // interface drivers beside LXC, which its connections share, as C's does.
+    for name in [
+        "libvirt_driver_network.so",
+        "libvirt_driver_secret.so",
+        "libvirt_driver_storage.so",
+        "libvirt_driver_nodedev.so",
+        "libvirt_driver_interface.so",
+    ] {
         let other = module.with_file_name(name);
         if other.exists() {
             std::os::unix::fs::symlink(&other, drivers.join(name)).expect("link");

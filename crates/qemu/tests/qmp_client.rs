@@ -136,3 +136,34 @@ fn a_hung_command_times_out_without_blocking_others_and_eof_reaches_waiters() {
         assert!(matches!(mon.execute("query-status", None).await, Err(QmpError::Eof)));
     });
 }
+
+#[test]
+fn garbage_from_qemu_ends_the_monitor_with_an_error_not_a_panic() {
+    rt().block_on(async {
+        let (a, b) = UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+        let (ctx, mut commands) = mpsc::unbounded_channel();
+        let mut wr = peer(b, ctx).await;
+        let mon = Qmp::connect(a, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let m = mon.clone();
+        let waiting = tokio::spawn(async move { m.execute("query-status", None).await });
+        let _ = commands.recv().await;
+        wr.write_all(b"this is not json\r\n").await.unwrap_or(());
+        let r = waiting.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(r, Err(QmpError::Protocol(_))), "{r:?}");
+        assert!(mon.is_closed());
+    });
+}
+
+#[test]
+fn a_peer_that_is_not_qemu_fails_the_greeting() {
+    rt().block_on(async {
+        let (a, b) = UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+        let (_rd, mut wr) = b.into_split();
+        wr.write_all(b"SSH-2.0-OpenSSH\r\n").await.unwrap_or(());
+        drop(wr);
+        let r = Qmp::connect(a, None).await;
+        assert!(matches!(r, Err(QmpError::Protocol(_))), "{r:?}");
+    });
+}

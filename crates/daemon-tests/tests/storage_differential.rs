@@ -402,6 +402,7 @@ fn device_pools_match_c_libvirtd() {
             ("FSDEV", fs.0.clone()),
             ("LVDEV", lv.0.clone()),
             ("DKDEV", dk.0.clone()),
+            ("DKBASE", dk.0.trim_start_matches("/dev/").to_string()),
             ("VG", vg),
         ]);
         loops.extend([fs, lv, dk]);
@@ -441,6 +442,11 @@ fn device_pools_match_c_libvirtd() {
         // live XML as libparted (cylinder-aligned on msdos labels) sees
         // them through its own helper; ours leaves them out.
         "vol-list d",
+        "vol-create-as d DKBASEp1 8M",
+        // Not compared: the new partition's XML and size (C aligns it to
+        // the geometry libparted reports, ours to 1 MiB), and its
+        // deletion (C passes "p1" to parted as the partition number of a
+        // loop device's partition, and fails).
         "pool-destroy d",
         "pool-undefine d",
     ];
@@ -452,7 +458,13 @@ fn device_pools_match_c_libvirtd() {
             .map(|(side, vars)| {
                 let args: Vec<String> = step
                     .split(' ')
-                    .map(|a| a.replace("DIR", &side.dir.display().to_string()))
+                    .map(|a| {
+                        let mut a = a.replace("DIR", &side.dir.display().to_string());
+                        for (k, v) in vars.iter().filter(|(k, _)| *k == "DKBASE") {
+                            a = a.replace(k, v);
+                        }
+                        a
+                    })
                     .collect();
                 let mut o = side.run(&args);
                 for (k, v) in vars {

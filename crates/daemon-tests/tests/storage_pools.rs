@@ -447,6 +447,15 @@ fn disk_pool_on_a_loop_device_gets_a_label_and_partitions() {
     assert!(table.contains("\n1:") && table.contains("\n2:"), "{table}");
     let vols = lab.ok(&["vol-list", "dk"]);
     assert!(vols.contains(&format!("/dev/{base}p2")), "{vols}");
+    // Where the partition lies, as libvirt shows it (end exclusive).
+    let x = lab.ok(&["vol-dumpxml", "--pool", "dk", &format!("{base}p1")]);
+    assert!(
+        x.contains(&format!(
+            "<device path='{}'>\n      <extent start='1048576' end='9437184'/>",
+            lo.dev
+        )),
+        "{x}"
+    );
     lab.ok(&["vol-delete", "--pool", "dk", &format!("{base}p1")]);
     let table = sh("parted", &["-s", "-m", &lo.dev, "unit", "B", "print"]).stdout;
     assert!(!table.contains("\n1:") && table.contains("\n2:"), "{table}");

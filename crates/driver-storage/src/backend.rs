@@ -947,6 +947,16 @@ fn refresh_disk(def: &PoolDef) -> Result<Refreshed> {
             .file_name()
             .map(|x| x.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Where the partition lies on the disk, as libvirt shows it
+        // (end exclusive).
+        let mut extent = conf::xml::Element::new("extent");
+        extent.set_attr("start", &a.to_string());
+        extent.set_attr("end", &(b + 1).to_string());
+        let mut device = conf::xml::Element::new("device");
+        device.set_attr("path", &dev);
+        device.push(extent);
+        let mut src = conf::xml::Element::new("source");
+        src.push(device);
         vols.push(VolDef {
             vol_type: "block".into(),
             name,
@@ -958,7 +968,7 @@ fn refresh_disk(def: &PoolDef) -> Result<Refreshed> {
             format: Some("none".into()),
             target_perms: Default::default(),
             backing_store: None,
-            source: None,
+            source: Some(src),
             encryption: None,
             compat: None,
             cluster_size: None,

@@ -2073,6 +2073,18 @@ impl DomainDef {
     }
 
     /// Adds a device element at its canonical position.
+    /// libvirt's XML parser makes a disk without a `<source>` a file disk
+    /// whatever type it names (an empty CD-ROM); drivers that read
+    /// definitions from XML call this in their post-parse (the native
+    /// config converters build disks directly and keep the type).
+    pub fn reset_sourceless_disks(&mut self) {
+        for d in self.devices.iter_mut().filter(|d| d.name == "disk") {
+            if d.child("source").is_none() && d.attr("type").is_some_and(|t| t != "file") {
+                d.set_attr("type", "file");
+            }
+        }
+    }
+
     pub fn add_device(&mut self, dev: Element) {
         let r = device_rank(&dev.name);
         let pos = self

@@ -469,6 +469,7 @@ fn xml_options() -> conf::domain::XmlOptions {
                 "cirrus"
             };
             def.default_video_type(ty);
+            def.reset_sourceless_disks();
             Ok(())
         })),
         ..Default::default()

@@ -46,6 +46,7 @@ pub(crate) fn post_parse(ctx: &QemuDriverContext, def: &mut DomainDef) -> Result
     if def.emulator.is_none() {
         def.emulator = Some(caps.emulator.clone());
     }
+    def.reset_sourceless_disks();
     crate::firmware::fill_domain(ctx, def);
     add_default_devices(ctx, def);
     set_default_cpu(ctx, def);

@@ -1417,12 +1417,9 @@ fn normalise_disk(d: &mut Element) -> Result<(), ConfError> {
             t.insert_attr(pos, "bus", bus);
         }
     }
-    // A disk is a file unless it says otherwise, and one without a source
-    // is a file whatever it said.
+    // A disk is a file unless it says otherwise.
     if d.attr("type").is_none() {
         d.insert_attr(0, "type", "file");
-    } else if d.child("source").is_none() {
-        d.set_attr("type", "file");
     }
     default_host_ports(d);
     normalise_backing_chain(d)?;

@@ -1164,3 +1164,39 @@ fn network_bandwidth_is_shaped_with_tc_on_the_bridge() {
         refused("lvrsbwi", &inb, "sfq perturb 10) unexpected exit status 2");
     }
 }
+
+#[test]
+fn libvirtd_autostarts_networks_before_the_containers_on_them() {
+    skip_if!(container_skip_reason());
+    let t = TempDir::new("netauto");
+    let ns = Netns::new("auto", t.path());
+    let mut d = start_daemon(&t, &ns, "libvirtd", "libvirt-sock");
+    let lxc = format!(
+        "lxc+unix:///system?socket={}",
+        t.join("run/libvirt-sock").display()
+    );
+    let xml = t.join("nat.xml");
+    std::fs::write(&xml, NAT_XML).unwrap();
+    virsh_ok(&lxc, &["net-define", xml.to_str().unwrap()]);
+    virsh_ok(&lxc, &["net-autostart", "e2enat"]);
+    let ct = container_xml(&t, "autoct", "e2enat");
+    virsh_ok(&lxc, &["define", ct.to_str().unwrap()]);
+    virsh_ok(&lxc, &["autostart", "autoct"]);
+    d.kill9();
+    drop(d);
+
+    // Nothing runs; the daemon's start-up brings up the network first,
+    // then the container plugged into it.
+    let _d2 = start_daemon(&t, &ns, "libvirtd", "libvirt-sock");
+    let guest = Guest {
+        uri: &lxc,
+        name: "autoct",
+    };
+    let running = virsh_ok(&lxc, &["list", "--name"]);
+    assert_eq!(running.trim(), "autoct");
+    let ports = virsh_ok(&lxc, &["net-port-list", "e2enat", "--uuid"]);
+    assert_eq!(ports.trim().len(), 36, "one port: {ports}");
+    virsh_ok(&lxc, &["destroy", "autoct"]);
+    drop(guest);
+    virsh_ok(&lxc, &["net-destroy", "e2enat"]);
+}

@@ -278,8 +278,12 @@ impl Registry {
     /// Makes `d` (also added as a driver) the network driver that answers
     /// the network calls of the other drivers' connections, opened with
     /// `uri` (`network:///system`), as libvirt's shared network driver.
+    ///
+    /// It goes first among the drivers the daemon starts: hypervisor
+    /// drivers autostart guests whose NICs need its networks running
+    /// (it answers no probe, so the empty URI's probe order stays).
     pub fn set_network_driver(&mut self, d: Arc<dyn DriverFactory>, uri: &str) {
-        self.drivers.push(d.clone());
+        self.drivers.insert(0, d.clone());
         self.network = Some((d, uri.to_string()));
     }
 
@@ -579,6 +583,15 @@ mod tests {
         assert_eq!(e.code, ErrorCode::NoConnect);
         assert_eq!(e.domain, ErrorDomain::None);
         assert_eq!(e.to_string(), "no connection driver available for <null>");
+    }
+
+    #[test]
+    fn the_network_driver_starts_first_and_answers_no_probe() {
+        let mut r = registry(&[("test", None), ("lxc", Some("lxc:///system"))]);
+        r.set_network_driver(Arc::new(Fake("network", None)), "network:///system");
+        let names: Vec<&str> = r.drivers().iter().map(|d| d.name()).collect();
+        assert_eq!(names, ["network", "test", "lxc"]);
+        assert_eq!(r.probe().as_deref(), Some("lxc:///system"));
     }
 
     #[test]

@@ -116,6 +116,41 @@ fn apply_nft(h: &dyn NetHost, rules: &NetworkRules) -> Result<Applied, VirError>
             }
         }
     }
+    // All rules in one nft transaction, their handles echoed in order;
+    // one by one (for the failing rule's own error) when that fails.
+    let wanted: Vec<(&firewall::Rule, Command, &str)> = rules
+        .main
+        .iter()
+        .filter_map(|r| Some((r, nftables::rule_command(r)?, nftables::chain(&r.kind)?)))
+        .collect();
+    if !wanted.is_empty() {
+        let mut batch = vec!["nft".to_string(), "-ae".to_string()];
+        for (i, (_, cmd, _)) in wanted.iter().enumerate() {
+            if i > 0 {
+                batch.push(";".into());
+            }
+            batch.extend(cmd.args.iter().skip(2).cloned());
+        }
+        if let Ok(out) = h.run(&batch) {
+            let handles: Vec<u64> = out
+                .lines()
+                .filter_map(|l| nftables::parse_handle(l))
+                .collect();
+            let added: Vec<NftRule> = wanted
+                .iter()
+                .zip(&handles)
+                .map(|((r, _, chain), handle)| NftRule {
+                    layer: r.layer,
+                    chain: chain.to_string(),
+                    handle: *handle,
+                })
+                .collect();
+            if handles.len() == wanted.len() {
+                return Ok(Applied::Nftables(added));
+            }
+            remove_nft(h, &added);
+        }
+    }
     let mut added: Vec<NftRule> = Vec::new();
     for r in &rules.main {
         let (Some(cmd), Some(chain)) = (nftables::rule_command(r), nftables::chain(&r.kind)) else {
@@ -140,9 +175,28 @@ fn apply_nft(h: &dyn NetHost, rules: &NetworkRules) -> Result<Applied, VirError>
     Ok(Applied::Nftables(added))
 }
 
+/// Deletes the rules in one nft transaction (commands separated by
+/// `;`), one by one when that fails (a rule already gone).
 fn remove_nft(h: &dyn NetHost, added: &[NftRule]) {
-    for r in added.iter().rev() {
-        let _ = h.run(&nftables::delete_command(r.layer, &r.chain, r.handle).args);
+    if added.is_empty() {
+        return;
+    }
+    let mut batch = vec!["nft".to_string()];
+    for (i, r) in added.iter().rev().enumerate() {
+        if i > 0 {
+            batch.push(";".into());
+        }
+        batch.extend(
+            nftables::delete_command(r.layer, &r.chain, r.handle)
+                .args
+                .into_iter()
+                .skip(1),
+        );
+    }
+    if h.run(&batch).is_err() {
+        for r in added.iter().rev() {
+            let _ = h.run(&nftables::delete_command(r.layer, &r.chain, r.handle).args);
+        }
     }
 }
 

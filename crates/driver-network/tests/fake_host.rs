@@ -65,8 +65,13 @@ impl NetHost for Fake {
             return Err("no such table".into());
         }
         if line.starts_with("nft -ae insert") {
-            s.next_handle += 1;
-            return Ok(format!("{line} # handle {}\n", s.next_handle));
+            // One echoed line with its handle per rule of the batch.
+            let mut out = String::new();
+            for r in line.split(" ; ") {
+                s.next_handle += 1;
+                out.push_str(&format!("{r} # handle {}\n", s.next_handle));
+            }
+            return Ok(out);
         }
         Ok(String::new())
     }
@@ -211,12 +216,14 @@ fn define_start_destroy_builds_and_removes_bridge_rules_and_dnsmasq() {
     let deletes = log
         .iter()
         .filter(|l| l.starts_with("run nft delete rule"))
-        .count();
+        .map(|l| l.matches("delete rule").count())
+        .sum::<usize>();
     let inserts = fake
         .log()
         .iter()
         .filter(|l| l.starts_with("run nft -ae insert"))
-        .count();
+        .map(|l| l.matches("insert rule").count())
+        .sum::<usize>();
     assert_eq!(deletes, inserts, "{log:?}");
     assert_eq!(log.last().unwrap(), "bridge- vnet-t1");
     assert!(!status.exists());
@@ -239,11 +246,13 @@ fn failed_dnsmasq_leaves_no_bridge_and_no_rules() {
     let inserts = log
         .iter()
         .filter(|l| l.starts_with("run nft -ae insert"))
-        .count();
+        .map(|l| l.matches("insert rule").count())
+        .sum::<usize>();
     let deletes = log
         .iter()
         .filter(|l| l.starts_with("run nft delete rule"))
-        .count();
+        .map(|l| l.matches("delete rule").count())
+        .sum::<usize>();
     assert!(inserts > 0);
     assert_eq!(inserts, deletes, "{log:?}");
     assert!(
@@ -312,11 +321,13 @@ fn restart_takes_the_running_network_back_with_its_dnsmasq() {
     let inserts = log
         .iter()
         .filter(|l| l.starts_with("run nft -ae insert"))
-        .count();
+        .map(|l| l.matches("insert rule").count())
+        .sum::<usize>();
     let deletes = log
         .iter()
         .filter(|l| l.starts_with("run nft delete rule"))
-        .count();
+        .map(|l| l.matches("delete rule").count())
+        .sum::<usize>();
     assert_eq!(inserts, deletes, "{log:?}");
     drv2.shutdown();
 }

@@ -1421,6 +1421,20 @@ fn normalise_disk(d: &mut Element) -> Result<(), ConfError> {
     if d.attr("type").is_none() {
         d.insert_attr(0, "type", "file");
     }
+    // libvirt's attribute order on the disk, its target and a pool source.
+    let sort = |e: &mut Element, order: &[&str]| {
+        e.attrs
+            .sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(order.len()));
+    };
+    sort(d, &["type", "device", "model", "rawio", "sgio", "snapshot"]);
+    if let Some(t) = d.child_mut("target") {
+        sort(t, &["dev", "bus", "tray", "removable", "rotation_rate"]);
+    }
+    if d.attr("type") == Some("volume") {
+        if let Some(src) = d.child_mut("source") {
+            sort(src, &["pool", "volume", "mode"]);
+        }
+    }
     default_host_ports(d);
     normalise_backing_chain(d)?;
     // Driver settings whose value is the default (the enums' 0) are not

@@ -462,3 +462,67 @@ fn disk_pool_on_a_loop_device_gets_a_label_and_partitions() {
     lab.ok(&["pool-destroy", "dk"]);
     lab.ok(&["pool-undefine", "dk"]);
 }
+
+/// A pool whose device hangs (a FIFO nobody reads: opening it for
+/// writing waits, as a read of a hung NFS server does) holds up only
+/// the callers of that pool: while its build hangs, another pool makes
+/// volumes, listings answer, the hung pool's own state answers, and other
+/// pool-wide calls on it are refused as libvirt refuses them, not queued.
+#[test]
+fn a_hung_device_on_one_pool_blocks_no_other_pool() {
+    if !tool_exists("virsh") || !tool_exists("mkfifo") {
+        return skip("needs virsh and mkfifo");
+    }
+    let lab = Lab::new("storage-hang");
+    let fifo = lab.dir.join("hung-device");
+    assert!(sh("mkfifo", &[&fifo.display().to_string()]).ok, "mkfifo");
+    lab.define(
+        "hung",
+        &format!(
+            "<pool type='disk'><name>hung</name><source><device path='{}'/><format type='dos'/></source><target><path>/dev</path></target></pool>",
+            fifo.display()
+        ),
+    );
+    let free = lab.dir.join("free").display().to_string();
+    lab.ok(&[
+        "pool-create-as",
+        "free",
+        "dir",
+        "--target",
+        &free,
+        "--build",
+    ]);
+
+    let uri = lab.uri.clone();
+    let build = std::thread::spawn(move || virsh_uri(&uri, &["pool-build", "hung"]));
+    // The build is under way (and hung on the device) once another
+    // pool-wide call on that pool is refused (pool-delete: harmless when
+    // it is not, as a disk pool cannot be deleted).
+    assert!(
+        eventually(|| lab
+            .virsh(&["pool-delete", "hung"])
+            .stderr
+            .contains("storage pool 'hung' is starting up")),
+        "the build never got under way"
+    );
+    lab.ok(&["vol-create-as", "free", "v.raw", "1M"]);
+    assert!(lab.ok(&["vol-list", "free"]).contains("v.raw"));
+    assert!(lab.ok(&["pool-list", "--all"]).contains("hung"));
+    assert!(lab.ok(&["pool-info", "hung"]).contains("inactive"));
+    assert!(
+        !build.is_finished(),
+        "the build ended while its device hung"
+    );
+    let e = lab.fail(&["pool-build", "hung"]);
+    assert!(e.contains("storage pool 'hung' is starting up"), "{e}");
+
+    // The device answers (its reader comes and goes): the build ends,
+    // failing on what a FIFO is not (seekable), and the pool is free.
+    drop(std::fs::File::open(&fifo).expect("open the FIFO's reading end"));
+    let o = build.join().expect("build thread");
+    assert!(!o.ok, "building a disk label on a FIFO succeeded");
+    let e = lab.fail(&["pool-delete", "hung"]);
+    assert!(e.contains("pool does not support pool deletion"), "{e}");
+    lab.ok(&["pool-undefine", "hung"]);
+    lab.ok(&["pool-destroy", "free"]);
+}

@@ -132,10 +132,7 @@ fn apply_nft(h: &dyn NetHost, rules: &NetworkRules) -> Result<Applied, VirError>
             batch.extend(cmd.args.iter().skip(2).cloned());
         }
         if let Ok(out) = h.run(&batch) {
-            let handles: Vec<u64> = out
-                .lines()
-                .filter_map(|l| nftables::parse_handle(l))
-                .collect();
+            let handles: Vec<u64> = out.lines().filter_map(nftables::parse_handle).collect();
             let added: Vec<NftRule> = wanted
                 .iter()
                 .zip(&handles)

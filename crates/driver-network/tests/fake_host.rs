@@ -421,3 +421,39 @@ fn a_port_with_a_floor_gets_its_tc_class_and_gives_it_back() {
         "{st}"
     );
 }
+
+#[test]
+fn ports_are_reclaimed_only_when_asked_and_only_with_a_plug() {
+    let (_dir, _fake, drv) = setup();
+    let n = drv.create_xml(NAT, 0).unwrap();
+    let with_plug = "<networkport><uuid>0d6b2f3a-1c4e-4f5a-9b8c-7d6e5f4a3b21</uuid>\
+        <owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner>\
+        <mac address='52:54:00:aa:bb:cc'/><plug type='network' bridge='vnet-t1'/></networkport>";
+    let e = drv.port_create(&n, with_plug, 0).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "invalid argument: Port reclaim not requested but plug type is not none"
+    );
+    let without = with_plug.replace("<plug type='network' bridge='vnet-t1'/>", "");
+    let e = drv.port_create(&n, &without, 1).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "invalid argument: Port reclaim requested but plug type is none"
+    );
+    let e = drv.port_create(&n, with_plug, 4).unwrap_err();
+    assert_eq!(e.code, virterror::ErrorCode::InvalidArg);
+    assert_eq!(e.domain, virterror::ErrorDomain::Network);
+    let p = drv.port_create(&n, with_plug, 1).unwrap();
+    let live = drv.xml_desc(&n, 0).unwrap();
+    assert!(live.starts_with("<network connections='1'>"), "{live}");
+    assert!(drv
+        .port_xml(&p, 0)
+        .unwrap()
+        .contains("<plug type='network' bridge='vnet-t1'/>"));
+    drv.port_delete(&p, 0).unwrap();
+    let e = drv.port_lookup(&n, &p.uuid).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "network port not found: Network port with UUID 0d6b2f3a-1c4e-4f5a-9b8c-7d6e5f4a3b21 does not exist"
+    );
+}

@@ -322,7 +322,7 @@ fn glob(pat: &[u8], s: &[u8]) -> bool {
 /// `/usr/share/qemu`, `/etc/qemu`, and for a session daemon
 /// `$XDG_CONFIG_HOME/qemu`): a later directory's file overrides an earlier
 /// one of the same name; read in file name order.
-fn firmware_dirs(privileged: bool) -> Vec<PathBuf> {
+pub(crate) fn firmware_dirs(privileged: bool) -> Vec<PathBuf> {
     let mut dirs = vec![
         PathBuf::from("/usr/share/qemu/firmware"),
         PathBuf::from("/etc/qemu/firmware"),

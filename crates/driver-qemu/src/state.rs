@@ -278,24 +278,96 @@ impl Driver {
             .publish(Event::DomainLifecycle { dom, event, detail });
     }
 
-    /// Parses a definition for this driver: QEMU domain types only, the
-    /// emulator defaulting to the one libvirt would pick for the arch.
+    /// Parses a definition for this driver, as libvirt's define does: QEMU
+    /// domain types only, then the QEMU driver's defaults (machine type,
+    /// implicit devices, device models) and automatic addresses from the
+    /// capabilities of the guest's emulator (probed when needed).
     pub(crate) fn parse_def(&self, xml: &str, validate: bool) -> Result<DomainDef> {
         let flags = ParseFlags {
             validate_schema: validate,
             ..parse_flags(true)
         };
-        let mut def = xml_options().parse_str(xml, &flags)?;
-        if def.emulator.is_none() {
-            let arch = def
-                .os
-                .arch
-                .clone()
-                .unwrap_or_else(|| caps::host_arch().to_string());
-            def.emulator = caps::default_emulator(&arch);
-        }
+        let mut def = self.define_xml_options().parse_str(xml, &flags)?;
         def.id = None;
         Ok(def)
+    }
+
+    /// The XML options of definitions a client sends: the common stages
+    /// with `qemu-conf`'s callbacks around them, run with the capabilities
+    /// of the definition's emulator (libvirt's parseOpaque qemuCaps).
+    fn define_xml_options(&self) -> conf::domain::XmlOptions {
+        let cache = self.caps.clone();
+        let config = qemu_conf::QemuXmlConfig {
+            nvram_dir: self.opts.lib_dir.join("nvram").display().to_string(),
+            ..Default::default()
+        };
+        // load_firmware_dirs wants the overriding directory first.
+        let mut dirs = caps::firmware_dirs(self.opts.privileged);
+        dirs.reverse();
+        let firmwares =
+            qemu_conf::load_firmware_dirs(&dirs.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+        let ctx_cell: Arc<std::sync::Mutex<Option<qemu_conf::QemuDriverContext>>> =
+            Arc::default();
+        let cell = ctx_cell.clone();
+        let post_parse: conf::domain::PostParse = Arc::new(move |def: &mut DomainDef| {
+            // Not a QEMU guest: refused before any emulator is looked at.
+            check_def(def)?;
+            if def.emulator.is_none() {
+                let arch = def
+                    .os
+                    .arch
+                    .clone()
+                    .unwrap_or_else(|| caps::host_arch().to_string());
+                def.emulator = Some(caps::default_emulator(&arch).ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::ConfigUnsupported,
+                        QEMU,
+                        format!("No emulator found for arch '{arch}'"),
+                    )
+                })?);
+            }
+            let emulator = def.emulator.clone().unwrap_or_default();
+            let qcaps = caps::lookup(&cache, &emulator)?;
+            let ctx = qemu_conf::QemuDriverContext {
+                caps: qcaps,
+                config: config.clone(),
+                environment: None,
+                firmwares: firmwares.clone(),
+                abi_update: true,
+            };
+            // libvirt's qemuDomainDefMachinePostParse: the preferred
+            // machine when none is named, and an alias (pc, q35) replaced
+            // by the machine it stands for.
+            let virt = qemu_caps::VirtType::from_domain_type(&def.virt_type)
+                .unwrap_or(qemu_caps::VirtType::Qemu);
+            if def.os.machine.is_none() {
+                def.os.machine = ctx.caps.preferred_machine(virt).map(str::to_string);
+            }
+            if let Some(m) = def.os.machine.clone() {
+                def.os.machine = Some(ctx.caps.canonical_machine(virt, &m).to_string());
+            }
+            if let Some(f) = ctx.xml_options().post_parse {
+                f(def)?;
+            }
+            *cell.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ctx);
+            Ok(())
+        });
+        let assign: conf::domain::PostParse = Arc::new(move |def: &mut DomainDef| {
+            let ctx = ctx_cell
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            match ctx.and_then(|c| c.xml_options().assign_addresses) {
+                Some(f) => f(def),
+                None => Ok(()),
+            }
+        });
+        conf::domain::XmlOptions {
+            default_arch: Some(caps::host_arch()),
+            post_parse: Some(post_parse),
+            assign_addresses: Some(assign),
+            ..xml_options()
+        }
     }
 
     fn write_config(&self, def: &DomainDef) -> Result<()> {
@@ -459,36 +531,38 @@ fn parse_flags(inactive: bool) -> ParseFlags {
 
 /// How this driver reads definitions: after the common checks the domain
 /// must be one QEMU runs (`qemu` or `kvm`, an `hvm` OS) with a name usable
-/// as a file name. (QEMU's own defaults and device addresses come with the
-/// `qemu-conf` crate.)
+/// as a file name. Saved definitions already carry QEMU's defaults and
+/// addresses; new ones get them from `Driver::define_xml_options`.
 fn xml_options() -> conf::domain::XmlOptions {
-    let validate: conf::domain::Validate = Arc::new(|def: &DomainDef| {
-        if !matches!(def.virt_type.as_str(), "qemu" | "kvm") || def.os.os_type != "hvm" {
-            let mut what = String::new();
-            if def.os.os_type != "hvm" {
-                what.push_str(&format!("ostype={} ", def.os.os_type));
-            }
-            let arch = def.os.arch.as_deref().unwrap_or(caps::host_arch());
-            what.push_str(&format!("arch={arch} domaintype={} ", def.virt_type));
-            return Err(Error::new(
-                ErrorCode::InvalidArg,
-                ErrorDomain::Capabilities,
-                format!("could not find capabilities for {what}"),
-            ));
-        }
-        if def.name.contains('/') {
-            return Err(Error::new(
-                ErrorCode::XmlError,
-                ErrorDomain::Domain,
-                format!("name {} cannot contain '/'", def.name),
-            ));
-        }
-        Ok(())
-    });
     conf::domain::XmlOptions {
-        validate: Some(validate),
+        validate: Some(Arc::new(check_def)),
         ..Default::default()
     }
+}
+
+/// The domain must be one QEMU runs, with a name usable as a file name.
+fn check_def(def: &DomainDef) -> Result<()> {
+    if !matches!(def.virt_type.as_str(), "qemu" | "kvm") || def.os.os_type != "hvm" {
+        let mut what = String::new();
+        if def.os.os_type != "hvm" {
+            what.push_str(&format!("ostype={} ", def.os.os_type));
+        }
+        let arch = def.os.arch.as_deref().unwrap_or(caps::host_arch());
+        what.push_str(&format!("arch={arch} domaintype={} ", def.virt_type));
+        return Err(Error::new(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Capabilities,
+            format!("could not find capabilities for {what}"),
+        ));
+    }
+    if def.name.contains('/') {
+        return Err(Error::new(
+            ErrorCode::XmlError,
+            ErrorDomain::Domain,
+            format!("name {} cannot contain '/'", def.name),
+        ));
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for Driver {

@@ -1,0 +1,771 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Building the command line, section by section, in libvirt's order.
+
+use conf::domain::DomainDef;
+use conf::error::{ErrorCode, ErrorDomain, VirError};
+use conf::xml::Element;
+use qemu_caps::{QemuCaps, VirtType};
+
+use crate::json::Props;
+use crate::{CommandConfig, QemuCommand};
+
+type Res<T> = Result<T, VirError>;
+
+fn unsupported(what: &str) -> VirError {
+    VirError::new(ErrorCode::ConfigUnsupported, ErrorDomain::Qemu, format!("not yet: {what}"))
+}
+
+/// What the builder keeps while it walks the definition.
+struct Ctx<'a> {
+    def: &'a DomainDef,
+    caps: &'a QemuCaps,
+    virt: VirtType,
+    machine: String,
+    q35: bool,
+    args: Vec<String>,
+    /// Boot devices of `<os><boot dev>` still to hand out: (dev, index).
+    boot: Vec<(String, u32)>,
+}
+
+impl Ctx<'_> {
+    fn arg(&mut self, a: impl Into<String>) {
+        self.args.push(a.into());
+    }
+    fn opt(&mut self, o: &str, v: impl Into<String>) {
+        self.args.push(o.into());
+        self.args.push(v.into());
+    }
+    fn device(&mut self, p: Props) {
+        self.opt("-device", p.to_json());
+    }
+    fn object(&mut self, p: Props) {
+        self.opt("-object", p.to_json());
+    }
+    fn devices(&self) -> impl Iterator<Item = &Element> {
+        self.def.devices.iter()
+    }
+    fn root_bus(&self) -> &'static str {
+        if self.q35 {
+            "pcie.0"
+        } else {
+            "pci.0"
+        }
+    }
+    /// The first still-unclaimed boot index for a device class.
+    fn take_boot(&mut self, dev: &str) -> Option<u32> {
+        let i = self.boot.iter().position(|(d, _)| d == dev)?;
+        Some(self.boot.remove(i).1)
+    }
+}
+
+/// Escapes a value for QEMU's comma-separated option syntax.
+fn qemu_opt_escape(s: &str) -> String {
+    s.replace(',', ",,")
+}
+
+fn parse_num(s: &str) -> Option<u64> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+/// Adds `bus` and `addr` of a PCI `<address>` (libvirt's order: bus, then
+/// multifunction, then addr).
+fn pci_address(c: &Ctx, el: &Element, p: Props) -> Res<Props> {
+    let Some(a) = el.child("address") else {
+        return Err(unsupported("device without address"));
+    };
+    if a.attr("type") != Some("pci") {
+        return Err(unsupported("non-PCI device address"));
+    }
+    if a.attr("domain").and_then(parse_num).unwrap_or(0) != 0 {
+        return Err(unsupported("PCI domain other than 0"));
+    }
+    let bus = a.attr("bus").and_then(parse_num).unwrap_or(0);
+    let slot = a.attr("slot").and_then(parse_num).unwrap_or(0);
+    let func = a.attr("function").and_then(parse_num).unwrap_or(0);
+    let busname = if bus == 0 {
+        c.root_bus().to_string()
+    } else {
+        format!("pci.{bus}")
+    };
+    let mut p = p.s("bus", busname);
+    match a.attr("multifunction") {
+        Some("on") => p = p.b("multifunction", true),
+        Some("off") => p = p.b("multifunction", false),
+        _ => {}
+    }
+    let addr = if func == 0 {
+        format!("{slot:#x}")
+    } else {
+        format!("{slot:#x}.{func:#x}")
+    };
+    if a.attr("zpci").is_some() || a.child("zpci").is_some() {
+        return Err(unsupported("zPCI address"));
+    }
+    Ok(p.s("addr", addr))
+}
+
+fn alias(el: &Element) -> Option<String> {
+    el.child("alias").and_then(|a| a.attr("name")).map(str::to_string)
+}
+
+/// Builds the command line of `def` (parsed by the QEMU driver: defaults
+/// and addresses assigned) for an emulator with capabilities `caps`, as
+/// domain `id` (-1 for one not started).
+pub fn build_command(
+    def: &DomainDef,
+    caps: &QemuCaps,
+    cfg: &CommandConfig,
+    id: i32,
+) -> Res<QemuCommand> {
+    let virt = VirtType::from_domain_type(&def.virt_type)
+        .ok_or_else(|| unsupported(&format!("domain type {}", def.virt_type)))?;
+    let machine = def.os.machine.clone().unwrap_or_default();
+    let q35 = machine.starts_with("q35") || machine.starts_with("pc-q35");
+    if !machine.starts_with("pc") && !machine.starts_with("q35") {
+        return Err(unsupported(&format!("machine {machine}")));
+    }
+    let priv_dir = format!("{}/domain-{id}-{}", cfg.lib_dir, def.name);
+    let mut c = Ctx {
+        def,
+        caps,
+        virt,
+        machine,
+        q35,
+        args: Vec::new(),
+        boot: Vec::new(),
+    };
+    check_unsupported(&c)?;
+    for (i, d) in def.os.boot_devs.iter().enumerate() {
+        c.boot.push((d.clone(), i as u32 + 1));
+    }
+    let env = vec![
+        ("LC_ALL".to_string(), "C".to_string()),
+        ("PATH".into(), "/bin".into()),
+        ("HOME".into(), priv_dir.clone()),
+        ("USER".into(), "test".into()),
+        ("LOGNAME".into(), "test".into()),
+        ("XDG_DATA_HOME".into(), format!("{priv_dir}/.local/share")),
+        ("XDG_CACHE_HOME".into(), format!("{priv_dir}/.cache")),
+        ("XDG_CONFIG_HOME".into(), format!("{priv_dir}/.config")),
+    ];
+
+    c.opt(
+        "-name",
+        format!("guest={},debug-threads=on", qemu_opt_escape(&def.name)),
+    );
+    c.arg("-S");
+    c.object(
+        Props::new()
+            .s("qom-type", "secret")
+            .s("id", "masterKey0")
+            .s("format", "raw")
+            .s("file", format!("{priv_dir}/master-key.aes")),
+    );
+    build_machine(&mut c)?;
+    c.opt("-accel", virt.accel_str());
+    build_cpu(&mut c)?;
+    build_memory(&mut c)?;
+    build_smp(&mut c)?;
+    c.opt("-uuid", def.uuid.to_string());
+    build_genid(&mut c)?;
+    let has_graphics = c.devices().any(|d| d.name == "graphics");
+    if has_graphics {
+        return Err(unsupported("graphics"));
+    }
+    c.opt("-display", "none");
+    c.arg("-no-user-config");
+    c.arg("-nodefaults");
+    c.opt(
+        "-chardev",
+        format!("socket,id=charmonitor,fd={},server=on,wait=off", cfg.monitor_fd),
+    );
+    c.opt("-mon", "chardev=charmonitor,id=monitor,mode=control");
+    build_clock(&mut c)?;
+    c.arg("-no-shutdown");
+    build_boot(&mut c)?;
+    build_controllers(&mut c)?;
+    build_disks(&mut c)?;
+    build_serials(&mut c)?;
+    build_inputs(&mut c)?;
+    build_audio(&mut c)?;
+    build_videos(&mut c)?;
+    build_watchdogs(&mut c)?;
+    build_memballoon(&mut c)?;
+    if cfg.seccomp_sandbox {
+        c.opt(
+            "-sandbox",
+            "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+        );
+    }
+    c.opt("-msg", "timestamp=on");
+    Ok(QemuCommand {
+        env,
+        binary: def
+            .emulator
+            .clone()
+            .unwrap_or_else(|| "/usr/bin/qemu-system-x86_64".into()),
+        args: c.args,
+    })
+}
+
+/// Refuses definitions with parts the builder does not produce yet.
+fn check_unsupported(c: &Ctx) -> Res<()> {
+    const OTHER_OK: &[&str] = &["features", "pm", "cpu"];
+    for o in &c.def.other {
+        let n = o.local_name();
+        if !OTHER_OK.contains(&n) {
+            return Err(unsupported(&format!("<{n}>")));
+        }
+    }
+    if let Some(f) = c.def.other_element("features") {
+        for e in f.elements() {
+            if !["acpi", "apic", "pae"].contains(&e.local_name()) {
+                return Err(unsupported(&format!("feature {}", e.name)));
+            }
+            if e.local_name() == "apic" && e.attr("eoi").is_some() {
+                return Err(unsupported("apic eoi"));
+            }
+        }
+    }
+    if let Some(cpu) = c.def.other_element("cpu") {
+        if cpu.attr("mode").is_some_and(|m| m != "custom") {
+            return Err(unsupported("CPU mode"));
+        }
+        for e in cpu.elements() {
+            if !["model", "topology"].contains(&e.local_name()) {
+                return Err(unsupported(&format!("<cpu><{}>", e.name)));
+            }
+        }
+    }
+    if let Some(pm) = c.def.other_element("pm") {
+        if pm.elements().next().is_some() {
+            return Err(unsupported("power management"));
+        }
+    }
+    let b = &c.def.os.boot;
+    if b.kernel.is_some() || b.initrd.is_some() || b.cmdline.is_some() || b.firmware.is_some() {
+        return Err(unsupported("direct kernel boot or firmware"));
+    }
+    for o in &c.def.os.other {
+        if !["bootmenu"].contains(&o.local_name()) {
+            return Err(unsupported(&format!("<os><{}>", o.name)));
+        }
+    }
+    const DEV_OK: &[&str] = &[
+        "emulator",
+        "disk",
+        "controller",
+        "input",
+        "memballoon",
+        "serial",
+        "console",
+        "video",
+        "audio",
+        "watchdog",
+    ];
+    for d in c.devices() {
+        if !DEV_OK.contains(&d.local_name()) {
+            return Err(unsupported(&format!("device <{}>", d.name)));
+        }
+    }
+    if c.def.max_memory_kib != 0 || c.def.memory_slots != 0 {
+        return Err(unsupported("maxMemory"));
+    }
+    if c.def.vcpu_cpuset.is_some() {
+        return Err(unsupported("vcpu cpuset"));
+    }
+    Ok(())
+}
+
+fn build_machine(c: &mut Ctx) -> Res<()> {
+    let mut m = c.machine.clone();
+    m.push_str(",usb=off");
+    m.push_str(",dump-guest-core=off");
+    if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
+        m.push_str(&format!(",memory-backend={id}"));
+    }
+    let acpi = c
+        .def
+        .other_element("features")
+        .is_some_and(|f| f.child("acpi").is_some());
+    m.push_str(if acpi { ",acpi=on" } else { ",acpi=off" });
+    c.opt("-machine", m);
+    Ok(())
+}
+
+fn build_cpu(c: &mut Ctx) -> Res<()> {
+    let cpu_el = c.def.other_element("cpu");
+    let model = cpu_el
+        .and_then(|e| e.child("model"))
+        .map(|m| m.text())
+        .filter(|m| !m.is_empty())
+        .or_else(|| {
+            c.caps
+                .machine_default_cpu(c.virt, &c.machine)
+                .map(str::to_string)
+        });
+    if let Some(m) = model {
+        c.opt("-cpu", m);
+    }
+    Ok(())
+}
+
+fn build_memory(c: &mut Ctx) -> Res<()> {
+    // Guest RAM is a whole number of MiB on x86 (rounded up).
+    let kib = c.def.memory_kib.div_ceil(1024) * 1024;
+    c.opt("-m", format!("size={kib}k"));
+    if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
+        let id = id.to_string();
+        c.object(
+            Props::new()
+                .s("qom-type", "memory-backend-ram")
+                .s("id", id)
+                .u("size", kib * 1024),
+        );
+    }
+    c.opt("-overcommit", "mem-lock=off");
+    Ok(())
+}
+
+fn build_smp(c: &mut Ctx) -> Res<()> {
+    let n = c.def.vcpus_max;
+    let cur = c.def.vcpus_current;
+    let mut smp = format!("{cur}");
+    if cur != n {
+        smp.push_str(&format!(",maxcpus={n}"));
+    }
+    let topo = c
+        .def
+        .other_element("cpu")
+        .and_then(|e| e.child("topology"))
+        .cloned();
+    match topo {
+        Some(t) => {
+            let g = |k: &str| t.attr(k).and_then(parse_num).unwrap_or(1);
+            if t.attr("clusters").is_some() {
+                return Err(unsupported("CPU clusters"));
+            }
+            smp.push_str(&format!(
+                ",sockets={},dies={},cores={},threads={}",
+                g("sockets"),
+                g("dies"),
+                g("cores"),
+                g("threads")
+            ));
+        }
+        None => smp.push_str(&format!(",sockets={n},cores=1,threads=1")),
+    }
+    c.opt("-smp", smp);
+    Ok(())
+}
+
+fn build_genid(c: &mut Ctx) -> Res<()> {
+    if c.def.other_element("genid").is_some() {
+        return Err(unsupported("genid"));
+    }
+    Ok(())
+}
+
+fn build_clock(c: &mut Ctx) -> Res<()> {
+    let clock = &c.def.clock;
+    if clock.elements().next().is_some() {
+        return Err(unsupported("clock timers"));
+    }
+    match clock.attr("offset").unwrap_or("utc") {
+        "utc" if clock.attr("adjustment").is_none() => c.opt("-rtc", "base=utc"),
+        o => return Err(unsupported(&format!("clock offset {o}"))),
+    }
+    Ok(())
+}
+
+fn build_boot(c: &mut Ctx) -> Res<()> {
+    let mut b = String::new();
+    for o in &c.def.os.other {
+        if o.local_name() == "bootmenu" {
+            match o.attr("enable") {
+                Some("yes") => b.push_str("menu=on,"),
+                Some("no") => b.push_str("menu=off,"),
+                _ => {}
+            }
+            if o.attr("timeout").is_some() {
+                return Err(unsupported("boot menu timeout"));
+            }
+        }
+    }
+    b.push_str("strict=on");
+    c.opt("-boot", b);
+    Ok(())
+}
+
+fn build_controllers(c: &mut Ctx) -> Res<()> {
+    let ctrls: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "controller")
+        .cloned()
+        .collect();
+    // libvirt emits controllers grouped by type: PCI first (by index),
+    // then the others in definition order.
+    for el in &ctrls {
+        let ty = el.attr("type").unwrap_or("");
+        let model = el.attr("model").unwrap_or("");
+        if ty != "pci" {
+            continue;
+        }
+        match model {
+            "pci-root" | "pcie-root" => {}
+            "pcie-root-port" => {
+                let idx = el.attr("index").and_then(parse_num).unwrap_or(0);
+                let t = el.child("target");
+                let port = t.and_then(|t| t.attr("port")).and_then(parse_num);
+                let chassis = t.and_then(|t| t.attr("chassis")).and_then(parse_num);
+                let mname = el
+                    .child("model")
+                    .and_then(|m| m.attr("name"))
+                    .unwrap_or("pcie-root-port");
+                if el.child("driver").is_some() || t.is_some_and(|t| t.attrs.len() > 2) {
+                    return Err(unsupported("pcie-root-port options"));
+                }
+                let p = Props::new()
+                    .s("driver", mname)
+                    .ou("port", port)
+                    .ou("chassis", chassis)
+                    .s("id", format!("pci.{idx}"));
+                let p = pci_address(c, el, p)?;
+                c.device(p);
+            }
+            m => return Err(unsupported(&format!("PCI controller {m}"))),
+        }
+    }
+    for el in &ctrls {
+        let ty = el.attr("type").unwrap_or("");
+        let model = el.attr("model");
+        let idx = el.attr("index").and_then(parse_num).unwrap_or(0);
+        match ty {
+            "pci" => {}
+            "ide" | "fdc" => {}
+            "sata" if c.q35 && idx == 0 => {}
+            "usb" => {
+                let drv = match model {
+                    Some("none") => continue,
+                    Some("piix3-uhci") => "piix3-usb-uhci",
+                    Some("qemu-xhci") => "qemu-xhci",
+                    Some("nec-xhci") => "nec-usb-xhci",
+                    Some("ich9-ehci1") => "ich9-usb-ehci1",
+                    Some(m) => return Err(unsupported(&format!("USB controller {m}"))),
+                    None => return Err(unsupported("USB controller without model")),
+                };
+                if el.attrs.iter().any(|(k, _)| k == "ports")
+                    || el.child("master").is_some()
+                    || el.child("driver").is_some()
+                {
+                    return Err(unsupported("USB controller options"));
+                }
+                let id = if idx == 0 {
+                    "usb".to_string()
+                } else {
+                    format!("usb{idx}")
+                };
+                let p = Props::new().s("driver", drv).s("id", id);
+                let p = pci_address(c, el, p)?;
+                c.device(p);
+            }
+            t => return Err(unsupported(&format!("{t} controller"))),
+        }
+    }
+    Ok(())
+}
+
+fn build_disks(c: &mut Ctx) -> Res<()> {
+    let disks: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "disk")
+        .cloned()
+        .collect();
+    let total = disks.len();
+    for (i, el) in disks.iter().enumerate() {
+        let n = total - i;
+        build_disk(c, el, n)?;
+    }
+    Ok(())
+}
+
+fn build_disk(c: &mut Ctx, el: &Element, n: usize) -> Res<()> {
+    let ty = el.attr("type").unwrap_or("file");
+    let device = el.attr("device").unwrap_or("disk");
+    for ch in el.elements() {
+        if !["driver", "source", "target", "address", "readonly", "alias", "boot"]
+            .contains(&ch.local_name())
+        {
+            if ch.local_name() == "backingStore" && ch.attrs.is_empty() && ch.is_empty() {
+                continue;
+            }
+            return Err(unsupported(&format!("disk <{}>", ch.name)));
+        }
+    }
+    let drv = el.child("driver");
+    if let Some(d) = drv {
+        for (k, _) in &d.attrs {
+            if !["name", "type"].contains(&k.as_str()) {
+                return Err(unsupported(&format!("disk driver {k}")));
+            }
+        }
+    }
+    let fmt = drv.and_then(|d| d.attr("type")).unwrap_or("raw");
+    if !["raw", "qcow2"].contains(&fmt) {
+        return Err(unsupported(&format!("disk format {fmt}")));
+    }
+    let readonly = el.child("readonly").is_some() || device == "cdrom";
+    let src = el.child("source");
+    if let Some(s) = src {
+        if s.elements().next().is_some() || s.attrs.len() > 1 {
+            return Err(unsupported("disk source options"));
+        }
+    }
+    let path = match ty {
+        "file" => src.and_then(|s| s.attr("file")),
+        "block" => src.and_then(|s| s.attr("dev")),
+        t => return Err(unsupported(&format!("disk type {t}"))),
+    };
+    let target = el.child("target").ok_or_else(|| unsupported("disk target"))?;
+    let bus = target.attr("bus").unwrap_or("ide");
+    if target.attrs.iter().any(|(k, _)| k != "dev" && k != "bus") {
+        return Err(unsupported("disk target options"));
+    }
+    let format_node = format!("libvirt-{n}-format");
+    if let Some(path) = path {
+        let storage_drv = if ty == "block" {
+            if device == "cdrom" && path == "/dev/cdrom" {
+                "host_cdrom"
+            } else {
+                "host_device"
+            }
+        } else {
+            "file"
+        };
+        c.opt(
+            "-blockdev",
+            Props::new()
+                .s("driver", storage_drv)
+                .s("filename", path)
+                .s("node-name", format!("libvirt-{n}-storage"))
+                .b("auto-read-only", true)
+                .s("discard", "unmap")
+                .to_json(),
+        );
+        c.opt(
+            "-blockdev",
+            Props::new()
+                .s("node-name", format_node.clone())
+                .b("read-only", readonly)
+                .s("driver", fmt)
+                .s("file", format!("libvirt-{n}-storage"))
+                .to_json(),
+        );
+    }
+    let has_src = path.is_some();
+    let dev_alias = disk_alias(el, bus, target.attr("dev").unwrap_or(""))?;
+    let boot = match el.child("boot") {
+        Some(b) => b.attr("order").and_then(parse_num),
+        None => {
+            let class = match device {
+                "cdrom" => "cdrom",
+                "floppy" => "fd",
+                _ => "hd",
+            };
+            c.take_boot(class).map(u64::from)
+        }
+    };
+    let p = match bus {
+        "ide" | "sata" => {
+            let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
+            let ctrl = a.attr("controller").and_then(parse_num).unwrap_or(0);
+            let abus = a.attr("bus").and_then(parse_num).unwrap_or(0);
+            let unit = a.attr("unit").and_then(parse_num).unwrap_or(0);
+            let (busname, unit) = if bus == "sata" || c.q35 {
+                (format!("ide.{unit}"), None)
+            } else {
+                if ctrl != 0 {
+                    return Err(unsupported("second IDE controller"));
+                }
+                (format!("ide.{abus}"), Some(unit))
+            };
+            let drvname = if device == "cdrom" { "ide-cd" } else { "ide-hd" };
+            Props::new().s("driver", drvname).s("bus", busname).ou("unit", unit)
+        }
+        "virtio" => {
+            let p = Props::new().s("driver", "virtio-blk-pci");
+            pci_address(c, el, p)?
+        }
+        b => return Err(unsupported(&format!("disk bus {b}"))),
+    };
+    let mut p = p;
+    if has_src {
+        p = p.s("drive", format_node);
+    }
+    p = p.s("id", dev_alias).ou("bootindex", boot);
+    c.device(p);
+    Ok(())
+}
+
+/// The alias libvirt gives a disk: by controller position for IDE/SATA,
+/// by target name for virtio.
+fn disk_alias(el: &Element, bus: &str, dev: &str) -> Res<String> {
+    if let Some(a) = alias(el) {
+        return Ok(a);
+    }
+    let a = el.child("address");
+    let get = |k: &str| a.and_then(|a| a.attr(k)).and_then(parse_num).unwrap_or(0);
+    match bus {
+        "ide" | "sata" | "fdc" | "scsi" => Ok(format!(
+            "{bus}{}-{}-{}",
+            get("controller"),
+            get("bus"),
+            get("unit")
+        )),
+        "virtio" => {
+            let idx = dev
+                .strip_prefix("vd")
+                .and_then(disk_index)
+                .ok_or_else(|| unsupported("virtio disk name"))?;
+            Ok(format!("virtio-disk{idx}"))
+        }
+        b => Err(unsupported(&format!("disk bus {b}"))),
+    }
+}
+
+/// `a` -> 0, `z` -> 25, `aa` -> 26, ...
+fn disk_index(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for ch in s.chars() {
+        if !ch.is_ascii_lowercase() {
+            return None;
+        }
+        n = n * 26 + (ch as u64 - 'a' as u64 + 1);
+    }
+    Some(n - 1)
+}
+
+fn build_serials(c: &mut Ctx) -> Res<()> {
+    let serials: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "serial")
+        .cloned()
+        .collect();
+    for el in &serials {
+        if el.attr("type") != Some("pty") || el.elements().any(|e| e.local_name() == "source") {
+            return Err(unsupported("serial other than pty"));
+        }
+        let t = el.child("target");
+        let port = t.and_then(|t| t.attr("port")).and_then(parse_num).unwrap_or(0);
+        let tt = t.and_then(|t| t.attr("type")).unwrap_or("isa-serial");
+        if tt != "isa-serial" {
+            return Err(unsupported(&format!("serial target {tt}")));
+        }
+        let id = alias(el).unwrap_or_else(|| format!("serial{port}"));
+        c.opt("-chardev", format!("pty,id=char{id}"));
+        c.device(
+            Props::new()
+                .s("driver", "isa-serial")
+                .s("chardev", format!("char{id}"))
+                .s("id", id)
+                .u("index", port),
+        );
+    }
+    for el in c.devices() {
+        if el.local_name() == "console" {
+            let tt = el.child("target").and_then(|t| t.attr("type"));
+            if tt != Some("serial") {
+                return Err(unsupported("console other than serial"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn build_inputs(c: &mut Ctx) -> Res<()> {
+    for el in c.devices() {
+        if el.local_name() == "input" && el.attr("bus") != Some("ps2") {
+            return Err(unsupported("input other than ps2"));
+        }
+    }
+    Ok(())
+}
+
+fn build_audio(c: &mut Ctx) -> Res<()> {
+    let audios: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "audio")
+        .cloned()
+        .collect();
+    for a in &audios {
+        let id = a.attr("id").unwrap_or("1");
+        let ty = a.attr("type").unwrap_or("none");
+        if ty != "none" || a.elements().next().is_some() || a.attrs.len() > 2 {
+            return Err(unsupported(&format!("audio {ty}")));
+        }
+        c.opt(
+            "-audiodev",
+            Props::new()
+                .s("id", format!("audio{id}"))
+                .s("driver", "none")
+                .to_json(),
+        );
+    }
+    Ok(())
+}
+
+fn build_videos(c: &mut Ctx) -> Res<()> {
+    if c.devices().any(|d| d.local_name() == "video") {
+        return Err(unsupported("video"));
+    }
+    Ok(())
+}
+
+fn build_watchdogs(c: &mut Ctx) -> Res<()> {
+    let wds: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "watchdog")
+        .cloned()
+        .collect();
+    for w in &wds {
+        let model = w.attr("model").unwrap_or("");
+        let action = w.attr("action").unwrap_or("reset");
+        if model != "itco" {
+            return Err(unsupported(&format!("watchdog {model}")));
+        }
+        c.opt("-global", "ICH9-LPC.noreboot=off");
+        c.opt("-watchdog-action", action);
+    }
+    Ok(())
+}
+
+fn build_memballoon(c: &mut Ctx) -> Res<()> {
+    let Some(el) = c.devices().find(|d| d.local_name() == "memballoon").cloned() else {
+        return Ok(());
+    };
+    match el.attr("model") {
+        Some("none") => Ok(()),
+        Some("virtio") => {
+            if el.elements().any(|e| !["address", "alias"].contains(&e.local_name()))
+                || el.attrs.len() > 1
+            {
+                return Err(unsupported("memballoon options"));
+            }
+            let p = Props::new()
+                .s("driver", "virtio-balloon-pci")
+                .s("id", alias(&el).unwrap_or_else(|| "balloon0".into()));
+            let p = pci_address(c, &el, p)?;
+            c.device(p);
+            Ok(())
+        }
+        Some(m) => Err(unsupported(&format!("memballoon {m}"))),
+        None => Err(unsupported("memballoon without model")),
+    }
+}

@@ -863,9 +863,22 @@ impl NetworkDriver {
                 ]
             }
         };
-        self.host
-            .start_dnsmasq(&args, &env)
-            .map_err(|e| internal(format!("Child process (dnsmasq) unexpected {e}")))?;
+        // A lease-script run of the dnsmasq just stopped can still hold
+        // the sockets it inherited for a moment: its addresses are then
+        // "already in use" until it exits.
+        let deadline = std::time::Instant::now() + DNSMASQ_GRACE;
+        loop {
+            match self.host.start_dnsmasq(&args, &env) {
+                Ok(()) => break,
+                Err(e)
+                    if e.contains("Address already in use")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(internal(format!("Child process (dnsmasq) unexpected {e}"))),
+            }
+        }
         self.read_pid(def).ok_or_else(|| {
             internal(format!(
                 "dnsmasq of network '{}' did not write its pid file {}",
@@ -887,19 +900,34 @@ impl NetworkDriver {
     /// a grace period), so that a dnsmasq started next for the network
     /// does not find its addresses still taken.
     fn stop_dnsmasq(&self, def: &NetworkDef, pid: Option<u32>) {
+        let conf_file = self.dnsmasq_paths(&def.name).config;
         if let Some(p) = pid {
-            let conf_file = self.dnsmasq_paths(&def.name).config;
             if self.host.is_dnsmasq(p, &conf_file) {
                 let _ = self.host.kill(p, SIGTERM);
-                let deadline = std::time::Instant::now() + DNSMASQ_GRACE;
-                while self.host.is_dnsmasq(p, &conf_file) {
-                    if std::time::Instant::now() >= deadline {
-                        let _ = self.host.kill(p, SIGKILL);
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        // The lease-script helper dnsmasq forks may hold its sockets a
+        // little longer: every process of this config must be gone.
+        let deadline = std::time::Instant::now() + DNSMASQ_GRACE;
+        let mut told = Vec::new();
+        loop {
+            let left = self.host.dnsmasq_pids(&conf_file);
+            if left.is_empty() {
+                break;
+            }
+            for p in &left {
+                if pid != Some(*p) && !told.contains(p) {
+                    let _ = self.host.kill(*p, SIGTERM);
+                    told.push(*p);
                 }
             }
+            if std::time::Instant::now() >= deadline {
+                for p in left {
+                    let _ = self.host.kill(p, SIGKILL);
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
         let _ = std::fs::remove_file(self.pid_file(&def.name));
     }

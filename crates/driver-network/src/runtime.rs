@@ -39,6 +39,9 @@ pub trait NetHost: Send + Sync {
     fn start_dnsmasq(&self, args: &[String], env: &[(String, String)]) -> HostResult<()>;
     /// Whether `pid` is a live dnsmasq started with `conf_file`.
     fn is_dnsmasq(&self, pid: u32, conf_file: &str) -> bool;
+    /// Every live process started with `conf_file` (a dnsmasq and the
+    /// helper process it forks to run the lease script).
+    fn dnsmasq_pids(&self, conf_file: &str) -> Vec<u32>;
     /// Sends `signal` to `pid`.
     fn kill(&self, pid: u32, signal: i32) -> HostResult<()>;
 }
@@ -154,6 +157,16 @@ impl NetHost for SystemHost {
         };
         let want = format!("--conf-file={conf_file}");
         cmdline.split(|b| *b == 0).any(|arg| arg == want.as_bytes())
+    }
+
+    fn dnsmasq_pids(&self, conf_file: &str) -> Vec<u32> {
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        rd.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| self.is_dnsmasq(*pid, conf_file))
+            .collect()
     }
 
     fn kill(&self, pid: u32, signal: i32) -> HostResult<()> {

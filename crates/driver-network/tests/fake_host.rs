@@ -109,6 +109,14 @@ impl NetHost for Fake {
     fn is_dnsmasq(&self, pid: u32, conf_file: &str) -> bool {
         self.st().dnsmasq.get(&pid).map(String::as_str) == Some(conf_file)
     }
+    fn dnsmasq_pids(&self, conf_file: &str) -> Vec<u32> {
+        self.st()
+            .dnsmasq
+            .iter()
+            .filter(|(_, c)| c.as_str() == conf_file)
+            .map(|(p, _)| *p)
+            .collect()
+    }
     fn kill(&self, pid: u32, signal: i32) -> HostResult<()> {
         let mut s = self.st();
         s.log.push(format!("kill {pid} {signal}"));

@@ -306,8 +306,7 @@ impl Driver {
         dirs.reverse();
         let firmwares =
             qemu_conf::load_firmware_dirs(&dirs.iter().map(PathBuf::as_path).collect::<Vec<_>>());
-        let ctx_cell: Arc<std::sync::Mutex<Option<qemu_conf::QemuDriverContext>>> =
-            Arc::default();
+        let ctx_cell: Arc<std::sync::Mutex<Option<qemu_conf::QemuDriverContext>>> = Arc::default();
         let cell = ctx_cell.clone();
         let post_parse: conf::domain::PostParse = Arc::new(move |def: &mut DomainDef| {
             // Not a QEMU guest: refused before any emulator is looked at.
@@ -349,7 +348,9 @@ impl Driver {
             if let Some(f) = ctx.xml_options().post_parse {
                 f(def)?;
             }
-            *cell.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ctx);
+            *cell
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ctx);
             Ok(())
         });
         let assign: conf::domain::PostParse = Arc::new(move |def: &mut DomainDef| {

@@ -304,6 +304,11 @@ fn define_list_dumpxml_undefine_with_virsh_and_python() {
 /// where /run/libvirt, /etc/libvirt, /var/lib/libvirt and
 /// /var/cache/libvirt are empty (its probe and state stay private).
 fn start_c_qemu(t: &TempDir) -> Option<(Daemon, PathBuf)> {
+    start_c_libvirtd(t, &["qemu"])
+}
+
+/// Debian's C libvirtd with the driver modules named (`qemu`, `nodedev`).
+fn start_c_libvirtd(t: &TempDir, modules: &[&str]) -> Option<(Daemon, PathBuf)> {
     for (p, pkg) in [
         (C_LIBVIRTD, "libvirt-daemon"),
         (C_QEMU_MODULE, "libvirt-daemon-driver-qemu"),
@@ -321,8 +326,15 @@ fn start_c_qemu(t: &TempDir) -> Option<(Daemon, PathBuf)> {
     let drivers = t.join("c-drivers");
     std::fs::create_dir_all(&run).unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(&drivers).unwrap_or_else(|e| panic!("{e}"));
-    std::os::unix::fs::symlink(C_QEMU_MODULE, drivers.join("libvirt_driver_qemu.so"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    for m in modules {
+        let so = format!("libvirt_driver_{m}.so");
+        let module = Path::new(C_QEMU_MODULE).with_file_name(&so);
+        if !module.exists() {
+            skip(format!("{} is missing", module.display()));
+            return None;
+        }
+        std::os::unix::fs::symlink(&module, drivers.join(&so)).unwrap_or_else(|e| panic!("{e}"));
+    }
     let conf = t.join("c-libvirtd.conf");
     std::fs::write(
         &conf,
@@ -884,11 +896,89 @@ fn defined_guests_get_c_libvirtds_defaults_and_addresses() {
             let theirs = ok(&virsh_uri(&c_uri, &args), "C dumpxml");
             let ours = without_itco(&ok(&virsh_uri(&uri, &args), "dumpxml"));
             if ours != theirs {
-                failures.push(format!(
-                    "{args:?}\n--- C\n{theirs}\n--- ours\n{ours}"
-                ));
+                failures.push(format!("{args:?}\n--- C\n{theirs}\n--- ours\n{ours}"));
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Host PCI devices on qemu:///system, ours (virtqemud with virtnodedevd
+/// beside it, as libvirt's modular daemons) and Debian's C libvirtd (QEMU
+/// and node device drivers) side by side: `virsh nodedev-detach`,
+/// `nodedev-reattach` and `nodedev-reset` give the same answers, and
+/// libvirt-python sees the same error code, domain and message. Only
+/// calls that change nothing are made: detaching on a host without VFIO
+/// (the test skips a host with IOMMU groups), the other calls on unknown
+/// or non-PCI devices.
+#[test]
+fn nodedev_detach_reattach_reset_answer_as_c_libvirtd() {
+    skip_if!(cant_run());
+    if !is_root() {
+        return skip("the C libvirtd reference runs as root");
+    }
+    if driver_nodedev::hostdev::Hostdev::new(driver::error::ErrorDomain::Qemu).vfio_supported() {
+        return skip("VFIO works here: detaching would unbind a host device");
+    }
+    let t = TempDir::new("qemu-hostdev");
+    let Some((_c, c_sock)) = start_c_libvirtd(&t, &["qemu", "nodedev"]) else {
+        return;
+    };
+    // virtnodedevd and virtqemud share the socket directory; each its own
+    // pid file.
+    let mut nd = Spec::new("virtnodedevd", &t, "");
+    nd.args[3] = t.join("virtnodedevd.pid").display().to_string();
+    let _nd = nd.start();
+    let (_d, uri) = start(&t);
+    let c_uri = format!("qemu:///system?socket={}", c_sock.display());
+    let pci = ok(
+        &virsh_uri(&uri, &["nodedev-list", "--cap", "pci"]),
+        "nodedev-list",
+    );
+    let dev = pci.lines().next().unwrap_or("").trim().to_string();
+    assert!(dev.starts_with("pci_"), "{pci}");
+    let calls: Vec<Vec<&str>> = vec![
+        vec!["nodedev-detach", &dev],
+        vec!["nodedev-detach", "--driver", "vfio", &dev],
+        vec!["nodedev-detach", "--driver", "kvm", &dev],
+        vec!["nodedev-detach", "--driver", "bogus", &dev],
+        vec!["nodedev-detach", "no-such-device"],
+        vec!["nodedev-reattach", "no-such-device"],
+        vec!["nodedev-reset", "no-such-device"],
+        vec!["nodedev-reattach", "computer"],
+        vec!["nodedev-reset", "computer"],
+    ];
+    for args in &calls {
+        let ours = virsh_uri(&uri, args);
+        let theirs = virsh_uri(&c_uri, args);
+        assert!(!theirs.ok, "{args:?} succeeded on C: {}", theirs.stdout);
+        assert_eq!(ours.ok, theirs.ok, "{args:?}: {}", ours.stdout);
+        assert_eq!(ours.stderr, theirs.stderr, "{args:?}");
+    }
+    if python_available() {
+        let script = "import libvirt, sys\n\
+             c = libvirt.open(sys.argv[1])\n\
+             d = c.nodeDeviceLookupByName(sys.argv[2])\n\
+             for f in (lambda: d.dettach(), lambda: d.detachFlags('kvm', 0),\n\
+                       lambda: d.detachFlags(None, 1), lambda: d.reAttach(),\n\
+                       lambda: c.nodeDeviceLookupByName('computer').reset()):\n\
+             \x20   try:\n\
+             \x20       f(); print('ok')\n\
+             \x20   except libvirt.libvirtError as e:\n\
+             \x20       print(e.get_error_code(), e.get_error_domain(), e)\n";
+        let ours = python(script, &[&uri, "computer"]);
+        let theirs = python(script, &[&c_uri, "computer"]);
+        assert!(theirs.ok, "{}", theirs.stderr);
+        assert!(ours.ok, "{}", ours.stderr);
+        assert_eq!(ours.stdout, theirs.stdout);
+        let ours = python(script, &[&uri, &dev]);
+        let theirs = python(script, &[&c_uri, &dev]);
+        assert_eq!(ours.stdout, theirs.stdout);
+        assert!(
+            ours.stdout
+                .contains("VFIO device assignment is currently not supported on this system"),
+            "{}",
+            ours.stdout
+        );
+    }
 }

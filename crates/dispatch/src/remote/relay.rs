@@ -134,7 +134,20 @@ impl Secondary {
         if h.prog != r::PROGRAM {
             return None;
         }
-        let family = P::from_i32(h.proc_)?.info().family;
+        let proc_ = P::from_i32(h.proc_)?;
+        // Detaching, reattaching and resetting a host device are the
+        // hypervisor driver's calls (libvirt's daemon answers them on the
+        // client's own connection), though listed with the node devices.
+        if matches!(
+            proc_,
+            P::NodeDeviceDettach
+                | P::NodeDeviceDetachFlags
+                | P::NodeDeviceReAttach
+                | P::NodeDeviceReset
+        ) {
+            return None;
+        }
+        let family = proc_.info().family;
         self.families.iter().copied().find(|f| *f == family)
     }
 

@@ -173,10 +173,9 @@ pub fn build_command(
     c.opt("-uuid", def.uuid.to_string());
     build_genid(&mut c)?;
     let has_graphics = c.devices().any(|d| d.name == "graphics");
-    if has_graphics {
-        return Err(unsupported("graphics"));
+    if !has_graphics {
+        c.opt("-display", "none");
     }
-    c.opt("-display", "none");
     c.arg("-no-user-config");
     c.arg("-nodefaults");
     c.opt(
@@ -192,6 +191,7 @@ pub fn build_command(
     build_serials(&mut c)?;
     build_inputs(&mut c)?;
     build_audio(&mut c)?;
+    build_graphics(&mut c, &priv_dir)?;
     build_videos(&mut c)?;
     build_watchdogs(&mut c)?;
     build_memballoon(&mut c)?;
@@ -266,6 +266,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "video",
         "audio",
         "watchdog",
+        "graphics",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -440,42 +441,76 @@ fn build_controllers(c: &mut Ctx) -> Res<()> {
             m => return Err(unsupported(&format!("PCI controller {m}"))),
         }
     }
-    for el in &ctrls {
-        let ty = el.attr("type").unwrap_or("");
-        let model = el.attr("model");
-        let idx = el.attr("index").and_then(parse_num).unwrap_or(0);
-        match ty {
-            "pci" => {}
-            "ide" | "fdc" => {}
-            "sata" if c.q35 && idx == 0 => {}
-            "usb" => {
-                let drv = match model {
-                    Some("none") => continue,
-                    Some("piix3-uhci") => "piix3-usb-uhci",
-                    Some("qemu-xhci") => "qemu-xhci",
-                    Some("nec-xhci") => "nec-usb-xhci",
-                    Some("ich9-ehci1") => "ich9-usb-ehci1",
-                    Some(m) => return Err(unsupported(&format!("USB controller {m}"))),
-                    None => return Err(unsupported("USB controller without model")),
-                };
-                if el.attrs.iter().any(|(k, _)| k == "ports")
-                    || el.child("master").is_some()
-                    || el.child("driver").is_some()
-                {
-                    return Err(unsupported("USB controller options"));
-                }
-                let id = if idx == 0 {
-                    "usb".to_string()
-                } else {
-                    format!("usb{idx}")
-                };
-                let p = Props::new().s("driver", drv).s("id", id);
-                let p = pci_address(c, el, p)?;
-                c.device(p);
-            }
-            t => return Err(unsupported(&format!("{t} controller"))),
+    for kind in ["usb", "scsi", "ide", "sata", "virtio-serial"] {
+        for el in ctrls.iter().filter(|e| e.attr("type") == Some(kind)) {
+            build_controller(c, el)?;
         }
     }
+    for el in &ctrls {
+        let ty = el.attr("type").unwrap_or("");
+        if !["pci", "usb", "scsi", "ide", "sata", "virtio-serial", "fdc"].contains(&ty) {
+            return Err(unsupported(&format!("{ty} controller")));
+        }
+    }
+    Ok(())
+}
+
+fn build_controller(c: &mut Ctx, el: &Element) -> Res<()> {
+    let ty = el.attr("type").unwrap_or("");
+    let model = el.attr("model");
+    let idx = el.attr("index").and_then(parse_num).unwrap_or(0);
+    for ch in el.elements() {
+        if !["address", "alias"].contains(&ch.local_name()) {
+            return Err(unsupported(&format!("{ty} controller <{}>", ch.name)));
+        }
+    }
+    let extra_attrs = el
+        .attrs
+        .iter()
+        .any(|(k, _)| !["type", "index", "model"].contains(&k.as_str()));
+    if extra_attrs {
+        return Err(unsupported(&format!("{ty} controller options")));
+    }
+    let (drv, id) = match ty {
+        "ide" | "fdc" => return Ok(()),
+        "sata" if c.q35 && idx == 0 => return Ok(()),
+        "sata" => ("ahci", format!("sata{idx}")),
+        "usb" => {
+            let drv = match model {
+                Some("none") => return Ok(()),
+                Some("piix3-uhci") => "piix3-usb-uhci",
+                Some("qemu-xhci") => "qemu-xhci",
+                Some("nec-xhci") => "nec-usb-xhci",
+                Some(m) => return Err(unsupported(&format!("USB controller {m}"))),
+                None => return Err(unsupported("USB controller without model")),
+            };
+            let id = if idx == 0 {
+                "usb".to_string()
+            } else {
+                format!("usb{idx}")
+            };
+            (drv, id)
+        }
+        "scsi" => {
+            let drv = match model {
+                Some("lsilogic") => "lsi",
+                Some("virtio-scsi") => "virtio-scsi-pci",
+                Some(m) => return Err(unsupported(&format!("SCSI controller {m}"))),
+                None => return Err(unsupported("SCSI controller without model")),
+            };
+            (drv, format!("scsi{idx}"))
+        }
+        "virtio-serial" => {
+            if model.is_some() {
+                return Err(unsupported("virtio-serial model"));
+            }
+            ("virtio-serial-pci", format!("virtio-serial{idx}"))
+        }
+        t => return Err(unsupported(&format!("{t} controller"))),
+    };
+    let p = Props::new().s("driver", drv).s("id", id);
+    let p = pci_address(c, el, p)?;
+    c.device(p);
     Ok(())
 }
 
@@ -509,7 +544,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize) -> Res<()> {
     let drv = el.child("driver");
     if let Some(d) = drv {
         for (k, _) in &d.attrs {
-            if !["name", "type"].contains(&k.as_str()) {
+            if !["name", "type", "cache"].contains(&k.as_str()) {
                 return Err(unsupported(&format!("disk driver {k}")));
             }
         }
@@ -519,6 +554,18 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize) -> Res<()> {
         return Err(unsupported(&format!("disk format {fmt}")));
     }
     let readonly = el.child("readonly").is_some() || device == "cdrom";
+    // (direct, no-flush, write-cache) of the cache mode.
+    let cache = match drv.and_then(|d| d.attr("cache")) {
+        None | Some("default") => None,
+        Some("none") => Some((true, false, true)),
+        Some("writethrough") => Some((false, false, false)),
+        Some("writeback") => Some((false, false, true)),
+        Some("directsync") => Some((true, false, false)),
+        Some("unsafe") => Some((false, true, true)),
+        Some(m) => return Err(unsupported(&format!("disk cache {m}"))),
+    };
+    let cache_props =
+        |(d, nf, _): (bool, bool, bool)| Props::new().b("direct", d).b("no-flush", nf);
     let src = el.child("source");
     if let Some(s) = src {
         if s.elements().next().is_some() || s.attrs.len() > 1 {
@@ -546,28 +593,46 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize) -> Res<()> {
         } else {
             "file"
         };
-        c.opt(
-            "-blockdev",
-            Props::new()
-                .s("driver", storage_drv)
-                .s("filename", path)
-                .s("node-name", format!("libvirt-{n}-storage"))
-                .b("auto-read-only", true)
-                .s("discard", "unmap")
-                .to_json(),
-        );
-        c.opt(
-            "-blockdev",
-            Props::new()
-                .s("node-name", format_node.clone())
-                .b("read-only", readonly)
-                .s("driver", fmt)
-                .s("file", format!("libvirt-{n}-storage"))
-                .to_json(),
-        );
+        let mut st = Props::new()
+            .s("driver", storage_drv)
+            .s("filename", path)
+            .s("node-name", format!("libvirt-{n}-storage"));
+        if let Some(cm) = cache {
+            st = st.obj("cache", cache_props(cm));
+        }
+        st = st.b("auto-read-only", true).s("discard", "unmap");
+        c.opt("-blockdev", st.to_json());
+        let mut f = Props::new()
+            .s("node-name", format_node.clone())
+            .b("read-only", readonly);
+        if let Some(cm) = cache {
+            f = f.obj("cache", cache_props(cm));
+        }
+        f = f.s("driver", fmt).s("file", format!("libvirt-{n}-storage"));
+        c.opt("-blockdev", f.to_json());
     }
     let has_src = path.is_some();
-    let dev_alias = disk_alias(el, bus, target.attr("dev").unwrap_or(""))?;
+    let scsi_ctrl = el
+        .child("address")
+        .and_then(|a| a.attr("controller"))
+        .and_then(parse_num)
+        .unwrap_or(0);
+    let scsi_model = c
+        .devices()
+        .find(|d| {
+            d.local_name() == "controller"
+                && d.attr("type") == Some("scsi")
+                && d.attr("index").and_then(parse_num).unwrap_or(0) == scsi_ctrl
+        })
+        .and_then(|d| d.attr("model"))
+        .unwrap_or("")
+        .to_string();
+    let dev_alias = disk_alias(
+        el,
+        bus,
+        target.attr("dev").unwrap_or(""),
+        scsi_model != "lsilogic",
+    )?;
     let boot = match el.child("boot") {
         Some(b) => b.attr("order").and_then(parse_num),
         None => {
@@ -600,6 +665,30 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize) -> Res<()> {
             let p = Props::new().s("driver", "virtio-blk-pci");
             pci_address(c, el, p)?
         }
+        "scsi" => {
+            let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
+            let g = |k: &str| a.attr(k).and_then(parse_num).unwrap_or(0);
+            let ctrl = scsi_ctrl;
+            let model = scsi_model.as_str();
+            let drvname = if device == "cdrom" { "scsi-cd" } else { "scsi-hd" };
+            let p = Props::new()
+                .s("driver", drvname)
+                .s("bus", format!("scsi{ctrl}.0"));
+            match model {
+                "lsilogic" => {
+                    if g("bus") != 0 || g("target") != 0 {
+                        return Err(unsupported("lsi SCSI address"));
+                    }
+                    p.u("scsi-id", g("unit"))
+                }
+                "virtio-scsi" => p
+                    .u("channel", g("bus"))
+                    .u("scsi-id", g("target"))
+                    .u("lun", g("unit")),
+                m => return Err(unsupported(&format!("SCSI disk on {m}"))),
+            }
+            .s("device_id", format!("drive-{dev_alias}"))
+        }
         b => return Err(unsupported(&format!("disk bus {b}"))),
     };
     let mut p = p;
@@ -607,19 +696,29 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize) -> Res<()> {
         p = p.s("drive", format_node);
     }
     p = p.s("id", dev_alias).ou("bootindex", boot);
+    if let Some((_, _, wc)) = cache {
+        p = p.s("write-cache", if wc { "on" } else { "off" });
+    }
     c.device(p);
     Ok(())
 }
 
 /// The alias libvirt gives a disk: by controller position for IDE/SATA,
 /// by target name for virtio.
-fn disk_alias(el: &Element, bus: &str, dev: &str) -> Res<String> {
+fn disk_alias(el: &Element, bus: &str, dev: &str, scsi_4: bool) -> Res<String> {
     if let Some(a) = alias(el) {
         return Ok(a);
     }
     let a = el.child("address");
     let get = |k: &str| a.and_then(|a| a.attr(k)).and_then(parse_num).unwrap_or(0);
     match bus {
+        "scsi" if scsi_4 => Ok(format!(
+            "scsi{}-{}-{}-{}",
+            get("controller"),
+            get("bus"),
+            get("target"),
+            get("unit")
+        )),
         "ide" | "sata" | "fdc" | "scsi" => Ok(format!(
             "{bus}{}-{}-{}",
             get("controller"),
@@ -690,9 +789,37 @@ fn build_serials(c: &mut Ctx) -> Res<()> {
 }
 
 fn build_inputs(c: &mut Ctx) -> Res<()> {
-    for el in c.devices() {
-        if el.local_name() == "input" && el.attr("bus") != Some("ps2") {
-            return Err(unsupported("input other than ps2"));
+    let inputs: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "input")
+        .cloned()
+        .collect();
+    for (i, el) in inputs.iter().enumerate() {
+        match (el.attr("type").unwrap_or(""), el.attr("bus").unwrap_or("")) {
+            (_, "ps2") => {}
+            (t @ ("tablet" | "mouse" | "keyboard"), "usb") => {
+                let a = el.child("address");
+                if a.and_then(|a| a.attr("type")) != Some("usb")
+                    || el.elements().any(|e| e.local_name() != "address")
+                {
+                    return Err(unsupported("USB input options"));
+                }
+                let a = a.ok_or_else(|| unsupported("USB input address"))?;
+                let drv = match t {
+                    "tablet" => "usb-tablet",
+                    "mouse" => "usb-mouse",
+                    _ => "usb-kbd",
+                };
+                let bus = a.attr("bus").and_then(parse_num).unwrap_or(0);
+                c.device(
+                    Props::new()
+                        .s("driver", drv)
+                        .s("id", alias(el).unwrap_or_else(|| format!("input{i}")))
+                        .s("bus", format!("usb.{bus}"))
+                        .s("port", a.attr("port").unwrap_or("1")),
+                );
+            }
+            (t, b) => return Err(unsupported(&format!("{t} input on {b}"))),
         }
     }
     Ok(())
@@ -721,9 +848,134 @@ fn build_audio(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+fn build_graphics(c: &mut Ctx, priv_dir: &str) -> Res<()> {
+    let gs: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "graphics")
+        .cloned()
+        .collect();
+    for g in &gs {
+        match g.attr("type").unwrap_or("") {
+            "vnc" => build_vnc(c, g, priv_dir)?,
+            t => return Err(unsupported(&format!("{t} graphics"))),
+        }
+    }
+    Ok(())
+}
+
+fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str) -> Res<()> {
+    for (k, _) in &g.attrs {
+        if !["type", "port", "autoport", "listen", "sharePolicy", "powerControl", "socket"]
+            .contains(&k.as_str())
+        {
+            return Err(unsupported(&format!("VNC {k}")));
+        }
+    }
+    for e in g.elements() {
+        if !["listen", "audio"].contains(&e.local_name()) {
+            return Err(unsupported(&format!("VNC <{}>", e.name)));
+        }
+    }
+    let listen = g.child("listen");
+    let mut v = match listen.and_then(|l| l.attr("type")) {
+        Some("none") => "none".to_string(),
+        Some("socket") => {
+            let path = listen
+                .and_then(|l| l.attr("socket"))
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{priv_dir}/vnc.sock"));
+            format!("vnc=unix:{}", qemu_opt_escape(&path))
+        }
+        Some("network") => return Err(unsupported("VNC listen network")),
+        _ => {
+            let addr = listen
+                .and_then(|l| l.attr("address"))
+                .or_else(|| g.attr("listen"))
+                .unwrap_or("127.0.0.1");
+            let port = match g.attr("autoport") {
+                Some("no") => g.attr("port").and_then(|p| p.parse::<i64>().ok()).unwrap_or(5900),
+                _ => 5900,
+            };
+            let addr = if addr.contains(':') {
+                format!("[{addr}]")
+            } else {
+                addr.to_string()
+            };
+            format!("{addr}:{}", port - 5900)
+        }
+    };
+    if let Some(sp) = g.attr("sharePolicy") {
+        v.push_str(&format!(",share={sp}"));
+    }
+    if g.attr("powerControl") == Some("yes") {
+        v.push_str(",power-control=on");
+    }
+    let audio = g
+        .child("audio")
+        .and_then(|a| a.attr("id"))
+        .map(str::to_string)
+        .or_else(|| {
+            c.devices()
+                .find(|d| d.local_name() == "audio")
+                .and_then(|a| a.attr("id"))
+                .map(str::to_string)
+        });
+    if let Some(a) = audio {
+        v.push_str(&format!(",audiodev=audio{a}"));
+    }
+    c.opt("-vnc", v);
+    Ok(())
+}
+
 fn build_videos(c: &mut Ctx) -> Res<()> {
-    if c.devices().any(|d| d.local_name() == "video") {
-        return Err(unsupported("video"));
+    let vids: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "video")
+        .cloned()
+        .collect();
+    for (i, v) in vids.iter().enumerate() {
+        let m = v.child("model").ok_or_else(|| unsupported("video without model"))?;
+        for e in v.elements() {
+            if !["model", "address", "alias"].contains(&e.local_name()) {
+                return Err(unsupported(&format!("video <{}>", e.name)));
+            }
+        }
+        if m.elements().next().is_some() {
+            return Err(unsupported("video model options"));
+        }
+        let ty = m.attr("type").unwrap_or("");
+        let primary = i == 0;
+        let id = alias(v).unwrap_or_else(|| format!("video{i}"));
+        let kib = |k: &str| m.attr(k).and_then(parse_num);
+        let p = match ty {
+            "none" => continue,
+            "cirrus" => Props::new().s("driver", "cirrus-vga").s("id", id),
+            "vga" => Props::new()
+                .s("driver", "VGA")
+                .s("id", id)
+                .ou("vgamem_mb", kib("vram").map(|v| v / 1024)),
+            "qxl" => Props::new()
+                .s("driver", if primary { "qxl-vga" } else { "qxl" })
+                .s("id", id)
+                .u("max_outputs", kib("heads").unwrap_or(1))
+                .ou("ram_size", kib("ram").map(|v| v * 1024))
+                .ou("vram_size", kib("vram").map(|v| v * 1024))
+                .u("vram64_size_mb", kib("vram64").unwrap_or(0) / 1024)
+                .ou("vgamem_mb", kib("vgamem").map(|v| v / 1024)),
+            "virtio" => {
+                if m.attrs.iter().any(|(k, _)| !["type", "heads", "primary"].contains(&k.as_str()))
+                {
+                    return Err(unsupported("virtio video options"));
+                }
+                Props::new()
+                    .s("driver", if primary { "virtio-vga" } else { "virtio-gpu-pci" })
+                    .s("id", id)
+                    .u("max_outputs", kib("heads").unwrap_or(1))
+            }
+            t => return Err(unsupported(&format!("video {t}"))),
+        };
+        let p = pci_address(c, v, p)?;
+        c.device(p);
     }
     Ok(())
 }

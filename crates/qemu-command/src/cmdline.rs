@@ -25,6 +25,10 @@ struct Ctx<'a> {
     args: Vec<String>,
     /// Boot devices of `<os><boot dev>` still to hand out: (dev, index).
     boot: Vec<(String, u32)>,
+    /// The next `-add-fd` set number.
+    fdset: u32,
+    /// Whether chardev TLS is on in qemu.conf.
+    chardev_tls: bool,
 }
 
 impl Ctx<'_> {
@@ -137,6 +141,8 @@ pub fn build_command(
         q35,
         args: Vec::new(),
         boot: Vec::new(),
+        fdset: 0,
+        chardev_tls: cfg.chardev_tls,
     };
     check_unsupported(&c)?;
     for (i, d) in def.os.boot_devs.iter().enumerate() {
@@ -751,6 +757,98 @@ fn disk_index(s: &str) -> Option<u64> {
     Some(n - 1)
 }
 
+/// The `-chardev` of a character device element (`<serial>`, ...),
+/// preceded by the `-add-fd` its files need; `id` is the device alias.
+fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
+    let ty = el.attr("type").unwrap_or("pty");
+    let sources: Vec<&Element> = el.children_named("source").collect();
+    let src = sources.first().copied();
+    for e in el.elements() {
+        if !["source", "target", "address", "alias", "protocol", "log"].contains(&e.local_name())
+        {
+            return Err(unsupported(&format!("chardev <{}>", e.name)));
+        }
+    }
+    for s in &sources {
+        if s.elements().next().is_some() || s.attr("tls").is_some() {
+            return Err(unsupported("chardev source options"));
+        }
+    }
+    let log = el.child("log");
+    if log.is_some() && ty != "file" {
+        return Err(unsupported("chardev log"));
+    }
+    let chr = format!("char{id}");
+    let v = match ty {
+        "pty" => format!("pty,id={chr}"),
+        "vc" => format!("vc,id={chr}"),
+        "null" => format!("null,id={chr}"),
+        "dev" => {
+            let path = src.and_then(|s| s.attr("path")).unwrap_or("");
+            format!("serial,id={chr},path={}", qemu_opt_escape(path))
+        }
+        "file" => {
+            let set = c.fdset;
+            c.fdset += 1;
+            c.opt("-add-fd", format!("set={set},fd=1750,opaque={id}-source"));
+            let mut v = format!("file,id={chr},path=/dev/fdset/{set},append=on");
+            if log.is_some() {
+                let lset = c.fdset;
+                c.fdset += 1;
+                c.opt("-add-fd", format!("set={lset},fd=1751,opaque={id}-log"));
+                v.push_str(&format!(",logfile=/dev/fdset/{lset},logappend=on"));
+            }
+            v
+        }
+        "tcp" => {
+            if c.chardev_tls {
+                return Err(unsupported("chardev TLS"));
+            }
+            let s = src.ok_or_else(|| unsupported("tcp chardev without source"))?;
+            let mut v = format!(
+                "socket,id={chr},host={},port={}",
+                s.attr("host").unwrap_or(""),
+                s.attr("service").unwrap_or("")
+            );
+            let proto = el.child("protocol").and_then(|p| p.attr("type"));
+            if proto == Some("telnet") {
+                v.push_str(",telnet=on");
+            } else if proto.is_some_and(|p| p != "raw") {
+                return Err(unsupported("chardev protocol"));
+            }
+            if s.attr("mode") == Some("bind") {
+                v.push_str(",server=on,wait=off");
+            }
+            v
+        }
+        "udp" => {
+            let bind = sources.iter().find(|s| s.attr("mode") == Some("bind"));
+            let conn = sources.iter().find(|s| s.attr("mode") != Some("bind"));
+            format!(
+                "udp,id={chr},host={},port={},localaddr={},localport={}",
+                conn.and_then(|s| s.attr("host")).unwrap_or(""),
+                conn.and_then(|s| s.attr("service")).unwrap_or("0"),
+                bind.and_then(|s| s.attr("host")).unwrap_or(""),
+                bind.and_then(|s| s.attr("service")).unwrap_or("0"),
+            )
+        }
+        "unix" => {
+            let s = src.ok_or_else(|| unsupported("unix chardev without source"))?;
+            if s.attr("mode") == Some("bind") {
+                format!("socket,id={chr},fd=1729,server=on,wait=off")
+            } else {
+                format!(
+                    "socket,id={chr},path={}",
+                    qemu_opt_escape(s.attr("path").unwrap_or(""))
+                )
+            }
+        }
+        t => return Err(unsupported(&format!("{t} chardev"))),
+    };
+    c.opt("-chardev", v);
+    Ok(())
+}
+
 fn build_serials(c: &mut Ctx) -> Res<()> {
     let serials: Vec<Element> = c
         .devices()
@@ -758,24 +856,38 @@ fn build_serials(c: &mut Ctx) -> Res<()> {
         .cloned()
         .collect();
     for el in &serials {
-        if el.attr("type") != Some("pty") || el.elements().any(|e| e.local_name() == "source") {
-            return Err(unsupported("serial other than pty"));
-        }
         let t = el.child("target");
         let port = t.and_then(|t| t.attr("port")).and_then(parse_num).unwrap_or(0);
         let tt = t.and_then(|t| t.attr("type")).unwrap_or("isa-serial");
-        if tt != "isa-serial" {
-            return Err(unsupported(&format!("serial target {tt}")));
-        }
+        let model = t
+            .and_then(|t| t.child("model"))
+            .and_then(|m| m.attr("name"))
+            .unwrap_or(tt);
         let id = alias(el).unwrap_or_else(|| format!("serial{port}"));
-        c.opt("-chardev", format!("pty,id=char{id}"));
-        c.device(
-            Props::new()
-                .s("driver", "isa-serial")
-                .s("chardev", format!("char{id}"))
-                .s("id", id)
-                .u("index", port),
-        );
+        build_chardev(c, el, &id)?;
+        let p = Props::new()
+            .s("driver", model)
+            .s("chardev", format!("char{id}"))
+            .s("id", id);
+        match (tt, model) {
+            ("isa-serial", "isa-serial") => {
+                let mut p = p.u("index", port);
+                if let Some(a) = el.child("address") {
+                    if a.attr("type") != Some("isa") {
+                        return Err(unsupported("serial address"));
+                    }
+                    p = p
+                        .ou("iobase", a.attr("iobase").and_then(parse_num))
+                        .ou("irq", a.attr("irq").and_then(parse_num));
+                }
+                c.device(p);
+            }
+            ("pci-serial", "pci-serial") => {
+                let p = pci_address(c, el, p)?;
+                c.device(p);
+            }
+            _ => return Err(unsupported(&format!("serial target {tt} {model}"))),
+        }
     }
     for el in c.devices() {
         if el.local_name() == "console" {

@@ -25,6 +25,8 @@ pub struct CommandConfig {
     pub monitor_fd: u32,
     /// Whether the seccomp sandbox is on (qemu.conf `seccomp_sandbox`).
     pub seccomp_sandbox: bool,
+    /// qemu.conf `chardev_tls`: TCP character devices use TLS.
+    pub chardev_tls: bool,
 }
 
 impl Default for CommandConfig {
@@ -33,6 +35,7 @@ impl Default for CommandConfig {
             lib_dir: "/var/lib/libvirt/qemu".into(),
             monitor_fd: 1729,
             seccomp_sandbox: true,
+            chardev_tls: false,
         }
     }
 }

@@ -66,6 +66,17 @@ fn case_context(extra: &str) -> QemuDriverContext {
     ctx
 }
 
+/// The command-line settings of a case's `extra` column.
+fn command_config(extra: &str) -> CommandConfig {
+    let mut cfg = CommandConfig::default();
+    for kv in extra.split_whitespace() {
+        if let Some(("config.chardevTLS", v)) = kv.split_once('=') {
+            cfg.chardev_tls = v == "1" || v == "true";
+        }
+    }
+    cfg
+}
+
 fn run_case(case: &str, mode: &str, extra: &str) {
     let base = case.split('@').next().unwrap_or(case);
     let data = corpus_dir().join("qemuxml2argvdata");
@@ -91,7 +102,7 @@ fn run_case(case: &str, mode: &str, extra: &str) {
         "failure" => {
             let want = read(&err_path);
             let def = parsed.unwrap_or_else(|e| panic!("parse failed: {}", e.message()));
-            match build_command(&def, &ctx.caps, &CommandConfig::default(), -1) {
+            match build_command(&def, &ctx.caps, &command_config(extra), -1) {
                 Ok(_) => panic!("building succeeded; expected: {want}"),
                 Err(e) => assert_eq!(format!("{}\n", e.message()), want),
             }
@@ -99,7 +110,7 @@ fn run_case(case: &str, mode: &str, extra: &str) {
         _ => {
             let want = read(&data.join(format!("{base}.x86_64-latest.args")));
             let def = parsed.unwrap_or_else(|e| panic!("parse failed: {}", e.message()));
-            let cmd = build_command(&def, &ctx.caps, &CommandConfig::default(), -1)
+            let cmd = build_command(&def, &ctx.caps, &command_config(extra), -1)
                 .unwrap_or_else(|e| panic!("{}", e.message()));
             let got = cmd.to_test_string();
             if got != want {

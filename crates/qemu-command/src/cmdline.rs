@@ -194,6 +194,7 @@ pub fn build_command(
     build_boot(&mut c)?;
     build_controllers(&mut c)?;
     build_disks(&mut c)?;
+    build_interfaces(&mut c)?;
     build_serials(&mut c)?;
     build_inputs(&mut c)?;
     build_audio(&mut c)?;
@@ -273,6 +274,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "audio",
         "watchdog",
         "graphics",
+        "interface",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -526,15 +528,57 @@ fn build_disks(c: &mut Ctx) -> Res<()> {
         .filter(|d| d.local_name() == "disk")
         .cloned()
         .collect();
+    // Boot indexes, claimed in definition order.
+    let mut boots = Vec::new();
+    for el in &disks {
+        let boot = match el.child("boot") {
+            Some(b) => b.attr("order").and_then(parse_num),
+            None => {
+                let class = match el.attr("device").unwrap_or("disk") {
+                    "cdrom" => "cdrom",
+                    "floppy" => "fd",
+                    _ => "hd",
+                };
+                c.take_boot(class).map(u64::from)
+            }
+        };
+        boots.push(boot);
+    }
+    // Floppies hang off the ISA floppy controller, which takes their
+    // boot indexes.
+    let mut fdc = Vec::new();
+    for (el, boot) in disks.iter().zip(&boots) {
+        if el.child("target").and_then(|t| t.attr("bus")) == Some("fdc") {
+            let unit = el
+                .child("address")
+                .and_then(|a| a.attr("unit"))
+                .and_then(parse_num)
+                .unwrap_or(0);
+            fdc.push((if unit == 0 { "A" } else { "B" }, *boot));
+        }
+    }
+    if c.q35 && !fdc.is_empty() {
+        let mut p = Props::new().s("driver", "isa-fdc");
+        for (u, b) in &fdc {
+            p = p.ou(&format!("bootindex{u}"), *b);
+        }
+        c.device(p);
+    } else {
+        for (u, b) in &fdc {
+            if let Some(b) = b {
+                c.opt("-global", format!("isa-fdc.bootindex{u}={b}"));
+            }
+        }
+    }
     let total = disks.len();
-    for (i, el) in disks.iter().enumerate() {
+    for (i, (el, boot)) in disks.iter().zip(boots).enumerate() {
         let n = total - i;
-        build_disk(c, el, n)?;
+        build_disk(c, el, n, boot)?;
     }
     Ok(())
 }
 
-fn build_disk(c: &mut Ctx, el: &Element, n: usize) -> Res<()> {
+fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()> {
     let ty = el.attr("type").unwrap_or("file");
     let device = el.attr("device").unwrap_or("disk");
     for ch in el.elements() {
@@ -639,17 +683,6 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize) -> Res<()> {
         target.attr("dev").unwrap_or(""),
         scsi_model != "lsilogic",
     )?;
-    let boot = match el.child("boot") {
-        Some(b) => b.attr("order").and_then(parse_num),
-        None => {
-            let class = match device {
-                "cdrom" => "cdrom",
-                "floppy" => "fd",
-                _ => "hd",
-            };
-            c.take_boot(class).map(u64::from)
-        }
-    };
     let p = match bus {
         "ide" | "sata" => {
             let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
@@ -695,8 +728,14 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize) -> Res<()> {
             }
             .s("device_id", format!("drive-{dev_alias}"))
         }
+        "fdc" => {
+            let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
+            let unit = a.attr("unit").and_then(parse_num).unwrap_or(0);
+            Props::new().s("driver", "floppy").u("unit", unit)
+        }
         b => return Err(unsupported(&format!("disk bus {b}"))),
     };
+    let boot = if bus == "fdc" { None } else { boot };
     let mut p = p;
     if has_src {
         p = p.s("drive", format_node);
@@ -755,6 +794,60 @@ fn disk_index(s: &str) -> Option<u64> {
         n = n * 26 + (ch as u64 - 'a' as u64 + 1);
     }
     Some(n - 1)
+}
+
+fn build_interfaces(c: &mut Ctx) -> Res<()> {
+    let nets: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "interface")
+        .cloned()
+        .collect();
+    for (i, el) in nets.iter().enumerate() {
+        let ty = el.attr("type").unwrap_or("");
+        if ty != "user" {
+            return Err(unsupported(&format!("{ty} interface")));
+        }
+        for e in el.elements() {
+            if !["mac", "model", "address", "alias", "boot"].contains(&e.local_name()) {
+                return Err(unsupported(&format!("interface <{}>", e.name)));
+            }
+        }
+        if el.attrs.len() > 1 {
+            return Err(unsupported("interface options"));
+        }
+        let id = alias(el).unwrap_or_else(|| format!("net{i}"));
+        let host = format!("host{id}");
+        let model = el
+            .child("model")
+            .and_then(|m| m.attr("type"))
+            .unwrap_or("rtl8139");
+        let drv = match model {
+            "virtio" => "virtio-net-pci",
+            "rtl8139" | "e1000" | "e1000e" => model,
+            m => return Err(unsupported(&format!("NIC model {m}"))),
+        };
+        let boot = match el.child("boot") {
+            Some(b) => b.attr("order").and_then(parse_num),
+            None => c.take_boot("network").map(u64::from),
+        };
+        c.opt(
+            "-netdev",
+            Props::new().s("type", "user").s("id", host.clone()).to_json(),
+        );
+        let mac = el
+            .child("mac")
+            .and_then(|m| m.attr("address"))
+            .ok_or_else(|| unsupported("interface without MAC"))?;
+        let p = Props::new()
+            .s("driver", drv)
+            .s("netdev", host)
+            .s("id", id)
+            .s("mac", mac)
+            .ou("bootindex", boot);
+        let p = pci_address(c, el, p)?;
+        c.device(p);
+    }
+    Ok(())
 }
 
 /// The `-chardev` of a character device element (`<serial>`, ...),

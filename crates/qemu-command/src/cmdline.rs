@@ -1030,6 +1030,68 @@ fn build_inputs(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+fn yes(v: &str) -> bool {
+    v == "yes"
+}
+
+/// An `in`/`out` object of `-audiodev`: the common settings, then the
+/// back end's own, in QEMU's schema order.
+fn audio_direction(ty: &str, d: &Element) -> Res<Props> {
+    let mut p = Props::new();
+    let num = |k: &str| d.attr(k).and_then(parse_num);
+    if let Some(v) = d.attr("mixingEngine") {
+        p = p.b("mixing-engine", yes(v));
+    }
+    if let Some(v) = d.attr("fixedSettings") {
+        p = p.b("fixed-settings", yes(v));
+    }
+    p = p.ou("voices", num("voices")).ou("buffer-length", num("bufferLength"));
+    if let Some(st) = d.child("settings") {
+        p = p
+            .ou("frequency", st.attr("frequency").and_then(parse_num))
+            .ou("channels", st.attr("channels").and_then(parse_num))
+            .os("format", st.attr("format"));
+    }
+    // (XML attribute, property, kind: s string, n number, b bool)
+    let own: &[(&str, &str, char)] = match ty {
+        "alsa" => &[("dev", "dev", 's')],
+        "oss" => &[
+            ("dev", "dev", 's'),
+            ("bufferCount", "buffer-count", 'n'),
+            ("tryPoll", "try-poll", 'b'),
+        ],
+        "pulseaudio" => &[
+            ("name", "name", 's'),
+            ("streamName", "stream-name", 's'),
+            ("latency", "latency", 'n'),
+        ],
+        "sdl" | "coreaudio" => &[("bufferCount", "buffer-count", 'n')],
+        "jack" => &[
+            ("serverName", "server-name", 's'),
+            ("clientName", "client-name", 's'),
+            ("connectPorts", "connect-ports", 's'),
+            ("exactName", "exact-name", 'b'),
+        ],
+        _ => &[],
+    };
+    let common = ["mixingEngine", "fixedSettings", "voices", "bufferLength"];
+    for (k, _) in &d.attrs {
+        if !common.contains(&k.as_str()) && !own.iter().any(|(a, _, _)| a == k) {
+            return Err(unsupported(&format!("audio {ty} {k}")));
+        }
+    }
+    for (a, prop, kind) in own {
+        if let Some(v) = d.attr(a) {
+            p = match kind {
+                's' => p.s(prop, v),
+                'n' => p.ou(prop, parse_num(v)),
+                _ => p.b(prop, yes(v)),
+            };
+        }
+    }
+    Ok(p)
+}
+
 fn build_audio(c: &mut Ctx) -> Res<()> {
     let audios: Vec<Element> = c
         .devices()
@@ -1039,16 +1101,54 @@ fn build_audio(c: &mut Ctx) -> Res<()> {
     for a in &audios {
         let id = a.attr("id").unwrap_or("1");
         let ty = a.attr("type").unwrap_or("none");
-        if ty != "none" || a.elements().next().is_some() || a.attrs.len() > 2 {
-            return Err(unsupported(&format!("audio {ty}")));
+        let drv = match ty {
+            "none" | "alsa" | "coreaudio" | "jack" | "oss" | "sdl" | "spice" | "dbus" => ty,
+            "pulseaudio" => "pa",
+            "file" => "wav",
+            t => return Err(unsupported(&format!("audio {t}"))),
+        };
+        let mut p = Props::new()
+            .s("id", format!("audio{id}"))
+            .s("driver", drv)
+            .ou("timer-period", a.attr("timerPeriod").and_then(parse_num));
+        let top: &[(&str, &str, char)] = match ty {
+            "pulseaudio" => &[("serverName", "server", 's')],
+            "file" => &[("path", "path", 's')],
+            "oss" => &[
+                ("tryMMap", "try-mmap", 'b'),
+                ("exclusive", "exclusive", 'b'),
+                ("dspPolicy", "dsp-policy", 'n'),
+            ],
+            _ => &[],
+        };
+        for (k, _) in &a.attrs {
+            if !["id", "type", "timerPeriod"].contains(&k.as_str())
+                && !top.iter().any(|(x, _, _)| x == k)
+            {
+                return Err(unsupported(&format!("audio {ty} {k}")));
+            }
         }
-        c.opt(
-            "-audiodev",
-            Props::new()
-                .s("id", format!("audio{id}"))
-                .s("driver", "none")
-                .to_json(),
-        );
+        for (x, prop, kind) in top {
+            if let Some(v) = a.attr(x) {
+                p = match kind {
+                    's' => p.s(prop, v),
+                    'n' => p.ou(prop, parse_num(v)),
+                    _ => p.b(prop, yes(v)),
+                };
+            }
+        }
+        for e in a.elements() {
+            if !["input", "output"].contains(&e.local_name()) {
+                return Err(unsupported(&format!("audio <{}>", e.name)));
+            }
+        }
+        if let Some(i) = a.child("input") {
+            p = p.obj("in", audio_direction(ty, i)?);
+        }
+        if let Some(o) = a.child("output") {
+            p = p.obj("out", audio_direction(ty, o)?);
+        }
+        c.opt("-audiodev", p.to_json());
     }
     Ok(())
 }

@@ -1114,6 +1114,7 @@ impl Driver {
         };
         let run = live.run;
         let uuid = live.def.uuid.0;
+        let nics = live.def.clone();
         let added = self.domains.add(
             uuid,
             Arc::from(name.as_str()),
@@ -1144,6 +1145,8 @@ impl Driver {
             st.reason = st_reason;
         }
         self.spawn_watcher(dom, name, run);
+        // Its network NICs' ports must still be there (reclaimed if not).
+        netplug::notify(&nics, self.cfg.network.as_ref());
     }
 
     /// SIGHUP: picks up new or changed persistent definitions.

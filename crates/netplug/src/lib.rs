@@ -164,6 +164,72 @@ pub fn plug(
     Ok(())
 }
 
+/// virDomainNetNotifyActualDevice for a guest found running again (a
+/// daemon restart): each network NIC's port must still exist; one the
+/// network driver no longer has (the network was restarted meanwhile) is
+/// created again with VIR_NETWORK_PORT_CREATE_RECLAIM and the plug the
+/// NIC recorded. Failures are logged: the guest runs either way.
+pub fn notify(def: &DomainDef, access: Option<&NetworkAccess>) {
+    let nics: Vec<&Element> = def
+        .devices
+        .iter()
+        .filter(|d| is_network_nic(d))
+        .filter(|d| d.child("source").and_then(|s| s.attr("portid")).is_some())
+        .collect();
+    if nics.is_empty() {
+        return;
+    }
+    let conn = match open(access) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "cannot check the network ports of '{}': {}",
+                def.name,
+                e.message()
+            );
+            return;
+        }
+    };
+    for el in nics {
+        let Some(src) = el.child("source") else {
+            continue;
+        };
+        let name = src.attr("network").unwrap_or_default();
+        let (Some(uuid), Some(bridge)) =
+            (src.attr("portid").and_then(Uuid::parse), src.attr("bridge"))
+        else {
+            continue;
+        };
+        let res = conn.network_lookup_by_name(name).and_then(|net| {
+            match conn.network_port_lookup_by_uuid(&net, &uuid.0) {
+                Ok(_) => Ok(()),
+                Err(e) if e.code == ErrorCode::NoNetworkPort => {
+                    let mut port = port_request(def, el, ErrorDomain::None)?;
+                    port.uuid = uuid;
+                    port.plug = Plug::Bridge {
+                        network: true,
+                        bridge: bridge.to_string(),
+                        mac_table_manager: None,
+                    };
+                    conn.network_port_create_xml(&net, &port.to_xml(), PORT_CREATE_RECLAIM)
+                        .map(|_| ())
+                }
+                Err(e) => Err(e),
+            }
+        });
+        if let Err(e) = res {
+            eprintln!(
+                "cannot reclaim port {uuid} of '{}' on network '{name}': {}",
+                def.name,
+                e.message()
+            );
+        }
+    }
+}
+
+/// VIR_NETWORK_PORT_CREATE_RECLAIM.
+const PORT_CREATE_RECLAIM: u32 = 1;
+
 /// Drops the port and bridge of `def`'s network NICs from their
 /// `<source>` (they belong to the live definition only, as libvirt's
 /// inactive XML has neither).
@@ -258,12 +324,17 @@ mod tests {
             &self,
             net: &NetworkRef,
             xml: &str,
-            _flags: u32,
+            flags: u32,
         ) -> Result<NetworkPortRef> {
             if net.name == "full" {
                 return Err(Error::internal(ErrorDomain::Network, "no room"));
             }
             let mut p = NetworkPortDef::parse_str(xml).map_err(conf_err)?;
+            assert_eq!(
+                flags == 1,
+                p.plug != Plug::None,
+                "reclaim exactly with a plug"
+            );
             p.plug = Plug::Bridge {
                 network: true,
                 bridge: "virbr9".into(),
@@ -289,10 +360,19 @@ mod tests {
             net: &NetworkRef,
             uuid: &[u8; 16],
         ) -> Result<NetworkPortRef> {
-            Ok(NetworkPortRef {
+            let r = NetworkPortRef {
                 net: net.clone(),
                 uuid: *uuid,
-            })
+            };
+            if self.ports.lock().unwrap().iter().any(|(p, _)| *p == r) {
+                Ok(r)
+            } else {
+                Err(Error::new(
+                    ErrorCode::NoNetworkPort,
+                    ErrorDomain::Network,
+                    "Network port with UUID x does not exist",
+                ))
+            }
         }
         fn network_port_delete(&self, port: &NetworkPortRef, _flags: u32) -> Result<()> {
             self.ports.lock().unwrap().retain(|(r, _)| r != port);
@@ -376,5 +456,28 @@ mod tests {
         assert_eq!(e.code, ErrorCode::NoConnect);
         let mut plain = def(&[]);
         plug(&mut plain, None, ErrorDomain::Lxc).unwrap();
+    }
+
+    #[test]
+    fn a_port_the_network_lost_is_reclaimed_for_a_running_guest() {
+        let net = Arc::new(FakeNet::default());
+        let a = access(&net);
+        let mut d = def(&["default"]);
+        plug(&mut d, Some(&a), ErrorDomain::Lxc).unwrap();
+        notify(&d, Some(&a));
+        assert_eq!(
+            net.ports.lock().unwrap().len(),
+            1,
+            "a port still there stays as is"
+        );
+        net.ports.lock().unwrap().clear();
+        notify(&d, Some(&a));
+        let ports = net.ports.lock().unwrap().clone();
+        assert_eq!(ports.len(), 1, "reclaimed");
+        assert_eq!(
+            source(&d, 0).attr("portid"),
+            Some(Uuid(ports[0].0.uuid).to_string().as_str()),
+            "under the same UUID"
+        );
     }
 }

@@ -171,9 +171,11 @@ pub fn build_command(
             .s("format", "raw")
             .s("file", format!("{priv_dir}/master-key.aes")),
     );
-    build_machine(&mut c)?;
+    let pflash = build_pflash(&mut c)?;
+    build_machine(&mut c, pflash)?;
     c.opt("-accel", virt.accel_str());
     build_cpu(&mut c)?;
+    build_loader(&mut c)?;
     build_memory(&mut c)?;
     build_smp(&mut c)?;
     c.opt("-uuid", def.uuid.to_string());
@@ -230,11 +232,14 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
     }
     if let Some(f) = c.def.other_element("features") {
         for e in f.elements() {
-            if !["acpi", "apic", "pae"].contains(&e.local_name()) {
+            if !["acpi", "apic", "pae", "smm"].contains(&e.local_name()) {
                 return Err(unsupported(&format!("feature {}", e.name)));
             }
             if e.local_name() == "apic" && e.attr("eoi").is_some() {
                 return Err(unsupported("apic eoi"));
+            }
+            if e.local_name() == "smm" && e.elements().next().is_some() {
+                return Err(unsupported("SMM TSEG size"));
             }
         }
     }
@@ -254,11 +259,11 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         }
     }
     let b = &c.def.os.boot;
-    if b.kernel.is_some() || b.initrd.is_some() || b.cmdline.is_some() || b.firmware.is_some() {
-        return Err(unsupported("direct kernel boot or firmware"));
+    if b.kernel.is_some() || b.initrd.is_some() || b.cmdline.is_some() || b.dtb.is_some() {
+        return Err(unsupported("direct kernel boot"));
     }
     for o in &c.def.os.other {
-        if !["bootmenu"].contains(&o.local_name()) {
+        if !["bootmenu", "loader", "nvram", "firmware"].contains(&o.local_name()) {
             return Err(unsupported(&format!("<os><{}>", o.name)));
         }
     }
@@ -290,12 +295,103 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
     Ok(())
 }
 
-fn build_machine(c: &mut Ctx) -> Res<()> {
+fn os_child<'a>(c: &Ctx<'a>, name: &str) -> Option<&'a Element> {
+    c.def.os.other.iter().find(|e| e.local_name() == name)
+}
+
+/// The `-blockdev` pair of a firmware image (`libvirt-pflashN-*`).
+fn pflash_blockdev(c: &mut Ctx, n: u32, path: &str, format: &str, readonly: bool) {
+    c.opt(
+        "-blockdev",
+        Props::new()
+            .s("driver", "file")
+            .s("filename", path)
+            .s("node-name", format!("libvirt-pflash{n}-storage"))
+            .b("auto-read-only", true)
+            .s("discard", "unmap")
+            .to_json(),
+    );
+    c.opt(
+        "-blockdev",
+        Props::new()
+            .s("node-name", format!("libvirt-pflash{n}-format"))
+            .b("read-only", readonly)
+            .s("driver", format)
+            .s("file", format!("libvirt-pflash{n}-storage"))
+            .to_json(),
+    );
+}
+
+/// The firmware flash images; gives how many there are (0, 1 or 2).
+fn build_pflash(c: &mut Ctx) -> Res<u32> {
+    let Some(loader) = os_child(c, "loader") else {
+        return Ok(0);
+    };
+    if loader.attr("type") != Some("pflash") {
+        return Ok(0);
+    }
+    let path = loader.text();
+    if path.is_empty() {
+        return Err(unsupported("pflash loader without path"));
+    }
+    let fmt = loader.attr("format").unwrap_or("raw").to_string();
+    let ro = loader.attr("readonly") == Some("yes");
+    pflash_blockdev(c, 0, &path, &fmt, ro);
+    let Some(nvram) = os_child(c, "nvram") else {
+        return Ok(1);
+    };
+    if nvram.attr("type").is_some() || nvram.child("source").is_some() {
+        return Err(unsupported("NVRAM source"));
+    }
+    let npath = nvram.text();
+    if npath.is_empty() {
+        return Ok(1);
+    }
+    let nfmt = nvram.attr("format").unwrap_or("raw").to_string();
+    pflash_blockdev(c, 1, &npath, &nfmt, false);
+    Ok(2)
+}
+
+/// `-bios` of a ROM loader, or the secure flash switch of a pflash one.
+fn build_loader(c: &mut Ctx) -> Res<()> {
+    let Some(loader) = os_child(c, "loader") else {
+        return Ok(());
+    };
+    match loader.attr("type") {
+        Some("pflash") => {
+            if loader.attr("secure") == Some("yes") {
+                c.opt("-global", "driver=cfi.pflash01,property=secure,value=on");
+            }
+        }
+        _ => {
+            let path = loader.text();
+            if !path.is_empty() {
+                c.opt("-bios", path);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn build_machine(c: &mut Ctx, pflash: u32) -> Res<()> {
     let mut m = c.machine.clone();
     m.push_str(",usb=off");
+    if let Some(smm) = c
+        .def
+        .other_element("features")
+        .and_then(|f| f.child("smm"))
+    {
+        match smm.attr("state") {
+            Some("off") => m.push_str(",smm=off"),
+            _ => m.push_str(",smm=on"),
+        }
+    }
     m.push_str(",dump-guest-core=off");
     if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
         m.push_str(&format!(",memory-backend={id}"));
+    }
+    for n in 0..pflash {
+        m.push_str(&format!(",pflash{n}=libvirt-pflash{n}-format"));
     }
     let acpi = c
         .def

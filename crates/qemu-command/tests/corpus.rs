@@ -41,8 +41,36 @@ fn context() -> &'static QemuDriverContext {
         let path = corpus_dir().join("qemucapabilitiesdata/caps_8.1.0_x86_64.xml");
         let mut caps = QemuCaps::parse_cache(&read(&path)).expect("caps parse");
         caps.strip_machine_aliases();
-        QemuDriverContext::new(caps)
+        let mut ctx = QemuDriverContext::new(caps);
+        ctx.firmwares = firmwares();
+        ctx
     })
+}
+
+/// The firmware descriptors the harness installs (privileged: /etc, then
+/// /usr/share; a name in /etc hides the same name in /usr/share); the
+/// corpus keeps symlinks as files naming their target.
+fn firmwares() -> Vec<qemu_conf::Firmware> {
+    let base = corpus_dir().join("qemufirmwaredata");
+    let mut by_name = std::collections::BTreeMap::new();
+    for dir in ["etc/qemu/firmware", "usr/share/qemu/firmware"] {
+        let dir = base.join(dir);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if by_name.contains_key(&name) {
+                continue;
+            }
+            let mut text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            if text.starts_with("../") {
+                text = std::fs::read_to_string(dir.join(text.trim())).unwrap_or_default();
+            }
+            by_name.insert(name.clone(), qemu_conf::Firmware::parse(&name, &text));
+        }
+    }
+    by_name.into_values().flatten().collect()
 }
 
 fn case_context(extra: &str) -> QemuDriverContext {

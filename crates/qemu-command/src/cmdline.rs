@@ -148,7 +148,7 @@ pub fn build_command(
     for (i, d) in def.os.boot_devs.iter().enumerate() {
         c.boot.push((d.clone(), i as u32 + 1));
     }
-    let env = vec![
+    let mut env = vec![
         ("LC_ALL".to_string(), "C".to_string()),
         ("PATH".into(), "/bin".into()),
         ("HOME".into(), priv_dir.clone()),
@@ -159,6 +159,13 @@ pub fn build_command(
         ("XDG_CONFIG_HOME".into(), format!("{priv_dir}/.config")),
     ];
 
+    let vnc = def
+        .devices
+        .iter()
+        .any(|d| d.local_name() == "graphics" && d.attr("type") == Some("vnc"));
+    if vnc && cfg.vnc_sasl {
+        env.push(("SASL_CONF_PATH".into(), "/etc/sasl2".into()));
+    }
     c.opt(
         "-name",
         format!("guest={},debug-threads=on", qemu_opt_escape(&def.name)),
@@ -178,6 +185,7 @@ pub fn build_command(
     build_loader(&mut c)?;
     build_memory(&mut c)?;
     build_smp(&mut c)?;
+    build_numa(&mut c)?;
     c.opt("-uuid", def.uuid.to_string());
     build_genid(&mut c)?;
     let has_graphics = c.devices().any(|d| d.name == "graphics");
@@ -200,7 +208,7 @@ pub fn build_command(
     build_serials(&mut c)?;
     build_inputs(&mut c)?;
     build_audio(&mut c)?;
-    build_graphics(&mut c, &priv_dir)?;
+    build_graphics(&mut c, &priv_dir, cfg)?;
     build_videos(&mut c)?;
     build_watchdogs(&mut c)?;
     build_memballoon(&mut c)?;
@@ -248,7 +256,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
             return Err(unsupported("CPU mode"));
         }
         for e in cpu.elements() {
-            if !["model", "topology"].contains(&e.local_name()) {
+            if !["model", "topology", "numa"].contains(&e.local_name()) {
                 return Err(unsupported(&format!("<cpu><{}>", e.name)));
             }
         }
@@ -286,9 +294,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
             return Err(unsupported(&format!("device <{}>", d.name)));
         }
     }
-    if c.def.max_memory_kib != 0 || c.def.memory_slots != 0 {
-        return Err(unsupported("maxMemory"));
-    }
+
     if c.def.vcpu_cpuset.is_some() {
         return Err(unsupported("vcpu cpuset"));
     }
@@ -387,8 +393,10 @@ fn build_machine(c: &mut Ctx, pflash: u32) -> Res<()> {
         }
     }
     m.push_str(",dump-guest-core=off");
-    if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
-        m.push_str(&format!(",memory-backend={id}"));
+    if numa_cells(c).is_empty() {
+        if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
+            m.push_str(&format!(",memory-backend={id}"));
+        }
     }
     for n in 0..pflash {
         m.push_str(&format!(",pflash{n}=libvirt-pflash{n}-format"));
@@ -419,20 +427,93 @@ fn build_cpu(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+fn numa_cells(c: &Ctx) -> Vec<Element> {
+    c.def
+        .other_element("cpu")
+        .and_then(|e| e.child("numa"))
+        .map(|n| n.children_named("cell").cloned().collect())
+        .unwrap_or_default()
+}
+
 fn build_memory(c: &mut Ctx) -> Res<()> {
     // Guest RAM is a whole number of MiB on x86 (rounded up).
-    let kib = c.def.memory_kib.div_ceil(1024) * 1024;
-    c.opt("-m", format!("size={kib}k"));
-    if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
-        let id = id.to_string();
+    let cells = numa_cells(c);
+    let kib = if cells.is_empty() {
+        c.def.memory_kib.div_ceil(1024) * 1024
+    } else {
+        cells
+            .iter()
+            .map(|e| {
+                e.attr("memory")
+                    .and_then(parse_num)
+                    .unwrap_or(0)
+                    .div_ceil(1024)
+                    * 1024
+            })
+            .sum()
+    };
+    let mut m = format!("size={kib}k");
+    if c.def.max_memory_kib != 0 {
+        let max = c.def.max_memory_kib.div_ceil(4) * 4;
+        m.push_str(&format!(",slots={},maxmem={max}k", c.def.memory_slots));
+    }
+    c.opt("-m", m);
+    if cells.is_empty() {
+        if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
+            let id = id.to_string();
+            c.object(
+                Props::new()
+                    .s("qom-type", "memory-backend-ram")
+                    .s("id", id)
+                    .u("size", kib * 1024),
+            );
+        }
+    }
+    c.opt("-overcommit", "mem-lock=off");
+    Ok(())
+}
+
+fn build_numa(c: &mut Ctx) -> Res<()> {
+    let numa = c.def.other_element("cpu").and_then(|e| e.child("numa"));
+    let Some(numa) = numa else {
+        return Ok(());
+    };
+    for e in numa.elements() {
+        if e.local_name() != "cell" {
+            return Err(unsupported(&format!("NUMA <{}>", e.name)));
+        }
+        if e.elements().next().is_some() {
+            return Err(unsupported("NUMA cell distances or caches"));
+        }
+        for (k, _) in &e.attrs {
+            if !["id", "cpus", "memory", "unit"].contains(&k.as_str()) {
+                return Err(unsupported(&format!("NUMA cell {k}")));
+            }
+        }
+    }
+    for (i, cell) in numa_cells(c).iter().enumerate() {
+        let id = cell.attr("id").and_then(parse_num).unwrap_or(i as u64);
+        let kib = cell
+            .attr("memory")
+            .and_then(parse_num)
+            .unwrap_or(0)
+            .div_ceil(1024)
+            * 1024;
         c.object(
             Props::new()
                 .s("qom-type", "memory-backend-ram")
-                .s("id", id)
+                .s("id", format!("ram-node{id}"))
                 .u("size", kib * 1024),
         );
+        let mut n = format!("node,nodeid={id}");
+        if let Some(cpus) = cell.attr("cpus") {
+            for part in cpus.split(',').filter(|p| !p.is_empty()) {
+                n.push_str(&format!(",cpus={part}"));
+            }
+        }
+        n.push_str(&format!(",memdev=ram-node{id}"));
+        c.opt("-numa", n);
     }
-    c.opt("-overcommit", "mem-lock=off");
     Ok(())
 }
 
@@ -512,6 +593,14 @@ fn build_controllers(c: &mut Ctx) -> Res<()> {
         .filter(|d| d.local_name() == "controller")
         .cloned()
         .collect();
+    // The i440fx root bus's ACPI hotplug switch is a global property.
+    for el in &ctrls {
+        if el.attr("type") == Some("pci") && el.attr("model") == Some("pci-root") {
+            if let Some(h) = el.child("target").and_then(|t| t.attr("hotplug")) {
+                c.opt("-global", format!("PIIX4_PM.acpi-root-pci-hotplug={h}"));
+            }
+        }
+    }
     // libvirt emits controllers grouped by type: PCI first (by index),
     // then the others in definition order.
     for el in &ctrls {
@@ -531,14 +620,25 @@ fn build_controllers(c: &mut Ctx) -> Res<()> {
                     .child("model")
                     .and_then(|m| m.attr("name"))
                     .unwrap_or("pcie-root-port");
-                if el.child("driver").is_some() || t.is_some_and(|t| t.attrs.len() > 2) {
+                if el.child("driver").is_some()
+                    || t.is_some_and(|t| {
+                        t.attrs
+                            .iter()
+                            .any(|(k, _)| !["port", "chassis", "hotplug"].contains(&k.as_str()))
+                    })
+                {
                     return Err(unsupported("pcie-root-port options"));
                 }
-                let p = Props::new()
+                let mut p = Props::new()
                     .s("driver", mname)
                     .ou("port", port)
                     .ou("chassis", chassis)
                     .s("id", format!("pci.{idx}"));
+                match t.and_then(|t| t.attr("hotplug")) {
+                    Some("off") => p = p.b("hotplug", false),
+                    Some("on") => p = p.b("hotplug", true),
+                    _ => {}
+                }
                 let p = pci_address(c, el, p)?;
                 c.device(p);
             }
@@ -786,7 +886,11 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             let abus = a.attr("bus").and_then(parse_num).unwrap_or(0);
             let unit = a.attr("unit").and_then(parse_num).unwrap_or(0);
             let (busname, unit) = if bus == "sata" || c.q35 {
-                (format!("ide.{unit}"), None)
+                if c.q35 && ctrl == 0 {
+                    (format!("ide.{unit}"), None)
+                } else {
+                    (format!("sata{ctrl}.{unit}"), None)
+                }
             } else {
                 if ctrl != 0 {
                     return Err(unsupported("second IDE controller"));
@@ -805,11 +909,15 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             let g = |k: &str| a.attr(k).and_then(parse_num).unwrap_or(0);
             let ctrl = scsi_ctrl;
             let model = scsi_model.as_str();
-            let drvname = if device == "cdrom" { "scsi-cd" } else { "scsi-hd" };
+            let drvname = match device {
+                "cdrom" => "scsi-cd",
+                "lun" => "scsi-block",
+                _ => "scsi-hd",
+            };
             let p = Props::new()
                 .s("driver", drvname)
                 .s("bus", format!("scsi{ctrl}.0"));
-            match model {
+            let p = match model {
                 "lsilogic" => {
                     if g("bus") != 0 || g("target") != 0 {
                         return Err(unsupported("lsi SCSI address"));
@@ -821,8 +929,12 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                     .u("scsi-id", g("target"))
                     .u("lun", g("unit")),
                 m => return Err(unsupported(&format!("SCSI disk on {m}"))),
+            };
+            if device == "lun" {
+                p
+            } else {
+                p.s("device_id", format!("drive-{dev_alias}"))
             }
-            .s("device_id", format!("drive-{dev_alias}"))
         }
         "fdc" => {
             let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
@@ -1249,7 +1361,7 @@ fn build_audio(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
-fn build_graphics(c: &mut Ctx, priv_dir: &str) -> Res<()> {
+fn build_graphics(c: &mut Ctx, priv_dir: &str, cfg: &CommandConfig) -> Res<()> {
     let gs: Vec<Element> = c
         .devices()
         .filter(|d| d.local_name() == "graphics")
@@ -1257,14 +1369,14 @@ fn build_graphics(c: &mut Ctx, priv_dir: &str) -> Res<()> {
         .collect();
     for g in &gs {
         match g.attr("type").unwrap_or("") {
-            "vnc" => build_vnc(c, g, priv_dir)?,
+            "vnc" => build_vnc(c, g, priv_dir, cfg)?,
             t => return Err(unsupported(&format!("{t} graphics"))),
         }
     }
     Ok(())
 }
 
-fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str) -> Res<()> {
+fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> Res<()> {
     for (k, _) in &g.attrs {
         if !["type", "port", "autoport", "listen", "sharePolicy", "powerControl", "socket"]
             .contains(&k.as_str())
@@ -1288,6 +1400,13 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str) -> Res<()> {
             format!("vnc=unix:{}", qemu_opt_escape(&path))
         }
         Some("network") => return Err(unsupported("VNC listen network")),
+        Some("address") | None
+            if cfg.vnc_auto_unix_socket
+                && g.attr("port").is_none()
+                && listen.and_then(|l| l.attr("address")).is_none() =>
+        {
+            format!("vnc=unix:{}", qemu_opt_escape(&format!("{priv_dir}/vnc.sock")))
+        }
         _ => {
             let addr = listen
                 .and_then(|l| l.attr("address"))
@@ -1307,6 +1426,23 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str) -> Res<()> {
     };
     if let Some(sp) = g.attr("sharePolicy") {
         v.push_str(&format!(",share={sp}"));
+    }
+    if cfg.vnc_tls {
+        if cfg.vnc_tls_secret {
+            return Err(unsupported("VNC TLS key secret"));
+        }
+        c.object(
+            Props::new()
+                .s("qom-type", "tls-creds-x509")
+                .s("id", "vnc-tls-creds0")
+                .s("dir", "/etc/pki/libvirt-vnc")
+                .s("endpoint", "server")
+                .b("verify-peer", cfg.vnc_tls_verify),
+        );
+        v.push_str(",tls-creds=vnc-tls-creds0");
+    }
+    if cfg.vnc_sasl {
+        v.push_str(",sasl=on");
     }
     if g.attr("powerControl") == Some("yes") {
         v.push_str(",power-control=on");

@@ -27,6 +27,16 @@ pub struct CommandConfig {
     pub seccomp_sandbox: bool,
     /// qemu.conf `chardev_tls`: TCP character devices use TLS.
     pub chardev_tls: bool,
+    /// qemu.conf `vnc_sasl`.
+    pub vnc_sasl: bool,
+    /// qemu.conf `vnc_tls`.
+    pub vnc_tls: bool,
+    /// qemu.conf `vnc_tls_x509_verify`.
+    pub vnc_tls_verify: bool,
+    /// qemu.conf `vnc_tls_x509_secret_uuid` is set.
+    pub vnc_tls_secret: bool,
+    /// qemu.conf `vnc_auto_unix_socket`.
+    pub vnc_auto_unix_socket: bool,
 }
 
 impl Default for CommandConfig {
@@ -36,6 +46,11 @@ impl Default for CommandConfig {
             monitor_fd: 1729,
             seccomp_sandbox: true,
             chardev_tls: false,
+            vnc_sasl: false,
+            vnc_tls: false,
+            vnc_tls_verify: false,
+            vnc_tls_secret: false,
+            vnc_auto_unix_socket: false,
         }
     }
 }

@@ -98,8 +98,18 @@ fn case_context(extra: &str) -> QemuDriverContext {
 fn command_config(extra: &str) -> CommandConfig {
     let mut cfg = CommandConfig::default();
     for kv in extra.split_whitespace() {
-        if let Some(("config.chardevTLS", v)) = kv.split_once('=') {
-            cfg.chardev_tls = v == "1" || v == "true";
+        let Some((k, v)) = kv.split_once('=') else {
+            continue;
+        };
+        let on = v == "1" || v == "true";
+        match k {
+            "config.chardevTLS" => cfg.chardev_tls = on,
+            "config.vncSASL" => cfg.vnc_sasl = on,
+            "config.vncTLS" => cfg.vnc_tls = on,
+            "config.vncTLSx509verify" => cfg.vnc_tls_verify = on,
+            "config.vncTLSx509secretUUID" => cfg.vnc_tls_secret = true,
+            "config.vncAutoUnixSocket" => cfg.vnc_auto_unix_socket = on,
+            _ => {}
         }
     }
     cfg

@@ -201,17 +201,21 @@ pub fn build_command(
     c.opt("-mon", "chardev=charmonitor,id=monitor,mode=control");
     build_clock(&mut c)?;
     c.arg("-no-shutdown");
+    build_pm(&mut c)?;
     build_boot(&mut c)?;
     build_controllers(&mut c)?;
     build_disks(&mut c)?;
     build_interfaces(&mut c)?;
     build_serials(&mut c)?;
+    build_parallels(&mut c)?;
     build_inputs(&mut c)?;
     build_audio(&mut c)?;
     build_graphics(&mut c, &priv_dir, cfg)?;
     build_videos(&mut c)?;
+    build_sounds(&mut c)?;
     build_watchdogs(&mut c)?;
     build_memballoon(&mut c)?;
+    build_rngs(&mut c)?;
     if cfg.seccomp_sandbox {
         c.opt(
             "-sandbox",
@@ -261,11 +265,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
             }
         }
     }
-    if let Some(pm) = c.def.other_element("pm") {
-        if pm.elements().next().is_some() {
-            return Err(unsupported("power management"));
-        }
-    }
+
     let b = &c.def.os.boot;
     if b.kernel.is_some() || b.initrd.is_some() || b.cmdline.is_some() || b.dtb.is_some() {
         return Err(unsupported("direct kernel boot"));
@@ -288,6 +288,9 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "watchdog",
         "graphics",
         "interface",
+        "parallel",
+        "sound",
+        "rng",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -1526,11 +1529,217 @@ fn build_watchdogs(c: &mut Ctx) -> Res<()> {
     for w in &wds {
         let model = w.attr("model").unwrap_or("");
         let action = w.attr("action").unwrap_or("reset");
-        if model != "itco" {
-            return Err(unsupported(&format!("watchdog {model}")));
+        let action = if action == "dump" { "pause" } else { action };
+        match model {
+            "itco" => c.opt("-global", "ICH9-LPC.noreboot=off"),
+            "ib700" => c.device(
+                Props::new()
+                    .s("driver", "ib700")
+                    .s("id", alias(w).unwrap_or_else(|| "watchdog0".into())),
+            ),
+            "i6300esb" => {
+                let p = Props::new()
+                    .s("driver", "i6300esb")
+                    .s("id", alias(w).unwrap_or_else(|| "watchdog0".into()));
+                let p = pci_address(c, w, p)?;
+                c.device(p);
+            }
+            m => return Err(unsupported(&format!("watchdog {m}"))),
         }
-        c.opt("-global", "ICH9-LPC.noreboot=off");
         c.opt("-watchdog-action", action);
+    }
+    Ok(())
+}
+
+/// The virtio transport options of a device's `<driver>` (iommu, ats,
+/// packed, page_per_vq), right after its driver name.
+fn virtio_options(el: &Element, mut p: Props) -> Res<Props> {
+    let Some(d) = el.child("driver") else {
+        return Ok(p);
+    };
+    for (k, _) in &d.attrs {
+        if !["iommu", "ats", "packed", "page_per_vq"].contains(&k.as_str()) {
+            return Err(unsupported(&format!("{} driver {k}", el.local_name())));
+        }
+    }
+    for (a, prop) in [
+        ("iommu", "iommu_platform"),
+        ("ats", "ats"),
+        ("packed", "packed"),
+        ("page_per_vq", "page-per-vq"),
+    ] {
+        if let Some(v) = d.attr(a) {
+            p = p.b(prop, v == "on");
+        }
+    }
+    Ok(p)
+}
+
+fn build_pm(c: &mut Ctx) -> Res<()> {
+    let Some(pm) = c.def.other_element("pm") else {
+        return Ok(());
+    };
+    let dev = if c.q35 { "ICH9-LPC" } else { "PIIX4_PM" };
+    for (el, n) in [("suspend-to-mem", 3), ("suspend-to-disk", 4)] {
+        if let Some(e) = pm.child(el) {
+            let v = match e.attr("enabled") {
+                Some("no") => 1,
+                Some("yes") => 0,
+                _ => continue,
+            };
+            c.opt("-global", format!("{dev}.disable_s{n}={v}"));
+        }
+    }
+    Ok(())
+}
+
+fn build_parallels(c: &mut Ctx) -> Res<()> {
+    let ps: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "parallel")
+        .cloned()
+        .collect();
+    for (i, el) in ps.iter().enumerate() {
+        let port = el
+            .child("target")
+            .and_then(|t| t.attr("port"))
+            .and_then(parse_num)
+            .unwrap_or(i as u64);
+        let id = alias(el).unwrap_or_else(|| format!("parallel{port}"));
+        if el.attr("type") == Some("dev") {
+            let path = el
+                .child("source")
+                .and_then(|s| s.attr("path"))
+                .unwrap_or("");
+            c.opt(
+                "-chardev",
+                format!("parallel,id=char{id},path={}", qemu_opt_escape(path)),
+            );
+        } else {
+            build_chardev(c, el, &id)?;
+        }
+        c.device(
+            Props::new()
+                .s("driver", "isa-parallel")
+                .s("chardev", format!("char{id}"))
+                .s("id", id),
+        );
+    }
+    Ok(())
+}
+
+fn default_audio(c: &Ctx) -> Option<String> {
+    c.devices()
+        .find(|d| d.local_name() == "audio")
+        .and_then(|a| a.attr("id"))
+        .map(str::to_string)
+}
+
+fn build_sounds(c: &mut Ctx) -> Res<()> {
+    let ss: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "sound")
+        .cloned()
+        .collect();
+    for (i, el) in ss.iter().enumerate() {
+        for e in el.elements() {
+            if !["address", "alias", "codec", "audio"].contains(&e.local_name()) {
+                return Err(unsupported(&format!("sound <{}>", e.name)));
+            }
+        }
+        let id = alias(el).unwrap_or_else(|| format!("sound{i}"));
+        let audio = el
+            .child("audio")
+            .and_then(|a| a.attr("id"))
+            .map(str::to_string)
+            .or_else(|| default_audio(c))
+            .map(|a| format!("audio{a}"));
+        let model = el.attr("model").unwrap_or("");
+        match model {
+            "ac97" | "es1370" => {
+                let drv = if model == "ac97" { "AC97" } else { "ES1370" };
+                let p = Props::new().s("driver", drv).s("id", id).os("audiodev", audio);
+                let p = pci_address(c, el, p)?;
+                c.device(p);
+            }
+            "sb16" => c.device(Props::new().s("driver", "sb16").s("id", id).os("audiodev", audio)),
+            "ich6" | "ich9" => {
+                let drv = if model == "ich6" { "intel-hda" } else { "ich9-intel-hda" };
+                let p = Props::new().s("driver", drv).s("id", id.clone());
+                let p = pci_address(c, el, p)?;
+                c.device(p);
+                let codecs: Vec<&str> = el
+                    .children_named("codec")
+                    .map(|cd| cd.attr("type").unwrap_or("duplex"))
+                    .collect();
+                let codecs = if codecs.is_empty() { vec!["duplex"] } else { codecs };
+                for (n, t) in codecs.iter().enumerate() {
+                    let drv = match *t {
+                        "duplex" => "hda-duplex",
+                        "micro" => "hda-micro",
+                        "output" => "hda-output",
+                        t => return Err(unsupported(&format!("sound codec {t}"))),
+                    };
+                    c.device(
+                        Props::new()
+                            .s("driver", drv)
+                            .s("id", format!("{id}-codec{n}"))
+                            .s("bus", format!("{id}.0"))
+                            .u("cad", n as u64)
+                            .os("audiodev", audio.clone()),
+                    );
+                }
+            }
+            m => return Err(unsupported(&format!("sound {m}"))),
+        }
+    }
+    Ok(())
+}
+
+fn build_rngs(c: &mut Ctx) -> Res<()> {
+    let rs: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "rng")
+        .cloned()
+        .collect();
+    for (i, el) in rs.iter().enumerate() {
+        if el.attr("model") != Some("virtio") {
+            return Err(unsupported("rng model"));
+        }
+        for e in el.elements() {
+            if !["address", "alias", "backend", "rate", "driver"].contains(&e.local_name()) {
+                return Err(unsupported(&format!("rng <{}>", e.name)));
+            }
+        }
+        let id = alias(el).unwrap_or_else(|| format!("rng{i}"));
+        let obj = format!("obj{id}");
+        let be = el.child("backend").ok_or_else(|| unsupported("rng backend"))?;
+        match be.attr("model") {
+            Some("random") => {
+                let f = be.text();
+                let f = if f.is_empty() { "/dev/urandom".to_string() } else { f };
+                c.object(
+                    Props::new()
+                        .s("qom-type", "rng-random")
+                        .s("id", obj.clone())
+                        .s("filename", f),
+                );
+            }
+            Some("builtin") => {
+                c.object(Props::new().s("qom-type", "rng-builtin").s("id", obj.clone()))
+            }
+            _ => return Err(unsupported("rng backend model")),
+        }
+        let mut p = virtio_options(el, Props::new().s("driver", "virtio-rng-pci"))?
+            .s("rng", obj)
+            .s("id", id);
+        if let Some(r) = el.child("rate") {
+            p = p
+                .ou("max-bytes", r.attr("bytes").and_then(parse_num))
+                .ou("period", r.attr("period").and_then(parse_num));
+        }
+        let p = pci_address(c, el, p)?;
+        c.device(p);
     }
     Ok(())
 }
@@ -1542,14 +1751,25 @@ fn build_memballoon(c: &mut Ctx) -> Res<()> {
     match el.attr("model") {
         Some("none") => Ok(()),
         Some("virtio") => {
-            if el.elements().any(|e| !["address", "alias"].contains(&e.local_name()))
-                || el.attrs.len() > 1
+            if el
+                .elements()
+                .any(|e| !["address", "alias", "driver"].contains(&e.local_name()))
+                || el
+                    .attrs
+                    .iter()
+                    .any(|(k, _)| !["model", "freePageReporting", "autodeflate"].contains(&k.as_str()))
             {
                 return Err(unsupported("memballoon options"));
             }
-            let p = Props::new()
-                .s("driver", "virtio-balloon-pci")
+            let p = virtio_options(&el, Props::new().s("driver", "virtio-balloon-pci"))?
                 .s("id", alias(&el).unwrap_or_else(|| "balloon0".into()));
+            let mut p = p;
+            if let Some(v) = el.attr("autodeflate") {
+                p = p.b("deflate-on-oom", v == "on");
+            }
+            if let Some(v) = el.attr("freePageReporting") {
+                p = p.b("free-page-reporting", v == "on");
+            }
             let p = pci_address(c, &el, p)?;
             c.device(p);
             Ok(())

@@ -163,7 +163,11 @@ pub fn build_command(
         .devices
         .iter()
         .any(|d| d.local_name() == "graphics" && d.attr("type") == Some("vnc"));
-    if vnc && cfg.vnc_sasl {
+    let spice = def
+        .devices
+        .iter()
+        .any(|d| d.local_name() == "graphics" && d.attr("type") == Some("spice"));
+    if (vnc && cfg.vnc_sasl) || (spice && cfg.spice_sasl) {
         env.push(("SASL_CONF_PATH".into(), "/etc/sasl2".into()));
     }
     c.opt(
@@ -1373,9 +1377,129 @@ fn build_graphics(c: &mut Ctx, priv_dir: &str, cfg: &CommandConfig) -> Res<()> {
     for g in &gs {
         match g.attr("type").unwrap_or("") {
             "vnc" => build_vnc(c, g, priv_dir, cfg)?,
+            "spice" => build_spice(c, g, priv_dir, cfg)?,
             t => return Err(unsupported(&format!("{t} graphics"))),
         }
     }
+    Ok(())
+}
+
+fn build_spice(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> Res<()> {
+    for (k, _) in &g.attrs {
+        if ![
+            "type",
+            "port",
+            "tlsPort",
+            "autoport",
+            "listen",
+            "defaultMode",
+            "passwd",
+            "passwdValidTo",
+            "connected",
+        ]
+        .contains(&k.as_str())
+        {
+            return Err(unsupported(&format!("SPICE {k}")));
+        }
+    }
+    let listen = g.child("listen");
+    let num = |k: &str| g.attr(k).and_then(|p| p.parse::<i64>().ok()).unwrap_or(0);
+    let mut v = match listen.and_then(|l| l.attr("type")) {
+        Some("socket") => {
+            let path = listen
+                .and_then(|l| l.attr("socket"))
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{priv_dir}/spice.sock"));
+            format!("unix,addr={}", qemu_opt_escape(&path))
+        }
+        Some("network") => return Err(unsupported("SPICE listen network")),
+        Some("address") | None
+            if cfg.spice_auto_unix_socket
+                && g.attr("port").is_none()
+                && listen.and_then(|l| l.attr("address")).is_none() =>
+        {
+            format!("unix,addr={}", qemu_opt_escape(&format!("{priv_dir}/spice.sock")))
+        }
+        lt => {
+            let port = num("port").max(0);
+            let tls = num("tlsPort").max(0);
+            let mut v = format!("port={port}");
+            if tls > 0 {
+                if !cfg.spice_tls {
+                    return Err(unsupported("SPICE TLS port without spice_tls"));
+                }
+                v.push_str(&format!(",tls-port={tls}"));
+            }
+            if lt != Some("none") && (port > 0 || tls > 0) {
+                let addr = listen
+                    .and_then(|l| l.attr("address"))
+                    .or_else(|| g.attr("listen"))
+                    .unwrap_or("127.0.0.1");
+                v.push_str(&format!(",addr={}", qemu_opt_escape(addr)));
+            }
+            v
+        }
+    };
+    let tls_on = num("tlsPort") > 0 && cfg.spice_tls;
+    if let Some(m) = g.child("mouse").and_then(|m| m.attr("mode")) {
+        v.push_str(if m == "client" { ",agent-mouse=on" } else { ",agent-mouse=off" });
+    }
+    if cfg.spice_sasl {
+        v.push_str(",sasl=on");
+    }
+    if tls_on {
+        v.push_str(",x509-dir=/etc/pki/libvirt-spice");
+    }
+    match g.attr("defaultMode") {
+        Some("secure") => v.push_str(",tls-channel=default"),
+        Some("insecure") => v.push_str(",plaintext-channel=default"),
+        _ => {}
+    }
+    for e in g.elements() {
+        match e.local_name() {
+            "listen" | "mouse" | "audio" => {}
+            "channel" => {
+                let name = e.attr("name").unwrap_or("");
+                match e.attr("mode") {
+                    Some("secure") => v.push_str(&format!(",tls-channel={name}")),
+                    Some("insecure") => v.push_str(&format!(",plaintext-channel={name}")),
+                    _ => {}
+                }
+            }
+            "image" | "jpeg" | "zlib" | "playback" | "streaming" | "clipboard"
+            | "filetransfer" | "gl" => {}
+            n => return Err(unsupported(&format!("SPICE <{n}>"))),
+        }
+    }
+    let get = |el: &str, a: &str| g.child(el).and_then(|e| e.attr(a)).map(str::to_string);
+    if let Some(x) = get("image", "compression") {
+        v.push_str(&format!(",image-compression={x}"));
+    }
+    if let Some(x) = get("jpeg", "compression") {
+        v.push_str(&format!(",jpeg-wan-compression={x}"));
+    }
+    if let Some(x) = get("zlib", "compression") {
+        v.push_str(&format!(",zlib-glz-wan-compression={x}"));
+    }
+    if let Some(x) = get("playback", "compression") {
+        v.push_str(&format!(",playback-compression={x}"));
+    }
+    if let Some(x) = get("streaming", "mode") {
+        v.push_str(&format!(",streaming-video={x}"));
+    }
+    if get("clipboard", "copypaste").as_deref() == Some("no") {
+        v.push_str(",disable-copy-paste=on");
+    }
+    if get("filetransfer", "enable").as_deref() == Some("no") {
+        v.push_str(",disable-agent-file-xfer=on");
+    }
+    if get("gl", "enable").as_deref() == Some("yes") {
+        v.push_str(",gl=on");
+        let node = get("gl", "rendernode").unwrap_or_else(|| "/dev/dri/foo".into());
+        v.push_str(&format!(",rendernode={}", qemu_opt_escape(&node)));
+    }
+    v.push_str(",seamless-migration=on");
+    c.opt("-spice", v);
     Ok(())
 }
 

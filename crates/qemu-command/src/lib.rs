@@ -37,6 +37,12 @@ pub struct CommandConfig {
     pub vnc_tls_secret: bool,
     /// qemu.conf `vnc_auto_unix_socket`.
     pub vnc_auto_unix_socket: bool,
+    /// qemu.conf `spice_tls`.
+    pub spice_tls: bool,
+    /// qemu.conf `spice_sasl`.
+    pub spice_sasl: bool,
+    /// qemu.conf `spice_auto_unix_socket`.
+    pub spice_auto_unix_socket: bool,
 }
 
 impl Default for CommandConfig {
@@ -51,6 +57,9 @@ impl Default for CommandConfig {
             vnc_tls_verify: false,
             vnc_tls_secret: false,
             vnc_auto_unix_socket: false,
+            spice_tls: false,
+            spice_sasl: false,
+            spice_auto_unix_socket: false,
         }
     }
 }

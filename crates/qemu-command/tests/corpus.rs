@@ -109,6 +109,9 @@ fn command_config(extra: &str) -> CommandConfig {
             "config.vncTLSx509verify" => cfg.vnc_tls_verify = on,
             "config.vncTLSx509secretUUID" => cfg.vnc_tls_secret = true,
             "config.vncAutoUnixSocket" => cfg.vnc_auto_unix_socket = on,
+            "config.spiceTLS" => cfg.spice_tls = on,
+            "config.spiceSASL" => cfg.spice_sasl = on,
+            "config.spiceAutoUnixSocket" => cfg.spice_auto_unix_socket = on,
             _ => {}
         }
     }

@@ -132,7 +132,9 @@ pub fn build_command(
     if !machine.starts_with("pc") && !machine.starts_with("q35") {
         return Err(unsupported(&format!("machine {machine}")));
     }
-    let priv_dir = format!("{}/domain-{id}-{}", cfg.lib_dir, def.name);
+    // The per-domain directory uses the name cut to 20 characters.
+    let short: String = def.name.chars().take(20).collect();
+    let priv_dir = format!("{}/domain-{id}-{short}", cfg.lib_dir);
     let mut c = Ctx {
         def,
         caps,
@@ -239,7 +241,7 @@ pub fn build_command(
 
 /// Refuses definitions with parts the builder does not produce yet.
 fn check_unsupported(c: &Ctx) -> Res<()> {
-    const OTHER_OK: &[&str] = &["features", "pm", "cpu"];
+    const OTHER_OK: &[&str] = &["features", "pm", "cpu", "memoryBacking"];
     for o in &c.def.other {
         let n = o.local_name();
         if !OTHER_OK.contains(&n) {
@@ -434,6 +436,165 @@ fn build_cpu(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+/// What `<memoryBacking>` asks for.
+struct Backing {
+    /// (page size KiB, nodeset) of `<hugepages><page>`.
+    pages: Vec<(u64, Option<String>)>,
+    hugepages: bool,
+    source: Option<String>,
+    access: Option<String>,
+    prealloc: bool,
+    threads: Option<u64>,
+    locked: bool,
+    discard: bool,
+}
+
+fn backing(c: &Ctx) -> Res<Backing> {
+    let mut b = Backing {
+        pages: Vec::new(),
+        hugepages: false,
+        source: None,
+        access: None,
+        prealloc: false,
+        threads: None,
+        locked: false,
+        discard: false,
+    };
+    let Some(mb) = c.def.other_element("memoryBacking") else {
+        return Ok(b);
+    };
+    for e in mb.elements() {
+        match e.local_name() {
+            "hugepages" => {
+                b.hugepages = true;
+                for p in e.children_named("page") {
+                    let size = p.attr("size").and_then(parse_num).unwrap_or(0);
+                    let kib = match p.attr("unit").unwrap_or("KiB") {
+                        "KiB" | "k" | "K" => size,
+                        "MiB" | "M" => size * 1024,
+                        "GiB" | "G" => size * 1024 * 1024,
+                        u => return Err(unsupported(&format!("page unit {u}"))),
+                    };
+                    b.pages.push((kib, p.attr("nodeset").map(str::to_string)));
+                }
+            }
+            "source" => b.source = e.attr("type").map(str::to_string),
+            "access" => b.access = e.attr("mode").map(str::to_string),
+            "allocation" => {
+                if e.attr("mode") == Some("immediate") {
+                    b.prealloc = true;
+                }
+                b.threads = e.attr("threads").and_then(parse_num);
+            }
+            "locked" => b.locked = true,
+            "discard" => b.discard = true,
+            n => return Err(unsupported(&format!("<memoryBacking><{n}>"))),
+        }
+    }
+    Ok(b)
+}
+
+/// Whether NUMA node `node` is in a libvirt bitmap string (`0,2-3`).
+fn in_nodeset(set: &str, node: u64) -> bool {
+    set.split(',').any(|part| match part.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (parse_num(a).unwrap_or(1), parse_num(b).unwrap_or(0));
+            a <= node && node <= b
+        }
+        None => parse_num(part) == Some(node),
+    })
+}
+
+/// The huge page size (KiB) backing NUMA node `node` (None: no huge pages
+/// there, or the system page size).
+fn hugepage_kib(b: &Backing, node: Option<u64>) -> Option<u64> {
+    if !b.hugepages {
+        return None;
+    }
+    let size = if b.pages.is_empty() {
+        2048
+    } else {
+        let specific = node.and_then(|n| {
+            b.pages
+                .iter()
+                .find(|(_, ns)| ns.as_deref().is_some_and(|ns| in_nodeset(ns, n)))
+        });
+        let generic = b.pages.iter().find(|(_, ns)| ns.is_none());
+        match specific.or(generic) {
+            Some((0, _)) => 2048,
+            Some((k, _)) => *k,
+            None => return None,
+        }
+    };
+    (size != 4).then_some(size)
+}
+
+/// The memory backend object of the guest RAM (`pc.ram`) or of a NUMA
+/// node (`ram-nodeN`).
+fn memory_backend(
+    c: &Ctx,
+    b: &Backing,
+    id: &str,
+    node: Option<(u64, &Element)>,
+    bytes: u64,
+) -> Res<Props> {
+    let huge = hugepage_kib(b, node.map(|(n, _)| n));
+    if let Some(k) = huge {
+        if k != 2048 && k != 1048576 {
+            return Err(unsupported(&format!("{k} KiB huge pages")));
+        }
+    }
+    let short: String = c.def.name.chars().take(20).collect();
+    let access = node
+        .and_then(|(_, cell)| cell.attr("memAccess"))
+        .map(str::to_string)
+        .or_else(|| b.access.clone());
+    let discard = node
+        .and_then(|(_, cell)| cell.attr("discard"))
+        .map(|d| d == "yes")
+        .or(b.discard.then_some(true));
+    let memfd = b.source.as_deref() == Some("memfd");
+    let file = !memfd && (huge.is_some() || b.source.as_deref() == Some("file"));
+    let mut p = Props::new();
+    if memfd {
+        p = p.s("qom-type", "memory-backend-memfd").s("id", id);
+        if let Some(k) = huge {
+            p = p.b("hugetlb", true).u("hugetlbsize", k * 1024);
+        }
+    } else if file {
+        let path = match huge {
+            Some(k) => format!(
+                "/dev/hugepages{}/libvirt/qemu/-1-{short}",
+                if k == 2048 { "2M" } else { "1G" }
+            ),
+            None => format!("/var/lib/libvirt/qemu/ram/-1-{short}/{id}"),
+        };
+        p = p
+            .s("qom-type", "memory-backend-file")
+            .s("id", id)
+            .s("mem-path", path);
+    } else {
+        p = p.s("qom-type", "memory-backend-ram").s("id", id);
+    }
+    match access.as_deref() {
+        Some("shared") => p = p.b("share", true),
+        Some("private") => p = p.b("share", false),
+        _ => {}
+    }
+    if node.is_none() && (memfd || file) {
+        p = p.b("x-use-canonical-path-for-ramblock-id", false);
+    }
+    if file {
+        if let Some(d) = discard {
+            p = p.b("discard-data", d);
+        }
+    }
+    if huge.is_some() || b.prealloc {
+        p = p.b("prealloc", true).ou("prealloc-threads", b.threads);
+    }
+    Ok(p.u("size", bytes))
+}
+
 fn numa_cells(c: &Ctx) -> Vec<Element> {
     c.def
         .other_element("cpu")
@@ -443,6 +604,7 @@ fn numa_cells(c: &Ctx) -> Vec<Element> {
 }
 
 fn build_memory(c: &mut Ctx) -> Res<()> {
+    let b = backing(c)?;
     // Guest RAM is a whole number of MiB on x86 (rounded up).
     let cells = numa_cells(c);
     let kib = if cells.is_empty() {
@@ -468,15 +630,14 @@ fn build_memory(c: &mut Ctx) -> Res<()> {
     if cells.is_empty() {
         if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
             let id = id.to_string();
-            c.object(
-                Props::new()
-                    .s("qom-type", "memory-backend-ram")
-                    .s("id", id)
-                    .u("size", kib * 1024),
-            );
+            let p = memory_backend(c, &b, &id, None, kib * 1024)?;
+            c.object(p);
         }
     }
-    c.opt("-overcommit", "mem-lock=off");
+    c.opt(
+        "-overcommit",
+        if b.locked { "mem-lock=on" } else { "mem-lock=off" },
+    );
     Ok(())
 }
 
@@ -493,12 +654,39 @@ fn build_numa(c: &mut Ctx) -> Res<()> {
             return Err(unsupported("NUMA cell distances or caches"));
         }
         for (k, _) in &e.attrs {
-            if !["id", "cpus", "memory", "unit"].contains(&k.as_str()) {
+            if !["id", "cpus", "memory", "unit", "memAccess", "discard"].contains(&k.as_str()) {
                 return Err(unsupported(&format!("NUMA cell {k}")));
             }
         }
     }
-    for (i, cell) in numa_cells(c).iter().enumerate() {
+    let b = backing(c)?;
+    let cells = numa_cells(c);
+    // Old machine types take a node's RAM size directly, unless a node
+    // needs a backend object of its own.
+    let legacy = c.caps.machine_numa_mem_supported(c.virt, &c.machine)
+        && !b.hugepages
+        && b.source.is_none()
+        && b.access.is_none()
+        && cells.iter().all(|e| e.attr("memAccess").is_none());
+    if legacy {
+        if b.prealloc {
+            c.arg("-mem-prealloc");
+        }
+        for (i, cell) in cells.iter().enumerate() {
+            let id = cell.attr("id").and_then(parse_num).unwrap_or(i as u64);
+            let kib = cell.attr("memory").and_then(parse_num).unwrap_or(0);
+            let mut n = format!("node,nodeid={id}");
+            if let Some(cpus) = cell.attr("cpus") {
+                for part in cpus.split(',').filter(|p| !p.is_empty()) {
+                    n.push_str(&format!(",cpus={part}"));
+                }
+            }
+            n.push_str(&format!(",mem={}", kib / 1024));
+            c.opt("-numa", n);
+        }
+        return Ok(());
+    }
+    for (i, cell) in cells.iter().enumerate() {
         let id = cell.attr("id").and_then(parse_num).unwrap_or(i as u64);
         let kib = cell
             .attr("memory")
@@ -506,12 +694,8 @@ fn build_numa(c: &mut Ctx) -> Res<()> {
             .unwrap_or(0)
             .div_ceil(1024)
             * 1024;
-        c.object(
-            Props::new()
-                .s("qom-type", "memory-backend-ram")
-                .s("id", format!("ram-node{id}"))
-                .u("size", kib * 1024),
-        );
+        let p = memory_backend(c, &b, &format!("ram-node{id}"), Some((id, cell)), kib * 1024)?;
+        c.object(p);
         let mut n = format!("node,nodeid={id}");
         if let Some(cpus) = cell.attr("cpus") {
             for part in cpus.split(',').filter(|p| !p.is_empty()) {

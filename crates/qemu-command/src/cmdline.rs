@@ -965,12 +965,20 @@ fn build_disks(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+/// A disk serial as QEMU's option parser wants it (spaces escaped).
+fn disk_serial(s: &str) -> String {
+    s.replace(' ', "\\ ")
+}
+
 fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()> {
     let ty = el.attr("type").unwrap_or("file");
     let device = el.attr("device").unwrap_or("disk");
     for ch in el.elements() {
-        if !["driver", "source", "target", "address", "readonly", "alias", "boot"]
-            .contains(&ch.local_name())
+        if ![
+            "driver", "source", "target", "address", "readonly", "alias", "boot", "serial",
+            "blockio", "geometry", "shareable", "vendor", "product",
+        ]
+        .contains(&ch.local_name())
         {
             if ch.local_name() == "backingStore" && ch.attrs.is_empty() && ch.is_empty() {
                 continue;
@@ -981,18 +989,40 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     let drv = el.child("driver");
     if let Some(d) = drv {
         for (k, _) in &d.attrs {
-            if !["name", "type", "cache"].contains(&k.as_str()) {
+            if ![
+                "name",
+                "type",
+                "cache",
+                "io",
+                "discard",
+                "error_policy",
+                "rerror_policy",
+                "ioeventfd",
+                "event_idx",
+                "queues",
+                "queue_size",
+                "copy_on_read",
+                "iommu",
+                "ats",
+                "packed",
+                "page_per_vq",
+            ]
+            .contains(&k.as_str())
+            {
                 return Err(unsupported(&format!("disk driver {k}")));
             }
         }
     }
-    let fmt = drv.and_then(|d| d.attr("type")).unwrap_or("raw");
+    let dattr = |k: &str| drv.and_then(|d| d.attr(k));
+    let fmt = dattr("type").unwrap_or("raw");
     if !["raw", "qcow2"].contains(&fmt) {
         return Err(unsupported(&format!("disk format {fmt}")));
     }
     let readonly = el.child("readonly").is_some() || device == "cdrom";
     // (direct, no-flush, write-cache) of the cache mode.
-    let cache = match drv.and_then(|d| d.attr("cache")) {
+    // Shared disks default to the host page cache off.
+    let cache_mode = dattr("cache").or(el.child("shareable").map(|_| "none"));
+    let cache = match cache_mode {
         None | Some("default") => None,
         Some("none") => Some((true, false, true)),
         Some("writethrough") => Some((false, false, false)),
@@ -1016,10 +1046,15 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     };
     let target = el.child("target").ok_or_else(|| unsupported("disk target"))?;
     let bus = target.attr("bus").unwrap_or("ide");
-    if target.attrs.iter().any(|(k, _)| k != "dev" && k != "bus") {
+    if target
+        .attrs
+        .iter()
+        .any(|(k, _)| !["dev", "bus", "removable"].contains(&k.as_str()))
+    {
         return Err(unsupported("disk target options"));
     }
-    let format_node = format!("libvirt-{n}-format");
+    let tdev = target.attr("dev").unwrap_or("");
+    let mut drive = format!("libvirt-{n}-format");
     if let Some(path) = path {
         let storage_drv = if ty == "block" {
             if device == "cdrom" && path == "/dev/cdrom" {
@@ -1033,6 +1068,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         let mut st = Props::new()
             .s("driver", storage_drv)
             .s("filename", path)
+            .os("aio", dattr("io"))
             .s("node-name", format!("libvirt-{n}-storage"));
         if let Some(cm) = cache {
             st = st.obj("cache", cache_props(cm));
@@ -1040,13 +1076,27 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         st = st.b("auto-read-only", true).s("discard", "unmap");
         c.opt("-blockdev", st.to_json());
         let mut f = Props::new()
-            .s("node-name", format_node.clone())
-            .b("read-only", readonly);
+            .s("node-name", drive.clone())
+            .b("read-only", readonly)
+            .os("discard", dattr("discard"));
         if let Some(cm) = cache {
             f = f.obj("cache", cache_props(cm));
         }
         f = f.s("driver", fmt).s("file", format!("libvirt-{n}-storage"));
         c.opt("-blockdev", f.to_json());
+        if dattr("copy_on_read") == Some("on") {
+            let cor = format!("libvirt-CoR-{tdev}");
+            c.opt(
+                "-blockdev",
+                Props::new()
+                    .s("driver", "copy-on-read")
+                    .s("node-name", cor.clone())
+                    .s("file", drive.clone())
+                    .s("discard", "unmap")
+                    .to_json(),
+            );
+            drive = cor;
+        }
     }
     let has_src = path.is_some();
     let scsi_ctrl = el
@@ -1064,12 +1114,15 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         .and_then(|d| d.attr("model"))
         .unwrap_or("")
         .to_string();
-    let dev_alias = disk_alias(
-        el,
-        bus,
-        target.attr("dev").unwrap_or(""),
-        scsi_model != "lsilogic",
-    )?;
+    let dev_alias = disk_alias(el, bus, tdev, scsi_model != "lsilogic")?;
+    if bus != "virtio"
+        && ["ioeventfd", "event_idx", "queues", "queue_size", "iommu", "ats", "packed"]
+            .iter()
+            .any(|k| dattr(k).is_some())
+    {
+        return Err(unsupported("virtio options on a non-virtio disk"));
+    }
+    let mut device_id = None;
     let p = match bus {
         "ide" | "sata" => {
             let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
@@ -1092,8 +1145,30 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             Props::new().s("driver", drvname).s("bus", busname).ou("unit", unit)
         }
         "virtio" => {
-            let p = Props::new().s("driver", "virtio-blk-pci");
+            let mut p = virtio_options(el, Props::new().s("driver", "virtio-blk-pci"))?;
+            let onoff = |k: &str| dattr(k).map(|v| v == "on");
+            if let Some(v) = onoff("ioeventfd") {
+                p = p.b("ioeventfd", v);
+            }
+            if let Some(v) = onoff("event_idx") {
+                p = p.b("event_idx", v);
+            }
+            p = p
+                .ou("num-queues", dattr("queues").and_then(parse_num))
+                .ou("queue-size", dattr("queue_size").and_then(parse_num));
             pci_address(c, el, p)?
+        }
+        "usb" => {
+            let a = el.child("address");
+            if a.and_then(|a| a.attr("type")) != Some("usb") {
+                return Err(unsupported("USB disk address"));
+            }
+            let a = a.ok_or_else(|| unsupported("USB disk address"))?;
+            let ubus = a.attr("bus").and_then(parse_num).unwrap_or(0);
+            Props::new()
+                .s("driver", "usb-storage")
+                .s("bus", format!("usb.{ubus}"))
+                .s("port", a.attr("port").unwrap_or("1"))
         }
         "scsi" => {
             let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
@@ -1121,11 +1196,10 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                     .u("lun", g("unit")),
                 m => return Err(unsupported(&format!("SCSI disk on {m}"))),
             };
-            if device == "lun" {
-                p
-            } else {
-                p.s("device_id", format!("drive-{dev_alias}"))
+            if device != "lun" {
+                device_id = Some(format!("drive-{dev_alias}"));
             }
+            p
         }
         "fdc" => {
             let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
@@ -1135,14 +1209,57 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         b => return Err(unsupported(&format!("disk bus {b}"))),
     };
     let boot = if bus == "fdc" { None } else { boot };
-    let mut p = p;
+    let mut p = p.os("device_id", device_id);
+    if el.child("shareable").is_some() {
+        p = p.b("share-rw", true);
+    }
     if has_src {
-        p = p.s("drive", format_node);
+        p = p.s("drive", drive);
     }
     p = p.s("id", dev_alias).ou("bootindex", boot);
+    if let Some(bio) = el.child("blockio") {
+        for (k, _) in &bio.attrs {
+            if !["logical_block_size", "physical_block_size"].contains(&k.as_str()) {
+                return Err(unsupported(&format!("blockio {k}")));
+            }
+        }
+        p = p
+            .ou(
+                "logical_block_size",
+                bio.attr("logical_block_size").and_then(parse_num),
+            )
+            .ou(
+                "physical_block_size",
+                bio.attr("physical_block_size").and_then(parse_num),
+            );
+    }
+    p = p
+        .os("vendor", el.child_text("vendor"))
+        .os("product", el.child_text("product"));
+    if bus == "usb" {
+        p = p.b("removable", target.attr("removable") == Some("on"));
+    } else if target.attr("removable").is_some() {
+        return Err(unsupported("removable on this bus"));
+    }
     if let Some((_, _, wc)) = cache {
         p = p.s("write-cache", if wc { "on" } else { "off" });
     }
+    if let Some(g) = el.child("geometry") {
+        p = p
+            .ou("cyls", g.attr("cyls").and_then(parse_num))
+            .ou("heads", g.attr("heads").and_then(parse_num))
+            .ou("secs", g.attr("secs").and_then(parse_num))
+            .os("bios-chs-trans", g.attr("trans"));
+    }
+    if let Some(s) = el.child("serial") {
+        p = p.s("serial", disk_serial(&s.text()));
+    }
+    let fix = |v: &str| if v == "enospace" { "enospc".to_string() } else { v.to_string() };
+    let wpolicy = dattr("error_policy").map(fix);
+    let rpolicy = dattr("rerror_policy")
+        .map(fix)
+        .or_else(|| wpolicy.clone().filter(|w| w != "enospc"));
+    p = p.os("werror", wpolicy).os("rerror", rpolicy);
     c.device(p);
     Ok(())
 }
@@ -1163,6 +1280,13 @@ fn disk_alias(el: &Element, bus: &str, dev: &str, scsi_4: bool) -> Res<String> {
             get("target"),
             get("unit")
         )),
+        "usb" => {
+            let idx = dev
+                .strip_prefix("sd")
+                .and_then(disk_index)
+                .ok_or_else(|| unsupported("USB disk name"))?;
+            Ok(format!("usb-disk{idx}"))
+        }
         "ide" | "sata" | "fdc" | "scsi" => Ok(format!(
             "{bus}{}-{}-{}",
             get("controller"),
@@ -1865,9 +1989,12 @@ fn virtio_options(el: &Element, mut p: Props) -> Res<Props> {
     let Some(d) = el.child("driver") else {
         return Ok(p);
     };
-    for (k, _) in &d.attrs {
-        if !["iommu", "ats", "packed", "page_per_vq"].contains(&k.as_str()) {
-            return Err(unsupported(&format!("{} driver {k}", el.local_name())));
+    // A disk's <driver> has its own attributes too, checked by its builder.
+    if el.local_name() != "disk" {
+        for (k, _) in &d.attrs {
+            if !["iommu", "ats", "packed", "page_per_vq"].contains(&k.as_str()) {
+                return Err(unsupported(&format!("{} driver {k}", el.local_name())));
+            }
         }
     }
     for (a, prop) in [

@@ -191,6 +191,7 @@ pub fn build_command(
     build_loader(&mut c)?;
     build_memory(&mut c)?;
     build_smp(&mut c)?;
+    build_iothreads(&mut c)?;
     build_numa(&mut c)?;
     c.opt("-uuid", def.uuid.to_string());
     build_genid(&mut c)?;
@@ -214,6 +215,8 @@ pub fn build_command(
     build_interfaces(&mut c)?;
     build_serials(&mut c)?;
     build_parallels(&mut c)?;
+    build_channels(&mut c)?;
+    build_consoles(&mut c)?;
     build_inputs(&mut c)?;
     build_audio(&mut c)?;
     build_graphics(&mut c, &priv_dir, cfg)?;
@@ -241,7 +244,14 @@ pub fn build_command(
 
 /// Refuses definitions with parts the builder does not produce yet.
 fn check_unsupported(c: &Ctx) -> Res<()> {
-    const OTHER_OK: &[&str] = &["features", "pm", "cpu", "memoryBacking"];
+    const OTHER_OK: &[&str] = &[
+        "features",
+        "pm",
+        "cpu",
+        "memoryBacking",
+        "iothreads",
+        "iothreadids",
+    ];
     for o in &c.def.other {
         let n = o.local_name();
         if !OTHER_OK.contains(&n) {
@@ -297,6 +307,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "parallel",
         "sound",
         "rng",
+        "channel",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -976,7 +987,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     for ch in el.elements() {
         if ![
             "driver", "source", "target", "address", "readonly", "alias", "boot", "serial",
-            "blockio", "geometry", "shareable", "vendor", "product",
+            "blockio", "geometry", "shareable", "vendor", "product", "iotune",
         ]
         .contains(&ch.local_name())
         {
@@ -1006,6 +1017,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                 "ats",
                 "packed",
                 "page_per_vq",
+                "iothread",
             ]
             .contains(&k.as_str())
             {
@@ -1145,7 +1157,8 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             Props::new().s("driver", drvname).s("bus", busname).ou("unit", unit)
         }
         "virtio" => {
-            let mut p = virtio_options(el, Props::new().s("driver", "virtio-blk-pci"))?;
+            let mut p = virtio_options(el, Props::new().s("driver", "virtio-blk-pci"))?
+                .os("iothread", dattr("iothread").map(|t| format!("iothread{t}")));
             let onoff = |k: &str| dattr(k).map(|v| v == "on");
             if let Some(v) = onoff("ioeventfd") {
                 p = p.b("ioeventfd", v);
@@ -1373,6 +1386,175 @@ fn build_interfaces(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+fn build_iothreads(c: &mut Ctx) -> Res<()> {
+    let count = c
+        .def
+        .other_element("iothreads")
+        .and_then(|e| parse_num(e.text().trim()))
+        .unwrap_or(0);
+    let defined: Vec<Element> = c
+        .def
+        .other_element("iothreadids")
+        .map(|e| e.children_named("iothread").cloned().collect())
+        .unwrap_or_default();
+    let mut ids: Vec<(u64, Option<Element>)> = defined
+        .iter()
+        .map(|e| (e.attr("id").and_then(parse_num).unwrap_or(0), Some(e.clone())))
+        .collect();
+    // Threads counted but not listed get the lowest free ids.
+    let mut next = 1;
+    while (ids.len() as u64) < count {
+        if !ids.iter().any(|(i, _)| *i == next) {
+            ids.push((next, None));
+        }
+        next += 1;
+    }
+    for (id, el) in ids {
+        let mut p = Props::new()
+            .s("qom-type", "iothread")
+            .s("id", format!("iothread{id}"));
+        if let Some(e) = el {
+            for (k, _) in &e.attrs {
+                if !["id", "thread_pool_min", "thread_pool_max"].contains(&k.as_str()) {
+                    return Err(unsupported(&format!("iothread {k}")));
+                }
+            }
+            let poll = e.child("poll");
+            let pn = |k: &str| poll.and_then(|p| p.attr(k)).and_then(parse_num);
+            p = p
+                .ou("thread-pool-min", e.attr("thread_pool_min").and_then(parse_num))
+                .ou("thread-pool-max", e.attr("thread_pool_max").and_then(parse_num))
+                .ou("poll-max-ns", pn("max"))
+                .ou("poll-grow", pn("grow"))
+                .ou("poll-shrink", pn("shrink"));
+        }
+        c.object(p);
+    }
+    Ok(())
+}
+
+/// The `-chardev` of a `<channel>`/`<console>` source that only these
+/// devices have (SPICE agent channels), or the common back ends.
+fn build_channel_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
+    match el.attr("type") {
+        Some("spicevmc") => {
+            c.opt("-chardev", format!("spicevmc,id=char{id},name=vdagent"));
+            Ok(())
+        }
+        Some("qemu-vdagent") => {
+            let src = el.child("source");
+            let onoff = |b: bool| if b { "on" } else { "off" };
+            let clip = src
+                .and_then(|s| s.child("clipboard"))
+                .and_then(|e| e.attr("copypaste"))
+                == Some("yes");
+            let mouse = src
+                .and_then(|s| s.child("mouse"))
+                .and_then(|e| e.attr("mode"))
+                == Some("client");
+            c.opt(
+                "-chardev",
+                format!(
+                    "qemu-vdagent,id=char{id},name=vdagent,clipboard={},mouse={}",
+                    onoff(clip),
+                    onoff(mouse)
+                ),
+            );
+            Ok(())
+        }
+        Some("unix") => {
+            // A listening socket is passed in as an fd; the source path
+            // may be the generated one.
+            let src = el.child("source");
+            if src.and_then(|s| s.attr("mode")) == Some("bind") || src.is_none() {
+                c.opt("-chardev", format!("socket,id=char{id},fd=1729,server=on,wait=off"));
+                return Ok(());
+            }
+            build_chardev(c, el, id)
+        }
+        _ => build_chardev(c, el, id),
+    }
+}
+
+fn virtio_serial_address(el: &Element, p: Props) -> Res<Props> {
+    let Some(a) = el.child("address") else {
+        return Ok(p);
+    };
+    if a.attr("type") != Some("virtio-serial") {
+        return Err(unsupported("channel address"));
+    }
+    let g = |k: &str| a.attr(k).and_then(parse_num).unwrap_or(0);
+    Ok(p
+        .s("bus", format!("virtio-serial{}.{}", g("controller"), g("bus")))
+        .u("nr", g("port")))
+}
+
+fn build_channels(c: &mut Ctx) -> Res<()> {
+    let chans: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "channel")
+        .cloned()
+        .collect();
+    for (i, el) in chans.iter().enumerate() {
+        let id = alias(el).unwrap_or_else(|| format!("channel{i}"));
+        let t = el.child("target").ok_or_else(|| unsupported("channel target"))?;
+        match t.attr("type") {
+            Some("virtio") => {
+                build_channel_chardev(c, el, &id)?;
+                let p = virtio_serial_address(el, Props::new().s("driver", "virtserialport"))?
+                    .s("chardev", format!("char{id}"))
+                    .s("id", id)
+                    .os("name", t.attr("name"));
+                c.device(p);
+            }
+            Some("guestfwd") => {
+                build_channel_chardev(c, el, &id)?;
+                let fwd = format!(
+                    "tcp:{}:{}-chardev:char{id}",
+                    t.attr("address").unwrap_or(""),
+                    t.attr("port").unwrap_or("")
+                );
+                let mut one = Props::new();
+                one = one.s("str", fwd);
+                c.opt(
+                    "-netdev",
+                    Props::new()
+                        .s("type", "user")
+                        .raw("guestfwd", crate::json::Prop::Arr(vec![crate::json::Prop::Obj(one)]))
+                        .s("id", id)
+                        .to_json(),
+                );
+            }
+            t => return Err(unsupported(&format!("channel target {t:?}"))),
+        }
+    }
+    Ok(())
+}
+
+fn build_consoles(c: &mut Ctx) -> Res<()> {
+    let cons: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "console")
+        .cloned()
+        .collect();
+    for (i, el) in cons.iter().enumerate() {
+        let tt = el.child("target").and_then(|t| t.attr("type"));
+        match tt {
+            Some("serial") | None if i == 0 => {}
+            Some("virtio") => {
+                let id = alias(el).unwrap_or_else(|| format!("console{i}"));
+                build_channel_chardev(c, el, &id)?;
+                let p = virtio_serial_address(el, Props::new().s("driver", "virtconsole"))?
+                    .s("chardev", format!("char{id}"))
+                    .s("id", id);
+                c.device(p);
+            }
+            t => return Err(unsupported(&format!("console target {t:?}"))),
+        }
+    }
+    Ok(())
+}
+
 /// The `-chardev` of a character device element (`<serial>`, ...),
 /// preceded by the `-add-fd` its files need; `id` is the device alias.
 fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
@@ -1503,14 +1685,6 @@ fn build_serials(c: &mut Ctx) -> Res<()> {
                 c.device(p);
             }
             _ => return Err(unsupported(&format!("serial target {tt} {model}"))),
-        }
-    }
-    for el in c.devices() {
-        if el.local_name() == "console" {
-            let tt = el.child("target").and_then(|t| t.attr("type"));
-            if tt != Some("serial") {
-                return Err(unsupported("console other than serial"));
-            }
         }
     }
     Ok(())

@@ -231,6 +231,7 @@ pub fn build_command(
             "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
         );
     }
+    build_panics(&mut c)?;
     c.opt("-msg", "timestamp=on");
     Ok(QemuCommand {
         env,
@@ -260,11 +261,10 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
     }
     if let Some(f) = c.def.other_element("features") {
         for e in f.elements() {
-            if !["acpi", "apic", "pae", "smm"].contains(&e.local_name()) {
+            if !["acpi", "apic", "pae", "smm", "pvspinlock", "hyperv", "vmport"]
+                .contains(&e.local_name())
+            {
                 return Err(unsupported(&format!("feature {}", e.name)));
-            }
-            if e.local_name() == "apic" && e.attr("eoi").is_some() {
-                return Err(unsupported("apic eoi"));
             }
             if e.local_name() == "smm" && e.elements().next().is_some() {
                 return Err(unsupported("SMM TSEG size"));
@@ -308,6 +308,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "sound",
         "rng",
         "channel",
+        "panic",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -412,6 +413,14 @@ fn build_machine(c: &mut Ctx, pflash: u32) -> Res<()> {
             _ => m.push_str(",smm=on"),
         }
     }
+    if let Some(v) = c
+        .def
+        .other_element("features")
+        .and_then(|f| f.child("vmport"))
+        .and_then(|v| v.attr("state"))
+    {
+        m.push_str(&format!(",vmport={v}"));
+    }
     m.push_str(",dump-guest-core=off");
     if numa_cells(c).is_empty() {
         if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
@@ -420,6 +429,15 @@ fn build_machine(c: &mut Ctx, pflash: u32) -> Res<()> {
     }
     for n in 0..pflash {
         m.push_str(&format!(",pflash{n}=libvirt-pflash{n}-format"));
+    }
+    if let Some(h) = c
+        .def
+        .clock
+        .children_named("timer")
+        .find(|t| t.attr("name") == Some("hpet"))
+        .and_then(|t| t.attr("present"))
+    {
+        m.push_str(if h == "yes" { ",hpet=on" } else { ",hpet=off" });
     }
     let acpi = c
         .def
@@ -441,9 +459,87 @@ fn build_cpu(c: &mut Ctx) -> Res<()> {
                 .machine_default_cpu(c.virt, &c.machine)
                 .map(str::to_string)
         });
-    if let Some(m) = model {
-        c.opt("-cpu", m);
+    let Some(mut cpu) = model else {
+        return Ok(());
+    };
+    let timer = |name: &str| c.def.clock.children_named("timer").find(|t| t.attr("name") == Some(name));
+    if let Some(t) = timer("kvmclock") {
+        match t.attr("present") {
+            Some("no") => cpu.push_str(",kvmclock=off"),
+            Some("yes") => cpu.push_str(",kvmclock=on"),
+            _ => {}
+        }
     }
+    let features = c.def.other_element("features");
+    let feat = |n: &str| features.and_then(|f| f.child(n));
+    if let Some(eoi) = feat("apic").and_then(|a| a.attr("eoi")) {
+        cpu.push_str(if eoi == "on" { ",kvm-pv-eoi=on" } else { ",kvm-pv-eoi=off" });
+    }
+    if let Some(st) = feat("pvspinlock").and_then(|a| a.attr("state")) {
+        cpu.push_str(if st == "on" { ",kvm-pv-unhalt=on" } else { ",kvm-pv-unhalt=off" });
+    }
+    if let Some(hv) = feat("hyperv") {
+        match hv.attr("mode") {
+            Some("passthrough") => cpu.push_str(",hv-passthrough=on"),
+            Some("custom") | None => {
+                const ORDER: &[&str] = &[
+                    "relaxed",
+                    "vapic",
+                    "spinlocks",
+                    "vpindex",
+                    "runtime",
+                    "synic",
+                    "stimer",
+                    "reset",
+                    "vendor_id",
+                    "frequencies",
+                    "reenlightenment",
+                    "tlbflush",
+                    "ipi",
+                    "evmcs",
+                    "avic",
+                ];
+                for e in hv.elements() {
+                    if !ORDER.contains(&e.local_name()) {
+                        return Err(unsupported(&format!("hyperv {}", e.name)));
+                    }
+                }
+                for name in ORDER {
+                    let Some(e) = hv.child(name) else { continue };
+                    if e.attr("state") != Some("on") {
+                        continue;
+                    }
+                    match *name {
+                        "spinlocks" => {
+                            let r = e.attr("retries").and_then(parse_num).unwrap_or(0);
+                            cpu.push_str(&format!(",hv-spinlocks={r:#x}"));
+                        }
+                        "vendor_id" => {
+                            cpu.push_str(&format!(
+                                ",hv-vendor-id={}",
+                                qemu_opt_escape(e.attr("value").unwrap_or(""))
+                            ));
+                        }
+                        "stimer" => {
+                            cpu.push_str(",hv-stimer=on");
+                            if e.child("direct").and_then(|d| d.attr("state")) == Some("on") {
+                                cpu.push_str(",hv-stimer-direct=on");
+                            }
+                        }
+                        n => cpu.push_str(&format!(",hv-{n}=on")),
+                    }
+                }
+            }
+            Some(m) => return Err(unsupported(&format!("hyperv mode {m}"))),
+        }
+    }
+    if c
+        .devices()
+        .any(|d| d.local_name() == "panic" && d.attr("model") == Some("hyperv"))
+    {
+        cpu.push_str(",hv-crash");
+    }
+    c.opt("-cpu", cpu);
     Ok(())
 }
 
@@ -760,12 +856,32 @@ fn build_genid(c: &mut Ctx) -> Res<()> {
 
 fn build_clock(c: &mut Ctx) -> Res<()> {
     let clock = &c.def.clock;
-    if clock.elements().next().is_some() {
-        return Err(unsupported("clock timers"));
-    }
-    match clock.attr("offset").unwrap_or("utc") {
-        "utc" if clock.attr("adjustment").is_none() => c.opt("-rtc", "base=utc"),
+    let mut rtc = match clock.attr("offset").unwrap_or("utc") {
+        "utc" if clock.attr("adjustment").is_none() => "base=utc".to_string(),
         o => return Err(unsupported(&format!("clock offset {o}"))),
+    };
+    let mut pit = None;
+    for t in clock.elements() {
+        let name = t.attr("name").unwrap_or("");
+        let known = t
+            .attrs
+            .iter()
+            .all(|(k, _)| ["name", "present", "tickpolicy"].contains(&k.as_str()))
+            && t.elements().next().is_none();
+        if !known {
+            return Err(unsupported(&format!("timer {name} options")));
+        }
+        match (name, t.attr("tickpolicy")) {
+            ("rtc", Some("catchup")) => rtc.push_str(",driftfix=slew"),
+            ("rtc", None) | ("kvmclock", None) | ("hpet", None) => {}
+            ("pit", Some("delay")) => pit = Some("delay"),
+            ("pit", None) => {}
+            (n, tp) => return Err(unsupported(&format!("timer {n} {tp:?}"))),
+        }
+    }
+    c.opt("-rtc", rtc);
+    if let Some(p) = pit {
+        c.opt("-global", format!("kvm-pit.lost_tick_policy={p}"));
     }
     Ok(())
 }
@@ -2349,6 +2465,32 @@ fn build_rngs(c: &mut Ctx) -> Res<()> {
         }
         let p = pci_address(c, el, p)?;
         c.device(p);
+    }
+    Ok(())
+}
+
+fn build_panics(c: &mut Ctx) -> Res<()> {
+    let ps: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "panic")
+        .cloned()
+        .collect();
+    for el in &ps {
+        match el.attr("model").unwrap_or("isa") {
+            "hyperv" => {}
+            "isa" => {
+                let io = el
+                    .child("address")
+                    .and_then(|a| a.attr("iobase"))
+                    .and_then(parse_num);
+                c.device(Props::new().s("driver", "pvpanic").ou("ioport", io));
+            }
+            "pvpanic" => {
+                let p = pci_address(c, el, Props::new().s("driver", "pvpanic-pci"))?;
+                c.device(p);
+            }
+            m => return Err(unsupported(&format!("panic {m}"))),
+        }
     }
     Ok(())
 }

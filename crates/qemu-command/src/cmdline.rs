@@ -212,6 +212,7 @@ pub fn build_command(
     build_boot(&mut c)?;
     build_controllers(&mut c)?;
     build_disks(&mut c)?;
+    build_filesystems(&mut c)?;
     build_interfaces(&mut c)?;
     build_serials(&mut c)?;
     build_parallels(&mut c)?;
@@ -309,6 +310,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "rng",
         "channel",
         "panic",
+        "filesystem",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -982,14 +984,42 @@ fn build_controller(c: &mut Ctx, el: &Element) -> Res<()> {
     let model = el.attr("model");
     let idx = el.attr("index").and_then(parse_num).unwrap_or(0);
     for ch in el.elements() {
-        if !["address", "alias"].contains(&ch.local_name()) {
+        if !["address", "alias", "driver", "master"].contains(&ch.local_name()) {
             return Err(unsupported(&format!("{ty} controller <{}>", ch.name)));
+        }
+    }
+    let drv_el = el.child("driver");
+    if let Some(d) = drv_el {
+        let virtio = ty == "virtio-serial"
+            || (ty == "scsi" && model.is_some_and(|m| m.starts_with("virtio")));
+        if !virtio {
+            return Err(unsupported(&format!("{ty} controller <driver>")));
+        }
+        for (k, _) in &d.attrs {
+            if ![
+                "iommu",
+                "ats",
+                "packed",
+                "page_per_vq",
+                "iothread",
+                "queues",
+                "cmd_per_lun",
+                "max_sectors",
+                "ioeventfd",
+            ]
+            .contains(&k.as_str())
+            {
+                return Err(unsupported(&format!("{ty} controller driver {k}")));
+            }
         }
     }
     let extra_attrs = el
         .attrs
         .iter()
-        .any(|(k, _)| !["type", "index", "model"].contains(&k.as_str()));
+        .any(|(k, _)| !["type", "index", "model", "ports"].contains(&k.as_str()));
+    if el.attr("ports").is_some() && !matches!(model, Some("qemu-xhci" | "nec-xhci")) {
+        return Err(unsupported(&format!("{ty} controller ports")));
+    }
     if extra_attrs {
         return Err(unsupported(&format!("{ty} controller options")));
     }
@@ -1003,34 +1033,97 @@ fn build_controller(c: &mut Ctx, el: &Element) -> Res<()> {
                 Some("piix3-uhci") => "piix3-usb-uhci",
                 Some("qemu-xhci") => "qemu-xhci",
                 Some("nec-xhci") => "nec-usb-xhci",
+                Some("ich9-ehci1") => "ich9-usb-ehci1",
+                Some(m @ ("ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3")) => {
+                    // A companion controller: no id, hangs off its EHCI
+                    // master (same index).
+                    let master = c
+                        .devices()
+                        .find(|d| {
+                            d.local_name() == "controller"
+                                && d.attr("type") == Some("usb")
+                                && d.attr("model") == Some("ich9-ehci1")
+                                && d.attr("index").and_then(parse_num).unwrap_or(0) == idx
+                        })
+                        .map(|d| {
+                            alias(d).unwrap_or_else(|| {
+                                if idx == 0 {
+                                    "usb".into()
+                                } else {
+                                    format!("usb{idx}")
+                                }
+                            })
+                        })
+                        .ok_or_else(|| unsupported("USB companion without master"))?;
+                    let start = el
+                        .child("master")
+                        .and_then(|m| m.attr("startport"))
+                        .and_then(parse_num)
+                        .unwrap_or(0);
+                    let p = Props::new()
+                        .s("driver", format!("ich9-usb-{}", &m[5..]))
+                        .s("masterbus", format!("{master}.0"))
+                        .u("firstport", start);
+                    let p = pci_address(c, el, p)?;
+                    c.device(p);
+                    return Ok(());
+                }
                 Some(m) => return Err(unsupported(&format!("USB controller {m}"))),
                 None => return Err(unsupported("USB controller without model")),
             };
-            let id = if idx == 0 {
-                "usb".to_string()
-            } else {
-                format!("usb{idx}")
-            };
+            let id = alias(el).unwrap_or_else(|| {
+                if idx == 0 {
+                    "usb".to_string()
+                } else {
+                    format!("usb{idx}")
+                }
+            });
+            if let Some(n) = el.attr("ports").and_then(parse_num) {
+                let p = Props::new().s("driver", drv).u("p2", n).u("p3", n).s("id", id);
+                let p = pci_address(c, el, p)?;
+                c.device(p);
+                return Ok(());
+            }
             (drv, id)
         }
         "scsi" => {
             let drv = match model {
                 Some("lsilogic") => "lsi",
                 Some("virtio-scsi") => "virtio-scsi-pci",
+                Some("virtio-transitional") => "virtio-scsi-pci-transitional",
+                Some("virtio-non-transitional") => "virtio-scsi-pci-non-transitional",
                 Some(m) => return Err(unsupported(&format!("SCSI controller {m}"))),
                 None => return Err(unsupported("SCSI controller without model")),
             };
             (drv, format!("scsi{idx}"))
         }
         "virtio-serial" => {
-            if model.is_some() {
-                return Err(unsupported("virtio-serial model"));
-            }
-            ("virtio-serial-pci", format!("virtio-serial{idx}"))
+            let drv = match model {
+                None | Some("virtio") => "virtio-serial-pci",
+                Some("virtio-transitional") => "virtio-serial-pci-transitional",
+                Some("virtio-non-transitional") => "virtio-serial-pci-non-transitional",
+                Some(m) => return Err(unsupported(&format!("virtio-serial model {m}"))),
+            };
+            (drv, format!("virtio-serial{idx}"))
         }
         t => return Err(unsupported(&format!("{t} controller"))),
     };
-    let p = Props::new().s("driver", drv).s("id", id);
+    let p = virtio_options(el, Props::new().s("driver", drv))?
+        .os(
+            "iothread",
+            drv_el
+                .and_then(|d| d.attr("iothread"))
+                .map(|t| format!("iothread{t}")),
+        )
+        .s("id", id);
+    let dn = |k: &str| drv_el.and_then(|d| d.attr(k)).and_then(parse_num);
+    let mut p = p
+        .ou("num_queues", dn("queues"))
+        .ou("cmd_per_lun", dn("cmd_per_lun"))
+        .ou("max_sectors", dn("max_sectors"));
+    if let Some(v) = drv_el.and_then(|d| d.attr("ioeventfd")) {
+        p = p.b("ioeventfd", v == "on");
+    }
     let p = pci_address(c, el, p)?;
     c.device(p);
     Ok(())
@@ -1273,7 +1366,8 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             Props::new().s("driver", drvname).s("bus", busname).ou("unit", unit)
         }
         "virtio" => {
-            let mut p = virtio_options(el, Props::new().s("driver", "virtio-blk-pci"))?
+            let drv = virtio_driver("virtio-blk-pci", el.attr("model"))?;
+            let mut p = virtio_options(el, Props::new().s("driver", drv))?
                 .os("iothread", dattr("iothread").map(|t| format!("iothread{t}")));
             let onoff = |k: &str| dattr(k).map(|v| v == "on");
             if let Some(v) = onoff("ioeventfd") {
@@ -1319,7 +1413,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                     }
                     p.u("scsi-id", g("unit"))
                 }
-                "virtio-scsi" => p
+                "virtio-scsi" | "virtio-transitional" | "virtio-non-transitional" => p
                     .u("channel", g("bus"))
                     .u("scsi-id", g("target"))
                     .u("lun", g("unit")),
@@ -1448,6 +1542,99 @@ fn disk_index(s: &str) -> Option<u64> {
     Some(n - 1)
 }
 
+/// The QEMU driver name of a virtio device for its `model`
+/// (`virtio-transitional` / `virtio-non-transitional` pick the variants).
+fn virtio_driver(base: &str, model: Option<&str>) -> Res<String> {
+    match model {
+        None | Some("virtio") => Ok(base.to_string()),
+        Some("virtio-transitional") => Ok(format!("{base}-transitional")),
+        Some("virtio-non-transitional") => Ok(format!("{base}-non-transitional")),
+        Some(m) => Err(unsupported(&format!("virtio model {m}"))),
+    }
+}
+
+fn build_filesystems(c: &mut Ctx) -> Res<()> {
+    let fss: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "filesystem")
+        .cloned()
+        .collect();
+    for (i, el) in fss.iter().enumerate() {
+        if el.attr("type").unwrap_or("mount") != "mount" {
+            return Err(unsupported("filesystem type"));
+        }
+        for e in el.elements() {
+            if !["driver", "source", "target", "address", "alias", "readonly"]
+                .contains(&e.local_name())
+            {
+                return Err(unsupported(&format!("filesystem <{}>", e.name)));
+            }
+        }
+        for (k, _) in &el.attrs {
+            if !["type", "accessmode", "fmode", "dmode", "multidevs", "model"].contains(&k.as_str())
+            {
+                return Err(unsupported(&format!("filesystem {k}")));
+            }
+        }
+        let drv = el.child("driver");
+        let dtype = drv.and_then(|d| d.attr("type")).unwrap_or("path");
+        if let Some(d) = drv {
+            for (k, _) in &d.attrs {
+                if !["type", "wrpolicy", "iommu", "ats", "packed", "page_per_vq"]
+                    .contains(&k.as_str())
+                {
+                    return Err(unsupported(&format!("filesystem driver {k}")));
+                }
+            }
+        }
+        let id = alias(el).unwrap_or_else(|| format!("fs{i}"));
+        let mut f = match dtype {
+            "path" => {
+                let model = match el.attr("accessmode").unwrap_or("passthrough") {
+                    "squash" => "none",
+                    m => m,
+                };
+                format!("local,security_model={model}")
+            }
+            "handle" => "handle".to_string(),
+            t => return Err(unsupported(&format!("filesystem driver {t}"))),
+        };
+        if let Some(w) = drv.and_then(|d| d.attr("wrpolicy")) {
+            f.push_str(&format!(",writeout={w}"));
+        }
+        if el.child("readonly").is_some() {
+            f.push_str(",readonly=on");
+        }
+        for k in ["fmode", "dmode"] {
+            if let Some(v) = el.attr(k).and_then(|v| u64::from_str_radix(v, 8).ok()) {
+                f.push_str(&format!(",{k}=0{v:o}"));
+            }
+        }
+        if let Some(m) = el.attr("multidevs") {
+            f.push_str(&format!(",multidevs={m}"));
+        }
+        let src = el
+            .child("source")
+            .and_then(|s| s.attr("dir"))
+            .ok_or_else(|| unsupported("filesystem without source dir"))?;
+        f.push_str(&format!(",id=fsdev-{id},path={}", qemu_opt_escape(src)));
+        c.opt("-fsdev", f);
+        let tag = el
+            .child("target")
+            .and_then(|t| t.attr("dir"))
+            .unwrap_or("")
+            .to_string();
+        let p = Props::new().s("driver", virtio_driver("virtio-9p-pci", el.attr("model"))?);
+        let p = virtio_options(el, p)?
+            .s("id", id.clone())
+            .s("fsdev", format!("fsdev-{id}"))
+            .s("mount_tag", tag);
+        let p = pci_address(c, el, p)?;
+        c.device(p);
+    }
+    Ok(())
+}
+
 fn build_interfaces(c: &mut Ctx) -> Res<()> {
     let nets: Vec<Element> = c
         .devices()
@@ -1474,8 +1661,10 @@ fn build_interfaces(c: &mut Ctx) -> Res<()> {
             .and_then(|m| m.attr("type"))
             .unwrap_or("rtl8139");
         let drv = match model {
-            "virtio" => "virtio-net-pci",
-            "rtl8139" | "e1000" | "e1000e" => model,
+            "virtio" | "virtio-transitional" | "virtio-non-transitional" => {
+                virtio_driver("virtio-net-pci", Some(model))?
+            }
+            "rtl8139" | "e1000" | "e1000e" => model.to_string(),
             m => return Err(unsupported(&format!("NIC model {m}"))),
         };
         let boot = match el.child("boot") {
@@ -2280,7 +2469,7 @@ fn virtio_options(el: &Element, mut p: Props) -> Res<Props> {
         return Ok(p);
     };
     // A disk's <driver> has its own attributes too, checked by its builder.
-    if el.local_name() != "disk" {
+    if !["disk", "filesystem", "controller"].contains(&el.local_name()) {
         for (k, _) in &d.attrs {
             if !["iommu", "ats", "packed", "page_per_vq"].contains(&k.as_str()) {
                 return Err(unsupported(&format!("{} driver {k}", el.local_name())));
@@ -2428,9 +2617,7 @@ fn build_rngs(c: &mut Ctx) -> Res<()> {
         .cloned()
         .collect();
     for (i, el) in rs.iter().enumerate() {
-        if el.attr("model") != Some("virtio") {
-            return Err(unsupported("rng model"));
-        }
+        let drv = virtio_driver("virtio-rng-pci", el.attr("model"))?;
         for e in el.elements() {
             if !["address", "alias", "backend", "rate", "driver"].contains(&e.local_name()) {
                 return Err(unsupported(&format!("rng <{}>", e.name)));
@@ -2455,7 +2642,7 @@ fn build_rngs(c: &mut Ctx) -> Res<()> {
             }
             _ => return Err(unsupported("rng backend model")),
         }
-        let mut p = virtio_options(el, Props::new().s("driver", "virtio-rng-pci"))?
+        let mut p = virtio_options(el, Props::new().s("driver", drv))?
             .s("rng", obj)
             .s("id", id);
         if let Some(r) = el.child("rate") {
@@ -2501,7 +2688,7 @@ fn build_memballoon(c: &mut Ctx) -> Res<()> {
     };
     match el.attr("model") {
         Some("none") => Ok(()),
-        Some("virtio") => {
+        Some(m @ ("virtio" | "virtio-transitional" | "virtio-non-transitional")) => {
             if el
                 .elements()
                 .any(|e| !["address", "alias", "driver"].contains(&e.local_name()))
@@ -2512,7 +2699,8 @@ fn build_memballoon(c: &mut Ctx) -> Res<()> {
             {
                 return Err(unsupported("memballoon options"));
             }
-            let p = virtio_options(&el, Props::new().s("driver", "virtio-balloon-pci"))?
+            let drv = virtio_driver("virtio-balloon-pci", Some(m))?;
+            let p = virtio_options(&el, Props::new().s("driver", drv))?
                 .s("id", alias(&el).unwrap_or_else(|| "balloon0".into()));
             let mut p = p;
             if let Some(v) = el.attr("autodeflate") {

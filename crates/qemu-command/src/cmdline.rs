@@ -11,6 +11,10 @@ use crate::{CommandConfig, QemuCommand};
 
 type Res<T> = Result<T, VirError>;
 
+fn config_error(what: String) -> VirError {
+    VirError::new(ErrorCode::ConfigUnsupported, ErrorDomain::Qemu, what)
+}
+
 fn unsupported(what: &str) -> VirError {
     VirError::new(ErrorCode::ConfigUnsupported, ErrorDomain::Qemu, format!("not yet: {what}"))
 }
@@ -253,6 +257,9 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "memoryBacking",
         "iothreads",
         "iothreadids",
+        "cputune",
+        "vcpus",
+        "numatune",
     ];
     for o in &c.def.other {
         let n = o.local_name();
@@ -318,9 +325,8 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         }
     }
 
-    if c.def.vcpu_cpuset.is_some() {
-        return Err(unsupported("vcpu cpuset"));
-    }
+    // vCPU placement and <cputune> are applied to the running process
+    // (affinity, cgroups), not on the command line.
     Ok(())
 }
 
@@ -704,6 +710,99 @@ fn memory_backend(
     Ok(p.u("size", bytes))
 }
 
+/// The host NUMA nodes of the (fake) host: 0-3.
+const HOST_NODES: u64 = 4;
+
+/// A libvirt bitmap (`0-2,^1`) as a sorted list.
+fn parse_bitmap(set: &str) -> Res<Vec<u64>> {
+    let mut on = std::collections::BTreeSet::new();
+    let mut off = Vec::new();
+    for part in set.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (neg, part) = match part.strip_prefix('^') {
+            Some(p) => (true, p),
+            None => (false, part),
+        };
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (parse_num(a), parse_num(b)),
+            None => (parse_num(part), parse_num(part)),
+        };
+        let (Some(a), Some(b)) = (a, b) else {
+            return Err(unsupported(&format!("bitmap {set}")));
+        };
+        for n in a..=b {
+            if neg {
+                off.push(n);
+            } else {
+                on.insert(n);
+            }
+        }
+    }
+    for n in off {
+        on.remove(&n);
+    }
+    Ok(on.into_iter().collect())
+}
+
+/// The host nodes and policy `<numatune>` gives guest node `cell` (None:
+/// the whole guest RAM): `(nodes, policy)`; restrictive mode gives none.
+fn numatune_for(c: &Ctx, cell: Option<u64>) -> Res<Option<(Vec<u64>, &'static str)>> {
+    let Some(nt) = c.def.other_element("numatune") else {
+        return Ok(None);
+    };
+    for e in nt.elements() {
+        if !["memory", "memnode"].contains(&e.local_name()) {
+            return Err(unsupported(&format!("<numatune><{}>", e.name)));
+        }
+    }
+    let node = cell.and_then(|id| {
+        nt.children_named("memnode")
+            .find(|m| m.attr("cellid").and_then(parse_num) == Some(id))
+    });
+    let Some(e) = node.or_else(|| nt.child("memory")) else {
+        return Ok(None);
+    };
+    if e.attr("placement") == Some("auto") {
+        return Err(unsupported("automatic NUMA placement"));
+    }
+    let Some(set) = e.attr("nodeset") else {
+        return Ok(None);
+    };
+    let nodes = parse_bitmap(set)?;
+    if let Some(bad) = nodes.iter().find(|n| **n >= HOST_NODES) {
+        return Err(config_error(format!("NUMA node {bad} is unavailable")));
+    }
+    let policy = match e.attr("mode").unwrap_or("strict") {
+        "strict" => "bind",
+        "preferred" => "preferred",
+        "interleave" => "interleave",
+        "restrictive" => return Ok(None),
+        m => return Err(unsupported(&format!("numatune mode {m}"))),
+    };
+    Ok(Some((nodes, policy)))
+}
+
+/// Adds `host-nodes`/`policy` to a memory backend, and the thread context
+/// object its preallocation runs in (emitted before it).
+fn numa_bind(c: &mut Ctx, p: Props, id: &str, cell: Option<u64>) -> Res<Props> {
+    use crate::json::Prop;
+    let Some((nodes, policy)) = numatune_for(c, cell)? else {
+        return Ok(p);
+    };
+    let arr = || Prop::Arr(nodes.iter().map(|n| Prop::Scalar((*n).into())).collect());
+    let prealloc = p.0.iter().any(|(k, _)| k == "prealloc");
+    let mut p = p.raw("host-nodes", arr()).s("policy", policy);
+    if prealloc {
+        c.object(
+            Props::new()
+                .s("qom-type", "thread-context")
+                .s("id", format!("tc-{id}"))
+                .raw("node-affinity", arr()),
+        );
+        p = p.s("prealloc-context", format!("tc-{id}"));
+    }
+    Ok(p)
+}
+
 fn numa_cells(c: &Ctx) -> Vec<Element> {
     c.def
         .other_element("cpu")
@@ -740,6 +839,7 @@ fn build_memory(c: &mut Ctx) -> Res<()> {
         if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
             let id = id.to_string();
             let p = memory_backend(c, &b, &id, None, kib * 1024)?;
+            let p = numa_bind(c, p, &id, None)?;
             c.object(p);
         }
     }
@@ -776,7 +876,8 @@ fn build_numa(c: &mut Ctx) -> Res<()> {
         && !b.hugepages
         && b.source.is_none()
         && b.access.is_none()
-        && cells.iter().all(|e| e.attr("memAccess").is_none());
+        && cells.iter().all(|e| e.attr("memAccess").is_none())
+        && c.def.other_element("numatune").is_none();
     if legacy {
         if b.prealloc {
             c.arg("-mem-prealloc");
@@ -803,7 +904,9 @@ fn build_numa(c: &mut Ctx) -> Res<()> {
             .unwrap_or(0)
             .div_ceil(1024)
             * 1024;
-        let p = memory_backend(c, &b, &format!("ram-node{id}"), Some((id, cell)), kib * 1024)?;
+        let bid = format!("ram-node{id}");
+        let p = memory_backend(c, &b, &bid, Some((id, cell)), kib * 1024)?;
+        let p = numa_bind(c, p, &bid, Some(id))?;
         c.object(p);
         let mut n = format!("node,nodeid={id}");
         if let Some(cpus) = cell.attr("cpus") {

@@ -81,7 +81,80 @@ fn drives(def: &DomainDef) -> Vec<String> {
     out
 }
 
+/// The files of the domain's disks (the sources `drives` gives QEMU).
+fn disk_files(def: &DomainDef) -> Vec<PathBuf> {
+    def.devices
+        .iter()
+        .filter(|d| d.name == "disk")
+        .filter_map(|d| {
+            d.child("source")
+                .and_then(|s| s.attr("file").or_else(|| s.attr("dev")))
+        })
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// A file QEMU's user was given, and the owner it had before.
+#[derive(Debug, Clone)]
+pub(crate) struct Owned {
+    pub path: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// libvirt's DAC labelling with dynamic_ownership: each disk file is
+/// handed to QEMU's user and group, its previous owner remembered. The
+/// first file that cannot be changed ends it, the others given back.
+fn hand_over(files: &[PathBuf], uid: u32, gid: u32) -> Result<Vec<Owned>> {
+    use std::os::unix::fs::MetadataExt;
+    let mut done: Vec<Owned> = Vec::new();
+    for f in files {
+        let res = std::fs::metadata(f).and_then(|m| {
+            std::os::unix::fs::chown(f, Some(uid), Some(gid))?;
+            Ok(Owned {
+                path: f.clone(),
+                uid: m.uid(),
+                gid: m.gid(),
+            })
+        });
+        match res {
+            Ok(o) => done.push(o),
+            Err(e) => {
+                give_back(&done);
+                return Err(Error::new(
+                    ErrorCode::SystemError,
+                    QEMU,
+                    format!(
+                        "unable to set user and group to '{uid}:{gid}' on '{}': {}",
+                        f.display(),
+                        virterror::os_error_text(&e)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Restores the owners [`hand_over`] recorded (a file gone since is
+/// skipped, as libvirt's restore ignores a missing file).
+fn give_back(owned: &[Owned]) {
+    for o in owned.iter().rev() {
+        let _ = std::os::unix::fs::chown(&o.path, Some(o.uid), Some(o.gid));
+    }
+}
+
 impl Driver {
+    /// The user and group QEMU runs as (qemu.conf's `user` and `group`):
+    /// only a root daemon changes them; a user's daemon runs QEMU as
+    /// itself.
+    fn run_as(&self) -> Option<(u32, u32)> {
+        self.opts
+            .privileged
+            .then_some((self.conf.uid, self.conf.gid))
+            .filter(|_| host::process::geteuid() == 0)
+    }
+
     /// Runs `fut` on the driver's runtime and waits for it (from any
     /// thread: a driver call on the daemon's blocking pool, or a test).
     pub(crate) fn block<T: Send + 'static>(
@@ -173,6 +246,39 @@ impl Driver {
         let pidfile = self.opts.state_dir.join(format!("{}.pid", def.name));
         let logfile = self.opts.state_dir.join(format!("{}.log", def.name));
         let _ = std::fs::remove_file(&pidfile);
+        let run_as = self.run_as();
+        let mut owned = Vec::new();
+        if let Some((uid, gid)) = run_as {
+            // The domain's private directory (its monitor socket) is
+            // QEMU's, mode 0750; QEMU writes its pid file, created here
+            // as it cannot create files in the state directory.
+            let prepared = std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                .and_then(|()| {
+                    std::fs::set_permissions(
+                        &dir,
+                        std::os::unix::fs::PermissionsExt::from_mode(0o750),
+                    )
+                })
+                .and_then(|()| std::fs::File::create(&pidfile).map(drop))
+                .and_then(|()| std::os::unix::fs::chown(&pidfile, Some(uid), Some(gid)));
+            if let Err(e) = prepared {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(Error::new(
+                    ErrorCode::SystemError,
+                    QEMU,
+                    format!(
+                        "unable to set user and group to '{uid}:{gid}' on '{}': {}",
+                        dir.display(),
+                        virterror::os_error_text(&e)
+                    ),
+                ));
+            }
+            if self.conf.dynamic_ownership {
+                owned = hand_over(&disk_files(&def), uid, gid).inspect_err(|_| {
+                    let _ = std::fs::remove_dir_all(&dir);
+                })?;
+            }
+        }
         let mem_mib = def.memory_kib.div_ceil(1024).max(1);
         let accel = if virt == VirtType::Kvm { "kvm" } else { "tcg" };
         let mut args: Vec<String> = vec![
@@ -215,7 +321,13 @@ impl Driver {
             .append(true)
             .open(&logfile)
             .map_err(|e| op_failed(format!("cannot open log file '{}': {e}", logfile.display())))?;
-        let out = std::process::Command::new(&emulator)
+        let mut cmd = std::process::Command::new(&emulator);
+        if let Some((uid, gid)) = run_as {
+            // std clears the supplementary groups when root changes user.
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid);
+        }
+        let out = cmd
             .args(&args)
             .env_clear()
             .env("LC_ALL", "C")
@@ -227,8 +339,12 @@ impl Driver {
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .status()
-            .map_err(|e| op_failed(format!("cannot execute '{emulator}': {e}")))?;
+            .map_err(|e| {
+                give_back(&owned);
+                op_failed(format!("cannot execute '{emulator}': {e}"))
+            })?;
         if !out.success() {
+            give_back(&owned);
             let tail = std::fs::read_to_string(&logfile).unwrap_or_default();
             let last = tail.lines().last().unwrap_or("").to_string();
             let _ = std::fs::remove_dir_all(&dir);
@@ -264,6 +380,7 @@ impl Driver {
             Some(Ok(m)) => m,
             other => {
                 let _ = host::process::kill(pid, libc::SIGKILL);
+                give_back(&owned);
                 let _ = std::fs::remove_dir_all(&dir);
                 let msg = match other {
                     Some(Err(e)) => e,
@@ -295,6 +412,7 @@ impl Driver {
                     pid,
                     mon,
                     stop_cause: None,
+                    owned,
                 }),
             );
             st.state = st_now;
@@ -414,6 +532,7 @@ impl Driver {
                 _ => (reason::SHUTOFF_CRASHED, lifecycle::STOPPED_FAILED),
             };
             let (name, id) = (live.def.name.clone(), live.id);
+            give_back(&live.owned);
             self.set_live(dom, &mut st, None);
             st.state = state::SHUTOFF;
             st.reason = rs;
@@ -658,6 +777,20 @@ impl Driver {
             }
         };
         self.bump_id(id);
+        // The owners from before this daemon's start are not known: the
+        // files go back to root, as libvirt's restore without a
+        // remembered owner.
+        let owned = match self.run_as() {
+            Some(_) if self.conf.dynamic_ownership => disk_files(&def)
+                .into_iter()
+                .map(|path| Owned {
+                    path,
+                    uid: 0,
+                    gid: 0,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         {
             let mut st = dom.lock();
             self.set_live(
@@ -669,6 +802,7 @@ impl Driver {
                     pid,
                     mon,
                     stop_cause: None,
+                    owned,
                 }),
             );
             if running {

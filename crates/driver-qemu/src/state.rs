@@ -39,6 +39,9 @@ pub(crate) struct Live {
     pub mon: qemu::qmp::Qmp,
     /// Set when we end the guest ourselves.
     pub stop_cause: Option<StopCause>,
+    /// The files handed to QEMU's user (dynamic_ownership), with the
+    /// owner each goes back to when the guest stops.
+    pub owned: Vec<crate::process::Owned>,
 }
 
 /// A domain's mutable state.

@@ -215,6 +215,7 @@ pub fn build_command(
     build_pm(&mut c)?;
     build_boot(&mut c)?;
     build_controllers(&mut c)?;
+    build_memory_devices(&mut c)?;
     build_disks(&mut c)?;
     build_filesystems(&mut c)?;
     build_interfaces(&mut c)?;
@@ -318,6 +319,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "channel",
         "panic",
         "filesystem",
+        "memory",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -430,6 +432,12 @@ fn build_machine(c: &mut Ctx, pflash: u32) -> Res<()> {
         m.push_str(&format!(",vmport={v}"));
     }
     m.push_str(",dump-guest-core=off");
+    if c
+        .devices()
+        .any(|d| d.local_name() == "memory" && d.attr("model") == Some("nvdimm"))
+    {
+        m.push_str(",nvdimm=on");
+    }
     if numa_cells(c).is_empty() {
         if let Some(id) = c.caps.machine_default_ram_id(c.virt, &c.machine) {
             m.push_str(&format!(",memory-backend={id}"));
@@ -691,6 +699,11 @@ fn memory_backend(
     } else {
         p = p.s("qom-type", "memory-backend-ram").s("id", id);
     }
+    if file {
+        if let Some(d) = discard {
+            p = p.b("discard-data", d);
+        }
+    }
     match access.as_deref() {
         Some("shared") => p = p.b("share", true),
         Some("private") => p = p.b("share", false),
@@ -698,11 +711,6 @@ fn memory_backend(
     }
     if node.is_none() && (memfd || file) {
         p = p.b("x-use-canonical-path-for-ramblock-id", false);
-    }
-    if file {
-        if let Some(d) = discard {
-            p = p.b("discard-data", d);
-        }
     }
     if huge.is_some() || b.prealloc {
         p = p.b("prealloc", true).ou("prealloc-threads", b.threads);
@@ -815,8 +823,13 @@ fn build_memory(c: &mut Ctx) -> Res<()> {
     let b = backing(c)?;
     // Guest RAM is a whole number of MiB on x86 (rounded up).
     let cells = numa_cells(c);
+    let devices: u64 = c
+        .devices()
+        .filter(|d| d.local_name() == "memory")
+        .map(memory_device_kib)
+        .sum();
     let kib = if cells.is_empty() {
-        c.def.memory_kib.div_ceil(1024) * 1024
+        c.def.memory_kib.saturating_sub(devices).div_ceil(1024) * 1024
     } else {
         cells
             .iter()
@@ -832,7 +845,10 @@ fn build_memory(c: &mut Ctx) -> Res<()> {
     let mut m = format!("size={kib}k");
     if c.def.max_memory_kib != 0 {
         let max = c.def.max_memory_kib.div_ceil(4) * 4;
-        m.push_str(&format!(",slots={},maxmem={max}k", c.def.memory_slots));
+        if c.def.memory_slots != 0 {
+            m.push_str(&format!(",slots={}", c.def.memory_slots));
+        }
+        m.push_str(&format!(",maxmem={max}k"));
     }
     c.opt("-m", m);
     if cells.is_empty() {
@@ -1229,6 +1245,231 @@ fn build_controller(c: &mut Ctx, el: &Element) -> Res<()> {
     }
     let p = pci_address(c, el, p)?;
     c.device(p);
+    Ok(())
+}
+
+/// A size element (`<size unit='KiB'>N</size>`) in KiB.
+fn size_kib(e: Option<&Element>) -> Option<u64> {
+    let e = e?;
+    let n = parse_num(e.text().trim())?;
+    Some(match e.attr("unit").unwrap_or("KiB") {
+        "b" | "bytes" => n / 1024,
+        "MiB" | "M" => n * 1024,
+        "GiB" | "G" => n * 1024 * 1024,
+        _ => n,
+    })
+}
+
+/// The guest-visible size of a memory device: DIMMs are whole 2 MiB
+/// blocks on x86.
+fn memory_device_kib(el: &Element) -> u64 {
+    let kib = size_kib(el.child("target").and_then(|t| t.child("size"))).unwrap_or(0);
+    match el.attr("model") {
+        Some("dimm") | Some("nvdimm") => kib.div_ceil(2048) * 2048,
+        _ => kib,
+    }
+}
+
+fn build_memory_devices(c: &mut Ctx) -> Res<()> {
+    let mems: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "memory")
+        .cloned()
+        .collect();
+    let b = backing(c)?;
+    let mut counters = std::collections::HashMap::new();
+    for el in &mems {
+        let model = el.attr("model").unwrap_or("");
+        let src = el.child("source");
+        let target = el.child("target");
+        for (k, _) in &el.attrs {
+            if !["model", "access", "discard"].contains(&k.as_str()) {
+                return Err(unsupported(&format!("memory device {k}")));
+            }
+        }
+        let slot = el
+            .child("address")
+            .filter(|a| a.attr("type") == Some("dimm"))
+            .and_then(|a| a.attr("slot"))
+            .and_then(parse_num);
+        let base = el
+            .child("address")
+            .filter(|a| a.attr("type") == Some("dimm"))
+            .and_then(|a| a.attr("base"))
+            .and_then(parse_num);
+        let node = target
+            .and_then(|t| t.child("node"))
+            .and_then(|n| parse_num(n.text().trim()));
+        let (prefix, drv) = match model {
+            "dimm" => ("dimm", "pc-dimm"),
+            "nvdimm" => ("nvdimm", "nvdimm"),
+            "virtio-pmem" => ("virtiopmem", "virtio-pmem-pci"),
+            "virtio-mem" => ("virtiomem", "virtio-mem-pci"),
+            m => return Err(unsupported(&format!("memory model {m}"))),
+        };
+        let id = match alias(el) {
+            Some(a) => a,
+            None if prefix == "dimm" || prefix == "nvdimm" => {
+                format!("{prefix}{}", slot.ok_or_else(|| unsupported("DIMM without slot"))?)
+            }
+            None => {
+                let n = counters.entry(prefix).or_insert(0u64);
+                *n += 1;
+                format!("{prefix}{}", *n - 1)
+            }
+        };
+        let memdev = format!("mem{id}");
+        let kib = memory_device_kib(el);
+        let path = src.and_then(|s| s.child_text("path"));
+        let pagesize = size_kib(src.and_then(|s| s.child("pagesize")));
+        // Unset access and discard come from the target NUMA node, then
+        // from <memoryBacking>.
+        let cell = node.and_then(|n| {
+            numa_cells(c)
+                .into_iter()
+                .find(|e| e.attr("id").and_then(parse_num) == Some(n))
+        });
+        let access = el
+            .attr("access")
+            .or_else(|| cell.as_ref().and_then(|e| e.attr("memAccess")))
+            .map(str::to_string)
+            .or_else(|| b.access.clone());
+        let discard = el
+            .attr("discard")
+            .or_else(|| cell.as_ref().and_then(|e| e.attr("discard")))
+            .map(|d| d == "yes")
+            .or(b.discard.then_some(true));
+        let huge = match pagesize {
+            Some(4) => None,
+            Some(k) => Some(k),
+            None if path.is_none() => hugepage_kib(&b, node),
+            None => None,
+        };
+        let short: String = c.def.name.chars().take(20).collect();
+        let mut p = Props::new();
+        let file = path.is_some()
+            || huge.is_some()
+            || b.source.as_deref() == Some("file")
+            || (discard == Some(true) && model == "dimm");
+        let memfd = !file && b.source.as_deref() == Some("memfd");
+        if memfd {
+            p = p.s("qom-type", "memory-backend-memfd").s("id", memdev.clone());
+            if let Some(k) = huge {
+                p = p.b("hugetlb", true).u("hugetlbsize", k * 1024);
+            }
+        } else if file {
+            let mp = match (&path, huge) {
+                (Some(p), _) => p.clone(),
+                (None, Some(k)) => format!(
+                    "/dev/hugepages{}/libvirt/qemu/-1-{short}",
+                    if k == 2048 { "2M" } else { "1G" }
+                ),
+                (None, None) => format!("/var/lib/libvirt/qemu/ram/-1-{short}/{id}"),
+            };
+            p = p
+                .s("qom-type", "memory-backend-file")
+                .s("id", memdev.clone())
+                .s("mem-path", mp);
+            if path.is_none() {
+                if let Some(d) = discard {
+                    p = p.b("discard-data", d);
+                }
+            }
+        } else {
+            p = p.s("qom-type", "memory-backend-ram").s("id", memdev.clone());
+        }
+        match access.as_deref() {
+            Some("shared") => p = p.b("share", true),
+            Some("private") => p = p.b("share", false),
+            _ => {}
+        }
+        let pmem = src.and_then(|s| s.child("pmem")).is_some();
+        let prealloc = match model {
+            "virtio-mem" | "virtio-pmem" => false,
+            "nvdimm" => !pmem,
+            _ => huge.is_some() || b.prealloc,
+        };
+        if model == "virtio-mem" {
+            p = p.b("reserve", false);
+        } else if prealloc {
+            p = p.b("prealloc", true).ou("prealloc-threads", b.threads);
+        }
+        p = p.u("size", kib * 1024);
+        let align = size_kib(src.and_then(|s| s.child("alignsize")));
+        let nodemask = src.and_then(|s| s.child_text("nodemask"));
+        let bind = match &nodemask {
+            Some(ns) => Some((parse_bitmap(ns)?, "bind")),
+            None => numatune_for(c, node)?,
+        };
+        if let Some((nodes, policy)) = bind {
+            use crate::json::Prop;
+            let arr = || Prop::Arr(nodes.iter().map(|n| Prop::Scalar((*n).into())).collect());
+            p = p.raw("host-nodes", arr()).s("policy", policy);
+            if prealloc {
+                c.object(
+                    Props::new()
+                        .s("qom-type", "thread-context")
+                        .s("id", format!("tc-{memdev}"))
+                        .raw("node-affinity", arr()),
+                );
+                p = p.s("prealloc-context", format!("tc-{memdev}"));
+            }
+        }
+        p = p.ou("align", align.map(|a| a * 1024));
+        if pmem {
+            p = p.b("pmem", true);
+        }
+        c.object(p);
+        let mut d = Props::new().s("driver", drv);
+        match model {
+            "dimm" | "nvdimm" => {
+                d = d.ou("node", node);
+                if model == "nvdimm" {
+                    d = d.ou(
+                        "label-size",
+                        size_kib(target.and_then(|t| t.child("label")).and_then(|l| l.child("size")))
+                            .map(|k| k * 1024),
+                    );
+                    if target.and_then(|t| t.child("readonly")).is_some() {
+                        d = d.b("unarmed", true);
+                    }
+                }
+                d = d
+                    .s("memdev", memdev)
+                    .s("id", id)
+                    .ou("slot", slot)
+                    .ou("addr", base);
+                c.device(d);
+            }
+            "virtio-pmem" => {
+                let addr = target
+                    .and_then(|t| t.child("address"))
+                    .and_then(|a| a.attr("base"))
+                    .and_then(parse_num);
+                d = d.s("memdev", memdev).ou("memaddr", addr).s("id", id);
+                let d = pci_address(c, el, d)?;
+                c.device(d);
+            }
+            _ => {
+                let t = target.ok_or_else(|| unsupported("virtio-mem target"))?;
+                let addr = t
+                    .child("address")
+                    .and_then(|a| a.attr("base"))
+                    .and_then(parse_num);
+                d = d
+                    .ou("node", node)
+                    .ou("block-size", size_kib(t.child("block")).map(|k| k * 1024))
+                    .ou("requested-size", size_kib(t.child("requested")).map(|k| k * 1024))
+                    .s("memdev", memdev);
+                if huge.is_some() || b.prealloc {
+                    d = d.b("prealloc", true);
+                }
+                d = d.ou("memaddr", addr).s("id", id);
+                let d = pci_address(c, el, d)?;
+                c.device(d);
+            }
+        }
+    }
     Ok(())
 }
 

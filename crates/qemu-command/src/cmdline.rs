@@ -229,6 +229,7 @@ pub fn build_command(
     build_videos(&mut c)?;
     build_sounds(&mut c)?;
     build_watchdogs(&mut c)?;
+    build_hostdevs(&mut c)?;
     build_memballoon(&mut c)?;
     build_rngs(&mut c)?;
     if cfg.seccomp_sandbox {
@@ -320,6 +321,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "panic",
         "filesystem",
         "memory",
+        "hostdev",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -1734,7 +1736,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             let ubus = a.attr("bus").and_then(parse_num).unwrap_or(0);
             Props::new()
                 .s("driver", "usb-storage")
-                .s("bus", format!("usb.{ubus}"))
+                .s("bus", usb_bus(c, ubus))
                 .s("port", a.attr("port").unwrap_or("1"))
         }
         "scsi" => {
@@ -2366,7 +2368,7 @@ fn build_inputs(c: &mut Ctx) -> Res<()> {
                     Props::new()
                         .s("driver", drv)
                         .s("id", alias(el).unwrap_or_else(|| format!("input{i}")))
-                        .s("bus", format!("usb.{bus}"))
+                        .s("bus", usb_bus(c, bus))
                         .s("port", a.attr("port").unwrap_or("1")),
                 );
             }
@@ -2996,6 +2998,123 @@ fn build_rngs(c: &mut Ctx) -> Res<()> {
         }
         let p = pci_address(c, el, p)?;
         c.device(p);
+    }
+    Ok(())
+}
+
+/// The QEMU bus of USB port addresses on controller `bus` (its alias).
+fn usb_bus(c: &Ctx, bus: u64) -> String {
+    let ctrl = c.devices().find(|d| {
+        d.local_name() == "controller"
+            && d.attr("type") == Some("usb")
+            && d.attr("index").and_then(parse_num).unwrap_or(0) == bus
+            && !d.attr("model").is_some_and(|m| m.starts_with("ich9-uhci"))
+    });
+    let name = ctrl.and_then(alias).unwrap_or_else(|| {
+        if bus == 0 {
+            "usb".into()
+        } else {
+            format!("usb{bus}")
+        }
+    });
+    format!("{name}.0")
+}
+
+fn build_hostdevs(c: &mut Ctx) -> Res<()> {
+    let hds: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "hostdev")
+        .cloned()
+        .collect();
+    let mut n = 0;
+    for el in &hds {
+        if el.attr("mode") != Some("subsystem") {
+            return Err(unsupported("hostdev mode"));
+        }
+        for e in el.elements() {
+            if !["source", "address", "alias", "boot"].contains(&e.local_name()) {
+                return Err(unsupported(&format!("hostdev <{}>", e.name)));
+            }
+        }
+        let id = match alias(el) {
+            Some(a) => a,
+            None => {
+                n += 1;
+                format!("hostdev{}", n - 1)
+            }
+        };
+        let boot = el
+            .child("boot")
+            .and_then(|b| b.attr("order"))
+            .and_then(parse_num);
+        let src = el.child("source").ok_or_else(|| unsupported("hostdev source"))?;
+        match el.attr("type") {
+            Some("pci") => {
+                let a = src.child("address").ok_or_else(|| unsupported("PCI hostdev address"))?;
+                let g = |k: &str| a.attr(k).and_then(parse_num).unwrap_or(0);
+                if src.attrs.iter().any(|_| true) || el.child("driver").is_some() {
+                    return Err(unsupported("PCI hostdev options"));
+                }
+                let host = format!(
+                    "{:04x}:{:02x}:{:02x}.{:x}",
+                    g("domain"),
+                    g("bus"),
+                    g("slot"),
+                    g("function")
+                );
+                let p = Props::new()
+                    .s("driver", "vfio-pci")
+                    .s("host", host)
+                    .s("id", id)
+                    .ou("bootindex", boot);
+                let p = pci_address(c, el, p)?;
+                c.device(p);
+            }
+            Some("mdev") => {
+                let uuid = src
+                    .child("address")
+                    .and_then(|a| a.attr("uuid"))
+                    .ok_or_else(|| unsupported("mdev without UUID"))?;
+                if el.attr("model") != Some("vfio-pci") {
+                    return Err(unsupported("mdev model"));
+                }
+                let ramfb = el.attr("ramfb") == Some("on");
+                let p = Props::new()
+                    .s("driver", if ramfb { "vfio-pci-nohotplug" } else { "vfio-pci" })
+                    .s("id", id)
+                    .s("sysfsdev", format!("/sys/bus/mdev/devices/{uuid}"))
+                    .os("display", el.attr("display"));
+                let p = if ramfb { p.b("ramfb", true) } else { p };
+                let p = pci_address(c, el, p)?;
+                c.device(p);
+            }
+            Some("usb") => {
+                let a = src.child("address").ok_or_else(|| unsupported("USB hostdev by vendor"))?;
+                let g = |k: &str| a.attr(k).and_then(parse_num).unwrap_or(0);
+                let mut p = Props::new()
+                    .s("driver", "usb-host")
+                    .s("hostdevice", format!("/dev/bus/usb/{:03}/{:03}", g("bus"), g("device")))
+                    .s("id", id);
+                match src.attr("guestReset") {
+                    None => {}
+                    Some("off") => p = p.b("guest-reset", false),
+                    Some("uninitialized") => {
+                        p = p.b("guest-reset", true).b("guest-resets-all", false)
+                    }
+                    Some(r) => return Err(unsupported(&format!("USB guestReset {r}"))),
+                }
+                p = p.ou("bootindex", boot);
+                let ua = el.child("address");
+                if ua.and_then(|a| a.attr("type")) != Some("usb") {
+                    return Err(unsupported("USB hostdev guest address"));
+                }
+                let ua = ua.ok_or_else(|| unsupported("USB hostdev guest address"))?;
+                let bus = usb_bus(c, ua.attr("bus").and_then(parse_num).unwrap_or(0));
+                p = p.s("bus", bus).s("port", ua.attr("port").unwrap_or("1"));
+                c.device(p);
+            }
+            t => return Err(unsupported(&format!("{} hostdev", t.unwrap_or("?")))),
+        }
     }
     Ok(())
 }

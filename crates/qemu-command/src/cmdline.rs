@@ -129,6 +129,9 @@ pub fn build_command(
     cfg: &CommandConfig,
     id: i32,
 ) -> Res<QemuCommand> {
+    let mut owned = def.clone();
+    assign_usb_ports(&mut owned)?;
+    let def = &owned;
     let virt = VirtType::from_domain_type(&def.virt_type)
         .ok_or_else(|| unsupported(&format!("domain type {}", def.virt_type)))?;
     let machine = def.os.machine.clone().unwrap_or_default();
@@ -248,6 +251,77 @@ pub fn build_command(
             .unwrap_or_else(|| "/usr/bin/qemu-system-x86_64".into()),
         args: c.args,
     })
+}
+
+/// Gives USB devices without an address a port on the first USB bus, as
+/// libvirt does when a guest starts: hubs, host devices, disks, smartcard
+/// readers, inputs, serial ports, sound cards, redirected devices.
+fn assign_usb_ports(def: &mut DomainDef) -> Res<()> {
+    let is_usb = |d: &Element| -> bool {
+        match d.local_name() {
+            "hub" => d.attr("type") == Some("usb"),
+            "hostdev" => d.attr("type") == Some("usb"),
+            "disk" => d.child("target").and_then(|t| t.attr("bus")) == Some("usb"),
+            "controller" => d.attr("type") == Some("ccid"),
+            "input" => d.attr("bus") == Some("usb"),
+            "serial" => {
+                d.child("target").and_then(|t| t.attr("type")) == Some("usb-serial")
+            }
+            "sound" => d.attr("model") == Some("usb"),
+            "redirdev" => d.attr("bus") == Some("usb"),
+            _ => false,
+        }
+    };
+    let needs: Vec<usize> = ["hub", "hostdev", "disk", "controller", "input", "serial", "sound", "redirdev"]
+        .iter()
+        .flat_map(|kind| {
+            def.devices
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.local_name() == *kind && is_usb(d) && d.child("address").is_none())
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if needs.is_empty() {
+        return Ok(());
+    }
+    let root = def.devices.iter().find(|d| {
+        d.local_name() == "controller"
+            && d.attr("type") == Some("usb")
+            && d.attr("index").and_then(parse_num).unwrap_or(0) == 0
+            && !d.attr("model").is_some_and(|m| m.starts_with("ich9-uhci"))
+    });
+    let Some(root) = root else {
+        return Err(unsupported("USB device without a USB controller"));
+    };
+    let ports = match (root.attr("model"), root.attr("ports").and_then(parse_num)) {
+        (_, Some(n)) => n,
+        (Some("piix3-uhci") | Some("piix4-uhci") | Some("vt82c686b-uhci"), _) => 2,
+        (Some("ich9-ehci1"), _) => 6,
+        (Some("nec-xhci"), _) => 4,
+        (Some("qemu-xhci"), _) => 15,
+        (m, _) => return Err(unsupported(&format!("USB ports of {m:?}"))),
+    };
+    let mut used: Vec<u64> = def
+        .devices
+        .iter()
+        .filter_map(|d| d.child("address"))
+        .filter(|a| a.attr("type") == Some("usb") && a.attr("bus").and_then(parse_num).unwrap_or(0) == 0)
+        .filter_map(|a| a.attr("port").and_then(|p| p.split('.').next()).and_then(parse_num))
+        .collect();
+    for i in needs {
+        let port = (1..=ports)
+            .find(|p| !used.contains(p))
+            .ok_or_else(|| unsupported("USB hubs for more devices than root ports"))?;
+        used.push(port);
+        let addr = Element::new("address")
+            .with_attr("type", "usb")
+            .with_attr("bus", "0")
+            .with_attr("port", &port.to_string());
+        def.devices[i].push(addr);
+    }
+    Ok(())
 }
 
 /// Refuses definitions with parts the builder does not produce yet.

@@ -226,6 +226,7 @@ pub fn build_command(
     build_parallels(&mut c)?;
     build_channels(&mut c)?;
     build_consoles(&mut c)?;
+    build_tpms(&mut c)?;
     build_inputs(&mut c)?;
     build_audio(&mut c)?;
     build_graphics(&mut c, &priv_dir, cfg)?;
@@ -242,6 +243,7 @@ pub fn build_command(
         );
     }
     build_panics(&mut c)?;
+    build_vsock(&mut c)?;
     c.opt("-msg", "timestamp=on");
     Ok(QemuCommand {
         env,
@@ -396,6 +398,8 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "filesystem",
         "memory",
         "hostdev",
+        "tpm",
+        "vsock",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -1796,6 +1800,9 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             if let Some(v) = onoff("event_idx") {
                 p = p.b("event_idx", v);
             }
+            if device == "lun" {
+                p = p.b("scsi", true);
+            }
             p = p
                 .ou("num-queues", dattr("queues").and_then(parse_num))
                 .ou("queue-size", dattr("queue_size").and_then(parse_num));
@@ -2067,8 +2074,34 @@ fn build_interfaces(c: &mut Ctx) -> Res<()> {
             return Err(unsupported(&format!("{ty} interface")));
         }
         for e in el.elements() {
-            if !["mac", "model", "address", "alias", "boot"].contains(&e.local_name()) {
+            if !["mac", "model", "address", "alias", "boot", "driver"].contains(&e.local_name()) {
                 return Err(unsupported(&format!("interface <{}>", e.name)));
+            }
+        }
+        let nd = el.child("driver");
+        if let Some(d) = nd {
+            if d.elements().next().is_some() {
+                return Err(unsupported("interface host/guest offloads"));
+            }
+            for (k, _) in &d.attrs {
+                if ![
+                    "name",
+                    "txmode",
+                    "ioeventfd",
+                    "event_idx",
+                    "rx_queue_size",
+                    "tx_queue_size",
+                    "rss",
+                    "rss_hash_report",
+                    "iommu",
+                    "ats",
+                    "packed",
+                    "page_per_vq",
+                ]
+                .contains(&k.as_str())
+                {
+                    return Err(unsupported(&format!("interface driver {k}")));
+                }
             }
         }
         if el.attrs.len() > 1 {
@@ -2099,8 +2132,36 @@ fn build_interfaces(c: &mut Ctx) -> Res<()> {
             .child("mac")
             .and_then(|m| m.attr("address"))
             .ok_or_else(|| unsupported("interface without MAC"))?;
-        let p = Props::new()
-            .s("driver", drv)
+        let is_virtio = drv.starts_with("virtio");
+        if nd.is_some() && !is_virtio {
+            return Err(unsupported("driver options of a non-virtio NIC"));
+        }
+        let mut p = Props::new().s("driver", drv);
+        if let Some(d) = nd {
+            p = virtio_options(el, p)?;
+            let onoff = |k: &str| d.attr(k).map(|v| v == "on");
+            match d.attr("txmode") {
+                Some("iothread") => p = p.s("tx", "bh"),
+                Some("timer") => p = p.s("tx", "timer"),
+                _ => {}
+            }
+            if let Some(v) = onoff("ioeventfd") {
+                p = p.b("ioeventfd", v);
+            }
+            if let Some(v) = onoff("event_idx") {
+                p = p.b("event_idx", v);
+            }
+            p = p
+                .ou("rx_queue_size", d.attr("rx_queue_size").and_then(parse_num))
+                .ou("tx_queue_size", d.attr("tx_queue_size").and_then(parse_num));
+            if let Some(v) = onoff("rss") {
+                p = p.b("rss", v);
+            }
+            if let Some(v) = onoff("rss_hash_report") {
+                p = p.b("hash", v);
+            }
+        }
+        let p = p
             .s("netdev", host)
             .s("id", id)
             .s("mac", mac)
@@ -2889,7 +2950,7 @@ fn virtio_options(el: &Element, mut p: Props) -> Res<Props> {
         return Ok(p);
     };
     // A disk's <driver> has its own attributes too, checked by its builder.
-    if !["disk", "filesystem", "controller"].contains(&el.local_name()) {
+    if !["disk", "filesystem", "controller", "interface"].contains(&el.local_name()) {
         for (k, _) in &d.attrs {
             if !["iommu", "ats", "packed", "page_per_vq"].contains(&k.as_str()) {
                 return Err(unsupported(&format!("{} driver {k}", el.local_name())));
@@ -3190,6 +3251,83 @@ fn build_hostdevs(c: &mut Ctx) -> Res<()> {
             t => return Err(unsupported(&format!("{} hostdev", t.unwrap_or("?")))),
         }
     }
+    Ok(())
+}
+
+fn build_tpms(c: &mut Ctx) -> Res<()> {
+    let tpms: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "tpm")
+        .cloned()
+        .collect();
+    for (i, el) in tpms.iter().enumerate() {
+        let id = alias(el).unwrap_or_else(|| format!("tpm{i}"));
+        let model = el.attr("model").unwrap_or("tpm-tis");
+        if !["tpm-tis", "tpm-crb"].contains(&model) {
+            return Err(unsupported(&format!("TPM model {model}")));
+        }
+        let be = el.child("backend").ok_or_else(|| unsupported("TPM backend"))?;
+        let tpmdev = format!("tpm-{id}");
+        match be.attr("type") {
+            Some("passthrough") => {
+                let s0 = c.fdset;
+                c.fdset += 2;
+                c.opt("-add-fd", format!("set={s0},fd=1730,opaque={id}-tpm"));
+                c.opt("-add-fd", format!("set={},fd=1731,opaque={id}-cancel", s0 + 1));
+                c.opt(
+                    "-tpmdev",
+                    format!(
+                        "passthrough,id={tpmdev},path=/dev/fdset/{s0},cancel-path=/dev/fdset/{}",
+                        s0 + 1
+                    ),
+                );
+            }
+            Some("emulator") => {
+                c.opt("-chardev", "socket,id=chrtpm,path=/dev/test");
+                c.opt("-tpmdev", format!("emulator,id={tpmdev},chardev=chrtpm"));
+            }
+            Some("external") => {
+                let path = be
+                    .child("source")
+                    .and_then(|s| s.attr("path"))
+                    .ok_or_else(|| unsupported("external TPM without socket"))?;
+                c.opt(
+                    "-chardev",
+                    format!("socket,id=chrtpm,path={}", qemu_opt_escape(path)),
+                );
+                c.opt("-tpmdev", format!("emulator,id={tpmdev},chardev=chrtpm"));
+            }
+            t => return Err(unsupported(&format!("TPM backend {t:?}"))),
+        }
+        c.device(
+            Props::new()
+                .s("driver", model)
+                .s("tpmdev", tpmdev)
+                .s("id", id),
+        );
+    }
+    Ok(())
+}
+
+fn build_vsock(c: &mut Ctx) -> Res<()> {
+    let Some(el) = c.devices().find(|d| d.local_name() == "vsock").cloned() else {
+        return Ok(());
+    };
+    let cid = el.child("cid");
+    let guest_cid = match cid.and_then(|c| c.attr("auto")) {
+        Some("yes") | None if cid.and_then(|c| c.attr("address")).is_none() => 42,
+        _ => cid
+            .and_then(|c| c.attr("address"))
+            .and_then(parse_num)
+            .unwrap_or(42),
+    };
+    let drv = virtio_driver("vhost-vsock-pci", el.attr("model"))?;
+    let p = virtio_options(&el, Props::new().s("driver", drv))?
+        .s("id", alias(&el).unwrap_or_else(|| "vsock0".into()))
+        .u("guest-cid", guest_cid)
+        .s("vhostfd", "6789");
+    let p = pci_address(c, &el, p)?;
+    c.device(p);
     Ok(())
 }
 

@@ -417,12 +417,10 @@ fn os_child<'a>(c: &Ctx<'a>, name: &str) -> Option<&'a Element> {
 }
 
 /// The `-blockdev` pair of a firmware image (`libvirt-pflashN-*`).
-fn pflash_blockdev(c: &mut Ctx, n: u32, path: &str, format: &str, readonly: bool) {
+fn pflash_blockdev(c: &mut Ctx, n: u32, storage: Props, format: &str, readonly: bool) {
     c.opt(
         "-blockdev",
-        Props::new()
-            .s("driver", "file")
-            .s("filename", path)
+        storage
             .s("node-name", format!("libvirt-pflash{n}-storage"))
             .b("auto-read-only", true)
             .s("discard", "unmap")
@@ -453,19 +451,33 @@ fn build_pflash(c: &mut Ctx) -> Res<u32> {
     }
     let fmt = loader.attr("format").unwrap_or("raw").to_string();
     let ro = loader.attr("readonly") == Some("yes");
-    pflash_blockdev(c, 0, &path, &fmt, ro);
+    let st = Props::new().s("driver", "file").s("filename", path);
+    pflash_blockdev(c, 0, st, &fmt, ro);
     let Some(nvram) = os_child(c, "nvram") else {
         return Ok(1);
     };
-    if nvram.attr("type").is_some() || nvram.child("source").is_some() {
-        return Err(unsupported("NVRAM source"));
-    }
-    let npath = nvram.text();
-    if npath.is_empty() {
-        return Ok(1);
-    }
     let nfmt = nvram.attr("format").unwrap_or("raw").to_string();
-    pflash_blockdev(c, 1, &npath, &nfmt, false);
+    let st = match nvram.attr("type") {
+        None => {
+            let npath = nvram.text();
+            if npath.is_empty() {
+                return Ok(1);
+            }
+            Props::new().s("driver", "file").s("filename", npath)
+        }
+        Some("file") => {
+            let f = nvram
+                .child("source")
+                .and_then(|s| s.attr("file"))
+                .ok_or_else(|| unsupported("NVRAM file without path"))?;
+            Props::new().s("driver", "file").s("filename", f)
+        }
+        Some("network") => {
+            network_storage(nvram.child("source").ok_or_else(|| unsupported("NVRAM source"))?)?
+        }
+        Some(t) => return Err(unsupported(&format!("NVRAM type {t}"))),
+    };
+    pflash_blockdev(c, 1, st, &nfmt, false);
     Ok(2)
 }
 
@@ -1609,6 +1621,140 @@ fn build_disks(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+/// The protocol part of a network storage `-blockdev` (everything before
+/// `node-name`), from a `<source protocol=...>`.
+fn network_storage(src: &Element) -> Res<Props> {
+    use crate::json::Prop;
+    let proto = src.attr("protocol").unwrap_or("");
+    let name = src.attr("name").unwrap_or("");
+    for e in src.elements() {
+        if !["host", "timeout", "readahead", "ssl", "initiator", "reconnect"]
+            .contains(&e.local_name())
+        {
+            return Err(unsupported(&format!("{proto} source <{}>", e.name)));
+        }
+    }
+    for (k, _) in &src.attrs {
+        if !["protocol", "name", "query", "index"].contains(&k.as_str()) {
+            return Err(unsupported(&format!("{proto} source {k}")));
+        }
+    }
+    let hosts: Vec<&Element> = src.children_named("host").collect();
+    let default_port = match proto {
+        "nbd" => "10809",
+        "iscsi" => "3260",
+        "gluster" => "24007",
+        "http" => "80",
+        "https" => "443",
+        "ftp" => "21",
+        "ftps" => "990",
+        _ => "",
+    };
+    let port_of = |h: &Element| h.attr("port").unwrap_or(default_port).to_string();
+    let server = |h: &Element, typed: bool| -> Prop {
+        let mut o = Props::new();
+        if h.attr("transport") == Some("unix") {
+            o = o.s("type", "unix").os("path", h.attr("socket"));
+        } else {
+            if typed {
+                o = o.s("type", "inet");
+            }
+            o = o.os("host", h.attr("name")).s("port", port_of(h));
+        }
+        Prop::Obj(o)
+    };
+    let first = hosts.first().copied();
+    let p = Props::new().s("driver", proto);
+    Ok(match proto {
+        "nbd" => {
+            let h = first.ok_or_else(|| unsupported("NBD without host"))?;
+            let mut p = p.raw("server", server(h, true));
+            if !name.is_empty() {
+                p = p.s("export", name);
+            }
+            p.ou(
+                "reconnect-delay",
+                src.child("reconnect").and_then(|r| r.attr("delay")).and_then(parse_num),
+            )
+        }
+        "iscsi" => {
+            let h = first.ok_or_else(|| unsupported("iSCSI without host"))?;
+            let (target, lun) = match name.rsplit_once('/') {
+                Some((t, l)) => (t, parse_num(l).unwrap_or(0)),
+                None => (name, 0),
+            };
+            p.s(
+                "portal",
+                format!("{}:{}", h.attr("name").unwrap_or(""), port_of(h)),
+            )
+            .s("target", target)
+            .u("lun", lun)
+            .s("transport", "tcp")
+            .os(
+                "initiator-name",
+                src.child("initiator")
+                    .and_then(|i| i.child("iqn"))
+                    .and_then(|i| i.attr("name")),
+            )
+        }
+        "gluster" => {
+            let (vol, path) = name
+                .split_once('/')
+                .ok_or_else(|| unsupported("gluster name without volume"))?;
+            let servers = hosts.iter().map(|h| server(h, true)).collect();
+            p.s("volume", vol)
+                .s("path", path)
+                .raw("server", Prop::Arr(servers))
+                .u("debug", 4)
+        }
+        "http" | "https" | "ftp" | "ftps" => {
+            let h = first.ok_or_else(|| unsupported("URL without host"))?;
+            let mut url = format!(
+                "{proto}://{}:{}/{name}",
+                h.attr("name").unwrap_or(""),
+                port_of(h)
+            );
+            if let Some(q) = src.attr("query") {
+                url.push('?');
+                url.push_str(q);
+            }
+            let mut p = p.s("url", url);
+            if let Some(v) = src.child("ssl").and_then(|s| s.attr("verify")) {
+                p = p.b("sslverify", v == "yes");
+            }
+            p.ou(
+                "timeout",
+                src.child("timeout").and_then(|t| t.attr("seconds")).and_then(parse_num),
+            )
+            .ou(
+                "readahead",
+                src.child("readahead").and_then(|t| t.attr("size")).and_then(parse_num),
+            )
+        }
+        "rbd" => {
+            let (pool, image) = name
+                .split_once('/')
+                .ok_or_else(|| unsupported("rbd name without pool"))?;
+            let mut p = p.s("pool", pool).s("image", image);
+            if !hosts.is_empty() {
+                let servers = hosts
+                    .iter()
+                    .map(|h| {
+                        Prop::Obj(
+                            Props::new()
+                                .os("host", h.attr("name"))
+                                .os("port", h.attr("port")),
+                        )
+                    })
+                    .collect();
+                p = p.raw("server", Prop::Arr(servers));
+            }
+            p
+        }
+        p => return Err(unsupported(&format!("{p} storage"))),
+    })
+}
+
 /// A disk serial as QEMU's option parser wants it (spaces escaped).
 fn disk_serial(s: &str) -> String {
     s.replace(' ', "\\ ")
@@ -1680,13 +1826,17 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         |(d, nf, _): (bool, bool, bool)| Props::new().b("direct", d).b("no-flush", nf);
     let src = el.child("source");
     if let Some(s) = src {
-        if s.elements().next().is_some() || s.attrs.len() > 1 {
+        if ty != "network"
+            && (s.elements().next().is_some()
+                || s.attrs.iter().any(|(k, _)| k != "file" && k != "dev" && k != "index"))
+        {
             return Err(unsupported("disk source options"));
         }
     }
     let path = match ty {
         "file" => src.and_then(|s| s.attr("file")),
         "block" => src.and_then(|s| s.attr("dev")),
+        "network" => src.and_then(|s| s.attr("protocol")),
         t => return Err(unsupported(&format!("disk type {t}"))),
     };
     let target = el.child("target").ok_or_else(|| unsupported("disk target"))?;
@@ -1710,11 +1860,15 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         } else {
             "file"
         };
-        let mut st = Props::new()
-            .s("driver", storage_drv)
-            .s("filename", path)
-            .os("aio", dattr("io"))
-            .s("node-name", format!("libvirt-{n}-storage"));
+        let mut st = if ty == "network" {
+            network_storage(src.ok_or_else(|| unsupported("network disk source"))?)?
+        } else {
+            Props::new()
+                .s("driver", storage_drv)
+                .s("filename", path)
+                .os("aio", dattr("io"))
+        }
+        .s("node-name", format!("libvirt-{n}-storage"));
         if let Some(cm) = cache {
             st = st.obj("cache", cache_props(cm));
         }

@@ -1142,26 +1142,41 @@ fn build_controllers(c: &mut Ctx) -> Res<()> {
         }
         match model {
             "pci-root" | "pcie-root" => {}
-            "pcie-root-port" => {
+            "pcie-root-port"
+            | "pci-bridge"
+            | "dmi-to-pci-bridge"
+            | "pcie-to-pci-bridge"
+            | "pcie-switch-upstream-port"
+            | "pcie-switch-downstream-port" => {
                 let idx = el.attr("index").and_then(parse_num).unwrap_or(0);
                 let t = el.child("target");
                 let port = t.and_then(|t| t.attr("port")).and_then(parse_num);
                 let chassis = t.and_then(|t| t.attr("chassis")).and_then(parse_num);
+                let chassis_nr = t.and_then(|t| t.attr("chassisNr")).and_then(parse_num);
+                let default_name = match model {
+                    "pcie-root-port" => "pcie-root-port",
+                    "pci-bridge" => "pci-bridge",
+                    "dmi-to-pci-bridge" => "i82801b11-bridge",
+                    "pcie-to-pci-bridge" => "pcie-pci-bridge",
+                    "pcie-switch-upstream-port" => "x3130-upstream",
+                    _ => "xio3130-downstream",
+                };
                 let mname = el
                     .child("model")
                     .and_then(|m| m.attr("name"))
-                    .unwrap_or("pcie-root-port");
+                    .unwrap_or(default_name);
                 if el.child("driver").is_some()
                     || t.is_some_and(|t| {
-                        t.attrs
-                            .iter()
-                            .any(|(k, _)| !["port", "chassis", "hotplug"].contains(&k.as_str()))
+                        t.attrs.iter().any(|(k, _)| {
+                            !["port", "chassis", "hotplug", "chassisNr"].contains(&k.as_str())
+                        })
                     })
                 {
-                    return Err(unsupported("pcie-root-port options"));
+                    return Err(unsupported(&format!("{model} options")));
                 }
                 let mut p = Props::new()
                     .s("driver", mname)
+                    .ou("chassis_nr", chassis_nr)
                     .ou("port", port)
                     .ou("chassis", chassis)
                     .s("id", format!("pci.{idx}"));
@@ -2661,6 +2676,31 @@ fn build_inputs(c: &mut Ctx) -> Res<()> {
                         .s("port", a.attr("port").unwrap_or("1")),
                 );
             }
+            (t @ ("tablet" | "mouse" | "keyboard" | "passthrough"), "virtio") => {
+                let base = match t {
+                    "tablet" => "virtio-tablet-pci",
+                    "mouse" => "virtio-mouse-pci",
+                    "keyboard" => "virtio-keyboard-pci",
+                    _ => "virtio-input-host-pci",
+                };
+                for e in el.elements() {
+                    if !["address", "alias", "driver", "source"].contains(&e.local_name()) {
+                        return Err(unsupported(&format!("input <{}>", e.name)));
+                    }
+                }
+                let drv = virtio_driver(base, el.attr("model"))?;
+                let mut p = virtio_options(el, Props::new().s("driver", drv))?
+                    .s("id", alias(el).unwrap_or_else(|| format!("input{i}")));
+                if t == "passthrough" {
+                    let dev = el
+                        .child("source")
+                        .and_then(|s| s.attr("evdev"))
+                        .ok_or_else(|| unsupported("passthrough input without evdev"))?;
+                    p = p.s("evdev", dev);
+                }
+                let p = pci_address(c, el, p)?;
+                c.device(p);
+            }
             (t, b) => return Err(unsupported(&format!("{t} input on {b}"))),
         }
     }
@@ -2800,6 +2840,21 @@ fn build_graphics(c: &mut Ctx, priv_dir: &str, cfg: &CommandConfig) -> Res<()> {
         match g.attr("type").unwrap_or("") {
             "vnc" => build_vnc(c, g, priv_dir, cfg)?,
             "spice" => build_spice(c, g, priv_dir, cfg)?,
+            "egl-headless" => {
+                for e in g.elements() {
+                    if e.local_name() != "gl" {
+                        return Err(unsupported(&format!("egl-headless <{}>", e.name)));
+                    }
+                }
+                let node = g
+                    .child("gl")
+                    .and_then(|gl| gl.attr("rendernode"))
+                    .unwrap_or("/dev/dri/foo");
+                c.opt(
+                    "-display",
+                    format!("egl-headless,rendernode={}", qemu_opt_escape(node)),
+                );
+            }
             t => return Err(unsupported(&format!("{t} graphics"))),
         }
     }
@@ -3022,7 +3077,7 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
     for (i, v) in vids.iter().enumerate() {
         let m = v.child("model").ok_or_else(|| unsupported("video without model"))?;
         for e in v.elements() {
-            if !["model", "address", "alias"].contains(&e.local_name()) {
+            if !["model", "address", "alias", "driver"].contains(&e.local_name()) {
                 return Err(unsupported(&format!("video <{}>", e.name)));
             }
         }
@@ -3053,10 +3108,12 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
                 {
                     return Err(unsupported("virtio video options"));
                 }
-                Props::new()
-                    .s("driver", if primary { "virtio-vga" } else { "virtio-gpu-pci" })
-                    .s("id", id)
-                    .u("max_outputs", kib("heads").unwrap_or(1))
+                virtio_options(
+                    v,
+                    Props::new().s("driver", if primary { "virtio-vga" } else { "virtio-gpu-pci" }),
+                )?
+                .s("id", id)
+                .u("max_outputs", kib("heads").unwrap_or(1))
             }
             t => return Err(unsupported(&format!("video {t}"))),
         };
@@ -3072,26 +3129,25 @@ fn build_watchdogs(c: &mut Ctx) -> Res<()> {
         .filter(|d| d.local_name() == "watchdog")
         .cloned()
         .collect();
-    for w in &wds {
-        let model = w.attr("model").unwrap_or("");
-        let action = w.attr("action").unwrap_or("reset");
-        let action = if action == "dump" { "pause" } else { action };
-        match model {
+    for (i, w) in wds.iter().enumerate() {
+        let id = alias(w).unwrap_or_else(|| format!("watchdog{i}"));
+        match w.attr("model").unwrap_or("") {
             "itco" => c.opt("-global", "ICH9-LPC.noreboot=off"),
-            "ib700" => c.device(
-                Props::new()
-                    .s("driver", "ib700")
-                    .s("id", alias(w).unwrap_or_else(|| "watchdog0".into())),
-            ),
+            "ib700" => c.device(Props::new().s("driver", "ib700").s("id", id)),
             "i6300esb" => {
-                let p = Props::new()
-                    .s("driver", "i6300esb")
-                    .s("id", alias(w).unwrap_or_else(|| "watchdog0".into()));
+                let p = Props::new().s("driver", "i6300esb").s("id", id);
                 let p = pci_address(c, w, p)?;
                 c.device(p);
             }
             m => return Err(unsupported(&format!("watchdog {m}"))),
         }
+    }
+    // One action for the guest, that of the first watchdog.
+    if let Some(w) = wds.first() {
+        let action = match w.attr("action").unwrap_or("reset") {
+            "dump" => "pause",
+            a => a,
+        };
         c.opt("-watchdog-action", action);
     }
     Ok(())

@@ -33,6 +33,10 @@ struct Ctx<'a> {
     fdset: u32,
     /// Whether chardev TLS is on in qemu.conf.
     chardev_tls: bool,
+    /// qemu.conf chardev_tls_x509_verify.
+    chardev_tls_verify: bool,
+    /// qemu.conf chardev_tls_x509_secret_uuid is set.
+    chardev_tls_secret: bool,
 }
 
 impl Ctx<'_> {
@@ -152,6 +156,8 @@ pub fn build_command(
         boot: Vec::new(),
         fdset: 0,
         chardev_tls: cfg.chardev_tls,
+        chardev_tls_verify: cfg.chardev_tls_verify,
+        chardev_tls_secret: cfg.chardev_tls_secret,
     };
     check_unsupported(&c)?;
     for (i, d) in def.os.boot_devs.iter().enumerate() {
@@ -2523,7 +2529,7 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
         }
     }
     for s in &sources {
-        if s.elements().next().is_some() || s.attr("tls").is_some() {
+        if s.elements().next().is_some() {
             return Err(unsupported("chardev source options"));
         }
     }
@@ -2554,10 +2560,27 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
             v
         }
         "tcp" => {
-            if c.chardev_tls {
-                return Err(unsupported("chardev TLS"));
-            }
             let s = src.ok_or_else(|| unsupported("tcp chardev without source"))?;
+            let tls = match s.attr("tls") {
+                Some("yes") => true,
+                Some("no") => false,
+                _ => c.chardev_tls,
+            };
+            let tls_obj = format!("obj{chr}_tls0");
+            if tls {
+                if c.chardev_tls_secret {
+                    return Err(unsupported("chardev TLS key secret"));
+                }
+                let server = s.attr("mode") == Some("bind");
+                c.object(
+                    Props::new()
+                        .s("qom-type", "tls-creds-x509")
+                        .s("id", tls_obj.clone())
+                        .s("dir", "/etc/pki/libvirt-chardev")
+                        .s("endpoint", if server { "server" } else { "client" })
+                        .b("verify-peer", !server || c.chardev_tls_verify),
+                );
+            }
             let mut v = format!(
                 "socket,id={chr},host={},port={}",
                 s.attr("host").unwrap_or(""),
@@ -2571,6 +2594,9 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
             }
             if s.attr("mode") == Some("bind") {
                 v.push_str(",server=on,wait=off");
+            }
+            if tls {
+                v.push_str(&format!(",tls-creds={tls_obj}"));
             }
             v
         }

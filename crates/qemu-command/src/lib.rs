@@ -27,6 +27,10 @@ pub struct CommandConfig {
     pub seccomp_sandbox: bool,
     /// qemu.conf `chardev_tls`: TCP character devices use TLS.
     pub chardev_tls: bool,
+    /// qemu.conf `chardev_tls_x509_verify` (default: default_tls_x509_verify, on).
+    pub chardev_tls_verify: bool,
+    /// qemu.conf `chardev_tls_x509_secret_uuid` is set.
+    pub chardev_tls_secret: bool,
     /// qemu.conf `vnc_sasl`.
     pub vnc_sasl: bool,
     /// qemu.conf `vnc_tls`.
@@ -52,6 +56,8 @@ impl Default for CommandConfig {
             monitor_fd: 1729,
             seccomp_sandbox: true,
             chardev_tls: false,
+            chardev_tls_verify: true,
+            chardev_tls_secret: false,
             vnc_sasl: false,
             vnc_tls: false,
             vnc_tls_verify: false,

@@ -104,6 +104,8 @@ fn command_config(extra: &str) -> CommandConfig {
         let on = v == "1" || v == "true";
         match k {
             "config.chardevTLS" => cfg.chardev_tls = on,
+            "config.chardevTLSx509verify" => cfg.chardev_tls_verify = on,
+            "config.chardevTLSx509secretUUID" => cfg.chardev_tls_secret = true,
             "config.vncSASL" => cfg.vnc_sasl = on,
             "config.vncTLS" => cfg.vnc_tls = on,
             "config.vncTLSx509verify" => cfg.vnc_tls_verify = on,

@@ -185,6 +185,14 @@ pub fn build_command(
     if (vnc && cfg.vnc_sasl) || (spice && cfg.spice_sasl) {
         env.push(("SASL_CONF_PATH".into(), "/etc/sasl2".into()));
     }
+    if let Some(drv) = def
+        .devices
+        .iter()
+        .find(|d| d.local_name() == "audio" && d.attr("type") == Some("sdl"))
+        .and_then(|a| a.attr("driver"))
+    {
+        env.push(("SDL_AUDIODRIVER".into(), drv.to_string()));
+    }
     c.opt(
         "-name",
         format!("guest={},debug-threads=on", qemu_opt_escape(&def.name)),
@@ -341,6 +349,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "memoryBacking",
         "iothreads",
         "iothreadids",
+        "genid",
         "cputune",
         "vcpus",
         "numatune",
@@ -1067,9 +1076,19 @@ fn build_smp(c: &mut Ctx) -> Res<()> {
 }
 
 fn build_genid(c: &mut Ctx) -> Res<()> {
-    if c.def.other_element("genid").is_some() {
-        return Err(unsupported("genid"));
+    let Some(g) = c.def.other_element("genid") else {
+        return Ok(());
+    };
+    let guid = g.text().trim().to_string();
+    if guid.is_empty() {
+        return Err(unsupported("generating a genid"));
     }
+    c.device(
+        Props::new()
+            .s("driver", "vmgenid")
+            .s("guid", guid)
+            .s("id", "vmgenid0"),
+    );
     Ok(())
 }
 
@@ -1787,7 +1806,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     for ch in el.elements() {
         if ![
             "driver", "source", "target", "address", "readonly", "alias", "boot", "serial",
-            "blockio", "geometry", "shareable", "vendor", "product", "iotune",
+            "blockio", "geometry", "shareable", "vendor", "product", "iotune", "wwn",
         ]
         .contains(&ch.local_name())
         {
@@ -1865,7 +1884,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     if target
         .attrs
         .iter()
-        .any(|(k, _)| !["dev", "bus", "removable"].contains(&k.as_str()))
+        .any(|(k, _)| !["dev", "bus", "removable", "tray", "rotation_rate"].contains(&k.as_str()))
     {
         return Err(unsupported("disk target options"));
     }
@@ -2022,7 +2041,12 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                 m => return Err(unsupported(&format!("SCSI disk on {m}"))),
             };
             if device != "lun" {
-                device_id = Some(format!("drive-{dev_alias}"));
+                // The SCSI VPD device id: the serial when there is one.
+                device_id = Some(
+                    el.child_text("serial")
+                        .map(|s| disk_serial(&s))
+                        .unwrap_or_else(|| format!("drive-{dev_alias}")),
+                );
             }
             p
         }
@@ -2058,6 +2082,13 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                 bio.attr("physical_block_size").and_then(parse_num),
             );
     }
+    if let Some(w) = el.child_text("wwn") {
+        let w = w.trim();
+        let hex = w.strip_prefix("0x").unwrap_or(w);
+        let n = u64::from_str_radix(hex, 16).map_err(|_| unsupported("disk wwn"))?;
+        p = p.u("wwn", n);
+    }
+    p = p.ou("rotation_rate", target.attr("rotation_rate").and_then(parse_num));
     p = p
         .os("vendor", el.child_text("vendor"))
         .os("product", el.child_text("product"));
@@ -2826,6 +2857,7 @@ fn build_audio(c: &mut Ctx) -> Res<()> {
         };
         for (k, _) in &a.attrs {
             if !["id", "type", "timerPeriod"].contains(&k.as_str())
+                && !(ty == "sdl" && k == "driver")
                 && !top.iter().any(|(x, _, _)| x == k)
             {
                 return Err(unsupported(&format!("audio {ty} {k}")));
@@ -3107,8 +3139,13 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
                 return Err(unsupported(&format!("video <{}>", e.name)));
             }
         }
-        if m.elements().next().is_some() {
-            return Err(unsupported("video model options"));
+        for e in m.elements() {
+            if e.local_name() != "acceleration" || m.attr("type") != Some("virtio") {
+                return Err(unsupported("video model options"));
+            }
+            if e.attrs.iter().any(|(k, _)| k != "accel3d" && k != "rendernode") {
+                return Err(unsupported("video acceleration options"));
+            }
         }
         let ty = m.attr("type").unwrap_or("");
         let primary = i == 0;
@@ -3134,10 +3171,17 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
                 {
                     return Err(unsupported("virtio video options"));
                 }
-                virtio_options(
-                    v,
-                    Props::new().s("driver", if primary { "virtio-vga" } else { "virtio-gpu-pci" }),
-                )?
+                let gl = m
+                    .child("acceleration")
+                    .and_then(|a| a.attr("accel3d"))
+                    == Some("yes");
+                let drv = match (primary, gl) {
+                    (true, false) => "virtio-vga",
+                    (false, false) => "virtio-gpu-pci",
+                    (true, true) => "virtio-vga-gl",
+                    (false, true) => "virtio-gpu-gl-pci",
+                };
+                virtio_options(v, Props::new().s("driver", drv))?
                 .s("id", id)
                 .u("max_outputs", kib("heads").unwrap_or(1))
             }

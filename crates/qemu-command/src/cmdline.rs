@@ -7,7 +7,7 @@ use conf::xml::Element;
 use qemu_caps::{QemuCaps, VirtType};
 
 use crate::json::Props;
-use crate::{CommandConfig, QemuCommand};
+use crate::{CommandConfig, QemuCommand, SecretRef};
 
 type Res<T> = Result<T, VirError>;
 
@@ -35,8 +35,10 @@ struct Ctx<'a> {
     chardev_tls: bool,
     /// qemu.conf chardev_tls_x509_verify.
     chardev_tls_verify: bool,
-    /// qemu.conf chardev_tls_x509_secret_uuid is set.
-    chardev_tls_secret: bool,
+    /// qemu.conf chardev_tls_x509_secret_uuid.
+    chardev_tls_secret: Option<String>,
+    /// The settings (secrets, randomness).
+    cfg: &'a CommandConfig,
 }
 
 impl Ctx<'_> {
@@ -157,7 +159,8 @@ pub fn build_command(
         fdset: 0,
         chardev_tls: cfg.chardev_tls,
         chardev_tls_verify: cfg.chardev_tls_verify,
-        chardev_tls_secret: cfg.chardev_tls_secret,
+        chardev_tls_secret: cfg.chardev_tls_secret.clone(),
+        cfg,
     };
     check_unsupported(&c)?;
     for (i, d) in def.os.boot_devs.iter().enumerate() {
@@ -488,7 +491,8 @@ fn build_pflash(c: &mut Ctx) -> Res<u32> {
             Props::new().s("driver", "file").s("filename", f)
         }
         Some("network") => {
-            network_storage(nvram.child("source").ok_or_else(|| unsupported("NVRAM source"))?)?
+            let src = nvram.child("source").ok_or_else(|| unsupported("NVRAM source"))?;
+            network_storage(c, src, "libvirt-pflash1-storage")?
         }
         Some(t) => return Err(unsupported(&format!("NVRAM type {t}"))),
     };
@@ -1661,14 +1665,77 @@ fn build_disks(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+/// Passes `value` to QEMU as secret object `id`, encrypted with the master
+/// key under a fresh IV.
+fn secret_value_object(c: &mut Ctx, id: &str, value: &[u8]) {
+    let mut iv = [0u8; 16];
+    (c.cfg.random)(&mut iv);
+    let data = crate::aes::encrypt_cbc(&c.cfg.master_key, &iv, value);
+    c.object(
+        Props::new()
+            .s("qom-type", "secret")
+            .s("id", id)
+            .s("data", crate::aes::base64(&data))
+            .s("keyid", "masterKey0")
+            .s("iv", crate::aes::base64(&iv))
+            .s("format", "base64"),
+    );
+}
+
+/// A secret of the secret driver as secret object `id`.
+fn secret_object(c: &mut Ctx, id: &str, r: &SecretRef) -> Res<()> {
+    let lookup = c
+        .cfg
+        .secrets
+        .clone()
+        .ok_or_else(|| unsupported("secrets without a secret driver"))?;
+    let value = lookup(r).ok_or_else(|| {
+        config_error(format!(
+            "no secret with {}",
+            r.uuid.as_deref().or(r.usage.as_deref()).unwrap_or("?")
+        ))
+    })?;
+    secret_value_object(c, id, &value);
+    Ok(())
+}
+
+/// The `<auth>` of a source: (username, secret reference).
+fn source_auth(src: &Element) -> Option<(String, SecretRef)> {
+    let auth = src.child("auth")?;
+    let sec = auth.child("secret")?;
+    Some((
+        auth.attr("username").unwrap_or("").to_string(),
+        SecretRef {
+            kind: sec.attr("type").unwrap_or("").to_string(),
+            uuid: sec.attr("uuid").map(str::to_string),
+            usage: sec.attr("usage").map(str::to_string),
+        },
+    ))
+}
+
 /// The protocol part of a network storage `-blockdev` (everything before
 /// `node-name`), from a `<source protocol=...>`.
-fn network_storage(src: &Element) -> Res<Props> {
+fn network_storage(c: &mut Ctx, src: &Element, node: &str) -> Res<Props> {
     use crate::json::Prop;
     let proto = src.attr("protocol").unwrap_or("");
     let name = src.attr("name").unwrap_or("");
+    let auth = source_auth(src);
+    let auth_id = format!("{node}-auth-secret0");
+    if let Some((_, r)) = &auth {
+        secret_object(c, &auth_id, r)?;
+    }
+    let mut cookie_id = None;
+    if let Some(ck) = src.child("cookies") {
+        let v: Vec<String> = ck
+            .children_named("cookie")
+            .map(|k| format!("{}={}", k.attr("name").unwrap_or(""), k.text()))
+            .collect();
+        let id = format!("{node}-httpcookie-secret0");
+        secret_value_object(c, &id, v.join("; ").as_bytes());
+        cookie_id = Some(id);
+    }
     for e in src.elements() {
-        if !["host", "timeout", "readahead", "ssl", "initiator", "reconnect"]
+        if !["host", "timeout", "readahead", "ssl", "initiator", "reconnect", "auth", "cookies"]
             .contains(&e.local_name())
         {
             return Err(unsupported(&format!("{proto} source <{}>", e.name)));
@@ -1730,12 +1797,17 @@ fn network_storage(src: &Element) -> Res<Props> {
             .s("target", target)
             .u("lun", lun)
             .s("transport", "tcp")
+            .os("user", auth.as_ref().map(|(u, _)| u.clone()))
+            .os("password-secret", auth.as_ref().map(|_| auth_id.clone()))
             .os(
                 "initiator-name",
                 src.child("initiator")
                     .and_then(|i| i.child("iqn"))
                     .and_then(|i| i.attr("name")),
             )
+        }
+        _ if auth.is_some() && !["iscsi", "rbd", "http", "https", "ftp", "ftps"].contains(&proto) => {
+            return Err(unsupported(&format!("{proto} authentication")));
         }
         "gluster" => {
             let (vol, path) = name
@@ -1750,18 +1822,23 @@ fn network_storage(src: &Element) -> Res<Props> {
         "http" | "https" | "ftp" | "ftps" => {
             let h = first.ok_or_else(|| unsupported("URL without host"))?;
             let mut url = format!(
-                "{proto}://{}:{}/{name}",
+                "{proto}://{}:{}/{}",
                 h.attr("name").unwrap_or(""),
-                port_of(h)
+                port_of(h),
+                name.trim_start_matches('/')
             );
             if let Some(q) = src.attr("query") {
                 url.push('?');
                 url.push_str(q);
             }
-            let mut p = p.s("url", url);
+            let mut p = p
+                .s("url", url)
+                .os("username", auth.as_ref().map(|(u, _)| u.clone()))
+                .os("password-secret", auth.as_ref().map(|_| auth_id.clone()));
             if let Some(v) = src.child("ssl").and_then(|s| s.attr("verify")) {
                 p = p.b("sslverify", v == "yes");
             }
+            p = p.os("cookie-secret", cookie_id.clone());
             p.ou(
                 "timeout",
                 src.child("timeout").and_then(|t| t.attr("seconds")).and_then(parse_num),
@@ -1788,6 +1865,18 @@ fn network_storage(src: &Element) -> Res<Props> {
                     })
                     .collect();
                 p = p.raw("server", Prop::Arr(servers));
+            }
+            if let Some((u, _)) = &auth {
+                p = p
+                    .s("user", u.clone())
+                    .raw(
+                        "auth-client-required",
+                        Prop::Arr(vec![
+                            Prop::Scalar("cephx".into()),
+                            Prop::Scalar("none".into()),
+                        ]),
+                    )
+                    .s("key-secret", auth_id.clone());
             }
             p
         }
@@ -1901,7 +1990,11 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             "file"
         };
         let mut st = if ty == "network" {
-            network_storage(src.ok_or_else(|| unsupported("network disk source"))?)?
+            network_storage(
+                c,
+                src.ok_or_else(|| unsupported("network disk source"))?,
+                &format!("libvirt-{n}-storage"),
+            )?
         } else {
             Props::new()
                 .s("driver", storage_drv)
@@ -2599,9 +2692,15 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
             };
             let tls_obj = format!("obj{chr}_tls0");
             if tls {
-                if c.chardev_tls_secret {
-                    return Err(unsupported("chardev TLS key secret"));
-                }
+                let pw = match c.chardev_tls_secret.clone() {
+                    Some(uuid) => {
+                        let sid = format!("{chr}-secret0");
+                        let r = SecretRef { kind: "tls".into(), uuid: Some(uuid), usage: None };
+                        secret_object(c, &sid, &r)?;
+                        Some(sid)
+                    }
+                    None => None,
+                };
                 let server = s.attr("mode") == Some("bind");
                 c.object(
                     Props::new()
@@ -2609,7 +2708,8 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
                         .s("id", tls_obj.clone())
                         .s("dir", "/etc/pki/libvirt-chardev")
                         .s("endpoint", if server { "server" } else { "client" })
-                        .b("verify-peer", !server || c.chardev_tls_verify),
+                        .b("verify-peer", !server || c.chardev_tls_verify)
+                        .os("passwordid", pw),
                 );
             }
             let mut v = format!(
@@ -2856,8 +2956,9 @@ fn build_audio(c: &mut Ctx) -> Res<()> {
             _ => &[],
         };
         for (k, _) in &a.attrs {
-            if !["id", "type", "timerPeriod"].contains(&k.as_str())
-                && !(ty == "sdl" && k == "driver")
+            let sdl_driver = ty == "sdl" && k == "driver";
+            if !sdl_driver
+                && !["id", "type", "timerPeriod"].contains(&k.as_str())
                 && !top.iter().any(|(x, _, _)| x == k)
             {
                 return Err(unsupported(&format!("audio {ty} {k}")));
@@ -3090,16 +3191,23 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> R
         v.push_str(&format!(",share={sp}"));
     }
     if cfg.vnc_tls {
-        if cfg.vnc_tls_secret {
-            return Err(unsupported("VNC TLS key secret"));
-        }
+        let pw = match cfg.vnc_tls_secret.clone() {
+            Some(uuid) => {
+                let sid = "vnc-tls-creds0-secret0".to_string();
+                let r = SecretRef { kind: "tls".into(), uuid: Some(uuid), usage: None };
+                secret_object(c, &sid, &r)?;
+                Some(sid)
+            }
+            None => None,
+        };
         c.object(
             Props::new()
                 .s("qom-type", "tls-creds-x509")
                 .s("id", "vnc-tls-creds0")
                 .s("dir", "/etc/pki/libvirt-vnc")
                 .s("endpoint", "server")
-                .b("verify-peer", cfg.vnc_tls_verify),
+                .b("verify-peer", cfg.vnc_tls_verify)
+                .os("passwordid", pw),
         );
         v.push_str(",tls-creds=vnc-tls-creds0");
     }

@@ -10,13 +10,31 @@
 #![forbid(unsafe_code)]
 
 mod cmdline;
+mod aes;
 pub mod json;
 
 pub use cmdline::build_command;
 
+/// A secret a definition refers to (`<secret type=... uuid=|usage=>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    /// The usage type (`iscsi`, `ceph`, `tls`, `vnc`, ...).
+    pub kind: String,
+    /// The secret's UUID, when referred to by UUID.
+    pub uuid: Option<String>,
+    /// The usage name, when referred to by usage.
+    pub usage: Option<String>,
+}
+
+/// Looks up a secret's value (the secret driver's job).
+pub type SecretLookup = std::sync::Arc<dyn Fn(&SecretRef) -> Option<Vec<u8>> + Send + Sync>;
+
+/// Fills a buffer with random bytes (IVs of encrypted secrets).
+pub type RandomFill = std::sync::Arc<dyn Fn(&mut [u8]) + Send + Sync>;
+
 /// The driver settings the command line depends on (qemu.conf and the
 /// daemon's run-time layout).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CommandConfig {
     /// The per-domain state base (`/var/lib/libvirt/qemu`): the guest's
     /// private directory is `LIBDIR/domain-ID-NAME`.
@@ -29,16 +47,16 @@ pub struct CommandConfig {
     pub chardev_tls: bool,
     /// qemu.conf `chardev_tls_x509_verify` (default: default_tls_x509_verify, on).
     pub chardev_tls_verify: bool,
-    /// qemu.conf `chardev_tls_x509_secret_uuid` is set.
-    pub chardev_tls_secret: bool,
+    /// qemu.conf `chardev_tls_x509_secret_uuid`: the secret of the TLS key.
+    pub chardev_tls_secret: Option<String>,
     /// qemu.conf `vnc_sasl`.
     pub vnc_sasl: bool,
     /// qemu.conf `vnc_tls`.
     pub vnc_tls: bool,
     /// qemu.conf `vnc_tls_x509_verify`.
     pub vnc_tls_verify: bool,
-    /// qemu.conf `vnc_tls_x509_secret_uuid` is set.
-    pub vnc_tls_secret: bool,
+    /// qemu.conf `vnc_tls_x509_secret_uuid`: the secret of the TLS key.
+    pub vnc_tls_secret: Option<String>,
     /// qemu.conf `vnc_auto_unix_socket`.
     pub vnc_auto_unix_socket: bool,
     /// qemu.conf `spice_tls`.
@@ -47,6 +65,14 @@ pub struct CommandConfig {
     pub spice_sasl: bool,
     /// qemu.conf `spice_auto_unix_socket`.
     pub spice_auto_unix_socket: bool,
+    /// The guest's master key (the `masterKey0` secret QEMU reads from
+    /// `master-key.aes`), which encrypts every other secret passed in.
+    pub master_key: [u8; 32],
+    /// Where secret values come from; `None`: definitions using secrets
+    /// are refused.
+    pub secrets: Option<SecretLookup>,
+    /// Random bytes for the IVs of encrypted secrets.
+    pub random: RandomFill,
 }
 
 impl Default for CommandConfig {
@@ -57,16 +83,34 @@ impl Default for CommandConfig {
             seccomp_sandbox: true,
             chardev_tls: false,
             chardev_tls_verify: true,
-            chardev_tls_secret: false,
+            chardev_tls_secret: None,
             vnc_sasl: false,
             vnc_tls: false,
             vnc_tls_verify: false,
-            vnc_tls_secret: false,
+            vnc_tls_secret: None,
             vnc_auto_unix_socket: false,
             spice_tls: false,
             spice_sasl: false,
             spice_auto_unix_socket: false,
+            master_key: [0; 32],
+            secrets: None,
+            random: std::sync::Arc::new(|buf: &mut [u8]| {
+                // Without a source of randomness the IV stays zero; callers
+                // set `random` (the daemon: getrandom).
+                buf.fill(0);
+            }),
         }
+    }
+}
+
+impl std::fmt::Debug for CommandConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandConfig")
+            .field("lib_dir", &self.lib_dir)
+            .field("monitor_fd", &self.monitor_fd)
+            .field("seccomp_sandbox", &self.seccomp_sandbox)
+            .field("secrets", &self.secrets.is_some())
+            .finish_non_exhaustive()
     }
 }
 

@@ -97,6 +97,17 @@ fn case_context(extra: &str) -> QemuDriverContext {
 /// The command-line settings of a case's `extra` column.
 fn command_config(extra: &str) -> CommandConfig {
     let mut cfg = CommandConfig::default();
+    // The harness's fake randomness (0, 1, 2, ...) and secret driver (one
+    // value for every secret).
+    cfg.master_key = std::array::from_fn(|i| i as u8);
+    cfg.random = std::sync::Arc::new(|buf: &mut [u8]| {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+    });
+    cfg.secrets = Some(std::sync::Arc::new(|_: &qemu_command::SecretRef| {
+        Some(b"AQCVn5hO6HzFAhAAq0NCv8jtJcIcE+HOBlMQ1A".to_vec())
+    }));
     for kv in extra.split_whitespace() {
         let Some((k, v)) = kv.split_once('=') else {
             continue;
@@ -105,11 +116,11 @@ fn command_config(extra: &str) -> CommandConfig {
         match k {
             "config.chardevTLS" => cfg.chardev_tls = on,
             "config.chardevTLSx509verify" => cfg.chardev_tls_verify = on,
-            "config.chardevTLSx509secretUUID" => cfg.chardev_tls_secret = true,
+            "config.chardevTLSx509secretUUID" => cfg.chardev_tls_secret = Some(v.to_string()),
             "config.vncSASL" => cfg.vnc_sasl = on,
             "config.vncTLS" => cfg.vnc_tls = on,
             "config.vncTLSx509verify" => cfg.vnc_tls_verify = on,
-            "config.vncTLSx509secretUUID" => cfg.vnc_tls_secret = true,
+            "config.vncTLSx509secretUUID" => cfg.vnc_tls_secret = Some(v.to_string()),
             "config.vncAutoUnixSocket" => cfg.vnc_auto_unix_socket = on,
             "config.spiceTLS" => cfg.spice_tls = on,
             "config.spiceSASL" => cfg.spice_sasl = on,

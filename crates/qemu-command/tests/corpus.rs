@@ -96,18 +96,20 @@ fn case_context(extra: &str) -> QemuDriverContext {
 
 /// The command-line settings of a case's `extra` column.
 fn command_config(extra: &str) -> CommandConfig {
-    let mut cfg = CommandConfig::default();
     // The harness's fake randomness (0, 1, 2, ...) and secret driver (one
     // value for every secret).
-    cfg.master_key = std::array::from_fn(|i| i as u8);
-    cfg.random = std::sync::Arc::new(|buf: &mut [u8]| {
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = i as u8;
-        }
-    });
-    cfg.secrets = Some(std::sync::Arc::new(|_: &qemu_command::SecretRef| {
-        Some(b"AQCVn5hO6HzFAhAAq0NCv8jtJcIcE+HOBlMQ1A".to_vec())
-    }));
+    let mut cfg = CommandConfig {
+        master_key: std::array::from_fn(|i| i as u8),
+        random: std::sync::Arc::new(|buf: &mut [u8]| {
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = i as u8;
+            }
+        }),
+        secrets: Some(std::sync::Arc::new(|_: &qemu_command::SecretRef| {
+            Some(b"AQCVn5hO6HzFAhAAq0NCv8jtJcIcE+HOBlMQ1A".to_vec())
+        })),
+        ..Default::default()
+    };
     for kv in extra.split_whitespace() {
         let Some((k, v)) = kv.split_once('=') else {
             continue;

@@ -42,7 +42,11 @@ for name, body in zip(blocks[1::2], blocks[2::2]):
         reason = "not yet: " + m.group(1)
     elif msg.startswith("command line differs"):
         first = next((l for l in rest if l[:1] in "-+"), "")
-        reason = "not yet: command line detail: " + first[:100]
+        # Name the option (and its driver or object type), not the values,
+        # so that the reason stays the same from run to run.
+        m = re.match(r"[-+](-[\w-]+)(?: '\{\"(?:driver|qom-type)\":\"([^\"]+))?", first)
+        what = " ".join(g for g in (m.groups() if m else ()) if g) or first[:60]
+        reason = "not yet: command line detail of " + what
     elif msg.startswith("assertion"):
         left = next((l for l in rest if l.strip().startswith("left:")), "")
         if "not yet:" in left:

@@ -376,11 +376,14 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         }
     }
     if let Some(cpu) = c.def.other_element("cpu") {
-        if cpu.attr("mode").is_some_and(|m| m != "custom") {
+        if cpu
+            .attr("mode")
+            .is_some_and(|m| m != "custom" && m != "host-passthrough")
+        {
             return Err(unsupported("CPU mode"));
         }
         for e in cpu.elements() {
-            if !["model", "topology", "numa"].contains(&e.local_name()) {
+            if !["model", "topology", "numa", "feature", "maxphysaddr"].contains(&e.local_name()) {
                 return Err(unsupported(&format!("<cpu><{}>", e.name)));
             }
         }
@@ -577,18 +580,50 @@ fn build_machine(c: &mut Ctx, pflash: u32) -> Res<()> {
 
 fn build_cpu(c: &mut Ctx) -> Res<()> {
     let cpu_el = c.def.other_element("cpu");
-    let model = cpu_el
-        .and_then(|e| e.child("model"))
-        .map(|m| m.text())
-        .filter(|m| !m.is_empty())
-        .or_else(|| {
-            c.caps
-                .machine_default_cpu(c.virt, &c.machine)
-                .map(str::to_string)
-        });
+    let passthrough = cpu_el.and_then(|e| e.attr("mode")) == Some("host-passthrough");
+    let model = if passthrough {
+        Some("host".to_string())
+    } else {
+        cpu_el
+            .and_then(|e| e.child("model"))
+            .map(|m| m.text())
+            .filter(|m| !m.is_empty())
+            .or_else(|| {
+                c.caps
+                    .machine_default_cpu(c.virt, &c.machine)
+                    .map(str::to_string)
+            })
+    };
     let Some(mut cpu) = model else {
         return Ok(());
     };
+    if let Some(e) = cpu_el {
+        if passthrough {
+            let m = e.attr("migratable").unwrap_or("on");
+            cpu.push_str(&format!(",migratable={m}"));
+            if let Some(pa) = e.child("maxphysaddr") {
+                match pa.attr("mode") {
+                    Some("emulate") => cpu.push_str(",host-phys-bits=off"),
+                    Some("passthrough") => cpu.push_str(",host-phys-bits=on"),
+                    m => return Err(unsupported(&format!("maxphysaddr {m:?}"))),
+                }
+                if let Some(l) = pa.attr("limit") {
+                    cpu.push_str(&format!(",host-phys-bits-limit={l}"));
+                }
+            }
+        } else if e.child("maxphysaddr").is_some() {
+            return Err(unsupported("maxphysaddr of a custom CPU"));
+        }
+        for f in e.children_named("feature") {
+            let name = f.attr("name").unwrap_or("");
+            let q = qemu_caps::cpu_feature_to_qemu("x86_64", name).replace('_', "-");
+            match f.attr("policy").unwrap_or("require") {
+                "require" | "force" => cpu.push_str(&format!(",{q}=on")),
+                "disable" | "forbid" => cpu.push_str(&format!(",{q}=off")),
+                p => return Err(unsupported(&format!("CPU feature policy {p}"))),
+            }
+        }
+    }
     let timer = |name: &str| c.def.clock.children_named("timer").find(|t| t.attr("name") == Some(name));
     if let Some(t) = timer("kvmclock") {
         match t.attr("present") {
@@ -1957,7 +1992,9 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     if let Some(s) = src {
         if ty != "network"
             && (s.elements().next().is_some()
-                || s.attrs.iter().any(|(k, _)| k != "file" && k != "dev" && k != "index"))
+                || s.attrs.iter().any(|(k, _)| {
+                    !["file", "dev", "index", "startupPolicy"].contains(&k.as_str())
+                }))
         {
             return Err(unsupported("disk source options"));
         }

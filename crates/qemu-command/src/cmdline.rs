@@ -250,6 +250,7 @@ pub fn build_command(
     build_videos(&mut c)?;
     build_sounds(&mut c)?;
     build_watchdogs(&mut c)?;
+    build_redirdevs(&mut c)?;
     build_hostdevs(&mut c)?;
     build_memballoon(&mut c)?;
     build_rngs(&mut c)?;
@@ -421,6 +422,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "hostdev",
         "tpm",
         "vsock",
+        "redirdev",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -2560,7 +2562,8 @@ fn build_iothreads(c: &mut Ctx) -> Res<()> {
 fn build_channel_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
     match el.attr("type") {
         Some("spicevmc") => {
-            c.opt("-chardev", format!("spicevmc,id=char{id},name=vdagent"));
+            let name = if el.local_name() == "redirdev" { "usbredir" } else { "vdagent" };
+            c.opt("-chardev", format!("spicevmc,id=char{id},name={name}"));
             Ok(())
         }
         Some("qemu-vdagent") => {
@@ -3578,6 +3581,43 @@ fn usb_bus(c: &Ctx, bus: u64) -> String {
         }
     });
     format!("{name}.0")
+}
+
+fn build_redirdevs(c: &mut Ctx) -> Res<()> {
+    let rs: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "redirdev")
+        .cloned()
+        .collect();
+    for (i, el) in rs.iter().enumerate() {
+        if el.attr("bus") != Some("usb") {
+            return Err(unsupported("redirdev bus"));
+        }
+        for e in el.elements() {
+            if !["source", "address", "alias", "boot", "protocol"].contains(&e.local_name()) {
+                return Err(unsupported(&format!("redirdev <{}>", e.name)));
+            }
+        }
+        let id = alias(el).unwrap_or_else(|| format!("redir{i}"));
+        build_channel_chardev(c, el, &id)?;
+        let a = el
+            .child("address")
+            .filter(|a| a.attr("type") == Some("usb"))
+            .ok_or_else(|| unsupported("redirdev address"))?;
+        let bus = usb_bus(c, a.attr("bus").and_then(parse_num).unwrap_or(0));
+        let p = Props::new()
+            .s("driver", "usb-redir")
+            .s("chardev", format!("char{id}"))
+            .s("id", id)
+            .ou(
+                "bootindex",
+                el.child("boot").and_then(|b| b.attr("order")).and_then(parse_num),
+            )
+            .s("bus", bus)
+            .s("port", a.attr("port").unwrap_or("1"));
+        c.device(p);
+    }
+    Ok(())
 }
 
 fn build_hostdevs(c: &mut Ctx) -> Res<()> {

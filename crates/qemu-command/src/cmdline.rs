@@ -1704,9 +1704,15 @@ fn build_disks(c: &mut Ctx) -> Res<()> {
 
 /// Passes `value` to QEMU as secret object `id`, encrypted with the master
 /// key under a fresh IV.
-fn secret_value_object(c: &mut Ctx, id: &str, value: &[u8]) {
+fn secret_value_object(c: &mut Ctx, id: &str, value: &[u8]) -> Res<()> {
     let mut iv = [0u8; 16];
-    (c.cfg.random)(&mut iv);
+    if !(c.cfg.random)(&mut iv) {
+        return Err(VirError::new(
+            ErrorCode::InternalError,
+            ErrorDomain::Qemu,
+            "no random bytes for a secret's IV",
+        ));
+    }
     let data = crate::aes::encrypt_cbc(&c.cfg.master_key, &iv, value);
     c.object(
         Props::new()
@@ -1717,6 +1723,7 @@ fn secret_value_object(c: &mut Ctx, id: &str, value: &[u8]) {
             .s("iv", crate::aes::base64(&iv))
             .s("format", "base64"),
     );
+    Ok(())
 }
 
 /// A secret of the secret driver as secret object `id`.
@@ -1732,8 +1739,7 @@ fn secret_object(c: &mut Ctx, id: &str, r: &SecretRef) -> Res<()> {
             r.uuid.as_deref().or(r.usage.as_deref()).unwrap_or("?")
         ))
     })?;
-    secret_value_object(c, id, &value);
-    Ok(())
+    secret_value_object(c, id, &value)
 }
 
 /// The `<auth>` of a source: (username, secret reference).
@@ -1768,7 +1774,7 @@ fn network_storage(c: &mut Ctx, src: &Element, node: &str) -> Res<Props> {
             .map(|k| format!("{}={}", k.attr("name").unwrap_or(""), k.text()))
             .collect();
         let id = format!("{node}-httpcookie-secret0");
-        secret_value_object(c, &id, v.join("; ").as_bytes());
+        secret_value_object(c, &id, v.join("; ").as_bytes())?;
         cookie_id = Some(id);
     }
     for e in src.elements() {

@@ -29,8 +29,9 @@ pub struct SecretRef {
 /// Looks up a secret's value (the secret driver's job).
 pub type SecretLookup = std::sync::Arc<dyn Fn(&SecretRef) -> Option<Vec<u8>> + Send + Sync>;
 
-/// Fills a buffer with random bytes (IVs of encrypted secrets).
-pub type RandomFill = std::sync::Arc<dyn Fn(&mut [u8]) + Send + Sync>;
+/// Fills a buffer with random bytes (IVs of encrypted secrets); false when
+/// it could not.
+pub type RandomFill = std::sync::Arc<dyn Fn(&mut [u8]) -> bool + Send + Sync>;
 
 /// The driver settings the command line depends on (qemu.conf and the
 /// daemon's run-time layout).
@@ -66,7 +67,9 @@ pub struct CommandConfig {
     /// qemu.conf `spice_auto_unix_socket`.
     pub spice_auto_unix_socket: bool,
     /// The guest's master key (the `masterKey0` secret QEMU reads from
-    /// `master-key.aes`), which encrypts every other secret passed in.
+    /// `master-key.aes`), which encrypts every other secret passed in; the
+    /// driver generates it per guest start and writes the file (the
+    /// default, all zeros, is a placeholder).
     pub master_key: [u8; 32],
     /// Where secret values come from; `None`: definitions using secrets
     /// are refused.
@@ -94,11 +97,7 @@ impl Default for CommandConfig {
             spice_auto_unix_socket: false,
             master_key: [0; 32],
             secrets: None,
-            random: std::sync::Arc::new(|buf: &mut [u8]| {
-                // Without a source of randomness the IV stays zero; callers
-                // set `random` (the daemon: getrandom).
-                buf.fill(0);
-            }),
+            random: std::sync::Arc::new(|buf: &mut [u8]| getrandom::getrandom(buf).is_ok()),
         }
     }
 }

@@ -104,6 +104,7 @@ fn command_config(extra: &str) -> CommandConfig {
             for (i, b) in buf.iter_mut().enumerate() {
                 *b = i as u8;
             }
+            true
         }),
         secrets: Some(std::sync::Arc::new(|_: &qemu_command::SecretRef| {
             Some(b"AQCVn5hO6HzFAhAAq0NCv8jtJcIcE+HOBlMQ1A".to_vec())

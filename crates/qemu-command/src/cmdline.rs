@@ -236,9 +236,11 @@ pub fn build_command(
     build_boot(&mut c)?;
     build_controllers(&mut c)?;
     build_memory_devices(&mut c)?;
+    build_ccid_controllers(&mut c)?;
     build_disks(&mut c)?;
     build_filesystems(&mut c)?;
     build_interfaces(&mut c)?;
+    build_smartcards(&mut c)?;
     build_serials(&mut c)?;
     build_parallels(&mut c)?;
     build_channels(&mut c)?;
@@ -423,6 +425,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "tpm",
         "vsock",
         "redirdev",
+        "smartcard",
     ];
     for d in c.devices() {
         if !DEV_OK.contains(&d.local_name()) {
@@ -1264,7 +1267,7 @@ fn build_controllers(c: &mut Ctx) -> Res<()> {
     }
     for el in &ctrls {
         let ty = el.attr("type").unwrap_or("");
-        if !["pci", "usb", "scsi", "ide", "sata", "virtio-serial", "fdc"].contains(&ty) {
+        if !["pci", "usb", "scsi", "ide", "sata", "virtio-serial", "fdc", "ccid"].contains(&ty) {
             return Err(unsupported(&format!("{ty} controller")));
         }
     }
@@ -3587,6 +3590,89 @@ fn usb_bus(c: &Ctx, bus: u64) -> String {
         }
     });
     format!("{name}.0")
+}
+
+fn ccid_alias(c: &Ctx, idx: u64) -> String {
+    c.devices()
+        .find(|d| {
+            d.local_name() == "controller"
+                && d.attr("type") == Some("ccid")
+                && d.attr("index").and_then(parse_num).unwrap_or(0) == idx
+        })
+        .and_then(alias)
+        .unwrap_or_else(|| format!("ccid{idx}"))
+}
+
+fn build_ccid_controllers(c: &mut Ctx) -> Res<()> {
+    let cs: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "controller" && d.attr("type") == Some("ccid"))
+        .cloned()
+        .collect();
+    for el in &cs {
+        let idx = el.attr("index").and_then(parse_num).unwrap_or(0);
+        let a = el
+            .child("address")
+            .filter(|a| a.attr("type") == Some("usb"))
+            .ok_or_else(|| unsupported("CCID controller address"))?;
+        let bus = usb_bus(c, a.attr("bus").and_then(parse_num).unwrap_or(0));
+        c.device(
+            Props::new()
+                .s("driver", "usb-ccid")
+                .s("id", ccid_alias(c, idx))
+                .s("bus", bus)
+                .s("port", a.attr("port").unwrap_or("1")),
+        );
+    }
+    Ok(())
+}
+
+fn build_smartcards(c: &mut Ctx) -> Res<()> {
+    let scs: Vec<Element> = c
+        .devices()
+        .filter(|d| d.local_name() == "smartcard")
+        .cloned()
+        .collect();
+    for (i, el) in scs.iter().enumerate() {
+        let id = alias(el).unwrap_or_else(|| format!("smartcard{i}"));
+        let ctrl = el
+            .child("address")
+            .filter(|a| a.attr("type") == Some("ccid"))
+            .and_then(|a| a.attr("controller"))
+            .and_then(parse_num)
+            .unwrap_or(0);
+        let bus = format!("{}.0", ccid_alias(c, ctrl));
+        let p = match el.attr("mode") {
+            Some("host") => Props::new()
+                .s("driver", "ccid-card-emulated")
+                .s("backend", "nss-emulated"),
+            Some("host-certificates") => {
+                let certs: Vec<String> = el.children_named("certificate").map(|e| e.text()).collect();
+                if certs.len() != 3 {
+                    return Err(unsupported("smartcard without three certificates"));
+                }
+                let db = el
+                    .child_text("database")
+                    .unwrap_or_else(|| "/etc/pki/nssdb".into());
+                Props::new()
+                    .s("driver", "ccid-card-emulated")
+                    .s("backend", "certificates")
+                    .s("cert1", certs[0].clone())
+                    .s("cert2", certs[1].clone())
+                    .s("cert3", certs[2].clone())
+                    .s("db", db)
+            }
+            Some("passthrough") => {
+                build_channel_chardev(c, el, &id)?;
+                Props::new()
+                    .s("driver", "ccid-card-passthru")
+                    .s("chardev", format!("char{id}"))
+            }
+            m => return Err(unsupported(&format!("smartcard mode {m:?}"))),
+        };
+        c.device(p.s("id", id).s("bus", bus));
+    }
+    Ok(())
 }
 
 fn build_redirdevs(c: &mut Ctx) -> Res<()> {

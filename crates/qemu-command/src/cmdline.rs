@@ -1941,7 +1941,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     for ch in el.elements() {
         if ![
             "driver", "source", "target", "address", "readonly", "alias", "boot", "serial",
-            "blockio", "geometry", "shareable", "vendor", "product", "iotune", "wwn",
+            "blockio", "geometry", "shareable", "vendor", "product", "iotune", "wwn", "encryption",
         ]
         .contains(&ch.local_name())
         {
@@ -2027,6 +2027,25 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     }
     let tdev = target.attr("dev").unwrap_or("");
     let mut drive = format!("libvirt-{n}-format");
+    // A LUKS layer QEMU opens with a passphrase secret.
+    let luks_secret = match el.child("encryption") {
+        None => None,
+        Some(enc) => {
+            if enc.attr("format") != Some("luks") || enc.attr("engine").is_some_and(|e| e != "qemu")
+            {
+                return Err(unsupported("disk encryption other than QEMU's LUKS"));
+            }
+            let sec = enc.child("secret").ok_or_else(|| unsupported("encryption without secret"))?;
+            let r = SecretRef {
+                kind: sec.attr("type").unwrap_or("passphrase").to_string(),
+                uuid: sec.attr("uuid").map(str::to_string),
+                usage: sec.attr("usage").map(str::to_string),
+            };
+            let id = format!("{drive}-encryption-secret0");
+            secret_object(c, &id, &r)?;
+            Some(id)
+        }
+    };
     if let Some(path) = path {
         let storage_drv = if ty == "block" {
             if device == "cdrom" && path == "/dev/cdrom" {
@@ -2062,7 +2081,15 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         if let Some(cm) = cache {
             f = f.obj("cache", cache_props(cm));
         }
-        f = f.s("driver", fmt).s("file", format!("libvirt-{n}-storage"));
+        f = match (&luks_secret, fmt) {
+            (None, _) => f.s("driver", fmt),
+            (Some(id), "raw") => f.s("driver", "luks").s("key-secret", id.clone()),
+            (Some(id), _) => f.s("driver", fmt).obj(
+                "encrypt",
+                Props::new().s("format", "luks").s("key-secret", id.clone()),
+            ),
+        };
+        f = f.s("file", format!("libvirt-{n}-storage"));
         c.opt("-blockdev", f.to_json());
         if dattr("copy_on_read") == Some("on") {
             let cor = format!("libvirt-CoR-{tdev}");

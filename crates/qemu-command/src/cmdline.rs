@@ -2740,6 +2740,14 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
     let chr = format!("char{id}");
     let v = match ty {
         "pty" => format!("pty,id={chr}"),
+        "pipe" => {
+            let path = src.and_then(|s| s.attr("path")).unwrap_or("");
+            format!("pipe,id={chr},path={}", qemu_opt_escape(path))
+        }
+        "spiceport" => {
+            let ch = src.and_then(|s| s.attr("channel")).unwrap_or("");
+            format!("spiceport,id={chr},name={}", qemu_opt_escape(ch))
+        }
         "vc" => format!("vc,id={chr}"),
         "null" => format!("null,id={chr}"),
         "dev" => {
@@ -2854,7 +2862,7 @@ fn build_serials(c: &mut Ctx) -> Res<()> {
         let p = Props::new()
             .s("driver", model)
             .s("chardev", format!("char{id}"))
-            .s("id", id);
+            .s("id", id.clone());
         match (tt, model) {
             ("isa-serial", "isa-serial") => {
                 let mut p = p.u("index", port);
@@ -2866,6 +2874,19 @@ fn build_serials(c: &mut Ctx) -> Res<()> {
                         .ou("iobase", a.attr("iobase").and_then(parse_num))
                         .ou("irq", a.attr("irq").and_then(parse_num));
                 }
+                c.device(p);
+            }
+            ("isa-debug", "isa-debugcon") | ("isa-debug", "isa-debug") => {
+                let io = el
+                    .child("address")
+                    .filter(|a| a.attr("type") == Some("isa"))
+                    .and_then(|a| a.attr("iobase"))
+                    .and_then(parse_num);
+                let p = Props::new()
+                    .s("driver", "isa-debugcon")
+                    .s("chardev", format!("char{id}"))
+                    .s("id", id)
+                    .ou("iobase", io);
                 c.device(p);
             }
             ("pci-serial", "pci-serial") => {

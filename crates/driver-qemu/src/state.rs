@@ -311,6 +311,7 @@ impl Driver {
             qemu_conf::load_firmware_dirs(&dirs.iter().map(PathBuf::as_path).collect::<Vec<_>>());
         let ctx_cell: Arc<std::sync::Mutex<Option<qemu_conf::QemuDriverContext>>> = Arc::default();
         let cell = ctx_cell.clone();
+        let checked = ctx_cell.clone();
         let post_parse: conf::domain::PostParse = Arc::new(move |def: &mut DomainDef| {
             // Not a QEMU guest: refused before any emulator is looked at.
             check_def(def)?;
@@ -329,6 +330,17 @@ impl Driver {
                 })?);
             }
             let emulator = def.emulator.clone().unwrap_or_default();
+            // The cache's first step, with the system error's wording.
+            if let Err(e) = std::fs::metadata(&emulator) {
+                return Err(Error::new(
+                    ErrorCode::SystemError,
+                    QEMU,
+                    format!(
+                        "Cannot check QEMU binary {emulator}: {}",
+                        virterror::os_error_text(&e)
+                    ),
+                ));
+            }
             let qcaps = caps::lookup(&cache, &emulator)?;
             let ctx = qemu_conf::QemuDriverContext {
                 caps: qcaps,
@@ -366,10 +378,23 @@ impl Driver {
                 None => Ok(()),
             }
         });
+        // libvirt's qemuValidateDomainDef: what the emulator must offer.
+        let validate: conf::domain::Validate = Arc::new(move |def: &DomainDef| {
+            check_def(def)?;
+            let ctx = checked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            match ctx {
+                Some(ctx) => check_emulator(&ctx.caps, def),
+                None => Ok(()),
+            }
+        });
         conf::domain::XmlOptions {
             default_arch: Some(caps::host_arch()),
             post_parse: Some(post_parse),
             assign_addresses: Some(assign),
+            validate: Some(validate),
             ..xml_options()
         }
     }
@@ -542,6 +567,33 @@ fn xml_options() -> conf::domain::XmlOptions {
         validate: Some(Arc::new(check_def)),
         ..Default::default()
     }
+}
+
+/// The guest's arch, virt type and machine type must be ones its emulator
+/// offers (libvirt's qemuValidateDomainDef, its first checks).
+fn check_emulator(qcaps: &qemu_caps::QemuCaps, def: &DomainDef) -> Result<()> {
+    let emulator = def.emulator.as_deref().unwrap_or("");
+    let refuse = |what: &str, value: &str| {
+        Err(Error::new(
+            ErrorCode::ConfigUnsupported,
+            QEMU,
+            format!("Emulator '{emulator}' does not support {what} '{value}'"),
+        ))
+    };
+    let arch = def.os.arch.as_deref().unwrap_or(caps::host_arch());
+    if !qcaps.is_arch_supported(arch) {
+        return refuse("arch", arch);
+    }
+    let virt = qemu_caps::VirtType::from_domain_type(&def.virt_type);
+    if !virt.is_some_and(|v| qcaps.is_virt_type_supported(v)) {
+        return refuse("virt type", &def.virt_type);
+    }
+    if let (Some(v), Some(m)) = (virt, def.os.machine.as_deref()) {
+        if !qcaps.is_machine_supported(v, m) {
+            return refuse("machine type", m);
+        }
+    }
+    Ok(())
 }
 
 /// The domain must be one QEMU runs, with a name usable as a file name.

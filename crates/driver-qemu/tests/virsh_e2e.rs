@@ -921,6 +921,44 @@ fn defined_guests_get_c_libvirtds_defaults_and_addresses() {
             }
         }
     }
+    // Definitions the emulator cannot run are refused with C's error.
+    // (Not compared: a machine type QEMU lacks, which C refuses while
+    // assigning addresses, "No PCI buses available", as such a machine
+    // gets no PCI root; qemu-conf does not fail there yet, and the
+    // validation after it answers "does not support machine type".)
+    let base = DIFF_GUESTS[2].1;
+    for (what, xml) in [
+        (
+            "emulator",
+            base.replace(
+                "</os>",
+                "</os>\n  <devices><emulator>/nope</emulator></devices>",
+            ),
+        ),
+        (
+            "arch",
+            base.replace("arch='x86_64' machine='pc'", "arch='sparc'"),
+        ),
+        (
+            "arch of the emulator",
+            base.replace("arch='x86_64' machine='pc'", "arch='aarch64'")
+                .replace(
+                    "</os>",
+                    "</os>\n  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>",
+                ),
+        ),
+    ] {
+        let file = t.join("bad.xml");
+        std::fs::write(&file, xml).unwrap_or_else(|e| panic!("{e}"));
+        let file = file.display().to_string();
+        let theirs = virsh_uri(&c_uri, &["define", &file]);
+        let ours = virsh_uri(&uri, &["define", &file]);
+        assert!(!theirs.ok, "{what}: C accepted it");
+        assert_eq!(ours.ok, theirs.ok, "{what}");
+        if ours.stderr != theirs.stderr {
+            failures.push(format!("{what}: C {}\nours {}", theirs.stderr, ours.stderr));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

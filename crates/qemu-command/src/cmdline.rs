@@ -16,7 +16,11 @@ fn config_error(what: String) -> VirError {
 }
 
 fn unsupported(what: &str) -> VirError {
-    VirError::new(ErrorCode::ConfigUnsupported, ErrorDomain::Qemu, format!("not yet: {what}"))
+    VirError::new(
+        ErrorCode::ConfigUnsupported,
+        ErrorDomain::Qemu,
+        format!("not yet: {what}"),
+    )
 }
 
 /// What the builder keeps while it walks the definition.
@@ -123,7 +127,9 @@ fn pci_address(c: &Ctx, el: &Element, p: Props) -> Res<Props> {
 }
 
 fn alias(el: &Element) -> Option<String> {
-    el.child("alias").and_then(|a| a.attr("name")).map(str::to_string)
+    el.child("alias")
+        .and_then(|a| a.attr("name"))
+        .map(str::to_string)
 }
 
 /// Builds the command line of `def` (parsed by the QEMU driver: defaults
@@ -227,7 +233,10 @@ pub fn build_command(
     c.arg("-nodefaults");
     c.opt(
         "-chardev",
-        format!("socket,id=charmonitor,fd={},server=on,wait=off", cfg.monitor_fd),
+        format!(
+            "socket,id=charmonitor,fd={},server=on,wait=off",
+            cfg.monitor_fd
+        ),
     );
     c.opt("-mon", "chardev=charmonitor,id=monitor,mode=control");
     build_clock(&mut c)?;
@@ -286,25 +295,32 @@ fn assign_usb_ports(def: &mut DomainDef) -> Res<()> {
             "disk" => d.child("target").and_then(|t| t.attr("bus")) == Some("usb"),
             "controller" => d.attr("type") == Some("ccid"),
             "input" => d.attr("bus") == Some("usb"),
-            "serial" => {
-                d.child("target").and_then(|t| t.attr("type")) == Some("usb-serial")
-            }
+            "serial" => d.child("target").and_then(|t| t.attr("type")) == Some("usb-serial"),
             "sound" => d.attr("model") == Some("usb"),
             "redirdev" => d.attr("bus") == Some("usb"),
             _ => false,
         }
     };
-    let needs: Vec<usize> = ["hub", "hostdev", "disk", "controller", "input", "serial", "sound", "redirdev"]
-        .iter()
-        .flat_map(|kind| {
-            def.devices
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| d.local_name() == *kind && is_usb(d) && d.child("address").is_none())
-                .map(|(i, _)| i)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let needs: Vec<usize> = [
+        "hub",
+        "hostdev",
+        "disk",
+        "controller",
+        "input",
+        "serial",
+        "sound",
+        "redirdev",
+    ]
+    .iter()
+    .flat_map(|kind| {
+        def.devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.local_name() == *kind && is_usb(d) && d.child("address").is_none())
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    })
+    .collect();
     if needs.is_empty() {
         return Ok(());
     }
@@ -329,8 +345,14 @@ fn assign_usb_ports(def: &mut DomainDef) -> Res<()> {
         .devices
         .iter()
         .filter_map(|d| d.child("address"))
-        .filter(|a| a.attr("type") == Some("usb") && a.attr("bus").and_then(parse_num).unwrap_or(0) == 0)
-        .filter_map(|a| a.attr("port").and_then(|p| p.split('.').next()).and_then(parse_num))
+        .filter(|a| {
+            a.attr("type") == Some("usb") && a.attr("bus").and_then(parse_num).unwrap_or(0) == 0
+        })
+        .filter_map(|a| {
+            a.attr("port")
+                .and_then(|p| p.split('.').next())
+                .and_then(parse_num)
+        })
         .collect();
     for i in needs {
         let port = (1..=ports)
@@ -368,8 +390,16 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
     }
     if let Some(f) = c.def.other_element("features") {
         for e in f.elements() {
-            if !["acpi", "apic", "pae", "smm", "pvspinlock", "hyperv", "vmport"]
-                .contains(&e.local_name())
+            if ![
+                "acpi",
+                "apic",
+                "pae",
+                "smm",
+                "pvspinlock",
+                "hyperv",
+                "vmport",
+            ]
+            .contains(&e.local_name())
             {
                 return Err(unsupported(&format!("feature {}", e.name)));
             }
@@ -499,7 +529,9 @@ fn build_pflash(c: &mut Ctx) -> Res<u32> {
             Props::new().s("driver", "file").s("filename", f)
         }
         Some("network") => {
-            let src = nvram.child("source").ok_or_else(|| unsupported("NVRAM source"))?;
+            let src = nvram
+                .child("source")
+                .ok_or_else(|| unsupported("NVRAM source"))?;
             network_storage(c, src, "libvirt-pflash1-storage")?
         }
         Some(t) => return Err(unsupported(&format!("NVRAM type {t}"))),
@@ -532,11 +564,7 @@ fn build_loader(c: &mut Ctx) -> Res<()> {
 fn build_machine(c: &mut Ctx, pflash: u32) -> Res<()> {
     let mut m = c.machine.clone();
     m.push_str(",usb=off");
-    if let Some(smm) = c
-        .def
-        .other_element("features")
-        .and_then(|f| f.child("smm"))
-    {
+    if let Some(smm) = c.def.other_element("features").and_then(|f| f.child("smm")) {
         match smm.attr("state") {
             Some("off") => m.push_str(",smm=off"),
             _ => m.push_str(",smm=on"),
@@ -551,8 +579,7 @@ fn build_machine(c: &mut Ctx, pflash: u32) -> Res<()> {
         m.push_str(&format!(",vmport={v}"));
     }
     m.push_str(",dump-guest-core=off");
-    if c
-        .devices()
+    if c.devices()
         .any(|d| d.local_name() == "memory" && d.attr("model") == Some("nvdimm"))
     {
         m.push_str(",nvdimm=on");
@@ -629,7 +656,12 @@ fn build_cpu(c: &mut Ctx) -> Res<()> {
             }
         }
     }
-    let timer = |name: &str| c.def.clock.children_named("timer").find(|t| t.attr("name") == Some(name));
+    let timer = |name: &str| {
+        c.def
+            .clock
+            .children_named("timer")
+            .find(|t| t.attr("name") == Some(name))
+    };
     if let Some(t) = timer("kvmclock") {
         match t.attr("present") {
             Some("no") => cpu.push_str(",kvmclock=off"),
@@ -640,10 +672,18 @@ fn build_cpu(c: &mut Ctx) -> Res<()> {
     let features = c.def.other_element("features");
     let feat = |n: &str| features.and_then(|f| f.child(n));
     if let Some(eoi) = feat("apic").and_then(|a| a.attr("eoi")) {
-        cpu.push_str(if eoi == "on" { ",kvm-pv-eoi=on" } else { ",kvm-pv-eoi=off" });
+        cpu.push_str(if eoi == "on" {
+            ",kvm-pv-eoi=on"
+        } else {
+            ",kvm-pv-eoi=off"
+        });
     }
     if let Some(st) = feat("pvspinlock").and_then(|a| a.attr("state")) {
-        cpu.push_str(if st == "on" { ",kvm-pv-unhalt=on" } else { ",kvm-pv-unhalt=off" });
+        cpu.push_str(if st == "on" {
+            ",kvm-pv-unhalt=on"
+        } else {
+            ",kvm-pv-unhalt=off"
+        });
     }
     if let Some(hv) = feat("hyperv") {
         match hv.attr("mode") {
@@ -700,8 +740,7 @@ fn build_cpu(c: &mut Ctx) -> Res<()> {
             Some(m) => return Err(unsupported(&format!("hyperv mode {m}"))),
         }
     }
-    if c
-        .devices()
+    if c.devices()
         .any(|d| d.local_name() == "panic" && d.attr("model") == Some("hyperv"))
     {
         cpu.push_str(",hv-crash");
@@ -1012,7 +1051,11 @@ fn build_memory(c: &mut Ctx) -> Res<()> {
     }
     c.opt(
         "-overcommit",
-        if b.locked { "mem-lock=on" } else { "mem-lock=off" },
+        if b.locked {
+            "mem-lock=on"
+        } else {
+            "mem-lock=off"
+        },
     );
     Ok(())
 }
@@ -1267,7 +1310,18 @@ fn build_controllers(c: &mut Ctx) -> Res<()> {
     }
     for el in &ctrls {
         let ty = el.attr("type").unwrap_or("");
-        if !["pci", "usb", "scsi", "ide", "sata", "virtio-serial", "fdc", "ccid"].contains(&ty) {
+        if ![
+            "pci",
+            "usb",
+            "scsi",
+            "ide",
+            "sata",
+            "virtio-serial",
+            "fdc",
+            "ccid",
+        ]
+        .contains(&ty)
+        {
             return Err(unsupported(&format!("{ty} controller")));
         }
     }
@@ -1374,7 +1428,11 @@ fn build_controller(c: &mut Ctx, el: &Element) -> Res<()> {
                 }
             });
             if let Some(n) = el.attr("ports").and_then(parse_num) {
-                let p = Props::new().s("driver", drv).u("p2", n).u("p3", n).s("id", id);
+                let p = Props::new()
+                    .s("driver", drv)
+                    .u("p2", n)
+                    .u("p3", n)
+                    .s("id", id);
                 let p = pci_address(c, el, p)?;
                 c.device(p);
                 return Ok(());
@@ -1486,7 +1544,10 @@ fn build_memory_devices(c: &mut Ctx) -> Res<()> {
         let id = match alias(el) {
             Some(a) => a,
             None if prefix == "dimm" || prefix == "nvdimm" => {
-                format!("{prefix}{}", slot.ok_or_else(|| unsupported("DIMM without slot"))?)
+                format!(
+                    "{prefix}{}",
+                    slot.ok_or_else(|| unsupported("DIMM without slot"))?
+                )
             }
             None => {
                 let n = counters.entry(prefix).or_insert(0u64);
@@ -1529,7 +1590,9 @@ fn build_memory_devices(c: &mut Ctx) -> Res<()> {
             || (discard == Some(true) && model == "dimm");
         let memfd = !file && b.source.as_deref() == Some("memfd");
         if memfd {
-            p = p.s("qom-type", "memory-backend-memfd").s("id", memdev.clone());
+            p = p
+                .s("qom-type", "memory-backend-memfd")
+                .s("id", memdev.clone());
             if let Some(k) = huge {
                 p = p.b("hugetlb", true).u("hugetlbsize", k * 1024);
             }
@@ -1552,7 +1615,9 @@ fn build_memory_devices(c: &mut Ctx) -> Res<()> {
                 }
             }
         } else {
-            p = p.s("qom-type", "memory-backend-ram").s("id", memdev.clone());
+            p = p
+                .s("qom-type", "memory-backend-ram")
+                .s("id", memdev.clone());
         }
         match access.as_deref() {
             Some("shared") => p = p.b("share", true),
@@ -1603,8 +1668,12 @@ fn build_memory_devices(c: &mut Ctx) -> Res<()> {
                 if model == "nvdimm" {
                     d = d.ou(
                         "label-size",
-                        size_kib(target.and_then(|t| t.child("label")).and_then(|l| l.child("size")))
-                            .map(|k| k * 1024),
+                        size_kib(
+                            target
+                                .and_then(|t| t.child("label"))
+                                .and_then(|l| l.child("size")),
+                        )
+                        .map(|k| k * 1024),
                     );
                     if target.and_then(|t| t.child("readonly")).is_some() {
                         d = d.b("unarmed", true);
@@ -1635,7 +1704,10 @@ fn build_memory_devices(c: &mut Ctx) -> Res<()> {
                 d = d
                     .ou("node", node)
                     .ou("block-size", size_kib(t.child("block")).map(|k| k * 1024))
-                    .ou("requested-size", size_kib(t.child("requested")).map(|k| k * 1024))
+                    .ou(
+                        "requested-size",
+                        size_kib(t.child("requested")).map(|k| k * 1024),
+                    )
                     .s("memdev", memdev);
                 if huge.is_some() || b.prealloc {
                     d = d.b("prealloc", true);
@@ -1781,8 +1853,17 @@ fn network_storage(c: &mut Ctx, src: &Element, node: &str) -> Res<Props> {
         cookie_id = Some(id);
     }
     for e in src.elements() {
-        if !["host", "timeout", "readahead", "ssl", "initiator", "reconnect", "auth", "cookies"]
-            .contains(&e.local_name())
+        if ![
+            "host",
+            "timeout",
+            "readahead",
+            "ssl",
+            "initiator",
+            "reconnect",
+            "auth",
+            "cookies",
+        ]
+        .contains(&e.local_name())
         {
             return Err(unsupported(&format!("{proto} source <{}>", e.name)));
         }
@@ -1827,7 +1908,9 @@ fn network_storage(c: &mut Ctx, src: &Element, node: &str) -> Res<Props> {
             }
             p.ou(
                 "reconnect-delay",
-                src.child("reconnect").and_then(|r| r.attr("delay")).and_then(parse_num),
+                src.child("reconnect")
+                    .and_then(|r| r.attr("delay"))
+                    .and_then(parse_num),
             )
         }
         "iscsi" => {
@@ -1852,7 +1935,9 @@ fn network_storage(c: &mut Ctx, src: &Element, node: &str) -> Res<Props> {
                     .and_then(|i| i.attr("name")),
             )
         }
-        _ if auth.is_some() && !["iscsi", "rbd", "http", "https", "ftp", "ftps"].contains(&proto) => {
+        _ if auth.is_some()
+            && !["iscsi", "rbd", "http", "https", "ftp", "ftps"].contains(&proto) =>
+        {
             return Err(unsupported(&format!("{proto} authentication")));
         }
         "gluster" => {
@@ -1887,11 +1972,15 @@ fn network_storage(c: &mut Ctx, src: &Element, node: &str) -> Res<Props> {
             p = p.os("cookie-secret", cookie_id.clone());
             p.ou(
                 "timeout",
-                src.child("timeout").and_then(|t| t.attr("seconds")).and_then(parse_num),
+                src.child("timeout")
+                    .and_then(|t| t.attr("seconds"))
+                    .and_then(parse_num),
             )
             .ou(
                 "readahead",
-                src.child("readahead").and_then(|t| t.attr("size")).and_then(parse_num),
+                src.child("readahead")
+                    .and_then(|t| t.attr("size"))
+                    .and_then(parse_num),
             )
         }
         "rbd" => {
@@ -1940,8 +2029,22 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     let device = el.attr("device").unwrap_or("disk");
     for ch in el.elements() {
         if ![
-            "driver", "source", "target", "address", "readonly", "alias", "boot", "serial",
-            "blockio", "geometry", "shareable", "vendor", "product", "iotune", "wwn", "encryption",
+            "driver",
+            "source",
+            "target",
+            "address",
+            "readonly",
+            "alias",
+            "boot",
+            "serial",
+            "blockio",
+            "geometry",
+            "shareable",
+            "vendor",
+            "product",
+            "iotune",
+            "wwn",
+            "encryption",
         ]
         .contains(&ch.local_name())
         {
@@ -2003,9 +2106,9 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     if let Some(s) = src {
         if ty != "network"
             && (s.elements().next().is_some()
-                || s.attrs.iter().any(|(k, _)| {
-                    !["file", "dev", "index", "startupPolicy"].contains(&k.as_str())
-                }))
+                || s.attrs
+                    .iter()
+                    .any(|(k, _)| !["file", "dev", "index", "startupPolicy"].contains(&k.as_str())))
         {
             return Err(unsupported("disk source options"));
         }
@@ -2016,7 +2119,9 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         "network" => src.and_then(|s| s.attr("protocol")),
         t => return Err(unsupported(&format!("disk type {t}"))),
     };
-    let target = el.child("target").ok_or_else(|| unsupported("disk target"))?;
+    let target = el
+        .child("target")
+        .ok_or_else(|| unsupported("disk target"))?;
     let bus = target.attr("bus").unwrap_or("ide");
     if target
         .attrs
@@ -2035,7 +2140,9 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             {
                 return Err(unsupported("disk encryption other than QEMU's LUKS"));
             }
-            let sec = enc.child("secret").ok_or_else(|| unsupported("encryption without secret"))?;
+            let sec = enc
+                .child("secret")
+                .ok_or_else(|| unsupported("encryption without secret"))?;
             let r = SecretRef {
                 kind: sec.attr("type").unwrap_or("passphrase").to_string(),
                 uuid: sec.attr("uuid").map(str::to_string),
@@ -2123,16 +2230,26 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         .to_string();
     let dev_alias = disk_alias(el, bus, tdev, scsi_model != "lsilogic")?;
     if bus != "virtio"
-        && ["ioeventfd", "event_idx", "queues", "queue_size", "iommu", "ats", "packed"]
-            .iter()
-            .any(|k| dattr(k).is_some())
+        && [
+            "ioeventfd",
+            "event_idx",
+            "queues",
+            "queue_size",
+            "iommu",
+            "ats",
+            "packed",
+        ]
+        .iter()
+        .any(|k| dattr(k).is_some())
     {
         return Err(unsupported("virtio options on a non-virtio disk"));
     }
     let mut device_id = None;
     let p = match bus {
         "ide" | "sata" => {
-            let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
+            let a = el
+                .child("address")
+                .ok_or_else(|| unsupported("disk address"))?;
             let ctrl = a.attr("controller").and_then(parse_num).unwrap_or(0);
             let abus = a.attr("bus").and_then(parse_num).unwrap_or(0);
             let unit = a.attr("unit").and_then(parse_num).unwrap_or(0);
@@ -2148,13 +2265,22 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                 }
                 (format!("ide.{abus}"), Some(unit))
             };
-            let drvname = if device == "cdrom" { "ide-cd" } else { "ide-hd" };
-            Props::new().s("driver", drvname).s("bus", busname).ou("unit", unit)
+            let drvname = if device == "cdrom" {
+                "ide-cd"
+            } else {
+                "ide-hd"
+            };
+            Props::new()
+                .s("driver", drvname)
+                .s("bus", busname)
+                .ou("unit", unit)
         }
         "virtio" => {
             let drv = virtio_driver("virtio-blk-pci", el.attr("model"))?;
-            let mut p = virtio_options(el, Props::new().s("driver", drv))?
-                .os("iothread", dattr("iothread").map(|t| format!("iothread{t}")));
+            let mut p = virtio_options(el, Props::new().s("driver", drv))?.os(
+                "iothread",
+                dattr("iothread").map(|t| format!("iothread{t}")),
+            );
             let onoff = |k: &str| dattr(k).map(|v| v == "on");
             if let Some(v) = onoff("ioeventfd") {
                 p = p.b("ioeventfd", v);
@@ -2183,7 +2309,9 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                 .s("port", a.attr("port").unwrap_or("1"))
         }
         "scsi" => {
-            let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
+            let a = el
+                .child("address")
+                .ok_or_else(|| unsupported("disk address"))?;
             let g = |k: &str| a.attr(k).and_then(parse_num).unwrap_or(0);
             let ctrl = scsi_ctrl;
             let model = scsi_model.as_str();
@@ -2219,7 +2347,9 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             p
         }
         "fdc" => {
-            let a = el.child("address").ok_or_else(|| unsupported("disk address"))?;
+            let a = el
+                .child("address")
+                .ok_or_else(|| unsupported("disk address"))?;
             let unit = a.attr("unit").and_then(parse_num).unwrap_or(0);
             Props::new().s("driver", "floppy").u("unit", unit)
         }
@@ -2256,7 +2386,10 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         let n = u64::from_str_radix(hex, 16).map_err(|_| unsupported("disk wwn"))?;
         p = p.u("wwn", n);
     }
-    p = p.ou("rotation_rate", target.attr("rotation_rate").and_then(parse_num));
+    p = p.ou(
+        "rotation_rate",
+        target.attr("rotation_rate").and_then(parse_num),
+    );
     p = p
         .os("vendor", el.child_text("vendor"))
         .os("product", el.child_text("product"));
@@ -2278,7 +2411,13 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     if let Some(s) = el.child("serial") {
         p = p.s("serial", disk_serial(&s.text()));
     }
-    let fix = |v: &str| if v == "enospace" { "enospc".to_string() } else { v.to_string() };
+    let fix = |v: &str| {
+        if v == "enospace" {
+            "enospc".to_string()
+        } else {
+            v.to_string()
+        }
+    };
     let wpolicy = dattr("error_policy").map(fix);
     let rpolicy = dattr("rerror_policy")
         .map(fix)
@@ -2500,7 +2639,10 @@ fn build_interfaces(c: &mut Ctx) -> Res<()> {
         };
         c.opt(
             "-netdev",
-            Props::new().s("type", "user").s("id", host.clone()).to_json(),
+            Props::new()
+                .s("type", "user")
+                .s("id", host.clone())
+                .to_json(),
         );
         let mac = el
             .child("mac")
@@ -2559,7 +2701,12 @@ fn build_iothreads(c: &mut Ctx) -> Res<()> {
         .unwrap_or_default();
     let mut ids: Vec<(u64, Option<Element>)> = defined
         .iter()
-        .map(|e| (e.attr("id").and_then(parse_num).unwrap_or(0), Some(e.clone())))
+        .map(|e| {
+            (
+                e.attr("id").and_then(parse_num).unwrap_or(0),
+                Some(e.clone()),
+            )
+        })
         .collect();
     // Threads counted but not listed get the lowest free ids.
     let mut next = 1;
@@ -2582,8 +2729,14 @@ fn build_iothreads(c: &mut Ctx) -> Res<()> {
             let poll = e.child("poll");
             let pn = |k: &str| poll.and_then(|p| p.attr(k)).and_then(parse_num);
             p = p
-                .ou("thread-pool-min", e.attr("thread_pool_min").and_then(parse_num))
-                .ou("thread-pool-max", e.attr("thread_pool_max").and_then(parse_num))
+                .ou(
+                    "thread-pool-min",
+                    e.attr("thread_pool_min").and_then(parse_num),
+                )
+                .ou(
+                    "thread-pool-max",
+                    e.attr("thread_pool_max").and_then(parse_num),
+                )
                 .ou("poll-max-ns", pn("max"))
                 .ou("poll-grow", pn("grow"))
                 .ou("poll-shrink", pn("shrink"));
@@ -2598,7 +2751,11 @@ fn build_iothreads(c: &mut Ctx) -> Res<()> {
 fn build_channel_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
     match el.attr("type") {
         Some("spicevmc") => {
-            let name = if el.local_name() == "redirdev" { "usbredir" } else { "vdagent" };
+            let name = if el.local_name() == "redirdev" {
+                "usbredir"
+            } else {
+                "vdagent"
+            };
             c.opt("-chardev", format!("spicevmc,id=char{id},name={name}"));
             Ok(())
         }
@@ -2628,7 +2785,10 @@ fn build_channel_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
             // may be the generated one.
             let src = el.child("source");
             if src.and_then(|s| s.attr("mode")) == Some("bind") || src.is_none() {
-                c.opt("-chardev", format!("socket,id=char{id},fd=1729,server=on,wait=off"));
+                c.opt(
+                    "-chardev",
+                    format!("socket,id=char{id},fd=1729,server=on,wait=off"),
+                );
                 return Ok(());
             }
             build_chardev(c, el, id)
@@ -2645,9 +2805,11 @@ fn virtio_serial_address(el: &Element, p: Props) -> Res<Props> {
         return Err(unsupported("channel address"));
     }
     let g = |k: &str| a.attr(k).and_then(parse_num).unwrap_or(0);
-    Ok(p
-        .s("bus", format!("virtio-serial{}.{}", g("controller"), g("bus")))
-        .u("nr", g("port")))
+    Ok(p.s(
+        "bus",
+        format!("virtio-serial{}.{}", g("controller"), g("bus")),
+    )
+    .u("nr", g("port")))
 }
 
 fn build_channels(c: &mut Ctx) -> Res<()> {
@@ -2658,7 +2820,9 @@ fn build_channels(c: &mut Ctx) -> Res<()> {
         .collect();
     for (i, el) in chans.iter().enumerate() {
         let id = alias(el).unwrap_or_else(|| format!("channel{i}"));
-        let t = el.child("target").ok_or_else(|| unsupported("channel target"))?;
+        let t = el
+            .child("target")
+            .ok_or_else(|| unsupported("channel target"))?;
         match t.attr("type") {
             Some("virtio") => {
                 build_channel_chardev(c, el, &id)?;
@@ -2681,7 +2845,10 @@ fn build_channels(c: &mut Ctx) -> Res<()> {
                     "-netdev",
                     Props::new()
                         .s("type", "user")
-                        .raw("guestfwd", crate::json::Prop::Arr(vec![crate::json::Prop::Obj(one)]))
+                        .raw(
+                            "guestfwd",
+                            crate::json::Prop::Arr(vec![crate::json::Prop::Obj(one)]),
+                        )
                         .s("id", id)
                         .to_json(),
                 );
@@ -2723,8 +2890,7 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
     let sources: Vec<&Element> = el.children_named("source").collect();
     let src = sources.first().copied();
     for e in el.elements() {
-        if !["source", "target", "address", "alias", "protocol", "log"].contains(&e.local_name())
-        {
+        if !["source", "target", "address", "alias", "protocol", "log"].contains(&e.local_name()) {
             return Err(unsupported(&format!("chardev <{}>", e.name)));
         }
     }
@@ -2779,7 +2945,11 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
                 let pw = match c.chardev_tls_secret.clone() {
                     Some(uuid) => {
                         let sid = format!("{chr}-secret0");
-                        let r = SecretRef { kind: "tls".into(), uuid: Some(uuid), usage: None };
+                        let r = SecretRef {
+                            kind: "tls".into(),
+                            uuid: Some(uuid),
+                            usage: None,
+                        };
                         secret_object(c, &sid, &r)?;
                         Some(sid)
                     }
@@ -2851,7 +3021,10 @@ fn build_serials(c: &mut Ctx) -> Res<()> {
         .collect();
     for el in &serials {
         let t = el.child("target");
-        let port = t.and_then(|t| t.attr("port")).and_then(parse_num).unwrap_or(0);
+        let port = t
+            .and_then(|t| t.attr("port"))
+            .and_then(parse_num)
+            .unwrap_or(0);
         let tt = t.and_then(|t| t.attr("type")).unwrap_or("isa-serial");
         let model = t
             .and_then(|t| t.child("model"))
@@ -2976,7 +3149,9 @@ fn audio_direction(ty: &str, d: &Element) -> Res<Props> {
     if let Some(v) = d.attr("fixedSettings") {
         p = p.b("fixed-settings", yes(v));
     }
-    p = p.ou("voices", num("voices")).ou("buffer-length", num("bufferLength"));
+    p = p
+        .ou("voices", num("voices"))
+        .ou("buffer-length", num("bufferLength"));
     if let Some(st) = d.child("settings") {
         p = p
             .ou("frequency", st.attr("frequency").and_then(parse_num))
@@ -3151,7 +3326,10 @@ fn build_spice(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) ->
                 && g.attr("port").is_none()
                 && listen.and_then(|l| l.attr("address")).is_none() =>
         {
-            format!("unix,addr={}", qemu_opt_escape(&format!("{priv_dir}/spice.sock")))
+            format!(
+                "unix,addr={}",
+                qemu_opt_escape(&format!("{priv_dir}/spice.sock"))
+            )
         }
         lt => {
             let port = num("port").max(0);
@@ -3175,7 +3353,11 @@ fn build_spice(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) ->
     };
     let tls_on = num("tlsPort") > 0 && cfg.spice_tls;
     if let Some(m) = g.child("mouse").and_then(|m| m.attr("mode")) {
-        v.push_str(if m == "client" { ",agent-mouse=on" } else { ",agent-mouse=off" });
+        v.push_str(if m == "client" {
+            ",agent-mouse=on"
+        } else {
+            ",agent-mouse=off"
+        });
     }
     if cfg.spice_sasl {
         v.push_str(",sasl=on");
@@ -3199,8 +3381,8 @@ fn build_spice(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) ->
                     _ => {}
                 }
             }
-            "image" | "jpeg" | "zlib" | "playback" | "streaming" | "clipboard"
-            | "filetransfer" | "gl" => {}
+            "image" | "jpeg" | "zlib" | "playback" | "streaming" | "clipboard" | "filetransfer"
+            | "gl" => {}
             n => return Err(unsupported(&format!("SPICE <{n}>"))),
         }
     }
@@ -3238,8 +3420,16 @@ fn build_spice(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) ->
 
 fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> Res<()> {
     for (k, _) in &g.attrs {
-        if !["type", "port", "autoport", "listen", "sharePolicy", "powerControl", "socket"]
-            .contains(&k.as_str())
+        if ![
+            "type",
+            "port",
+            "autoport",
+            "listen",
+            "sharePolicy",
+            "powerControl",
+            "socket",
+        ]
+        .contains(&k.as_str())
         {
             return Err(unsupported(&format!("VNC {k}")));
         }
@@ -3265,7 +3455,10 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> R
                 && g.attr("port").is_none()
                 && listen.and_then(|l| l.attr("address")).is_none() =>
         {
-            format!("vnc=unix:{}", qemu_opt_escape(&format!("{priv_dir}/vnc.sock")))
+            format!(
+                "vnc=unix:{}",
+                qemu_opt_escape(&format!("{priv_dir}/vnc.sock"))
+            )
         }
         _ => {
             let addr = listen
@@ -3273,7 +3466,10 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> R
                 .or_else(|| g.attr("listen"))
                 .unwrap_or("127.0.0.1");
             let port = match g.attr("autoport") {
-                Some("no") => g.attr("port").and_then(|p| p.parse::<i64>().ok()).unwrap_or(5900),
+                Some("no") => g
+                    .attr("port")
+                    .and_then(|p| p.parse::<i64>().ok())
+                    .unwrap_or(5900),
                 _ => 5900,
             };
             let addr = if addr.contains(':') {
@@ -3291,7 +3487,11 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> R
         let pw = match cfg.vnc_tls_secret.clone() {
             Some(uuid) => {
                 let sid = "vnc-tls-creds0-secret0".to_string();
-                let r = SecretRef { kind: "tls".into(), uuid: Some(uuid), usage: None };
+                let r = SecretRef {
+                    kind: "tls".into(),
+                    uuid: Some(uuid),
+                    usage: None,
+                };
                 secret_object(c, &sid, &r)?;
                 Some(sid)
             }
@@ -3338,7 +3538,9 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
         .cloned()
         .collect();
     for (i, v) in vids.iter().enumerate() {
-        let m = v.child("model").ok_or_else(|| unsupported("video without model"))?;
+        let m = v
+            .child("model")
+            .ok_or_else(|| unsupported("video without model"))?;
         for e in v.elements() {
             if !["model", "address", "alias", "driver"].contains(&e.local_name()) {
                 return Err(unsupported(&format!("video <{}>", e.name)));
@@ -3348,7 +3550,10 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
             if e.local_name() != "acceleration" || m.attr("type") != Some("virtio") {
                 return Err(unsupported("video model options"));
             }
-            if e.attrs.iter().any(|(k, _)| k != "accel3d" && k != "rendernode") {
+            if e.attrs
+                .iter()
+                .any(|(k, _)| k != "accel3d" && k != "rendernode")
+            {
                 return Err(unsupported("video acceleration options"));
             }
         }
@@ -3372,14 +3577,13 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
                 .u("vram64_size_mb", kib("vram64").unwrap_or(0) / 1024)
                 .ou("vgamem_mb", kib("vgamem").map(|v| v / 1024)),
             "virtio" => {
-                if m.attrs.iter().any(|(k, _)| !["type", "heads", "primary"].contains(&k.as_str()))
+                if m.attrs
+                    .iter()
+                    .any(|(k, _)| !["type", "heads", "primary"].contains(&k.as_str()))
                 {
                     return Err(unsupported("virtio video options"));
                 }
-                let gl = m
-                    .child("acceleration")
-                    .and_then(|a| a.attr("accel3d"))
-                    == Some("yes");
+                let gl = m.child("acceleration").and_then(|a| a.attr("accel3d")) == Some("yes");
                 let drv = match (primary, gl) {
                     (true, false) => "virtio-vga",
                     (false, false) => "virtio-gpu-pci",
@@ -3387,8 +3591,8 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
                     (false, true) => "virtio-gpu-gl-pci",
                 };
                 virtio_options(v, Props::new().s("driver", drv))?
-                .s("id", id)
-                .u("max_outputs", kib("heads").unwrap_or(1))
+                    .s("id", id)
+                    .u("max_outputs", kib("heads").unwrap_or(1))
             }
             t => return Err(unsupported(&format!("video {t}"))),
         };
@@ -3538,13 +3742,25 @@ fn build_sounds(c: &mut Ctx) -> Res<()> {
         match model {
             "ac97" | "es1370" => {
                 let drv = if model == "ac97" { "AC97" } else { "ES1370" };
-                let p = Props::new().s("driver", drv).s("id", id).os("audiodev", audio);
+                let p = Props::new()
+                    .s("driver", drv)
+                    .s("id", id)
+                    .os("audiodev", audio);
                 let p = pci_address(c, el, p)?;
                 c.device(p);
             }
-            "sb16" => c.device(Props::new().s("driver", "sb16").s("id", id).os("audiodev", audio)),
+            "sb16" => c.device(
+                Props::new()
+                    .s("driver", "sb16")
+                    .s("id", id)
+                    .os("audiodev", audio),
+            ),
             "ich6" | "ich9" => {
-                let drv = if model == "ich6" { "intel-hda" } else { "ich9-intel-hda" };
+                let drv = if model == "ich6" {
+                    "intel-hda"
+                } else {
+                    "ich9-intel-hda"
+                };
                 let p = Props::new().s("driver", drv).s("id", id.clone());
                 let p = pci_address(c, el, p)?;
                 c.device(p);
@@ -3552,7 +3768,11 @@ fn build_sounds(c: &mut Ctx) -> Res<()> {
                     .children_named("codec")
                     .map(|cd| cd.attr("type").unwrap_or("duplex"))
                     .collect();
-                let codecs = if codecs.is_empty() { vec!["duplex"] } else { codecs };
+                let codecs = if codecs.is_empty() {
+                    vec!["duplex"]
+                } else {
+                    codecs
+                };
                 for (n, t) in codecs.iter().enumerate() {
                     let drv = match *t {
                         "duplex" => "hda-duplex",
@@ -3591,11 +3811,17 @@ fn build_rngs(c: &mut Ctx) -> Res<()> {
         }
         let id = alias(el).unwrap_or_else(|| format!("rng{i}"));
         let obj = format!("obj{id}");
-        let be = el.child("backend").ok_or_else(|| unsupported("rng backend"))?;
+        let be = el
+            .child("backend")
+            .ok_or_else(|| unsupported("rng backend"))?;
         match be.attr("model") {
             Some("random") => {
                 let f = be.text();
-                let f = if f.is_empty() { "/dev/urandom".to_string() } else { f };
+                let f = if f.is_empty() {
+                    "/dev/urandom".to_string()
+                } else {
+                    f
+                };
                 c.object(
                     Props::new()
                         .s("qom-type", "rng-random")
@@ -3603,9 +3829,11 @@ fn build_rngs(c: &mut Ctx) -> Res<()> {
                         .s("filename", f),
                 );
             }
-            Some("builtin") => {
-                c.object(Props::new().s("qom-type", "rng-builtin").s("id", obj.clone()))
-            }
+            Some("builtin") => c.object(
+                Props::new()
+                    .s("qom-type", "rng-builtin")
+                    .s("id", obj.clone()),
+            ),
             _ => return Err(unsupported("rng backend model")),
         }
         let mut p = virtio_options(el, Props::new().s("driver", drv))?
@@ -3695,7 +3923,8 @@ fn build_smartcards(c: &mut Ctx) -> Res<()> {
                 .s("driver", "ccid-card-emulated")
                 .s("backend", "nss-emulated"),
             Some("host-certificates") => {
-                let certs: Vec<String> = el.children_named("certificate").map(|e| e.text()).collect();
+                let certs: Vec<String> =
+                    el.children_named("certificate").map(|e| e.text()).collect();
                 if certs.len() != 3 {
                     return Err(unsupported("smartcard without three certificates"));
                 }
@@ -3751,7 +3980,9 @@ fn build_redirdevs(c: &mut Ctx) -> Res<()> {
             .s("id", id)
             .ou(
                 "bootindex",
-                el.child("boot").and_then(|b| b.attr("order")).and_then(parse_num),
+                el.child("boot")
+                    .and_then(|b| b.attr("order"))
+                    .and_then(parse_num),
             )
             .s("bus", bus)
             .s("port", a.attr("port").unwrap_or("1"));
@@ -3787,10 +4018,14 @@ fn build_hostdevs(c: &mut Ctx) -> Res<()> {
             .child("boot")
             .and_then(|b| b.attr("order"))
             .and_then(parse_num);
-        let src = el.child("source").ok_or_else(|| unsupported("hostdev source"))?;
+        let src = el
+            .child("source")
+            .ok_or_else(|| unsupported("hostdev source"))?;
         match el.attr("type") {
             Some("pci") => {
-                let a = src.child("address").ok_or_else(|| unsupported("PCI hostdev address"))?;
+                let a = src
+                    .child("address")
+                    .ok_or_else(|| unsupported("PCI hostdev address"))?;
                 let g = |k: &str| a.attr(k).and_then(parse_num).unwrap_or(0);
                 if src.attrs.iter().any(|_| true) || el.child("driver").is_some() {
                     return Err(unsupported("PCI hostdev options"));
@@ -3820,7 +4055,14 @@ fn build_hostdevs(c: &mut Ctx) -> Res<()> {
                 }
                 let ramfb = el.attr("ramfb") == Some("on");
                 let p = Props::new()
-                    .s("driver", if ramfb { "vfio-pci-nohotplug" } else { "vfio-pci" })
+                    .s(
+                        "driver",
+                        if ramfb {
+                            "vfio-pci-nohotplug"
+                        } else {
+                            "vfio-pci"
+                        },
+                    )
                     .s("id", id)
                     .s("sysfsdev", format!("/sys/bus/mdev/devices/{uuid}"))
                     .os("display", el.attr("display"));
@@ -3829,11 +4071,16 @@ fn build_hostdevs(c: &mut Ctx) -> Res<()> {
                 c.device(p);
             }
             Some("usb") => {
-                let a = src.child("address").ok_or_else(|| unsupported("USB hostdev by vendor"))?;
+                let a = src
+                    .child("address")
+                    .ok_or_else(|| unsupported("USB hostdev by vendor"))?;
                 let g = |k: &str| a.attr(k).and_then(parse_num).unwrap_or(0);
                 let mut p = Props::new()
                     .s("driver", "usb-host")
-                    .s("hostdevice", format!("/dev/bus/usb/{:03}/{:03}", g("bus"), g("device")))
+                    .s(
+                        "hostdevice",
+                        format!("/dev/bus/usb/{:03}/{:03}", g("bus"), g("device")),
+                    )
                     .s("id", id);
                 match src.attr("guestReset") {
                     None => {}
@@ -3871,14 +4118,19 @@ fn build_tpms(c: &mut Ctx) -> Res<()> {
         if !["tpm-tis", "tpm-crb"].contains(&model) {
             return Err(unsupported(&format!("TPM model {model}")));
         }
-        let be = el.child("backend").ok_or_else(|| unsupported("TPM backend"))?;
+        let be = el
+            .child("backend")
+            .ok_or_else(|| unsupported("TPM backend"))?;
         let tpmdev = format!("tpm-{id}");
         match be.attr("type") {
             Some("passthrough") => {
                 let s0 = c.fdset;
                 c.fdset += 2;
                 c.opt("-add-fd", format!("set={s0},fd=1730,opaque={id}-tpm"));
-                c.opt("-add-fd", format!("set={},fd=1731,opaque={id}-cancel", s0 + 1));
+                c.opt(
+                    "-add-fd",
+                    format!("set={},fd=1731,opaque={id}-cancel", s0 + 1),
+                );
                 c.opt(
                     "-tpmdev",
                     format!(
@@ -3963,7 +4215,11 @@ fn build_panics(c: &mut Ctx) -> Res<()> {
 }
 
 fn build_memballoon(c: &mut Ctx) -> Res<()> {
-    let Some(el) = c.devices().find(|d| d.local_name() == "memballoon").cloned() else {
+    let Some(el) = c
+        .devices()
+        .find(|d| d.local_name() == "memballoon")
+        .cloned()
+    else {
         return Ok(());
     };
     match el.attr("model") {
@@ -3972,10 +4228,9 @@ fn build_memballoon(c: &mut Ctx) -> Res<()> {
             if el
                 .elements()
                 .any(|e| !["address", "alias", "driver"].contains(&e.local_name()))
-                || el
-                    .attrs
-                    .iter()
-                    .any(|(k, _)| !["model", "freePageReporting", "autodeflate"].contains(&k.as_str()))
+                || el.attrs.iter().any(|(k, _)| {
+                    !["model", "freePageReporting", "autodeflate"].contains(&k.as_str())
+                })
             {
                 return Err(unsupported("memballoon options"));
             }

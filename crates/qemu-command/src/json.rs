@@ -27,7 +27,8 @@ impl Props {
 
     /// Adds a string property.
     pub fn s(mut self, k: &str, v: impl Into<String>) -> Props {
-        self.0.push((k.into(), Prop::Scalar(Value::String(v.into()))));
+        self.0
+            .push((k.into(), Prop::Scalar(Value::String(v.into()))));
         self
     }
 

@@ -9,8 +9,8 @@
 //! `unsupported` error naming it, never a partial command line.
 #![forbid(unsafe_code)]
 
-mod cmdline;
 mod aes;
+mod cmdline;
 pub mod json;
 
 pub use cmdline::build_command;
@@ -141,10 +141,7 @@ impl QemuCommand {
         let mut i = 0;
         while i < self.args.len() {
             let a = &self.args[i];
-            if a.starts_with('-')
-                && i + 1 < self.args.len()
-                && !self.args[i + 1].starts_with('-')
-            {
+            if a.starts_with('-') && i + 1 < self.args.len() && !self.args[i + 1].starts_with('-') {
                 lines.push(format!("{} {}", a, shell_quote(&self.args[i + 1])));
                 i += 2;
             } else {

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! How a modular hypervisor daemon talks to a secondary driver's daemon
+//! (virtnetworkd, virtstoraged) as libvirt's remote driver does: connect to
+//! its socket, authenticate (polkit when the daemon asks for it), open a
+//! URI, make the public remote procedures' calls one at a time, and close
+//! the connection when dropped. network-client and storage-client build
+//! their [`driver::Connection`]s on it.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use driver::{Error, Result};
+use protocol::remote as r;
+use rpc::client::{ClientError, RpcClient};
+use virterror::{ErrorCode, ErrorDomain};
+
+/// Procedure numbers of the remote program used here.
+const CONNECT_OPEN: i32 = 1;
+const CONNECT_CLOSE: i32 = 2;
+const AUTH_LIST: i32 = 66;
+const AUTH_POLKIT_PROC: i32 = 70;
+
+/// REMOTE_AUTH_NONE / REMOTE_AUTH_POLKIT.
+const AUTH_NONE: i32 = 0;
+const AUTH_POLKIT: i32 = 2;
+
+/// The socket of daemon `name` (`virtnetworkd`) beside a modular daemon
+/// whose own socket is `own_socket` (`/run/libvirt/virtlxcd-sock` →
+/// `/run/libvirt/virtnetworkd-sock`).
+pub fn socket_beside(own_socket: &Path, name: &str) -> PathBuf {
+    let dir = own_socket.parent().unwrap_or(Path::new("/run/libvirt"));
+    dir.join(format!("{name}-sock"))
+}
+
+/// The error a client sees when the daemon at `sock` cannot be reached or
+/// talks nonsense; a remote error comes back as the daemon sent it.
+fn client_error(sock: &Path, e: ClientError) -> Error {
+    match e {
+        ClientError::Remote(re) => {
+            let code = ErrorCode::from_i32(re.code).unwrap_or(ErrorCode::InternalError);
+            let domain = ErrorDomain::from_i32(re.domain).unwrap_or(ErrorDomain::Rpc);
+            Error::verbatim(code, domain, re.message)
+        }
+        ClientError::Io(io) => Error::new(
+            ErrorCode::SystemError,
+            ErrorDomain::Rpc,
+            format!(
+                "Failed to connect socket to '{}': {}",
+                sock.display(),
+                virterror::os_error_text(&io)
+            ),
+        ),
+        other => Error::new(ErrorCode::Rpc, ErrorDomain::Rpc, other.to_string()),
+    }
+}
+
+/// One open connection to another daemon.
+pub struct DaemonLink {
+    socket: PathBuf,
+    client: Mutex<RpcClient>,
+}
+
+impl DaemonLink {
+    /// Connects to `socket`, authenticates as libvirt's client does
+    /// (polkit when the daemon asks for it) and opens `uri`.
+    pub fn open(socket: &Path, uri: &str) -> Result<DaemonLink> {
+        let err = |e| client_error(socket, e);
+        let mut c = RpcClient::connect(socket, r::PROGRAM, r::PROTOCOL_VERSION).map_err(err)?;
+        let auth: r::AuthListRet = c.call(AUTH_LIST, &()).map_err(err)?;
+        if !auth.types.is_empty() && !auth.types.contains(&AUTH_NONE) {
+            if auth.types.contains(&AUTH_POLKIT) {
+                let _: r::AuthPolkitRet = c.call(AUTH_POLKIT_PROC, &()).map_err(err)?;
+            } else {
+                return Err(Error::new(
+                    ErrorCode::AuthFailed,
+                    ErrorDomain::Rpc,
+                    format!(
+                        "{} asks for an authentication this daemon cannot give",
+                        socket.display()
+                    ),
+                ));
+            }
+        }
+        c.call::<_, ()>(
+            CONNECT_OPEN,
+            &r::ConnectOpenArgs {
+                name: Some(uri.to_string()),
+                flags: 0,
+            },
+        )
+        .map_err(err)?;
+        Ok(DaemonLink {
+            socket: socket.to_path_buf(),
+            client: Mutex::new(c),
+        })
+    }
+
+    /// Procedure `proc_` of the remote program with `args`.
+    pub fn call<A: xdr::Xdr, R: xdr::Xdr>(&self, proc_: i32, args: &A) -> Result<R> {
+        let mut c = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        c.call(proc_, args)
+            .map_err(|e| client_error(&self.socket, e))
+    }
+}
+
+impl Drop for DaemonLink {
+    fn drop(&mut self) {
+        let mut c = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = c.call::<_, ()>(CONNECT_CLOSE, &());
+    }
+}

@@ -7,7 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 
 use conf::FormatFlags;
-use driver::consts::{affect, list, state, xml as xmlflags};
+use driver::consts::{affect, list, xml as xmlflags};
 use driver::error::{ErrorCode, ErrorDomain};
 use driver::{
     Connection, ConnectionId, DomainInfo, DomainRef, Error, EventSink, NodeInfo, Result,
@@ -210,34 +210,17 @@ impl Connection for LxcConnection {
             let st = d.lock();
             let active = st.live.is_some();
             let persistent = st.persistent.is_some();
-            let pick = |a: u32, b: u32, va: bool, vb: bool| {
-                let f = flags & (a | b);
-                f == 0 || f == (a | b) || (f == a && va) || (f == b && vb)
+            let facts = list::Facts {
+                active,
+                persistent,
+                autostart: st.autostart,
+                has_snapshot: false,
+                managed_save: false,
+                has_checkpoint: false,
+                state: st.state,
             };
-            if !pick(list::ACTIVE, list::INACTIVE, active, !active)
-                || !pick(list::PERSISTENT, list::TRANSIENT, persistent, !persistent)
-                || !pick(
-                    list::AUTOSTART,
-                    list::NO_AUTOSTART,
-                    st.autostart,
-                    !st.autostart,
-                )
-                || !pick(list::HAS_SNAPSHOT, list::NO_SNAPSHOT, false, true)
-                || !pick(list::MANAGEDSAVE, list::NO_MANAGEDSAVE, false, true)
-                || !pick(list::HAS_CHECKPOINT, list::NO_CHECKPOINT, false, true)
-            {
+            if !list::wanted(flags, &facts) {
                 continue;
-            }
-            let sf = flags & (list::RUNNING | list::PAUSED | list::SHUTOFF | list::OTHER);
-            if sf != 0 {
-                let ok = (sf & list::RUNNING != 0 && st.state == state::RUNNING)
-                    || (sf & list::PAUSED != 0 && st.state == state::PAUSED)
-                    || (sf & list::SHUTOFF != 0 && st.state == state::SHUTOFF)
-                    || (sf & list::OTHER != 0
-                        && ![state::RUNNING, state::PAUSED, state::SHUTOFF].contains(&st.state));
-                if !ok {
-                    continue;
-                }
             }
             out.push(DomainRef {
                 name: st.name.clone(),

@@ -50,6 +50,46 @@ pub mod list {
     pub const HAS_CHECKPOINT: u32 = 1 << 14;
     pub const NO_CHECKPOINT: u32 = 1 << 15;
     pub const ALL: u32 = (1 << 16) - 1;
+
+    /// What the listing filters look at in one domain.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Facts {
+        pub active: bool,
+        pub persistent: bool,
+        pub autostart: bool,
+        pub has_snapshot: bool,
+        pub managed_save: bool,
+        pub has_checkpoint: bool,
+        /// virDomainState.
+        pub state: i32,
+    }
+
+    /// Whether a domain with `f` is listed under `flags`: each pair of
+    /// opposite filters keeps everything when neither or both are given,
+    /// and the state filters keep the domains in any of the given states.
+    pub fn wanted(flags: u32, f: &Facts) -> bool {
+        use super::state;
+        let pick = |a: u32, b: u32, va: bool| {
+            let g = flags & (a | b);
+            g == 0 || g == (a | b) || (g == a && va) || (g == b && !va)
+        };
+        if !pick(ACTIVE, INACTIVE, f.active)
+            || !pick(PERSISTENT, TRANSIENT, f.persistent)
+            || !pick(AUTOSTART, NO_AUTOSTART, f.autostart)
+            || !pick(HAS_SNAPSHOT, NO_SNAPSHOT, f.has_snapshot)
+            || !pick(MANAGEDSAVE, NO_MANAGEDSAVE, f.managed_save)
+            || !pick(HAS_CHECKPOINT, NO_CHECKPOINT, f.has_checkpoint)
+        {
+            return false;
+        }
+        let sf = flags & (RUNNING | PAUSED | SHUTOFF | OTHER);
+        sf == 0
+            || (sf & RUNNING != 0 && f.state == state::RUNNING)
+            || (sf & PAUSED != 0 && f.state == state::PAUSED)
+            || (sf & SHUTOFF != 0 && f.state == state::SHUTOFF)
+            || (sf & OTHER != 0
+                && ![state::RUNNING, state::PAUSED, state::SHUTOFF].contains(&f.state))
+    }
 }
 
 /// virConnectListAllNetworksFlags / StoragePools (same bit layout for the first four).
@@ -161,4 +201,35 @@ pub mod metadata {
     pub const DESCRIPTION: i32 = 0;
     pub const TITLE: i32 = 1;
     pub const ELEMENT: i32 = 2;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{list, state};
+
+    #[test]
+    fn domain_list_filters_pair_up_and_match_states() {
+        let running = list::Facts {
+            active: true,
+            persistent: false,
+            autostart: false,
+            has_snapshot: false,
+            managed_save: false,
+            has_checkpoint: false,
+            state: state::RUNNING,
+        };
+        assert!(list::wanted(0, &running));
+        assert!(list::wanted(list::ACTIVE | list::INACTIVE, &running));
+        assert!(!list::wanted(list::INACTIVE, &running));
+        assert!(list::wanted(list::TRANSIENT | list::NO_SNAPSHOT, &running));
+        assert!(!list::wanted(list::PERSISTENT, &running));
+        assert!(list::wanted(list::RUNNING | list::PAUSED, &running));
+        assert!(!list::wanted(list::SHUTOFF, &running));
+        let crashed = list::Facts {
+            state: state::CRASHED,
+            ..running
+        };
+        assert!(list::wanted(list::OTHER, &crashed));
+        assert!(!list::wanted(list::RUNNING, &crashed));
+    }
 }

@@ -7,7 +7,9 @@ use common::*;
 #[test]
 fn libvirt_python_conformance_script() {
     if !python_available() {
-        skip("/usr/bin/python3 with the libvirt module is missing (apt-get install python3-libvirt)");
+        skip(
+            "/usr/bin/python3 with the libvirt module is missing (apt-get install python3-libvirt)",
+        );
         return;
     }
     let d = Daemon::start();

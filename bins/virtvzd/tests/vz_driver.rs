@@ -10,8 +10,12 @@ use std::os::unix::fs::PermissionsExt;
 use test_support::{have, skip, text, virsh, Spec, TempDir};
 
 fn start(dir: &TempDir, path: &str) -> (test_support::Daemon, String) {
-    let spec = Spec::new("virtvzd", dir, "auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"")
-        .env("PATH", path);
+    let spec = Spec::new(
+        "virtvzd",
+        dir,
+        "auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"",
+    )
+    .env("PATH", path);
     let d = spec.start();
     let uri = format!("vz+unix:///system?socket={}", spec.ready.display());
     (d, uri)
@@ -33,7 +37,8 @@ fn without_prlctl_nothing_claims_vz() {
         "{err}"
     );
     assert!(
-        d.stderr_text().contains("Can't find prlctl command in the PATH env"),
+        d.stderr_text()
+            .contains("Can't find prlctl command in the PATH env"),
         "daemon log: {}",
         d.stderr_text()
     );

@@ -144,6 +144,19 @@ fn give_back(owned: &[Owned]) {
     }
 }
 
+/// How a guest's QEMU is started.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StartOptions {
+    /// Leave the vCPUs stopped (`virsh start --paused`).
+    pub paused: bool,
+    /// QEMU's `-incoming` value (`defer`, `tcp:...`) for a guest whose
+    /// state arrives from a save image or a migration: the vCPUs stay
+    /// stopped, the domain is paused for an incoming migration and no
+    /// lifecycle event is emitted; the caller resumes it and emits the
+    /// event fitting its operation (restored, migrated).
+    pub incoming: Option<String>,
+}
+
 impl Driver {
     /// The user and group QEMU runs as (qemu.conf's `user` and `group`):
     /// only a root daemon changes them; a user's daemon runs QEMU as
@@ -189,12 +202,26 @@ impl Driver {
                 .clone()
                 .ok_or_else(|| Error::internal(QEMU, "domain has no definition"))?
         };
-        self.launch(&dom, def, paused)?;
+        self.launch(
+            &dom,
+            def,
+            &StartOptions {
+                paused,
+                ..StartOptions::default()
+            },
+        )?;
         Ok(dom_ref(&dom))
     }
 
     /// Starts QEMU for `def` and records the domain as running.
-    fn launch(&self, dom: &Arc<Dom>, mut def: DomainDef, paused: bool) -> Result<()> {
+    pub(crate) fn launch(
+        &self,
+        dom: &Arc<Dom>,
+        mut def: DomainDef,
+        opts: &StartOptions,
+    ) -> Result<()> {
+        let incoming = opts.incoming.is_some();
+        let paused = opts.paused || incoming;
         let arch = def
             .os
             .arch
@@ -311,6 +338,10 @@ impl Driver {
             args.push("-drive".into());
             args.push(d);
         }
+        if let Some(uri) = &opts.incoming {
+            args.push("-incoming".into());
+            args.push(uri.clone());
+        }
         args.extend([
             "-daemonize".into(),
             "-pidfile".into(),
@@ -396,7 +427,9 @@ impl Driver {
         if def.os.machine.is_none() {
             def.os.machine = Some(machine);
         }
-        let (st_now, rs_now) = if paused {
+        let (st_now, rs_now) = if incoming {
+            (state::PAUSED, reason::PAUSED_MIGRATION)
+        } else if paused {
             (state::PAUSED, reason::PAUSED_USER)
         } else {
             (state::RUNNING, reason::RUNNING_BOOTED)
@@ -420,6 +453,10 @@ impl Driver {
         }
         self.write_status(&def, st_now, rs_now, pid);
         let r = dom_ref(dom);
+        if incoming {
+            self.watch(dom.clone(), rx);
+            return Ok(());
+        }
         self.emit(r.clone(), lifecycle::STARTED, lifecycle::STARTED_BOOTED);
         if paused {
             self.emit(r, lifecycle::SUSPENDED, lifecycle::SUSPENDED_PAUSED);

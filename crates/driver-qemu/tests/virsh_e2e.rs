@@ -16,58 +16,9 @@ use std::process::Command;
 
 use test_support::*;
 
-const QEMU: &str = "/usr/bin/qemu-system-x86_64";
 const C_LIBVIRTD: &str = "/usr/sbin/libvirtd";
 const C_QEMU_MODULE: &str =
     "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so";
-
-fn cant_run() -> Option<String> {
-    if !Path::new(QEMU).exists() {
-        return Some(format!("{QEMU} is not installed (qemu-system-x86)"));
-    }
-    if !tool_exists("virsh") {
-        return Some("virsh is not installed (libvirt-clients)".into());
-    }
-    if !bin("virtqemud").exists() {
-        return Some("virtqemud is not built (cargo build --bins)".into());
-    }
-    None
-}
-
-/// Kills, when dropped, every process whose command line names `dir`:
-/// the QEMUs of a test's guests outlive the daemon by design, so a test
-/// that fails half-way must not leave them running.
-struct Reaper(String);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let Ok(procs) = std::fs::read_dir("/proc") else {
-            return;
-        };
-        for p in procs.flatten() {
-            let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-                continue;
-            };
-            let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
-            if text(&cmd).contains(&self.0) && text(&cmd).contains("qemu-system") {
-                let _ = host::process::kill(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-fn reaper(t: &TempDir) -> Reaper {
-    Reaper(t.path().display().to_string())
-}
-
-/// virtqemud on sockets in `t/run`, everything else under `t/root`.
-fn start(t: &TempDir) -> (Daemon, String) {
-    let spec = Spec::new("virtqemud", t, "");
-    let sock = spec.ready.clone();
-    let d = spec.start();
-    let scheme = if is_root() { "system" } else { "session" };
-    (d, format!("qemu:///{scheme}?socket={}", sock.display()))
-}
 
 /// `-machine help`: (name, the machine it aliases).
 fn machine_help() -> Vec<(String, Option<String>)> {
@@ -91,31 +42,6 @@ fn machine_help() -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-/// Whether the emulator's probe finds KVM usable (it opens /dev/kvm with
-/// the daemon's privileges, as libvirt's probe with CAP_DAC_OVERRIDE).
-fn kvm_usable() -> bool {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_ok()
-}
-
-/// The domain type a guest of the system instance can run with: its QEMU
-/// runs as qemu.conf's user without any privilege (as libvirt's), so KVM
-/// only when /dev/kvm is open to everyone; a host whose /dev/kvm is
-/// root's only runs TCG guests (as with C's libvirtd).
-fn system_guest_type() -> &'static str {
-    let public = std::fs::metadata("/dev/kvm")
-        .map(|m| m.permissions().mode() & 0o006 == 0o006)
-        .unwrap_or(false);
-    if kvm_usable() && public {
-        "kvm"
-    } else {
-        "qemu"
-    }
-}
-
 fn ok(o: &Out, what: &str) -> String {
     assert!(o.ok, "{what}: {}", o.stderr);
     o.stdout.clone()
@@ -123,9 +49,9 @@ fn ok(o: &Out, what: &str) -> String {
 
 #[test]
 fn capabilities_list_the_machines_qemu_reports() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     let t = TempDir::new("qemu-caps");
-    let (_d, uri) = start(&t);
+    let (_d, uri) = start_virtqemud(&t);
     let caps = ok(&virsh_uri(&uri, &["capabilities"]), "capabilities");
     let guest = caps
         .split("<guest>")
@@ -168,14 +94,14 @@ fn capabilities_list_the_machines_qemu_reports() {
 
 #[test]
 fn domcapabilities_follow_the_probe_and_check_arguments() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     if !is_root() {
         // A session daemon's cache lives under $XDG_CACHE_HOME; the test
         // below runs the same code as root.
         return skip("the test runs the system instance (root)");
     }
     let t = TempDir::new("qemu-domcaps");
-    let (_d, uri) = start(&t);
+    let (_d, uri) = start_virtqemud(&t);
     let help = machine_help();
     let canon_of = |alias: &str| {
         help.iter()
@@ -229,9 +155,9 @@ const DOMAIN: &str = "<domain type='qemu'>\n  <name>e2e-guest</name>\n  <uuid>6a
 
 #[test]
 fn define_list_dumpxml_undefine_with_virsh_and_python() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     let t = TempDir::new("qemu-define");
-    let (_d, uri) = start(&t);
+    let (_d, uri) = start_virtqemud(&t);
     let xml = t.join("guest.xml");
     std::fs::write(&xml, DOMAIN).unwrap_or_else(|e| panic!("{e}"));
     let out = ok(
@@ -416,7 +342,7 @@ fn normalise(x: &str) -> String {
 
 #[test]
 fn domcapabilities_match_c_libvirtd_on_this_host() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("the C libvirtd reference runs as root");
     }
@@ -424,7 +350,7 @@ fn domcapabilities_match_c_libvirtd_on_this_host() {
     let Some((_c, c_sock)) = start_c_qemu(&t) else {
         return;
     };
-    let (_d, uri) = start(&t);
+    let (_d, uri) = start_virtqemud(&t);
     let c_uri = format!("qemu:///system?socket={}", c_sock.display());
     for args in [
         vec![],
@@ -460,17 +386,6 @@ fn domcapabilities_match_c_libvirtd_on_this_host() {
     assert_eq!(guests(&ours), guests(&theirs));
 }
 
-/// A 1.44 MB floppy whose boot sector loops forever (`jmp $`): enough for
-/// QEMU's BIOS to boot something and keep the guest running.
-fn boot_floppy(path: &Path) {
-    let mut img = vec![0u8; 1_474_560];
-    img[0] = 0xeb; // jmp $
-    img[1] = 0xfe;
-    img[510] = 0x55;
-    img[511] = 0xaa;
-    std::fs::write(path, img).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-}
-
 fn domstate(uri: &str, name: &str) -> String {
     ok(&virsh_uri(uri, &["domstate", name]), "domstate")
         .trim()
@@ -487,13 +402,13 @@ fn lifecycle_lines(out: &str, name: &str) -> Vec<String> {
 
 #[test]
 fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("the test runs the system instance (root)");
     }
     let t = TempDir::new("qemu-run");
     let _reaper = reaper(&t);
-    let (_d, uri) = start(&t);
+    let (_d, uri) = start_virtqemud(&t);
     let floppy = t.join("boot.img");
     boot_floppy(&floppy);
     let ty = system_guest_type();
@@ -610,19 +525,9 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
     ok(&virsh_uri(&uri, &["undefine", "bootsector"]), "undefine");
 }
 
-fn guest_pid(t: &TempDir, name: &str) -> u32 {
-    let status = t.join(&format!("root/run/libvirt/qemu/{name}.xml"));
-    let st = std::fs::read_to_string(&status).unwrap_or_else(|e| panic!("{e}"));
-    st.split("pid='")
-        .nth(1)
-        .and_then(|r| r.split('\'').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("{st}"))
-}
-
 #[test]
 fn a_hung_qemu_blocks_only_calls_on_its_own_guest() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("the test runs the system instance (root)");
     }
@@ -677,13 +582,13 @@ fn a_hung_qemu_blocks_only_calls_on_its_own_guest() {
 
 #[test]
 fn running_guests_are_found_again_after_a_daemon_restart() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("the test runs the system instance (root)");
     }
     let t = TempDir::new("qemu-restart");
     let _reaper = reaper(&t);
-    let (mut d, uri) = start(&t);
+    let (mut d, uri) = start_virtqemud(&t);
     let floppy = t.join("boot.img");
     boot_floppy(&floppy);
     for name in ["stays", "dies"] {
@@ -719,7 +624,7 @@ fn running_guests_are_found_again_after_a_daemon_restart() {
         "/proc/{pid_dies}/stat"
     ))
     .map_or(true, |s| s.contains(") Z"))));
-    let (_d2, uri) = start(&t);
+    let (_d2, uri) = start_virtqemud(&t);
     let list = ok(&virsh_uri(&uri, &["list", "--all"]), "list");
     assert_eq!(id_of(&list, "stays"), id, "{list}");
     assert_eq!(domstate(&uri, "stays"), "paused");
@@ -752,7 +657,7 @@ const NOBODY: u32 = 65534;
 
 #[test]
 fn a_user_daemon_serves_qemu_session_with_xdg_paths() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("needs root to switch to the unprivileged user 'nobody'");
     }
@@ -818,7 +723,7 @@ fn a_user_daemon_serves_qemu_session_with_xdg_paths() {
 
 #[test]
 fn libvirtd_hosts_the_qemu_driver() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     let t = TempDir::new("qemu-libvirtd");
     let spec = Spec::new("libvirtd", &t, "");
     let sock = spec.ready.clone();
@@ -894,7 +799,7 @@ fn without_itco(xml: &str) -> String {
 /// [`without_itco`].
 #[test]
 fn defined_guests_get_c_libvirtds_defaults_and_addresses() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("the C libvirtd reference runs as root");
     }
@@ -902,7 +807,7 @@ fn defined_guests_get_c_libvirtds_defaults_and_addresses() {
     let Some((_c, c_sock)) = start_c_qemu(&t) else {
         return;
     };
-    let (_d, uri) = start(&t);
+    let (_d, uri) = start_virtqemud(&t);
     let c_uri = format!("qemu:///system?socket={}", c_sock.display());
     let mut failures = Vec::new();
     for (name, xml) in DIFF_GUESTS {
@@ -972,7 +877,7 @@ fn defined_guests_get_c_libvirtds_defaults_and_addresses() {
 /// or non-PCI devices.
 #[test]
 fn nodedev_detach_reattach_reset_answer_as_c_libvirtd() {
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("the C libvirtd reference runs as root");
     }
@@ -988,7 +893,7 @@ fn nodedev_detach_reattach_reset_answer_as_c_libvirtd() {
     let mut nd = Spec::new("virtnodedevd", &t, "");
     nd.args[3] = t.join("virtnodedevd.pid").display().to_string();
     let _nd = nd.start();
-    let (_d, uri) = start(&t);
+    let (_d, uri) = start_virtqemud(&t);
     let c_uri = format!("qemu:///system?socket={}", c_sock.display());
     let pci = ok(
         &virsh_uri(&uri, &["nodedev-list", "--cap", "pci"]),
@@ -1051,7 +956,7 @@ fn nodedev_detach_reattach_reset_answer_as_c_libvirtd() {
 #[test]
 fn qemu_runs_as_qemu_conf_user_and_disks_are_handed_over_and_back() {
     use std::os::unix::fs::MetadataExt;
-    skip_if!(cant_run());
+    skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("the test runs the system instance (root)");
     }
@@ -1065,7 +970,7 @@ fn qemu_runs_as_qemu_conf_user_and_disks_are_handed_over_and_back() {
     };
     let t = TempDir::new("qemu-dac");
     let _reaper = reaper(&t);
-    let (_d, uri) = start(&t);
+    let (_d, uri) = start_virtqemud(&t);
     let floppy = t.join("boot.img");
     boot_floppy(&floppy);
     std::os::unix::fs::chown(&floppy, Some(4242), Some(4343)).unwrap_or_else(|e| panic!("{e}"));

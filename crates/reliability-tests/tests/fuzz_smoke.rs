@@ -308,12 +308,22 @@ fn auth_target_survives_every_procedure_order_and_garbage() {
     let mut seeds = Vec::new();
     for head in 0u8..6 {
         // list, init, start with each common mechanism, steps, polkit.
-        for mech in ["DIGEST-MD5", "SCRAM-SHA-256", "PLAIN", "ANONYMOUS", "GSSAPI", "LOGIN"] {
+        for mech in [
+            "DIGEST-MD5",
+            "SCRAM-SHA-256",
+            "PLAIN",
+            "ANONYMOUS",
+            "GSSAPI",
+            "LOGIN",
+        ] {
             let mut s = vec![head];
             s.extend(step(0, &[]));
             s.extend(step(1, &[]));
             s.extend(step(2, &start(mech, b"alice\0alice\0secret")));
-            s.extend(step(3, &step_args(b"username=\"alice\",realm=\"x\",nonce=\"n\"")));
+            s.extend(step(
+                3,
+                &step_args(b"username=\"alice\",realm=\"x\",nonce=\"n\""),
+            ));
             s.extend(step(3, &step_args(&[0xff; 40])));
             s.extend(step(4, &[]));
             seeds.push(s);

@@ -102,11 +102,19 @@ pub fn is_auth_proc(prog: u32, proc_: i32) -> bool {
 
 /// The error for a call made before authentication.
 pub fn auth_required() -> RemoteError {
-    RemoteError::new(ErrorCode::Rpc, ErrorDomain::Rpc, Some("authentication required"))
+    RemoteError::new(
+        ErrorCode::Rpc,
+        ErrorDomain::Rpc,
+        Some("authentication required"),
+    )
 }
 
 fn auth_failed() -> RemoteError {
-    RemoteError::new(ErrorCode::AuthFailed, ErrorDomain::Rpc, Some("authentication failed"))
+    RemoteError::new(
+        ErrorCode::AuthFailed,
+        ErrorDomain::Rpc,
+        Some("authentication failed"),
+    )
 }
 
 /// The SASL security layer of one connection: the negotiated session and
@@ -344,7 +352,11 @@ pub fn call(
 }
 
 fn decode_error() -> RemoteError {
-    RemoteError::new(ErrorCode::Rpc, ErrorDomain::Rpc, Some("Unable to decode message payload"))
+    RemoteError::new(
+        ErrorCode::Rpc,
+        ErrorDomain::Rpc,
+        Some("Unable to decode message payload"),
+    )
 }
 
 fn to_u8(v: &[i8]) -> Vec<u8> {
@@ -372,17 +384,25 @@ fn auth_list(info: &ClientInfo, auth: &ClientAuth) -> AuthOutcome {
     })
 }
 
-fn sasl_init(cfg: &AuthConfig, info: &ClientInfo, auth: &ClientAuth) -> Result<String, RemoteError> {
+fn sasl_init(
+    cfg: &AuthConfig,
+    info: &ClientInfo,
+    auth: &ClientAuth,
+) -> Result<String, RemoteError> {
     let mut slot = auth.sasl.lock().map_err(|_| auth_failed())?;
     if auth.scheme != AuthScheme::Sasl || slot.is_some() || auth.is_authenticated() {
         crate::log_warn(format_args!("client tried invalid SASL init request"));
         return Err(auth_failed());
     }
-    let mut s = ServerSession::new(SASL_SERVICE, sasl_addr(info.local_addr).as_deref(), sasl_addr(info.peer_addr).as_deref())
-        .map_err(|e| {
-            crate::log_warn(format_args!("{e}"));
-            auth_failed()
-        })?;
+    let mut s = ServerSession::new(
+        SASL_SERVICE,
+        sasl_addr(info.local_addr).as_deref(),
+        sasl_addr(info.peer_addr).as_deref(),
+    )
+    .map_err(|e| {
+        crate::log_warn(format_args!("{e}"));
+        auth_failed()
+    })?;
     let setup = (|| {
         if let Some(bits) = info.tls_key_bits {
             s.set_external_ssf(bits)?;
@@ -440,7 +460,10 @@ fn sasl_round(
         Step::Continue(d) => (false, d),
         Step::Complete(d) => (true, d),
     };
-    if data.as_ref().is_some_and(|d| d.len() > r::AUTH_SASL_DATA_MAX as usize) {
+    if data
+        .as_ref()
+        .is_some_and(|d| d.len() > r::AUTH_SASL_DATA_MAX as usize)
+    {
         crate::log_warn(format_args!("sasl reply data too long"));
         slot.take();
         return fail(auth_failed());
@@ -480,7 +503,9 @@ fn sasl_round(
     };
     if let Some(check) = &cfg.allowed_user {
         if !check(&user) {
-            crate::log_warn(format_args!("SASL client identity '{user}' not allowed by ACL"));
+            crate::log_warn(format_args!(
+                "SASL client identity '{user}' not allowed by ACL"
+            ));
             return fail(auth_failed());
         }
     }

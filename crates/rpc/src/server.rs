@@ -328,7 +328,10 @@ impl<S> Outbox<S> {
         while let Ok(out) = self.rx.try_recv() {
             match out {
                 Out::Frame(f) | Out::WithFds(f, _) => {
-                    self.client.link.queued.fetch_sub(f.len(), Ordering::Relaxed);
+                    self.client
+                        .link
+                        .queued
+                        .fetch_sub(f.len(), Ordering::Relaxed);
                     frames.push(f);
                 }
                 Out::Close | Out::SaslOn => {}
@@ -498,7 +501,12 @@ impl<H: Handler> Server<H> {
     /// Accept connections on a Unix socket until the listener fails.
     /// Accept connections on a Unix socket until the listener fails;
     /// clients authenticate with `auth`.
-    pub async fn serve_unix(self: Arc<Self>, listener: UnixListener, readonly: bool, auth: AuthScheme) {
+    pub async fn serve_unix(
+        self: Arc<Self>,
+        listener: UnixListener,
+        readonly: bool,
+        auth: AuthScheme,
+    ) {
         while let Some((stream, _, permit)) = self.next_client(&listener).await {
             let cred = stream.peer_cred().ok();
             // Root never waits on polkit (libvirt lets it skip polkit, so
@@ -522,7 +530,8 @@ impl<H: Handler> Server<H> {
                 };
                 let fd = stream.as_raw_fd();
                 let (rd, wr) = stream.into_split();
-                srv.run_client(rd, UnixWriter(wr), Some(fd), info, pending).await;
+                srv.run_client(rd, UnixWriter(wr), Some(fd), info, pending)
+                    .await;
                 drop(permit);
             });
         }
@@ -548,7 +557,8 @@ impl<H: Handler> Server<H> {
                     return;
                 };
                 let (rd, wr) = stream.into_split();
-                srv.run_client(rd, PlainWriter(wr), None, info, pending).await;
+                srv.run_client(rd, PlainWriter(wr), None, info, pending)
+                    .await;
                 drop(permit);
             });
         }
@@ -617,7 +627,8 @@ impl<H: Handler> Server<H> {
                     ..srv.new_info(readonly, Transport::Tls, addr, auth)
                 };
                 let (rd, wr) = tokio::io::split(tls);
-                srv.run_client(rd, FlushingWriter(wr), None, info, pending).await;
+                srv.run_client(rd, FlushingWriter(wr), None, info, pending)
+                    .await;
                 drop(permit);
             });
         }
@@ -658,7 +669,12 @@ impl<H: Handler> Server<H> {
         if auth == AuthScheme::None {
             return Ok(None);
         }
-        self.unauth.clone().acquire_owned().await.map(Some).map_err(|_| ())
+        self.unauth
+            .clone()
+            .acquire_owned()
+            .await
+            .map(Some)
+            .map_err(|_| ())
     }
 
     /// Waits until a client slot is free without keeping it; false once
@@ -729,7 +745,12 @@ impl<H: Handler> Server<H> {
         }
         self.activity.notify_waiters();
 
-        let writer = tokio::spawn(write_loop(SaslWriter { inner: wr, layer }, rx, client.clone(), raw_fd));
+        let writer = tokio::spawn(write_loop(
+            SaslWriter { inner: wr, layer },
+            rx,
+            client.clone(),
+            raw_fd,
+        ));
         let ka = tokio::spawn(keepalive_loop(client.clone(), self.limits()));
         let budget = Arc::new(Semaphore::new(self.limits().max_client_requests.max(1)));
         let pending = Arc::new(Semaphore::new(MAX_PENDING_BYTES));

@@ -112,7 +112,11 @@ const DEFAULT_BUFSIZE: usize = 1 << 16;
 impl ServerSession {
     /// A new exchange for `service` ("libvirt"). `local` and `remote` are
     /// the "IP;port" strings of a TCP connection (none for UNIX sockets).
-    pub fn new(service: &str, local: Option<&str>, remote: Option<&str>) -> Result<Self, SaslError> {
+    pub fn new(
+        service: &str,
+        local: Option<&str>,
+        remote: Option<&str>,
+    ) -> Result<Self, SaslError> {
         let service = CString::new(service).map_err(|_| SaslError::Nul("service"))?;
         let local = local
             .map(CString::new)
@@ -157,7 +161,11 @@ impl ServerSession {
         SaslError::Library {
             what,
             code: rc,
-            detail: if detail.is_empty() { errstring(rc) } else { detail },
+            detail: if detail.is_empty() {
+                errstring(rc)
+            } else {
+                detail
+            },
         }
     }
 
@@ -182,7 +190,12 @@ impl ServerSession {
 
     /// The security strength the mechanism must reach and whether
     /// anonymous and plaintext mechanisms are acceptable.
-    pub fn set_sec_props(&mut self, min_ssf: u32, max_ssf: u32, allow_anonymous: bool) -> Result<(), SaslError> {
+    pub fn set_sec_props(
+        &mut self,
+        min_ssf: u32,
+        max_ssf: u32,
+        allow_anonymous: bool,
+    ) -> Result<(), SaslError> {
         let props = sys::sasl_security_properties_t {
             min_ssf,
             max_ssf,
@@ -237,7 +250,13 @@ impl ServerSession {
         Ok(cstr_or_empty(out))
     }
 
-    fn outcome(&mut self, what: &'static str, rc: i32, out: *const c_char, len: c_uint) -> Result<Step, SaslError> {
+    fn outcome(
+        &mut self,
+        what: &'static str,
+        rc: i32,
+        out: *const c_char,
+        len: c_uint,
+    ) -> Result<Step, SaslError> {
         let data = if out.is_null() {
             None
         } else {
@@ -265,7 +284,8 @@ impl ServerSession {
         let mut len: c_uint = 0;
         // SAFETY: `mech` is NUL-terminated, `p`/`n` describe the caller's
         // slice (or NULL/0), the out pointers are valid.
-        let rc = unsafe { sys::sasl_server_start(self.conn, mech.as_ptr(), p, n, &mut out, &mut len) };
+        let rc =
+            unsafe { sys::sasl_server_start(self.conn, mech.as_ptr(), p, n, &mut out, &mut len) };
         self.started = rc == sys::SASL_CONTINUE;
         self.outcome("Failed to start SASL negotiation", rc, out, len)
     }
@@ -338,7 +358,13 @@ impl ServerSession {
         // SAFETY: `data` is a valid slice of at most maxbufsize bytes
         // (fits c_uint); the output is copied before the next call.
         let rc = unsafe {
-            sys::sasl_encode(self.conn, data.as_ptr() as *const c_char, data.len() as c_uint, &mut out, &mut len)
+            sys::sasl_encode(
+                self.conn,
+                data.as_ptr() as *const c_char,
+                data.len() as c_uint,
+                &mut out,
+                &mut len,
+            )
         };
         if rc != sys::SASL_OK {
             return Err(SaslError::Library {
@@ -364,7 +390,13 @@ impl ServerSession {
         let mut len: c_uint = 0;
         // SAFETY: as in `encode`.
         let rc = unsafe {
-            sys::sasl_decode(self.conn, data.as_ptr() as *const c_char, data.len() as c_uint, &mut out, &mut len)
+            sys::sasl_decode(
+                self.conn,
+                data.as_ptr() as *const c_char,
+                data.len() as c_uint,
+                &mut out,
+                &mut len,
+            )
         };
         if rc != sys::SASL_OK {
             return Err(SaslError::Library {
@@ -396,7 +428,11 @@ fn input(data: Option<&[u8]>) -> Result<(*const c_char, c_uint), SaslError> {
             })?;
             // SASL tells NULL from "": an empty slice still gets a
             // non-NULL pointer.
-            let p = if d.is_empty() { c"".as_ptr() } else { d.as_ptr() as *const c_char };
+            let p = if d.is_empty() {
+                c"".as_ptr()
+            } else {
+                d.as_ptr() as *const c_char
+            };
             Ok((p, n))
         }
     }

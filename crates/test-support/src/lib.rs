@@ -6,7 +6,8 @@
 //! [`virt_admin`], [`python`], [`run_cmd`]), polling ([`eventually`]),
 //! free TCP ports, uniform skips ([`skip`], [`skip_if!`]), busybox root
 //! file systems for containers ([`BusyboxRoot`]) and the SASL files of
-//! the auth tests ([`sasl_dir`]).
+//! the auth tests ([`sasl_dir`]), and for the QEMU driver's tests
+//! virtqemud, a guest reaper and the test guest ([`test_guest`]).
 //!
 //! Used from tests only (dev-dependencies, and the harness module of
 //! `reliability-tests`). Must not depend on any daemon, driver or rpc
@@ -20,6 +21,7 @@ mod busybox;
 mod clients;
 mod daemon;
 mod dir;
+mod qemu;
 mod sasl;
 mod skip;
 
@@ -30,6 +32,10 @@ pub use clients::{
 };
 pub use daemon::{proc_status_number, socket_activated, Daemon, Spec};
 pub use dir::TempDir;
+pub use qemu::{
+    boot_floppy, guest_pid, kvm_usable, qemu_cant_run, qemu_pids, reaper, start_virtqemud,
+    start_virtqemud_with, system_guest_type, test_guest, wait_for_marker, Reaper, TestGuest, QEMU,
+};
 pub use sasl::{auth_file, sasl_dir, virsh_auth, SASL_PASSWORD, SASL_USER};
 pub use skip::{
     container_skip_reason, have, is_root, missing_busybox, missing_cgroups, skip, skip_without,

@@ -97,7 +97,9 @@ impl ConfError {
     /// The error in the shared vocabulary: code, domain and detail.
     pub fn to_vir(&self) -> virterror::VirError {
         let code = match self {
-            ConfError::Syntax { .. } | ConfError::Semantic { .. } => virterror::ErrorCode::ConfSyntax,
+            ConfError::Syntax { .. } | ConfError::Semantic { .. } => {
+                virterror::ErrorCode::ConfSyntax
+            }
             ConfError::Internal { .. } => virterror::ErrorCode::InternalError,
             ConfError::Io { .. } => virterror::ErrorCode::SystemError,
         };

@@ -224,7 +224,10 @@ mod tests {
             ("virNodeNumOfDevices", ErrorDomain::Nodedev),
             ("virConnectListAllNodeDevices", ErrorDomain::Nodedev),
             ("virDomainSnapshotLookupByName", ErrorDomain::DomainSnapshot),
-            ("virDomainCheckpointLookupByName", ErrorDomain::DomainCheckpoint),
+            (
+                "virDomainCheckpointLookupByName",
+                ErrorDomain::DomainCheckpoint,
+            ),
             ("virStreamSend", ErrorDomain::Streams),
             ("virDomainQemuMonitorCommand", ErrorDomain::None),
             ("virDomainLxcOpenNamespace", ErrorDomain::None),

@@ -112,14 +112,16 @@ fn translate_disk(conn: &dyn Connection, el: &mut Element) -> Result<(), Error> 
                 0 | 5 => "file",
                 2 => "dir",
                 1 => "block",
-                t => return Err(Error::new(
-                    ErrorCode::InternalError,
-                    ErrorDomain::Domain,
-                    format!(
+                t => {
+                    return Err(Error::new(
+                        ErrorCode::InternalError,
+                        ErrorDomain::Domain,
+                        format!(
                         "unexpected storage volume type '{}' for storage pool type '{pool_type}'",
                         vol_type_name(t)
                     ),
-                )),
+                    ))
+                }
             }
         }
         "iscsi" if src.attr("mode") != Some("direct") => "block",

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! What the QEMU driver's end-to-end tests share: the emulator, virtqemud
+//! on a scratch directory, a reaper for the guests a failed test leaves,
+//! the domain type this host can run, the test guest of
+//! `../shared/guest` (a Debian kernel with a busybox initramfs) and a
+//! boot-sector floppy.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::{bin, eventually_within, is_root, text, tool_exists, Daemon, Spec, TempDir};
+
+/// The emulator the tests run.
+pub const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+
+/// Why the QEMU end-to-end tests cannot run here, if they cannot.
+pub fn qemu_cant_run() -> Option<String> {
+    if !Path::new(QEMU).exists() {
+        return Some(format!("{QEMU} is not installed (qemu-system-x86)"));
+    }
+    if !tool_exists("virsh") {
+        return Some("virsh is not installed (libvirt-clients)".into());
+    }
+    if !bin("virtqemud").exists() {
+        return Some("virtqemud is not built (cargo build --bins)".into());
+    }
+    None
+}
+
+/// Kills, when dropped, every QEMU whose command line names a directory:
+/// the guests of a test outlive its daemon by design, so a test that
+/// fails half-way must not leave them running.
+pub struct Reaper(pub String);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for pid in qemu_pids(&self.0) {
+            let _ = host::process::kill(pid, 9);
+        }
+    }
+}
+
+/// The reaper of the guests started under `t`.
+pub fn reaper(t: &TempDir) -> Reaper {
+    Reaper(t.path().display().to_string())
+}
+
+/// The QEMU processes whose command line contains `needle`.
+pub fn qemu_pids(needle: &str) -> Vec<u32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|p| {
+            let pid = p.file_name().to_str()?.parse::<u32>().ok()?;
+            let cmd = text(&std::fs::read(p.path().join("cmdline")).ok()?);
+            (cmd.contains(needle) && cmd.contains("qemu-system")).then_some(pid)
+        })
+        .collect()
+}
+
+/// virtqemud on sockets in `t/run`, everything else under `t/root`, and
+/// the URI that reaches it.
+pub fn start_virtqemud(t: &TempDir) -> (Daemon, String) {
+    start_virtqemud_with(t, "")
+}
+
+/// [`start_virtqemud`] with `extra_conf` appended to virtqemud.conf.
+pub fn start_virtqemud_with(t: &TempDir, extra_conf: &str) -> (Daemon, String) {
+    let spec = Spec::new("virtqemud", t, extra_conf);
+    let sock = spec.ready.clone();
+    let d = spec.start();
+    let scheme = if is_root() { "system" } else { "session" };
+    (d, format!("qemu:///{scheme}?socket={}", sock.display()))
+}
+
+/// Whether the emulator's probe finds KVM usable (it opens /dev/kvm with
+/// the daemon's privileges).
+pub fn kvm_usable() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
+}
+
+/// The domain type a boot-sector guest of the system instance can run
+/// with: its QEMU runs as qemu.conf's user without privileges, so KVM only
+/// when /dev/kvm is open to everyone.
+pub fn system_guest_type() -> &'static str {
+    let public = std::fs::metadata("/dev/kvm")
+        .map(|m| m.permissions().mode() & 0o006 == 0o006)
+        .unwrap_or(false);
+    if kvm_usable() && public {
+        "kvm"
+    } else {
+        "qemu"
+    }
+}
+
+/// The pid of running guest `name` of the daemon under `t`, from its
+/// status file.
+pub fn guest_pid(t: &TempDir, name: &str) -> u32 {
+    let status = t.join(&format!("root/run/libvirt/qemu/{name}.xml"));
+    let st =
+        std::fs::read_to_string(&status).unwrap_or_else(|e| panic!("{}: {e}", status.display()));
+    st.split("pid='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {}:\n{st}", status.display()))
+}
+
+/// A 1.44 MB floppy whose boot sector loops forever (`jmp $`): enough for
+/// QEMU's BIOS to boot something and keep the guest running.
+pub fn boot_floppy(path: &Path) {
+    let mut img = vec![0u8; 1_474_560];
+    img[0] = 0xeb; // jmp $
+    img[1] = 0xfe;
+    img[510] = 0x55;
+    img[511] = 0xaa;
+    std::fs::write(path, img).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+/// The test guest of `../shared/guest/build.sh`: a Linux kernel and an
+/// initramfs that print markers on ttyS0 (`GUEST-BOOT-OK`, ...), give a
+/// root shell there and power off on the ACPI button. Boot it with
+/// `<domain type='qemu'>` (TCG).
+#[derive(Debug, Clone)]
+pub struct TestGuest {
+    /// The uncompressed kernel (boots faster under TCG).
+    pub vmlinux: PathBuf,
+    /// The compressed kernel.
+    pub kernel: PathBuf,
+    /// The initramfs.
+    pub initrd: PathBuf,
+    /// The kernel command line the guest expects.
+    pub cmdline: String,
+}
+
+/// The guest build script, beside the project checkout.
+fn guest_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/guest/build.sh")
+}
+
+/// Builds (or finds already built) the test guest in `$GUEST_DIR` or
+/// /var/tmp/guest; the reason when it cannot.
+pub fn test_guest() -> Result<TestGuest, String> {
+    let script = guest_script();
+    if !script.exists() {
+        return Err(format!("{} is missing", script.display()));
+    }
+    // One build at a time: tests run in parallel.
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let out = crate::run_cmd_within(
+        {
+            let mut c = Command::new("bash");
+            c.arg(&script);
+            c
+        },
+        Duration::from_secs(600),
+    );
+    let stdout = text(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed: {}{}",
+            script.display(),
+            stdout,
+            text(&out.stderr)
+        ));
+    }
+    let var = |k: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .map(str::to_string)
+    };
+    match (var("KERNEL"), var("VMLINUX"), var("INITRD"), var("CMDLINE")) {
+        (Some(k), Some(v), Some(i), Some(c)) => Ok(TestGuest {
+            kernel: k.into(),
+            vmlinux: v.into(),
+            initrd: i.into(),
+            cmdline: c,
+        }),
+        _ => Err(format!("{} printed no paths: {stdout}", script.display())),
+    }
+}
+
+impl TestGuest {
+    /// The `<os>` element booting this guest directly.
+    pub fn os_xml(&self) -> String {
+        format!(
+            "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>{}</kernel><initrd>{}</initrd><cmdline>{}</cmdline></os>",
+            self.vmlinux.display(),
+            self.initrd.display(),
+            self.cmdline
+        )
+    }
+}
+
+/// Waits until file `path` contains `marker`; its text either way.
+pub fn wait_for_marker(path: &Path, marker: &str, limit: Duration) -> (bool, String) {
+    let mut last = String::new();
+    let found = eventually_within(limit, || {
+        last = std::fs::read(path).map(|b| text(&b)).unwrap_or_default();
+        last.contains(marker)
+    });
+    (found, last)
+}

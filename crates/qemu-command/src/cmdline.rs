@@ -7,7 +7,7 @@ use conf::xml::Element;
 use qemu_caps::{QemuCaps, VirtType};
 
 use crate::json::Props;
-use crate::{CommandConfig, QemuCommand, SecretRef};
+use crate::{CommandConfig, FdNumbering, FdSource, PassedFd, QemuCommand, SecretRef};
 
 type Res<T> = Result<T, VirError>;
 
@@ -43,6 +43,11 @@ struct Ctx<'a> {
     chardev_tls_secret: Option<String>,
     /// The settings (secrets, randomness).
     cfg: &'a CommandConfig,
+    /// The descriptors handed out so far.
+    fds: Vec<PassedFd>,
+    /// Where generated channel sockets go
+    /// (`LIBDIR/channel/target/domain-ID-NAME`).
+    chan_dir: String,
 }
 
 impl Ctx<'_> {
@@ -68,6 +73,18 @@ impl Ctx<'_> {
         } else {
             "pci.0"
         }
+    }
+    /// Numbers a descriptor QEMU inherits (`harness`: the number libvirt's
+    /// test harness prints for it) and records what it is.
+    fn pass_fd(&mut self, harness: u32, source: FdSource) -> u32 {
+        let fd = match self.cfg.fd_numbering {
+            FdNumbering::Harness => harness,
+            FdNumbering::From(first) => {
+                first + u32::try_from(self.fds.len()).unwrap_or(u32::MAX - first)
+            }
+        };
+        self.fds.push(PassedFd { fd, source });
+        fd
     }
     /// The first still-unclaimed boot index for a device class.
     fn take_boot(&mut self, dev: &str) -> Option<u32> {
@@ -167,6 +184,8 @@ pub fn build_command(
         chardev_tls_verify: cfg.chardev_tls_verify,
         chardev_tls_secret: cfg.chardev_tls_secret.clone(),
         cfg,
+        fds: Vec::new(),
+        chan_dir: format!("{}/channel/target/domain-{id}-{short}", cfg.lib_dir),
     };
     check_unsupported(&c)?;
     for (i, d) in def.os.boot_devs.iter().enumerate() {
@@ -174,10 +193,10 @@ pub fn build_command(
     }
     let mut env = vec![
         ("LC_ALL".to_string(), "C".to_string()),
-        ("PATH".into(), "/bin".into()),
+        ("PATH".into(), cfg.env_path.clone()),
         ("HOME".into(), priv_dir.clone()),
-        ("USER".into(), "test".into()),
-        ("LOGNAME".into(), "test".into()),
+        ("USER".into(), cfg.env_user.clone()),
+        ("LOGNAME".into(), cfg.env_user.clone()),
         ("XDG_DATA_HOME".into(), format!("{priv_dir}/.local/share")),
         ("XDG_CACHE_HOME".into(), format!("{priv_dir}/.cache")),
         ("XDG_CONFIG_HOME".into(), format!("{priv_dir}/.config")),
@@ -231,12 +250,10 @@ pub fn build_command(
     }
     c.arg("-no-user-config");
     c.arg("-nodefaults");
+    let mon_fd = c.pass_fd(1729, FdSource::Monitor);
     c.opt(
         "-chardev",
-        format!(
-            "socket,id=charmonitor,fd={},server=on,wait=off",
-            cfg.monitor_fd
-        ),
+        format!("socket,id=charmonitor,fd={mon_fd},server=on,wait=off"),
     );
     c.opt("-mon", "chardev=charmonitor,id=monitor,mode=control");
     build_clock(&mut c)?;
@@ -281,6 +298,7 @@ pub fn build_command(
             .clone()
             .unwrap_or_else(|| "/usr/bin/qemu-system-x86_64".into()),
         args: c.args,
+        fds: c.fds,
     })
 }
 
@@ -908,9 +926,6 @@ fn memory_backend(
     Ok(p.u("size", bytes))
 }
 
-/// The host NUMA nodes of the (fake) host: 0-3.
-const HOST_NODES: u64 = 4;
-
 /// A libvirt bitmap (`0-2,^1`) as a sorted list.
 fn parse_bitmap(set: &str) -> Res<Vec<u64>> {
     let mut on = std::collections::BTreeSet::new();
@@ -966,7 +981,7 @@ fn numatune_for(c: &Ctx, cell: Option<u64>) -> Res<Option<(Vec<u64>, &'static st
         return Ok(None);
     };
     let nodes = parse_bitmap(set)?;
-    if let Some(bad) = nodes.iter().find(|n| **n >= HOST_NODES) {
+    if let Some(bad) = nodes.iter().find(|n| **n >= c.cfg.host_numa_nodes) {
         return Err(config_error(format!("NUMA node {bad} is unavailable")));
     }
     let policy = match e.attr("mode").unwrap_or("strict") {
@@ -2785,9 +2800,20 @@ fn build_channel_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
             // may be the generated one.
             let src = el.child("source");
             if src.and_then(|s| s.attr("mode")) == Some("bind") || src.is_none() {
+                let path = match src.and_then(|s| s.attr("path")) {
+                    Some(p) => p.to_string(),
+                    None => format!(
+                        "{}/{}",
+                        c.chan_dir,
+                        el.child("target")
+                            .and_then(|t| t.attr("name"))
+                            .unwrap_or(id)
+                    ),
+                };
+                let fd = c.pass_fd(1729, FdSource::ListenSocket(path));
                 c.opt(
                     "-chardev",
-                    format!("socket,id=char{id},fd=1729,server=on,wait=off"),
+                    format!("socket,id=char{id},fd={fd},server=on,wait=off"),
                 );
                 return Ok(());
             }
@@ -2921,14 +2947,18 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
             format!("serial,id={chr},path={}", qemu_opt_escape(path))
         }
         "file" => {
+            let path = src.and_then(|s| s.attr("path")).unwrap_or("").to_string();
             let set = c.fdset;
             c.fdset += 1;
-            c.opt("-add-fd", format!("set={set},fd=1750,opaque={id}-source"));
+            let fd = c.pass_fd(1750, FdSource::AppendFile(path));
+            c.opt("-add-fd", format!("set={set},fd={fd},opaque={id}-source"));
             let mut v = format!("file,id={chr},path=/dev/fdset/{set},append=on");
-            if log.is_some() {
+            if let Some(l) = log {
+                let lp = l.attr("file").unwrap_or("").to_string();
                 let lset = c.fdset;
                 c.fdset += 1;
-                c.opt("-add-fd", format!("set={lset},fd=1751,opaque={id}-log"));
+                let lfd = c.pass_fd(1751, FdSource::AppendFile(lp));
+                c.opt("-add-fd", format!("set={lset},fd={lfd},opaque={id}-log"));
                 v.push_str(&format!(",logfile=/dev/fdset/{lset},logappend=on"));
             }
             v
@@ -2999,7 +3029,9 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
         "unix" => {
             let s = src.ok_or_else(|| unsupported("unix chardev without source"))?;
             if s.attr("mode") == Some("bind") {
-                format!("socket,id={chr},fd=1729,server=on,wait=off")
+                let path = s.attr("path").unwrap_or("").to_string();
+                let fd = c.pass_fd(1729, FdSource::ListenSocket(path));
+                format!("socket,id={chr},fd={fd},server=on,wait=off")
             } else {
                 format!(
                     "socket,id={chr},path={}",
@@ -3277,13 +3309,17 @@ fn build_graphics(c: &mut Ctx, priv_dir: &str, cfg: &CommandConfig) -> Res<()> {
                         return Err(unsupported(&format!("egl-headless <{}>", e.name)));
                     }
                 }
-                let node = g
-                    .child("gl")
-                    .and_then(|gl| gl.attr("rendernode"))
-                    .unwrap_or("/dev/dri/foo");
+                let node = match g.child("gl").and_then(|gl| gl.attr("rendernode")) {
+                    Some(n) => n.to_string(),
+                    None => c
+                        .cfg
+                        .render_node
+                        .clone()
+                        .ok_or_else(|| unsupported("OpenGL without a DRM render node"))?,
+                };
                 c.opt(
                     "-display",
-                    format!("egl-headless,rendernode={}", qemu_opt_escape(node)),
+                    format!("egl-headless,rendernode={}", qemu_opt_escape(&node)),
                 );
             }
             t => return Err(unsupported(&format!("{t} graphics"))),
@@ -3410,7 +3446,13 @@ fn build_spice(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) ->
     }
     if get("gl", "enable").as_deref() == Some("yes") {
         v.push_str(",gl=on");
-        let node = get("gl", "rendernode").unwrap_or_else(|| "/dev/dri/foo".into());
+        let node = match get("gl", "rendernode") {
+            Some(n) => n,
+            None => cfg
+                .render_node
+                .clone()
+                .ok_or_else(|| unsupported("OpenGL without a DRM render node"))?,
+        };
         v.push_str(&format!(",rendernode={}", qemu_opt_escape(&node)));
     }
     v.push_str(",seamless-migration=on");
@@ -4124,12 +4166,20 @@ fn build_tpms(c: &mut Ctx) -> Res<()> {
         let tpmdev = format!("tpm-{id}");
         match be.attr("type") {
             Some("passthrough") => {
+                let dev = be
+                    .child("device")
+                    .and_then(|d| d.attr("path"))
+                    .unwrap_or("/dev/tpm0")
+                    .to_string();
+                let cancel = tpm_cancel_path(&dev);
                 let s0 = c.fdset;
                 c.fdset += 2;
-                c.opt("-add-fd", format!("set={s0},fd=1730,opaque={id}-tpm"));
+                let fd = c.pass_fd(1730, FdSource::ReadWrite(dev));
+                let cfd = c.pass_fd(1731, FdSource::ReadWrite(cancel));
+                c.opt("-add-fd", format!("set={s0},fd={fd},opaque={id}-tpm"));
                 c.opt(
                     "-add-fd",
-                    format!("set={},fd=1731,opaque={id}-cancel", s0 + 1),
+                    format!("set={},fd={cfd},opaque={id}-cancel", s0 + 1),
                 );
                 c.opt(
                     "-tpmdev",
@@ -4140,7 +4190,15 @@ fn build_tpms(c: &mut Ctx) -> Res<()> {
                 );
             }
             Some("emulator") => {
-                c.opt("-chardev", "socket,id=chrtpm,path=/dev/test");
+                let sock = c
+                    .cfg
+                    .tpm_emulator_socket
+                    .clone()
+                    .ok_or_else(|| unsupported("TPM emulator"))?;
+                c.opt(
+                    "-chardev",
+                    format!("socket,id=chrtpm,path={}", qemu_opt_escape(&sock)),
+                );
                 c.opt("-tpmdev", format!("emulator,id={tpmdev},chardev=chrtpm"));
             }
             Some("external") => {
@@ -4166,23 +4224,32 @@ fn build_tpms(c: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+/// The sysfs file that cancels a TPM command of device `dev`
+/// (`/dev/tpm0`: `/sys/class/tpm/tpm0/device/cancel`).
+fn tpm_cancel_path(dev: &str) -> String {
+    let name = dev.rsplit('/').next().unwrap_or("tpm0");
+    format!("/sys/class/tpm/{name}/device/cancel")
+}
+
 fn build_vsock(c: &mut Ctx) -> Res<()> {
     let Some(el) = c.devices().find(|d| d.local_name() == "vsock").cloned() else {
         return Ok(());
     };
+    let auto = c.cfg.vsock_auto_cid.ok_or_else(|| unsupported("vsock"))?;
     let cid = el.child("cid");
     let guest_cid = match cid.and_then(|c| c.attr("auto")) {
-        Some("yes") | None if cid.and_then(|c| c.attr("address")).is_none() => 42,
+        Some("yes") | None if cid.and_then(|c| c.attr("address")).is_none() => u64::from(auto),
         _ => cid
             .and_then(|c| c.attr("address"))
             .and_then(parse_num)
-            .unwrap_or(42),
+            .unwrap_or(u64::from(auto)),
     };
+    let vhostfd = c.pass_fd(6789, FdSource::VhostVsock);
     let drv = virtio_driver("vhost-vsock-pci", el.attr("model"))?;
     let p = virtio_options(&el, Props::new().s("driver", drv))?
         .s("id", alias(&el).unwrap_or_else(|| "vsock0".into()))
         .u("guest-cid", guest_cid)
-        .s("vhostfd", "6789");
+        .s("vhostfd", vhostfd.to_string());
     let p = pci_address(c, &el, p)?;
     c.device(p);
     Ok(())

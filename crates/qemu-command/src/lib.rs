@@ -33,6 +33,43 @@ pub type SecretLookup = std::sync::Arc<dyn Fn(&SecretRef) -> Option<Vec<u8>> + S
 /// it could not.
 pub type RandomFill = std::sync::Arc<dyn Fn(&mut [u8]) -> bool + Send + Sync>;
 
+/// What a descriptor handed to QEMU at start is: the launcher opens it
+/// and passes it as the number the command line names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FdSource {
+    /// The monitor's listening socket (the launcher binds it at
+    /// `PRIV_DIR/monitor.sock`).
+    Monitor,
+    /// A listening UNIX socket at this path (a chardev in bind mode).
+    ListenSocket(String),
+    /// A file opened for appending (a chardev's file or log).
+    AppendFile(String),
+    /// A device or file opened read-write (TPM passthrough).
+    ReadWrite(String),
+    /// `/dev/vhost-vsock`.
+    VhostVsock,
+}
+
+/// A descriptor the command line names and the launcher must pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedFd {
+    /// The number QEMU finds it as.
+    pub fd: u32,
+    /// What it is.
+    pub source: FdSource,
+}
+
+/// How the descriptors passed to QEMU are numbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FdNumbering {
+    /// One after the other from this number.
+    From(u32),
+    /// The fixed numbers libvirt's test harness prints: the monitor and
+    /// listening sockets 1729, a chardev's file 1750 and its log 1751,
+    /// TPM passthrough 1730 and 1731, vhost-vsock 6789.
+    Harness,
+}
+
 /// The driver settings the command line depends on (qemu.conf and the
 /// daemon's run-time layout).
 #[derive(Clone)]
@@ -40,8 +77,22 @@ pub struct CommandConfig {
     /// The per-domain state base (`/var/lib/libvirt/qemu`): the guest's
     /// private directory is `LIBDIR/domain-ID-NAME`.
     pub lib_dir: String,
-    /// The fd number of the monitor socket passed to QEMU.
-    pub monitor_fd: u32,
+    /// How passed descriptors (monitor, chardev files, ...) are numbered.
+    pub fd_numbering: FdNumbering,
+    /// `PATH` of QEMU's environment (the daemon's own).
+    pub env_path: String,
+    /// `USER` and `LOGNAME` of QEMU's environment (the daemon's own).
+    pub env_user: String,
+    /// How many NUMA nodes the host has (`<numatune>` may name 0 to N-1).
+    pub host_numa_nodes: u64,
+    /// The DRM render node given to a `<gl>` without one; `None`: such
+    /// definitions are refused.
+    pub render_node: Option<String>,
+    /// The swtpm socket of an emulated TPM; `None`: refused.
+    pub tpm_emulator_socket: Option<String>,
+    /// The guest CID a `<vsock><cid auto='yes'/>` gets; `None`: vsock
+    /// devices are refused.
+    pub vsock_auto_cid: Option<u32>,
     /// Whether the seccomp sandbox is on (qemu.conf `seccomp_sandbox`).
     pub seccomp_sandbox: bool,
     /// qemu.conf `chardev_tls`: TCP character devices use TLS.
@@ -82,7 +133,13 @@ impl Default for CommandConfig {
     fn default() -> Self {
         CommandConfig {
             lib_dir: "/var/lib/libvirt/qemu".into(),
-            monitor_fd: 1729,
+            fd_numbering: FdNumbering::From(3),
+            env_path: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+            env_user: "root".into(),
+            host_numa_nodes: 1,
+            render_node: None,
+            tpm_emulator_socket: None,
+            vsock_auto_cid: None,
             seccomp_sandbox: true,
             chardev_tls: false,
             chardev_tls_verify: true,
@@ -106,7 +163,7 @@ impl std::fmt::Debug for CommandConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CommandConfig")
             .field("lib_dir", &self.lib_dir)
-            .field("monitor_fd", &self.monitor_fd)
+            .field("fd_numbering", &self.fd_numbering)
             .field("seccomp_sandbox", &self.seccomp_sandbox)
             .field("secrets", &self.secrets.is_some())
             .finish_non_exhaustive()
@@ -122,6 +179,8 @@ pub struct QemuCommand {
     pub binary: String,
     /// The arguments.
     pub args: Vec<String>,
+    /// The descriptors the arguments name, which QEMU must inherit.
+    pub fds: Vec<PassedFd>,
 }
 
 impl QemuCommand {

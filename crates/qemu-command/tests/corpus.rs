@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use conf::ParseFlags;
 use qemu_caps::QemuCaps;
-use qemu_command::{build_command, CommandConfig};
+use qemu_command::{build_command, CommandConfig, FdNumbering};
 use qemu_conf::QemuDriverContext;
 
 fn corpus_dir() -> PathBuf {
@@ -109,6 +109,15 @@ fn command_config(extra: &str) -> CommandConfig {
         secrets: Some(std::sync::Arc::new(|_: &qemu_command::SecretRef| {
             Some(b"AQCVn5hO6HzFAhAAq0NCv8jtJcIcE+HOBlMQ1A".to_vec())
         })),
+        // The harness's fixed descriptor numbers, environment, fake host
+        // (NUMA nodes 0-3, a render node, swtpm socket, vsock CID).
+        fd_numbering: FdNumbering::Harness,
+        env_path: "/bin".into(),
+        env_user: "test".into(),
+        host_numa_nodes: 4,
+        render_node: Some("/dev/dri/foo".into()),
+        tpm_emulator_socket: Some("/dev/test".into()),
+        vsock_auto_cid: Some(42),
         ..Default::default()
     };
     for kv in extra.split_whitespace() {

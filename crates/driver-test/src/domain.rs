@@ -13,7 +13,6 @@ use driver::error::{ErrorCode, ErrorDomain};
 use driver::objlist::Entry;
 use driver::{DomainRef, Error, Event, Result};
 
-use crate::conn::pair_ok;
 use crate::errors;
 use crate::load;
 use crate::state::{Dom, DomObj, Shared};
@@ -41,43 +40,18 @@ pub(crate) fn lifecycle(d: &Dom, event: i32, detail: i32) -> Event {
 }
 
 pub(crate) fn dom_matches(d: &Dom, flags: u32) -> bool {
-    if !pair_ok(flags, list::ACTIVE, list::INACTIVE, d.is_active())
-        || !pair_ok(flags, list::PERSISTENT, list::TRANSIENT, d.persistent)
-        || !pair_ok(
-            flags,
-            list::MANAGEDSAVE,
-            list::NO_MANAGEDSAVE,
-            d.has_managed_save,
-        )
-        || !pair_ok(flags, list::AUTOSTART, list::NO_AUTOSTART, d.autostart)
-        || !pair_ok(
-            flags,
-            list::HAS_SNAPSHOT,
-            list::NO_SNAPSHOT,
-            !d.snapshots.is_empty(),
-        )
-        || !pair_ok(
-            flags,
-            list::HAS_CHECKPOINT,
-            list::NO_CHECKPOINT,
-            !d.checkpoints.is_empty(),
-        )
-    {
-        return false;
-    }
-    let states = list::RUNNING | list::PAUSED | list::SHUTOFF | list::OTHER;
-    if flags & states != 0 {
-        let ok = match d.state {
-            st::RUNNING => flags & list::RUNNING != 0,
-            st::PAUSED => flags & list::PAUSED != 0,
-            st::SHUTOFF => flags & list::SHUTOFF != 0,
-            _ => flags & list::OTHER != 0,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
+    list::wanted(
+        flags,
+        &list::Facts {
+            active: d.is_active(),
+            persistent: d.persistent,
+            autostart: d.autostart,
+            has_snapshot: !d.snapshots.is_empty(),
+            managed_save: d.has_managed_save,
+            has_checkpoint: !d.checkpoints.is_empty(),
+            state: d.state,
+        },
+    )
 }
 
 /// What a domain lifecycle action (`on_poweroff`, `on_reboot`) leaves.

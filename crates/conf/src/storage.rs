@@ -219,6 +219,16 @@ impl PoolDef {
         })
     }
 
+    /// Forgets the elements of the XML namespace `prefix` (and its
+    /// declaration): libvirt keeps a pool's namespaced elements only when
+    /// the backend that owns the namespace is loaded.
+    pub fn drop_namespace(&mut self, prefix: &str) {
+        let elems = format!("{prefix}:");
+        let decl = format!("xmlns:{prefix}");
+        self.other.retain(|c| !c.name.starts_with(&elems));
+        self.root_ns.retain(|(k, _)| *k != decl);
+    }
+
     /// Formats as libvirt's virStoragePoolDefFormat.
     pub fn to_xml(&self) -> String {
         let mut out = format!("<pool type='{}'", self.pool_type);
@@ -491,7 +501,38 @@ impl VolDef {
         if no_capacity && root.child("capacity").is_none() {
             root.push(Element::new("capacity").with_text("0"));
         }
-        let mut v = Self::from_element(&root)?;
+        let v = Self::from_element(&root)?;
+        v.in_pool(pool)
+    }
+
+    /// A parsed volume placed in `pool`: its format checked against the
+    /// formats the pool type knows ("unknown volume format type X"), the
+    /// pool type's default format filled in, the format dropped for pool
+    /// types whose volumes have none.
+    pub fn in_pool(self, pool: &PoolDef) -> Result<VolDef, ConfError> {
+        if let Some(known) = vol_formats(&pool.pool_type) {
+            let bad = |f: &str| ConfError::unsupported(format!("unknown volume format type {f}"));
+            // A backing store's format is checked first, as libvirt does;
+            // disk pools have no backing stores of their own formats.
+            if pool.pool_type != "disk" {
+                if let Some(f) = self
+                    .backing_store
+                    .as_ref()
+                    .and_then(|b| b.child("format"))
+                    .and_then(|f| f.attr("type"))
+                {
+                    if !known.contains(&f) {
+                        return Err(bad(f));
+                    }
+                }
+            }
+            if let Some(f) = self.format.as_deref() {
+                if !known.contains(&f) {
+                    return Err(bad(f));
+                }
+            }
+        }
+        let mut v = self;
         match vol_default_format(&pool.pool_type) {
             Some(d) => {
                 if v.format.is_none() {
@@ -727,19 +768,7 @@ pub fn pool_capabilities(supported: &[&str]) -> String {
         }
         let vol_formats: Option<(&str, &[&str])> = match ty {
             "dir" | "fs" | "netfs" | "gluster" | "vstorage" => Some(("raw", FILE_VOL_FORMATS)),
-            "disk" => Some((
-                "none",
-                &[
-                    "none",
-                    "linux",
-                    "fat16",
-                    "fat32",
-                    "linux-swap",
-                    "linux-lvm",
-                    "linux-raid",
-                    "extended",
-                ],
-            )),
+            "disk" => Some(("none", DISK_VOL_FORMATS)),
             "rbd" => Some(("raw", &[])),
             _ => None,
         };
@@ -750,6 +779,29 @@ pub fn pool_capabilities(supported: &[&str]) -> String {
     }
     out.push_str("</storagepoolCapabilities>\n");
     out
+}
+
+/// Volume formats of disk pools (partition types, in libvirt's order).
+const DISK_VOL_FORMATS: &[&str] = &[
+    "none",
+    "linux",
+    "fat16",
+    "fat32",
+    "linux-swap",
+    "linux-lvm",
+    "linux-raid",
+    "extended",
+];
+
+/// The volume formats a pool type accepts in a definition, `None` for
+/// pool types whose volumes have no format. File-based pools take every
+/// image format but `none`.
+pub fn vol_formats(pool_type: &str) -> Option<&'static [&'static str]> {
+    match pool_type {
+        "dir" | "fs" | "netfs" | "gluster" | "vstorage" | "rbd" => Some(&FILE_VOL_FORMATS[1..]),
+        "disk" => Some(DISK_VOL_FORMATS),
+        _ => None,
+    }
 }
 
 /// The default volume format of a pool type, `None` for pool types whose

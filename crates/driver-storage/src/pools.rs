@@ -1450,18 +1450,5 @@ fn parse_vol(pool: &PoolDef, xml: &str, clone: bool) -> Result<(VolDef, bool)> {
     if !has_alloc && clone {
         vol.allocation = 0;
     }
-    if matches!(pool.pool_type.as_str(), "dir" | "fs" | "netfs") {
-        match vol.format.as_deref() {
-            None => vol.format = Some("raw".into()),
-            Some(f) if !vols::FILE_FORMATS.contains(&f) => {
-                return Err(VirError::new(
-                    ErrorCode::ConfigUnsupported,
-                    ErrorDomain::Storage,
-                    format!("unknown volume format type {f}"),
-                ))
-            }
-            Some(_) => {}
-        }
-    }
     Ok((vol, has_alloc))
 }

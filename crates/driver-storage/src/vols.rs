@@ -33,13 +33,6 @@ pub const CREATE_REFLINK: u32 = 1 << 1;
 /// VIR_STORAGE_VOL_CREATE_VALIDATE.
 pub const CREATE_VALIDATE: u32 = 1 << 2;
 
-/// The volume formats of file pools (virStorageFileFormat names libvirt
-/// accepts in a file pool's volume), `none` excepted.
-pub const FILE_FORMATS: &[&str] = &[
-    "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop", "cow",
-    "qcow", "qcow2", "qed", "vmdk",
-];
-
 pub(crate) fn sys(e: &std::io::Error, what: String) -> VirError {
     VirError::new(
         ErrorCode::SystemError,

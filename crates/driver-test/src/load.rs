@@ -316,8 +316,9 @@ fn parse_node(sh: &Shared, root: &Element, file: Option<&Path>) -> Result<()> {
     }
     for el in root.children_named("pool") {
         let el = resolve(el, file)?;
-        let mut def =
-            PoolDef::from_element(&el).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+        let mut def = PoolDef::from_element(&el)
+            .map(crate::storage::test_pool_def)
+            .map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
         let exists = || {
             errors::test(
                 driver::error::ErrorCode::OperationFailed,
@@ -340,8 +341,9 @@ fn parse_node(sh: &Shared, root: &Element, file: Option<&Path>) -> Result<()> {
         };
         for v in el.children_named("volume") {
             let v = resolve(v, file)?;
-            let mut vol =
-                VolDef::from_element(&v).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+            let mut vol = VolDef::from_element(&v)
+                .and_then(|v| v.in_pool(&pool.def))
+                .map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
             if vol.target_path.is_none() {
                 vol.target_path = Some(format!(
                     "{}/{}",
@@ -352,7 +354,6 @@ fn parse_node(sh: &Shared, root: &Element, file: Option<&Path>) -> Result<()> {
             if vol.key.is_none() {
                 vol.key = vol.target_path.clone();
             }
-            crate::storage::vol_defaults(&pool.def, &mut vol);
             if pool.vol(&vol.name).is_some() {
                 return Err(errors::test(
                     driver::error::ErrorCode::OperationFailed,

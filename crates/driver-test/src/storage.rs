@@ -51,15 +51,6 @@ fn vol_type_for_pool(t: &str) -> i32 {
     }
 }
 
-/// Default target format for volumes of file-based pools.
-pub(crate) fn vol_defaults(pool: &PoolDef, vol: &mut VolDef) {
-    if vol.format.is_none()
-        && matches!(pool.pool_type.as_str(), "dir" | "fs" | "netfs" | "vstorage")
-    {
-        vol.format = Some("raw".into());
-    }
-}
-
 fn vref(p: &Pool, v: &VolDef) -> VolRef {
     VolRef {
         pool: p.def.name.clone(),
@@ -173,7 +164,6 @@ fn add_volume(p: &mut Pool, mut vol: VolDef, clone: Option<&str>) -> Result<VolR
             vol.name
         )));
     }
-    vol_defaults(&p.def, &mut vol);
     let path = format!(
         "{}/{}",
         p.def.target_path.as_deref().unwrap_or(""),
@@ -234,9 +224,23 @@ pub(crate) fn storage_pool_lookup_by_uuid(sh: &Shared, uuid: &[u8; 16]) -> Resul
         .ok_or_else(|| errors::no_pool_uuid(uuid))
 }
 
+/// A pool definition as the test driver keeps it: no storage backend is
+/// loaded for it, so the rbd backend's `<rbd:config_opts>` is dropped as
+/// libvirt does when that backend is absent.
+pub(crate) fn test_pool_def(mut def: PoolDef) -> PoolDef {
+    def.drop_namespace("rbd");
+    def
+}
+
+fn parse_pool(xml: &str) -> Result<PoolDef> {
+    PoolDef::parse_str(xml)
+        .map(test_pool_def)
+        .map_err(|e| errors::conf(e, ErrorDomain::Storage))
+}
+
 pub(crate) fn storage_pool_define_xml(sh: &Shared, xml: &str, flags: u32) -> Result<PoolRef> {
     Error::check_flags(flags, 1, "testStoragePoolDefineXML")?;
-    let mut def = PoolDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+    let mut def = parse_pool(xml)?;
     def.capacity = load::DEFAULT_POOL_CAPACITY;
     def.allocation = 0;
     def.available = load::DEFAULT_POOL_CAPACITY;
@@ -247,7 +251,7 @@ pub(crate) fn storage_pool_define_xml(sh: &Shared, xml: &str, flags: u32) -> Res
 
 pub(crate) fn storage_pool_create_xml(sh: &Shared, xml: &str, flags: u32) -> Result<PoolRef> {
     Error::check_flags(flags, 0, "testStoragePoolCreateXML")?;
-    let mut def = PoolDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+    let mut def = parse_pool(xml)?;
     def.capacity = load::DEFAULT_POOL_CAPACITY;
     def.allocation = 0;
     def.available = load::DEFAULT_POOL_CAPACITY;
@@ -407,7 +411,8 @@ pub(crate) fn storage_vol_create_xml(
 ) -> Result<VolRef> {
     Error::check_flags(flags, 1 << 1, "testStorageVolCreateXML")?;
     with_active_pool(sh, &pool.name, |_, p| {
-        let vol = VolDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+        let vol = VolDef::parse_in_pool(xml, &p.def, false)
+            .map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
         add_volume(p, vol, None)
     })
 }
@@ -421,7 +426,8 @@ pub(crate) fn storage_vol_create_xml_from(
 ) -> Result<VolRef> {
     Error::check_flags(flags, 1 << 1, "testStorageVolCreateXMLFrom")?;
     with_active_pool(sh, &pool.name, |_, p| {
-        let vol = VolDef::parse_str(xml).map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
+        let vol = VolDef::parse_in_pool(xml, &p.def, false)
+            .map_err(|e| errors::conf(e, ErrorDomain::Storage))?;
         add_volume(p, vol, Some(&clone.name))
     })
 }

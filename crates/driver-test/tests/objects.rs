@@ -519,3 +519,65 @@ fn network_update_dhcp_hosts() {
     let e = c.network_update(&n, 3, 10, -1, "<host/>", 0).unwrap_err();
     assert_eq!(e.code, ErrorCode::OperationUnsupported);
 }
+
+#[test]
+fn volume_formats_checked_against_the_pool_type() {
+    let (dir, c) = pool_node_conn();
+    let p = c.storage_pool_lookup_by_name("default-pool").unwrap();
+    for bad in ["none", "linux", "bogus"] {
+        let e = c
+            .storage_vol_create_xml(
+                &p,
+                &format!(
+                    "<volume><name>f</name><capacity>1</capacity>\
+                     <target><format type='{bad}'/></target></volume>"
+                ),
+                0,
+            )
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ConfigUnsupported);
+        assert_eq!(
+            e.message(),
+            format!("unsupported configuration: unknown volume format type {bad}")
+        );
+    }
+    // A backing store's format is checked the same way.
+    let e = c
+        .storage_vol_create_xml(
+            &p,
+            "<volume><name>f</name><capacity>1</capacity>\
+             <backingStore><path>/b</path><format type='none'/></backingStore></volume>",
+            0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "unsupported configuration: unknown volume format type none"
+    );
+    // An unsaid format is the pool type's default.
+    let v = c
+        .storage_vol_create_xml(
+            &p,
+            "<volume><name>f</name><capacity>1</capacity></volume>",
+            0,
+        )
+        .unwrap();
+    let x = c.storage_vol_get_xml_desc(&v, 0).unwrap();
+    assert!(x.contains("<format type='raw'/>"), "{x}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn rbd_pool_namespace_is_dropped() {
+    let c = node_conn();
+    let xml = "<pool type='rbd' xmlns:rbd='http://libvirt.org/schemas/storagepool/rbd/1.0'>\
+               <name>ceph</name><source><name>rbdpool</name>\
+               <host name='mon1' port='6789'/></source>\
+               <rbd:config_opts><rbd:option name='client_mount_timeout' value='45'/>\
+               </rbd:config_opts></pool>";
+    let p = c.storage_pool_define_xml(xml, 0).unwrap();
+    let x = c.storage_pool_get_xml_desc(&p, 0).unwrap();
+    assert!(!x.contains("rbd:"), "{x}");
+    assert!(x.contains("<name>rbdpool</name>"), "{x}");
+    c.storage_pool_undefine(&p).unwrap();
+}

@@ -8,6 +8,7 @@
 
 use driver::consts::affect;
 use driver::error::{ErrorCode, ErrorDomain};
+use driver::keycodes::{self, Codeset};
 use driver::{DomainRef, Error, FsInfo, Result};
 
 use crate::errors;
@@ -107,19 +108,26 @@ pub(crate) fn domain_inject_nmi(sh: &Shared, r: &DomainRef, flags: u32) -> Resul
     active(sh, r, |_| Ok(()))
 }
 
-/// virDomainSendKey: accepted by a running domain. Unlike libvirt's test
-/// driver this does not check each key code against the code set's key
-/// map (libvirt's keycodemapdb tables, which this project does not
-/// carry).
+/// virDomainSendKey: accepted by a running domain when every key code is
+/// one of its code set's.
 pub(crate) fn domain_send_key(
     sh: &Shared,
     r: &DomainRef,
-    _codeset: u32,
-    _keycodes: &[u32],
+    codeset: u32,
+    keycodes: &[u32],
     flags: u32,
 ) -> Result<()> {
     Error::check_flags(flags, 0, "testDomainSendKey")?;
-    active(sh, r, |_| Ok(()))
+    active(sh, r, |_| Ok(()))?;
+    let set = Codeset::from_u32(codeset)
+        .ok_or_else(|| errors::internal(format!("Unsupported codeset '{codeset}'")))?;
+    match keycodes.iter().find(|k| !keycodes::is_valid(set, **k)) {
+        Some(k) => Err(errors::internal(format!(
+            "invalid keycode {k} of {} codeset",
+            set.name()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// VIR_DOMAIN_PROCESS_SIGNAL_LAST.

@@ -17,6 +17,7 @@ pub mod consts;
 pub mod error;
 pub mod events;
 pub mod job;
+pub mod keycodes;
 pub mod objlist;
 pub mod registry;
 pub mod types;

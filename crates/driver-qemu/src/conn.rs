@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use conf::FormatFlags;
-use driver::consts::{list, xml as xmlflags};
+use driver::consts::{list, save, xml as xmlflags};
 use driver::{Connection, DomainInfo, DomainRef, Error, EventSink, NodeDeviceRef, Result};
 
 use crate::caps;
@@ -38,6 +38,9 @@ impl Drop for QemuConnection {
         }
     }
 }
+
+/// The flags of virDomainSaveFlags and virDomainManagedSave.
+const SAVE_FLAGS: u32 = save::BYPASS_CACHE | save::RUNNING | save::PAUSED;
 
 fn no_domain_name(name: &str) -> Error {
     Error::no_domain(QEMU, format!("no domain with matching name '{name}'"))
@@ -126,7 +129,7 @@ impl Connection for QemuConnection {
                 persistent,
                 autostart: st.autostart,
                 has_snapshot: false,
-                managed_save: false,
+                managed_save: self.drv.has_managed_save(&st.name),
                 has_checkpoint: false,
                 state: st.state,
             };
@@ -181,17 +184,39 @@ impl Connection for QemuConnection {
             0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40,
             "qemuDomainUndefineFlags",
         )?;
+        let d = self.drv.get(dom)?;
+        let name = d.lock().name.clone();
+        if self.drv.has_managed_save(&name) {
+            if flags & driver::consts::undefine::MANAGED_SAVE == 0 {
+                return Err(Error::operation_invalid(
+                    QEMU,
+                    "Refusing to undefine while domain managed save image exists",
+                ));
+            }
+            let path = self.drv.managed_save_path(&name);
+            std::fs::remove_file(&path).map_err(|e| {
+                Error::new(
+                    driver::error::ErrorCode::SystemError,
+                    QEMU,
+                    format!(
+                        "Failed to remove domain managed save image '{}': {}",
+                        path.display(),
+                        virterror::os_error_text(&e)
+                    ),
+                )
+            })?;
+        }
         self.drv.undefine(dom)
     }
 
     fn domain_create(&self, dom: &DomainRef, flags: u32) -> Result<DomainRef> {
+        use driver::consts::create;
         Error::check_flags(
             flags,
-            driver::consts::create::START_PAUSED,
+            create::START_PAUSED | create::START_BYPASS_CACHE | create::START_FORCE_BOOT,
             "qemuDomainCreateWithFlags",
         )?;
-        self.drv
-            .start(dom, flags & driver::consts::create::START_PAUSED != 0)
+        self.drv.start_flags(dom, flags)
     }
 
     fn domain_destroy(&self, dom: &DomainRef, flags: u32) -> Result<()> {
@@ -299,8 +324,70 @@ impl Connection for QemuConnection {
 
     fn domain_has_managed_save(&self, dom: &DomainRef, flags: u32) -> Result<bool> {
         Error::check_flags(flags, 0, "qemuDomainHasManagedSaveImage")?;
-        self.drv.get(dom)?;
-        Ok(false)
+        let d = self.drv.get(dom)?;
+        let name = d.lock().name.clone();
+        Ok(self.drv.has_managed_save(&name))
+    }
+
+    fn domain_save(&self, dom: &DomainRef, to: &str, dxml: Option<&str>, flags: u32) -> Result<()> {
+        Error::check_flags(flags, SAVE_FLAGS, "qemuDomainSaveFlags")?;
+        self.drv.save(dom, Some(to), dxml, flags)
+    }
+
+    fn domain_managed_save(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        Error::check_flags(flags, SAVE_FLAGS, "qemuDomainManagedSave")?;
+        self.drv.save(dom, None, None, flags)
+    }
+
+    fn domain_managed_save_remove(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        Error::check_flags(flags, 0, "qemuDomainManagedSaveRemove")?;
+        self.drv.managed_save_remove(dom)
+    }
+
+    fn domain_restore(&self, from: &str, dxml: Option<&str>, flags: u32) -> Result<()> {
+        Error::check_flags(
+            flags,
+            SAVE_FLAGS | save::RESET_NVRAM,
+            "qemuDomainRestoreFlags",
+        )?;
+        self.drv.restore(from, dxml, flags)
+    }
+
+    fn domain_save_image_get_xml_desc(&self, path: &str, flags: u32) -> Result<String> {
+        Error::check_flags(
+            flags,
+            save::IMAGE_XML_SECURE,
+            "qemuDomainSaveImageGetXMLDesc",
+        )?;
+        self.drv.save_image_xml(path, flags)
+    }
+
+    fn domain_save_image_define_xml(&self, path: &str, xml: &str, flags: u32) -> Result<()> {
+        Error::check_flags(
+            flags,
+            save::RUNNING | save::PAUSED,
+            "qemuDomainSaveImageDefineXML",
+        )?;
+        self.drv.save_image_define(path, xml, flags)
+    }
+
+    fn domain_get_job_stats(
+        &self,
+        dom: &DomainRef,
+        flags: u32,
+    ) -> Result<(i32, driver::TypedParams)> {
+        Error::check_flags(
+            flags,
+            driver::consts::job::STATS_COMPLETED | driver::consts::job::STATS_KEEP_COMPLETED,
+            "qemuDomainGetJobStats",
+        )?;
+        self.drv.job_stats(dom, flags)
+    }
+
+    fn domain_abort_job(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        // VIR_DOMAIN_ABORT_JOB_POSTCOPY: only for migrations.
+        Error::check_flags(flags, 1, "qemuDomainAbortJobFlags")?;
+        self.drv.abort_job(dom)
     }
 
     fn domain_snapshot_num(&self, dom: &DomainRef, _flags: u32) -> Result<i32> {

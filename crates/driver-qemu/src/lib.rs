@@ -24,7 +24,9 @@
 pub mod caps;
 pub mod config;
 mod conn;
+mod jobs;
 mod process;
+mod save;
 mod state;
 
 use std::path::PathBuf;

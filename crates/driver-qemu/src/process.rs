@@ -191,6 +191,18 @@ impl Driver {
 
     /// virDomainCreateWithFlags: starts the persistent domain `r`.
     pub(crate) fn start(&self, r: &DomainRef, paused: bool) -> Result<DomainRef> {
+        let flags = if paused {
+            driver::consts::create::START_PAUSED
+        } else {
+            0
+        };
+        self.start_flags(r, flags)
+    }
+
+    /// virDomainCreateWithFlags with its flags: a managed save image is
+    /// restored instead of a boot (unless START_FORCE_BOOT).
+    pub(crate) fn start_flags(&self, r: &DomainRef, flags: u32) -> Result<DomainRef> {
+        let paused = flags & driver::consts::create::START_PAUSED != 0;
         let job = self.begin(r, "virDomainCreate")?;
         let dom = job.obj().clone();
         let def = {
@@ -202,6 +214,9 @@ impl Driver {
                 .clone()
                 .ok_or_else(|| Error::internal(QEMU, "domain has no definition"))?
         };
+        if self.start_managed(&dom, &def, flags)? {
+            return Ok(dom_ref(&dom));
+        }
         self.launch(
             &dom,
             def,
@@ -465,6 +480,14 @@ impl Driver {
         Ok(())
     }
 
+    /// Rewrites the status file of a running guest with its state now.
+    pub(crate) fn refresh_status(&self, dom: &Dom) {
+        let st = dom.lock();
+        if let Some(l) = st.live.as_ref() {
+            self.write_status(&l.def, st.state, st.reason, l.pid);
+        }
+    }
+
     /// The status file libvirt keeps for a running guest
     /// (`<domstatus>` around the live definition).
     fn write_status(&self, def: &DomainDef, st: i32, rs: i32, pid: u32) {
@@ -520,10 +543,7 @@ impl Driver {
                         }
                         // Our own destroy's SIGTERM makes QEMU report a
                         // host-initiated shutdown: not the guest's.
-                        "SHUTDOWN"
-                            if st.live.as_ref().and_then(|l| l.stop_cause)
-                                != Some(StopCause::Destroyed) =>
-                        {
+                        "SHUTDOWN" if st.live.as_ref().and_then(|l| l.stop_cause).is_none() => {
                             shutdown_seen = true;
                             let guest =
                                 ev.data.get("guest").and_then(|g| g.as_bool()) == Some(true);
@@ -565,6 +585,8 @@ impl Driver {
                 Some(StopCause::Destroyed) => {
                     (reason::SHUTOFF_DESTROYED, lifecycle::STOPPED_DESTROYED)
                 }
+                Some(StopCause::Saved) => (reason::SHUTOFF_SAVED, lifecycle::STOPPED_SAVED),
+                Some(StopCause::Failed) => (reason::SHUTOFF_FAILED, lifecycle::STOPPED_FAILED),
                 _ if shutdown_seen => (reason::SHUTOFF_SHUTDOWN, lifecycle::STOPPED_SHUTDOWN),
                 _ => (reason::SHUTOFF_CRASHED, lifecycle::STOPPED_FAILED),
             };
@@ -593,11 +615,19 @@ impl Driver {
         let job = self.begin(r, "virDomainDestroy")?;
         let dom = job.obj().clone();
         let pid = {
-            let mut st = dom.lock();
-            let live = st.live.as_mut().ok_or_else(not_running)?;
-            live.stop_cause = Some(StopCause::Destroyed);
-            live.pid
+            let st = dom.lock();
+            st.live.as_ref().ok_or_else(not_running)?.pid
         };
+        self.terminate(&dom, pid, StopCause::Destroyed)
+    }
+
+    /// Ends the guest's QEMU `pid` for `cause` (SIGTERM, then SIGKILL
+    /// after 10 s) and waits until the domain is recorded as shut off.
+    /// The caller holds the domain's job.
+    pub(crate) fn terminate(&self, dom: &Arc<Dom>, pid: u32, cause: StopCause) -> Result<()> {
+        if let Some(live) = dom.lock().live.as_mut() {
+            live.stop_cause = Some(cause);
+        }
         let _ = host::process::kill(pid, libc::SIGTERM);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while host::process::exists(pid) && std::time::Instant::now() < deadline {

@@ -25,6 +25,10 @@ pub const QEMU: ErrorDomain = ErrorDomain::Qemu;
 pub(crate) enum StopCause {
     /// virDomainDestroy.
     Destroyed,
+    /// Its state went to a save image.
+    Saved,
+    /// A start (restore) that failed half-way.
+    Failed,
 }
 
 /// A running guest.
@@ -55,6 +59,8 @@ pub(crate) struct DomState {
     pub autostart: bool,
     pub state: i32,
     pub reason: i32,
+    /// Progress of its save or dump, and the last one completed.
+    pub jobs: crate::jobs::Jobs,
 }
 
 pub(crate) type Dom = Obj<DomState>;
@@ -543,6 +549,7 @@ fn shut_off(name: String) -> DomState {
         autostart: false,
         state: state::SHUTOFF,
         reason: reason::SHUTOFF_UNKNOWN,
+        jobs: crate::jobs::Jobs::default(),
     }
 }
 

@@ -19,6 +19,11 @@ pub mod reason {
     pub const RUNNING_BOOTED: i32 = 1;
     pub const RUNNING_UNPAUSED: i32 = 5;
     pub const RUNNING_RESTORED: i32 = 3;
+    pub const RUNNING_SAVE_CANCELED: i32 = 7;
+    pub const RUNNING_WAKEUP: i32 = 8;
+    pub const PAUSED_SAVE: i32 = 3;
+    pub const PAUSED_DUMP: i32 = 4;
+    pub const PAUSED_API_ERROR: i32 = 14;
     pub const PAUSED_UNKNOWN: i32 = 0;
     pub const PAUSED_USER: i32 = 1;
     pub const PAUSED_MIGRATION: i32 = 2;
@@ -131,6 +136,8 @@ pub mod lifecycle {
     pub const STARTED_BOOTED: i32 = 0;
     pub const STARTED_RESTORED: i32 = 2;
     pub const SUSPENDED_PAUSED: i32 = 0;
+    pub const SUSPENDED_RESTORED: i32 = 4;
+    pub const SUSPENDED_API_ERROR: i32 = 6;
     pub const RESUMED_UNPAUSED: i32 = 0;
     pub const STOPPED_SHUTDOWN: i32 = 0;
     pub const STOPPED_DESTROYED: i32 = 1;
@@ -195,6 +202,35 @@ pub mod create {
     pub const START_FORCE_BOOT: u32 = 1 << 3;
     pub const START_VALIDATE: u32 = 1 << 4;
     pub const START_RESET_NVRAM: u32 = 1 << 5;
+}
+
+/// virDomainSaveRestoreFlags.
+pub mod save {
+    pub const BYPASS_CACHE: u32 = 1 << 0;
+    pub const RUNNING: u32 = 1 << 1;
+    pub const PAUSED: u32 = 1 << 2;
+    pub const RESET_NVRAM: u32 = 1 << 3;
+    /// virDomainSaveImageXMLFlags: VIR_DOMAIN_SAVE_IMAGE_XML_SECURE.
+    pub const IMAGE_XML_SECURE: u32 = 1 << 0;
+}
+
+/// virDomainJobType, virDomainJobOperation and virDomainGetJobStatsFlags.
+pub mod job {
+    pub const NONE: i32 = 0;
+    pub const BOUNDED: i32 = 1;
+    pub const UNBOUNDED: i32 = 2;
+    pub const COMPLETED: i32 = 3;
+    pub const FAILED: i32 = 4;
+    pub const CANCELLED: i32 = 5;
+
+    pub const OPERATION_UNKNOWN: i32 = 0;
+    pub const OPERATION_START: i32 = 1;
+    pub const OPERATION_SAVE: i32 = 2;
+    pub const OPERATION_RESTORE: i32 = 3;
+    pub const OPERATION_DUMP: i32 = 8;
+
+    pub const STATS_COMPLETED: u32 = 1 << 0;
+    pub const STATS_KEEP_COMPLETED: u32 = 1 << 1;
 }
 
 /// virDomainMetadataType.

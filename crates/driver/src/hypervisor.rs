@@ -238,6 +238,20 @@ pub trait Connection: Send + Sync {
     fn domain_managed_save_remove(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         unsupported!("virDomainManagedSaveRemove")
     }
+    /// virDomainGetJobStats: the type of the domain's current job
+    /// (VIR_DOMAIN_JOB_NONE when there is none) and its statistics; with
+    /// VIR_DOMAIN_JOB_STATS_COMPLETED those of the last completed job
+    /// (forgotten once read unless KEEP_COMPLETED). Never waits for the
+    /// job itself. Errors: VIR_ERR_OPERATION_INVALID for a current job of
+    /// an inactive domain. virDomainGetJobInfo is derived from it.
+    fn domain_get_job_stats(&self, dom: &DomainRef, flags: u32) -> Result<(i32, TypedParams)> {
+        unsupported!("virDomainGetJobStats")
+    }
+    /// virDomainAbortJobFlags: cancels the running save, dump or outgoing
+    /// migration. Errors: VIR_ERR_OPERATION_INVALID when there is none.
+    fn domain_abort_job(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainAbortJob")
+    }
     /// virDomainRename.
     fn domain_rename(&self, dom: &DomainRef, new_name: &str, flags: u32) -> Result<()> {
         unsupported!("virDomainRename")

@@ -14,6 +14,7 @@
 
 use serde_json::Value;
 use std::collections::HashMap;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -173,6 +174,35 @@ impl Qmp {
         command: &str,
         arguments: Option<Value>,
     ) -> Result<(Value, String), QmpError> {
+        self.execute_inner(command, arguments, None).await
+    }
+
+    /// Runs `command` with `fd` passed along (SCM_RIGHTS on the monitor
+    /// socket, as `getfd` and `add-fd` expect it), and returns its reply.
+    pub async fn execute_with_fd(
+        &self,
+        command: &str,
+        arguments: Option<Value>,
+        fd: BorrowedFd<'_>,
+    ) -> Result<Reply, QmpError> {
+        let (msg, raw) = self.execute_inner(command, arguments, Some(fd)).await?;
+        reply_of(msg, raw)
+    }
+
+    /// Hands `fd` to QEMU under `name` (`getfd`), for commands that take
+    /// an `fd:NAME` URI (`migrate`, `migrate-incoming`, `dump-guest-memory`).
+    pub async fn send_fd(&self, name: &str, fd: BorrowedFd<'_>) -> Result<(), QmpError> {
+        self.execute_with_fd("getfd", Some(serde_json::json!({ "fdname": name })), fd)
+            .await
+            .map(|_| ())
+    }
+
+    async fn execute_inner(
+        &self,
+        command: &str,
+        arguments: Option<Value>,
+        fd: Option<BorrowedFd<'_>>,
+    ) -> Result<(Value, String), QmpError> {
         if self.is_closed() {
             return Err(self.close_error());
         }
@@ -203,7 +233,17 @@ impl Qmp {
         let work = async {
             {
                 let mut w = self.inner.writer.lock().await;
-                if let Err(e) = w.write_all(line.as_bytes()).await {
+                let mut bytes = line.as_bytes();
+                if let Some(fd) = fd {
+                    // The descriptor rides on the first bytes of the
+                    // command; the rest (if the socket took only part)
+                    // follows as plain data.
+                    let sent = send_with_fd(w.as_ref(), bytes, fd)
+                        .await
+                        .map_err(|e| QmpError::Io(e.to_string()))?;
+                    bytes = bytes.get(sent..).unwrap_or_default();
+                }
+                if let Err(e) = w.write_all(bytes).await {
                     return Err(QmpError::Io(e.to_string()));
                 }
             }
@@ -222,6 +262,26 @@ impl Qmp {
         lock(&self.inner.close_reason)
             .clone()
             .unwrap_or(QmpError::Eof)
+    }
+}
+
+/// Writes the first bytes of `data` with `fd` attached, once the socket
+/// takes them; the count written.
+async fn send_with_fd(
+    sock: &UnixStream,
+    data: &[u8],
+    fd: BorrowedFd<'_>,
+) -> std::io::Result<usize> {
+    loop {
+        sock.writable().await?;
+        let res = sock.try_io(tokio::io::Interest::WRITABLE, || {
+            host::fd::send_with_fds(sock.as_fd(), data, &[fd]).map_err(host::Error::into_io)
+        });
+        match res {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 

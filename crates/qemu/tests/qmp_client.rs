@@ -167,3 +167,49 @@ fn a_peer_that_is_not_qemu_fails_the_greeting() {
         assert!(matches!(r, Err(QmpError::Protocol(_))), "{r:?}");
     });
 }
+
+#[test]
+fn getfd_passes_the_descriptor_with_the_command() {
+    use std::io::{Read, Seek, Write};
+    use std::os::fd::AsFd;
+    rt().block_on(async {
+        let (a, b) = UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+        let b = b.into_std().unwrap_or_else(|e| panic!("{e}"));
+        b.set_nonblocking(false).unwrap_or_else(|e| panic!("{e}"));
+        (&b).write_all(GREETING.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mon = Qmp::connect(a, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let t = test_support::TempDir::new("qmp-getfd");
+        let path = t.join("passed");
+        std::fs::write(&path, b"through the socket").unwrap_or_else(|e| panic!("{e}"));
+        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        // The peer receives the command and the descriptor in one message,
+        // then answers it.
+        let peer = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            let (n, fds) =
+                host::fd::recv_with_fds(b.as_fd(), &mut buf).unwrap_or_else(|e| panic!("{e}"));
+            let cmd: Value = serde_json::from_slice(buf.get(..n).unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let reply = json!({"return": {}, "id": cmd["id"]});
+            (&b).write_all(format!("{reply}\r\n").as_bytes())
+                .unwrap_or_else(|e| panic!("{e}"));
+            (cmd, fds)
+        });
+        mon.send_fd("migrate", file.as_fd())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (cmd, fds) = peer.join().unwrap_or_else(|_| panic!("peer panicked"));
+        assert_eq!(cmd["execute"], "getfd");
+        assert_eq!(cmd["arguments"]["fdname"], "migrate");
+        assert_eq!(fds.len(), 1, "one descriptor passed");
+        let mut got = std::fs::File::from(fds.into_iter().next().unwrap_or_else(|| panic!()));
+        got.rewind().unwrap_or_else(|e| panic!("{e}"));
+        let mut text = String::new();
+        got.read_to_string(&mut text)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(text, "through the socket");
+    });
+}

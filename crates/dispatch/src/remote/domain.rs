@@ -301,6 +301,64 @@ impl RemoteDomain for Call<'_> {
         self.driver(|c| c.domain_managed_save_remove(&dom_in(&args.dom), args.flags))
     }
 
+    fn domain_get_job_stats(&self, args: r::DomainGetJobStatsArgs) -> R<r::DomainGetJobStatsRet> {
+        let (r#type, params) =
+            self.driver(|c| c.domain_get_job_stats(&dom_in(&args.dom), args.flags))?;
+        Ok(r::DomainGetJobStatsRet {
+            r#type,
+            params: params_out(params),
+        })
+    }
+
+    /// virDomainGetJobInfo: the fixed fields of the current job's
+    /// statistics (memory from `memory_*`, files from `disk_*`, data their
+    /// sums).
+    fn domain_get_job_info(&self, args: r::DomainGetJobInfoArgs) -> R<r::DomainGetJobInfoRet> {
+        let (r#type, params) = self.driver(|c| c.domain_get_job_stats(&dom_in(&args.dom), 0))?;
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| match v {
+                    driver::TypedValue::ULLong(x) => Some(*x),
+                    _ => None,
+                })
+                .unwrap_or(0)
+        };
+        let (mem_total, mem_processed, mem_remaining) = (
+            get("memory_total"),
+            get("memory_processed"),
+            get("memory_remaining"),
+        );
+        let (file_total, file_processed, file_remaining) = (
+            get("disk_total"),
+            get("disk_processed"),
+            get("disk_remaining"),
+        );
+        Ok(r::DomainGetJobInfoRet {
+            r#type,
+            time_elapsed: get("time_elapsed"),
+            time_remaining: get("time_remaining"),
+            data_total: mem_total.saturating_add(file_total),
+            data_processed: mem_processed.saturating_add(file_processed),
+            data_remaining: mem_remaining.saturating_add(file_remaining),
+            mem_total,
+            mem_processed,
+            mem_remaining,
+            file_total,
+            file_processed,
+            file_remaining,
+        })
+    }
+
+    fn domain_abort_job(&self, args: r::DomainAbortJobArgs) -> R<()> {
+        self.driver(|c| c.domain_abort_job(&dom_in(&args.dom), 0))
+    }
+
+    fn domain_abort_job_flags(&self, args: r::DomainAbortJobFlagsArgs) -> R<()> {
+        self.driver(|c| c.domain_abort_job(&dom_in(&args.dom), args.flags))
+    }
+
     fn domain_rename(&self, args: r::DomainRenameArgs) -> R<r::DomainRenameRet> {
         let name = args.new_name.unwrap_or_default();
         self.driver(|c| c.domain_rename(&dom_in(&args.dom), &name, args.flags))?;

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Guest lifecycle beyond start and stop, driven by the real virsh
+//! against virtqemud and the real QEMU: save to a file in libvirt's save
+//! image format and restore (running, paused, with the events virsh
+//! shows), managed save kept across a daemon restart and restored by the
+//! next start, the image's XML read and replaced, the completed save job
+//! in `domjobinfo`, and corrupt or truncated images refused with
+//! libvirt's errors before any QEMU starts.
+//!
+//! Run: `cargo build -p virtqemud && cargo test -p driver-qemu --test lifecycle_e2e`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use test_support::*;
+
+fn ok(o: &Out, what: &str) -> String {
+    assert!(o.ok, "{what}: {}", o.stderr);
+    o.stdout.clone()
+}
+
+fn domstate(uri: &str, name: &str) -> String {
+    ok(&virsh_uri(uri, &["domstate", "--reason", name]), "domstate")
+        .trim()
+        .to_string()
+}
+
+/// Defines a boot-sector guest `name` whose floppy is in `t`.
+fn define_bootsector(t: &TempDir, uri: &str, name: &str) {
+    let floppy = t.join("boot.img");
+    if !floppy.exists() {
+        boot_floppy(&floppy);
+    }
+    let ty = system_guest_type();
+    let xml = format!(
+        "<domain type='{ty}'>\n  <name>{name}</name>\n  <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64'>hvm</type>\n    <boot dev='fd'/>\n  </os>\n  <devices>\n    <disk type='file' device='floppy'>\n      <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n      <readonly/>\n    </disk>\n  </devices>\n</domain>\n",
+        floppy.display()
+    );
+    let path = t.join(&format!("{name}.xml"));
+    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(uri, &["define", &path.display().to_string()]),
+        "define",
+    );
+}
+
+/// `virsh event --all --loop` in the background.
+fn events(uri: &str) -> std::process::Child {
+    let child = Command::new("virsh")
+        .args(["-c", uri, "event", "--all", "--loop", "--timeout", "120"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("virsh event: {e}"));
+    std::thread::sleep(Duration::from_millis(500));
+    child
+}
+
+/// The lifecycle events the watcher printed for `name`.
+fn lifecycle_of(mut child: std::process::Child, name: &str) -> Vec<String> {
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = child.kill();
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("virsh event: {e}"));
+    text(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("'lifecycle'") && l.contains(&format!("for domain '{name}'")))
+        .map(|l| l.rsplit(": ").next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// The header fields of a save image: magic, version, data length,
+/// was_running, compressed.
+fn header(path: &Path) -> (String, u32, u32, u32, u32) {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(b.len() > 92, "image too short: {}", b.len());
+    let word = |i: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&b[16 + 4 * i..20 + 4 * i]);
+        u32::from_ne_bytes(w)
+    };
+    (
+        String::from_utf8_lossy(&b[..16]).into_owned(),
+        word(0),
+        word(1),
+        word(2),
+        word(3),
+    )
+}
+
+/// The value of `label` in virsh's two-column output.
+fn field(out: &str, label: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix(label))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn root_or_skip() -> bool {
+    if !is_root() {
+        skip("the test runs the system instance (root)");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn a_running_guest_is_saved_to_a_file_and_restored() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-save");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    define_bootsector(&t, &uri, "saved");
+    let watch = events(&uri);
+    ok(&virsh_uri(&uri, &["start", "saved"]), "start");
+    let pid = guest_pid(&t, "saved");
+    let image = t.join("saved.img");
+    let img = image.display().to_string();
+    let out = ok(&virsh_uri(&uri, &["save", "saved", &img]), "save");
+    assert!(out.contains("Domain 'saved' saved to"), "{out}");
+    assert_eq!(domstate(&uri, "saved"), "shut off (saved)");
+    assert!(
+        eventually(|| !host::process::exists(pid)),
+        "QEMU {pid} still runs after the save"
+    );
+    // libvirt's image: complete magic, version 2, the XML with its
+    // padding, the guest marked as running, no compression, then QEMU's
+    // stream ("QEVM" magic) right after the data section.
+    let (magic, version, data_len, running, compressed) = header(&image);
+    assert_eq!(magic, "LibvirtQemudSave");
+    assert_eq!((version, running, compressed), (2, 1, 0));
+    let bytes = std::fs::read(&image).unwrap_or_default();
+    let data = &bytes[92..92 + data_len as usize];
+    let xml_end = data.iter().position(|b| *b == 0).unwrap_or(0);
+    let xml = String::from_utf8_lossy(&data[..xml_end]);
+    assert!(xml.contains("<name>saved</name>"), "{xml}");
+    let first = xml.lines().next().unwrap_or("");
+    assert!(
+        !first.contains(" id="),
+        "the image keeps the inactive XML: {xml}"
+    );
+    assert_eq!(data_len as usize, xml_end + 1 + 64 * 1024);
+    assert_eq!(&bytes[92 + data_len as usize..][..4], b"QEVM");
+    // The file is the daemon's: mode 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&image).map(|m| m.permissions().mode() & 0o777);
+    assert_eq!(mode.ok(), Some(0o600));
+
+    let dump = ok(&virsh_uri(&uri, &["save-image-dumpxml", &img]), "dumpxml");
+    assert!(dump.contains("<name>saved</name>"), "{dump}");
+    let jobs = ok(
+        &virsh_uri(&uri, &["domjobinfo", "saved", "--completed"]),
+        "domjobinfo",
+    );
+    assert_eq!(field(&jobs, "Job type:"), "Completed", "{jobs}");
+    assert_eq!(field(&jobs, "Operation:"), "Save", "{jobs}");
+    assert!(!field(&jobs, "Memory processed:").is_empty(), "{jobs}");
+
+    let out = ok(&virsh_uri(&uri, &["restore", &img]), "restore");
+    assert!(out.contains("Domain restored from"), "{out}");
+    assert_eq!(domstate(&uri, "saved"), "running (restored)");
+    let pid2 = guest_pid(&t, "saved");
+    assert_ne!(pid, pid2);
+    // The restored QEMU took the stream over -incoming defer.
+    let cmdline = text(&std::fs::read(format!("/proc/{pid2}/cmdline")).unwrap_or_default());
+    assert!(cmdline.contains("-incoming\0defer"), "{cmdline}");
+    // The guest obeys the new QEMU.
+    ok(&virsh_uri(&uri, &["suspend", "saved"]), "suspend");
+    assert_eq!(domstate(&uri, "saved"), "paused (user)");
+    // A restore of a domain that runs is refused.
+    let again = virsh_uri(&uri, &["restore", &img]);
+    assert!(!again.ok);
+    assert!(
+        again.stderr.contains("domain 'saved' is already active"),
+        "{}",
+        again.stderr
+    );
+    ok(&virsh_uri(&uri, &["destroy", "saved"]), "destroy");
+    assert_eq!(
+        lifecycle_of(watch, "saved"),
+        [
+            "Started Booted",
+            "Stopped Saved",
+            "Started Restored",
+            "Suspended Paused",
+            "Stopped Destroyed"
+        ]
+    );
+}
+
+#[test]
+fn a_paused_guest_restores_paused_unless_told_otherwise() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-save-paused");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    define_bootsector(&t, &uri, "napper");
+    ok(&virsh_uri(&uri, &["start", "--paused", "napper"]), "start");
+    let img = t.join("napper.img").display().to_string();
+    ok(&virsh_uri(&uri, &["save", "napper", &img]), "save");
+    assert_eq!(header(Path::new(&img)).3, 0, "was_running is 0");
+    let watch = events(&uri);
+    ok(&virsh_uri(&uri, &["restore", &img]), "restore");
+    let st = domstate(&uri, "napper");
+    assert!(st.starts_with("paused"), "{st}");
+    ok(&virsh_uri(&uri, &["destroy", "napper"]), "destroy");
+    assert_eq!(
+        lifecycle_of(watch, "napper"),
+        [
+            "Started Restored",
+            "Suspended Restored",
+            "Stopped Destroyed"
+        ]
+    );
+    // --running overrides the image.
+    ok(&virsh_uri(&uri, &["restore", "--running", &img]), "restore");
+    assert_eq!(domstate(&uri, "napper"), "running (restored)");
+    ok(&virsh_uri(&uri, &["destroy", "napper"]), "destroy");
+    // save-image-define flips the image's state; the XML stays.
+    let xml = ok(&virsh_uri(&uri, &["save-image-dumpxml", &img]), "dumpxml");
+    let xml_file = t.join("napper-image.xml");
+    std::fs::write(&xml_file, xml).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(
+            &uri,
+            &[
+                "save-image-define",
+                &img,
+                &xml_file.display().to_string(),
+                "--running",
+            ],
+        ),
+        "save-image-define",
+    );
+    assert_eq!(header(Path::new(&img)).3, 1, "was_running is now 1");
+    ok(&virsh_uri(&uri, &["restore", &img]), "restore");
+    assert_eq!(domstate(&uri, "napper"), "running (restored)");
+    ok(&virsh_uri(&uri, &["destroy", "napper"]), "destroy");
+    // Both flags at once: refused.
+    let both = virsh_uri(&uri, &["restore", "--running", "--paused", &img]);
+    assert!(!both.ok);
+}
+
+#[test]
+fn managed_save_survives_a_daemon_restart_and_the_next_start_restores_it() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-managedsave");
+    let _reaper = reaper(&t);
+    let (mut d, uri) = start_virtqemud(&t);
+    define_bootsector(&t, &uri, "managed");
+    ok(&virsh_uri(&uri, &["start", "managed"]), "start");
+    let out = ok(&virsh_uri(&uri, &["managedsave", "managed"]), "managedsave");
+    assert!(
+        out.contains("Domain 'managed' state saved by libvirt"),
+        "{out}"
+    );
+    let file: PathBuf = t.join("root/var/lib/libvirt/qemu/save/managed.save");
+    assert_eq!(header(&file).0, "LibvirtQemudSave");
+    assert_eq!(domstate(&uri, "managed"), "shut off (saved)");
+    // Undefining with the image is refused.
+    let undef = virsh_uri(&uri, &["undefine", "managed"]);
+    assert!(
+        undef
+            .stderr
+            .contains("Refusing to undefine while domain managed save image exists"),
+        "{}",
+        undef.stderr
+    );
+
+    d.stop(Duration::from_secs(30));
+    let (_d2, uri) = start_virtqemud(&t);
+    let info = ok(&virsh_uri(&uri, &["dominfo", "managed"]), "dominfo");
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Managed save:") && l.ends_with("yes")),
+        "{info}"
+    );
+    let listed = ok(
+        &virsh_uri(&uri, &["list", "--all", "--managed-save", "--name"]),
+        "list",
+    );
+    assert!(listed.lines().any(|l| l == "managed"), "{listed}");
+    let watch = events(&uri);
+    ok(&virsh_uri(&uri, &["start", "managed"]), "start");
+    assert_eq!(domstate(&uri, "managed"), "running (restored)");
+    assert!(!file.exists(), "the image is removed once restored");
+    let info = ok(&virsh_uri(&uri, &["dominfo", "managed"]), "dominfo");
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Managed save:") && l.ends_with("no")),
+        "{info}"
+    );
+    // Managed save again, then throw the image away: the next start boots.
+    ok(&virsh_uri(&uri, &["managedsave", "managed"]), "managedsave");
+    ok(
+        &virsh_uri(&uri, &["managedsave-remove", "managed"]),
+        "managedsave-remove",
+    );
+    assert!(!file.exists());
+    ok(&virsh_uri(&uri, &["start", "managed"]), "start");
+    assert_eq!(domstate(&uri, "managed"), "running (booted)");
+    ok(&virsh_uri(&uri, &["destroy", "managed"]), "destroy");
+    assert_eq!(
+        lifecycle_of(watch, "managed"),
+        [
+            "Started Restored",
+            "Stopped Saved",
+            "Started Booted",
+            "Stopped Destroyed"
+        ]
+    );
+}
+
+#[test]
+fn corrupt_and_truncated_images_are_refused_and_start_nothing() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-badimage");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    define_bootsector(&t, &uri, "victim");
+    ok(&virsh_uri(&uri, &["start", "victim"]), "start");
+    let good = t.join("good.img");
+    ok(
+        &virsh_uri(&uri, &["save", "victim", &good.display().to_string()]),
+        "save",
+    );
+    let bytes = std::fs::read(&good).unwrap_or_default();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "garbage",
+            b"this is not a save image at all, not even close to one........................................".to_vec(),
+            "image magic is incorrect",
+        ),
+        ("short", bytes[..50].to_vec(), "failed to read qemu header"),
+        (
+            "partial",
+            {
+                let mut b = bytes.clone();
+                b[..16].copy_from_slice(b"LibvirtQemudPart");
+                b
+            },
+            "save image is incomplete",
+        ),
+        (
+            "newer",
+            {
+                let mut b = bytes.clone();
+                b[16..20].copy_from_slice(&7u32.to_ne_bytes());
+                b
+            },
+            "image version is not supported (117440512 > 2)",
+        ),
+        ("cut-in-xml", bytes[..300].to_vec(), "failed to read domain XML"),
+    ];
+    for (name, content, want) in cases {
+        let p = t.join(&format!("{name}.img"));
+        std::fs::write(&p, content).unwrap_or_else(|e| panic!("{e}"));
+        let ps = p.display().to_string();
+        let out = virsh_uri(&uri, &["restore", &ps]);
+        assert!(!out.ok, "{name}: restore succeeded");
+        assert!(
+            out.stderr.contains(&format!("operation failed: {want}")),
+            "{name}: {}",
+            out.stderr
+        );
+        let out = virsh_uri(&uri, &["save-image-dumpxml", &ps]);
+        assert!(out.stderr.contains(want), "{name}: {}", out.stderr);
+        assert!(qemu_pids(&t.path().display().to_string()).is_empty());
+        assert_eq!(domstate(&uri, "victim"), "shut off (saved)");
+    }
+    let missing = virsh_uri(&uri, &["restore", &t.join("nothing").display().to_string()]);
+    assert!(
+        missing.stderr.contains("Failed to open file")
+            && missing.stderr.contains("No such file or directory"),
+        "{}",
+        missing.stderr
+    );
+    // A stream cut short: the header is fine, QEMU fails to load it, and
+    // nothing is left running.
+    let cut = t.join("cut.img");
+    let end = bytes.len().min(92 + 70 * 1024 + 4096);
+    std::fs::write(&cut, &bytes[..end]).unwrap_or_else(|e| panic!("{e}"));
+    let out = virsh_uri(&uri, &["restore", &cut.display().to_string()]);
+    assert!(!out.ok, "a cut stream restored");
+    assert!(
+        eventually(|| qemu_pids(&t.path().display().to_string()).is_empty()),
+        "a QEMU is left running"
+    );
+    assert_eq!(domstate(&uri, "victim").split(' ').next(), Some("shut"));
+    // The good image still restores.
+    ok(
+        &virsh_uri(&uri, &["restore", &good.display().to_string()]),
+        "restore",
+    );
+    ok(&virsh_uri(&uri, &["destroy", "victim"]), "destroy");
+}

@@ -35,12 +35,26 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     } else {
         "storage:///session"
     };
-    let storage: std::sync::Arc<dyn driver::DriverFactory> =
-        std::sync::Arc::new(driver_storage::StorageFactory::from_dirs(
-            ctx.privileged,
-            storage_dirs.config_dir,
-            storage_dirs.state_dir,
-        ));
+    let storage_factory = driver_storage::StorageFactory::from_dirs(
+        ctx.privileged,
+        storage_dirs.config_dir,
+        storage_dirs.state_dir,
+    );
+    // Encrypted volumes' passphrases come from the secret driver (below),
+    // in process.
+    let secret_uri = if ctx.privileged {
+        "secret:///system"
+    } else {
+        "secret:///session"
+    };
+    let secrets = std::sync::Arc::new(driver_secret::SecretFactory::new(
+        ctx.paths.config_dir.join("secrets"),
+        ctx.privileged,
+    ));
+    storage_factory
+        .driver()
+        .set_secrets(secrets.internal_opener(secret_uri));
+    let storage: std::sync::Arc<dyn driver::DriverFactory> = std::sync::Arc::new(storage_factory);
     let xen = driver_xen::XenOptions {
         config_file: ctx.paths.config_dir.join("libxl.conf"),
         privileged: Some(ctx.privileged),
@@ -78,18 +92,7 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     // The secret driver answers secret:///… and the secret calls of the
     // hypervisor drivers' connections (secrets kept in the daemon's config
     // directory, as libvirt keeps them).
-    let secret_uri = if ctx.privileged {
-        "secret:///system"
-    } else {
-        "secret:///session"
-    };
-    registry.set_secret_driver(
-        std::sync::Arc::new(driver_secret::SecretFactory::new(
-            ctx.paths.config_dir.join("secrets"),
-            ctx.privileged,
-        )),
-        secret_uri,
-    );
+    registry.set_secret_driver(secrets, secret_uri);
     // The storage driver answers storage:///… and the storage calls of
     // the hypervisor drivers' connections (definitions in
     // /etc/libvirt/storage, status in /run/libvirt/storage).

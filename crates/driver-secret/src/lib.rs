@@ -436,6 +436,22 @@ impl SecretFactory {
     pub fn driver(&self) -> &std::sync::Arc<SecretDriver> {
         &self.driver
     }
+
+    /// How another driver of this daemon reads secret values (the storage
+    /// driver, for an encrypted volume's passphrase): connections running
+    /// with the daemon's own credentials, so private secrets are readable
+    /// to them as to libvirt's drivers, never to a client.
+    pub fn internal_opener(&self, uri: &str) -> driver::NetworkOpener {
+        let driver = self.driver.clone();
+        let uri = uri.to_string();
+        std::sync::Arc::new(move || {
+            Ok(std::sync::Arc::new(SecretConnection {
+                driver: driver.clone(),
+                uri: uri.clone(),
+                elevated: true,
+            }) as std::sync::Arc<dyn driver::Connection>)
+        })
+    }
 }
 
 impl driver::DriverFactory for SecretFactory {
@@ -475,6 +491,7 @@ impl driver::DriverFactory for SecretFactory {
         Ok(std::sync::Arc::new(SecretConnection {
             driver: self.driver.clone(),
             uri: format!("secret://{want}"),
+            elevated: false,
         }))
     }
 }
@@ -483,6 +500,8 @@ impl driver::DriverFactory for SecretFactory {
 pub struct SecretConnection {
     driver: std::sync::Arc<SecretDriver>,
     uri: String,
+    /// Runs with the daemon's own credentials (reads private secrets).
+    elevated: bool,
 }
 
 impl SecretConnection {
@@ -492,6 +511,7 @@ impl SecretConnection {
         SecretConnection {
             driver,
             uri: uri.into(),
+            elevated: false,
         }
     }
 }
@@ -543,7 +563,7 @@ impl driver::Connection for SecretConnection {
 
     fn secret_get_value(&self, secret: &SecretRef, flags: u32) -> driver::Result<Vec<u8>> {
         // A client over the RPC layer never reads a private secret.
-        self.driver.get_value(&secret.uuid, flags, false)
+        self.driver.get_value(&secret.uuid, flags, self.elevated)
     }
 
     fn secret_undefine(&self, secret: &SecretRef) -> driver::Result<()> {

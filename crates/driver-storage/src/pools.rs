@@ -115,6 +115,8 @@ pub struct StorageDriver {
     pub(crate) cfg: StorageConfig,
     pools: RwLock<Vec<Arc<PoolObj>>>,
     pub(crate) events: driver::EventBus,
+    /// The secret driver, for encrypted volumes' passphrases.
+    secrets: std::sync::OnceLock<driver::NetworkOpener>,
 }
 
 pub(crate) fn err(code: ErrorCode, detail: impl Into<String>) -> VirError {
@@ -207,7 +209,14 @@ impl StorageDriver {
             cfg,
             pools: RwLock::new(Vec::new()),
             events: driver::EventBus::new(),
+            secrets: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Gives the driver its way to the secret driver (libvirt's
+    /// virGetConnectSecret), once.
+    pub fn set_secrets(&self, opener: driver::NetworkOpener) {
+        let _ = self.secrets.set(opener);
     }
 
     pub(crate) fn publish(&self, ev: Event) {
@@ -544,7 +553,7 @@ impl StorageDriver {
         st.busy = false;
         obj.ready.notify_all();
         let refreshed = r?;
-        Self::apply(&mut st, refreshed);
+        self.apply(&mut st, refreshed);
         if let Err(e) = self.save_status(&st.def) {
             st.vols.clear();
             drop(st);
@@ -557,7 +566,10 @@ impl StorageDriver {
 
     /// A refresh's findings into the pool's state; volumes being built
     /// or streamed stay as they are.
-    fn apply(st: &mut PoolState, r: backend::Refreshed) {
+    fn apply(&self, st: &mut PoolState, mut r: backend::Refreshed) {
+        for v in &mut r.vols {
+            vols::default_secret(v, self.secrets.get());
+        }
         st.def.capacity = r.capacity;
         st.def.allocation = r.allocation;
         st.def.available = r.available;
@@ -585,7 +597,7 @@ impl StorageDriver {
 
     fn refresh_locked(&self, st: &mut PoolState) -> Result<()> {
         let r = backend::refresh(&st.def)?;
-        Self::apply(st, r);
+        self.apply(st, r);
         Ok(())
     }
 
@@ -758,7 +770,7 @@ impl StorageDriver {
         let (mut st, r) = Self::unlocked(&obj, st, backend::refresh);
         match r {
             Ok(r) => {
-                Self::apply(&mut st, r);
+                self.apply(&mut st, r);
                 drop(st);
                 self.publish(Event::StoragePoolRefresh { pool: obj.pref() });
                 Ok(())
@@ -1053,7 +1065,11 @@ impl StorageDriver {
         drop(st);
         // The slow part, with no lock held.
         let built = if file_pool {
-            vols::build(&pool_def, &vol, input.as_ref(), build_flags)
+            let secrets = vols::SecretAccess {
+                opener: self.secrets.get(),
+                state_dir: &self.cfg.state_dir,
+            };
+            vols::build(&pool_def, &vol, input.as_ref(), build_flags, &secrets)
         } else if pool_def.pool_type == "disk" {
             backend::create_partition(&pool_def, &vol).and_then(|_| match &input {
                 Some(i) => vols::copy_into(i, &vol),

@@ -36,6 +36,8 @@ pub struct Probe {
     /// A header that starts like a known format but does not hold
     /// together (the reason).
     pub malformed: Option<String>,
+    /// A raw file holding a LUKS volume: the bytes before its data.
+    pub luks_payload: Option<u64>,
 }
 
 fn be32(b: &[u8], off: usize) -> Option<u32> {
@@ -122,8 +124,18 @@ pub fn probe(h: &[u8]) -> Probe {
     }
     Probe {
         format: "raw",
+        luks_payload: luks_payload(h),
         ..Default::default()
     }
+}
+
+/// A LUKS (version 1) header's payload offset in bytes: where the
+/// encrypted data starts, in 512-byte sectors at byte 104, big-endian.
+fn luks_payload(h: &[u8]) -> Option<u64> {
+    if !h.starts_with(b"LUKS\xba\xbe") || h.get(6..8) != Some(&[0, 1][..]) {
+        return None;
+    }
+    be32(h, 104).map(|s| u64::from(s) * 512)
 }
 
 fn name_at(h: &[u8], off: u64, len: u32, bad: &mut Option<String>) -> Option<String> {

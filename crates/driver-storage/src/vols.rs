@@ -49,8 +49,186 @@ fn err(code: ErrorCode, detail: impl Into<String>) -> VirError {
     VirError::new(code, ErrorDomain::Storage, detail)
 }
 
+/// Where an encrypted volume's passphrase comes from: the secret driver
+/// (`opener`: in process in libvirtd, virtsecretd's socket from
+/// virtstoraged), written for qemu-img to a file of its own under
+/// `state_dir` that lives as long as the command.
+pub struct SecretAccess<'a> {
+    pub opener: Option<&'a driver::NetworkOpener>,
+    pub state_dir: &'a Path,
+}
+
+/// VIR_SECRET_USAGE_TYPE_NONE / _VOLUME.
+const USAGE_NONE: i32 = 0;
+const USAGE_VOLUME: i32 = 1;
+
+/// A passphrase file, removed when dropped.
+struct SecretFile(std::path::PathBuf);
+
+impl SecretFile {
+    fn path(&self) -> String {
+        self.0.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The name of `usage` for messages (virSecretUsageType).
+fn usage_name(usage: i32) -> &'static str {
+    match usage {
+        0 => "none",
+        1 => "volume",
+        2 => "ceph",
+        3 => "iscsi",
+        4 => "tls",
+        5 => "vtpm",
+        _ => "unknown",
+    }
+}
+
+/// The passphrase of `vol`'s `<encryption>` secret from the secret
+/// driver, in a new file only its owner reads (libvirt's
+/// POOL.VOL.secret.XXXXXX in the driver's state directory).
+fn secret_file(pool: &PoolDef, vol: &VolDef, sa: &SecretAccess) -> Result<SecretFile> {
+    let Some(enc) = vol.encryption.as_ref() else {
+        return Err(err(
+            ErrorCode::InternalError,
+            "missing encryption description",
+        ));
+    };
+    let secrets: Vec<&Element> = enc.children_named("secret").collect();
+    let [secret] = secrets.as_slice() else {
+        return Err(err(
+            ErrorCode::InvalidArg,
+            "A single <secret type='passphrase'...> element is expected in encryption description",
+        ));
+    };
+    let Some(opener) = sa.opener else {
+        return Err(err(
+            ErrorCode::NoSupport,
+            "no secret driver is available to read the volume's passphrase",
+        ));
+    };
+    let conn = opener()?;
+    let file = create_secret_file(sa.state_dir, &pool.name, &vol.name)?;
+    let sec = match (secret.attr("uuid"), secret.attr("usage")) {
+        (Some(u), _) => {
+            let uuid = conf::Uuid::parse(u).ok_or_else(|| {
+                err(
+                    ErrorCode::InternalError,
+                    format!("malformed secret uuid '{u}'"),
+                )
+            })?;
+            conn.secret_lookup_by_uuid(&uuid.0)?
+        }
+        (None, Some(usage)) => conn.secret_lookup_by_usage(USAGE_VOLUME, usage)?,
+        (None, None) => {
+            return Err(err(
+                ErrorCode::XmlError,
+                "missing secret uuid or usage attribute",
+            ))
+        }
+    };
+    if sec.usage_type != USAGE_NONE && sec.usage_type != USAGE_VOLUME {
+        return Err(err(
+            ErrorCode::InvalidArg,
+            format!(
+                "secret with uuid {} is of type '{}' not expected 'volume' type",
+                conf::Uuid(sec.uuid),
+                usage_name(sec.usage_type)
+            ),
+        ));
+    }
+    let mut value = conn.secret_get_value(&sec, 0)?;
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file.0)
+        .and_then(|mut f| f.write_all(&value));
+    value.iter_mut().for_each(|b| *b = 0);
+    written.map_err(|e| sys(&e, "failed to write secret file".into()))?;
+    let uid = vol.target_perms.owner.and_then(|u| u32::try_from(u).ok());
+    let gid = vol.target_perms.group.and_then(|g| u32::try_from(g).ok());
+    if let (Some(u), Some(g)) = (uid, gid) {
+        rustix::fs::chown(
+            file.0.as_path(),
+            Some(rustix::fs::Uid::from_raw(u)),
+            Some(rustix::fs::Gid::from_raw(g)),
+        )
+        .map_err(|_| err(ErrorCode::InternalError, "failed to chown secret file"))?;
+    }
+    Ok(file)
+}
+
+/// An encrypted volume without a secret (as a pool refresh finds it)
+/// gets the volume secret whose usage is its path, when there is one
+/// (libvirt's storageBackendLoadDefaultSecrets); nothing changes
+/// otherwise.
+pub fn default_secret(vol: &mut VolDef, opener: Option<&driver::NetworkOpener>) {
+    let Some(enc) = vol.encryption.as_mut() else {
+        return;
+    };
+    if enc.child("secret").is_some() {
+        return;
+    }
+    let (Some(opener), Some(path)) = (opener, vol.target_path.as_deref()) else {
+        return;
+    };
+    let Ok(sec) = opener().and_then(|c| c.secret_lookup_by_usage(USAGE_VOLUME, path)) else {
+        return;
+    };
+    enc.push(
+        Element::new("secret")
+            .with_attr("type", "passphrase")
+            .with_attr("uuid", &conf::Uuid(sec.uuid).to_string()),
+    );
+}
+
+/// A new empty file `DIR/POOL.VOL.secret.XXXXXX`, mode 0600.
+fn create_secret_file(dir: &Path, pool: &str, vol: &str) -> Result<SecretFile> {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+        ^ u128::from(std::process::id());
+    let mut last = None;
+    for _ in 0..100 {
+        const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut suffix = String::new();
+        for _ in 0..6 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let i = usize::try_from((seed >> 64) % CHARS.len() as u128).unwrap_or(0);
+            suffix.push(char::from(CHARS.get(i).copied().unwrap_or(b'X')));
+        }
+        let path = dir.join(format!("{pool}.{vol}.secret.{suffix}"));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(_) => return Ok(SecretFile(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(sys(&e, "failed to open secret file for write".into())),
+        }
+    }
+    let e = last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AlreadyExists));
+    Err(sys(&e, "failed to open secret file for write".into()))
+}
+
 /// Creates `vol` (its target path set) from nothing, or from `input`.
-pub fn build(pool: &PoolDef, vol: &VolDef, input: Option<&VolDef>, flags: u32) -> Result<()> {
+pub fn build(
+    pool: &PoolDef,
+    vol: &VolDef,
+    input: Option<&VolDef>,
+    flags: u32,
+    secrets: &SecretAccess,
+) -> Result<()> {
     let path = vol.target_path.as_deref().unwrap_or_default();
     let format = vol.format.as_deref().unwrap_or("raw");
     let input_needs_tool = input.is_some_and(|i| {
@@ -58,7 +236,7 @@ pub fn build(pool: &PoolDef, vol: &VolDef, input: Option<&VolDef>, flags: u32) -
             && (i.format.as_deref().unwrap_or("raw") != "raw" || i.encryption.is_some())
     });
     if input_needs_tool || (format != "raw" && format != "dir") || vol.encryption.is_some() {
-        return qemu_img_create(pool, vol, input, flags);
+        return qemu_img_create(pool, vol, input, flags, secrets);
     }
     if format == "dir" {
         if input.is_some() {
@@ -193,33 +371,48 @@ fn zero_range(mut f: &File, from: u64, len: u64) -> std::io::Result<()> {
 
 /// Runs the `qemu-img` command(s) for the volume; whatever it made is
 /// removed when it fails.
-fn qemu_img_create(pool: &PoolDef, vol: &VolDef, input: Option<&VolDef>, flags: u32) -> Result<()> {
+fn qemu_img_create(
+    pool: &PoolDef,
+    vol: &VolDef,
+    input: Option<&VolDef>,
+    flags: u32,
+    secrets: &SecretAccess,
+) -> Result<()> {
     crate::check_flags(
         flags,
         CREATE_PREALLOC_METADATA,
         "storageBackendCreateQemuImg",
     )?;
-    if vol.encryption.is_some() || input.is_some_and(|i| i.encryption.is_some()) {
-        // Encrypted volumes need the secret driver's values: not offered.
-        return Err(err(
-            ErrorCode::ConfigUnsupported,
-            "storage pool does not support encrypted volumes",
-        ));
-    }
     let Some(tool) = cmd::find_in_path("qemu-img") else {
         return Err(err(
             ErrorCode::InternalError,
             "creation of non-raw file images is not supported without qemu-img.",
         ));
     };
+    // The passphrases first, as libvirt fetches them before building the
+    // command; their files go when this returns.
+    let secret = match vol.encryption {
+        Some(_) => Some(secret_file(pool, vol, secrets)?),
+        None => None,
+    };
+    let input_secret = match input.filter(|i| i.encryption.is_some()) {
+        Some(i) => Some(secret_file(pool, i, secrets)?),
+        None => None,
+    };
     let spec = conf::storage_cmd::CreateSpec::from_defs(pool, vol, input, flags)
         .map_err(|e| e.in_domain(ErrorDomain::Storage))?;
     check_backing_access(pool, &spec)?;
-    let argv = spec
-        .argv(&tool.to_string_lossy())
+    let commands = spec
+        .commands(
+            &tool.to_string_lossy(),
+            secret.as_ref().map(SecretFile::path).as_deref(),
+            input_secret.as_ref().map(SecretFile::path).as_deref(),
+        )
         .map_err(|e| e.in_domain(ErrorDomain::Storage))?;
     let path = vol.target_path.as_deref().unwrap_or_default();
-    let r = cmd::run(&argv);
+    let r = commands
+        .iter()
+        .try_for_each(|argv| cmd::run(argv).map(|_| ()));
     match r {
         Ok(_) => {
             let mode = vol.target_perms.mode.unwrap_or(DEFAULT_VOL_MODE);
@@ -496,6 +689,23 @@ pub fn refresh(vol: &mut VolDef, full_probe: bool) -> Result<Option<()>> {
     let p = probe::probe(&header);
     if let Some(c) = p.capacity {
         vol.capacity = c;
+    }
+    // A LUKS volume's guest-visible size leaves out its header; a pool
+    // refresh learns the encryption from the header alone (its secret is
+    // found again by the volume's path, see `default_secret`).
+    if let Some(payload) = p.luks_payload {
+        let luks = vol
+            .encryption
+            .as_ref()
+            .is_some_and(|e| e.attr("format") == Some("luks"));
+        if full_probe || luks {
+            vol.capacity = vol.capacity.saturating_sub(payload);
+        }
+        if full_probe {
+            vol.encryption = Some(Element::new("encryption").with_attr("format", "luks"));
+        }
+    } else if full_probe && p.format == "raw" {
+        vol.encryption = None;
     }
     if full_probe {
         // A header that does not hold together (a backing name outside

@@ -10,13 +10,23 @@ use driver::Registry;
 
 /// The drivers this daemon hosts: the storage driver, with definitions
 /// in `/etc/libvirt/storage` and running pools' status in
-/// `/run/libvirt/storage` (for root, as libvirt).
+/// `/run/libvirt/storage` (for root, as libvirt), reading secrets from
+/// virtsecretd beside it.
 fn registry(ctx: &DaemonContext) -> Registry {
     let dirs = ctx.driver_dirs("storage");
+    let storage =
+        driver_storage::StorageFactory::from_dirs(ctx.privileged, dirs.config_dir, dirs.state_dir);
+    // Encrypted volumes' passphrases come from virtsecretd.
+    let secret_uri = if ctx.privileged {
+        "secret:///system"
+    } else {
+        "secret:///session"
+    };
+    storage
+        .driver()
+        .set_secrets(secret_client::RemoteSecrets::beside(&ctx.paths.sock, secret_uri).opener());
     let mut registry = Registry::new();
-    registry.add(std::sync::Arc::new(
-        driver_storage::StorageFactory::from_dirs(ctx.privileged, dirs.config_dir, dirs.state_dir),
-    ));
+    registry.add(std::sync::Arc::new(storage));
     registry
 }
 

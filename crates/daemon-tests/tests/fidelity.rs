@@ -91,20 +91,63 @@ fn send_key_codes_match_c_test_driver() {
 }
 
 /// LUKS-encrypted volumes through libvirtd: the passphrase comes from its
-/// secret driver, qemu-img makes a LUKS image, errors as C's storage
-/// driver words them (checked against Debian's C libvirtd by hand:
-/// secret missing, secret without a value; vol-dumpxml and the capacity
-/// without the LUKS header, before and after a pool refresh).
+/// secret driver (in process, so a private secret serves too), qemu-img
+/// makes a LUKS image, errors as C's storage driver words them (checked
+/// against Debian's C libvirtd by hand: secret missing, secret without a
+/// value; vol-dumpxml and the capacity without the LUKS header, before
+/// and after a pool refresh).
 #[test]
 fn luks_volume_from_a_secret() {
-    skip_if!(skip_reason().or_else(|| (!tool_exists("qemu-img")).then(|| "needs qemu-img".into())));
-    skip_if!((!is_root()).then_some("storage:///system and secret:///system need root"));
+    skip_if!(luks_skip());
     let dir = TempDir::new("fidelity-luks");
     let spec = Spec::new("libvirtd", &dir, "");
     let sock = spec.ready.display().to_string();
     let _d = spec.start();
     let st = format!("storage:///system?socket={sock}");
     let se = format!("secret:///system?socket={sock}");
+    luks_steps(&dir, &st, &se, true);
+}
+
+/// The same through virtstoraged, which reads the secret from virtsecretd
+/// over its socket (a private secret's value is no client's there).
+#[test]
+fn luks_volume_from_virtsecretd() {
+    skip_if!(luks_skip());
+    let dir = TempDir::new("fidelity-luks-modular");
+    let conf = dir.config("");
+    let start = |daemon: &str| {
+        let mut cmd = std::process::Command::new(bin(daemon));
+        cmd.arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.join(&format!("{daemon}.pid")))
+            .env("LIBVIRT_RS_ROOT_PREFIX", dir.join("root"));
+        Daemon::start_cmd(cmd, &dir, &dir.join(&format!("run/{daemon}-sock")))
+    };
+    let _sec = start("virtsecretd");
+    let _sto = start("virtstoraged");
+    let run = dir.join("run");
+    let st = format!(
+        "storage:///system?socket={}",
+        run.join("virtstoraged-sock").display()
+    );
+    let se = format!(
+        "secret:///system?socket={}",
+        run.join("virtsecretd-sock").display()
+    );
+    luks_steps(&dir, &st, &se, false);
+}
+
+fn luks_skip() -> Option<String> {
+    skip_reason()
+        .or_else(|| (!tool_exists("qemu-img")).then(|| "needs qemu-img".into()))
+        .or_else(|| (!is_root()).then(|| "storage:///system and secret:///system need root".into()))
+}
+
+/// A dir pool, a volume secret (`private` or not), LUKS volume creates
+/// that fail and one that works, its XML, qemu-img's view of it.
+fn luks_steps(dir: &TempDir, st: &str, se: &str, private: bool) {
+    let private = if private { "yes" } else { "no" };
     let pool = dir.join("pool");
     std::fs::create_dir_all(&pool).unwrap();
     let img = pool.join("enc.img");
@@ -113,7 +156,7 @@ fn luks_volume_from_a_secret() {
     std::fs::write(
         &sec_xml,
         format!(
-            "<secret ephemeral='no' private='yes'><uuid>{uuid}</uuid>\
+            "<secret ephemeral='no' private='{private}'><uuid>{uuid}</uuid>\
              <usage type='volume'><volume>{}</volume></usage></secret>",
             img.display()
         ),
@@ -143,24 +186,24 @@ fn luks_volume_from_a_secret() {
         o.stderr
     };
     let pool_s = pool.display().to_string();
-    ok(&st, &["pool-create-as", "p", "dir", "--target", &pool_s]);
+    ok(st, &["pool-create-as", "p", "dir", "--target", &pool_s]);
     let missing = vol_xml("enc.img", "11111111-2222-3333-4444-555555555555");
-    assert!(fail(&st, &["vol-create", "p", &missing]).contains(
+    assert!(fail(st, &["vol-create", "p", &missing]).contains(
         "error: Secret not found: no secret with matching uuid '11111111-2222-3333-4444-555555555555'"
     ));
-    ok(&se, &["secret-define", &sec_xml.display().to_string()]);
+    ok(se, &["secret-define", &sec_xml.display().to_string()]);
     let good = vol_xml("enc.img", uuid);
-    assert!(fail(&st, &["vol-create", "p", &good]).contains(&format!(
+    assert!(fail(st, &["vol-create", "p", &good]).contains(&format!(
         "error: Secret not found: secret '{uuid}' does not have a value"
     )));
     assert!(!img.exists(), "a failed create leaves no file");
     // echo -n letmein | base64
-    ok(&se, &["secret-set-value", uuid, "bGV0bWVpbg=="]);
+    ok(se, &["secret-set-value", uuid, "bGV0bWVpbg=="]);
     // qemu-img times its key derivation on the thread's CPU clock, which
     // a loaded machine can leave unmoved ("Unable to get accurate CPU
     // usage"); such a run is tried again.
     for attempt in 1.. {
-        let o = virsh_uri(&st, &["vol-create", "p", &good]);
+        let o = virsh_uri(st, &["vol-create", "p", &good]);
         if o.ok {
             break;
         }
@@ -176,9 +219,9 @@ fn luks_volume_from_a_secret() {
     );
     for step in ["create", "refresh"] {
         if step == "refresh" {
-            ok(&st, &["pool-refresh", "p"]);
+            ok(st, &["pool-refresh", "p"]);
         }
-        let x = ok(&st, &["vol-dumpxml", "enc.img", "--pool", "p"]);
+        let x = ok(st, &["vol-dumpxml", "enc.img", "--pool", "p"]);
         assert!(x.contains(&expect), "{step}: {x}");
         assert!(x.contains("<format type='raw'/>"), "{step}: {x}");
         assert!(
@@ -214,13 +257,13 @@ fn luks_volume_from_a_secret() {
         ),
     )
     .unwrap();
-    let e = fail(&st, &["vol-create", "p", &two.display().to_string()]);
+    let e = fail(st, &["vol-create", "p", &two.display().to_string()]);
     assert!(
         e.contains(
             "A single <secret type='passphrase'...> element is expected in encryption description"
         ),
         "{e}"
     );
-    ok(&st, &["vol-delete", "enc.img", "--pool", "p"]);
-    ok(&st, &["pool-destroy", "p"]);
+    ok(st, &["vol-delete", "enc.img", "--pool", "p"]);
+    ok(st, &["pool-destroy", "p"]);
 }

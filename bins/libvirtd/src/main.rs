@@ -76,6 +76,7 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
             qemu.config_dir,
             qemu.state_dir,
             qemu.lib_dir,
+            qemu.log_dir,
         ),
     )));
     let lxc = ctx.driver_dirs("lxc");

@@ -18,6 +18,7 @@ fn registry(ctx: &DaemonContext) -> Registry {
         dirs.config_dir,
         dirs.state_dir,
         dirs.lib_dir,
+        dirs.log_dir,
     );
     registry.add(std::sync::Arc::new(driver_qemu::QemuFactory::new(opts)));
     registry

@@ -82,6 +82,13 @@ pub struct QemuConf {
     pub nvram: Vec<String>,
     /// Namespaces guests get (`mount`).
     pub namespaces: Vec<String>,
+    /// `seccomp_sandbox`: 0 off, 1 on, -1 QEMU's default (on where QEMU
+    /// has the sandbox).
+    pub seccomp_sandbox: i32,
+    /// The first port VNC servers get automatically.
+    pub remote_display_port_min: u32,
+    /// The last port VNC servers get automatically.
+    pub remote_display_port_max: u32,
 }
 
 impl QemuConf {
@@ -121,6 +128,9 @@ impl QemuConf {
             } else {
                 Vec::new()
             },
+            seccomp_sandbox: -1,
+            remote_display_port_min: 5900,
+            remote_display_port_max: 65535,
         }
     }
 
@@ -203,8 +213,6 @@ impl QemuConf {
             conf.get_string(key).map_err(v)?;
         }
         for key in [
-            "remote_display_port_min",
-            "remote_display_port_max",
             "websocket_port_min",
             "websocket_port_max",
             "migration_port_min",
@@ -213,7 +221,6 @@ impl QemuConf {
             "max_queued",
             "keepalive_interval",
             "keepalive_count",
-            "seccomp_sandbox",
         ] {
             conf.get_int(key).map_err(v)?;
         }
@@ -221,6 +228,15 @@ impl QemuConf {
             conf.get_string_list(key, false).map_err(v)?;
         }
         conf.get_string_list("hugetlbfs_mount", true).map_err(v)?;
+        if let Some(n) = conf.get_int("seccomp_sandbox").map_err(v)? {
+            c.seccomp_sandbox = n;
+        }
+        if let Some(n) = conf.get_u32("remote_display_port_min").map_err(v)? {
+            c.remote_display_port_min = n;
+        }
+        if let Some(n) = conf.get_u32("remote_display_port_max").map_err(v)? {
+            c.remote_display_port_max = n;
+        }
         if let Some(u) = conf.get_string("user").map_err(v)? {
             let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
             let name = u.strip_prefix('+').unwrap_or(&u);

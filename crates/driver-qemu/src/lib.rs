@@ -25,6 +25,7 @@ pub mod caps;
 pub mod config;
 mod conn;
 mod jobs;
+mod launch;
 mod process;
 mod save;
 mod state;
@@ -53,6 +54,8 @@ pub struct QemuOptions {
     pub lib_dir: PathBuf,
     /// `/var/cache/libvirt/qemu`: `capabilities/` holds the cache.
     pub cache_dir: PathBuf,
+    /// `/var/log/libvirt/qemu`: each guest's `NAME.log`.
+    pub log_dir: PathBuf,
 }
 
 impl QemuOptions {
@@ -68,6 +71,7 @@ impl QemuOptions {
         config_dir: PathBuf,
         state_dir: PathBuf,
         lib_dir: PathBuf,
+        log_dir: PathBuf,
     ) -> QemuOptions {
         let cache_dir = if privileged {
             cache_root.join("qemu")
@@ -81,6 +85,7 @@ impl QemuOptions {
             state_dir,
             lib_dir,
             cache_dir,
+            log_dir,
         }
     }
 }

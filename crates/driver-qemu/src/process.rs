@@ -44,44 +44,7 @@ pub(crate) fn not_running() -> Error {
     Error::operation_invalid(ErrorDomain::Domain, "domain is not running")
 }
 
-/// The `-drive` options of the domain's file disks (raw unless the
-/// `<driver type>` says otherwise).
-fn drives(def: &DomainDef) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut ide = 0;
-    for d in def.devices.iter().filter(|d| d.name == "disk") {
-        let Some(file) = d
-            .child("source")
-            .and_then(|s| s.attr("file").or_else(|| s.attr("dev")))
-        else {
-            continue;
-        };
-        let format = d
-            .child("driver")
-            .and_then(|x| x.attr("type"))
-            .unwrap_or("raw");
-        let device = d.attr("device").unwrap_or("disk");
-        let readonly = d.child("readonly").is_some() || device == "cdrom";
-        let mut opt = format!("file={},format={format}", file.replace(',', ",,"));
-        match device {
-            "floppy" => opt.push_str(",if=floppy"),
-            _ => {
-                opt.push_str(&format!(",if=ide,index={ide}"));
-                ide += 1;
-                if device == "cdrom" {
-                    opt.push_str(",media=cdrom");
-                }
-            }
-        }
-        if readonly {
-            opt.push_str(",readonly=on");
-        }
-        out.push(opt);
-    }
-    out
-}
-
-/// The files of the domain's disks (the sources `drives` gives QEMU).
+/// The files of the domain's disks.
 fn disk_files(def: &DomainDef) -> Vec<PathBuf> {
     def.devices
         .iter()
@@ -181,8 +144,11 @@ impl Driver {
         rx.recv().ok()
     }
 
+    /// The guest's private directory (`LIBDIR/domain-ID-NAME`, the name
+    /// cut to 20 characters as libvirt's).
     fn domain_dir(&self, id: i32, name: &str) -> PathBuf {
-        self.opts.lib_dir.join(format!("domain-{id}-{name}"))
+        let short: String = name.chars().take(20).collect();
+        self.opts.lib_dir.join(format!("domain-{id}-{short}"))
     }
 
     fn status_file(&self, name: &str) -> PathBuf {
@@ -269,7 +235,18 @@ impl Driver {
             Some(m) => m.clone(),
             None => qcaps.preferred_machine(virt).unwrap_or("pc").to_string(),
         };
+        if def.emulator.is_none() {
+            def.emulator = Some(emulator.clone());
+        }
+        if def.os.machine.is_none() {
+            def.os.machine = Some(machine);
+        }
         let id = self.next_id();
+        def.id = Some(id);
+        // The command line first: whatever it refuses is refused before
+        // anything is created or started.
+        let cfg = crate::launch::command_config(&self.conf, &self.opts.lib_dir, &qcaps)?;
+        let qcmd = qemu_command::build_command(&def, &qcaps, &cfg, id)?;
         let dir = self.domain_dir(id, &def.name);
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::create_dir_all(&self.opts.state_dir))
@@ -286,25 +263,19 @@ impl Driver {
             })?;
         let monitor = dir.join("monitor.sock");
         let pidfile = self.opts.state_dir.join(format!("{}.pid", def.name));
-        let logfile = self.opts.state_dir.join(format!("{}.log", def.name));
         let _ = std::fs::remove_file(&pidfile);
         let run_as = self.run_as();
         let mut owned = Vec::new();
+        let fail_dir = |dir: &PathBuf| {
+            let _ = std::fs::remove_dir_all(dir);
+        };
         if let Some((uid, gid)) = run_as {
-            // The domain's private directory (its monitor socket) is
-            // QEMU's, mode 0750; QEMU writes its pid file, created here
-            // as it cannot create files in the state directory.
-            let prepared = std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-                .and_then(|()| {
-                    std::fs::set_permissions(
-                        &dir,
-                        std::os::unix::fs::PermissionsExt::from_mode(0o750),
-                    )
-                })
-                .and_then(|()| std::fs::File::create(&pidfile).map(drop))
-                .and_then(|()| std::os::unix::fs::chown(&pidfile, Some(uid), Some(gid)));
+            // The domain's private directory is QEMU's, mode 0750.
+            let prepared = std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).and_then(|()| {
+                std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o750))
+            });
             if let Err(e) = prepared {
-                let _ = std::fs::remove_dir_all(&dir);
+                fail_dir(&dir);
                 return Err(Error::new(
                     ErrorCode::SystemError,
                     QEMU,
@@ -315,95 +286,101 @@ impl Driver {
                     ),
                 ));
             }
+        }
+        if let Err(e) = crate::launch::write_master_key(&dir, &cfg.master_key, run_as) {
+            fail_dir(&dir);
+            return Err(e);
+        }
+        if let Some((uid, gid)) = run_as {
             if self.conf.dynamic_ownership {
-                owned = hand_over(&disk_files(&def), uid, gid).inspect_err(|_| {
-                    let _ = std::fs::remove_dir_all(&dir);
-                })?;
+                owned = hand_over(&disk_files(&def), uid, gid).inspect_err(|_| fail_dir(&dir))?;
             }
         }
-        let mem_mib = def.memory_kib.div_ceil(1024).max(1);
-        let accel = if virt == VirtType::Kvm { "kvm" } else { "tcg" };
-        let mut args: Vec<String> = vec![
-            "-name".into(),
-            format!("guest={},debug-threads=on", def.name.replace(',', ",,")),
-            "-S".into(),
-            "-machine".into(),
-            format!("{machine},accel={accel}"),
-            "-m".into(),
-            mem_mib.to_string(),
-            "-smp".into(),
-            def.vcpus_current.max(1).to_string(),
-            "-uuid".into(),
-            def.uuid.to_string(),
-            "-no-user-config".into(),
-            "-nodefaults".into(),
-            "-display".into(),
-            "none".into(),
-            "-chardev".into(),
-            format!(
-                "socket,id=charmonitor,path={},server=on,wait=off",
-                monitor.display()
-            ),
-            "-mon".into(),
-            "chardev=charmonitor,id=monitor,mode=control".into(),
-            "-rtc".into(),
-            "base=utc".into(),
-        ];
-        for d in drives(&def) {
-            args.push("-drive".into());
-            args.push(d);
-        }
+        let undo = |owned: &[Owned], sockets: &[PathBuf]| {
+            give_back(owned);
+            for s in sockets {
+                let _ = std::fs::remove_file(s);
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            let _ = std::fs::remove_file(&pidfile);
+        };
+        let passed = match crate::launch::open_fds(&qcmd, &monitor) {
+            Ok(p) => p,
+            Err(e) => {
+                undo(&owned, std::slice::from_ref(&monitor));
+                return Err(e);
+            }
+        };
+        let (log, logfile, log_pos) =
+            match crate::launch::open_log(&self.opts.log_dir, &def.name, &qcaps, &qcmd) {
+                Ok(l) => l,
+                Err(e) => {
+                    undo(&owned, &passed.sockets);
+                    return Err(e);
+                }
+            };
+        let mut args = qcmd.args.clone();
         if let Some(uri) = &opts.incoming {
             args.push("-incoming".into());
             args.push(uri.clone());
         }
-        args.extend([
-            "-daemonize".into(),
-            "-pidfile".into(),
-            pidfile.display().to_string(),
-        ]);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&logfile)
-            .map_err(|e| op_failed(format!("cannot open log file '{}': {e}", logfile.display())))?;
-        let mut cmd = std::process::Command::new(&emulator);
-        if let Some((uid, gid)) = run_as {
-            // std clears the supplementary groups when root changes user.
+        let mut cmd = std::process::Command::new(&qcmd.binary);
+        {
             use std::os::unix::process::CommandExt;
-            cmd.uid(uid).gid(gid);
+            if let Some((uid, gid)) = run_as {
+                // std clears the supplementary groups when root changes user.
+                cmd.uid(uid).gid(gid);
+            }
+            // Its own process group: a signal to the daemon's group (a
+            // terminal's ^C) does not reach the guests.
+            cmd.process_group(0);
         }
-        let out = cmd
-            .args(&args)
-            .env_clear()
-            .env("LC_ALL", "C")
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            )
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .status()
-            .map_err(|e| {
-                give_back(&owned);
-                op_failed(format!("cannot execute '{emulator}': {e}"))
-            })?;
-        if !out.success() {
-            give_back(&owned);
-            let tail = std::fs::read_to_string(&logfile).unwrap_or_default();
-            let last = tail.lines().last().unwrap_or("").to_string();
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(Error::new(
+        host::process::pass_fds(
+            &mut cmd,
+            passed.raw(),
+            i32::try_from(crate::launch::FIRST_FD).unwrap_or(3),
+        );
+        let stdout = log.try_clone();
+        let spawned = stdout.and_then(|out| {
+            cmd.args(&args)
+                .env_clear()
+                .envs(qcmd.env.iter().map(|(k, v)| (k, v)))
+                .stdin(std::process::Stdio::null())
+                .stdout(out)
+                .stderr(log)
+                .spawn()
+        });
+        // QEMU has its copies (or is gone).
+        let sockets = passed.sockets.clone();
+        drop(passed);
+        let closed = || {
+            let text = crate::launch::log_error_text(&logfile, log_pos);
+            let vm = format!("QEMU unexpectedly closed the monitor (vm='{}')", def.name);
+            Error::new(
                 ErrorCode::InternalError,
                 QEMU,
-                format!("process exited while connecting to monitor: {last}"),
-            ));
-        }
-        let pid = std::fs::read_to_string(&pidfile)
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok())
-            .ok_or_else(|| op_failed(format!("Failed to read pidfile {}", pidfile.display())))?;
+                if text.trim().is_empty() {
+                    vm
+                } else {
+                    format!("{vm}: {text}")
+                },
+            )
+        };
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                undo(&owned, &sockets);
+                return Err(op_failed(format!("cannot execute '{}': {e}", qcmd.binary)));
+            }
+        };
+        let pid = child.id();
+        // QEMU is the daemon's child: reaped when it exits (its end is
+        // seen as the monitor's).
+        let (exit_tx, exit_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = exit_tx.send(child.wait());
+        });
+        let _ = host::fs::write_atomic(&pidfile, format!("{pid}\n").as_bytes(), 0o644);
         let (tx, rx) = mpsc::unbounded_channel();
         let mon_path = monitor.clone();
         let timeout = monitor_timeout();
@@ -425,9 +402,13 @@ impl Driver {
         let mon = match connected {
             Some(Ok(m)) => m,
             other => {
+                // A QEMU that failed to start has exited or is exiting.
+                let gone = exit_rx.recv_timeout(Duration::from_secs(2)).is_ok();
                 let _ = host::process::kill(pid, libc::SIGKILL);
-                give_back(&owned);
-                let _ = std::fs::remove_dir_all(&dir);
+                undo(&owned, &sockets);
+                if gone {
+                    return Err(closed());
+                }
                 let msg = match other {
                     Some(Err(e)) => e,
                     _ => "monitor connection failed".into(),
@@ -435,13 +416,6 @@ impl Driver {
                 return Err(Error::new(ErrorCode::InternalError, QEMU, msg));
             }
         };
-        def.id = Some(id);
-        if def.emulator.is_none() {
-            def.emulator = Some(emulator);
-        }
-        if def.os.machine.is_none() {
-            def.os.machine = Some(machine);
-        }
         let (st_now, rs_now) = if incoming {
             (state::PAUSED, reason::PAUSED_MIGRATION)
         } else if paused {
@@ -543,8 +517,19 @@ impl Driver {
                         }
                         // Our own destroy's SIGTERM makes QEMU report a
                         // host-initiated shutdown: not the guest's.
-                        "SHUTDOWN" if st.live.as_ref().and_then(|l| l.stop_cause).is_none() => {
+                        // QEMU runs with -no-shutdown: the guest's power
+                        // off stops it, and ending it is ours (its
+                        // SIGTERM then reports a second shutdown).
+                        "SHUTDOWN"
+                            if !shutdown_seen
+                                && st.live.as_ref().and_then(|l| l.stop_cause).is_none() =>
+                        {
                             shutdown_seen = true;
+                            if let Some(l) = st.live.as_ref() {
+                                let _ = host::process::kill(l.pid, libc::SIGTERM);
+                            }
+                            st.state = state::SHUTDOWN;
+                            st.reason = reason::SHUTDOWN_UNKNOWN;
                             let guest =
                                 ev.data.get("guest").and_then(|g| g.as_bool()) == Some(true);
                             emit = Some((

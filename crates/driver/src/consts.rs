@@ -27,6 +27,7 @@ pub mod reason {
     pub const PAUSED_UNKNOWN: i32 = 0;
     pub const PAUSED_USER: i32 = 1;
     pub const PAUSED_MIGRATION: i32 = 2;
+    pub const SHUTDOWN_UNKNOWN: i32 = 0;
     pub const SHUTDOWN_USER: i32 = 1;
     pub const SHUTOFF_UNKNOWN: i32 = 0;
     pub const SHUTOFF_SHUTDOWN: i32 = 1;

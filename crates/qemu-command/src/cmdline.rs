@@ -440,10 +440,6 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         }
     }
 
-    let b = &c.def.os.boot;
-    if b.kernel.is_some() || b.initrd.is_some() || b.cmdline.is_some() || b.dtb.is_some() {
-        return Err(unsupported("direct kernel boot"));
-    }
     for o in &c.def.os.other {
         if !["bootmenu", "loader", "nvram", "firmware"].contains(&o.local_name()) {
             return Err(unsupported(&format!("<os><{}>", o.name)));
@@ -1242,6 +1238,19 @@ fn build_boot(c: &mut Ctx) -> Res<()> {
     }
     b.push_str("strict=on");
     c.opt("-boot", b);
+    // Direct kernel boot: the files as given, no option escaping.
+    let os = &c.def.os.boot;
+    let direct = [
+        ("-kernel", os.kernel.clone()),
+        ("-initrd", os.initrd.clone()),
+        ("-append", os.cmdline.clone()),
+        ("-dtb", os.dtb.clone()),
+    ];
+    for (opt, v) in direct {
+        if let Some(v) = v {
+            c.opt(opt, v);
+        }
+    }
     Ok(())
 }
 

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Real Linux guests (the test guest of `../shared/guest`, TCG) started by
+//! virtqemud from the full command line, driven by the real virsh: the
+//! boot marker on a `<serial type='file'>`, a virtio disk and a
+//! user-mode NIC seen by the guest, ACPI shutdown and destroy with their
+//! states and events, the per-guest files (private directory, master
+//! key, log) made and removed; a QEMU that fails to start gives its own
+//! error and leaves nothing behind, and a definition the command line
+//! cannot express is refused before anything starts.
+//!
+//! Run: `cargo build --bins && cargo test -p driver-qemu --test guest_e2e`.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use test_support::*;
+
+fn ok(o: &Out, what: &str) -> String {
+    assert!(o.ok, "{what}: {}{}", o.stdout, o.stderr);
+    o.stdout.clone()
+}
+
+fn domstate(uri: &str, name: &str) -> String {
+    ok(&virsh_uri(uri, &["domstate", "--reason", name]), "domstate")
+        .trim()
+        .to_string()
+}
+
+/// A blank qcow2 data disk made by the guest's build script.
+fn data_disk(path: &Path) {
+    let out = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/guest/build.sh"))
+        .args(["disk", &path.display().to_string(), "16"])
+        .output()
+        .unwrap_or_else(|e| panic!("build.sh disk: {e}"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// The test guest with a virtio disk, a user-mode NIC, the console on a
+/// pty (ttyS0) and a second serial port into `serial` (ttyS1).
+fn guest_xml(g: &TestGuest, name: &str, disk: &Path, serial: &Path) -> String {
+    format!(
+        "<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='MiB'>192</memory>\n  <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  <devices>\n    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n      <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n    <interface type='user'><model type='virtio'/></interface>\n    <serial type='pty'><target port='0'/></serial>\n    <serial type='file'><source path='{}'/><target port='1'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>\n  </devices>\n</domain>\n",
+        g.os_xml(),
+        disk.display(),
+        serial.display()
+    )
+}
+
+/// The events `virsh event --all --loop` printed for domain `name`.
+fn lifecycle_lines(out: &str, name: &str) -> Vec<String> {
+    out.lines()
+        .filter(|l| l.contains(&format!("for domain '{name}'")))
+        .map(|l| l.rsplit(": ").next().unwrap_or("").to_string())
+        .collect()
+}
+
+fn priv_dirs(t: &TempDir) -> Vec<String> {
+    std::fs::read_dir(t.join("root/var/lib/libvirt/qemu"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("domain-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_linux_guest_boots_sees_its_disk_and_nic_shuts_down_and_is_destroyed() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let g = match test_guest() {
+        Ok(g) => g,
+        Err(e) => return skip(format!("no test guest: {e}")),
+    };
+    let t = TempDir::new("qemu-guest");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let disk = t.join("d0.qcow2");
+    data_disk(&disk);
+    let serial = t.join("serial1.log");
+    let path = t.join("linux.xml");
+    std::fs::write(&path, guest_xml(&g, "linux", &disk, &serial)).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(&uri, &["define", &path.display().to_string()]),
+        "define",
+    );
+    let mut events = Command::new("virsh")
+        .args(["-c", &uri, "event", "--all", "--loop", "--timeout", "120"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("virsh event: {e}"));
+    std::thread::sleep(Duration::from_millis(500));
+
+    ok(&virsh_uri(&uri, &["start", "linux"]), "start");
+    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "no boot marker on the serial file:\n{log}");
+    assert!(log.contains("GUEST-DISKS vda"), "{log}");
+    let (ip, log) = wait_for_marker(&serial, "GUEST-IP 10.0.2.15", Duration::from_secs(60));
+    assert!(ip, "no lease on the user-mode NIC:\n{log}");
+    assert_eq!(domstate(&uri, "linux"), "running (booted)");
+
+    // The run-time layout: the private directory with the master key
+    // (32 bytes, 0600), the log with the command line, the status file.
+    let dirs = priv_dirs(&t);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let key = t.join(&format!(
+        "root/var/lib/libvirt/qemu/{}/master-key.aes",
+        dirs[0]
+    ));
+    let meta = std::fs::metadata(&key).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
+    assert_eq!(meta.len(), 32);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let qemu_log = t.join("root/var/log/libvirt/qemu/linux.log");
+    let text_log = std::fs::read_to_string(&qemu_log).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        text_log.contains("starting up libvirt version"),
+        "{text_log}"
+    );
+    assert!(
+        text_log.contains(&format!("-kernel {}", g.vmlinux.display())),
+        "{text_log}"
+    );
+    let pid = guest_pid(&t, "linux");
+    let cmdline = text(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default());
+    assert!(cmdline.contains("charmonitor,fd=3,server=on"), "{cmdline}");
+    assert!(cmdline.contains("-no-shutdown"), "{cmdline}");
+
+    // ACPI shutdown: the guest powers off, QEMU (kept by -no-shutdown)
+    // is ended by the daemon, the domain is shut off as shut down.
+    ok(&virsh_uri(&uri, &["shutdown", "linux"]), "shutdown");
+    assert!(
+        eventually_within(Duration::from_secs(60), || domstate(&uri, "linux")
+            == "shut off (shutdown)"),
+        "{}",
+        domstate(&uri, "linux")
+    );
+    assert!(eventually(|| !host::process::exists(pid)));
+    assert!(priv_dirs(&t).is_empty(), "{:?}", priv_dirs(&t));
+    assert!(!t.join("root/run/libvirt/qemu/linux.xml").exists());
+    // The disk went back to its owner.
+    assert_eq!(std::fs::metadata(&disk).map(|m| m.uid()).ok(), Some(0));
+
+    // Again, then destroyed.
+    std::fs::write(&serial, "").unwrap_or_else(|e| panic!("{e}"));
+    ok(&virsh_uri(&uri, &["start", "linux"]), "start again");
+    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "{log}");
+    ok(&virsh_uri(&uri, &["destroy", "linux"]), "destroy");
+    assert_eq!(domstate(&uri, "linux"), "shut off (destroyed)");
+    assert!(priv_dirs(&t).is_empty(), "{:?}", priv_dirs(&t));
+
+    let _ = events.kill();
+    let out = events
+        .wait_with_output()
+        .map(|o| text(&o.stdout))
+        .unwrap_or_default();
+    let got = lifecycle_lines(&out, "linux");
+    let want = [
+        "Started Booted",
+        "Shutdown Finished after guest request",
+        "Stopped Shutdown",
+        "Started Booted",
+        "Stopped Destroyed",
+    ];
+    assert_eq!(got, want, "{out}");
+    ok(&virsh_uri(&uri, &["undefine", "linux"]), "undefine");
+}
+
+#[test]
+fn a_qemu_that_fails_to_start_gives_its_error_and_leaves_nothing() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let t = TempDir::new("qemu-fail");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    // Not a qcow2 image: QEMU refuses it once started.
+    let disk = t.join("bogus.qcow2");
+    std::fs::write(&disk, vec![0u8; 65536]).unwrap_or_else(|e| panic!("{e}"));
+    let xml = format!(
+        "<domain type='qemu'>\n  <name>broken</name>\n  <memory unit='MiB'>64</memory>\n  <vcpu>1</vcpu>\n  <os><type arch='x86_64'>hvm</type></os>\n  <devices>\n    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n      <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n  </devices>\n</domain>\n",
+        disk.display()
+    );
+    let path = t.join("broken.xml");
+    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(&uri, &["define", &path.display().to_string()]),
+        "define",
+    );
+    let out = virsh_uri(&uri, &["start", "broken"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains(
+            "error: internal error: QEMU unexpectedly closed the monitor (vm='broken'): "
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Image is not in qcow2 format"),
+        "{}",
+        out.stderr
+    );
+    // Nothing left: no process, private directory, status or pid file;
+    // the disk is root's again. The log keeps what QEMU said.
+    assert!(domstate(&uri, "broken").starts_with("shut off"));
+    assert!(qemu_pids(&t.path().display().to_string()).is_empty());
+    assert!(priv_dirs(&t).is_empty(), "{:?}", priv_dirs(&t));
+    assert!(!t.join("root/run/libvirt/qemu/broken.xml").exists());
+    assert!(!t.join("root/run/libvirt/qemu/broken.pid").exists());
+    assert_eq!(std::fs::metadata(&disk).map(|m| m.uid()).ok(), Some(0));
+    let log = std::fs::read_to_string(t.join("root/var/log/libvirt/qemu/broken.log"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(log.contains("Image is not in qcow2 format"), "{log}");
+}
+
+#[test]
+fn a_definition_the_command_line_cannot_express_is_refused_before_anything_starts() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let t = TempDir::new("qemu-unsup");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let xml = "<domain type='qemu'>\n  <name>vsock</name>\n  <memory unit='MiB'>64</memory>\n  <vcpu>1</vcpu>\n  <os><type arch='x86_64'>hvm</type></os>\n  <devices>\n    <vsock model='virtio'><cid auto='yes'/></vsock>\n  </devices>\n</domain>\n";
+    let path = t.join("vsock.xml");
+    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(&uri, &["define", &path.display().to_string()]),
+        "define",
+    );
+    let out = virsh_uri(&uri, &["start", "vsock"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("error: unsupported configuration: "),
+        "{}",
+        out.stderr
+    );
+    assert!(qemu_pids(&t.path().display().to_string()).is_empty());
+    assert!(priv_dirs(&t).is_empty(), "{:?}", priv_dirs(&t));
+    assert!(!t.join("root/var/log/libvirt/qemu/vsock.log").exists());
+    assert!(domstate(&uri, "vsock").starts_with("shut off"));
+}

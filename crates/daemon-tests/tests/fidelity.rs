@@ -90,6 +90,70 @@ fn send_key_codes_match_c_test_driver() {
     );
 }
 
+/// `virsh cpu-baseline` (with and without `--features`) on CPUs whose
+/// best model has features QEMU removed from it (`removed='yes'` in the
+/// CPU map: always named, disabled where absent), and where libvirt's
+/// cost of a candidate model decides between close ones.
+#[test]
+fn cpu_baseline_matches_c_test_driver() {
+    skip_if!(skip_reason());
+    skip_if!(
+        (!std::path::Path::new("/usr/share/libvirt/cpu_map/index.xml").exists())
+            .then_some("libvirt's CPU map is not installed (/usr/share/libvirt/cpu_map)")
+    );
+    let dir = TempDir::new("fidelity-baseline");
+    let spec = Spec::new("libvirtd", &dir, "");
+    let uri = format!("test+unix:///default?socket={}", spec.ready.display());
+    let _d = spec.start();
+    let cpu = |model: &str, vendor: Option<&str>, features: &[&str]| {
+        let mut x = format!("<cpu>\n  <arch>x86_64</arch>\n  <model>{model}</model>\n");
+        if let Some(v) = vendor {
+            x.push_str(&format!("  <vendor>{v}</vendor>\n"));
+        }
+        for f in features {
+            x.push_str(&format!("  <feature name='{f}'/>\n"));
+        }
+        x + "</cpu>\n"
+    };
+    let inputs = [
+        cpu("Icelake-Client-noTSX", Some("Intel"), &["mca"]),
+        cpu("Icelake-Client", Some("Intel"), &["intel-pt"]),
+        cpu("EPYC", Some("AMD"), &["xsave"]),
+        cpu("EPYC", Some("AMD"), &["monitor", "avx512f"]),
+        cpu("EPYC-IBPB", Some("AMD"), &["sse4a", "movbe"])
+            + &cpu("EPYC-IBPB", None, &["pse"])
+            + &cpu("EPYC-IBPB", None, &["sgx"]),
+        cpu("EPYC-IBPB", None, &["ds", "mce"]) + &cpu("athlon", Some("AMD"), &[]),
+        cpu("Skylake-Server", Some("Intel"), &[]) + &cpu("Cascadelake-Server", Some("Intel"), &[]),
+        cpu("Westmere", Some("Intel"), &["pclmuldq", "sse4.1", "avx"]),
+        cpu("Westmere", Some("Intel"), &["pclmulqdq"]),
+        cpu("Haswell", None, &[]) + &cpu("Broadwell", None, &["rtm"]) + &cpu("Nehalem", None, &[]),
+    ];
+    let mut steps = Vec::new();
+    for (i, x) in inputs.iter().enumerate() {
+        let f = dir.join(&format!("cpu{i}.xml"));
+        std::fs::write(&f, x).unwrap();
+        steps.push(f.display().to_string());
+    }
+    let commands: Vec<Vec<&str>> = steps
+        .iter()
+        .flat_map(|f| {
+            [
+                vec!["cpu-baseline", f.as_str()],
+                vec!["cpu-baseline", "--features", f.as_str()],
+            ]
+        })
+        .collect();
+    let bad = differences(&uri, &commands);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    // The inputs reach removed features.
+    let r = run(&uri, &["cpu-baseline", &steps[0]]);
+    assert!(
+        r.contains("<feature policy='disable' name='intel-pt'/>"),
+        "{r}"
+    );
+}
+
 /// LUKS-encrypted volumes through libvirtd: the passphrase comes from its
 /// secret driver (in process, so a private secret serves too), qemu-img
 /// makes a LUKS image, errors as C's storage driver words them (checked

@@ -4,7 +4,8 @@
 //! best describes what every given host CPU offers, with the features to
 //! add to it (or, with VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES, all of
 //! them). Features are compared by name, which is what the map describes
-//! CPU models with.
+//! CPU models with; a model's `removed='yes'` features are not its own
+//! and are always named in the answer.
 
 use std::collections::BTreeSet;
 
@@ -23,6 +24,10 @@ struct Model {
     vendor: Option<String>,
     decode_guest: bool,
     features: BTreeSet<String>,
+    /// Features QEMU's version of the model dropped (`removed='yes'`):
+    /// not the model's, and always named (disabled when absent) in a
+    /// CPU definition using it.
+    removed: Vec<String>,
 }
 
 struct Map {
@@ -83,12 +88,17 @@ fn load_map() -> Result<Map> {
                 "model" => {
                     let Some(name) = e.attr("name") else { continue };
                     let mut features = BTreeSet::new();
+                    let mut removed = Vec::new();
                     let mut vendor = None;
                     for c in e.elements() {
                         match c.name.as_str() {
                             "feature" => {
                                 if let Some(f) = c.attr("name") {
-                                    features.insert(f.to_string());
+                                    if c.attr("removed") == Some("yes") {
+                                        removed.push(f.to_string());
+                                    } else {
+                                        features.insert(f.to_string());
+                                    }
                                 }
                             }
                             "vendor" => vendor = c.attr("name").map(str::to_string),
@@ -99,6 +109,7 @@ fn load_map() -> Result<Map> {
                                     .and_then(|b| map.models.iter().find(|m| m.name == b))
                                 {
                                     features.extend(base.features.iter().cloned());
+                                    removed.extend(base.removed.iter().cloned());
                                     vendor = vendor.or_else(|| base.vendor.clone());
                                 }
                             }
@@ -114,6 +125,7 @@ fn load_map() -> Result<Map> {
                         vendor,
                         decode_guest,
                         features,
+                        removed,
                     });
                 }
                 _ => {}
@@ -196,6 +208,28 @@ fn cpu_features(map: &Map, cpu: &HostCpu) -> Result<(BTreeSet<String>, Option<St
     Ok((set, model.vendor.clone()))
 }
 
+/// What a candidate model costs (libvirt's comparison of candidate
+/// feature lists): `require` added features then `disable` disabled ones
+/// in that order; each disabled feature costs 2, 3, 4, ... instead of 1.
+/// Like libvirt, the count stops halfway through the disabled ones (its
+/// walk ends where the shrinking count of enabled features meets it).
+/// Returns the total and the disabled features' part.
+fn candidate_cost(require: usize, disable: usize) -> (usize, usize) {
+    let mut enabled = require + disable;
+    let mut disabled = 0;
+    let mut penalty = 2;
+    let mut i = 0;
+    while i < enabled {
+        if i >= require {
+            enabled -= 1;
+            disabled += penalty;
+            penalty += 1;
+        }
+        i += 1;
+    }
+    (enabled + disabled, disabled)
+}
+
 /// virConnectBaselineCPU of the test driver.
 pub(crate) fn baseline_cpu(xml_cpus: &[String], flags: u32) -> Result<String> {
     Error::check_flags(flags, EXPAND_FEATURES, "testConnectBaselineCPU")?;
@@ -268,10 +302,12 @@ pub(crate) fn baseline_cpu(xml_cpus: &[String], flags: u32) -> Result<String> {
         return Err(cpu_err(ErrorCode::OperationFailed, "CPUs are incompatible"));
     }
     // The model that needs the fewest changes (a disabled feature costs
-    // more than an added one); the one given, when only one was.
+    // more than an added one), newest first as libvirt walks the map; the
+    // one given, when only one was; among several given, one of them when
+    // it disables less.
     let only = (names.len() == 1).then(|| names[0]);
     let mut best: Option<(&Model, Vec<String>, Vec<String>)> = None;
-    for m in &map.models {
+    for m in map.models.iter().rev() {
         if !m.decode_guest {
             continue;
         }
@@ -286,23 +322,31 @@ pub(crate) fn baseline_cpu(xml_cpus: &[String], flags: u32) -> Result<String> {
             .filter(|f| base.contains(*f) && !m.features.contains(*f))
             .cloned()
             .collect();
-        let disable: Vec<String> = map
+        let mut disable: Vec<String> = map
             .features
             .iter()
             .filter(|f| m.features.contains(*f) && !base.contains(*f))
             .cloned()
             .collect();
+        // The model's removed features follow, disabled where absent; they
+        // count against the model like its other disabled features.
+        for r in &m.removed {
+            if !base.contains(r) && !disable.contains(r) {
+                disable.push(r.clone());
+            }
+        }
         if only == Some(m.name.as_str()) {
             best = Some((m, require, disable));
             break;
         }
-        let cost = |r: usize, d: usize| r + (0..d).map(|i| 2 + i).sum::<usize>();
         let better = match &best {
             None => true,
             Some((_, r, d)) => {
-                let (cur, cand) = (cost(r.len(), d.len()), cost(require.len(), disable.len()));
-                let (dcur, dcand) = (cost(0, d.len()), cost(0, disable.len()));
-                cand < cur || (cand == cur && dcand < dcur)
+                let (cur, dcur) = candidate_cost(r.len(), d.len());
+                let (cand, dcand) = candidate_cost(require.len(), disable.len());
+                cand < cur
+                    || (cand == cur && dcand < dcur)
+                    || (names.contains(&m.name.as_str()) && dcand < dcur)
             }
         };
         if better {
@@ -334,10 +378,12 @@ pub(crate) fn baseline_cpu(xml_cpus: &[String], flags: u32) -> Result<String> {
     if flags & EXPAND_FEATURES != 0 {
         features.extend(base.iter().cloned().map(|f| (f, "require")));
         features.extend(disable.into_iter().map(|f| (f, "disable")));
-        features.sort();
     } else {
         features.extend(require.into_iter().map(|f| (f, "require")));
         features.extend(disable.into_iter().map(|f| (f, "disable")));
+    }
+    if flags & EXPAND_FEATURES != 0 {
+        features.sort();
     }
     for (f, policy) in features {
         out.push_str(&format!("  <feature policy='{policy}' name='{f}'/>\n"));

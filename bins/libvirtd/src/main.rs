@@ -68,16 +68,18 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
     registry.add(std::sync::Arc::new(driver_xen::XenFactory::new(xen)));
     // QEMU after libxl, before LXC, as libvirt probes them.
     let qemu = ctx.driver_dirs("qemu");
+    let mut qemu_opts = driver_qemu::QemuOptions::from_roots(
+        ctx.privileged,
+        ctx.paths.config_dir.clone(),
+        ctx.paths.cache_dir.clone(),
+        qemu.config_dir,
+        qemu.state_dir,
+        qemu.lib_dir,
+        qemu.log_dir,
+    );
+    qemu_opts.host_uuid = ctx.host_uuid.clone();
     registry.add(std::sync::Arc::new(driver_qemu::QemuFactory::new(
-        driver_qemu::QemuOptions::from_roots(
-            ctx.privileged,
-            ctx.paths.config_dir.clone(),
-            ctx.paths.cache_dir.clone(),
-            qemu.config_dir,
-            qemu.state_dir,
-            qemu.lib_dir,
-            qemu.log_dir,
-        ),
+        qemu_opts,
     )));
     let lxc = ctx.driver_dirs("lxc");
     let mut cfg = driver_lxc::LxcDriverConfig::from_dirs(

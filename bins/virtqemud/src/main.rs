@@ -11,7 +11,7 @@ use driver::Registry;
 fn registry(ctx: &DaemonContext) -> Registry {
     let mut registry = Registry::new();
     let dirs = ctx.driver_dirs("qemu");
-    let opts = driver_qemu::QemuOptions::from_roots(
+    let mut opts = driver_qemu::QemuOptions::from_roots(
         ctx.privileged,
         ctx.paths.config_dir.clone(),
         ctx.paths.cache_dir.clone(),
@@ -20,6 +20,7 @@ fn registry(ctx: &DaemonContext) -> Registry {
         dirs.lib_dir,
         dirs.log_dir,
     );
+    opts.host_uuid = ctx.host_uuid.clone();
     registry.add(std::sync::Arc::new(driver_qemu::QemuFactory::new(opts)));
     registry
 }

@@ -50,6 +50,8 @@ pub struct DaemonContext {
     pub profile: Profile,
     pub privileged: bool,
     pub paths: Paths,
+    /// The config's `host_uuid`, if set.
+    pub host_uuid: Option<String>,
 }
 
 impl DaemonContext {
@@ -238,6 +240,7 @@ pub fn run_with<H: Handler>(
         profile,
         privileged,
         paths: paths.clone(),
+        host_uuid: config.host_uuid.clone(),
     };
     let (handler, registry) = build(&ctx);
     for d in registry.drivers() {

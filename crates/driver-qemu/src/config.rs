@@ -89,6 +89,16 @@ pub struct QemuConf {
     pub remote_display_port_min: u32,
     /// The last port VNC servers get automatically.
     pub remote_display_port_max: u32,
+    /// The ports incoming migrations listen on (`migration_port_min` ..
+    /// `migration_port_max`).
+    pub migration_port_min: u16,
+    pub migration_port_max: u16,
+    /// The address incoming migrations listen on (`migration_address`;
+    /// unset: every address).
+    pub migration_address: Option<String>,
+    /// The host name a destination gives the source to send to
+    /// (`migration_host`; unset: this host's name).
+    pub migration_host: Option<String>,
 }
 
 impl QemuConf {
@@ -131,6 +141,10 @@ impl QemuConf {
             seccomp_sandbox: -1,
             remote_display_port_min: 5900,
             remote_display_port_max: 65535,
+            migration_port_min: 49152,
+            migration_port_max: 49215,
+            migration_address: None,
+            migration_host: None,
         }
     }
 
@@ -304,6 +318,30 @@ impl QemuConf {
                 }
             }
             c.namespaces = l;
+        }
+        c.migration_address = conf.get_string("migration_address").map_err(v)?;
+        c.migration_host = conf.get_string("migration_host").map_err(v)?;
+        if let Some(n) = conf.get_u32("migration_port_min").map_err(v)? {
+            c.migration_port_min = u16::try_from(n).ok().filter(|p| *p > 0).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::ConfigUnsupported,
+                    ErrorDomain::Qemu,
+                    "migration_port_min: port must be greater than 0",
+                )
+            })?;
+        }
+        if let Some(n) = conf.get_u32("migration_port_max").map_err(v)? {
+            let min = c.migration_port_min;
+            c.migration_port_max =
+                u16::try_from(n).ok().filter(|p| *p >= min).ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::ConfigUnsupported,
+                        ErrorDomain::Qemu,
+                        format!(
+                        "migration_port_max: port must be between the minimal port {min} and 65535"
+                    ),
+                    )
+                })?;
         }
         match conf.get("max_core") {
             None | Some(virconf::Value::ULong(_)) => {}

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use conf::FormatFlags;
 use driver::consts::{list, save, xml as xmlflags};
-use driver::{Connection, DomainInfo, DomainRef, Error, EventSink, NodeDeviceRef, Result};
+use driver::{
+    Connection, DomainInfo, DomainRef, Error, EventSink, NodeDeviceRef, Result, TypedParams,
+};
 
 use crate::caps;
 use crate::state::{dom_ref, Driver, QEMU};
@@ -67,9 +69,7 @@ impl Connection for QemuConnection {
     }
 
     fn hostname(&self) -> Result<String> {
-        Ok(std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default())
+        Ok(crate::migration::host_name())
     }
 
     fn capabilities(&self) -> Result<String> {
@@ -398,6 +398,79 @@ impl Connection for QemuConnection {
     fn domain_list_snapshots(&self, dom: &DomainRef, _flags: u32) -> Result<Vec<String>> {
         self.drv.get(dom)?;
         Ok(Vec::new())
+    }
+
+    // Migration (crate::migration).
+
+    fn supports_feature(&self, feature: i32) -> Result<bool> {
+        Ok(Driver::supports_feature(feature))
+    }
+
+    fn domain_migrate_begin3_params(
+        &self,
+        dom: &DomainRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<(Vec<u8>, String)> {
+        self.drv.migrate_begin(dom, params, flags)
+    }
+
+    fn domain_migrate_prepare3_params(
+        &self,
+        params: &TypedParams,
+        cookie_in: &[u8],
+        flags: u32,
+    ) -> Result<(Vec<u8>, Option<String>)> {
+        self.drv.migrate_prepare(params, cookie_in, flags)
+    }
+
+    fn domain_migrate_perform3_params(
+        &self,
+        dom: &DomainRef,
+        _dconnuri: Option<&str>,
+        params: &TypedParams,
+        cookie_in: &[u8],
+        flags: u32,
+    ) -> Result<Vec<u8>> {
+        self.drv.migrate_perform(dom, params, cookie_in, flags)
+    }
+
+    fn domain_migrate_finish3_params(
+        &self,
+        params: &TypedParams,
+        cookie_in: &[u8],
+        flags: u32,
+        cancelled: bool,
+    ) -> Result<(DomainRef, Vec<u8>)> {
+        self.drv.migrate_finish(params, cookie_in, flags, cancelled)
+    }
+
+    fn domain_migrate_confirm3_params(
+        &self,
+        dom: &DomainRef,
+        params: &TypedParams,
+        cookie_in: &[u8],
+        flags: u32,
+        cancelled: bool,
+    ) -> Result<()> {
+        self.drv
+            .migrate_confirm(dom, params, cookie_in, flags, cancelled)
+    }
+
+    fn domain_migrate_set_max_downtime(&self, dom: &DomainRef, ms: u64, flags: u32) -> Result<()> {
+        self.drv.set_max_downtime(dom, ms, flags)
+    }
+
+    fn domain_migrate_get_max_downtime(&self, dom: &DomainRef, flags: u32) -> Result<u64> {
+        self.drv.get_max_downtime(dom, flags)
+    }
+
+    fn domain_migrate_set_max_speed(&self, dom: &DomainRef, mibps: u64, flags: u32) -> Result<()> {
+        self.drv.set_max_speed(dom, mibps, flags)
+    }
+
+    fn domain_migrate_get_max_speed(&self, dom: &DomainRef, flags: u32) -> Result<u64> {
+        self.drv.get_max_speed(dom, flags)
     }
 
     // Host PCI devices for assignment (libvirt's qemuNodeDevice*): the

@@ -26,6 +26,7 @@ pub mod config;
 mod conn;
 mod jobs;
 mod launch;
+mod migration;
 mod process;
 mod save;
 mod state;
@@ -56,6 +57,10 @@ pub struct QemuOptions {
     pub cache_dir: PathBuf,
     /// `/var/log/libvirt/qemu`: each guest's `NAME.log`.
     pub log_dir: PathBuf,
+    /// The host's UUID as the daemon's config sets it (`host_uuid`);
+    /// unset: the SMBIOS one, else /etc/machine-id. Migrations refuse a
+    /// destination with the source's host UUID.
+    pub host_uuid: Option<String>,
 }
 
 impl QemuOptions {
@@ -86,6 +91,7 @@ impl QemuOptions {
             lib_dir,
             cache_dir,
             log_dir,
+            host_uuid: None,
         }
     }
 }

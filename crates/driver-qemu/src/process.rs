@@ -505,6 +505,15 @@ impl Driver {
                         break;
                     }
                     match ev.name.as_str() {
+                        // The switch-over of an outgoing migration.
+                        "STOP" if st.state == state::RUNNING && drv.mig.is_outgoing(dom.uuid()) => {
+                            st.state = state::PAUSED;
+                            st.reason = reason::PAUSED_MIGRATION;
+                            emit = Some((
+                                lifecycle::SUSPENDED,
+                                driver::consts::migrate::SUSPENDED_MIGRATED,
+                            ));
+                        }
                         "STOP" if st.state == state::RUNNING => {
                             st.state = state::PAUSED;
                             st.reason = reason::PAUSED_UNKNOWN;
@@ -571,6 +580,10 @@ impl Driver {
                     (reason::SHUTOFF_DESTROYED, lifecycle::STOPPED_DESTROYED)
                 }
                 Some(StopCause::Saved) => (reason::SHUTOFF_SAVED, lifecycle::STOPPED_SAVED),
+                Some(StopCause::Migrated) => (
+                    driver::consts::migrate::SHUTOFF_MIGRATED,
+                    driver::consts::migrate::STOPPED_MIGRATED,
+                ),
                 Some(StopCause::Failed) => (reason::SHUTOFF_FAILED, lifecycle::STOPPED_FAILED),
                 _ if shutdown_seen => (reason::SHUTOFF_SHUTDOWN, lifecycle::STOPPED_SHUTDOWN),
                 _ => (reason::SHUTOFF_CRASHED, lifecycle::STOPPED_FAILED),
@@ -598,12 +611,16 @@ impl Driver {
     /// waits until the domain is recorded as shut off.
     pub(crate) fn destroy(&self, r: &DomainRef) -> Result<()> {
         let job = self.begin(r, "virDomainDestroy")?;
-        let dom = job.obj().clone();
+        self.kill(job.obj(), StopCause::Destroyed)
+    }
+
+    /// [`Driver::terminate`] of the running guest's QEMU.
+    pub(crate) fn kill(&self, dom: &Arc<Dom>, cause: StopCause) -> Result<()> {
         let pid = {
             let st = dom.lock();
             st.live.as_ref().ok_or_else(not_running)?.pid
         };
-        self.terminate(&dom, pid, StopCause::Destroyed)
+        self.terminate(dom, pid, cause)
     }
 
     /// Ends the guest's QEMU `pid` for `cause` (SIGTERM, then SIGKILL

@@ -826,15 +826,20 @@ impl Driver {
         })
     }
 
-    /// virDomainAbortJobFlags: cancels a save in progress (QEMU's
-    /// `migrate_cancel`); the save then fails with "canceled by client".
+    /// virDomainAbortJobFlags: cancels a save or an outgoing migration in
+    /// progress (QEMU's `migrate_cancel`); it then fails with "canceled by
+    /// client".
     pub(crate) fn abort_job(&self, r: &DomainRef) -> Result<()> {
         let dom = self.get(r)?;
         let mon = {
             let st = dom.lock();
             let live = st.live.as_ref().ok_or_else(not_running)?;
             match &st.jobs.current {
-                Some(j) if j.operation == job::OPERATION_SAVE => {}
+                Some(j)
+                    if matches!(
+                        j.operation,
+                        job::OPERATION_SAVE | job::OPERATION_MIGRATION_OUT
+                    ) => {}
                 _ => {
                     return Err(Error::operation_invalid(
                         QEMU,

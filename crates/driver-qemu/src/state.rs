@@ -27,7 +27,9 @@ pub(crate) enum StopCause {
     Destroyed,
     /// Its state went to a save image.
     Saved,
-    /// A start (restore) that failed half-way.
+    /// The guest moved to another host (migration confirmed).
+    Migrated,
+    /// A start (restore, incoming migration) that failed half-way.
     Failed,
 }
 
@@ -110,6 +112,8 @@ pub struct Driver {
     pub(crate) rt: std::mem::ManuallyDrop<tokio::runtime::Runtime>,
     pub(crate) weak: std::sync::Weak<Driver>,
     next_id: std::sync::atomic::AtomicI32,
+    /// The migrations in progress and the last ones' statistics.
+    pub(crate) mig: crate::migration::Table,
 }
 
 impl Driver {
@@ -143,6 +147,7 @@ impl Driver {
             rt: std::mem::ManuallyDrop::new(rt),
             weak: weak.clone(),
             next_id: std::sync::atomic::AtomicI32::new(1),
+            mig: crate::migration::Table::default(),
         });
         d.load_configs();
         d

@@ -228,6 +228,8 @@ pub mod job {
     pub const OPERATION_START: i32 = 1;
     pub const OPERATION_SAVE: i32 = 2;
     pub const OPERATION_RESTORE: i32 = 3;
+    pub const OPERATION_MIGRATION_IN: i32 = 4;
+    pub const OPERATION_MIGRATION_OUT: i32 = 5;
     pub const OPERATION_DUMP: i32 = 8;
 
     pub const STATS_COMPLETED: u32 = 1 << 0;
@@ -239,6 +241,77 @@ pub mod metadata {
     pub const DESCRIPTION: i32 = 0;
     pub const TITLE: i32 = 1;
     pub const ELEMENT: i32 = 2;
+}
+
+/// Migration: virDomainMigrateFlags, the migration's typed parameters
+/// (VIR_MIGRATE_PARAM_*), driver features (virDrvFeature) and the event
+/// details and state reasons a migration gives.
+pub mod migrate {
+    pub const LIVE: u32 = 1 << 0;
+    pub const PEER2PEER: u32 = 1 << 1;
+    pub const TUNNELLED: u32 = 1 << 2;
+    pub const PERSIST_DEST: u32 = 1 << 3;
+    pub const UNDEFINE_SOURCE: u32 = 1 << 4;
+    pub const PAUSED: u32 = 1 << 5;
+    pub const NON_SHARED_DISK: u32 = 1 << 6;
+    pub const NON_SHARED_INC: u32 = 1 << 7;
+    pub const CHANGE_PROTECTION: u32 = 1 << 8;
+    pub const UNSAFE: u32 = 1 << 9;
+    pub const OFFLINE: u32 = 1 << 10;
+    pub const COMPRESSED: u32 = 1 << 11;
+    pub const ABORT_ON_ERROR: u32 = 1 << 12;
+    pub const AUTO_CONVERGE: u32 = 1 << 13;
+    pub const RDMA_PIN_ALL: u32 = 1 << 14;
+    pub const POSTCOPY: u32 = 1 << 15;
+    pub const TLS: u32 = 1 << 16;
+    pub const PARALLEL: u32 = 1 << 17;
+    pub const NON_SHARED_SYNCHRONOUS_WRITES: u32 = 1 << 18;
+    pub const POSTCOPY_RESUME: u32 = 1 << 19;
+    pub const ZEROCOPY: u32 = 1 << 20;
+
+    pub const PARAM_URI: &str = "migrate_uri";
+    pub const PARAM_DEST_NAME: &str = "destination_name";
+    pub const PARAM_DEST_XML: &str = "destination_xml";
+    pub const PARAM_PERSIST_XML: &str = "persistent_xml";
+    pub const PARAM_BANDWIDTH: &str = "bandwidth";
+    pub const PARAM_BANDWIDTH_POSTCOPY: &str = "bandwidth.postcopy";
+    pub const PARAM_GRAPHICS_URI: &str = "graphics_uri";
+    pub const PARAM_LISTEN_ADDRESS: &str = "listen_address";
+    pub const PARAM_MIGRATE_DISKS: &str = "migrate_disks";
+    pub const PARAM_DISKS_PORT: &str = "disks_port";
+    pub const PARAM_DISKS_URI: &str = "disks_uri";
+    pub const PARAM_COMPRESSION: &str = "compression";
+    pub const PARAM_AUTO_CONVERGE_INITIAL: &str = "auto_converge.initial";
+    pub const PARAM_AUTO_CONVERGE_INCREMENT: &str = "auto_converge.increment";
+    pub const PARAM_PARALLEL_CONNECTIONS: &str = "parallel.connections";
+    pub const PARAM_TLS_DESTINATION: &str = "tls.destination";
+
+    /// virDrvFeature values.
+    pub const FEATURE_MIGRATION_V1: i32 = 1;
+    pub const FEATURE_MIGRATION_V2: i32 = 3;
+    pub const FEATURE_MIGRATION_P2P: i32 = 4;
+    pub const FEATURE_MIGRATION_DIRECT: i32 = 5;
+    pub const FEATURE_MIGRATION_V3: i32 = 6;
+    pub const FEATURE_MIGRATE_CHANGE_PROTECTION: i32 = 7;
+    pub const FEATURE_XML_MIGRATABLE: i32 = 11;
+    pub const FEATURE_MIGRATION_OFFLINE: i32 = 12;
+    pub const FEATURE_MIGRATION_PARAMS: i32 = 13;
+
+    /// Lifecycle event details.
+    pub const STARTED_MIGRATED: i32 = 1;
+    pub const SUSPENDED_MIGRATED: i32 = 1;
+    pub const SUSPENDED_POSTCOPY: i32 = 7;
+    pub const RESUMED_MIGRATED: i32 = 1;
+    pub const STOPPED_MIGRATED: i32 = 3;
+
+    /// State reasons.
+    pub const RUNNING_MIGRATED: i32 = 2;
+    pub const RUNNING_MIGRATION_CANCELED: i32 = 6;
+    pub const PAUSED_MIGRATION: i32 = 2;
+    pub const SHUTOFF_MIGRATED: i32 = 4;
+
+    /// VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY.
+    pub const MAX_SPEED_POSTCOPY: u32 = 1;
 }
 
 #[cfg(test)]

@@ -1315,4 +1315,89 @@ pub trait Connection: Send + Sync {
     fn secret_undefine(&self, secret: &SecretRef) -> Result<()> {
         unsupported!("virSecretUndefine")
     }
+
+    // ---- migration and jobs ----
+
+    /// virConnectSupportsFeature for the driver's own features (the
+    /// migration ones, VIR_DRV_FEATURE_MIGRATION_*); the daemon answers
+    /// the remote protocol's features itself. Unknown: false.
+    fn supports_feature(&self, feature: i32) -> Result<bool> {
+        Ok(false)
+    }
+    /// virDomainMigrateBegin3Params (source): the domain's migratable XML
+    /// and the cookie for Prepare. With change protection, the domain's
+    /// migration starts here and lasts until Confirm.
+    fn domain_migrate_begin3_params(
+        &self,
+        dom: &DomainRef,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<(Vec<u8>, String)> {
+        unsupported!("virDomainMigrateBegin3Params")
+    }
+    /// virDomainMigratePrepare3Params (destination): gets ready to receive
+    /// the domain (`dest_xml` parameter); returns the cookie for Perform
+    /// and the URI the source sends to (`uri_out`), if this side chose it.
+    fn domain_migrate_prepare3_params(
+        &self,
+        params: &TypedParams,
+        cookie_in: &[u8],
+        flags: u32,
+    ) -> Result<(Vec<u8>, Option<String>)> {
+        unsupported!("virDomainMigratePrepare3Params")
+    }
+    /// virDomainMigratePerform3Params (source): sends the domain; with
+    /// VIR_MIGRATE_PEER2PEER the whole migration to `dconnuri`. Returns
+    /// the cookie for Finish.
+    fn domain_migrate_perform3_params(
+        &self,
+        dom: &DomainRef,
+        dconnuri: Option<&str>,
+        params: &TypedParams,
+        cookie_in: &[u8],
+        flags: u32,
+    ) -> Result<Vec<u8>> {
+        unsupported!("virDomainMigratePerform3Params")
+    }
+    /// virDomainMigrateFinish3Params (destination): runs the received
+    /// domain, or with `cancelled` throws it away. Returns the domain and
+    /// the cookie for Confirm.
+    fn domain_migrate_finish3_params(
+        &self,
+        params: &TypedParams,
+        cookie_in: &[u8],
+        flags: u32,
+        cancelled: bool,
+    ) -> Result<(DomainRef, Vec<u8>)> {
+        unsupported!("virDomainMigrateFinish3Params")
+    }
+    /// virDomainMigrateConfirm3Params (source): ends the source's side,
+    /// stopping the guest, or with `cancelled` letting it run on.
+    fn domain_migrate_confirm3_params(
+        &self,
+        dom: &DomainRef,
+        params: &TypedParams,
+        cookie_in: &[u8],
+        flags: u32,
+        cancelled: bool,
+    ) -> Result<()> {
+        unsupported!("virDomainMigrateConfirm3Params")
+    }
+    /// virDomainMigrateSetMaxDowntime: milliseconds.
+    fn domain_migrate_set_max_downtime(&self, dom: &DomainRef, ms: u64, flags: u32) -> Result<()> {
+        unsupported!("virDomainMigrateSetMaxDowntime")
+    }
+    /// virDomainMigrateGetMaxDowntime: milliseconds.
+    fn domain_migrate_get_max_downtime(&self, dom: &DomainRef, flags: u32) -> Result<u64> {
+        unsupported!("virDomainMigrateGetMaxDowntime")
+    }
+    /// virDomainMigrateSetMaxSpeed: MiB/s (VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY:
+    /// of the post-copy phase).
+    fn domain_migrate_set_max_speed(&self, dom: &DomainRef, mibps: u64, flags: u32) -> Result<()> {
+        unsupported!("virDomainMigrateSetMaxSpeed")
+    }
+    /// virDomainMigrateGetMaxSpeed: MiB/s.
+    fn domain_migrate_get_max_speed(&self, dom: &DomainRef, flags: u32) -> Result<u64> {
+        unsupported!("virDomainMigrateGetMaxSpeed")
+    }
 }

@@ -89,8 +89,15 @@ impl RemoteConnect for Call<'_> {
         if args.feature == FEATURE_PROGRAM_KEEPALIVE {
             self.client.start_keepalive();
         }
+        // The daemon's own features; the others (migration) are the
+        // driver's.
+        let supported = feature_supported(args.feature)
+            || match self.conn() {
+                Ok(c) => c.supports_feature(args.feature).map_err(wire)?,
+                Err(_) => false,
+            };
         Ok(r::ConnectSupportsFeatureRet {
-            supported: i32::from(feature_supported(args.feature)),
+            supported: i32::from(supported),
         })
     }
 

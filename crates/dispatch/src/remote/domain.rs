@@ -1464,4 +1464,118 @@ impl RemoteDomain for Call<'_> {
     ) -> R<()> {
         self.deregister_id(args.callback_id)
     }
+
+    // ---- migration ----
+
+    fn domain_migrate_begin3_params(
+        &self,
+        args: r::DomainMigrateBegin3ParamsArgs,
+    ) -> R<r::DomainMigrateBegin3ParamsRet> {
+        let p = params_in(&args.params);
+        let (cookie, xml) =
+            self.driver(|c| c.domain_migrate_begin3_params(&dom_in(&args.dom), &p, args.flags))?;
+        Ok(r::DomainMigrateBegin3ParamsRet {
+            cookie_out: xdr::Opaque(cookie),
+            xml,
+        })
+    }
+
+    fn domain_migrate_prepare3_params(
+        &self,
+        args: r::DomainMigratePrepare3ParamsArgs,
+    ) -> R<r::DomainMigratePrepare3ParamsRet> {
+        let p = params_in(&args.params);
+        let (cookie, uri_out) =
+            self.driver(|c| c.domain_migrate_prepare3_params(&p, &args.cookie_in.0, args.flags))?;
+        Ok(r::DomainMigratePrepare3ParamsRet {
+            cookie_out: xdr::Opaque(cookie),
+            uri_out,
+        })
+    }
+
+    fn domain_migrate_perform3_params(
+        &self,
+        args: r::DomainMigratePerform3ParamsArgs,
+    ) -> R<r::DomainMigratePerform3ParamsRet> {
+        let p = params_in(&args.params);
+        let dom = dom_in(&args.dom);
+        if args.flags & driver::consts::migrate::PEER2PEER != 0 {
+            let dconnuri = args.dconnuri.as_deref().unwrap_or("");
+            self.driver(|c| super::migrate::perform_p2p(c, &dom, dconnuri, &p, args.flags))?;
+            return Ok(r::DomainMigratePerform3ParamsRet {
+                cookie_out: xdr::Opaque(Vec::new()),
+            });
+        }
+        let cookie = self.driver(|c| {
+            c.domain_migrate_perform3_params(
+                &dom,
+                args.dconnuri.as_deref(),
+                &p,
+                &args.cookie_in.0,
+                args.flags,
+            )
+        })?;
+        Ok(r::DomainMigratePerform3ParamsRet {
+            cookie_out: xdr::Opaque(cookie),
+        })
+    }
+
+    fn domain_migrate_finish3_params(
+        &self,
+        args: r::DomainMigrateFinish3ParamsArgs,
+    ) -> R<r::DomainMigrateFinish3ParamsRet> {
+        let p = params_in(&args.params);
+        let (dom, cookie) = self.driver(|c| {
+            c.domain_migrate_finish3_params(&p, &args.cookie_in.0, args.flags, args.cancelled != 0)
+        })?;
+        Ok(r::DomainMigrateFinish3ParamsRet {
+            dom: dom_out(dom),
+            cookie_out: xdr::Opaque(cookie),
+        })
+    }
+
+    fn domain_migrate_confirm3_params(&self, args: r::DomainMigrateConfirm3ParamsArgs) -> R<()> {
+        let p = params_in(&args.params);
+        self.driver(|c| {
+            c.domain_migrate_confirm3_params(
+                &dom_in(&args.dom),
+                &p,
+                &args.cookie_in.0,
+                args.flags,
+                args.cancelled != 0,
+            )
+        })
+    }
+
+    fn domain_migrate_set_max_downtime(&self, args: r::DomainMigrateSetMaxDowntimeArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_migrate_set_max_downtime(&dom_in(&args.dom), args.downtime, args.flags)
+        })
+    }
+
+    fn domain_migrate_get_max_downtime(
+        &self,
+        args: r::DomainMigrateGetMaxDowntimeArgs,
+    ) -> R<r::DomainMigrateGetMaxDowntimeRet> {
+        Ok(r::DomainMigrateGetMaxDowntimeRet {
+            downtime: self
+                .driver(|c| c.domain_migrate_get_max_downtime(&dom_in(&args.dom), args.flags))?,
+        })
+    }
+
+    fn domain_migrate_set_max_speed(&self, args: r::DomainMigrateSetMaxSpeedArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_migrate_set_max_speed(&dom_in(&args.dom), args.bandwidth, args.flags)
+        })
+    }
+
+    fn domain_migrate_get_max_speed(
+        &self,
+        args: r::DomainMigrateGetMaxSpeedArgs,
+    ) -> R<r::DomainMigrateGetMaxSpeedRet> {
+        Ok(r::DomainMigrateGetMaxSpeedRet {
+            bandwidth: self
+                .driver(|c| c.domain_migrate_get_max_speed(&dom_in(&args.dom), args.flags))?,
+        })
+    }
 }

@@ -39,6 +39,7 @@ mod domain;
 mod events;
 mod interface;
 mod lxc;
+mod migrate;
 mod network;
 mod nodedev;
 mod relay;

@@ -390,6 +390,22 @@ impl Connection for QemuConnection {
         self.drv.abort_job(dom)
     }
 
+    fn domain_attach_device(&self, dom: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        self.drv.attach_device(dom, xml, flags)
+    }
+
+    fn domain_detach_device(&self, dom: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        self.drv.detach_device(dom, xml, flags)
+    }
+
+    fn domain_detach_device_alias(&self, dom: &DomainRef, alias: &str, flags: u32) -> Result<()> {
+        self.drv.detach_device_alias(dom, alias, flags)
+    }
+
+    fn domain_update_device(&self, dom: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        self.drv.update_device(dom, xml, flags)
+    }
+
     fn domain_snapshot_num(&self, dom: &DomainRef, _flags: u32) -> Result<i32> {
         self.drv.get(dom)?;
         Ok(0)

@@ -24,6 +24,7 @@
 pub mod caps;
 pub mod config;
 mod conn;
+mod hotplug;
 mod jobs;
 mod launch;
 mod migration;

@@ -410,7 +410,7 @@ impl Driver {
         }
     }
 
-    fn write_config(&self, def: &DomainDef) -> Result<()> {
+    pub(crate) fn write_config(&self, def: &DomainDef) -> Result<()> {
         let xml = def.to_xml(&FormatFlags {
             inactive: true,
             ..Default::default()

@@ -11,14 +11,10 @@
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test virsh_e2e`.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use test_support::*;
-
-const C_LIBVIRTD: &str = "/usr/sbin/libvirtd";
-const C_QEMU_MODULE: &str =
-    "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so";
 
 /// `-machine help`: (name, the machine it aliases).
 fn machine_help() -> Vec<(String, Option<String>)> {
@@ -248,59 +244,6 @@ fn define_list_dumpxml_undefine_with_virsh_and_python() {
 /// /var/cache/libvirt are empty (its probe and state stay private).
 fn start_c_qemu(t: &TempDir) -> Option<(Daemon, PathBuf)> {
     start_c_libvirtd(t, &["qemu"])
-}
-
-/// Debian's C libvirtd with the driver modules named (`qemu`, `nodedev`).
-fn start_c_libvirtd(t: &TempDir, modules: &[&str]) -> Option<(Daemon, PathBuf)> {
-    for (p, pkg) in [
-        (C_LIBVIRTD, "libvirt-daemon"),
-        (C_QEMU_MODULE, "libvirt-daemon-driver-qemu"),
-    ] {
-        if !Path::new(p).exists() {
-            skip(format!("{p} is missing (Debian package {pkg})"));
-            return None;
-        }
-    }
-    if !tool_exists("unshare") {
-        skip("unshare is not installed");
-        return None;
-    }
-    let run = t.join("c-run");
-    let drivers = t.join("c-drivers");
-    std::fs::create_dir_all(&run).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::create_dir_all(&drivers).unwrap_or_else(|e| panic!("{e}"));
-    for m in modules {
-        let so = format!("libvirt_driver_{m}.so");
-        let module = Path::new(C_QEMU_MODULE).with_file_name(&so);
-        if !module.exists() {
-            skip(format!("{} is missing", module.display()));
-            return None;
-        }
-        std::os::unix::fs::symlink(&module, drivers.join(&so)).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let conf = t.join("c-libvirtd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
-             listen_tls = 0\nlisten_tcp = 0\nlog_outputs = \"3:file:{}\"\n",
-            run.display(),
-            t.join("c-libvirtd.log").display()
-        ),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let script = format!(
-        "for d in /run/libvirt /etc/libvirt /var/lib/libvirt /var/cache/libvirt; do \
-         mkdir -p $d && mount -t tmpfs tmpfs $d || exit 1; done; \
-         exec {C_LIBVIRTD} -f '{}' -p '{}'",
-        conf.display(),
-        t.join("c-libvirtd.pid").display()
-    );
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .env("LIBVIRT_DRIVER_DIR", &drivers);
-    let sock = run.join("libvirt-sock");
-    Some((Daemon::start_cmd(cmd, t.path(), &sock), sock))
 }
 
 /// What must differ between the two answers, removed from both:

@@ -179,6 +179,29 @@ pub mod affect {
     pub const CONFIG: u32 = 1 << 1;
     /// virDomainVcpuFlags / virDomainMemoryModFlags: the maximum.
     pub const MAXIMUM: u32 = 1 << 2;
+
+    /// libvirt's virDomainObjUpdateModificationImpact: CURRENT becomes
+    /// LIVE for an active domain and CONFIG for an inactive one; LIVE on
+    /// an inactive domain and CONFIG on a transient one are refused
+    /// (VIR_ERR_OPERATION_INVALID from VIR_FROM_DOMAIN).
+    pub fn impact(mut flags: u32, active: bool, persistent: bool) -> crate::Result<u32> {
+        if flags & (LIVE | CONFIG) == CURRENT {
+            flags |= if active { LIVE } else { CONFIG };
+        }
+        if !active && flags & LIVE != 0 {
+            return Err(crate::Error::operation_invalid(
+                crate::error::ErrorDomain::Domain,
+                "domain is not running",
+            ));
+        }
+        if !persistent && flags & CONFIG != 0 {
+            return Err(crate::Error::operation_invalid(
+                crate::error::ErrorDomain::Domain,
+                "transient domains do not have any persistent config",
+            ));
+        }
+        Ok(flags)
+    }
 }
 
 /// virDomainUndefineFlagsValues.

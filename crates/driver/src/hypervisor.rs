@@ -477,6 +477,44 @@ pub trait Connection: Send + Sync {
     ) -> Result<()> {
         unsupported!("virDomainSetLifecycleAction")
     }
+    // ---- devices ----
+
+    /// virDomainAttachDeviceFlags (virDomainAttachDevice is AFFECT_LIVE):
+    /// adds the device `xml` describes to the running guest (AFFECT_LIVE,
+    /// needs an active domain) and/or its persistent definition
+    /// (AFFECT_CONFIG, needs a persistent one); CURRENT picks by state.
+    /// Takes the domain's job. Errors: VIR_ERR_OPERATION_INVALID (not
+    /// running, transient, target already exists), the device parser's.
+    fn domain_attach_device(&self, dom: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainAttachDeviceFlags")
+    }
+    /// virDomainDetachDeviceFlags (virDomainDetachDevice is AFFECT_LIVE):
+    /// removes the device matching `xml` (a disk by target, a NIC by MAC,
+    /// ...). VIR_ERR_DEVICE_MISSING when nothing matches.
+    fn domain_detach_device(&self, dom: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainDetachDeviceFlags")
+    }
+    /// virDomainDetachDeviceAlias: removes the device whose alias is
+    /// `alias`.
+    fn domain_detach_device_alias(&self, dom: &DomainRef, alias: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainDetachDeviceAlias")
+    }
+    /// virDomainUpdateDeviceFlags: changes a device in place (a CD-ROM's
+    /// medium, a NIC's link state, ...).
+    fn domain_update_device(&self, dom: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainUpdateDeviceFlags")
+    }
+    /// virDomainBlockResize: grows the running guest's disk `disk` (target
+    /// or source path) to `size` (KiB, bytes with VIR_DOMAIN_BLOCK_RESIZE_BYTES).
+    fn domain_block_resize(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        size: u64,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainBlockResize")
+    }
     /// virDomainFSFreeze: how many filesystems it froze (all when
     /// `mountpoints` is empty).
     fn domain_fs_freeze(&self, dom: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {

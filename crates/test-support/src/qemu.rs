@@ -10,10 +10,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::{bin, eventually_within, is_root, text, tool_exists, Daemon, Spec, TempDir};
+use crate::{bin, eventually_within, is_root, skip, text, tool_exists, Daemon, Spec, TempDir};
 
 /// The emulator the tests run.
 pub const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+
+/// Debian's C libvirtd, the differential tests' reference.
+pub const C_LIBVIRTD: &str = "/usr/sbin/libvirtd";
+/// Its QEMU driver module.
+pub const C_QEMU_MODULE: &str =
+    "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so";
 
 /// Why the QEMU end-to-end tests cannot run here, if they cannot.
 pub fn qemu_cant_run() -> Option<String> {
@@ -210,4 +216,60 @@ pub fn wait_for_marker(path: &Path, marker: &str, limit: Duration) -> (bool, Str
         last.contains(marker)
     });
     (found, last)
+}
+
+/// Debian's C libvirtd with the driver modules named (`qemu`, `nodedev`),
+/// in a mount namespace where /run/libvirt, /etc/libvirt, /var/lib/libvirt
+/// and /var/cache/libvirt are empty tmpfs (its probe and state stay
+/// private); `None` (the skip said why) when it cannot run here.
+pub fn start_c_libvirtd(t: &TempDir, modules: &[&str]) -> Option<(Daemon, PathBuf)> {
+    for (p, pkg) in [
+        (C_LIBVIRTD, "libvirt-daemon"),
+        (C_QEMU_MODULE, "libvirt-daemon-driver-qemu"),
+    ] {
+        if !Path::new(p).exists() {
+            skip(format!("{p} is missing (Debian package {pkg})"));
+            return None;
+        }
+    }
+    if !tool_exists("unshare") {
+        skip("unshare is not installed");
+        return None;
+    }
+    let run = t.join("c-run");
+    let drivers = t.join("c-drivers");
+    std::fs::create_dir_all(&run).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&drivers).unwrap_or_else(|e| panic!("{e}"));
+    for m in modules {
+        let so = format!("libvirt_driver_{m}.so");
+        let module = Path::new(C_QEMU_MODULE).with_file_name(&so);
+        if !module.exists() {
+            skip(format!("{} is missing", module.display()));
+            return None;
+        }
+        std::os::unix::fs::symlink(&module, drivers.join(&so)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let conf = t.join("c-libvirtd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
+             listen_tls = 0\nlisten_tcp = 0\nlog_outputs = \"3:file:{}\"\n",
+            run.display(),
+            t.join("c-libvirtd.log").display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let script = format!(
+        "for d in /run/libvirt /etc/libvirt /var/lib/libvirt /var/cache/libvirt; do \
+         mkdir -p $d && mount -t tmpfs tmpfs $d || exit 1; done; \
+         exec {C_LIBVIRTD} -f '{}' -p '{}'",
+        conf.display(),
+        t.join("c-libvirtd.pid").display()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env("LIBVIRT_DRIVER_DIR", &drivers);
+    let sock = run.join("libvirt-sock");
+    Some((Daemon::start_cmd(cmd, t.path(), &sock), sock))
 }

@@ -669,6 +669,40 @@ impl RemoteDomain for Call<'_> {
         })
     }
 
+    // ---- devices ----
+
+    /// virDomainAttachDevice: the live guest only.
+    fn domain_attach_device(&self, args: r::DomainAttachDeviceArgs) -> R<()> {
+        self.driver(|c| c.domain_attach_device(&dom_in(&args.dom), &args.xml, affect::LIVE))
+    }
+
+    fn domain_attach_device_flags(&self, args: r::DomainAttachDeviceFlagsArgs) -> R<()> {
+        self.driver(|c| c.domain_attach_device(&dom_in(&args.dom), &args.xml, args.flags))
+    }
+
+    /// virDomainDetachDevice: the live guest only.
+    fn domain_detach_device(&self, args: r::DomainDetachDeviceArgs) -> R<()> {
+        self.driver(|c| c.domain_detach_device(&dom_in(&args.dom), &args.xml, affect::LIVE))
+    }
+
+    fn domain_detach_device_flags(&self, args: r::DomainDetachDeviceFlagsArgs) -> R<()> {
+        self.driver(|c| c.domain_detach_device(&dom_in(&args.dom), &args.xml, args.flags))
+    }
+
+    fn domain_detach_device_alias(&self, args: r::DomainDetachDeviceAliasArgs) -> R<()> {
+        self.driver(|c| c.domain_detach_device_alias(&dom_in(&args.dom), &args.alias, args.flags))
+    }
+
+    fn domain_update_device_flags(&self, args: r::DomainUpdateDeviceFlagsArgs) -> R<()> {
+        self.driver(|c| c.domain_update_device(&dom_in(&args.dom), &args.xml, args.flags))
+    }
+
+    fn domain_block_resize(&self, args: r::DomainBlockResizeArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_block_resize(&dom_in(&args.dom), &args.disk, args.size, args.flags)
+        })
+    }
+
     fn domain_fsfreeze(&self, args: r::DomainFsfreezeArgs) -> R<r::DomainFsfreezeRet> {
         Ok(r::DomainFsfreezeRet {
             filesystems: self.driver(|c| {

@@ -438,15 +438,19 @@ fn device_pools_match_c_libvirtd() {
         "pool-build d",
         "pool-start d",
         "pool-info d",
-        // Not compared: "pool-dumpxml d". C lists the free extents in the
-        // live XML as libparted (cylinder-aligned on msdos labels) sees
-        // them through its own helper; ours leaves them out.
+        // The free extents as libparted lists them (cylinder-aligned on
+        // msdos labels), partitions placed on cylinder boundaries.
+        "pool-dumpxml d",
         "vol-list d",
         "vol-create-as d DKBASEp1 8M",
-        // Not compared: the new partition's XML and size (C aligns it to
-        // the geometry libparted reports, ours to 1 MiB), and its
-        // deletion (C passes "p1" to parted as the partition number of a
-        // loop device's partition, and fails).
+        "vol-create-as d DKBASEp2 5000000",
+        "pool-dumpxml d",
+        "vol-list d --details",
+        "vol-dumpxml --pool d DKBASEp2",
+        "vol-create-as d DKBASEp3 60M",
+        // Not compared: a partition's deletion (C passes "p1" to parted
+        // as the partition number of a loop device's partition, and
+        // fails).
         "pool-destroy d",
         "pool-undefine d",
     ];

@@ -65,6 +65,8 @@ pub struct Refreshed {
     pub allocation: u64,
     pub available: u64,
     pub perms: Option<conf::storage::Permissions>,
+    /// A disk pool's free extents (start, end exclusive), in bytes.
+    pub free_extents: Option<Vec<(u64, u64)>>,
 }
 
 fn target(def: &PoolDef) -> &str {
@@ -649,6 +651,7 @@ fn refresh_vg(def: &PoolDef) -> Result<Refreshed> {
         allocation: size.saturating_sub(free),
         available: free,
         perms: None,
+        free_extents: None,
     })
 }
 
@@ -754,6 +757,7 @@ pub fn refresh_local(def: &PoolDef) -> Result<Refreshed> {
         capacity,
         allocation: capacity.saturating_sub(available),
         available,
+        free_extents: None,
         perms: Some(conf::storage::Permissions {
             mode: Some(md.mode() & 0o7777),
             owner: Some(i64::from(md.uid())),
@@ -889,8 +893,9 @@ pub fn part_path(def: &PoolDef, dev: &str, n: u32) -> String {
 /// A row of `parted -m print free`: (number, start, end, free).
 type PartRow = (u32, u64, u64, bool);
 
-/// The disk's size and its partitions and free extents.
-fn parted_table(dev: &str) -> Result<(u64, Vec<PartRow>)> {
+/// The disk's size, its label type (`msdos`, `gpt`, ...) and its
+/// partitions and free extents.
+fn parted_table(dev: &str) -> Result<(u64, String, Vec<PartRow>)> {
     let out = cmd::run(&[
         tool("parted"),
         "-s".into(),
@@ -903,11 +908,13 @@ fn parted_table(dev: &str) -> Result<(u64, Vec<PartRow>)> {
     ])?;
     let num = |s: &str| s.trim_end_matches('B').parse::<u64>().ok();
     let mut size = 0;
+    let mut label = String::new();
     let mut rows = Vec::new();
     for (i, l) in out.lines().enumerate() {
         let f: Vec<&str> = l.trim_end_matches(';').split(':').collect();
         if i == 1 {
             size = f.get(1).and_then(|s| num(s)).unwrap_or(0);
+            label = f.get(5).map(|s| s.to_string()).unwrap_or_default();
             continue;
         }
         if i < 2 || f.len() < 4 {
@@ -918,7 +925,7 @@ fn parted_table(dev: &str) -> Result<(u64, Vec<PartRow>)> {
         };
         rows.push((n, a, b, f.get(4) == Some(&"free")));
     }
-    Ok((size, rows))
+    Ok((size, label, rows))
 }
 
 /// The partitions of a disk pool and its sizes.
@@ -931,14 +938,18 @@ fn refresh_disk(def: &PoolDef) -> Result<Refreshed> {
             format!("device path '{dev}' doesn't exist"),
         ));
     }
-    let (size, rows) = parted_table(&dev)?;
+    let (_, label, rows) = parted_table(&dev)?;
+    let geometry = disk_geometry(&dev)?;
     let mut vols = Vec::new();
     let mut allocation = 0u64;
     let mut available = 0u64;
+    let extents = free_extents(&rows, &label, &geometry);
+    for (a, b) in &extents {
+        available += b - a;
+    }
     for (n, a, b, free) in rows {
         let len = b.saturating_sub(a) + 1;
         if free {
-            available += len;
             continue;
         }
         allocation += len;
@@ -979,15 +990,51 @@ fn refresh_disk(def: &PoolDef) -> Result<Refreshed> {
     }
     Ok(Refreshed {
         vols,
-        capacity: size,
+        // The disk's size in whole cylinders, as libvirt reports it.
+        capacity: geometry.bytes(),
         allocation,
         available,
         perms: None,
+        free_extents: Some(extents),
     })
 }
 
+fn disk_geometry(dev: &str) -> Result<host::blockdev::Geometry> {
+    host::blockdev::geometry(Path::new(dev)).map_err(|e| {
+        internal(format!(
+            "cannot read the geometry of '{dev}': {}",
+            virterror::os_error_text(&e.into_io())
+        ))
+    })
+}
+
+/// The free extents of a disk (start, end exclusive) as libparted lists
+/// them to libvirt: on an msdos label, what lies past the last whole
+/// cylinder is the label's, not free; the first sector always counts as
+/// taken.
+fn free_extents(
+    rows: &[PartRow],
+    label: &str,
+    geometry: &host::blockdev::Geometry,
+) -> Vec<(u64, u64)> {
+    let limit = if label == "msdos" {
+        geometry.bytes()
+    } else {
+        u64::MAX
+    };
+    rows.iter()
+        .filter(|r| r.3)
+        .filter_map(|r| {
+            let start = r.1.max(512);
+            let end = (r.2 + 1).min(limit);
+            (end > start).then_some((start, end))
+        })
+        .collect()
+}
+
 /// A new primary partition for `vol` in the smallest free extent that
-/// holds it (aligned to 1 MiB), named as the kernel will name it.
+/// holds it, placed as libvirt places it (on an msdos label its end on a
+/// cylinder boundary), named as the kernel will name it.
 pub fn create_partition(def: &PoolDef, vol: &VolDef) -> Result<String> {
     if vol.encryption.is_some() {
         return Err(unsupported_cfg(
@@ -995,7 +1042,7 @@ pub fn create_partition(def: &PoolDef, vol: &VolDef) -> Result<String> {
         ));
     }
     let dev = disk_device(def)?;
-    let (_, rows) = parted_table(&dev)?;
+    let (_, label, rows) = parted_table(&dev)?;
     let used: Vec<u32> = rows.iter().filter(|r| !r.3).map(|r| r.0).collect();
     let next = (1..=4).find(|n| !used.contains(n)).ok_or_else(|| {
         internal("no extended partition found and no primary partition available")
@@ -1015,19 +1062,11 @@ pub fn create_partition(def: &PoolDef, vol: &VolDef) -> Result<String> {
             ),
         ));
     }
-    const ALIGN: u64 = 1 << 20;
-    let want = vol.allocation.max(vol.capacity).max(512);
-    let extent = rows
-        .iter()
-        .filter(|r| r.3)
-        .filter_map(|r| {
-            let start = r.1.div_ceil(ALIGN) * ALIGN;
-            (start + want <= r.2 + 1).then_some((r.2 - r.1, start))
-        })
-        .min_by_key(|(size, _)| *size)
+    let geometry = disk_geometry(&dev)?;
+    let extents = free_extents(&rows, &label, &geometry);
+    let dos = disk_format(def) == "dos";
+    let (start, end) = partition_boundaries(&extents, dos, geometry.cylinder_bytes(), vol.capacity)
         .ok_or_else(|| internal("no large enough free extent"))?;
-    let start = extent.1;
-    let end = start + want - 1;
     cmd::run(&[
         tool("parted"),
         dev,
@@ -1045,6 +1084,41 @@ pub fn create_partition(def: &PoolDef, vol: &VolDef) -> Result<String> {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     Ok(expected)
+}
+
+/// Where libvirt puts a new primary partition of `allocation` bytes:
+/// the smallest free extent larger than what it needs (on a DOS label the
+/// allocation rounded up to whole cylinders, one more when the extent
+/// starts too far into one), from its start to the end of the last
+/// cylinder used; (start, last byte).
+fn partition_boundaries(
+    extents: &[(u64, u64)],
+    dos: bool,
+    cylinder: u64,
+    allocation: u64,
+) -> Option<(u64, u64)> {
+    let cylinder = cylinder.max(1);
+    let extra = cylinder - allocation % cylinder;
+    let mut best: Option<(u64, u64, u64)> = None;
+    for (start, end) in extents {
+        let size = end - start;
+        let mut needed = allocation;
+        if dos {
+            needed += extra;
+            if start % cylinder > extra {
+                needed += cylinder;
+            }
+        }
+        if size > needed && best.is_none_or(|(s, _, _)| size < s) {
+            best = Some((size, *start, needed));
+        }
+    }
+    let (_, start, needed) = best?;
+    let mut end = start + needed;
+    if dos {
+        end -= start % cylinder;
+    }
+    Some((start, end - 1))
 }
 
 /// Removes the partition `vol` of a disk pool.
@@ -1177,6 +1251,7 @@ fn refresh_mpath() -> Result<Refreshed> {
         allocation: capacity,
         available: 0,
         perms: None,
+        free_extents: None,
     })
 }
 
@@ -1277,4 +1352,61 @@ fn find_nfs_sources(spec: Option<&str>) -> Result<String> {
         ));
     }
     Ok(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Placements C's disk backend made on a 64 MiB loop device (255
+    /// heads of 2 sectors: 261120-byte cylinders).
+    #[test]
+    fn partitions_placed_as_libvirt_places_them() {
+        let cyl = 255 * 2 * 512;
+        assert_eq!(
+            partition_boundaries(&[(1024, 67107840)], true, cyl, 10 << 20),
+            Some((1024, 10705919))
+        );
+        assert_eq!(
+            partition_boundaries(&[(10705920, 67107840)], true, cyl, 7 << 20),
+            Some((10705920, 18278399))
+        );
+        // The smallest extent that is larger than needed.
+        assert_eq!(
+            partition_boundaries(
+                &[(1024, 67107840), (10705920, 18278400)],
+                true,
+                cyl,
+                1 << 20
+            ),
+            Some((10705920, 12011519))
+        );
+        assert_eq!(
+            partition_boundaries(&[(1024, 2 << 20)], true, cyl, 4 << 20),
+            None
+        );
+        // No cylinder rounding off DOS labels.
+        assert_eq!(
+            partition_boundaries(&[(17408, 67091968)], false, cyl, 1 << 20),
+            Some((17408, 17408 + (1 << 20) - 1))
+        );
+    }
+
+    #[test]
+    fn free_extents_stop_at_the_last_cylinder_on_msdos() {
+        let g = host::blockdev::Geometry {
+            cylinders: 257,
+            heads: 255,
+            sectors: 2,
+        };
+        let rows = [(1, 0, 1023, true), (1, 1024, 67108863, true)];
+        assert_eq!(
+            free_extents(&rows, "msdos", &g),
+            vec![(512, 1024), (1024, 67107840)]
+        );
+        assert_eq!(
+            free_extents(&rows, "gpt", &g),
+            vec![(512, 1024), (1024, 67108864)]
+        );
+    }
 }

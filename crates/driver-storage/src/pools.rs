@@ -110,6 +110,22 @@ impl PoolObj {
     }
 }
 
+/// A running disk pool's `<freeExtent start end/>` elements in its
+/// source device, as its live XML shows them.
+fn set_free_extents(def: &mut PoolDef, extents: &[(u64, u64)]) {
+    let Some(dev) = def.source.as_mut().and_then(|s| s.child_mut("device")) else {
+        return;
+    };
+    dev.remove_children("freeExtent");
+    for (start, end) in extents {
+        dev.push(
+            conf::xml::Element::new("freeExtent")
+                .with_attr("start", &start.to_string())
+                .with_attr("end", &end.to_string()),
+        );
+    }
+}
+
 /// The storage driver: one per daemon.
 pub struct StorageDriver {
     pub(crate) cfg: StorageConfig,
@@ -575,6 +591,9 @@ impl StorageDriver {
         st.def.available = r.available;
         if let Some(p) = r.perms {
             st.def.target_perms = p;
+        }
+        if let Some(ext) = &r.free_extents {
+            set_free_extents(&mut st.def, ext);
         }
         let busy: Vec<Vol> = st
             .vols
@@ -1095,17 +1114,29 @@ impl StorageDriver {
             return Err(no_vol_name(&vol.name));
         };
         st.vols[i].building = false;
+        let mut sized = false;
         if file_pool {
             let _ = vols::refresh(&mut st.vols[i].def, false);
         } else if let Ok(r) = backend::refresh(&st.def) {
+            // A disk's sizes and free extents are read again with its
+            // partition table, as libvirt does after adding a partition.
+            if let Some(ext) = &r.free_extents {
+                set_free_extents(&mut st.def, ext);
+                st.def.capacity = r.capacity;
+                st.def.allocation = r.allocation;
+                st.def.available = r.available;
+                sized = true;
+            }
             // The LV's key is its UUID, known once it exists.
             if let Some(d) = r.vols.into_iter().find(|d| d.name == vol.name) {
                 st.vols[i].def = d;
             }
         }
-        let alloc = st.vols[i].def.allocation;
-        st.def.allocation = st.def.allocation.saturating_add(alloc);
-        st.def.available = st.def.available.saturating_sub(alloc);
+        if !sized {
+            let alloc = st.vols[i].def.allocation;
+            st.def.allocation = st.def.allocation.saturating_add(alloc);
+            st.def.available = st.def.available.saturating_sub(alloc);
+        }
         let r = vref(&st.def.name, &st.vols[i].def);
         Ok(r)
     }

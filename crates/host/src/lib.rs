@@ -19,6 +19,7 @@
 //!   [`ns::clone_process`]) check that precondition at run time and fail instead;
 //! - nothing here panics on data read from the system or from a peer.
 
+pub mod blockdev;
 pub mod bpf;
 pub mod bpf_devices;
 pub mod caps;

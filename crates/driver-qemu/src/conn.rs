@@ -406,6 +406,16 @@ impl Connection for QemuConnection {
         self.drv.update_device(dom, xml, flags)
     }
 
+    fn domain_block_resize(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        size: u64,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv.block_resize(dom, disk, size, flags)
+    }
+
     fn domain_snapshot_num(&self, dom: &DomainRef, _flags: u32) -> Result<i32> {
         self.drv.get(dom)?;
         Ok(0)

@@ -16,6 +16,7 @@ use conf::{DomainDef, FormatFlags};
 use driver::consts::affect;
 use driver::error::{ErrorCode, ErrorDomain};
 use driver::{DomainRef, Error, Result};
+use serde_json::{json, Value};
 
 use crate::state::{Driver, QEMU};
 
@@ -600,28 +601,440 @@ pub(crate) fn live_index(def: &DomainDef, dev: &Element) -> Result<usize> {
     }
 }
 
+/// Device removals asked of QEMU (`device_del`) whose DEVICE_DELETED
+/// has not come yet: per domain and alias, the block nodes to delete
+/// after it and who waits for it.
+#[derive(Default)]
+pub(crate) struct Unplugs {
+    pending: std::sync::Mutex<std::collections::HashMap<([u8; 16], String), Pending>>,
+}
+
+#[derive(Default)]
+struct Pending {
+    nodes: Vec<String>,
+    waiters: Vec<std::sync::mpsc::Sender<()>>,
+}
+
+impl Unplugs {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<([u8; 16], String), Pending>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// How long a detach waits for the guest to let the device go (libvirt's
+/// 5 s; `LIBVIRT_QEMU_UNPLUG_WAIT_MS` overrides it, for tests).
+fn unplug_wait() -> std::time::Duration {
+    driver::job::timeout_from_env(
+        "LIBVIRT_QEMU_UNPLUG_WAIT_MS",
+        std::time::Duration::from_secs(5),
+    )
+}
+
+fn monitor_failed() -> Error {
+    Error::new(ErrorCode::OperationFailed, QEMU, "monitor call failed")
+}
+
 impl Driver {
-    /// libvirt's qemuDomainAttachDeviceLive.
-    fn attach_live(&self, _dom: &crate::state::Dom, dev: Element) -> Result<()> {
-        Err(live_unsupported("attach", dev.local_name()))
+    /// Runs one monitor command and waits for its answer.
+    fn qmp(&self, mon: &qemu::qmp::Qmp, cmd: &'static str, args: Option<Value>) -> Result<Value> {
+        let mon = mon.clone();
+        match self.block(async move { mon.execute(cmd, args).await }) {
+            Some(Ok(r)) => Ok(r.ret),
+            Some(Err(e)) => Err(qemu::probe::qmp_error(cmd, e)),
+            None => Err(monitor_failed()),
+        }
     }
 
-    /// libvirt's qemuDomainDetachDeviceLive for the live device at `idx`.
+    /// The next free block node number: one past the highest
+    /// `libvirt-N-...` node QEMU has.
+    fn next_node_index(&self, mon: &qemu::qmp::Qmp) -> Result<usize> {
+        let nodes = self.qmp(mon, "query-named-block-nodes", None)?;
+        let top = nodes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.get("node-name").and_then(Value::as_str))
+            .filter_map(|n| {
+                n.strip_prefix("libvirt-")?
+                    .split('-')
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        Ok(top + 1)
+    }
+
+    /// libvirt's qemuDomainAttachDeviceLive: disks on hot-pluggable buses.
+    fn attach_live(&self, dom: &crate::state::Dom, dev: Element) -> Result<()> {
+        match dev.local_name() {
+            "disk" => self.attach_disk_live(dom, dev),
+            other => Err(live_unsupported("attach", other)),
+        }
+    }
+
+    fn attach_disk_live(&self, dom: &crate::state::Dom, dev: Element) -> Result<()> {
+        let (live_def, mon) = {
+            let st = dom.lock();
+            let live = st.live.as_ref().ok_or_else(crate::process::not_running)?;
+            (live.def.clone(), live.mon.clone())
+        };
+        if dev.attr("device") == Some("floppy") {
+            return Err(Error::new(
+                ErrorCode::OperationUnsupported,
+                QEMU,
+                "floppy device hotplug isn't supported",
+            ));
+        }
+        let target = target_dev(&dev).unwrap_or("").to_string();
+        if disk_index(&live_def, &target, false).is_some() {
+            return Err(Error::new(
+                ErrorCode::OperationFailed,
+                QEMU,
+                format!("target {target} already exists"),
+            ));
+        }
+        // The device with its defaults and address, assigned against the
+        // running guest's devices as at define time.
+        let mut with = live_def.clone();
+        with.id = None;
+        let prepared = self.edited_config(&with, |d| {
+            d.add_device(dev);
+            Ok(())
+        })?;
+        let el = prepared
+            .devices
+            .iter()
+            .find(|d| d.local_name() == "disk" && target_dev(d) == Some(target.as_str()))
+            .cloned()
+            .ok_or_else(|| Error::internal(QEMU, "the attached disk was lost"))?;
+        let bus = el
+            .child("target")
+            .and_then(|t| t.attr("bus"))
+            .unwrap_or("")
+            .to_string();
+        match bus.as_str() {
+            "virtio" if el.attr("device") == Some("cdrom") => {
+                return Err(Error::new(
+                    ErrorCode::OperationUnsupported,
+                    QEMU,
+                    "cdrom device with virtio bus isn't supported",
+                ))
+            }
+            "virtio" | "scsi" | "usb" => {}
+            b => {
+                return Err(Error::new(
+                    ErrorCode::OperationUnsupported,
+                    QEMU,
+                    format!("disk bus '{b}' cannot be hotplugged."),
+                ))
+            }
+        }
+        let emulator = prepared.emulator.clone().unwrap_or_default();
+        let qcaps = crate::caps::lookup(&self.caps, &emulator)?;
+        let n = self.next_node_index(&mon)?;
+        let cfg = crate::launch::command_config(&self.conf, &self.opts.lib_dir, &qcaps)?;
+        let plan = qemu_command::hotplug::disk(&prepared, &qcaps, &cfg, &el, n)?;
+        // The file goes to QEMU's user first (dynamic_ownership).
+        let mut owned = Vec::new();
+        if let (Some((uid, gid)), true) = (self.run_as(), self.conf.dynamic_ownership) {
+            if let Some(src) = source_path(&el) {
+                owned = crate::process::hand_over(&[src.into()], uid, gid)?;
+            }
+        }
+        let mut added: Vec<String> = Vec::new();
+        let res = (|| {
+            for o in &plan.objects {
+                self.qmp(&mon, "object-add", Some(o.clone()))?;
+            }
+            for b in &plan.blockdevs {
+                self.qmp(&mon, "blockdev-add", Some(b.clone()))?;
+                if let Some(n) = b.get("node-name").and_then(Value::as_str) {
+                    added.push(n.to_string());
+                }
+            }
+            self.qmp(&mon, "device_add", Some(plan.device.clone()))
+        })();
+        if let Err(e) = res {
+            for n in added.iter().rev() {
+                let _ = self.qmp(&mon, "blockdev-del", Some(json!({ "node-name": n })));
+            }
+            for o in &plan.objects {
+                if let Some(id) = o.get("id").and_then(Value::as_str) {
+                    let _ = self.qmp(&mon, "object-del", Some(json!({ "id": id })));
+                }
+            }
+            crate::process::give_back(&owned);
+            return Err(e);
+        }
+        let mut el = el;
+        if let Some(id) = plan.id() {
+            set_alias(&mut el, id);
+        }
+        let mut st = dom.lock();
+        let (state, reason) = (st.state, st.reason);
+        if let Some(live) = st.live.as_mut() {
+            live.def.add_device(el);
+            live.owned.extend(owned);
+            self.write_status(&live.def, state, reason, live.pid);
+        }
+        Ok(())
+    }
+
+    /// libvirt's qemuDomainDetachDeviceLive for the live device at `idx`:
+    /// `device_del`, then the removal completes when QEMU reports
+    /// DEVICE_DELETED (waited for a while; later is fine too).
     fn detach_live(&self, dom: &crate::state::Dom, idx: usize) -> Result<()> {
-        let name = {
+        let (el, mon) = {
+            let st = dom.lock();
+            let live = st.live.as_ref().ok_or_else(crate::process::not_running)?;
+            let el = live
+                .def
+                .devices
+                .get(idx)
+                .cloned()
+                .ok_or_else(|| Error::internal(QEMU, "device index out of range"))?;
+            (el, live.mon.clone())
+        };
+        let name = el.local_name().to_string();
+        if name != "disk" {
+            return Err(live_unsupported("detach", &name));
+        }
+        let bus = el.child("target").and_then(|t| t.attr("bus")).unwrap_or("");
+        if !matches!(bus, "virtio" | "scsi" | "usb") || el.attr("device") == Some("floppy") {
+            return Err(Error::new(
+                ErrorCode::OperationUnsupported,
+                QEMU,
+                "This type of disk cannot be hot unplugged",
+            ));
+        }
+        let alias = match alias_of(&el) {
+            Some(a) => a.to_string(),
+            None => self.disk_alias(dom, &el)?,
+        };
+        let nodes = self.disk_nodes(&mon, &alias, source_path(&el))?;
+        // The live device carries its alias from now on, so that QEMU's
+        // DEVICE_DELETED finds it.
+        if alias_of(&el).is_none() {
+            let mut st = dom.lock();
+            if let Some(d) = st.live.as_mut().and_then(|l| l.def.devices.get_mut(idx)) {
+                set_alias(d, &alias);
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let mut p = self.unplugs.lock();
+            let e = p.entry((*dom.uuid(), alias.clone())).or_default();
+            e.nodes = nodes;
+            e.waiters.push(tx);
+        }
+        if let Err(e) = self.qmp(&mon, "device_del", Some(json!({ "id": alias }))) {
+            self.unplugs.lock().remove(&(*dom.uuid(), alias));
+            return Err(e);
+        }
+        // Removed now, or later when the guest lets go.
+        let _ = rx.recv_timeout(unplug_wait());
+        Ok(())
+    }
+
+    /// The alias (QEMU device id) the command line gave disk `el`.
+    fn disk_alias(&self, dom: &crate::state::Dom, el: &Element) -> Result<String> {
+        let def = {
             let st = dom.lock();
             st.live
                 .as_ref()
-                .and_then(|l| l.def.devices.get(idx))
-                .map(|d| d.local_name().to_string())
-                .unwrap_or_default()
+                .ok_or_else(crate::process::not_running)?
+                .def
+                .clone()
         };
-        Err(live_unsupported("detach", &name))
+        let qcaps = crate::caps::lookup(&self.caps, def.emulator.as_deref().unwrap_or(""))?;
+        let cfg = crate::launch::command_config(&self.conf, &self.opts.lib_dir, &qcaps)?;
+        qemu_command::hotplug::disk(&def, &qcaps, &cfg, el, 0)?
+            .id()
+            .map(str::to_string)
+            .ok_or_else(|| Error::internal(QEMU, "device alias not found"))
+    }
+
+    /// The block nodes under the disk whose device is `alias` (or whose
+    /// image is `file`), format node first.
+    fn disk_nodes(
+        &self,
+        mon: &qemu::qmp::Qmp,
+        alias: &str,
+        file: Option<&str>,
+    ) -> Result<Vec<String>> {
+        let blocks = self.qmp(mon, "query-block", None)?;
+        let entry = blocks.as_array().into_iter().flatten().find(|b| {
+            let qdev = b.get("qdev").and_then(Value::as_str).unwrap_or("");
+            qdev == alias
+                || qdev.starts_with(&format!("/machine/peripheral/{alias}/"))
+                || (file.is_some() && b.pointer("/inserted/file").and_then(Value::as_str) == file)
+        });
+        let Some(format) = entry
+            .and_then(|b| b.pointer("/inserted/node-name"))
+            .and_then(Value::as_str)
+        else {
+            return Ok(Vec::new());
+        };
+        let mut nodes = vec![format.to_string()];
+        if let Some(n) = format
+            .strip_prefix("libvirt-")
+            .and_then(|r| r.strip_suffix("-format"))
+        {
+            nodes.push(format!("libvirt-{n}-storage"));
+        }
+        Ok(nodes)
+    }
+
+    /// QEMU's DEVICE_DELETED for `alias` (libvirt's
+    /// qemuDomainRemoveDevice): the device leaves the live definition, its
+    /// block nodes are deleted, its file goes back to its owner, and
+    /// whoever waits for it is told. Runs on the driver's runtime.
+    pub(crate) async fn device_deleted(
+        &self,
+        dom: std::sync::Arc<crate::state::Dom>,
+        alias: String,
+    ) {
+        let pending = self.unplugs.lock().remove(&(*dom.uuid(), alias.clone()));
+        let (mon, removed) = {
+            let mut st = dom.lock();
+            let (state, reason) = (st.state, st.reason);
+            let Some(live) = st.live.as_mut() else {
+                return;
+            };
+            let idx = live
+                .def
+                .devices
+                .iter()
+                .position(|d| alias_of(d) == Some(alias.as_str()));
+            let removed = idx.map(|i| live.def.devices.remove(i));
+            if let Some(src) = removed.as_ref().and_then(source_path) {
+                let path = std::path::PathBuf::from(src);
+                let (back, keep): (Vec<_>, Vec<_>) =
+                    live.owned.drain(..).partition(|o| o.path == path);
+                crate::process::give_back(&back);
+                live.owned = keep;
+            }
+            self.write_status(&live.def, state, reason, live.pid);
+            (live.mon.clone(), removed.is_some())
+        };
+        if let Some(p) = pending {
+            for n in &p.nodes {
+                let _ = mon
+                    .execute("blockdev-del", Some(json!({ "node-name": n })))
+                    .await;
+            }
+            for w in p.waiters {
+                let _ = w.send(());
+            }
+        }
+        if removed {
+            self.events.publish(driver::Event::DomainDeviceRemoved {
+                dom: crate::state::dom_ref(&dom),
+                alias,
+            });
+        }
     }
 
     /// libvirt's qemuDomainUpdateDeviceLive.
     fn update_live(&self, _dom: &crate::state::Dom, dev: Element, _force: bool) -> Result<()> {
         Err(live_unsupported("update", dev.local_name()))
+    }
+
+    /// virDomainBlockResize: QEMU's `block_resize` of the disk's format
+    /// node (sizes in KiB unless VIR_DOMAIN_BLOCK_RESIZE_BYTES).
+    pub(crate) fn block_resize(
+        &self,
+        r: &DomainRef,
+        path: &str,
+        size: u64,
+        flags: u32,
+    ) -> Result<()> {
+        const BYTES: u32 = 1;
+        Error::check_flags(flags, BYTES, "qemuDomainBlockResize")?;
+        let mut size = if flags & BYTES == 0 {
+            size.checked_mul(1024).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::Overflow,
+                    QEMU,
+                    format!("size must be less than {}", u64::MAX / 1024),
+                )
+            })?
+        } else {
+            size
+        };
+        let job = self.begin(r, "virDomainBlockResize")?;
+        let dom = job.obj().clone();
+        let (el, mon) = {
+            let st = dom.lock();
+            let live = st.live.as_ref().ok_or_else(crate::process::not_running)?;
+            let i = disk_index(&live.def, path, false).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidArg,
+                    QEMU,
+                    format!("disk '{path}' was not found in the domain config"),
+                )
+            })?;
+            (live.def.devices.get(i).cloned(), live.mon.clone())
+        };
+        let el = el.ok_or_else(|| Error::internal(QEMU, "disk index out of range"))?;
+        let format = el
+            .child("driver")
+            .and_then(|d| d.attr("type"))
+            .unwrap_or("raw");
+        if format == "qcow2" || format == "qed" {
+            size = size.div_ceil(512).saturating_mul(512);
+        }
+        let dst = target_dev(&el).unwrap_or("");
+        if source_path(&el).is_none()
+            || el.child("readonly").is_some()
+            || el.attr("device") == Some("cdrom")
+        {
+            return Err(Error::new(
+                ErrorCode::OperationUnsupported,
+                QEMU,
+                format!("can't resize empty or readonly disk '{dst}'"),
+            ));
+        }
+        let alias = match alias_of(&el) {
+            Some(a) => a.to_string(),
+            None => self.disk_alias(&dom, &el)?,
+        };
+        let node = self
+            .disk_nodes(&mon, &alias, source_path(&el))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                Error::internal(QEMU, format!("cannot find the block node of disk '{dst}'"))
+            })?;
+        self.qmp(
+            &mon,
+            "block_resize",
+            Some(json!({ "node-name": node, "size": size })),
+        )?;
+        Ok(())
+    }
+}
+
+/// Gives a live device its alias, where libvirt formats it (before the
+/// address).
+fn set_alias(el: &mut Element, alias: &str) {
+    el.remove_children("alias");
+    let a = Element::new("alias").with_attr("name", alias);
+    match el
+        .children
+        .iter()
+        .position(|n| matches!(n, conf::xml::Node::Element(c) if c.name == "address"))
+    {
+        Some(i) => el.children.insert(i, conf::xml::Node::Element(a)),
+        None => {
+            el.push(a);
+        }
     }
 }
 

@@ -68,7 +68,7 @@ pub(crate) struct Owned {
 /// libvirt's DAC labelling with dynamic_ownership: each disk file is
 /// handed to QEMU's user and group, its previous owner remembered. The
 /// first file that cannot be changed ends it, the others given back.
-fn hand_over(files: &[PathBuf], uid: u32, gid: u32) -> Result<Vec<Owned>> {
+pub(crate) fn hand_over(files: &[PathBuf], uid: u32, gid: u32) -> Result<Vec<Owned>> {
     use std::os::unix::fs::MetadataExt;
     let mut done: Vec<Owned> = Vec::new();
     for f in files {
@@ -101,7 +101,7 @@ fn hand_over(files: &[PathBuf], uid: u32, gid: u32) -> Result<Vec<Owned>> {
 
 /// Restores the owners [`hand_over`] recorded (a file gone since is
 /// skipped, as libvirt's restore ignores a missing file).
-fn give_back(owned: &[Owned]) {
+pub(crate) fn give_back(owned: &[Owned]) {
     for o in owned.iter().rev() {
         let _ = std::os::unix::fs::chown(&o.path, Some(o.uid), Some(o.gid));
     }
@@ -124,7 +124,7 @@ impl Driver {
     /// The user and group QEMU runs as (qemu.conf's `user` and `group`):
     /// only a root daemon changes them; a user's daemon runs QEMU as
     /// itself.
-    fn run_as(&self) -> Option<(u32, u32)> {
+    pub(crate) fn run_as(&self) -> Option<(u32, u32)> {
         self.opts
             .privileged
             .then_some((self.conf.uid, self.conf.gid))
@@ -464,7 +464,7 @@ impl Driver {
 
     /// The status file libvirt keeps for a running guest
     /// (`<domstatus>` around the live definition).
-    fn write_status(&self, def: &DomainDef, st: i32, rs: i32, pid: u32) {
+    pub(crate) fn write_status(&self, def: &DomainDef, st: i32, rs: i32, pid: u32) {
         let names = [
             "nostate",
             "running",
@@ -499,6 +499,7 @@ impl Driver {
             while let Some(ev) = rx.recv().await {
                 let mut emit = None;
                 let mut reboot = false;
+                let mut deleted = None;
                 {
                     let mut st = dom.lock();
                     if st.live.is_none() {
@@ -552,11 +553,23 @@ impl Driver {
                         }
                         // The guest reset (virDomainReset or its own reboot).
                         "RESET" => reboot = true,
+                        // A device_del finished (or the guest ejected a
+                        // device itself).
+                        "DEVICE_DELETED" => {
+                            deleted = ev
+                                .data
+                                .get("device")
+                                .and_then(|d| d.as_str())
+                                .map(str::to_string);
+                        }
                         _ => {}
                     }
                 }
                 if let Some((e, d)) = emit {
                     drv.emit(dom_ref(&dom), e, d);
+                }
+                if let Some(alias) = deleted {
+                    drv.device_deleted(dom.clone(), alias).await;
                 }
                 if reboot {
                     drv.events

@@ -114,6 +114,8 @@ pub struct Driver {
     next_id: std::sync::atomic::AtomicI32,
     /// The migrations in progress and the last ones' statistics.
     pub(crate) mig: crate::migration::Table,
+    /// Device removals waiting for QEMU's DEVICE_DELETED.
+    pub(crate) unplugs: crate::hotplug::Unplugs,
 }
 
 impl Driver {
@@ -148,6 +150,7 @@ impl Driver {
             weak: weak.clone(),
             next_id: std::sync::atomic::AtomicI32::new(1),
             mig: crate::migration::Table::default(),
+            unplugs: crate::hotplug::Unplugs::default(),
         });
         d.load_configs();
         d

@@ -7,6 +7,7 @@
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test devices_e2e`.
 
 use std::path::Path;
+use std::time::Duration;
 
 use test_support::*;
 
@@ -251,4 +252,216 @@ fn config_attach_detach_and_update_match_c_libvirtd() {
         "{saved}"
     );
     same_ok(&uri, &c_uri, &["undefine", "devs"]);
+}
+
+/// The test guest with a virtio disk, its console (ttyS0) on a Unix
+/// socket the test types into, and ttyS1 into the file `serial`.
+fn guest_xml(g: &TestGuest, disk: &Path, console: &Path, serial: &Path) -> String {
+    format!(
+        "<domain type='qemu'>\n  <name>hot</name>\n  <memory unit='MiB'>160</memory>\n  \
+         <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  <devices>\n    \
+         <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n      \
+         <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n    \
+         <serial type='unix'><source mode='bind' path='{}'/><target port='0'/></serial>\n    \
+         <serial type='file'><source path='{}'/><target port='1'/></serial>\n  \
+         </devices>\n</domain>\n",
+        g.os_xml(),
+        disk.display(),
+        console.display(),
+        serial.display()
+    )
+}
+
+/// The guest's shell on its console socket.
+struct Console {
+    sock: std::os::unix::net::UnixStream,
+    seen: String,
+    n: u32,
+}
+
+impl Console {
+    fn open(path: &Path) -> Console {
+        let sock = std::os::unix::net::UnixStream::connect(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        sock.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        Console {
+            sock,
+            seen: String::new(),
+            n: 0,
+        }
+    }
+
+    /// Runs `cmd` in the guest's shell and returns what it printed (the
+    /// end marker is computed by the shell, so the echoed command line
+    /// does not end the wait).
+    fn run(&mut self, cmd: &str) -> String {
+        use std::io::{Read, Write};
+        self.n += 1;
+        let n = self.n;
+        let line = format!("{cmd}; echo END$((1000+{n}))\n");
+        self.sock
+            .write_all(line.as_bytes())
+            .unwrap_or_else(|e| panic!("console: {e}"));
+        let end = format!("END{}", 1000 + n);
+        let start = self.seen.len();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut buf = [0u8; 4096];
+        while std::time::Instant::now() < deadline {
+            match self.sock.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => self.seen.push_str(&String::from_utf8_lossy(&buf[..k])),
+                Err(_) => {}
+            }
+            let out = &self.seen[start..];
+            if let Some(i) = out.find(&end) {
+                return out[..i].to_string();
+            }
+        }
+        panic!(
+            "no answer to {cmd:?} from the guest:\n{}",
+            &self.seen[start..]
+        );
+    }
+
+    /// Runs `cmd` until its output contains `want` (the guest may take a
+    /// moment to notice a device).
+    fn wait_for(&mut self, cmd: &str, want: &str, present: bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let out = self.run(cmd);
+            if out.contains(want) == present || std::time::Instant::now() > deadline {
+                return out;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
+}
+
+#[test]
+fn disks_are_hot_plugged_resized_and_unplugged_in_a_running_guest() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let g = match test_guest() {
+        Ok(g) => g,
+        Err(e) => return skip(format!("no test guest: {e}")),
+    };
+    let t = TempDir::new("qemu-hotplug");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let (vda, vdb) = (t.join("vda.qcow2"), t.join("vdb.qcow2"));
+    qemu_img_create(&vda, "qcow2", "16M");
+    qemu_img_create(&vdb, "qcow2", "16M");
+    let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
+    let xml = t.join("hot.xml");
+    std::fs::write(&xml, guest_xml(&g, &vda, &console, &serial)).unwrap_or_else(|e| panic!("{e}"));
+    let ok = |args: &[&str]| {
+        let o = virsh_uri(&uri, args);
+        assert!(o.ok, "{args:?}: {}{}", o.stdout, o.stderr);
+        o.stdout
+    };
+    ok(&["define", &xml.display().to_string()]);
+    ok(&["start", "hot"]);
+    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "no boot marker:\n{log}");
+    let mut con = Console::open(&console);
+    let before = con.run("ls /sys/block");
+    assert!(
+        before.contains("vda") && !before.contains("vdb"),
+        "{before}"
+    );
+
+    let events = std::process::Command::new("virsh")
+        .args([
+            "-c",
+            &uri,
+            "event",
+            "hot",
+            "device-removed",
+            "--timeout",
+            "90",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("virsh event: {e}"));
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Attached live: QEMU gets the file, the guest a new virtio disk, the
+    // live definition its alias; the persistent one is unchanged.
+    let vdb_s = vdb.display().to_string();
+    let out = ok(&["attach-disk", "hot", &vdb_s, "vdb", "--subdriver", "qcow2"]);
+    assert!(out.contains("Disk attached successfully"), "{out}");
+    let live = ok(&["dumpxml", "hot"]);
+    assert!(live.contains("<alias name='virtio-disk1'/>"), "{live}");
+    assert!(!ok(&["dumpxml", "--inactive", "hot"]).contains("vdb"));
+    let seen = con.wait_for("ls /sys/block", "vdb", true);
+    assert!(seen.contains("vdb"), "the guest has no vdb: {seen}");
+    let blk = ok(&["domblklist", "hot"]);
+    assert!(blk.contains(&vdb_s), "{blk}");
+    // The same target twice is refused.
+    let o = virsh_uri(&uri, &["attach-disk", "hot", &vdb_s, "vdb"]);
+    assert!(
+        !o.ok && o.stderr.contains("target vdb already exists"),
+        "{}",
+        o.stderr
+    );
+
+    // Data the guest writes lands in the image.
+    con.run("echo hot-plugged-data > /dev/vdb; sync");
+    // Resized while running: the guest sees 32 MiB (65536 sectors).
+    ok(&["blockresize", "hot", "vdb", "32M"]);
+    let size = con.wait_for("cat /sys/block/vdb/size", "65536", true);
+    assert!(size.contains("65536"), "{size}");
+    let o = virsh_uri(&uri, &["blockresize", "hot", "vdz", "32M"]);
+    assert!(
+        o.stderr
+            .contains("disk 'vdz' was not found in the domain config"),
+        "{}",
+        o.stderr
+    );
+
+    // Detached: the guest lets go, QEMU reports it, the event follows.
+    let out = ok(&["detach-disk", "hot", "vdb"]);
+    assert!(out.contains("Disk detached successfully"), "{out}");
+    assert!(eventually_within(Duration::from_secs(30), || !ok(&[
+        "dumpxml", "hot"
+    ])
+    .contains("vdb")));
+    let gone = con.wait_for("ls /sys/block", "vdb", false);
+    assert!(!gone.contains("vdb"), "{gone}");
+    let o = virsh_uri(&uri, &["detach-disk", "hot", "vdb"]);
+    assert!(!o.ok, "detached twice");
+    let ev = events.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let ev = text(&ev.stdout);
+    assert!(
+        ev.contains("event 'device-removed' for domain 'hot': virtio-disk1"),
+        "{ev}"
+    );
+    ok(&["destroy", "hot"]);
+    // The data is in the image, which QEMU grew.
+    let info = std::process::Command::new("qemu-img")
+        .args(["info", "--output=json", "-U", &vdb_s])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        text(&info.stdout).contains("\"virtual-size\": 33554432"),
+        "{}",
+        text(&info.stdout)
+    );
+    let bytes = std::process::Command::new("qemu-img")
+        .args(["dd", "-f", "qcow2", "-O", "raw", "bs=512", "count=1"])
+        .arg(format!("if={vdb_s}"))
+        .arg(format!("of={}", t.join("head.raw").display()))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(bytes.status.success(), "{}", text(&bytes.stderr));
+    let head = std::fs::read(t.join("head.raw")).unwrap_or_default();
+    assert!(
+        text(&head).starts_with("hot-plugged-data"),
+        "{:?}",
+        &head[..32.min(head.len())]
+    );
 }

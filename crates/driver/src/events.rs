@@ -20,6 +20,12 @@ pub enum Event {
     DomainReboot {
         dom: DomainRef,
     },
+    /// A device left the running guest (VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED):
+    /// its alias.
+    DomainDeviceRemoved {
+        dom: DomainRef,
+        alias: String,
+    },
     DomainMetadataChange {
         dom: DomainRef,
         kind: i32,

@@ -2451,6 +2451,44 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     Ok(())
 }
 
+/// The arguments disk `el` of the running guest `def` contributes (its
+/// secret objects, `-blockdev` nodes numbered `n` and `-device`), for
+/// hot-plugging it as libvirt does.
+pub(crate) fn disk_args(
+    def: &DomainDef,
+    caps: &QemuCaps,
+    cfg: &CommandConfig,
+    el: &Element,
+    n: usize,
+) -> Res<Vec<String>> {
+    let virt = VirtType::from_domain_type(&def.virt_type)
+        .ok_or_else(|| unsupported(&format!("domain type {}", def.virt_type)))?;
+    let machine = def.os.machine.clone().unwrap_or_default();
+    let q35 = machine.starts_with("q35") || machine.starts_with("pc-q35");
+    let mut c = Ctx {
+        def,
+        caps,
+        virt,
+        machine,
+        q35,
+        args: Vec::new(),
+        boot: Vec::new(),
+        fdset: 0,
+        chardev_tls: cfg.chardev_tls,
+        chardev_tls_verify: cfg.chardev_tls_verify,
+        chardev_tls_secret: cfg.chardev_tls_secret.clone(),
+        cfg,
+        fds: Vec::new(),
+        chan_dir: String::new(),
+    };
+    let boot = el
+        .child("boot")
+        .and_then(|b| b.attr("order"))
+        .and_then(parse_num);
+    build_disk(&mut c, el, n, boot)?;
+    Ok(c.args)
+}
+
 /// The alias libvirt gives a disk: by controller position for IDE/SATA,
 /// by target name for virtio.
 fn disk_alias(el: &Element, bus: &str, dev: &str, scsi_4: bool) -> Res<String> {

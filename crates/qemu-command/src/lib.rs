@@ -11,6 +11,7 @@
 
 mod aes;
 mod cmdline;
+pub mod hotplug;
 pub mod json;
 
 pub use cmdline::build_command;

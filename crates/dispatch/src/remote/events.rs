@@ -159,6 +159,25 @@ fn frame_for(reg: &Registration, ev: &Event) -> Option<Vec<u8>> {
                 _ => None,
             }
         }
+        (Event::DomainDeviceRemoved { dom, alias }, k)
+            if reg.event_id == event_id::DEVICE_REMOVED && matches(&reg.filter, &dom.uuid) =>
+        {
+            let msg = r::DomainEventDeviceRemovedMsg {
+                dom: dom_out(dom.clone()),
+                dev_alias: alias.clone(),
+            };
+            match k {
+                Kind::DomainAny => Some(message(P::DomainEventDeviceRemoved, &msg)),
+                Kind::DomainCallback => Some(message(
+                    P::DomainEventCallbackDeviceRemoved,
+                    &r::DomainEventCallbackDeviceRemovedMsg {
+                        callback_id: reg.id,
+                        msg,
+                    },
+                )),
+                _ => None,
+            }
+        }
         (Event::DomainMetadataChange { dom, kind, nsuri }, Kind::DomainCallback)
             if reg.event_id == event_id::METADATA_CHANGE && matches(&reg.filter, &dom.uuid) =>
         {

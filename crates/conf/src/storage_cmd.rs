@@ -175,32 +175,7 @@ impl CreateSpec {
             spec.backing_path = Some(bpath);
         }
         if let Some(e) = enc {
-            if matches!(spec.vol_format.as_str(), "raw" | "qcow2") {
-                if enc_format(e) != "luks" {
-                    return Err(unsupported(format!(
-                        "unsupported volume encryption format {}",
-                        enc_number(enc_format(e))
-                    )));
-                }
-                let secrets = e.children_named("secret").count();
-                if secrets > 1 {
-                    return Err(ConfError::new(
-                        XML_ERROR,
-                        "too many secrets for luks encryption",
-                    ));
-                }
-                if secrets == 0 {
-                    return Err(ConfError::new(
-                        XML_ERROR,
-                        "no secret provided for luks encryption",
-                    ));
-                }
-            } else {
-                return Err(unsupported(format!(
-                    "volume encryption unsupported with format {}",
-                    spec.format
-                )));
-            }
+            check_encryption(&spec.vol_format, &spec.format, e)?;
         }
         Ok(spec)
     }
@@ -445,8 +420,36 @@ fn enc_number(f: &str) -> i32 {
     }
 }
 
+/// libvirt's check of a volume's `<encryption>` before qemu-img is run
+/// on it: LUKS with one secret, on a raw or qcow2 volume (`vol_format`;
+/// `qemu_type` is the format qemu-img is given, named in the error).
+pub fn check_encryption(vol_format: &str, qemu_type: &str, e: &Element) -> Result<(), ConfError> {
+    if !matches!(vol_format, "raw" | "qcow2") {
+        return Err(unsupported(format!(
+            "volume encryption unsupported with format {qemu_type}"
+        )));
+    }
+    if enc_format(e) != "luks" {
+        return Err(unsupported(format!(
+            "unsupported volume encryption format {}",
+            enc_number(enc_format(e))
+        )));
+    }
+    match e.children_named("secret").count() {
+        0 => Err(ConfError::new(
+            XML_ERROR,
+            "no secret provided for luks encryption",
+        )),
+        1 => Ok(()),
+        _ => Err(ConfError::new(
+            XML_ERROR,
+            "too many secrets for luks encryption",
+        )),
+    }
+}
+
 /// QEMU's option escaping: a comma is doubled.
-fn escape_comma(s: &str) -> String {
+pub fn escape_comma(s: &str) -> String {
     s.replace(',', ",,")
 }
 

@@ -298,6 +298,13 @@ fn luks_steps(dir: &TempDir, st: &str, se: &str, private: bool) {
     let info = text(&run_cmd(c).stdout);
     assert!(info.contains("file format: luks"), "{info}");
     assert!(info.contains("encrypted: yes"), "{info}");
+    // A resize opens the image with the passphrase (the secret found by
+    // the volume's path after the refresh).
+    ok(st, &["vol-resize", "enc.img", "32M", "--pool", "p"]);
+    let mut c = std::process::Command::new("qemu-img");
+    c.arg("info").arg("-U").arg(&img);
+    let info = text(&run_cmd(c).stdout);
+    assert!(info.contains("(33554432 bytes)"), "{info}");
     // The passphrase file lived only as long as qemu-img.
     let state = dir.join("root/run/libvirt/storage");
     let left: Vec<_> = std::fs::read_dir(&state)

@@ -1247,7 +1247,11 @@ impl StorageDriver {
                 "storage pool does not support changing of volume capacity",
             ));
         }
-        vols::resize(&d, abs, flags)?;
+        let secrets = vols::SecretAccess {
+            opener: self.secrets.get(),
+            state_dir: &self.cfg.state_dir,
+        };
+        vols::resize(&st.def, &d, abs, flags, &secrets)?;
         let vol = &mut st.vols[i].def;
         vol.capacity = abs;
         if flags & ALLOCATE != 0 {

@@ -38,6 +38,9 @@ pub struct Probe {
     pub malformed: Option<String>,
     /// A raw file holding a LUKS volume: the bytes before its data.
     pub luks_payload: Option<u64>,
+    /// The encryption a qcow/qcow2 header declares (`qcow` for AES,
+    /// `luks`), as libvirt's `<encryption format>`.
+    pub encryption: Option<&'static str>,
 }
 
 fn be32(b: &[u8], off: usize) -> Option<u32> {
@@ -162,6 +165,13 @@ fn qcow(h: &[u8]) -> Probe {
     let mut p = Probe {
         format: if version == 1 { "qcow" } else { "qcow2" },
         ..Default::default()
+    };
+    // The header's crypt method: 1 is AES (qcow's own), 2 LUKS (qcow2).
+    let crypt = be32(h, if version == 1 { 36 } else { 32 });
+    p.encryption = match crypt {
+        Some(1) => Some("qcow"),
+        Some(2) if version != 1 => Some("luks"),
+        _ => None,
     };
     if version == 1 {
         p.capacity = be64(h, 24);

@@ -472,7 +472,13 @@ pub mod resize_flags {
 /// virStorageBackendVolResizeLocal: a raw file is truncated or extended
 /// (and allocated with ALLOCATE); other formats go through `qemu-img
 /// resize`.
-pub fn resize(vol: &VolDef, capacity: u64, flags: u32) -> Result<()> {
+pub fn resize(
+    pool: &PoolDef,
+    vol: &VolDef,
+    capacity: u64,
+    flags: u32,
+    secrets: &SecretAccess,
+) -> Result<()> {
     let path = vol.target_path.as_deref().unwrap_or_default();
     let prealloc = flags & resize_flags::ALLOCATE != 0;
     if vol.format.as_deref().unwrap_or("raw") == "raw" && vol.encryption.is_none() {
@@ -502,21 +508,59 @@ pub fn resize(vol: &VolDef, capacity: u64, flags: u32) -> Result<()> {
             "preallocate is only supported for raw type volume",
         ));
     }
-    if vol.encryption.is_some() {
-        return Err(err(
-            ErrorCode::ConfigUnsupported,
-            "resize of qcow2 encrypted image is not supported",
-        ));
+    let format = vol.format.as_deref().unwrap_or("raw");
+    if let Some(e) = &vol.encryption {
+        if matches!(e.attr("format"), None | Some("qcow") | Some("default"))
+            && matches!(format, "qcow" | "qcow2")
+        {
+            return Err(err(
+                ErrorCode::ConfigUnsupported,
+                "resize of qcow2 encrypted image is not supported",
+            ));
+        }
     }
     let Some(tool) = cmd::find_in_path("qemu-img") else {
         return Err(err(ErrorCode::InternalError, "unable to find qemu-img"));
     };
+    // An encrypted image is opened with its passphrase, found by the
+    // volume's path when its definition names no secret.
+    let mut secret = None;
+    let mut vol = vol.clone();
+    if vol.encryption.is_some() {
+        default_secret(&mut vol, secrets.opener);
+        let qemu_type = if format == "raw" { "luks" } else { format };
+        if let Some(e) = &vol.encryption {
+            conf::storage_cmd::check_encryption(format, qemu_type, e)
+                .map_err(|e| e.in_domain(ErrorDomain::Storage))?;
+        }
+        secret = Some(secret_file(pool, &vol, secrets)?);
+    }
     let capacity = capacity.div_ceil(512) * 512;
     let mut argv = vec![tool.to_string_lossy().into_owned(), "resize".into()];
     if capacity < vol.capacity {
         argv.push("--shrink".into());
     }
-    argv.push(path.to_string());
+    match &secret {
+        None => argv.push(path.to_string()),
+        Some(f) => {
+            let alias = format!("{}_encrypt0", vol.name);
+            let (driver, prefix) = if format == "qcow2" {
+                ("qcow2", "encrypt.")
+            } else {
+                ("luks", "")
+            };
+            argv.push("--object".into());
+            argv.push(format!(
+                "secret,id={alias},file={}",
+                conf::storage_cmd::escape_comma(&f.path())
+            ));
+            argv.push("--image-opts".into());
+            argv.push(format!(
+                "driver={driver},{prefix}key-secret={alias},file.filename={}",
+                conf::storage_cmd::escape_comma(path)
+            ));
+        }
+    }
     argv.push(capacity.to_string());
     cmd::run(&argv).map(|_| ())
 }
@@ -704,8 +748,10 @@ pub fn refresh(vol: &mut VolDef, full_probe: bool) -> Result<Option<()>> {
         if full_probe {
             vol.encryption = Some(Element::new("encryption").with_attr("format", "luks"));
         }
-    } else if full_probe && p.format == "raw" {
-        vol.encryption = None;
+    } else if full_probe {
+        vol.encryption = p
+            .encryption
+            .map(|f| Element::new("encryption").with_attr("format", f));
     }
     if full_probe {
         // A header that does not hold together (a backing name outside

@@ -941,9 +941,125 @@ impl Driver {
         }
     }
 
-    /// libvirt's qemuDomainUpdateDeviceLive.
-    fn update_live(&self, _dom: &crate::state::Dom, dev: Element, _force: bool) -> Result<()> {
-        Err(live_unsupported("update", dev.local_name()))
+    /// libvirt's qemuDomainUpdateDeviceLive: a disk's medium.
+    fn update_live(&self, dom: &crate::state::Dom, dev: Element, force: bool) -> Result<()> {
+        match dev.local_name() {
+            "disk" => self.change_disk_live(dom, dev, force),
+            other => Err(live_unsupported("update", other)),
+        }
+    }
+
+    /// libvirt's qemuDomainChangeDiskLive: a new source only for CD-ROMs
+    /// and floppies, put in as qemuDomainChangeMediaBlockdev does (tray
+    /// opened, medium removed and its nodes deleted, the new nodes added
+    /// and inserted, tray closed).
+    fn change_disk_live(&self, dom: &crate::state::Dom, dev: Element, force: bool) -> Result<()> {
+        let (def, mon) = {
+            let st = dom.lock();
+            let live = st.live.as_ref().ok_or_else(crate::process::not_running)?;
+            (live.def.clone(), live.mon.clone())
+        };
+        let target = target_dev(&dev).unwrap_or("").to_string();
+        let idx = def
+            .devices
+            .iter()
+            .position(|d| d.local_name() == "disk" && target_dev(d) == Some(target.as_str()))
+            .ok_or_else(|| Error::internal(QEMU, format!("disk '{target}' not found")))?;
+        let orig = def.devices.get(idx).cloned().unwrap_or_default();
+        let (old_src, new_src) = (source_path(&orig), source_path(&dev));
+        if old_src == new_src {
+            return Ok(());
+        }
+        if !matches!(orig.attr("device"), Some("cdrom" | "floppy")) {
+            return Err(Error::new(
+                ErrorCode::ConfigUnsupported,
+                QEMU,
+                "disk source can be changed only in removable drives",
+            ));
+        }
+        let id = match alias_of(&orig) {
+            Some(a) => a.to_string(),
+            None => self.disk_alias(dom, &orig)?,
+        };
+        let old_nodes = self.disk_nodes(&mon, &id, old_src)?;
+        // The disk as it will be: the old one with the new source.
+        let mut updated = orig.clone();
+        updated.remove_children("source");
+        if let Some(s) = dev.child("source") {
+            updated.insert_after_names(s.clone(), &["driver"]);
+        }
+        if let Some(d) = dev.child("driver") {
+            updated.remove_children("driver");
+            updated.insert_after_names(d.clone(), &[]);
+        }
+        let plan = match new_src {
+            Some(_) => {
+                let emulator = def.emulator.clone().unwrap_or_default();
+                let qcaps = crate::caps::lookup(&self.caps, &emulator)?;
+                let cfg = crate::launch::command_config(&self.conf, &self.opts.lib_dir, &qcaps)?;
+                let n = self.next_node_index(&mon)?;
+                Some(qemu_command::hotplug::disk(
+                    &def, &qcaps, &cfg, &updated, n,
+                )?)
+            }
+            None => None,
+        };
+        let mut owned = Vec::new();
+        if let (Some(src), Some((uid, gid)), true) =
+            (new_src, self.run_as(), self.conf.dynamic_ownership)
+        {
+            owned = crate::process::hand_over(&[src.into()], uid, gid)?;
+        }
+        let res = (|| {
+            self.qmp(
+                &mon,
+                "blockdev-open-tray",
+                Some(json!({ "id": id, "force": force })),
+            )?;
+            self.qmp(&mon, "blockdev-remove-medium", Some(json!({ "id": id })))?;
+            for n in &old_nodes {
+                let _ = self.qmp(&mon, "blockdev-del", Some(json!({ "node-name": n })));
+            }
+            if let Some(p) = &plan {
+                for b in &p.blockdevs {
+                    self.qmp(&mon, "blockdev-add", Some(b.clone()))?;
+                }
+                let top = p.node_names().last().cloned().unwrap_or_default();
+                self.qmp(
+                    &mon,
+                    "blockdev-insert-medium",
+                    Some(json!({ "id": id, "node-name": top })),
+                )?;
+            }
+            self.qmp(&mon, "blockdev-close-tray", Some(json!({ "id": id })))
+        })();
+        if let Err(e) = res {
+            if let Some(p) = &plan {
+                for n in p.node_names().iter().rev() {
+                    let _ = self.qmp(&mon, "blockdev-del", Some(json!({ "node-name": n })));
+                }
+            }
+            crate::process::give_back(&owned);
+            return Err(e);
+        }
+        let mut st = dom.lock();
+        let (state, reason) = (st.state, st.reason);
+        if let Some(live) = st.live.as_mut() {
+            if let Some(old) = old_src {
+                let path = std::path::PathBuf::from(old);
+                let (back, keep): (Vec<_>, Vec<_>) =
+                    live.owned.drain(..).partition(|o| o.path == path);
+                crate::process::give_back(&back);
+                live.owned = keep;
+            }
+            live.owned.extend(owned);
+            set_alias(&mut updated, &id);
+            if let Some(slot) = live.def.devices.get_mut(idx) {
+                *slot = updated;
+            }
+            self.write_status(&live.def, state, reason, live.pid);
+        }
+        Ok(())
     }
 
     /// virDomainBlockResize: QEMU's `block_resize` of the disk's format

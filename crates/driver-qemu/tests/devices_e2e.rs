@@ -254,19 +254,23 @@ fn config_attach_detach_and_update_match_c_libvirtd() {
     same_ok(&uri, &c_uri, &["undefine", "devs"]);
 }
 
-/// The test guest with a virtio disk, its console (ttyS0) on a Unix
-/// socket the test types into, and ttyS1 into the file `serial`.
-fn guest_xml(g: &TestGuest, disk: &Path, console: &Path, serial: &Path) -> String {
+/// The test guest with a virtio disk, an IDE CD-ROM holding `iso`, its
+/// console (ttyS0) on a Unix socket the test types into, and ttyS1 into
+/// the file `serial`.
+fn guest_xml(g: &TestGuest, disk: &Path, iso: &Path, console: &Path, serial: &Path) -> String {
     format!(
         "<domain type='qemu'>\n  <name>hot</name>\n  <memory unit='MiB'>160</memory>\n  \
          <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  <devices>\n    \
          <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n      \
          <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n    \
-         <serial type='unix'><source mode='bind' path='{}'/><target port='0'/></serial>\n    \
+         <disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n      \
+         <source file='{}'/>\n      <target dev='hdc' bus='ide'/>\n      <readonly/>\n    \
+         </disk>\n    <serial type='unix'><source mode='bind' path='{}'/><target port='0'/></serial>\n    \
          <serial type='file'><source path='{}'/><target port='1'/></serial>\n  \
          </devices>\n</domain>\n",
         g.os_xml(),
         disk.display(),
+        iso.display(),
         console.display(),
         serial.display()
     )
@@ -356,7 +360,12 @@ fn disks_are_hot_plugged_resized_and_unplugged_in_a_running_guest() {
     qemu_img_create(&vdb, "qcow2", "16M");
     let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
     let xml = t.join("hot.xml");
-    std::fs::write(&xml, guest_xml(&g, &vda, &console, &serial)).unwrap_or_else(|e| panic!("{e}"));
+    let (iso1, iso2) = (t.join("one.iso"), t.join("two.iso"));
+    for iso in [&iso1, &iso2] {
+        std::fs::write(iso, vec![0u8; 2048 * 16]).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(&xml, guest_xml(&g, &vda, &iso1, &console, &serial))
+        .unwrap_or_else(|e| panic!("{e}"));
     let ok = |args: &[&str]| {
         let o = virsh_uri(&uri, args);
         assert!(o.ok, "{args:?}: {}{}", o.stdout, o.stderr);
@@ -440,6 +449,34 @@ fn disks_are_hot_plugged_resized_and_unplugged_in_a_running_guest() {
         ev.contains("event 'device-removed' for domain 'hot': virtio-disk1"),
         "{ev}"
     );
+
+    // CD-ROM media: QEMU's open files follow the changes.
+    let pid = guest_pid(&t, "hot");
+    let open = |p: &Path| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| {
+                d.flatten()
+                    .any(|f| std::fs::read_link(f.path()).is_ok_and(|l| l == p))
+            })
+            .unwrap_or(false)
+    };
+    assert!(open(&iso1) && !open(&iso2));
+    let (iso1_s, iso2_s) = (iso1.display().to_string(), iso2.display().to_string());
+    let out = ok(&["change-media", "hot", "hdc", &iso2_s, "--update"]);
+    assert!(out.contains("Successfully updated media."), "{out}");
+    assert!(open(&iso2) && !open(&iso1), "QEMU did not switch media");
+    assert!(ok(&["domblklist", "hot"]).contains(&iso2_s));
+    let out = ok(&["change-media", "hot", "hdc", "--eject"]);
+    assert!(out.contains("Successfully ejected media."), "{out}");
+    assert!(!open(&iso2) && !open(&iso1));
+    let blk = ok(&["domblklist", "hot"]);
+    assert!(!blk.contains(".iso"), "{blk}");
+    ok(&["change-media", "hot", "hdc", &iso1_s, "--insert"]);
+    assert!(open(&iso1));
+    // Only removable drives change media.
+    let o = virsh_uri(&uri, &["change-media", "hot", "vda", &iso2_s, "--update"]);
+    assert!(!o.ok, "{}", o.stdout);
+
     ok(&["destroy", "hot"]);
     // The data is in the image, which QEMU grew.
     let info = std::process::Command::new("qemu-img")

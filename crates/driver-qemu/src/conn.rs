@@ -384,6 +384,24 @@ impl Connection for QemuConnection {
         self.drv.job_stats(dom, flags)
     }
 
+    fn domain_stats(
+        &self,
+        doms: &[DomainRef],
+        stats: u32,
+        flags: u32,
+    ) -> Result<Vec<(DomainRef, driver::TypedParams)>> {
+        self.drv.domain_stats(doms, stats, flags)
+    }
+
+    fn domain_memory_stats(&self, dom: &DomainRef, nr: u32, flags: u32) -> Result<Vec<(i32, u64)>> {
+        Error::check_flags(flags, 0, "qemuDomainMemoryStats")?;
+        self.drv.memory_stats(dom, nr)
+    }
+
+    fn domain_block_stats(&self, dom: &DomainRef, path: &str) -> Result<[i64; 5]> {
+        self.drv.block_stats(dom, path)
+    }
+
     fn domain_abort_job(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         // VIR_DOMAIN_ABORT_JOB_POSTCOPY: only for migrations.
         Error::check_flags(flags, 1, "qemuDomainAbortJobFlags")?;

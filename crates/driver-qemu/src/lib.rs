@@ -31,6 +31,7 @@ mod migration;
 mod process;
 mod save;
 mod state;
+mod stats;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -408,3 +408,171 @@ fn corrupt_and_truncated_images_are_refused_and_start_nothing() {
     );
     ok(&virsh_uri(&uri, &["destroy", "victim"]), "destroy");
 }
+
+/// The field names `virsh domstats` printed (the record's lines
+/// `  name=value`).
+fn stat_names(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.trim().split_once('='))
+        .map(|(n, _)| n.to_string())
+        .collect()
+}
+
+fn stat_value(out: &str, name: &str) -> String {
+    out.lines()
+        .filter_map(|l| l.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn stats_of_a_running_guest_have_libvirts_groups_and_values() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-stats");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    define_bootsector(&t, &uri, "counted");
+    ok(&virsh_uri(&uri, &["start", "counted"]), "start");
+    let out = ok(&virsh_uri(&uri, &["domstats", "counted"]), "domstats");
+    assert!(out.contains("Domain: 'counted'"), "{out}");
+    let names = stat_names(&out);
+    for want in [
+        "state.state",
+        "state.reason",
+        "cpu.time",
+        "cpu.user",
+        "cpu.system",
+        "balloon.current",
+        "balloon.maximum",
+        "balloon.rss",
+        "vcpu.current",
+        "vcpu.maximum",
+        "vcpu.0.state",
+        "vcpu.0.time",
+        "vcpu.0.wait",
+        "vcpu.0.delay",
+        "net.count",
+        "block.count",
+        "block.0.name",
+        "block.0.path",
+        "block.0.rd.reqs",
+        "block.0.rd.bytes",
+        "block.0.rd.times",
+        "block.0.wr.reqs",
+        "block.0.fl.reqs",
+        "block.0.allocation",
+        "block.0.capacity",
+        "block.0.physical",
+        "dirtyrate.calc_status",
+        "dirtyrate.calc_mode",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing:\n{out}");
+    }
+    assert_eq!(stat_value(&out, "state.state"), "1");
+    assert_eq!(stat_value(&out, "balloon.maximum"), "32768");
+    assert_eq!(stat_value(&out, "block.0.name"), "fda");
+    assert_eq!(stat_value(&out, "block.0.capacity"), "1474560");
+    // Groups asked for one at a time.
+    let only = ok(
+        &virsh_uri(&uri, &["domstats", "--state", "counted"]),
+        "domstats --state",
+    );
+    assert_eq!(stat_names(&only), ["state.state", "state.reason"]);
+    // The single calls.
+    let mem = ok(&virsh_uri(&uri, &["dommemstat", "counted"]), "dommemstat");
+    assert!(mem.lines().any(|l| l.starts_with("rss ")), "{mem}");
+    let blk = ok(
+        &virsh_uri(&uri, &["domblkstat", "counted", "fda"]),
+        "domblkstat",
+    );
+    assert!(blk.contains("fda rd_bytes"), "{blk}");
+    let bad = virsh_uri(&uri, &["domblkstat", "counted", "vdz"]);
+    assert!(bad.stderr.contains("invalid path: vdz"), "{}", bad.stderr);
+    ok(&virsh_uri(&uri, &["destroy", "counted"]), "destroy");
+    // A stopped guest: its state and what its definition says.
+    let off = ok(&virsh_uri(&uri, &["domstats", "counted"]), "domstats");
+    assert_eq!(stat_value(&off, "state.state"), "5");
+    assert_eq!(stat_value(&off, "cpu.time"), "0", "{off}");
+    assert!(
+        !stat_names(&off).iter().any(|n| n.starts_with("vcpu.0.")),
+        "{off}"
+    );
+}
+
+#[test]
+fn stats_field_names_match_c_libvirtd_for_the_same_guest() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-stats-c");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let conf = "stdio_handler = \"file\"\nuser = \"root\"\ngroup = \"root\"\n";
+    let Some((_c, c_sock)) = start_c_libvirtd_with(&t, &["qemu"], Some(conf)) else {
+        return;
+    };
+    let c_uri = format!("qemu:///system?socket={}", c_sock.display());
+    for u in [&uri, &c_uri] {
+        define_bootsector(&t, u, "twin");
+    }
+    // Defined, not running: the same fields on both sides.
+    let ours = ok(&virsh_uri(&uri, &["domstats", "twin"]), "ours");
+    let theirs = ok(&virsh_uri(&c_uri, &["domstats", "twin"]), "theirs");
+    assert_eq!(
+        stat_names(&ours),
+        stat_names(&theirs),
+        "\nours:\n{ours}\ntheirs:\n{theirs}"
+    );
+    for name in [
+        "state.state",
+        "state.reason",
+        "balloon.current",
+        "balloon.maximum",
+        "vcpu.current",
+        "vcpu.maximum",
+        "block.count",
+        "block.0.name",
+        "block.0.path",
+        "block.0.capacity",
+    ] {
+        assert_eq!(stat_value(&ours, name), stat_value(&theirs, name), "{name}");
+    }
+    // Running: the groups that do not depend on the command line.
+    for u in [&uri, &c_uri] {
+        ok(&virsh_uri(u, &["start", "twin"]), "start");
+    }
+    let groups = [
+        "--state",
+        "--cpu-total",
+        "--balloon",
+        "--vcpu",
+        "--interface",
+    ];
+    let mut args = vec!["domstats"];
+    args.extend(groups);
+    args.push("twin");
+    let ours = ok(&virsh_uri(&uri, &args), "ours");
+    let theirs = ok(&virsh_uri(&c_uri, &args), "theirs");
+    let cmdline = text(
+        &std::fs::read(format!("/proc/{}/cmdline", guest_pid(&t, "twin"))).unwrap_or_default(),
+    );
+    for u in [&uri, &c_uri] {
+        ok(&virsh_uri(u, &["destroy", "twin"]), "destroy");
+    }
+    let mut want = stat_names(&theirs);
+    if !cmdline.contains("virtio-balloon") {
+        // The guest statistics come from the balloon device, which our
+        // QEMU gets once the full command line is built.
+        want.retain(|n| n != "balloon.last-update");
+    }
+    assert_eq!(
+        stat_names(&ours),
+        want,
+        "\nours:\n{ours}\ntheirs:\n{theirs}\nour QEMU: {cmdline}"
+    );
+}

@@ -34,8 +34,8 @@ pub use daemon::{proc_status_number, socket_activated, Daemon, Spec};
 pub use dir::TempDir;
 pub use qemu::{
     boot_floppy, guest_pid, kvm_usable, qemu_cant_run, qemu_pids, reaper, start_c_libvirtd,
-    start_virtqemud, start_virtqemud_with, system_guest_type, test_guest, wait_for_marker, Reaper,
-    TestGuest, C_LIBVIRTD, C_QEMU_MODULE, QEMU,
+    start_c_libvirtd_with, start_virtqemud, start_virtqemud_with, system_guest_type, test_guest,
+    wait_for_marker, Reaper, TestGuest, C_LIBVIRTD, C_QEMU_MODULE, QEMU,
 };
 pub use sasl::{auth_file, sasl_dir, virsh_auth, SASL_PASSWORD, SASL_USER};
 pub use skip::{

@@ -219,10 +219,21 @@ pub fn wait_for_marker(path: &Path, marker: &str, limit: Duration) -> (bool, Str
 }
 
 /// Debian's C libvirtd with the driver modules named (`qemu`, `nodedev`),
-/// in a mount namespace where /run/libvirt, /etc/libvirt, /var/lib/libvirt
-/// and /var/cache/libvirt are empty tmpfs (its probe and state stay
-/// private); `None` (the skip said why) when it cannot run here.
+/// in a mount namespace where /run/libvirt, /etc/libvirt,
+/// /var/lib/libvirt and /var/cache/libvirt are empty (its probe and state
+/// stay private), on sockets in `t/c-run`; None (the test skipped, with
+/// the reason) when Debian's daemon or `unshare` is missing.
 pub fn start_c_libvirtd(t: &TempDir, modules: &[&str]) -> Option<(Daemon, PathBuf)> {
+    start_c_libvirtd_with(t, modules, None)
+}
+
+/// [`start_c_libvirtd`] with `qemu_conf` as its /etc/libvirt/qemu.conf
+/// (for guests it starts: `stdio_handler = "file"` spares it virtlogd).
+pub fn start_c_libvirtd_with(
+    t: &TempDir,
+    modules: &[&str],
+    qemu_conf: Option<&str>,
+) -> Option<(Daemon, PathBuf)> {
     for (p, pkg) in [
         (C_LIBVIRTD, "libvirt-daemon"),
         (C_QEMU_MODULE, "libvirt-daemon-driver-qemu"),
@@ -260,10 +271,19 @@ pub fn start_c_libvirtd(t: &TempDir, modules: &[&str]) -> Option<(Daemon, PathBu
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    let copy_qemu_conf = match qemu_conf {
+        Some(text) => {
+            let path = t.join("c-qemu.conf");
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+            format!("cp '{}' /etc/libvirt/qemu.conf || exit 1;", path.display())
+        }
+        None => String::new(),
+    };
     let script = format!(
         "for d in /run/libvirt /etc/libvirt /var/lib/libvirt /var/cache/libvirt; do \
-         mkdir -p $d && mount -t tmpfs tmpfs $d || exit 1; done; \
+         mkdir -p $d && mount -t tmpfs tmpfs $d || exit 1; done; {} \
          exec {C_LIBVIRTD} -f '{}' -p '{}'",
+        copy_qemu_conf,
         conf.display(),
         t.join("c-libvirtd.pid").display()
     );

@@ -117,8 +117,13 @@ async fn balloon_stats(mon: &qemu::qmp::Qmp) -> Vec<(i32, u64)> {
         } else {
             stats.and_then(|s| s.get(qemu_name))
         };
-        // QEMU reports -1 for what the guest does not fill in.
-        if let Some(v) = src.and_then(Value::as_u64) {
+        // QEMU reports -1 (all bits set, as it is unsigned there) for
+        // what the guest does not fill in; libvirt reads it signed.
+        let signed = src.and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_u64().map(|u| i64::from_ne_bytes(u.to_ne_bytes())))
+        });
+        if let Some(v) = signed.and_then(|v| u64::try_from(v).ok()) {
             out.push((tag, v / div));
         }
     }

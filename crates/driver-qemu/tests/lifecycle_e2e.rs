@@ -564,12 +564,7 @@ fn stats_field_names_match_c_libvirtd_for_the_same_guest() {
     for u in [&uri, &c_uri] {
         ok(&virsh_uri(u, &["destroy", "twin"]), "destroy");
     }
-    let mut want = stat_names(&theirs);
-    if !cmdline.contains("virtio-balloon") {
-        // The guest statistics come from the balloon device, which our
-        // QEMU gets once the full command line is built.
-        want.retain(|n| n != "balloon.last-update");
-    }
+    let want = stat_names(&theirs);
     assert_eq!(
         stat_names(&ours),
         want,

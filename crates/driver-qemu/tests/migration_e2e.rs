@@ -448,3 +448,58 @@ fn aborted_migration_and_killed_destination_leave_the_guest_on_the_source() {
     assert_left(&a, "stay");
     b.ok(&["destroy", "stay"]);
 }
+
+#[test]
+fn guest_migrates_between_c_libvirtd_and_ours_in_every_mode() {
+    skip_if!(skip_reason());
+    let s = Shared::new();
+    let ct = TempDir::new("mig-c");
+    // C's host UUID is this machine's; ours are the configured ones.
+    let Some((cd, csock)) =
+        start_c_libvirtd_with(&ct, &["qemu"], Some("stdio_handler = \"file\"\n"))
+    else {
+        return;
+    };
+    let c = Host {
+        t: ct,
+        _d: cd,
+        uri: format!("qemu+unix:///system?socket={}", csock.display()),
+        // C's QEMUs name the shared directory's files.
+        _reaper: Reaper(s.t.path().display().to_string()),
+    };
+    let ours = Host::start("mig-c-ours", '8');
+    let xml = s.write_xml("ctick");
+    c.ok(&["define", &xml.display().to_string()]);
+    c.ok(&["start", "ctick"]);
+    s.wait_past(3);
+    let rounds: [(&Host, &Host, bool, &str); 4] = [
+        (&c, &ours, false, "C to ours, client-managed"),
+        (&ours, &c, true, "ours to C, peer-to-peer from ours"),
+        (&c, &ours, true, "C to ours, peer-to-peer from C"),
+        (&ours, &c, false, "ours to C, client-managed"),
+    ];
+    for (src, dst, p2p, what) in rounds {
+        let last = *s.ticks().last().unwrap_or(&0);
+        let dest = dst.dest();
+        let mut args = vec!["migrate", "--live"];
+        if p2p {
+            args.push("--p2p");
+        }
+        args.extend(["ctick", dest.as_str()]);
+        let t0 = Instant::now();
+        let out = src.virsh(&args);
+        assert!(out.ok, "{what}: {}", out.stderr);
+        eprintln!("{what}: migration took {:?}", t0.elapsed());
+        assert_eq!(domstate(dst, "ctick"), "running (migrated)", "{what}");
+        let st = src.virsh(&["domstate", "--reason", "ctick"]);
+        assert!(
+            !st.ok || st.stdout.trim() == "shut off (migrated)",
+            "{what}: {}",
+            st.stdout
+        );
+        s.wait_past(last + 3);
+        s.assert_continuous();
+    }
+    assert!(ours.qemus().is_empty());
+    c.ok(&["destroy", "ctick"]);
+}

@@ -399,6 +399,9 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "cputune",
         "vcpus",
         "numatune",
+        // The cgroup partition: where the guest is placed, not how QEMU
+        // runs (a guest migrated from libvirt carries one).
+        "resource",
     ];
     for o in &c.def.other {
         let n = o.local_name();

@@ -2325,6 +2325,19 @@ fn format_domain(def: &DomainDef, flags: &FormatFlags) -> String {
         } else {
             d
         };
+        // A running guest's first console on a pty also names it in the
+        // legacy `tty` attribute.
+        let with_tty;
+        let d = match console_tty(d, inactive, console_n) {
+            Some(path) => {
+                let mut c = d.clone();
+                let at = usize::from(c.attr("type").is_some());
+                c.insert_attr(at, "tty", &path);
+                with_tty = c;
+                &with_tty
+            }
+            None => d,
+        };
         if let Some(d) = devices::format_filter(d, inactive, flags) {
             if d.name == "redirdev" && d.children.is_empty() {
                 // libvirt always writes redirdev's closing tag.
@@ -2340,6 +2353,25 @@ fn format_domain(def: &DomainDef, flags: &FormatFlags) -> String {
     emit_until(&mut out, &mut oi, usize::MAX);
     out.push_str("</domain>\n");
     out
+}
+
+/// The pty of console element `d` (the `n`th console) that a live
+/// definition writes as `tty=`: the first console, port 0, on a pty whose
+/// path is known.
+fn console_tty(d: &Element, inactive: bool, n: usize) -> Option<String> {
+    if inactive || d.name != "console" || n != 1 || d.attr("type").unwrap_or("pty") != "pty" {
+        return None;
+    }
+    let port = d
+        .child("target")
+        .and_then(|t| t.attr("port"))
+        .unwrap_or("0");
+    if port != "0" {
+        return None;
+    }
+    d.child("source")
+        .and_then(|s| s.attr("path"))
+        .map(str::to_string)
 }
 
 /// Drops live-only pieces of kept top-level elements when formatting

@@ -231,6 +231,17 @@ impl Connection for QemuConnection {
         self.drv.shutdown(dom)
     }
 
+    fn domain_open_console(
+        &self,
+        dom: &DomainRef,
+        dev: Option<&str>,
+        flags: u32,
+    ) -> Result<std::os::fd::OwnedFd> {
+        // VIR_DOMAIN_CONSOLE_FORCE | VIR_DOMAIN_CONSOLE_SAFE
+        Error::check_flags(flags, 1 | 2, "qemuDomainOpenConsole")?;
+        self.drv.open_console(dom, dev)
+    }
+
     fn domain_reset(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         Error::check_flags(flags, 0, "qemuDomainReset")?;
         self.drv.reset(dom)

@@ -24,6 +24,7 @@
 pub mod caps;
 pub mod config;
 mod conn;
+mod console;
 mod hotplug;
 mod jobs;
 mod launch;
@@ -32,6 +33,7 @@ mod process;
 mod save;
 mod state;
 mod stats;
+mod vnc;
 
 use std::path::PathBuf;
 use std::sync::Arc;

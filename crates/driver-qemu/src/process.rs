@@ -246,11 +246,25 @@ impl Driver {
         // The command line first: whatever it refuses is refused before
         // anything is created or started.
         let cfg = crate::launch::command_config(&self.conf, &self.opts.lib_dir, &qcaps)?;
-        let qcmd = qemu_command::build_command(&def, &qcaps, &cfg, id)?;
+        self.display_ports.assign(
+            &mut def,
+            self.conf.remote_display_port_min,
+            self.conf.remote_display_port_max,
+            &self.conf.vnc_listen,
+        )?;
+        let vnc_ports = crate::vnc::ports_of(&def);
+        let release_ports = || {
+            for p in &vnc_ports {
+                self.display_ports.release(*p);
+            }
+        };
+        let qcmd =
+            qemu_command::build_command(&def, &qcaps, &cfg, id).inspect_err(|_| release_ports())?;
         let dir = self.domain_dir(id, &def.name);
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::create_dir_all(&self.opts.state_dir))
             .map_err(|e| {
+                release_ports();
                 Error::new(
                     ErrorCode::SystemError,
                     QEMU,
@@ -267,6 +281,7 @@ impl Driver {
         let run_as = self.run_as();
         let mut owned = Vec::new();
         let fail_dir = |dir: &PathBuf| {
+            release_ports();
             let _ = std::fs::remove_dir_all(dir);
         };
         if let Some((uid, gid)) = run_as {
@@ -297,6 +312,7 @@ impl Driver {
             }
         }
         let undo = |owned: &[Owned], sockets: &[PathBuf]| {
+            release_ports();
             give_back(owned);
             for s in sockets {
                 let _ = std::fs::remove_file(s);
@@ -394,13 +410,22 @@ impl Driver {
                 .map_err(|e| e.to_string())?;
             mon.set_timeout(timeout);
             mon.negotiate().await.map_err(|e| e.to_string())?;
+            // The ptys QEMU opened for character devices.
+            let ptys = mon
+                .execute("query-chardev", None)
+                .await
+                .map(|r| crate::console::pty_paths(&r.ret))
+                .map_err(|e| e.to_string())?;
             if !paused {
                 mon.execute("cont", None).await.map_err(|e| e.to_string())?;
             }
-            Ok::<Qmp, String>(mon)
+            Ok::<(Qmp, _), String>((mon, ptys))
         });
         let mon = match connected {
-            Some(Ok(m)) => m,
+            Some(Ok((m, ptys))) => {
+                crate::console::record_ptys(&mut def, &ptys);
+                m
+            }
             other => {
                 // A QEMU that failed to start has exited or is exiting.
                 let gone = exit_rx.recv_timeout(Duration::from_secs(2)).is_ok();
@@ -603,6 +628,7 @@ impl Driver {
             };
             let (name, id) = (live.def.name.clone(), live.id);
             give_back(&live.owned);
+            self.display_ports.release_all(&live.def);
             self.set_live(dom, &mut st, None);
             st.state = state::SHUTOFF;
             st.reason = rs;
@@ -859,6 +885,7 @@ impl Driver {
             }
         };
         self.bump_id(id);
+        self.display_ports.mark(&def);
         // The owners from before this daemon's start are not known: the
         // files go back to root, as libvirt's restore without a
         // remembered owner.

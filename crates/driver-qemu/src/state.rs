@@ -116,6 +116,8 @@ pub struct Driver {
     pub(crate) mig: crate::migration::Table,
     /// Device removals waiting for QEMU's DEVICE_DELETED.
     pub(crate) unplugs: crate::hotplug::Unplugs,
+    /// VNC ports of running guests.
+    pub(crate) display_ports: crate::vnc::Ports,
 }
 
 impl Driver {
@@ -151,6 +153,7 @@ impl Driver {
             next_id: std::sync::atomic::AtomicI32::new(1),
             mig: crate::migration::Table::default(),
             unplugs: crate::hotplug::Unplugs::default(),
+            display_ports: crate::vnc::Ports::default(),
         });
         d.load_configs();
         d

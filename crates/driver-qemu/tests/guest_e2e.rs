@@ -250,3 +250,197 @@ fn a_definition_the_command_line_cannot_express_is_refused_before_anything_start
     assert!(!t.join("root/var/log/libvirt/qemu/vsock.log").exists());
     assert!(domstate(&uri, "vsock").starts_with("shut off"));
 }
+
+/// Types `lines` into `virsh console ARGS` (under `script`, which gives
+/// it the terminal it wants), then the escape character; what the
+/// terminal showed.
+fn virsh_console(uri: &str, args: &str, lines: &[&str]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("script")
+        .args([
+            "-qfc",
+            &format!("virsh -c '{uri}' console {args}"),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("script: {e}"));
+    if let Some(mut input) = child.stdin.take() {
+        std::thread::sleep(Duration::from_secs(2));
+        let _ = input.write_all(b"\r");
+        for l in lines {
+            std::thread::sleep(Duration::from_secs(1));
+            let _ = input.write_all(format!("{l}\r").as_bytes());
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        // ^] ends the session.
+        let _ = input.write_all(b"\x1d");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("script: {e}"));
+    text(&out.stdout)
+}
+
+#[test]
+fn the_console_on_a_pty_reaches_the_guest_shell() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    if !tool_exists("script") {
+        return skip("script (util-linux) is not installed");
+    }
+    let g = match test_guest() {
+        Ok(g) => g,
+        Err(e) => return skip(format!("no test guest: {e}")),
+    };
+    let t = TempDir::new("qemu-console");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let disk = t.join("d0.qcow2");
+    data_disk(&disk);
+    let serial = t.join("serial1.log");
+    let path = t.join("con.xml");
+    std::fs::write(&path, guest_xml(&g, "con", &disk, &serial)).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(&uri, &["define", &path.display().to_string()]),
+        "define",
+    );
+    ok(&virsh_uri(&uri, &["start", "con"]), "start");
+    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "{log}");
+
+    // The pty QEMU opened is in the live XML (and the legacy tty=).
+    let tty = ok(&virsh_uri(&uri, &["ttyconsole", "con"]), "ttyconsole")
+        .trim()
+        .to_string();
+    assert!(tty.starts_with("/dev/pts/"), "{tty}");
+    let live = ok(&virsh_uri(&uri, &["dumpxml", "con"]), "dumpxml");
+    assert!(
+        live.contains(&format!(
+            "<console type='pty' tty='{tty}'>\n      <source path='{tty}'/>"
+        )),
+        "{live}"
+    );
+    assert!(
+        live.contains(&format!(
+            "<serial type='pty'>\n      <source path='{tty}'/>"
+        )),
+        "{live}"
+    );
+    let inactive = ok(
+        &virsh_uri(&uri, &["dumpxml", "--inactive", "con"]),
+        "dumpxml --inactive",
+    );
+    assert!(!inactive.contains("/dev/pts/"), "{inactive}");
+    // The status file keeps it for a restarted daemon.
+    let status = std::fs::read_to_string(t.join("root/run/libvirt/qemu/con.xml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        status.contains(&format!("<source path='{tty}'/>")),
+        "{status}"
+    );
+
+    let out = virsh_console(&uri, "con", &["echo CONSOLE-$((40+2))"]);
+    assert!(out.contains("Connected to domain 'con'"), "{out}");
+    assert!(out.contains("CONSOLE-42"), "{out}");
+
+    // A device that is not on a pty, and one that does not exist.
+    let file = virsh_console(&uri, "con --devname serial1", &[]);
+    assert!(
+        file.contains("internal error: character device serial1 is not using a PTY"),
+        "{file}"
+    );
+    let none = virsh_console(&uri, "con --devname serial7", &[]);
+    assert!(
+        none.contains("internal error: cannot find character device serial7"),
+        "{none}"
+    );
+    ok(&virsh_uri(&uri, &["destroy", "con"]), "destroy");
+}
+
+/// The port virsh vncdisplay reports (`:N` is 5900 + N).
+fn vnc_port(uri: &str, name: &str) -> u32 {
+    let d = ok(&virsh_uri(uri, &["vncdisplay", name]), "vncdisplay");
+    let n: u32 = d
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{d}"));
+    5900 + n
+}
+
+#[test]
+fn vnc_displays_get_ports_from_the_configured_range_and_give_them_back() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let t = TempDir::new("qemu-vnc");
+    let _reaper = reaper(&t);
+    let conf_dir = t.join("root/etc/libvirt");
+    std::fs::create_dir_all(&conf_dir).unwrap_or_else(|e| panic!("{e}"));
+    // A range of its own: other tests' guests use the default one.
+    let (min, max) = (62_900u32, 62_949u32);
+    std::fs::write(
+        conf_dir.join("qemu.conf"),
+        format!("remote_display_port_min = {min}\nremote_display_port_max = {max}\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (_d, uri) = start_virtqemud(&t);
+    let floppy = t.join("boot.img");
+    boot_floppy(&floppy);
+    for name in ["vnc-a", "vnc-b"] {
+        let xml = format!(
+            "<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='MiB'>32</memory>\n  <vcpu>1</vcpu>\n  <os><type arch='x86_64'>hvm</type><boot dev='fd'/></os>\n  <devices>\n    <disk type='file' device='floppy'><source file='{}'/><target dev='fda' bus='fdc'/><readonly/></disk>\n    <graphics type='vnc' autoport='yes'/>\n  </devices>\n</domain>\n",
+            floppy.display()
+        );
+        let path = t.join(&format!("{name}.xml"));
+        std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
+        ok(
+            &virsh_uri(&uri, &["define", &path.display().to_string()]),
+            "define",
+        );
+        ok(&virsh_uri(&uri, &["start", name]), "start");
+    }
+    let a = vnc_port(&uri, "vnc-a");
+    let b = vnc_port(&uri, "vnc-b");
+    assert!(
+        (min..=max).contains(&a) && (min..=max).contains(&b),
+        "{a} {b}"
+    );
+    assert_ne!(a, b);
+    // QEMU serves VNC there (the RFB greeting).
+    let mut greeting = [0u8; 3];
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", u16::try_from(a).unwrap_or(0)))
+        .unwrap_or_else(|e| panic!("connect {a}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::io::Read::read_exact(&mut s, &mut greeting).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(&greeting, b"RFB");
+    drop(s);
+    let live = ok(&virsh_uri(&uri, &["dumpxml", "vnc-a"]), "dumpxml");
+    assert!(
+        live.contains(&format!(
+            "<graphics type='vnc' port='{a}' autoport='yes' listen='127.0.0.1'>\n      <listen type='address' address='127.0.0.1'/>"
+        )),
+        "{live}"
+    );
+    // Stopped, the port is free again: the next start gets it back.
+    ok(&virsh_uri(&uri, &["destroy", "vnc-a"]), "destroy");
+    let inactive = ok(&virsh_uri(&uri, &["dumpxml", "vnc-a"]), "dumpxml");
+    assert!(
+        inactive.contains("<graphics type='vnc' port='-1' autoport='yes'>"),
+        "{inactive}"
+    );
+    ok(&virsh_uri(&uri, &["start", "vnc-a"]), "start again");
+    assert_eq!(vnc_port(&uri, "vnc-a"), a);
+    for name in ["vnc-a", "vnc-b"] {
+        ok(&virsh_uri(&uri, &["destroy", name]), "destroy");
+    }
+}

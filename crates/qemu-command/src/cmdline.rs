@@ -3557,13 +3557,13 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> R
                 .and_then(|l| l.attr("address"))
                 .or_else(|| g.attr("listen"))
                 .unwrap_or("127.0.0.1");
-            let port = match g.attr("autoport") {
-                Some("no") => g
-                    .attr("port")
-                    .and_then(|p| p.parse::<i64>().ok())
-                    .unwrap_or(5900),
-                _ => 5900,
-            };
+            // An automatic port is the one the driver chose at start
+            // (the live definition's), else the first.
+            let port = g
+                .attr("port")
+                .and_then(|p| p.parse::<i64>().ok())
+                .filter(|p| *p >= 5900)
+                .unwrap_or(5900);
             let addr = if addr.contains(':') {
                 format!("[{addr}]")
             } else {

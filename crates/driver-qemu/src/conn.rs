@@ -20,6 +20,9 @@ pub struct QemuConnection {
     drv: Arc<Driver>,
     subs: Mutex<Vec<u64>>,
     uri: String,
+    /// Keys the work owed when this connection goes away (a migration it
+    /// left half-way).
+    id: driver::ConnectionId,
 }
 
 impl QemuConnection {
@@ -28,6 +31,7 @@ impl QemuConnection {
             drv,
             subs: Mutex::new(Vec::new()),
             uri,
+            id: driver::ConnectionId::new(),
         }
     }
 }
@@ -38,6 +42,7 @@ impl Drop for QemuConnection {
         for s in subs {
             self.drv.events.unsubscribe(s);
         }
+        self.drv.migrations_of_closed(self.id);
     }
 }
 
@@ -467,7 +472,7 @@ impl Connection for QemuConnection {
         params: &TypedParams,
         flags: u32,
     ) -> Result<(Vec<u8>, String)> {
-        self.drv.migrate_begin(dom, params, flags)
+        self.drv.migrate_begin(dom, params, flags, self.id)
     }
 
     fn domain_migrate_prepare3_params(
@@ -476,7 +481,7 @@ impl Connection for QemuConnection {
         cookie_in: &[u8],
         flags: u32,
     ) -> Result<(Vec<u8>, Option<String>)> {
-        self.drv.migrate_prepare(params, cookie_in, flags)
+        self.drv.migrate_prepare(params, cookie_in, flags, self.id)
     }
 
     fn domain_migrate_perform3_params(

@@ -255,9 +255,22 @@ struct Incoming {
     def: DomainDef,
 }
 
+/// What a migration's client connection leaves to clean up if it goes
+/// away before the last phase (libvirt's migration close callbacks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Abandoned {
+    /// Begun with change protection, not confirmed: the source's
+    /// migration ends, the guest running on.
+    Outgoing,
+    /// Prepared, not finished: the incoming QEMU is killed.
+    Incoming,
+}
+
 /// The driver's migrations.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
+    /// Per client connection, the migrations it has not finished.
+    close: driver::CloseCallbacks<Abandoned>,
     out: Mutex<HashMap<[u8; 16], Arc<Outgoing>>>,
     /// By the name the domain has here.
     incoming: Mutex<HashMap<String, Incoming>>,
@@ -443,12 +456,53 @@ impl Driver {
         )
     }
 
+    /// The migrations connection `conn` left unfinished, cleaned up on
+    /// another thread (the caller may be a connection task): an incoming
+    /// QEMU not finished is killed, an outgoing migration not confirmed
+    /// ends with the guest running on the source.
+    pub(crate) fn migrations_of_closed(&self, conn: driver::ConnectionId) {
+        let doms = self.mig.close.domains_of(conn);
+        if doms.is_empty() {
+            return;
+        }
+        let Some(drv) = self.weak.upgrade() else {
+            return;
+        };
+        std::thread::spawn(move || {
+            for uuid in doms {
+                let Some(dom) = drv.find_uuid(&uuid) else {
+                    drv.mig.close.take(&uuid, conn);
+                    continue;
+                };
+                let Ok(job) = drv.begin(&dom_ref(&dom), "migration clean-up") else {
+                    continue;
+                };
+                for kind in drv.mig.close.take(&uuid, conn) {
+                    match kind {
+                        Abandoned::Outgoing => {
+                            lock(&drv.mig.out).remove(&uuid);
+                            drv.resume_after_failed_migration(&dom);
+                        }
+                        Abandoned::Incoming => {
+                            let name = dom.lock().name.clone();
+                            lock(&drv.mig.incoming).remove(&name);
+                            let _ = drv.kill(&dom, StopCause::Failed);
+                        }
+                    }
+                }
+                drop(job);
+                drv.drop_if_transient(&dom);
+            }
+        });
+    }
+
     /// virDomainMigrateBegin3Params.
     pub(crate) fn migrate_begin(
         &self,
         r: &DomainRef,
         params: &TypedParams,
         flags: u32,
+        conn: driver::ConnectionId,
     ) -> Result<(Vec<u8>, String)> {
         check_flags(flags, "qemuDomainMigrateBegin3Params")?;
         let p = Params::parse(params)?;
@@ -496,6 +550,7 @@ impl Driver {
             }
             if flags & m::CHANGE_PROTECTION != 0 {
                 out.insert(*dom.uuid(), Outgoing::new());
+                self.mig.close.add(*dom.uuid(), conn, Abandoned::Outgoing);
             }
         }
         let cookie = self.base_cookie(&name, &uuid);
@@ -527,6 +582,7 @@ impl Driver {
         params: &TypedParams,
         cookie_in: &[u8],
         flags: u32,
+        conn: driver::ConnectionId,
     ) -> Result<(Vec<u8>, Option<String>)> {
         check_flags(flags, "qemuDomainMigratePrepare3Params")?;
         let p = Params::parse(params)?;
@@ -641,6 +697,7 @@ impl Driver {
             self.drop_if_transient(&dom);
             return Err(e);
         }
+        self.mig.close.add(*dom.uuid(), conn, Abandoned::Incoming);
         drop(job);
         self.emit(dom_ref(&dom), lifecycle::STARTED, m::STARTED_MIGRATED);
         Ok((out_cookie.to_bytes(), uri_out))
@@ -837,6 +894,9 @@ impl Driver {
                         job::FAILED
                     });
                 lock(&self.mig.out).remove(dom.uuid());
+                self.mig
+                    .close
+                    .remove(dom.uuid(), None, Some(Abandoned::Outgoing));
                 self.resume_after_failed_migration(&dom);
                 Err(e)
             }
@@ -886,7 +946,13 @@ impl Driver {
             .dest_name
             .clone()
             .ok_or_else(|| Error::invalid_arg(ErrorDomain::None, "missing destination name"))?;
-        let inc = lock(&self.mig.incoming).remove(&dname).ok_or_else(|| {
+        let inc = lock(&self.mig.incoming).remove(&dname);
+        if let Some(i) = &inc {
+            self.mig
+                .close
+                .remove(&i.uuid, None, Some(Abandoned::Incoming));
+        }
+        let inc = inc.ok_or_else(|| {
             Error::no_domain(QEMU, format!("no domain with matching name '{dname}'"))
         })?;
         let cookie = Cookie::parse(cookie_in, COOKIE_ACCEPTED)?;
@@ -1044,6 +1110,9 @@ impl Driver {
         Params::parse(params)?;
         let dom = self.get(r)?;
         lock(&self.mig.out).remove(dom.uuid());
+        self.mig
+            .close
+            .remove(dom.uuid(), None, Some(Abandoned::Outgoing));
         Cookie::parse(cookie_in, COOKIE_ACCEPTED)?;
         if flags & m::OFFLINE != 0 {
             if !cancelled && flags & m::UNDEFINE_SOURCE != 0 {

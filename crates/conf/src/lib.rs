@@ -22,6 +22,7 @@ pub mod domain;
 pub mod domcaps;
 pub mod error;
 pub mod interface;
+pub mod moment;
 pub mod network;
 pub mod nodedev;
 pub mod rare;

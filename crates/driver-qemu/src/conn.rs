@@ -133,7 +133,7 @@ impl Connection for QemuConnection {
                 active,
                 persistent,
                 autostart: st.autostart,
-                has_snapshot: false,
+                has_snapshot: !st.snapshots.is_empty(),
                 managed_save: self.drv.has_managed_save(&st.name),
                 has_checkpoint: false,
                 state: st.state,
@@ -450,14 +450,102 @@ impl Connection for QemuConnection {
         self.drv.block_resize(dom, disk, size, flags)
     }
 
-    fn domain_snapshot_num(&self, dom: &DomainRef, _flags: u32) -> Result<i32> {
-        self.drv.get(dom)?;
-        Ok(0)
+    fn domain_snapshot_num(&self, dom: &DomainRef, flags: u32) -> Result<i32> {
+        let n = self
+            .drv
+            .snapshot_names(dom, None, flags, "qemuDomainSnapshotNum")?
+            .len();
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
-    fn domain_list_snapshots(&self, dom: &DomainRef, _flags: u32) -> Result<Vec<String>> {
-        self.drv.get(dom)?;
-        Ok(Vec::new())
+    fn domain_list_snapshots(&self, dom: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        self.drv
+            .snapshot_names(dom, None, flags, "qemuDomainListAllSnapshots")
+    }
+
+    fn domain_snapshot_create_xml(&self, dom: &DomainRef, xml: &str, flags: u32) -> Result<String> {
+        self.drv.snapshot_create(dom, xml, flags)
+    }
+
+    fn domain_snapshot_list_children(
+        &self,
+        dom: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<Vec<String>> {
+        self.drv
+            .snapshot_names(dom, Some(snap), flags, "qemuDomainSnapshotListAllChildren")
+    }
+
+    fn domain_snapshot_lookup_by_name(
+        &self,
+        dom: &DomainRef,
+        name: &str,
+        flags: u32,
+    ) -> Result<String> {
+        Error::check_flags(flags, 0, "qemuDomainSnapshotLookupByName")?;
+        self.drv.snapshot_lookup(dom, name)
+    }
+
+    fn domain_has_current_snapshot(&self, dom: &DomainRef, flags: u32) -> Result<bool> {
+        Error::check_flags(flags, 0, "qemuDomainHasCurrentSnapshot")?;
+        Ok(self.drv.snapshot_current(dom)?.is_some())
+    }
+
+    fn domain_snapshot_current(&self, dom: &DomainRef, flags: u32) -> Result<String> {
+        Error::check_flags(flags, 0, "qemuDomainSnapshotCurrent")?;
+        self.drv.snapshot_current(dom)?.ok_or_else(|| {
+            Error::new(
+                driver::error::ErrorCode::NoDomainSnapshot,
+                crate::state::QEMU,
+                "the domain does not have a current snapshot",
+            )
+        })
+    }
+
+    fn domain_snapshot_get_parent(
+        &self,
+        dom: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<String> {
+        Error::check_flags(flags, 0, "qemuDomainSnapshotGetParent")?;
+        self.drv.snapshot_parent(dom, snap)
+    }
+
+    fn domain_snapshot_get_xml_desc(
+        &self,
+        dom: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<String> {
+        Error::check_flags(flags, xmlflags::SECURE, "qemuDomainSnapshotGetXMLDesc")?;
+        self.drv
+            .snapshot_xml(dom, snap, flags & xmlflags::SECURE != 0)
+    }
+
+    fn domain_snapshot_is_current(&self, dom: &DomainRef, snap: &str, flags: u32) -> Result<bool> {
+        Error::check_flags(flags, 0, "qemuDomainSnapshotIsCurrent")?;
+        self.drv.snapshot_lookup(dom, snap)?;
+        Ok(self.drv.snapshot_current(dom)?.as_deref() == Some(snap))
+    }
+
+    fn domain_snapshot_has_metadata(
+        &self,
+        dom: &DomainRef,
+        snap: &str,
+        flags: u32,
+    ) -> Result<bool> {
+        Error::check_flags(flags, 0, "qemuDomainSnapshotHasMetadata")?;
+        self.drv.snapshot_lookup(dom, snap).map(|_| true)
+    }
+
+    fn domain_revert_to_snapshot(&self, dom: &DomainRef, snap: &str, flags: u32) -> Result<()> {
+        self.drv.snapshot_revert(dom, snap, flags)
+    }
+
+    fn domain_snapshot_delete(&self, dom: &DomainRef, snap: &str, flags: u32) -> Result<()> {
+        self.drv.snapshot_delete(dom, snap, flags)
     }
 
     // Migration (crate::migration).

@@ -31,6 +31,7 @@ mod launch;
 mod migration;
 mod process;
 mod save;
+mod snapshot;
 mod state;
 mod stats;
 mod vnc;

@@ -63,6 +63,8 @@ pub(crate) struct DomState {
     pub reason: i32,
     /// Progress of its save or dump, and the last one completed.
     pub jobs: crate::jobs::Jobs,
+    /// The domain's snapshots.
+    pub snapshots: conf::moment::Moments<conf::snapshot::SnapshotDef>,
 }
 
 pub(crate) type Dom = Obj<DomState>;
@@ -156,6 +158,7 @@ impl Driver {
             display_ports: crate::vnc::Ports::default(),
         });
         d.load_configs();
+        d.load_snapshots();
         d
     }
 
@@ -561,6 +564,7 @@ fn shut_off(name: String) -> DomState {
         state: state::SHUTOFF,
         reason: reason::SHUTOFF_UNKNOWN,
         jobs: crate::jobs::Jobs::default(),
+        snapshots: Default::default(),
     }
 }
 

@@ -502,3 +502,169 @@ fn disks_are_hot_plugged_resized_and_unplugged_in_a_running_guest() {
         &head[..32.min(head.len())]
     );
 }
+
+/// `qemu-io` on a qcow2 image no QEMU has open.
+fn qemu_io(path: &Path, cmd: &str) -> String {
+    let out = std::process::Command::new("qemu-io")
+        .args(["-f", "qcow2", "-c", cmd])
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("qemu-io: {e}"));
+    assert!(out.status.success(), "{cmd}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The internal snapshots `qemu-img snapshot -l` lists.
+fn image_snapshots(path: &Path) -> String {
+    let out = std::process::Command::new("qemu-img")
+        .args(["snapshot", "-U", "-l"])
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("qemu-img: {e}"));
+    text(&out.stdout)
+}
+
+/// Whether the first sector of `path` is filled with `byte`.
+fn sector_is(path: &Path, byte: u8) -> bool {
+    qemu_io(path, &format!("read -P {byte} 0 512")).contains("read 512/512")
+}
+
+#[test]
+fn internal_snapshots_of_a_shut_off_domain_keep_data_and_survive_a_restart() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let t = TempDir::new("qemu-snap");
+    let (d, uri) = start_virtqemud(&t);
+    let vda = t.join("vda.qcow2");
+    qemu_img_create(&vda, "qcow2", "16M");
+    let xml = t.join("devs.xml");
+    std::fs::write(&xml, domain_xml(&vda)).unwrap_or_else(|e| panic!("{e}"));
+    let ok = |uri: &str, args: &[&str]| {
+        let o = virsh_uri(uri, args);
+        assert!(o.ok, "{args:?}: {}{}", o.stdout, o.stderr);
+        o.stdout
+    };
+    ok(&uri, &["define", &xml.display().to_string()]);
+    qemu_io(&vda, "write -P 65 0 512");
+    ok(
+        &uri,
+        &["snapshot-create-as", "devs", "s1", "--description", "first"],
+    );
+    qemu_io(&vda, "write -P 66 0 512");
+    ok(&uri, &["snapshot-create-as", "devs", "s2"]);
+    qemu_io(&vda, "write -P 67 0 512");
+    let listed = image_snapshots(&vda);
+    assert!(listed.contains("s1") && listed.contains("s2"), "{listed}");
+    let tree = ok(&uri, &["snapshot-list", "devs", "--tree"]);
+    assert!(tree.contains("s1\n  |\n  +- s2"), "{tree}");
+    assert_eq!(
+        ok(&uri, &["snapshot-current", "devs", "--name"]).trim(),
+        "s2"
+    );
+    assert_eq!(ok(&uri, &["snapshot-parent", "devs", "s2"]).trim(), "s1");
+    let sx = ok(&uri, &["snapshot-dumpxml", "devs", "s1"]);
+    assert!(sx.contains("<state>shutoff</state>"), "{sx}");
+    assert!(sx.contains("<description>first</description>"), "{sx}");
+    let list = ok(&uri, &["list", "--all", "--with-snapshot", "--name"]);
+    assert!(list.contains("devs"), "{list}");
+    // Reverting puts the image back to the data of then.
+    ok(&uri, &["snapshot-revert", "devs", "s1"]);
+    assert!(sector_is(&vda, 65), "the revert did not restore the data");
+    assert_eq!(
+        ok(&uri, &["snapshot-current", "devs", "--name"]).trim(),
+        "s1"
+    );
+    let o = virsh_uri(&uri, &["snapshot-revert", "devs", "nope"]);
+    assert!(
+        o.stderr
+            .contains("no domain snapshot with matching name 'nope'"),
+        "{}",
+        o.stderr
+    );
+    // The metadata survives the daemon.
+    let meta = t.join("root/var/lib/libvirt/qemu/snapshot/devs/s2.xml");
+    assert!(meta.exists(), "{}", meta.display());
+    drop(d);
+    let (_d, uri) = start_virtqemud(&t);
+    let tree = ok(&uri, &["snapshot-list", "devs", "--tree"]);
+    assert!(tree.contains("s1\n  |\n  +- s2"), "{tree}");
+    assert_eq!(
+        ok(&uri, &["snapshot-current", "devs", "--name"]).trim(),
+        "s1"
+    );
+    // Deleting one takes it out of the image and the tree.
+    ok(&uri, &["snapshot-delete", "devs", "s1"]);
+    let listed = image_snapshots(&vda);
+    assert!(!listed.contains("s1") && listed.contains("s2"), "{listed}");
+    assert_eq!(ok(&uri, &["snapshot-list", "devs", "--name"]).trim(), "s2");
+    assert!(!meta.with_file_name("s1.xml").exists());
+    // A raw disk cannot hold internal snapshots.
+    let raw = t.join("raw.img");
+    qemu_img_create(&raw, "raw", "1M");
+    let rx = domain_xml(&raw)
+        .replace("type='qcow2'", "type='raw'")
+        .replace("<name>devs</name>", "<name>rawdom</name>")
+        .replace(UUID, "0f4c3a52-8d47-4f4b-9a0e-3c1d2b6a7e12");
+    std::fs::write(&xml, rx).unwrap_or_else(|e| panic!("{e}"));
+    ok(&uri, &["define", &xml.display().to_string()]);
+    let o = virsh_uri(&uri, &["snapshot-create-as", "rawdom", "x"]);
+    assert!(
+        o.stderr
+            .contains("internal snapshot for disk vda unsupported for storage type raw"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn internal_snapshot_of_a_running_guest_brings_back_its_state() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let g = match test_guest() {
+        Ok(g) => g,
+        Err(e) => return skip(format!("no test guest: {e}")),
+    };
+    let t = TempDir::new("qemu-snaplive");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let vda = t.join("vda.qcow2");
+    qemu_img_create(&vda, "qcow2", "16M");
+    let iso = t.join("one.iso");
+    std::fs::write(&iso, vec![0u8; 2048 * 16]).unwrap_or_else(|e| panic!("{e}"));
+    let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
+    let xml = t.join("hot.xml");
+    std::fs::write(&xml, guest_xml(&g, &vda, &iso, &console, &serial))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ok = |args: &[&str]| {
+        let o = virsh_uri(&uri, args);
+        assert!(o.ok, "{args:?}: {}{}", o.stdout, o.stderr);
+        o.stdout
+    };
+    ok(&["define", &xml.display().to_string()]);
+    ok(&["start", "hot"]);
+    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "no boot marker:\n{log}");
+    let mut con = Console::open(&console);
+    con.run("echo before-snapshot > /tmp/mark; echo AAAA > /dev/vda; sync");
+    // The CD-ROM is read-only: only vda is snapshotted.
+    ok(&["snapshot-create-as", "hot", "r1"]);
+    assert!(image_snapshots(&vda).contains("r1"));
+    let sx = ok(&["snapshot-dumpxml", "hot", "r1"]);
+    assert!(sx.contains("<state>running</state>"), "{sx}");
+    con.run("echo after-snapshot > /tmp/mark; echo BBBB > /dev/vda; sync");
+    ok(&["snapshot-revert", "hot", "r1"]);
+    assert_eq!(ok(&["domstate", "hot"]).trim(), "running");
+    // The guest's memory and disk are those of the snapshot.
+    let mark = con.run("cat /tmp/mark; head -c 4 /dev/vda; echo");
+    assert!(
+        mark.contains("before-snapshot") && mark.contains("AAAA"),
+        "{mark}"
+    );
+    ok(&["snapshot-delete", "hot", "r1"]);
+    assert!(!image_snapshots(&vda).contains("r1"));
+    ok(&["destroy", "hot"]);
+}

@@ -53,7 +53,6 @@ mod errors;
 mod guest;
 mod interface;
 mod load;
-mod moment;
 mod netupdate;
 mod network;
 mod nodedev;

@@ -15,8 +15,8 @@ use driver::{DomainRef, Error, Result};
 use crate::domain::{lifecycle, shutdown_state, start_state};
 use crate::errors;
 use crate::load;
-use crate::moment::{mflags, MomentDef, Moments};
 use crate::state::{Dom, Shared};
+use conf::moment::{snapshot_list as list, snapshot_names, MomentDef};
 
 /// virDomainSnapshotCreateFlags.
 mod create {
@@ -27,24 +27,6 @@ mod create {
     pub const ATOMIC: u32 = 1 << 7;
     pub const LIVE: u32 = 1 << 8;
     pub const VALIDATE: u32 = 1 << 9;
-}
-
-/// virDomainSnapshotListFlags.
-mod list {
-    pub const ROOTS: u32 = 1 << 0;
-    pub const METADATA: u32 = 1 << 1;
-    pub const LEAVES: u32 = 1 << 2;
-    pub const NO_LEAVES: u32 = 1 << 3;
-    pub const NO_METADATA: u32 = 1 << 4;
-    pub const INACTIVE: u32 = 1 << 5;
-    pub const ACTIVE: u32 = 1 << 6;
-    pub const DISK_ONLY: u32 = 1 << 7;
-    pub const INTERNAL: u32 = 1 << 8;
-    pub const EXTERNAL: u32 = 1 << 9;
-    pub const TOPOLOGICAL: u32 = 1 << 10;
-    pub const STATUS: u32 = INACTIVE | ACTIVE | DISK_ONLY;
-    pub const LOCATION: u32 = INTERNAL | EXTERNAL;
-    pub const FILTERS_ALL: u32 = LEAVES | NO_LEAVES | METADATA | NO_METADATA | STATUS | LOCATION;
 }
 
 /// virDomainSnapshotRevertFlags.
@@ -111,48 +93,6 @@ fn snap<'a>(d: &'a Dom, name: &str) -> Result<&'a SnapshotDef> {
 
 fn is_regular_file(p: &str) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file())
-}
-
-/// Common listing flags from snapshot listing flags, and the filter on
-/// state and location the rest select.
-fn snapshot_names(m: &Moments<SnapshotDef>, from: Option<&str>, flags: u32) -> Vec<String> {
-    let map = [
-        (list::ROOTS, mflags::ROOTS_OR_DESCENDANTS),
-        (list::TOPOLOGICAL, mflags::TOPOLOGICAL),
-        (list::LEAVES, mflags::LEAVES),
-        (list::NO_LEAVES, mflags::NO_LEAVES),
-        (list::METADATA, mflags::METADATA),
-        (list::NO_METADATA, mflags::NO_METADATA),
-    ];
-    let mut mf = 0;
-    for (s, m) in map {
-        if flags & s != 0 {
-            mf |= m;
-        }
-    }
-    let mut rest = flags & (list::STATUS | list::LOCATION);
-    if rest & list::STATUS == list::STATUS {
-        rest &= !list::STATUS;
-    }
-    if rest & list::LOCATION == list::LOCATION {
-        rest &= !list::LOCATION;
-    }
-    let keep = |s: &SnapshotDef| {
-        if rest & list::STATUS != 0 {
-            let shutoff = s.state == snapshot::STATE_SHUTOFF;
-            let disk = s.state == snapshot::STATE_DISK_SNAPSHOT;
-            if (rest & list::INACTIVE == 0 && shutoff)
-                || (rest & list::DISK_ONLY == 0 && disk)
-                || (rest & list::ACTIVE == 0 && !shutoff && !disk)
-            {
-                return false;
-            }
-        }
-        let wrong_location = (rest & list::INTERNAL != 0 && s.is_external())
-            || (rest & list::EXTERNAL != 0 && !s.is_external());
-        !wrong_location
-    };
-    m.names(from, mf, &keep)
 }
 
 const LIST_FLAGS: u32 = list::ROOTS | list::TOPOLOGICAL | list::FILTERS_ALL;

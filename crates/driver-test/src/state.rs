@@ -14,7 +14,7 @@ use driver::consts::state as st;
 use driver::objlist::{Obj, ObjList, Order};
 use driver::{DomainRef, Event, EventBus, NetworkRef, NodeInfo, PoolRef};
 
-use crate::moment::Moments;
+use conf::moment::Moments;
 
 /// A domain of the list.
 pub type DomObj = Obj<Dom>;

@@ -8,8 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use driver::error::{ErrorCode, ErrorDomain};
-use driver::{Error, Result};
+use virterror::{ErrorCode, ErrorDomain, Result, VirError as Error};
 
 /// What the list needs of a definition.
 pub trait MomentDef {
@@ -18,7 +17,7 @@ pub trait MomentDef {
     fn set_parent_name(&mut self, p: Option<String>);
 }
 
-impl MomentDef for conf::snapshot::SnapshotDef {
+impl MomentDef for crate::snapshot::SnapshotDef {
     fn name(&self) -> &str {
         &self.name
     }
@@ -30,7 +29,7 @@ impl MomentDef for conf::snapshot::SnapshotDef {
     }
 }
 
-impl MomentDef for conf::checkpoint::CheckpointDef {
+impl MomentDef for crate::checkpoint::CheckpointDef {
     fn name(&self) -> &str {
         &self.name
     }
@@ -341,10 +340,74 @@ impl<D: MomentDef + Clone> Moments<D> {
     }
 }
 
+/// virDomainSnapshotListFlags.
+pub mod snapshot_list {
+    pub const ROOTS: u32 = 1 << 0;
+    pub const METADATA: u32 = 1 << 1;
+    pub const LEAVES: u32 = 1 << 2;
+    pub const NO_LEAVES: u32 = 1 << 3;
+    pub const NO_METADATA: u32 = 1 << 4;
+    pub const INACTIVE: u32 = 1 << 5;
+    pub const ACTIVE: u32 = 1 << 6;
+    pub const DISK_ONLY: u32 = 1 << 7;
+    pub const INTERNAL: u32 = 1 << 8;
+    pub const EXTERNAL: u32 = 1 << 9;
+    pub const TOPOLOGICAL: u32 = 1 << 10;
+    pub const STATUS: u32 = INACTIVE | ACTIVE | DISK_ONLY;
+    pub const LOCATION: u32 = INTERNAL | EXTERNAL;
+    pub const FILTERS_ALL: u32 = LEAVES | NO_LEAVES | METADATA | NO_METADATA | STATUS | LOCATION;
+}
+
+/// Common listing flags from snapshot listing flags, and the filter on
+/// state and location the rest select.
+pub fn snapshot_names(
+    m: &Moments<crate::snapshot::SnapshotDef>,
+    from: Option<&str>,
+    flags: u32,
+) -> Vec<String> {
+    let map = [
+        (snapshot_list::ROOTS, mflags::ROOTS_OR_DESCENDANTS),
+        (snapshot_list::TOPOLOGICAL, mflags::TOPOLOGICAL),
+        (snapshot_list::LEAVES, mflags::LEAVES),
+        (snapshot_list::NO_LEAVES, mflags::NO_LEAVES),
+        (snapshot_list::METADATA, mflags::METADATA),
+        (snapshot_list::NO_METADATA, mflags::NO_METADATA),
+    ];
+    let mut mf = 0;
+    for (s, m) in map {
+        if flags & s != 0 {
+            mf |= m;
+        }
+    }
+    let mut rest = flags & (snapshot_list::STATUS | snapshot_list::LOCATION);
+    if rest & snapshot_list::STATUS == snapshot_list::STATUS {
+        rest &= !snapshot_list::STATUS;
+    }
+    if rest & snapshot_list::LOCATION == snapshot_list::LOCATION {
+        rest &= !snapshot_list::LOCATION;
+    }
+    let keep = |s: &crate::snapshot::SnapshotDef| {
+        if rest & snapshot_list::STATUS != 0 {
+            let shutoff = s.state == crate::snapshot::STATE_SHUTOFF;
+            let disk = s.state == crate::snapshot::STATE_DISK_SNAPSHOT;
+            if (rest & snapshot_list::INACTIVE == 0 && shutoff)
+                || (rest & snapshot_list::DISK_ONLY == 0 && disk)
+                || (rest & snapshot_list::ACTIVE == 0 && !shutoff && !disk)
+            {
+                return false;
+            }
+        }
+        let wrong_location = (rest & snapshot_list::INTERNAL != 0 && s.is_external())
+            || (rest & snapshot_list::EXTERNAL != 0 && !s.is_external());
+        !wrong_location
+    };
+    m.names(from, mf, &keep)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conf::checkpoint::CheckpointDef;
+    use crate::checkpoint::CheckpointDef;
 
     fn add(m: &mut Moments<CheckpointDef>, name: &str, parent: Option<&str>) {
         m.assign(CheckpointDef {

@@ -4,8 +4,11 @@
 //! image format and restore (running, paused, with the events virsh
 //! shows), managed save kept across a daemon restart and restored by the
 //! next start, the image's XML read and replaced, the completed save job
-//! in `domjobinfo`, and corrupt or truncated images refused with
-//! libvirt's errors before any QEMU starts.
+//! in `domjobinfo`, corrupt or truncated images refused with libvirt's
+//! errors before any QEMU starts, a restored Linux guest carrying on
+//! (its kernel answers the power button, it never boots again), an image
+//! saved here restored by Debian's C libvirtd, and `domstats` with the
+//! field names C libvirtd reports for the same guest.
 //!
 //! Run: `cargo build -p virtqemud && cargo test -p driver-qemu --test lifecycle_e2e`.
 
@@ -570,4 +573,112 @@ fn stats_field_names_match_c_libvirtd_for_the_same_guest() {
         want,
         "\nours:\n{ours}\ntheirs:\n{theirs}\nour QEMU: {cmdline}"
     );
+}
+
+#[test]
+fn a_restored_linux_guest_carries_on_where_it_was_saved() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let g = match test_guest() {
+        Ok(g) => g,
+        Err(e) => return skip(e),
+    };
+    let t = TempDir::new("qemu-save-linux");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let serial = t.join("serial1.log");
+    let xml = format!(
+        "<domain type='qemu'>\n  <name>carry</name>\n  <memory unit='MiB'>160</memory>\n  <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  <devices>\n    <serial type='pty'><target port='0'/></serial>\n    <serial type='file'><source path='{}'/><target port='1'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>\n  </devices>\n</domain>\n",
+        g.os_xml(),
+        serial.display()
+    );
+    let path = t.join("carry.xml");
+    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(&uri, &["define", &path.display().to_string()]),
+        "define",
+    );
+    ok(&virsh_uri(&uri, &["start", "carry"]), "start");
+    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "no boot marker:\n{log}");
+    let img = t.join("carry.img").display().to_string();
+    ok(&virsh_uri(&uri, &["save", "carry", &img]), "save");
+    assert_eq!(domstate(&uri, "carry"), "shut off (saved)");
+    ok(&virsh_uri(&uri, &["restore", &img]), "restore");
+    assert_eq!(domstate(&uri, "carry"), "running (restored)");
+    // The kernel that booted before the save answers the power button:
+    // its acpid powers it off (a guest-initiated shutdown), and the
+    // serial log (kept across QEMUs, appended to) shows it never booted a
+    // second time.
+    std::thread::sleep(Duration::from_secs(1));
+    ok(&virsh_uri(&uri, &["shutdown", "carry"]), "shutdown");
+    let off = eventually_within(Duration::from_secs(60), || {
+        domstate(&uri, "carry") == "shut off (shutdown)"
+    });
+    let log = std::fs::read_to_string(&serial).unwrap_or_default();
+    assert!(
+        off,
+        "the restored guest did not power off: {}\n{log}",
+        domstate(&uri, "carry")
+    );
+    assert_eq!(
+        log.matches("GUEST-BOOT-OK").count(),
+        1,
+        "the guest booted again:\n{log}"
+    );
+}
+
+/// Saves boot-sector guest `name` on `from` into `img` and restores it
+/// on `to`, where the domain is not defined: it runs there, restored.
+fn save_here_restore_there(from: &str, to: &str, name: &str, img: &Path) {
+    let i = img.display().to_string();
+    ok(&virsh_uri(from, &["start", name]), "start");
+    ok(&virsh_uri(from, &["save", name, &i]), "save");
+    assert_eq!(header(img).0, "LibvirtQemudSave");
+    let out = virsh_uri(to, &["restore", &i]);
+    assert!(out.ok, "restore of {i}: {}", out.stderr);
+    assert_eq!(domstate(to, name), "running (restored)");
+    ok(&virsh_uri(to, &["destroy", name]), "destroy");
+}
+
+/// virtqemud and Debian's C libvirtd (guests as root, no virtlogd), with
+/// their URIs.
+fn both_daemons(t: &TempDir) -> Option<(Daemon, String, Daemon, String)> {
+    let (d, uri) = start_virtqemud(t);
+    let conf = "stdio_handler = \"file\"\nuser = \"root\"\ngroup = \"root\"\n";
+    let (c, c_sock) = start_c_libvirtd_with(t, &["qemu"], Some(conf))?;
+    let c_uri = format!("qemu:///system?socket={}", c_sock.display());
+    Some((d, uri, c, c_uri))
+}
+
+#[test]
+fn an_image_saved_here_restores_in_c_libvirtd() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-save-to-c");
+    let _reaper = reaper(&t);
+    let Some((_d, uri, _c, c_uri)) = both_daemons(&t) else {
+        return;
+    };
+    define_bootsector(&t, &uri, "fromus");
+    save_here_restore_there(&uri, &c_uri, "fromus", &t.join("fromus.img"));
+}
+
+#[test]
+fn an_image_saved_by_c_libvirtd_restores_here() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-save-from-c");
+    let _reaper = reaper(&t);
+    let Some((_d, uri, _c, c_uri)) = both_daemons(&t) else {
+        return;
+    };
+    define_bootsector(&t, &c_uri, "fromc");
+    save_here_restore_there(&c_uri, &uri, "fromc", &t.join("fromc.img"));
 }

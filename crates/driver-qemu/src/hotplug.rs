@@ -612,6 +612,8 @@ pub(crate) struct Unplugs {
 #[derive(Default)]
 struct Pending {
     nodes: Vec<String>,
+    /// Back ends to delete after the device (`netdev_del`).
+    netdevs: Vec<String>,
     waiters: Vec<std::sync::mpsc::Sender<()>>,
 }
 
@@ -674,6 +676,7 @@ impl Driver {
     fn attach_live(&self, dom: &crate::state::Dom, dev: Element) -> Result<()> {
         match dev.local_name() {
             "disk" => self.attach_disk_live(dom, dev),
+            "interface" => self.attach_net_live(dom, dev),
             other => Err(live_unsupported("attach", other)),
         }
     }
@@ -786,6 +789,86 @@ impl Driver {
         Ok(())
     }
 
+    /// libvirt's qemuDomainAttachNetDevice for the NIC types the command
+    /// line builds (user networking): `netdev_add`, then `device_add`,
+    /// the NIC named `netN` after the highest one.
+    fn attach_net_live(&self, dom: &crate::state::Dom, dev: Element) -> Result<()> {
+        let (live_def, mon) = {
+            let st = dom.lock();
+            let live = st.live.as_ref().ok_or_else(crate::process::not_running)?;
+            (live.def.clone(), live.mon.clone())
+        };
+        let ty = dev.attr("type").unwrap_or("").to_string();
+        if ty != "user" {
+            return Err(Error::new(
+                ErrorCode::OperationUnsupported,
+                QEMU,
+                format!("live attach of interface type '{ty}' is not supported by this daemon yet"),
+            ));
+        }
+        let mut with = live_def.clone();
+        with.id = None;
+        let prepared = self.edited_config(&with, |d| {
+            d.add_device(dev);
+            Ok(())
+        })?;
+        // The new NIC: the one whose MAC no running NIC has.
+        let macs: Vec<Option<String>> = live_def
+            .devices
+            .iter()
+            .filter(|d| d.local_name() == "interface")
+            .map(mac_of)
+            .collect();
+        let mut el = prepared
+            .devices
+            .iter()
+            .filter(|d| d.local_name() == "interface")
+            .find(|d| !macs.contains(&mac_of(d)))
+            .cloned()
+            .ok_or_else(|| Error::internal(QEMU, "the attached interface was lost"))?;
+        let next = live_def
+            .devices
+            .iter()
+            .filter(|d| d.local_name() == "interface")
+            .enumerate()
+            .filter_map(|(i, d)| match alias_of(d) {
+                Some(a) => a.strip_prefix("net")?.parse::<usize>().ok(),
+                None => Some(i),
+            })
+            .map(|i| i + 1)
+            .max()
+            .unwrap_or(0);
+        let alias = format!("net{next}");
+        set_alias(&mut el, &alias);
+        let emulator = prepared.emulator.clone().unwrap_or_default();
+        let qcaps = crate::caps::lookup(&self.caps, &emulator)?;
+        let cfg = crate::launch::command_config(&self.conf, &self.opts.lib_dir, &qcaps)?;
+        let plan = qemu_command::hotplug::interface(&prepared, &qcaps, &cfg, &el)?;
+        let mut added = Vec::new();
+        let res = (|| {
+            for n in &plan.netdevs {
+                self.qmp(&mon, "netdev_add", Some(n.clone()))?;
+                if let Some(id) = n.get("id").and_then(Value::as_str) {
+                    added.push(id.to_string());
+                }
+            }
+            self.qmp(&mon, "device_add", Some(plan.device.clone()))
+        })();
+        if let Err(e) = res {
+            for id in added.iter().rev() {
+                let _ = self.qmp(&mon, "netdev_del", Some(json!({ "id": id })));
+            }
+            return Err(e);
+        }
+        let mut st = dom.lock();
+        let (state, reason) = (st.state, st.reason);
+        if let Some(live) = st.live.as_mut() {
+            live.def.add_device(el);
+            self.write_status(&live.def, state, reason, live.pid);
+        }
+        Ok(())
+    }
+
     /// libvirt's qemuDomainDetachDeviceLive for the live device at `idx`:
     /// `device_del`, then the removal completes when QEMU reports
     /// DEVICE_DELETED (waited for a while; later is fine too).
@@ -802,22 +885,48 @@ impl Driver {
             (el, live.mon.clone())
         };
         let name = el.local_name().to_string();
-        if name != "disk" {
-            return Err(live_unsupported("detach", &name));
-        }
-        let bus = el.child("target").and_then(|t| t.attr("bus")).unwrap_or("");
-        if !matches!(bus, "virtio" | "scsi" | "usb") || el.attr("device") == Some("floppy") {
-            return Err(Error::new(
-                ErrorCode::OperationUnsupported,
-                QEMU,
-                "This type of disk cannot be hot unplugged",
-            ));
-        }
-        let alias = match alias_of(&el) {
-            Some(a) => a.to_string(),
-            None => self.disk_alias(dom, &el)?,
+        let (alias, nodes, netdevs) = match name.as_str() {
+            "disk" => {
+                let bus = el.child("target").and_then(|t| t.attr("bus")).unwrap_or("");
+                if !matches!(bus, "virtio" | "scsi" | "usb") || el.attr("device") == Some("floppy")
+                {
+                    return Err(Error::new(
+                        ErrorCode::OperationUnsupported,
+                        QEMU,
+                        "This type of disk cannot be hot unplugged",
+                    ));
+                }
+                let alias = match alias_of(&el) {
+                    Some(a) => a.to_string(),
+                    None => self.disk_alias(dom, &el)?,
+                };
+                let nodes = self.disk_nodes(&mon, &alias, source_path(&el))?;
+                (alias, nodes, Vec::new())
+            }
+            "interface" => {
+                // The command line names NICs by position.
+                let alias = match alias_of(&el) {
+                    Some(a) => a.to_string(),
+                    None => {
+                        let st = dom.lock();
+                        let pos = st
+                            .live
+                            .as_ref()
+                            .map(|l| {
+                                l.def.devices[..idx.min(l.def.devices.len())]
+                                    .iter()
+                                    .filter(|d| d.local_name() == "interface")
+                                    .count()
+                            })
+                            .unwrap_or(0);
+                        format!("net{pos}")
+                    }
+                };
+                let host = format!("host{alias}");
+                (alias, Vec::new(), vec![host])
+            }
+            other => return Err(live_unsupported("detach", other)),
         };
-        let nodes = self.disk_nodes(&mon, &alias, source_path(&el))?;
         // The live device carries its alias from now on, so that QEMU's
         // DEVICE_DELETED finds it.
         if alias_of(&el).is_none() {
@@ -831,6 +940,7 @@ impl Driver {
             let mut p = self.unplugs.lock();
             let e = p.entry((*dom.uuid(), alias.clone())).or_default();
             e.nodes = nodes;
+            e.netdevs = netdevs;
             e.waiters.push(tx);
         }
         if let Err(e) = self.qmp(&mon, "device_del", Some(json!({ "id": alias }))) {
@@ -924,6 +1034,9 @@ impl Driver {
             (live.mon.clone(), removed.is_some())
         };
         if let Some(p) = pending {
+            for id in &p.netdevs {
+                let _ = mon.execute("netdev_del", Some(json!({ "id": id }))).await;
+            }
             for n in &p.nodes {
                 let _ = mon
                     .execute("blockdev-del", Some(json!({ "node-name": n })))

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! Devices of QEMU domains driven by the real virsh: persistent
-//! (`--config`) attach, detach and update of disks and NICs on an
-//! inactive domain, compared step by step with Debian's C libvirtd
-//! (outputs, errors and the resulting definition).
+//! Devices and snapshots of QEMU domains driven by the real virsh:
+//! persistent (`--config`) attach, detach and update of disks and NICs on
+//! an inactive domain, compared step by step with Debian's C libvirtd
+//! (outputs, errors and the resulting definition); disks, a NIC and
+//! CD-ROM media changed in a running test guest, seen from its shell on
+//! a console socket and in QEMU's open files, with the device-removed
+//! event; internal snapshots of a shut-off domain (data checked with
+//! qemu-io, metadata across a daemon restart) and of a running guest
+//! (its memory and disk brought back by a revert).
 //!
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test devices_e2e`.
 
@@ -449,6 +454,28 @@ fn disks_are_hot_plugged_resized_and_unplugged_in_a_running_guest() {
         ev.contains("event 'device-removed' for domain 'hot': virtio-disk1"),
         "{ev}"
     );
+
+    // A NIC: user networking, seen by the guest as eth0, then unplugged.
+    let nic = t.join("nic.xml");
+    std::fs::write(
+        &nic,
+        "<interface type='user'><mac address='52:54:00:4e:1c:01'/><model type='virtio'/></interface>",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let nic_s = nic.display().to_string();
+    let out = ok(&["attach-device", "hot", &nic_s]);
+    assert!(out.contains("Device attached successfully"), "{out}");
+    let live = ok(&["dumpxml", "hot"]);
+    assert!(live.contains("<alias name='net0'/>"), "{live}");
+    let seen = con.wait_for("ls /sys/class/net", "eth0", true);
+    assert!(seen.contains("eth0"), "the guest has no eth0: {seen}");
+    ok(&["detach-device", "hot", &nic_s]);
+    assert!(eventually_within(Duration::from_secs(30), || !ok(&[
+        "dumpxml", "hot"
+    ])
+    .contains("52:54:00:4e:1c:01")));
+    let gone = con.wait_for("ls /sys/class/net", "eth0", false);
+    assert!(!gone.contains("eth0"), "{gone}");
 
     // CD-ROM media: QEMU's open files follow the changes.
     let pid = guest_pid(&t, "hot");

@@ -2492,6 +2492,40 @@ pub(crate) fn disk_args(
     Ok(c.args)
 }
 
+/// The arguments NIC `el` (with its alias) of the running guest `def`
+/// contributes (`-netdev` and `-device`), for hot-plugging it.
+pub(crate) fn interface_args(
+    def: &DomainDef,
+    caps: &QemuCaps,
+    cfg: &CommandConfig,
+    el: &Element,
+) -> Res<Vec<String>> {
+    let mut only = def.clone();
+    only.devices = vec![el.clone()];
+    let virt = VirtType::from_domain_type(&def.virt_type)
+        .ok_or_else(|| unsupported(&format!("domain type {}", def.virt_type)))?;
+    let machine = def.os.machine.clone().unwrap_or_default();
+    let q35 = machine.starts_with("q35") || machine.starts_with("pc-q35");
+    let mut c = Ctx {
+        def: &only,
+        caps,
+        virt,
+        machine,
+        q35,
+        args: Vec::new(),
+        boot: Vec::new(),
+        fdset: 0,
+        chardev_tls: cfg.chardev_tls,
+        chardev_tls_verify: cfg.chardev_tls_verify,
+        chardev_tls_secret: cfg.chardev_tls_secret.clone(),
+        cfg,
+        fds: Vec::new(),
+        chan_dir: String::new(),
+    };
+    build_interfaces(&mut c)?;
+    Ok(c.args)
+}
+
 /// The alias libvirt gives a disk: by controller position for IDE/SATA,
 /// by target name for virtio.
 fn disk_alias(el: &Element, bus: &str, dev: &str, scsi_4: bool) -> Res<String> {

@@ -20,6 +20,8 @@ pub struct DeviceHotplug {
     pub objects: Vec<Value>,
     /// `blockdev-add` arguments, storage node first.
     pub blockdevs: Vec<Value>,
+    /// `netdev_add` arguments.
+    pub netdevs: Vec<Value>,
     /// `device_add` arguments.
     pub device: Value,
 }
@@ -59,6 +61,7 @@ fn from_args(args: &[String]) -> Result<DeviceHotplug, VirError> {
         match opt.as_str() {
             "-object" => out.objects.push(json),
             "-blockdev" => out.blockdevs.push(json),
+            "-netdev" => out.netdevs.push(json),
             "-device" => device = Some(json),
             o => return Err(internal(format!("unexpected option {o} for a hotplug"))),
         }
@@ -77,6 +80,16 @@ pub fn disk(
     n: usize,
 ) -> Result<DeviceHotplug, VirError> {
     from_args(&crate::cmdline::disk_args(def, caps, cfg, el, n)?)
+}
+
+/// The hotplug of NIC `el` (its alias set) into the running guest `def`.
+pub fn interface(
+    def: &DomainDef,
+    caps: &QemuCaps,
+    cfg: &CommandConfig,
+    el: &Element,
+) -> Result<DeviceHotplug, VirError> {
+    from_args(&crate::cmdline::interface_args(def, caps, cfg, el)?)
 }
 
 #[cfg(test)]
@@ -102,5 +115,14 @@ mod tests {
         assert!(h.objects.is_empty());
         assert!(from_args(&args[..5]).is_err());
         assert!(from_args(&["-netdev".into(), "{}".into()]).is_err());
+        let nic = from_args(&[
+            "-netdev".into(),
+            r#"{"type":"user","id":"hostnet1"}"#.into(),
+            "-device".into(),
+            r#"{"driver":"virtio-net-pci","netdev":"hostnet1","id":"net1"}"#.into(),
+        ])
+        .unwrap_or_default();
+        assert_eq!(nic.netdevs.len(), 1);
+        assert_eq!(nic.id(), Some("net1"));
     }
 }

@@ -642,7 +642,12 @@ fn monitor_failed() -> Error {
 
 impl Driver {
     /// Runs one monitor command and waits for its answer.
-    fn qmp(&self, mon: &qemu::qmp::Qmp, cmd: &'static str, args: Option<Value>) -> Result<Value> {
+    pub(crate) fn qmp(
+        &self,
+        mon: &qemu::qmp::Qmp,
+        cmd: &'static str,
+        args: Option<Value>,
+    ) -> Result<Value> {
         let mon = mon.clone();
         match self.block(async move { mon.execute(cmd, args).await }) {
             Some(Ok(r)) => Ok(r.ret),
@@ -653,7 +658,7 @@ impl Driver {
 
     /// The next free block node number: one past the highest
     /// `libvirt-N-...` node QEMU has.
-    fn next_node_index(&self, mon: &qemu::qmp::Qmp) -> Result<usize> {
+    pub(crate) fn next_node_index(&self, mon: &qemu::qmp::Qmp) -> Result<usize> {
         let nodes = self.qmp(mon, "query-named-block-nodes", None)?;
         let top = nodes
             .as_array()
@@ -953,7 +958,7 @@ impl Driver {
     }
 
     /// The alias (QEMU device id) the command line gave disk `el`.
-    fn disk_alias(&self, dom: &crate::state::Dom, el: &Element) -> Result<String> {
+    pub(crate) fn disk_alias(&self, dom: &crate::state::Dom, el: &Element) -> Result<String> {
         let def = {
             let st = dom.lock();
             st.live
@@ -972,7 +977,7 @@ impl Driver {
 
     /// The block nodes under the disk whose device is `alias` (or whose
     /// image is `file`), format node first.
-    fn disk_nodes(
+    pub(crate) fn disk_nodes(
         &self,
         mon: &qemu::qmp::Qmp,
         alias: &str,

@@ -7,9 +7,13 @@
 //! `SNAPSHOT_DIR/DOMAIN/NAME.xml` (libvirt's format with `<active>`
 //! marking the current one) and read again at start-up.
 //!
-//! External (disk-only) snapshots and the creation flags beyond ATOMIC
-//! are not done yet and get libvirt's unsupported-flags or
-//! unsupported-operation errors.
+//! External disk-only snapshots put a new qcow2 overlay (made with
+//! `qemu-img create -b`) over each disk: in the definition of a shut-off
+//! domain, and under a running guest with `blockdev-add` and
+//! `blockdev-snapshot`. Reverting to or deleting the data of external
+//! snapshots, and the creation flags beyond DISK_ONLY and ATOMIC, are not
+//! done yet and get libvirt's unsupported-flags or unsupported-operation
+//! errors.
 
 use std::path::PathBuf;
 
@@ -22,6 +26,8 @@ use serde_json::json;
 
 use crate::state::{dom_ref, Dom, Driver, QEMU};
 
+/// VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY.
+const CREATE_DISK_ONLY: u32 = 1 << 4;
 /// VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC.
 const CREATE_ATOMIC: u32 = 1 << 7;
 /// virDomainSnapshotDeleteFlags.
@@ -243,7 +249,12 @@ impl Driver {
 
     /// virDomainSnapshotCreateXML.
     pub(crate) fn snapshot_create(&self, r: &DomainRef, xml: &str, flags: u32) -> Result<String> {
-        Error::check_flags(flags, CREATE_ATOMIC, "qemuDomainSnapshotCreateXML")?;
+        Error::check_flags(
+            flags,
+            CREATE_DISK_ONLY | CREATE_ATOMIC,
+            "qemuDomainSnapshotCreateXML",
+        )?;
+        let disk_only = flags & CREATE_DISK_ONLY != 0;
         let job = self.begin(r, "virDomainSnapshotCreateXML")?;
         let dom = job.obj().clone();
         let parsed = snapshot::parse(xml, false, now_secs()).map_err(snap_conf)?;
@@ -270,6 +281,21 @@ impl Driver {
         };
         def.dom = Some(cur.clone());
         def.state = snap_state(dom_state);
+        if disk_only {
+            def.state = snapshot::STATE_DISK_SNAPSHOT;
+            def.memory = Location::No;
+            def.align_disks(None, Location::External, false, &is_regular_file)
+                .map_err(snap_conf)?;
+            self.external_disks(&dom, &def, mon.as_ref())?;
+            let name = def.name.clone();
+            let mut st = dom.lock();
+            def.parent = st.snapshots.current().map(str::to_string);
+            st.snapshots.assign(def)?;
+            st.snapshots.set_current(Some(&name));
+            st.snapshots.link_parent(&name);
+            self.save_all_snapshots(&st, &uuid)?;
+            return Ok(name);
+        }
         if def.memory != Location::External {
             def.memory = if def.state == snapshot::STATE_SHUTOFF {
                 Location::No
@@ -319,6 +345,213 @@ impl Driver {
         st.snapshots.link_parent(&name);
         self.save_all_snapshots(&st, &uuid)?;
         Ok(name)
+    }
+
+    /// Puts the external snapshot's overlays over the domain's disks:
+    /// created with qemu-img over the current images, then switched to
+    /// in the running guest (`blockdev-add`, `blockdev-snapshot`) and in
+    /// the definitions.
+    fn external_disks(
+        &self,
+        dom: &Dom,
+        def: &SnapshotDef,
+        mon: Option<&qemu::qmp::Qmp>,
+    ) -> Result<()> {
+        let cur = def
+            .dom
+            .clone()
+            .ok_or_else(|| Error::internal(QEMU, "missing domain in snapshot"))?;
+        let mut plans = Vec::new();
+        for sd in def
+            .disks
+            .iter()
+            .filter(|d| d.snapshot == Location::External)
+        {
+            let Some(disk) = cur.devices.iter().find(|d| {
+                d.local_name() == "disk"
+                    && d.child("target").and_then(|t| t.attr("dev")) == Some(sd.name.as_str())
+            }) else {
+                continue;
+            };
+            let src = disk
+                .child("source")
+                .and_then(|s| s.attr("file"))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::OperationUnsupported,
+                        QEMU,
+                        format!(
+                            "external snapshot of disk '{}' without a file is not supported",
+                            sd.name
+                        ),
+                    )
+                })?
+                .to_string();
+            let overlay = sd.path.clone().unwrap_or_default();
+            if std::path::Path::new(&overlay).exists() {
+                return Err(Error::new(
+                    ErrorCode::ConfigUnsupported,
+                    QEMU,
+                    format!(
+                        "external snapshot file for disk {} already exists and is not a block device: {overlay}",
+                        sd.name
+                    ),
+                ));
+            }
+            let fmt = disk
+                .child("driver")
+                .and_then(|x| x.attr("type"))
+                .unwrap_or("raw")
+                .to_string();
+            plans.push((sd.name.clone(), src, fmt, overlay));
+        }
+        let mut made: Vec<String> = Vec::new();
+        let res = (|| {
+            for (_, src, fmt, overlay) in &plans {
+                let out = std::process::Command::new("qemu-img")
+                    .args(["create", "-f", "qcow2", "-F", fmt, "-b", src, overlay])
+                    .env("LC_ALL", "C")
+                    .output()
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorCode::SystemError,
+                            QEMU,
+                            format!("Cannot run qemu-img: {e}"),
+                        )
+                    })?;
+                if !out.status.success() {
+                    return Err(Error::new(
+                        ErrorCode::InternalError,
+                        QEMU,
+                        format!(
+                            "qemu-img create of '{overlay}' failed: {}",
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        ),
+                    ));
+                }
+                made.push(overlay.clone());
+                if let (Some((uid, gid)), true) = (self.run_as(), self.conf.dynamic_ownership) {
+                    let owned = crate::process::hand_over(&[overlay.into()], uid, gid)?;
+                    let mut st = dom.lock();
+                    if let Some(live) = st.live.as_mut() {
+                        live.owned.extend(owned);
+                    }
+                }
+            }
+            if let Some(mon) = mon {
+                for (target, src, _, overlay) in &plans {
+                    self.live_overlay(dom, mon, target, src, overlay)?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = res {
+            for f in &made {
+                let _ = std::fs::remove_file(f);
+            }
+            return Err(e);
+        }
+        // The definitions now name the overlays.
+        let switch = |d: &mut conf::DomainDef| {
+            for (target, _, _, overlay) in &plans {
+                if let Some(disk) = d.devices.iter_mut().find(|x| {
+                    x.local_name() == "disk"
+                        && x.child("target").and_then(|t| t.attr("dev")) == Some(target.as_str())
+                }) {
+                    if let Some(s) = disk.child_mut("source") {
+                        s.set_attr("file", overlay);
+                    }
+                    if let Some(dr) = disk.child_mut("driver") {
+                        dr.set_attr("type", "qcow2");
+                    }
+                }
+            }
+        };
+        let mut st = dom.lock();
+        let (state, reason) = (st.state, st.reason);
+        if let Some(live) = st.live.as_mut() {
+            switch(&mut live.def);
+            self.write_status(&live.def, state, reason, live.pid);
+        }
+        if let Some(p) = st.persistent.as_mut() {
+            switch(p);
+            let p = p.clone();
+            drop(st);
+            self.write_config(&p)?;
+        }
+        Ok(())
+    }
+
+    /// Puts the overlay `overlay` over the running guest's disk `target`.
+    fn live_overlay(
+        &self,
+        dom: &Dom,
+        mon: &qemu::qmp::Qmp,
+        target: &str,
+        src: &str,
+        overlay: &str,
+    ) -> Result<()> {
+        let el = {
+            let st = dom.lock();
+            st.live.as_ref().and_then(|l| {
+                l.def
+                    .devices
+                    .iter()
+                    .find(|x| {
+                        x.local_name() == "disk"
+                            && x.child("target").and_then(|t| t.attr("dev")) == Some(target)
+                    })
+                    .cloned()
+            })
+        }
+        .ok_or_else(|| Error::internal(QEMU, format!("disk '{target}' not found")))?;
+        let alias = match el.child("alias").and_then(|a| a.attr("name")) {
+            Some(a) => a.to_string(),
+            None => self.disk_alias(dom, &el)?,
+        };
+        let top = self
+            .disk_nodes(mon, &alias, Some(src))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                Error::internal(
+                    QEMU,
+                    format!("cannot find the block node of disk '{target}'"),
+                )
+            })?;
+        let n = self.next_node_index(mon)?;
+        let storage = format!("libvirt-{n}-storage");
+        let format = format!("libvirt-{n}-format");
+        self.qmp(
+            mon,
+            "blockdev-add",
+            Some(
+                json!({"driver": "file", "filename": overlay, "node-name": storage,
+                        "auto-read-only": true, "discard": "unmap"}),
+            ),
+        )?;
+        let res = self
+            .qmp(
+                mon,
+                "blockdev-add",
+                Some(
+                    json!({"node-name": format, "read-only": false, "driver": "qcow2",
+                            "file": storage, "backing": null}),
+                ),
+            )
+            .and_then(|_| {
+                self.qmp(
+                    mon,
+                    "blockdev-snapshot",
+                    Some(json!({"node": top, "overlay": format})),
+                )
+            });
+        if let Err(e) = res {
+            let _ = self.qmp(mon, "blockdev-del", Some(json!({ "node-name": format })));
+            let _ = self.qmp(mon, "blockdev-del", Some(json!({ "node-name": storage })));
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// A human monitor command's text reply.
@@ -426,6 +659,13 @@ impl Driver {
             )
         };
         if flags & DELETE_METADATA_ONLY == 0 {
+            if victims.iter().any(SnapshotDef::is_external) {
+                return Err(Error::new(
+                    ErrorCode::OperationUnsupported,
+                    QEMU,
+                    "deletion of external disk snapshots is not supported by this daemon yet",
+                ));
+            }
             for s in &victims {
                 match &mon {
                     Some(mon) => {
@@ -494,6 +734,13 @@ impl Driver {
                 .ok_or_else(|| no_snapshot(name))?;
             (s, st.live.as_ref().map(|l| l.mon.clone()))
         };
+        if s.is_external() || s.state == snapshot::STATE_DISK_SNAPSHOT {
+            return Err(Error::new(
+                ErrorCode::OperationUnsupported,
+                QEMU,
+                "revert to external snapshot is not supported by this daemon yet",
+            ));
+        }
         let online = s.state != snapshot::STATE_SHUTOFF;
         match (&mon, online) {
             (Some(mon), true) => {

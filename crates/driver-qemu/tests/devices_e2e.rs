@@ -5,9 +5,10 @@
 //! (outputs, errors and the resulting definition); disks, a NIC and
 //! CD-ROM media changed in a running test guest, seen from its shell on
 //! a console socket and in QEMU's open files, with the device-removed
-//! event; internal snapshots of a shut-off domain (data checked with
-//! qemu-io, metadata across a daemon restart) and of a running guest
-//! (its memory and disk brought back by a revert).
+//! event; internal and disk-only snapshots of a shut-off domain (data
+//! checked with qemu-io and qemu-img, metadata across a daemon restart)
+//! and of a running guest (its memory and disk brought back by a revert,
+//! its writes going to the new overlay).
 //!
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test devices_e2e`.
 
@@ -557,7 +558,7 @@ fn sector_is(path: &Path, byte: u8) -> bool {
 }
 
 #[test]
-fn internal_snapshots_of_a_shut_off_domain_keep_data_and_survive_a_restart() {
+fn snapshots_of_a_shut_off_domain_keep_data_and_survive_a_restart() {
     skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("the test runs the system instance (root)");
@@ -627,6 +628,57 @@ fn internal_snapshots_of_a_shut_off_domain_keep_data_and_survive_a_restart() {
     assert!(!listed.contains("s1") && listed.contains("s2"), "{listed}");
     assert_eq!(ok(&uri, &["snapshot-list", "devs", "--name"]).trim(), "s2");
     assert!(!meta.with_file_name("s1.xml").exists());
+    // A disk-only snapshot: a qcow2 overlay over the image, named in the
+    // definition from now on.
+    let over = t.join("vda-e1.qcow2");
+    let spec = format!("vda,file={}", over.display());
+    ok(
+        &uri,
+        &[
+            "snapshot-create-as",
+            "devs",
+            "e1",
+            "--disk-only",
+            "--diskspec",
+            &spec,
+        ],
+    );
+    let info = std::process::Command::new("qemu-img")
+        .args(["info", "-U"])
+        .arg(&over)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let info = text(&info.stdout);
+    assert!(
+        info.contains(&format!("backing file: {}", vda.display())),
+        "{info}"
+    );
+    let cfg = ok(&uri, &["dumpxml", "--inactive", "devs"]);
+    assert!(
+        cfg.contains(&format!("<source file='{}'/>", over.display())),
+        "{cfg}"
+    );
+    let sx = ok(&uri, &["snapshot-dumpxml", "devs", "e1"]);
+    assert!(sx.contains("<state>disk-snapshot</state>"), "{sx}");
+    assert_eq!(
+        ok(&uri, &["snapshot-current", "devs", "--name"]).trim(),
+        "e1"
+    );
+    let o = virsh_uri(
+        &uri,
+        &[
+            "snapshot-create-as",
+            "devs",
+            "e2",
+            "--disk-only",
+            "--diskspec",
+            &spec,
+        ],
+    );
+    assert!(o.stderr.contains("already exists"), "{}", o.stderr);
+    ok(&uri, &["snapshot-delete", "devs", "e1", "--metadata"]);
+    assert!(over.exists());
+
     // A raw disk cannot hold internal snapshots.
     let raw = t.join("raw.img");
     qemu_img_create(&raw, "raw", "1M");
@@ -646,7 +698,7 @@ fn internal_snapshots_of_a_shut_off_domain_keep_data_and_survive_a_restart() {
 }
 
 #[test]
-fn internal_snapshot_of_a_running_guest_brings_back_its_state() {
+fn snapshots_of_a_running_guest_bring_back_its_state_and_overlay_its_disk() {
     skip_if!(qemu_cant_run());
     if !is_root() {
         return skip("the test runs the system instance (root)");
@@ -693,5 +745,29 @@ fn internal_snapshot_of_a_running_guest_brings_back_its_state() {
     );
     ok(&["snapshot-delete", "hot", "r1"]);
     assert!(!image_snapshots(&vda).contains("r1"));
+    // Disk-only: the guest's writes go to the new overlay from then on.
+    let over = t.join("vda-over.qcow2");
+    let spec = format!("vda,file={}", over.display());
+    ok(&[
+        "snapshot-create-as",
+        "hot",
+        "e2",
+        "--disk-only",
+        "--diskspec",
+        &spec,
+        "--diskspec",
+        "hdc,snapshot=no",
+    ]);
+    assert!(ok(&["domblklist", "hot"]).contains(&over.display().to_string()));
+    con.run("echo CCCC > /dev/vda; sync");
     ok(&["destroy", "hot"]);
+    let top = qemu_io(&over, "read -v 0 4");
+    assert!(top.contains("CCCC"), "{top}");
+    // The layer under it keeps the data of before.
+    let std::process::Output { stdout, .. } = std::process::Command::new("qemu-io")
+        .args(["-f", "qcow2", "-r", "-c", "read -v 0 4"])
+        .arg(&vda)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(text(&stdout).contains("AAAA"), "{}", text(&stdout));
 }

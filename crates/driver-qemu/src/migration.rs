@@ -191,10 +191,29 @@ impl Params {
     }
 }
 
-/// The flags every phase checks: unknown bits, and the known ones this
-/// driver cannot honour yet.
+/// The flags every phase checks first: unknown bits, and what an offline
+/// migration cannot be.
 fn check_flags(flags: u32, func: &str) -> Result<()> {
     Error::check_flags(flags, ALL_FLAGS, func)?;
+    if flags & m::OFFLINE != 0 {
+        let refuse = |msg: &str| Err(Error::operation_invalid(QEMU, msg));
+        if flags & (m::NON_SHARED_DISK | m::NON_SHARED_INC) != 0 {
+            return refuse("offline migration cannot handle non-shared storage");
+        }
+        if flags & m::PERSIST_DEST == 0 {
+            return refuse("offline migration must be specified with the persistent flag set");
+        }
+        if flags & m::TUNNELLED != 0 {
+            return refuse("tunnelled offline migration does not make sense");
+        }
+    }
+    Ok(())
+}
+
+/// The known flags this driver cannot honour yet (checked once the
+/// domain is known to be migratable at all, as libvirt orders its
+/// checks).
+fn check_implemented(flags: u32) -> Result<()> {
     if flags & NOT_YET != 0 {
         return Err(Error::new(
             ErrorCode::ArgumentUnsupported,
@@ -203,12 +222,6 @@ fn check_flags(flags: u32, func: &str) -> Result<()> {
                 "migration flags 0x{:x} are not supported by this QEMU driver",
                 flags & NOT_YET
             ),
-        ));
-    }
-    if flags & m::OFFLINE != 0 && flags & m::PERSIST_DEST == 0 {
-        return Err(Error::operation_invalid(
-            QEMU,
-            "offline migration must be specified with the persistent flag set",
         ));
     }
     Ok(())
@@ -524,6 +537,7 @@ impl Driver {
                     "cannot undefine transient domain",
                 ));
             }
+            check_implemented(flags)?;
             if !offline && flags & m::UNSAFE == 0 {
                 check_safe(def)?;
             }
@@ -585,6 +599,7 @@ impl Driver {
         conn: driver::ConnectionId,
     ) -> Result<(Vec<u8>, Option<String>)> {
         check_flags(flags, "qemuDomainMigratePrepare3Params")?;
+        check_implemented(flags)?;
         let p = Params::parse(params)?;
         let xml = p
             .dest_xml
@@ -748,6 +763,7 @@ impl Driver {
         flags: u32,
     ) -> Result<Vec<u8>> {
         check_flags(flags, "qemuDomainMigratePerform3Params")?;
+        check_implemented(flags)?;
         if flags & m::PEER2PEER != 0 {
             return Err(Error::new(
                 ErrorCode::ArgumentUnsupported,
@@ -941,6 +957,7 @@ impl Driver {
         cancelled: bool,
     ) -> Result<(DomainRef, Vec<u8>)> {
         check_flags(flags, "qemuDomainMigrateFinish3Params")?;
+        check_implemented(flags)?;
         let p = Params::parse(params)?;
         let dname = p
             .dest_name
@@ -1107,6 +1124,7 @@ impl Driver {
         cancelled: bool,
     ) -> Result<()> {
         check_flags(flags, "qemuDomainMigrateConfirm3Params")?;
+        check_implemented(flags)?;
         Params::parse(params)?;
         let dom = self.get(r)?;
         lock(&self.mig.out).remove(dom.uuid());
@@ -1308,8 +1326,12 @@ mod tests {
             "Requested operation is not valid: offline migration must be specified with the persistent flag set"
         );
         assert!(check_flags(m::OFFLINE | m::PERSIST_DEST, "f").is_ok());
+        let e = check_flags(m::OFFLINE | m::PERSIST_DEST | m::NON_SHARED_DISK, "f").unwrap_err();
+        assert!(e
+            .message()
+            .ends_with("offline migration cannot handle non-shared storage"));
         assert_eq!(
-            check_flags(m::TUNNELLED, "f").unwrap_err().code,
+            check_implemented(m::TUNNELLED).unwrap_err().code,
             ErrorCode::ArgumentUnsupported
         );
         assert_eq!(

@@ -521,3 +521,59 @@ fn guest_migrates_between_c_libvirtd_and_ours_in_every_mode() {
     assert!(ours.qemus().is_empty());
     c.ok(&["destroy", "ctick"]);
 }
+
+#[test]
+fn migration_refusals_match_c_libvirtd() {
+    skip_if!(skip_reason());
+    let s = Shared::new();
+    let ct = TempDir::new("mig-cdiff");
+    let Some((_cd, csock)) =
+        start_c_libvirtd_with(&ct, &["qemu"], Some("stdio_handler = \"file\"\n"))
+    else {
+        return;
+    };
+    let c_uri = format!("qemu+unix:///system?socket={}", csock.display());
+    let ours = Host::start("mig-cdiff-ours", '9');
+    let xml = s.write_xml("refused");
+    let dest = ours.dest();
+    let cases: &[&[&str]] = &[
+        &["migrate", "--offline", "refused", &dest],
+        &[
+            "migrate",
+            "--offline",
+            "--persistent",
+            "--copy-storage-all",
+            "refused",
+            &dest,
+        ],
+        &["migrate", "--live", "refused", &dest],
+        &["migrate", "--live", "--postcopy", "refused", &dest],
+        &["migrate", "--tunnelled", "refused", &dest],
+        &["domjobabort", "refused"],
+        &["domjobinfo", "refused"],
+        &["migrate-getspeed", "refused"],
+        &["migrate-setspeed", "refused", "8796093022208"],
+        &["migrate-setmaxdowntime", "refused", "100"],
+        &["migrate-getmaxdowntime", "refused"],
+    ];
+    let answers = |uri: &str| -> Vec<(bool, String, String)> {
+        let out = virsh_uri(uri, &["define", &xml.display().to_string()]);
+        assert!(out.ok, "{uri}: {}", out.stderr);
+        cases
+            .iter()
+            .map(|args| {
+                let o = virsh_uri(uri, args);
+                (
+                    o.ok,
+                    o.stdout.trim().to_string(),
+                    o.stderr.trim().to_string(),
+                )
+            })
+            .collect()
+    };
+    let theirs = answers(&c_uri);
+    let mine = answers(&ours.uri);
+    for ((args, c), o) in cases.iter().zip(&theirs).zip(&mine) {
+        assert_eq!(o, c, "virsh {args:?}: ours vs C libvirtd");
+    }
+}

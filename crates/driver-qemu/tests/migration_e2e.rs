@@ -577,3 +577,57 @@ fn migration_refusals_match_c_libvirtd() {
         assert_eq!(o, c, "virsh {args:?}: ours vs C libvirtd");
     }
 }
+
+/// libvirt-python's migrate3 (client-managed) and migrateToURI3
+/// (peer-to-peer) with typed parameters: a new name on the destination,
+/// a bandwidth, and the job statistics of the finished migration.
+const PY_MIGRATE: &str = r#"
+import sys, libvirt
+src = libvirt.open(sys.argv[1])
+dst = libvirt.open(sys.argv[2])
+dom = src.lookupByName("py")
+moved = dom.migrate3(dst, {libvirt.VIR_MIGRATE_PARAM_DEST_NAME: "py-moved",
+                           libvirt.VIR_MIGRATE_PARAM_BANDWIDTH: 1000},
+                     libvirt.VIR_MIGRATE_LIVE)
+print("moved", moved.name(), moved.state()[0] == libvirt.VIR_DOMAIN_RUNNING)
+stats = dom.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+print("stats", stats.get("type") == libvirt.VIR_DOMAIN_JOB_COMPLETED,
+      stats.get("operation") == libvirt.VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT,
+      stats.get("memory_total", 0) > 0)
+print("source", dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF,
+      dom.state()[1] == libvirt.VIR_DOMAIN_SHUTOFF_MIGRATED)
+moved.migrateToURI3(sys.argv[3], {libvirt.VIR_MIGRATE_PARAM_DEST_NAME: "py"},
+                    libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER)
+back = src.lookupByName("py")
+print("back", back.isActive() == 1, back.state()[1] == libvirt.VIR_DOMAIN_RUNNING_MIGRATED)
+try:
+    dst.lookupByName("py-moved")
+    print("left", True)
+except libvirt.libvirtError:
+    print("left", False)
+"#;
+
+#[test]
+fn libvirt_python_migrates_with_typed_parameters() {
+    skip_if!(skip_reason());
+    if !python_available() {
+        return skip("libvirt-python is not installed");
+    }
+    let a = Host::start("mig-py-a", 'a');
+    let b = Host::start("mig-py-b", 'b');
+    let s = Shared::new();
+    let xml = s.write_xml("py");
+    a.ok(&["define", &xml.display().to_string()]);
+    a.ok(&["start", "py"]);
+    s.wait_past(2);
+    let out = python(PY_MIGRATE, &[&a.uri, &b.uri, &a.dest()]);
+    assert!(out.ok, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout.trim(),
+        "moved py-moved True\nstats True True True\nsource True True\nback True True\nleft False"
+    );
+    let last = *s.ticks().last().unwrap_or(&0);
+    s.wait_past(last + 2);
+    s.assert_continuous();
+    a.ok(&["destroy", "py"]);
+}

@@ -202,6 +202,115 @@ fn luks_volume_from_virtsecretd() {
     luks_steps(&dir, &st, &se, false);
 }
 
+/// A private secret's value reaches virtstoraged (it forwards its
+/// caller's identity with the host's system token, made at start-up and
+/// shared by both daemons) and no ordinary client: without an identity,
+/// with another user's, with a forged token, or with attributes libvirt
+/// does not know, the answers match Debian's C libvirtd's secret driver;
+/// with the real token (readable only by root) the value comes back.
+#[test]
+fn private_secret_reaches_virtstoraged_through_the_system_token() {
+    skip_if!(luks_skip());
+    skip_if!((!python_available()).then(|| "needs libvirt-python".to_string()));
+    let dir = TempDir::new("fidelity-luks-private");
+    let conf = dir.config("");
+    let start = |daemon: &str| {
+        let mut cmd = std::process::Command::new(bin(daemon));
+        cmd.arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.join(&format!("{daemon}.pid")))
+            .env("LIBVIRT_RS_ROOT_PREFIX", dir.join("root"));
+        Daemon::start_cmd(cmd, &dir, &dir.join(&format!("run/{daemon}-sock")))
+    };
+    let _sec = start("virtsecretd");
+    let _sto = start("virtstoraged");
+    // One token, private to root, for both daemons.
+    let token_file = dir.join("root/run/libvirt/common/system.token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    assert_eq!(token.len(), 32, "{token:?}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let run = dir.join("run");
+    let st = format!(
+        "storage:///system?socket={}",
+        run.join("virtstoraged-sock").display()
+    );
+    let se = format!(
+        "secret:///system?socket={}",
+        run.join("virtsecretd-sock").display()
+    );
+    luks_steps(&dir, &st, &se, true);
+    // virsh, an ordinary client, is refused the value.
+    let uuid = "8e0b4b4a-1d7e-4a39-9a3c-0d3f4c5b6a71";
+    let o = virsh_uri(&se, &["secret-get-value", uuid]);
+    assert!(!o.ok);
+    assert!(
+        o.stderr
+            .contains("error: Invalid secret: secret is private"),
+        "{}",
+        o.stderr
+    );
+
+    let other = "5f0c2d9e-7a41-4b3c-8e2d-1a2b3c4d5e6f";
+    let ours = python(IDENTITY_SCRIPT, &[&se, other, &token]);
+    assert!(ours.ok, "{}{}", ours.stdout, ours.stderr);
+    let (with_token, ordinary): (Vec<&str>, Vec<&str>) =
+        ours.stdout.lines().partition(|l| l.starts_with("token "));
+    assert_eq!(with_token, ["token ok b'letmein'"], "{}", ours.stdout);
+    // VIR_ERR_INVALID_SECRET from the secret driver.
+    assert!(
+        ordinary.contains(&"plain err 65 30 Invalid secret: secret is private"),
+        "{}",
+        ours.stdout
+    );
+
+    // The same ordinary clients against C's secret driver.
+    let cdir = TempDir::new("fidelity-identity-c");
+    let Some((_c, csock)) = start_c_libvirtd(&cdir, &["secret"]) else {
+        return;
+    };
+    let curi = format!("secret:///system?socket={}", csock.display());
+    let c = python(IDENTITY_SCRIPT, &[&curi, other, ""]);
+    assert!(c.ok, "{}{}", c.stdout, c.stderr);
+    assert_eq!(ordinary, c.stdout.lines().collect::<Vec<_>>());
+}
+
+/// Defines a private secret with a value, then reads it on fresh
+/// connections that first forward an identity (none, another user's, a
+/// forged token, unknown or mistyped attributes, and with argv[3] the
+/// host's token): one line per step, the value or the error's code,
+/// domain and message.
+const IDENTITY_SCRIPT: &str = r#"
+import sys, libvirt
+uri, uuid, token = sys.argv[1:4]
+libvirt.registerErrorHandler(lambda *a: None, None)
+c = libvirt.open(uri)
+s = c.secretDefineXML("<secret ephemeral='no' private='yes'><uuid>%s</uuid>"
+                      "<usage type='volume'><volume>/nowhere/enc.img</volume></usage></secret>" % uuid)
+s.setValue(b"letmein")
+def step(name, ident):
+    try:
+        c = libvirt.open(uri)
+        if ident is not None:
+            c.setIdentity(ident)
+        print(name, "ok", c.secretLookupByUUIDString(uuid).value())
+    except libvirt.libvirtError as e:
+        print(name, "err", e.get_error_code(), e.get_error_domain(), e.get_error_message())
+    except Exception as e:
+        print(name, "python", type(e).__name__, e)
+step("plain", None)
+step("nobody", {"user-name": "nobody", "unix-user-id": 65534, "group-name": "nogroup", "unix-group-id": 65534})
+step("forged", {"system.token": "0" * 32})
+step("unknown", {"colour": "blue"})
+step("mistyped", {"unix-user-id": "root"})
+if token:
+    step("token", {"system.token": token})
+"#;
+
 fn luks_skip() -> Option<String> {
     skip_reason()
         .or_else(|| (!tool_exists("qemu-img")).then(|| "needs qemu-img".into()))

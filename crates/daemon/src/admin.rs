@@ -244,12 +244,12 @@ fn nonnull_client(srv: &str, c: &ClientInfo) -> a::NonnullClient {
 }
 
 /// Name of user `uid` from /etc/passwd (None if unknown).
-fn user_name(uid: u32) -> Option<String> {
+pub(crate) fn user_name(uid: u32) -> Option<String> {
     id_name("/etc/passwd", uid)
 }
 
 /// Name of group `gid` from /etc/group.
-fn group_name(gid: u32) -> Option<String> {
+pub(crate) fn group_name(gid: u32) -> Option<String> {
     id_name("/etc/group", gid)
 }
 

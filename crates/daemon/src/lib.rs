@@ -19,6 +19,7 @@
 
 pub mod admin;
 mod auth;
+pub mod identity;
 mod sockets;
 pub mod tls;
 
@@ -233,6 +234,16 @@ pub fn run_with<H: Handler>(
             opts.daemon,
             DaemonErr::RunDir,
             &format!("Unable to create rundir {}: {e}", paths.run_dir.display()),
+        );
+    }
+
+    if let Err(e) = identity::init(&paths.run_dir) {
+        log(
+            Priority::Error,
+            format_args!(
+                "Unable to set up the system token in {}: {e}",
+                identity::token_path(&paths.run_dir).display()
+            ),
         );
     }
 

@@ -89,20 +89,7 @@ pub fn dev_out(d: NodeDeviceRef) -> r::NonnullNodeDevice {
 }
 
 pub fn params_out(p: driver::TypedParams) -> Vec<r::TypedParam> {
-    p.into_iter()
-        .map(|(field, v)| r::TypedParam {
-            field,
-            value: match v {
-                TypedValue::Int(x) => TypedParamValue::Int(x),
-                TypedValue::UInt(x) => TypedParamValue::UInt(x),
-                TypedValue::LLong(x) => TypedParamValue::LLong(x),
-                TypedValue::ULLong(x) => TypedParamValue::ULLong(x),
-                TypedValue::Double(x) => TypedParamValue::Double(x),
-                TypedValue::Boolean(x) => TypedParamValue::Boolean(x),
-                TypedValue::String(x) => TypedParamValue::String(x),
-            },
-        })
-        .collect()
+    daemon_link::wire_params(p)
 }
 
 pub fn params_in(p: &[r::TypedParam]) -> driver::TypedParams {

@@ -562,8 +562,11 @@ impl driver::Connection for SecretConnection {
     }
 
     fn secret_get_value(&self, secret: &SecretRef, flags: u32) -> driver::Result<Vec<u8>> {
-        // A client over the RPC layer never reads a private secret.
-        self.driver.get_value(&secret.uuid, flags, self.elevated)
+        // A private secret's value goes to this daemon's own drivers and
+        // to a caller whose forwarded identity carries the host's system
+        // token (another daemon acting for its client), to no one else.
+        let elevated = self.elevated || driver::identity::is_current_elevated();
+        self.driver.get_value(&secret.uuid, flags, elevated)
     }
 
     fn secret_undefine(&self, secret: &SecretRef) -> driver::Result<()> {

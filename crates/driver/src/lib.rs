@@ -16,6 +16,7 @@ pub mod close_callbacks;
 pub mod consts;
 pub mod error;
 pub mod events;
+pub mod identity;
 pub mod job;
 pub mod keycodes;
 pub mod objlist;

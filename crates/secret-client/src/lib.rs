@@ -7,8 +7,10 @@
 //! driver cannot tell it from libvirtd's in-process secret driver.
 //!
 //! Must not depend on any driver. One connection per opener call, one call
-//! at a time; the connection is closed when dropped. virtsecretd answers
-//! the value of a private secret to no client over its socket.
+//! at a time; the connection is closed when dropped. The connection
+//! forwards the caller's identity elevated by the host's system token, so
+//! virtsecretd answers it a private secret's value, as it does libvirt's
+//! storage driver and no ordinary client.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -47,7 +49,9 @@ impl RemoteSecrets {
     pub fn connect(&self) -> Result<RemoteSecretConn> {
         Ok(RemoteSecretConn {
             uri: self.uri.clone(),
-            link: DaemonLink::open(&self.socket, &self.uri)?,
+            // Elevated: the storage driver reads a volume's passphrase,
+            // which a private secret gives to the host's daemons only.
+            link: DaemonLink::open_elevated(&self.socket, &self.uri)?,
         })
     }
 

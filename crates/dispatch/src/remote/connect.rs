@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Connection and host procedures: opening and closing the driver
-//! connection, what the connection and the host are, keepalive and the
-//! close callback.
+//! connection, what the connection and the host are, keepalive, the
+//! close callback and the identity a client forwards.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
+use driver::identity::Identity;
 use driver::ConnectAuth;
 use protocol::procs::RemoteConnect;
 use protocol::remote as r;
@@ -74,6 +76,24 @@ impl RemoteConnect for Call<'_> {
         }
         *slot = Some(conn);
         self.handler.opened.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// virConnectSetIdentity: once the connection is open, the client's
+    /// attributes replace the identity its calls run as. Any client may
+    /// send one (libvirt checks only the `connect:write` ACL, which no
+    /// access driver here restricts); what it gains rests on the system
+    /// token, which only the host's daemons can read.
+    fn connect_set_identity(&self, args: r::ConnectSetIdentityArgs) -> R<()> {
+        let st = self.state();
+        let open = st.conn.read().map(|c| c.is_some()).unwrap_or(false);
+        if !open {
+            return Err(not_open());
+        }
+        let ident = Identity::from_params(crate::convert::params_in(&args.params)).map_err(wire)?;
+        if let Ok(mut slot) = st.identity.write() {
+            *slot = Some(Arc::new(ident));
+        }
         Ok(())
     }
 

@@ -243,21 +243,25 @@ impl Handler for RemoteHandler {
             client,
             extra: Cell::new(Extra::None),
         };
-        let result = if h.prog == protocol::lxc::PROGRAM {
-            LxcProc::from_i32(h.proc_)
-                .ok_or_else(|| unknown_procedure(h.proc_))
-                .and_then(|p| {
-                    check_access(client, p.info())?;
-                    p.call(&call, payload)
-                })
-        } else {
-            P::from_i32(h.proc_)
-                .ok_or_else(|| unknown_procedure(h.proc_))
-                .and_then(|p| {
-                    check_access(client, p.info())?;
-                    p.call(&call, payload).map_err(|e| as_called(e, p.info()))
-                })
-        };
+        // The drivers see the identity the client forwarded, if any.
+        let ident = client.state.identity.read().ok().and_then(|i| i.clone());
+        let result = driver::identity::with_current(ident, || {
+            if h.prog == protocol::lxc::PROGRAM {
+                LxcProc::from_i32(h.proc_)
+                    .ok_or_else(|| unknown_procedure(h.proc_))
+                    .and_then(|p| {
+                        check_access(client, p.info())?;
+                        p.call(&call, payload)
+                    })
+            } else {
+                P::from_i32(h.proc_)
+                    .ok_or_else(|| unknown_procedure(h.proc_))
+                    .and_then(|p| {
+                        check_access(client, p.info())?;
+                        p.call(&call, payload).map_err(|e| as_called(e, p.info()))
+                    })
+            }
+        });
         match result {
             Ok(reply) => call.respond(reply),
             Err(e) => Response::Error(e),

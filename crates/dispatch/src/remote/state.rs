@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! What the remote program keeps per client: the driver connection, the
-//! event registrations and the close callback. (Data streams belong to
-//! the RPC layer's client.)
+//! event registrations, the close callback and the identity the client
+//! forwarded. (Data streams belong to the RPC layer's client.)
 //!
 //! The event module knows nothing of this type: it is handed its part
 //! (the registrations) and the client.
 
 use std::sync::{Arc, Mutex, RwLock};
 
+use driver::identity::Identity;
 use driver::Connection;
 
 use super::events::EventState;
@@ -39,6 +40,8 @@ pub struct RemoteState {
     pub(crate) close_callback: Mutex<bool>,
     /// The client's connections to the daemons of its secondary drivers.
     pub(crate) links: super::relay::Links,
+    /// The identity the client forwarded with ConnectSetIdentity.
+    pub(crate) identity: RwLock<Option<Arc<Identity>>>,
 }
 
 impl RemoteState {
@@ -54,6 +57,7 @@ impl RemoteState {
             readonly,
             close_callback: Mutex::new(false),
             links: Default::default(),
+            identity: RwLock::new(None),
         }
     }
 }

@@ -440,6 +440,14 @@ impl Connection for QemuConnection {
         self.drv.update_device(dom, xml, flags)
     }
 
+    fn domain_set_vcpus(&self, dom: &DomainRef, n: u32, flags: u32) -> Result<()> {
+        self.drv.set_vcpus(dom, n, flags)
+    }
+
+    fn domain_get_vcpus_flags(&self, dom: &DomainRef, flags: u32) -> Result<i32> {
+        self.drv.get_vcpus(dom, flags)
+    }
+
     fn domain_block_resize(
         &self,
         dom: &DomainRef,

@@ -940,21 +940,35 @@ impl Driver {
                 set_alias(d, &alias);
             }
         }
+        // Removed now, or later when the guest lets go.
+        self.unplug(dom, &mon, &alias, nodes, netdevs).map(|_| ())
+    }
+
+    /// `device_del` of `alias`, with what to delete once QEMU reports it
+    /// gone; whether that happened within libvirt's wait.
+    pub(crate) fn unplug(
+        &self,
+        dom: &crate::state::Dom,
+        mon: &qemu::qmp::Qmp,
+        alias: &str,
+        nodes: Vec<String>,
+        netdevs: Vec<String>,
+    ) -> Result<bool> {
         let (tx, rx) = std::sync::mpsc::channel();
         {
             let mut p = self.unplugs.lock();
-            let e = p.entry((*dom.uuid(), alias.clone())).or_default();
+            let e = p.entry((*dom.uuid(), alias.to_string())).or_default();
             e.nodes = nodes;
             e.netdevs = netdevs;
             e.waiters.push(tx);
         }
-        if let Err(e) = self.qmp(&mon, "device_del", Some(json!({ "id": alias }))) {
-            self.unplugs.lock().remove(&(*dom.uuid(), alias));
+        if let Err(e) = self.qmp(mon, "device_del", Some(json!({ "id": alias }))) {
+            self.unplugs
+                .lock()
+                .remove(&(*dom.uuid(), alias.to_string()));
             return Err(e);
         }
-        // Removed now, or later when the guest lets go.
-        let _ = rx.recv_timeout(unplug_wait());
-        Ok(())
+        Ok(rx.recv_timeout(unplug_wait()).is_ok())
     }
 
     /// The alias (QEMU device id) the command line gave disk `el`.

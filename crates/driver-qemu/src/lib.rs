@@ -34,6 +34,7 @@ mod save;
 mod snapshot;
 mod state;
 mod stats;
+mod vcpu;
 mod vnc;
 
 use std::path::PathBuf;

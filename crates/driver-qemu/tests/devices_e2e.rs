@@ -771,3 +771,66 @@ fn snapshots_of_a_running_guest_bring_back_its_state_and_overlay_its_disk() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(text(&stdout).contains("AAAA"), "{}", text(&stdout));
 }
+
+#[test]
+fn vcpus_are_plugged_into_a_running_guest() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let g = match test_guest() {
+        Ok(g) => g,
+        Err(e) => return skip(format!("no test guest: {e}")),
+    };
+    let t = TempDir::new("qemu-vcpu");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let vda = t.join("vda.qcow2");
+    qemu_img_create(&vda, "qcow2", "16M");
+    let iso = t.join("one.iso");
+    std::fs::write(&iso, vec![0u8; 2048 * 16]).unwrap_or_else(|e| panic!("{e}"));
+    let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
+    let xml = t.join("hot.xml");
+    let dom = guest_xml(&g, &vda, &iso, &console, &serial)
+        .replace("<vcpu>1</vcpu>", "<vcpu current='1'>2</vcpu>");
+    std::fs::write(&xml, dom).unwrap_or_else(|e| panic!("{e}"));
+    let ok = |args: &[&str]| {
+        let o = virsh_uri(&uri, args);
+        assert!(o.ok, "{args:?}: {}{}", o.stdout, o.stderr);
+        o.stdout
+    };
+    ok(&["define", &xml.display().to_string()]);
+    ok(&["start", "hot"]);
+    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "no boot marker:\n{log}");
+    let mut con = Console::open(&console);
+    assert_eq!(ok(&["vcpucount", "hot", "--live", "--active"]).trim(), "1");
+    ok(&["setvcpus", "hot", "2", "--live"]);
+    let online = con.wait_for("cat /sys/devices/system/cpu/online", "0-1", true);
+    assert!(online.contains("0-1"), "{online}");
+    assert_eq!(ok(&["vcpucount", "hot", "--live", "--active"]).trim(), "2");
+    let o = virsh_uri(&uri, &["setvcpus", "hot", "3", "--live"]);
+    assert!(
+        o.stderr.contains(
+            "requested vcpus is greater than max allowable vcpus for the live domain: 3 > 2"
+        ),
+        "{}",
+        o.stderr
+    );
+    // Unplugging needs the guest to eject the vCPU, which the test
+    // guest does not do within libvirt's wait: C's timeout error.
+    let o = virsh_uri(&uri, &["setvcpus", "hot", "1", "--live"]);
+    assert!(
+        o.stderr.contains("vcpu unplug request timed out"),
+        "{}",
+        o.stderr
+    );
+    // The definition is separate.
+    ok(&["setvcpus", "hot", "2", "--config"]);
+    assert_eq!(
+        ok(&["vcpucount", "hot", "--config", "--active"]).trim(),
+        "2"
+    );
+    assert_eq!(ok(&["vcpucount", "hot", "--live", "--active"]).trim(), "2");
+    ok(&["destroy", "hot"]);
+}

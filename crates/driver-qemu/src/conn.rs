@@ -418,6 +418,39 @@ impl Connection for QemuConnection {
         self.drv.block_stats(dom, path)
     }
 
+    fn domain_reboot(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        self.drv.reboot(dom, flags)
+    }
+
+    fn domain_inject_nmi(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        self.drv.inject_nmi(dom, flags)
+    }
+
+    fn domain_send_key(
+        &self,
+        dom: &DomainRef,
+        codeset: u32,
+        holdtime: u32,
+        keycodes: &[u32],
+        flags: u32,
+    ) -> Result<()> {
+        self.drv.send_key(dom, codeset, holdtime, keycodes, flags)
+    }
+
+    fn domain_pm_wakeup(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        self.drv.pm_wakeup(dom, flags)
+    }
+
+    fn domain_pm_suspend_for_duration(
+        &self,
+        dom: &DomainRef,
+        target: u32,
+        duration: u64,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv.pm_suspend(dom, target, duration, flags)
+    }
+
     fn domain_abort_job(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         // VIR_DOMAIN_ABORT_JOB_POSTCOPY: only for migrations.
         Error::check_flags(flags, 1, "qemuDomainAbortJobFlags")?;

@@ -28,6 +28,7 @@ mod console;
 mod hotplug;
 mod jobs;
 mod launch;
+mod lifecycle;
 mod migration;
 mod process;
 mod save;

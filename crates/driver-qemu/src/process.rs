@@ -521,16 +521,24 @@ impl Driver {
         };
         self.rt.spawn(async move {
             let mut shutdown_seen = false;
+            // A fake reboot's power off seen: QEMU's STOP follows it.
+            let mut fake_pending = None;
             while let Some(ev) = rx.recv().await {
                 let mut emit = None;
                 let mut reboot = false;
                 let mut deleted = None;
+                let mut fake_reboot = None;
                 {
                     let mut st = dom.lock();
                     if st.live.is_none() {
                         break;
                     }
                     match ev.name.as_str() {
+                        // -no-shutdown stopped the powered-off guest of a
+                        // fake reboot: now it is reset.
+                        "STOP" if fake_pending.is_some() && st.state == state::SHUTDOWN => {
+                            fake_reboot = fake_pending.take();
+                        }
                         // The switch-over of an outgoing migration.
                         "STOP" if st.state == state::RUNNING && drv.mig.is_outgoing(dom.uuid()) => {
                             st.state = state::PAUSED;
@@ -555,6 +563,25 @@ impl Driver {
                         // QEMU runs with -no-shutdown: the guest's power
                         // off stops it, and ending it is ours (its
                         // SIGTERM then reports a second shutdown).
+                        // virDomainReboot's ACPI power button: the guest
+                        // powered off, QEMU (kept by -no-shutdown) is
+                        // reset and goes on.
+                        "SHUTDOWN" if st.fake_reboot => {
+                            st.fake_reboot = false;
+                            st.state = state::SHUTDOWN;
+                            st.reason = reason::SHUTDOWN_UNKNOWN;
+                            fake_pending = st.live.as_ref().map(|l| l.mon.clone());
+                            let guest =
+                                ev.data.get("guest").and_then(|g| g.as_bool()) == Some(true);
+                            emit = Some((
+                                lifecycle::SHUTDOWN,
+                                if guest {
+                                    lifecycle::SHUTDOWN_GUEST
+                                } else {
+                                    lifecycle::SHUTDOWN_FINISHED
+                                },
+                            ));
+                        }
                         "SHUTDOWN"
                             if !shutdown_seen
                                 && st.live.as_ref().and_then(|l| l.stop_cause).is_none() =>
@@ -599,6 +626,9 @@ impl Driver {
                 if reboot {
                     drv.events
                         .publish(driver::Event::DomainReboot { dom: dom_ref(&dom) });
+                }
+                if let Some(mon) = fake_reboot {
+                    drv.finish_fake_reboot(&dom, &mon).await;
                 }
             }
             // The monitor is gone: QEMU exited.

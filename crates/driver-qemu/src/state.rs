@@ -63,6 +63,9 @@ pub(crate) struct DomState {
     pub reason: i32,
     /// Progress of its save or dump, and the last one completed.
     pub jobs: crate::jobs::Jobs,
+    /// virDomainReboot pressed the power button: the guest's power off
+    /// resets it instead of ending QEMU.
+    pub fake_reboot: bool,
     /// The domain's snapshots.
     pub snapshots: conf::moment::Moments<conf::snapshot::SnapshotDef>,
 }
@@ -564,6 +567,7 @@ fn shut_off(name: String) -> DomState {
         state: state::SHUTOFF,
         reason: reason::SHUTOFF_UNKNOWN,
         jobs: crate::jobs::Jobs::default(),
+        fake_reboot: false,
         snapshots: Default::default(),
     }
 }

@@ -682,3 +682,88 @@ fn an_image_saved_by_c_libvirtd_restores_here() {
     define_bootsector(&t, &c_uri, "fromc");
     save_here_restore_there(&c_uri, &uri, "fromc", &t.join("fromc.img"));
 }
+
+#[test]
+fn reboot_resets_the_guest_in_the_same_qemu_and_calls_without_an_agent_are_refused() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let g = match test_guest() {
+        Ok(g) => g,
+        Err(e) => return skip(e),
+    };
+    let t = TempDir::new("qemu-reboot");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let serial = t.join("serial1.log");
+    let xml = format!(
+        "<domain type='qemu'>\n  <name>rebooter</name>\n  <memory unit='MiB'>160</memory>\n  <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  <devices>\n    <serial type='pty'><target port='0'/></serial>\n    <serial type='file'><source path='{}'/><target port='1'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>\n  </devices>\n</domain>\n",
+        g.os_xml(),
+        serial.display()
+    );
+    let path = t.join("rebooter.xml");
+    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(&uri, &["define", &path.display().to_string()]),
+        "define",
+    );
+    ok(&virsh_uri(&uri, &["start", "rebooter"]), "start");
+    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "no boot marker:\n{log}");
+    let pid = guest_pid(&t, "rebooter");
+    let watch = events(&uri);
+    ok(
+        &virsh_uri(&uri, &["reboot", "--mode", "acpi", "rebooter"]),
+        "reboot",
+    );
+    // The guest powers off, QEMU resets it: a second boot in the same
+    // process.
+    let again = eventually_within(Duration::from_secs(90), || {
+        std::fs::read_to_string(&serial)
+            .unwrap_or_default()
+            .matches("GUEST-BOOT-OK")
+            .count()
+            == 2
+    });
+    assert!(
+        again,
+        "no second boot:\n{}",
+        std::fs::read_to_string(&serial).unwrap_or_default()
+    );
+    assert_eq!(guest_pid(&t, "rebooter"), pid);
+    assert_eq!(domstate(&uri, "rebooter"), "running (booted)");
+    // Guest input and NMI reach QEMU.
+    ok(
+        &virsh_uri(&uri, &["send-key", "rebooter", "KEY_A", "KEY_ENTER"]),
+        "send-key",
+    );
+    ok(&virsh_uri(&uri, &["inject-nmi", "rebooter"]), "inject-nmi");
+    // Without a guest agent.
+    for args in [
+        vec!["dompmsuspend", "rebooter", "mem"],
+        vec!["reboot", "--mode", "agent", "rebooter"],
+    ] {
+        let out = virsh_uri(&uri, &args);
+        assert!(
+            out.stderr.contains("QEMU guest agent is not configured"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // Waking a guest that is not asleep: QEMU's refusal.
+    let wake = virsh_uri(&uri, &["dompmwakeup", "rebooter"]);
+    assert!(!wake.ok);
+    assert!(wake.stderr.contains("system_wakeup"), "{}", wake.stderr);
+    ok(&virsh_uri(&uri, &["destroy", "rebooter"]), "destroy");
+    let got = lifecycle_of(watch, "rebooter");
+    assert_eq!(
+        got,
+        [
+            "Shutdown Finished after guest request",
+            "Resumed Unpaused",
+            "Stopped Destroyed"
+        ],
+        "{got:?}"
+    );
+}

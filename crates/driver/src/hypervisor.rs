@@ -439,6 +439,22 @@ pub trait Connection: Send + Sync {
     fn domain_save_image_define_xml(&self, path: &str, xml: &str, flags: u32) -> Result<()> {
         unsupported!("virDomainSaveImageDefineXML")
     }
+    /// virDomainPMWakeup: wakes a guest suspended to RAM. Errors:
+    /// VIR_ERR_OPERATION_INVALID when it is not running.
+    fn domain_pm_wakeup(&self, dom: &DomainRef, flags: u32) -> Result<()> {
+        unsupported!("virDomainPMWakeup")
+    }
+    /// virDomainPMSuspendForDuration: suspends the guest to `target`
+    /// (VIR_NODE_SUSPEND_TARGET_*) through its agent.
+    fn domain_pm_suspend_for_duration(
+        &self,
+        dom: &DomainRef,
+        target: u32,
+        duration: u64,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainPMSuspendForDuration")
+    }
     /// virDomainInjectNMI.
     fn domain_inject_nmi(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         unsupported!("virDomainInjectNMI")

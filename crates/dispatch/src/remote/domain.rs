@@ -621,6 +621,21 @@ impl RemoteDomain for Call<'_> {
         self.driver(|c| c.domain_save_image_define_xml(&args.file, &args.dxml, args.flags))
     }
 
+    fn domain_pm_wakeup(&self, args: r::DomainPmWakeupArgs) -> R<()> {
+        self.driver(|c| c.domain_pm_wakeup(&dom_in(&args.dom), args.flags))
+    }
+
+    fn domain_pm_suspend_for_duration(&self, args: r::DomainPmSuspendForDurationArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_pm_suspend_for_duration(
+                &dom_in(&args.dom),
+                args.target,
+                args.duration,
+                args.flags,
+            )
+        })
+    }
+
     fn domain_inject_nmi(&self, args: r::DomainInjectNmiArgs) -> R<()> {
         self.driver(|c| c.domain_inject_nmi(&dom_in(&args.dom), args.flags))
     }

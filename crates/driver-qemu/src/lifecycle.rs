@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Lifecycle calls on a running guest beyond start and stop: reboot by
+//! the ACPI power button (libvirt's "fake reboot": the guest's power off
+//! resets QEMU instead of ending it), NMI, key presses, waking a
+//! suspended guest, and the guest-agent suspend this driver refuses
+//! without an agent, as libvirt does.
+
+use std::sync::Arc;
+
+use driver::consts::{lifecycle, reason, state};
+use driver::error::ErrorCode;
+use driver::keycodes::{self, Codeset};
+use driver::{DomainRef, Error, Result};
+use serde_json::{json, Value};
+
+use crate::process::not_running;
+use crate::state::{dom_ref, Dom, Driver, JobGuard, QEMU};
+
+/// virDomainRebootFlagValues this driver knows.
+const REBOOT_ACPI_POWER_BTN: u32 = 1 << 0;
+const REBOOT_GUEST_AGENT: u32 = 1 << 1;
+
+/// virNodeSuspendTarget's end.
+const SUSPEND_TARGET_LAST: u32 = 3;
+
+fn no_agent() -> Error {
+    Error::new(
+        ErrorCode::ArgumentUnsupported,
+        QEMU,
+        "QEMU guest agent is not configured",
+    )
+}
+
+impl Driver {
+    /// Runs `cmd` with `args` on running domain `r`, holding its job.
+    fn run_qmp(
+        &self,
+        r: &DomainRef,
+        api: &'static str,
+        cmd: &'static str,
+        args: Option<Value>,
+    ) -> Result<JobGuard> {
+        let job = self.begin(r, api)?;
+        let mon = {
+            let st = job.obj().lock();
+            st.live.as_ref().ok_or_else(not_running)?.mon.clone()
+        };
+        match self.block(async move { mon.execute(cmd, args).await }) {
+            Some(Ok(_)) => Ok(job),
+            Some(Err(e)) => Err(qemu::probe::qmp_error(cmd, e)),
+            None => Err(Error::new(
+                ErrorCode::OperationFailed,
+                QEMU,
+                "monitor call failed",
+            )),
+        }
+    }
+
+    /// virDomainReboot: the ACPI power button with the fake-reboot mark
+    /// (the agent is not supported: refused when it is the only way
+    /// asked for).
+    pub(crate) fn reboot(&self, r: &DomainRef, flags: u32) -> Result<()> {
+        Error::check_flags(
+            flags,
+            REBOOT_ACPI_POWER_BTN | REBOOT_GUEST_AGENT,
+            "qemuDomainReboot",
+        )?;
+        if flags == REBOOT_GUEST_AGENT {
+            let dom = self.get(r)?;
+            if dom.lock().live.is_none() {
+                return Err(not_running());
+            }
+            return Err(no_agent());
+        }
+        let job = self.begin(r, "virDomainReboot")?;
+        let dom = job.obj().clone();
+        let mon = {
+            let mut st = dom.lock();
+            let mon = st.live.as_ref().ok_or_else(not_running)?.mon.clone();
+            st.fake_reboot = true;
+            mon
+        };
+        let res = self.block(async move { mon.execute("system_powerdown", None).await });
+        match res {
+            Some(Ok(_)) => Ok(()),
+            other => {
+                dom.lock().fake_reboot = false;
+                Err(match other {
+                    Some(Err(e)) => qemu::probe::qmp_error("system_powerdown", e),
+                    _ => Error::new(ErrorCode::OperationFailed, QEMU, "monitor call failed"),
+                })
+            }
+        }
+    }
+
+    /// The second half of a fake reboot, when the guest powered off:
+    /// reset, run again, and tell the clients it resumed.
+    pub(crate) async fn finish_fake_reboot(&self, dom: &Arc<Dom>, mon: &qemu::qmp::Qmp) {
+        if mon.execute("system_reset", None).await.is_err() {
+            return;
+        }
+        {
+            let mut st = dom.lock();
+            st.state = state::RUNNING;
+            st.reason = reason::RUNNING_BOOTED;
+        }
+        if mon.execute("cont", None).await.is_err() {
+            let mut st = dom.lock();
+            st.state = state::PAUSED;
+            st.reason = reason::PAUSED_UNKNOWN;
+            return;
+        }
+        self.refresh_status(dom);
+        self.emit(
+            dom_ref(dom),
+            lifecycle::RESUMED,
+            lifecycle::RESUMED_UNPAUSED,
+        );
+    }
+
+    /// virDomainInjectNMI.
+    pub(crate) fn inject_nmi(&self, r: &DomainRef, flags: u32) -> Result<()> {
+        Error::check_flags(flags, 0, "qemuDomainInjectNMI")?;
+        self.run_qmp(r, "virDomainInjectNMI", "inject-nmi", None)
+            .map(drop)
+    }
+
+    /// virDomainSendKey: the keys as QEMU's key numbers, pressed together
+    /// for `holdtime` ms (QEMU's default when 0).
+    pub(crate) fn send_key(
+        &self,
+        r: &DomainRef,
+        codeset: u32,
+        holdtime: u32,
+        keycodes: &[u32],
+        flags: u32,
+    ) -> Result<()> {
+        Error::check_flags(flags, 0, "qemuDomainSendKey")?;
+        let set = Codeset::from_u32(codeset).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                format!("unsupported codeset: {codeset}"),
+            )
+        })?;
+        let mut keys = Vec::with_capacity(keycodes.len());
+        for code in keycodes {
+            let n = if set == Codeset::Qnum {
+                Some(*code)
+            } else {
+                keycodes::translate(set, Codeset::Qnum, *code)
+            };
+            let n = n.ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InternalError,
+                    QEMU,
+                    format!(
+                        "cannot translate keycode {code} of {} codeset to qnum keycode",
+                        set.name()
+                    ),
+                )
+            })?;
+            keys.push(json!({ "type": "number", "data": n }));
+        }
+        let mut args = json!({ "keys": keys });
+        if holdtime > 0 {
+            args["hold-time"] = json!(holdtime);
+        }
+        self.run_qmp(r, "virDomainSendKey", "send-key", Some(args))
+            .map(drop)
+    }
+
+    /// virDomainPMWakeup: `system_wakeup`.
+    pub(crate) fn pm_wakeup(&self, r: &DomainRef, flags: u32) -> Result<()> {
+        Error::check_flags(flags, 0, "qemuDomainPMWakeup")?;
+        self.run_qmp(r, "virDomainPMWakeup", "system_wakeup", None)
+            .map(drop)
+    }
+
+    /// virDomainPMSuspendForDuration: only through the guest agent, which
+    /// this driver does not run; libvirt's checks come first.
+    pub(crate) fn pm_suspend(
+        &self,
+        r: &DomainRef,
+        target: u32,
+        duration: u64,
+        flags: u32,
+    ) -> Result<()> {
+        Error::check_flags(flags, 0, "qemuDomainPMSuspendForDuration")?;
+        if duration != 0 {
+            return Err(Error::new(
+                ErrorCode::ArgumentUnsupported,
+                QEMU,
+                "Duration not supported. Use 0 for now",
+            ));
+        }
+        if target >= SUSPEND_TARGET_LAST {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                format!("Unknown suspend target: {target}"),
+            ));
+        }
+        let dom = self.get(r)?;
+        if dom.lock().live.is_none() {
+            return Err(not_running());
+        }
+        Err(no_agent())
+    }
+}

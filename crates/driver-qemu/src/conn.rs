@@ -451,6 +451,10 @@ impl Connection for QemuConnection {
         self.drv.pm_suspend(dom, target, duration, flags)
     }
 
+    fn domain_core_dump(&self, dom: &DomainRef, to: &str, format: u32, flags: u32) -> Result<()> {
+        self.drv.core_dump(dom, to, format, flags)
+    }
+
     fn domain_abort_job(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         // VIR_DOMAIN_ABORT_JOB_POSTCOPY: only for migrations.
         Error::check_flags(flags, 1, "qemuDomainAbortJobFlags")?;

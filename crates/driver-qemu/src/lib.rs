@@ -25,6 +25,7 @@ pub mod caps;
 pub mod config;
 mod conn;
 mod console;
+mod dump;
 mod hotplug;
 mod jobs;
 mod launch;

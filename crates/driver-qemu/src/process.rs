@@ -653,6 +653,7 @@ impl Driver {
                     driver::consts::migrate::STOPPED_MIGRATED,
                 ),
                 Some(StopCause::Failed) => (reason::SHUTOFF_FAILED, lifecycle::STOPPED_FAILED),
+                Some(StopCause::Crashed) => (reason::SHUTOFF_CRASHED, lifecycle::STOPPED_CRASHED),
                 _ if shutdown_seen => (reason::SHUTOFF_SHUTDOWN, lifecycle::STOPPED_SHUTDOWN),
                 _ => (reason::SHUTOFF_CRASHED, lifecycle::STOPPED_FAILED),
             };

@@ -31,6 +31,8 @@ pub(crate) enum StopCause {
     Migrated,
     /// A start (restore, incoming migration) that failed half-way.
     Failed,
+    /// virDomainCoreDump with VIR_DUMP_CRASH.
+    Crashed,
 }
 
 /// A running guest.

@@ -236,6 +236,11 @@ impl Connection for QemuConnection {
         self.drv.shutdown(dom)
     }
 
+    fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {
+        Error::check_flags(flags, 0, "qemuConnectDomainXMLToNative")?;
+        self.drv.xml_to_native(format, xml)
+    }
+
     fn domain_open_console(
         &self,
         dom: &DomainRef,

@@ -85,9 +85,11 @@ pub(crate) fn command_config(
             _ => caps.has("seccomp-sandbox"),
         },
         env_path: daemon_env("PATH").unwrap_or_else(|| CommandConfig::default().env_path),
-        env_user: daemon_env("USER")
-            .or_else(|| daemon_env("LOGNAME"))
-            .unwrap_or_else(|| conf.user.clone()),
+        env_user: daemon_env("USER").or_else(|| daemon_env("LOGNAME")),
+        env_pass: ["LD_PRELOAD", "LD_LIBRARY_PATH"]
+            .iter()
+            .filter_map(|k| daemon_env(k).map(|v| (k.to_string(), v)))
+            .collect(),
         host_numa_nodes: host_numa_nodes(),
         render_node: render_node(),
         master_key,
@@ -306,6 +308,31 @@ fn is_libvirt_log_line(l: &str) -> bool {
         && b.get(13) == Some(&b':')
         && b.get(19) == Some(&b'.')
         && b.get(28) == Some(&b':')
+}
+
+impl crate::state::Driver {
+    /// virConnectDomainXMLToNative (`qemu-argv`): the command line a
+    /// definition would start with, nothing opened or passed (the monitor
+    /// and chardev files named by path), as domain -1.
+    pub(crate) fn xml_to_native(&self, format: &str, xml: &str) -> Result<String> {
+        if format != "qemu-argv" {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                format!("unsupported config type {format}"),
+            ));
+        }
+        let def = self.parse_def(xml, false)?;
+        let emulator = def
+            .emulator
+            .clone()
+            .ok_or_else(|| Error::internal(QEMU, "no emulator"))?;
+        let caps = crate::caps::lookup(&self.caps, &emulator)?;
+        let mut cfg = command_config(&self.conf, &self.opts.lib_dir, &caps)?;
+        cfg.fd_numbering = FdNumbering::Pretend;
+        let cmd = qemu_command::build_command(&def, &caps, &cfg, -1)?;
+        Ok(cmd.to_shell_line())
+    }
 }
 
 #[cfg(test)]

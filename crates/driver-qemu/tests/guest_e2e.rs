@@ -444,3 +444,113 @@ fn vnc_displays_get_ports_from_the_configured_range_and_give_them_back() {
         ok(&virsh_uri(&uri, &["destroy", name]), "destroy");
     }
 }
+
+/// A command line as words, with what differs by design between the
+/// daemons made equal: our scratch root prefix, and the shapes libvirt
+/// 9.6 changed after Debian's 9.0 (`-m size=Nk` for `-m MiB`; ACPI as
+/// `acpi=on|off` of `-machine`, where 9.0 wrote `-no-acpi` or nothing;
+/// q35's implicit iTCO watchdog, `-global ICH9-LPC.noreboot=off
+/// -watchdog-action reset`, which 9.0 did not add), which the 9.6
+/// qemuxml2argv corpus this crate matches byte for byte has.
+fn native_words(line: &str, root: &str) -> Vec<String> {
+    let line = line.trim().replace(root, "");
+    let mut out = Vec::new();
+    let mut words = line.split(' ').peekable();
+    while let Some(w) = words.next() {
+        match w {
+            "-m" => {
+                let v = words.next().unwrap_or("");
+                let mib = v
+                    .strip_prefix("size=")
+                    .and_then(|k| k.strip_suffix('k'))
+                    .and_then(|k| k.parse::<u64>().ok())
+                    .map(|k| (k / 1024).to_string())
+                    .unwrap_or_else(|| v.to_string());
+                out.push(w.to_string());
+                out.push(mib);
+            }
+            "-no-acpi" => {}
+            "-global" if words.peek() == Some(&"ICH9-LPC.noreboot=off") => {
+                words.next();
+            }
+            "-watchdog-action" if words.peek() == Some(&"reset") => {
+                words.next();
+            }
+            _ => out.push(w.replace(",acpi=off", "").replace(",acpi=on", "")),
+        }
+    }
+    out
+}
+
+#[test]
+fn domxml_to_native_matches_c_libvirtd() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the test runs the system instance (root)");
+    }
+    let t = TempDir::new("qemu-native");
+    let (_d, uri) = start_virtqemud(&t);
+    let Some((_c, c_sock)) = start_c_libvirtd(&t, &["qemu"]) else {
+        return;
+    };
+    let c_uri = format!("qemu:///system?socket={}", c_sock.display());
+    // The corpus's 9.6 forms the normalisation stands for.
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/libvirt-9.6/qemuxml2argvdata/async-teardown.x86_64-latest.args");
+    let args = std::fs::read_to_string(&corpus).unwrap_or_default();
+    {
+        assert!(args.contains("-m size=219136k"), "{args}");
+        assert!(args.contains("acpi=off"), "{args}");
+        assert!(!args.contains("-no-acpi"), "{args}");
+        let on = corpus.with_file_name("cpu-eoi-disabled.x86_64-latest.args");
+        let on = std::fs::read_to_string(on).unwrap_or_default();
+        assert!(on.contains("memory-backend=pc.ram,acpi=on"), "{on}");
+        let itco = corpus.with_file_name("boot-floppy-q35.x86_64-latest.args");
+        let itco = std::fs::read_to_string(itco).unwrap_or_default();
+        assert!(
+            itco.contains("-global ICH9-LPC.noreboot=off \\\n-watchdog-action reset"),
+            "{itco}"
+        );
+    }
+    let disk = t.join("d0.qcow2");
+    data_disk(&disk);
+    let domains = [
+        format!(
+            "<domain type='qemu'>\n  <name>native-linux</name>\n  <uuid>6a0ddc4c-6de9-4a8c-9a61-5d6cbd7a5a11</uuid>\n  <memory unit='MiB'>128</memory>\n  <vcpu>1</vcpu>\n  <os><type arch='x86_64' machine='pc'>hvm</type><kernel>/boot/vmlinux</kernel><initrd>/boot/initrd.img</initrd><cmdline>console=ttyS0 quiet</cmdline></os>\n  <features><acpi/></features>\n  <devices>\n    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{}'/><target dev='vda' bus='virtio'/></disk>\n    <serial type='pty'><target port='0'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>\n  </devices>\n</domain>\n",
+            disk.display()
+        ),
+        "<domain type='qemu'>\n  <name>native-floppy</name>\n  <uuid>6a0ddc4c-6de9-4a8c-9a61-5d6cbd7a5a12</uuid>\n  <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os><type arch='x86_64'>hvm</type><boot dev='fd'/></os>\n  <devices>\n    <disk type='file' device='floppy'><source file='/var/tmp/boot.img'/><target dev='fda' bus='fdc'/><readonly/></disk>\n  </devices>\n</domain>\n".to_string(),
+        "<domain type='qemu'>\n  <name>native-q35</name>\n  <uuid>6a0ddc4c-6de9-4a8c-9a61-5d6cbd7a5a13</uuid>\n  <memory unit='MiB'>256</memory>\n  <vcpu>2</vcpu>\n  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n  <features><acpi/><apic/></features>\n  <devices>\n    <disk type='file' device='cdrom'><source file='/var/tmp/x.iso'/><target dev='sda' bus='sata'/><readonly/></disk>\n  </devices>\n</domain>\n".to_string(),
+    ];
+    let root = t.join("root").display().to_string();
+    for (i, xml) in domains.iter().enumerate() {
+        let path = t.join(&format!("native{i}.xml"));
+        std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
+        let p = path.display().to_string();
+        let ours = ok(
+            &virsh_uri(&uri, &["domxml-to-native", "qemu-argv", &p]),
+            "ours",
+        );
+        let theirs = ok(
+            &virsh_uri(&c_uri, &["domxml-to-native", "qemu-argv", &p]),
+            "theirs",
+        );
+        assert_eq!(
+            native_words(&ours, &root),
+            native_words(&theirs, &root),
+            "\nours:   {ours}\ntheirs: {theirs}"
+        );
+    }
+    // The same refusal of an unknown format.
+    let p = t.join("native0.xml").display().to_string();
+    let ours = virsh_uri(&uri, &["domxml-to-native", "bogus", &p]);
+    let theirs = virsh_uri(&c_uri, &["domxml-to-native", "bogus", &p]);
+    assert!(!ours.ok && !theirs.ok);
+    assert_eq!(ours.stderr, theirs.stderr);
+    assert!(
+        ours.stderr
+            .contains("invalid argument: unsupported config type bogus"),
+        "{}",
+        ours.stderr
+    );
+}

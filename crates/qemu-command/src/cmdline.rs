@@ -11,6 +11,10 @@ use crate::{CommandConfig, FdNumbering, FdSource, PassedFd, QemuCommand, SecretR
 
 type Res<T> = Result<T, VirError>;
 
+/// The numbers shown (pretend mode) for descriptors that cannot be named
+/// by path (TPM passthrough, vhost-vsock).
+const FIRST_PRETEND_FD: u32 = 3;
+
 fn config_error(what: String) -> VirError {
     VirError::new(ErrorCode::ConfigUnsupported, ErrorDomain::Qemu, what)
 }
@@ -76,9 +80,15 @@ impl Ctx<'_> {
     }
     /// Numbers a descriptor QEMU inherits (`harness`: the number libvirt's
     /// test harness prints for it) and records what it is.
+    /// Whether nothing is passed (a command line only shown): sockets
+    /// and files are named by path.
+    fn pretend(&self) -> bool {
+        self.cfg.fd_numbering == FdNumbering::Pretend
+    }
     fn pass_fd(&mut self, harness: u32, source: FdSource) -> u32 {
         let fd = match self.cfg.fd_numbering {
             FdNumbering::Harness => harness,
+            FdNumbering::Pretend => FIRST_PRETEND_FD + u32::try_from(self.fds.len()).unwrap_or(0),
             FdNumbering::From(first) => {
                 first + u32::try_from(self.fds.len()).unwrap_or(u32::MAX - first)
             }
@@ -191,16 +201,21 @@ pub fn build_command(
     for (i, d) in def.os.boot_devs.iter().enumerate() {
         c.boot.push((d.clone(), i as u32 + 1));
     }
-    let mut env = vec![
-        ("LC_ALL".to_string(), "C".to_string()),
+    let mut env = vec![("LC_ALL".to_string(), "C".to_string())];
+    env.extend(cfg.env_pass.iter().cloned());
+    env.extend([
         ("PATH".into(), cfg.env_path.clone()),
         ("HOME".into(), priv_dir.clone()),
-        ("USER".into(), cfg.env_user.clone()),
-        ("LOGNAME".into(), cfg.env_user.clone()),
+    ]);
+    if let Some(u) = &cfg.env_user {
+        env.push(("USER".into(), u.clone()));
+        env.push(("LOGNAME".into(), u.clone()));
+    }
+    env.extend([
         ("XDG_DATA_HOME".into(), format!("{priv_dir}/.local/share")),
         ("XDG_CACHE_HOME".into(), format!("{priv_dir}/.cache")),
         ("XDG_CONFIG_HOME".into(), format!("{priv_dir}/.config")),
-    ];
+    ]);
 
     let vnc = def
         .devices
@@ -250,10 +265,17 @@ pub fn build_command(
     }
     c.arg("-no-user-config");
     c.arg("-nodefaults");
-    let mon_fd = c.pass_fd(1729, FdSource::Monitor);
+    let mon = if c.pretend() {
+        format!(
+            "path={}",
+            qemu_opt_escape(&format!("{priv_dir}/monitor.sock"))
+        )
+    } else {
+        format!("fd={}", c.pass_fd(1729, FdSource::Monitor))
+    };
     c.opt(
         "-chardev",
-        format!("socket,id=charmonitor,fd={mon_fd},server=on,wait=off"),
+        format!("socket,id=charmonitor,{mon},server=on,wait=off"),
     );
     c.opt("-mon", "chardev=charmonitor,id=monitor,mode=control");
     build_clock(&mut c)?;
@@ -2894,10 +2916,14 @@ fn build_channel_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
                             .unwrap_or(id)
                     ),
                 };
-                let fd = c.pass_fd(1729, FdSource::ListenSocket(path));
+                let sock = if c.pretend() {
+                    format!("path={}", qemu_opt_escape(&path))
+                } else {
+                    format!("fd={}", c.pass_fd(1729, FdSource::ListenSocket(path)))
+                };
                 c.opt(
                     "-chardev",
-                    format!("socket,id=char{id},fd={fd},server=on,wait=off"),
+                    format!("socket,id=char{id},{sock},server=on,wait=off"),
                 );
                 return Ok(());
             }
@@ -3030,6 +3056,22 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
             let path = src.and_then(|s| s.attr("path")).unwrap_or("");
             format!("serial,id={chr},path={}", qemu_opt_escape(path))
         }
+        "file" if c.pretend() => {
+            // Nothing is opened: QEMU is told the paths.
+            let path = src.and_then(|s| s.attr("path")).unwrap_or("");
+            let mut v = format!("file,id={chr},path={}", qemu_opt_escape(path));
+            if let Some(a) = src.and_then(|s| s.attr("append")) {
+                v.push_str(&format!(",append={a}"));
+            }
+            if let Some(l) = log {
+                let lp = l.attr("file").unwrap_or("");
+                v.push_str(&format!(",logfile={}", qemu_opt_escape(lp)));
+                if let Some(a) = l.attr("append") {
+                    v.push_str(&format!(",logappend={a}"));
+                }
+            }
+            v
+        }
         "file" => {
             let path = src.and_then(|s| s.attr("path")).unwrap_or("").to_string();
             let set = c.fdset;
@@ -3114,8 +3156,12 @@ fn build_chardev(c: &mut Ctx, el: &Element, id: &str) -> Res<()> {
             let s = src.ok_or_else(|| unsupported("unix chardev without source"))?;
             if s.attr("mode") == Some("bind") {
                 let path = s.attr("path").unwrap_or("").to_string();
-                let fd = c.pass_fd(1729, FdSource::ListenSocket(path));
-                format!("socket,id={chr},fd={fd},server=on,wait=off")
+                let sock = if c.pretend() {
+                    format!("path={}", qemu_opt_escape(&path))
+                } else {
+                    format!("fd={}", c.pass_fd(1729, FdSource::ListenSocket(path)))
+                };
+                format!("socket,id={chr},{sock},server=on,wait=off")
             } else {
                 format!(
                     "socket,id={chr},path={}",

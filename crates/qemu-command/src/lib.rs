@@ -69,6 +69,9 @@ pub enum FdNumbering {
     /// listening sockets 1729, a chardev's file 1750 and its log 1751,
     /// TPM passthrough 1730 and 1731, vhost-vsock 6789.
     Harness,
+    /// None passed: a command line only shown (`domxml-to-native`), where
+    /// the monitor, listening sockets and chardev files are named by path.
+    Pretend,
 }
 
 /// The driver settings the command line depends on (qemu.conf and the
@@ -80,10 +83,14 @@ pub struct CommandConfig {
     pub lib_dir: String,
     /// How passed descriptors (monitor, chardev files, ...) are numbered.
     pub fd_numbering: FdNumbering,
+    /// Variables of the daemon's environment QEMU inherits before `PATH`
+    /// (`LD_PRELOAD`, `LD_LIBRARY_PATH`, where set).
+    pub env_pass: Vec<(String, String)>,
     /// `PATH` of QEMU's environment (the daemon's own).
     pub env_path: String,
-    /// `USER` and `LOGNAME` of QEMU's environment (the daemon's own).
-    pub env_user: String,
+    /// `USER` and `LOGNAME` of QEMU's environment (the daemon's own;
+    /// `None`: not set).
+    pub env_user: Option<String>,
     /// How many NUMA nodes the host has (`<numatune>` may name 0 to N-1).
     pub host_numa_nodes: u64,
     /// The DRM render node given to a `<gl>` without one; `None`: such
@@ -136,7 +143,8 @@ impl Default for CommandConfig {
             lib_dir: "/var/lib/libvirt/qemu".into(),
             fd_numbering: FdNumbering::From(3),
             env_path: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-            env_user: "root".into(),
+            env_user: None,
+            env_pass: Vec::new(),
             host_numa_nodes: 1,
             render_node: None,
             tpm_emulator_socket: None,
@@ -185,6 +193,20 @@ pub struct QemuCommand {
 }
 
 impl QemuCommand {
+    /// The command on one line, as `virsh domxml-to-native` prints it:
+    /// environment assignments, the binary and the arguments, each quoted
+    /// for a shell where needed, separated by spaces.
+    pub fn to_shell_line(&self) -> String {
+        let mut words: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", shell_quote(v)))
+            .collect();
+        words.push(shell_quote(&self.binary));
+        words.extend(self.args.iter().map(|a| shell_quote(a)));
+        words.join(" ")
+    }
+
     /// The command as libvirt's tests print it: environment assignments,
     /// the binary, then one argument per line, lines joined by ` \`, shell
     /// quoting where needed, and a final newline.

@@ -113,7 +113,7 @@ fn command_config(extra: &str) -> CommandConfig {
         // (NUMA nodes 0-3, a render node, swtpm socket, vsock CID).
         fd_numbering: FdNumbering::Harness,
         env_path: "/bin".into(),
-        env_user: "test".into(),
+        env_user: Some("test".into()),
         host_numa_nodes: 4,
         render_node: Some("/dev/dri/foo".into()),
         tpm_emulator_socket: Some("/dev/test".into()),

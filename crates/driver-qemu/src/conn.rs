@@ -427,6 +427,15 @@ impl Connection for QemuConnection {
         self.drv.reboot(dom, flags)
     }
 
+    fn domain_set_memory(&self, dom: &DomainRef, kib: u64, flags: u32) -> Result<()> {
+        self.drv.set_memory(dom, kib, flags)
+    }
+
+    fn domain_set_max_memory(&self, dom: &DomainRef, kib: u64) -> Result<()> {
+        self.drv
+            .set_memory(dom, kib, driver::consts::affect::MAXIMUM)
+    }
+
     fn domain_inject_nmi(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         self.drv.inject_nmi(dom, flags)
     }

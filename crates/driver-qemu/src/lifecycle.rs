@@ -208,3 +208,116 @@ impl Driver {
         Err(no_agent())
     }
 }
+
+impl Driver {
+    /// virDomainSetMemoryFlags (virDomainSetMaxMemory with MAXIMUM): the
+    /// live size through the balloon (the live definition follows QEMU's
+    /// BALLOON_CHANGE), the persistent sizes in the definition.
+    pub(crate) fn set_memory(&self, r: &DomainRef, kib: u64, flags: u32) -> Result<()> {
+        use driver::consts::affect::{CONFIG, LIVE, MAXIMUM as MEM_MAXIMUM};
+        Error::check_flags(
+            flags,
+            LIVE | CONFIG | MEM_MAXIMUM,
+            "qemuDomainSetMemoryFlags",
+        )?;
+        let job = self.begin(r, "virDomainSetMemoryFlags")?;
+        let dom = job.obj().clone();
+        let (active, persistent) = {
+            let st = dom.lock();
+            (st.live.is_some(), st.persistent.is_some())
+        };
+        let (live, config) = match flags & (LIVE | CONFIG) {
+            0 if active => (true, false),
+            0 => (false, true),
+            f => (f & LIVE != 0, f & CONFIG != 0),
+        };
+        if live && !active {
+            return Err(not_running());
+        }
+        if config && !persistent {
+            return Err(Error::operation_invalid(
+                QEMU,
+                "cannot change persistent config of a transient domain",
+            ));
+        }
+        if flags & MEM_MAXIMUM != 0 {
+            if live {
+                return Err(Error::operation_invalid(
+                    QEMU,
+                    "cannot resize the maximum memory on an active domain",
+                ));
+            }
+            let mut def = dom.lock().persistent.clone().ok_or_else(not_running)?;
+            def.memory_kib = kib;
+            if def.current_memory_kib > kib {
+                def.current_memory_kib = kib;
+            }
+            self.write_config(&def)?;
+            dom.lock().persistent = Some(def);
+            return Ok(());
+        }
+        let st = dom.lock();
+        let max_of = |d: Option<&conf::DomainDef>| d.map_or(0, |d| d.memory_kib);
+        let (live_max, cfg_max) = (
+            max_of(st.live.as_ref().map(|l| &l.def)),
+            max_of(st.persistent.as_ref()),
+        );
+        drop(st);
+        if (live && kib > live_max) || (config && kib > cfg_max) {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                "cannot set memory higher than max memory",
+            ));
+        }
+        if live {
+            let (mon, balloon) = {
+                let st = dom.lock();
+                let l = st.live.as_ref().ok_or_else(not_running)?;
+                let balloon = l.def.devices.iter().any(|d| {
+                    d.name == "memballoon" && d.attr("model").is_some_and(|m| m != "none")
+                });
+                (l.mon.clone(), balloon)
+            };
+            if !balloon {
+                return Err(Error::operation_invalid(
+                    QEMU,
+                    "Unable to change memory of active domain without the balloon device and guest OS balloon driver",
+                ));
+            }
+            let bytes = kib.saturating_mul(1024);
+            match self.block(async move {
+                mon.execute("balloon", Some(json!({ "value": bytes })))
+                    .await
+            }) {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(qemu::probe::qmp_error("balloon", e)),
+                None => {
+                    return Err(Error::new(
+                        ErrorCode::OperationFailed,
+                        QEMU,
+                        "monitor call failed",
+                    ))
+                }
+            }
+        }
+        if config {
+            let mut def = dom.lock().persistent.clone().ok_or_else(not_running)?;
+            def.current_memory_kib = kib;
+            self.write_config(&def)?;
+            dom.lock().persistent = Some(def);
+        }
+        Ok(())
+    }
+
+    /// QEMU's BALLOON_CHANGE: the guest's current size in the live
+    /// definition.
+    pub(crate) fn balloon_changed(&self, dom: &Dom, actual_bytes: u64) {
+        let mut st = dom.lock();
+        if let Some(l) = st.live.as_mut() {
+            l.def.current_memory_kib = actual_bytes / 1024;
+        }
+        drop(st);
+        self.refresh_status(dom);
+    }
+}

@@ -528,6 +528,7 @@ impl Driver {
                 let mut reboot = false;
                 let mut deleted = None;
                 let mut fake_reboot = None;
+                let mut balloon = None;
                 {
                     let mut st = dom.lock();
                     if st.live.is_none() {
@@ -605,6 +606,9 @@ impl Driver {
                         }
                         // The guest reset (virDomainReset or its own reboot).
                         "RESET" => reboot = true,
+                        "BALLOON_CHANGE" => {
+                            balloon = ev.data.get("actual").and_then(|a| a.as_u64());
+                        }
                         // A device_del finished (or the guest ejected a
                         // device itself).
                         "DEVICE_DELETED" => {
@@ -626,6 +630,9 @@ impl Driver {
                 if reboot {
                     drv.events
                         .publish(driver::Event::DomainReboot { dom: dom_ref(&dom) });
+                }
+                if let Some(actual) = balloon {
+                    drv.balloon_changed(&dom, actual);
                 }
                 if let Some(mon) = fake_reboot {
                     drv.finish_fake_reboot(&dom, &mon).await;

@@ -733,6 +733,50 @@ fn reboot_resets_the_guest_in_the_same_qemu_and_calls_without_an_agent_are_refus
     );
     assert_eq!(guest_pid(&t, "rebooter"), pid);
     assert_eq!(domstate(&uri, "rebooter"), "running (booted)");
+    // The balloon: the guest's driver gives memory back, the live size
+    // follows QEMU's BALLOON_CHANGE.
+    ok(
+        &virsh_uri(&uri, &["setmem", "rebooter", "131072", "--live"]),
+        "setmem",
+    );
+    let used = || {
+        field(
+            &ok(&virsh_uri(&uri, &["dominfo", "rebooter"]), "dominfo"),
+            "Used memory:",
+        )
+    };
+    assert!(
+        eventually_within(Duration::from_secs(30), || used() == "131072 KiB"),
+        "{}",
+        used()
+    );
+    let high = virsh_uri(&uri, &["setmem", "rebooter", "999999999", "--live"]);
+    assert!(
+        high.stderr
+            .contains("cannot set memory higher than max memory"),
+        "{}",
+        high.stderr
+    );
+    let live_max = virsh_uri(&uri, &["setmaxmem", "rebooter", "200000"]);
+    assert!(
+        live_max
+            .stderr
+            .contains("cannot resize the maximum memory on an active domain"),
+        "{}",
+        live_max.stderr
+    );
+    ok(
+        &virsh_uri(&uri, &["setmaxmem", "rebooter", "200000", "--config"]),
+        "setmaxmem --config",
+    );
+    let inactive = ok(
+        &virsh_uri(&uri, &["dumpxml", "--inactive", "rebooter"]),
+        "dumpxml",
+    );
+    assert!(
+        inactive.contains("<memory unit='KiB'>200000</memory>"),
+        "{inactive}"
+    );
     // Guest input and NMI reach QEMU.
     ok(
         &virsh_uri(&uri, &["send-key", "rebooter", "KEY_A", "KEY_ENTER"]),

@@ -183,7 +183,7 @@ fn define_list_dumpxml_undefine_with_virsh_and_python() {
         "{dump}"
     );
     // What is not implemented yet answers C's "not supported" wording.
-    let snap = virsh_uri(&uri, &["snapshot-create-as", "e2e-guest", "s1"]);
+    let snap = virsh_uri(&uri, &["checkpoint-create-as", "e2e-guest", "c1"]);
     assert!(!snap.ok);
     assert!(
         snap.stderr

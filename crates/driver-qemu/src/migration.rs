@@ -66,7 +66,6 @@ const ALL_FLAGS: u32 = m::LIVE
 
 /// Of those, what this driver does not do yet.
 const NOT_YET: u32 = m::TUNNELLED
-    | m::NON_SHARED_DISK
     | m::NON_SHARED_INC
     | m::RDMA_PIN_ALL
     | m::POSTCOPY
@@ -137,6 +136,8 @@ pub(crate) struct Params {
     pub listen_address: Option<String>,
     pub auto_converge_initial: Option<i32>,
     pub auto_converge_increment: Option<i32>,
+    /// The disks storage migration copies (targets; empty: all).
+    pub migrate_disks: Vec<String>,
 }
 
 impl Params {
@@ -169,6 +170,7 @@ impl Params {
                 m::PARAM_DEST_XML => out.dest_xml = s(),
                 m::PARAM_PERSIST_XML => out.persist_xml = s(),
                 m::PARAM_LISTEN_ADDRESS => out.listen_address = s(),
+                m::PARAM_MIGRATE_DISKS => out.migrate_disks.extend(s()),
                 m::PARAM_BANDWIDTH => {
                     if let TypedValue::ULLong(b) = v {
                         out.bandwidth = Some(*b);
@@ -411,6 +413,166 @@ fn monitor_error(cmd: &str, e: qemu::qmp::QmpError) -> Error {
     qemu::probe::qmp_error(cmd, e)
 }
 
+/// The disks a storage migration copies: writable, not shared, backed by
+/// a file or device (target and path), limited to `only` when given.
+fn copied_disks(def: &DomainDef, only: &[String]) -> Result<Vec<(String, String)>> {
+    let all: Vec<(String, String, bool)> = def
+        .devices
+        .iter()
+        .filter(|d| d.name == "disk")
+        .filter_map(|d| {
+            let target = d.child("target")?.attr("dev")?.to_string();
+            let path = d
+                .child("source")
+                .and_then(|s| s.attr("file").or_else(|| s.attr("dev")))?
+                .to_string();
+            let skip = d.child("readonly").is_some()
+                || d.child("shareable").is_some()
+                || matches!(d.attr("device"), Some("cdrom"));
+            Some((target, path, skip))
+        })
+        .collect();
+    for t in only {
+        if !all.iter().any(|(target, _, _)| target == t) {
+            return Err(Error::invalid_arg(
+                QEMU,
+                format!("disk target {t} not found"),
+            ));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|(t, _, skip)| !skip && (only.is_empty() || only.contains(t)))
+        .map(|(t, p, _)| (t, p))
+        .collect())
+}
+
+/// The format node QEMU opened `path` as (`query-block`).
+async fn node_of(mon: &Qmp, path: &str) -> Result<(String, u64)> {
+    let blocks = mon
+        .execute("query-block", None)
+        .await
+        .map_err(|e| monitor_error("query-block", e))?
+        .ret;
+    blocks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b.get("inserted"))
+        .find(|i| i.get("file").and_then(Value::as_str) == Some(path))
+        .and_then(|i| {
+            let node = i.get("node-name")?.as_str()?.to_string();
+            let size = i
+                .get("image")
+                .and_then(|im| im.get("virtual-size"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            Some((node, size))
+        })
+        .ok_or_else(|| Error::internal(QEMU, format!("no block node for disk '{path}'")))
+}
+
+/// The source's copies of its disks to the destination's NBD server
+/// (`blockdev-mirror` into an NBD client node per disk), until every one
+/// is in sync.
+async fn start_mirrors(mon: &Qmp, host: &str, port: u16, disks: &[(String, String)]) -> Result<()> {
+    let exec = |cmd: &'static str, args: Value| async move {
+        mon.execute(cmd, Some(args))
+            .await
+            .map_err(|e| monitor_error(cmd, e))
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    for (target, path) in disks {
+        let (node, _) = node_of(mon, path).await?;
+        exec(
+            "blockdev-add",
+            json!({"driver": "nbd", "node-name": format!("migration-{target}-storage"),
+                   "server": {"type": "inet", "host": host, "port": port.to_string()},
+                   "export": target}),
+        )
+        .await?;
+        exec(
+            "blockdev-mirror",
+            json!({"job-id": format!("migration-{target}"), "device": node,
+                   "target": format!("migration-{target}-storage"), "sync": "full",
+                   "auto-finalize": true, "auto-dismiss": true}),
+        )
+        .await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let jobs = exec("query-block-jobs", json!({})).await?.ret;
+        let mine: Vec<&Value> = jobs
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|j| {
+                j.get("device")
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| d.starts_with("migration-"))
+            })
+            .collect();
+        if mine.len() < disks.len() {
+            return Err(Error::new(
+                ErrorCode::OperationFailed,
+                QEMU,
+                "migration of disk failed: the copy job ended",
+            ));
+        }
+        if mine
+            .iter()
+            .all(|j| j.get("ready").and_then(Value::as_bool) == Some(true))
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(migration_failed(
+                "migration out",
+                Some("disk copy did not converge"),
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Ends the disk copies (in sync, the guest stopped: the destination has
+/// the data) and drops their NBD client nodes.
+async fn stop_mirrors(mon: &Qmp, disks: &[(String, String)]) {
+    for (target, _) in disks {
+        let _ = mon
+            .execute(
+                "block-job-cancel",
+                Some(json!({"device": format!("migration-{target}"), "force": true})),
+            )
+            .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let busy = match mon.execute("query-block-jobs", None).await {
+            Ok(r) => r.ret.as_array().is_some_and(|a| {
+                a.iter().any(|j| {
+                    j.get("device")
+                        .and_then(Value::as_str)
+                        .is_some_and(|d| d.starts_with("migration-"))
+                })
+            }),
+            Err(_) => false,
+        };
+        if !busy {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    for (target, _) in disks {
+        let _ = mon
+            .execute(
+                "blockdev-del",
+                Some(json!({"node-name": format!("migration-{target}-storage")})),
+            )
+            .await;
+    }
+}
+
 impl Driver {
     /// The host's UUID: the daemon's `host_uuid`, the SMBIOS UUID, else
     /// /etc/machine-id.
@@ -538,8 +700,13 @@ impl Driver {
                 ));
             }
             check_implemented(flags)?;
+            let copied = if flags & m::NON_SHARED_DISK != 0 {
+                copied_disks(def, &p.migrate_disks)?
+            } else {
+                Vec::new()
+            };
             if !offline && flags & m::UNSAFE == 0 {
-                check_safe(def)?;
+                check_safe(def, &copied)?;
             }
             let xml = match &p.dest_xml {
                 Some(x) => x.clone(),
@@ -712,10 +879,70 @@ impl Driver {
             self.drop_if_transient(&dom);
             return Err(e);
         }
+        let mut out_cookie = out_cookie;
+        if flags & m::NON_SHARED_DISK != 0 {
+            // The disks arrive through an NBD server of the incoming QEMU.
+            let served = self.serve_disks(&dom, &def, &p, &listen);
+            match served {
+                Ok(nbd) => out_cookie.nbd = Some(nbd),
+                Err(e) => {
+                    lock(&self.mig.incoming).remove(&def.name);
+                    let _ = self.kill(&dom, StopCause::Failed);
+                    drop(job);
+                    self.drop_if_transient(&dom);
+                    return Err(e);
+                }
+            }
+        }
         self.mig.close.add(*dom.uuid(), conn, Abandoned::Incoming);
         drop(job);
         self.emit(dom_ref(&dom), lifecycle::STARTED, m::STARTED_MIGRATED);
         Ok((out_cookie.to_bytes(), uri_out))
+    }
+
+    /// Starts the incoming QEMU's NBD server with the disks a storage
+    /// migration copies, writable; the cookie's `<nbd>` part.
+    fn serve_disks(
+        &self,
+        dom: &Arc<Dom>,
+        def: &DomainDef,
+        p: &Params,
+        listen: &str,
+    ) -> Result<(u16, Vec<(String, u64)>)> {
+        let disks = copied_disks(def, &p.migrate_disks)?;
+        let port = self.migration_port()?;
+        let mon = {
+            let st = dom.lock();
+            st.live.as_ref().ok_or_else(not_running)?.mon.clone()
+        };
+        let host = listen
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let res = self.block(async move {
+            mon.execute(
+                "nbd-server-start",
+                Some(json!({"addr": {"type": "inet",
+                                     "data": {"host": host, "port": port.to_string()}}})),
+            )
+            .await
+            .map_err(|e| monitor_error("nbd-server-start", e))?;
+            let mut out = Vec::new();
+            for (target, path) in &disks {
+                let (node, size) = node_of(&mon, path).await?;
+                mon.execute(
+                    "block-export-add",
+                    Some(json!({"type": "nbd", "id": format!("migration-{target}"),
+                                "node-name": node, "name": target, "writable": true})),
+                )
+                .await
+                .map_err(|e| monitor_error("block-export-add", e))?;
+                out.push((target.clone(), size));
+            }
+            Ok::<_, Error>(out)
+        });
+        let disks = res.unwrap_or_else(|| Err(Error::internal(QEMU, "monitor call failed")))?;
+        Ok((port, disks))
     }
 
     /// libvirt's checks before a domain arrives: no other domain with its
@@ -804,11 +1031,28 @@ impl Driver {
                 pdef,
             )
         };
-        if let Some(c) = Cookie::parse(cookie_in, COOKIE_ACCEPTED)? {
+        let cookie = Cookie::parse(cookie_in, COOKIE_ACCEPTED)?;
+        if let Some(c) = &cookie {
             // The destination's cookie names the domain as it is there.
             let dname = p.dest_name.as_deref().unwrap_or(&name);
             c.check(dname, &uuid, &self.host_uuid())?;
         }
+        // Storage migration: the destination's NBD server, and the disks.
+        let storage = if flags & m::NON_SHARED_DISK != 0 {
+            let (port, _) = cookie.as_ref().and_then(|c| c.nbd.clone()).ok_or_else(|| {
+                Error::internal(QEMU, "the destination offered no NBD server for the disks")
+            })?;
+            let def = dom
+                .lock()
+                .live
+                .as_ref()
+                .map(|l| l.def.clone())
+                .ok_or_else(not_running)?;
+            let host = split_tcp(uri).map(|(h, _)| h).unwrap_or_default();
+            Some((host, port, copied_disks(&def, &p.migrate_disks)?))
+        } else {
+            None
+        };
         let out = {
             let mut t = lock(&self.mig.out);
             let o = t.entry(*dom.uuid()).or_insert_with(Outgoing::new).clone();
@@ -852,31 +1096,44 @@ impl Driver {
             )
             .await?;
             exec("migrate-set-parameters", Some(Value::Object(mparams))).await?;
-            exec("migrate", Some(json!({ "uri": target }))).await?;
-            loop {
-                tokio::time::sleep(POLL).await;
-                let info = exec("query-migrate", None).await?.ret;
-                if let Some(j) = watched.lock().jobs.current.as_mut() {
-                    j.update(&info);
-                }
-                match info.get("status").and_then(Value::as_str).unwrap_or("") {
-                    "completed" => return Ok(info),
-                    "failed" => {
-                        return Err(migration_failed(
-                            "migration out",
-                            info.get("error-desc").and_then(Value::as_str),
-                        ))
-                    }
-                    "cancelled" => {
-                        return Err(Error::new(
-                            ErrorCode::OperationAborted,
-                            QEMU,
-                            "job 'migration out' canceled by client",
-                        ))
-                    }
-                    _ => {}
+            if let Some((host, port, disks)) = &storage {
+                if let Err(e) = start_mirrors(&mon, host, *port, disks).await {
+                    stop_mirrors(&mon, disks).await;
+                    return Err(e);
                 }
             }
+            let sent = async {
+                exec("migrate", Some(json!({ "uri": target }))).await?;
+                loop {
+                    tokio::time::sleep(POLL).await;
+                    let info = exec("query-migrate", None).await?.ret;
+                    if let Some(j) = watched.lock().jobs.current.as_mut() {
+                        j.update(&info);
+                    }
+                    match info.get("status").and_then(Value::as_str).unwrap_or("") {
+                        "completed" => return Ok(info),
+                        "failed" => {
+                            return Err(migration_failed(
+                                "migration out",
+                                info.get("error-desc").and_then(Value::as_str),
+                            ))
+                        }
+                        "cancelled" => {
+                            return Err(Error::new(
+                                ErrorCode::OperationAborted,
+                                QEMU,
+                                "job 'migration out' canceled by client",
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            .await;
+            if let Some((_, _, disks)) = &storage {
+                stop_mirrors(&mon, disks).await;
+            }
+            sent
         });
         let res = run.unwrap_or_else(|| Err(Error::internal(QEMU, "monitor call failed")));
         *lock(&out.mon) = None;
@@ -1046,6 +1303,10 @@ impl Driver {
                 return Err(e);
             }
         };
+        if flags & m::NON_SHARED_DISK != 0 {
+            let m2 = mon.clone();
+            let _ = self.block(async move { m2.execute("nbd-server-stop", None).await });
+        }
         if flags & m::PERSIST_DEST != 0 {
             let xml = persistent_xml.unwrap_or_else(|| {
                 inc.def.to_xml(&FormatFlags {
@@ -1257,26 +1518,68 @@ impl Driver {
     }
 }
 
-/// libvirt's qemuMigrationSrcIsSafe: a disk written by the guest must
-/// have host caching off (`cache='none'` or `directsync`), or the
-/// destination may read stale data.
-fn check_safe(def: &DomainDef) -> Result<()> {
+/// The file systems libvirt counts as shared between hosts (its
+/// virFileIsSharedFS), by their names in /proc/self/mountinfo.
+const SHARED_FS: &[&str] = &[
+    "nfs",
+    "nfs4",
+    "gfs2",
+    "gfs",
+    "ocfs2",
+    "afs",
+    "smb3",
+    "smbfs",
+    "cifs",
+    "ceph",
+    "gpfs",
+    "fuse.glusterfs",
+    "fuse.quobyte",
+    "beegfs",
+    "virtiofs",
+];
+
+/// The type of the file system holding `path` (the longest mount point
+/// above it in /proc/self/mountinfo).
+fn fs_type(path: &std::path::Path) -> Option<String> {
+    let path = std::fs::canonicalize(path)
+        .or_else(|_| {
+            path.parent()
+                .map_or(Err(()), |p| std::fs::canonicalize(p).map_err(|_| ()))
+        })
+        .ok()?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut best: Option<(usize, String)> = None;
+    for line in info.lines() {
+        let (left, right) = line.split_once(" - ")?;
+        let mount = left.split(' ').nth(4)?.replace("\\040", " ");
+        let fstype = right.split(' ').next()?.to_string();
+        if path.starts_with(&mount) && best.as_ref().is_none_or(|(l, _)| mount.len() >= *l) {
+            best = Some((mount.len(), fstype));
+        }
+    }
+    best.map(|(_, t)| t)
+}
+
+/// libvirt's qemuMigrationSrcIsSafe: a disk the guest writes must be on
+/// storage both hosts see (a shared file system) unless the migration
+/// copies it; a shared one needs host caching off or QEMU dropping the
+/// page cache at the switch-over, which QEMU here does.
+fn check_safe(def: &DomainDef, copied: &[(String, String)]) -> Result<()> {
     for d in def.devices.iter().filter(|d| d.name == "disk") {
-        let readonly = d.child("readonly").is_some()
-            || d.child("shareable").is_some()
-            || matches!(d.attr("device"), Some("cdrom"));
-        let has_source = d
-            .child("source")
-            .is_some_and(|s| s.attr("file").or_else(|| s.attr("dev")).is_some());
-        if readonly || !has_source {
+        let readonly = d.child("readonly").is_some() || matches!(d.attr("device"), Some("cdrom"));
+        let Some(file) = d.child("source").and_then(|s| s.attr("file")) else {
+            continue;
+        };
+        if readonly || copied.iter().any(|(_, p)| p == file) {
             continue;
         }
-        let cache = d.child("driver").and_then(|x| x.attr("cache"));
-        if !matches!(cache, Some("none") | Some("directsync")) {
+        let shared =
+            fs_type(std::path::Path::new(file)).is_some_and(|t| SHARED_FS.contains(&t.as_str()));
+        if !shared {
             return Err(Error::new(
                 ErrorCode::MigrateUnsafe,
                 QEMU,
-                "Migration may lead to data corruption if disks use cache other than none or directsync",
+                "Migration without shared storage is unsafe",
             ));
         }
     }

@@ -5,8 +5,11 @@
 //! (client-managed and peer-to-peer, with `--undefinesource`), a running
 //! guest moved back and forth with `virsh migrate --live` (direct and
 //! `--p2p`) whose counter in guest memory continues on its serial port
-//! after each move, and rollbacks: an aborted migration and a killed
-//! destination leave the guest running on the source and nothing on the
+//! after each move, storage migration (`--copy-storage-all` over NBD),
+//! libvirt-python's migrate3/migrateToURI3, round trips with Debian's C
+//! libvirtd in every mode, C's refusals for the same commands, and
+//! rollbacks: an aborted migration, a killed destination and a vanished
+//! client leave the guest running on the source and nothing on the
 //! destination.
 //!
 //! The guest is a boot sector (see [`TICK_BOOT`]) that counts in its own
@@ -482,8 +485,9 @@ fn guest_migrates_between_c_libvirtd_and_ours_in_every_mode() {
         t: ct,
         _d: cd,
         uri: format!("qemu+unix:///system?socket={}", csock.display()),
-        // C's QEMUs name the shared directory's files.
-        _reaper: Reaper(s.t.path().display().to_string()),
+        // C's QEMUs name the shared directory's files (the slash keeps
+        // other tests' shared directories, `...-1` vs `...-12`, apart).
+        _reaper: Reaper(format!("{}/", s.t.path().display())),
     };
     let ours = Host::start("mig-c-ours", '8');
     let xml = s.write_xml("ctick");
@@ -630,4 +634,89 @@ fn libvirt_python_migrates_with_typed_parameters() {
     s.wait_past(last + 2);
     s.assert_continuous();
     a.ok(&["destroy", "py"]);
+}
+
+#[test]
+fn storage_migration_copies_the_disk_over_nbd_both_ways() {
+    skip_if!(skip_reason());
+    let a = Host::start("mig-nbd-a", 'c');
+    let b = Host::start("mig-nbd-b", 'd');
+    let s = Shared::new();
+    // Each side's copy of the guest's data disk (one host, two files).
+    let (img_a, img_b) = (s.t.join("disk-a.img"), s.t.join("disk-b.img"));
+    let data: Vec<u8> = (0..4u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&img_a, &data).unwrap();
+    std::fs::write(&img_b, vec![0u8; data.len()]).unwrap();
+    for p in [&img_a, &img_b] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let disk = |p: &PathBuf| {
+        format!(
+            "<disk type='file' device='disk'><driver name='qemu' type='raw'/>\
+             <source file='{}'/><target dev='vda' bus='virtio'/></disk>\n  </devices>",
+            p.display()
+        )
+    };
+    let xml = s.domain_xml("nbd").replace("</devices>", &disk(&img_a));
+    let path = s.t.join("nbd.xml");
+    std::fs::write(&path, xml).unwrap();
+    a.ok(&["define", &path.display().to_string()]);
+    a.ok(&["start", "nbd"]);
+    s.wait_past(2);
+
+    // A local disk is not migrated without a copy, as libvirt refuses.
+    let e = a.virsh(&["migrate", "--live", "nbd", &b.dest()]).failure();
+    assert!(
+        e.contains("Unsafe migration: Migration without shared storage is unsafe"),
+        "{e}"
+    );
+    assert_eq!(domstate(&a, "nbd"), "running (booted)");
+
+    let (mut src, mut dst) = (&a, &b);
+    let (mut from, mut to) = (&img_a, &img_b);
+    for round in 0..2 {
+        let p2p = round == 1;
+        // The destination's definition names its own copy of the disk.
+        let live = src.ok(&["dumpxml", "--migratable", "nbd"]);
+        let dxml = s.t.join(&format!("dest-{round}.xml"));
+        std::fs::write(
+            &dxml,
+            live.replace(&from.display().to_string(), &to.display().to_string()),
+        )
+        .unwrap();
+        let last = *s.ticks().last().unwrap_or(&0);
+        let dest = dst.dest();
+        let dxml_s = dxml.display().to_string();
+        let mut args = vec!["migrate", "--live", "--copy-storage-all", "--xml", &dxml_s];
+        if p2p {
+            args.push("--p2p");
+        }
+        args.extend(["nbd", dest.as_str()]);
+        let t0 = Instant::now();
+        let out = src.virsh(&args);
+        assert!(out.ok, "round {round}: {}", out.stderr);
+        eprintln!(
+            "storage round {round} ({}): {:?}",
+            if p2p { "p2p" } else { "direct" },
+            t0.elapsed()
+        );
+        assert_eq!(domstate(dst, "nbd"), "running (migrated)");
+        assert_left(src, "nbd");
+        assert!(
+            std::fs::read(to).unwrap() == data,
+            "round {round}: the destination's disk is not a copy of the source's"
+        );
+        let dumped = dst.ok(&["dumpxml", "nbd"]);
+        assert!(dumped.contains(&to.display().to_string()), "{dumped}");
+        s.wait_past(last + 2);
+        s.assert_continuous();
+        std::mem::swap(&mut src, &mut dst);
+        std::mem::swap(&mut from, &mut to);
+        // The old source's file, no longer open, is blanked: the next
+        // round's copy must fill it again.
+        std::fs::write(to, vec![0u8; data.len()]).unwrap();
+    }
+    src.ok(&["destroy", "nbd"]);
 }

@@ -56,6 +56,9 @@ pub(crate) struct Cookie {
     /// `<capabilities>`: migration capabilities and whether they are
     /// turned on automatically.
     pub caps: Vec<(String, bool)>,
+    /// `<nbd port=...>`: the destination's NBD server for storage
+    /// migration and its disks (target, capacity in bytes).
+    pub nbd: Option<(u16, Vec<(String, u64)>)>,
 }
 
 fn xml_escape(s: &str) -> String {
@@ -102,6 +105,16 @@ impl Cookie {
                 b.push_str(l);
                 b.push('\n');
             }
+        }
+        if let Some((port, disks)) = &self.nbd {
+            b.push_str(&format!("  <nbd port='{port}'>\n"));
+            for (target, capacity) in disks {
+                b.push_str(&format!(
+                    "    <disk target='{}' capacity='{capacity}'/>\n",
+                    xml_escape(target)
+                ));
+            }
+            b.push_str("  </nbd>\n");
         }
         if !self.statistics.is_empty() {
             b.push_str("  <statistics>\n");
@@ -215,6 +228,25 @@ impl Cookie {
                 })
                 .collect();
         }
+        if let Some(n) = child("nbd") {
+            let port = n
+                .attribute("port")
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or_else(|| bad("Malformed nbd port"))?;
+            let disks = n
+                .children()
+                .filter(|d| d.has_tag_name("disk"))
+                .filter_map(|d| {
+                    Some((
+                        d.attribute("target")?.to_string(),
+                        d.attribute("capacity")
+                            .and_then(|c| c.parse().ok())
+                            .unwrap_or(0),
+                    ))
+                })
+                .collect();
+            c.nbd = Some((port, disks));
+        }
         if let Some(caps) = child("capabilities") {
             c.caps = caps
                 .children()
@@ -275,6 +307,7 @@ mod tests {
                 ("sent".into(), "12".into()),
             ],
             caps: vec![("xbzrle".into(), false)],
+            nbd: Some((49153, vec![("vda".into(), 1048576)])),
         }
     }
 
@@ -288,6 +321,7 @@ mod tests {
         assert_eq!(back.mandatory, c.mandatory);
         assert_eq!(back.statistics, c.statistics);
         assert_eq!(back.caps, c.caps);
+        assert_eq!(back.nbd, c.nbd);
         let dom = back.persistent.clone().unwrap();
         assert!(dom.starts_with("<domain type='qemu'>") && dom.ends_with("</domain>"));
     }

@@ -237,6 +237,31 @@ pub(crate) fn open_log(
     Ok((f, path, pos))
 }
 
+/// Appends the stop of a guest to its log (`TIME: shutting down,
+/// reason=destroyed`), as libvirt does; `reason` is the shut-off reason.
+pub(crate) fn log_stop(log_dir: &Path, name: &str, reason: i32) {
+    const REASONS: [&str; 9] = [
+        "unknown",
+        "shutdown",
+        "destroyed",
+        "crashed",
+        "migrated",
+        "saved",
+        "failed",
+        "from-snapshot",
+        "daemon",
+    ];
+    let word = usize::try_from(reason)
+        .ok()
+        .and_then(|i| REASONS.get(i))
+        .copied()
+        .unwrap_or("unknown");
+    let path = log_dir.join(format!("{name}.log"));
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&path) {
+        let _ = writeln!(f, "{}: shutting down, reason={word}", log_timestamp());
+    }
+}
+
 /// `YYYY-MM-DD HH:MM:SS.mmm+0000`, libvirt's log time stamp.
 fn log_timestamp() -> String {
     let now = std::time::SystemTime::now()

@@ -645,7 +645,7 @@ impl Driver {
 
     /// Records that the guest's QEMU is gone.
     fn stopped(&self, dom: &Arc<Dom>, shutdown_seen: bool) {
-        let (r, name, id, detail) = {
+        let (r, name, id, detail, rs) = {
             let mut st = dom.lock();
             let Some(live) = st.live.as_ref() else {
                 return;
@@ -675,8 +675,9 @@ impl Driver {
                 uuid: *dom.uuid(),
                 id: -1,
             };
-            (r, name, id, detail)
+            (r, name, id, detail, rs)
         };
+        crate::launch::log_stop(&self.opts.log_dir, &name, rs);
         let _ = std::fs::remove_file(self.status_file(&name));
         let _ = std::fs::remove_file(self.opts.state_dir.join(format!("{name}.pid")));
         let _ = std::fs::remove_dir_all(self.domain_dir(id, &name));

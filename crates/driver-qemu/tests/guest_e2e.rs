@@ -154,6 +154,13 @@ fn a_linux_guest_boots_sees_its_disk_and_nic_shuts_down_and_is_destroyed() {
     assert!(booted, "{log}");
     ok(&virsh_uri(&uri, &["destroy", "linux"]), "destroy");
     assert_eq!(domstate(&uri, "linux"), "shut off (destroyed)");
+    // The log records each stop with its reason.
+    let text_log = std::fs::read_to_string(&qemu_log).unwrap_or_else(|e| panic!("{e}"));
+    let stops: Vec<&str> = text_log
+        .lines()
+        .filter_map(|l| l.split_once(": shutting down, reason=").map(|(_, r)| r))
+        .collect();
+    assert_eq!(stops, ["shutdown", "destroyed"], "{text_log}");
     assert!(priv_dirs(&t).is_empty(), "{:?}", priv_dirs(&t));
 
     let _ = events.kill();

@@ -48,9 +48,10 @@ impl Drop for Reaper {
     }
 }
 
-/// The reaper of the guests started under `t`.
+/// The reaper of the guests started under `t` (the trailing slash keeps
+/// `/tmp/x-1` from matching the guests of `/tmp/x-12`).
 pub fn reaper(t: &TempDir) -> Reaper {
-    Reaper(t.path().display().to_string())
+    Reaper(format!("{}/", t.path().display()))
 }
 
 /// The QEMU processes whose command line contains `needle`.

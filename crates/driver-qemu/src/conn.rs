@@ -436,6 +436,15 @@ impl Connection for QemuConnection {
             .set_memory(dom, kib, driver::consts::affect::MAXIMUM)
     }
 
+    fn domain_screenshot(
+        &self,
+        dom: &DomainRef,
+        screen: u32,
+        flags: u32,
+    ) -> Result<(String, std::os::fd::OwnedFd)> {
+        self.drv.screenshot(dom, screen, flags)
+    }
+
     fn domain_inject_nmi(&self, dom: &DomainRef, flags: u32) -> Result<()> {
         self.drv.inject_nmi(dom, flags)
     }

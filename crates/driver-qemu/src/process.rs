@@ -146,7 +146,7 @@ impl Driver {
 
     /// The guest's private directory (`LIBDIR/domain-ID-NAME`, the name
     /// cut to 20 characters as libvirt's).
-    fn domain_dir(&self, id: i32, name: &str) -> PathBuf {
+    pub(crate) fn domain_dir(&self, id: i32, name: &str) -> PathBuf {
         let short: String = name.chars().take(20).collect();
         self.opts.lib_dir.join(format!("domain-{id}-{short}"))
     }

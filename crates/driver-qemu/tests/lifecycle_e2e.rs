@@ -902,3 +902,72 @@ fn core_dumps_hold_the_guest_state_or_its_memory_in_the_format_asked() {
     );
     assert_eq!(domstate(&uri, "dumped"), "shut off (crashed)");
 }
+
+#[test]
+fn a_screenshot_of_the_guest_display_reaches_virsh_as_png() {
+    skip_if!(qemu_cant_run());
+    if !root_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-screenshot");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    // Without a display: libvirt's refusal.
+    define_bootsector(&t, &uri, "blind");
+    ok(&virsh_uri(&uri, &["start", "blind"]), "start");
+    let none = virsh_uri(
+        &uri,
+        &[
+            "screenshot",
+            "blind",
+            &t.join("x.png").display().to_string(),
+        ],
+    );
+    assert!(
+        none.stderr.contains("no screens to take screenshot from"),
+        "{}",
+        none.stderr
+    );
+    ok(&virsh_uri(&uri, &["destroy", "blind"]), "destroy");
+    // With VGA behind VNC.
+    let floppy = t.join("boot.img");
+    let xml = format!(
+        "<domain type='{}'>\n  <name>seen</name>\n  <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64'>hvm</type>\n    <boot dev='fd'/>\n  </os>\n  <devices>\n    <disk type='file' device='floppy'>\n      <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n      <readonly/>\n    </disk>\n    <graphics type='vnc' autoport='yes' listen='127.0.0.1'/>\n    <video><model type='vga'/></video>\n  </devices>\n</domain>\n",
+        system_guest_type(),
+        floppy.display()
+    );
+    let path = t.join("seen.xml");
+    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &virsh_uri(&uri, &["define", &path.display().to_string()]),
+        "define",
+    );
+    ok(&virsh_uri(&uri, &["start", "seen"]), "start");
+    let shot = t.join("seen.png");
+    let out = ok(
+        &virsh_uri(&uri, &["screenshot", "seen", &shot.display().to_string()]),
+        "screenshot",
+    );
+    assert!(out.contains("image/png"), "{out}");
+    let png = std::fs::read(&shot).unwrap_or_default();
+    assert_eq!(
+        png.get(..8),
+        Some(&b"\x89PNG\r\n\x1a\n"[..]),
+        "{} bytes",
+        png.len()
+    );
+    // Nothing is left in the guest's directory.
+    let left: Vec<_> = std::fs::read_dir(t.join("root/var/lib/libvirt/qemu"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("qemu.screendump")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    ok(&virsh_uri(&uri, &["destroy", "seen"]), "destroy");
+}

@@ -508,6 +508,40 @@ impl Connection for QemuConnection {
         self.drv.get_vcpus(dom, flags)
     }
 
+    fn domain_block_pull(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        base: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv.block_pull(dom, disk, base, bandwidth, flags)
+    }
+
+    fn domain_get_block_job_info(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        flags: u32,
+    ) -> Result<Option<driver::BlockJobInfo>> {
+        self.drv.block_job_info(dom, disk, flags)
+    }
+
+    fn domain_block_job_abort(&self, dom: &DomainRef, disk: &str, flags: u32) -> Result<()> {
+        self.drv.block_job_abort(dom, disk, flags)
+    }
+
+    fn domain_block_job_set_speed(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv.block_job_set_speed(dom, disk, bandwidth, flags)
+    }
+
     fn domain_block_resize(
         &self,
         dom: &DomainRef,

@@ -21,6 +21,7 @@
 //! sends can panic the driver.
 #![forbid(unsafe_code)]
 
+mod blockjob;
 pub mod caps;
 pub mod config;
 mod conn;

@@ -529,6 +529,7 @@ impl Driver {
                 let mut deleted = None;
                 let mut fake_reboot = None;
                 let mut balloon = None;
+                let mut block_job = None;
                 {
                     let mut st = dom.lock();
                     if st.live.is_none() {
@@ -609,6 +610,9 @@ impl Driver {
                         "BALLOON_CHANGE" => {
                             balloon = ev.data.get("actual").and_then(|a| a.as_u64());
                         }
+                        "BLOCK_JOB_COMPLETED" | "BLOCK_JOB_CANCELLED" => {
+                            block_job = Some(ev.clone());
+                        }
                         // A device_del finished (or the guest ejected a
                         // device itself).
                         "DEVICE_DELETED" => {
@@ -623,6 +627,9 @@ impl Driver {
                 }
                 if let Some((e, d)) = emit {
                     drv.emit(dom_ref(&dom), e, d);
+                }
+                if let Some(ev) = block_job {
+                    drv.block_job_ended(&dom, &ev.name, &ev.data);
                 }
                 if let Some(alias) = deleted {
                     drv.device_deleted(dom.clone(), alias).await;

@@ -760,9 +760,37 @@ fn snapshots_of_a_running_guest_bring_back_its_state_and_overlay_its_disk() {
     ]);
     assert!(ok(&["domblklist", "hot"]).contains(&over.display().to_string()));
     con.run("echo CCCC > /dev/vda; sync");
+    // A block pull copies the backing chain into the overlay.
+    let o = virsh_uri(&uri, &["blockjob", "hot", "vda", "--abort"]);
+    assert!(
+        o.stderr
+            .contains("disk vda does not have an active block job"),
+        "{}",
+        o.stderr
+    );
+    let out = ok(&["blockpull", "hot", "vda", "--wait"]);
+    assert!(out.contains("Pull complete"), "{out}");
+    let info = ok(&["blockjob", "hot", "vda", "--info"]);
+    assert!(info.contains("No current block job for vda"), "{info}");
+    let o = virsh_uri(&uri, &["blockpull", "hot", "vdz"]);
+    assert!(
+        o.stderr.contains("disk 'vdz' not found in domain"),
+        "{}",
+        o.stderr
+    );
     ok(&["destroy", "hot"]);
     let top = qemu_io(&over, "read -v 0 4");
     assert!(top.contains("CCCC"), "{top}");
+    let info = std::process::Command::new("qemu-img")
+        .args(["info", "-U"])
+        .arg(&over)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let info = text(&info.stdout);
+    assert!(
+        !info.contains("backing file"),
+        "still layered after the pull: {info}"
+    );
     // The layer under it keeps the data of before.
     let std::process::Output { stdout, .. } = std::process::Command::new("qemu-io")
         .args(["-f", "qcow2", "-r", "-c", "read -v 0 4"])

@@ -113,7 +113,9 @@ pub mod list_net {
 pub mod event_id {
     pub const LIFECYCLE: i32 = 0;
     pub const REBOOT: i32 = 1;
+    pub const BLOCK_JOB: i32 = 8;
     pub const DEVICE_REMOVED: i32 = 15;
+    pub const BLOCK_JOB_2: i32 = 16;
     pub const METADATA_CHANGE: i32 = 23;
     pub const LAST: i32 = 28;
 }

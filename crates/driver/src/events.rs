@@ -20,6 +20,16 @@ pub enum Event {
     DomainReboot {
         dom: DomainRef,
     },
+    /// A block job ended (VIR_DOMAIN_EVENT_ID_BLOCK_JOB with the disk's
+    /// `path`, BLOCK_JOB_2 with its target `dst`): virDomainBlockJobType
+    /// `kind`, virConnectDomainEventBlockJobStatus `status`.
+    DomainBlockJob {
+        dom: DomainRef,
+        path: String,
+        dst: String,
+        kind: i32,
+        status: i32,
+    },
     /// A device left the running guest (VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED):
     /// its alias.
     DomainDeviceRemoved {

@@ -520,6 +520,45 @@ pub trait Connection: Send + Sync {
     fn domain_update_device(&self, dom: &DomainRef, xml: &str, flags: u32) -> Result<()> {
         unsupported!("virDomainUpdateDeviceFlags")
     }
+    /// virDomainBlockPull / virDomainBlockRebase (`base` None: pull the
+    /// whole backing chain into the disk): starts a block job on the
+    /// running guest's disk `disk` (target or source path), `bandwidth`
+    /// in MiB/s (bytes/s with the BANDWIDTH_BYTES flag), 0 unlimited.
+    fn domain_block_pull(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        base: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainBlockPull")
+    }
+    /// virDomainGetBlockJobInfo: the disk's job (type, bandwidth, cur,
+    /// end), `None` when it has none.
+    fn domain_get_block_job_info(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        flags: u32,
+    ) -> Result<Option<BlockJobInfo>> {
+        unsupported!("virDomainGetBlockJobInfo")
+    }
+    /// virDomainBlockJobAbort: cancels the disk's job (waits for its end
+    /// unless VIR_DOMAIN_BLOCK_JOB_ABORT_ASYNC).
+    fn domain_block_job_abort(&self, dom: &DomainRef, disk: &str, flags: u32) -> Result<()> {
+        unsupported!("virDomainBlockJobAbort")
+    }
+    /// virDomainBlockJobSetSpeed.
+    fn domain_block_job_set_speed(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainBlockJobSetSpeed")
+    }
     /// virDomainBlockResize: grows the running guest's disk `disk` (target
     /// or source path) to `size` (KiB, bytes with VIR_DOMAIN_BLOCK_RESIZE_BYTES).
     fn domain_block_resize(

@@ -56,6 +56,17 @@ pub struct NodeDeviceRef {
     pub name: String,
 }
 
+/// virDomainBlockJobInfo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockJobInfo {
+    /// virDomainBlockJobType (1 pull, 2 copy, 3 commit, 4 active commit).
+    pub kind: i32,
+    /// MiB/s, or bytes/s when asked for.
+    pub bandwidth: u64,
+    pub cur: u64,
+    pub end: u64,
+}
+
 /// virDomainInfo.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DomainInfo {

@@ -712,6 +712,64 @@ impl RemoteDomain for Call<'_> {
         self.driver(|c| c.domain_update_device(&dom_in(&args.dom), &args.xml, args.flags))
     }
 
+    fn domain_block_pull(&self, args: r::DomainBlockPullArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_block_pull(
+                &dom_in(&args.dom),
+                &args.path,
+                None,
+                args.bandwidth,
+                args.flags,
+            )
+        })
+    }
+
+    fn domain_block_rebase(&self, args: r::DomainBlockRebaseArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_block_pull(
+                &dom_in(&args.dom),
+                &args.path,
+                args.base.as_deref(),
+                args.bandwidth,
+                args.flags,
+            )
+        })
+    }
+
+    fn domain_get_block_job_info(
+        &self,
+        args: r::DomainGetBlockJobInfoArgs,
+    ) -> R<r::DomainGetBlockJobInfoRet> {
+        let info = self
+            .driver(|c| c.domain_get_block_job_info(&dom_in(&args.dom), &args.path, args.flags))?;
+        Ok(match info {
+            Some(i) => r::DomainGetBlockJobInfoRet {
+                found: 1,
+                r#type: i.kind,
+                bandwidth: i.bandwidth,
+                cur: i.cur,
+                end: i.end,
+            },
+            None => r::DomainGetBlockJobInfoRet {
+                found: 0,
+                r#type: 0,
+                bandwidth: 0,
+                cur: 0,
+                end: 0,
+            },
+        })
+    }
+
+    fn domain_block_job_abort(&self, args: r::DomainBlockJobAbortArgs) -> R<()> {
+        self.driver(|c| c.domain_block_job_abort(&dom_in(&args.dom), &args.path, args.flags))
+    }
+
+    fn domain_block_job_set_speed(&self, args: r::DomainBlockJobSetSpeedArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_block_job_set_speed(&dom_in(&args.dom), &args.path, args.bandwidth, args.flags)
+        })
+    }
+
     fn domain_block_resize(&self, args: r::DomainBlockResizeArgs) -> R<()> {
         self.driver(|c| {
             c.domain_block_resize(&dom_in(&args.dom), &args.disk, args.size, args.flags)

@@ -159,6 +159,51 @@ fn frame_for(reg: &Registration, ev: &Event) -> Option<Vec<u8>> {
                 _ => None,
             }
         }
+        (
+            Event::DomainBlockJob {
+                dom,
+                path,
+                dst,
+                kind,
+                status,
+            },
+            k,
+        ) if (reg.event_id == event_id::BLOCK_JOB || reg.event_id == event_id::BLOCK_JOB_2)
+            && matches(&reg.filter, &dom.uuid) =>
+        {
+            if reg.event_id == event_id::BLOCK_JOB_2 {
+                return match k {
+                    Kind::DomainCallback => Some(message(
+                        P::DomainEventBlockJob2,
+                        &r::DomainEventBlockJob2Msg {
+                            callback_id: reg.id,
+                            dom: dom_out(dom.clone()),
+                            dst: dst.clone(),
+                            r#type: *kind,
+                            status: *status,
+                        },
+                    )),
+                    _ => None,
+                };
+            }
+            let msg = r::DomainEventBlockJobMsg {
+                dom: dom_out(dom.clone()),
+                path: path.clone(),
+                r#type: *kind,
+                status: *status,
+            };
+            match k {
+                Kind::DomainAny => Some(message(P::DomainEventBlockJob, &msg)),
+                Kind::DomainCallback => Some(message(
+                    P::DomainEventCallbackBlockJob,
+                    &r::DomainEventCallbackBlockJobMsg {
+                        callback_id: reg.id,
+                        msg,
+                    },
+                )),
+                _ => None,
+            }
+        }
         (Event::DomainDeviceRemoved { dom, alias }, k)
             if reg.event_id == event_id::DEVICE_REMOVED && matches(&reg.filter, &dom.uuid) =>
         {

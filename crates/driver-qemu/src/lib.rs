@@ -8,10 +8,11 @@
 //! persistent domains in `config_dir/NAME.xml`, and run guests as QEMU
 //! processes with a QMP monitor each (start, destroy,
 //! suspend, resume, shutdown; QEMU's events become lifecycle events;
-//! guests outlive the daemon and are found again at start-up). The
-//! command line is a minimal one until the full translation of the domain
-//! XML exists; what needs more answers libvirt's "not supported by the
-//! connection driver" error.
+//! guests outlive the daemon and are found again at start-up), change
+//! their devices in definitions and running guests ([`hotplug`], vCPUs in
+//! [`vcpu`]), take and revert snapshots ([`snapshot`]) and run block jobs
+//! ([`blockjob`]). What is not done yet answers libvirt's "not supported
+//! by the connection driver" error.
 //!
 //! Must not depend on: rpc, dispatch, protocol.
 //!

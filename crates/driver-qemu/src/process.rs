@@ -652,7 +652,7 @@ impl Driver {
 
     /// Records that the guest's QEMU is gone.
     fn stopped(&self, dom: &Arc<Dom>, shutdown_seen: bool) {
-        let (r, name, id, detail, rs) = {
+        let (r, name, detail, rs) = {
             let mut st = dom.lock();
             let Some(live) = st.live.as_ref() else {
                 return;
@@ -674,6 +674,12 @@ impl Driver {
             let (name, id) = (live.def.name.clone(), live.id);
             give_back(&live.owned);
             self.display_ports.release_all(&live.def);
+            // The guest's files go while the domain is still locked: no
+            // caller sees it shut off with its files left, and a start
+            // that follows cannot have its new status file removed.
+            let _ = std::fs::remove_file(self.status_file(&name));
+            let _ = std::fs::remove_file(self.opts.state_dir.join(format!("{name}.pid")));
+            let _ = std::fs::remove_dir_all(self.domain_dir(id, &name));
             self.set_live(dom, &mut st, None);
             st.state = state::SHUTOFF;
             st.reason = rs;
@@ -682,12 +688,9 @@ impl Driver {
                 uuid: *dom.uuid(),
                 id: -1,
             };
-            (r, name, id, detail, rs)
+            (r, name, detail, rs)
         };
         crate::launch::log_stop(&self.opts.log_dir, &name, rs);
-        let _ = std::fs::remove_file(self.status_file(&name));
-        let _ = std::fs::remove_file(self.opts.state_dir.join(format!("{name}.pid")));
-        let _ = std::fs::remove_dir_all(self.domain_dir(id, &name));
         self.emit(r, lifecycle::STOPPED, detail);
         self.drop_if_transient(dom);
     }

@@ -182,8 +182,8 @@ impl Connection for QemuConnection {
     }
 
     fn domain_undefine(&self, dom: &DomainRef, flags: u32) -> Result<()> {
-        // MANAGED_SAVE, SNAPSHOTS_METADATA, NVRAM, KEEP_NVRAM,
-        // CHECKPOINTS_METADATA, KEEP_TPM, TPM: nothing of that exists yet.
+        // NVRAM, KEEP_NVRAM, CHECKPOINTS_METADATA, KEEP_TPM, TPM: nothing
+        // of that exists yet.
         Error::check_flags(
             flags,
             0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40,
@@ -191,6 +191,10 @@ impl Connection for QemuConnection {
         )?;
         let d = self.drv.get(dom)?;
         let name = d.lock().name.clone();
+        self.drv.undefine_snapshots(
+            &d,
+            flags & driver::consts::undefine::SNAPSHOTS_METADATA != 0,
+        )?;
         if self.drv.has_managed_save(&name) {
             if flags & driver::consts::undefine::MANAGED_SAVE == 0 {
                 return Err(Error::operation_invalid(

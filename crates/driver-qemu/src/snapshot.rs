@@ -247,6 +247,28 @@ impl Driver {
         }
     }
 
+    /// libvirt's undefine rule for snapshots: an inactive domain with
+    /// snapshots is undefined only with SNAPSHOTS_METADATA, which drops
+    /// their metadata (the images keep their snapshots).
+    pub(crate) fn undefine_snapshots(&self, dom: &Dom, drop_metadata: bool) -> Result<()> {
+        let mut st = dom.lock();
+        if st.live.is_some() || st.snapshots.is_empty() {
+            return Ok(());
+        }
+        if !drop_metadata {
+            return Err(Error::operation_invalid(
+                QEMU,
+                format!(
+                    "cannot delete inactive domain with {} snapshots",
+                    st.snapshots.len()
+                ),
+            ));
+        }
+        st.snapshots = Moments::default();
+        let _ = std::fs::remove_dir_all(self.snapshot_dir(&st.name));
+        Ok(())
+    }
+
     /// virDomainSnapshotCreateXML.
     pub(crate) fn snapshot_create(&self, r: &DomainRef, xml: &str, flags: u32) -> Result<String> {
         Error::check_flags(

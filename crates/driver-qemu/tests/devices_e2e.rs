@@ -678,6 +678,20 @@ fn snapshots_of_a_shut_off_domain_keep_data_and_survive_a_restart() {
     assert!(o.stderr.contains("already exists"), "{}", o.stderr);
     ok(&uri, &["snapshot-delete", "devs", "e1", "--metadata"]);
     assert!(over.exists());
+    // Undefining keeps no orphan metadata: refused while snapshots exist,
+    // their metadata dropped when asked.
+    let o = virsh_uri(&uri, &["undefine", "devs"]);
+    assert!(
+        o.stderr
+            .contains("cannot delete inactive domain with 1 snapshots"),
+        "{}",
+        o.stderr
+    );
+    ok(&uri, &["undefine", "devs", "--snapshots-metadata"]);
+    assert!(
+        !meta.parent().is_some_and(Path::exists),
+        "metadata left behind"
+    );
 
     // A raw disk cannot hold internal snapshots.
     let raw = t.join("raw.img");

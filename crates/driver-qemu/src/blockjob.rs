@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Block jobs of running guests: `blockpull` (QEMU's `block-stream` of
-//! the whole backing chain into the disk's top image), their progress
-//! (`query-block-jobs`), speed and cancellation. Jobs are named as
-//! libvirt names them (`pull-TARGET-NODE`), so a disk's job is found by
-//! its name; QEMU dismisses a finished job itself.
+//! the whole backing chain into the disk's top image), the active
+//! `blockcommit` (QEMU's `block-commit` of the top image down its chain,
+//! pivoted onto the base with `block-job-complete` once ready), their
+//! progress (`query-block-jobs`), speed and cancellation. Jobs are named
+//! as libvirt names them (`pull-TARGET-NODE`; an active commit
+//! `acommit-...`, its kind), so a disk's job is found by its name; QEMU
+//! dismisses a finished job itself. QEMU's job events become the block
+//! job events (BLOCK_JOB with the disk's path, BLOCK_JOB_2 with its
+//! target).
 //!
-//! QEMU's job end events become the block job events (BLOCK_JOB with the
-//! disk's path, BLOCK_JOB_2 with its target).
-//!
-//! Not done yet: a partial pull to a base, block commit and block copy
-//! (they answer libvirt's unsupported-operation error).
+//! Not done yet: a partial pull to a base, a commit of an inactive layer
+//! and block copy (they answer libvirt's unsupported-operation error).
 
 use driver::error::ErrorCode;
 use driver::{BlockJobInfo, DomainRef, Error, Result};
@@ -25,8 +27,13 @@ const INFO_BYTES: u32 = 1;
 const ABORT_ASYNC: u32 = 1;
 const ABORT_PIVOT: u32 = 1 << 1;
 
-/// The job kinds by name prefix (virDomainBlockJobType).
-const KINDS: &[(&str, i32)] = &[("pull-", 1), ("copy-", 2), ("commit-", 3)];
+/// The job kinds by name prefix (virDomainBlockJobType; an active
+/// commit's QEMU job is named apart, the name is QEMU's only).
+const KINDS: &[(&str, i32)] = &[("pull-", 1), ("copy-", 2), ("commit-", 3), ("acommit-", 4)];
+
+/// virDomainBlockCommitFlags.
+const COMMIT_ACTIVE: u32 = 1 << 2;
+const COMMIT_BYTES: u32 = 1 << 4;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -150,6 +157,164 @@ impl Driver {
         Ok(())
     }
 
+    /// virDomainBlockCommit of the active layer (`top` None or the disk's
+    /// own image, with COMMIT_ACTIVE): QEMU's `block-commit` down to
+    /// `base` (None: the bottom of the chain); the job becomes ready and
+    /// waits for a pivot (or an abort, which keeps the top).
+    pub(crate) fn block_commit(
+        &self,
+        r: &DomainRef,
+        path: &str,
+        base: Option<&str>,
+        top: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        Error::check_flags(flags, COMMIT_ACTIVE | COMMIT_BYTES, "qemuDomainBlockCommit")?;
+        let speed = speed_bytes(bandwidth, flags & COMMIT_BYTES != 0)?;
+        let _job = self.begin(r, "virDomainBlockCommit")?;
+        let (target, src, alias, mon) = self.job_disk(r, path)?;
+        let src = src.ok_or_else(|| {
+            Error::new(
+                ErrorCode::ConfigUnsupported,
+                QEMU,
+                format!("disk {target} has no source file to be committed"),
+            )
+        })?;
+        if self.find_job(&mon, &target)?.is_some() {
+            return Err(Error::new(
+                ErrorCode::BlockCopyActive,
+                QEMU,
+                format!("disk '{target}' already in active block job"),
+            ));
+        }
+        let active_top = top.is_none_or(|t| t == src || t == target);
+        if !active_top {
+            return Err(Error::new(
+                ErrorCode::OperationUnsupported,
+                QEMU,
+                "a commit of an inactive layer is not supported by this daemon yet",
+            ));
+        }
+        if flags & COMMIT_ACTIVE == 0 {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                format!("commit of '{target}' active layer requires active flag"),
+            ));
+        }
+        let top_node = self
+            .disk_nodes(&mon, &alias, Some(&src))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                Error::internal(
+                    QEMU,
+                    format!("cannot find the block node of disk '{target}'"),
+                )
+            })?;
+        let mut args = json!({
+            "job-id": format!("acommit-{target}-{top_node}"),
+            "device": top_node,
+        });
+        if let Some(b) = base {
+            let nodes = self.qmp(&mon, "query-named-block-nodes", None)?;
+            let node = nodes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|n| {
+                    n.get("file").and_then(Value::as_str) == Some(b)
+                        && n.get("drv").and_then(Value::as_str) != Some("file")
+                })
+                .and_then(|n| n.get("node-name").and_then(Value::as_str))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::InvalidArg,
+                        QEMU,
+                        format!(
+                            "could not find image '{b}' beneath '{src}' in chain for '{target}'"
+                        ),
+                    )
+                })?;
+            args["base-node"] = json!(node);
+        }
+        if speed > 0 {
+            args["speed"] = json!(speed);
+        }
+        self.qmp(&mon, "block-commit", Some(args))?;
+        Ok(())
+    }
+
+    /// The pivot of a ready active commit: QEMU's `block-job-complete`,
+    /// then the disk names the image QEMU now runs on, in the live and
+    /// the persistent definition.
+    fn pivot(
+        &self,
+        r: &DomainRef,
+        mon: &qemu::qmp::Qmp,
+        target: &str,
+        alias: &str,
+        job: &Value,
+    ) -> Result<()> {
+        let id = job.get("device").cloned().unwrap_or(Value::Null);
+        if job.get("ready").and_then(Value::as_bool) != Some(true) {
+            return Err(Error::new(
+                ErrorCode::BlockCopyActive,
+                QEMU,
+                format!("disk '{target}' not ready for pivot yet"),
+            ));
+        }
+        self.qmp(mon, "block-job-complete", Some(json!({ "device": id })))?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.find_job(mon, target)?.is_some() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let blocks = self.qmp(mon, "query-block", None)?;
+        let now = blocks.as_array().into_iter().flatten().find(|b| {
+            let qdev = b.get("qdev").and_then(Value::as_str).unwrap_or("");
+            qdev == alias || qdev.starts_with(&format!("/machine/peripheral/{alias}/"))
+        });
+        let file = now
+            .and_then(|b| b.pointer("/inserted/file"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let format = now
+            .and_then(|b| b.pointer("/inserted/drv"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let Some(file) = file else {
+            return Ok(());
+        };
+        let dom = self.get(r)?;
+        let switch = |d: &mut conf::DomainDef| {
+            if let Some(disk) = d.devices.iter_mut().find(|x| {
+                x.local_name() == "disk"
+                    && x.child("target").and_then(|t| t.attr("dev")) == Some(target)
+            }) {
+                if let Some(s) = disk.child_mut("source") {
+                    s.set_attr("file", &file);
+                }
+                if let (Some(dr), Some(f)) = (disk.child_mut("driver"), format.as_deref()) {
+                    dr.set_attr("type", f);
+                }
+            }
+        };
+        let mut st = dom.lock();
+        let (state, reason) = (st.state, st.reason);
+        if let Some(live) = st.live.as_mut() {
+            switch(&mut live.def);
+            self.write_status(&live.def, state, reason, live.pid);
+        }
+        if let Some(p) = st.persistent.as_mut() {
+            switch(p);
+            let p = p.clone();
+            drop(st);
+            self.write_config(&p)?;
+        }
+        Ok(())
+    }
+
     /// virDomainGetBlockJobInfo.
     pub(crate) fn block_job_info(
         &self,
@@ -184,7 +349,7 @@ impl Driver {
     pub(crate) fn block_job_abort(&self, r: &DomainRef, path: &str, flags: u32) -> Result<()> {
         Error::check_flags(flags, ABORT_ASYNC | ABORT_PIVOT, "qemuDomainBlockJobAbort")?;
         let _job = self.begin(r, "virDomainBlockJobAbort")?;
-        let (target, _, _, mon) = self.job_disk(r, path)?;
+        let (target, _, alias, mon) = self.job_disk(r, path)?;
         let j = self.find_job(&mon, &target)?.ok_or_else(|| {
             Error::new(
                 ErrorCode::InvalidArg,
@@ -192,15 +357,16 @@ impl Driver {
                 format!("disk {target} does not have an active block job"),
             )
         })?;
+        let dev = j.get("device").and_then(Value::as_str).unwrap_or("");
         if flags & ABORT_PIVOT != 0 {
-            return Err(Error::new(
-                ErrorCode::OperationInvalid,
-                QEMU,
-                format!(
-                    "block job '{}' not ready for pivot yet",
-                    j.get("device").and_then(Value::as_str).unwrap_or("")
-                ),
-            ));
+            if !dev.starts_with("acommit-") {
+                return Err(Error::new(
+                    ErrorCode::OperationInvalid,
+                    QEMU,
+                    format!("pivot of disk '{target}' requires an active copy job"),
+                ));
+            }
+            return self.pivot(r, &mon, &target, &alias, &j);
         }
         let id = j.get("device").cloned().unwrap_or(Value::Null);
         self.qmp(&mon, "block-job-cancel", Some(json!({ "device": id })))?;
@@ -213,8 +379,8 @@ impl Driver {
         Ok(())
     }
 
-    /// QEMU's BLOCK_JOB_COMPLETED / BLOCK_JOB_CANCELLED for one of our
-    /// jobs: the block job events (completed, failed, cancelled).
+    /// QEMU's BLOCK_JOB_COMPLETED / CANCELLED / READY for one of our
+    /// jobs: the block job events (completed, failed, cancelled, ready).
     pub(crate) fn block_job_ended(&self, dom: &crate::state::Dom, name: &str, data: &Value) {
         let Some(id) = data.get("device").and_then(Value::as_str) else {
             return;
@@ -228,6 +394,7 @@ impl Driver {
         let target = rest.split('-').next().unwrap_or("").to_string();
         let status = match (name, data.get("error").is_some()) {
             ("BLOCK_JOB_CANCELLED", _) => 2,
+            ("BLOCK_JOB_READY", _) => 3,
             (_, true) => 1,
             _ => 0,
         };

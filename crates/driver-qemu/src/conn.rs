@@ -523,6 +523,19 @@ impl Connection for QemuConnection {
         self.drv.block_pull(dom, disk, base, bandwidth, flags)
     }
 
+    fn domain_block_commit(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        base: Option<&str>,
+        top: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv
+            .block_commit(dom, disk, base, top, bandwidth, flags)
+    }
+
     fn domain_get_block_job_info(
         &self,
         dom: &DomainRef,

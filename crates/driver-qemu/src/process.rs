@@ -610,7 +610,7 @@ impl Driver {
                         "BALLOON_CHANGE" => {
                             balloon = ev.data.get("actual").and_then(|a| a.as_u64());
                         }
-                        "BLOCK_JOB_COMPLETED" | "BLOCK_JOB_CANCELLED" => {
+                        "BLOCK_JOB_COMPLETED" | "BLOCK_JOB_CANCELLED" | "BLOCK_JOB_READY" => {
                             block_job = Some(ev.clone());
                         }
                         // A device_del finished (or the guest ejected a

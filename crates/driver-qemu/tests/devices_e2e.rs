@@ -792,9 +792,38 @@ fn snapshots_of_a_running_guest_bring_back_its_state_and_overlay_its_disk() {
         "{}",
         o.stderr
     );
+    // An active commit: a second overlay's writes merged down into the
+    // first, and the disk pivoted back onto it.
+    let over2 = t.join("vda-over2.qcow2");
+    let spec2 = format!("vda,file={}", over2.display());
+    ok(&[
+        "snapshot-create-as",
+        "hot",
+        "e3",
+        "--disk-only",
+        "--diskspec",
+        &spec2,
+        "--diskspec",
+        "hdc,snapshot=no",
+    ]);
+    con.run("echo DDDD > /dev/vda; sync");
+    let o = virsh_uri(&uri, &["blockcommit", "hot", "vda"]);
+    assert!(
+        o.stderr
+            .contains("commit of 'vda' active layer requires active flag"),
+        "{}",
+        o.stderr
+    );
+    let out = ok(&["blockcommit", "hot", "vda", "--active", "--pivot", "--wait"]);
+    assert!(out.contains("Successfully pivoted"), "{out}");
+    let blk = ok(&["domblklist", "hot"]);
+    assert!(
+        blk.contains(&over.display().to_string()) && !blk.contains("vda-over2"),
+        "{blk}"
+    );
     ok(&["destroy", "hot"]);
     let top = qemu_io(&over, "read -v 0 4");
-    assert!(top.contains("CCCC"), "{top}");
+    assert!(top.contains("DDDD"), "{top}");
     let info = std::process::Command::new("qemu-img")
         .args(["info", "-U"])
         .arg(&over)

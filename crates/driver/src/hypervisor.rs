@@ -534,6 +534,20 @@ pub trait Connection: Send + Sync {
     ) -> Result<()> {
         unsupported!("virDomainBlockPull")
     }
+    /// virDomainBlockCommit: merges the images from `top` (None: the
+    /// active one, with VIR_DOMAIN_BLOCK_COMMIT_ACTIVE) down into `base`
+    /// (None: the bottom of the chain) as a block job.
+    fn domain_block_commit(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        base: Option<&str>,
+        top: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainBlockCommit")
+    }
     /// virDomainGetBlockJobInfo: the disk's job (type, bandwidth, cur,
     /// end), `None` when it has none.
     fn domain_get_block_job_info(

@@ -736,6 +736,19 @@ impl RemoteDomain for Call<'_> {
         })
     }
 
+    fn domain_block_commit(&self, args: r::DomainBlockCommitArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_block_commit(
+                &dom_in(&args.dom),
+                &args.disk,
+                args.base.as_deref(),
+                args.top.as_deref(),
+                args.bandwidth,
+                args.flags,
+            )
+        })
+    }
+
     fn domain_get_block_job_info(
         &self,
         args: r::DomainGetBlockJobInfoArgs,

@@ -26,49 +26,8 @@ const NODESET_LIMIT: usize = 1 << 20;
 /// virDomainNumatuneMemMode names, by value.
 const NUMA_MODES: [&str; 4] = ["strict", "preferred", "interleave", "restrictive"];
 
-fn type_name(v: &TypedValue) -> &'static str {
-    match v {
-        TypedValue::Int(_) => "int",
-        TypedValue::UInt(_) => "uint",
-        TypedValue::LLong(_) => "llong",
-        TypedValue::ULLong(_) => "ullong",
-        TypedValue::Double(_) => "double",
-        TypedValue::Boolean(_) => "boolean",
-        TypedValue::String(_) => "string",
-    }
-}
-
-/// virTypedParamsValidate: every field named in `spec` with its type
-/// name, at most once.
-pub(crate) fn validate(params: &TypedParams, spec: &[(&str, &str)]) -> Result<()> {
-    let none = |code, msg: String| Err(Error::new(code, ErrorDomain::None, msg));
-    let mut sorted: Vec<&(String, TypedValue)> = params.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut last: Option<&str> = None;
-    for (field, v) in sorted {
-        let Some(&(_, want)) = spec.iter().find(|(k, _)| k == field) else {
-            return none(
-                ErrorCode::ArgumentUnsupported,
-                format!("parameter '{field}' not supported"),
-            );
-        };
-        if last == Some(field.as_str()) {
-            return none(
-                ErrorCode::InvalidArg,
-                format!("parameter '{field}' occurs multiple times"),
-            );
-        }
-        last = Some(field);
-        let got = type_name(v);
-        if got != want {
-            return none(
-                ErrorCode::InvalidArg,
-                format!("invalid type '{got}' for parameter '{field}', expected '{want}'"),
-            );
-        }
-    }
-    Ok(())
-}
+/// virTypedParamsValidate.
+pub(crate) use driver::types::validate_params as validate;
 
 /// A top-level element of the definition.
 fn top<'a>(def: &'a DomainDef, name: &str) -> Option<&'a Element> {

@@ -14,10 +14,8 @@
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
-use virterror::{ErrorCode, ErrorDomain};
-
-use crate::types::{TypedParams, TypedValue};
-use crate::{Error, Result};
+use crate::types::{validate_params, TypedParams, TypedValue};
+use crate::Result;
 
 /// The identity attributes (VIR_CONNECT_IDENTITY_*) and their types.
 pub const USER_NAME: &str = "user-name";
@@ -43,51 +41,6 @@ const ATTRIBUTES: &[(&str, &str)] = &[
     (SELINUX_CONTEXT, "string"),
     (SYSTEM_TOKEN, "string"),
 ];
-
-/// The name libvirt gives a typed parameter's type in its messages.
-pub fn type_name(v: &TypedValue) -> &'static str {
-    match v {
-        TypedValue::Int(_) => "int",
-        TypedValue::UInt(_) => "uint",
-        TypedValue::LLong(_) => "llong",
-        TypedValue::ULLong(_) => "ullong",
-        TypedValue::Double(_) => "double",
-        TypedValue::Boolean(_) => "boolean",
-        TypedValue::String(_) => "string",
-    }
-}
-
-/// virTypedParamsValidate: every parameter is one `spec` names, of the type
-/// it names, at most once; the first offender (in name order) is reported.
-pub fn validate_params(params: &TypedParams, spec: &[(&str, &str)]) -> Result<()> {
-    let none = |code, msg: String| Err(Error::new(code, ErrorDomain::None, msg));
-    let mut sorted: Vec<&(String, TypedValue)> = params.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut last: Option<&str> = None;
-    for (field, v) in sorted {
-        let Some(&(_, want)) = spec.iter().find(|(k, _)| k == field) else {
-            return none(
-                ErrorCode::ArgumentUnsupported,
-                format!("parameter '{field}' not supported"),
-            );
-        };
-        if last == Some(field.as_str()) {
-            return none(
-                ErrorCode::InvalidArg,
-                format!("parameter '{field}' occurs multiple times"),
-            );
-        }
-        last = Some(field);
-        let got = type_name(v);
-        if got != want {
-            return none(
-                ErrorCode::InvalidArg,
-                format!("invalid type '{got}' for parameter '{field}', expected '{want}'"),
-            );
-        }
-    }
-    Ok(())
-}
 
 /// A set of identity attributes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -236,6 +189,7 @@ pub fn is_current_elevated() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use virterror::ErrorCode;
 
     fn s(v: &str) -> TypedValue {
         TypedValue::String(v.into())

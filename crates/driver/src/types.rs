@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Object handles and plain records exchanged with drivers.
 
+use virterror::{ErrorCode, ErrorDomain};
+
+use crate::{Error, Result};
+
 /// A domain as clients name it: name, UUID and live id (-1 when inactive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainRef {
@@ -173,6 +177,51 @@ pub enum TypedValue {
 }
 
 pub type TypedParams = Vec<(String, TypedValue)>;
+
+/// The name libvirt gives a typed parameter's type in its messages.
+pub fn type_name(v: &TypedValue) -> &'static str {
+    match v {
+        TypedValue::Int(_) => "int",
+        TypedValue::UInt(_) => "uint",
+        TypedValue::LLong(_) => "llong",
+        TypedValue::ULLong(_) => "ullong",
+        TypedValue::Double(_) => "double",
+        TypedValue::Boolean(_) => "boolean",
+        TypedValue::String(_) => "string",
+    }
+}
+
+/// virTypedParamsValidate: every parameter is one `spec` names, of the type
+/// it names, at most once; the first offender (in name order) is reported.
+pub fn validate_params(params: &TypedParams, spec: &[(&str, &str)]) -> Result<()> {
+    let none = |code, msg: String| Err(Error::new(code, ErrorDomain::None, msg));
+    let mut sorted: Vec<&(String, TypedValue)> = params.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut last: Option<&str> = None;
+    for (field, v) in sorted {
+        let Some(&(_, want)) = spec.iter().find(|(k, _)| k == field) else {
+            return none(
+                ErrorCode::ArgumentUnsupported,
+                format!("parameter '{field}' not supported"),
+            );
+        };
+        if last == Some(field.as_str()) {
+            return none(
+                ErrorCode::InvalidArg,
+                format!("parameter '{field}' occurs multiple times"),
+            );
+        }
+        last = Some(field);
+        let got = type_name(v);
+        if got != want {
+            return none(
+                ErrorCode::InvalidArg,
+                format!("invalid type '{got}' for parameter '{field}', expected '{want}'"),
+            );
+        }
+    }
+    Ok(())
+}
 
 /// virNetworkDHCPLease.
 #[derive(Debug, Clone, PartialEq, Eq)]

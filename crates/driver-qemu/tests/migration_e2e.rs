@@ -73,6 +73,22 @@ impl Host {
         let t = TempDir::new(tag);
         let r = reaper(&t);
         let uuid: String = "xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx".replace('x', &digit.to_string());
+        // Migration ports of its own: the "hosts" of tests running at the
+        // same time share this machine's ports (real hosts do not), and a
+        // port found free by two daemons at once is bound by one QEMU only.
+        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let min = 61_000 + n * 16;
+        let conf_dir = t.join("root/etc/libvirt");
+        std::fs::create_dir_all(&conf_dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            conf_dir.join("qemu.conf"),
+            format!(
+                "migration_port_min = {min}\nmigration_port_max = {}\n",
+                min + 15
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let (d, uri) = start_virtqemud_with(&t, &format!("host_uuid = \"{uuid}\""));
         Host {
             t,

@@ -82,9 +82,9 @@ def test_domain_xml(name):
             "<os><type arch='x86_64'>hvm</type></os></domain>")
 
 
-def container_xml(name, rootfs, init_cmd):
+def container_xml(name, rootfs, init_cmd, mib=64):
     return (f"<domain type='lxc'><name>{name}</name>"
-            "<memory unit='MiB'>64</memory>"
+            f"<memory unit='MiB'>{mib}</memory>"
             "<os><type>exe</type><init>/bin/sh</init>"
             f"<initarg>-c</initarg><initarg>{escape(init_cmd)}</initarg></os>"
             "<devices>"

@@ -10,6 +10,9 @@
 #   bash scripts/bench.sh            full run (about 10 minutes on 2 cores)
 #   bash scripts/bench.sh --quick    fewer repetitions (a smoke test)
 #   bash scripts/bench.sh --ours     only our daemon (no C libvirtd needed)
+#   bash scripts/bench.sh --scale [N] | --scale-quick
+#                                    the scale section instead: N running
+#                                    containers, many clients (scripts/bench-scale.sh)
 #
 # Needs root (the LXC section starts real containers), /usr/bin/python3 with
 # python3-libvirt, virsh, busybox-static, qemu-utils (the storage section's
@@ -29,6 +32,9 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 PY=/usr/bin/python3
 QUICK=()
 RUN_C=1
+case " $* " in
+    *" --scale "*|*" --scale-quick "*) exec bash scripts/bench-scale.sh "$@" ;;
+esac
 for a in "$@"; do
     case "$a" in
         --quick) QUICK=(--quick) ;;

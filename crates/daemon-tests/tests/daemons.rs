@@ -65,6 +65,25 @@ fn remote_client(sock: &Path, uri: &str) -> RpcClient {
     c
 }
 
+/// Daemon `name` started with `-f CONF -p PID` after `extra`, once `sock`
+/// accepts connections.
+fn start_with_files(
+    name: &str,
+    t: &TempDir,
+    (conf, pid): (&Path, &Path),
+    extra: &[&str],
+    sock: &Path,
+) -> Daemon {
+    let mut args = extra.to_vec();
+    args.extend([
+        "-f",
+        conf.to_str().unwrap_or(""),
+        "-p",
+        pid.to_str().unwrap_or(""),
+    ]);
+    Daemon::start(name, t, &args, sock)
+}
+
 #[test]
 fn version_prints_name_and_libvirt_version() {
     for name in ALL {
@@ -116,17 +135,7 @@ fn pid_file_holds_the_pid_and_a_second_instance_refuses_it() {
     let conf = t.config("");
     let pid = t.join("vz.pid");
     let sock = t.join("run/virtvzd-sock");
-    let mut d = Daemon::start(
-        "virtvzd",
-        &t,
-        &[
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            pid.to_str().unwrap_or(""),
-        ],
-        &sock,
-    );
+    let mut d = start_with_files("virtvzd", &t, (&conf, &pid), &[], &sock);
     let content = std::fs::read_to_string(&pid).expect("pid file");
     assert_eq!(content.trim(), d.child.id().to_string());
 
@@ -189,17 +198,7 @@ fn daemon_mode_reports_startup_failure() {
     let conf = t.config("");
     let pid = t.join("d.pid");
     let sock = t.join("run/virtvzd-sock");
-    let _d = Daemon::start(
-        "virtvzd",
-        &t,
-        &[
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            pid.to_str().unwrap_or(""),
-        ],
-        &sock,
-    );
+    let _d = start_with_files("virtvzd", &t, (&conf, &pid), &[], &sock);
     let out = run(
         "virtvzd",
         &[
@@ -220,19 +219,7 @@ fn timeout_exits_when_idle_but_not_while_a_client_is_connected() {
     let conf = t.config("");
     let sock = t.join("run/virtvzd-sock");
     let pid = t.join("p.pid");
-    let mut d = Daemon::start(
-        "virtvzd",
-        &t,
-        &[
-            "-t",
-            "1",
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            pid.to_str().unwrap_or(""),
-        ],
-        &sock,
-    );
+    let mut d = start_with_files("virtvzd", &t, (&conf, &pid), &["-t", "1"], &sock);
     let client = UnixStream::connect(&sock).expect("connect");
     // Well past the timeout with a client connected: still running.
     std::thread::sleep(Duration::from_secs(3));
@@ -247,16 +234,11 @@ fn timeout_exits_when_nobody_connects() {
     let t = TempDir::new("timeout2");
     let conf = t.config("");
     let pid = t.join("p.pid");
-    let mut d = Daemon::start(
+    let mut d = start_with_files(
         "virtproxyd",
         &t,
-        &[
-            "--timeout=1",
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            pid.to_str().unwrap_or(""),
-        ],
+        (&conf, &pid),
+        &["--timeout=1"],
         &t.join("run/libvirt-sock"),
     );
     let st = d.wait_exit(WAIT).expect("idle exit");
@@ -276,15 +258,11 @@ fn sighup_applies_new_log_filters_without_dropping_clients() {
         log.display()
     ));
     let pid = t.join("p.pid");
-    let mut d = Daemon::start(
+    let mut d = start_with_files(
         "virtproxyd",
         &t,
-        &[
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            pid.to_str().unwrap_or(""),
-        ],
+        (&conf, &pid),
+        &[],
         &t.join("run/libvirt-sock"),
     );
     let mut admin = admin_client(&t.join("run/libvirt-admin-sock"));
@@ -324,15 +302,11 @@ fn read_only_socket_refuses_changes_and_allows_reads() {
     let t = TempDir::new("ro");
     let conf = t.config("");
     let pid = t.join("p.pid");
-    let _d = Daemon::start(
+    let _d = start_with_files(
         "virtproxyd",
         &t,
-        &[
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            pid.to_str().unwrap_or(""),
-        ],
+        (&conf, &pid),
+        &[],
         &t.join("run/libvirt-sock"),
     );
     let ro = t.join("run/libvirt-sock-ro");
@@ -375,15 +349,11 @@ fn virt_admin_manages_servers_clients_and_logging() {
     let t = TempDir::new("admin");
     let conf = t.config("log_filters = \"3:start\"");
     let pid = t.join("p.pid");
-    let _d = Daemon::start(
+    let _d = start_with_files(
         "virtproxyd",
         &t,
-        &[
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            pid.to_str().unwrap_or(""),
-        ],
+        (&conf, &pid),
+        &[],
         &t.join("run/libvirt-sock"),
     );
     let adm = t.join("run/libvirt-admin-sock");
@@ -470,15 +440,11 @@ fn virt_admin_daemon_timeout_stops_an_idle_daemon() {
     let t = TempDir::new("admtimeout");
     let conf = t.config("");
     let pid = t.join("p.pid");
-    let mut d = Daemon::start(
+    let mut d = start_with_files(
         "virtvzd",
         &t,
-        &[
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            pid.to_str().unwrap_or(""),
-        ],
+        (&conf, &pid),
+        &[],
         &t.join("run/virtvzd-sock"),
     );
     {
@@ -502,17 +468,7 @@ fn max_clients_holds_further_connections_until_a_slot_frees() {
     let conf = t.config("max_clients = 1");
     let pid = t.join("p.pid");
     let sock = t.join("run/libvirt-sock");
-    let _d = Daemon::start(
-        "virtproxyd",
-        &t,
-        &[
-            "-f",
-            conf.to_str().unwrap_or(""),
-            "-p",
-            pid.to_str().unwrap_or(""),
-        ],
-        &sock,
-    );
+    let _d = start_with_files("virtproxyd", &t, (&conf, &pid), &[], &sock);
     // wait_socket's probe connection has come and gone; take the slot.
     let first = remote_client(&sock, "test:///default");
     let (tx, rx) = std::sync::mpsc::channel();

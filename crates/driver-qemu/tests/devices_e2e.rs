@@ -282,81 +282,35 @@ fn guest_xml(g: &TestGuest, disk: &Path, iso: &Path, console: &Path, serial: &Pa
     )
 }
 
-/// The guest's shell on its console socket.
-struct Console {
-    sock: std::os::unix::net::UnixStream,
-    seen: String,
-    n: u32,
+/// Defines the test guest "hot" of [`guest_xml`] (with `tweak` applied to
+/// its XML) on `uri`, boots it, and opens its shell.
+fn boot_hot(
+    t: &TempDir,
+    uri: &str,
+    g: &TestGuest,
+    (vda, iso): (&Path, &Path),
+    tweak: impl Fn(String) -> String,
+) -> GuestShell {
+    let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
+    define_xml(
+        t,
+        uri,
+        "hot",
+        &tweak(guest_xml(g, vda, iso, &console, &serial)),
+    );
+    start_and_boot(uri, "hot", &serial);
+    GuestShell::open(&console)
 }
 
-impl Console {
-    fn open(path: &Path) -> Console {
-        let sock = std::os::unix::net::UnixStream::connect(path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        sock.set_read_timeout(Some(std::time::Duration::from_millis(200)))
-            .unwrap_or_else(|e| panic!("{e}"));
-        Console {
-            sock,
-            seen: String::new(),
-            n: 0,
-        }
-    }
-
-    /// Runs `cmd` in the guest's shell and returns what it printed (the
-    /// end marker is computed by the shell, so the echoed command line
-    /// does not end the wait).
-    fn run(&mut self, cmd: &str) -> String {
-        use std::io::{Read, Write};
-        self.n += 1;
-        let n = self.n;
-        let line = format!("{cmd}; echo END$((1000+{n}))\n");
-        self.sock
-            .write_all(line.as_bytes())
-            .unwrap_or_else(|e| panic!("console: {e}"));
-        let end = format!("END{}", 1000 + n);
-        let start = self.seen.len();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        let mut buf = [0u8; 4096];
-        while std::time::Instant::now() < deadline {
-            match self.sock.read(&mut buf) {
-                Ok(0) => break,
-                Ok(k) => self.seen.push_str(&String::from_utf8_lossy(&buf[..k])),
-                Err(_) => {}
-            }
-            let out = &self.seen[start..];
-            if let Some(i) = out.find(&end) {
-                return out[..i].to_string();
-            }
-        }
-        panic!(
-            "no answer to {cmd:?} from the guest:\n{}",
-            &self.seen[start..]
-        );
-    }
-
-    /// Runs `cmd` until its output contains `want` (the guest may take a
-    /// moment to notice a device).
-    fn wait_for(&mut self, cmd: &str, want: &str, present: bool) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let out = self.run(cmd);
-            if out.contains(want) == present || std::time::Instant::now() > deadline {
-                return out;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
-    }
+/// A blank CD image of 16 sectors.
+fn blank_iso(path: &Path) {
+    std::fs::write(path, vec![0u8; 2048 * 16]).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 fn disks_are_hot_plugged_resized_and_unplugged_in_a_running_guest() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
-    }
-    let g = match test_guest() {
-        Ok(g) => g,
-        Err(e) => return skip(format!("no test guest: {e}")),
+    let Some(g) = linux_guest_or_skip() else {
+        return;
     };
     let t = TempDir::new("qemu-hotplug");
     let _reaper = reaper(&t);
@@ -364,24 +318,15 @@ fn disks_are_hot_plugged_resized_and_unplugged_in_a_running_guest() {
     let (vda, vdb) = (t.join("vda.qcow2"), t.join("vdb.qcow2"));
     qemu_img_create(&vda, "qcow2", "16M");
     qemu_img_create(&vdb, "qcow2", "16M");
-    let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
-    let xml = t.join("hot.xml");
     let (iso1, iso2) = (t.join("one.iso"), t.join("two.iso"));
-    for iso in [&iso1, &iso2] {
-        std::fs::write(iso, vec![0u8; 2048 * 16]).unwrap_or_else(|e| panic!("{e}"));
-    }
-    std::fs::write(&xml, guest_xml(&g, &vda, &iso1, &console, &serial))
-        .unwrap_or_else(|e| panic!("{e}"));
+    blank_iso(&iso1);
+    blank_iso(&iso2);
+    let mut con = boot_hot(&t, &uri, &g, (&vda, &iso1), |x| x);
     let ok = |args: &[&str]| {
         let o = virsh_uri(&uri, args);
         assert!(o.ok, "{args:?}: {}{}", o.stdout, o.stderr);
         o.stdout
     };
-    ok(&["define", &xml.display().to_string()]);
-    ok(&["start", "hot"]);
-    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
-    assert!(booted, "no boot marker:\n{log}");
-    let mut con = Console::open(&console);
     let before = con.run("ls /sys/block");
     assert!(
         before.contains("vda") && !before.contains("vdb"),
@@ -559,9 +504,8 @@ fn sector_is(path: &Path, byte: u8) -> bool {
 
 #[test]
 fn snapshots_of_a_shut_off_domain_keep_data_and_survive_a_restart() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     let t = TempDir::new("qemu-snap");
     let (d, uri) = start_virtqemud(&t);
@@ -713,13 +657,8 @@ fn snapshots_of_a_shut_off_domain_keep_data_and_survive_a_restart() {
 
 #[test]
 fn snapshots_of_a_running_guest_bring_back_its_state_and_overlay_its_disk() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
-    }
-    let g = match test_guest() {
-        Ok(g) => g,
-        Err(e) => return skip(format!("no test guest: {e}")),
+    let Some(g) = linux_guest_or_skip() else {
+        return;
     };
     let t = TempDir::new("qemu-snaplive");
     let _reaper = reaper(&t);
@@ -727,21 +666,13 @@ fn snapshots_of_a_running_guest_bring_back_its_state_and_overlay_its_disk() {
     let vda = t.join("vda.qcow2");
     qemu_img_create(&vda, "qcow2", "16M");
     let iso = t.join("one.iso");
-    std::fs::write(&iso, vec![0u8; 2048 * 16]).unwrap_or_else(|e| panic!("{e}"));
-    let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
-    let xml = t.join("hot.xml");
-    std::fs::write(&xml, guest_xml(&g, &vda, &iso, &console, &serial))
-        .unwrap_or_else(|e| panic!("{e}"));
+    blank_iso(&iso);
+    let mut con = boot_hot(&t, &uri, &g, (&vda, &iso), |x| x);
     let ok = |args: &[&str]| {
         let o = virsh_uri(&uri, args);
         assert!(o.ok, "{args:?}: {}{}", o.stdout, o.stderr);
         o.stdout
     };
-    ok(&["define", &xml.display().to_string()]);
-    ok(&["start", "hot"]);
-    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
-    assert!(booted, "no boot marker:\n{log}");
-    let mut con = Console::open(&console);
     con.run("echo before-snapshot > /tmp/mark; echo AAAA > /dev/vda; sync");
     // The CD-ROM is read-only: only vda is snapshotted.
     ok(&["snapshot-create-as", "hot", "r1"]);
@@ -845,13 +776,8 @@ fn snapshots_of_a_running_guest_bring_back_its_state_and_overlay_its_disk() {
 
 #[test]
 fn vcpus_are_plugged_into_a_running_guest() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
-    }
-    let g = match test_guest() {
-        Ok(g) => g,
-        Err(e) => return skip(format!("no test guest: {e}")),
+    let Some(g) = linux_guest_or_skip() else {
+        return;
     };
     let t = TempDir::new("qemu-vcpu");
     let _reaper = reaper(&t);
@@ -859,22 +785,15 @@ fn vcpus_are_plugged_into_a_running_guest() {
     let vda = t.join("vda.qcow2");
     qemu_img_create(&vda, "qcow2", "16M");
     let iso = t.join("one.iso");
-    std::fs::write(&iso, vec![0u8; 2048 * 16]).unwrap_or_else(|e| panic!("{e}"));
-    let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
-    let xml = t.join("hot.xml");
-    let dom = guest_xml(&g, &vda, &iso, &console, &serial)
-        .replace("<vcpu>1</vcpu>", "<vcpu current='1'>2</vcpu>");
-    std::fs::write(&xml, dom).unwrap_or_else(|e| panic!("{e}"));
+    blank_iso(&iso);
+    let mut con = boot_hot(&t, &uri, &g, (&vda, &iso), |x| {
+        x.replace("<vcpu>1</vcpu>", "<vcpu current='1'>2</vcpu>")
+    });
     let ok = |args: &[&str]| {
         let o = virsh_uri(&uri, args);
         assert!(o.ok, "{args:?}: {}{}", o.stdout, o.stderr);
         o.stdout
     };
-    ok(&["define", &xml.display().to_string()]);
-    ok(&["start", "hot"]);
-    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
-    assert!(booted, "no boot marker:\n{log}");
-    let mut con = Console::open(&console);
     assert_eq!(ok(&["vcpucount", "hot", "--live", "--active"]).trim(), "1");
     ok(&["setvcpus", "hot", "2", "--live"]);
     let online = con.wait_for("cat /sys/devices/system/cpu/online", "0-1", true);

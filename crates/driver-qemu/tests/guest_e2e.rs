@@ -17,17 +17,6 @@ use std::time::Duration;
 
 use test_support::*;
 
-fn ok(o: &Out, what: &str) -> String {
-    assert!(o.ok, "{what}: {}{}", o.stdout, o.stderr);
-    o.stdout.clone()
-}
-
-fn domstate(uri: &str, name: &str) -> String {
-    ok(&virsh_uri(uri, &["domstate", "--reason", name]), "domstate")
-        .trim()
-        .to_string()
-}
-
 /// A blank qcow2 data disk made by the guest's build script.
 fn data_disk(path: &Path) {
     let out = Command::new("bash")
@@ -49,14 +38,6 @@ fn guest_xml(g: &TestGuest, name: &str, disk: &Path, serial: &Path) -> String {
     )
 }
 
-/// The events `virsh event --all --loop` printed for domain `name`.
-fn lifecycle_lines(out: &str, name: &str) -> Vec<String> {
-    out.lines()
-        .filter(|l| l.contains(&format!("for domain '{name}'")))
-        .map(|l| l.rsplit(": ").next().unwrap_or("").to_string())
-        .collect()
-}
-
 fn priv_dirs(t: &TempDir) -> Vec<String> {
     std::fs::read_dir(t.join("root/var/lib/libvirt/qemu"))
         .map(|d| {
@@ -70,13 +51,8 @@ fn priv_dirs(t: &TempDir) -> Vec<String> {
 
 #[test]
 fn a_linux_guest_boots_sees_its_disk_and_nic_shuts_down_and_is_destroyed() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
-    }
-    let g = match test_guest() {
-        Ok(g) => g,
-        Err(e) => return skip(format!("no test guest: {e}")),
+    let Some(g) = linux_guest_or_skip() else {
+        return;
     };
     let t = TempDir::new("qemu-guest");
     let _reaper = reaper(&t);
@@ -182,9 +158,8 @@ fn a_linux_guest_boots_sees_its_disk_and_nic_shuts_down_and_is_destroyed() {
 
 #[test]
 fn a_qemu_that_fails_to_start_gives_its_error_and_leaves_nothing() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     let t = TempDir::new("qemu-fail");
     let _reaper = reaper(&t);
@@ -231,9 +206,8 @@ fn a_qemu_that_fails_to_start_gives_its_error_and_leaves_nothing() {
 
 #[test]
 fn a_definition_the_command_line_cannot_express_is_refused_before_anything_starts() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     let t = TempDir::new("qemu-unsup");
     let _reaper = reaper(&t);
@@ -294,9 +268,8 @@ fn virsh_console(uri: &str, args: &str, lines: &[&str]) -> String {
 
 #[test]
 fn the_console_on_a_pty_reaches_the_guest_shell() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     if !tool_exists("script") {
         return skip("script (util-linux) is not installed");
@@ -384,9 +357,8 @@ fn vnc_port(uri: &str, name: &str) -> u32 {
 
 #[test]
 fn vnc_displays_get_ports_from_the_configured_range_and_give_them_back() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     let t = TempDir::new("qemu-vnc");
     let _reaper = reaper(&t);
@@ -491,9 +463,8 @@ fn native_words(line: &str, root: &str) -> Vec<String> {
 
 #[test]
 fn domxml_to_native_matches_c_libvirtd() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     let t = TempDir::new("qemu-native");
     let (_d, uri) = start_virtqemud(&t);

@@ -18,36 +18,6 @@ use std::time::Duration;
 
 use test_support::*;
 
-fn ok(o: &Out, what: &str) -> String {
-    assert!(o.ok, "{what}: {}", o.stderr);
-    o.stdout.clone()
-}
-
-fn domstate(uri: &str, name: &str) -> String {
-    ok(&virsh_uri(uri, &["domstate", "--reason", name]), "domstate")
-        .trim()
-        .to_string()
-}
-
-/// Defines a boot-sector guest `name` whose floppy is in `t`.
-fn define_bootsector(t: &TempDir, uri: &str, name: &str) {
-    let floppy = t.join("boot.img");
-    if !floppy.exists() {
-        boot_floppy(&floppy);
-    }
-    let ty = system_guest_type();
-    let xml = format!(
-        "<domain type='{ty}'>\n  <name>{name}</name>\n  <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64'>hvm</type>\n    <boot dev='fd'/>\n  </os>\n  <devices>\n    <disk type='file' device='floppy'>\n      <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n      <readonly/>\n    </disk>\n  </devices>\n</domain>\n",
-        floppy.display()
-    );
-    let path = t.join(&format!("{name}.xml"));
-    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
-    ok(
-        &virsh_uri(uri, &["define", &path.display().to_string()]),
-        "define",
-    );
-}
-
 /// `virsh event --all --loop` in the background.
 fn events(uri: &str) -> std::process::Child {
     let child = Command::new("virsh")
@@ -101,18 +71,9 @@ fn field(out: &str, label: &str) -> String {
         .unwrap_or_default()
 }
 
-fn root_or_skip() -> bool {
-    if !is_root() {
-        skip("the test runs the system instance (root)");
-        return false;
-    }
-    true
-}
-
 #[test]
 fn a_running_guest_is_saved_to_a_file_and_restored() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-save");
@@ -198,8 +159,7 @@ fn a_running_guest_is_saved_to_a_file_and_restored() {
 
 #[test]
 fn a_paused_guest_restores_paused_unless_told_otherwise() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-save-paused");
@@ -254,8 +214,7 @@ fn a_paused_guest_restores_paused_unless_told_otherwise() {
 
 #[test]
 fn managed_save_survives_a_daemon_restart_and_the_next_start_restores_it() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-managedsave");
@@ -327,8 +286,7 @@ fn managed_save_survives_a_daemon_restart_and_the_next_start_restores_it() {
 
 #[test]
 fn corrupt_and_truncated_images_are_refused_and_start_nothing() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-badimage");
@@ -431,8 +389,7 @@ fn stat_value(out: &str, name: &str) -> String {
 
 #[test]
 fn stats_of_a_running_guest_have_libvirts_groups_and_values() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-stats");
@@ -508,8 +465,7 @@ fn stats_of_a_running_guest_have_libvirts_groups_and_values() {
 
 #[test]
 fn stats_field_names_match_c_libvirtd_for_the_same_guest() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-stats-c");
@@ -577,32 +533,16 @@ fn stats_field_names_match_c_libvirtd_for_the_same_guest() {
 
 #[test]
 fn a_restored_linux_guest_carries_on_where_it_was_saved() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    let Some(g) = linux_guest_or_skip() else {
         return;
-    }
-    let g = match test_guest() {
-        Ok(g) => g,
-        Err(e) => return skip(e),
     };
     let t = TempDir::new("qemu-save-linux");
     let _reaper = reaper(&t);
     let (_d, uri) = start_virtqemud(&t);
     let serial = t.join("serial1.log");
-    let xml = format!(
-        "<domain type='qemu'>\n  <name>carry</name>\n  <memory unit='MiB'>160</memory>\n  <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  <devices>\n    <serial type='pty'><target port='0'/></serial>\n    <serial type='file'><source path='{}'/><target port='1'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>\n  </devices>\n</domain>\n",
-        g.os_xml(),
-        serial.display()
-    );
-    let path = t.join("carry.xml");
-    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
-    ok(
-        &virsh_uri(&uri, &["define", &path.display().to_string()]),
-        "define",
-    );
-    ok(&virsh_uri(&uri, &["start", "carry"]), "start");
-    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
-    assert!(booted, "no boot marker:\n{log}");
+    let xml = linux_guest_xml(&g, "carry", 160, "", &serial);
+    define_xml(&t, &uri, "carry", &xml);
+    start_and_boot(&uri, "carry", &serial);
     let img = t.join("carry.img").display().to_string();
     ok(&virsh_uri(&uri, &["save", "carry", &img]), "save");
     assert_eq!(domstate(&uri, "carry"), "shut off (saved)");
@@ -655,8 +595,7 @@ fn both_daemons(t: &TempDir) -> Option<(Daemon, String, Daemon, String)> {
 
 #[test]
 fn an_image_saved_here_restores_in_c_libvirtd() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-save-to-c");
@@ -670,8 +609,7 @@ fn an_image_saved_here_restores_in_c_libvirtd() {
 
 #[test]
 fn an_image_saved_by_c_libvirtd_restores_here() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-save-from-c");
@@ -685,32 +623,16 @@ fn an_image_saved_by_c_libvirtd_restores_here() {
 
 #[test]
 fn reboot_resets_the_guest_in_the_same_qemu_and_calls_without_an_agent_are_refused() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    let Some(g) = linux_guest_or_skip() else {
         return;
-    }
-    let g = match test_guest() {
-        Ok(g) => g,
-        Err(e) => return skip(e),
     };
     let t = TempDir::new("qemu-reboot");
     let _reaper = reaper(&t);
     let (_d, uri) = start_virtqemud(&t);
     let serial = t.join("serial1.log");
-    let xml = format!(
-        "<domain type='qemu'>\n  <name>rebooter</name>\n  <memory unit='MiB'>160</memory>\n  <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  <devices>\n    <serial type='pty'><target port='0'/></serial>\n    <serial type='file'><source path='{}'/><target port='1'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>\n  </devices>\n</domain>\n",
-        g.os_xml(),
-        serial.display()
-    );
-    let path = t.join("rebooter.xml");
-    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{e}"));
-    ok(
-        &virsh_uri(&uri, &["define", &path.display().to_string()]),
-        "define",
-    );
-    ok(&virsh_uri(&uri, &["start", "rebooter"]), "start");
-    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
-    assert!(booted, "no boot marker:\n{log}");
+    let xml = linux_guest_xml(&g, "rebooter", 160, "", &serial);
+    define_xml(&t, &uri, "rebooter", &xml);
+    start_and_boot(&uri, "rebooter", &serial);
     let pid = guest_pid(&t, "rebooter");
     let watch = events(&uri);
     ok(
@@ -814,8 +736,7 @@ fn reboot_resets_the_guest_in_the_same_qemu_and_calls_without_an_agent_are_refus
 
 #[test]
 fn core_dumps_hold_the_guest_state_or_its_memory_in_the_format_asked() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-dump");
@@ -905,8 +826,7 @@ fn core_dumps_hold_the_guest_state_or_its_memory_in_the_format_asked() {
 
 #[test]
 fn a_screenshot_of_the_guest_display_reaches_virsh_as_png() {
-    skip_if!(qemu_cant_run());
-    if !root_or_skip() {
+    if !system_qemu_or_skip() {
         return;
     }
     let t = TempDir::new("qemu-screenshot");

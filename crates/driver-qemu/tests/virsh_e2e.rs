@@ -38,11 +38,6 @@ fn machine_help() -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn ok(o: &Out, what: &str) -> String {
-    assert!(o.ok, "{what}: {}", o.stderr);
-    o.stdout.clone()
-}
-
 #[test]
 fn capabilities_list_the_machines_qemu_reports() {
     skip_if!(qemu_cant_run());
@@ -329,25 +324,10 @@ fn domcapabilities_match_c_libvirtd_on_this_host() {
     assert_eq!(guests(&ours), guests(&theirs));
 }
 
-fn domstate(uri: &str, name: &str) -> String {
-    ok(&virsh_uri(uri, &["domstate", name]), "domstate")
-        .trim()
-        .to_string()
-}
-
-/// The events `virsh event --all --loop` printed for domain `name`.
-fn lifecycle_lines(out: &str, name: &str) -> Vec<String> {
-    out.lines()
-        .filter(|l| l.contains(&format!("for domain '{name}'")))
-        .map(|l| l.rsplit(": ").next().unwrap_or("").to_string())
-        .collect()
-}
-
 #[test]
 fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     let t = TempDir::new("qemu-run");
     let _reaper = reaper(&t);
@@ -376,7 +356,7 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
 
     let out = ok(&virsh_uri(&uri, &["start", "bootsector"]), "start");
     assert!(out.contains("Domain 'bootsector' started"), "{out}");
-    assert_eq!(domstate(&uri, "bootsector"), "running");
+    assert_eq!(domstate_plain(&uri, "bootsector"), "running");
     let list = ok(&virsh_uri(&uri, &["list"]), "list");
     let id = list
         .lines()
@@ -408,11 +388,11 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
     );
 
     ok(&virsh_uri(&uri, &["suspend", "bootsector"]), "suspend");
-    assert_eq!(domstate(&uri, "bootsector"), "paused");
+    assert_eq!(domstate_plain(&uri, "bootsector"), "paused");
     ok(&virsh_uri(&uri, &["resume", "bootsector"]), "resume");
-    assert_eq!(domstate(&uri, "bootsector"), "running");
+    assert_eq!(domstate_plain(&uri, "bootsector"), "running");
     ok(&virsh_uri(&uri, &["reset", "bootsector"]), "reset");
-    assert_eq!(domstate(&uri, "bootsector"), "running");
+    assert_eq!(domstate_plain(&uri, "bootsector"), "running");
     let live = ok(&virsh_uri(&uri, &["dumpxml", "bootsector"]), "dumpxml");
     assert!(
         live.contains(&format!("<domain type='{ty}' id='{id}'>")),
@@ -420,7 +400,7 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
     );
 
     ok(&virsh_uri(&uri, &["destroy", "bootsector"]), "destroy");
-    assert_eq!(domstate(&uri, "bootsector"), "shut off");
+    assert_eq!(domstate_plain(&uri, "bootsector"), "shut off");
     assert!(
         !host::process::exists(pid) || {
             // a zombie of another parent is gone for us too
@@ -443,7 +423,9 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("{st}"));
     let _ = host::process::kill(pid, 9);
-    assert!(eventually(|| domstate(&uri, "bootsector") == "shut off"));
+    assert!(eventually(
+        || domstate_plain(&uri, "bootsector") == "shut off"
+    ));
 
     let _ = events.kill();
     let out = events
@@ -470,9 +452,8 @@ fn a_boot_sector_guest_runs_pauses_resumes_and_is_destroyed() {
 
 #[test]
 fn a_hung_qemu_blocks_only_calls_on_its_own_guest() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     let t = TempDir::new("qemu-hung");
     let _reaper = reaper(&t);
@@ -483,16 +464,7 @@ fn a_hung_qemu_blocks_only_calls_on_its_own_guest() {
     let floppy = t.join("boot.img");
     boot_floppy(&floppy);
     for name in ["hung", "fine"] {
-        let xml = format!(
-            "<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n  <devices>\n    <disk type='file' device='floppy'>\n      <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n      <readonly/>\n    </disk>\n  </devices>\n</domain>\n",
-            floppy.display()
-        );
-        let p = t.join(&format!("{name}.xml"));
-        std::fs::write(&p, xml).unwrap_or_else(|e| panic!("{e}"));
-        ok(
-            &virsh_uri(&uri, &["define", &p.display().to_string()]),
-            "define",
-        );
+        define_xml(&t, &uri, name, &bootsector_xml("qemu", name, &floppy));
         ok(&virsh_uri(&uri, &["start", name]), "start");
     }
     // Freeze one QEMU: its monitor stops answering.
@@ -506,18 +478,18 @@ fn a_hung_qemu_blocks_only_calls_on_its_own_guest() {
         .unwrap_or_else(|e| panic!("virsh: {e}"));
     // The other guest, listings and lookups go on meanwhile.
     ok(&virsh_uri(&uri, &["suspend", "fine"]), "suspend fine");
-    assert_eq!(domstate(&uri, "fine"), "paused");
+    assert_eq!(domstate_plain(&uri, "fine"), "paused");
     ok(&virsh_uri(&uri, &["resume", "fine"]), "resume fine");
     let list = ok(&virsh_uri(&uri, &["list", "--all"]), "list");
     assert!(list.contains("hung") && list.contains("fine"), "{list}");
-    assert_eq!(domstate(&uri, "hung"), "running");
+    assert_eq!(domstate_plain(&uri, "hung"), "running");
     // The frozen QEMU cannot have answered: the call still waits.
     assert!(matches!(stuck.try_wait(), Ok(None)));
     // Thawed, it answers the command it was sent.
     host::process::kill(pid, libc::SIGCONT).unwrap_or_else(|e| panic!("{e}"));
     let out = stuck.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(domstate(&uri, "hung"), "paused");
+    assert_eq!(domstate_plain(&uri, "hung"), "paused");
     for name in ["hung", "fine"] {
         ok(&virsh_uri(&uri, &["destroy", name]), "destroy");
     }
@@ -525,9 +497,8 @@ fn a_hung_qemu_blocks_only_calls_on_its_own_guest() {
 
 #[test]
 fn running_guests_are_found_again_after_a_daemon_restart() {
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     let t = TempDir::new("qemu-restart");
     let _reaper = reaper(&t);
@@ -535,16 +506,7 @@ fn running_guests_are_found_again_after_a_daemon_restart() {
     let floppy = t.join("boot.img");
     boot_floppy(&floppy);
     for name in ["stays", "dies"] {
-        let xml = format!(
-            "<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n  <devices>\n    <disk type='file' device='floppy'>\n      <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n      <readonly/>\n    </disk>\n  </devices>\n</domain>\n",
-            floppy.display()
-        );
-        let p = t.join(&format!("{name}.xml"));
-        std::fs::write(&p, xml).unwrap_or_else(|e| panic!("{e}"));
-        ok(
-            &virsh_uri(&uri, &["define", &p.display().to_string()]),
-            "define",
-        );
+        define_xml(&t, &uri, name, &bootsector_xml("qemu", name, &floppy));
         ok(&virsh_uri(&uri, &["start", name]), "start");
     }
     ok(&virsh_uri(&uri, &["suspend", "stays"]), "suspend");
@@ -570,10 +532,10 @@ fn running_guests_are_found_again_after_a_daemon_restart() {
     let (_d2, uri) = start_virtqemud(&t);
     let list = ok(&virsh_uri(&uri, &["list", "--all"]), "list");
     assert_eq!(id_of(&list, "stays"), id, "{list}");
-    assert_eq!(domstate(&uri, "stays"), "paused");
+    assert_eq!(domstate_plain(&uri, "stays"), "paused");
     // Its QEMU died while no daemon ran; being an autostart guest, the
     // new daemon started it again.
-    assert_eq!(domstate(&uri, "dies"), "running");
+    assert_eq!(domstate_plain(&uri, "dies"), "running");
     assert_ne!(guest_pid(&t, "dies"), pid_dies);
     ok(&virsh_uri(&uri, &["destroy", "dies"]), "destroy");
     ok(
@@ -582,9 +544,9 @@ fn running_guests_are_found_again_after_a_daemon_restart() {
     );
     // The monitor is back: the guest obeys.
     ok(&virsh_uri(&uri, &["resume", "stays"]), "resume");
-    assert_eq!(domstate(&uri, "stays"), "running");
+    assert_eq!(domstate_plain(&uri, "stays"), "running");
     ok(&virsh_uri(&uri, &["destroy", "stays"]), "destroy");
-    assert_eq!(domstate(&uri, "stays"), "shut off");
+    assert_eq!(domstate_plain(&uri, "stays"), "shut off");
     // A new guest gets an id after the ones in use before.
     ok(&virsh_uri(&uri, &["start", "dies"]), "start");
     let list = ok(&virsh_uri(&uri, &["list"]), "list");
@@ -899,9 +861,8 @@ fn nodedev_detach_reattach_reset_answer_as_c_libvirtd() {
 #[test]
 fn qemu_runs_as_qemu_conf_user_and_disks_are_handed_over_and_back() {
     use std::os::unix::fs::MetadataExt;
-    skip_if!(qemu_cant_run());
-    if !is_root() {
-        return skip("the test runs the system instance (root)");
+    if !system_qemu_or_skip() {
+        return;
     }
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();

@@ -294,3 +294,192 @@ pub fn start_c_libvirtd_with(
     let sock = run.join("libvirt-sock");
     Some((Daemon::start_cmd(cmd, t.path(), &sock), sock))
 }
+
+/// The stdout of virsh call `o`, asserting it succeeded (`what` names the
+/// step in the failure).
+pub fn ok(o: &crate::Out, what: &str) -> String {
+    assert!(o.ok, "{what}: {}{}", o.stdout, o.stderr);
+    o.stdout.clone()
+}
+
+/// `virsh domstate --reason NAME`, trimmed: `running (booted)`, ...
+pub fn domstate(uri: &str, name: &str) -> String {
+    ok(
+        &crate::virsh_uri(uri, &["domstate", "--reason", name]),
+        "domstate",
+    )
+    .trim()
+    .to_string()
+}
+
+/// `virsh domstate NAME`, trimmed: `running`, `shut off`, ...
+pub fn domstate_plain(uri: &str, name: &str) -> String {
+    ok(&crate::virsh_uri(uri, &["domstate", name]), "domstate")
+        .trim()
+        .to_string()
+}
+
+/// The event names `virsh event --all --loop` printed for domain `name`
+/// (the text after the last `: ` of each of its lines).
+pub fn lifecycle_lines(out: &str, name: &str) -> Vec<String> {
+    out.lines()
+        .filter(|l| l.contains(&format!("for domain '{name}'")))
+        .map(|l| l.rsplit(": ").next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Whether a test of the system instance with real guests can run: QEMU
+/// and virsh present and root; otherwise says why (skipped) and false.
+pub fn system_qemu_or_skip() -> bool {
+    if let Some(why) = qemu_cant_run() {
+        skip(why);
+        return false;
+    }
+    if !is_root() {
+        skip("the test runs the system instance (root)");
+        return false;
+    }
+    true
+}
+
+/// [`system_qemu_or_skip`], then the Linux test guest; None (skipped,
+/// saying why) when either is missing.
+pub fn linux_guest_or_skip() -> Option<TestGuest> {
+    if !system_qemu_or_skip() {
+        return None;
+    }
+    match test_guest() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            skip(format!("no test guest: {e}"));
+            None
+        }
+    }
+}
+
+/// A domain of type `ty` booting the floppy `floppy` (see [`boot_floppy`]).
+pub fn bootsector_xml(ty: &str, name: &str, floppy: &Path) -> String {
+    format!(
+        "<domain type='{ty}'>\n  <name>{name}</name>\n  <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64'>hvm</type>\n    <boot dev='fd'/>\n  </os>\n  <devices>\n    <disk type='file' device='floppy'>\n      <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n      <readonly/>\n    </disk>\n  </devices>\n</domain>\n",
+        floppy.display()
+    )
+}
+
+/// Writes `xml` to `t/NAME.xml` and defines it on `uri`.
+pub fn define_xml(t: &TempDir, uri: &str, name: &str, xml: &str) {
+    let path = t.join(&format!("{name}.xml"));
+    std::fs::write(&path, xml).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ok(
+        &crate::virsh_uri(uri, &["define", &path.display().to_string()]),
+        "define",
+    );
+}
+
+/// Defines boot-sector guest `name` (of the type this host runs) whose
+/// floppy is `t/boot.img`, made on first use.
+pub fn define_bootsector(t: &TempDir, uri: &str, name: &str) {
+    let floppy = t.join("boot.img");
+    if !floppy.exists() {
+        boot_floppy(&floppy);
+    }
+    define_xml(
+        t,
+        uri,
+        name,
+        &bootsector_xml(system_guest_type(), name, &floppy),
+    );
+}
+
+/// The test guest as domain `name` (TCG, one vCPU, ACPI), its console a
+/// pty on ttyS0 and ttyS1 logged into `serial` (where the boot markers
+/// also go), with `devices` (XML) added.
+pub fn linux_guest_xml(
+    g: &TestGuest,
+    name: &str,
+    mem_mib: u32,
+    devices: &str,
+    serial: &Path,
+) -> String {
+    format!(
+        "<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='MiB'>{mem_mib}</memory>\n  <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  <devices>\n{devices}    <serial type='pty'><target port='0'/></serial>\n    <serial type='file'><source path='{}'/><target port='1'/></serial>\n    <console type='pty'><target type='serial' port='0'/></console>\n  </devices>\n</domain>\n",
+        g.os_xml(),
+        serial.display()
+    )
+}
+
+/// Starts domain `name` on `uri` and waits for the test guest's
+/// `GUEST-BOOT-OK` in its serial log `serial`.
+pub fn start_and_boot(uri: &str, name: &str, serial: &Path) {
+    ok(&crate::virsh_uri(uri, &["start", name]), "start");
+    let (booted, log) = wait_for_marker(serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "{name}: no boot marker:\n{log}");
+}
+
+/// The test guest's shell on a console socket (`<serial type='unix'>`
+/// with `mode='bind'`), for typing commands and reading their output.
+pub struct GuestShell {
+    sock: std::os::unix::net::UnixStream,
+    seen: String,
+    n: u32,
+}
+
+impl GuestShell {
+    /// Connects to the console socket at `path`.
+    pub fn open(path: &Path) -> GuestShell {
+        let sock = std::os::unix::net::UnixStream::connect(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        GuestShell {
+            sock,
+            seen: String::new(),
+            n: 0,
+        }
+    }
+
+    /// Runs `cmd` in the guest's shell and returns what it printed. The
+    /// end marker is computed by the shell, so the echoed command line
+    /// does not end the wait.
+    pub fn run(&mut self, cmd: &str) -> String {
+        use std::io::{Read, Write};
+        self.n += 1;
+        let n = self.n;
+        let line = format!("{cmd}; echo END$((1000+{n}))\n");
+        self.sock
+            .write_all(line.as_bytes())
+            .unwrap_or_else(|e| panic!("console: {e}"));
+        let end = format!("END{}", 1000 + n);
+        let start = self.seen.len();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut buf = [0u8; 4096];
+        while std::time::Instant::now() < deadline {
+            match self.sock.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => self.seen.push_str(&String::from_utf8_lossy(&buf[..k])),
+                Err(_) => {}
+            }
+            let out = &self.seen[start..];
+            if let Some(i) = out.find(&end) {
+                return out[..i].to_string();
+            }
+        }
+        panic!(
+            "no answer to {cmd:?} from the guest:\n{}",
+            &self.seen[start..]
+        );
+    }
+
+    /// Runs `cmd` until whether its output contains `want` is `present`
+    /// (the guest may take a moment to notice a device), for at most a
+    /// minute; the last output.
+    pub fn wait_for(&mut self, cmd: &str, want: &str, present: bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = self.run(cmd);
+            if out.contains(want) == present || std::time::Instant::now() > deadline {
+                return out;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}

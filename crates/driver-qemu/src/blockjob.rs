@@ -10,8 +10,15 @@
 //! job events (BLOCK_JOB with the disk's path, BLOCK_JOB_2 with its
 //! target).
 //!
-//! Not done yet: a partial pull to a base, a commit of an inactive layer
-//! and block copy (they answer libvirt's unsupported-operation error).
+//! Block copy (`blockcopy`, virDomainBlockCopy and the copy form of
+//! virDomainBlockRebase) opens its destination beside the disk and runs
+//! QEMU's `blockdev-mirror` into it (`copy-TARGET-NODE`); once ready the
+//! copy is pivoted to (the disk's source becomes the destination, the old
+//! image is closed) or finished (the destination is closed, a consistent
+//! copy). The live disk shows a running copy as its `<mirror>`.
+//!
+//! Not done yet: a partial pull to a base and a commit of an inactive
+//! layer (they answer libvirt's unsupported-operation error).
 
 use driver::error::ErrorCode;
 use driver::{BlockJobInfo, DomainRef, Error, Result};
@@ -36,6 +43,112 @@ const COMMIT_ACTIVE: u32 = 1 << 2;
 const COMMIT_BYTES: u32 = 1 << 4;
 
 const MIB: u64 = 1024 * 1024;
+
+/// virDomainBlockCopyFlags (SHALLOW and REUSE_EXT have the values of
+/// virDomainBlockRebaseFlags' SHALLOW and REUSE_EXT).
+const COPY_SHALLOW: u32 = 1;
+const COPY_REUSE_EXT: u32 = 1 << 1;
+const COPY_TRANSIENT_JOB: u32 = 1 << 2;
+const COPY_SYNC_WRITES: u32 = 1 << 3;
+/// virDomainBlockRebaseFlags of a copy.
+const REBASE_COPY_RAW: u32 = 1 << 2;
+pub(crate) const REBASE_COPY: u32 = 1 << 3;
+const REBASE_RELATIVE: u32 = 1 << 4;
+const REBASE_COPY_DEV: u32 = 1 << 5;
+
+/// Where a block copy writes: a file or a block device, its format
+/// (None: the disk's own, or probed from a reused image).
+#[derive(Debug, Clone)]
+pub(crate) struct CopyDest {
+    pub path: String,
+    pub block: bool,
+    pub format: Option<String>,
+}
+
+impl CopyDest {
+    /// virDomainDiskDefParseSource: a `<disk>` document naming the copy's
+    /// source and format.
+    fn parse(xml: &str) -> Result<CopyDest> {
+        let el = conf::xml::parse_document(xml, "(disk_definition)", "disk")
+            .map_err(|e| e.in_domain(driver::error::ErrorDomain::Domain))?;
+        let block = el.attr("type") == Some("block");
+        let path = el
+            .child("source")
+            .and_then(|s| s.attr("file").or(s.attr("dev")))
+            .unwrap_or("")
+            .to_string();
+        let format = el
+            .child("driver")
+            .and_then(|d| d.attr("type"))
+            .map(str::to_string);
+        Ok(CopyDest {
+            path,
+            block,
+            format,
+        })
+    }
+}
+
+/// Runs `qemu-img ARGS`, its standard output on success.
+pub(crate) fn qemu_img(args: &[&str]) -> Result<String> {
+    let out = std::process::Command::new("qemu-img")
+        .args(args)
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::SystemError,
+                QEMU,
+                format!("Cannot run qemu-img: {e}"),
+            )
+        })?;
+    if !out.status.success() {
+        return Err(Error::new(
+            ErrorCode::InternalError,
+            driver::error::ErrorDomain::None,
+            format!(
+                "Child process (qemu-img {}) unexpected exit status {}: {}",
+                args.join(" "),
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The block node `name` as `query-named-block-nodes` reports it.
+fn named_node(nodes: &Value, name: &str) -> Option<Value> {
+    nodes
+        .as_array()?
+        .iter()
+        .find(|n| n.get("node-name").and_then(Value::as_str) == Some(name))
+        .cloned()
+}
+
+/// The format node whose image is `file`.
+fn format_node_of(nodes: &Value, file: &str) -> Option<String> {
+    nodes.as_array()?.iter().find_map(|n| {
+        (n.get("file").and_then(Value::as_str) == Some(file)
+            && n.get("drv").and_then(Value::as_str) != Some("file")
+            && n.get("drv").and_then(Value::as_str) != Some("host_device"))
+        .then(|| {
+            n.get("node-name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .flatten()
+    })
+}
+
+/// The storage node under the format node `format` (libvirt's pairs
+/// libvirt-N-format / libvirt-N-storage).
+fn storage_of(format: &str) -> Option<String> {
+    format
+        .strip_prefix("libvirt-")
+        .and_then(|r| r.strip_suffix("-format"))
+        .map(|n| format!("libvirt-{n}-storage"))
+}
 
 fn disk_missing(path: &str) -> Error {
     Error::new(
@@ -358,22 +471,53 @@ impl Driver {
             )
         })?;
         let dev = j.get("device").and_then(Value::as_str).unwrap_or("");
+        let copy = dev.starts_with("copy-");
+        let dom = self.get(r)?;
         if flags & ABORT_PIVOT != 0 {
-            if !dev.starts_with("acommit-") {
+            if !dev.starts_with("acommit-") && !copy {
                 return Err(Error::new(
                     ErrorCode::OperationInvalid,
                     QEMU,
                     format!("pivot of disk '{target}' requires an active copy job"),
                 ));
             }
-            return self.pivot(r, &mon, &target, &alias, &j);
+            let old = if copy {
+                let src = {
+                    let st = dom.lock();
+                    st.live.as_ref().and_then(|l| {
+                        crate::hotplug::disk_index(&l.def, &target, true)
+                            .and_then(|i| l.def.devices.get(i))
+                            .and_then(|d| d.child("source"))
+                            .and_then(|s| s.attr("file").or(s.attr("dev")))
+                            .map(str::to_string)
+                    })
+                };
+                self.disk_nodes(&mon, &alias, src.as_deref())?
+            } else {
+                Vec::new()
+            };
+            self.pivot(r, &mon, &target, &alias, &j)?;
+            if copy {
+                self.with_live_disk(&dom, &target, |d| d.remove_children("mirror"));
+                self.drop_nodes(&mon, &old);
+            }
+            return Ok(());
         }
+        let mirror = if copy {
+            self.mirror_nodes(&dom, &mon, &target)?
+        } else {
+            Vec::new()
+        };
         let id = j.get("device").cloned().unwrap_or(Value::Null);
         self.qmp(&mon, "block-job-cancel", Some(json!({ "device": id })))?;
         if flags & ABORT_ASYNC == 0 {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
             while self.find_job(&mon, &target)?.is_some() && std::time::Instant::now() < deadline {
                 std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            if copy {
+                self.with_live_disk(&dom, &target, |d| d.remove_children("mirror"));
+                self.drop_nodes(&mon, &mirror);
             }
         }
         Ok(())
@@ -398,6 +542,18 @@ impl Driver {
             (_, true) => 1,
             _ => 0,
         };
+        if *kind == 2 {
+            // A copy's mirror is ready for a pivot, or gone.
+            self.with_live_disk(dom, &target, |d| {
+                if status == 3 {
+                    if let Some(m) = d.child_mut("mirror") {
+                        m.set_attr("ready", "yes");
+                    }
+                } else {
+                    d.remove_children("mirror");
+                }
+            });
+        }
         let path = {
             let st = dom.lock();
             st.live
@@ -449,5 +605,451 @@ impl Driver {
             Some(json!({ "device": id, "speed": speed })),
         )?;
         Ok(())
+    }
+}
+
+impl Driver {
+    /// virDomainBlockRebase with VIR_DOMAIN_BLOCK_REBASE_COPY: a block
+    /// copy of `path` into `dest` (bandwidth in MiB/s unless BYTES).
+    pub(crate) fn block_rebase_copy(
+        &self,
+        r: &DomainRef,
+        path: &str,
+        dest: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        Error::check_flags(
+            flags,
+            COPY_SHALLOW
+                | COPY_REUSE_EXT
+                | REBASE_COPY
+                | REBASE_COPY_RAW
+                | REBASE_RELATIVE
+                | REBASE_COPY_DEV
+                | PULL_BYTES,
+            "qemuDomainBlockRebase",
+        )?;
+        self.get(r)?;
+        let dest = CopyDest {
+            path: dest.unwrap_or("").to_string(),
+            block: flags & REBASE_COPY_DEV != 0,
+            format: (flags & REBASE_COPY_RAW != 0).then(|| "raw".to_string()),
+        };
+        let mut speed = bandwidth;
+        if flags & PULL_BYTES == 0 {
+            let limit = (i64::MAX as u64) >> 20;
+            if speed > limit {
+                return Err(Error::new(
+                    ErrorCode::Overflow,
+                    QEMU,
+                    format!("bandwidth must be less than {limit}"),
+                ));
+            }
+            speed <<= 20;
+        }
+        if flags & REBASE_RELATIVE != 0 {
+            return Err(Error::new(
+                ErrorCode::ArgumentUnsupported,
+                QEMU,
+                "Relative backing during copy not supported yet",
+            ));
+        }
+        self.copy_common(
+            r,
+            path,
+            dest,
+            speed,
+            0,
+            0,
+            flags & (COPY_SHALLOW | COPY_REUSE_EXT),
+        )
+    }
+
+    /// virDomainBlockCopy: `destxml` a `<disk>` naming the destination,
+    /// `params` its bandwidth (bytes/s), granularity and buffer size.
+    pub(crate) fn block_copy(
+        &self,
+        r: &DomainRef,
+        path: &str,
+        destxml: &str,
+        params: &driver::TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        Error::check_flags(
+            flags,
+            COPY_SHALLOW | COPY_REUSE_EXT | COPY_TRANSIENT_JOB | COPY_SYNC_WRITES,
+            "qemuDomainBlockCopy",
+        )?;
+        driver::types::validate_params(
+            params,
+            &[
+                ("bandwidth", "ullong"),
+                ("granularity", "uint"),
+                ("buf-size", "ullong"),
+            ],
+        )?;
+        self.get(r)?;
+        let (mut bandwidth, mut granularity, mut buf_size) = (0u64, 0u32, 0u64);
+        for (k, v) in params {
+            match (k.as_str(), v) {
+                ("bandwidth", driver::TypedValue::ULLong(b)) => bandwidth = *b,
+                ("granularity", driver::TypedValue::UInt(g)) => {
+                    if *g != 0 && !g.is_power_of_two() {
+                        return Err(Error::new(
+                            ErrorCode::InvalidArg,
+                            QEMU,
+                            "granularity must be power of 2",
+                        ));
+                    }
+                    granularity = *g;
+                }
+                ("buf-size", driver::TypedValue::ULLong(b)) => buf_size = *b,
+                _ => {}
+            }
+        }
+        let dest = CopyDest::parse(destxml)?;
+        self.copy_common(r, path, dest, bandwidth, granularity, buf_size, flags)
+    }
+
+    /// The copy itself: the destination created (unless reused) and
+    /// opened in QEMU, then `blockdev-mirror` from the disk's top node;
+    /// the live disk shows the job as its `<mirror>`.
+    #[allow(clippy::too_many_arguments)]
+    fn copy_common(
+        &self,
+        r: &DomainRef,
+        path: &str,
+        dest: CopyDest,
+        speed: u64,
+        granularity: u32,
+        buf_size: u64,
+        flags: u32,
+    ) -> Result<()> {
+        if !dest.path.starts_with('/') {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                "absolute path must be used as block copy target",
+            ));
+        }
+        if speed > i64::MAX as u64 {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                format!(
+                    "bandwidth must be less than '{}' bytes/s ({} MiB/s)",
+                    i64::MAX,
+                    i64::MAX >> 20
+                ),
+            ));
+        }
+        let _job = self.begin(r, "virDomainBlockCopy")?;
+        let (target, src, alias, mon) = self.job_disk(r, path)?;
+        if self.find_job(&mon, &target)?.is_some() {
+            return Err(Error::new(
+                ErrorCode::BlockCopyActive,
+                QEMU,
+                format!("disk '{target}' already in active block job"),
+            ));
+        }
+        let dom = self.get(r)?;
+        if flags & COPY_TRANSIENT_JOB == 0 && dom.lock().persistent.is_some() {
+            return Err(Error::new(
+                ErrorCode::OperationInvalid,
+                QEMU,
+                "domain is not transient",
+            ));
+        }
+        let reuse = flags & COPY_REUSE_EXT != 0;
+        let top = self
+            .disk_nodes(&mon, &alias, src.as_deref())?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                Error::internal(
+                    QEMU,
+                    format!("cannot find the block node of disk '{target}'"),
+                )
+            })?;
+        let nodes = self.qmp(&mon, "query-named-block-nodes", None)?;
+        let top_info = named_node(&nodes, &top).unwrap_or(Value::Null);
+        let backing_file = top_info
+            .get("backing_file")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let backing_node = backing_file
+            .as_deref()
+            .and_then(|b| format_node_of(&nodes, b));
+        // A disk of one layer has nothing to be shallow over.
+        let shallow = flags & COPY_SHALLOW != 0 && backing_file.is_some();
+        // qemuDomainBlockCopyValidateMirror.
+        let mut existing = reuse;
+        match std::fs::metadata(&dest.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if reuse || dest.block {
+                    return Err(Error::new(
+                        ErrorCode::SystemError,
+                        QEMU,
+                        format!(
+                            "missing destination file for disk {target}: {}: No such file or directory",
+                            dest.path
+                        ),
+                    ));
+                }
+            }
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorCode::SystemError,
+                    QEMU,
+                    format!("unable to verify existence of block copy target: {e}"),
+                ))
+            }
+            Ok(md) => {
+                use std::os::unix::fs::FileTypeExt;
+                if md.file_type().is_block_device() {
+                    existing = true;
+                } else {
+                    if md.len() > 0 && !reuse {
+                        return Err(Error::new(
+                            ErrorCode::ConfigUnsupported,
+                            QEMU,
+                            format!(
+                                "external destination file for disk {target} already exists and is not a block device: {}",
+                                dest.path
+                            ),
+                        ));
+                    }
+                    if dest.block {
+                        return Err(Error::new(
+                            ErrorCode::InvalidArg,
+                            QEMU,
+                            format!(
+                                "blockdev flag requested for disk {target}, but file '{}' is not a block device",
+                                dest.path
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let disk_format = top_info
+            .get("drv")
+            .and_then(Value::as_str)
+            .unwrap_or("raw")
+            .to_string();
+        let format = match (&dest.format, reuse) {
+            (Some(f), _) => f.clone(),
+            (None, false) => disk_format,
+            (None, true) => {
+                let probe = if dest.block {
+                    None
+                } else {
+                    qemu_img(&["info", "--output=json", "-U", &dest.path])
+                        .ok()
+                        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                        .and_then(|v| v.get("format").and_then(Value::as_str).map(str::to_string))
+                };
+                probe.ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::ConfigUnsupported,
+                        QEMU,
+                        "reused mirror destination format must be specified",
+                    )
+                })?
+            }
+        };
+        if shallow && !existing && format == "raw" {
+            return Err(Error::new(
+                ErrorCode::ConfigUnsupported,
+                QEMU,
+                format!("shallow copy of disk '{target}' into a raw file is not possible"),
+            ));
+        }
+        let mut created = false;
+        if !existing {
+            let size = top_info
+                .pointer("/image/virtual-size")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                .to_string();
+            let mut args = vec!["create", "-q", "-f", format.as_str()];
+            let backing_fmt = backing_node
+                .as_deref()
+                .and_then(|n| named_node(&nodes, n))
+                .and_then(|n| n.get("drv").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| "raw".to_string());
+            if let (true, Some(b)) = (shallow, backing_file.as_deref()) {
+                args.extend(["-b", b, "-F", backing_fmt.as_str()]);
+            }
+            args.push(&dest.path);
+            args.push(&size);
+            qemu_img(&args).map_err(|e| {
+                Error::new(
+                    ErrorCode::SystemError,
+                    QEMU,
+                    format!("failed to create copy target: {}", e.message()),
+                )
+            })?;
+            created = true;
+            if let (Some((uid, gid)), true) = (self.run_as(), self.conf.dynamic_ownership) {
+                let owned = crate::process::hand_over(&[dest.path.clone().into()], uid, gid)?;
+                if let Some(live) = dom.lock().live.as_mut() {
+                    live.owned.extend(owned);
+                }
+            }
+        }
+        let n = self.next_node_index(&mon)?;
+        let storage = format!("libvirt-{n}-storage");
+        let fmt_node = format!("libvirt-{n}-format");
+        let job_id = format!("copy-{target}-{top}");
+        let res = (|| {
+            let driver = if dest.block { "host_device" } else { "file" };
+            self.qmp(
+                &mon,
+                "blockdev-add",
+                Some(
+                    json!({"driver": driver, "filename": dest.path, "node-name": storage,
+                            "auto-read-only": true, "discard": "unmap"}),
+                ),
+            )?;
+            let mut fargs = json!({"node-name": fmt_node, "read-only": false,
+                                   "driver": format, "file": storage});
+            if format != "raw" {
+                // A deep copy stands alone; a shallow one keeps the
+                // disk's backing chain under it; a reused image brings
+                // its own.
+                match (shallow, &backing_node, reuse) {
+                    (true, Some(b), _) => fargs["backing"] = json!(b),
+                    (false, _, _) => fargs["backing"] = Value::Null,
+                    _ => {}
+                }
+            }
+            self.qmp(&mon, "blockdev-add", Some(fargs))?;
+            let mut margs = json!({
+                "job-id": job_id,
+                "device": top,
+                "target": fmt_node,
+                "sync": if shallow { "top" } else { "full" },
+                "auto-finalize": true,
+            });
+            if speed > 0 {
+                margs["speed"] = json!(speed);
+            }
+            if granularity > 0 {
+                margs["granularity"] = json!(granularity);
+            }
+            if buf_size > 0 {
+                margs["buf-size"] = json!(buf_size);
+            }
+            if flags & COPY_SYNC_WRITES != 0 {
+                margs["copy-mode"] = json!("write-blocking");
+            }
+            self.qmp(&mon, "blockdev-mirror", Some(margs))?;
+            Ok(())
+        })();
+        if let Err(e) = res {
+            let _ = self.qmp(&mon, "blockdev-del", Some(json!({ "node-name": fmt_node })));
+            let _ = self.qmp(&mon, "blockdev-del", Some(json!({ "node-name": storage })));
+            if created {
+                let _ = std::fs::remove_file(&dest.path);
+            }
+            return Err(e);
+        }
+        // The live disk shows the copy as its mirror.
+        let kind = if dest.block { "block" } else { "file" };
+        let mut source = conf::xml::Element::new("source");
+        source.set_attr(if dest.block { "dev" } else { "file" }, &dest.path);
+        let mut mirror = conf::xml::Element::new("mirror").with_attr("type", kind);
+        if !dest.block {
+            mirror.set_attr("file", &dest.path);
+            mirror.set_attr("format", &format);
+        }
+        mirror.set_attr("job", "copy");
+        let mirror = mirror
+            .with_child(conf::xml::Element::new("format").with_attr("type", &format))
+            .with_child(source);
+        self.with_live_disk(&dom, &target, |disk| {
+            disk.remove_children("mirror");
+            disk.insert_after_names(
+                mirror.clone(),
+                &[
+                    "driver",
+                    "auth",
+                    "source",
+                    "backingStore",
+                    "backenddomain",
+                    "geometry",
+                    "blockio",
+                ],
+            );
+        });
+        Ok(())
+    }
+
+    /// Applies `f` to the running guest's disk `target` and records the
+    /// live definition.
+    fn with_live_disk(
+        &self,
+        dom: &crate::state::Dom,
+        target: &str,
+        f: impl Fn(&mut conf::xml::Element),
+    ) {
+        let mut st = dom.lock();
+        let (state, reason) = (st.state, st.reason);
+        if let Some(live) = st.live.as_mut() {
+            if let Some(disk) = live.def.devices.iter_mut().find(|x| {
+                x.local_name() == "disk"
+                    && x.child("target").and_then(|t| t.attr("dev")) == Some(target)
+            }) {
+                f(disk);
+            }
+            self.write_status(&live.def, state, reason, live.pid);
+        }
+    }
+
+    /// The block nodes of a copy's destination (format node, then its
+    /// storage node), found by the image the live `<mirror>` names.
+    fn mirror_nodes(
+        &self,
+        dom: &crate::state::Dom,
+        mon: &qemu::qmp::Qmp,
+        target: &str,
+    ) -> Result<Vec<String>> {
+        let file = {
+            let st = dom.lock();
+            st.live.as_ref().and_then(|l| {
+                l.def
+                    .devices
+                    .iter()
+                    .find(|x| {
+                        x.local_name() == "disk"
+                            && x.child("target").and_then(|t| t.attr("dev")) == Some(target)
+                    })
+                    .and_then(|d| d.child("mirror"))
+                    .and_then(|m| m.child("source"))
+                    .and_then(|s| s.attr("file").or(s.attr("dev")))
+                    .map(str::to_string)
+            })
+        };
+        let Some(file) = file else {
+            return Ok(Vec::new());
+        };
+        let nodes = self.qmp(mon, "query-named-block-nodes", None)?;
+        Ok(format_node_of(&nodes, &file)
+            .map(|f| {
+                let s = storage_of(&f);
+                std::iter::once(f).chain(s).collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Closes block nodes QEMU no longer needs (format node first).
+    fn drop_nodes(&self, mon: &qemu::qmp::Qmp, nodes: &[String]) {
+        for n in nodes {
+            if let Err(e) = self.qmp(mon, "blockdev-del", Some(json!({ "node-name": n }))) {
+                crate::state::log(format!("cannot close block node {n}: {}", e.message()));
+            }
+        }
     }
 }

@@ -523,6 +523,29 @@ impl Connection for QemuConnection {
         self.drv.block_pull(dom, disk, base, bandwidth, flags)
     }
 
+    fn domain_block_rebase_copy(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        dest: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv
+            .block_rebase_copy(dom, disk, dest, bandwidth, flags)
+    }
+
+    fn domain_block_copy(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        destxml: &str,
+        params: &driver::TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv.block_copy(dom, disk, destxml, params, flags)
+    }
+
     fn domain_block_commit(
         &self,
         dom: &DomainRef,

@@ -98,7 +98,7 @@ pub(crate) fn dom_ref(dom: &Dom) -> DomainRef {
     }
 }
 
-fn log(msg: impl AsRef<str>) {
+pub(crate) fn log(msg: impl AsRef<str>) {
     eprintln!("qemu driver: {}", msg.as_ref());
 }
 

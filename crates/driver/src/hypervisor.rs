@@ -534,6 +534,31 @@ pub trait Connection: Send + Sync {
     ) -> Result<()> {
         unsupported!("virDomainBlockPull")
     }
+    /// virDomainBlockRebase with VIR_DOMAIN_BLOCK_REBASE_COPY: copies
+    /// the running guest's disk `disk` into `dest` as a block job that
+    /// mirrors it until pivoted to or finished.
+    fn domain_block_rebase_copy(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        dest: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainBlockRebase")
+    }
+    /// virDomainBlockCopy: the copy of `disk` into the `<disk>` document
+    /// `destxml`, with typed parameters (bandwidth, granularity, buf-size).
+    fn domain_block_copy(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        destxml: &str,
+        params: &TypedParams,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainBlockCopy")
+    }
     /// virDomainBlockCommit: merges the images from `top` (None: the
     /// active one, with VIR_DOMAIN_BLOCK_COMMIT_ACTIVE) down into `base`
     /// (None: the bottom of the chain) as a block job.

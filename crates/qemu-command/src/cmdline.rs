@@ -2100,6 +2100,11 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             if ch.local_name() == "backingStore" && ch.attrs.is_empty() && ch.is_empty() {
                 continue;
             }
+            // A running block copy's destination (live state only): the
+            // disk itself is still its source.
+            if ch.local_name() == "mirror" {
+                continue;
+            }
             return Err(unsupported(&format!("disk <{}>", ch.name)));
         }
     }

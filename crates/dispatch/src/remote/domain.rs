@@ -725,12 +725,36 @@ impl RemoteDomain for Call<'_> {
     }
 
     fn domain_block_rebase(&self, args: r::DomainBlockRebaseArgs) -> R<()> {
+        // VIR_DOMAIN_BLOCK_REBASE_COPY makes the rebase a block copy.
+        if args.flags & (1 << 3) != 0 {
+            return self.driver(|c| {
+                c.domain_block_rebase_copy(
+                    &dom_in(&args.dom),
+                    &args.path,
+                    args.base.as_deref(),
+                    args.bandwidth,
+                    args.flags,
+                )
+            });
+        }
         self.driver(|c| {
             c.domain_block_pull(
                 &dom_in(&args.dom),
                 &args.path,
                 args.base.as_deref(),
                 args.bandwidth,
+                args.flags,
+            )
+        })
+    }
+
+    fn domain_block_copy(&self, args: r::DomainBlockCopyArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_block_copy(
+                &dom_in(&args.dom),
+                &args.path,
+                &args.destxml,
+                &params_in(&args.params),
                 args.flags,
             )
         })

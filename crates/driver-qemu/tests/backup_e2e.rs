@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//! Block copy of a running transient test guest's disk driven by the real virsh:
+//! `blockcopy --finish` (virDomainBlockRebase's copy) leaves an identical
+//! image (`qemu-img compare`), `blockcopy --format --bandwidth --wait`
+//! (virDomainBlockCopy with typed parameters) mirrors the disk until
+//! `blockjob --pivot` moves the guest onto the copy, whose writes then
+//! land there only; C's refusals (an existing destination, a relative
+//! path, a persistent domain).
+//!
+//! Run: `cargo build --bins && cargo test -p driver-qemu --test backup_e2e`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use test_support::*;
+
+/// A transient test guest whose data disk vda is the qcow2 `disk`, its
+/// console (ttyS0) on the socket `console`, ttyS1 into `serial`.
+fn guest_xml(g: &TestGuest, disk: &Path, console: &Path, serial: &Path) -> String {
+    format!(
+        "<domain type='qemu'>\n  <name>jobs</name>\n  <uuid>7b1e2c9a-4f3d-4e8b-9c2a-1d5e6f7a8b90</uuid>\n  <memory unit='MiB'>160</memory>\n  \
+         <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  <devices>\n    \
+         <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n      \
+         <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n    \
+         <serial type='unix'><source mode='bind' path='{}'/><target port='0'/></serial>\n    \
+         <serial type='file'><source path='{}'/><target port='1'/></serial>\n  \
+         </devices>\n</domain>\n",
+        g.os_xml(),
+        disk.display(),
+        console.display(),
+        serial.display()
+    )
+}
+
+fn run(cmd: &str, args: &[&str]) -> (bool, String) {
+    let o = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    (
+        o.status.success(),
+        format!("{}{}", text(&o.stdout), text(&o.stderr)),
+    )
+}
+
+/// `qemu-io` reading `len` bytes at 0 of the qcow2 image `img` (shared,
+/// read-only: QEMU may still hold it).
+fn read_image(img: &Path, len: usize) -> String {
+    let (ok, out) = run(
+        "qemu-io",
+        &[
+            "-U",
+            "-r",
+            "-f",
+            "qcow2",
+            "-c",
+            &format!("read -v 0 {len}"),
+            &img.display().to_string(),
+        ],
+    );
+    assert!(ok, "qemu-io {}: {out}", img.display());
+    out
+}
+
+#[test]
+fn block_copy_finishes_into_an_identical_image_and_pivots_the_guest_onto_its_copy() {
+    let Some(g) = linux_guest_or_skip() else {
+        return;
+    };
+    let t = TempDir::new("qemu-blockcopy");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let vda = t.join("vda.qcow2");
+    let (made, out) = run(
+        "qemu-img",
+        &[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            &vda.display().to_string(),
+            "16M",
+        ],
+    );
+    assert!(made, "{out}");
+    let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
+    let xml = t.join("jobs.xml");
+    std::fs::write(&xml, guest_xml(&g, &vda, &console, &serial)).unwrap_or_else(|e| panic!("{e}"));
+    let ok = |args: &[&str]| {
+        let o = virsh_uri(&uri, args);
+        assert!(o.ok, "{args:?}: {}{}", o.stdout, o.stderr);
+        o.stdout
+    };
+    let fails = |args: &[&str], msg: &str| {
+        let o = virsh_uri(&uri, args);
+        assert!(!o.ok && o.stderr.contains(msg), "{args:?}: {}", o.stderr);
+    };
+    // Defined, started and undefined: a transient running guest.
+    ok(&["define", &xml.display().to_string()]);
+    ok(&["start", "jobs"]);
+    ok(&["undefine", "jobs"]);
+    let (booted, log) = wait_for_marker(&serial, "GUEST-BOOT-OK", Duration::from_secs(90));
+    assert!(booted, "no boot marker:\n{log}");
+    let mut con = GuestShell::open(&console);
+    con.run("echo ORIGINALDATA1 > /dev/vda; sync");
+
+    // virDomainBlockRebase's copy, finished: a consistent copy, the guest
+    // stays on its disk.
+    let copy2 = t.join("copy2.qcow2");
+    let c2 = copy2.display().to_string();
+    let out = ok(&["blockcopy", "jobs", "vda", &c2, "--wait", "--finish"]);
+    assert!(out.contains("Successfully copied"), "{out}");
+    let (same, out) = run(
+        "qemu-img",
+        &["compare", "-U", &vda.display().to_string(), &c2],
+    );
+    assert!(same && out.contains("Images are identical"), "{out}");
+    let data = read_image(&copy2, 13);
+    assert!(data.contains("ORIGINALDATA1"), "{data}");
+    let blk = ok(&["domblklist", "jobs"]);
+    assert!(blk.contains(&vda.display().to_string()), "{blk}");
+
+    // C's refusals.
+    fails(
+        &["blockcopy", "jobs", "vda", &c2],
+        &format!(
+            "external destination file for disk vda already exists and is not a block device: {c2}"
+        ),
+    );
+    fails(
+        &["blockcopy", "jobs", "vda", "rel.qcow2"],
+        "absolute path must be used as block copy target",
+    );
+    fails(
+        &[
+            "blockcopy",
+            "jobs",
+            "vdz",
+            &t.join("x.qcow2").display().to_string(),
+        ],
+        "disk 'vdz' not found in domain",
+    );
+
+    // virDomainBlockCopy: mirroring until the pivot.
+    let copy1 = t.join("copy1.qcow2");
+    let c1 = copy1.display().to_string();
+    let out = ok(&[
+        "blockcopy",
+        "jobs",
+        "vda",
+        &c1,
+        "--format",
+        "qcow2",
+        "--bandwidth",
+        "100",
+        "--wait",
+    ]);
+    assert!(out.contains("Now in mirroring phase"), "{out}");
+    let live = ok(&["dumpxml", "jobs"]);
+    assert!(
+        live.contains(&format!(
+            "<mirror type='file' file='{c1}' format='qcow2' job='copy' ready='yes'>"
+        )),
+        "{live}"
+    );
+    // virsh prints a job's progress on its standard error.
+    let info = virsh_uri(&uri, &["blockjob", "jobs", "vda", "--info"]);
+    assert!(
+        info.ok && info.stderr.contains("Block Copy: [100 %]"),
+        "{}{}",
+        info.stdout,
+        info.stderr
+    );
+    fails(
+        &[
+            "blockcopy",
+            "jobs",
+            "vda",
+            &t.join("y.qcow2").display().to_string(),
+        ],
+        "disk 'vda' already in active block job",
+    );
+    ok(&["blockjob", "jobs", "vda", "--pivot"]);
+    let blk = ok(&["domblklist", "jobs"]);
+    assert!(blk.contains(&c1), "{blk}");
+    let live = ok(&["dumpxml", "jobs"]);
+    assert!(!live.contains("<mirror"), "{live}");
+    // The guest now writes to the copy only.
+    con.run("echo PIVOTEDWRITE1 > /dev/vda; sync");
+    let data = read_image(&copy1, 13);
+    assert!(data.contains("PIVOTEDWRITE1"), "{data}");
+    let data = read_image(&vda, 13);
+    assert!(data.contains("ORIGINALDATA1"), "{data}");
+    let (same, out) = run(
+        "qemu-img",
+        &["compare", "-U", &vda.display().to_string(), &c1],
+    );
+    assert!(!same && out.contains("Content mismatch"), "{out}");
+
+    // A persistent domain copies only as a transient job.
+    ok(&["define", &xml.display().to_string()]);
+    fails(
+        &[
+            "blockcopy",
+            "jobs",
+            "vda",
+            &t.join("z.qcow2").display().to_string(),
+        ],
+        "domain is not transient",
+    );
+    ok(&["destroy", "jobs"]);
+}

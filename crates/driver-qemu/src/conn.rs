@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use conf::FormatFlags;
 use driver::consts::{list, save, xml as xmlflags};
 use driver::{
-    Connection, DomainInfo, DomainRef, Error, EventSink, NodeDeviceRef, Result, TypedParams,
+    Connection, DomainInfo, DomainInterface, DomainRef, Error, EventSink, FsInfo, NodeDeviceRef,
+    Result, TypedParams,
 };
 
 use crate::caps;
@@ -235,9 +236,79 @@ impl Connection for QemuConnection {
     }
 
     fn domain_shutdown(&self, dom: &DomainRef, flags: u32) -> Result<()> {
-        // VIR_DOMAIN_SHUTDOWN_DEFAULT / ACPI_POWER_BTN.
-        Error::check_flags(flags, 1, "qemuDomainShutdownFlags")?;
-        self.drv.shutdown(dom)
+        self.drv.shutdown_flags(dom, flags)
+    }
+
+    fn domain_qemu_agent_command(
+        &self,
+        dom: &DomainRef,
+        cmd: &str,
+        timeout: i32,
+        flags: u32,
+    ) -> Result<Option<String>> {
+        self.drv.agent_command(dom, cmd, timeout, flags)
+    }
+
+    fn domain_get_guest_info(
+        &self,
+        dom: &DomainRef,
+        types: u32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        self.drv.agent_guest_info(dom, types, flags)
+    }
+
+    fn domain_set_user_password(
+        &self,
+        dom: &DomainRef,
+        user: &str,
+        password: &str,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv.agent_set_user_password(dom, user, password, flags)
+    }
+
+    fn domain_get_guest_vcpus(&self, dom: &DomainRef, flags: u32) -> Result<TypedParams> {
+        self.drv.agent_guest_vcpus(dom, flags)
+    }
+
+    fn domain_get_time(&self, dom: &DomainRef, flags: u32) -> Result<(i64, u32)> {
+        self.drv.agent_get_time(dom, flags)
+    }
+
+    fn domain_set_time(
+        &self,
+        dom: &DomainRef,
+        seconds: i64,
+        nseconds: u32,
+        flags: u32,
+    ) -> Result<()> {
+        self.drv.agent_set_time(dom, seconds, nseconds, flags)
+    }
+
+    fn domain_fs_freeze(&self, dom: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.drv.agent_fs_freeze(dom, mountpoints, true, flags)
+    }
+
+    fn domain_fs_thaw(&self, dom: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.drv.agent_fs_freeze(dom, mountpoints, false, flags)
+    }
+
+    fn domain_get_fs_info(&self, dom: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        self.drv.agent_fs_info(dom, flags)
+    }
+
+    fn domain_interface_addresses(
+        &self,
+        dom: &DomainRef,
+        source: u32,
+        flags: u32,
+    ) -> Result<Vec<DomainInterface>> {
+        Error::check_flags(flags, 0, "qemuDomainInterfaceAddresses")?;
+        if source == crate::agent::ADDRESSES_SRC_AGENT {
+            return self.drv.agent_interfaces(dom);
+        }
+        Err(Error::no_support("virDomainInterfaceAddresses"))
     }
 
     fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {

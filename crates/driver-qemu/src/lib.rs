@@ -11,7 +11,7 @@
 //! guests outlive the daemon and are found again at start-up), change
 //! their devices in definitions and running guests ([`hotplug`], vCPUs in
 //! [`vcpu`]), take and revert snapshots ([`snapshot`]) and run block jobs
-//! ([`blockjob`]). What is not done yet answers libvirt's "not supported
+//! ([`blockjob`]), and talk to guest agents ([`agent`]). What is not done yet answers libvirt's "not supported
 //! by the connection driver" error.
 //!
 //! Must not depend on: rpc, dispatch, protocol.
@@ -22,6 +22,7 @@
 //! sends can panic the driver.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod blockjob;
 pub mod caps;
 pub mod config;

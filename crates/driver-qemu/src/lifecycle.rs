@@ -20,6 +20,10 @@ use crate::state::{dom_ref, Dom, Driver, JobGuard, QEMU};
 const REBOOT_ACPI_POWER_BTN: u32 = 1 << 0;
 const REBOOT_GUEST_AGENT: u32 = 1 << 1;
 
+/// virDomainShutdownFlagValues this driver knows.
+const SHUTDOWN_ACPI_POWER_BTN: u32 = 1 << 0;
+const SHUTDOWN_GUEST_AGENT: u32 = 1 << 1;
+
 /// virNodeSuspendTarget's end.
 const SUSPEND_TARGET_LAST: u32 = 3;
 
@@ -56,21 +60,51 @@ impl Driver {
         }
     }
 
-    /// virDomainReboot: the ACPI power button with the fake-reboot mark
-    /// (the agent is not supported: refused when it is the only way
-    /// asked for).
+    /// virDomainShutdownFlags: the guest agent when asked for (or, without
+    /// flags, when one is connected), the ACPI power button when asked
+    /// for, without flags, or when a preferred agent failed.
+    pub(crate) fn shutdown_flags(&self, r: &DomainRef, flags: u32) -> Result<()> {
+        Error::check_flags(
+            flags,
+            SHUTDOWN_ACPI_POWER_BTN | SHUTDOWN_GUEST_AGENT,
+            "qemuDomainShutdownFlags",
+        )?;
+        let agent_asked = flags & SHUTDOWN_GUEST_AGENT != 0;
+        let acpi_asked = flags & SHUTDOWN_ACPI_POWER_BTN != 0;
+        let use_agent = agent_asked || (flags == 0 && self.agent_connected(r));
+        if use_agent {
+            match self.agent_shutdown(r, false) {
+                Ok(()) => return Ok(()),
+                Err(e) if agent_asked && !acpi_asked => return Err(e),
+                Err(e) if !acpi_asked && flags != 0 => return Err(e),
+                Err(_) => {
+                    // The guest may have gone meanwhile.
+                    let dom = self.get(r)?;
+                    if dom.lock().live.is_none() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        self.shutdown(r)
+    }
+
+    /// virDomainReboot: the guest agent as for shutdown, else the ACPI
+    /// power button with the fake-reboot mark.
     pub(crate) fn reboot(&self, r: &DomainRef, flags: u32) -> Result<()> {
         Error::check_flags(
             flags,
             REBOOT_ACPI_POWER_BTN | REBOOT_GUEST_AGENT,
             "qemuDomainReboot",
         )?;
-        if flags == REBOOT_GUEST_AGENT {
-            let dom = self.get(r)?;
-            if dom.lock().live.is_none() {
-                return Err(not_running());
+        let agent_asked = flags & REBOOT_GUEST_AGENT != 0;
+        let acpi_asked = flags & REBOOT_ACPI_POWER_BTN != 0;
+        if agent_asked || (flags == 0 && self.agent_connected(r)) {
+            match self.agent_shutdown(r, true) {
+                Ok(()) => return Ok(()),
+                Err(e) if !acpi_asked && flags != 0 => return Err(e),
+                Err(_) => {}
             }
-            return Err(no_agent());
         }
         let job = self.begin(r, "virDomainReboot")?;
         let dom = job.obj().clone();

@@ -243,6 +243,7 @@ impl Driver {
         }
         let id = self.next_id();
         def.id = Some(id);
+        crate::agent::prepare_channels(&mut def, &self.opts.lib_dir, id);
         // The command line first: whatever it refuses is refused before
         // anything is created or started.
         let cfg = crate::launch::command_config(&self.conf, &self.opts.lib_dir, &qcaps)?;
@@ -530,6 +531,7 @@ impl Driver {
                 let mut fake_reboot = None;
                 let mut balloon = None;
                 let mut block_job = None;
+                let mut vserport = None;
                 {
                     let mut st = dom.lock();
                     if st.live.is_none() {
@@ -607,6 +609,13 @@ impl Driver {
                         }
                         // The guest reset (virDomainReset or its own reboot).
                         "RESET" => reboot = true,
+                        // The guest opened or closed a virtio-serial port.
+                        "VSERPORT_CHANGE" => {
+                            vserport = ev.data.get("id").and_then(|d| d.as_str()).map(|id| {
+                                let open = ev.data.get("open").and_then(|o| o.as_bool());
+                                (id.to_string(), open == Some(true))
+                            });
+                        }
                         "BALLOON_CHANGE" => {
                             balloon = ev.data.get("actual").and_then(|a| a.as_u64());
                         }
@@ -640,6 +649,9 @@ impl Driver {
                 }
                 if let Some(actual) = balloon {
                     drv.balloon_changed(&dom, actual);
+                }
+                if let Some((id, open)) = vserport {
+                    drv.vserport_changed(&dom, &id, open);
                 }
                 if let Some(mon) = fake_reboot {
                     drv.finish_fake_reboot(&dom, &mon).await;
@@ -680,6 +692,7 @@ impl Driver {
             let _ = std::fs::remove_file(self.status_file(&name));
             let _ = std::fs::remove_file(self.opts.state_dir.join(format!("{name}.pid")));
             let _ = std::fs::remove_dir_all(self.domain_dir(id, &name));
+            self.agent_stopped(dom);
             self.set_live(dom, &mut st, None);
             st.state = state::SHUTOFF;
             st.reason = rs;

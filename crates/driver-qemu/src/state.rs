@@ -125,6 +125,8 @@ pub struct Driver {
     pub(crate) unplugs: crate::hotplug::Unplugs,
     /// VNC ports of running guests.
     pub(crate) display_ports: crate::vnc::Ports,
+    /// The guest agents connected.
+    pub(crate) agents: crate::agent::Agents,
 }
 
 impl Driver {
@@ -161,6 +163,7 @@ impl Driver {
             mig: crate::migration::Table::default(),
             unplugs: crate::hotplug::Unplugs::default(),
             display_ports: crate::vnc::Ports::default(),
+            agents: crate::agent::Agents::default(),
         });
         d.load_configs();
         d.load_snapshots();

@@ -116,6 +116,7 @@ pub mod event_id {
     pub const BLOCK_JOB: i32 = 8;
     pub const DEVICE_REMOVED: i32 = 15;
     pub const BLOCK_JOB_2: i32 = 16;
+    pub const AGENT_LIFECYCLE: i32 = 18;
     pub const METADATA_CHANGE: i32 = 23;
     pub const LAST: i32 = 28;
 }

@@ -36,6 +36,14 @@ pub enum Event {
         dom: DomainRef,
         alias: String,
     },
+    /// The guest agent connected or disconnected
+    /// (VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE): virConnectDomainEventAgentLifecycleState
+    /// `state` and its `reason`.
+    DomainAgentLifecycle {
+        dom: DomainRef,
+        state: i32,
+        reason: i32,
+    },
     DomainMetadataChange {
         dom: DomainRef,
         kind: i32,

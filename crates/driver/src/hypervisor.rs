@@ -380,6 +380,54 @@ pub trait Connection: Send + Sync {
     fn domain_get_hostname(&self, dom: &DomainRef, flags: u32) -> Result<String> {
         unsupported!("virDomainGetHostname")
     }
+    /// virDomainQemuAgentCommand (running guest with a guest agent): the
+    /// agent's reply to the JSON command `cmd`, waiting `timeout` seconds
+    /// (-2 forever, -1 the default, 0 not at all: no reply).
+    fn domain_qemu_agent_command(
+        &self,
+        dom: &DomainRef,
+        cmd: &str,
+        timeout: i32,
+        flags: u32,
+    ) -> Result<Option<String>> {
+        unsupported!("virDomainQemuAgentCommand")
+    }
+    /// virDomainGetGuestInfo: the guest agent's facts of the kinds in
+    /// `types` (VIR_DOMAIN_GUEST_INFO_*, all when 0) as typed parameters.
+    fn domain_get_guest_info(
+        &self,
+        dom: &DomainRef,
+        types: u32,
+        flags: u32,
+    ) -> Result<TypedParams> {
+        unsupported!("virDomainGetGuestInfo")
+    }
+    /// virDomainSetUserPassword (through the guest agent).
+    fn domain_set_user_password(
+        &self,
+        dom: &DomainRef,
+        user: &str,
+        password: &str,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetUserPassword")
+    }
+    /// virDomainGetGuestVcpus: `vcpus`, `online`, `offlinable` as the
+    /// guest agent sees them.
+    fn domain_get_guest_vcpus(&self, dom: &DomainRef, flags: u32) -> Result<TypedParams> {
+        unsupported!("virDomainGetGuestVcpus")
+    }
+    /// virDomainSetGuestVcpus: the guest's CPUs in `cpumap` on (`state` 1)
+    /// or off (0).
+    fn domain_set_guest_vcpus(
+        &self,
+        dom: &DomainRef,
+        cpumap: &str,
+        state: i32,
+        flags: u32,
+    ) -> Result<()> {
+        unsupported!("virDomainSetGuestVcpus")
+    }
     /// virDomainGetTime: the guest's clock, (seconds, nanoseconds).
     fn domain_get_time(&self, dom: &DomainRef, flags: u32) -> Result<(i64, u32)> {
         unsupported!("virDomainGetTime")

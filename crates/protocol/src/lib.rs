@@ -4,7 +4,7 @@
 //! (number, name, priority, whether the read-only socket may call it).
 //!
 //! Depends only on `xdr`. No I/O. The per-program definition modules
-//! (`remote`, `admin`, `lxc`) are transcriptions of the public protocol into
+//! (`remote`, `admin`, `lxc`, `qemu`) are transcriptions of the public protocol into
 //! the project's `xdr_struct!` syntax; the tables below are built from them by
 //! `define_program!`.
 #![forbid(unsafe_code)]
@@ -17,7 +17,7 @@ pub mod wire_error;
 
 pub use errors::{ErrorCode, ErrorDomain};
 pub use header::{Header, MessageType, Status};
-pub use procs::{AdminProc, LxcProc, ProcInfo, RemoteProc, StreamDir};
+pub use procs::{AdminProc, LxcProc, ProcInfo, QemuProc, RemoteProc, StreamDir};
 pub use typed_param::{TypedParamValue, TYPED_PARAM_FIELD_LENGTH};
 pub use wire_error::{ErrorLevel, RemoteError};
 
@@ -39,6 +39,12 @@ pub mod admin {
 pub mod lxc {
     #![allow(clippy::all)]
     include!("lxc.rs");
+}
+
+/// The QEMU-specific program (`virDomainQemuAgentCommand`).
+pub mod qemu {
+    #![allow(clippy::all)]
+    include!("qemu.rs");
 }
 
 /// The keepalive program: PING and PONG, no payload.

@@ -44,7 +44,7 @@ pub struct ProcInfo {
     pub name: &'static str,
     /// The family (trait of the typed interface) that carries it:
     /// `connect`, `domain`, `network`, `storage`, `nodedev`, `interface`,
-    /// `secret`, `nwfilter`, `admin`, `lxc`.
+    /// `secret`, `nwfilter`, `admin`, `lxc`, `qemu`.
     pub family: &'static str,
     /// The method of the program's typed interface that serves it.
     pub method: &'static str,
@@ -141,6 +141,7 @@ macro_rules! in_family {
     (nwfilter nwfilter $($i:tt)*) => { $($i)* };
     (admin admin $($i:tt)*) => { $($i)* };
     (lxc lxc $($i:tt)*) => { $($i)* };
+    (qemu qemu $($i:tt)*) => { $($i)* };
     ($row:ident $other:ident $($i:tt)*) => {};
 }
 
@@ -276,6 +277,7 @@ macro_rules! define_program {
 include!("tables/remote_procs.rs");
 include!("tables/admin_procs.rs");
 include!("tables/lxc_procs.rs");
+include!("tables/qemu_procs.rs");
 
 mod remote_table {
     use super::*;
@@ -300,7 +302,12 @@ mod lxc_table {
 }
 
 pub use admin_table::{AdminProc, AdminProcedures};
+mod qemu_table {
+    use super::*;
+    qemu_procedures!(define_program QemuProc, qemu, [qemu QemuProcedures "QEMU"]);
+}
 pub use lxc_table::{LxcProc, LxcProcedures};
+pub use qemu_table::{QemuProc, QemuProcedures};
 pub use remote_table::{
     RemoteConnect, RemoteDomain, RemoteInterface, RemoteNetwork, RemoteNodeDevice, RemoteNwfilter,
     RemoteProc, RemoteSecret, RemoteStorage,
@@ -327,6 +334,7 @@ mod tests {
     fn every_method_is_named_after_its_procedure() {
         let infos = RemoteProc::ALL.iter().map(|p| p.info());
         let infos = infos.chain(AdminProc::ALL.iter().map(|p| p.info()));
+        let infos = infos.chain(QemuProc::ALL.iter().map(|p| p.info()));
         for i in infos.chain(LxcProc::ALL.iter().map(|p| p.info())) {
             assert_eq!(i.method, snake_case(i.name), "{}", i.name);
         }

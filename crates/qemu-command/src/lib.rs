@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod aes;
+pub use aes::base64;
 mod cmdline;
 pub mod hotplug;
 pub mod json;

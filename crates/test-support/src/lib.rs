@@ -33,11 +33,11 @@ pub use clients::{
 pub use daemon::{proc_status_number, socket_activated, Daemon, Spec};
 pub use dir::TempDir;
 pub use qemu::{
-    boot_floppy, bootsector_xml, define_bootsector, define_xml, domstate, domstate_plain,
-    guest_pid, kvm_usable, lifecycle_lines, linux_guest_or_skip, linux_guest_xml, ok,
-    qemu_cant_run, qemu_pids, reaper, start_and_boot, start_c_libvirtd, start_c_libvirtd_with,
+    agent_initrd, boot_floppy, bootsector_xml, define_bootsector, define_xml, domstate,
+    domstate_plain, guest_pid, kvm_usable, lifecycle_lines, linux_guest_or_skip, linux_guest_xml,
+    ok, qemu_cant_run, qemu_pids, reaper, start_and_boot, start_c_libvirtd, start_c_libvirtd_with,
     start_virtqemud, start_virtqemud_with, system_guest_type, system_qemu_or_skip, test_guest,
-    wait_for_marker, GuestShell, Reaper, TestGuest, C_LIBVIRTD, C_QEMU_MODULE, QEMU,
+    wait_for_marker, GuestShell, Reaper, TestGuest, AGENT_START, C_LIBVIRTD, C_QEMU_MODULE, QEMU,
 };
 pub use sasl::{auth_file, sasl_dir, virsh_auth, SASL_PASSWORD, SASL_USER};
 pub use skip::{

@@ -483,3 +483,122 @@ impl GuestShell {
         }
     }
 }
+
+/// The test guest's initramfs with Debian's QEMU guest agent added: an
+/// extra gzip'd cpio (`qemu-ga`, the shared libraries `ldd` names, the
+/// loader, `/sbin/shutdown` and `/sbin/hwclock` for its shutdown and
+/// clock commands) appended to `guest.initrd` (the kernel unpacks
+/// concatenated archives), cached under /var/tmp/guest-agent. Start the
+/// agent in the guest with [`AGENT_START`]. The reason when it cannot be
+/// built.
+pub fn agent_initrd(guest: &TestGuest) -> Result<PathBuf, String> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = PathBuf::from(
+        std::env::var("GUEST_AGENT_DIR").unwrap_or_else(|_| "/var/tmp/guest-agent".into()),
+    );
+    let out = dir.join("initrd-agent.img");
+    let base =
+        std::fs::read(&guest.initrd).map_err(|e| format!("{}: {e}", guest.initrd.display()))?;
+    let cpio = dir.join("agent.cpio.gz");
+    if !cpio.exists() {
+        build_agent_cpio(&dir, &cpio)?;
+    }
+    let extra = std::fs::read(&cpio).map_err(|e| format!("{}: {e}", cpio.display()))?;
+    // Rewritten each time: the guest's own initramfs may have been rebuilt.
+    let mut all = base;
+    all.extend_from_slice(&extra);
+    let tmp = dir.join(format!("initrd-agent.img.{}", std::process::id()));
+    std::fs::write(&tmp, &all)
+        .and_then(|()| std::fs::rename(&tmp, &out))
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(out)
+}
+
+/// What to type on the guest's shell to start the agent on its virtio
+/// port (the guest has no udev: the port is found by name in sysfs).
+pub const AGENT_START: &str = "for p in /sys/class/virtio-ports/*; do \
+     [ \"$(cat $p/name)\" = org.qemu.guest_agent.0 ] && \
+     (qemu-ga -m virtio-serial -p /dev/${p##*/} -t /run -f /run/qga.pid </dev/null >/dev/null 2>&1 &); \
+     done";
+
+fn build_agent_cpio(dir: &Path, cpio: &Path) -> Result<(), String> {
+    let run = |c: &mut Command| -> Result<String, String> {
+        let o = c.output().map_err(|e| format!("{c:?}: {e}"))?;
+        if !o.status.success() {
+            return Err(format!("{c:?}: {}{}", text(&o.stdout), text(&o.stderr)));
+        }
+        Ok(text(&o.stdout))
+    };
+    let work = dir.join(format!("build.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let result = (|| {
+        run(Command::new("apt-get")
+            .args(["download", "qemu-guest-agent"])
+            .current_dir(&work))?;
+        let deb = std::fs::read_dir(&work)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "deb"))
+            .ok_or("apt-get download left no package")?;
+        let x = work.join("x");
+        run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x))?;
+        let ga = x.join("usr/sbin/qemu-ga");
+        let root = work.join("root");
+        let copy = |from: &Path, to: &str| -> Result<(), String> {
+            let dest = root.join(to.trim_start_matches('/'));
+            if let Some(p) = dest.parent() {
+                std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+            }
+            std::fs::copy(from, &dest)
+                .map(drop)
+                .map_err(|e| format!("{}: {e}", from.display()))
+        };
+        copy(&ga, "/bin/qemu-ga")?;
+        let libs = run(Command::new("ldd").arg(&ga))?;
+        for l in libs.lines() {
+            if l.contains("not found") {
+                return Err(format!(
+                    "a library qemu-ga needs is missing on the host: {l}"
+                ));
+            }
+            // "libx.so => /lib/.../libx.so (0x...)" or "/lib64/ld-linux... (0x...)".
+            let path = l
+                .split("=>")
+                .last()
+                .and_then(|r| r.split_whitespace().next())
+                .filter(|p| p.starts_with('/'));
+            if let Some(p) = path {
+                // Resolved, so the guest finds it under the same name.
+                let real = std::fs::canonicalize(p).map_err(|e| format!("{p}: {e}"))?;
+                copy(&real, p)?;
+            }
+        }
+        let sbin = root.join("sbin");
+        std::fs::create_dir_all(&sbin).map_err(|e| e.to_string())?;
+        // qemu-ga runs `/sbin/shutdown -P|-H|-r +0 MSG`; busybox has the
+        // separate commands.
+        std::fs::write(
+            sbin.join("shutdown"),
+            "#!/bin/sh\ncase \"$1\" in -r) exec reboot;; -H) exec halt;; *) exec poweroff;; esac\n",
+        )
+        .map_err(|e| e.to_string())?;
+        std::fs::set_permissions(
+            sbin.join("shutdown"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .map_err(|e| e.to_string())?;
+        std::os::unix::fs::symlink("/bin/busybox", sbin.join("hwclock"))
+            .map_err(|e| e.to_string())?;
+        let part = work.join("agent.cpio.gz");
+        run(Command::new("sh").current_dir(&root).arg("-c").arg(format!(
+            "find . | cpio -o -H newc --quiet | gzip -9 > '{}'",
+            part.display()
+        )))?;
+        std::fs::rename(&part, cpio).map_err(|e| e.to_string())
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}

@@ -1146,6 +1146,54 @@ impl RemoteDomain for Call<'_> {
         })
     }
 
+    fn domain_get_guest_info(
+        &self,
+        args: r::DomainGetGuestInfoArgs,
+    ) -> R<r::DomainGetGuestInfoRet> {
+        let p =
+            self.driver(|c| c.domain_get_guest_info(&dom_in(&args.dom), args.types, args.flags))?;
+        limit_check(
+            p.len(),
+            r::DOMAIN_GUEST_INFO_PARAMS_MAX,
+            "guest info params",
+        )?;
+        Ok(r::DomainGetGuestInfoRet {
+            params: params_out(p),
+        })
+    }
+
+    fn domain_set_user_password(&self, args: r::DomainSetUserPasswordArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_user_password(
+                &dom_in(&args.dom),
+                args.user.as_deref().unwrap_or(""),
+                args.password.as_deref().unwrap_or(""),
+                args.flags,
+            )
+        })
+    }
+
+    fn domain_get_guest_vcpus(
+        &self,
+        args: r::DomainGetGuestVcpusArgs,
+    ) -> R<r::DomainGetGuestVcpusRet> {
+        let p = self.driver(|c| c.domain_get_guest_vcpus(&dom_in(&args.dom), args.flags))?;
+        limit_check(
+            p.len(),
+            r::DOMAIN_GUEST_VCPU_PARAMS_MAX,
+            "guest vcpu params",
+        )?;
+        Ok(r::DomainGetGuestVcpusRet {
+            params: params_out(p),
+        })
+    }
+
+    fn domain_set_guest_vcpus(&self, args: r::DomainSetGuestVcpusArgs) -> R<()> {
+        self.driver(|c| {
+            c.domain_set_guest_vcpus(&dom_in(&args.dom), &args.cpumap, args.state, args.flags)
+        })
+    }
+
     fn domain_get_time(&self, args: r::DomainGetTimeArgs) -> R<r::DomainGetTimeRet> {
         let (seconds, nseconds) =
             self.driver(|c| c.domain_get_time(&dom_in(&args.dom), args.flags))?;

@@ -223,6 +223,19 @@ fn frame_for(reg: &Registration, ev: &Event) -> Option<Vec<u8>> {
                 _ => None,
             }
         }
+        (Event::DomainAgentLifecycle { dom, state, reason }, Kind::DomainCallback)
+            if reg.event_id == event_id::AGENT_LIFECYCLE && matches(&reg.filter, &dom.uuid) =>
+        {
+            Some(message(
+                P::DomainEventCallbackAgentLifecycle,
+                &r::DomainEventCallbackAgentLifecycleMsg {
+                    callback_id: reg.id,
+                    dom: dom_out(dom.clone()),
+                    state: *state,
+                    reason: *reason,
+                },
+            ))
+        }
         (Event::DomainMetadataChange { dom, kind, nsuri }, Kind::DomainCallback)
             if reg.event_id == event_id::METADATA_CHANGE && matches(&reg.filter, &dom.uuid) =>
         {

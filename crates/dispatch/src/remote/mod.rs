@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-//! The remote program (0x20008086) and the lxc program (0x00068000): the
+//! The remote program (0x20008086), the lxc program (0x00068000) and the
+//! QEMU program (0x20008087): the
 //! handler the RPC server calls, the read-only check, where each call runs,
 //! and [`Call`], what a procedure's method is given.
 //!
@@ -12,7 +13,8 @@
 //!
 //! The methods are those of the family traits generated from the protocol
 //! tables, one file per family: `connect`, `domain`, `network`, `storage`,
-//! `nodedev`, `interface`, `secret`, and `lxc` for the lxc program. A
+//! `nodedev`, `interface`, `secret`, `lxc` for the lxc program and `qemu`
+//! for the QEMU program. A
 //! procedure no family file implements keeps the trait's default,
 //! libvirt's "not supported"; network filters are served by no driver
 //! here and implement nothing.
@@ -31,7 +33,7 @@ use driver::{Connection, Registry};
 use protocol::header::Header;
 use protocol::procs::RemoteNwfilter;
 use protocol::remote as r;
-use protocol::{ErrorCode, ErrorDomain, LxcProc, ProcInfo, RemoteError, RemoteProc as P};
+use protocol::{ErrorCode, ErrorDomain, LxcProc, ProcInfo, QemuProc, RemoteError, RemoteProc as P};
 use rpc::{CallMode, Client, ClientInfo, Handler, Response};
 
 mod connect;
@@ -42,6 +44,7 @@ mod lxc;
 mod migrate;
 mod network;
 mod nodedev;
+mod qemu;
 mod relay;
 mod secret;
 mod state;
@@ -182,6 +185,7 @@ impl Handler for RemoteHandler {
     fn accepts(&self, prog: u32, vers: u32) -> bool {
         (prog == r::PROGRAM && vers == r::PROTOCOL_VERSION)
             || (prog == protocol::lxc::PROGRAM && vers == protocol::lxc::PROTOCOL_VERSION)
+            || (prog == protocol::qemu::PROGRAM && vers == protocol::qemu::PROTOCOL_VERSION)
     }
 
     fn new_state(&self, info: &ClientInfo) -> RemoteState {
@@ -248,6 +252,13 @@ impl Handler for RemoteHandler {
         let result = driver::identity::with_current(ident, || {
             if h.prog == protocol::lxc::PROGRAM {
                 LxcProc::from_i32(h.proc_)
+                    .ok_or_else(|| unknown_procedure(h.proc_))
+                    .and_then(|p| {
+                        check_access(client, p.info())?;
+                        p.call(&call, payload)
+                    })
+            } else if h.prog == protocol::qemu::PROGRAM {
+                QemuProc::from_i32(h.proc_)
                     .ok_or_else(|| unknown_procedure(h.proc_))
                     .and_then(|p| {
                         check_access(client, p.info())?;

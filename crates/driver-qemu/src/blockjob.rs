@@ -17,8 +17,11 @@
 //! image is closed) or finished (the destination is closed, a consistent
 //! copy). The live disk shows a running copy as its `<mirror>`.
 //!
-//! Not done yet: a partial pull to a base and a commit of an inactive
-//! layer (they answer libvirt's unsupported-operation error).
+//! A commit of an inactive layer (`commit-...`) merges it into the base
+//! below and ends by itself; QEMU relinks the image above it.
+//!
+//! Not done yet: a partial pull to a base (libvirt's
+//! unsupported-operation error).
 
 use driver::error::ErrorCode;
 use driver::{BlockJobInfo, DomainRef, Error, Result};
@@ -39,6 +42,7 @@ const ABORT_PIVOT: u32 = 1 << 1;
 const KINDS: &[(&str, i32)] = &[("pull-", 1), ("copy-", 2), ("commit-", 3), ("acommit-", 4)];
 
 /// virDomainBlockCommitFlags.
+const COMMIT_SHALLOW: u32 = 1;
 const COMMIT_ACTIVE: u32 = 1 << 2;
 const COMMIT_BYTES: u32 = 1 << 4;
 
@@ -283,7 +287,11 @@ impl Driver {
         bandwidth: u64,
         flags: u32,
     ) -> Result<()> {
-        Error::check_flags(flags, COMMIT_ACTIVE | COMMIT_BYTES, "qemuDomainBlockCommit")?;
+        Error::check_flags(
+            flags,
+            COMMIT_SHALLOW | COMMIT_ACTIVE | COMMIT_BYTES,
+            "qemuDomainBlockCommit",
+        )?;
         let speed = speed_bytes(bandwidth, flags & COMMIT_BYTES != 0)?;
         let _job = self.begin(r, "virDomainBlockCommit")?;
         let (target, src, alias, mon) = self.job_disk(r, path)?;
@@ -301,22 +309,7 @@ impl Driver {
                 format!("disk '{target}' already in active block job"),
             ));
         }
-        let active_top = top.is_none_or(|t| t == src || t == target);
-        if !active_top {
-            return Err(Error::new(
-                ErrorCode::OperationUnsupported,
-                QEMU,
-                "a commit of an inactive layer is not supported by this daemon yet",
-            ));
-        }
-        if flags & COMMIT_ACTIVE == 0 {
-            return Err(Error::new(
-                ErrorCode::InvalidArg,
-                QEMU,
-                format!("commit of '{target}' active layer requires active flag"),
-            ));
-        }
-        let top_node = self
+        let active_node = self
             .disk_nodes(&mon, &alias, Some(&src))?
             .into_iter()
             .next()
@@ -326,30 +319,113 @@ impl Driver {
                     format!("cannot find the block node of disk '{target}'"),
                 )
             })?;
-        let mut args = json!({
-            "job-id": format!("acommit-{target}-{top_node}"),
-            "device": top_node,
-        });
-        if let Some(b) = base {
-            let nodes = self.qmp(&mon, "query-named-block-nodes", None)?;
-            let node = nodes
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|n| {
-                    n.get("file").and_then(Value::as_str) == Some(b)
-                        && n.get("drv").and_then(Value::as_str) != Some("file")
-                })
-                .and_then(|n| n.get("node-name").and_then(Value::as_str))
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorCode::InvalidArg,
-                        QEMU,
-                        format!(
-                            "could not find image '{b}' beneath '{src}' in chain for '{target}'"
-                        ),
-                    )
-                })?;
+        // The disk's chain from its active image down: (node, image).
+        let nodes = self.qmp(&mon, "query-named-block-nodes", None)?;
+        let mut chain = vec![(active_node.clone(), src.clone())];
+        while let Some(next) = chain
+            .last()
+            .and_then(|(n, _)| named_node(&nodes, n))
+            .and_then(|n| {
+                n.get("backing_file")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+        {
+            let Some(node) = format_node_of(&nodes, &next) else {
+                break;
+            };
+            if chain.len() > 64 || chain.iter().any(|(n, _)| *n == node) {
+                break;
+            }
+            chain.push((node, next));
+        }
+        let top_idx = match top {
+            None => 0,
+            Some(t) if t == src || t == target => 0,
+            Some(t) => chain.iter().position(|(_, f)| f == t).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidArg,
+                    QEMU,
+                    format!("could not find image '{t}' in chain for '{target}'"),
+                )
+            })?,
+        };
+        let top_file = chain
+            .get(top_idx)
+            .map(|(_, f)| f.clone())
+            .unwrap_or_default();
+        if top_idx == 0 && flags & COMMIT_ACTIVE == 0 {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                format!("commit of '{target}' active layer requires active flag"),
+            ));
+        }
+        if top_idx > 0 && flags & COMMIT_ACTIVE != 0 {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                format!("active commit requested but '{top_file}' is not active"),
+            ));
+        }
+        if chain.len() <= top_idx + 1 {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                format!("top '{top_file}' in chain for '{target}' has no backing file"),
+            ));
+        }
+        let base_idx = match base {
+            None if flags & COMMIT_SHALLOW != 0 => Some(top_idx + 1),
+            None => None,
+            Some(b) => Some(
+                chain
+                    .iter()
+                    .skip(top_idx + 1)
+                    .position(|(_, f)| f == b)
+                    .map(|k| k + top_idx + 1)
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorCode::InvalidArg,
+                            QEMU,
+                            format!(
+                                "could not find image '{b}' beneath '{top_file}' in chain for '{target}'"
+                            ),
+                        )
+                    })?,
+            ),
+        };
+        if let (true, Some(k)) = (flags & COMMIT_SHALLOW != 0, base_idx) {
+            if k != top_idx + 1 {
+                return Err(Error::new(
+                    ErrorCode::InvalidArg,
+                    QEMU,
+                    format!(
+                        "base '{}' is not immediately below '{top_file}' in chain for '{target}'",
+                        base.unwrap_or("")
+                    ),
+                ));
+            }
+        }
+        let top_node = chain
+            .get(top_idx)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default();
+        let mut args = if top_idx == 0 {
+            json!({
+                "job-id": format!("acommit-{target}-{top_node}"),
+                "device": top_node,
+            })
+        } else {
+            // An inactive layer: QEMU merges it down and completes by
+            // itself, relinking the image above onto the base.
+            json!({
+                "job-id": format!("commit-{target}-{top_node}"),
+                "device": active_node,
+                "top-node": top_node,
+            })
+        };
+        if let Some((node, _)) = base_idx.and_then(|k| chain.get(k)) {
             args["base-node"] = json!(node);
         }
         if speed > 0 {

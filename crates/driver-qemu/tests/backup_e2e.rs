@@ -5,7 +5,8 @@
 //! (virDomainBlockCopy with typed parameters) mirrors the disk until
 //! `blockjob --pivot` moves the guest onto the copy, whose writes then
 //! land there only; C's refusals (an existing destination, a relative
-//! path, a persistent domain).
+//! path, a persistent domain); a commit of a middle layer of the chain
+//! (its data in the base, the image above relinked onto it).
 //!
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test backup_e2e`.
 
@@ -208,5 +209,45 @@ fn block_copy_finishes_into_an_identical_image_and_pivots_the_guest_onto_its_cop
         ],
         "domain is not transient",
     );
+
+    // A commit of a middle layer: copy1 <- mid <- top, mid's writes
+    // merged down into copy1 and top relinked onto it.
+    let (mid, top) = (t.join("mid.qcow2"), t.join("top.qcow2"));
+    let (mid_s, top_s) = (mid.display().to_string(), top.display().to_string());
+    ok(&[
+        "snapshot-create-as",
+        "jobs",
+        "s1",
+        "--disk-only",
+        "--diskspec",
+        &format!("vda,file={mid_s}"),
+    ]);
+    con.run("echo MIDDLELAYER1 > /dev/vda; sync");
+    ok(&[
+        "snapshot-create-as",
+        "jobs",
+        "s2",
+        "--disk-only",
+        "--diskspec",
+        &format!("vda,file={top_s}"),
+    ]);
+    fails(
+        &["blockcommit", "jobs", "vda", "--top", &mid_s, "--active"],
+        &format!("active commit requested but '{mid_s}' is not active"),
+    );
+    fails(
+        &["blockcommit", "jobs", "vda", "--top", "/nowhere.qcow2"],
+        "could not find image '/nowhere.qcow2' in chain for 'vda'",
+    );
+    fails(
+        &["blockcommit", "jobs", "vda", "--top", &c1],
+        &format!("top '{c1}' in chain for 'vda' has no backing file"),
+    );
+    let out = ok(&["blockcommit", "jobs", "vda", "--top", &mid_s, "--wait"]);
+    assert!(out.contains("Commit complete"), "{out}");
+    let data = read_image(&copy1, 12);
+    assert!(data.contains("MIDDLELAYER1"), "{data}");
+    let (_, info) = run("qemu-img", &["info", "-U", &top_s]);
+    assert!(info.contains(&format!("backing file: {c1}")), "{info}");
     ok(&["destroy", "jobs"]);
 }

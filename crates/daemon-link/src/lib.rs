@@ -36,9 +36,42 @@ pub fn socket_beside(own_socket: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}-sock"))
 }
 
-/// The error a client sees when the daemon at `sock` cannot be reached or
+/// Where a link's daemon is: a socket on this host, or a TCP address.
+#[derive(Debug, Clone)]
+enum Peer {
+    Unix(PathBuf),
+    Tcp(String, u16),
+}
+
+impl Peer {
+    /// What a failed connection says, as libvirt's socket layer puts it.
+    fn connect_failed(&self, io: &std::io::Error) -> String {
+        match self {
+            Peer::Unix(p) => format!(
+                "Failed to connect socket to '{}': {}",
+                p.display(),
+                virterror::os_error_text(io)
+            ),
+            Peer::Tcp(h, port) => format!(
+                "unable to connect to server at '{h}:{port}': {}",
+                virterror::os_error_text(io)
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::Unix(p) => write!(f, "{}", p.display()),
+            Peer::Tcp(h, port) => write!(f, "{h}:{port}"),
+        }
+    }
+}
+
+/// The error a client sees when the daemon at `peer` cannot be reached or
 /// talks nonsense; a remote error comes back as the daemon sent it.
-fn client_error(sock: &Path, e: ClientError) -> Error {
+fn client_error(peer: &Peer, e: ClientError) -> Error {
     match e {
         ClientError::Remote(re) => {
             let code = ErrorCode::from_i32(re.code).unwrap_or(ErrorCode::InternalError);
@@ -48,11 +81,7 @@ fn client_error(sock: &Path, e: ClientError) -> Error {
         ClientError::Io(io) => Error::new(
             ErrorCode::SystemError,
             ErrorDomain::Rpc,
-            format!(
-                "Failed to connect socket to '{}': {}",
-                sock.display(),
-                virterror::os_error_text(&io)
-            ),
+            peer.connect_failed(&io),
         ),
         other => Error::new(ErrorCode::Rpc, ErrorDomain::Rpc, other.to_string()),
     }
@@ -86,7 +115,7 @@ fn caller_identity() -> Identity {
 
 /// One open connection to another daemon.
 pub struct DaemonLink {
-    socket: PathBuf,
+    peer: Peer,
     client: Mutex<RpcClient>,
 }
 
@@ -110,8 +139,26 @@ impl DaemonLink {
 
     /// Connects, opens `uri` and forwards `ident`.
     pub fn open_as(socket: &Path, uri: &str, ident: &Identity) -> Result<DaemonLink> {
-        let err = |e| client_error(socket, e);
-        let mut c = RpcClient::connect(socket, r::PROGRAM, r::PROTOCOL_VERSION).map_err(err)?;
+        let peer = Peer::Unix(socket.to_path_buf());
+        let c = RpcClient::connect(socket, r::PROGRAM, r::PROTOCOL_VERSION)
+            .map_err(|e| client_error(&peer, e))?;
+        DaemonLink::handshake(c, peer, uri, ident)
+    }
+
+    /// Like [`DaemonLink::open`], to the daemon listening on `host`:`port`
+    /// over plain TCP (`listen_tcp`), as a `DRIVER+tcp://HOST/` URI
+    /// reaches it.
+    pub fn open_tcp(host: &str, port: u16, uri: &str) -> Result<DaemonLink> {
+        let peer = Peer::Tcp(host.to_string(), port);
+        let c = RpcClient::connect_tcp(host, port, r::PROGRAM, r::PROTOCOL_VERSION)
+            .map_err(|e| client_error(&peer, e))?;
+        DaemonLink::handshake(c, peer, uri, &caller_identity())
+    }
+
+    /// Authenticates on a connected client, opens `uri` and forwards
+    /// `ident`.
+    fn handshake(mut c: RpcClient, peer: Peer, uri: &str, ident: &Identity) -> Result<DaemonLink> {
+        let err = |e| client_error(&peer, e);
         let auth: r::AuthListRet = c.call(AUTH_LIST, &()).map_err(err)?;
         if !auth.types.is_empty() && !auth.types.contains(&AUTH_NONE) {
             if auth.types.contains(&AUTH_POLKIT) {
@@ -120,10 +167,7 @@ impl DaemonLink {
                 return Err(Error::new(
                     ErrorCode::AuthFailed,
                     ErrorDomain::Rpc,
-                    format!(
-                        "{} asks for an authentication this daemon cannot give",
-                        socket.display()
-                    ),
+                    format!("{peer} asks for an authentication this daemon cannot give"),
                 ));
             }
         }
@@ -146,7 +190,7 @@ impl DaemonLink {
         )
         .map_err(err)?;
         Ok(DaemonLink {
-            socket: socket.to_path_buf(),
+            peer,
             client: Mutex::new(c),
         })
     }
@@ -154,8 +198,7 @@ impl DaemonLink {
     /// Procedure `proc_` of the remote program with `args`.
     pub fn call<A: xdr::Xdr, R: xdr::Xdr>(&self, proc_: i32, args: &A) -> Result<R> {
         let mut c = self.client.lock().unwrap_or_else(|p| p.into_inner());
-        c.call(proc_, args)
-            .map_err(|e| client_error(&self.socket, e))
+        c.call(proc_, args).map_err(|e| client_error(&self.peer, e))
     }
 }
 

@@ -37,6 +37,44 @@ impl JobData {
         }
     }
 
+    /// A finished job known only by the statistics another host sent
+    /// (the `<statistics>` of an incoming migration's cookie: element
+    /// names as libvirt's typed parameters, values in ms and bytes).
+    pub fn from_statistics(operation: i32, stats: &[(String, String)]) -> JobData {
+        let num = |k: &str| {
+            stats
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        };
+        let mut top = serde_json::Map::new();
+        for (k, q) in [("downtime", "downtime"), ("setup_time", "setup-time")] {
+            if let Some(v) = num(k) {
+                top.insert(q.into(), v.into());
+            }
+        }
+        let mut ram = serde_json::Map::new();
+        for (k, q) in [
+            ("memory_total", "total"),
+            ("memory_processed", "transferred"),
+            ("memory_remaining", "remaining"),
+        ] {
+            ram.insert(q.into(), num(k).unwrap_or(0).into());
+        }
+        if let Some(bps) = num("memory_bps") {
+            // Back to QEMU's Mbit/s, which params() reports in bytes/s.
+            ram.insert("mbps".into(), (bps as f64 * 8.0 / 1_000_000.0).into());
+        }
+        top.insert("ram".into(), Value::Object(ram));
+        JobData {
+            operation,
+            kind: job::COMPLETED,
+            started: Instant::now(),
+            elapsed_ms: Some(num("time_elapsed").unwrap_or(0)),
+            migration: Value::Object(top),
+        }
+    }
+
     /// Records QEMU's latest migration statistics.
     pub fn update(&mut self, query_migrate: &Value) {
         self.migration = query_migrate.clone();
@@ -186,6 +224,32 @@ mod tests {
         assert_eq!(
             jobs.completed.as_ref().map(|j| j.kind),
             Some(job::COMPLETED)
+        );
+    }
+
+    #[test]
+    fn an_incoming_migration_reports_the_statistics_the_source_sent() {
+        let stats: Vec<(String, String)> = [
+            ("time_elapsed", "532"),
+            ("downtime", "58"),
+            ("memory_total", "2000"),
+            ("memory_processed", "1500"),
+            ("memory_bps", "1000000"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let j = JobData::from_statistics(job::OPERATION_MIGRATION_IN, &stats);
+        assert_eq!(j.kind, job::COMPLETED);
+        let p = j.params();
+        assert_eq!(get(&p, "time_elapsed"), Some(&TypedValue::ULLong(532)));
+        assert_eq!(get(&p, "downtime"), Some(&TypedValue::ULLong(58)));
+        assert_eq!(get(&p, "memory_total"), Some(&TypedValue::ULLong(2000)));
+        assert_eq!(get(&p, "data_processed"), Some(&TypedValue::ULLong(1500)));
+        assert_eq!(get(&p, "memory_bps"), Some(&TypedValue::ULLong(1_000_000)));
+        assert_eq!(
+            get(&p, "operation"),
+            Some(&TypedValue::Int(job::OPERATION_MIGRATION_IN))
         );
     }
 

@@ -1359,6 +1359,13 @@ impl Driver {
         let mut c = self.base_cookie(&def.name, &def.uuid.to_string());
         if let Some(ck) = &cookie {
             c.statistics = ck.statistics.clone();
+            // `domjobinfo --completed` here: what the source measured.
+            if !ck.statistics.is_empty() {
+                dom.lock().jobs.completed = Some(crate::jobs::JobData::from_statistics(
+                    job::OPERATION_MIGRATION_IN,
+                    &ck.statistics,
+                ));
+            }
         }
         drop(job);
         Ok((dom_ref(&dom), c.to_bytes()))

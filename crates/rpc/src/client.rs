@@ -3,6 +3,7 @@
 //! benchmark and tools. One call at a time; events are collected.
 
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -32,9 +33,41 @@ impl std::fmt::Display for ClientError {
 
 impl std::error::Error for ClientError {}
 
+/// What a client talks over: a daemon's UNIX socket on this host, or its
+/// TCP port on another (`qemu+tcp://HOST/...`).
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Unix(s) => s.flush(),
+            Stream::Tcp(s) => s.flush(),
+        }
+    }
+}
+
 /// A connection speaking one program.
 pub struct RpcClient {
-    sock: UnixStream,
+    sock: Stream,
     prog: u32,
     vers: u32,
     serial: u32,
@@ -45,13 +78,26 @@ pub struct RpcClient {
 impl RpcClient {
     pub fn connect(path: &Path, prog: u32, vers: u32) -> Result<Self, ClientError> {
         let sock = UnixStream::connect(path).map_err(ClientError::Io)?;
-        Ok(RpcClient {
+        Ok(Self::over(Stream::Unix(sock), prog, vers))
+    }
+
+    /// Connects to `host`:`port` over TCP (the first address of the name
+    /// that answers).
+    pub fn connect_tcp(host: &str, port: u16, prog: u32, vers: u32) -> Result<Self, ClientError> {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let sock = TcpStream::connect((host, port)).map_err(ClientError::Io)?;
+        let _ = sock.set_nodelay(true);
+        Ok(Self::over(Stream::Tcp(sock), prog, vers))
+    }
+
+    fn over(sock: Stream, prog: u32, vers: u32) -> Self {
+        RpcClient {
             sock,
             prog,
             vers,
             serial: 0,
             events: Vec::new(),
-        })
+        }
     }
 
     /// Send raw bytes (for malformed-input tests).

@@ -7,7 +7,9 @@
 //! free TCP ports, uniform skips ([`skip`], [`skip_if!`]), busybox root
 //! file systems for containers ([`BusyboxRoot`]) and the SASL files of
 //! the auth tests ([`sasl_dir`]), and for the QEMU driver's tests
-//! virtqemud, a guest reaper and the test guest ([`test_guest`]).
+//! virtqemud, a guest reaper and the test guest ([`test_guest`]), and
+//! two "hosts" in network namespaces joined by a veth pair
+//! ([`NetnsPair`]).
 //!
 //! Used from tests only (dev-dependencies, and the harness module of
 //! `reliability-tests`). Must not depend on any daemon, driver or rpc
@@ -21,6 +23,7 @@ mod busybox;
 mod clients;
 mod daemon;
 mod dir;
+mod netns;
 mod qemu;
 mod sasl;
 mod skip;
@@ -32,6 +35,7 @@ pub use clients::{
 };
 pub use daemon::{proc_status_number, socket_activated, Daemon, Spec};
 pub use dir::TempDir;
+pub use netns::{netns_cant_run, NetnsPair, NETNS_ADDRS};
 pub use qemu::{
     agent_initrd, boot_floppy, bootsector_xml, define_bootsector, define_xml, domstate,
     domstate_plain, guest_pid, kvm_usable, lifecycle_lines, linux_guest_or_skip, linux_guest_xml,

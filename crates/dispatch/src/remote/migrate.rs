@@ -8,8 +8,9 @@
 //! (`daemon-link`), so any driver with the phases migrates this way.
 //!
 //! Destinations: `DRIVER+unix:///PATH[?socket=SOCK]` and `DRIVER:///PATH`
-//! (another daemon's socket on this host). Network transports are not
-//! reachable from here yet.
+//! (another daemon's socket on this host), and `DRIVER+tcp://HOST[:PORT]/PATH`
+//! (a daemon on another host listening with `listen_tcp`). TLS and SSH
+//! transports are not reachable from here yet.
 
 use std::path::PathBuf;
 
@@ -22,7 +23,42 @@ use protocol::RemoteProc as P;
 
 use crate::convert::params_out;
 
-/// The socket and the URI to open of destination `dconnuri`.
+/// libvirt's port for plain TCP connections (`tcp_port`).
+const DEFAULT_TCP_PORT: u16 = 16509;
+
+/// Opens the destination daemon of `dconnuri` with its driver URI: a
+/// socket on this host (`DRIVER+unix:///PATH[?socket=SOCK]`,
+/// `DRIVER:///PATH`) or a daemon listening on TCP
+/// (`DRIVER+tcp://HOST[:PORT]/PATH`).
+fn open_destination(dconnuri: &str) -> Result<DaemonLink> {
+    let uri = Uri::parse(dconnuri)?;
+    match uri.transport.as_deref() {
+        Some("tcp") => {
+            let Some(host) = uri.server.as_deref().filter(|h| !h.is_empty()) else {
+                return Err(Error::invalid_arg(
+                    ErrorDomain::Remote,
+                    format!("no host name in the destination URI '{dconnuri}'"),
+                ));
+            };
+            let port = uri.port.unwrap_or(DEFAULT_TCP_PORT);
+            // The remote daemon is asked for its local URI, without the
+            // server (as libvirt's remote driver names it).
+            let local = Uri {
+                server: None,
+                port: None,
+                user: None,
+                ..uri.clone()
+            };
+            DaemonLink::open_tcp(host, port, &local.driver_uri())
+        }
+        _ => {
+            let (socket, driver_uri) = destination(dconnuri)?;
+            DaemonLink::open(&socket, &driver_uri)
+        }
+    }
+}
+
+/// The socket and the URI to open of a destination on this host.
 fn destination(dconnuri: &str) -> Result<(PathBuf, String)> {
     let uri = Uri::parse(dconnuri)?;
     match uri.transport.as_deref() {
@@ -96,8 +132,7 @@ pub(crate) fn perform_p2p(
             "Requested operation is not supported by the source host",
         ));
     }
-    let (socket, uri) = destination(dconnuri)?;
-    let link = DaemonLink::open(&socket, &uri)?;
+    let link = open_destination(dconnuri)?;
     let offline = flags & m::OFFLINE != 0;
     if !dest_supports(&link, m::FEATURE_MIGRATION_V3)?
         || !dest_supports(&link, m::FEATURE_MIGRATION_PARAMS)?

@@ -75,24 +75,6 @@ fn cgroup_value(dirs: &[String], files: &[&str]) -> Option<String> {
     None
 }
 
-fn cgroup_u64(dirs: &[String], files: &[&str]) -> Option<u64> {
-    cgroup_value(dirs, files).and_then(|s| s.trim().parse().ok())
-}
-
-/// Memory in use (bytes) and CPU time (ns) of a container's cgroups.
-fn cgroup_usage(dirs: &[String]) -> (Option<u64>, Option<u64>) {
-    let mem = cgroup_u64(dirs, &["memory.usage_in_bytes", "memory.current"]);
-    let cpu = cgroup_u64(dirs, &["cpuacct.usage"]).or_else(|| {
-        cgroup_value(dirs, &["cpu.stat"]).and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("usage_usec "))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|us| us.saturating_mul(1000))
-        })
-    });
-    (mem, cpu)
-}
-
 /// A memory limit file's value in KiB ("max" and v1's huge number are unlimited).
 fn limit_kib(dirs: &[String], files: &[&str]) -> Option<u64> {
     let v = cgroup_value(dirs, files)?;
@@ -316,24 +298,24 @@ impl Connection for LxcConnection {
 
     fn domain_get_info(&self, dom: &DomainRef) -> Result<DomainInfo> {
         let d = self.get(dom)?;
-        let (st_state, def, cgroups) = {
+        // Only the figures info reports are taken under the lock (not a
+        // copy of the whole definition); the counters are read after it.
+        let (mut info, usage) = {
             let st = d.lock();
             let def = st
                 .current_def()
-                .cloned()
                 .ok_or_else(|| errors::internal("domain has no definition"))?;
-            let cg = st.live.as_ref().map(|l| l.cgroups.clone());
-            (st.state, def, cg)
+            let info = DomainInfo {
+                state: st.state,
+                max_mem: def.memory_kib,
+                memory: def.current_memory_kib,
+                nr_virt_cpu: def.vcpus_current,
+                cpu_time: 0,
+            };
+            (info, st.live.as_ref().map(|l| l.usage.clone()))
         };
-        let mut info = DomainInfo {
-            state: st_state,
-            max_mem: def.memory_kib,
-            memory: def.current_memory_kib,
-            nr_virt_cpu: def.vcpus_current,
-            cpu_time: 0,
-        };
-        if let Some(cg) = cgroups {
-            let (mem, cpu) = cgroup_usage(&cg);
+        if let Some(u) = usage {
+            let (mem, cpu) = u.read();
             if let Some(m) = mem {
                 info.memory = m / 1024;
             }
@@ -653,7 +635,7 @@ impl Connection for LxcConnection {
                     p.push(("balloon.maximum".into(), TypedValue::ULLong(def.memory_kib)));
                     let mut cur = def.current_memory_kib;
                     if let Some(l) = &st.live {
-                        let (mem, cpu) = cgroup_usage(&l.cgroups);
+                        let (mem, cpu) = l.usage.read();
                         if let Some(m) = mem {
                             cur = m / 1024;
                         }

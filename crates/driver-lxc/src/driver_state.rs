@@ -19,6 +19,7 @@ use lxc_controller::proto::{Event as CtlEvent, ExitInfo, ExitReason, RunState};
 use crate::lxcconf::LxcConf;
 use crate::runtime::{HostRuntime, Runtime};
 use crate::status::Status;
+use crate::usage::UsageFiles;
 use crate::{errors, spec, LxcDriverConfig};
 
 /// Mode of the definition and status files: readable by root only, as
@@ -54,6 +55,8 @@ pub(crate) struct Live {
     pub init_start_time: u64,
     pub veths: Vec<String>,
     pub cgroups: Vec<String>,
+    /// Its usage counter files, found once among `cgroups`.
+    pub usage: UsageFiles,
     /// Identifies this run, so a late exit report of an earlier run is ignored.
     pub run: u64,
 }
@@ -561,6 +564,7 @@ impl Driver {
             init_pid: started.init_pid,
             init_start_time: started.init_start_time,
             veths: started.veths.clone(),
+            usage: UsageFiles::resolve(&cgroups),
             cgroups,
             run: self.next_run.fetch_add(1, Ordering::Relaxed),
         };
@@ -1098,6 +1102,11 @@ impl Driver {
         let id = i32::try_from(status.controller_pid).unwrap_or(i32::MAX);
         let mut live_def = def;
         live_def.id = Some(id);
+        let cgroups = if ctl.cgroups.is_empty() {
+            status.cgroups.clone()
+        } else {
+            ctl.cgroups.clone()
+        };
         let live = Live {
             def: live_def,
             id,
@@ -1105,11 +1114,8 @@ impl Driver {
             init_pid: status.init_pid,
             init_start_time: status.init_start_time,
             veths: status.veths.clone(),
-            cgroups: if ctl.cgroups.is_empty() {
-                status.cgroups.clone()
-            } else {
-                ctl.cgroups.clone()
-            },
+            usage: UsageFiles::resolve(&cgroups),
+            cgroups,
             run: self.next_run.fetch_add(1, Ordering::Relaxed),
         };
         let run = live.run;

@@ -38,6 +38,7 @@ pub use netplug;
 pub mod runtime;
 mod spec;
 mod status;
+mod usage;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -316,6 +316,10 @@ fn busybox_container_starts_in_its_own_namespaces_with_its_memory_limit() {
     let info = ok(env.c().domain_get_info(&dom), "info");
     assert_eq!(info.state, state::RUNNING);
     assert_eq!(info.max_mem, 65536);
+    // Memory and CPU time come from the container's cgroups, not its
+    // definition: some CPU was used, and usage is below the 64 MiB limit.
+    assert!(info.cpu_time > 0, "{info:?}");
+    assert!(info.memory > 0 && info.memory < 65536, "{info:?}");
     ok(env.c().domain_set_memory(&dom, 32768, 0), "setmem");
     assert_eq!(env.memory_limit(&name), Some(32768 * 1024));
     let err = env.c().domain_set_memory(&dom, 1 << 30, 0).err();

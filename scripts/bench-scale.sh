@@ -82,34 +82,43 @@ EOF
 
 # Start and stop scripts, so that the benchmark restarts a daemon the same
 # way the first start did. Each start prints the daemon's PID.
-HOLDER=
+#
+# Each daemon runs in a mount namespace kept by a holder process (so that a
+# restarted daemon finds its state again) with a tmpfs under its run-time
+# state, as /run is on a real host (here /run is on disk, and every status
+# file write would wait for the disk). The C daemon's namespace also lacks
+# the cgroup2 mount at /sys/fs/cgroup/unified of this host's hybrid layout,
+# on which C's LXC driver cannot start containers.
+HOLDERS=()
+holder() {  # mount commands -> the holder's PID in $HOLDER
+    unshare --mount --propagation private sh -c "$1 && exec sleep infinity" &
+    HOLDER=$!
+    HOLDERS+=("$HOLDER")
+    for _ in $(seq 100); do grep -q lvscale "/proc/$HOLDER/mountinfo" 2>/dev/null && return; sleep 0.05; done
+    echo "bench-scale.sh: the mount namespace was not set up" >&2
+    exit 1
+}
 if [ $RUN_C = 1 ]; then
-    # The C daemon runs in a mount namespace kept by a holder process, so a
-    # restarted daemon finds its state again: this host's hybrid cgroup
-    # layout has cgroup2 at /sys/fs/cgroup/unified, on which C's LXC driver
-    # cannot start containers, so it is unmounted there; a tmpfs on
-    # /run/libvirt gives its drivers their own state directories.
     mkdir -p /run/libvirt
     pre=":"
     mountpoint -q /sys/fs/cgroup/unified 2>/dev/null && pre="umount /sys/fs/cgroup/unified"
-    unshare --mount --propagation private sh -c \
-        "$pre && mount -t tmpfs -o mode=0755 lvscale /run/libvirt && exec sleep infinity" &
-    HOLDER=$!
-    for _ in $(seq 100); do grep -q lvscale "/proc/$HOLDER/mountinfo" 2>/dev/null && break; sleep 0.05; done
+    holder "$pre && mount -t tmpfs -o mode=0755 lvscale /run/libvirt"
     conf c
     cat > "$LAB/c/start.sh" <<EOF
 rm -f "$LAB/c/run/libvirt-sock"
-nsenter --mount=/proc/$HOLDER/ns/mnt libvirtd -f "$LAB/c/libvirtd.conf" -p "$LAB/c/libvirtd.pid" \
+nsenter --mount=/proc/$HOLDER/ns/mnt libvirtd -f "$LAB/c/libvirtd.conf" -p "$LAB/c/libvirtd.pid" \\
     >> "$LAB/c/stdout.log" 2>&1 < /dev/null &
 echo \$! > "$LAB/c/daemon.pid"
 echo \$!
 EOF
 fi
+mkdir -p "$LAB/ours/root/run"
+holder "mount -t tmpfs -o mode=0755 lvscale '$LAB/ours/root/run'"
 conf ours
 cat > "$LAB/ours/start.sh" <<EOF
 rm -f "$LAB/ours/run/libvirt-sock"
-LIBVIRT_RS_ROOT_PREFIX="$LAB/ours/root" LIBVIRT_LXC_BINARY="$OURS_LXC" \
-    "$OURS" -f "$LAB/ours/libvirtd.conf" -p "$LAB/ours/libvirtd.pid" \
+LIBVIRT_RS_ROOT_PREFIX="$LAB/ours/root" LIBVIRT_LXC_BINARY="$OURS_LXC" \\
+    nsenter --mount=/proc/$HOLDER/ns/mnt "$OURS" -f "$LAB/ours/libvirtd.conf" -p "$LAB/ours/libvirtd.pid" \\
     >> "$LAB/ours/stdout.log" 2>&1 < /dev/null &
 echo \$! > "$LAB/ours/daemon.pid"
 echo \$!
@@ -125,7 +134,7 @@ done
 
 cleanup() {
     for who in c ours; do [ -f "$LAB/$who/stop.sh" ] && bash "$LAB/$who/stop.sh"; done
-    [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null || true
+    for h in "${HOLDERS[@]}"; do kill "$h" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 

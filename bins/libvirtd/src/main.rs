@@ -78,6 +78,11 @@ fn registry(ctx: &daemon::DaemonContext) -> Registry {
         qemu.log_dir,
     );
     qemu_opts.host_uuid = ctx.host_uuid.clone();
+    qemu_opts.network = Some(plug.clone());
+    qemu_opts.storage = Some(driver_qemu::StorageAccess(driver::in_process_network(
+        storage.clone(),
+        storage_uri,
+    )));
     registry.add(std::sync::Arc::new(driver_qemu::QemuFactory::new(
         qemu_opts,
     )));

@@ -21,6 +21,20 @@ fn registry(ctx: &DaemonContext) -> Registry {
         dirs.log_dir,
     );
     opts.host_uuid = ctx.host_uuid.clone();
+    let (net_uri, storage_uri) = if ctx.privileged {
+        ("network:///system", "storage:///system")
+    } else {
+        ("network:///session", "storage:///session")
+    };
+    // NICs on virtual networks get their ports from virtnetworkd, disks on
+    // pool volumes their paths from virtstoraged, over the sockets beside
+    // ours, as libvirt's modular daemons do.
+    opts.network = Some(driver_qemu::NetworkAccess(
+        network_client::RemoteNetwork::beside(&ctx.paths.sock, net_uri).opener(),
+    ));
+    opts.storage = Some(driver_qemu::StorageAccess(
+        storage_client::RemoteStorage::beside(&ctx.paths.sock, storage_uri).opener(),
+    ));
     registry.add(std::sync::Arc::new(driver_qemu::QemuFactory::new(opts)));
     registry
 }

@@ -804,7 +804,7 @@ impl Driver {
             (live.def.clone(), live.mon.clone())
         };
         let ty = dev.attr("type").unwrap_or("").to_string();
-        if ty != "user" {
+        if ty != "user" && !qemu_command::TAP_NIC_TYPES.contains(&ty.as_str()) {
             return Err(Error::new(
                 ErrorCode::OperationUnsupported,
                 QEMU,
@@ -845,24 +845,52 @@ impl Driver {
             .unwrap_or(0);
         let alias = format!("net{next}");
         set_alias(&mut el, &alias);
-        let emulator = prepared.emulator.clone().unwrap_or_default();
-        let qcaps = crate::caps::lookup(&self.caps, &emulator)?;
-        let cfg = crate::launch::command_config(&self.conf, &self.opts.lib_dir, &qcaps)?;
-        let plan = qemu_command::hotplug::interface(&prepared, &qcaps, &cfg, &el)?;
-        let mut added = Vec::new();
+        // Its network port and tap name, as at start.
+        let mut el = self.plug_nic(&live_def, el)?;
         let res = (|| {
-            for n in &plan.netdevs {
-                self.qmp(&mon, "netdev_add", Some(n.clone()))?;
-                if let Some(id) = n.get("id").and_then(Value::as_str) {
-                    added.push(id.to_string());
+            let emulator = prepared.emulator.clone().unwrap_or_default();
+            let qcaps = crate::caps::lookup(&self.caps, &emulator)?;
+            let cfg = crate::launch::command_config(&self.conf, &self.opts.lib_dir, &qcaps)?;
+            let plan = qemu_command::hotplug::interface(&prepared, &qcaps, &cfg, &el)?;
+            // The tap (and vhost-net) descriptors go to QEMU by name
+            // (`getfd`); they are ours until netdev_add took them.
+            let mut netdevs = plan.netdevs.clone();
+            let mut held = Vec::new();
+            for pf in &plan.fds {
+                let fd = crate::netdev::open_nic_fd(&pf.source)?;
+                let name = format!("{alias}-fd{}", held.len());
+                self.send_fd(&mon, &name, &fd)?;
+                held.push((fd, name.clone()));
+                for n in netdevs.iter_mut() {
+                    for key in ["fd", "vhostfd"] {
+                        if n.get(key).and_then(Value::as_str) == Some(&pf.fd.to_string()) {
+                            n[key] = json!(name);
+                        }
+                    }
                 }
             }
-            self.qmp(&mon, "device_add", Some(plan.device.clone()))
+            let mut added = Vec::new();
+            let res = (|| {
+                for n in &netdevs {
+                    self.qmp(&mon, "netdev_add", Some(n.clone()))?;
+                    if let Some(id) = n.get("id").and_then(Value::as_str) {
+                        added.push(id.to_string());
+                    }
+                }
+                self.qmp(&mon, "device_add", Some(plan.device.clone()))
+            })();
+            if res.is_err() {
+                for id in added.iter().rev() {
+                    let _ = self.qmp(&mon, "netdev_del", Some(json!({ "id": id })));
+                }
+                for (_, name) in &held {
+                    let _ = self.qmp(&mon, "closefd", Some(json!({ "fdname": name })));
+                }
+            }
+            res
         })();
         if let Err(e) = res {
-            for id in added.iter().rev() {
-                let _ = self.qmp(&mon, "netdev_del", Some(json!({ "id": id })));
-            }
+            self.release_nic(&live_def, &mut el);
             return Err(e);
         }
         let mut st = dom.lock();
@@ -1042,6 +1070,18 @@ impl Driver {
                 .iter()
                 .position(|d| alias_of(d) == Some(alias.as_str()));
             let removed = idx.map(|i| live.def.devices.remove(i));
+            if let Some(nic) = removed.clone().filter(|d| d.local_name() == "interface") {
+                // Its network port goes back (off the runtime: the
+                // network driver may be another daemon); the tap goes
+                // with QEMU's netdev.
+                if let Some(drv) = self.weak.upgrade() {
+                    let def = live.def.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let mut nic = nic;
+                        drv.release_nic(&def, &mut nic);
+                    });
+                }
+            }
             if let Some(src) = removed.as_ref().and_then(source_path) {
                 let path = std::path::PathBuf::from(src);
                 let (back, keep): (Vec<_>, Vec<_>) =

@@ -193,6 +193,7 @@ pub(crate) fn open_fds(cmd: &QemuCommand, monitor: &Path) -> Result<Passed> {
                 .open("/dev/vhost-vsock")
                 .map(OwnedFd::from)
                 .map_err(|e| system_error("unable to open vhost-vsock device".into(), &e))?,
+            FdSource::Tap(_) | FdSource::VhostNet => crate::netdev::open_nic_fd(source)?,
         };
         out.fds.push(opened);
     }

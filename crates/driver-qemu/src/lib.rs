@@ -34,6 +34,7 @@ mod jobs;
 mod launch;
 mod lifecycle;
 mod migration;
+mod netdev;
 mod process;
 mod save;
 mod snapshot;
@@ -49,7 +50,9 @@ use driver::error::{ErrorCode, ErrorDomain};
 use driver::{ConnectAuth, Connection, DriverFactory, Error, Result, Uri};
 
 pub use conn::QemuConnection;
+pub use netplug::NetworkAccess;
 pub use state::Driver;
+pub use volsource::StorageAccess;
 
 /// Where the driver keeps its files.
 #[derive(Debug, Clone)]
@@ -72,6 +75,13 @@ pub struct QemuOptions {
     /// unset: the SMBIOS one, else /etc/machine-id. Migrations refuse a
     /// destination with the source's host UUID.
     pub host_uuid: Option<String>,
+    /// How NICs on virtual networks get their ports (the network driver
+    /// in process in libvirtd, virtnetworkd from virtqemud); `None`: such
+    /// guests do not start.
+    pub network: Option<netplug::NetworkAccess>,
+    /// How `<disk type='volume'>` disks are resolved (the storage driver
+    /// in process in libvirtd, virtstoraged from virtqemud).
+    pub storage: Option<volsource::StorageAccess>,
 }
 
 impl QemuOptions {
@@ -103,6 +113,8 @@ impl QemuOptions {
             cache_dir,
             log_dir,
             host_uuid: None,
+            network: None,
+            storage: None,
         }
     }
 }

@@ -254,13 +254,25 @@ impl Driver {
             &self.conf.vnc_listen,
         )?;
         let vnc_ports = crate::vnc::ports_of(&def);
-        let release_ports = || {
+        let release_vnc = || {
             for p in &vnc_ports {
                 self.display_ports.release(*p);
             }
         };
-        let qcmd =
-            qemu_command::build_command(&def, &qcaps, &cfg, id).inspect_err(|_| release_ports())?;
+        // The NICs' network ports and tap names, then the volume disks
+        // resolved for the command line (the live definition keeps the
+        // volumes).
+        self.plug_nics(&mut def).inspect_err(|_| release_vnc())?;
+        let plugged = def.clone();
+        let release_ports = || {
+            release_vnc();
+            self.unplug_nics(&plugged);
+        };
+        let cmd_def = self
+            .translate_volumes(&def)
+            .inspect_err(|_| release_ports())?;
+        let qcmd = qemu_command::build_command(&cmd_def, &qcaps, &cfg, id)
+            .inspect_err(|_| release_ports())?;
         let dir = self.domain_dir(id, &def.name);
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::create_dir_all(&self.opts.state_dir))
@@ -309,7 +321,8 @@ impl Driver {
         }
         if let Some((uid, gid)) = run_as {
             if self.conf.dynamic_ownership {
-                owned = hand_over(&disk_files(&def), uid, gid).inspect_err(|_| fail_dir(&dir))?;
+                owned =
+                    hand_over(&disk_files(&cmd_def), uid, gid).inspect_err(|_| fail_dir(&dir))?;
             }
         }
         let undo = |owned: &[Owned], sockets: &[PathBuf]| {
@@ -664,6 +677,12 @@ impl Driver {
 
     /// Records that the guest's QEMU is gone.
     fn stopped(&self, dom: &Arc<Dom>, shutdown_seen: bool) {
+        // The NICs' network ports go back before the guest shows shut
+        // off (the taps went with QEMU).
+        let Some(live_def) = dom.lock().live.as_ref().map(|l| l.def.clone()) else {
+            return;
+        };
+        self.unplug_nics(&live_def);
         let (r, name, detail, rs) = {
             let mut st = dom.lock();
             let Some(live) = st.live.as_ref() else {
@@ -910,6 +929,8 @@ impl Driver {
         let ours = String::from_utf8_lossy(&cmdline).contains(&format!("guest={name},"));
         let dom = self.table_entry(&def);
         if !ours {
+            // Gone while the daemon was away: its ports are freed too.
+            self.unplug_nics(&def);
             let _ = std::fs::remove_file(path);
             let _ = std::fs::remove_dir_all(self.domain_dir(id, &name));
             let _ = std::fs::remove_file(self.opts.state_dir.join(format!("{name}.pid")));
@@ -948,6 +969,7 @@ impl Driver {
         };
         self.bump_id(id);
         self.display_ports.mark(&def);
+        self.notify_nics(&def);
         // The owners from before this daemon's start are not known: the
         // files go back to root, as libvirt's restore without a
         // remembered owner.

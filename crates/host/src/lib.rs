@@ -3,7 +3,7 @@
 //!
 //! Role: wrap the Linux facilities the drivers and daemons need (cgroups
 //! v1/v2/hybrid, namespaces, mounts, capabilities, ptys, veth networking,
-//! process handling and `-d` daemonizing, fd passing and adopting systemd's
+//! tap devices for guest NICs, process handling and `-d` daemonizing, fd passing and adopting systemd's
 //! listening sockets, BPF device filters for cgroup v2, ethtool feature
 //! queries, the one atomic file
 //! write, pid-file locks) behind small safe functions. Every other crate
@@ -35,6 +35,7 @@ pub mod net;
 pub mod ns;
 pub mod process;
 pub mod pty;
+pub mod tap;
 
 use std::io;
 

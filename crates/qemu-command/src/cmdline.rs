@@ -7,7 +7,7 @@ use conf::xml::Element;
 use qemu_caps::{QemuCaps, VirtType};
 
 use crate::json::Props;
-use crate::{CommandConfig, FdNumbering, FdSource, PassedFd, QemuCommand, SecretRef};
+use crate::{CommandConfig, FdNumbering, FdSource, PassedFd, QemuCommand, SecretRef, TapSpec};
 
 type Res<T> = Result<T, VirError>;
 
@@ -2526,7 +2526,7 @@ pub(crate) fn interface_args(
     caps: &QemuCaps,
     cfg: &CommandConfig,
     el: &Element,
-) -> Res<Vec<String>> {
+) -> Res<(Vec<String>, Vec<PassedFd>)> {
     let mut only = def.clone();
     only.devices = vec![el.clone()];
     let virt = VirtType::from_domain_type(&def.virt_type)
@@ -2550,7 +2550,7 @@ pub(crate) fn interface_args(
         chan_dir: String::new(),
     };
     build_interfaces(&mut c)?;
-    Ok(c.args)
+    Ok((c.args, c.fds))
 }
 
 /// The alias libvirt gives a disk: by controller position for IDE/SATA,
@@ -2709,11 +2709,15 @@ fn build_interfaces(c: &mut Ctx) -> Res<()> {
         .collect();
     for (i, el) in nets.iter().enumerate() {
         let ty = el.attr("type").unwrap_or("");
-        if ty != "user" {
+        let tap = TAP_NIC_TYPES.contains(&ty);
+        if ty != "user" && !tap {
             return Err(unsupported(&format!("{ty} interface")));
         }
         for e in el.elements() {
-            if !["mac", "model", "address", "alias", "boot", "driver"].contains(&e.local_name()) {
+            let known = ["mac", "model", "address", "alias", "boot", "driver"];
+            let of_tap = ["source", "target", "mtu"];
+            let name = e.local_name();
+            if !(known.contains(&name) || tap && of_tap.contains(&name)) {
                 return Err(unsupported(&format!("interface <{}>", e.name)));
             }
         }
@@ -2763,18 +2767,17 @@ fn build_interfaces(c: &mut Ctx) -> Res<()> {
             Some(b) => b.attr("order").and_then(parse_num),
             None => c.take_boot("network").map(u64::from),
         };
-        c.opt(
-            "-netdev",
-            Props::new()
-                .s("type", "user")
-                .s("id", host.clone())
-                .to_json(),
-        );
         let mac = el
             .child("mac")
             .and_then(|m| m.attr("address"))
             .ok_or_else(|| unsupported("interface without MAC"))?;
         let is_virtio = drv.starts_with("virtio");
+        let netdev = if tap {
+            tap_netdev(c, el, ty, mac, is_virtio)?
+        } else {
+            Props::new().s("type", "user")
+        };
+        c.opt("-netdev", netdev.s("id", host.clone()).to_json());
         if nd.is_some() && !is_virtio {
             return Err(unsupported("driver options of a non-virtio NIC"));
         }
@@ -2812,6 +2815,49 @@ fn build_interfaces(c: &mut Ctx) -> Res<()> {
         c.device(p);
     }
     Ok(())
+}
+
+/// The NIC types whose host end is a tap device QEMU is handed.
+pub const TAP_NIC_TYPES: [&str; 3] = ["ethernet", "bridge", "network"];
+
+/// The `-netdev` of a tap-backed NIC (before its id): the tap's
+/// descriptor, and vhost-net's for a virtio NIC of a KVM guest (libvirt
+/// uses vhost-net only with KVM, unless the driver says `qemu`).
+fn tap_netdev(c: &mut Ctx, el: &Element, ty: &str, mac: &str, virtio: bool) -> Res<Props> {
+    let src = el.child("source");
+    let bridge = match ty {
+        "bridge" => Some(
+            src.and_then(|s| s.attr("bridge"))
+                .ok_or_else(|| unsupported("bridge interface without source bridge"))?
+                .to_string(),
+        ),
+        // The bridge of the network's port, recorded when it was taken.
+        "network" => src.and_then(|s| s.attr("bridge")).map(str::to_string),
+        _ => None,
+    };
+    let spec = TapSpec {
+        ifname: el
+            .child("target")
+            .and_then(|t| t.attr("dev"))
+            .unwrap_or_default()
+            .to_string(),
+        mac: mac.to_string(),
+        bridge,
+        mtu: el
+            .child("mtu")
+            .and_then(|m| m.attr("size"))
+            .and_then(parse_num)
+            .and_then(|m| u32::try_from(m).ok()),
+        vnet_hdr: virtio,
+    };
+    let fd = c.pass_fd(3, FdSource::Tap(spec));
+    let mut p = Props::new().s("type", "tap").s("fd", fd.to_string());
+    let driver_name = el.child("driver").and_then(|d| d.attr("name"));
+    if virtio && c.virt == VirtType::Kvm && driver_name != Some("qemu") {
+        let vfd = c.pass_fd(44, FdSource::VhostNet);
+        p = p.b("vhost", true).s("vhostfd", vfd.to_string());
+    }
+    Ok(p)
 }
 
 fn build_iothreads(c: &mut Ctx) -> Res<()> {

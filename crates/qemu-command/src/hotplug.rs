@@ -24,6 +24,11 @@ pub struct DeviceHotplug {
     pub netdevs: Vec<Value>,
     /// `device_add` arguments.
     pub device: Value,
+    /// The descriptors the `netdev_add` arguments name (a tap's `fd`,
+    /// `vhostfd`), numbered as the numbers they carry there: the driver
+    /// opens each, hands it to QEMU with `getfd` and puts the name it
+    /// gave in place of the number.
+    pub fds: Vec<crate::PassedFd>,
 }
 
 impl DeviceHotplug {
@@ -89,7 +94,10 @@ pub fn interface(
     cfg: &CommandConfig,
     el: &Element,
 ) -> Result<DeviceHotplug, VirError> {
-    from_args(&crate::cmdline::interface_args(def, caps, cfg, el)?)
+    let (args, fds) = crate::cmdline::interface_args(def, caps, cfg, el)?;
+    let mut h = from_args(&args)?;
+    h.fds = fds;
+    Ok(h)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ mod cmdline;
 pub mod hotplug;
 pub mod json;
 
-pub use cmdline::build_command;
+pub use cmdline::{build_command, TAP_NIC_TYPES};
 
 /// A secret a definition refers to (`<secret type=... uuid=|usage=>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +50,31 @@ pub enum FdSource {
     ReadWrite(String),
     /// `/dev/vhost-vsock`.
     VhostVsock,
+    /// A tap device the launcher creates (or opens) for a NIC, set up on
+    /// the host as described, whose descriptor QEMU uses.
+    Tap(TapSpec),
+    /// `/dev/vhost-net`, for a virtio NIC's tap of a KVM guest.
+    VhostNet,
+}
+
+/// The host end of a tap-backed NIC (`type='ethernet'`, `'bridge'`,
+/// `'network'`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapSpec {
+    /// The device name (`<target dev>`; the driver picks `vnetN` before
+    /// building the command line when the definition has none).
+    pub ifname: String,
+    /// The guest's MAC address; the host end takes it with the first byte
+    /// 0xFE.
+    pub mac: String,
+    /// The bridge the tap joins (`type='bridge'`, or the bridge of a
+    /// network's port); `None` for `type='ethernet'`.
+    pub bridge: Option<String>,
+    /// `<mtu size>`; `None`: the bridge's.
+    pub mtu: Option<u32>,
+    /// Whether QEMU exchanges virtio-net headers with the tap (virtio
+    /// models).
+    pub vnet_hdr: bool,
 }
 
 /// A descriptor the command line names and the launcher must pass.
@@ -68,7 +93,8 @@ pub enum FdNumbering {
     From(u32),
     /// The fixed numbers libvirt's test harness prints: the monitor and
     /// listening sockets 1729, a chardev's file 1750 and its log 1751,
-    /// TPM passthrough 1730 and 1731, vhost-vsock 6789.
+    /// TPM passthrough 1730 and 1731, vhost-vsock 6789, a NIC's tap 3
+    /// and its vhost-net 44.
     Harness,
     /// None passed: a command line only shown (`domxml-to-native`), where
     /// the monitor, listening sockets and chardev files are named by path.

@@ -334,6 +334,61 @@ fn guest_on_a_nat_network_gets_a_lease_and_leaves_no_tap_or_port() {
     let out = console(&t, "qg", "ping -c1 -W5 10.213.9.1", "packet loss");
     assert!(out.contains("1 packets received"), "{out}");
 
+    // A NIC plugged into the running guest: a second port and tap, eth3
+    // in the guest (beside eth0-eth2); unplugged, both go again.
+    const HOT_MAC: &str = "52:54:00:9a:4e:04";
+    virsh_ok(
+        &qemu,
+        &[
+            "attach-interface",
+            "qg",
+            "network",
+            "qnat",
+            "--model",
+            "virtio",
+            "--mac",
+            HOT_MAC,
+            "--live",
+        ],
+    );
+    assert_eq!(
+        virsh_ok(&net, &["net-port-list", "qnat", "--uuid"])
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count(),
+        2
+    );
+    assert_eq!(ns.taps().len(), 4, "{:?}", ns.taps());
+    let live = virsh_ok(&qemu, &["dumpxml", "qg"]);
+    assert!(
+        live.contains(&format!("<mac address='{HOT_MAC}'/>")),
+        "{live}"
+    );
+    // The guest's kernel takes the ACPI hotplug in its own time.
+    let out = console(
+        &t,
+        "qg",
+        "i=0; while [ $i -lt 40 ] && ! ip link show eth3 >/dev/null 2>&1; do sleep 1; i=$((i+1)); done; \
+         ip -o link show eth3; echo L-$((2*3))",
+        "L-6",
+    );
+    assert!(out.contains(&format!("link/ether {HOT_MAC}")), "{out}");
+    virsh_ok(
+        &qemu,
+        &[
+            "detach-interface",
+            "qg",
+            "network",
+            "--mac",
+            HOT_MAC,
+            "--live",
+        ],
+    );
+    let freed = eventually_within(Duration::from_secs(20), || {
+        ns.taps().len() == 3 && virsh_ok(&net, &["net-port-list", "qnat", "--uuid"]).trim() == port
+    });
+    assert!(freed, "taps {:?}", ns.taps());
+
     // A virtqemud killed and started again finds the guest; its port
     // stays, and a destroy then frees port and taps.
     q.kill9();

@@ -13,6 +13,12 @@
 //! and the user-mode NIC still reaches its gateway. Each hop's total time
 //! and downtime (`domjobinfo --completed`) are printed.
 //!
+//! Faults across the link: the network dropping mid-transfer (the veth
+//! pair down, the job aborted) and the destination's QEMU killed
+//! mid-transfer (peer-to-peer over TCP) leave the guest running on the
+//! source, in the same QEMU, still counting, nothing on the destination,
+//! and both daemons serving.
+//!
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test migration_hosts_e2e -- --nocapture`.
 
 use std::io::Write;
@@ -269,4 +275,127 @@ fn linux_guest_migrates_ten_times_between_two_hosts_over_tcp_and_keeps_counting(
     assert!(hosts[1].qemus().is_empty(), "{:?}", hosts[1].qemus());
     home.ok(&["destroy", name]);
     home.ok(&["undefine", name]);
+}
+
+/// `virsh migrate ARGS` in host `src`'s namespace, in the background.
+fn migrate_bg(pair: &NetnsPair, src: &Host, args: &[&str]) -> std::process::Child {
+    pair.command(src.i, "virsh")
+        .arg("-c")
+        .arg(&src.uri)
+        .arg("migrate")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("virsh: {e}"))
+}
+
+#[test]
+fn dropped_link_and_killed_destination_leave_the_guest_on_the_source() {
+    skip_if!(netns_cant_run());
+    let Some(guest) = linux_guest_or_skip() else {
+        return;
+    };
+    let pair = NetnsPair::create("migf").unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (Host::start(&pair, 0), Host::start(&pair, 1));
+    let (shared, log) = shared_log();
+    let name = "stay";
+    let xml = shared.join("stay.xml");
+    std::fs::write(&xml, guest_xml(&guest, name, &log)).unwrap_or_else(|e| panic!("{e}"));
+    a.ok(&["define", &xml.display().to_string()]);
+    a.ok(&["start", name]);
+    let (booted, seen) = wait_for_marker(&log, "GUEST-BOOT-OK", MARKER_WAIT);
+    assert!(booted, "the guest did not boot:\n{seen}");
+    type_on_console(
+        &a,
+        name,
+        &log,
+        "i=0; while true; do i=$((i+1)); echo C=$i > /dev/ttyS1; sleep 0.2; done &",
+        "C=3",
+    );
+    let pid = a.qemus();
+    assert_eq!(pid.len(), 1, "{pid:?}");
+
+    for (fault, p2p) in [("link", false), ("qemu", true)] {
+        // 1 MiB/s: the guest's RAM takes a minute to send, time enough
+        // for the fault to land mid-transfer.
+        let mut args = vec!["--live", "--bandwidth", "1"];
+        if p2p {
+            args.push("--p2p");
+        }
+        args.extend([name, b.tcp.as_str()]);
+        let child = migrate_bg(&pair, &a, &args);
+        let mut info = String::new();
+        let running = eventually_within(Duration::from_secs(30), || {
+            info = virsh_uri(&a.uri, &["domjobinfo", name]).stdout;
+            info.contains("Unbounded") && b.qemus().len() == 1
+        });
+        assert!(running, "{fault}: no migration job: {info}");
+        match fault {
+            "link" => {
+                // The network drops: the stream stalls, the user aborts
+                // the job; the guest runs on at the source meanwhile.
+                pair.set_link(false).unwrap_or_else(|e| panic!("{e}"));
+                a.ok(&["domjobabort", name]);
+                let before = counter(&log).last().copied().unwrap_or(0);
+                wait_counter_past(&log, before + 2);
+                assert!(
+                    a.ok(&["domstate", name]).starts_with("running"),
+                    "link down: the source stopped"
+                );
+                // Back up: the client's cancellation reaches the
+                // destination, which drops what it prepared.
+                pair.set_link(true).unwrap_or_else(|e| panic!("{e}"));
+            }
+            _ => {
+                for p in b.qemus() {
+                    let _ = host::process::kill(p, 9);
+                }
+            }
+        }
+        let out = Out::from(
+            child
+                .wait_with_output()
+                .unwrap_or_else(|e| panic!("virsh: {e}")),
+        );
+        assert!(!out.ok, "{fault}: the migration succeeded: {}", out.stdout);
+        println!("{fault}: virsh migrate said: {}", out.stderr.trim());
+        // The guest runs on at the source, in the same QEMU, counting.
+        assert!(
+            eventually(|| a.ok(&["domstate", name]).starts_with("running")),
+            "{fault}: {}",
+            a.ok(&["domstate", "--reason", name])
+        );
+        assert_eq!(a.qemus(), pid, "{fault}");
+        let before = counter(&log).last().copied().unwrap_or(0);
+        wait_counter_past(&log, before + 2);
+        // Nothing on the destination, which still serves.
+        assert!(
+            eventually(|| b.qemus().is_empty()),
+            "{fault}: destination QEMU left: {:?}",
+            b.qemus()
+        );
+        let absent = virsh_uri(&b.uri, &["domstate", name]);
+        assert!(!absent.ok, "{fault}: on the destination: {}", absent.stdout);
+        b.ok(&["list", "--all"]);
+        a.ok(&["list", "--all"]);
+    }
+    // The counter never went back.
+    let values = counter(&log);
+    for w in values.windows(2) {
+        assert!(
+            w[1] >= w[0],
+            "the counter went back: {} then {}",
+            w[0],
+            w[1]
+        );
+    }
+    // The link works again: the guest moves.
+    let o = a.virsh_here(&pair, &["migrate", "--live", name, &b.tcp]);
+    assert!(o.ok, "{}", o.stderr);
+    assert_eq!(
+        b.ok(&["domstate", "--reason", name]).trim(),
+        "running (migrated)"
+    );
+    b.ok(&["destroy", name]);
 }

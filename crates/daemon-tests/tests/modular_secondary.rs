@@ -181,3 +181,105 @@ fn secondary_calls_reach_their_daemons_through_virtlxcd_and_the_proxy() {
         );
     }
 }
+
+/// A libvirt-python client holding `uri` open after one call of `call`
+/// (python, on `conn`): its pid, and the process to end.
+fn python_holding(uri: &str, call: &str) -> (u32, std::process::Child) {
+    use std::io::BufRead;
+    let script = format!(
+        "import libvirt, os, sys\nconn = libvirt.open(sys.argv[1])\n{call}\nprint(os.getpid(), flush=True)\nsys.stdin.read()\n"
+    );
+    let mut child = Command::new(PYTHON)
+        .args(["-c", &script, uri])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
+    }
+    let pid = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("the client printed no pid: {line:?}"));
+    (pid, child)
+}
+
+/// `virt-admin client-info` of every client of `server` on the admin
+/// socket `adm`, one text per client.
+fn admin_client_infos(adm: &std::path::Path, server: &str) -> Vec<String> {
+    let o = virt_admin(adm, &["srv-clients-list", server]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    text(&o.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|id| {
+            let o = virt_admin(adm, &["client-info", server, &id.to_string()]);
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            text(&o.stdout)
+        })
+        .collect()
+}
+
+/// The field `name` of a `virt-admin client-info` text.
+fn info_field(info: &str, name: &str) -> Option<String> {
+    info.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == name).then(|| v.trim().to_string())
+    })
+}
+
+#[test]
+fn secondary_daemons_and_the_proxy_serve_the_clients_identity_not_their_own() {
+    skip_if!(skip_reason());
+    if !python_available() || !tool_exists("virt-admin") {
+        return skip("needs libvirt-python and virt-admin");
+    }
+    let t = TempDir::new("modsec-ident");
+    let conf = t.config("");
+    let _sec = start(&t, "virtsecretd", &conf);
+    let lxc = start(&t, "virtlxcd", &conf);
+    let _proxy = start(&t, "virtproxyd", &conf);
+    let run = t.join("run");
+    // A client of virtlxcd whose secret calls go on to virtsecretd.
+    let lxc_uri = format!(
+        "lxc+unix:///system?socket={}",
+        run.join("virtlxcd-sock").display()
+    );
+    let (pid, mut client) = python_holding(&lxc_uri, "conn.listAllSecrets()");
+    let infos = admin_client_infos(&run.join("virtsecretd-admin-sock"), "virtsecretd");
+    let ours: Vec<&String> = infos
+        .iter()
+        .filter(|i| info_field(i, "unix_process_id") == Some(pid.to_string()))
+        .collect();
+    assert_eq!(ours.len(), 1, "virtsecretd's clients: {infos:?}");
+    assert_eq!(info_field(ours[0], "unix_user_id").as_deref(), Some("0"));
+    assert_eq!(info_field(ours[0], "unix_user_name").as_deref(), Some("root"));
+    // virtlxcd's own pid is not what virtsecretd reports.
+    assert!(
+        !infos
+            .iter()
+            .any(|i| info_field(i, "unix_process_id") == Some(lxc.child.id().to_string())),
+        "{infos:?}"
+    );
+    drop(client.stdin.take());
+    let _ = client.wait();
+
+    // Through virtproxyd, virtlxcd serves the client, not the proxy.
+    let proxied = format!(
+        "lxc+unix:///system?socket={}",
+        run.join("libvirt-sock").display()
+    );
+    let (pid, mut client) = python_holding(&proxied, "conn.listAllDomains()");
+    let infos = admin_client_infos(&run.join("virtlxcd-admin-sock"), "virtlxcd");
+    assert!(
+        infos
+            .iter()
+            .any(|i| info_field(i, "unix_process_id") == Some(pid.to_string())),
+        "virtlxcd's clients: {infos:?}"
+    );
+    drop(client.stdin.take());
+    let _ = client.wait();
+}

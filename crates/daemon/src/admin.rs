@@ -22,6 +22,7 @@ use protocol::admin as a;
 use protocol::header::Header;
 use protocol::procs::AdminProcedures;
 use protocol::{AdminProc as P, ErrorCode, ErrorDomain, RemoteError, TypedParamValue};
+use rpc::auth::ForwardedIdentity;
 use rpc::{CallMode, Client, ClientInfo, Handler, Limits, Response, Server, Transport};
 
 type R<T> = Result<T, RemoteError>;
@@ -243,60 +244,60 @@ fn nonnull_client(srv: &str, c: &ClientInfo) -> a::NonnullClient {
     }
 }
 
-/// Name of user `uid` from /etc/passwd (None if unknown).
-pub(crate) fn user_name(uid: u32) -> Option<String> {
-    id_name("/etc/passwd", uid)
+pub(crate) use host::ids::{group_name, user_name};
+
+/// The identity of a client as its connection gives it: the SASL user
+/// name and, on a local socket, the peer's credentials.
+fn connection_identity(c: &ClientInfo) -> ForwardedIdentity {
+    ForwardedIdentity {
+        user_name: c.peer_uid.and_then(user_name),
+        unix_user_id: c.peer_uid.map(i64::from),
+        group_name: c.peer_gid.and_then(group_name),
+        unix_group_id: c.peer_gid.map(i64::from),
+        process_id: c.peer_pid.map(i64::from),
+        sasl_user_name: c.sasl_user_name.clone(),
+        ..ForwardedIdentity::default()
+    }
 }
 
-/// Name of group `gid` from /etc/group.
-pub(crate) fn group_name(gid: u32) -> Option<String> {
-    id_name("/etc/group", gid)
-}
-
-fn id_name(file: &str, id: u32) -> Option<String> {
-    let text = std::fs::read_to_string(file).ok()?;
-    text.lines().find_map(|l| {
-        let mut f = l.split(':');
-        let name = f.next()?;
-        let _ = f.next();
-        let n = f.next()?.parse::<u32>().ok()?;
-        (n == id).then(|| name.to_owned())
-    })
-}
-
-/// The identity parameters libvirt reports for a client.
+/// The parameters libvirt reports for a client (adminClientGetInfo):
+/// from the identity it forwarded if it did, else its connection's.
 fn client_params(c: &ClientInfo) -> Vec<a::TypedParam> {
+    let ident = c
+        .forwarded
+        .clone()
+        .unwrap_or_else(|| connection_identity(c));
+    let int = |n: i64| TypedParamValue::Int(i32::try_from(n).unwrap_or(-1));
     let mut v = vec![param("readonly", TypedParamValue::Boolean(c.readonly))];
-    if let Some(user) = &c.sasl_user_name {
-        v.push(param(
-            "sasl_user_name",
-            TypedParamValue::String(user.clone()),
-        ));
+    if let Some(user) = ident.sasl_user_name {
+        v.push(param("sasl_user_name", TypedParamValue::String(user)));
     }
     if c.transport == Transport::Unix {
-        if let Some(uid) = c.peer_uid {
-            v.push(param(
-                "unix_user_id",
-                TypedParamValue::Int(i32::try_from(uid).unwrap_or(-1)),
-            ));
-            if let Some(n) = user_name(uid) {
-                v.push(param("unix_user_name", TypedParamValue::String(n)));
-            }
+        if let Some(uid) = ident.unix_user_id {
+            v.push(param("unix_user_id", int(uid)));
         }
-        if let Some(gid) = c.peer_gid {
-            v.push(param(
-                "unix_group_id",
-                TypedParamValue::Int(i32::try_from(gid).unwrap_or(-1)),
-            ));
-            if let Some(n) = group_name(gid) {
-                v.push(param("unix_group_name", TypedParamValue::String(n)));
-            }
+        if let Some(n) = ident.user_name {
+            v.push(param("unix_user_name", TypedParamValue::String(n)));
         }
-        if let Some(pid) = c.peer_pid {
-            v.push(param("unix_process_id", TypedParamValue::Int(pid)));
+        if let Some(gid) = ident.unix_group_id {
+            v.push(param("unix_group_id", int(gid)));
         }
-    } else if let Some(addr) = &c.addr {
-        v.push(param("sock_addr", TypedParamValue::String(addr.clone())));
+        if let Some(n) = ident.group_name {
+            v.push(param("unix_group_name", TypedParamValue::String(n)));
+        }
+        if let Some(pid) = ident.process_id {
+            v.push(param("unix_process_id", int(pid)));
+        }
+    } else {
+        if let Some(addr) = &c.addr {
+            v.push(param("sock_addr", TypedParamValue::String(addr.clone())));
+        }
+        if let Some(dn) = ident.x509_dname {
+            v.push(param("tls_x509_dname", TypedParamValue::String(dn)));
+        }
+    }
+    if let Some(ctx) = ident.selinux_context {
+        v.push(param("selinux_context", TypedParamValue::String(ctx)));
     }
     v
 }

@@ -25,4 +25,7 @@
 mod convert;
 mod remote;
 
-pub use remote::{families_of_daemon, RemoteHandler, RemoteState, Secondary, HYPERVISOR_FAMILIES};
+pub use remote::{
+    call_raw, connection_identity, families_of_daemon, forward_identity, pong, read_raw_frame,
+    reply_error, RemoteHandler, RemoteState, Secondary, HYPERVISOR_FAMILIES,
+};

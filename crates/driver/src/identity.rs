@@ -96,11 +96,9 @@ impl Identity {
         group: Option<String>,
     ) -> Identity {
         let mut p: TypedParams = Vec::new();
-        p.push((
-            PROCESS_ID.into(),
-            TypedValue::LLong(i64::from(std::process::id())),
-        ));
-        if let Some(t) = process_start_time() {
+        let pid = std::process::id();
+        p.push((PROCESS_ID.into(), TypedValue::LLong(i64::from(pid))));
+        if let Some(t) = process_start_time(pid) {
             p.push((PROCESS_TIME.into(), TypedValue::ULLong(t)));
         }
         if let Some(u) = user {
@@ -116,12 +114,99 @@ impl Identity {
         }
         Identity { params: p }
     }
+
+    /// virNetServerClientCreateIdentity: a client as its connection shows
+    /// it: the peer of a local socket (user and group with their names,
+    /// process id and start time) and the SASL user it authenticated as.
+    pub fn for_client(peer: Option<Peer>, sasl_user: Option<String>) -> Identity {
+        let mut p: TypedParams = Vec::new();
+        if let Some(peer) = peer {
+            if let Some(u) = peer.user {
+                p.push((USER_NAME.into(), TypedValue::String(u)));
+            }
+            p.push((UNIX_USER_ID.into(), TypedValue::ULLong(u64::from(peer.uid))));
+            if let Some(g) = peer.group {
+                p.push((GROUP_NAME.into(), TypedValue::String(g)));
+            }
+            p.push((
+                UNIX_GROUP_ID.into(),
+                TypedValue::ULLong(u64::from(peer.gid)),
+            ));
+            p.push((PROCESS_ID.into(), TypedValue::LLong(i64::from(peer.pid))));
+            if let Some(t) = u32::try_from(peer.pid).ok().and_then(process_start_time) {
+                p.push((PROCESS_TIME.into(), TypedValue::ULLong(t)));
+            }
+        }
+        if let Some(u) = sasl_user {
+            p.push((SASL_USER_NAME.into(), TypedValue::String(u)));
+        }
+        Identity { params: p }
+    }
+
+    fn number(&self, name: &str) -> Option<i64> {
+        self.params.iter().find_map(|(k, v)| match v {
+            TypedValue::ULLong(n) if k == name => i64::try_from(*n).ok(),
+            TypedValue::LLong(n) if k == name => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// The user name attribute.
+    pub fn user_name(&self) -> Option<&str> {
+        self.string(USER_NAME)
+    }
+
+    /// The group name attribute.
+    pub fn group_name(&self) -> Option<&str> {
+        self.string(GROUP_NAME)
+    }
+
+    /// The SASL user name attribute.
+    pub fn sasl_user_name(&self) -> Option<&str> {
+        self.string(SASL_USER_NAME)
+    }
+
+    /// The X.509 distinguished name attribute.
+    pub fn x509_dname(&self) -> Option<&str> {
+        self.string(X509_DISTINGUISHED_NAME)
+    }
+
+    /// The SELinux context attribute.
+    pub fn selinux_context(&self) -> Option<&str> {
+        self.string(SELINUX_CONTEXT)
+    }
+
+    /// The UNIX user id attribute.
+    pub fn unix_user_id(&self) -> Option<i64> {
+        self.number(UNIX_USER_ID)
+    }
+
+    /// The UNIX group id attribute.
+    pub fn unix_group_id(&self) -> Option<i64> {
+        self.number(UNIX_GROUP_ID)
+    }
+
+    /// The process id attribute.
+    pub fn process_id(&self) -> Option<i64> {
+        self.number(PROCESS_ID)
+    }
 }
 
-/// This process's start time in clock ticks since boot (field 22 of
-/// /proc/self/stat), as libvirt records it.
-fn process_start_time() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// The peer of a local connection, as its socket credentials give it.
+#[derive(Debug, Clone, Default)]
+pub struct Peer {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+    /// The names of `uid` and `gid`, where the host has them.
+    pub user: Option<String>,
+    pub group: Option<String>,
+}
+
+/// The start time of process `pid` in clock ticks since boot (field 22 of
+/// /proc/PID/stat), as libvirt records it.
+fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces; the fields after it do not.
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(19)?.parse().ok()
@@ -241,5 +326,30 @@ mod tests {
         // An identity that has a token keeps it.
         assert_eq!(forged.elevated().system_token(), Some("not-the-token"));
         assert!(current().is_none());
+    }
+
+    #[test]
+    fn a_local_client_is_known_by_its_peer_credentials_and_sasl_name() {
+        let me = std::process::id() as i32;
+        let peer = Peer {
+            pid: me,
+            uid: 1000,
+            gid: 100,
+            user: Some("alice".into()),
+            group: None,
+        };
+        let i = Identity::for_client(Some(peer), Some("bob".into()));
+        assert_eq!(i.user_name(), Some("alice"));
+        assert_eq!(i.group_name(), None);
+        assert_eq!(i.unix_user_id(), Some(1000));
+        assert_eq!(i.unix_group_id(), Some(100));
+        assert_eq!(i.process_id(), Some(i64::from(me)));
+        assert_eq!(i.sasl_user_name(), Some("bob"));
+        assert!(i.params().iter().any(|(k, _)| k == PROCESS_TIME));
+        // What a daemon forwards is what the callee accepts.
+        assert_eq!(Identity::from_params(i.params().clone()).unwrap(), i);
+        // A TCP client has only what it authenticated as.
+        let tcp = Identity::for_client(None, None);
+        assert!(tcp.params().is_empty());
     }
 }

@@ -32,6 +32,28 @@ pub fn lookup_group(group: &str, name: &str) -> Option<u32> {
     name.parse().ok()
 }
 
+/// The name of id `id` in passwd or group text (the third field holds the
+/// id in both).
+pub fn name_of(text: &str, id: u32) -> Option<String> {
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let _ = f.next();
+        let n = f.next()?.parse::<u32>().ok()?;
+        (n == id).then(|| name.to_owned())
+    })
+}
+
+/// The host's name of user `uid` (/etc/passwd), if it has one.
+pub fn user_name(uid: u32) -> Option<String> {
+    name_of(&std::fs::read_to_string("/etc/passwd").ok()?, uid)
+}
+
+/// The host's name of group `gid` (/etc/group), if it has one.
+pub fn group_name(gid: u32) -> Option<String> {
+    name_of(&std::fs::read_to_string("/etc/group").ok()?, gid)
+}
+
 /// Switches to `gid` (clearing supplementary groups) and `uid`.
 pub fn switch_to(uid: u32, gid: u32) -> Result<()> {
     let groups = [gid];

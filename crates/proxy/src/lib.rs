@@ -39,7 +39,7 @@
 // The wire error is large by nature; it is built once per failed call.
 #![allow(clippy::result_large_err)]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -47,15 +47,13 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use dispatch::{RemoteHandler, RemoteState};
+use dispatch::{pong, read_raw_frame, RemoteHandler, RemoteState};
 use driver::Uri;
-use protocol::header::{
-    check_length, frame, frame_value, Header, MessageType, Status, HEADER_SIZE,
-};
+use protocol::header::{frame, frame_value, Header, MessageType, Status, HEADER_SIZE};
 use protocol::remote as r;
 use protocol::{keepalive, ErrorCode, ErrorDomain, RemoteError, RemoteProc as P};
 use rpc::{CallMode, Client, ClientInfo, Handler, Response};
-use xdr::{to_bytes, Decoder, Xdr};
+use xdr::{to_bytes, Xdr};
 
 type R<T> = Result<T, RemoteError>;
 
@@ -290,20 +288,12 @@ impl ProxyHandler {
                 )),
             )
         };
-        sock.write_all(&call).map_err(io_err)?;
-        let reply = loop {
-            let (rh, bytes) = read_raw_frame(&mut sock).map_err(io_err)?;
-            if rh.prog == keepalive::PROGRAM {
-                if rh.proc_ == keepalive::PROC_PING {
-                    sock.write_all(&pong()).map_err(io_err)?;
-                }
-                continue;
-            }
-            if rh.serial == h.serial && rh.proc_ == h.proc_ {
-                break (rh, bytes);
-            }
-        };
-        let (rh, bytes) = reply;
+        let (rh, bytes) = dispatch::call_raw(&mut sock, h, &call).map_err(io_err)?;
+        if rh.status == Status::Ok as i32 {
+            // The daemon serves the connection as the client, not as us.
+            let ident = dispatch::connection_identity(&client.info, &client.auth);
+            dispatch::forward_identity(&mut sock, &ident)?;
+        }
         if rh.status == Status::Ok as i32 {
             let reader = sock.try_clone().map_err(io_err)?;
             let up = Arc::new(Upstream {
@@ -338,33 +328,6 @@ fn not_open() -> RemoteError {
         ErrorDomain::Rpc,
         Some("connection not open"),
     )
-}
-
-fn pong() -> Vec<u8> {
-    let h = Header::new(
-        keepalive::PROGRAM,
-        keepalive::PROTOCOL_VERSION,
-        keepalive::PROC_PONG,
-        MessageType::Message,
-        0,
-        Status::Ok,
-    );
-    frame_value(&h, &())
-}
-
-/// Reads one whole frame (length word included in the returned bytes).
-/// The length is checked before the buffer is allocated.
-fn read_raw_frame(sock: &mut UnixStream) -> std::io::Result<(Header, Vec<u8>)> {
-    let mut len = [0u8; 4];
-    sock.read_exact(&mut len)?;
-    let total = check_length(u32::from_be_bytes(len))
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-    let mut buf = vec![0u8; total];
-    buf[..4].copy_from_slice(&len);
-    sock.read_exact(&mut buf[4..])?;
-    let h = Header::decode(&mut Decoder::new(&buf[4..4 + HEADER_SIZE]))
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-    Ok((h, buf))
 }
 
 /// Copies what the back end sends to the client until either side goes.

@@ -230,6 +230,21 @@ impl<R: AsyncRead + Unpin> AsyncRead for SaslReader<R> {
 }
 
 /// Where a client stands with authentication.
+/// The attributes of an identity a client forwarded, as the admin
+/// interface reports them (libvirt shows a forwarded identity in place of
+/// the connection's own).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ForwardedIdentity {
+    pub user_name: Option<String>,
+    pub unix_user_id: Option<i64>,
+    pub group_name: Option<String>,
+    pub unix_group_id: Option<i64>,
+    pub process_id: Option<i64>,
+    pub sasl_user_name: Option<String>,
+    pub x509_dname: Option<String>,
+    pub selinux_context: Option<String>,
+}
+
 pub struct ClientAuth {
     scheme: AuthScheme,
     done: AtomicBool,
@@ -240,6 +255,8 @@ pub struct ClientAuth {
     sasl: Mutex<Option<ServerSession>>,
     /// The authenticated SASL user name.
     identity: Mutex<Option<String>>,
+    /// The identity the client forwarded, if it did.
+    forwarded: Mutex<Option<ForwardedIdentity>>,
     pub(crate) layer: Arc<SaslLayer>,
 }
 
@@ -253,6 +270,7 @@ impl ClientAuth {
             pending: Mutex::new(pending),
             sasl: Mutex::new(None),
             identity: Mutex::new(None),
+            forwarded: Mutex::new(None),
             layer: Arc::new(SaslLayer::default()),
         }
     }
@@ -270,6 +288,18 @@ impl ClientAuth {
     /// The SASL user name the client authenticated as.
     pub fn identity(&self) -> Option<String> {
         self.identity.lock().ok().and_then(|i| i.clone())
+    }
+
+    /// Records the identity the client forwarded (ConnectSetIdentity).
+    pub fn set_forwarded(&self, ident: ForwardedIdentity) {
+        if let Ok(mut f) = self.forwarded.lock() {
+            *f = Some(ident);
+        }
+    }
+
+    /// The identity the client forwarded, if any.
+    pub fn forwarded(&self) -> Option<ForwardedIdentity> {
+        self.forwarded.lock().ok().and_then(|f| f.clone())
     }
 
     fn mark_done(&self) {

@@ -49,6 +49,10 @@ pub struct ClientInfo {
     /// The SASL user name, once authenticated (filled in when clients
     /// are listed: see [`Server::client_infos`]).
     pub sasl_user_name: Option<String>,
+    /// The identity the client forwarded with ConnectSetIdentity (a daemon
+    /// calling on behalf of its own client), which libvirt reports instead
+    /// of the connection's (filled in as `sasl_user_name` is).
+    pub forwarded: Option<crate::auth::ForwardedIdentity>,
 }
 
 impl ClientInfo {
@@ -69,6 +73,7 @@ impl ClientInfo {
             tls_key_bits: None,
             auth: AuthScheme::None,
             sasl_user_name: None,
+            forwarded: None,
         }
     }
 }
@@ -489,6 +494,7 @@ impl<H: Handler> Server<H> {
             .into_iter()
             .map(|c| ClientInfo {
                 sasl_user_name: c.auth.identity(),
+                forwarded: c.auth.forwarded(),
                 ..c.info.clone()
             })
             .collect()
@@ -696,6 +702,7 @@ impl<H: Handler> Server<H> {
             tls_key_bits: None,
             auth,
             sasl_user_name: None,
+            forwarded: None,
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             readonly,
             transport,

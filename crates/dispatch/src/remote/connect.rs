@@ -91,6 +91,18 @@ impl RemoteConnect for Call<'_> {
             return Err(not_open());
         }
         let ident = Identity::from_params(crate::convert::params_in(&args.params)).map_err(wire)?;
+        self.client
+            .auth
+            .set_forwarded(rpc::auth::ForwardedIdentity {
+                user_name: ident.user_name().map(str::to_owned),
+                unix_user_id: ident.unix_user_id(),
+                group_name: ident.group_name().map(str::to_owned),
+                unix_group_id: ident.unix_group_id(),
+                process_id: ident.process_id(),
+                sasl_user_name: ident.sasl_user_name().map(str::to_owned),
+                x509_dname: ident.x509_dname().map(str::to_owned),
+                selinux_context: ident.selinux_context().map(str::to_owned),
+            });
         if let Ok(mut slot) = st.identity.write() {
             *slot = Some(Arc::new(ident));
         }

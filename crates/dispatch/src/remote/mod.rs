@@ -51,7 +51,10 @@ mod state;
 mod storage;
 
 use events::{Kind, Registration};
-pub use relay::{families_of_daemon, Secondary, HYPERVISOR_FAMILIES};
+pub use relay::{
+    call_raw, connection_identity, families_of_daemon, forward_identity, pong, read_raw_frame,
+    reply_error, Secondary, HYPERVISOR_FAMILIES,
+};
 pub use state::RemoteState;
 
 /// What a procedure's method returns: its reply, or the error to send.

@@ -35,6 +35,8 @@ use protocol::{keepalive, ErrorCode, ErrorDomain, RemoteError, RemoteProc as P};
 use rpc::Client;
 use xdr::{Decoder, Xdr};
 
+use driver::identity::{Identity, Peer};
+
 use super::RemoteState;
 
 /// Which families a daemon sends elsewhere, and where the sockets are.
@@ -241,25 +243,19 @@ impl Secondary {
             0,
             Status::Ok,
         );
-        sock.write_all(&frame_value(&open, &args)).map_err(io_err)?;
-        let (rh, bytes) = loop {
-            let (rh, bytes) = read_raw_frame(&mut sock).map_err(io_err)?;
-            if rh.prog == keepalive::PROGRAM {
-                if rh.proc_ == keepalive::PROC_PING {
-                    sock.write_all(&pong()).map_err(io_err)?;
-                }
-                continue;
-            }
-            if rh.prog == r::PROGRAM && rh.proc_ == P::ConnectOpen as i32 && rh.serial == 0 {
-                break (rh, bytes);
-            }
-        };
+        let (rh, bytes) = call_raw(&mut sock, &open, &frame_value(&open, &args)).map_err(io_err)?;
         if rh.status != Status::Ok as i32 {
-            let body = bytes.get(4 + HEADER_SIZE..).unwrap_or_default();
-            return Err(xdr::from_prefix::<r::Error>(body)
-                .map(RemoteError::from_raw)
-                .unwrap_or_else(|_| super::not_open()));
+            return Err(reply_error(&bytes).unwrap_or_else(super::not_open));
         }
+        // As libvirt's per-driver daemons do, the secondary daemon learns
+        // whom the calls are for: the identity the client forwarded, else
+        // its connection's.
+        let forwarded = client.state.identity.read().ok().and_then(|i| i.clone());
+        let ident = match forwarded {
+            Some(i) => (*i).clone(),
+            None => connection_identity(&client.info, &client.auth),
+        };
+        forward_identity(&mut sock, &ident)?;
         let reader = sock.try_clone().map_err(io_err)?;
         let link = Arc::new(Link {
             writer: Mutex::new(sock),
@@ -294,7 +290,84 @@ fn os_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn pong() -> Vec<u8> {
+/// The error a failed reply frame (length word included) carries.
+pub fn reply_error(frame: &[u8]) -> Option<RemoteError> {
+    let body = frame.get(4 + HEADER_SIZE..)?;
+    xdr::from_prefix::<r::Error>(body)
+        .ok()
+        .map(RemoteError::from_raw)
+}
+
+/// Sends call `frame` (whose header is `h`) on `sock` and waits for its
+/// reply (same procedure and serial), answering keepalive pings meanwhile;
+/// other frames are dropped (nothing else is in flight on a link being
+/// set up).
+pub fn call_raw(
+    sock: &mut UnixStream,
+    h: &Header,
+    frame: &[u8],
+) -> std::io::Result<(Header, Vec<u8>)> {
+    sock.write_all(frame)?;
+    loop {
+        let (rh, bytes) = read_raw_frame(sock)?;
+        if rh.prog == keepalive::PROGRAM {
+            if rh.proc_ == keepalive::PROC_PING {
+                sock.write_all(&pong())?;
+            }
+            continue;
+        }
+        if rh.prog == h.prog && rh.proc_ == h.proc_ && rh.serial == h.serial {
+            return Ok((rh, bytes));
+        }
+    }
+}
+
+/// virNetServerClientCreateIdentity: who a client is as its connection
+/// shows it (the peer's credentials on a local socket, the SASL user).
+pub fn connection_identity(info: &rpc::ClientInfo, auth: &rpc::auth::ClientAuth) -> Identity {
+    let peer = match (info.transport, info.peer_uid, info.peer_gid, info.peer_pid) {
+        (rpc::Transport::Unix, Some(uid), Some(gid), Some(pid)) => Some(Peer {
+            pid,
+            uid,
+            gid,
+            user: host::ids::user_name(uid),
+            group: host::ids::group_name(gid),
+        }),
+        _ => None,
+    };
+    Identity::for_client(peer, auth.identity())
+}
+
+/// virConnectSetIdentity on a freshly opened link: `ident` becomes the
+/// identity the daemon at the other end serves this connection as.
+pub fn forward_identity(sock: &mut UnixStream, ident: &Identity) -> Result<(), RemoteError> {
+    let h = Header::new(
+        r::PROGRAM,
+        r::PROTOCOL_VERSION,
+        P::ConnectSetIdentity as i32,
+        MessageType::Call,
+        0,
+        Status::Ok,
+    );
+    let args = r::ConnectSetIdentityArgs {
+        params: crate::convert::params_out(ident.params().clone()),
+        flags: 0,
+    };
+    let (rh, bytes) = call_raw(sock, &h, &frame_value(&h, &args)).map_err(|e| {
+        RemoteError::new(
+            ErrorCode::SystemError,
+            ErrorDomain::Rpc,
+            Some(&format!("Cannot recv data: {}", os_reason(&e))),
+        )
+    })?;
+    if rh.status != Status::Ok as i32 {
+        return Err(reply_error(&bytes).unwrap_or_else(super::not_open));
+    }
+    Ok(())
+}
+
+/// The keepalive answer to a ping.
+pub fn pong() -> Vec<u8> {
     let h = Header::new(
         keepalive::PROGRAM,
         keepalive::PROTOCOL_VERSION,
@@ -308,7 +381,7 @@ fn pong() -> Vec<u8> {
 
 /// Reads one whole frame (length word included); the length is checked
 /// before the buffer is allocated.
-fn read_raw_frame(sock: &mut UnixStream) -> std::io::Result<(Header, Vec<u8>)> {
+pub fn read_raw_frame(sock: &mut UnixStream) -> std::io::Result<(Header, Vec<u8>)> {
     let mut len = [0u8; 4];
     sock.read_exact(&mut len)?;
     let total = check_length(u32::from_be_bytes(len))

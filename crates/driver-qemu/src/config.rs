@@ -99,6 +99,12 @@ pub struct QemuConf {
     /// The host name a destination gives the source to send to
     /// (`migration_host`; unset: this host's name).
     pub migration_host: Option<String>,
+    /// Controllers guests' groups use (`cgroup_controllers`; unset: all
+    /// the host has).
+    pub cgroup_controllers: Option<Vec<String>>,
+    /// Devices every guest may use (`cgroup_device_acl`; unset: libvirt's
+    /// list).
+    pub cgroup_device_acl: Option<Vec<String>>,
 }
 
 impl QemuConf {
@@ -145,6 +151,8 @@ impl QemuConf {
             migration_port_max: 49215,
             migration_address: None,
             migration_host: None,
+            cgroup_controllers: None,
+            cgroup_device_acl: None,
         }
     }
 
@@ -238,9 +246,12 @@ impl QemuConf {
         ] {
             conf.get_int(key).map_err(v)?;
         }
-        for key in ["cgroup_controllers", "cgroup_device_acl"] {
-            conf.get_string_list(key, false).map_err(v)?;
-        }
+        c.cgroup_controllers = conf
+            .get_string_list("cgroup_controllers", false)
+            .map_err(v)?;
+        c.cgroup_device_acl = conf
+            .get_string_list("cgroup_device_acl", false)
+            .map_err(v)?;
         conf.get_string_list("hugetlbfs_mount", true).map_err(v)?;
         if let Some(n) = conf.get_int("seccomp_sandbox").map_err(v)? {
             c.seccomp_sandbox = n;

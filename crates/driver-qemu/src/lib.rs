@@ -25,6 +25,7 @@
 mod agent;
 mod blockjob;
 pub mod caps;
+mod cgroup;
 pub mod config;
 mod conn;
 mod console;

@@ -45,7 +45,7 @@ pub(crate) fn not_running() -> Error {
 }
 
 /// The files of the domain's disks.
-fn disk_files(def: &DomainDef) -> Vec<PathBuf> {
+pub(crate) fn disk_files(def: &DomainDef) -> Vec<PathBuf> {
     def.devices
         .iter()
         .filter(|d| d.name == "disk")
@@ -325,7 +325,25 @@ impl Driver {
                     hand_over(&disk_files(&cmd_def), uid, gid).inspect_err(|_| fail_dir(&dir))?;
             }
         }
+        // The guest's cgroup, which QEMU joins before it executes.
+        let cgroup = match crate::cgroup::prepare(&self.conf, id, &def) {
+            Ok(c) => c.map(|(cg, warnings)| {
+                for w in warnings {
+                    eprintln!("qemu driver: {}: {w}", def.name);
+                }
+                cg
+            }),
+            Err(e) => {
+                give_back(&owned);
+                fail_dir(&dir);
+                return Err(e);
+            }
+        };
+        let vcpus_max = def.vcpus_max;
         let undo = |owned: &[Owned], sockets: &[PathBuf]| {
+            if let Some(cg) = &cgroup {
+                crate::cgroup::remove_group(cg, vcpus_max);
+            }
             release_ports();
             give_back(owned);
             for s in sockets {
@@ -355,11 +373,23 @@ impl Driver {
             args.push(uri.clone());
         }
         let mut cmd = std::process::Command::new(&qcmd.binary);
+        // QEMU joins its cgroup while still root, then becomes qemu.conf's
+        // user with that user's supplementary groups.
+        if let Some(cg) = &cgroup {
+            if let Err(e) = host::cgroup::join_before_exec(&mut cmd, &cg.procs_files()) {
+                undo(&owned, &passed.sockets);
+                return Err(Error::new(ErrorCode::InternalError, QEMU, e.to_string()));
+            }
+        }
         {
             use std::os::unix::process::CommandExt;
             if let Some((uid, gid)) = run_as {
-                // std clears the supplementary groups when root changes user.
-                cmd.uid(uid).gid(gid);
+                let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+                host::ids::switch_before_exec(
+                    &mut cmd,
+                    uid,
+                    host::ids::groups_of(&groups, self.conf.user.trim_start_matches('+'), gid),
+                );
             }
             // Its own process group: a signal to the daemon's group (a
             // terminal's ^C) does not reach the guests.
@@ -414,6 +444,7 @@ impl Driver {
         let (tx, rx) = mpsc::unbounded_channel();
         let mon_path = monitor.clone();
         let timeout = monitor_timeout();
+        let with_cgroup = cgroup.is_some();
         let connected = self.block(async move {
             let stream = tokio::net::UnixStream::connect(&mon_path)
                 .await
@@ -430,14 +461,31 @@ impl Driver {
                 .await
                 .map(|r| crate::console::pty_paths(&r.ret))
                 .map_err(|e| e.to_string())?;
+            // The vCPU threads, for their cgroups.
+            let vcpus = if with_cgroup {
+                mon.execute("query-cpus-fast", None)
+                    .await
+                    .map(|r| crate::cgroup::vcpu_threads(&r.ret))
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             if !paused {
                 mon.execute("cont", None).await.map_err(|e| e.to_string())?;
             }
-            Ok::<(Qmp, _), String>((mon, ptys))
+            Ok::<(Qmp, _, _), String>((mon, ptys, vcpus))
         });
         let mon = match connected {
-            Some(Ok((m, ptys))) => {
+            Some(Ok((m, ptys, vcpus))) => {
                 crate::console::record_ptys(&mut def, &ptys);
+                if let Some(cg) = &cgroup {
+                    if let Err(e) = crate::cgroup::place_threads(cg, &def, pid, &vcpus) {
+                        eprintln!(
+                            "qemu driver: {}: cannot place QEMU's threads: {e}",
+                            def.name
+                        );
+                    }
+                }
                 m
             }
             other => {
@@ -711,6 +759,7 @@ impl Driver {
             let _ = std::fs::remove_file(self.status_file(&name));
             let _ = std::fs::remove_file(self.opts.state_dir.join(format!("{name}.pid")));
             let _ = std::fs::remove_dir_all(self.domain_dir(id, &name));
+            crate::cgroup::remove(&self.conf, id, &live.def);
             self.agent_stopped(dom);
             self.set_live(dom, &mut st, None);
             st.state = state::SHUTOFF;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! Control groups: layout detection (v1, v2, hybrid), creation of a machine
-//! group the way libvirt does without systemd (`<placement>/<partition>/<NAME>.libvirt-lxc`),
-//! limits, freezer, statistics and removal.
+//! group the way libvirt does without systemd (`<placement>/<partition>/<NAME>.libvirt-<DRIVER>`),
+//! its per-thread sub-groups (`vcpuN`, `emulator`), limits, freezer,
+//! statistics and removal.
 //!
 //! In the hybrid layout the v1 hierarchies carry the controllers; a matching
 //! group is also made in the unified hierarchy when it is writable, so tools
@@ -233,6 +234,12 @@ fn read_kernel_controllers() -> Vec<String> {
 /// The path, relative to a hierarchy root, of machine `name` in `partition`
 /// (`/machine` by default) below the caller's placement `base`.
 pub fn machine_relpath(base: &str, partition: &str, name: &str) -> Result<String> {
+    driver_relpath(base, partition, "lxc", name)
+}
+
+/// The path, relative to a hierarchy root, of machine `name` of `driver`
+/// (`NAME.libvirt-DRIVER`) in `partition` below the caller's placement `base`.
+pub fn driver_relpath(base: &str, partition: &str, driver: &str, name: &str) -> Result<String> {
     if !partition.starts_with('/') {
         return Err(Error::Invalid(format!(
             "Resource partition '{partition}' must start with '/'"
@@ -255,7 +262,10 @@ pub fn machine_relpath(base: &str, partition: &str, name: &str) -> Result<String
         return Err(Error::Invalid(format!("invalid machine name '{name}'")));
     }
     rel.push('/');
-    rel.push_str(&escape_component(&format!("{name}.libvirt-lxc"), ctrls));
+    rel.push_str(&escape_component(
+        &format!("{name}.libvirt-{driver}"),
+        ctrls,
+    ));
     Ok(rel)
 }
 
@@ -443,6 +453,19 @@ impl Cgroup {
     /// Resolves (without creating) the machine group of `name` in
     /// `partition`, below the placement of process `base_pid` (0 = self).
     pub fn resolve(mounts: &Mounts, base_pid: u32, partition: &str, name: &str) -> Result<Cgroup> {
+        Cgroup::resolve_for(mounts, base_pid, partition, "lxc", name)
+    }
+
+    /// Resolves (without creating) the group of machine `name` of `driver`
+    /// (`NAME.libvirt-DRIVER`) in `partition`, below the placement of process
+    /// `base_pid` (0 = self).
+    pub fn resolve_for(
+        mounts: &Mounts,
+        base_pid: u32,
+        partition: &str,
+        driver: &str,
+        name: &str,
+    ) -> Result<Cgroup> {
         let proc_path = if base_pid == 0 {
             "/proc/self/cgroup".to_string()
         } else {
@@ -466,7 +489,7 @@ impl Cgroup {
                     continue;
                 };
                 let base = strip_root(&pl.path, &m.root);
-                let rel = machine_relpath(&base, partition, name)?;
+                let rel = driver_relpath(&base, partition, driver, name)?;
                 v1.push(((*ctrl).to_string(), join_rel(&m.mount_point, &rel)));
                 origin_v1.push(((*ctrl).to_string(), join_rel(&m.mount_point, &base)));
             }
@@ -476,7 +499,7 @@ impl Cgroup {
         if let Some((mp, root)) = &mounts.unified {
             if let Some(pl) = placements.iter().find(|p| p.id == 0) {
                 let base = strip_root(&pl.path, root);
-                let rel = machine_relpath(&base, partition, name)?;
+                let rel = driver_relpath(&base, partition, driver, name)?;
                 v2 = Some(join_rel(mp, &rel));
                 origin_v2 = Some(join_rel(mp, &base));
             }
@@ -925,6 +948,131 @@ impl Cgroup {
         n
     }
 
+    /// The sub-group `name` (`vcpu0`, `emulator`, ...) of this group in the
+    /// hierarchies whose controller `pick` accepts (libvirt gives thread
+    /// groups cpu, cpuacct and cpuset only). In the unified hierarchy it is
+    /// kept only when that hierarchy drives the controllers.
+    pub fn child(&self, name: &str, pick: impl Fn(&str) -> bool) -> Cgroup {
+        let comp = escape_component(name, kernel_controllers());
+        Cgroup {
+            v1: self
+                .v1
+                .iter()
+                .filter(|(c, _)| pick(c))
+                .map(|(c, d)| (c.clone(), d.join(&comp)))
+                .collect(),
+            v2: self
+                .v2
+                .as_ref()
+                .filter(|_| self.v2_controllers)
+                .map(|d| d.join(&comp)),
+            v2_controllers: self.v2_controllers,
+            origin_v1: self.v1.clone(),
+            origin_v2: self.v2.clone(),
+        }
+    }
+
+    /// Creates the directories of a [`Cgroup::child`] (its parent exists).
+    /// On v2 the thread sub-groups are threaded: the parent's controllers
+    /// that work on threads are enabled below it first.
+    pub fn create_child(&self) -> Result<()> {
+        let mut done: Vec<&Path> = Vec::new();
+        for (ctrl, dir) in &self.v1 {
+            if done.contains(&dir.as_path()) {
+                continue;
+            }
+            match fs::create_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::sys(format!("creating cgroup {}", dir.display()), e)),
+            }
+            if ctrl == "cpuset" {
+                cpuset_inherit(dir)?;
+            }
+            done.push(dir);
+        }
+        if let Some(dir) = &self.v2 {
+            if let Some(parent) = dir.parent() {
+                let avail =
+                    fs::read_to_string(parent.join("cgroup.controllers")).unwrap_or_default();
+                let req: Vec<String> = ["cpu", "cpuset"]
+                    .iter()
+                    .filter(|c| avail.split_whitespace().any(|a| a == **c))
+                    .map(|c| format!("+{c}"))
+                    .collect();
+                if !req.is_empty() {
+                    let _ = fs::write(parent.join("cgroup.subtree_control"), req.join(" "));
+                }
+            }
+            match fs::create_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::sys(format!("creating cgroup {}", dir.display()), e)),
+            }
+            write_file(&dir.join("cgroup.type"), "threaded")?;
+        }
+        Ok(())
+    }
+
+    /// Moves thread `tid` into this group in every hierarchy (v1 `tasks`,
+    /// v2 `cgroup.threads`).
+    pub fn add_thread(&self, tid: u32) -> Result<()> {
+        let mut done: Vec<&Path> = Vec::new();
+        for (_, dir) in &self.v1 {
+            if done.contains(&dir.as_path()) {
+                continue;
+            }
+            write_file(&dir.join("tasks"), &tid.to_string())?;
+            done.push(dir);
+        }
+        if let Some(dir) = &self.v2 {
+            if self.v2_controllers {
+                write_file(&dir.join("cgroup.threads"), &tid.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves process `pid` (all its threads) into this group in every
+    /// hierarchy.
+    pub fn add_process(&self, pid: u32) -> Result<()> {
+        for d in self.all_dirs() {
+            write_file(&d.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the group only in the v1 hierarchies of a controller `pick`
+    /// accepts (a hierarchy shared by several controllers stays when any of
+    /// them is kept).
+    pub fn retain_v1(&mut self, pick: impl Fn(&str) -> bool) {
+        let kept: Vec<PathBuf> = self
+            .v1
+            .iter()
+            .filter(|(c, _)| pick(c))
+            .map(|(_, d)| d.clone())
+            .collect();
+        self.v1.retain(|(_, d)| kept.contains(d));
+    }
+
+    /// Whether the group has controller `ctrl` (v1 hierarchy, or the
+    /// unified one when it drives the controllers).
+    pub fn has_controller(&self, ctrl: &str) -> bool {
+        self.v1_dir(ctrl).is_some() || (self.v2_controllers && self.v2.is_some())
+    }
+
+    /// The `cgroup.procs` file of every distinct group directory that
+    /// exists (the unified one may not have been made): a child
+    /// that writes `0` to each before it executes its program starts inside
+    /// the group (see [`join_before_exec`]).
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        self.all_dirs()
+            .into_iter()
+            .filter(|d| d.is_dir())
+            .map(|d| d.join("cgroup.procs"))
+            .collect()
+    }
+
     /// Removes the group directories (deepest first). The tasks must be gone;
     /// a busy directory is retried briefly because exiting tasks leave the
     /// group asynchronously.
@@ -936,6 +1084,40 @@ impl Cgroup {
     pub fn exists(&self) -> bool {
         self.all_dirs().iter().any(|d| d.exists())
     }
+}
+
+/// Makes `cmd`'s child join the groups whose `cgroup.procs` files are
+/// `procs` before it executes its program, so that everything it runs and
+/// allocates is accounted there from the start.
+pub fn join_before_exec(cmd: &mut std::process::Command, procs: &[PathBuf]) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let paths: Vec<std::ffi::CString> = procs
+        .iter()
+        .map(|p| std::ffi::CString::new(p.as_os_str().as_bytes()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::Invalid("cgroup path holds a NUL byte".into()))?;
+    // SAFETY: between fork and exec the closure runs only open, write and
+    // close (async-signal-safe) on paths converted before the fork; it
+    // allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            for p in &paths {
+                let fd = libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let n = libc::write(fd, b"0".as_ptr().cast(), 1);
+                let err = io::Error::last_os_error();
+                libc::close(fd);
+                if n != 1 {
+                    return Err(err);
+                }
+            }
+            Ok(())
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1006,6 +1188,12 @@ mod tests {
                 .ok()
                 .as_deref(),
             Some("/a/machine/sub/web.libvirt-lxc")
+        );
+        assert_eq!(
+            driver_relpath("/", "/machine", "qemu", "qemu-1-vm")
+                .ok()
+                .as_deref(),
+            Some("/machine/qemu-1-vm.libvirt-qemu")
         );
         assert!(machine_relpath("/", "machine", "web").is_err());
         assert!(machine_relpath("/", "/machine", "a/b").is_err());

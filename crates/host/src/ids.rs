@@ -77,6 +77,48 @@ pub fn switch_to(uid: u32, gid: u32) -> Result<()> {
     Ok(())
 }
 
+/// The groups of user `user` in group text: `primary` first, then every
+/// group that lists the user as a member.
+pub fn groups_of(group: &str, user: &str, primary: u32) -> Vec<u32> {
+    let mut out = vec![primary];
+    for line in group.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() < 4 {
+            continue;
+        }
+        if f[3].split(',').any(|m| m.trim() == user) {
+            if let Ok(g) = f[2].parse::<u32>() {
+                if !out.contains(&g) {
+                    out.push(g);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Makes `cmd`'s child take `groups` (the first one as its group), then
+/// user `uid`, after the hooks registered before this one and before
+/// anything registered after it: a child that must still act as root (join
+/// a cgroup) registers that first.
+pub fn switch_before_exec(cmd: &mut std::process::Command, uid: u32, groups: Vec<u32>) {
+    use std::os::unix::process::CommandExt;
+    let gid = groups.first().copied().unwrap_or(0);
+    // SAFETY: between fork and exec the closure calls setgroups, setgid and
+    // setuid (async-signal-safe) on a buffer allocated before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setgroups(groups.len(), groups.as_ptr()) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::setgid(gid) < 0 || libc::setuid(uid) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +132,7 @@ mod tests {
         let gr = "root:x:0:\nwww:x:44:\n";
         assert_eq!(lookup_group(gr, "www"), Some(44));
         assert_eq!(lookup_group(gr, "nogroup"), None);
+        let gr = "root:x:0:\nkvm:x:104:web,other\nwww:x:44:\ndisk:x:6:web\n";
+        assert_eq!(groups_of(gr, "web", 44), vec![44, 104, 6]);
     }
 }

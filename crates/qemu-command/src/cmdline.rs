@@ -419,6 +419,9 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "iothreadids",
         "genid",
         "cputune",
+        // Cgroup settings of the guest's group: nothing on the command line.
+        "memtune",
+        "blkiotune",
         "vcpus",
         "numatune",
         // The cgroup partition: where the guest is placed, not how QEMU

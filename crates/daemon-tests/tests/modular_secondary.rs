@@ -256,7 +256,10 @@ fn secondary_daemons_and_the_proxy_serve_the_clients_identity_not_their_own() {
         .collect();
     assert_eq!(ours.len(), 1, "virtsecretd's clients: {infos:?}");
     assert_eq!(info_field(ours[0], "unix_user_id").as_deref(), Some("0"));
-    assert_eq!(info_field(ours[0], "unix_user_name").as_deref(), Some("root"));
+    assert_eq!(
+        info_field(ours[0], "unix_user_name").as_deref(),
+        Some("root")
+    );
     // virtlxcd's own pid is not what virtsecretd reports.
     assert!(
         !infos

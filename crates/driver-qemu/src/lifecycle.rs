@@ -27,6 +27,12 @@ const SHUTDOWN_GUEST_AGENT: u32 = 1 << 1;
 /// virNodeSuspendTarget's end.
 const SUSPEND_TARGET_LAST: u32 = 3;
 
+/// Whether the guest's power off restarts it (`on_poweroff` restart or
+/// rename-restart), as libvirt's QEMU driver does with a reset.
+pub(crate) fn restarts_on_poweroff(def: &conf::DomainDef) -> bool {
+    matches!(def.on_poweroff.as_str(), "restart" | "rename-restart")
+}
+
 fn no_agent() -> Error {
     Error::new(
         ErrorCode::ArgumentUnsupported,
@@ -69,22 +75,31 @@ impl Driver {
             SHUTDOWN_ACPI_POWER_BTN | SHUTDOWN_GUEST_AGENT,
             "qemuDomainShutdownFlags",
         )?;
+        // on_poweroff=restart: the power off restarts the guest.
+        let restart = self
+            .get(r)?
+            .lock()
+            .live
+            .as_ref()
+            .is_some_and(|l| restarts_on_poweroff(&l.def));
         let agent_asked = flags & SHUTDOWN_GUEST_AGENT != 0;
         let acpi_asked = flags & SHUTDOWN_ACPI_POWER_BTN != 0;
         let use_agent = agent_asked || (flags == 0 && self.agent_connected(r));
         if use_agent {
-            match self.agent_shutdown(r, false) {
+            match self.agent_shutdown(r, restart) {
                 Ok(()) => return Ok(()),
                 Err(e) if agent_asked && !acpi_asked => return Err(e),
                 Err(e) if !acpi_asked && flags != 0 => return Err(e),
                 Err(_) => {
                     // The guest may have gone meanwhile.
-                    let dom = self.get(r)?;
-                    if dom.lock().live.is_none() {
+                    if self.get(r)?.lock().live.is_none() {
                         return Ok(());
                     }
                 }
             }
+        }
+        if restart {
+            return self.acpi_powerdown(r, "virDomainShutdownFlags", true);
         }
         self.shutdown(r)
     }
@@ -97,21 +112,34 @@ impl Driver {
             REBOOT_ACPI_POWER_BTN | REBOOT_GUEST_AGENT,
             "qemuDomainReboot",
         )?;
+        // on_reboot=destroy/preserve: a power off without the reset.
+        let restart = {
+            let dom = self.get(r)?;
+            let st = dom.lock();
+            let l = st.live.as_ref().ok_or_else(not_running)?;
+            !matches!(l.def.on_reboot.as_str(), "destroy" | "preserve")
+        };
         let agent_asked = flags & REBOOT_GUEST_AGENT != 0;
         let acpi_asked = flags & REBOOT_ACPI_POWER_BTN != 0;
         if agent_asked || (flags == 0 && self.agent_connected(r)) {
-            match self.agent_shutdown(r, true) {
+            match self.agent_shutdown(r, restart) {
                 Ok(()) => return Ok(()),
                 Err(e) if !acpi_asked && flags != 0 => return Err(e),
                 Err(_) => {}
             }
         }
-        let job = self.begin(r, "virDomainReboot")?;
+        self.acpi_powerdown(r, "virDomainReboot", restart)
+    }
+
+    /// The ACPI power button, marked as a fake reboot (the power off
+    /// resets the guest) when `restart`.
+    fn acpi_powerdown(&self, r: &DomainRef, api: &'static str, restart: bool) -> Result<()> {
+        let job = self.begin(r, api)?;
         let dom = job.obj().clone();
         let mon = {
             let mut st = dom.lock();
             let mon = st.live.as_ref().ok_or_else(not_running)?.mon.clone();
-            st.fake_reboot = true;
+            st.fake_reboot = restart;
             mon
         };
         let res = self.block(async move { mon.execute("system_powerdown", None).await });

@@ -442,6 +442,7 @@ impl Driver {
         });
         let _ = host::fs::write_atomic(&pidfile, format!("{pid}\n").as_bytes(), 0o644);
         let (tx, rx) = mpsc::unbounded_channel();
+        let reboot_is_shutdown = def.on_reboot == "destroy";
         let mon_path = monitor.clone();
         let timeout = monitor_timeout();
         let with_cgroup = cgroup.is_some();
@@ -470,6 +471,15 @@ impl Driver {
             } else {
                 Vec::new()
             };
+            // on_reboot=destroy: the guest's reboot becomes a shutdown.
+            if reboot_is_shutdown {
+                mon.execute(
+                    "set-action",
+                    Some(serde_json::json!({ "reboot": "shutdown" })),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            }
             if !paused {
                 mon.execute("cont", None).await.map_err(|e| e.to_string())?;
             }
@@ -631,7 +641,16 @@ impl Driver {
                         // virDomainReboot's ACPI power button: the guest
                         // powered off, QEMU (kept by -no-shutdown) is
                         // reset and goes on.
-                        "SHUTDOWN" if st.fake_reboot => {
+                        // on_poweroff=restart: the same as a fake reboot.
+                        "SHUTDOWN"
+                            if st.fake_reboot
+                                || (ev.data.get("guest").and_then(|g| g.as_bool())
+                                    == Some(true)
+                                    && st.live.as_ref().is_some_and(|l| {
+                                        l.stop_cause.is_none()
+                                            && crate::lifecycle::restarts_on_poweroff(&l.def)
+                                    })) =>
+                        {
                             st.fake_reboot = false;
                             st.state = state::SHUTDOWN;
                             st.reason = reason::SHUTDOWN_UNKNOWN;

@@ -5,7 +5,9 @@
 //! lifecycle event, `qemu-agent-command`, `guestinfo`, `domtime`,
 //! `domfsfreeze`/`domfsthaw`, `guestvcpus`, `domifaddr --source agent`
 //! and `shutdown --mode agent`; a guest without an agent gets libvirt's
-//! errors, the same as Debian's C libvirtd gives.
+//! errors, the same as Debian's C libvirtd gives. The `on_reboot` and
+//! `on_poweroff` actions: a guest's own reboot ends it with
+//! on_reboot=destroy, its power off restarts it with on_poweroff=restart.
 //!
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test agent_e2e`.
 
@@ -317,4 +319,88 @@ fn a_guest_agent_answers_virsh_and_shuts_its_guest_down() {
     let _ = events.kill();
     let _ = events.wait();
     ok(&virsh_uri(&uri, &["undefine", "agent"]), "undefine");
+}
+
+/// The test guest without the agent, its shell on the Unix socket
+/// `console`, ttyS1 into `serial`, with lifecycle actions `actions`
+/// (`<on_reboot>destroy</on_reboot>` ...).
+fn actions_xml(
+    g: &TestGuest,
+    console: &std::path::Path,
+    serial: &std::path::Path,
+    actions: &str,
+) -> String {
+    format!(
+        "<domain type='qemu'>\n  <name>acts</name>\n  <uuid>7a3c6f0e-5b1d-4c2e-9f8a-0d1e2f3a4b5c</uuid>\n  <memory unit='MiB'>160</memory>\n  \
+         <vcpu>1</vcpu>\n  {}\n  <features><acpi/></features>\n  {actions}\n  <devices>\n    \
+         <serial type='unix'><source mode='bind' path='{}'/><target port='0'/></serial>\n    \
+         <serial type='file'><source path='{}'/><target port='1'/></serial>\n  \
+         </devices>\n</domain>\n",
+        g.os_xml(),
+        console.display(),
+        serial.display()
+    )
+}
+
+#[test]
+fn on_reboot_destroy_ends_a_rebooting_guest_and_on_poweroff_restart_restarts_it() {
+    let Some(g) = linux_guest_or_skip() else {
+        return;
+    };
+    let t = TempDir::new("qemu-actions");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let (console, serial) = (t.join("console.sock"), t.join("serial1.log"));
+
+    // The guest reboots itself: with on_reboot=destroy that is its end.
+    define_xml(
+        &t,
+        &uri,
+        "acts",
+        &actions_xml(&g, &console, &serial, "<on_reboot>destroy</on_reboot>"),
+    );
+    start_and_boot(&uri, "acts", &serial);
+    let pid = guest_pid(&t, "acts");
+    let cmdline = text(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default());
+    assert!(cmdline.contains("-no-shutdown"), "{cmdline}");
+    let mut sock = std::os::unix::net::UnixStream::connect(&console)
+        .unwrap_or_else(|e| panic!("{}: {e}", console.display()));
+    sock.write_all(b"reboot\n")
+        .unwrap_or_else(|e| panic!("console: {e}"));
+    assert!(
+        eventually_within(Duration::from_secs(60), || domstate(&uri, "acts")
+            == "shut off (shutdown)"),
+        "{}",
+        domstate(&uri, "acts")
+    );
+    drop(sock);
+
+    // Its power off, with on_poweroff=restart, starts it again in the
+    // same QEMU.
+    define_xml(
+        &t,
+        &uri,
+        "acts",
+        &actions_xml(&g, &console, &serial, "<on_poweroff>restart</on_poweroff>"),
+    );
+    start_and_boot(&uri, "acts", &serial);
+    let pid = guest_pid(&t, "acts");
+    ok(&virsh_uri(&uri, &["shutdown", "acts"]), "shutdown");
+    let mut log = String::new();
+    assert!(
+        eventually_within(Duration::from_secs(90), || {
+            log = std::fs::read(&serial).map(|b| text(&b)).unwrap_or_default();
+            log.matches("GUEST-BOOT-OK").count() == 2
+        }),
+        "no second boot:\n{log}"
+    );
+    assert!(
+        eventually_within(Duration::from_secs(10), || domstate(&uri, "acts")
+            == "running (booted)"),
+        "{}",
+        domstate(&uri, "acts")
+    );
+    assert_eq!(guest_pid(&t, "acts"), pid);
+    ok(&virsh_uri(&uri, &["destroy", "acts"]), "destroy");
+    ok(&virsh_uri(&uri, &["undefine", "acts"]), "undefine");
 }

@@ -324,7 +324,7 @@ impl Connection for QemuConnection {
     ) -> Result<std::os::fd::OwnedFd> {
         // VIR_DOMAIN_CONSOLE_FORCE | VIR_DOMAIN_CONSOLE_SAFE
         Error::check_flags(flags, 1 | 2, "qemuDomainOpenConsole")?;
-        self.drv.open_console(dom, dev)
+        self.drv.open_console(dom, dev, flags)
     }
 
     fn domain_reset(&self, dom: &DomainRef, flags: u32) -> Result<()> {

@@ -3,9 +3,17 @@
 //! (`query-chardev` at start) written into the live definition
 //! (`<source path>`; the formatter adds `tty=` to the first console), and
 //! virDomainOpenConsole handing that terminal to a client stream.
+//!
+//! One client at a time per device, as libvirt's: the stream gets one end
+//! of a socket pair, a relay thread carries bytes between the other end
+//! and the terminal, and a second open fails unless forced, which ends
+//! the first client's relay (its stream sees the end) and starts its own.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use conf::xml::{Element, Node};
 use conf::DomainDef;
@@ -93,10 +101,69 @@ pub(crate) fn record_ptys(def: &mut DomainDef, ptys: &HashMap<String, String>) {
     }
 }
 
+/// The console sessions open, by domain UUID and terminal.
+#[derive(Default)]
+pub(crate) struct Sessions {
+    map: Mutex<HashMap<([u8; 16], String), Session>>,
+}
+
+struct Session {
+    /// Dropping it (the write end of a pipe) ends the relay.
+    _stop: OwnedFd,
+    /// Cleared when the relay ends (either side closed).
+    alive: Arc<AtomicBool>,
+}
+
+/// Carries bytes between the terminal `tty` and the client's socket end
+/// `sock` until either closes or `stop` (a pipe's read end) hangs up.
+fn relay(tty: OwnedFd, sock: std::os::unix::net::UnixStream, stop: OwnedFd, alive: &AtomicBool) {
+    let mut tty_file = std::fs::File::from(tty);
+    let mut sock = sock;
+    let mut buf = [0u8; 4096];
+    while let Ok(ready) =
+        host::process::poll_read(&[tty_file.as_fd(), sock.as_fd(), stop.as_fd()], -1)
+    {
+        if ready.get(2) == Some(&true) {
+            break;
+        }
+        if ready.first() == Some(&true) {
+            match tty_file.read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    if sock.write_all(buf.get(..n).unwrap_or(&[])).is_err() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        if ready.get(1) == Some(&true) {
+            match sock.read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    if tty_file.write_all(buf.get(..n).unwrap_or(&[])).is_err() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+    }
+    let _ = sock.shutdown(std::net::Shutdown::Both);
+    alive.store(false, Ordering::Relaxed);
+}
+
+/// VIR_DOMAIN_CONSOLE_FORCE.
+pub(crate) const CONSOLE_FORCE: u32 = 1;
+
 impl Driver {
     /// virDomainOpenConsole: the guest's console (or the character device
-    /// aliased `dev`) when it is on a pty, opened raw for a stream.
-    pub(crate) fn open_console(&self, r: &DomainRef, dev: Option<&str>) -> Result<OwnedFd> {
+    /// aliased `dev`) when it is on a pty, relayed to a stream; a device
+    /// already in use is taken over only with VIR_DOMAIN_CONSOLE_FORCE.
+    pub(crate) fn open_console(
+        &self,
+        r: &DomainRef,
+        dev: Option<&str>,
+        flags: u32,
+    ) -> Result<OwnedFd> {
         let dom = self.get(r)?;
         let def = {
             let st = dom.lock();
@@ -145,6 +212,23 @@ impl Driver {
                 ),
             ));
         };
+        let key = (*dom.uuid(), path.to_string());
+        let mut sessions = self
+            .consoles
+            .map
+            .lock()
+            .map_err(|_| Error::internal(QEMU, "console table poisoned"))?;
+        if let Some(old) = sessions.get(&key) {
+            if old.alive.load(Ordering::Relaxed) && flags & CONSOLE_FORCE == 0 {
+                return Err(Error::new(
+                    ErrorCode::OperationFailed,
+                    QEMU,
+                    "Active console session exists for this domain",
+                ));
+            }
+            // Ends the earlier client's relay.
+            sessions.remove(&key);
+        }
         let fd = host::pty::open_tty(std::path::Path::new(path)).map_err(|e| {
             Error::new(
                 ErrorCode::OperationFailed,
@@ -154,7 +238,31 @@ impl Driver {
         })?;
         // Bytes pass unchanged both ways.
         let _ = host::pty::make_raw(fd.as_fd());
-        Ok(fd)
+        let sys = |what: &str, e: std::io::Error| {
+            Error::new(
+                ErrorCode::SystemError,
+                QEMU,
+                format!("{what}: {}", virterror::os_error_text(&e)),
+            )
+        };
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()
+            .map_err(|e| sys("Unable to create socket pair", e))?;
+        let (stop_rd, stop_wr) =
+            host::fd::pipe_cloexec().map_err(|e| sys("cannot create pipe", e.into_io()))?;
+        let alive = Arc::new(AtomicBool::new(true));
+        let flag = alive.clone();
+        std::thread::Builder::new()
+            .name("console-relay".into())
+            .spawn(move || relay(fd, ours, stop_rd, &flag))
+            .map_err(|e| sys("cannot start the console relay", e))?;
+        sessions.insert(
+            key,
+            Session {
+                _stop: stop_wr,
+                alive,
+            },
+        );
+        Ok(OwnedFd::from(theirs))
     }
 }
 

@@ -127,6 +127,8 @@ pub struct Driver {
     pub(crate) display_ports: crate::vnc::Ports,
     /// The guest agents connected.
     pub(crate) agents: crate::agent::Agents,
+    /// The console streams open.
+    pub(crate) consoles: crate::console::Sessions,
 }
 
 impl Driver {
@@ -164,6 +166,7 @@ impl Driver {
             unplugs: crate::hotplug::Unplugs::default(),
             display_ports: crate::vnc::Ports::default(),
             agents: crate::agent::Agents::default(),
+            consoles: crate::console::Sessions::default(),
         });
         d.load_configs();
         d.load_snapshots();

@@ -5,7 +5,8 @@
 //! lifecycle event, `qemu-agent-command`, `guestinfo`, `domtime`,
 //! `domfsfreeze`/`domfsthaw`, `guestvcpus`, `domifaddr --source agent`
 //! and `shutdown --mode agent`; a guest without an agent gets libvirt's
-//! errors, the same as Debian's C libvirtd gives. The `on_reboot` and
+//! errors, the same as Debian's C libvirtd gives, and so does a second
+//! client of a busy console (taken over only with FORCE). The `on_reboot` and
 //! `on_poweroff` actions: a guest's own reboot ends it with
 //! on_reboot=destroy, its power off restarts it with on_poweroff=restart.
 //!
@@ -68,11 +69,40 @@ fn floppy_xml(floppy: &std::path::Path) -> String {
         "<domain type='qemu'>\n  <name>noagent</name>\n  <memory unit='MiB'>32</memory>\n  \
          <vcpu>1</vcpu>\n  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='fd'/></os>\n  \
          <devices>\n    <emulator>{}</emulator>\n    <disk type='file' device='floppy'>\n      \
-         <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n    </disk>\n  </devices>\n</domain>\n",
+         <source file='{}'/>\n      <target dev='fda' bus='fdc'/>\n    </disk>\n    \
+         <serial type='pty'><target port='0'/></serial>\n  </devices>\n</domain>\n",
         QEMU,
         floppy.display()
     )
 }
+
+/// Opens the console of domain argv[2] twice, then with FORCE; prints
+/// what each open gave and whether the first stream ended.
+const CONSOLE_STEAL: &str = r#"
+import sys, libvirt
+c = libvirt.open(sys.argv[1])
+d = c.lookupByName(sys.argv[2])
+s1 = c.newStream(0)
+d.openConsole(None, s1, 0)
+print("first: opened")
+s2 = c.newStream(0)
+try:
+    d.openConsole(None, s2, 0)
+    print("second: opened")
+except libvirt.libvirtError as e:
+    print("second: %d %d %s" % (e.get_error_code(), e.get_error_domain(), e.get_error_message()))
+s3 = c.newStream(0)
+d.openConsole(None, s3, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+print("forced: opened")
+try:
+    while True:
+        data = s1.recv(4096)
+        if not data:
+            break
+except libvirt.libvirtError:
+    pass
+print("first: ended")
+"#;
 
 /// What virsh answers for agent calls on a running guest without an
 /// agent, one line per call.
@@ -94,7 +124,8 @@ fn agentless_errors(uri: &str) -> Vec<String> {
 }
 
 #[test]
-fn agent_less_guest_gets_libvirts_errors_like_c_libvirtd() {
+fn agent_less_guest_gets_libvirts_errors_and_its_console_is_taken_over_only_by_force_like_c_libvirtd(
+) {
     if !system_qemu_or_skip() {
         return;
     }
@@ -110,6 +141,17 @@ fn agent_less_guest_gets_libvirts_errors_like_c_libvirtd() {
     ok(&virsh_uri(&uri, &["define", &xml]), "define");
     ok(&virsh_uri(&uri, &["start", "noagent"]), "start");
     let ours = agentless_errors(&uri);
+    let our_console = ok(&python(CONSOLE_STEAL, &[&uri, "noagent"]), "console steal");
+    assert!(
+        our_console.contains(
+            "second: 9 10 operation failed: Active console session exists for this domain"
+        ),
+        "{our_console}"
+    );
+    assert!(
+        our_console.ends_with("forced: opened\nfirst: ended\n"),
+        "{our_console}"
+    );
     assert!(
         ours[0].contains("argument unsupported: QEMU guest agent is not configured"),
         "{ours:?}"
@@ -128,9 +170,14 @@ fn agent_less_guest_gets_libvirts_errors_like_c_libvirtd() {
     ok(&virsh_uri(&c_uri, &["define", &xml]), "define (C)");
     ok(&virsh_uri(&c_uri, &["start", "noagent"]), "start (C)");
     let theirs = agentless_errors(&c_uri);
+    let their_console = ok(
+        &python(CONSOLE_STEAL, &[&c_uri, "noagent"]),
+        "console steal (C)",
+    );
     let _ = virsh_uri(&c_uri, &["destroy", "noagent"]);
     let _ = virsh_uri(&c_uri, &["undefine", "noagent"]);
     assert_eq!(ours, theirs);
+    assert_eq!(our_console, their_console);
 }
 
 #[test]

@@ -136,7 +136,7 @@ impl Connection for QemuConnection {
                 autostart: st.autostart,
                 has_snapshot: !st.snapshots.is_empty(),
                 managed_save: self.drv.has_managed_save(&st.name),
-                has_checkpoint: false,
+                has_checkpoint: !st.checkpoints.is_empty(),
                 state: st.state,
             };
             if !list::wanted(flags, &facts) {
@@ -592,6 +592,61 @@ impl Connection for QemuConnection {
         flags: u32,
     ) -> Result<()> {
         self.drv.block_pull(dom, disk, base, bandwidth, flags)
+    }
+
+    fn domain_checkpoint_create_xml(
+        &self,
+        dom: &DomainRef,
+        xml: &str,
+        flags: u32,
+    ) -> Result<String> {
+        self.drv.checkpoint_create(dom, xml, flags)
+    }
+
+    fn domain_list_checkpoints(&self, dom: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        self.drv
+            .checkpoint_names(dom, None, flags, "qemuDomainListAllCheckpoints")
+    }
+
+    fn domain_checkpoint_list_children(
+        &self,
+        dom: &DomainRef,
+        chk: &str,
+        flags: u32,
+    ) -> Result<Vec<String>> {
+        self.drv
+            .checkpoint_names(dom, Some(chk), flags, "qemuDomainCheckpointListAllChildren")
+    }
+
+    fn domain_checkpoint_lookup_by_name(
+        &self,
+        dom: &DomainRef,
+        name: &str,
+        flags: u32,
+    ) -> Result<String> {
+        self.drv.checkpoint_lookup(dom, name, flags)
+    }
+
+    fn domain_checkpoint_get_parent(
+        &self,
+        dom: &DomainRef,
+        chk: &str,
+        flags: u32,
+    ) -> Result<String> {
+        self.drv.checkpoint_parent(dom, chk, flags)
+    }
+
+    fn domain_checkpoint_get_xml_desc(
+        &self,
+        dom: &DomainRef,
+        chk: &str,
+        flags: u32,
+    ) -> Result<String> {
+        self.drv.checkpoint_xml(dom, chk, flags)
+    }
+
+    fn domain_checkpoint_delete(&self, dom: &DomainRef, chk: &str, flags: u32) -> Result<()> {
+        self.drv.checkpoint_delete(dom, chk, flags)
     }
 
     fn domain_block_rebase_copy(

@@ -26,6 +26,7 @@ mod agent;
 mod blockjob;
 pub mod caps;
 mod cgroup;
+mod checkpoint;
 pub mod config;
 mod conn;
 mod console;

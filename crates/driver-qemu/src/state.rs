@@ -70,6 +70,8 @@ pub(crate) struct DomState {
     pub fake_reboot: bool,
     /// The domain's snapshots.
     pub snapshots: conf::moment::Moments<conf::snapshot::SnapshotDef>,
+    /// The domain's checkpoints.
+    pub checkpoints: conf::moment::Moments<conf::checkpoint::CheckpointDef>,
 }
 
 pub(crate) type Dom = Obj<DomState>;
@@ -170,6 +172,7 @@ impl Driver {
         });
         d.load_configs();
         d.load_snapshots();
+        d.load_checkpoints();
         d
     }
 
@@ -577,6 +580,7 @@ fn shut_off(name: String) -> DomState {
         jobs: crate::jobs::Jobs::default(),
         fake_reboot: false,
         snapshots: Default::default(),
+        checkpoints: Default::default(),
     }
 }
 

@@ -6,7 +6,9 @@
 //! `blockjob --pivot` moves the guest onto the copy, whose writes then
 //! land there only; C's refusals (an existing destination, a relative
 //! path, a persistent domain); a commit of a middle layer of the chain
-//! (its data in the base, the image above relinked onto it).
+//! (its data in the base, the image above relinked onto it); checkpoints
+//! (persistent dirty bitmaps in the image, their tree, XML, deletion and
+//! metadata across a daemon restart).
 //!
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test backup_e2e`.
 
@@ -70,7 +72,7 @@ fn block_copy_finishes_into_an_identical_image_and_pivots_the_guest_onto_its_cop
     };
     let t = TempDir::new("qemu-blockcopy");
     let _reaper = reaper(&t);
-    let (_d, uri) = start_virtqemud(&t);
+    let (d, uri) = start_virtqemud(&t);
     let vda = t.join("vda.qcow2");
     let (made, out) = run(
         "qemu-img",
@@ -249,5 +251,59 @@ fn block_copy_finishes_into_an_identical_image_and_pivots_the_guest_onto_its_cop
     assert!(data.contains("MIDDLELAYER1"), "{data}");
     let (_, info) = run("qemu-img", &["info", "-U", &top_s]);
     assert!(info.contains(&format!("backing file: {c1}")), "{info}");
+
+    // Checkpoints: a persistent dirty bitmap on the disk per checkpoint,
+    // their tree, XML and deletion.
+    ok(&["checkpoint-create-as", "jobs", "--name", "c1"]);
+    con.run("echo AFTERCHECKPT > /dev/vda; sync");
+    ok(&[
+        "checkpoint-create-as",
+        "jobs",
+        "--name",
+        "c2",
+        "--description",
+        "second",
+    ]);
+    let list = ok(&["checkpoint-list", "jobs", "--name", "--topological"]);
+    assert_eq!(list.split_whitespace().collect::<Vec<_>>(), ["c1", "c2"]);
+    assert_eq!(ok(&["checkpoint-parent", "jobs", "c2"]).trim(), "c1");
+    let cx = ok(&["checkpoint-dumpxml", "jobs", "c2", "--no-domain"]);
+    for want in [
+        "<name>c2</name>",
+        "<description>second</description>",
+        "<parent>\n    <name>c1</name>\n  </parent>",
+        "<disk name='vda' checkpoint='bitmap' bitmap='c2'/>",
+    ] {
+        assert!(cx.contains(want), "{want}: {cx}");
+    }
+    assert!(!cx.contains("<domain type"), "{cx}");
+    assert!(ok(&["checkpoint-dumpxml", "jobs", "c2"]).contains("<domain type='qemu'>"));
+    fails(
+        &["checkpoint-dumpxml", "jobs", "nope"],
+        "no domain checkpoint with matching name 'nope'",
+    );
+    assert!(ok(&["list", "--all", "--with-checkpoint", "--name"]).contains("jobs"));
+    ok(&["checkpoint-delete", "jobs", "c1"]);
+    let list = ok(&["checkpoint-list", "jobs", "--name"]);
+    assert_eq!(list.trim(), "c2");
+    fails(
+        &["checkpoint-parent", "jobs", "c2"],
+        "checkpoint 'c2' has no parent",
+    );
     ok(&["destroy", "jobs"]);
+    // QEMU wrote the remaining bitmap into the image as it closed it.
+    let (_, info) = run("qemu-img", &["info", "-U", &top_s]);
+    assert!(
+        info.contains("name: c2") && !info.contains("name: c1"),
+        "{info}"
+    );
+    fails(
+        &["checkpoint-create-as", "jobs", "--name", "c3"],
+        "cannot create checkpoint for inactive domain",
+    );
+    // The metadata outlives the daemon.
+    drop(d);
+    let (_d, uri) = start_virtqemud(&t);
+    let o = virsh_uri(&uri, &["checkpoint-list", "jobs", "--name"]);
+    assert_eq!(o.stdout.trim(), "c2", "{}", o.stderr);
 }

@@ -308,7 +308,7 @@ impl Connection for QemuConnection {
         if source == crate::agent::ADDRESSES_SRC_AGENT {
             return self.drv.agent_interfaces(dom);
         }
-        Err(Error::no_support("virDomainInterfaceAddresses"))
+        self.drv.nic_addresses(dom, source)
     }
 
     fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {

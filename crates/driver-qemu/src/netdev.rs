@@ -24,6 +24,11 @@ use qemu_command::{TapSpec, TAP_NIC_TYPES};
 
 use crate::state::QEMU;
 
+/// VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE.
+pub(crate) const ADDRESSES_SRC_LEASE: u32 = 0;
+/// VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP.
+pub(crate) const ADDRESSES_SRC_ARP: u32 = 2;
+
 /// Whether `el` is a NIC whose host end is a tap.
 pub(crate) fn is_tap_nic(el: &Element) -> bool {
     el.name == "interface" && el.attr("type").is_some_and(|t| TAP_NIC_TYPES.contains(&t))
@@ -125,6 +130,62 @@ impl crate::state::Driver {
                 ErrorCode::OperationFailed,
                 QEMU,
                 "monitor call failed",
+            )),
+        }
+    }
+
+    /// virDomainInterfaceAddresses from the network driver's leases
+    /// (`source` 0) or the host's neighbour table (2), for the running
+    /// guest `r`; NICs are named by their host device, as libvirt's.
+    pub(crate) fn nic_addresses(
+        &self,
+        r: &driver::DomainRef,
+        source: u32,
+    ) -> Result<Vec<driver::DomainInterface>> {
+        let dom = self.get(r)?;
+        let def = dom
+            .lock()
+            .live
+            .as_ref()
+            .map(|l| l.def.clone())
+            .ok_or_else(crate::process::not_running)?;
+        let ifname = |el: &Element| {
+            el.child("target")
+                .and_then(|t| t.attr("dev"))
+                .unwrap_or_default()
+                .to_string()
+        };
+        match source {
+            ADDRESSES_SRC_LEASE => {
+                netplug::dhcp_interfaces(&def, self.opts.network.as_ref(), ifname)
+            }
+            ADDRESSES_SRC_ARP => {
+                let table = host::net::arp_table();
+                let mut out = Vec::new();
+                for el in def.devices.iter().filter(|d| d.name == "interface") {
+                    let mac = el
+                        .child("mac")
+                        .and_then(|m| m.attr("address"))
+                        .unwrap_or_default()
+                        .to_ascii_lowercase();
+                    for (ip, _) in table.iter().filter(|(_, m)| *m == mac) {
+                        out.push(driver::DomainInterface {
+                            name: ifname(el),
+                            hwaddr: Some(mac.clone()),
+                            addrs: vec![driver::IpAddress {
+                                addr_type: 0,
+                                addr: ip.clone(),
+                                prefix: 0,
+                            }],
+                        });
+                    }
+                }
+                Ok(out)
+            }
+            other => Err(Error::new(
+                ErrorCode::ArgumentUnsupported,
+                QEMU,
+                format!("Unknown IP address data source {other}"),
             )),
         }
     }

@@ -333,6 +333,28 @@ fn guest_on_a_nat_network_gets_a_lease_and_leaves_no_tap_or_port() {
     );
     let out = console(&t, "qg", "ping -c1 -W5 10.213.9.1", "packet loss");
     assert!(out.contains("1 packets received"), "{out}");
+    // The address as the network's leases and the host's neighbour table
+    // (which the ping filled) give it, on the NIC's tap.
+    let tap = live
+        .split("<target dev='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap_or_default()
+        .to_string();
+    let by_lease = virsh_ok(&qemu, &["domifaddr", "qg", "--source", "lease"]);
+    assert!(
+        by_lease
+            .lines()
+            .any(|l| l.contains(&tap) && l.contains(GUEST_MAC) && l.contains(&format!("{ip}/24"))),
+        "{by_lease}"
+    );
+    let by_arp = virsh_ok(&qemu, &["domifaddr", "qg", "--source", "arp"]);
+    assert!(
+        by_arp
+            .lines()
+            .any(|l| l.contains(&tap) && l.contains(GUEST_MAC) && l.contains(&ip)),
+        "{by_arp}"
+    );
 
     // A NIC plugged into the running guest: a second port and tap, eth3
     // in the guest (beside eth0-eth2); unplugged, both go again.

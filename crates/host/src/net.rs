@@ -228,6 +228,27 @@ pub fn delete_bridge(name: &str, netns: Option<&Path>) -> Result<()> {
     ip_batch_in(&[format!("link del {name} type bridge")], netns)
 }
 
+/// The IPv4 neighbour table of this network namespace (`/proc/net/arp`):
+/// (address, MAC) of each complete entry.
+pub fn arp_table() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string("/proc/net/arp").unwrap_or_default();
+    parse_arp(&text)
+}
+
+/// [`arp_table`] of the file's text: entries whose flags say complete
+/// (ATF_COM, 0x2), the header line skipped.
+fn parse_arp(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (ip, flags, mac) = (f.first()?, f.get(2)?, f.get(3)?);
+            let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).ok()?;
+            (flags & 0x2 != 0).then(|| (ip.to_string(), mac.to_ascii_lowercase()))
+        })
+        .collect()
+}
+
 /// Formats a MAC address.
 pub fn format_mac(mac: [u8; 6]) -> String {
     mac.iter()
@@ -296,6 +317,17 @@ mod tests {
             ..Default::default()
         };
         assert!(bridge_commands(&bad).is_err());
+    }
+
+    #[test]
+    fn arp_entries_are_the_complete_ones() {
+        let text = "IP address       HW type     Flags       HW address            Mask     Device\n\
+                    10.213.9.23      0x1         0x2         52:54:00:9A:4E:01     *        lvrsqbr0\n\
+                    10.213.9.24      0x1         0x0         00:00:00:00:00:00     *        lvrsqbr0\n";
+        assert_eq!(
+            parse_arp(text),
+            vec![("10.213.9.23".to_string(), "52:54:00:9a:4e:01".to_string())]
+        );
     }
 
     #[test]

@@ -287,6 +287,47 @@ pub fn unplug(def: &mut DomainDef, access: Option<&NetworkAccess>) {
     }
 }
 
+/// virDomainNetDHCPInterfaces (`domifaddr --source lease`): for each
+/// network NIC of the running guest `def`, the leases its network's DHCP
+/// server gave its MAC, named by the NIC's host device (`ifname`).
+pub fn dhcp_interfaces(
+    def: &DomainDef,
+    access: Option<&NetworkAccess>,
+    ifname: impl Fn(&Element) -> String,
+) -> Result<Vec<driver::DomainInterface>, Error> {
+    let conn = open(access)?;
+    let mut out = Vec::new();
+    for el in def.devices.iter().filter(|d| is_network_nic(d)) {
+        let mac = el
+            .child("mac")
+            .and_then(|m| m.attr("address"))
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let name = el
+            .child("source")
+            .and_then(|s| s.attr("network"))
+            .unwrap_or_default();
+        let net = conn.network_lookup_by_name(name)?;
+        let leases = conn.network_get_dhcp_leases(&net, Some(&mac), 0)?;
+        if leases.is_empty() {
+            continue;
+        }
+        out.push(driver::DomainInterface {
+            name: ifname(el),
+            hwaddr: Some(mac),
+            addrs: leases
+                .into_iter()
+                .map(|l| driver::IpAddress {
+                    addr_type: l.r#type,
+                    addr: l.ipaddr,
+                    prefix: l.prefix,
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

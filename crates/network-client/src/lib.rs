@@ -24,6 +24,7 @@ mod procs {
     pub const NETWORK_GET_XML_DESC: i32 = 43;
     pub const NETWORK_GET_BRIDGE_NAME: i32 = 45;
     pub const NETWORK_LOOKUP_BY_NAME: i32 = 46;
+    pub const NETWORK_GET_DHCP_LEASES: i32 = 341;
     pub const NETWORK_LIST_ALL_PORTS: i32 = 404;
     pub const NETWORK_PORT_LOOKUP_BY_UUID: i32 = 405;
     pub const NETWORK_PORT_CREATE_XML: i32 = 406;
@@ -123,6 +124,37 @@ impl Connection for RemoteNetworkConn {
             },
         )?;
         Ok(ret.xml)
+    }
+    fn network_get_dhcp_leases(
+        &self,
+        net: &NetworkRef,
+        mac: Option<&str>,
+        flags: u32,
+    ) -> Result<Vec<driver::NetworkDhcpLease>> {
+        let ret: r::NetworkGetDhcpLeasesRet = self.link.call(
+            procs::NETWORK_GET_DHCP_LEASES,
+            &r::NetworkGetDhcpLeasesArgs {
+                net: net_out(net),
+                mac: mac.map(str::to_string),
+                need_results: 1,
+                flags,
+            },
+        )?;
+        Ok(ret
+            .leases
+            .into_iter()
+            .map(|l| driver::NetworkDhcpLease {
+                iface: l.iface,
+                expirytime: l.expirytime,
+                r#type: l.r#type,
+                mac: l.mac,
+                iaid: l.iaid,
+                ipaddr: l.ipaddr,
+                prefix: l.prefix,
+                hostname: l.hostname,
+                clientid: l.clientid,
+            })
+            .collect())
     }
     fn network_get_bridge_name(&self, net: &NetworkRef) -> Result<String> {
         let ret: r::NetworkGetBridgeNameRet = self.link.call(

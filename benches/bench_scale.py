@@ -45,7 +45,7 @@ import time
 import libvirt
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import container_xml, proc_rss_kib, say, summary  # noqa: E402
+from bench import container_xml, proc_cpu_s, proc_rss_kib, say, summary  # noqa: E402
 
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
@@ -232,7 +232,7 @@ def _event_client(uri, prefix, expect, ready, done, q):
     os._exit(0)  # the event loop thread is blocked in poll(); do not join it
 
 
-def event_storm(uri, prefix, names, clients, rounds):
+def event_storm(uri, pid, prefix, names, clients, rounds):
     ctx = mp.get_context("fork")
     expect = len(names) * 2 * rounds
     q = ctx.Queue()
@@ -244,8 +244,10 @@ def event_storm(uri, prefix, names, clients, rounds):
         w.start()
     for _ in watchers:
         ready.acquire()
+    cpu0 = proc_cpu_s(pid)
     wall, res = _run_workers(_storm_some, split(names, clients), uri, rounds)
     t_calls_done = time.perf_counter()
+    cpu1 = proc_cpu_s(pid)
     # Give the slowest watcher time to drain, then ask the rest to report.
     reports = []
     deadline = time.perf_counter() + 10 + expect * 0.01
@@ -268,6 +270,9 @@ def event_storm(uri, prefix, names, clients, rounds):
            "events_received": received,
            "all_events_delivered": all(x == expect for x in received),
            "last_event_after_calls_ms": ms(max(0.0, last - t_calls_done))}
+    if cpu0 is not None and cpu1 is not None and lat:
+        # the daemon's own CPU (all threads) per call, the events included
+        out["daemon_cpu_ms_per_call"] = round((cpu1 - cpu0) * 1e3 / len(lat), 3)
     say(f"  events: {len(lat)} calls in {out['wall_ms']:.0f} ms "
         f"(median {out['call_ms']['median']:.2f} ms/call); "
         f"received {min(received)}..{max(received)} of {expect} per client")
@@ -397,7 +402,7 @@ def one_rep(args, rep, conn, pid):
     out["poll"] = {"ms": summary(pl)}
     say(f"  poll: {out['poll']['ms']['median']:.2f} ms")
 
-    out["events"] = event_storm(args.uri, prefix, names[:min(STORM_DOMAINS, args.n)],
+    out["events"] = event_storm(args.uri, pid, prefix, names[:min(STORM_DOMAINS, args.n)],
                                 args.clients, STORM_ROUNDS)
 
     if args.stop_cmd and args.start_cmd:
@@ -465,6 +470,7 @@ FIGURES = [
     ("poll", "poll loop: list + info() + state() of each, ms", ("poll", "ms", "median")),
     ("storm", "suspend/resume storm watched by 20 event clients, ms", ("events", "wall_ms")),
     ("storm_call", "  per suspend/resume call (median), ms", ("events", "call_ms", "median")),
+    ("storm_cpu", "  daemon CPU per suspend/resume call, ms", ("events", "daemon_cpu_ms_per_call")),
     ("restart", "daemon restart until all N listed running, ms", ("restart", "all_running_ms")),
     ("destroy", "destroy N concurrently until none listed, ms", ("destroy", "none_listed_ms")),
     ("mem", "memory per container (daemon share + helper PSS), KiB",

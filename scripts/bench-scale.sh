@@ -166,6 +166,7 @@ json.dump({"date": sys.argv[2], "commit": sys.argv[3], "c_libvirtd": sys.argv[4]
           open(sys.argv[1], "w"), indent=1)
 EOF
 
+[ $RUN_C = 1 ] || MODE="$MODE, ours only"
 [ $RUN_C = 1 ] && measure c /usr/lib/libvirt/libvirt_lxc
 measure ours "$OURS_LXC"
 

@@ -283,6 +283,10 @@ fn block_copy_finishes_into_an_identical_image_and_pivots_the_guest_onto_its_cop
         "no domain checkpoint with matching name 'nope'",
     );
     assert!(ok(&["list", "--all", "--with-checkpoint", "--name"]).contains("jobs"));
+    fails(
+        &["checkpoint-create-as", "jobs", "--name", "cq", "--quiesce"],
+        "unsupported flags (0x2) in function qemuCheckpointCreateXML",
+    );
     ok(&["checkpoint-delete", "jobs", "c1"]);
     let list = ok(&["checkpoint-list", "jobs", "--name"]);
     assert_eq!(list.trim(), "c2");

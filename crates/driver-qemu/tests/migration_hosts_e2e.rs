@@ -19,6 +19,10 @@
 //! source, in the same QEMU, still counting, nothing on the destination,
 //! and both daemons serving.
 //!
+//! Across implementations: Debian's C libvirtd on the other host takes
+//! the guest from ours (client-managed) and hands it back peer-to-peer,
+//! its daemon opening ours over TCP.
+//!
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test migration_hosts_e2e -- --nocapture`.
 
 use std::io::Write;
@@ -398,4 +402,97 @@ fn dropped_link_and_killed_destination_leave_the_guest_on_the_source() {
         "running (migrated)"
     );
     b.ok(&["destroy", name]);
+}
+
+#[test]
+fn linux_guest_migrates_to_c_libvirtd_on_the_other_host_and_back() {
+    skip_if!(netns_cant_run());
+    let Some(guest) = linux_guest_or_skip() else {
+        return;
+    };
+    let pair = NetnsPair::create("migc").unwrap_or_else(|e| panic!("{e}"));
+    let ours = Host::start(&pair, 0);
+    let (shared, log) = shared_log();
+    let ct = TempDir::new("mig-hosts-c");
+    // Debian's libvirtd on the other host. Its QEMU reads the guest's
+    // shared files as they are (no ownership changes under other tests).
+    let c_conf = format!(
+        "stdio_handler = \"file\"\ndynamic_ownership = 0\nmigration_host = \"{}\"\n",
+        NETNS_ADDRS[1]
+    );
+    let Some((_cd, csock)) = start_c_libvirtd_in_netns(
+        &ct,
+        &["qemu"],
+        Some(&c_conf),
+        &pair.names[1],
+        NETNS_ADDRS[1],
+    ) else {
+        return;
+    };
+    // C's QEMU names the shared directory's files.
+    let _c_reaper = Reaper(format!("{}/", shared.path().display()));
+    let c_uri = format!("qemu+unix:///system?socket={}", csock.display());
+    let c_tcp = format!("qemu+tcp://{}/system", NETNS_ADDRS[1]);
+    let name = "cross";
+    let xml = shared.join("cross.xml");
+    std::fs::write(&xml, guest_xml(&guest, name, &log)).unwrap_or_else(|e| panic!("{e}"));
+    ours.ok(&["define", &xml.display().to_string()]);
+    ours.ok(&["start", name]);
+    let (booted, seen) = wait_for_marker(&log, "GUEST-BOOT-OK", MARKER_WAIT);
+    assert!(booted, "the guest did not boot:\n{seen}");
+    type_on_console(
+        &ours,
+        name,
+        &log,
+        "i=0; while true; do i=$((i+1)); echo C=$i > /dev/ttyS1; sleep 0.2; done &",
+        "C=3",
+    );
+
+    // Ours to C, client-managed, the client on our host.
+    let before = wait_counter_past(&log, 0);
+    let o = ours.virsh_here(&pair, &["migrate", "--live", name, &c_tcp]);
+    assert!(o.ok, "ours to C: {}", o.stderr);
+    assert_eq!(
+        virsh_uri(&c_uri, &["domstate", "--reason", name])
+            .stdout
+            .trim(),
+        "running (migrated)"
+    );
+    assert_eq!(
+        ours.ok(&["domstate", "--reason", name]).trim(),
+        "shut off (migrated)"
+    );
+    let mid = wait_counter_past(&log, before + 2);
+
+    // C to ours, peer-to-peer: C's daemon opens ours over TCP.
+    let mut back = pair.command(1, "virsh");
+    back.arg("-c")
+        .arg(&c_uri)
+        .args(["migrate", "--live", "--p2p", name, &ours.tcp]);
+    let o = Out::from(run_cmd(back));
+    assert!(o.ok, "C to ours: {}", o.stderr);
+    assert_eq!(
+        ours.ok(&["domstate", "--reason", name]).trim(),
+        "running (migrated)"
+    );
+    let absent = virsh_uri(&c_uri, &["domstate", name]);
+    assert!(!absent.ok, "still on C: {}", absent.stdout);
+    wait_counter_past(&log, mid + 2);
+    let values = counter(&log);
+    for w in values.windows(2) {
+        assert!(
+            w[1] >= w[0],
+            "the counter went back: {} then {}",
+            w[0],
+            w[1]
+        );
+    }
+    type_on_console(
+        &ours,
+        name,
+        &log,
+        "echo CONSOLE-$((6*7)) > /dev/ttyS1",
+        "CONSOLE-42",
+    );
+    ours.ok(&["destroy", name]);
 }

@@ -39,9 +39,10 @@ pub use netns::{netns_cant_run, NetnsPair, NETNS_ADDRS};
 pub use qemu::{
     agent_initrd, boot_floppy, bootsector_xml, define_bootsector, define_xml, domstate,
     domstate_plain, guest_pid, kvm_usable, lifecycle_lines, linux_guest_or_skip, linux_guest_xml,
-    ok, qemu_cant_run, qemu_pids, reaper, start_and_boot, start_c_libvirtd, start_c_libvirtd_with,
-    start_virtqemud, start_virtqemud_with, system_guest_type, system_qemu_or_skip, test_guest,
-    wait_for_marker, GuestShell, Reaper, TestGuest, AGENT_START, C_LIBVIRTD, C_QEMU_MODULE, QEMU,
+    ok, qemu_cant_run, qemu_pids, reaper, start_and_boot, start_c_libvirtd,
+    start_c_libvirtd_in_netns, start_c_libvirtd_with, start_virtqemud, start_virtqemud_with,
+    system_guest_type, system_qemu_or_skip, test_guest, wait_for_marker, GuestShell, Reaper,
+    TestGuest, AGENT_START, C_LIBVIRTD, C_QEMU_MODULE, QEMU,
 };
 pub use sasl::{auth_file, sasl_dir, virsh_auth, SASL_PASSWORD, SASL_USER};
 pub use skip::{

@@ -235,6 +235,28 @@ pub fn start_c_libvirtd_with(
     modules: &[&str],
     qemu_conf: Option<&str>,
 ) -> Option<(Daemon, PathBuf)> {
+    c_libvirtd(t, modules, qemu_conf, None)
+}
+
+/// [`start_c_libvirtd_with`] inside network namespace `netns`, listening
+/// with `--listen` on plain TCP at `addr` (`auth_tcp = "none"`), as a
+/// remote host's daemon is reached with `qemu+tcp://ADDR/system`.
+pub fn start_c_libvirtd_in_netns(
+    t: &TempDir,
+    modules: &[&str],
+    qemu_conf: Option<&str>,
+    netns: &str,
+    addr: &str,
+) -> Option<(Daemon, PathBuf)> {
+    c_libvirtd(t, modules, qemu_conf, Some((netns, addr)))
+}
+
+fn c_libvirtd(
+    t: &TempDir,
+    modules: &[&str],
+    qemu_conf: Option<&str>,
+    listen: Option<(&str, &str)>,
+) -> Option<(Daemon, PathBuf)> {
     for (p, pkg) in [
         (C_LIBVIRTD, "libvirt-daemon"),
         (C_QEMU_MODULE, "libvirt-daemon-driver-qemu"),
@@ -262,11 +284,17 @@ pub fn start_c_libvirtd_with(
         std::os::unix::fs::symlink(&module, drivers.join(&so)).unwrap_or_else(|e| panic!("{e}"));
     }
     let conf = t.join("c-libvirtd.conf");
+    let tcp = match listen {
+        Some((_, addr)) => {
+            format!("listen_tcp = 1\nauth_tcp = \"none\"\nlisten_addr = \"{addr}\"\n")
+        }
+        None => "listen_tcp = 0\n".into(),
+    };
     std::fs::write(
         &conf,
         format!(
             "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
-             listen_tls = 0\nlisten_tcp = 0\nlog_outputs = \"3:file:{}\"\n",
+             listen_tls = 0\n{tcp}log_outputs = \"3:file:{}\"\n",
             run.display(),
             t.join("c-libvirtd.log").display()
         ),
@@ -283,14 +311,34 @@ pub fn start_c_libvirtd_with(
     let script = format!(
         "for d in /run/libvirt /etc/libvirt /var/lib/libvirt /var/cache/libvirt; do \
          mkdir -p $d && mount -t tmpfs tmpfs $d || exit 1; done; {} \
-         exec {C_LIBVIRTD} -f '{}' -p '{}'",
+         exec {C_LIBVIRTD} {}-f '{}' -p '{}'",
         copy_qemu_conf,
+        if listen.is_some() { "--listen " } else { "" },
         conf.display(),
         t.join("c-libvirtd.pid").display()
     );
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .env("LIBVIRT_DRIVER_DIR", &drivers);
+    let unshare = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &script,
+    ];
+    let mut cmd = match listen {
+        Some((netns, _)) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", netns]).args(unshare);
+            c
+        }
+        None => {
+            let mut c = Command::new(unshare[0]);
+            c.args(&unshare[1..]);
+            c
+        }
+    };
+    cmd.env("LIBVIRT_DRIVER_DIR", &drivers);
     let sock = run.join("libvirt-sock");
     Some((Daemon::start_cmd(cmd, t.path(), &sock), sock))
 }

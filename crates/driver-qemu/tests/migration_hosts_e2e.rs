@@ -114,11 +114,21 @@ fn counter(log: &std::path::Path) -> Vec<u64> {
 /// Waits until the counter passed `n`; its last value then.
 fn wait_counter_past(log: &std::path::Path, n: u64) -> u64 {
     let mut last = 0;
-    let found = eventually_within(MARKER_WAIT, || {
+    // Generous: TCG guests of parallel tests share two cores.
+    let found = eventually_within(Duration::from_secs(90), || {
         last = counter(log).last().copied().unwrap_or(0);
         last > n
     });
-    assert!(found, "the counter did not pass {n} (last {last})");
+    let tail: String = text(&std::fs::read(log).unwrap_or_default())
+        .lines()
+        .rev()
+        .take(5)
+        .collect::<Vec<_>>()
+        .join(" | ");
+    assert!(
+        found,
+        "the counter did not pass {n} (last {last}; log ends {tail})"
+    );
     last
 }
 

@@ -555,3 +555,39 @@ fn libvirtd_runs_a_guest_on_a_pool_volume_and_a_network_in_process() {
     virsh_ok(&uri, &["net-destroy", "qnat"]);
     virsh_ok(&uri, &["pool-destroy", "qpool"]);
 }
+
+#[test]
+fn network_and_volume_devices_are_defined_as_c_libvirtd_defines_them() {
+    skip_if!(qemu_cant_run());
+    if !is_root() {
+        return skip("the C libvirtd reference runs as root");
+    }
+    let t = TempDir::new("qnet-diff");
+    let Some((_c, c_sock)) = start_c_libvirtd(&t, &["qemu"]) else {
+        return;
+    };
+    let (_d, ours) = start_virtqemud(&t);
+    let theirs = format!("qemu:///system?socket={}", c_sock.display());
+    let xml = t.join("d.xml");
+    std::fs::write(
+        &xml,
+        "<domain type='qemu'>\n  <name>qdiff</name>\n  <uuid>5d1b6f5e-2c1a-4c55-9a43-0a7e1d3b9c11</uuid>\n  \
+         <memory unit='MiB'>128</memory>\n  <vcpu>1</vcpu>\n  \
+         <os><type arch='x86_64' machine='pc'>hvm</type></os>\n  <devices>\n    \
+         <emulator>/usr/bin/qemu-system-x86_64</emulator>\n    \
+         <disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='p1' volume='v1'/><target dev='vda' bus='virtio'/></disk>\n    \
+         <interface type='network'><mac address='52:54:00:9a:4e:11'/><source network='default' portgroup='pg'/><model type='virtio'/></interface>\n    \
+         <interface type='bridge'><mac address='52:54:00:9a:4e:12'/><source bridge='br9'/><mtu size='1400'/></interface>\n    \
+         <interface type='ethernet'><mac address='52:54:00:9a:4e:13'/><target dev='mytap0'/><model type='e1000'/></interface>\n  \
+         </devices>\n</domain>\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let x = xml.to_str().unwrap_or("");
+    virsh_ok(&ours, &["define", x]);
+    virsh_ok(&theirs, &["define", x]);
+    let o = virsh_ok(&ours, &["dumpxml", "--inactive", "qdiff"]);
+    let c = virsh_ok(&theirs, &["dumpxml", "--inactive", "qdiff"]);
+    assert_eq!(o, c);
+    virsh_ok(&ours, &["undefine", "qdiff"]);
+    virsh_ok(&theirs, &["undefine", "qdiff"]);
+}

@@ -270,7 +270,7 @@ fn log_timestamp() -> String {
         .unwrap_or_default();
     let secs = now.as_secs();
     let (days, rem) = (secs / 86400, secs % 86400);
-    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
+    let (y, m, d) = qemu_command::civil_from_days(i64::try_from(days).unwrap_or(0));
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03}+0000",
         rem / 3600,
@@ -278,21 +278,6 @@ fn log_timestamp() -> String {
         rem % 60,
         now.subsec_millis()
     )
-}
-
-/// The calendar date of a day count since 1970-01-01 (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// QEMU's output in its log since `from`, as a start error quotes it:
@@ -364,13 +349,6 @@ impl crate::state::Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_follow_the_calendar() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-    }
 
     #[test]
     fn start_errors_quote_qemus_lines_only() {

@@ -19,6 +19,15 @@ fn config_error(what: String) -> VirError {
     VirError::new(ErrorCode::ConfigUnsupported, ErrorDomain::Qemu, what)
 }
 
+/// An on/off switch attribute as a boolean.
+fn on_off(v: Option<&str>) -> Option<bool> {
+    match v {
+        Some("on") => Some(true),
+        Some("off") => Some(false),
+        _ => None,
+    }
+}
+
 fn unsupported(what: &str) -> VirError {
     VirError::new(
         ErrorCode::ConfigUnsupported,
@@ -150,7 +159,23 @@ fn pci_address(c: &Ctx, el: &Element, p: Props) -> Res<Props> {
     if a.attr("zpci").is_some() || a.child("zpci").is_some() {
         return Err(unsupported("zPCI address"));
     }
-    Ok(p.s("addr", addr))
+    let acpi_index = el
+        .child("acpi")
+        .and_then(|a| a.attr("index"))
+        .and_then(parse_num)
+        .filter(|i| *i > 0);
+    Ok(p.s("addr", addr).ou("acpi-index", acpi_index))
+}
+
+/// A USB device's place: the controller's bus and the port.
+fn usb_address(c: &Ctx, el: &Element, p: Props) -> Res<Props> {
+    let a = el
+        .child("address")
+        .filter(|a| a.attr("type") == Some("usb"))
+        .ok_or_else(|| unsupported("USB device without a USB address"))?;
+    let bus = a.attr("bus").and_then(parse_num).unwrap_or(0);
+    Ok(p.s("bus", usb_bus(c, bus))
+        .s("port", a.attr("port").unwrap_or("1")))
 }
 
 fn alias(el: &Element) -> Option<String> {
@@ -250,7 +275,7 @@ pub fn build_command(
     );
     let pflash = build_pflash(&mut c)?;
     build_machine(&mut c, pflash)?;
-    c.opt("-accel", virt.accel_str());
+    c.opt("-accel", accel(&c)?);
     build_cpu(&mut c)?;
     build_loader(&mut c)?;
     build_memory(&mut c)?;
@@ -408,6 +433,26 @@ fn assign_usb_ports(def: &mut DomainDef) -> Res<()> {
     Ok(())
 }
 
+/// The `-accel` value: the accelerator, with TCG's translation block
+/// cache size in MiB when `<features><tcg><tb-cache>` sets one.
+fn accel(c: &Ctx) -> Res<String> {
+    let mut a = c.virt.accel_str().to_string();
+    let Some(tcg) = c.def.other_element("features").and_then(|f| f.child("tcg")) else {
+        return Ok(a);
+    };
+    if c.virt != VirtType::Qemu {
+        return Err(config_error(format!(
+            "TCG features are incompatible with domain type '{}'",
+            c.virt.domain_type()
+        )));
+    }
+    let mib = size_kib(tcg.child("tb-cache")).unwrap_or(0) >> 10;
+    if mib > 0 {
+        a.push_str(&format!(",tb-size={mib}"));
+    }
+    Ok(a)
+}
+
 /// Refuses definitions with parts the builder does not produce yet.
 fn check_unsupported(c: &Ctx) -> Res<()> {
     const OTHER_OK: &[&str] = &[
@@ -444,10 +489,14 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
                 "pvspinlock",
                 "hyperv",
                 "vmport",
+                "tcg",
             ]
             .contains(&e.local_name())
             {
                 return Err(unsupported(&format!("feature {}", e.name)));
+            }
+            if e.local_name() == "tcg" && e.elements().any(|t| t.local_name() != "tb-cache") {
+                return Err(unsupported("TCG feature options"));
             }
             if e.local_name() == "smm" && e.elements().next().is_some() {
                 return Err(unsupported("SMM TSEG size"));
@@ -642,6 +691,15 @@ fn build_machine(c: &mut Ctx, pflash: u32) -> Res<()> {
         .and_then(|t| t.attr("present"))
     {
         m.push_str(if h == "yes" { ",hpet=on" } else { ",hpet=off" });
+    }
+    // The PC speaker is a machine property, not a device.
+    if let Some(pcspk) = c
+        .devices()
+        .find(|d| d.local_name() == "sound" && d.attr("model") == Some("pcspk"))
+    {
+        if let Some(a) = sound_audio(c, pcspk) {
+            m.push_str(&format!(",pcspk-audiodev={a}"));
+        }
     }
     let acpi = c
         .def
@@ -895,8 +953,13 @@ fn memory_backend(
 ) -> Res<Props> {
     let huge = hugepage_kib(b, node.map(|(n, _)| n));
     if let Some(k) = huge {
+        // Huge pages come from the hugetlbfs mounts of 2 MiB and 1 GiB.
         if k != 2048 && k != 1048576 {
-            return Err(unsupported(&format!("{k} KiB huge pages")));
+            return Err(VirError::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Qemu,
+                format!("Unable to find any usable hugetlbfs mount for {k} KiB"),
+            ));
         }
     }
     let short: String = c.def.name.chars().take(20).collect();
@@ -1222,6 +1285,28 @@ fn build_clock(c: &mut Ctx) -> Res<()> {
     let clock = &c.def.clock;
     let mut rtc = match clock.attr("offset").unwrap_or("utc") {
         "utc" if clock.attr("adjustment").is_none() => "base=utc".to_string(),
+        "localtime" if matches!(clock.attr("adjustment"), None | Some("reset")) => {
+            "base=localtime".to_string()
+        }
+        // A fixed start, or the host's UTC time moved by the adjustment.
+        "absolute" => match clock.attr("start").map(str::parse::<i64>) {
+            Some(Ok(start)) => format!("base={}", crate::utc_date_time(start)),
+            _ => return Err(unsupported("clock offset absolute without a start")),
+        },
+        "variable" if clock.attr("basis").unwrap_or("utc") == "utc" => {
+            let adjustment = match clock.attr("adjustment").map(str::parse::<i64>) {
+                None => 0,
+                Some(Ok(a)) => a,
+                Some(Err(_)) => return Err(unsupported("clock adjustment")),
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+            format!(
+                "base={}",
+                crate::utc_date_time(now.saturating_add(adjustment))
+            )
+        }
         o => return Err(unsupported(&format!("clock offset {o}"))),
     };
     let mut pit = None;
@@ -1259,8 +1344,8 @@ fn build_boot(c: &mut Ctx) -> Res<()> {
                 Some("no") => b.push_str("menu=off,"),
                 _ => {}
             }
-            if o.attr("timeout").is_some() {
-                return Err(unsupported("boot menu timeout"));
+            if let Some(t) = o.attr("timeout") {
+                b.push_str(&format!("splash-time={t},"));
             }
         }
     }
@@ -2097,6 +2182,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             "iotune",
             "wwn",
             "encryption",
+            "acpi",
         ]
         .contains(&ch.local_name())
         {
@@ -2120,6 +2206,8 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                 "cache",
                 "io",
                 "discard",
+                "detect_zeroes",
+                "discard_no_unref",
                 "error_policy",
                 "rerror_policy",
                 "ioeventfd",
@@ -2238,10 +2326,16 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
         }
         st = st.b("auto-read-only", true).s("discard", "unmap");
         c.opt("-blockdev", st.to_json());
+        // Zero detection 'unmap' needs discard 'unmap'; otherwise it is 'on'.
+        let detect_zeroes = match dattr("detect_zeroes") {
+            Some("unmap") if dattr("discard") != Some("unmap") => Some("on"),
+            d => d,
+        };
         let mut f = Props::new()
             .s("node-name", drive.clone())
             .b("read-only", readonly)
-            .os("discard", dattr("discard"));
+            .os("discard", dattr("discard"))
+            .os("detect-zeroes", detect_zeroes);
         if let Some(cm) = cache {
             f = f.obj("cache", cache_props(cm));
         }
@@ -2253,6 +2347,9 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                 Props::new().s("format", "luks").s("key-secret", id.clone()),
             ),
         };
+        if fmt == "qcow2" {
+            f = f.ob("discard-no-unref", on_off(dattr("discard_no_unref")));
+        }
         f = f.s("file", format!("libvirt-{n}-storage"));
         c.opt("-blockdev", f.to_json());
         if dattr("copy_on_read") == Some("on") {
@@ -2717,7 +2814,7 @@ fn build_interfaces(c: &mut Ctx) -> Res<()> {
             return Err(unsupported(&format!("{ty} interface")));
         }
         for e in el.elements() {
-            let known = ["mac", "model", "address", "alias", "boot", "driver"];
+            let known = ["mac", "model", "address", "alias", "boot", "driver", "acpi"];
             let of_tap = ["source", "target", "mtu"];
             let name = e.local_name();
             if !(known.contains(&name) || tap && of_tap.contains(&name)) {
@@ -3304,20 +3401,16 @@ fn build_inputs(c: &mut Ctx) -> Res<()> {
                 {
                     return Err(unsupported("USB input options"));
                 }
-                let a = a.ok_or_else(|| unsupported("USB input address"))?;
                 let drv = match t {
                     "tablet" => "usb-tablet",
                     "mouse" => "usb-mouse",
                     _ => "usb-kbd",
                 };
-                let bus = a.attr("bus").and_then(parse_num).unwrap_or(0);
-                c.device(
-                    Props::new()
-                        .s("driver", drv)
-                        .s("id", alias(el).unwrap_or_else(|| format!("input{i}")))
-                        .s("bus", usb_bus(c, bus))
-                        .s("port", a.attr("port").unwrap_or("1")),
-                );
+                let p = Props::new()
+                    .s("driver", drv)
+                    .s("id", alias(el).unwrap_or_else(|| format!("input{i}")));
+                let p = usb_address(c, el, p)?;
+                c.device(p);
             }
             (t @ ("tablet" | "mouse" | "keyboard" | "passthrough"), "virtio") => {
                 let base = match t {
@@ -3654,6 +3747,7 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> R
             "sharePolicy",
             "powerControl",
             "socket",
+            "websocket",
         ]
         .contains(&k.as_str())
         {
@@ -3703,7 +3797,13 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> R
             } else {
                 addr.to_string()
             };
-            format!("{addr}:{}", port - 5900)
+            let mut v = format!("{addr}:{}", port - 5900);
+            match g.attr("websocket").map(str::parse::<u16>) {
+                None => {}
+                Some(Ok(ws)) if ws > 0 => v.push_str(&format!(",websocket={ws}")),
+                Some(_) => return Err(unsupported("VNC websocket port allocation")),
+            }
+            v
         }
     };
     if let Some(sp) = g.attr("sharePolicy") {
@@ -3768,7 +3868,7 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
             .child("model")
             .ok_or_else(|| unsupported("video without model"))?;
         for e in v.elements() {
-            if !["model", "address", "alias", "driver"].contains(&e.local_name()) {
+            if !["model", "address", "alias", "driver", "acpi"].contains(&e.local_name()) {
                 return Err(unsupported(&format!("video <{}>", e.name)));
             }
         }
@@ -3819,6 +3919,15 @@ fn build_videos(c: &mut Ctx) -> Res<()> {
                 virtio_options(v, Props::new().s("driver", drv))?
                     .s("id", id)
                     .u("max_outputs", kib("heads").unwrap_or(1))
+            }
+            "bochs" => Props::new()
+                .s("driver", "bochs-display")
+                .s("id", id)
+                .ou("vgamem", kib("vram").map(|v| v * 1024)),
+            // A platform device: no PCI address.
+            "ramfb" => {
+                c.device(Props::new().s("driver", "ramfb").s("id", id));
+                continue;
             }
             t => return Err(unsupported(&format!("video {t}"))),
         };
@@ -3945,6 +4054,16 @@ fn default_audio(c: &Ctx) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The audio backend a sound device plays through (`audioN`): its own
+/// `<audio id>`, else the first backend's.
+fn sound_audio(c: &Ctx, el: &Element) -> Option<String> {
+    el.child("audio")
+        .and_then(|a| a.attr("id"))
+        .map(str::to_string)
+        .or_else(|| default_audio(c))
+        .map(|a| format!("audio{a}"))
+}
+
 fn build_sounds(c: &mut Ctx) -> Res<()> {
     let ss: Vec<Element> = c
         .devices()
@@ -3958,14 +4077,25 @@ fn build_sounds(c: &mut Ctx) -> Res<()> {
             }
         }
         let id = alias(el).unwrap_or_else(|| format!("sound{i}"));
-        let audio = el
-            .child("audio")
-            .and_then(|a| a.attr("id"))
-            .map(str::to_string)
-            .or_else(|| default_audio(c))
-            .map(|a| format!("audio{a}"));
+        let audio = sound_audio(c, el);
         let model = el.attr("model").unwrap_or("");
         match model {
+            // On the machine's command line (build_machine).
+            "pcspk" => {}
+            "usb" => {
+                let multi = match el.attr("multichannel") {
+                    Some("yes") => Some(true),
+                    Some("no") => Some(false),
+                    _ => None,
+                };
+                let p = Props::new()
+                    .s("driver", "usb-audio")
+                    .s("id", id)
+                    .os("audiodev", audio)
+                    .ob("multi", multi);
+                let p = usb_address(c, el, p)?;
+                c.device(p);
+            }
             "ac97" | "es1370" => {
                 let drv = if model == "ac97" { "AC97" } else { "ES1370" };
                 let p = Props::new()

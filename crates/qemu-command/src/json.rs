@@ -60,6 +60,14 @@ impl Props {
         self
     }
 
+    /// Adds a boolean when there is one.
+    pub fn ob(self, k: &str, v: Option<bool>) -> Props {
+        match v {
+            Some(v) => self.b(k, v),
+            None => self,
+        }
+    }
+
     /// Adds a nested object.
     pub fn obj(mut self, k: &str, v: Props) -> Props {
         self.0.push((k.into(), Prop::Obj(v)));

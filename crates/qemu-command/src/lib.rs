@@ -17,6 +17,34 @@ pub mod json;
 
 pub use cmdline::{build_command, TAP_NIC_TYPES};
 
+/// The calendar date of a day count since 1970-01-01, proleptic
+/// Gregorian (Howard Hinnant's algorithm): (year, month, day).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A time in seconds since the epoch as `YYYY-MM-DDTHH:MM:SS` (UTC), the
+/// shape of `-rtc base=`.
+pub fn utc_date_time(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    )
+}
+
 /// A secret a definition refers to (`<secret type=... uuid=|usage=>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretRef {
@@ -275,4 +303,18 @@ pub fn shell_quote(s: &str) -> String {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn dates_follow_the_calendar() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(utc_date_time(253_402_300_799), "9999-12-31T23:59:59");
+        assert_eq!(utc_date_time(-1), "1969-12-31T23:59:59");
+    }
 }

@@ -68,13 +68,18 @@ pub(crate) fn machine_name(id: i32, name: &str) -> String {
     out
 }
 
+/// Whether guests get cgroups here (a privileged daemon, a cgroup
+/// filesystem, controllers wanted).
+pub(crate) fn usable(conf: &QemuConf) -> bool {
+    host::process::geteuid() == 0
+        && !conf.cgroup_controllers.as_ref().is_some_and(Vec::is_empty)
+        && host::cgroup::detect().is_ok_and(|m| m.layout().is_some())
+}
+
 /// The group of guest `id` of definition `def`, `None` where guests get no
 /// group (session daemon, no cgroup filesystem, no controller wanted).
 pub(crate) fn resolve(conf: &QemuConf, id: i32, def: &DomainDef) -> Option<Cgroup> {
-    if host::process::geteuid() != 0 {
-        return None;
-    }
-    if conf.cgroup_controllers.as_ref().is_some_and(Vec::is_empty) {
+    if !usable(conf) {
         return None;
     }
     let mounts = host::cgroup::detect().ok()?;
@@ -247,10 +252,21 @@ pub(crate) fn vcpu_threads(ret: &serde_json::Value) -> Vec<(u32, u32)> {
 /// Removes group `cg` of a guest with up to `vcpus` vCPUs, its thread
 /// sub-groups first (its QEMU is gone).
 pub(crate) fn remove_group(cg: &Cgroup, vcpus: u32) {
-    for i in 0..vcpus.max(1) {
-        let _ = cg.child(&format!("vcpu{i}"), thread_controller).remove();
+    let mut groups: Vec<Cgroup> = (0..vcpus.max(1))
+        .map(|i| cg.child(&format!("vcpu{i}"), thread_controller))
+        .collect();
+    groups.push(cg.child("emulator", thread_controller));
+    // QEMU's monitor closes while its threads are still leaving their
+    // groups: wait (a little, bounded) until they are empty.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline
+        && groups.iter().chain([cg]).any(|g| !g.pids().is_empty())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    let _ = cg.child("emulator", thread_controller).remove();
+    for g in &groups {
+        let _ = g.remove();
+    }
     if let Err(e) = cg.remove() {
         eprintln!("qemu driver: cannot remove a guest's cgroup: {e}");
     }
@@ -260,6 +276,209 @@ pub(crate) fn remove_group(cg: &Cgroup, vcpus: u32) {
 pub(crate) fn remove(conf: &QemuConf, id: i32, def: &DomainDef) {
     if let Some(cg) = resolve(conf, id, def) {
         remove_group(&cg, def.vcpus_max);
+    }
+}
+
+/// libvirt's "no limit" for memory parameters (KiB).
+const UNLIMITED_KIB: u64 = 9_007_199_254_740_991;
+
+fn read_trim(p: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(p)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// A memory limit file's value in KiB (`max` and v1's page-aligned
+/// largest value mean unlimited).
+fn limit_kib(p: &std::path::Path) -> Option<u64> {
+    let v = read_trim(p)?;
+    if v == "max" {
+        return Some(UNLIMITED_KIB);
+    }
+    let bytes: u64 = v.parse().ok()?;
+    if bytes >= (i64::MAX as u64) & !0xfff {
+        return Some(UNLIMITED_KIB);
+    }
+    Some((bytes / 1024).min(UNLIMITED_KIB))
+}
+
+/// Period and quota of a group's cpu controller (v1 cfs files, v2 cpu.max).
+fn bandwidth(cg: &Cgroup) -> (u64, i64) {
+    if let Some(d) = cg.v1_dir("cpu") {
+        let period = read_trim(&d.join("cpu.cfs_period_us"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let quota = read_trim(&d.join("cpu.cfs_quota_us"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1);
+        return (period, quota);
+    }
+    let max = cg
+        .v2_dir()
+        .and_then(|d| read_trim(&d.join("cpu.max")))
+        .unwrap_or_default();
+    let mut it = max.split_whitespace();
+    let quota = match it.next() {
+        Some("max") | None => -1,
+        Some(q) => q.parse().unwrap_or(-1),
+    };
+    let period = it.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (period, quota)
+}
+
+fn cputune_num(def: &DomainDef, name: &str) -> Option<i64> {
+    def.other_element("cputune")
+        .and_then(|c| c.child_text(name))
+        .and_then(|t| t.trim().parse().ok())
+}
+
+fn no_controller(ctrl: &str) -> driver::Error {
+    driver::Error::new(
+        driver::error::ErrorCode::OperationInvalid,
+        crate::state::QEMU,
+        format!("cgroup {ctrl} controller is not mounted"),
+    )
+}
+
+impl crate::state::Driver {
+    /// The running guest's group (with its definition), or the definition
+    /// the flags pick when it is not running or `--config` is asked.
+    fn tuning_target(
+        &self,
+        r: &driver::DomainRef,
+        flags: u32,
+        func: &str,
+    ) -> driver::Result<(DomainDef, Option<Cgroup>)> {
+        use driver::consts::affect;
+        // VIR_TYPED_PARAM_STRING_OKAY is accepted (no string values here).
+        driver::Error::check_flags(flags, affect::LIVE | affect::CONFIG | 4, func)?;
+        let dom = self.get(r)?;
+        let st = dom.lock();
+        let imp = affect::impact(flags, st.live.is_some(), st.persistent.is_some())?;
+        if imp & affect::LIVE != 0 {
+            let live = st.live.as_ref().ok_or_else(crate::process::not_running)?;
+            let cg = resolve(&self.conf, live.id, &live.def);
+            return Ok((live.def.clone(), cg));
+        }
+        let def = st.persistent.clone().ok_or_else(|| {
+            driver::Error::internal(crate::state::QEMU, "domain has no definition")
+        })?;
+        Ok((def, None))
+    }
+
+    /// virDomainGetSchedulerParametersFlags: the cpu controller's shares
+    /// and the periods and quotas of the vCPU, emulator, whole-guest and
+    /// I/O thread groups (live), or the `<cputune>` values (config).
+    pub(crate) fn scheduler_parameters(
+        &self,
+        r: &driver::DomainRef,
+        flags: u32,
+    ) -> driver::Result<driver::TypedParams> {
+        use driver::types::TypedValue::{LLong, ULLong};
+        let (def, cg) = self.tuning_target(r, flags, "qemuDomainGetSchedulerParametersFlags")?;
+        let live = flags & driver::consts::affect::CONFIG == 0 && cg.is_some();
+        let vals: [(u64, i64); 4] = if let Some(cg) = cg.filter(|_| live) {
+            if !cg.has_controller("cpu") {
+                return Err(no_controller("CPU"));
+            }
+            let shares = cg
+                .v1_dir("cpu")
+                .and_then(|d| read_trim(&d.join("cpu.shares")))
+                .or_else(|| cg.v2_dir().and_then(|d| read_trim(&d.join("cpu.weight"))))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let vcpu = bandwidth(&cg.child("vcpu0", thread_controller));
+            let emu = bandwidth(&cg.child("emulator", thread_controller));
+            let global = bandwidth(&cg);
+            let iothreads = def.other_element("iothreads").is_some();
+            // Without I/O threads C reports the whole guest's values.
+            let io = if iothreads {
+                bandwidth(&cg.child("iothread1", thread_controller))
+            } else {
+                global
+            };
+            return Ok(vec![
+                ("cpu_shares".into(), ULLong(shares)),
+                ("vcpu_period".into(), ULLong(vcpu.0)),
+                ("vcpu_quota".into(), LLong(vcpu.1)),
+                ("emulator_period".into(), ULLong(emu.0)),
+                ("emulator_quota".into(), LLong(emu.1)),
+                ("global_period".into(), ULLong(global.0)),
+                ("global_quota".into(), LLong(global.1)),
+                ("iothread_period".into(), ULLong(io.0)),
+                ("iothread_quota".into(), LLong(io.1)),
+            ]);
+        } else {
+            let pq = |p: &str, q: &str| {
+                (
+                    cputune_num(&def, p)
+                        .and_then(|v| u64::try_from(v).ok())
+                        .unwrap_or(0),
+                    cputune_num(&def, q).unwrap_or(0),
+                )
+            };
+            [
+                pq("period", "quota"),
+                pq("emulator_period", "emulator_quota"),
+                pq("global_period", "global_quota"),
+                pq("iothread_period", "iothread_quota"),
+            ]
+        };
+        let shares = cputune_num(&def, "shares")
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0);
+        let mut out = vec![("cpu_shares".to_string(), ULLong(shares))];
+        for (name, (p, q)) in ["vcpu", "emulator", "global", "iothread"].iter().zip(vals) {
+            out.push((format!("{name}_period"), ULLong(p)));
+            out.push((format!("{name}_quota"), LLong(q)));
+        }
+        Ok(out)
+    }
+
+    /// virDomainGetMemoryParameters: hard, soft and swap limits (KiB) of
+    /// the running guest's group, or of its `<memtune>`.
+    pub(crate) fn memory_parameters(
+        &self,
+        r: &driver::DomainRef,
+        flags: u32,
+    ) -> driver::Result<driver::TypedParams> {
+        use driver::types::TypedValue::ULLong;
+        let (def, cg) = self.tuning_target(r, flags, "qemuDomainGetMemoryParameters")?;
+        let names = ["hard_limit", "soft_limit", "swap_hard_limit"];
+        let vals: Vec<u64> = match cg.filter(|_| flags & driver::consts::affect::CONFIG == 0) {
+            Some(cg) => {
+                if !cg.has_controller("memory") {
+                    return Err(no_controller("memory"));
+                }
+                let files: [[&str; 2]; 3] = [
+                    ["memory.limit_in_bytes", "memory.max"],
+                    ["memory.soft_limit_in_bytes", "memory.high"],
+                    ["memory.memsw.limit_in_bytes", "memory.swap.max"],
+                ];
+                files
+                    .iter()
+                    .map(|[v1, v2]| {
+                        cg.v1_dir("memory")
+                            .map(|d| d.join(v1))
+                            .or_else(|| cg.v2_dir().map(|d| d.join(v2)))
+                            .and_then(|p| limit_kib(&p))
+                            .unwrap_or(UNLIMITED_KIB)
+                    })
+                    .collect()
+            }
+            None => {
+                let mt = def.other_element("memtune");
+                names
+                    .iter()
+                    .map(|n| mt.and_then(|m| kib_child(m, n)).unwrap_or(UNLIMITED_KIB))
+                    .collect()
+            }
+        };
+        Ok(names
+            .iter()
+            .zip(vals)
+            .map(|(n, v)| (n.to_string(), ULLong(v)))
+            .collect())
     }
 }
 

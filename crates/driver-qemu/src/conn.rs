@@ -579,6 +579,26 @@ impl Connection for QemuConnection {
         self.drv.set_vcpus(dom, n, flags)
     }
 
+    fn domain_get_scheduler_type(&self, dom: &DomainRef) -> Result<(String, i32)> {
+        self.drv.get(dom)?;
+        if !crate::cgroup::usable(&self.drv.conf) {
+            return Err(Error::new(
+                driver::error::ErrorCode::OperationInvalid,
+                QEMU,
+                "cgroup CPU controller is not mounted",
+            ));
+        }
+        Ok(("posix".into(), 9))
+    }
+
+    fn domain_get_scheduler_parameters(&self, dom: &DomainRef, flags: u32) -> Result<TypedParams> {
+        self.drv.scheduler_parameters(dom, flags)
+    }
+
+    fn domain_get_memory_parameters(&self, dom: &DomainRef, flags: u32) -> Result<TypedParams> {
+        self.drv.memory_parameters(dom, flags)
+    }
+
     fn domain_get_vcpus_flags(&self, dom: &DomainRef, flags: u32) -> Result<i32> {
         self.drv.get_vcpus(dom, flags)
     }

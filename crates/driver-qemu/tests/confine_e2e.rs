@@ -5,7 +5,8 @@
 //! placement in every hierarchy (its threads in the `emulator` and
 //! `vcpuN` sub-groups of the cpu hierarchies), carrying the XML's
 //! `<cputune>` and `<memtune>`, a device list of qemu.conf's ACL, and
-//! gone once the guest stops.
+//! gone once the guest stops; `virsh schedinfo` and `memtune` (live and
+//! `--config`) print what Debian's C libvirtd prints for the same guest.
 //!
 //! Run: `cargo build -p virtqemud && cargo test -p driver-qemu --test confine_e2e`.
 
@@ -170,4 +171,70 @@ fn qemu_runs_in_its_machine_group_with_its_tuning_and_the_group_goes_with_it() {
         let d = v1_dir(ctrl, rel);
         assert!(!d.exists(), "{} is left after destroy", d.display());
     }
+}
+
+/// No hard limit: C libvirtd raises QEMU's locked-memory limit to it,
+/// which this test's sandbox may refuse.
+const TUNED: &str = "  <memtune>\n    <soft_limit unit='KiB'>524288</soft_limit>\n  </memtune>\n  <cputune>\n    <shares>1536</shares>\n    <period>100000</period>\n    <quota>50000</quota>\n    <emulator_period>200000</emulator_period>\n    <emulator_quota>80000</emulator_quota>\n  </cputune>\n";
+
+/// `virsh schedinfo` and `memtune` of `name`, with the config values of
+/// the definition, as printed.
+fn tuning(uri: &str, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for args in [
+        vec!["schedinfo", name],
+        vec!["schedinfo", "--config", name],
+        vec!["memtune", name],
+        vec!["memtune", "--config", name],
+    ] {
+        let o = virsh_uri(uri, &args);
+        out.push(format!(
+            "{}: {}{}",
+            args.join(" ").replace(name, "NAME"),
+            o.stdout.trim(),
+            o.stderr.trim()
+        ));
+    }
+    out
+}
+
+#[test]
+fn schedinfo_and_memtune_read_as_c_libvirtd_reads_them() {
+    skip_if!(qemu_cant_run());
+    if !v1_cgroups_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-cgroup-diff");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let conf = "stdio_handler = \"file\"\nuser = \"root\"\ngroup = \"root\"\n";
+    let Some((_c, c_sock)) = start_c_libvirtd_with(&t, &["qemu"], Some(conf)) else {
+        return;
+    };
+    let c_uri = format!("qemu:///system?socket={}", c_sock.display());
+    // Different names: both daemons run below this test's placement.
+    define_bootsector(&t, &uri, "tuned-ours", TUNED);
+    define_bootsector(&t, &c_uri, "tuned-c", TUNED);
+    let inactive = (tuning(&uri, "tuned-ours"), tuning(&c_uri, "tuned-c"));
+    ok(&virsh_uri(&uri, &["start", "tuned-ours"]), "start ours");
+    ok(&virsh_uri(&c_uri, &["start", "tuned-c"]), "start C");
+    let running = (tuning(&uri, "tuned-ours"), tuning(&c_uri, "tuned-c"));
+    let _ = virsh_uri(&c_uri, &["destroy", "tuned-c"]);
+    let _ = virsh_uri(&uri, &["destroy", "tuned-ours"]);
+    // The values are what the XML asked for, read back from the group.
+    let sched = &running.0[0];
+    for want in [
+        "cpu_shares     : 1536",
+        "vcpu_quota     : 50000",
+        "emulator_quota : 80000",
+    ] {
+        assert!(sched.contains(want), "{want} missing: {sched}");
+    }
+    assert!(
+        running.0[2].contains("soft_limit     : 524288"),
+        "{}",
+        running.0[2]
+    );
+    assert_eq!(inactive.0, inactive.1, "inactive: ours vs C");
+    assert_eq!(running.0, running.1, "running: ours vs C");
 }

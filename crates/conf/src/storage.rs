@@ -179,6 +179,24 @@ impl PoolDef {
             ("zfs", Some(n)) => Some(format!("/dev/zvol/{n}")),
             _ => target.and_then(|t| t.child_text("path")),
         };
+        if ty == "iscsi-direct" {
+            // libvirt's source options for the type: a host is required,
+            // then (after the target, which this type has none of) the
+            // initiator's IQN.
+            if source.child("host").is_none() {
+                return Err(err_pool("missing storage pool source host name"));
+            }
+            let iqn = source
+                .child("initiator")
+                .and_then(|i| i.child("iqn"))
+                .and_then(|q| q.attr("name"));
+            if iqn.is_none() {
+                return Err(ConfError::new(
+                    crate::error::CONFIG_UNSUPPORTED,
+                    "missing initiator IQN",
+                ));
+            }
+        }
         let needs_target = !matches!(ty, "rbd" | "sheepdog" | "gluster" | "iscsi-direct");
         if needs_target && !matches!(target_path.as_deref(), Some(p) if !p.is_empty()) {
             return Err(err_pool("missing storage pool target path"));

@@ -13,6 +13,7 @@ use conf::{PoolDef, VolDef};
 use virterror::{ErrorCode, ErrorDomain, VirError};
 
 use crate::cmd;
+use crate::iscsi_direct;
 use crate::vols::{self, sys};
 
 type Result<T> = std::result::Result<T, VirError>;
@@ -31,10 +32,12 @@ pub const DEFAULT_POOL_MODE: u32 = 0o711;
 
 /// Pool types with a backend in this driver (libvirt's Debian build).
 pub fn has_backend(ty: &str) -> bool {
-    matches!(
-        ty,
-        "dir" | "fs" | "netfs" | "logical" | "disk" | "iscsi" | "scsi" | "mpath"
-    )
+    match ty {
+        "dir" | "fs" | "netfs" | "logical" | "disk" | "iscsi" | "scsi" | "mpath" => true,
+        // As libvirt's module, present where libiscsi is.
+        "iscsi-direct" => iscsi_direct::available(),
+        _ => false,
+    }
 }
 
 /// libvirt's error for a pool type without a backend.
@@ -86,6 +89,8 @@ pub fn check(def: &PoolDef) -> Result<bool> {
             Ok(disk_device(def).is_ok_and(|d| Path::new(&d).exists())
                 && disk_label_check(def).is_ok())
         }
+        // Nothing on the host to lose: running is what the status says.
+        "iscsi-direct" => Ok(true),
         ty => Err(not_here(ty, "checking")),
     }
 }
@@ -126,6 +131,8 @@ pub fn build(def: &PoolDef, flags: u32) -> Result<()> {
             exclusive(flags)?;
             build_label(def, flags)
         }
+        // libvirt's backend has nothing to build, which succeeds.
+        "iscsi-direct" => Ok(()),
         ty => Err(not_here(ty, "build")),
     }
 }
@@ -191,6 +198,8 @@ pub fn start(def: &PoolDef) -> Result<()> {
         "mpath" => Ok(()),
         "scsi" => scsi_scan(def),
         "iscsi" => iscsi_login(def),
+        // Each refresh logs in and out again.
+        "iscsi-direct" => Ok(()),
         ty => Err(not_here(ty, "start")),
     }
 }
@@ -211,7 +220,7 @@ pub fn stop(def: &PoolDef) -> Result<()> {
             argv[0] = tool("vgchange");
             cmd::run(&argv).map(|_| ())
         }
-        "disk" | "mpath" => Ok(()),
+        "disk" | "mpath" | "iscsi-direct" => Ok(()),
         ty => Err(not_here(ty, "stop")),
     }
 }
@@ -241,9 +250,11 @@ pub fn delete(def: &PoolDef, flags: u32) -> Result<()> {
     }
 }
 
-/// Volumes and sizes of a running pool.
-pub fn refresh(def: &PoolDef) -> Result<Refreshed> {
+/// Volumes and sizes of a running pool; `secrets` reads the
+/// credentials of pools that log in to their source.
+pub fn refresh(def: &PoolDef, secrets: Option<&driver::NetworkOpener>) -> Result<Refreshed> {
     match def.pool_type.as_str() {
+        "iscsi-direct" => iscsi_direct::refresh(def, secrets),
         "dir" | "fs" | "netfs" => refresh_local(def),
         "logical" => refresh_vg(def),
         "disk" => refresh_disk(def),
@@ -1154,6 +1165,9 @@ pub fn find_sources(ty: &str, _spec: Option<&str>, flags: u32) -> Result<String>
     }
     if !has_backend(ty) {
         return Err(missing_backend(ty));
+    }
+    if ty == "iscsi-direct" {
+        return iscsi_direct::find_sources(_spec, flags);
     }
     if ty == "netfs" {
         crate::check_flags(flags, 0, "virStorageBackendFileSystemNetFindPoolSources")?;

@@ -28,6 +28,7 @@ use virterror::{ErrorCode, ErrorDomain, VirError};
 
 mod backend;
 mod cmd;
+mod iscsi_direct;
 mod pools;
 pub mod probe;
 mod streams;
@@ -298,6 +299,10 @@ impl driver::Connection for StorageConnection {
     }
     fn storage_pool_capabilities(&self, flags: u32) -> driver::Result<String> {
         crate::check_flags(flags, 0, "storageConnectGetStoragePoolCapabilities")?;
-        Ok(conf::storage::pool_capabilities(CAPS_TYPES))
+        let mut types = CAPS_TYPES.to_vec();
+        if backend::has_backend("iscsi-direct") {
+            types.push("iscsi-direct");
+        }
+        Ok(conf::storage::pool_capabilities(&types))
     }
 }

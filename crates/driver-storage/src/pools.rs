@@ -557,7 +557,7 @@ impl StorageDriver {
                 backend::build(&def, bflags)?;
             }
             backend::start(&def)?;
-            match backend::refresh(&def) {
+            match backend::refresh(&def, self.secrets.get()) {
                 Ok(r) => Ok(r),
                 Err(e) => {
                     let _ = backend::stop(&def);
@@ -615,7 +615,7 @@ impl StorageDriver {
     }
 
     fn refresh_locked(&self, st: &mut PoolState) -> Result<()> {
-        let r = backend::refresh(&st.def)?;
+        let r = backend::refresh(&st.def, self.secrets.get())?;
         self.apply(st, r);
         Ok(())
     }
@@ -786,7 +786,8 @@ impl StorageDriver {
             return Err(not_active(&st.def.name));
         }
         Self::busy_check(&st)?;
-        let (mut st, r) = Self::unlocked(&obj, st, backend::refresh);
+        let secrets = self.secrets.get();
+        let (mut st, r) = Self::unlocked(&obj, st, |d| backend::refresh(d, secrets));
         match r {
             Ok(r) => {
                 self.apply(&mut st, r);
@@ -1117,7 +1118,7 @@ impl StorageDriver {
         let mut sized = false;
         if file_pool {
             let _ = vols::refresh(&mut st.vols[i].def, false);
-        } else if let Ok(r) = backend::refresh(&st.def) {
+        } else if let Ok(r) = backend::refresh(&st.def, self.secrets.get()) {
             // A disk's sizes and free extents are read again with its
             // partition table, as libvirt does after adding a partition.
             if let Some(ext) = &r.free_extents {
@@ -1192,6 +1193,21 @@ impl StorageDriver {
             let _ = vols::refresh(&mut st.vols[i].def, false);
         }
         Ok(st.vols[i].def.to_xml())
+    }
+
+    /// The path of a volume to stream from or to: refused, as libvirt
+    /// does, for pools whose backend has no streams (`what`: "upload",
+    /// "download").
+    pub(crate) fn stream_path(&self, v: &VolRef, what: &str) -> Result<String> {
+        let obj = self.by_name(&v.pool)?;
+        let (st, i) = self.vol_locked(&obj, v)?;
+        if st.def.pool_type == "iscsi-direct" {
+            return Err(err(
+                ErrorCode::NoSupport,
+                format!("storage pool doesn't support volume {what}"),
+            ));
+        }
+        Ok(st.vols[i].def.target_path.clone().unwrap_or_default())
     }
 
     pub fn vol_path(&self, v: &VolRef) -> Result<String> {
@@ -1273,8 +1289,13 @@ impl StorageDriver {
         st.vols[i].in_use += 1;
         st.async_jobs += 1;
         let def = st.vols[i].def.clone();
+        let pool_def = st.def.clone();
         drop(st);
-        let r = vols::wipe(&def, algorithm);
+        let r = if pool_def.pool_type == "iscsi-direct" {
+            crate::iscsi_direct::wipe(&pool_def, &def, algorithm, flags, self.secrets.get())
+        } else {
+            vols::wipe(&def, algorithm)
+        };
         let mut st = obj.lock();
         st.async_jobs = st.async_jobs.saturating_sub(1);
         if let Some(v) = st.vols.iter_mut().find(|x| x.def.name == def.name) {

@@ -102,7 +102,7 @@ pub fn upload(
     flags: u32,
 ) -> Result<DataStream> {
     crate::check_flags(flags, SPARSE, "storageVolUpload")?;
-    let path = drv.vol_path(v)?;
+    let path = drv.stream_path(v, "upload")?;
     let mut file = OpenOptions::new()
         .write(true)
         .open(&path)
@@ -200,7 +200,7 @@ pub fn download(
     flags: u32,
 ) -> Result<DataStream> {
     crate::check_flags(flags, SPARSE, "storageVolDownload")?;
-    let path = drv.vol_path(v)?;
+    let path = drv.stream_path(v, "download")?;
     let file = File::open(&path)
         .map_err(|e| stream_err(&e, &format!("Unable to open stream for '{path}'")))?;
     let sparse = flags & SPARSE != 0;

@@ -115,34 +115,7 @@ fn secret_file(pool: &PoolDef, vol: &VolDef, sa: &SecretAccess) -> Result<Secret
     };
     let conn = opener()?;
     let file = create_secret_file(sa.state_dir, &pool.name, &vol.name)?;
-    let sec = match (secret.attr("uuid"), secret.attr("usage")) {
-        (Some(u), _) => {
-            let uuid = conf::Uuid::parse(u).ok_or_else(|| {
-                err(
-                    ErrorCode::InternalError,
-                    format!("malformed secret uuid '{u}'"),
-                )
-            })?;
-            conn.secret_lookup_by_uuid(&uuid.0)?
-        }
-        (None, Some(usage)) => conn.secret_lookup_by_usage(USAGE_VOLUME, usage)?,
-        (None, None) => {
-            return Err(err(
-                ErrorCode::XmlError,
-                "missing secret uuid or usage attribute",
-            ))
-        }
-    };
-    if sec.usage_type != USAGE_NONE && sec.usage_type != USAGE_VOLUME {
-        return Err(err(
-            ErrorCode::InvalidArg,
-            format!(
-                "secret with uuid {} is of type '{}' not expected 'volume' type",
-                conf::Uuid(sec.uuid),
-                usage_name(sec.usage_type)
-            ),
-        ));
-    }
+    let sec = lookup_secret(&*conn, secret, USAGE_VOLUME)?;
     let mut value = conn.secret_get_value(&sec, 0)?;
     let written = std::fs::OpenOptions::new()
         .write(true)
@@ -161,6 +134,46 @@ fn secret_file(pool: &PoolDef, vol: &VolDef, sa: &SecretAccess) -> Result<Secret
         .map_err(|_| err(ErrorCode::InternalError, "failed to chown secret file"))?;
     }
     Ok(file)
+}
+
+/// The secret a `<secret uuid=.../>` or `<secret usage=.../>` element
+/// names, looked up by uuid or by usage of type `usage_type`, refused
+/// when it is of another usage type (libvirt's virSecretLookupSecret).
+pub(crate) fn lookup_secret(
+    conn: &dyn driver::Connection,
+    secret: &Element,
+    usage_type: i32,
+) -> Result<driver::SecretRef> {
+    let sec = match (secret.attr("uuid"), secret.attr("usage")) {
+        (Some(u), _) => {
+            let uuid = conf::Uuid::parse(u).ok_or_else(|| {
+                err(
+                    ErrorCode::InternalError,
+                    format!("malformed secret uuid '{u}'"),
+                )
+            })?;
+            conn.secret_lookup_by_uuid(&uuid.0)?
+        }
+        (None, Some(usage)) => conn.secret_lookup_by_usage(usage_type, usage)?,
+        (None, None) => {
+            return Err(err(
+                ErrorCode::XmlError,
+                "missing secret uuid or usage attribute",
+            ))
+        }
+    };
+    if sec.usage_type != USAGE_NONE && sec.usage_type != usage_type {
+        return Err(err(
+            ErrorCode::InvalidArg,
+            format!(
+                "secret with uuid {} is of type '{}' not expected '{}' type",
+                conf::Uuid(sec.uuid),
+                usage_name(sec.usage_type),
+                usage_name(usage_type)
+            ),
+        ));
+    }
+    Ok(sec)
 }
 
 /// An encrypted volume without a secret (as a pool refresh finds it)

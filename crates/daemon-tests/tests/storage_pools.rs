@@ -3,8 +3,9 @@
 //! virsh: an fs pool on a loop device (mkfs by build, mounted by start,
 //! unmounted by destroy, still mounted and running after a SIGKILL of
 //! the daemon), an LVM pool on a loop device (the volume group built,
-//! started, deleted; logical volumes where the kernel has
-//! device-mapper), a netfs pool whose server does not answer, and bad
+//! started, deleted; logical volumes in a test of their own, ignored
+//! where the kernel has no device-mapper), a netfs pool whose server does
+//! not answer (and one on a real NFS export, ignored without one), and bad
 //! input answered with libvirt's errors with nothing half made. Every
 //! loop device, mount and volume group a test makes is removed when it
 //! ends, pass or fail.
@@ -190,18 +191,27 @@ fn fs_pool_on_a_loop_device_is_formatted_mounted_and_survives_sigkill() {
     lab.ok(&["pool-undefine", "fsp"]);
 }
 
-#[test]
-fn logical_pool_on_a_loop_device_builds_starts_and_deletes_its_volume_group() {
-    if let Some(r) = device_skip() {
-        return skip(r);
-    }
-    if !tool_exists("pvcreate") && !Path::new("/usr/sbin/pvcreate").exists() {
-        return skip("needs the LVM tools (lvm2)");
-    }
-    let lab = Lab::new("storage-lvm");
+fn lvm_skip() -> Option<String> {
+    device_skip().or_else(|| {
+        (!tool_exists("pvcreate") && !Path::new("/usr/sbin/pvcreate").exists())
+            .then(|| "needs the LVM tools (lvm2)".to_string())
+    })
+}
+
+/// Whether the kernel has device-mapper (the LVM tools make
+/// /dev/mapper/control themselves, so the node alone says nothing).
+fn have_device_mapper() -> bool {
+    std::fs::read_to_string("/proc/misc")
+        .unwrap_or_default()
+        .contains("device-mapper")
+}
+
+/// A logical pool `vgp` on a loop device of `lab`, built and started; what
+/// removes its volume group and loop device.
+fn started_vg_pool(lab: &Lab) -> (Loop, VgCleanup, String) {
     let lo = Loop::new(&lab.dir.join("lvm.img"), 64 << 20);
     let vg = format!("lvrs{}", std::process::id());
-    let _cleanup = VgCleanup {
+    let cleanup = VgCleanup {
         vg: vg.clone(),
         pv: lo.dev.clone(),
     };
@@ -223,22 +233,30 @@ fn logical_pool_on_a_loop_device_builds_starts_and_deletes_its_volume_group() {
     assert!(info.contains("running"), "{info}");
     let x = lab.ok(&["pool-dumpxml", "vgp"]);
     assert!(x.contains("<format type='lvm2'/>"), "{x}");
+    (lo, cleanup, vg)
+}
 
-    // The kernel's device-mapper (the LVM tools make /dev/mapper/control
-    // themselves, so the node alone says nothing).
-    let dm = std::fs::read_to_string("/proc/misc")
-        .unwrap_or_default()
-        .contains("device-mapper");
-    let o = lab.virsh(&["vol-create-as", "vgp", "lv1", "8M"]);
-    if dm {
-        assert!(o.ok, "vol-create-as: {}", o.stderr);
-        let lvs = sh("lvs", &["--noheadings", "-o", "lv_name", &vg]).stdout;
-        assert!(lvs.contains("lv1"), "{lvs}");
-        assert!(lab.ok(&["vol-list", "vgp"]).contains("lv1"));
-        lab.ok(&["vol-delete", "--pool", "vgp", "lv1"]);
-    } else {
-        // lvcreate's own words, through libvirt's child-process error;
-        // nothing is listed.
+/// The pool `vgp` destroyed and deleted: its volume group and physical
+/// volume are gone.
+fn delete_vg_pool(lab: &Lab, lo: &Loop, vg: &str) {
+    lab.ok(&["pool-destroy", "vgp"]);
+    lab.ok(&["pool-delete", "vgp"]);
+    let vgs = sh("vgs", &["--noheadings", "-o", "vg_name"]).stdout;
+    assert!(!vgs.contains(vg), "{vgs}");
+    let pvs = sh("pvs", &["--noheadings", "-o", "pv_name"]).stdout;
+    assert!(!pvs.contains(&lo.dev), "{pvs}");
+    lab.ok(&["pool-undefine", "vgp"]);
+}
+
+#[test]
+fn logical_pool_on_a_loop_device_builds_starts_and_deletes_its_volume_group() {
+    skip_if!(lvm_skip());
+    let lab = Lab::new("storage-lvm");
+    let (lo, _cleanup, vg) = started_vg_pool(&lab);
+    if !have_device_mapper() {
+        // Without device-mapper, lvcreate's own words come back through
+        // libvirt's child-process error, and nothing is listed.
+        let o = lab.virsh(&["vol-create-as", "vgp", "lv1", "8M"]);
         assert!(!o.ok, "lvcreate succeeded without device-mapper");
         assert!(
             o.stderr.contains("Child process (") && o.stderr.contains("lvcreate --name lv1"),
@@ -246,16 +264,25 @@ fn logical_pool_on_a_loop_device_builds_starts_and_deletes_its_volume_group() {
             o.stderr
         );
         assert!(!lab.ok(&["vol-list", "vgp"]).contains("lv1"));
-        skip("logical volumes: this kernel has no device-mapper (not in /proc/misc), so lvcreate cannot make them");
     }
+    delete_vg_pool(&lab, &lo, &vg);
+}
 
-    lab.ok(&["pool-destroy", "vgp"]);
-    lab.ok(&["pool-delete", "vgp"]);
-    let vgs = sh("vgs", &["--noheadings", "-o", "vg_name"]).stdout;
-    assert!(!vgs.contains(&vg), "{vgs}");
-    let pvs = sh("pvs", &["--noheadings", "-o", "pv_name"]).stdout;
-    assert!(!pvs.contains(&lo.dev), "{pvs}");
-    lab.ok(&["pool-undefine", "vgp"]);
+#[test]
+#[ignore = "needs a kernel with device-mapper (lvcreate makes logical volumes through it)"]
+fn logical_pool_volumes_are_created_listed_and_deleted() {
+    skip_if!(lvm_skip());
+    assert!(have_device_mapper(), "this kernel has no device-mapper");
+    let lab = Lab::new("storage-lv");
+    let (lo, _cleanup, vg) = started_vg_pool(&lab);
+    lab.ok(&["vol-create-as", "vgp", "lv1", "8M"]);
+    let lvs = sh("lvs", &["--noheadings", "-o", "lv_name", &vg]).stdout;
+    assert!(lvs.contains("lv1"), "{lvs}");
+    assert!(lab.ok(&["vol-list", "vgp"]).contains("lv1"));
+    lab.ok(&["vol-delete", "--pool", "vgp", "lv1"]);
+    let lvs = sh("lvs", &["--noheadings", "-o", "lv_name", &vg]).stdout;
+    assert!(!lvs.contains("lv1"), "{lvs}");
+    delete_vg_pool(&lab, &lo, &vg);
 }
 
 #[test]
@@ -300,7 +327,39 @@ fn netfs_pool_without_a_server_fails_to_start_and_mounts_nothing() {
         e.contains("expected exactly 1 host for the storage pool"),
         "{e}"
     );
-    skip("a positive netfs test needs an NFS server, which this host does not run");
+}
+
+/// An NFS export to mount, `HOST:/DIR`, from LIBVIRT_RS_TEST_NFS.
+fn nfs_export() -> (String, String) {
+    let spec = std::env::var("LIBVIRT_RS_TEST_NFS").unwrap_or_default();
+    let (host, dir) = spec
+        .split_once(':')
+        .expect("set LIBVIRT_RS_TEST_NFS=HOST:/EXPORT to an NFS export this host may mount");
+    (host.to_string(), dir.to_string())
+}
+
+#[test]
+#[ignore = "needs an NFS server (LIBVIRT_RS_TEST_NFS=HOST:/EXPORT)"]
+fn netfs_pool_mounts_an_nfs_export_and_unmounts_it_on_destroy() {
+    skip_if!(device_skip());
+    let (host, export) = nfs_export();
+    let lab = Lab::new("storage-nfs");
+    let mnt = lab.dir.join("nfs");
+    let _unmount = Unmount(mnt.clone());
+    lab.define(
+        "nfs",
+        &format!(
+            "<pool type='netfs'><name>nfs</name><source><host name='{host}'/><dir path='{export}'/><format type='nfs'/></source><target><path>{}</path></target></pool>",
+            mnt.display()
+        ),
+    );
+    lab.ok(&["pool-build", "nfs"]);
+    lab.ok(&["pool-start", "nfs"]);
+    assert!(mounted_on(&mnt));
+    assert!(lab.ok(&["pool-info", "nfs"]).contains("running"));
+    lab.ok(&["pool-destroy", "nfs"]);
+    assert!(!mounted_on(&mnt));
+    lab.ok(&["pool-undefine", "nfs"]);
 }
 
 #[test]

@@ -8,7 +8,9 @@
 //! path, a persistent domain); a commit of a middle layer of the chain
 //! (its data in the base, the image above relinked onto it); checkpoints
 //! (persistent dirty bitmaps in the image, their tree, XML, deletion and
-//! metadata across a daemon restart).
+//! metadata across a daemon restart), and the same checkpoint steps on a
+//! boot-sector guest answered as Debian's C libvirtd answers them (output,
+//! errors, XML, the bitmap left in the image).
 //!
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test backup_e2e`.
 
@@ -310,4 +312,112 @@ fn block_copy_finishes_into_an_identical_image_and_pivots_the_guest_onto_its_cop
     let (_d, uri) = start_virtqemud(&t);
     let o = virsh_uri(&uri, &["checkpoint-list", "jobs", "--name"]);
     assert_eq!(o.stdout.trim(), "c2", "{}", o.stderr);
+}
+
+/// A boot-sector guest of `ty` with a qcow2 data disk vda.
+fn bootsector_with_disk(ty: &str, floppy: &Path, disk: &Path) -> String {
+    format!(
+        "<domain type='{ty}'>\n  <name>chk</name>\n  <uuid>3c2d1e0f-9a8b-4c7d-8e6f-5a4b3c2d1e0f</uuid>\n  \
+         <memory unit='KiB'>32768</memory>\n  <vcpu>1</vcpu>\n  <os>\n    \
+         <type arch='x86_64'>hvm</type>\n    <boot dev='fd'/>\n  </os>\n  <devices>\n    \
+         <disk type='file' device='floppy'>\n      <source file='{}'/>\n      \
+         <target dev='fda' bus='fdc'/>\n      <readonly/>\n    </disk>\n    \
+         <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n      \
+         <source file='{}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n  \
+         </devices>\n</domain>\n",
+        floppy.display(),
+        disk.display()
+    )
+}
+
+/// A checkpoint's XML with its creation time blanked (the two daemons
+/// make theirs a moment apart).
+fn timeless(xml: &str) -> String {
+    xml.lines()
+        .map(|l| {
+            if l.trim_start().starts_with("<creationTime>") {
+                "  <creationTime/>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn checkpoints_answer_as_c_libvirtd_does() {
+    if !system_qemu_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-chk-diff");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let conf = "stdio_handler = \"file\"\nuser = \"root\"\ngroup = \"root\"\n";
+    let Some((_c, c_sock)) = start_c_libvirtd_with(&t, &["qemu"], Some(conf)) else {
+        return;
+    };
+    let c_uri = format!("qemu:///system?socket={}", c_sock.display());
+    let floppy = t.join("boot.img");
+    boot_floppy(&floppy);
+    let mut outs: Vec<Vec<String>> = Vec::new();
+    for (i, u) in [&uri, &c_uri].into_iter().enumerate() {
+        let disk = t.join(&format!("chk{i}.qcow2"));
+        let (made, out) = run(
+            "qemu-img",
+            &[
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                &disk.display().to_string(),
+                "16M",
+            ],
+        );
+        assert!(made, "{out}");
+        let xml = bootsector_with_disk(system_guest_type(), &floppy, &disk);
+        let disk_s = disk.display().to_string();
+        define_xml(&t, u, "chk", &xml);
+        ok(&virsh_uri(u, &["start", "chk"]), "start");
+        let v = |args: &[&str]| {
+            let o = virsh_uri(u, args);
+            format!("{}|{}|{}", o.ok, o.stdout.trim(), o.stderr.trim())
+        };
+        let mut got = vec![
+            v(&["checkpoint-create-as", "chk", "--name", "c1"]),
+            v(&[
+                "checkpoint-create-as",
+                "chk",
+                "--name",
+                "c2",
+                "--description",
+                "second",
+            ]),
+            v(&["checkpoint-create-as", "chk", "--name", "c2"]),
+            v(&["checkpoint-create-as", "chk", "--name", "cq", "--quiesce"]),
+            v(&["checkpoint-list", "chk", "--name", "--topological"]),
+            v(&["checkpoint-list", "chk", "--name", "--leaves"]),
+            v(&["checkpoint-parent", "chk", "c2"]),
+            timeless(&v(&["checkpoint-dumpxml", "chk", "c2", "--no-domain"])),
+            v(&["checkpoint-dumpxml", "chk", "nope"]),
+            v(&["checkpoint-delete", "chk", "c1"]),
+            v(&["checkpoint-list", "chk", "--name"]),
+            v(&["checkpoint-parent", "chk", "c2"]),
+        ];
+        ok(&virsh_uri(u, &["destroy", "chk"]), "destroy");
+        let (_, info) = run("qemu-img", &["info", "-U", &disk_s]);
+        got.push(format!(
+            "c2 bitmap in the image: {}",
+            info.contains("name: c2")
+        ));
+        outs.push(got);
+    }
+    let ours = &outs[0];
+    assert!(ours[0].starts_with("true|"), "{ours:?}");
+    assert!(ours[7].contains("<name>c2</name>"), "{ours:?}");
+    assert!(ours[12].ends_with("true"), "{ours:?}");
+    assert_eq!(outs[0].len(), outs[1].len());
+    for (ours, theirs) in outs[0].iter().zip(&outs[1]) {
+        assert_eq!(ours, theirs, "ours vs C libvirtd");
+    }
 }

@@ -311,6 +311,10 @@ impl Connection for QemuConnection {
         self.drv.nic_addresses(dom, source)
     }
 
+    fn domain_interface_stats(&self, dom: &DomainRef, device: &str) -> Result<[i64; 8]> {
+        self.drv.nic_stats(dom, device)
+    }
+
     fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {
         Error::check_flags(flags, 0, "qemuConnectDomainXMLToNative")?;
         self.drv.xml_to_native(format, xml)

@@ -190,6 +190,56 @@ impl crate::state::Driver {
         }
     }
 
+    /// virDomainInterfaceStats of the running guest `r`'s NIC named by
+    /// its MAC or host device: its tap's counters, seen from the guest
+    /// (what the tap sends, the guest receives).
+    pub(crate) fn nic_stats(&self, r: &driver::DomainRef, device: &str) -> Result<[i64; 8]> {
+        let dom = self.get(r)?;
+        let def = dom
+            .lock()
+            .live
+            .as_ref()
+            .map(|l| l.def.clone())
+            .ok_or_else(crate::process::not_running)?;
+        let want = host::net::parse_mac(device);
+        let nic = def
+            .devices
+            .iter()
+            .filter(|d| d.name == "interface")
+            .find(|d| match want {
+                Some(m) => {
+                    d.child("mac")
+                        .and_then(|x| x.attr("address"))
+                        .and_then(host::net::parse_mac)
+                        == Some(m)
+                }
+                None => d.child("target").and_then(|t| t.attr("dev")) == Some(device),
+            })
+            .ok_or_else(|| {
+                Error::invalid_arg(
+                    driver::error::ErrorDomain::Domain,
+                    format!("'{device}' is not a known interface"),
+                )
+            })?;
+        let ifname = nic
+            .child("target")
+            .and_then(|t| t.attr("dev"))
+            .ok_or_else(|| Error::internal(QEMU, "Interface name not provided"))?;
+        let c = host::net::interface_counters(ifname).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InternalError,
+                QEMU,
+                "/proc/net/dev: Interface not found",
+            )
+        })?;
+        let swapped = is_tap_nic(nic);
+        Ok(if swapped {
+            [c[4], c[5], c[6], c[7], c[0], c[1], c[2], c[3]]
+        } else {
+            c
+        })
+    }
+
     /// The definition the command line is built from: `<disk
     /// type='volume'>` disks read as the file, block device or directory
     /// their volume is (libvirt's errors for a missing or inactive pool or

@@ -348,6 +348,26 @@ fn guest_on_a_nat_network_gets_a_lease_and_leaves_no_tap_or_port() {
             .any(|l| l.contains(&tap) && l.contains(GUEST_MAC) && l.contains(&format!("{ip}/24"))),
         "{by_lease}"
     );
+    // The tap's counters as the guest sees them: it received the DHCP
+    // offer and the ping's reply, sent its request and the ping.
+    let stats = virsh_ok(&qemu, &["domifstat", "qg", &tap]);
+    let count = |k: &str| -> i64 {
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{tap} {k} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1)
+    };
+    assert!(
+        count("rx_packets") >= 2 && count("tx_packets") >= 2,
+        "{stats}"
+    );
+    assert!(count("rx_bytes") > 0 && count("tx_bytes") > 0, "{stats}");
+    let err = virsh_err(&qemu, &["domifstat", "qg", "nosuch0"]);
+    assert!(
+        err.contains("invalid argument: 'nosuch0' is not a known interface"),
+        "{err}"
+    );
     let by_arp = virsh_ok(&qemu, &["domifaddr", "qg", "--source", "arp"]);
     assert!(
         by_arp

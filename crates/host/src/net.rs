@@ -249,6 +249,31 @@ fn parse_arp(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The counters of interface `name` in this network namespace
+/// (`/proc/net/dev`): received bytes, packets, errors, drops, then the
+/// same transmitted.
+pub fn interface_counters(name: &str) -> Option<[i64; 8]> {
+    let text = std::fs::read_to_string("/proc/net/dev").ok()?;
+    parse_net_dev(&text, name)
+}
+
+fn parse_net_dev(text: &str, name: &str) -> Option<[i64; 8]> {
+    text.lines().find_map(|l| {
+        let (dev, rest) = l.split_once(':')?;
+        if dev.trim() != name {
+            return None;
+        }
+        let v: Vec<i64> = rest
+            .split_whitespace()
+            .map(|w| w.parse().ok())
+            .collect::<Option<Vec<i64>>>()?;
+        if v.len() != 16 {
+            return None;
+        }
+        Some([v[0], v[1], v[2], v[3], v[8], v[9], v[10], v[11]])
+    })
+}
+
 /// Formats a MAC address.
 pub fn format_mac(mac: [u8; 6]) -> String {
     mac.iter()
@@ -328,6 +353,18 @@ mod tests {
             parse_arp(text),
             vec![("10.213.9.23".to_string(), "52:54:00:9a:4e:01".to_string())]
         );
+    }
+
+    #[test]
+    fn net_dev_counters_are_read_by_name() {
+        let text = "Inter-|   Receive  |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n\
+                    vnet0: 100 2 0 1 0 0 0 0 300 4 0 0 0 0 0 0\n\
+                    vnet10: 7 7 7 7 0 0 0 0 7 7 7 7 0 0 0 0\n";
+        assert_eq!(
+            parse_net_dev(text, "vnet0"),
+            Some([100, 2, 0, 1, 300, 4, 0, 0])
+        );
+        assert_eq!(parse_net_dev(text, "vnet1"), None);
     }
 
     #[test]

@@ -276,6 +276,7 @@ pub fn build_command(
     let pflash = build_pflash(&mut c)?;
     build_machine(&mut c, pflash)?;
     c.opt("-accel", accel(&c)?);
+    build_tseg(&mut c)?;
     build_cpu(&mut c)?;
     build_loader(&mut c)?;
     build_memory(&mut c)?;
@@ -453,6 +454,42 @@ fn accel(c: &Ctx) -> Res<String> {
     Ok(a)
 }
 
+/// The SMM TSEG size of `<features><smm state='on'><tseg>` (MiB unless a
+/// unit says otherwise): q35 only, whole MiB.
+fn build_tseg(c: &mut Ctx) -> Res<()> {
+    let Some(smm) = c
+        .def
+        .other_element("features")
+        .and_then(|f| f.child("smm"))
+        .filter(|s| s.attr("state") == Some("on"))
+    else {
+        return Ok(());
+    };
+    let Some(tseg) = smm.child("tseg") else {
+        return Ok(());
+    };
+    if !c.q35 {
+        return Err(config_error(
+            "SMM TSEG is only supported with q35 machine type".into(),
+        ));
+    }
+    let kib = match tseg.attr("unit") {
+        None => parse_num(tseg.text().trim()).map(|m| m.saturating_mul(1024)),
+        Some(_) => size_kib(Some(tseg)),
+    }
+    .ok_or_else(|| unsupported("SMM TSEG size"))?;
+    if kib % 1024 != 0 {
+        return Err(config_error(
+            "SMM TSEG size must be divisible by 1 MiB".into(),
+        ));
+    }
+    c.opt(
+        "-global",
+        format!("mch.extended-tseg-mbytes={}", kib / 1024),
+    );
+    Ok(())
+}
+
 /// Refuses definitions with parts the builder does not produce yet.
 fn check_unsupported(c: &Ctx) -> Res<()> {
     const OTHER_OK: &[&str] = &[
@@ -462,6 +499,7 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
         "memoryBacking",
         "iothreads",
         "iothreadids",
+        "defaultiothread",
         "genid",
         "cputune",
         // Cgroup settings of the guest's group: nothing on the command line.
@@ -498,8 +536,8 @@ fn check_unsupported(c: &Ctx) -> Res<()> {
             if e.local_name() == "tcg" && e.elements().any(|t| t.local_name() != "tb-cache") {
                 return Err(unsupported("TCG feature options"));
             }
-            if e.local_name() == "smm" && e.elements().next().is_some() {
-                return Err(unsupported("SMM TSEG size"));
+            if e.local_name() == "smm" && e.elements().any(|t| t.local_name() != "tseg") {
+                return Err(unsupported("SMM options"));
             }
         }
     }
@@ -2229,7 +2267,12 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     }
     let dattr = |k: &str| drv.and_then(|d| d.attr(k));
     let fmt = dattr("type").unwrap_or("raw");
-    if !["raw", "qcow2"].contains(&fmt) {
+    // A directory is shown as a FAT disk (QEMU's vvfat) in raw format.
+    let fat = ty == "dir";
+    if fat != (fmt == "fat") {
+        return Err(unsupported(&format!("disk format {fmt} of a {ty} disk")));
+    }
+    if !["raw", "qcow2", "fat"].contains(&fmt) {
         return Err(unsupported(&format!("disk format {fmt}")));
     }
     let readonly = el.child("readonly").is_some() || device == "cdrom";
@@ -2251,9 +2294,9 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     if let Some(s) = src {
         if ty != "network"
             && (s.elements().next().is_some()
-                || s.attrs
-                    .iter()
-                    .any(|(k, _)| !["file", "dev", "index", "startupPolicy"].contains(&k.as_str())))
+                || s.attrs.iter().any(|(k, _)| {
+                    !["file", "dev", "dir", "index", "startupPolicy"].contains(&k.as_str())
+                }))
         {
             return Err(unsupported("disk source options"));
         }
@@ -2261,6 +2304,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
     let path = match ty {
         "file" => src.and_then(|s| s.attr("file")),
         "block" => src.and_then(|s| s.attr("dev")),
+        "dir" => src.and_then(|s| s.attr("dir")),
         "network" => src.and_then(|s| s.attr("protocol")),
         t => return Err(unsupported(&format!("disk type {t}"))),
     };
@@ -2314,6 +2358,12 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
                 src.ok_or_else(|| unsupported("network disk source"))?,
                 &format!("libvirt-{n}-storage"),
             )?
+        } else if fat {
+            Props::new()
+                .s("driver", "vvfat")
+                .s("dir", path)
+                .b("floppy", device == "floppy")
+                .b("rw", !readonly)
         } else {
             Props::new()
                 .s("driver", storage_drv)
@@ -2340,6 +2390,7 @@ fn build_disk(c: &mut Ctx, el: &Element, n: usize, boot: Option<u64>) -> Res<()>
             f = f.obj("cache", cache_props(cm));
         }
         f = match (&luks_secret, fmt) {
+            (None, "fat") => f.s("driver", "raw"),
             (None, _) => f.s("driver", fmt),
             (Some(id), "raw") => f.s("driver", "luks").s("key-secret", id.clone()),
             (Some(id), _) => f.s("driver", fmt).obj(
@@ -3014,6 +3065,17 @@ fn build_iothreads(c: &mut Ctx) -> Res<()> {
                 .ou("poll-shrink", pn("shrink"));
         }
         c.object(p);
+    }
+    // The main loop's thread pool (`<defaultiothread>`).
+    if let Some(d) = c.def.other_element("defaultiothread") {
+        let pool = |k: &str| d.attr(k).and_then(parse_num);
+        c.object(
+            Props::new()
+                .s("qom-type", "main-loop")
+                .s("id", "main-loop")
+                .ou("thread-pool-min", pool("thread_pool_min"))
+                .ou("thread-pool-max", pool("thread_pool_max")),
+        );
     }
     Ok(())
 }

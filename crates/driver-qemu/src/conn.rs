@@ -603,6 +603,23 @@ impl Connection for QemuConnection {
         self.drv.memory_parameters(dom, flags)
     }
 
+    fn domain_get_vcpus(
+        &self,
+        dom: &DomainRef,
+        maxinfo: usize,
+        maplen: usize,
+    ) -> Result<(Vec<driver::VcpuInfo>, Vec<u8>)> {
+        self.drv.vcpu_info(dom, maxinfo, maplen)
+    }
+
+    fn node_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        crate::vcpu::node_cpu_map(flags)
+    }
+
+    fn domain_pin_vcpu(&self, dom: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.drv.pin_vcpu(dom, vcpu, cpumap, flags)
+    }
+
     fn domain_get_vcpus_flags(&self, dom: &DomainRef, flags: u32) -> Result<i32> {
         self.drv.get_vcpus(dom, flags)
     }

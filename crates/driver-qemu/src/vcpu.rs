@@ -225,3 +225,175 @@ impl Driver {
         }
     }
 }
+
+/// virVcpuState: running.
+const VCPU_RUNNING: i32 = 1;
+
+/// A thread's CPU time (ns) and the host CPU it last ran on, from
+/// `/proc/PID/task/TID/stat`.
+fn thread_stat(pid: u32, tid: u32) -> (u64, i32) {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")) else {
+        return (0, -1);
+    };
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return (0, -1);
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime, stime (fields 14, 15) in ticks of 100 Hz; processor (39).
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| f.get(*i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    let cpu = f.get(36).and_then(|v| v.parse().ok()).unwrap_or(-1);
+    (ticks * 10_000_000, cpu)
+}
+
+/// The CPUs of `map` (bit N of byte N/8 for CPU N).
+fn cpus_of_map(map: &[u8]) -> Vec<usize> {
+    (0..map.len() * 8)
+        .filter(|c| map.get(c / 8).is_some_and(|b| b & (1 << (c % 8)) != 0))
+        .collect()
+}
+
+/// `cpus` as a map of `maplen` bytes.
+fn map_of_cpus(cpus: &[usize], maplen: usize) -> Vec<u8> {
+    let mut m = vec![0u8; maplen];
+    for c in cpus {
+        if let Some(b) = m.get_mut(c / 8) {
+            *b |= 1 << (c % 8);
+        }
+    }
+    m
+}
+
+impl Driver {
+    /// The running guest's QEMU pid and its vCPU threads (index, thread
+    /// id) from `query-cpus-fast`.
+    fn vcpu_threads(&self, r: &DomainRef) -> Result<(u32, Vec<(u32, u32)>)> {
+        let dom = self.get(r)?;
+        let (pid, mon) = {
+            let st = dom.lock();
+            let l = st.live.as_ref().ok_or_else(crate::process::not_running)?;
+            (l.pid, l.mon.clone())
+        };
+        let ret = match self.block(async move { mon.execute("query-cpus-fast", None).await }) {
+            Some(Ok(r)) => r.ret,
+            Some(Err(e)) => return Err(qemu::probe::qmp_error("query-cpus-fast", e)),
+            None => return Err(Error::internal(QEMU, "monitor call failed")),
+        };
+        let mut threads = crate::cgroup::vcpu_threads(&ret);
+        threads.sort_unstable();
+        Ok((pid, threads))
+    }
+
+    /// virDomainGetVcpus: each vCPU's state, CPU time, host CPU and the
+    /// CPUs its thread may run on.
+    pub(crate) fn vcpu_info(
+        &self,
+        r: &DomainRef,
+        maxinfo: usize,
+        maplen: usize,
+    ) -> Result<(Vec<driver::VcpuInfo>, Vec<u8>)> {
+        let (pid, threads) = self.vcpu_threads(r)?;
+        let mut info = Vec::new();
+        let mut maps = Vec::new();
+        for (idx, tid) in threads.into_iter().take(maxinfo) {
+            let (cpu_time, cpu) = thread_stat(pid, tid);
+            info.push(driver::VcpuInfo {
+                number: idx,
+                state: VCPU_RUNNING,
+                cpu_time,
+                cpu,
+            });
+            if maplen > 0 {
+                let cpus = host::process::get_affinity(tid).map_err(|e| {
+                    Error::new(
+                        ErrorCode::SystemError,
+                        QEMU,
+                        format!("cannot get CPU affinity of process {tid}: {e}"),
+                    )
+                })?;
+                maps.extend(map_of_cpus(&cpus, maplen));
+            }
+        }
+        Ok((info, maps))
+    }
+
+    /// virDomainPinVcpuFlags on the running guest: the vCPU's thread
+    /// restricted to the CPUs of `cpumap` (the definitions are left
+    /// alone: only the live change is made).
+    pub(crate) fn pin_vcpu(
+        &self,
+        r: &DomainRef,
+        vcpu: u32,
+        cpumap: &[u8],
+        flags: u32,
+    ) -> Result<()> {
+        Error::check_flags(
+            flags,
+            affect::LIVE | affect::CONFIG,
+            "qemuDomainPinVcpuFlags",
+        )?;
+        if flags & affect::CONFIG != 0 {
+            return Err(Error::new(
+                ErrorCode::ArgumentUnsupported,
+                QEMU,
+                "pinning the persistent definition is not supported by this daemon yet",
+            ));
+        }
+        let cpus = cpus_of_map(cpumap);
+        if cpus.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                QEMU,
+                "Empty cpu list for pinning",
+            ));
+        }
+        let job = self.begin(r, "virDomainPinVcpuFlags")?;
+        let (_, threads) = self.vcpu_threads(r)?;
+        drop(job);
+        let tid = threads
+            .iter()
+            .find(|(i, _)| *i == vcpu)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidArg,
+                    QEMU,
+                    format!(
+                        "vcpu {vcpu} is out of range of live cpu count {}",
+                        threads.len()
+                    ),
+                )
+            })?;
+        host::process::set_affinity(tid, &cpus).map_err(|e| {
+            Error::new(
+                ErrorCode::SystemError,
+                QEMU,
+                format!("cannot set CPU affinity on process {tid}: {e}"),
+            )
+        })
+    }
+}
+
+/// virNodeGetCPUMap: the host's CPU count (the highest present one + 1),
+/// the map of those online and how many are.
+pub(crate) fn node_cpu_map(flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+    Error::check_flags(flags, 0, "virHostCPUGetMap")?;
+    let read = |f: &str| {
+        let path = format!("/sys/devices/system/cpu/{f}");
+        std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| conf::parse_bitmap(s.trim(), 8192))
+            .ok_or_else(|| Error::internal(QEMU, format!("unable to parse '{path}'")))
+    };
+    let present = read("present")?;
+    let online = read("online")?;
+    let n = present.iter().max().map_or(0, |m| m + 1);
+    let map = map_of_cpus(&online, n.div_ceil(8));
+    Ok((
+        i32::try_from(n).unwrap_or(i32::MAX),
+        map,
+        u32::try_from(online.len()).unwrap_or(u32::MAX),
+    ))
+}

@@ -8,7 +8,8 @@
 //! errors, the same as Debian's C libvirtd gives, and so does a second
 //! client of a busy console (taken over only with FORCE). The `on_reboot` and
 //! `on_poweroff` actions: a guest's own reboot ends it with
-//! on_reboot=destroy, its power off restarts it with on_poweroff=restart.
+//! on_reboot=destroy, its power off restarts it with on_poweroff=restart;
+//! `vcpuinfo` shows the vCPU thread's affinity and `vcpupin --live` sets it.
 //!
 //! Run: `cargo build --bins && cargo test -p driver-qemu --test agent_e2e`.
 
@@ -390,7 +391,8 @@ fn actions_xml(
 }
 
 #[test]
-fn on_reboot_destroy_ends_a_rebooting_guest_and_on_poweroff_restart_restarts_it() {
+fn on_reboot_destroy_ends_a_rebooting_guest_on_poweroff_restart_restarts_it_and_vcpupin_moves_its_thread(
+) {
     let Some(g) = linux_guest_or_skip() else {
         return;
     };
@@ -448,6 +450,37 @@ fn on_reboot_destroy_ends_a_rebooting_guest_and_on_poweroff_restart_restarts_it(
         domstate(&uri, "acts")
     );
     assert_eq!(guest_pid(&t, "acts"), pid);
+
+    // vcpuinfo shows the vCPU thread's real affinity, vcpupin changes it.
+    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let info = ok(&virsh_uri(&uri, &["vcpuinfo", "acts"]), "vcpuinfo");
+    assert!(info.contains("State:          running"), "{info}");
+    let last = ncpu - 1;
+    ok(
+        &virsh_uri(&uri, &["vcpupin", "acts", "0", &last.to_string(), "--live"]),
+        "vcpupin",
+    );
+    let info = ok(&virsh_uri(&uri, &["vcpuinfo", "acts"]), "vcpuinfo");
+    let want = format!("{}y", "-".repeat(last));
+    assert!(info.contains(&format!("CPU Affinity:   {want}")), "{info}");
+    // The kernel agrees: QEMU's thread "CPU 0/TCG" may run on that CPU only.
+    let allowed: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten()
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.starts_with("CPU 0/"))
+                })
+                .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+                .filter_map(|st| {
+                    st.lines()
+                        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                        .map(|v| v.trim().to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(allowed, [last.to_string()]);
     ok(&virsh_uri(&uri, &["destroy", "acts"]), "destroy");
     ok(&virsh_uri(&uri, &["undefine", "acts"]), "undefine");
 }

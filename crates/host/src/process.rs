@@ -419,6 +419,48 @@ pub fn unblock_all_signals() -> Result<()> {
     Ok(())
 }
 
+/// The CPUs thread (or process) `tid` may run on (`sched_getaffinity`).
+pub fn get_affinity(tid: u32) -> Result<Vec<usize>> {
+    let pid = libc::pid_t::try_from(tid).map_err(|_| Error::Invalid("bad thread id".into()))?;
+    // SAFETY: an all-zero cpu_set_t is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed.
+    let r =
+        unsafe { libc::sched_getaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if r < 0 {
+        return Err(Error::sys(
+            "sched_getaffinity",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    let max = usize::try_from(libc::CPU_SETSIZE).unwrap_or(1024);
+    // SAFETY: CPU_ISSET only reads the set, with an index below its size.
+    Ok((0..max)
+        .filter(|c| unsafe { libc::CPU_ISSET(*c, &set) })
+        .collect())
+}
+
+/// Restricts thread (or process) `tid` to `cpus` (`sched_setaffinity`).
+pub fn set_affinity(tid: u32, cpus: &[usize]) -> Result<()> {
+    let pid = libc::pid_t::try_from(tid).map_err(|_| Error::Invalid("bad thread id".into()))?;
+    let max = usize::try_from(libc::CPU_SETSIZE).unwrap_or(1024);
+    // SAFETY: an all-zero cpu_set_t is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for c in cpus.iter().filter(|c| **c < max) {
+        // SAFETY: the index is below the set's size.
+        unsafe { libc::CPU_SET(*c, &mut set) };
+    }
+    // SAFETY: `set` is a valid cpu_set_t of the size passed.
+    let r = unsafe { libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if r < 0 {
+        return Err(Error::sys(
+            "sched_setaffinity",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

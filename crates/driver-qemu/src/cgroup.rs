@@ -181,6 +181,44 @@ pub(crate) fn device_rules(conf: &QemuConf, def: &DomainDef) -> Vec<DeviceRule> 
     rules
 }
 
+/// Lets running guest `id` (definition `def`, the new disk included) use
+/// the disk at `path` when it is a device: the hook of disk hotplug.
+pub(crate) fn allow_disk(
+    conf: &QemuConf,
+    id: i32,
+    def: &DomainDef,
+    path: &std::path::Path,
+) -> driver::Result<()> {
+    let Ok((block, major, minor)) = host::mount::device_numbers(path) else {
+        return Ok(());
+    };
+    let Some(cg) = resolve(conf, id, def) else {
+        return Ok(());
+    };
+    if !cg.has_controller("devices") && !cg.is_v2() {
+        return Ok(());
+    }
+    let rule = DeviceRule {
+        kind: if block { 'b' } else { 'c' },
+        major: Some(major),
+        minor: Some(minor),
+        perms: "rw",
+    };
+    let warnings = cg
+        .allow_device(&device_rules(conf, def), &rule)
+        .map_err(|e| {
+            driver::Error::new(
+                driver::error::ErrorCode::SystemError,
+                crate::state::QEMU,
+                format!("Unable to allow device {}: {e}", path.display()),
+            )
+        })?;
+    for w in warnings {
+        eprintln!("qemu driver: {}: {w}", def.name);
+    }
+    Ok(())
+}
+
 /// Makes the guest's group with its limits and device list; returns it
 /// (`None` when guests get no group) and the warnings of what the host
 /// could not apply.

@@ -755,6 +755,13 @@ impl Driver {
                 owned = crate::process::hand_over(&[src.into()], uid, gid)?;
             }
         }
+        // A device disk is added to the guest's cgroup device list.
+        if let (Some(src), Some(id)) = (source_path(&el), live_def.id) {
+            if let Err(e) = crate::cgroup::allow_disk(&self.conf, id, &prepared, src.as_ref()) {
+                crate::process::give_back(&owned);
+                return Err(e);
+            }
+        }
         let mut added: Vec<String> = Vec::new();
         let res = (|| {
             for o in &plan.objects {

@@ -5,7 +5,8 @@
 //! placement in every hierarchy (its threads in the `emulator` and
 //! `vcpuN` sub-groups of the cpu hierarchies), carrying the XML's
 //! `<cputune>` and `<memtune>`, a device list of qemu.conf's ACL, and
-//! gone once the guest stops; `virsh schedinfo` and `memtune` (live and
+//! gone once the guest stops; a hotplugged block device joins the
+//! device list; `virsh schedinfo` and `memtune` (live and
 //! `--config`) print what Debian's C libvirtd prints for the same guest.
 //!
 //! Run: `cargo build -p virtqemud && cargo test -p driver-qemu --test confine_e2e`.
@@ -237,4 +238,81 @@ fn schedinfo_and_memtune_read_as_c_libvirtd_reads_them() {
     );
     assert_eq!(inactive.0, inactive.1, "inactive: ours vs C");
     assert_eq!(running.0, running.1, "running: ours vs C");
+}
+
+/// A loop device over a small file in `t`, detached when dropped.
+struct Loop(String);
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn a_hotplugged_block_device_joins_the_guests_device_list() {
+    skip_if!(qemu_cant_run());
+    if !v1_cgroups_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-cgroup-dev");
+    let backing = t.join("disk.raw");
+    std::fs::write(&backing, vec![0u8; 1 << 20]).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new("losetup")
+        .args(["--find", "--show", &backing.display().to_string()])
+        .output();
+    let dev = match out {
+        Ok(o) if o.status.success() => text(&o.stdout).trim().to_string(),
+        _ => {
+            skip("no loop device could be set up (losetup)");
+            return;
+        }
+    };
+    let _loop = Loop(dev.clone());
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let name = "confined-dev";
+    // ACPI: PCI hotplug needs it on pc machines.
+    define_bootsector(&t, &uri, name, "  <features>\n    <acpi/>\n  </features>\n");
+    ok(&virsh_uri(&uri, &["start", name]), "start");
+    let id = ok(&virsh_uri(&uri, &["domid", name]), "domid")
+        .trim()
+        .to_string();
+    let rel = format!(
+        "{}/machine/qemu-{id}-{name}.libvirt-qemu",
+        own_placement("devices").unwrap_or_default()
+    );
+    let list_file = v1_dir("devices", &rel).join("devices.list");
+    let rdev = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&dev)
+            .unwrap_or_else(|e| panic!("{dev}: {e}"))
+            .rdev()
+    };
+    let rule = format!("b {}:{} rw", libc::major(rdev), libc::minor(rdev));
+    assert!(
+        !read(&list_file).lines().any(|l| l == rule),
+        "{rule} allowed before the attach"
+    );
+    ok(
+        &virsh_uri(
+            &uri,
+            &[
+                "attach-disk",
+                name,
+                &dev,
+                "vdb",
+                "--targetbus",
+                "virtio",
+                "--sourcetype",
+                "block",
+            ],
+        ),
+        "attach-disk",
+    );
+    let list = read(&list_file);
+    assert!(list.lines().any(|l| l == rule), "{rule} missing: {list}");
+    ok(&virsh_uri(&uri, &["destroy", name]), "destroy");
 }

@@ -845,6 +845,33 @@ impl Cgroup {
         Ok(warn)
     }
 
+    /// Allows one more device `rule` to a group whose list is `all` (the
+    /// new rule included): appended to the v1 list, while a BPF filter is
+    /// replaced as a whole. Nothing the group already had is denied
+    /// meanwhile.
+    pub fn allow_device(&self, all: &[DeviceRule], rule: &DeviceRule) -> Result<Vec<String>> {
+        if self.v2_controllers {
+            return self.set_devices(all);
+        }
+        let mut warn = Vec::new();
+        if let Some(dir) = self.v1_dir("devices") {
+            write_file(&dir.join("devices.allow"), &rule.render())?;
+        }
+        if let Some(dir) = self.v2.as_deref().filter(|d| d.is_dir()) {
+            let filtered = crate::bpf_devices::unavailable_reason(dir).and_then(|why| match why {
+                Some(why) => Err(Error::Invalid(why)),
+                None => crate::bpf_devices::DeviceFilter::open(dir)?.set_rules(all),
+            });
+            if let Err(e) = filtered {
+                warn.push(format!(
+                    "device filter of the unified group {} not updated: {e}",
+                    dir.display()
+                ));
+            }
+        }
+        Ok(warn)
+    }
+
     /// Freezes (`true`) or thaws the group and waits until the kernel reports
     /// the new state.
     pub fn set_frozen(&self, frozen: bool) -> Result<()> {

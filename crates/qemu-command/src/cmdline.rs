@@ -3834,8 +3834,8 @@ fn build_vnc(c: &mut Ctx, g: &Element, priv_dir: &str, cfg: &CommandConfig) -> R
         Some("network") => return Err(unsupported("VNC listen network")),
         Some("address") | None
             if cfg.vnc_auto_unix_socket
-                && g.attr("port").is_none()
-                && listen.and_then(|l| l.attr("address")).is_none() =>
+                && listen.and_then(|l| l.attr("address")).is_none()
+                && g.attr("listen").is_none() =>
         {
             format!(
                 "vnc=unix:{}",

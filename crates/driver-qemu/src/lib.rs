@@ -11,7 +11,8 @@
 //! guests outlive the daemon and are found again at start-up), change
 //! their devices in definitions and running guests ([`hotplug`], vCPUs in
 //! [`vcpu`]), take and revert snapshots ([`snapshot`]) and run block jobs
-//! ([`blockjob`]), and talk to guest agents ([`agent`]). What is not done yet answers libvirt's "not supported
+//! ([`blockjob`]), talk to guest agents ([`agent`]), and confine each
+//! QEMU in its cgroup with the guest's tuning ([`cgroup`]). What is not done yet answers libvirt's "not supported
 //! by the connection driver" error.
 //!
 //! Must not depend on: rpc, dispatch, protocol.

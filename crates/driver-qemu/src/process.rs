@@ -194,6 +194,41 @@ impl Driver {
         Ok(dom_ref(&dom))
     }
 
+    /// virDomainCreateXML: a transient domain from `xml`, started (paused
+    /// with START_PAUSED). A domain of the same UUID that is defined and
+    /// shut off runs this definition and keeps its persistent one; one that
+    /// failed to start leaves nothing behind.
+    pub(crate) fn create_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
+        use driver::consts::create;
+        let def = self.parse_def(xml, flags & create::START_VALIDATE != 0)?;
+        self.check_add_live(&def)?;
+        let dom = self.table_entry(&def);
+        let r = dom_ref(&dom);
+        let res = (|| {
+            let _job = self.begin(&r, "virDomainCreateXML")?;
+            if dom.lock().live.is_some() {
+                return Err(Error::operation_invalid(
+                    QEMU,
+                    format!("domain '{}' is already active", def.name),
+                ));
+            }
+            let paused = flags & create::START_PAUSED != 0;
+            self.launch(
+                &dom,
+                def.clone(),
+                &StartOptions {
+                    paused,
+                    ..StartOptions::default()
+                },
+            )
+        })();
+        if let Err(e) = res {
+            self.drop_if_transient(&dom);
+            return Err(e);
+        }
+        Ok(r)
+    }
+
     /// Starts QEMU for `def` and records the domain as running.
     pub(crate) fn launch(
         &self,

@@ -524,36 +524,7 @@ impl Driver {
         check_exclusive(flags)?;
         let img = open_image(Path::new(path), false)?;
         let def = self.image_def(&img, dxml)?;
-        // libvirt's virDomainObjListAdd(LIVE, CHECK_LIVE) checks.
-        if let Some(other) = self.find_uuid(&def.uuid.0) {
-            let st = other.lock();
-            if st.name != def.name {
-                return Err(Error::new(
-                    ErrorCode::OperationFailed,
-                    QEMU,
-                    format!(
-                        "domain '{}' is already defined with uuid {}",
-                        st.name, def.uuid
-                    ),
-                ));
-            }
-            if st.live.is_some() {
-                return Err(Error::operation_invalid(
-                    QEMU,
-                    format!("domain '{}' is already active", def.name),
-                ));
-            }
-        } else if let Some(other) = self.find_name(&def.name) {
-            return Err(Error::new(
-                ErrorCode::OperationFailed,
-                QEMU,
-                format!(
-                    "domain '{}' already exists with uuid {}",
-                    def.name,
-                    conf::Uuid(*other.uuid())
-                ),
-            ));
-        }
+        self.check_add_live(&def)?;
         let dom = self.table_entry(&def);
         let r = dom_ref(&dom);
         let res = (|| {

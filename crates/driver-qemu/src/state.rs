@@ -294,6 +294,41 @@ impl Driver {
         }
     }
 
+    /// virDomainObjListAdd(LIVE, CHECK_LIVE)'s checks before `def` runs:
+    /// no other domain with its UUID or name, and not already running.
+    pub(crate) fn check_add_live(&self, def: &DomainDef) -> Result<()> {
+        if let Some(other) = self.find_uuid(&def.uuid.0) {
+            let st = other.lock();
+            if st.name != def.name {
+                return Err(Error::new(
+                    ErrorCode::OperationFailed,
+                    QEMU,
+                    format!(
+                        "domain '{}' is already defined with uuid {}",
+                        st.name, def.uuid
+                    ),
+                ));
+            }
+            if st.live.is_some() {
+                return Err(Error::operation_invalid(
+                    QEMU,
+                    format!("domain '{}' is already active", def.name),
+                ));
+            }
+        } else if let Some(other) = self.find_name(&def.name) {
+            return Err(Error::new(
+                ErrorCode::OperationFailed,
+                QEMU,
+                format!(
+                    "domain '{}' already exists with uuid {}",
+                    def.name,
+                    conf::Uuid(*other.uuid())
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// A stopped domain without a persistent definition leaves the table.
     pub(crate) fn drop_if_transient(&self, dom: &Dom) {
         let st = dom.lock();

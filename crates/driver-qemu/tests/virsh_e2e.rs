@@ -920,3 +920,62 @@ fn qemu_runs_as_qemu_conf_user_and_disks_are_handed_over_and_back() {
     assert_eq!((meta.uid(), meta.gid()), (4242, 4343));
     ok(&virsh_uri(&uri, &["undefine", "dac"]), "undefine");
 }
+
+#[test]
+fn virsh_create_runs_a_transient_guest_that_goes_when_it_stops() {
+    if !system_qemu_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-create");
+    let _reaper = reaper(&t);
+    let (_d, uri) = start_virtqemud(&t);
+    let floppy = t.join("boot.img");
+    boot_floppy(&floppy);
+    let xml = t.join("passing.xml");
+    std::fs::write(&xml, bootsector_xml("qemu", "passing", &floppy)).unwrap();
+    let path = xml.display().to_string();
+    let out = ok(&virsh_uri(&uri, &["create", "--paused", &path]), "create");
+    assert!(out.contains("Domain 'passing' created from"), "{out}");
+    assert_eq!(domstate(&uri, "passing"), "paused (user)");
+    let info = ok(&virsh_uri(&uri, &["dominfo", "passing"]), "dominfo");
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Persistent:") && l.ends_with("no")),
+        "{info}"
+    );
+    // The same file again: it names no UUID, so it gets a new one and
+    // clashes by name.
+    let again = virsh_uri(&uri, &["create", &path]);
+    assert!(!again.ok);
+    assert!(
+        again
+            .stderr
+            .contains("domain 'passing' already exists with uuid"),
+        "{}",
+        again.stderr
+    );
+    ok(&virsh_uri(&uri, &["resume", "passing"]), "resume");
+    assert_eq!(domstate(&uri, "passing"), "running (unpaused)");
+    ok(&virsh_uri(&uri, &["destroy", "passing"]), "destroy");
+    let list = ok(&virsh_uri(&uri, &["list", "--all", "--name"]), "list");
+    assert!(!list.contains("passing"), "{list}");
+    // A defined, shut-off domain runs the created definition and stays
+    // defined afterwards; while it runs, creating it again is refused.
+    let with_uuid = bootsector_xml("qemu", "kept", &floppy).replace(
+        "<name>kept</name>",
+        "<name>kept</name>\n  <uuid>5d1c0b6e-3f0a-4c55-9a57-6a0f3e2b8c41</uuid>",
+    );
+    define_xml(&t, &uri, "kept", &with_uuid);
+    let live = t.join("kept-live.xml");
+    std::fs::write(&live, &with_uuid).unwrap();
+    let live = live.display().to_string();
+    ok(&virsh_uri(&uri, &["create", &live]), "create kept");
+    let o = virsh_uri(&uri, &["create", &live]);
+    assert!(
+        !o.ok && o.stderr.contains("domain 'kept' is already active"),
+        "{}",
+        o.stderr
+    );
+    ok(&virsh_uri(&uri, &["destroy", "kept"]), "destroy kept");
+    assert_eq!(domstate(&uri, "kept"), "shut off (destroyed)");
+}

@@ -178,7 +178,7 @@ fn define_list_dumpxml_undefine_with_virsh_and_python() {
         "{dump}"
     );
     // What is not implemented yet answers C's "not supported" wording.
-    let snap = virsh_uri(&uri, &["checkpoint-create-as", "e2e-guest", "c1"]);
+    let snap = virsh_uri(&uri, &["backup-begin", "e2e-guest"]);
     assert!(!snap.ok);
     assert!(
         snap.stderr

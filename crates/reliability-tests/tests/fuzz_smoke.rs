@@ -96,27 +96,36 @@ fn test_dom() -> r::NonnullDomain {
     }
 }
 
-/// A session of calls as virsh makes them, one frame after another.
+/// A session of calls as virsh makes them, one frame after another, on
+/// domain "fz" (the fuzzing tests' seed).
 fn session() -> Vec<u8> {
-    let xml = "<domain type='test'><name>fz</name><uuid>11111111-2222-3333-4444-555555555555</uuid><memory>1024</memory><os><type>hvm</type></os></domain>";
+    session_of("fz", 0x11)
+}
+
+/// The same session on domain `name`, whose UUID is made of `byte`. The
+/// test driver's `test:///default` is shared by the whole test process,
+/// so a test that checks the outcomes uses a domain no seed touches.
+fn session_of(name: &str, byte: u8) -> Vec<u8> {
+    let uuid = [byte; 16];
+    let xml = format!(
+        "<domain type='test'><name>{name}</name><uuid>{}</uuid><memory>1024</memory><os><type>hvm</type></os></domain>",
+        conf::Uuid(uuid)
+    );
     let fz = r::NonnullDomain {
-        name: "fz".into(),
-        uuid: [
-            0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33, 0x33, 0x44, 0x44, 0x55, 0x55, 0x55, 0x55,
-            0x55, 0x55,
-        ],
+        name: name.into(),
+        uuid,
         id: -1,
     };
     let mut s = vec![0u8];
     s.extend(call(
         RemoteProc::DomainDefineXml as i32,
         1,
-        &xdr::to_bytes(&r::DomainDefineXmlArgs { xml: xml.into() }),
+        &xdr::to_bytes(&r::DomainDefineXmlArgs { xml }),
     ));
     s.extend(call(
         RemoteProc::DomainLookupByName as i32,
         2,
-        &xdr::to_bytes(&r::DomainLookupByNameArgs { name: "fz".into() }),
+        &xdr::to_bytes(&r::DomainLookupByNameArgs { name: name.into() }),
     ));
     s.extend(call(
         RemoteProc::ConnectListAllDomains as i32,
@@ -146,7 +155,7 @@ fn session() -> Vec<u8> {
 
 #[test]
 fn dispatch_target_reaches_the_test_driver() {
-    let got = targets::dispatch_outcomes(&session());
+    let got = targets::dispatch_outcomes(&session_of("fz-outcomes", 0x77));
     let procs: Vec<i32> = got.iter().map(|(p, _)| *p).collect();
     assert_eq!(
         procs,
@@ -156,7 +165,7 @@ fn dispatch_target_reaches_the_test_driver() {
     assert!(got.iter().all(|(_, e)| *e == 0), "{got:?}");
     // The same session on a read-only connection: the define is refused
     // before decoding, the list answers.
-    let mut ro = session();
+    let mut ro = session_of("fz-outcomes", 0x77);
     ro[0] = 0x80;
     let got = targets::dispatch_outcomes(&ro);
     assert_eq!(got[0], (11, protocol::ErrorCode::OperationDenied as i32));

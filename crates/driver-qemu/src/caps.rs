@@ -22,14 +22,7 @@ use qemu::cache::CapsCache;
 use qemu_caps::{QemuCaps, VirtType};
 
 /// The architecture of this host in libvirt's naming.
-pub fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86" => "i686",
-        "powerpc64" => "ppc64",
-        "arm" => "armv7l",
-        other => other,
-    }
-}
+pub use driver::nodeinfo::host_arch;
 
 fn wordsize(arch: &str) -> u32 {
     match arch {

@@ -629,6 +629,14 @@ impl Connection for QemuConnection {
         crate::vcpu::node_cpu_map(flags)
     }
 
+    fn node_info(&self) -> Result<driver::NodeInfo> {
+        Ok(driver::nodeinfo::node_info())
+    }
+
+    fn node_free_memory(&self) -> Result<u64> {
+        Ok(driver::nodeinfo::free_memory())
+    }
+
     fn domain_pin_vcpu(&self, dom: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
         self.drv.pin_vcpu(dom, vcpu, cpumap, flags)
     }

@@ -979,3 +979,33 @@ fn virsh_create_runs_a_transient_guest_that_goes_when_it_stops() {
     ok(&virsh_uri(&uri, &["destroy", "kept"]), "destroy kept");
     assert_eq!(domstate(&uri, "kept"), "shut off (destroyed)");
 }
+
+#[test]
+fn nodeinfo_matches_c_libvirtd() {
+    if !system_qemu_or_skip() {
+        return;
+    }
+    let t = TempDir::new("qemu-nodeinfo");
+    let Some((_c, c_sock)) = start_c_qemu(&t) else {
+        return;
+    };
+    let (_d, uri) = start_virtqemud(&t);
+    let c_uri = format!("qemu:///system?socket={}", c_sock.display());
+    // The clock rate is read anew by each daemon and may move between the
+    // two reads; every other line is the same host's.
+    let steady = |out: String| {
+        out.lines()
+            .filter(|l| !l.starts_with("CPU frequency:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let ours = ok(&virsh_uri(&uri, &["nodeinfo"]), "nodeinfo");
+    let theirs = ok(&virsh_uri(&c_uri, &["nodeinfo"]), "C nodeinfo");
+    assert!(ours.contains("CPU frequency:"), "{ours}");
+    assert_eq!(steady(ours), steady(theirs));
+    // Free memory moves all the time: both answer a plausible figure.
+    for u in [&uri, &c_uri] {
+        let free = ok(&virsh_uri(u, &["freecell"]), "freecell");
+        assert!(free.contains("KiB"), "{free}");
+    }
+}

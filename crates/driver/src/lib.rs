@@ -19,6 +19,7 @@ pub mod events;
 pub mod identity;
 pub mod job;
 pub mod keycodes;
+pub mod nodeinfo;
 pub mod objlist;
 pub mod registry;
 pub mod types;

@@ -780,7 +780,7 @@ impl Driver {
         if let Some(d) = &p.dest_name {
             def.name = d.clone();
         }
-        self.check_incoming_conflicts(&def)?;
+        self.check_add_live(&def)?;
         if lock(&self.mig.incoming).contains_key(&def.name) {
             return Err(Error::operation_invalid(
                 QEMU,
@@ -943,41 +943,6 @@ impl Driver {
         });
         let disks = res.unwrap_or_else(|| Err(Error::internal(QEMU, "monitor call failed")))?;
         Ok((port, disks))
-    }
-
-    /// libvirt's checks before a domain arrives: no other domain with its
-    /// UUID or name, and not one running.
-    fn check_incoming_conflicts(&self, def: &DomainDef) -> Result<()> {
-        if let Some(d) = self.find_uuid(&def.uuid.0) {
-            let st = d.lock();
-            if st.name != def.name {
-                return Err(Error::new(
-                    ErrorCode::OperationFailed,
-                    QEMU,
-                    format!(
-                        "domain '{}' is already defined with uuid {}",
-                        st.name, def.uuid
-                    ),
-                ));
-            }
-            if st.live.is_some() {
-                return Err(Error::operation_invalid(
-                    QEMU,
-                    format!("domain '{}' is already active", def.name),
-                ));
-            }
-        } else if let Some(d) = self.find_name(&def.name) {
-            return Err(Error::new(
-                ErrorCode::OperationFailed,
-                QEMU,
-                format!(
-                    "domain '{}' already exists with uuid {}",
-                    def.name,
-                    conf::Uuid(*d.uuid())
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// virDomainMigratePerform3Params without peer-to-peer: sends the
